@@ -1,0 +1,95 @@
+//! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
+//! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
+
+mod mail;
+
+use crate::config::{Config, Paths};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "tidings", version, about = "A keyboard-driven terminal inbox that tells you when your mail is read")]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/tidings/config.toml)
+    #[arg(long, global = true, env = "TIDINGS_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Data dir for the cache and logs (default: $XDG_DATA_HOME/tidings)
+    #[arg(long, global = true, env = "TIDINGS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List cached messages (run `tidings sync` first)
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FilterArg {
+    Unread,
+    Flagged,
+    Tracked,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Folder name (default INBOX)
+    #[arg(long, default_value = "INBOX")]
+    pub folder: String,
+    #[arg(long, value_enum)]
+    pub filter: Option<FilterArg>,
+    /// Full-text search over sender, recipients, subject and body
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// One JSON array on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What every command gets: resolved paths and the parsed config.
+pub struct Context {
+    pub paths: Paths,
+    pub config: Config,
+}
+
+impl Context {
+    pub fn load(cli: &Cli) -> anyhow::Result<Context> {
+        let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
+        let config = Config::load(&paths.config_file)?;
+        Ok(Context { paths, config })
+    }
+
+    pub fn open_store(&self) -> anyhow::Result<crate::store::Store> {
+        Ok(crate::store::Store::open(&self.paths.db_path())?)
+    }
+}
+
+/// Runs the parsed command line; errors become a one-line reason on stderr and exit code 1.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = (|| -> anyhow::Result<ExitCode> {
+        let ctx = Context::load(&cli)?;
+        let _log = crate::logging::init(&ctx.paths.log_dir());
+        match cli.command {
+            Some(Command::List(args)) => mail::list(&ctx, &args),
+            None => {
+                eprintln!("tidings: no command given; try `tidings --help`");
+                Ok(ExitCode::from(2))
+            }
+        }
+    })();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("tidings: {}", chain.join(": "));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! Typed configuration: where the config and data live (XDG), what a config file may say, and how a
+//! password is obtained. Everything that reads settings goes through [`Config`]; nothing else parses TOML.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: accounts.{account}.{key}: {message}")]
+    Account {
+        path: PathBuf,
+        account: String,
+        key: String,
+        message: String,
+    },
+    #[error("no home directory found: set XDG_CONFIG_HOME/XDG_DATA_HOME or pass --config/--data-dir")]
+    NoHome,
+}
+
+/// The whole config file. Unknown keys are errors: a typo in a setting should never be silently ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountConfig>,
+    /// Theme name: a file `NAME.toml` in the user's themes dir or the shipped `themes/`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// Key bindings: action name → one key or a list of keys (e.g. `archive = "a"`, `down = ["j", "Down"]`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeySpec>,
+    #[serde(default)]
+    pub ui: UiConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default)]
+    pub tracking: TrackingConfig,
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+    #[serde(default)]
+    pub superdata: SuperdataConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum KeySpec {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeySpec {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeySpec::One(k) => vec![k.as_str()],
+            KeySpec::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub email: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub imap: ServerConfig,
+    #[serde(default)]
+    pub smtp: Option<ServerConfig>,
+    /// Appended to new mail below "-- ".
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// Folder names for roles when the server does not advertise SPECIAL-USE.
+    #[serde(default)]
+    pub folders: FolderOverrides,
+    /// Set for servers that file sent mail themselves (Gmail): no APPEND to Sent after sending.
+    #[serde(default)]
+    pub server_saves_sent: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderOverrides {
+    pub sent: Option<String>,
+    pub drafts: Option<String>,
+    pub trash: Option<String>,
+    pub archive: Option<String>,
+    pub junk: Option<String>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub security: Security,
+    pub user: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_command: Option<String>,
+    /// Accept self-signed/invalid certificates. Only for test servers on loopback.
+    #[serde(default)]
+    pub accept_invalid_certs: bool,
+    /// Seconds before a connect or a command gives up.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+// Hand-written so a password can never reach a log through `{:?}`.
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_command", &self.password_command)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    #[default]
+    Tls,
+    Starttls,
+    None,
+}
+
+impl ServerConfig {
+    /// The password, from `password` or by running `password_command` with `sh -c`.
+    /// Only the first line of the command's output is used (as `pass` prints metadata below it).
+    pub fn resolve_password(&self) -> Result<String, String> {
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
+        }
+        let Some(cmd) = &self.password_command else {
+            return Err("neither password nor password_command is set".into());
+        };
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("password_command could not run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "password_command exited with {} ({})",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let text = String::from_utf8(out.stdout)
+            .map_err(|_| "password_command printed something that is not UTF-8".to_string())?;
+        Ok(text.lines().next().unwrap_or("").to_string())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Show threads (conversations) instead of a flat list at start.
+    pub threads: bool,
+    /// Mouse capture (click to select, wheel to scroll).
+    pub mouse: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            threads: false,
+            mouse: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Messages fetched per round trip on a first sync.
+    pub chunk_size: u32,
+    /// Seconds between polls when the server has no IDLE (and the IDLE re-issue interval).
+    pub poll_seconds: u64,
+    /// Bodies larger than this are stored truncated for search only; the raw message is kept whole.
+    pub max_message_bytes: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            chunk_size: 500,
+            poll_seconds: 120,
+            max_message_bytes: 50 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    pub base_url: Option<String>,
+    pub api_token: Option<String>,
+    pub api_token_command: Option<String>,
+    pub track_opens: bool,
+    pub track_links: bool,
+    pub require_consent: bool,
+    pub opt_out_link: bool,
+    pub poll_seconds: u64,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_token: None,
+            api_token_command: None,
+            track_opens: false,
+            track_links: false,
+            require_consent: false,
+            opt_out_link: false,
+            poll_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    pub desktop: bool,
+    pub opens: bool,
+    pub clicks: bool,
+    pub automated: bool,
+    pub open_throttle_seconds: u64,
+    pub click_throttle_seconds: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            desktop: true,
+            opens: true,
+            clicks: true,
+            automated: false,
+            open_throttle_seconds: 600,
+            click_throttle_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SuperdataConfig {
+    pub enabled: bool,
+    pub gravatar_url: String,
+    pub rdap_url: String,
+    pub homepage_url: String,
+    pub dns_server: String,
+    pub allow_private_addresses: bool,
+    pub timeout_seconds: u64,
+}
+
+impl Default for SuperdataConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            gravatar_url: "https://api.gravatar.com/v3/profiles/".into(),
+            rdap_url: "https://rdap.org/domain/".into(),
+            homepage_url: "https://{domain}/".into(),
+            dns_server: "system".into(),
+            allow_private_addresses: false,
+            timeout_seconds: 10,
+        }
+    }
+}
+
+/// Where the config file and the data dir are, after flags and environment are applied.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+    /// The user's own themes (`$XDG_CONFIG_HOME/tidings/themes`).
+    pub user_themes_dir: Option<PathBuf>,
+}
+
+impl Paths {
+    /// `--config` beats `TIDINGS_CONFIG` beats `$XDG_CONFIG_HOME/tidings/config.toml`; likewise
+    /// `--data-dir` beats `TIDINGS_DATA_DIR` beats `$XDG_DATA_HOME/tidings`. (clap fills the flags
+    /// from the environment variables, so both arrive here as the `Option`s.)
+    pub fn resolve(config: Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Paths, ConfigError> {
+        let dirs = directories::ProjectDirs::from("", "", "tidings");
+        let config_dir = dirs.as_ref().map(|d| d.config_dir().to_path_buf());
+        let config_file = match (config, &config_dir) {
+            (Some(p), _) => p,
+            (None, Some(d)) => d.join("config.toml"),
+            (None, None) => return Err(ConfigError::NoHome),
+        };
+        let data_dir = match (data_dir, &dirs) {
+            (Some(p), _) => p,
+            (None, Some(d)) => d.data_dir().to_path_buf(),
+            (None, None) => return Err(ConfigError::NoHome),
+        };
+        Ok(Paths {
+            config_file,
+            data_dir,
+            user_themes_dir: config_dir.map(|d| d.join("themes")),
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("tidings.sqlite3")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+}
+
+impl Config {
+    /// Loads the file; a missing file is an empty config (no accounts), not an error.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: describe_toml_error(&e, text),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        for (name, acc) in &self.accounts {
+            let err = |key: &str, message: &str| ConfigError::Account {
+                path: path.to_path_buf(),
+                account: name.clone(),
+                key: key.to_string(),
+                message: message.to_string(),
+            };
+            if !acc.email.contains('@') {
+                return Err(err("email", "is not an email address"));
+            }
+            let servers = [("imap", Some(&acc.imap)), ("smtp", acc.smtp.as_ref())];
+            for (section, server) in servers {
+                let Some(s) = server else { continue };
+                if s.host.trim().is_empty() {
+                    return Err(err(&format!("{section}.host"), "must not be empty"));
+                }
+                if s.port == 0 {
+                    return Err(err(&format!("{section}.port"), "must be between 1 and 65535"));
+                }
+                if s.password.is_some() && s.password_command.is_some() {
+                    return Err(err(
+                        &format!("{section}.password"),
+                        "set either password or password_command, not both",
+                    ));
+                }
+                if s.password.is_none() && s.password_command.is_none() {
+                    return Err(err(
+                        &format!("{section}.password_command"),
+                        "is missing (or set password)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The account called `name`, or the only/first one when no name is given.
+    pub fn account(&self, name: Option<&str>) -> Result<(&str, &AccountConfig), String> {
+        match name {
+            Some(n) => self
+                .accounts
+                .get_key_value(n)
+                .map(|(k, v)| (k.as_str(), v))
+                .ok_or_else(|| {
+                    let known: Vec<_> = self.accounts.keys().cloned().collect();
+                    format!("no account named {n:?} (configured: {})", known.join(", "))
+                }),
+            None => self
+                .accounts
+                .iter()
+                .next()
+                .map(|(k, v)| (k.as_str(), v))
+                .ok_or_else(|| "no accounts configured".to_string()),
+        }
+    }
+}
+
+/// toml's own message names the key and the line; we keep it and add the line's text so the user
+/// sees what is wrong without opening the file.
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            format!("line {line_no}: {msg} (in `{line}`)")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[accounts.work]
+email = "me@example.com"
+display_name = "Me"
+[accounts.work.imap]
+host = "imap.example.com"
+port = 993
+security = "tls"
+user = "me"
+password_command = "echo secret; echo ignored"
+[accounts.work.smtp]
+host = "smtp.example.com"
+port = 587
+security = "starttls"
+user = "me"
+password = "pw"
+"#;
+
+    #[test]
+    fn parses_the_documented_keys() {
+        let c = Config::parse(GOOD, Path::new("c.toml")).unwrap();
+        let (name, acc) = c.account(None).unwrap();
+        assert_eq!(name, "work");
+        assert_eq!(acc.imap.security, Security::Tls);
+        assert_eq!(acc.smtp.as_ref().unwrap().security, Security::Starttls);
+        assert_eq!(acc.imap.resolve_password().unwrap(), "secret");
+    }
+
+    #[test]
+    fn debug_never_shows_a_password() {
+        let c = Config::parse(GOOD, Path::new("c.toml")).unwrap();
+        let dbg = format!("{:?}", c);
+        assert!(!dbg.contains("\"pw\""), "{dbg}");
+    }
+
+    #[test]
+    fn errors_name_file_and_key() {
+        let bad = GOOD.replace("port = 993", "port = \"x\"");
+        let e = Config::parse(&bad, Path::new("/x/c.toml")).unwrap_err().to_string();
+        assert!(e.contains("/x/c.toml") && e.contains("port"), "{e}");
+        let bad = GOOD.replace("security = \"tls\"", "security = \"ssl\"");
+        let e = Config::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("ssl") && e.contains("security"), "{e}");
+        let bad = GOOD.replace("password = \"pw\"", "");
+        let e = Config::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("accounts.work.smtp.password_command"), "{e}");
+        let bad = GOOD.replace("display_name", "dispaly_name");
+        let e = Config::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("dispaly_name"), "{e}");
+    }
+}

@@ -1,0 +1,10 @@
+//! tidings: a keyboard-driven terminal inbox that tells you when your mail is read.
+//!
+//! Layers, with arrows pointing one way: `ui → app → {mail, tracking, superdata, store}`.
+//! `cli` is an edge like `ui`: it parses arguments and calls into the layers below.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod mail;
+pub mod store;

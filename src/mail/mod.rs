@@ -1,0 +1,5 @@
+//! Mail protocols and formats: IMAP sync, MIME parsing and rendering, sanitizing, demo data.
+//! Knows the store; knows nothing of the screen.
+
+pub mod parse;
+pub mod sanitize;

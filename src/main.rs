@@ -1,0 +1,5 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    tidings::cli::run(tidings::cli::Cli::parse())
+}

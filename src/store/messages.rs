@@ -1,0 +1,599 @@
+//! Accounts, folders and messages: the queries the sync engine, the CLI and the UI share.
+
+use super::{Result, Store, StoreError};
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Folder {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub delimiter: Option<String>,
+    pub role: Option<String>,
+    pub selectable: bool,
+    pub uidvalidity: Option<u32>,
+    pub uidnext: Option<u32>,
+    pub highestmodseq: Option<u64>,
+}
+
+/// The server's flags on one message, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Flags {
+    pub seen: bool,
+    pub flagged: bool,
+    pub answered: bool,
+    pub draft: bool,
+    pub deleted: bool,
+    /// Other flags and keywords, space separated, sorted.
+    pub keywords: String,
+}
+
+/// A message as the sync engine hands it to the store: headers already decoded and sanitized.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub uid: u32,
+    pub modseq: Option<u64>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub from_name: String,
+    pub from_addr: String,
+    pub to: String,
+    pub cc: String,
+    pub subject: String,
+    pub date: i64,
+    pub size: u64,
+    pub flags: Flags,
+    pub attachments: Vec<AttachmentMeta>,
+    pub preview: String,
+    /// Text for the search index (bounded by the parser).
+    pub body_text: String,
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttachmentMeta {
+    pub part: u32,
+    pub filename: String,
+    pub mime_type: String,
+    pub size: u64,
+}
+
+/// One line of a message list: everything but the body.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MessageSummary {
+    pub id: i64,
+    pub account: String,
+    pub folder: String,
+    pub uid: u32,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub thread_root: Option<String>,
+    pub from_name: String,
+    pub from_addr: String,
+    pub to: String,
+    pub cc: String,
+    pub subject: String,
+    /// Unix seconds.
+    pub date: i64,
+    pub seen: bool,
+    pub flagged: bool,
+    pub answered: bool,
+    pub draft: bool,
+    pub has_attachments: bool,
+    pub preview: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFilter {
+    #[default]
+    All,
+    Unread,
+    Flagged,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub account: Option<String>,
+    /// Folder name; `None` = every folder.
+    pub folder: Option<String>,
+    pub filter: ListFilter,
+    /// Free text, matched against sender, recipients, subject and body (prefix match per word).
+    pub search: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+const SUMMARY_COLUMNS: &str = "m.id, a.name, f.name, m.uid, m.message_id, m.in_reply_to, m.thread_root,
+    m.from_name, m.from_addr, m.to_addrs, m.cc_addrs, m.subject, m.date, m.seen, m.flagged,
+    m.answered, m.draft, m.has_attachments, m.preview";
+
+fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
+    Ok(MessageSummary {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        folder: r.get(2)?,
+        uid: r.get(3)?,
+        message_id: r.get(4)?,
+        in_reply_to: r.get(5)?,
+        thread_root: r.get(6)?,
+        from_name: r.get(7)?,
+        from_addr: r.get(8)?,
+        to: r.get(9)?,
+        cc: r.get(10)?,
+        subject: r.get(11)?,
+        date: r.get(12)?,
+        seen: r.get(13)?,
+        flagged: r.get(14)?,
+        answered: r.get(15)?,
+        draft: r.get(16)?,
+        has_attachments: r.get(17)?,
+        preview: r.get(18)?,
+    })
+}
+
+fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<Folder> {
+    Ok(Folder {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        name: r.get(2)?,
+        delimiter: r.get(3)?,
+        role: r.get(4)?,
+        selectable: r.get(5)?,
+        uidvalidity: r.get(6)?,
+        uidnext: r.get(7)?,
+        highestmodseq: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+    })
+}
+
+const FOLDER_COLUMNS: &str =
+    "id, account_id, name, delimiter, role, selectable, uidvalidity, uidnext, highestmodseq";
+
+/// Turns what a user types into an FTS5 query: each word becomes a quoted prefix term, so FTS
+/// syntax characters in the input can never cause a syntax error.
+pub fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split_whitespace()
+        .map(|w| w.replace('"', ""))
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Store {
+    pub fn ensure_account(&self, name: &str, email: &str, display_name: Option<&str>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO accounts(name, email, display_name) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET email = excluded.email, display_name = excluded.display_name",
+            params![name, email, display_name],
+        )?;
+        self.account_id(name)
+    }
+
+    pub fn account_id(&self, name: &str) -> Result<i64> {
+        self.conn
+            .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchAccount(name.to_string()))
+    }
+
+    pub fn account_names(&self) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare("SELECT name FROM accounts ORDER BY name")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records a mailbox seen in LIST; keeps its sync state if it was known.
+    pub fn upsert_folder(
+        &self,
+        account_id: i64,
+        name: &str,
+        delimiter: Option<&str>,
+        role: Option<&str>,
+        selectable: bool,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO folders(account_id, name, delimiter, role, selectable) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account_id, name) DO UPDATE SET delimiter = excluded.delimiter,
+                 role = excluded.role, selectable = excluded.selectable",
+            params![account_id, name, delimiter, role, selectable],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT id FROM folders WHERE account_id = ?1 AND name = ?2",
+            params![account_id, name],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Removes folders the server no longer lists (their messages go with them).
+    pub fn remove_folders_except(&self, account_id: i64, keep: &[String]) -> Result<usize> {
+        let folders = self.folders(account_id)?;
+        let mut removed = 0;
+        for f in folders.iter().filter(|f| !keep.contains(&f.name)) {
+            self.delete_folder_messages(f.id)?;
+            self.conn.execute("DELETE FROM folders WHERE id = ?1", [f.id])?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    pub fn folders(&self, account_id: i64) -> Result<Vec<Folder>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1
+             ORDER BY CASE role WHEN 'inbox' THEN 0 ELSE 1 END, name"
+        ))?;
+        let rows = st.query_map([account_id], folder_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn folder(&self, account_id: i64, name: &str) -> Result<Folder> {
+        self.conn
+            .query_row(
+                &format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1 AND name = ?2"),
+                params![account_id, name],
+                folder_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchFolder(name.to_string()))
+    }
+
+    pub fn folder_by_role(&self, account_id: i64, role: &str) -> Result<Option<Folder>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1 AND role = ?2"),
+                params![account_id, role],
+                folder_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn set_folder_state(
+        &self,
+        folder_id: i64,
+        uidvalidity: Option<u32>,
+        uidnext: Option<u32>,
+        highestmodseq: Option<u64>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE folders SET uidvalidity = ?2, uidnext = ?3, highestmodseq = ?4,
+                 last_sync = strftime('%s','now') WHERE id = ?1",
+            params![folder_id, uidvalidity, uidnext, highestmodseq.map(|v| v as i64)],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every message of a folder (used when UIDVALIDITY changes).
+    pub fn delete_folder_messages(&self, folder_id: i64) -> Result<usize> {
+        self.conn.execute(
+            "DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE folder_id = ?1)",
+            [folder_id],
+        )?;
+        Ok(self
+            .conn
+            .execute("DELETE FROM messages WHERE folder_id = ?1", [folder_id])?)
+    }
+
+    /// Inserts or replaces the message at (folder, uid), with its body, attachments and index entry.
+    /// Call inside a transaction when storing many.
+    pub fn put_message(&self, folder_id: i64, m: &NewMessage) -> Result<i64> {
+        let thread_root = m
+            .references
+            .first()
+            .cloned()
+            .or_else(|| m.in_reply_to.clone())
+            .or_else(|| m.message_id.clone());
+        let refs = m.references.join(" ");
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs, thread_root,
+                 from_name, from_addr, to_addrs, cc_addrs, subject, date, size, seen, flagged, answered,
+                 draft, deleted, keywords, has_attachments, preview)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21, ?22)
+             ON CONFLICT(folder_id, uid) DO UPDATE SET modseq = excluded.modseq,
+                 message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
+                 refs = excluded.refs, thread_root = excluded.thread_root,
+                 from_name = excluded.from_name, from_addr = excluded.from_addr,
+                 to_addrs = excluded.to_addrs, cc_addrs = excluded.cc_addrs,
+                 subject = excluded.subject, date = excluded.date, size = excluded.size,
+                 seen = excluded.seen, flagged = excluded.flagged, answered = excluded.answered,
+                 draft = excluded.draft, deleted = excluded.deleted, keywords = excluded.keywords,
+                 has_attachments = excluded.has_attachments, preview = excluded.preview
+             RETURNING id",
+        )?;
+        let id: i64 = st.query_row(
+            params![
+                folder_id,
+                m.uid,
+                m.modseq.map(|v| v as i64),
+                m.message_id,
+                m.in_reply_to,
+                refs,
+                thread_root,
+                m.from_name,
+                m.from_addr,
+                m.to,
+                m.cc,
+                m.subject,
+                m.date,
+                m.size as i64,
+                m.flags.seen,
+                m.flags.flagged,
+                m.flags.answered,
+                m.flags.draft,
+                m.flags.deleted,
+                m.flags.keywords,
+                !m.attachments.is_empty(),
+                m.preview,
+            ],
+            |r| r.get(0),
+        )?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO bodies(message_id, raw) VALUES (?1, ?2)")?
+            .execute(params![id, m.raw])?;
+        self.conn
+            .prepare_cached("DELETE FROM attachments WHERE message_id = ?1")?
+            .execute([id])?;
+        let mut att = self.conn.prepare_cached(
+            "INSERT INTO attachments(message_id, part, filename, mime_type, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for a in &m.attachments {
+            att.execute(params![id, a.part, a.filename, a.mime_type, a.size as i64])?;
+        }
+        self.conn
+            .prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?
+            .execute([id])?;
+        let sender = format!("{} {}", m.from_name, m.from_addr);
+        let recipients = format!("{} {}", m.to, m.cc);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO messages_fts(rowid, sender, recipients, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![id, sender, recipients, m.subject, m.body_text])?;
+        Ok(id)
+    }
+
+    /// Removes messages by UID (expunged on the server).
+    pub fn delete_uids(&self, folder_id: i64, uids: &[u32]) -> Result<usize> {
+        let mut find = self
+            .conn
+            .prepare_cached("SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2")?;
+        let mut n = 0;
+        for uid in uids {
+            if let Some(id) = find
+                .query_row(params![folder_id, uid], |r| r.get::<_, i64>(0))
+                .optional()?
+            {
+                self.delete_message_row(id)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn delete_message_row(&self, id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?
+            .execute([id])?;
+        self.conn
+            .prepare_cached("DELETE FROM messages WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    /// Every (uid, flags, pending) in a folder, by UID — what a resync compares against the server.
+    pub fn folder_uids(&self, folder_id: i64) -> Result<Vec<(u32, Flags, bool)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT uid, seen, flagged, answered, draft, deleted, keywords, pending
+             FROM messages WHERE folder_id = ?1 ORDER BY uid",
+        )?;
+        let rows = st.query_map([folder_id], |r| {
+            Ok((
+                r.get(0)?,
+                Flags {
+                    seen: r.get(1)?,
+                    flagged: r.get(2)?,
+                    answered: r.get(3)?,
+                    draft: r.get(4)?,
+                    deleted: r.get(5)?,
+                    keywords: r.get(6)?,
+                },
+                r.get(7)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn max_uid(&self, folder_id: i64) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(uid), 0) FROM messages WHERE folder_id = ?1",
+            [folder_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Applies the server's flags to a stored message, unless a local change is still pending.
+    pub fn set_flags_from_server(&self, folder_id: i64, uid: u32, f: &Flags, modseq: Option<u64>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET seen = ?3, flagged = ?4, answered = ?5, draft = ?6, deleted = ?7,
+                     keywords = ?8, modseq = COALESCE(?9, modseq)
+                 WHERE folder_id = ?1 AND uid = ?2 AND pending = 0",
+            )?
+            .execute(params![
+                folder_id,
+                uid,
+                f.seen,
+                f.flagged,
+                f.answered,
+                f.draft,
+                f.deleted,
+                f.keywords,
+                modseq.map(|v| v as i64)
+            ])?;
+        Ok(())
+    }
+
+    pub fn message(&self, id: i64) -> Result<MessageSummary> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id
+                     JOIN accounts a ON a.id = f.account_id WHERE m.id = ?1"
+                ),
+                [id],
+                summary_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchMessage(id))
+    }
+
+    pub fn raw_message(&self, id: i64) -> Result<Vec<u8>> {
+        self.conn
+            .query_row("SELECT raw FROM bodies WHERE message_id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NoSuchMessage(id))
+    }
+
+    pub fn attachments(&self, id: i64) -> Result<Vec<AttachmentMeta>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT part, filename, mime_type, size FROM attachments WHERE message_id = ?1 ORDER BY part",
+        )?;
+        let rows = st.query_map([id], |r| {
+            Ok(AttachmentMeta {
+                part: r.get(0)?,
+                filename: r.get(1)?,
+                mime_type: r.get(2)?,
+                size: r.get::<_, i64>(3)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Messages matching `q`, newest first.
+    pub fn list_messages(&self, q: &ListQuery) -> Result<Vec<MessageSummary>> {
+        let mut sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id
+             JOIN accounts a ON a.id = f.account_id WHERE m.deleted = 0"
+        );
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(acc) = &q.account {
+            args.push(Box::new(acc.clone()));
+            sql.push_str(&format!(" AND a.name = ?{}", args.len()));
+        }
+        if let Some(folder) = &q.folder {
+            args.push(Box::new(folder.clone()));
+            sql.push_str(&format!(" AND f.name = ?{}", args.len()));
+        }
+        match q.filter {
+            ListFilter::All => {}
+            ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
+            ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
+        }
+        if let Some(fts) = q.search.as_deref().and_then(fts_query) {
+            args.push(Box::new(fts));
+            sql.push_str(&format!(
+                " AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{})",
+                args.len()
+            ));
+        }
+        sql.push_str(" ORDER BY m.date DESC, m.id DESC");
+        args.push(Box::new(q.limit.map(|l| l as i64).unwrap_or(-1)));
+        sql.push_str(&format!(" LIMIT ?{}", args.len()));
+        args.push(Box::new(q.offset as i64));
+        sql.push_str(&format!(" OFFSET ?{}", args.len()));
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Where a stored message lives on the server: (account name, folder name, uidvalidity, uid).
+    pub fn message_location(&self, id: i64) -> Result<(String, String, Option<u32>, u32)> {
+        self.conn
+            .query_row(
+                "SELECT a.name, f.name, f.uidvalidity, m.uid FROM messages m
+                 JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id
+                 WHERE m.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchMessage(id))
+    }
+
+    /// Sets flags on a message locally (the caller reaches the server, or queues a pending op).
+    pub fn set_local_flags(&self, id: i64, seen: Option<bool>, flagged: Option<bool>, pending: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE messages SET seen = COALESCE(?2, seen), flagged = COALESCE(?3, flagged),
+                 pending = ?4 WHERE id = ?1",
+            params![id, seen, flagged, pending],
+        )?;
+        Ok(())
+    }
+
+    pub fn count_messages(&self, folder_id: i64) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(seen = 0), 0) FROM messages WHERE folder_id = ?1 AND deleted = 0",
+            [folder_id],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(uid: u32, subject: &str) -> NewMessage {
+        NewMessage {
+            uid,
+            message_id: Some(format!("<{uid}@test>")),
+            from_name: "Dana Lee".into(),
+            from_addr: "dana@acme.test".into(),
+            to: "me@example.com".into(),
+            subject: subject.into(),
+            date: 1_700_000_000 + uid as i64,
+            body_text: format!("body of {subject}"),
+            raw: b"Subject: x\r\n\r\nbody".to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn same_uid_twice_is_one_message_and_search_finds_it_once() {
+        let s = Store::open_in_memory().unwrap();
+        let a = s.ensure_account("work", "me@example.com", None).unwrap();
+        let f = s.upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true).unwrap();
+        s.put_message(f, &msg(1, "Proposal for Q3")).unwrap();
+        s.put_message(f, &msg(1, "Proposal for Q3")).unwrap();
+        s.put_message(f, &msg(2, "Lunch")).unwrap();
+        let all = s.list_messages(&ListQuery::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        let hits = s
+            .list_messages(&ListQuery {
+                search: Some("propos".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].subject, "Proposal for Q3");
+        // FTS syntax in user input is harmless.
+        let odd = s
+            .list_messages(&ListQuery {
+                search: Some("\"AND OR ( NEAR*".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(odd.is_empty());
+        s.delete_uids(f, &[1]).unwrap();
+        let hits = s
+            .list_messages(&ListQuery {
+                search: Some("proposal".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(hits.is_empty());
+    }
+}

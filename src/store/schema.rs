@@ -1,0 +1,106 @@
+//! The SQLite schema as an ordered list of migrations. `PRAGMA user_version` records how many have
+//! run; a migration is never edited once released — add a new one at the end instead.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: accounts, folders, messages, bodies, attachments, search index, queued server operations.
+    r#"
+CREATE TABLE accounts (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    email         TEXT NOT NULL,
+    display_name  TEXT
+);
+
+-- One row per IMAP mailbox. uidvalidity/uidnext/highestmodseq are the server's values as of the
+-- last completed sync step; a NULL uidvalidity means "never synced".
+CREATE TABLE folders (
+    id             INTEGER PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    delimiter      TEXT,
+    role           TEXT,            -- inbox | sent | drafts | trash | archive | junk
+    selectable     INTEGER NOT NULL DEFAULT 1,
+    uidvalidity    INTEGER,
+    uidnext        INTEGER,
+    highestmodseq  INTEGER,
+    last_sync      INTEGER,         -- unix seconds of the last completed sync
+    UNIQUE (account_id, name)
+);
+
+-- Keyed by (folder, uid) as on the server: a re-fetch of the same UID replaces, never duplicates.
+CREATE TABLE messages (
+    id               INTEGER PRIMARY KEY,
+    folder_id        INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid              INTEGER NOT NULL,
+    modseq           INTEGER,
+    message_id       TEXT,
+    in_reply_to      TEXT,
+    refs             TEXT,            -- References, space separated
+    thread_root      TEXT,            -- first of References, or in_reply_to, or message_id
+    from_name        TEXT NOT NULL DEFAULT '',
+    from_addr        TEXT NOT NULL DEFAULT '',
+    to_addrs         TEXT NOT NULL DEFAULT '',   -- "Name <a@b>, c@d" as display text
+    cc_addrs         TEXT NOT NULL DEFAULT '',
+    subject          TEXT NOT NULL DEFAULT '',
+    date             INTEGER NOT NULL DEFAULT 0, -- unix seconds (Date header, else INTERNALDATE)
+    size             INTEGER NOT NULL DEFAULT 0,
+    seen             INTEGER NOT NULL DEFAULT 0,
+    flagged          INTEGER NOT NULL DEFAULT 0,
+    answered         INTEGER NOT NULL DEFAULT 0,
+    draft            INTEGER NOT NULL DEFAULT 0,
+    deleted          INTEGER NOT NULL DEFAULT 0,
+    keywords         TEXT NOT NULL DEFAULT '',   -- other flags/keywords, space separated
+    has_attachments  INTEGER NOT NULL DEFAULT 0,
+    preview          TEXT NOT NULL DEFAULT '',
+    -- Set when a local change (flag/move/delete) waits to reach the server; sync must not
+    -- overwrite these columns with the server's older view until the operation is done.
+    pending          INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (folder_id, uid)
+);
+CREATE INDEX messages_by_date ON messages(folder_id, date DESC);
+CREATE INDEX messages_by_msgid ON messages(message_id);
+CREATE INDEX messages_by_thread ON messages(thread_root);
+
+CREATE TABLE bodies (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    raw         BLOB NOT NULL
+);
+
+CREATE TABLE attachments (
+    id          INTEGER PRIMARY KEY,
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    part        INTEGER NOT NULL,     -- mail-parser part index
+    filename    TEXT NOT NULL DEFAULT '',
+    mime_type   TEXT NOT NULL DEFAULT 'application/octet-stream',
+    size        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX attachments_by_message ON attachments(message_id);
+
+-- Contentless: the text lives in messages/bodies; rowid = messages.id.
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    sender, recipients, subject, body,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- Local changes waiting for the server (flags, moves), replayed in id order by the sync engine.
+CREATE TABLE pending_ops (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    folder      TEXT NOT NULL,        -- source folder name
+    uid         INTEGER NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    kind        TEXT NOT NULL,        -- flag | move
+    arg         TEXT NOT NULL,        -- "+\Seen", "-\Flagged" | destination folder
+    created_at  INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT
+);
+
+-- Small persistent settings (e.g. last tracking choices), keyed by name.
+CREATE TABLE kv (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+"#,
+];
