@@ -23,7 +23,9 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
-    #[error("no home directory found: set XDG_CONFIG_HOME/XDG_DATA_HOME or pass --config/--data-dir")]
+    #[error(
+        "no home directory found: set XDG_CONFIG_HOME/XDG_DATA_HOME or pass --config/--data-dir"
+    )]
     NoHome,
 }
 
@@ -303,7 +305,10 @@ impl Paths {
     /// `--config` beats `TIDINGS_CONFIG` beats `$XDG_CONFIG_HOME/tidings/config.toml`; likewise
     /// `--data-dir` beats `TIDINGS_DATA_DIR` beats `$XDG_DATA_HOME/tidings`. (clap fills the flags
     /// from the environment variables, so both arrive here as the `Option`s.)
-    pub fn resolve(config: Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Paths, ConfigError> {
+    pub fn resolve(
+        config: Option<PathBuf>,
+        data_dir: Option<PathBuf>,
+    ) -> Result<Paths, ConfigError> {
         let dirs = directories::ProjectDirs::from("", "", "tidings");
         let config_dir = dirs.as_ref().map(|d| d.config_dir().to_path_buf());
         let config_file = match (config, &config_dir) {
@@ -375,7 +380,10 @@ impl Config {
                     return Err(err(&format!("{section}.host"), "must not be empty"));
                 }
                 if s.port == 0 {
-                    return Err(err(&format!("{section}.port"), "must be between 1 and 65535"));
+                    return Err(err(
+                        &format!("{section}.port"),
+                        "must be between 1 and 65535",
+                    ));
                 }
                 if s.password.is_some() && s.password_command.is_some() {
                     return Err(err(
@@ -471,16 +479,24 @@ password = "pw"
     #[test]
     fn errors_name_file_and_key() {
         let bad = GOOD.replace("port = 993", "port = \"x\"");
-        let e = Config::parse(&bad, Path::new("/x/c.toml")).unwrap_err().to_string();
+        let e = Config::parse(&bad, Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/x/c.toml") && e.contains("port"), "{e}");
         let bad = GOOD.replace("security = \"tls\"", "security = \"ssl\"");
-        let e = Config::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        let e = Config::parse(&bad, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ssl") && e.contains("security"), "{e}");
         let bad = GOOD.replace("password = \"pw\"", "");
-        let e = Config::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        let e = Config::parse(&bad, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("accounts.work.smtp.password_command"), "{e}");
         let bad = GOOD.replace("display_name", "dispaly_name");
-        let e = Config::parse(&bad, Path::new("c.toml")).unwrap_err().to_string();
+        let e = Config::parse(&bad, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dispaly_name"), "{e}");
     }
 }

@@ -49,7 +49,9 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         None => ListFilter::All,
         Some(FilterArg::Unread) => ListFilter::Unread,
         Some(FilterArg::Flagged) => ListFilter::Flagged,
-        Some(FilterArg::Tracked) => anyhow::bail!("--filter tracked needs the tracking feature, which this build does not have yet"),
+        Some(FilterArg::Tracked) => anyhow::bail!(
+            "--filter tracked needs the tracking feature, which this build does not have yet"
+        ),
     };
     let q = ListQuery {
         account: args.account.clone(),

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "tidings", version, about = "A keyboard-driven terminal inbox that tells you when your mail is read")]
+#[command(
+    name = "tidings",
+    version,
+    about = "A keyboard-driven terminal inbox that tells you when your mail is read"
+)]
 pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/tidings/config.toml)
     #[arg(long, global = true, env = "TIDINGS_CONFIG", value_name = "PATH")]

@@ -42,7 +42,12 @@ fn cut_chars(s: &str, max_bytes: usize) -> &str {
 /// Parses `raw` into a [`NewMessage`]. Never fails: an unparseable message is still stored (with
 /// what could be read) so that nothing on the server is lost locally. `internal_date` is the
 /// server's INTERNALDATE, used when the Date header is missing or broken.
-pub fn parse_message(uid: u32, raw: Vec<u8>, flags: Flags, internal_date: Option<i64>) -> NewMessage {
+pub fn parse_message(
+    uid: u32,
+    raw: Vec<u8>,
+    flags: Flags,
+    internal_date: Option<i64>,
+) -> NewMessage {
     let size = raw.len() as u64;
     let mut m = NewMessage {
         uid,
@@ -52,14 +57,23 @@ pub fn parse_message(uid: u32, raw: Vec<u8>, flags: Flags, internal_date: Option
         ..Default::default()
     };
     if let Some(msg) = MessageParser::default().parse(&raw[..]) {
-        m.message_id = msg.message_id().map(|id| format!("<{}>", sanitize_line(id)));
+        m.message_id = msg
+            .message_id()
+            .map(|id| format!("<{}>", sanitize_line(id)));
         m.in_reply_to = msg
             .in_reply_to()
             .as_text_list()
             .and_then(|l| l.first().map(|id| format!("<{}>", sanitize_line(id))))
-            .or_else(|| msg.in_reply_to().as_text().map(|id| format!("<{}>", sanitize_line(id))));
+            .or_else(|| {
+                msg.in_reply_to()
+                    .as_text()
+                    .map(|id| format!("<{}>", sanitize_line(id)))
+            });
         m.references = match msg.references().as_text_list() {
-            Some(list) => list.iter().map(|id| format!("<{}>", sanitize_line(id))).collect(),
+            Some(list) => list
+                .iter()
+                .map(|id| format!("<{}>", sanitize_line(id)))
+                .collect(),
             None => msg
                 .references()
                 .as_text()

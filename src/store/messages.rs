@@ -105,7 +105,8 @@ pub struct ListQuery {
     pub offset: u64,
 }
 
-const SUMMARY_COLUMNS: &str = "m.id, a.name, f.name, m.uid, m.message_id, m.in_reply_to, m.thread_root,
+const SUMMARY_COLUMNS: &str =
+    "m.id, a.name, f.name, m.uid, m.message_id, m.in_reply_to, m.thread_root,
     m.from_name, m.from_addr, m.to_addrs, m.cc_addrs, m.subject, m.date, m.seen, m.flagged,
     m.answered, m.draft, m.has_attachments, m.preview";
 
@@ -163,7 +164,12 @@ pub fn fts_query(input: &str) -> Option<String> {
 }
 
 impl Store {
-    pub fn ensure_account(&self, name: &str, email: &str, display_name: Option<&str>) -> Result<i64> {
+    pub fn ensure_account(
+        &self,
+        name: &str,
+        email: &str,
+        display_name: Option<&str>,
+    ) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO accounts(name, email, display_name) VALUES (?1, ?2, ?3)
              ON CONFLICT(name) DO UPDATE SET email = excluded.email, display_name = excluded.display_name",
@@ -174,13 +180,17 @@ impl Store {
 
     pub fn account_id(&self, name: &str) -> Result<i64> {
         self.conn
-            .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| r.get(0))
+            .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or_else(|| StoreError::NoSuchAccount(name.to_string()))
     }
 
     pub fn account_names(&self) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare("SELECT name FROM accounts ORDER BY name")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT name FROM accounts ORDER BY name")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -213,7 +223,8 @@ impl Store {
         let mut removed = 0;
         for f in folders.iter().filter(|f| !keep.contains(&f.name)) {
             self.delete_folder_messages(f.id)?;
-            self.conn.execute("DELETE FROM folders WHERE id = ?1", [f.id])?;
+            self.conn
+                .execute("DELETE FROM folders WHERE id = ?1", [f.id])?;
             removed += 1;
         }
         Ok(removed)
@@ -231,7 +242,9 @@ impl Store {
     pub fn folder(&self, account_id: i64, name: &str) -> Result<Folder> {
         self.conn
             .query_row(
-                &format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1 AND name = ?2"),
+                &format!(
+                    "SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1 AND name = ?2"
+                ),
                 params![account_id, name],
                 folder_from_row,
             )
@@ -243,7 +256,9 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1 AND role = ?2"),
+                &format!(
+                    "SELECT {FOLDER_COLUMNS} FROM folders WHERE account_id = ?1 AND role = ?2"
+                ),
                 params![account_id, role],
                 folder_from_row,
             )
@@ -260,7 +275,12 @@ impl Store {
         self.conn.execute(
             "UPDATE folders SET uidvalidity = ?2, uidnext = ?3, highestmodseq = ?4,
                  last_sync = strftime('%s','now') WHERE id = ?1",
-            params![folder_id, uidvalidity, uidnext, highestmodseq.map(|v| v as i64)],
+            params![
+                folder_id,
+                uidvalidity,
+                uidnext,
+                highestmodseq.map(|v| v as i64)
+            ],
         )?;
         Ok(())
     }
@@ -415,7 +435,13 @@ impl Store {
     }
 
     /// Applies the server's flags to a stored message, unless a local change is still pending.
-    pub fn set_flags_from_server(&self, folder_id: i64, uid: u32, f: &Flags, modseq: Option<u64>) -> Result<()> {
+    pub fn set_flags_from_server(
+        &self,
+        folder_id: i64,
+        uid: u32,
+        f: &Flags,
+        modseq: Option<u64>,
+    ) -> Result<()> {
         self.conn
             .prepare_cached(
                 "UPDATE messages SET seen = ?3, flagged = ?4, answered = ?5, draft = ?6, deleted = ?7,
@@ -452,7 +478,9 @@ impl Store {
 
     pub fn raw_message(&self, id: i64) -> Result<Vec<u8>> {
         self.conn
-            .query_row("SELECT raw FROM bodies WHERE message_id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT raw FROM bodies WHERE message_id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or(StoreError::NoSuchMessage(id))
     }
@@ -524,7 +552,13 @@ impl Store {
     }
 
     /// Sets flags on a message locally (the caller reaches the server, or queues a pending op).
-    pub fn set_local_flags(&self, id: i64, seen: Option<bool>, flagged: Option<bool>, pending: bool) -> Result<()> {
+    pub fn set_local_flags(
+        &self,
+        id: i64,
+        seen: Option<bool>,
+        flagged: Option<bool>,
+        pending: bool,
+    ) -> Result<()> {
         self.conn.execute(
             "UPDATE messages SET seen = COALESCE(?2, seen), flagged = COALESCE(?3, flagged),
                  pending = ?4 WHERE id = ?1",
@@ -565,7 +599,9 @@ mod tests {
     fn same_uid_twice_is_one_message_and_search_finds_it_once() {
         let s = Store::open_in_memory().unwrap();
         let a = s.ensure_account("work", "me@example.com", None).unwrap();
-        let f = s.upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true).unwrap();
+        let f = s
+            .upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true)
+            .unwrap();
         s.put_message(f, &msg(1, "Proposal for Q3")).unwrap();
         s.put_message(f, &msg(1, "Proposal for Q3")).unwrap();
         s.put_message(f, &msg(2, "Lunch")).unwrap();

@@ -18,12 +18,8 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("{path}: database schema version {found} is newer than this tidings ({known}); upgrade tidings")]
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
+    #[error("{path}: the database was written by a newer tidings (migration {migration:?}); upgrade tidings")]
+    TooNew { path: PathBuf, migration: String },
     #[error("no message with id {0}")]
     NoSuchMessage(i64),
     #[error("no folder {0:?}")]
@@ -58,7 +54,8 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -91,21 +88,29 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let known = schema::MIGRATIONS.len() as i64;
-        if version > known {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))",
+        )?;
+        let applied: Vec<String> = {
+            let mut st = self.conn.prepare("SELECT name FROM schema_migrations")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let known: Vec<&str> = schema::MIGRATIONS.iter().map(|(n, _)| *n).collect();
+        if let Some(unknown) = applied.iter().find(|a| !known.contains(&a.as_str())) {
             return Err(StoreError::TooNew {
                 path: self.path.clone(),
-                found: version,
-                known,
+                migration: unknown.clone(),
             });
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (name, sql) in schema::MIGRATIONS {
+            if applied.iter().any(|a| a == name) {
+                continue;
+            }
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.execute("INSERT INTO schema_migrations(name) VALUES (?1)", [name])?;
             tx.commit()?;
         }
         Ok(())

@@ -1,9 +1,13 @@
-//! The SQLite schema as an ordered list of migrations. `PRAGMA user_version` records how many have
-//! run; a migration is never edited once released — add a new one at the end instead.
+//! The SQLite schema as a list of named migrations, applied in list order; the table
+//! `schema_migrations` records which names have run. A migration is never edited once released —
+//! add a new one at the end, named after the feature it serves (names let features developed in
+//! parallel each add their own without renumbering).
 
-pub const MIGRATIONS: &[&str] = &[
-    // 1: accounts, folders, messages, bodies, attachments, search index, queued server operations.
-    r#"
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    // Accounts, folders, messages, bodies, attachments, search index, queued server operations.
+    (
+        "0001_mail",
+        r#"
 CREATE TABLE accounts (
     id            INTEGER PRIMARY KEY,
     name          TEXT NOT NULL UNIQUE,
@@ -103,4 +107,5 @@ CREATE TABLE kv (
     value  TEXT NOT NULL
 );
 "#,
+    ),
 ];
