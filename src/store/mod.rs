@@ -2,10 +2,14 @@
 //! metadata and a full-text index. Every task opens its own [`Store`]; WAL lets readers run while the
 //! sync engine writes. Nothing here does network I/O.
 
+mod drafts;
 mod messages;
+mod outbox;
 mod schema;
 
+pub use drafts::*;
 pub use messages::*;
+pub use outbox::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
