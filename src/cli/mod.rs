@@ -2,6 +2,7 @@
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
 mod mail;
+mod send;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -29,6 +30,59 @@ pub struct Cli {
 pub enum Command {
     /// List cached messages (run `tidings sync` first)
     List(ListArgs),
+    /// Send a mail through the outbox (exit 0 delivered, 75 queued for later, 1 refused)
+    Send(SendArgs),
+    /// Show the mails waiting in the outbox, or flush / retry / confirm / edit them
+    Outbox(OutboxArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// Recipient (repeatable; `addr` or `Name <addr>`)
+    #[arg(long, required = true, num_args = 1.., value_name = "ADDR")]
+    pub to: Vec<String>,
+    #[arg(long, num_args = 1.., value_name = "ADDR")]
+    pub cc: Vec<String>,
+    #[arg(long, num_args = 1.., value_name = "ADDR")]
+    pub bcc: Vec<String>,
+    #[arg(long)]
+    pub subject: String,
+    /// The text/plain body (default: read from stdin)
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// An HTML alternative to the text body
+    #[arg(long, value_name = "FILE")]
+    pub html_file: Option<PathBuf>,
+    /// A file to attach (repeatable)
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub attach: Vec<PathBuf>,
+    /// Account to send from (default: the first configured)
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OutboxArgs {
+    /// JSON only on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Also list mails already sent
+    #[arg(long)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Try every waiting mail now (exit 0 all sent, 75 some still waiting, 1 some refused)
+    Flush,
+    /// Send a refused or unconfirmed mail again (your decision: it did not arrive)
+    Retry { id: i64 },
+    /// Mark an unconfirmed mail as sent (you checked: it arrived)
+    Confirm { id: i64 },
+    /// Move a waiting or refused mail back to the drafts to change it
+    Edit { id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +136,8 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
+            Some(Command::Send(args)) => send::send(&ctx, &args),
+            Some(Command::Outbox(args)) => send::outbox(&ctx, &args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))

@@ -2,5 +2,9 @@
 //! Knows the store; knows nothing of the screen.
 
 pub mod compose;
+pub mod drafts;
+pub mod filing;
+pub mod outbox;
 pub mod parse;
 pub mod sanitize;
+pub mod smtp;
