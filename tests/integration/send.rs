@@ -1,7 +1,7 @@
 //! Sending through the outbox against a real SMTP server: delivery byte for byte, queueing on
 //! outages and 4xx, failing on 5xx, and exactly-once across a kill -9.
 
-use crate::support::smtp::{free_port, SmtpServer};
+use crate::support::smtp::{free_port, SmtpOptions, SmtpServer, Tls};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -532,4 +532,54 @@ fn drafts_autosave_and_survive_reopening_the_store() {
     // Sending it consumes the draft.
     tidings::mail::outbox::enqueue(&store, &back.draft, None, 1002).unwrap();
     assert!(drafts::list(&store, None).unwrap().is_empty());
+}
+
+fn start_tls(tls: Tls) -> SmtpServer {
+    SmtpServer::start_with(SmtpOptions {
+        tls,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_with_auth() {
+    for tls in [Tls::Starttls, Tls::Implicit] {
+        let smtp = start_tls(tls);
+        let env = Env::new(&smtp);
+        let out = env.send_simple("over TLS");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(smtp.deliveries().len(), 1);
+    }
+}
+
+#[test]
+fn an_untrusted_certificate_keeps_the_mail_queued() {
+    let smtp = start_tls(Tls::Implicit);
+    let section = smtp.config_section().replace(
+        "accept_invalid_certs = true",
+        "accept_invalid_certs = false",
+    );
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("must not leak");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(
+        stderr(&out).to_lowercase().contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(smtp.deliveries().is_empty());
+}
+
+#[test]
+fn starttls_required_by_config_is_never_skipped() {
+    // The server offers no STARTTLS; the account demands it: nothing may go out in clear text.
+    let smtp = SmtpServer::start();
+    let section = smtp
+        .config_section()
+        .replace("security = \"none\"", "security = \"starttls\"");
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("clear text?");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(stderr(&out).contains("STARTTLS"), "{}", stderr(&out));
+    assert!(smtp.deliveries().is_empty());
 }

@@ -19,6 +19,7 @@ pub struct SmtpServer {
     sent_maildir: Option<PathBuf>,
     control: PathBuf,
     log: PathBuf,
+    tls: Tls,
     _dir: tempfile::TempDir,
 }
 
@@ -31,6 +32,18 @@ pub struct SmtpOptions {
     pub routes: Vec<(String, PathBuf)>,
     /// Also file every accepted mail here, like a server that saves sent mail itself.
     pub sent_maildir: Option<PathBuf>,
+    pub tls: Tls,
+}
+
+/// How the server secures connections (with a fresh self-signed certificate).
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    #[default]
+    None,
+    /// STARTTLS offered and required before AUTH.
+    Starttls,
+    /// TLS from the first byte (port 465 style).
+    Implicit,
 }
 
 fn check_python() {
@@ -72,6 +85,7 @@ impl SmtpServer {
             sent_maildir: opts.sent_maildir,
             control: dir.path().join("mode"),
             log: dir.path().join("deliveries.jsonl"),
+            tls: opts.tls,
             _dir: dir,
         };
         s.set_mode("ok");
@@ -102,6 +116,19 @@ impl SmtpServer {
         if let Some(sent) = &self.sent_maildir {
             cmd.arg("--sent-maildir").arg(sent);
         }
+        if self.tls != Tls::None {
+            let (cert, key) = self.self_signed_cert();
+            let mode = if self.tls == Tls::Starttls {
+                "starttls"
+            } else {
+                "implicit"
+            };
+            cmd.args(["--tls", mode])
+                .arg("--cert")
+                .arg(cert)
+                .arg("--key")
+                .arg(key);
+        }
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -117,6 +144,41 @@ impl SmtpServer {
             .unwrap_or_else(|| panic!("the SMTP test server did not start: {line:?}"));
         self.port = port;
         self.child = Some(child);
+    }
+
+    /// A self-signed certificate for 127.0.0.1, made once per server with the openssl CLI.
+    fn self_signed_cert(&self) -> (PathBuf, PathBuf) {
+        let cert = self._dir.path().join("cert.pem");
+        let key = self._dir.path().join("key.pem");
+        if !cert.exists() {
+            let status = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "the TLS tests need the openssl CLI (`sudo apt-get install openssl`): {e}"
+                    )
+                });
+            assert!(
+                status.success(),
+                "openssl could not make a test certificate"
+            );
+        }
+        (cert, key)
     }
 
     /// What the server answers from now on (see smtp_server.py: ok, 4xx, 5xx, data-5xx,
@@ -156,11 +218,21 @@ impl SmtpServer {
         files.iter().map(|p| std::fs::read(p).unwrap()).collect()
     }
 
-    /// Config lines for an `[accounts.X.smtp]` section pointing at this server.
+    /// Config lines for an `[accounts.X.smtp]` section pointing at this server (trusting its
+    /// self-signed certificate when it speaks TLS).
     pub fn config_section(&self) -> String {
+        let security = match self.tls {
+            Tls::None => "none",
+            Tls::Starttls => "starttls",
+            Tls::Implicit => "tls",
+        };
         format!(
-            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nuser = \"{}\"\npassword = \"{}\"\ntimeout_seconds = 5\n",
-            self.port, self.user, self.password
+            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"{security}\"\nuser = \"{}\"\n\
+             password = \"{}\"\ntimeout_seconds = 5\naccept_invalid_certs = {}\n",
+            self.port,
+            self.user,
+            self.password,
+            self.tls != Tls::None
         )
     }
 }

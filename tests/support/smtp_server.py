@@ -14,17 +14,21 @@ while the server runs:
   hang-before-data SECS   stall SECS seconds at RCPT, before anything is delivered
   hang-after-data SECS    deliver, then stall SECS seconds before answering 250
 
-With --sent-maildir it also files a copy of every accepted mail there, like Gmail does.
+--tls starttls (STARTTLS required before AUTH) or --tls implicit (TLS from the first byte) use
+--cert/--key. With --sent-maildir it also files a copy of every accepted mail there, like Gmail does.
 On start it prints "PORT <n>" on stdout.
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import os
 import socket
+import ssl
 import sys
 import time
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -39,10 +43,16 @@ def parse_args():
     p.add_argument("--log", required=True)
     p.add_argument("--user", default="user")
     p.add_argument("--password", default="secret")
+    p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    p.add_argument("--cert")
+    p.add_argument("--key")
     return p.parse_args()
 
 
 ARGS = parse_args()
+# AUTH without TLS is deliberate here (loopback only); keep the test output clean.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 ROUTES = {}
 for item in ARGS.deliver:
     addr, _, path = item.partition("=")
@@ -141,21 +151,30 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 async def main():
     loop = asyncio.get_running_loop()
     handler = Handler()
+    ctx = None
+    if ARGS.tls != "none":
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(ARGS.cert, ARGS.key)
+    starttls = ARGS.tls == "starttls"
 
     def factory():
         return SMTP(
             handler,
             hostname="smtp.test",
             authenticator=authenticator,
-            auth_require_tls=False,
+            auth_require_tls=starttls,
             auth_required=True,
             enable_SMTPUTF8=True,
+            tls_context=ctx if starttls else None,
+            require_starttls=starttls,
         )
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", ARGS.port))
-    server = await loop.create_server(factory, sock=sock)
+    server = await loop.create_server(
+        factory, sock=sock, ssl=ctx if ARGS.tls == "implicit" else None
+    )
     print("PORT %d" % sock.getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
