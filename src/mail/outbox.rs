@@ -675,6 +675,108 @@ impl Outbox {
     }
 }
 
+/// What the UI asks of a running [`OutboxWorker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerCommand {
+    /// Try every waiting mail now (after the user pressed "send" or "retry").
+    FlushNow,
+    Stop,
+}
+
+/// What a running [`OutboxWorker`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxEvent {
+    /// A pass tried or settled these mails (never empty).
+    Flushed(Vec<FlushResult>),
+    /// A pass could not run (e.g. the database is unreadable); the worker keeps going.
+    Error(String),
+}
+
+/// The outbox in the background: a thread that sends due mails, sleeps until the next one is
+/// due (at most `poll`), and wakes early on [`OutboxWorker::flush_now`]. Blocking I/O stays off
+/// the UI thread; results arrive on the `events` channel the UI already selects on.
+pub struct OutboxWorker {
+    commands: std::sync::mpsc::Sender<WorkerCommand>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OutboxWorker {
+    pub fn spawn(
+        config: Config,
+        db_path: PathBuf,
+        backoff: Backoff,
+        poll: Duration,
+        events: tokio::sync::mpsc::UnboundedSender<OutboxEvent>,
+    ) -> OutboxWorker {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle =
+            std::thread::spawn(move || worker_loop(config, &db_path, backoff, poll, &rx, &events));
+        OutboxWorker {
+            commands: tx,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn flush_now(&self) {
+        let _ = self.commands.send(WorkerCommand::FlushNow);
+    }
+
+    /// Stops after the current pass (a send in progress is never cut short).
+    pub fn stop(mut self) {
+        let _ = self.commands.send(WorkerCommand::Stop);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn worker_loop(
+    config: Config,
+    db_path: &std::path::Path,
+    backoff: Backoff,
+    poll: Duration,
+    commands: &std::sync::mpsc::Receiver<WorkerCommand>,
+    events: &tokio::sync::mpsc::UnboundedSender<OutboxEvent>,
+) {
+    let mut which = Which::Due;
+    loop {
+        let now = chrono::Utc::now().timestamp();
+        let next_due = match Store::open(db_path) {
+            Ok(mut store) => {
+                let mut ob = Outbox::new(config.clone(), &store).with_backoff(backoff);
+                match ob.flush(&mut store, which, now) {
+                    Ok(results) if !results.is_empty() => {
+                        let _ = events.send(OutboxEvent::Flushed(results));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = events.send(OutboxEvent::Error(e.to_string()));
+                    }
+                }
+                store
+                    .outbox_entries(&[state::QUEUED])
+                    .ok()
+                    .and_then(|q| q.iter().map(|e| e.next_attempt_at).min())
+            }
+            Err(e) => {
+                let _ = events.send(OutboxEvent::Error(e.to_string()));
+                None
+            }
+        };
+        // At least a second between automatic passes, so a zero backoff cannot spin.
+        let until_due = next_due
+            .map(|t| Duration::from_secs((t - chrono::Utc::now().timestamp()).max(1) as u64))
+            .unwrap_or(poll);
+        which = match commands.recv_timeout(until_due.min(poll)) {
+            Ok(WorkerCommand::FlushNow) => Which::AllWaiting,
+            Ok(WorkerCommand::Stop) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Which::Due,
+        };
+    }
+}
+
 fn current_outcome(entry: &OutboxRow) -> Outcome {
     let why = entry.last_error.clone().unwrap_or_default();
     match entry.state.as_str() {

@@ -97,6 +97,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Addresses for the composer's To/Cc/Bcc completion: senders of stored mail whose address
+    /// or name starts with `prefix` (case-insensitive), most frequent first, each address once
+    /// with its most recent name.
+    pub fn address_suggestions(&self, prefix: &str, limit: u32) -> Result<Vec<(String, String)>> {
+        let escaped = prefix
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("{escaped}%");
+        let mut st = self.conn.prepare_cached(
+            "SELECT (SELECT m2.from_name FROM messages m2 WHERE lower(m2.from_addr) = lower(m.from_addr)
+                     ORDER BY m2.date DESC LIMIT 1),
+                    lower(m.from_addr), COUNT(*) AS n
+             FROM messages m
+             WHERE m.from_addr != '' AND (lower(m.from_addr) LIKE ?1 ESCAPE '\\'
+                   OR lower(m.from_name) LIKE ?1 ESCAPE '\\'
+                   OR lower(m.from_name) LIKE '% ' || ?1 ESCAPE '\\')
+             GROUP BY lower(m.from_addr) ORDER BY n DESC, 2 LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![pattern, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +142,43 @@ mod tests {
         assert!(s.drafts(Some("home")).unwrap().is_empty());
         assert!(s.delete_draft(a).unwrap());
         assert!(s.draft(a).unwrap().is_none());
+    }
+
+    #[test]
+    fn suggestions_match_address_or_any_name_word_most_frequent_first() {
+        let s = Store::open_in_memory().unwrap();
+        let acc = s.ensure_account("work", "me@x", None).unwrap();
+        let f = s
+            .upsert_folder(acc, "INBOX", None, Some("inbox"), true)
+            .unwrap();
+        let senders = [
+            ("Dana Lee", "dana@acme.test"),
+            ("Dana Lee", "Dana@acme.test"),
+            ("Bob Dane", "bob@acme.test"),
+            ("100% Carol", "carol@x.test"),
+        ];
+        for (uid, (name, addr)) in senders.iter().enumerate() {
+            let m = crate::store::NewMessage {
+                uid: uid as u32 + 1,
+                from_name: name.to_string(),
+                from_addr: addr.to_string(),
+                date: uid as i64,
+                ..Default::default()
+            };
+            s.put_message(f, &m).unwrap();
+        }
+        let got = s.address_suggestions("dan", 10).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("Dana Lee".to_string(), "dana@acme.test".to_string()),
+                ("Bob Dane".to_string(), "bob@acme.test".to_string()),
+            ]
+        );
+        assert_eq!(s.address_suggestions("100%", 10).unwrap().len(), 1);
+        assert!(
+            s.address_suggestions("%", 10).unwrap().is_empty(),
+            "% is literal"
+        );
     }
 }

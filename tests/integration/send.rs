@@ -583,3 +583,50 @@ fn starttls_required_by_config_is_never_skipped() {
     assert!(stderr(&out).contains("STARTTLS"), "{}", stderr(&out));
     assert!(smtp.deliveries().is_empty());
 }
+
+#[test]
+fn background_worker_respects_backoff_and_sends_when_asked() {
+    use tidings::mail::outbox::{Backoff, OutboxEvent, OutboxWorker};
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx");
+    let env = Env::new(&smtp);
+    let store = env.store();
+    let me = Sender {
+        account: "work".into(),
+        from: Mailbox::new(None, "me@example.com"),
+        signature: None,
+    };
+    let mut draft = Draft::new(&me);
+    draft.to.push(Mailbox::parse("dana@acme.test").unwrap());
+    draft.subject = "from the worker".into();
+    tidings::mail::outbox::enqueue(&store, &draft, None, chrono::Utc::now().timestamp()).unwrap();
+    let config = tidings::config::Config::load(&env.path("config.toml")).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // An hour of backoff and of polling: anything sent below was sent because it was due or asked.
+    let hour = Duration::from_secs(3600);
+    let worker = OutboxWorker::spawn(
+        config,
+        store.path().to_path_buf(),
+        Backoff {
+            first: hour,
+            max: hour,
+        },
+        hour,
+        tx,
+    );
+    let OutboxEvent::Flushed(first) = rx.blocking_recv().unwrap() else {
+        panic!("expected a flush")
+    };
+    assert!(
+        matches!(&first[0].outcome, tidings::mail::outbox::Outcome::Queued(e) if e.contains("450")),
+        "{first:?}"
+    );
+    smtp.set_mode("ok");
+    worker.flush_now();
+    let OutboxEvent::Flushed(second) = rx.blocking_recv().unwrap() else {
+        panic!("expected a flush")
+    };
+    assert_eq!(second[0].outcome, tidings::mail::outbox::Outcome::Sent);
+    worker.stop();
+    assert_eq!(smtp.deliveries().len(), 1);
+}
