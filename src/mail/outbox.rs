@@ -298,8 +298,9 @@ impl Outbox {
         };
         for entry in candidates {
             // A mail this flush already settled (recovered) is reported once.
+            // (A recovered mail that turned out sent still needs its Sent copy filed below.)
             if let Some(pos) = results.iter().position(|r| r.id == entry.id) {
-                if entry.state != state::QUEUED {
+                if entry.state != state::QUEUED && entry.state != state::SENT {
                     continue;
                 }
                 results.remove(pos);
@@ -512,7 +513,15 @@ impl Outbox {
                 Some(s) => s,
                 None => match SmtpSession::connect(smtp, &entry.envelope_from, Some(&password)) {
                     Ok(s) => session.insert(s),
-                    Err(e) => return Ok(Some(self.record_failure(store, &d, &e, now)?)),
+                    Err(e) => {
+                        // A refusal before any mail is named (e.g. 535 at AUTH) concerns the
+                        // account, so it applies to every copy still waiting, not just this one.
+                        let pending = store.outbox_deliveries(entry.id)?;
+                        for p in pending.iter().filter(|p| p.state == delivery::PENDING) {
+                            self.record_failure(store, p, &e, now)?;
+                        }
+                        return Ok(Some(e.message));
+                    }
                 },
             };
             let raw = store

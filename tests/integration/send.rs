@@ -55,6 +55,10 @@ impl Env {
         self.command(args).output().unwrap()
     }
 
+    fn config(&self) -> tidings::config::Config {
+        tidings::config::Config::load(&self.path("config.toml")).unwrap()
+    }
+
     fn store(&self) -> Store {
         Store::open(&self.path("data").join("tidings.sqlite3")).unwrap()
     }
@@ -103,6 +107,19 @@ impl Env {
             body.to_str().unwrap(),
         ])
     }
+}
+
+/// A new mail from the test account to `to`.
+fn draft_to(to: &str, subject: &str) -> Draft {
+    let me = Sender {
+        account: "work".into(),
+        from: Mailbox::new(None, "me@example.com"),
+        signature: None,
+    };
+    let mut draft = Draft::new(&me);
+    draft.to.push(Mailbox::parse(to).unwrap());
+    draft.subject = subject.into();
+    draft
 }
 
 fn stderr(o: &Output) -> String {
@@ -475,7 +492,7 @@ fn reply_to_a_delivered_mail_carries_in_reply_to_and_references() {
     reply.body = format!("Thanks!{}", reply.body);
     let store = env.store();
     let id = tidings::mail::outbox::enqueue(&store, &reply, None, 1_800_000_000).unwrap();
-    let config = tidings::config::Config::load(&env.path("config.toml")).unwrap();
+    let config = env.config();
     let mut store = store;
     let mut ob = tidings::mail::outbox::Outbox::new(config, &store);
     let r = ob
@@ -591,16 +608,9 @@ fn background_worker_respects_backoff_and_sends_when_asked() {
     smtp.set_mode("4xx");
     let env = Env::new(&smtp);
     let store = env.store();
-    let me = Sender {
-        account: "work".into(),
-        from: Mailbox::new(None, "me@example.com"),
-        signature: None,
-    };
-    let mut draft = Draft::new(&me);
-    draft.to.push(Mailbox::parse("dana@acme.test").unwrap());
-    draft.subject = "from the worker".into();
+    let draft = draft_to("dana@acme.test", "from the worker");
     tidings::mail::outbox::enqueue(&store, &draft, None, chrono::Utc::now().timestamp()).unwrap();
-    let config = tidings::config::Config::load(&env.path("config.toml")).unwrap();
+    let config = env.config();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // An hour of backoff and of polling: anything sent below was sent because it was due or asked.
     let hour = Duration::from_secs(3600);
@@ -629,4 +639,90 @@ fn background_worker_respects_backoff_and_sends_when_asked() {
     assert_eq!(second[0].outcome, tidings::mail::outbox::Outcome::Sent);
     worker.stop();
     assert_eq!(smtp.deliveries().len(), 1);
+}
+
+/// The tracking seam: a planner that makes one copy per recipient, each with its own bytes.
+/// Each copy is delivered exactly once, even when one recipient is greylisted and retried.
+struct PerRecipient {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tidings::mail::outbox::DeliveryPlanner for PerRecipient {
+    fn plan(
+        &mut self,
+        entry: &tidings::store::OutboxRow,
+        draft: &Draft,
+    ) -> Result<Vec<tidings::mail::outbox::PlannedDelivery>, tidings::mail::outbox::PlanError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(draft
+            .recipients()
+            .into_iter()
+            .map(|r| tidings::mail::outbox::PlannedDelivery {
+                raw: Some(
+                    draft
+                        .build_with_html(entry.date, false, Some(&format!("<p>copy for {r}</p>")))
+                        .unwrap(),
+                ),
+                recipients: vec![r],
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn per_recipient_copies_each_go_out_exactly_once() {
+    use tidings::mail::outbox::{Outbox, Outcome, Which};
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx-to bob@acme.test");
+    let env = Env::new(&smtp);
+    let mut store = env.store();
+    let mut draft = draft_to("dana@acme.test", "tracked");
+    draft.bcc.push(Mailbox::parse("bob@acme.test").unwrap());
+    let id = tidings::mail::outbox::enqueue(&store, &draft, Some("{\"opens\":true}"), 100).unwrap();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let config = env.config();
+    let mut ob = Outbox::new(config, &store).with_planner(Box::new(PerRecipient {
+        calls: calls.clone(),
+    }));
+    let r = ob.flush(&mut store, Which::AllWaiting, 100).unwrap();
+    assert!(
+        matches!(&r[0].outcome, Outcome::Queued(e) if e.contains("450")),
+        "{r:?}"
+    );
+    assert_eq!(smtp.deliveries().len(), 1, "dana's copy went out");
+    smtp.set_mode("ok");
+    let r = ob.flush(&mut store, Which::AllWaiting, 200).unwrap();
+    assert_eq!(r[0].outcome, Outcome::Sent);
+    let r = ob.flush(&mut store, Which::AllWaiting, 300).unwrap();
+    assert!(r.is_empty(), "{r:?}");
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "planned once"
+    );
+
+    let log = smtp.deliveries();
+    let rcpts: Vec<_> = log
+        .iter()
+        .map(|d| d["rcpt_tos"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(rcpts, vec!["dana@acme.test", "bob@acme.test"]);
+    let mails = SmtpServer::maildir_messages(&smtp.maildir);
+    for (raw, who) in mails.iter().zip(["dana@acme.test", "bob@acme.test"]) {
+        let m = MessageParser::default().parse(&raw[..]).unwrap();
+        assert_eq!(m.body_html(0).unwrap(), format!("<p>copy for {who}</p>"));
+        assert_eq!(
+            m.message_id().map(|i| format!("<{i}>")),
+            Some(draft.message_id.clone())
+        );
+        assert!(m.bcc().is_none());
+    }
+    let entry = store.outbox_entry(id).unwrap().unwrap();
+    assert_eq!(entry.tracking.as_deref(), Some("{\"opens\":true}"));
+    let (_, sent_copy) = store.outbox_bytes(id).unwrap().unwrap();
+    let filed = String::from_utf8_lossy(&sent_copy);
+    assert!(
+        !filed.contains("copy for") && !filed.contains("text/html"),
+        "the Sent copy is the untracked original: {filed}"
+    );
 }

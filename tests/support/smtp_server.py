@@ -9,6 +9,7 @@ while the server runs:
   ok                      accept
   4xx                     450 at RCPT (greylisting)
   5xx                     550 at RCPT (no such user)
+  4xx-to ADDR / 5xx-to ADDR   the same, for that recipient only
   data-5xx                554 at the end of DATA (rejected as spam); nothing delivered
   drop-after-data         deliver, then cut the connection without answering
   hang-before-data SECS   stall SECS seconds at RCPT, before anything is delivered
@@ -61,14 +62,15 @@ COUNTER = 0
 
 
 def mode():
+    """(mode, argument): the argument is seconds for the hang modes, an address for *-to."""
     try:
         with open(ARGS.control) as f:
             words = f.read().split()
     except FileNotFoundError:
         words = []
     if not words:
-        return "ok", 0.0
-    return words[0], float(words[1]) if len(words) > 1 else 0.0
+        return "ok", None
+    return words[0], words[1] if len(words) > 1 else None
 
 
 def maildir_put(path, data):
@@ -116,18 +118,18 @@ def deliver(envelope):
 
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        m, secs = mode()
-        if m == "4xx":
+        m, arg = mode()
+        if m == "4xx" or (m == "4xx-to" and address.lower() == arg.lower()):
             return "450 4.2.0 <%s>: greylisted, try again later" % address
-        if m == "5xx":
+        if m == "5xx" or (m == "5xx-to" and address.lower() == arg.lower()):
             return "550 5.1.1 <%s>: no such user here" % address
         if m == "hang-before-data":
-            await asyncio.sleep(secs)
+            await asyncio.sleep(float(arg))
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        m, secs = mode()
+        m, arg = mode()
         if m == "data-5xx":
             return "554 5.7.1 message rejected as spam"
         deliver(envelope)
@@ -135,7 +137,7 @@ class Handler:
             server.transport.abort()
             return "250 OK"
         if m == "hang-after-data":
-            await asyncio.sleep(secs)
+            await asyncio.sleep(float(arg))
         return "250 2.0.0 OK queued"
 
 
