@@ -726,3 +726,18 @@ fn per_recipient_copies_each_go_out_exactly_once() {
         "the Sent copy is the untracked original: {filed}"
     );
 }
+
+#[test]
+fn a_server_that_stops_answering_times_out_and_the_mail_waits() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("hang-before-data 30");
+    let section = smtp
+        .config_section()
+        .replace("timeout_seconds = 5", "timeout_seconds = 1");
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("slow server");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(stderr(&out).contains("RCPT TO"), "{}", stderr(&out));
+    assert_eq!(env.outbox_json(false)[0]["state"], "queued");
+    assert!(smtp.deliveries().is_empty());
+}
