@@ -29,10 +29,13 @@ fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{what} {}", path.display()))
 }
 
+/// Each flag value may itself be a comma-separated list, as typed in a mail client.
 fn addresses(list: &[String]) -> anyhow::Result<Vec<Mailbox>> {
-    list.iter()
-        .map(|a| Mailbox::parse(a).map_err(anyhow::Error::from))
-        .collect()
+    let mut out = Vec::new();
+    for a in list {
+        out.extend(Mailbox::parse_list(a)?);
+    }
+    Ok(out)
 }
 
 fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {

@@ -78,6 +78,44 @@ impl Mailbox {
         Ok(Mailbox::new(name, email))
     }
 
+    /// A comma-separated field as typed in the composer (`Dana <d@x>, "Lee, Bob" <b@x>, c@x`);
+    /// commas inside quotes or angle brackets do not split. Empty items are skipped.
+    pub fn parse_list(input: &str) -> Result<Vec<Mailbox>, ComposeError> {
+        let mut items = Vec::new();
+        let (mut start, mut quoted, mut angle) = (0, false, false);
+        for (i, c) in input.char_indices() {
+            match c {
+                '"' if !angle => quoted = !quoted,
+                '<' if !quoted => angle = true,
+                '>' if !quoted => angle = false,
+                ',' | ';' if !quoted && !angle => {
+                    items.push(&input[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        items.push(&input[start..]);
+        items
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(Mailbox::parse)
+            .collect()
+    }
+
+    /// The inverse of [`Mailbox::parse_list`], for prefilling an address field.
+    pub fn format_list(list: &[Mailbox]) -> String {
+        list.iter()
+            .map(|m| match &m.name {
+                Some(n) if n.contains([',', ';', '"', '<', '>']) => {
+                    format!("\"{}\" <{}>", n.replace('"', "'"), m.email)
+                }
+                _ => m.display(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `Name <addr>` or `addr`, for display and for the composer's address fields.
     pub fn display(&self) -> String {
         match &self.name {
@@ -736,6 +774,26 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
         for bad in ["a@b, c@d", "a@b\r\nBcc: x@y", "nope", "<a@b", "a b@c", "@b"] {
             assert!(Mailbox::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn address_fields_split_on_commas_outside_quotes_and_round_trip() {
+        let list =
+            Mailbox::parse_list("Dana <d@x.test>, \"Lee, Bob\" <b@x.test>; c@x.test,  ").unwrap();
+        assert_eq!(
+            list,
+            vec![
+                Mailbox::new(Some("Dana"), "d@x.test"),
+                Mailbox::new(Some("Lee, Bob"), "b@x.test"),
+                Mailbox::new(None, "c@x.test"),
+            ]
+        );
+        assert_eq!(
+            Mailbox::parse_list(&Mailbox::format_list(&list)).unwrap(),
+            list
+        );
+        assert!(Mailbox::parse_list("d@x.test, not an address").is_err());
+        assert!(Mailbox::parse_list("").unwrap().is_empty());
     }
 
     #[test]
