@@ -34,6 +34,17 @@ pub enum Command {
     Send(SendArgs),
     /// Show the mails waiting in the outbox, or flush / retry / confirm / edit them
     Outbox(OutboxArgs),
+    /// List saved drafts (autosaved by the composer)
+    Drafts(DraftsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DraftsArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    /// One JSON array on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -138,6 +149,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::List(args)) => mail::list(&ctx, &args),
             Some(Command::Send(args)) => send::send(&ctx, &args),
             Some(Command::Outbox(args)) => send::outbox(&ctx, &args),
+            Some(Command::Drafts(args)) => send::drafts(&ctx, &args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))

@@ -1,8 +1,8 @@
-//! `send` and `outbox`: headless sending through the durable outbox. Exit codes: 0 delivered,
+//! `send`, `outbox` and `drafts`: headless sending through the durable outbox. Exit codes: 0 delivered,
 //! 75 (EX_TEMPFAIL) left in the outbox to be flushed later, 1 refused or failed, 2 usage.
 
 use super::mail::rfc3339;
-use super::{Context, OutboxAction, OutboxArgs, SendArgs};
+use super::{Context, DraftsArgs, OutboxAction, OutboxArgs, SendArgs};
 use crate::mail::compose::{Draft, Mailbox, Sender};
 use crate::mail::outbox::{self, FlushResult, Outbox, OutboxItem, Outcome, Which};
 use anyhow::Context as _;
@@ -257,4 +257,47 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         }
     })
+}
+
+pub fn drafts(ctx: &Context, args: &DraftsArgs) -> anyhow::Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let list = crate::mail::drafts::list(&store, args.account.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let arr: Vec<_> = list
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d.id,
+                    "account": d.draft.account,
+                    "message_id": d.draft.message_id,
+                    "subject": d.draft.subject,
+                    "to": d.draft.to.iter().map(Mailbox::display).collect::<Vec<_>>(),
+                    "cc": d.draft.cc.iter().map(Mailbox::display).collect::<Vec<_>>(),
+                    "bcc": d.draft.bcc.iter().map(Mailbox::display).collect::<Vec<_>>(),
+                    "body": d.draft.body,
+                    "attachments": d.draft.attachments.iter().map(|a| &a.filename).collect::<Vec<_>>(),
+                    "in_reply_to": d.draft.in_reply_to,
+                    "updated_at": rfc3339(d.updated_at),
+                    "on_server": d.on_server,
+                })
+            })
+            .collect();
+        serde_json::to_writer(&mut out, &arr)?;
+        writeln!(out)?;
+    } else if list.is_empty() {
+        writeln!(out, "No drafts.")?;
+    } else {
+        for d in &list {
+            writeln!(
+                out,
+                "{:>5} {:<16} {:<30.30} {}",
+                d.id,
+                rfc3339(d.updated_at).get(..16).unwrap_or(""),
+                Mailbox::format_list(&d.draft.to),
+                d.draft.subject
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

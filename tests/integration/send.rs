@@ -356,13 +356,13 @@ fn permanent_5xx_fails_with_the_reason_and_can_be_retried_or_edited() {
     let out = env.run(&["outbox", "edit", &id]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(env.outbox_json(false).is_empty());
-    let saved = drafts::list(&env.store(), Some("work")).unwrap();
-    assert_eq!(saved.len(), 1);
-    assert_eq!(saved[0].draft.subject, "spammy");
-    assert_eq!(
-        saved[0].draft.message_id,
-        item["message_id"].as_str().unwrap()
-    );
+    let out = env.run(&["drafts", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let saved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(saved.as_array().unwrap().len(), 1);
+    assert_eq!(saved[0]["subject"], "spammy");
+    assert_eq!(saved[0]["message_id"], item["message_id"]);
+    assert_eq!(saved[0]["to"][0], "dana@acme.test");
     assert_eq!(
         smtp.deliveries().len(),
         1,
