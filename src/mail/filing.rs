@@ -179,10 +179,11 @@ pub fn delete_message_id(
             .join(",");
         s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
             .map_err(|e| format!("STORE in {folder:?}: {e}"))?;
-        // UID EXPUNGE would be narrower, but not every server has UIDPLUS; a plain EXPUNGE also
-        // removes what other clients marked \Deleted in Drafts, which is what they asked for.
-        s.expunge()
+        // UID EXPUNGE (UIDPLUS) touches only these; without it a plain EXPUNGE also removes
+        // what other clients marked \Deleted in Drafts, which is what they asked for anyway.
+        s.uid_expunge(&set)
             .map(|_| ())
+            .or_else(|_| s.expunge().map(|_| ()))
             .map_err(|e| format!("EXPUNGE in {folder:?}: {e}"))
     })
 }
