@@ -402,8 +402,13 @@ impl Superdata {
 
     /// Asks every planned source of `target` at once; one failing never hides the others.
     pub async fn fetch(&self, target: &Target) -> Vec<SourceResult> {
+        self.fetch_sources(target, &Source::ALL).await
+    }
+
+    /// Like [`Superdata::fetch`], limited to the planned sources listed in `only`.
+    pub async fn fetch_sources(&self, target: &Target, only: &[Source]) -> Vec<SourceResult> {
         let plan = target.plan();
-        let jobs = plan.iter().filter_map(|(source, subject)| {
+        let jobs = plan.iter().filter(|(s, _)| only.contains(s)).filter_map(|(source, subject)| {
             let p = self.providers.iter().find(|p| p.source() == *source)?;
             Some(async move {
                 let outcome = match p.fetch(subject).await {
@@ -455,12 +460,7 @@ impl Superdata {
         if stale.is_empty() {
             return Ok(cached);
         }
-        let fresh: Vec<SourceResult> = self
-            .fetch(target)
-            .await
-            .into_iter()
-            .filter(|r| stale.contains(&r.source))
-            .collect();
+        let fresh = self.fetch_sources(target, &stale).await;
         let store = Store::open(db_path)?;
         for r in &fresh {
             store.superdata_put(&r.to_row())?;
@@ -508,3 +508,81 @@ pub(crate) fn clean_url(s: &str, base: Option<&reqwest::Url>) -> Option<String> 
 pub(crate) const MAX_TEXT: usize = 300;
 pub(crate) const MAX_LONG_TEXT: usize = 1000;
 pub(crate) const MAX_LIST: usize = 20;
+
+impl SourceResult {
+    /// The values found, as (label, text) lines in a fixed order: what the CLI prints and the
+    /// panes list under the source's name, date and demo mark.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        let mut put = |label: &'static str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((label, v.clone()));
+            }
+        };
+        match self.data() {
+            None => {}
+            Some(SourceData::Gravatar(g)) => {
+                put("Name", &g.display_name);
+                put("Job title", &g.job_title);
+                put("Company", &g.company);
+                put("Location", &g.location);
+                put("Pronouns", &g.pronouns);
+                put("Bio", &g.description);
+                put("Avatar", &g.avatar_url);
+                put("Profile", &g.profile_url);
+                for a in &g.verified_accounts {
+                    out.push(("Verified", format!("{}: {}", a.label, a.url)));
+                }
+            }
+            Some(SourceData::Homepage(h)) => {
+                put("Title", &h.title);
+                put("Description", &h.description);
+                put("Site name", &h.open_graph.site_name);
+                put("OG title", &h.open_graph.title);
+                put("OG description", &h.open_graph.description);
+                put("OG image", &h.open_graph.image);
+                if let Some(o) = &h.organization {
+                    put("Organization", &o.name);
+                    put("Website", &o.url);
+                    put("Logo", &o.logo);
+                    put("About", &o.description);
+                    put("Address", &o.address);
+                    put("Telephone", &o.telephone);
+                    put("Email", &o.email);
+                    put("Founded", &o.founding_date);
+                    put("Employees", &o.number_of_employees);
+                    for s in &o.same_as {
+                        out.push(("Same as", s.clone()));
+                    }
+                }
+                for s in &h.social_links {
+                    out.push(("Social", format!("{}: {}", s.network, s.url)));
+                }
+            }
+            Some(SourceData::Rdap(r)) => {
+                put("Registered", &r.registered);
+                put("Registrar", &r.registrar);
+                put("Expires", &r.expires);
+                put("Last changed", &r.last_changed);
+                if !r.status.is_empty() {
+                    out.push(("Status", r.status.join(", ")));
+                }
+                if !r.nameservers.is_empty() {
+                    out.push(("Name servers", r.nameservers.join(", ")));
+                }
+            }
+            Some(SourceData::Mx(m)) => {
+                out.push((
+                    "Mail provider",
+                    m.provider
+                        .clone()
+                        .unwrap_or_else(|| "unknown (own or unlisted servers)".into()),
+                ));
+                for h in &m.hosts {
+                    out.push(("MX", format!("{} {}", h.preference, h.exchange)));
+                }
+            }
+        }
+        out
+    }
+}
