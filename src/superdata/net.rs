@@ -290,7 +290,7 @@ impl SafeClient {
                 .await
                 .map_err(|e| self.map_err(e))?;
             let status = resp.status();
-            if status.is_redirection() {
+            if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
                 let location = resp
                     .headers()
                     .get(reqwest::header::LOCATION)

@@ -309,6 +309,89 @@ fn cli_superdata_for_an_email_returns_every_field_with_source_and_date() {
 }
 
 #[test]
+fn a_failed_source_is_asked_again_on_the_next_lookup_while_the_others_come_from_cache() {
+    let http = HttpServer::start(vec![
+        ("/site/".into(), Reply::Status(503)),
+        (
+            "/rdap/domain/acme.test".into(),
+            Reply::Body("application/rdap+json", RDAP.into()),
+        ),
+    ]);
+    let dns = acme_dns();
+    let cli = Cli::new(&toml_for(&config_for(&http, Some(&dns))));
+    let first = cli.json(&["superdata", "acme.test", "--json"]);
+    assert_eq!(first["sources"]["homepage"]["status"], "error");
+    assert_eq!(first["sources"]["homepage"]["error"], "HTTP status 503");
+    assert_eq!(first["sources"]["rdap"]["status"], "ok");
+    let second = cli.json(&["superdata", "acme.test", "--json"]);
+    assert_eq!(second["sources"]["homepage"]["cached"], false);
+    assert_eq!(second["sources"]["rdap"]["cached"], true);
+    assert_eq!(second["sources"]["mx"]["cached"], true);
+    let site_hits = http
+        .hits()
+        .iter()
+        .filter(|p| p.starts_with("/site/"))
+        .count();
+    let rdap_hits = http
+        .hits()
+        .iter()
+        .filter(|p| p.starts_with("/rdap/"))
+        .count();
+    assert_eq!((site_hits, rdap_hits), (2, 1));
+}
+
+#[test]
+fn pane_details_show_contact_organization_and_cached_superdata_without_fetching() {
+    use tidings::superdata::details::{contact_details, organization_details, SuperdataSection};
+    let (http, _dns, cli) = acme_cli();
+    seed_mail(&cli.db());
+    let mut store = Store::open(&cli.db()).unwrap();
+    store.refresh_contacts().unwrap();
+    let mut config = config_for(&http, None);
+    config.enabled = false;
+    let d = contact_details(&store, &config, DANA, 5).unwrap().unwrap();
+    assert!(
+        matches!(d.superdata, SuperdataSection::Disabled { how_to } if how_to.contains("enabled = true"))
+    );
+    config.enabled = true;
+    let d = contact_details(&store, &config, DANA, 5).unwrap().unwrap();
+    assert_eq!(d.superdata, SuperdataSection::NotFetched);
+    assert_eq!(d.recent.len(), 2);
+    assert_eq!(d.recent[0].subject, "hello");
+    assert_eq!(d.organization.as_ref().unwrap().domain, "acme.test");
+    let bot = contact_details(&store, &config, "notifications@github.com", 5)
+        .unwrap()
+        .unwrap();
+    assert_eq!(bot.superdata, SuperdataSection::NonHuman);
+    assert!(contact_details(&store, &config, "nobody@nowhere.test", 5)
+        .unwrap()
+        .is_none());
+    assert!(http.hits().is_empty(), "details never fetch");
+
+    cli.json(&["superdata", DANA, "--json"]);
+    let d = contact_details(&store, &config, DANA, 5).unwrap().unwrap();
+    let SuperdataSection::Cached(report) = d.superdata else {
+        panic!("{:?}", d.superdata)
+    };
+    let g = report.get(Source::Gravatar).unwrap();
+    assert!(g.cached && g.fetched_at > 0);
+    assert!(g.fields().contains(&("Job title", "CTO".to_string())));
+    let org = organization_details(&store, &config, d.organization.unwrap().id, 5)
+        .unwrap()
+        .unwrap();
+    assert_eq!(org.contacts.len(), 1);
+    let SuperdataSection::Cached(report) = org.superdata else {
+        panic!("{:?}", org.superdata)
+    };
+    assert!(report.get(Source::Gravatar).is_none());
+    let rdap = report.get(Source::Rdap).unwrap().fields();
+    assert!(
+        rdap.contains(&("Registrar", "MarkMonitor Inc.".to_string())),
+        "{rdap:?}"
+    );
+}
+
+#[test]
 fn cli_superdata_for_a_domain_asks_homepage_rdap_and_mx_only() {
     let (http, _dns, cli) = acme_cli();
     let v = cli.json(&["superdata", "acme.test", "--json"]);
