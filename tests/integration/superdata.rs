@@ -534,7 +534,7 @@ fn cli_contacts_lists_people_from_mail_with_counts_and_organizations() {
 
 #[test]
 fn cli_forget_deletes_contact_preference_and_superdata_but_keeps_mail() {
-    let (http, _dns, cli) = acme_cli();
+    let (_http, _dns, cli) = acme_cli();
     seed_mail(&cli.db());
     cli.json(&["contacts", "--json"]);
     Store::open(&cli.db())
@@ -542,6 +542,12 @@ fn cli_forget_deletes_contact_preference_and_superdata_but_keeps_mail() {
         .set_tracking_preference(DANA, Some(tidings::store::TrackingPreference::Never))
         .unwrap();
     cli.json(&["superdata", DANA, "--json"]);
+    let cached: i64 = Store::open(&cli.db())
+        .unwrap()
+        .conn
+        .query_row("SELECT count(*) FROM superdata_cache", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(cached, 4, "gravatar + homepage + rdap + mx were cached");
     let out = cli.run(&["forget", "Dana.Lee@acme.test"]);
     assert!(
         out.status.success(),
