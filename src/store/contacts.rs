@@ -5,7 +5,7 @@
 
 use super::{MessageSummary, Result, Store};
 use crate::superdata::classify::{
-    domain_of, is_freemail, is_non_human, normalize_email, parse_address_list,
+    domain_of, is_freemail, is_non_human, is_valid_email, normalize_email, parse_address_list,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
@@ -138,66 +138,27 @@ impl Store {
     /// links changed (new mail, or mail deleted since). Cheap when nothing changed; call it after
     /// each sync and before showing contacts.
     pub fn refresh_contacts(&mut self) -> Result<ContactsRefresh> {
-        let tx = self.conn.transaction()?;
         let own: HashSet<String> = {
-            let mut st = tx.prepare("SELECT email FROM accounts")?;
+            let mut st = self.conn.prepare("SELECT email FROM accounts")?;
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
             rows.filter_map(|r| r.ok())
                 .map(|e| normalize_email(&e))
                 .collect()
         };
         let mut stats = ContactsRefresh::default();
-        {
-            let mut new_messages = tx.prepare(
-                "SELECT m.id, m.from_name, m.from_addr, m.to_addrs, m.cc_addrs, m.date,
-                        m.message_id, f.role
-                 FROM messages m JOIN folders f ON f.id = m.folder_id
-                 LEFT JOIN contacts_scanned s ON s.message_id = m.id
-                 WHERE s.message_id IS NULL",
-            )?;
-            let mut link = tx.prepare(
-                "INSERT OR IGNORE INTO contact_messages(email, message_id, direction, name, date, msgid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let mut scanned =
-                tx.prepare("INSERT OR IGNORE INTO contacts_scanned(message_id) VALUES (?1)")?;
-            let mut rows = new_messages.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                let from_name: String = r.get(1)?;
-                let from_addr: String = r.get(2)?;
-                let to: String = r.get(3)?;
-                let cc: String = r.get(4)?;
-                let date: i64 = r.get(5)?;
-                let msgid: Option<String> = r.get(6)?;
-                let role: Option<String> = r.get(7)?;
-                stats.messages_scanned += 1;
-                scanned.execute([id])?;
-                // Drafts were never sent and junk is not people the user deals with.
-                if matches!(role.as_deref(), Some("drafts" | "junk")) {
-                    continue;
-                }
-                let from = normalize_email(&from_addr);
-                let outgoing = role.as_deref() == Some("sent") || own.contains(&from);
-                let mut add = |email: &str, direction: &str, name: &str| -> Result<()> {
-                    if own.contains(email) || domain_of(email).is_none() {
-                        return Ok(());
-                    }
-                    link.execute(params![email, id, direction, name, date, msgid])?;
-                    Ok(())
-                };
-                if !outgoing && !from.is_empty() {
-                    add(&from, "received", &from_name)?;
-                }
-                let direction = if outgoing { "sent" } else { "cc" };
-                for a in parse_address_list(&to)
-                    .into_iter()
-                    .chain(parse_address_list(&cc))
-                {
-                    add(&a.email, direction, &a.name)?;
-                }
+        // Short transactions, so a first scan of a big mailbox never holds the write lock long
+        // enough to stall the sync engine.
+        let mut after = 0;
+        loop {
+            let tx = self.conn.transaction()?;
+            let n = scan_batch(&tx, &own, &mut after, SCAN_BATCH)?;
+            tx.commit()?;
+            stats.messages_scanned += n;
+            if n < SCAN_BATCH {
+                break;
             }
         }
+        let tx = self.conn.transaction()?;
         stats.contacts_updated = recompute_dirty(&tx)?;
         tx.execute(
             "DELETE FROM organizations WHERE NOT EXISTS
@@ -386,7 +347,85 @@ impl Store {
     }
 }
 
-/// Recomputes every contact marked dirty by the link triggers; returns how many.
+/// Messages read for contacts per transaction.
+const SCAN_BATCH: u64 = 5000;
+
+/// Reads up to `limit` messages not read before, with ids above `*after`, into contact links and
+/// marks the addresses seen for recomputation; moves `*after` to the last id read and returns how
+/// many messages it read.
+fn scan_batch(
+    tx: &rusqlite::Transaction<'_>,
+    own: &HashSet<String>,
+    after: &mut i64,
+    limit: u64,
+) -> Result<u64> {
+    let mut scanned_count = 0;
+    {
+        let mut new_messages = tx.prepare(
+            "SELECT m.id, m.from_name, m.from_addr, m.to_addrs, m.cc_addrs, m.date,
+                    m.message_id, f.role
+             FROM messages m JOIN folders f ON f.id = m.folder_id
+             LEFT JOIN contacts_scanned s ON s.message_id = m.id
+             WHERE s.message_id IS NULL AND m.id > ?1 ORDER BY m.id LIMIT ?2",
+        )?;
+        let mut link = tx.prepare(
+            "INSERT OR IGNORE INTO contact_messages(email, message_id, direction, name, date, msgid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut scanned =
+            tx.prepare("INSERT OR IGNORE INTO contacts_scanned(message_id) VALUES (?1)")?;
+        let mut rows = new_messages.query(params![*after, limit])?;
+        let mut touched: HashSet<String> = HashSet::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let from_name: String = r.get(1)?;
+            let from_addr: String = r.get(2)?;
+            let to: String = r.get(3)?;
+            let cc: String = r.get(4)?;
+            let date: i64 = r.get(5)?;
+            let msgid: Option<String> = r.get(6)?;
+            let role: Option<String> = r.get(7)?;
+            scanned_count += 1;
+            *after = id;
+            scanned.execute([id])?;
+            // Drafts were never sent and junk is not people the user deals with.
+            if matches!(role.as_deref(), Some("drafts" | "junk")) {
+                continue;
+            }
+            let from = normalize_email(&from_addr);
+            let outgoing = role.as_deref() == Some("sent") || own.contains(&from);
+            let mut add = |email: &str, direction: &str, name: &str| -> Result<()> {
+                if own.contains(email) || !is_valid_email(email) {
+                    return Ok(());
+                }
+                link.execute(params![email, id, direction, name, date, msgid])?;
+                if !touched.contains(email) {
+                    touched.insert(email.to_string());
+                }
+                Ok(())
+            };
+            if !outgoing && !from.is_empty() {
+                add(&from, "received", &from_name)?;
+            }
+            let direction = if outgoing { "sent" } else { "cc" };
+            for a in parse_address_list(&to)
+                .into_iter()
+                .chain(parse_address_list(&cc))
+            {
+                add(&a.email, direction, &a.name)?;
+            }
+        }
+        drop(rows);
+        let mut dirty = tx.prepare("INSERT OR IGNORE INTO contacts_dirty(email) VALUES (?1)")?;
+        for email in &touched {
+            dirty.execute([email])?;
+        }
+    }
+    Ok(scanned_count)
+}
+
+/// Recomputes every contact marked dirty (by a scan, or by the trigger when mail went); returns how
+/// many.
 fn recompute_dirty(tx: &rusqlite::Transaction<'_>) -> Result<u64> {
     let dirty: Vec<String> = {
         // Oldest first, senders before those copied, so an organization's first contact is the

@@ -142,7 +142,7 @@ CREATE INDEX contacts_by_org ON contacts(organization_id);
 CREATE INDEX contacts_by_last ON contacts(last_contact DESC);
 
 -- Which address appears in which message, and how. Deleting a message deletes its links, and the
--- triggers below mark the address for recomputation, so counts stay right after expunges/moves.
+-- trigger below marks the address for recomputation, so counts stay right after expunges/moves.
 CREATE TABLE contact_messages (
     email       TEXT NOT NULL,
     message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
@@ -159,10 +159,9 @@ CREATE TABLE contacts_scanned (
     message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE
 );
 
+-- Addresses whose counts must be recomputed: filled by the refresh for new links, and by this
+-- trigger when links go with deleted messages.
 CREATE TABLE contacts_dirty (email TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TRIGGER contact_messages_added AFTER INSERT ON contact_messages BEGIN
-    INSERT OR IGNORE INTO contacts_dirty(email) VALUES (new.email);
-END;
 CREATE TRIGGER contact_messages_removed AFTER DELETE ON contact_messages BEGIN
     INSERT OR IGNORE INTO contacts_dirty(email) VALUES (old.email);
 END;
