@@ -106,10 +106,23 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// The domain part of an address, lower-cased, without a trailing dot.
+/// The domain part of an address, lower-cased, without a trailing dot, in its ASCII (`xn--`)
+/// form.
 pub fn domain_of(email: &str) -> Option<String> {
     let (_, domain) = email.trim().rsplit_once('@')?;
-    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    ascii_domain(domain)
+}
+
+/// A domain as DNS wants it: lower-cased, no trailing dot, international names in their `xn--`
+/// form (IDNA, through the URL parser); `None` when it is not a valid host name.
+pub fn ascii_domain(domain: &str) -> Option<String> {
+    let d = domain.trim().trim_end_matches('.');
+    let d = if d.is_ascii() {
+        d.to_ascii_lowercase()
+    } else {
+        let url = reqwest::Url::parse(&format!("http://{d}/")).ok()?;
+        url.host_str()?.to_string()
+    };
     is_valid_domain(&d).then_some(d)
 }
 
@@ -258,5 +271,9 @@ mod tests {
         assert!(!is_valid_domain("-a.b"));
         assert!(!is_valid_domain("a b.c"));
         assert_eq!(domain_of("x@ACME.test."), Some("acme.test".into()));
+        assert_eq!(
+            ascii_domain("bücher.example"),
+            Some("xn--bcher-kva.example".into())
+        );
     }
 }

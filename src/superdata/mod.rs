@@ -101,11 +101,9 @@ impl Target {
                 classify::domain_of(&email).ok_or(SuperdataError::BadTarget(input.to_string()))?;
             Ok(Target::Email { email, domain })
         } else {
-            let d = s.trim_end_matches('.').to_ascii_lowercase();
-            if !classify::is_valid_domain(&d) {
-                return Err(SuperdataError::BadTarget(input.to_string()));
-            }
-            Ok(Target::Domain(d))
+            classify::ascii_domain(s)
+                .map(Target::Domain)
+                .ok_or(SuperdataError::BadTarget(input.to_string()))
         }
     }
 
