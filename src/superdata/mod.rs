@@ -584,3 +584,44 @@ impl SourceResult {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The UI spawns lookups as tokio tasks, which needs Send futures.
+    #[tokio::test]
+    async fn lookups_can_run_as_spawned_tasks() {
+        let config = SuperdataConfig {
+            enabled: true,
+            dns_server: "127.0.0.1:9".into(),
+            ..SuperdataConfig::default()
+        };
+        let sd = Superdata::new(&config).unwrap();
+        let target = Target::parse("acme.test").unwrap();
+        let fut = sd.lookup(Path::new("/nonexistent/x.sqlite3"), &target, false);
+        assert_send(&fut);
+        drop(fut);
+        assert!(matches!(
+            Superdata::new(&SuperdataConfig::default()),
+            Err(SuperdataError::Disabled)
+        ));
+    }
+
+    #[test]
+    fn targets_plan_their_sources() {
+        let t = Target::parse(" Dana.Lee@ACME.test ").unwrap();
+        assert_eq!(t.email(), Some("dana.lee@acme.test"));
+        let plan: Vec<Source> = t.plan().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(plan, Source::ALL);
+        let free = Target::parse("x@gmail.com").unwrap();
+        assert_eq!(
+            free.plan(),
+            vec![(Source::Gravatar, "x@gmail.com".to_string())]
+        );
+        assert!(Target::parse("not a domain").is_err());
+        assert!(Target::parse("a@b@c").is_err());
+    }
+}
