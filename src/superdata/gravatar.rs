@@ -109,16 +109,14 @@ impl Provider for Gravatar {
 
     fn fetch<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<SourceData>, String>> {
         Box::pin(async move {
-            let got = self
-                .client
-                .get(&self.request(email), "application/json")
-                .await
-                .map_err(|e| e.to_string())?;
-            match got.status {
-                404 => Ok(None),
-                200..=299 => Ok(Some(SourceData::Gravatar(parse_profile(&got.body)?))),
-                s => Err(format!("HTTP status {s}")),
-            }
+            let profile = super::fetch_document(
+                &self.client,
+                &self.request(email),
+                "application/json",
+                parse_profile,
+            )
+            .await?;
+            Ok(profile.map(SourceData::Gravatar))
         })
     }
 }

@@ -103,11 +103,42 @@ impl Provider for Homepage {
                     clean(&got.content_type, 80)
                 ));
             }
-            let html = String::from_utf8_lossy(&got.body);
+            let html = decode_html(&got.body, &got.content_type);
             Ok(Some(SourceData::Homepage(Box::new(parse_homepage(
                 &html, &got.url,
             )))))
         })
+    }
+}
+
+/// The charset named by `charset=` in a Content-Type or a `<meta>`.
+fn charset_param(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("charset=")? + "charset=".len();
+    let name: String = lower[at..]
+        .trim_start_matches(['"', '\'', ' '])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The page as text: the charset of the Content-Type, else of a `<meta>` in the first 2 KB, else
+/// UTF-8, else windows-1252 (what browsers assume for old pages). Decoded by mail-parser's charset
+/// tables, which the mail reader already uses.
+pub fn decode_html(body: &[u8], content_type: &str) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+    let charset = charset_param(content_type).or_else(|| charset_param(&head));
+    if let Some(cs) = charset.filter(|c| c != "utf-8" && c != "utf8") {
+        if let Some(decode) = mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
+            return decode(body);
+        }
+    }
+    match std::str::from_utf8(body) {
+        Ok(s) => s.to_string(),
+        Err(_) => mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252")
+            .map(|d| d(body))
+            .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
     }
 }
 
@@ -490,6 +521,16 @@ mod tests {
         assert_eq!(o.founding_date.as_deref(), Some("1949"));
         let nets: Vec<_> = h.social_links.iter().map(|s| s.network.as_str()).collect();
         assert_eq!(nets, ["github", "facebook"]);
+    }
+
+    #[test]
+    fn pages_are_decoded_by_their_charset() {
+        let latin1 = b"<title>Caf\xe9 M\xfcller</title>";
+        assert!(decode_html(latin1, "text/html; charset=ISO-8859-1").contains("Café Müller"));
+        let meta = b"<meta charset=\"iso-8859-1\"><title>Caf\xe9</title>";
+        assert!(decode_html(meta, "text/html").contains("Café"));
+        assert!(decode_html("<title>Café</title>".as_bytes(), "").contains("Café"));
+        assert!(decode_html(b"<title>Caf\xe9</title>", "").contains("Café"));
     }
 
     #[test]

@@ -502,6 +502,22 @@ pub(crate) fn clean_url(s: &str, base: Option<&reqwest::Url>) -> Option<String> 
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
+/// GET a JSON document for a provider: 404 means the source knows nothing (`Ok(None)`), 2xx is
+/// parsed by `parse`, anything else is an error.
+pub(crate) async fn fetch_document<T>(
+    client: &net::SafeClient,
+    url: &str,
+    accept: &str,
+    parse: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    let got = client.get(url, accept).await.map_err(|e| e.to_string())?;
+    match got.status {
+        404 => Ok(None),
+        200..=299 => parse(&got.body).map(Some),
+        s => Err(format!("HTTP status {s}")),
+    }
+}
+
 /// Upper bounds on what is kept from an answer.
 pub(crate) const MAX_TEXT: usize = 300;
 pub(crate) const MAX_LONG_TEXT: usize = 1000;

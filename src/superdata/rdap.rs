@@ -135,19 +135,14 @@ impl Provider for Rdap {
 
     fn fetch<'a>(&'a self, domain: &'a str) -> BoxFuture<'a, Result<Option<SourceData>, String>> {
         Box::pin(async move {
-            let got = self
-                .client
-                .get(
-                    &self.request(domain),
-                    "application/rdap+json, application/json",
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            match got.status {
-                404 => Ok(None),
-                200..=299 => Ok(Some(SourceData::Rdap(parse_rdap(&got.body)?))),
-                s => Err(format!("HTTP status {s}")),
-            }
+            let info = super::fetch_document(
+                &self.client,
+                &self.request(domain),
+                "application/rdap+json, application/json",
+                parse_rdap,
+            )
+            .await?;
+            Ok(info.map(SourceData::Rdap))
         })
     }
 }
