@@ -1,0 +1,7 @@
+//! The one integration-test binary: each area's tests in `tests/integration/<area>.rs`, the
+//! servers they start in `tests/support/`.
+
+mod support;
+
+#[path = "integration/superdata.rs"]
+mod superdata;

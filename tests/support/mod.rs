@@ -1,0 +1,4 @@
+//! Servers the integration tests start on 127.0.0.1.
+
+pub mod dns;
+pub mod http;
