@@ -9,3 +9,4 @@ pub mod logging;
 pub mod mail;
 pub mod notify;
 pub mod store;
+pub mod superdata;

@@ -1,6 +1,10 @@
-//! The one integration test binary: real servers on 127.0.0.1, one module per area.
+//! The one integration-test binary: each area's tests in `tests/integration/<area>.rs`, the
+//! servers they start in `tests/support/`.
 
 mod support;
+
+#[path = "integration/superdata.rs"]
+mod superdata;
 
 #[path = "integration/send.rs"]
 mod send;

@@ -3,6 +3,7 @@
 
 mod mail;
 mod send;
+mod superdata;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -36,6 +37,12 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// List saved drafts (autosaved by the composer)
     Drafts(DraftsArgs),
+    /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
+    Superdata(superdata::SuperdataArgs),
+    /// Contacts gathered from the cached mail
+    Contacts(superdata::ContactsArgs),
+    /// Delete everything stored about a contact (contact, preferences, Superdata); mail is kept
+    Forget(superdata::ForgetArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -150,6 +157,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Send(args)) => send::send(&ctx, &args),
             Some(Command::Outbox(args)) => send::outbox(&ctx, &args),
             Some(Command::Drafts(args)) => send::drafts(&ctx, &args),
+            Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
+            Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
+            Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))

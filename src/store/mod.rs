@@ -2,14 +2,18 @@
 //! metadata and a full-text index. Every task opens its own [`Store`]; WAL lets readers run while the
 //! sync engine writes. Nothing here does network I/O.
 
+mod contacts;
 mod drafts;
 mod messages;
 mod outbox;
 mod schema;
+mod superdata;
 
+pub use contacts::*;
 pub use drafts::*;
 pub use messages::*;
 pub use outbox::*;
+pub use superdata::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -1,3 +1,5 @@
-//! Test harnesses for real servers on 127.0.0.1.
+//! Servers the integration tests start on 127.0.0.1.
 
+pub mod dns;
+pub mod http;
 pub mod smtp;
