@@ -2,4 +2,5 @@
 //! Knows the store; knows nothing of the screen.
 
 pub mod parse;
+pub mod render;
 pub mod sanitize;
