@@ -1,6 +1,7 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+pub mod demo;
 mod mail;
 mod show;
 
@@ -32,6 +33,15 @@ pub enum Command {
     List(ListArgs),
     /// Show one message as the reader pane renders it (`--raw`: its bytes)
     Show(ShowArgs),
+    /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the demo mailbox in DIR (new, empty, or an earlier demo dir) instead of a temporary dir
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,11 +100,16 @@ impl Context {
 /// Runs the parsed command line; errors become a one-line reason on stderr and exit code 1.
 pub fn run(cli: Cli) -> ExitCode {
     let result = (|| -> anyhow::Result<ExitCode> {
+        if let Some(Command::Demo(args)) = &cli.command {
+            // Before Context::load: the demo reads no config and opens no log in the data dir.
+            return demo::demo(args);
+        }
         let ctx = Context::load(&cli)?;
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
+            Some(Command::Demo(args)) => demo::demo(&args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))
