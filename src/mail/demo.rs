@@ -285,7 +285,13 @@ fn domain_of(p: &Person) -> &'static str {
 /// (sender, body, attachment) for each turn of a conversation; `ME` turns land in Sent.
 type Turn = (Person, &'static str, Option<fn() -> Attachment>);
 /// (subject, days ago, folder for received mail, people in Cc, turns)
-type Conversation = (&'static str, f64, &'static str, &'static [Person], &'static [Turn]);
+type Conversation = (
+    &'static str,
+    f64,
+    &'static str,
+    &'static [Person],
+    &'static [Turn],
+);
 
 /// Conversations with replies both ways, threaded by In-Reply-To and References.
 fn threads(mail: &mut Vec<Draft>, now: i64) {

@@ -9,7 +9,7 @@
 use super::parse::{attachment_info, cut_at_char_boundary, drop_message, format_addresses};
 use super::sanitize::{sanitize_line, sanitize_text};
 use html2text::render::{PlainDecorator, TextDecorator};
-use mail_parser::{Address, Message, MessageParser, PartType};
+use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -202,6 +202,21 @@ fn write_body(msg: &Message<'_>, out: &mut BodyWriter, depth: usize) {
             _ => false,
         };
         first &= !wrote;
+    }
+    if first {
+        // Malformed MIME (an unterminated multipart, say) can leave the only text filed as an
+        // attachment; a reader would rather see it than an empty body.
+        for part in msg
+            .attachments()
+            .filter(|p| p.attachment_name().is_none())
+            .take(4)
+        {
+            match &part.body {
+                PartType::Text(text) => out.push_text(text),
+                PartType::Html(html) => out.push_html(html),
+                _ => {}
+            }
+        }
     }
     for part in msg.attachments() {
         let PartType::Message(inner) = &part.body else {

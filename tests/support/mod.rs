@@ -1,0 +1,1 @@
+//! Harnesses for the servers the integration tests start (one file per server).
