@@ -121,24 +121,9 @@ pub fn drop_message(msg: Message<'_>) {
     }
 }
 
-/// Parses `raw` into a [`NewMessage`]. Never fails: an unparseable message is still stored (with
-/// what could be read) so that nothing on the server is lost locally. `internal_date` is the
-/// server's INTERNALDATE, used when the Date header is missing or broken.
-pub fn parse_message(
-    uid: u32,
-    raw: Vec<u8>,
-    flags: Flags,
-    internal_date: Option<i64>,
-) -> NewMessage {
-    let size = raw.len() as u64;
-    let mut m = NewMessage {
-        uid,
-        flags,
-        size,
-        date: internal_date.unwrap_or(0),
-        ..Default::default()
-    };
-    if let Some(msg) = MessageParser::default().parse(&raw[..]) {
+/// Fills the decoded fields of `m` from `raw`; leaves them empty when `raw` has no headers.
+fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
+    if let Some(msg) = MessageParser::default().parse(raw) {
         let msg_id = |id: &str| format!("<{}>", sanitize_line(cut_at_char_boundary(id, 998)));
         m.message_id = msg.message_id().map(msg_id);
         m.in_reply_to = msg
@@ -200,6 +185,35 @@ pub fn parse_message(
         m.body_text = text;
         drop_message(msg);
     }
+}
+
+/// Parses `raw` into a [`NewMessage`]. Never fails: an unparseable message is still stored (with
+/// what could be read) so that nothing on the server is lost locally. `internal_date` is the
+/// server's INTERNALDATE, used when the Date header is missing or broken.
+pub fn parse_message(
+    uid: u32,
+    raw: Vec<u8>,
+    flags: Flags,
+    internal_date: Option<i64>,
+) -> NewMessage {
+    let size = raw.len() as u64;
+    let mut m = NewMessage {
+        uid,
+        flags,
+        size,
+        date: internal_date.unwrap_or(0),
+        ..Default::default()
+    };
+    // A panic in the parser must not stop a sync: the message is still stored, undecoded.
+    let filled = std::panic::catch_unwind(|| {
+        let mut decoded = m.clone();
+        fill_from_raw(&mut decoded, &raw);
+        decoded
+    });
+    match filled {
+        Ok(decoded) => m = decoded,
+        Err(_) => tracing::warn!(uid, "MIME parser panicked; message stored undecoded"),
+    }
     m.raw = raw;
     m
 }
@@ -230,6 +244,23 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n\
         assert_eq!(m.attachments[0].filename, "q3.pdf");
         assert_eq!(m.date, 1_788_256_800);
         assert!(m.body_text.starts_with("Hello there"));
+    }
+
+    #[test]
+    fn hostile_headers_are_bounded_and_defused() {
+        let refs: String = (0..1000).map(|i| format!("<r{i}@x> ")).collect();
+        let raw = format!(
+            "From: =?utf-8?q?Pay=E2=80=AEroll?= <pay\u{200B}roll@evil.test>\r\nReferences: {refs}\r\n\
+Subject: {}\r\n\r\nbody\r\n",
+            "S".repeat(100_000)
+        );
+        let m = parse_message(1, raw.into_bytes(), Flags::default(), None);
+        assert_eq!(m.from_name, "Payroll");
+        assert_eq!(m.from_addr, "pay<U+200B>roll@evil.test");
+        assert_eq!(m.references.len(), MAX_REFERENCES);
+        assert_eq!(m.references[0], "<r0@x>");
+        assert_eq!(m.references.last().map(String::as_str), Some("<r999@x>"));
+        assert_eq!(m.subject.len(), MAX_FIELD_BYTES);
     }
 
     #[test]
