@@ -82,6 +82,14 @@ pub const DEMO_PEOPLE: &[Person] = &[
     DANA, MARCUS, PRIYA, HANK, LENA, BILL, PETER, SAMIR, JOANNA, SAM,
 ];
 
+/// The demo's companies as (domain, name, what they are to the user), for features that show
+/// organizations (contacts, Superdata) to serve their demo data from.
+pub const DEMO_COMPANIES: &[(&str, &str, &str)] = &[
+    ("acme.test", "Acme Corporation", "customer"),
+    ("globex.test", "Globex", "vendor"),
+    ("initech.test", "Initech", "the user's employer"),
+];
+
 /// splitmix64: a few lines, stable forever — unlike a library RNG whose stream may change with a
 /// version bump, which would change the demo.
 struct Rng(u64);
@@ -968,6 +976,17 @@ mod tests {
         assert!(text.contains("Title change: ␛]0;pwned␇"), "{text}");
         assert!(text.contains("Amount due: $100") && text.contains("Amount due: $999"));
         assert!(text.contains("Clear screen: ␛[2J␛[H"), "{text}");
+    }
+
+    #[test]
+    fn demo_people_belong_to_demo_companies_or_free_mail() {
+        for person in DEMO_PEOPLE {
+            let domain = domain_of(person);
+            assert!(
+                DEMO_COMPANIES.iter().any(|(d, _, _)| *d == domain) || domain == "example.org",
+                "{domain}"
+            );
+        }
     }
 
     #[test]
