@@ -109,6 +109,16 @@ impl Env {
     }
 }
 
+/// An Env whose client waits longer than the server stalls, so only the kill ends the send,
+/// however slow the machine.
+fn patient_env(smtp: &SmtpServer) -> Env {
+    Env::with_smtp_section(
+        &smtp
+            .config_section()
+            .replace("timeout_seconds = 5", "timeout_seconds = 60"),
+    )
+}
+
 /// A new mail from the test account to `to`.
 fn draft_to(to: &str, subject: &str) -> Draft {
     let me = Sender {
@@ -376,7 +386,7 @@ fn permanent_5xx_fails_with_the_reason_and_can_be_retried_or_edited() {
 fn kill_during_data_never_sends_twice() {
     let smtp = SmtpServer::start();
     smtp.set_mode("hang-after-data 30");
-    let env = Env::new(&smtp);
+    let env = patient_env(&smtp);
     let mut child = env.spawn_send();
     wait_for("the server to receive the mail", || {
         smtp.deliveries().len() == 1
@@ -412,7 +422,7 @@ fn kill_during_data_never_sends_twice() {
 fn kill_before_data_sends_exactly_once_after_restart() {
     let smtp = SmtpServer::start();
     smtp.set_mode("hang-before-data 30");
-    let env = Env::new(&smtp);
+    let env = patient_env(&smtp);
     let mut child = env.spawn_send();
     wait_for("the send to start", || {
         env.outbox_json(false)
