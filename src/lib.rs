@@ -8,3 +8,4 @@ pub mod config;
 pub mod logging;
 pub mod mail;
 pub mod store;
+pub mod tracking;

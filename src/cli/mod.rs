@@ -2,6 +2,7 @@
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
 mod mail;
+mod tracker;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -29,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// List cached messages (run `tidings sync` first)
     List(ListArgs),
+    /// The tracking server and its users
+    Tracker(tracker::TrackerArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
+            Some(Command::Tracker(args)) => tracker::run(&args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))
