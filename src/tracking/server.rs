@@ -9,8 +9,8 @@ use super::classify::EventKind;
 use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
 use super::token::{hash_api_token, is_plausible_token, strip_suffix};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -133,6 +133,7 @@ pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metri
     };
     Router::new()
         .route("/p/{*rest}", get(pixel))
+        .route("/p/", get(pixel))
         .route("/l/{*rest}", get(link))
         .route("/o/{*rest}", get(opt_out_page).post(opt_out_confirm))
         .route("/api/v1/messages", axum::routing::post(register_message))
@@ -260,7 +261,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && is_plausible_token(token)).then_some(token)
 }
 
-fn first_segment(rest: &str) -> &str {
+/// The path segment after the route's prefix (`/p/`, `/l/`, `/o/`), still percent-encoded:
+/// tokens never need decoding, and junk that does not decode must still get its answer.
+fn token_segment(uri: &Uri) -> &str {
+    let path = uri.path();
+    let rest = path.get(3..).unwrap_or("");
     rest.split('/').next().unwrap_or("")
 }
 
@@ -332,7 +337,7 @@ enum HitResult {
 async fn record_hit(
     state: &AppState,
     kind: EventKind,
-    rest: &str,
+    uri: &Uri,
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> HitResult {
@@ -342,7 +347,7 @@ async fn record_hit(
     };
     requests.fetch_add(1, Ordering::Relaxed);
     // Whatever follows the token (suffix, path, query) is ignored.
-    let token = strip_suffix(first_segment(rest));
+    let token = strip_suffix(token_segment(uri));
     if !is_plausible_token(token) {
         state.metrics.unknown_tokens.fetch_add(1, Ordering::Relaxed);
         return HitResult::Malformed;
@@ -364,10 +369,10 @@ async fn record_hit(
 async fn pixel(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(rest): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    match record_hit(&state, EventKind::Open, &rest, peer, &headers).await {
+    match record_hit(&state, EventKind::Open, &uri, peer, &headers).await {
         HitResult::Recorded(_) | HitResult::Malformed => pixel_response(StatusCode::OK),
         HitResult::Failed => pixel_response(StatusCode::SERVICE_UNAVAILABLE),
     }
@@ -414,11 +419,11 @@ fn location_value(url: &str) -> Option<HeaderValue> {
 async fn link(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(rest): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     // The target is the URL registered for the token, never anything from the request.
-    let outcome = match record_hit(&state, EventKind::Click, &rest, peer, &headers).await {
+    let outcome = match record_hit(&state, EventKind::Click, &uri, peer, &headers).await {
         HitResult::Recorded(outcome) => outcome,
         HitResult::Malformed => return link_not_found(),
         HitResult::Failed => {
@@ -448,12 +453,12 @@ async fn link(
 
 // A GET only shows a button: mail security scanners fetch every link in a mail, and a GET that
 // opted out would opt out every recipient behind such a gateway. The POST does the work.
-async fn opt_out_page(State(state): State<AppState>, Path(rest): Path<String>) -> Response {
+async fn opt_out_page(State(state): State<AppState>, uri: Uri) -> Response {
     state
         .metrics
         .optout_requests
         .fetch_add(1, Ordering::Relaxed);
-    let token = first_segment(&rest);
+    let token = token_segment(&uri);
     if !is_plausible_token(token) {
         return link_not_found();
     }
@@ -467,12 +472,12 @@ async fn opt_out_page(State(state): State<AppState>, Path(rest): Path<String>) -
     )
 }
 
-async fn opt_out_confirm(State(state): State<AppState>, Path(rest): Path<String>) -> Response {
+async fn opt_out_confirm(State(state): State<AppState>, uri: Uri) -> Response {
     state
         .metrics
         .optout_requests
         .fetch_add(1, Ordering::Relaxed);
-    let token = first_segment(&rest);
+    let token = token_segment(&uri);
     if !is_plausible_token(token) {
         return link_not_found();
     }
