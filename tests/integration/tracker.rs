@@ -61,6 +61,7 @@ on_both_backends!(
     retention_purges_old_events,
     rewritten_copies_attribute_events_to_their_recipient,
     kill_9_under_load_keeps_every_answered_event,
+    paging_while_two_instances_write_never_skips_an_event,
 );
 
 fn http() -> reqwest::Client {
@@ -655,4 +656,62 @@ async fn kill_9_under_load_keeps_every_answered_event(db: Backend) {
 
 async fn all_events_count(client: &TrackerClient, expected: usize) -> usize {
     all_events(client, expected).await.len()
+}
+
+/// Two tracker instances on one database (the load-balanced deployment) record opens while a
+/// poller pages with `after=cursor`: every event must reach the poller exactly once, even though
+/// the instances commit their batches in any order.
+async fn paging_while_two_instances_write_never_skips_an_event(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let a = TrackerProcess::start(&db.url, &[]);
+    let b = TrackerProcess::start(&db.url, &[]);
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    api(&a, &token).register_message(&reg).await.unwrap();
+    let urls = [pixel_url(&a, &reg), pixel_url(&b, &reg)];
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let (url, answered) = (urls[i % 2].clone(), answered.clone());
+        writers.push(tokio::spawn(async move {
+            let client = http();
+            for _ in 0..60 {
+                let r = client
+                    .get(&url)
+                    .header("user-agent", SAFARI)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    let poller = api(&b, &token);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = poller.fetch_events(cursor.as_deref(), 7).await.unwrap();
+        seen.extend(page.events.iter().map(|e| e.id));
+        cursor = Some(page.cursor);
+        let done = writers.iter().all(|w| w.is_finished());
+        if done && page.events.is_empty() && seen.len() >= answered.load(Ordering::SeqCst) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "poller stalled at {}",
+            seen.len()
+        );
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let total = answered.load(Ordering::SeqCst);
+    assert_eq!(total, 480);
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "an event was delivered twice");
+    assert_eq!(seen.len(), total, "the poller missed events");
 }
