@@ -715,3 +715,62 @@ async fn paging_while_two_instances_write_never_skips_an_event(db: Backend) {
     assert_eq!(unique.len(), seen.len(), "an event was delivered twice");
     assert_eq!(seen.len(), total, "the poller missed events");
 }
+
+/// The API client never reads an unbounded answer nor waits forever on a stuck tracker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_client_caps_answers_and_times_out() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/huge/api/v1/events",
+            get(|| async { "x".repeat(tidings::tracking::api::MAX_RESPONSE_BYTES + 1) }),
+        )
+        .route(
+            "/stuck/api/v1/events",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/broken/api/v1/events",
+            get(|| async {
+                (
+                    axum::http::StatusCode::BAD_GATEWAY,
+                    "\u{1b}[31mupstream\u{1b}[0m",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = |path: &str| {
+        TrackerClient::new(
+            &format!("{base}/{path}"),
+            "tdg_x",
+            std::time::Duration::from_millis(500),
+        )
+        .unwrap()
+    };
+    assert!(matches!(
+        client("huge").fetch_events(None, 10).await,
+        Err(ApiError::TooLarge)
+    ));
+    let started = std::time::Instant::now();
+    let stuck = client("stuck").fetch_events(None, 10).await.unwrap_err();
+    assert!(stuck.is_transient(), "{stuck}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    match client("broken").fetch_events(None, 10).await {
+        Err(ApiError::Status {
+            status: 502,
+            message,
+        }) => {
+            assert!(!message.contains('\u{1b}'), "{message:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        TrackerClient::new("ftp://x", "t", std::time::Duration::from_secs(1)),
+        Err(ApiError::BadBaseUrl(_))
+    ));
+}
