@@ -182,6 +182,49 @@ pub(crate) struct Target {
     pub links_total: usize,
 }
 
+/// Recently resolved tokens, so a hot pixel costs one insert and no join. Entries live
+/// [`TARGET_TTL`]; a local opt-out clears the cache at once (through the generation counter),
+/// one on another instance is seen within the TTL.
+pub(crate) struct TargetCache {
+    entries: std::collections::HashMap<(EventKind, String), (Target, std::time::Instant)>,
+    generation: u64,
+}
+
+pub(crate) const TARGET_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const TARGET_CACHE_MAX: usize = 100_000;
+
+impl TargetCache {
+    pub fn new() -> Self {
+        TargetCache {
+            entries: std::collections::HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    /// Drops everything when the opt-out generation moved since the last call.
+    pub fn sync_generation(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.entries.clear();
+            self.generation = generation;
+        }
+    }
+
+    pub fn get(&self, kind: EventKind, token: &str) -> Option<Target> {
+        let (target, at) = self.entries.get(&(kind, token.to_string()))?;
+        (at.elapsed() < TARGET_TTL).then(|| target.clone())
+    }
+
+    pub fn put(&mut self, kind: EventKind, token: &str, target: &Target) {
+        if self.entries.len() >= TARGET_CACHE_MAX {
+            self.entries.clear();
+        }
+        self.entries.insert(
+            (kind, token.to_string()),
+            (target.clone(), std::time::Instant::now()),
+        );
+    }
+}
+
 /// A classified event ready to insert.
 pub(crate) struct NewEvent {
     pub classification: Classification,

@@ -62,7 +62,7 @@ const MIGRATIONS: &[(&str, &str)] = &[(
     );
     CREATE INDEX events_user_tx ON events (user_id, tx, id);
     CREATE INDEX events_at ON events (at);
-    CREATE INDEX events_recipient_at ON events (recipient_id, at);
+    CREATE INDEX events_clicks ON events (recipient_id, at) WHERE kind = 'click';
     CREATE TABLE optouts (
         user_id BIGINT NOT NULL,
         address TEXT NOT NULL,

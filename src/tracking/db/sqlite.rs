@@ -2,6 +2,12 @@
 //! the connection that records hits and commits each batch in one transaction (group commit);
 //! everything else (registration, reads, opt-outs, purges) uses a second connection.
 //!
+//! Durability without paying for an fsync in the writer's path: the writer commits each batch with
+//! `synchronous = NORMAL` (the WAL is written, not yet synced) and hands the batch to a syncer
+//! thread, which fsyncs the WAL file and only then answers the batch's requests. While one fsync
+//! runs, the writer already records the next batch; an fsync that starts after a commit covers it.
+//! A checkpoint syncs the WAL itself before copying it, so nothing escapes the rule.
+//!
 //! Event ids come from `AUTOINCREMENT` and only the writer thread inserts events, so ids are
 //! handed out in commit order and never reused after a purge: the id is a safe cursor.
 
@@ -9,6 +15,7 @@ use super::*;
 use crate::tracking::token::{hash_api_token, new_api_token};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -57,7 +64,7 @@ const MIGRATIONS: &[(&str, &str)] = &[(
     );
     CREATE INDEX events_user ON events (user_id, id);
     CREATE INDEX events_at ON events (at);
-    CREATE INDEX events_recipient_at ON events (recipient_id, at);
+    CREATE INDEX events_clicks ON events (recipient_id, at) WHERE kind = 'click';
     CREATE TABLE optouts (
         user_id INTEGER NOT NULL,
         address TEXT NOT NULL,
@@ -80,6 +87,14 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>> {
 pub struct SqliteDb {
     writer: mpsc::Sender<HitJob>,
     conn: Arc<Mutex<Connection>>,
+    /// Bumped by every opt-out so the writer's token cache forgets opted-out recipients at once.
+    optout_generation: Arc<AtomicU64>,
+}
+
+/// A committed batch waiting for the WAL fsync that makes it durable.
+struct Committed {
+    batch: Vec<HitJob>,
+    result: Result<Vec<HitOutcome>>,
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -130,14 +145,29 @@ impl SqliteDb {
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
         let writer_conn = connect(path)?;
+        writer_conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let wal = std::fs::File::open(&wal_path).map_err(|e| {
+            DbError::Other(format!("{}: {e}", std::path::Path::new(&wal_path).display()))
+        })?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
+        let (sync_tx, sync_rx) = std::sync::mpsc::channel::<Committed>();
+        let optout_generation = Arc::new(AtomicU64::new(0));
+        let generation = optout_generation.clone();
+        let spawn_err = |e| DbError::Other(format!("cannot start a tracker thread: {e}"));
+        std::thread::Builder::new()
+            .name("tracker-sqlite-sync".into())
+            .spawn(move || syncer_loop(wal, sync_rx))
+            .map_err(spawn_err)?;
         std::thread::Builder::new()
             .name("tracker-sqlite-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx))
-            .map_err(|e| DbError::Other(format!("cannot start the writer thread: {e}")))?;
+            .spawn(move || writer_loop(writer_conn, rx, sync_tx, generation))
+            .map_err(spawn_err)?;
         Ok(SqliteDb {
             writer: tx,
             conn: Arc::new(Mutex::new(conn)),
+            optout_generation,
         })
     }
 
@@ -159,19 +189,48 @@ impl SqliteDb {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<HitJob>) {
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<HitJob>,
+    syncer: std::sync::mpsc::Sender<Committed>,
+    optout_generation: Arc<AtomicU64>,
+) {
+    let mut cache = TargetCache::new();
     while let Some(first) = rx.blocking_recv() {
         let batch = fill_batch(first, &mut rx);
-        let result = record_batch(&mut conn, &batch);
-        answer_batch(batch, result);
+        cache.sync_generation(optout_generation.load(Ordering::SeqCst));
+        let result = record_batch(&mut conn, &batch, &mut cache);
+        if let Err(std::sync::mpsc::SendError(lost)) = syncer.send(Committed { batch, result }) {
+            answer_batch(lost.batch, Err(DbError::WriterGone));
+        }
     }
 }
 
-fn record_batch(conn: &mut Connection, batch: &[HitJob]) -> Result<Vec<HitOutcome>> {
+/// Answers committed batches once an fsync of the WAL that began after their commit has ended.
+fn syncer_loop(wal: std::fs::File, rx: std::sync::mpsc::Receiver<Committed>) {
+    while let Ok(first) = rx.recv() {
+        let mut ready = vec![first];
+        ready.extend(rx.try_iter());
+        let synced = wal.sync_data();
+        for committed in ready {
+            let result = match (&synced, committed.result) {
+                (Ok(()), result) => result,
+                (Err(e), _) => Err(DbError::Other(format!("syncing the WAL failed: {e}"))),
+            };
+            answer_batch(committed.batch, result);
+        }
+    }
+}
+
+fn record_batch(
+    conn: &mut Connection,
+    batch: &[HitJob],
+    cache: &mut TargetCache,
+) -> Result<Vec<HitOutcome>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        outcomes.push(record_one(&tx, &job.hit)?);
+        outcomes.push(record_one(&tx, &job.hit, cache)?);
     }
     tx.commit()?;
     Ok(outcomes)
@@ -229,9 +288,16 @@ fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Targ
     }))
 }
 
-fn record_one(conn: &Connection, hit: &Hit) -> Result<HitOutcome> {
-    let Some(target) = lookup(conn, hit.kind, &hit.token)? else {
-        return Ok(HitOutcome::unknown());
+fn record_one(conn: &Connection, hit: &Hit, cache: &mut TargetCache) -> Result<HitOutcome> {
+    let target = match cache.get(hit.kind, &hit.token) {
+        Some(t) => t,
+        None => match lookup(conn, hit.kind, &hit.token)? {
+            Some(t) => {
+                cache.put(hit.kind, &hit.token, &t);
+                t
+            }
+            None => return Ok(HitOutcome::unknown()),
+        },
     };
     let cutoff = fmt_time(burst_cutoff(hit.at));
     let clicked_in_burst = match target.link_id {
@@ -440,6 +506,7 @@ impl TrackerDb for SqliteDb {
     }
 
     fn opt_out(&self, token: String) -> BoxFuture<'_, Result<Option<String>>> {
+        let generation = self.optout_generation.clone();
         self.with_conn(move |conn| {
             let found: Option<(i64, String)> = conn
                 .query_row(
@@ -457,6 +524,7 @@ impl TrackerDb for SqliteDb {
                  ON CONFLICT DO NOTHING",
                 params![user_id, address, fmt_time(Utc::now())],
             )?;
+            generation.fetch_add(1, Ordering::SeqCst);
             Ok(Some(address))
         })
     }
