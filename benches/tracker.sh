@@ -89,8 +89,10 @@ errors() { awk '/Socket errors:/ {print $0}' "$1"; }
 run_wrk "http://127.0.0.1:$nginx_port/p/$rcpt.gif" >"$work/nginx.wrk"
 run_wrk "$tracker/p/$rcpt.gif" >"$work/tracker.wrk"
 
-recorded=$("$BIN" tracker stats --db "$DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["opens"])')
+# Let the last in-flight requests finish before counting.
+sleep 1
 metric=$(curl -sf "$tracker/metrics" | awk '/events_recorded_total\{kind="open"\}/ {print $2}')
+recorded=$("$BIN" tracker stats --db "$DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["opens"])')
 
 n_rps=$(rps "$work/nginx.wrk"); t_rps=$(rps "$work/tracker.wrk")
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, $(date -u +%F)"
@@ -100,13 +102,11 @@ printf '%-28s %12s %10s\n' "tidings tracker (${DB%%:*})" "$t_rps" "$(p99 "$work/
 python3 -c "print(f'ratio tracker/nginx: {float(\"$t_rps\")/float(\"$n_rps\"):.2f}')"
 if [ -n "$(errors "$work/tracker.wrk")" ]; then echo "tracker $(errors "$work/tracker.wrk")"; fi
 nx=$(non2xx "$work/tracker.wrk")
-echo "tracker: wrk counted $(answered "$work/tracker.wrk") responses (${nx:-0} non-2xx); server answered $metric opens; database holds $recorded"
-if [ "$recorded" != "$metric" ]; then
-  echo "MISMATCH: the database holds $recorded opens but the server answered $metric" >&2
-  exit 1
-fi
-if [ "$recorded" -lt "$(answered "$work/tracker.wrk")" ]; then
-  echo "MISMATCH: fewer events ($recorded) than responses wrk received" >&2
+wrk_ok=$(answered "$work/tracker.wrk")
+echo "tracker: wrk received $wrk_ok responses (${nx:-0} non-2xx); the server answered $metric opens; the database holds $recorded"
+echo "  ($((recorded - metric)) committed whose client hung up before the answer was written, when wrk stopped)"
+if [ "$recorded" -lt "$metric" ] || [ "$recorded" -lt "$wrk_ok" ]; then
+  echo "MISMATCH: answered opens are missing from the database" >&2
   exit 1
 fi
 echo "every answered open is in the database"

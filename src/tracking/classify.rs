@@ -111,37 +111,61 @@ fn is_apple_address(ip: Option<IpAddr>) -> bool {
     matches!(ip, Some(IpAddr::V4(v4)) if v4.octets()[0] == 17)
 }
 
-/// Decides what an event is, with a short reason a person can read (empty for plain human).
-pub fn classify(o: &Observation) -> (Classification, String) {
-    let ua = o.user_agent.trim();
+/// The verdict the request alone supports (user agent and address), if any. Cheap enough for the
+/// request handler, so the database writer only applies the timing rules.
+pub fn agent_verdict(
+    kind: EventKind,
+    user_agent: &str,
+    ip: Option<IpAddr>,
+) -> Option<(Classification, String)> {
+    let ua = user_agent.trim();
     let lower = ua.to_ascii_lowercase();
-    if o.kind == EventKind::Open && ua == "Mozilla/5.0" && is_apple_address(o.ip) {
-        return (
+    if kind == EventKind::Open && ua == "Mozilla/5.0" && is_apple_address(ip) {
+        return Some((
             Classification::Automated,
             "Apple Mail Privacy Protection prefetch (says nothing about reading)".into(),
-        );
+        ));
     }
     if lower.contains("googleimageproxy") {
-        return (
+        return Some((
             Classification::Proxy,
             "Gmail image proxy: a real open, but the image is cached, so later opens are not seen"
                 .into(),
-        );
+        ));
     }
     if lower.contains("yahoomailproxy") {
-        return (
+        return Some((
             Classification::Proxy,
             "Yahoo Mail image proxy: a real open, but later opens may not be seen".into(),
-        );
+        ));
     }
     if ua.is_empty() {
-        return (Classification::Automated, "no user agent".into());
+        return Some((Classification::Automated, "no user agent".into()));
     }
-    if let Some(fragment) = BOT_AGENT_FRAGMENTS.iter().find(|f| lower.contains(*f)) {
-        return (
-            Classification::Automated,
-            format!("known automated user agent ({fragment})"),
-        );
+    BOT_AGENT_FRAGMENTS
+        .iter()
+        .find(|f| lower.contains(*f))
+        .map(|fragment| {
+            (
+                Classification::Automated,
+                format!("known automated user agent ({fragment})"),
+            )
+        })
+}
+
+/// Decides what an event is, with a short reason a person can read (empty for plain human).
+pub fn classify(o: &Observation) -> (Classification, String) {
+    let agent = agent_verdict(o.kind, o.user_agent, o.ip);
+    classify_with_agent(o, agent)
+}
+
+/// [`classify`] with the request-only verdict already computed by [`agent_verdict`].
+pub fn classify_with_agent(
+    o: &Observation,
+    agent: Option<(Classification, String)>,
+) -> (Classification, String) {
+    if let Some(verdict) = agent {
+        return verdict;
     }
     let since_sent = (o.at - o.sent_at).num_seconds();
     if since_sent < o.scanner_window_seconds {

@@ -281,8 +281,10 @@ fn build_hit(
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
+    let agent_verdict = super::classify::agent_verdict(kind, &user_agent, Some(ip));
     Hit {
         kind,
+        agent_verdict,
         token: token.to_string(),
         user_agent,
         client_ip: Some(ip),

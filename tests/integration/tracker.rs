@@ -529,6 +529,7 @@ async fn retention_purges_old_events(db: Backend) {
                     at: Utc::now() - Duration::days(days),
                     sender_token_hash: None,
                     scanner_window_seconds: 60,
+                    agent_verdict: None,
                 })
                 .await
                 .unwrap();

@@ -8,7 +8,9 @@
 pub mod postgres;
 pub mod sqlite;
 
-use super::classify::{classify, Classification, EventKind, Observation, CLICK_BURST_SECONDS};
+use super::classify::{
+    classify_with_agent, Classification, EventKind, Observation, CLICK_BURST_SECONDS,
+};
 use super::rewrite::TrackedLink;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -73,6 +75,9 @@ pub struct Hit {
     /// SHA-256 of an API token the request carried, if any: the sender's own opens are not counted.
     pub sender_token_hash: Option<String>,
     pub scanner_window_seconds: i64,
+    /// [`classify::agent_verdict`](super::classify::agent_verdict) for this request, computed
+    /// by the caller so the single database writer does not have to.
+    pub agent_verdict: Option<(Classification, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,16 +251,19 @@ pub(crate) fn decide(hit: &Hit, target: &Target, clicked_in_burst: usize) -> Opt
     {
         return None;
     }
-    let (classification, reason) = classify(&Observation {
-        kind: hit.kind,
-        user_agent: &hit.user_agent,
-        ip: hit.client_ip,
-        at: hit.at,
-        sent_at: target.sent_at,
-        scanner_window_seconds: hit.scanner_window_seconds,
-        links_total: target.links_total,
-        links_clicked_in_burst: clicked_in_burst,
-    });
+    let (classification, reason) = classify_with_agent(
+        &Observation {
+            kind: hit.kind,
+            user_agent: &hit.user_agent,
+            ip: hit.client_ip,
+            at: hit.at,
+            sent_at: target.sent_at,
+            scanner_window_seconds: hit.scanner_window_seconds,
+            links_total: target.links_total,
+            links_clicked_in_burst: clicked_in_burst,
+        },
+        hit.agent_verdict.clone(),
+    );
     let burst = hit.kind == EventKind::Click
         && classification == Classification::Automated
         && reason.starts_with("all ");

@@ -75,7 +75,7 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 
 /// Fixed-width UTC so that text order is time order.
 fn fmt_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>> {
@@ -145,7 +145,9 @@ impl SqliteDb {
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
         let writer_conn = connect(path)?;
-        writer_conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        // Checkpoints are the syncer's job (see `syncer_loop`), never the writer's.
+        writer_conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")?;
+        let checkpoint_conn = connect(path)?;
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         let wal = std::fs::File::open(&wal_path).map_err(|e| {
@@ -158,7 +160,7 @@ impl SqliteDb {
         let spawn_err = |e| DbError::Other(format!("cannot start a tracker thread: {e}"));
         std::thread::Builder::new()
             .name("tracker-sqlite-sync".into())
-            .spawn(move || syncer_loop(wal, sync_rx))
+            .spawn(move || syncer_loop(wal, checkpoint_conn, sync_rx))
             .map_err(spawn_err)?;
         std::thread::Builder::new()
             .name("tracker-sqlite-writer".into())
@@ -207,7 +209,14 @@ fn writer_loop(
 }
 
 /// Answers committed batches once an fsync of the WAL that began after their commit has ended.
-fn syncer_loop(wal: std::fs::File, rx: std::sync::mpsc::Receiver<Committed>) {
+/// Between rounds it also checkpoints the WAL into the database (passively, so the writer never
+/// waits), at most once a second.
+fn syncer_loop(
+    wal: std::fs::File,
+    checkpoint_conn: Connection,
+    rx: std::sync::mpsc::Receiver<Committed>,
+) {
+    let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut ready = vec![first];
         ready.extend(rx.try_iter());
@@ -218,6 +227,13 @@ fn syncer_loop(wal: std::fs::File, rx: std::sync::mpsc::Receiver<Committed>) {
                 (Err(e), _) => Err(DbError::Other(format!("syncing the WAL failed: {e}"))),
             };
             answer_batch(committed.batch, result);
+        }
+        if last_checkpoint.elapsed() >= Duration::from_secs(1) {
+            last_checkpoint = std::time::Instant::now();
+            if let Err(e) = checkpoint_conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::warn!("tracker: WAL checkpoint failed: {e}");
+            }
         }
     }
 }
