@@ -2,10 +2,14 @@
 //! metadata and a full-text index. Every task opens its own [`Store`]; WAL lets readers run while the
 //! sync engine writes. Nothing here does network I/O.
 
+mod contacts;
 mod messages;
 mod schema;
+mod superdata;
 
+pub use contacts::*;
 pub use messages::*;
+pub use superdata::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

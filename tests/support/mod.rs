@@ -1,6 +1,6 @@
-//! Harnesses that start real servers on 127.0.0.1 for the integration tests.
+//! Servers the integration tests start on 127.0.0.1.
 
-#![allow(dead_code)]
-
+pub mod dns;
+pub mod http;
 pub mod postgres;
 pub mod tracker;

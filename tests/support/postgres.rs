@@ -4,6 +4,8 @@
 //! The server gets SIGTERM when the test process exits (`--pdeathsig` from a thread that lives as
 //! long as the process). One cluster per test binary; each test gets its own database.
 
+#![allow(dead_code)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

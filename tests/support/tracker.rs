@@ -2,6 +2,8 @@
 //! and creates tracker users through the CLI. Used by the tracker tests and by anything that
 //! needs a live tracker (the events poller).
 
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 

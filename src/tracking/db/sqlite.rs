@@ -151,7 +151,10 @@ impl SqliteDb {
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         let wal = std::fs::File::open(&wal_path).map_err(|e| {
-            DbError::Other(format!("{}: {e}", std::path::Path::new(&wal_path).display()))
+            DbError::Other(format!(
+                "{}: {e}",
+                std::path::Path::new(&wal_path).display()
+            ))
         })?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let (sync_tx, sync_rx) = std::sync::mpsc::channel::<Committed>();
@@ -230,7 +233,8 @@ fn syncer_loop(
         }
         if last_checkpoint.elapsed() >= Duration::from_secs(1) {
             last_checkpoint = std::time::Instant::now();
-            if let Err(e) = checkpoint_conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            if let Err(e) =
+                checkpoint_conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
             {
                 tracing::warn!("tracker: WAL checkpoint failed: {e}");
             }
