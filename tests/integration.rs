@@ -7,8 +7,9 @@ mod support;
 mod demo;
 #[path = "integration/render.rs"]
 mod render;
-#[path = "integration/superdata.rs"]
-mod superdata;
-
 #[path = "integration/send.rs"]
 mod send;
+#[path = "integration/superdata.rs"]
+mod superdata;
+#[path = "integration/tracker.rs"]
+mod tracker;

@@ -6,6 +6,7 @@ mod mail;
 mod send;
 mod show;
 mod superdata;
+mod tracker;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +40,8 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// List saved drafts (autosaved by the composer)
     Drafts(DraftsArgs),
+    /// The tracking server and its users
+    Tracker(tracker::TrackerArgs),
     /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
     Superdata(superdata::SuperdataArgs),
     /// Contacts gathered from the cached mail
@@ -183,6 +186,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Send(args)) => send::send(&ctx, &args),
             Some(Command::Outbox(args)) => send::outbox(&ctx, &args),
             Some(Command::Drafts(args)) => send::drafts(&ctx, &args),
+            Some(Command::Tracker(args)) => tracker::run(&args),
             Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),

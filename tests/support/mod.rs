@@ -2,4 +2,6 @@
 
 pub mod dns;
 pub mod http;
+pub mod postgres;
 pub mod smtp;
+pub mod tracker;
