@@ -3,8 +3,10 @@
 //! Layers, with arrows pointing one way: `ui → app → {mail, tracking, superdata, store}`.
 //! `cli` is an edge like `ui`: it parses arguments and calls into the layers below.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod mail;
 pub mod store;
+pub mod ui;

@@ -2,6 +2,7 @@
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
 mod mail;
+pub mod tui;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -82,10 +83,7 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
-            None => {
-                eprintln!("tidings: no command given; try `tidings --help`");
-                Ok(ExitCode::from(2))
-            }
+            None => tui::run(&ctx),
         }
     })();
     match result {

@@ -4,6 +4,7 @@
 
 mod messages;
 mod schema;
+mod triage;
 
 pub use messages::*;
 

@@ -1,0 +1,43 @@
+//! The inbox's application layer: state, user actions and the pure update step, plus the runtime
+//! that executes the update's effects off the UI loop. Knows the store and mail layers; knows
+//! nothing of ratatui — `ui` draws from [`App`] and feeds it [`Msg`]s.
+
+pub mod action;
+pub mod fuzzy;
+pub mod runtime;
+pub mod state;
+pub mod threads;
+mod update;
+
+pub use action::Action;
+pub use state::*;
+pub use update::safe_file_name;
+
+use chrono::{DateTime, Utc};
+
+/// A date for the reader's header (UTC, unambiguous).
+pub fn full_date(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .map(|d| d.format("%a, %d %b %Y %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// A compact date for the list: the time today, else day and month, else the year.
+pub fn short_date(ts: i64, now: i64, utc_offset_secs: i32) -> String {
+    let off = chrono::FixedOffset::east_opt(utc_offset_secs)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
+    let (Some(d), Some(n)) = (
+        DateTime::<Utc>::from_timestamp(ts, 0),
+        DateTime::<Utc>::from_timestamp(now, 0),
+    ) else {
+        return String::new();
+    };
+    let (d, n) = (d.with_timezone(&off), n.with_timezone(&off));
+    if d.date_naive() == n.date_naive() {
+        d.format("%H:%M").to_string()
+    } else if d.format("%Y").to_string() == n.format("%Y").to_string() {
+        d.format("%d %b").to_string()
+    } else {
+        d.format("%Y-%m").to_string()
+    }
+}

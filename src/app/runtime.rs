@@ -1,0 +1,416 @@
+//! Runs [`Effect`]s off the UI loop and reports back as [`Msg`]s: reads on tokio's blocking pool
+//! (each with its own `Store`), writes on one worker thread so they reach the store in the order the
+//! user made them. Server-side triage goes through a [`TriageBackend`].
+
+use super::state::*;
+use crate::mail::sanitize::{sanitize_line, sanitize_text};
+use crate::store::{ListQuery, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// First rows sent for a folder, so the first frame never waits for a large folder to load.
+pub const FIRST_PAGE: u64 = 200;
+/// Searches show at most this many results (newest first).
+pub const SEARCH_LIMIT: u64 = 2000;
+
+/// Where triage changes go: the local store at once, and the server (now or queued).
+pub trait TriageBackend: Send + Sync {
+    fn set_flags(
+        &self,
+        store: &Store,
+        ids: &[i64],
+        seen: Option<bool>,
+        flagged: Option<bool>,
+    ) -> Result<(), String>;
+    fn move_to(
+        &self,
+        store: &Store,
+        account: &str,
+        ids: &[i64],
+        dest: &MoveTarget,
+    ) -> Result<(), String>;
+    /// The inverse of `move_to`: puts the messages back into `folder`.
+    fn undo_move(&self, store: &Store, ids: &[i64], folder: &str) -> Result<(), String>;
+}
+
+/// Changes the cache and queues each change in `pending_ops` for the sync engine to replay.
+pub struct QueueingBackend;
+
+impl TriageBackend for QueueingBackend {
+    fn set_flags(
+        &self,
+        store: &Store,
+        ids: &[i64],
+        seen: Option<bool>,
+        flagged: Option<bool>,
+    ) -> Result<(), String> {
+        let tx = store
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| e.to_string())?;
+        for &id in ids {
+            store
+                .set_local_flags(id, seen, flagged, true)
+                .map_err(|e| e.to_string())?;
+            let changes = [(seen, "\\Seen"), (flagged, "\\Flagged")];
+            for (value, flag) in changes {
+                if let Some(v) = value {
+                    let arg = format!("{}{flag}", if v { '+' } else { '-' });
+                    store
+                        .queue_op(id, "flag", &arg)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    fn move_to(
+        &self,
+        store: &Store,
+        account: &str,
+        ids: &[i64],
+        dest: &MoveTarget,
+    ) -> Result<(), String> {
+        let dest = resolve_target(store, account, dest)?;
+        for &id in ids {
+            store.move_local(id, &dest).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn undo_move(&self, store: &Store, ids: &[i64], folder: &str) -> Result<(), String> {
+        for &id in ids {
+            if !store.undo_move_local(id).map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "the move already reached the server; move it back to {folder} with m"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn resolve_target(store: &Store, account: &str, dest: &MoveTarget) -> Result<String, String> {
+    match dest {
+        MoveTarget::Folder(f) => Ok(f.clone()),
+        MoveTarget::Role(role) => store
+            .folder_name_by_role(account, role)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("account {account} has no {role} folder")),
+    }
+}
+
+pub struct Runtime {
+    db: PathBuf,
+    tx: UnboundedSender<Msg>,
+    writes: std::sync::mpsc::Sender<Effect>,
+}
+
+/// Runs one store-side effect to completion on the calling thread and returns its answers. The
+/// runtime calls it off the UI loop; tests call it directly for a deterministic app.
+pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Vec<Msg> {
+    match effect {
+        Effect::LoadFolders => vec![Msg::FoldersLoaded(load_folders(store))],
+        Effect::LoadMessages { generation, query } => load_messages(store, generation, query),
+        Effect::LoadMessage { id } => vec![Msg::MessageLoaded {
+            id,
+            content: reader_content(store, id),
+        }],
+        Effect::SetFlags {
+            op,
+            ids,
+            seen,
+            flagged,
+        } => finished(op, backend.set_flags(store, &ids, seen, flagged)),
+        Effect::Move {
+            op,
+            account,
+            ids,
+            dest,
+        } => finished(op, backend.move_to(store, &account, &ids, &dest)),
+        Effect::UndoMove { op, ids, folder } => {
+            finished(op, backend.undo_move(store, &ids, &folder))
+        }
+        Effect::SaveAttachment { id, index, path } => {
+            vec![match save_attachment(store, id, index, &path) {
+                Ok(n) => Msg::Notice(format!("saved {} ({n} bytes)", path.display())),
+                Err(e) => Msg::Error(format!("saving {}: {e}", path.display())),
+            }]
+        }
+        Effect::Compose(req) => vec![Msg::Notice(format!(
+            "{:?}: the composer is not available yet",
+            req.kind
+        ))],
+        Effect::OpenAttachment { .. } | Effect::Quit => Vec::new(),
+    }
+}
+
+fn finished(op: u64, result: Result<(), String>) -> Vec<Msg> {
+    if let Err(e) = &result {
+        tracing::warn!(op, error = %e, "triage change failed");
+    }
+    vec![Msg::OpFinished { op, result }]
+}
+
+impl Runtime {
+    /// Starts the write worker. `db` is the cache file; results arrive on `tx`.
+    pub fn new(db: &Path, tx: UnboundedSender<Msg>, backend: Arc<dyn TriageBackend>) -> Runtime {
+        let (writes, queue) = std::sync::mpsc::channel::<Effect>();
+        let db_w = db.to_path_buf();
+        let tx_w = tx.clone();
+        std::thread::Builder::new()
+            .name("tidings-writes".into())
+            .spawn(move || write_worker(&db_w, queue, tx_w, backend))
+            .ok();
+        Runtime {
+            db: db.to_path_buf(),
+            tx,
+            writes,
+        }
+    }
+
+    /// Starts `effect`; never blocks.
+    pub fn run(&self, effect: Effect) {
+        match effect {
+            Effect::Quit => {}
+            Effect::SetFlags { .. } | Effect::Move { .. } | Effect::UndoMove { .. } => {
+                if self.writes.send(effect).is_err() {
+                    let _ = self.tx.send(Msg::Error(
+                        "the store writer stopped; restart tidings".into(),
+                    ));
+                }
+            }
+            Effect::OpenAttachment { id, index } => {
+                let db = self.db.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let file = tokio::task::spawn_blocking(move || {
+                        let store = Store::open(&db).map_err(|e| e.to_string())?;
+                        attachment_to_temp(&store, id, index)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+                    let msg = match file {
+                        Ok(path) => open_with_system(&path).await,
+                        Err(e) => Msg::Error(format!("opening attachment: {e}")),
+                    };
+                    let _ = tx.send(msg);
+                });
+            }
+            Effect::LoadMessages { generation, query } => {
+                // Streams: the first page goes out before the whole folder is read.
+                self.read(move |store, tx| {
+                    for m in load_messages_streaming(store, generation, query, tx) {
+                        let _ = tx.send(m);
+                    }
+                })
+            }
+            other => self.read(move |store, tx| {
+                for m in perform(store, &QueueingBackend, other) {
+                    let _ = tx.send(m);
+                }
+            }),
+        }
+    }
+
+    fn read(&self, job: impl FnOnce(&Store, &UnboundedSender<Msg>) + Send + 'static) {
+        let db = self.db.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || match Store::open(&db) {
+            Ok(store) => job(&store, &tx),
+            Err(e) => {
+                let _ = tx.send(Msg::Error(e.to_string()));
+            }
+        });
+    }
+}
+
+fn write_worker(
+    db: &Path,
+    queue: std::sync::mpsc::Receiver<Effect>,
+    tx: UnboundedSender<Msg>,
+    backend: Arc<dyn TriageBackend>,
+) {
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Msg::Error(e.to_string()));
+            return;
+        }
+    };
+    for effect in queue {
+        for m in perform(&store, backend.as_ref(), effect) {
+            let _ = tx.send(m);
+        }
+    }
+}
+
+/// Every folder of every cached account with its counts.
+pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
+    let mut out = Vec::new();
+    for account in store.account_names().map_err(|e| e.to_string())? {
+        let id = store.account_id(&account).map_err(|e| e.to_string())?;
+        for f in store.folders(id).map_err(|e| e.to_string())? {
+            if !f.selectable {
+                continue;
+            }
+            let (total, unread) = store.count_messages(f.id).map_err(|e| e.to_string())?;
+            out.push(FolderEntry {
+                account: account.clone(),
+                name: f.name,
+                role: f.role,
+                total,
+                unread,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn load_messages(store: &Store, generation: u64, q: ListQuery) -> Vec<Msg> {
+    let mut out = Vec::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    out.extend(load_messages_streaming(store, generation, q, &tx));
+    drop(tx);
+    let mut streamed = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        streamed.push(m);
+    }
+    streamed.extend(out);
+    streamed
+}
+
+/// A first page at once (sent on `early`), then the whole folder (returned), so a huge folder
+/// shows immediately.
+fn load_messages_streaming(
+    store: &Store,
+    generation: u64,
+    mut q: ListQuery,
+    early: &UnboundedSender<Msg>,
+) -> Vec<Msg> {
+    if q.search.is_some() {
+        q.limit = Some(SEARCH_LIMIT);
+    } else {
+        let first = ListQuery {
+            limit: Some(FIRST_PAGE),
+            ..q.clone()
+        };
+        let rows = store.list_messages(&first).map_err(|e| e.to_string());
+        let done = !matches!(&rows, Ok(r) if r.len() as u64 == FIRST_PAGE);
+        let msg = Msg::MessagesLoaded {
+            generation,
+            rows,
+            complete: done,
+        };
+        if done {
+            return vec![msg];
+        }
+        let _ = early.send(msg);
+    }
+    let rows = store.list_messages(&q).map_err(|e| e.to_string());
+    vec![Msg::MessagesLoaded {
+        generation,
+        rows,
+        complete: true,
+    }]
+}
+
+fn from_display(name: &str, addr: &str) -> String {
+    // The real address is always shown, whatever the display name claims.
+    match (name.is_empty(), addr.is_empty()) {
+        (false, false) => format!("{name} <{addr}>"),
+        (true, _) => addr.to_string(),
+        (false, true) => format!("{name} <no address>"),
+    }
+}
+
+/// The reader's view of message `id`: headers, sanitized text body and attachments.
+pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
+    let m = store.message(id).map_err(|e| e.to_string())?;
+    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
+    let parsed = mail_parser::MessageParser::default().parse(&raw[..]);
+    let body = parsed
+        .as_ref()
+        .and_then(|p| p.body_text(0).map(|t| sanitize_text(&t)))
+        .unwrap_or_else(|| m.preview.clone());
+    let mut headers = vec![("From".to_string(), from_display(&m.from_name, &m.from_addr))];
+    headers.push(("To".into(), m.to.clone()));
+    if !m.cc.is_empty() {
+        headers.push(("Cc".into(), m.cc.clone()));
+    }
+    headers.push(("Date".into(), super::full_date(m.date)));
+    headers.push(("Subject".into(), m.subject.clone()));
+    let attachments = store
+        .attachments(id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|a| AttachmentView {
+            index: a.part as usize,
+            filename: sanitize_line(&a.filename),
+            mime_type: a.mime_type,
+            size: a.size,
+        })
+        .collect();
+    Ok(ReaderContent {
+        headers,
+        body,
+        attachments,
+        links: Vec::new(),
+    })
+}
+
+fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
+    use mail_parser::MimeHeaders;
+    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&raw[..])
+        .ok_or("the message cannot be parsed")?;
+    let part = parsed
+        .attachments()
+        .nth(index)
+        .ok_or_else(|| format!("no attachment {}", index + 1))?;
+    let name = part
+        .attachment_name()
+        .map(super::update::safe_file_name)
+        .unwrap_or_else(|| format!("attachment-{}", index + 1));
+    Ok((name, part.contents().to_vec()))
+}
+
+fn save_attachment(store: &Store, id: i64, index: usize, path: &Path) -> Result<usize, String> {
+    let (_, bytes) = attachment_bytes(store, id, index)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(path, &bytes).map_err(|e| e.to_string())?;
+    Ok(bytes.len())
+}
+
+fn attachment_to_temp(store: &Store, id: i64, index: usize) -> Result<PathBuf, String> {
+    let (name, bytes) = attachment_bytes(store, id, index)?;
+    let dir = std::env::temp_dir().join(format!("tidings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// xdg-open with its output kept off the terminal the TUI draws on.
+async fn open_with_system(path: &Path) -> Msg {
+    let child = tokio::process::Command::new("xdg-open")
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut c) => match c.wait().await {
+            Ok(s) if s.success() => Msg::Notice(format!("opened {}", path.display())),
+            Ok(s) => Msg::Error(format!("xdg-open {} exited with {s}", path.display())),
+            Err(e) => Msg::Error(format!("xdg-open: {e}")),
+        },
+        Err(e) => Msg::Error(format!("cannot run xdg-open: {e}")),
+    }
+}

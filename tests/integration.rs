@@ -1,0 +1,7 @@
+//! The one integration test binary: one module per area (in `tests/integration/`), server
+//! harnesses in `support`.
+
+mod support;
+
+#[path = "integration/tui_snapshots.rs"]
+mod tui_snapshots;
