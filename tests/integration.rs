@@ -5,3 +5,5 @@ mod support;
 
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
+#[path = "integration/tui_tmux.rs"]
+mod tui_tmux;

@@ -41,3 +41,29 @@ pub fn short_date(ts: i64, now: i64, utc_offset_secs: i32) -> String {
         d.format("%Y-%m").to_string()
     }
 }
+
+/// A plain summary for unit tests of the app layer.
+#[cfg(test)]
+pub(crate) fn test_summary(id: i64, date: i64, subject: &str) -> crate::store::MessageSummary {
+    crate::store::MessageSummary {
+        id,
+        account: "w".into(),
+        folder: "INBOX".into(),
+        uid: id as u32,
+        message_id: Some(format!("<{id}@test>")),
+        in_reply_to: None,
+        thread_root: None,
+        from_name: "A".into(),
+        from_addr: "a@x.test".into(),
+        to: String::new(),
+        cc: String::new(),
+        subject: subject.into(),
+        date,
+        seen: false,
+        flagged: false,
+        answered: false,
+        draft: false,
+        has_attachments: false,
+        preview: String::new(),
+    }
+}

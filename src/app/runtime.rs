@@ -113,7 +113,11 @@ pub struct Runtime {
 pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Vec<Msg> {
     match effect {
         Effect::LoadFolders => vec![Msg::FoldersLoaded(load_folders(store))],
-        Effect::LoadMessages { generation, query } => load_messages(store, generation, query),
+        Effect::LoadMessages {
+            generation,
+            query,
+            threads,
+        } => load_messages(store, generation, query, threads),
         Effect::LoadMessage { id } => vec![Msg::MessageLoaded {
             id,
             content: reader_content(store, id),
@@ -200,10 +204,14 @@ impl Runtime {
                     let _ = tx.send(msg);
                 });
             }
-            Effect::LoadMessages { generation, query } => {
+            Effect::LoadMessages {
+                generation,
+                query,
+                threads,
+            } => {
                 // Streams: the first page goes out before the whole folder is read.
                 self.read(move |store, tx| {
-                    for m in load_messages_streaming(store, generation, query, tx) {
+                    for m in load_messages_streaming(store, generation, query, threads, tx) {
                         let _ = tx.send(m);
                     }
                 })
@@ -270,10 +278,10 @@ pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
     Ok(out)
 }
 
-fn load_messages(store: &Store, generation: u64, q: ListQuery) -> Vec<Msg> {
+fn load_messages(store: &Store, generation: u64, q: ListQuery, threads: bool) -> Vec<Msg> {
     let mut out = Vec::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    out.extend(load_messages_streaming(store, generation, q, &tx));
+    out.extend(load_messages_streaming(store, generation, q, threads, &tx));
     drop(tx);
     let mut streamed = Vec::new();
     while let Ok(m) = rx.try_recv() {
@@ -289,8 +297,19 @@ fn load_messages_streaming(
     store: &Store,
     generation: u64,
     mut q: ListQuery,
+    threads: bool,
     early: &UnboundedSender<Msg>,
 ) -> Vec<Msg> {
+    let rows_of = |q: &ListQuery| {
+        store
+            .list_messages(q)
+            .map(|msgs| {
+                let mut rows: Vec<Row> = msgs.into_iter().map(Row::new).collect();
+                super::threads::arrange(&mut rows, threads);
+                rows
+            })
+            .map_err(|e| e.to_string())
+    };
     if q.search.is_some() {
         q.limit = Some(SEARCH_LIMIT);
     } else {
@@ -298,7 +317,7 @@ fn load_messages_streaming(
             limit: Some(FIRST_PAGE),
             ..q.clone()
         };
-        let rows = store.list_messages(&first).map_err(|e| e.to_string());
+        let rows = rows_of(&first);
         let done = !matches!(&rows, Ok(r) if r.len() as u64 == FIRST_PAGE);
         let msg = Msg::MessagesLoaded {
             generation,
@@ -310,7 +329,7 @@ fn load_messages_streaming(
         }
         let _ = early.send(msg);
     }
-    let rows = store.list_messages(&q).map_err(|e| e.to_string());
+    let rows = rows_of(&q);
     vec![Msg::MessagesLoaded {
         generation,
         rows,

@@ -159,9 +159,12 @@ pub enum MoveTarget {
 #[derive(Debug, Clone)]
 pub enum Effect {
     LoadFolders,
+    /// Lists messages; `threads` arranges them as conversations (off the UI loop, as that sorts
+    /// the whole folder).
     LoadMessages {
         generation: u64,
         query: ListQuery,
+        threads: bool,
     },
     LoadMessage {
         id: i64,
@@ -247,7 +250,7 @@ pub enum Msg {
     FoldersLoaded(Result<Vec<FolderEntry>, String>),
     MessagesLoaded {
         generation: u64,
-        rows: Result<Vec<MessageSummary>, String>,
+        rows: Result<Vec<Row>, String>,
         complete: bool,
     },
     MessageLoaded {
@@ -259,6 +262,12 @@ pub enum Msg {
         result: Result<(), String>,
     },
     Sync(SyncUpdate),
+    /// Tracking marks for listed messages (from the tracking feature), by message id.
+    Marks(Vec<(i64, TrackingMarks)>),
+    /// The count of unread in-app notifications, for the bell.
+    Notifications {
+        unread: u32,
+    },
     Notice(String),
     Error(String),
 }

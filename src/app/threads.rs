@@ -2,17 +2,17 @@
 //! In-Reply-To root the store keeps) placed by its newest message, its messages oldest first.
 
 use super::state::Row;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-fn thread_key(r: &Row) -> String {
-    r.msg
-        .thread_root
-        .clone()
-        .or_else(|| r.msg.message_id.clone())
-        .unwrap_or_else(|| format!("#{}", r.msg.id))
+fn thread_key(r: &Row) -> Cow<'_, str> {
+    match r.msg.thread_root.as_deref().or(r.msg.message_id.as_deref()) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(format!("#{}", r.msg.id)),
+    }
 }
 
-pub fn arrange(rows: &mut [Row], threads: bool) {
+pub fn arrange(rows: &mut Vec<Row>, threads: bool) {
     if !threads {
         rows.sort_by(|a, b| b.msg.date.cmp(&a.msg.date).then(b.msg.id.cmp(&a.msg.id)));
         for r in rows.iter_mut() {
@@ -20,65 +20,58 @@ pub fn arrange(rows: &mut [Row], threads: bool) {
         }
         return;
     }
-    let mut newest: HashMap<String, (i64, i64)> = HashMap::new();
-    for r in rows.iter() {
-        let e = newest.entry(thread_key(r)).or_insert((i64::MIN, 0));
-        *e = (*e).max((r.msg.date, r.msg.id));
-    }
-    let mut keyed: Vec<((i64, i64), String, i64, i64)> = rows
-        .iter()
-        .map(|r| {
-            let k = thread_key(r);
-            (newest[&k], k, r.msg.date, r.msg.id)
+    let order = {
+        let keys: Vec<Cow<str>> = rows.iter().map(thread_key).collect();
+        let mut newest: HashMap<&str, (i64, i64)> = HashMap::with_capacity(rows.len());
+        for (r, k) in rows.iter().zip(&keys) {
+            let e = newest.entry(k.as_ref()).or_insert((i64::MIN, 0));
+            *e = (*e).max((r.msg.date, r.msg.id));
+        }
+        let sort_keys: Vec<((i64, i64), &str, i64, i64)> = rows
+            .iter()
+            .zip(&keys)
+            .map(|(r, k)| (newest[k.as_ref()], k.as_ref(), r.msg.date, r.msg.id))
+            .collect();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (na, ka, da, ia) = sort_keys[a];
+            let (nb, kb, db, ib) = sort_keys[b];
+            nb.cmp(&na)
+                .then_with(|| ka.cmp(kb))
+                .then(da.cmp(&db))
+                .then(ia.cmp(&ib))
+        });
+        let depths: Vec<u8> = order
+            .iter()
+            .enumerate()
+            .map(|(pos, &i)| {
+                let same = pos > 0 && sort_keys[order[pos - 1]].1 == sort_keys[i].1;
+                u8::from(same)
+            })
+            .collect();
+        order.into_iter().zip(depths).collect::<Vec<_>>()
+    };
+    // Moves the rows into their new order; no summary is copied.
+    let mut slots: Vec<Option<Row>> = std::mem::take(rows).into_iter().map(Some).collect();
+    *rows = order
+        .into_iter()
+        .filter_map(|(i, depth)| {
+            slots[i].take().map(|mut r| {
+                r.depth = depth;
+                r
+            })
         })
         .collect();
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (na, ka, da, ia) = &keyed[a];
-        let (nb, kb, db, ib) = &keyed[b];
-        nb.cmp(na)
-            .then_with(|| ka.cmp(kb))
-            .then(da.cmp(db))
-            .then(ia.cmp(ib))
-    });
-    let mut sorted: Vec<Row> = order.iter().map(|&i| rows[i].clone()).collect();
-    let mut prev: Option<&String> = None;
-    for (slot, &i) in sorted.iter_mut().zip(order.iter()) {
-        let k = &keyed[i].1;
-        slot.depth = if prev == Some(k) { 1 } else { 0 };
-        prev = Some(k);
-    }
-    keyed.clear();
-    rows.clone_from_slice(&sorted);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MessageSummary;
 
     fn row(id: i64, date: i64, root: &str) -> Row {
-        Row::new(MessageSummary {
-            id,
-            account: "a".into(),
-            folder: "INBOX".into(),
-            uid: id as u32,
-            message_id: Some(format!("<{id}>")),
-            in_reply_to: None,
-            thread_root: Some(root.into()),
-            from_name: String::new(),
-            from_addr: String::new(),
-            to: String::new(),
-            cc: String::new(),
-            subject: String::new(),
-            date,
-            seen: false,
-            flagged: false,
-            answered: false,
-            draft: false,
-            has_attachments: false,
-            preview: String::new(),
-        })
+        let mut m = crate::app::test_summary(id, date, "");
+        m.thread_root = Some(root.into());
+        Row::new(m)
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use super::action::Action;
 use super::fuzzy;
 use super::state::*;
-use super::threads::arrange;
 use std::path::PathBuf;
 
 impl App {
@@ -44,6 +43,20 @@ impl App {
             }
             Msg::OpFinished { op, result } => self.on_op_finished(op, result),
             Msg::Sync(s) => self.on_sync(s),
+            Msg::Marks(marks) => {
+                let by_id: std::collections::HashMap<i64, TrackingMarks> =
+                    marks.into_iter().collect();
+                for r in &mut self.rows {
+                    if let Some(m) = by_id.get(&r.msg.id) {
+                        r.marks = *m;
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Notifications { unread } => {
+                self.bell = unread;
+                Vec::new()
+            }
             Msg::Notice(text) => {
                 self.status = Some(text);
                 Vec::new()
@@ -126,15 +139,12 @@ impl App {
             Action::FilterTracked => self.set_filter(Filter::Tracked),
             Action::ToggleThreads => {
                 self.threads = !self.threads;
-                let id = self.selected_row().map(|r| r.msg.id);
-                arrange(&mut self.rows, self.threads);
-                self.cursor_to(id);
                 self.status = Some(if self.threads {
                     "conversation view".into()
                 } else {
                     "flat view".into()
                 });
-                Vec::new()
+                self.reload(false)
             }
         }
     }
@@ -332,6 +342,7 @@ impl App {
                 vec![Effect::LoadMessages {
                     generation: self.generation,
                     query,
+                    threads: self.threads,
                 }]
             }
             None => {
@@ -388,14 +399,14 @@ impl App {
     fn on_messages(
         &mut self,
         generation: u64,
-        rows: Result<Vec<crate::store::MessageSummary>, String>,
+        rows: Result<Vec<Row>, String>,
         complete: bool,
     ) -> Vec<Effect> {
         if generation != self.generation {
             return Vec::new(); // a newer folder/search/filter replaced this one
         }
         match rows {
-            Ok(msgs) => {
+            Ok(rows) => {
                 let id = self.selected_row().map(|r| r.msg.id);
                 let marks: std::collections::HashMap<i64, TrackingMarks> = self
                     .rows
@@ -403,16 +414,12 @@ impl App {
                     .filter(|r| r.marks != TrackingMarks::default())
                     .map(|r| (r.msg.id, r.marks))
                     .collect();
-                self.rows = msgs
-                    .into_iter()
-                    .map(|m| {
-                        let mut r = Row::new(m);
-                        if let Some(mk) = marks.get(&r.msg.id) {
-                            r.marks = *mk;
-                        }
-                        r
-                    })
-                    .collect();
+                self.rows = rows;
+                for r in &mut self.rows {
+                    if let Some(mk) = marks.get(&r.msg.id) {
+                        r.marks = *mk;
+                    }
+                }
                 // Rows hidden by an optimistic move still in flight stay hidden.
                 let hidden: std::collections::HashSet<i64> = self
                     .inflight
@@ -426,7 +433,6 @@ impl App {
                 if !hidden.is_empty() {
                     self.rows.retain(|r| !hidden.contains(&r.msg.id));
                 }
-                arrange(&mut self.rows, self.threads);
                 self.cursor_to(id);
                 if complete {
                     self.loading = false;
@@ -491,10 +497,11 @@ impl App {
         labels: [&str; 2],
     ) -> Vec<Effect> {
         let ids = self.targets();
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
         let all = self
             .rows
             .iter()
-            .filter(|r| ids.contains(&r.msg.id))
+            .filter(|r| wanted.contains(&r.msg.id))
             .all(|r| has(&r.msg));
         let (seen, flagged) = change(!all);
         let fx = self.set_flags_locally(&ids, seen, flagged, labels[all as usize]);
@@ -516,7 +523,8 @@ impl App {
         }
         let mut before = Vec::new();
         let mut unread_delta: i64 = 0;
-        for r in self.rows.iter_mut().filter(|r| ids.contains(&r.msg.id)) {
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        for r in self.rows.iter_mut().filter(|r| wanted.contains(&r.msg.id)) {
             before.push((r.msg.id, r.msg.seen, r.msg.flagged));
             if let Some(s) = seen {
                 if r.msg.seen != s {
@@ -586,20 +594,21 @@ impl App {
             }
         }
         let reader_id = self.reader.as_ref().map(|r| r.id);
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
         let mut removed = Vec::new();
-        let mut i = 0;
+        let mut kept = Vec::with_capacity(self.rows.len());
         let mut unread_delta = 0i64;
-        while i < self.rows.len() {
-            if ids.contains(&self.rows[i].msg.id) {
-                let r = self.rows.remove(i);
+        for (i, r) in std::mem::take(&mut self.rows).into_iter().enumerate() {
+            if wanted.contains(&r.msg.id) {
                 if !r.msg.seen {
                     unread_delta -= 1;
                 }
-                removed.push((i + removed.len(), r));
+                removed.push((i, r));
             } else {
-                i += 1;
+                kept.push(r);
             }
         }
+        self.rows = kept;
         self.adjust_unread(unread_delta);
         self.marked.clear();
         self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
@@ -1031,5 +1040,76 @@ fn expand_home(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: i64, subject: &str) -> crate::store::MessageSummary {
+        crate::app::test_summary(id, id, subject)
+    }
+
+    #[test]
+    fn results_of_a_superseded_search_are_dropped() {
+        let mut app = App::new(false);
+        app.current = Some(("w".into(), "INBOX".into()));
+        app.update(Msg::Action(Action::Search));
+        let fx = app.update(Msg::Input(InputKey::Char('a')));
+        let Some(Effect::LoadMessages {
+            generation: old, ..
+        }) = fx.first().cloned()
+        else {
+            panic!("typing searches: {fx:?}");
+        };
+        let fx = app.update(Msg::Input(InputKey::Char('b')));
+        let Some(Effect::LoadMessages {
+            generation: new, ..
+        }) = fx.first().cloned()
+        else {
+            panic!("typing searches: {fx:?}");
+        };
+        app.update(Msg::MessagesLoaded {
+            generation: new,
+            rows: Ok(vec![Row::new(summary(2, "ab"))]),
+            complete: true,
+        });
+        app.update(Msg::MessagesLoaded {
+            generation: old,
+            rows: Ok(vec![Row::new(summary(1, "a")), Row::new(summary(3, "a"))]),
+            complete: true,
+        });
+        assert_eq!(app.rows.len(), 1);
+        assert_eq!(app.rows[0].msg.subject, "ab");
+        assert_eq!(app.search.as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn a_failed_flag_change_is_rolled_back_with_the_reason() {
+        let mut app = App::new(false);
+        app.current = Some(("w".into(), "INBOX".into()));
+        app.generation = 1;
+        app.update(Msg::MessagesLoaded {
+            generation: 1,
+            rows: Ok(vec![Row::new(summary(1, "x"))]),
+            complete: true,
+        });
+        let fx = app.update(Msg::Action(Action::ToggleFlag));
+        let Some(Effect::SetFlags { op, .. }) = fx.first().cloned() else {
+            panic!("{fx:?}")
+        };
+        assert!(app.rows[0].msg.flagged);
+        app.update(Msg::OpFinished {
+            op,
+            result: Err("server said NO".into()),
+        });
+        assert!(!app.rows[0].msg.flagged);
+        assert!(app
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("server said NO"));
+        assert!(app.undo.is_empty(), "a rolled-back change is not undoable");
     }
 }

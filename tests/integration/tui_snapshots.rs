@@ -299,3 +299,19 @@ fn mouse_click_selects_and_wheel_scrolls() {
     });
     assert!(h.app.reader.is_some(), "a second click opens");
 }
+
+#[test]
+fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
+    let mut h = Harness::new(120, 8);
+    let id = h.app.rows[1].msg.id;
+    h.send(Msg::Marks(vec![(
+        id,
+        tidings::app::TrackingMarks {
+            tracked: true,
+            opens: 2,
+            clicks: 1,
+        },
+    )]));
+    h.send(Msg::Notifications { unread: 3 });
+    snap!("tracking_marks", h.screen());
+}
