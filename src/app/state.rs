@@ -204,6 +204,8 @@ pub enum Effect {
 pub enum InputKey {
     Char(char),
     Backspace,
+    /// Empties the input (C-u).
+    Clear,
     Enter,
     Esc,
     Up,

@@ -863,12 +863,8 @@ impl App {
                     self.mode = Mode::Search { input };
                     Vec::new()
                 }
-                InputKey::Backspace | InputKey::Char(_) => {
-                    if let InputKey::Char(c) = key {
-                        input.push(c);
-                    } else {
-                        input.pop();
-                    }
+                InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
+                    edit(&mut input, key);
                     let q = input.trim().to_string();
                     self.search = (!q.is_empty()).then_some(q);
                     self.mode = Mode::Search { input };
@@ -886,17 +882,8 @@ impl App {
                     self.status = Some(format!("saving to {}…", path.display()));
                     vec![Effect::SaveAttachment { id, index, path }]
                 }
-                InputKey::Backspace => {
-                    input.pop();
-                    self.mode = Mode::SavePrompt { id, index, input };
-                    Vec::new()
-                }
-                InputKey::Char(c) => {
-                    input.push(c);
-                    self.mode = Mode::SavePrompt { id, index, input };
-                    Vec::new()
-                }
                 _ => {
+                    edit(&mut input, key);
                     self.mode = Mode::SavePrompt { id, index, input };
                     Vec::new()
                 }
@@ -940,12 +927,8 @@ impl App {
                     self.mode = Mode::Picker(p);
                     Vec::new()
                 }
-                InputKey::Backspace | InputKey::Char(_) => {
-                    if let InputKey::Char(c) = key {
-                        p.input.push(c);
-                    } else {
-                        p.input.pop();
-                    }
+                InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
+                    edit(&mut p.input, key);
                     p.matches = fuzzy::filter(&p.input, &p.items);
                     p.cursor = 0;
                     self.mode = Mode::Picker(p);
@@ -999,6 +982,18 @@ impl App {
                 Vec::new()
             }
         }
+    }
+}
+
+/// Applies a text-editing key to a prompt's input; other keys leave it alone.
+fn edit(input: &mut String, key: InputKey) {
+    match key {
+        InputKey::Char(c) => input.push(c),
+        InputKey::Backspace => {
+            input.pop();
+        }
+        InputKey::Clear => input.clear(),
+        _ => {}
     }
 }
 

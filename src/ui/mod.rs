@@ -51,8 +51,12 @@ impl Ui {
             Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
         );
         if typing {
-            if e.modifiers.contains(KeyModifiers::CONTROL) && e.code == KeyCode::Char('c') {
-                return Some(Msg::Input(InputKey::Esc));
+            if e.modifiers.contains(KeyModifiers::CONTROL) {
+                return match e.code {
+                    KeyCode::Char('c') => Some(Msg::Input(InputKey::Esc)),
+                    KeyCode::Char('u') => Some(Msg::Input(InputKey::Clear)),
+                    _ => None,
+                };
             }
             let k = match e.code {
                 KeyCode::Char(c) => InputKey::Char(c),
