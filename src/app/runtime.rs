@@ -14,91 +14,115 @@ pub const FIRST_PAGE: u64 = 200;
 /// Searches show at most this many results (newest first).
 pub const SEARCH_LIMIT: u64 = 2000;
 
-/// Where triage changes go: the local store at once, and the server (now or queued).
+/// Where triage changes go: the local store at once, and the server (now or queued). `op`
+/// identifies a change so that it can be undone later.
 pub trait TriageBackend: Send + Sync {
-    fn set_flags(
-        &self,
-        store: &Store,
-        ids: &[i64],
-        seen: Option<bool>,
-        flagged: Option<bool>,
-    ) -> Result<(), String>;
-    fn move_to(
-        &self,
-        store: &Store,
-        account: &str,
-        ids: &[i64],
-        dest: &MoveTarget,
-    ) -> Result<(), String>;
-    /// The inverse of `move_to`: puts the messages back into `folder`.
-    fn undo_move(&self, store: &Store, ids: &[i64], folder: &str) -> Result<(), String>;
+    fn apply(&self, store: &Store, op: u64, ids: &[i64], change: &Change) -> Result<(), String>;
+    /// Takes back change `of` (the inverse of `apply`).
+    fn undo(&self, store: &Store, of: u64) -> Result<(), String>;
+}
+
+enum LocalUndo {
+    Flags { id: i64, seen: bool, flagged: bool },
+    Moved { id: i64 },
 }
 
 /// Changes the cache and queues each change in `pending_ops` for the sync engine to replay.
-pub struct QueueingBackend;
+#[derive(Default)]
+pub struct QueueingBackend {
+    undos: std::sync::Mutex<std::collections::HashMap<u64, Vec<LocalUndo>>>,
+}
 
-impl TriageBackend for QueueingBackend {
+impl QueueingBackend {
     fn set_flags(
-        &self,
         store: &Store,
-        ids: &[i64],
+        id: i64,
         seen: Option<bool>,
         flagged: Option<bool>,
     ) -> Result<(), String> {
+        store
+            .set_local_flags(id, seen, flagged, true)
+            .map_err(|e| e.to_string())?;
+        let changes = [(seen, "\\Seen"), (flagged, "\\Flagged")];
+        for (value, flag) in changes {
+            if let Some(v) = value {
+                let arg = format!("{}{flag}", if v { '+' } else { '-' });
+                store
+                    .queue_op(id, "flag", &arg)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TriageBackend for QueueingBackend {
+    fn apply(&self, store: &Store, op: u64, ids: &[i64], change: &Change) -> Result<(), String> {
         let tx = store
             .conn
             .unchecked_transaction()
             .map_err(|e| e.to_string())?;
+        let mut undo = Vec::new();
         for &id in ids {
-            store
-                .set_local_flags(id, seen, flagged, true)
-                .map_err(|e| e.to_string())?;
-            let changes = [(seen, "\\Seen"), (flagged, "\\Flagged")];
-            for (value, flag) in changes {
-                if let Some(v) = value {
-                    let arg = format!("{}{flag}", if v { '+' } else { '-' });
-                    store
-                        .queue_op(id, "flag", &arg)
-                        .map_err(|e| e.to_string())?;
+            let m = store.message(id).map_err(|e| e.to_string())?;
+            match change {
+                Change::Seen(v) => Self::set_flags(store, id, Some(*v), None)?,
+                Change::Flagged(v) => Self::set_flags(store, id, None, Some(*v))?,
+                Change::Archive | Change::Delete | Change::Move(_) => {
+                    let dest = match change {
+                        Change::Move(f) => f.clone(),
+                        _ => {
+                            let role = if *change == Change::Archive {
+                                "archive"
+                            } else {
+                                "trash"
+                            };
+                            store
+                                .folder_name_by_role(&m.account, role)
+                                .map_err(|e| e.to_string())?
+                                .ok_or_else(|| {
+                                    format!("account {} has no {role} folder", m.account)
+                                })?
+                        }
+                    };
+                    store.move_local(id, &dest).map_err(|e| e.to_string())?;
+                    undo.push(LocalUndo::Moved { id });
+                    continue;
+                }
+            }
+            undo.push(LocalUndo::Flags {
+                id,
+                seen: m.seen,
+                flagged: m.flagged,
+            });
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        if let Ok(mut undos) = self.undos.lock() {
+            undos.insert(op, undo);
+        }
+        Ok(())
+    }
+
+    fn undo(&self, store: &Store, of: u64) -> Result<(), String> {
+        let items = self
+            .undos
+            .lock()
+            .map_err(|_| "undo state is unavailable".to_string())?
+            .remove(&of)
+            .ok_or("nothing to undo for that change")?;
+        for item in items {
+            match item {
+                LocalUndo::Flags { id, seen, flagged } => {
+                    Self::set_flags(store, id, Some(seen), Some(flagged))?
+                }
+                LocalUndo::Moved { id } => {
+                    if !store.undo_move_local(id).map_err(|e| e.to_string())? {
+                        return Err("the move already reached the server".into());
+                    }
                 }
             }
         }
-        tx.commit().map_err(|e| e.to_string())
-    }
-
-    fn move_to(
-        &self,
-        store: &Store,
-        account: &str,
-        ids: &[i64],
-        dest: &MoveTarget,
-    ) -> Result<(), String> {
-        let dest = resolve_target(store, account, dest)?;
-        for &id in ids {
-            store.move_local(id, &dest).map_err(|e| e.to_string())?;
-        }
         Ok(())
-    }
-
-    fn undo_move(&self, store: &Store, ids: &[i64], folder: &str) -> Result<(), String> {
-        for &id in ids {
-            if !store.undo_move_local(id).map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "the move already reached the server; move it back to {folder} with m"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-pub fn resolve_target(store: &Store, account: &str, dest: &MoveTarget) -> Result<String, String> {
-    match dest {
-        MoveTarget::Folder(f) => Ok(f.clone()),
-        MoveTarget::Role(role) => store
-            .folder_name_by_role(account, role)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("account {account} has no {role} folder")),
     }
 }
 
@@ -122,21 +146,8 @@ pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Ve
             id,
             content: reader_content(store, id),
         }],
-        Effect::SetFlags {
-            op,
-            ids,
-            seen,
-            flagged,
-        } => finished(op, backend.set_flags(store, &ids, seen, flagged)),
-        Effect::Move {
-            op,
-            account,
-            ids,
-            dest,
-        } => finished(op, backend.move_to(store, &account, &ids, &dest)),
-        Effect::UndoMove { op, ids, folder } => {
-            finished(op, backend.undo_move(store, &ids, &folder))
-        }
+        Effect::Triage { op, ids, change } => finished(op, backend.apply(store, op, &ids, &change)),
+        Effect::Undo { op, of } => finished(op, backend.undo(store, of)),
         Effect::SaveAttachment { id, index, path } => {
             vec![match save_attachment(store, id, index, &path) {
                 Ok(n) => Msg::Notice(format!("saved {} ({n} bytes)", path.display())),
@@ -179,7 +190,7 @@ impl Runtime {
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::Quit => {}
-            Effect::SetFlags { .. } | Effect::Move { .. } | Effect::UndoMove { .. } => {
+            Effect::Triage { .. } | Effect::Undo { .. } => {
                 if self.writes.send(effect).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),
@@ -217,7 +228,7 @@ impl Runtime {
                 })
             }
             other => self.read(move |store, tx| {
-                for m in perform(store, &QueueingBackend, other) {
+                for m in perform(store, &QueueingBackend::default(), other) {
                     let _ = tx.send(m);
                 }
             }),

@@ -148,11 +148,17 @@ pub struct ComposeRequest {
     pub source: Option<i64>,
 }
 
+/// A triage change, in the terms the mail engine takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MoveTarget {
-    /// A folder found by its SPECIAL-USE role: "archive", "trash".
-    Role(&'static str),
-    Folder(String),
+pub enum Change {
+    Seen(bool),
+    Flagged(bool),
+    /// To the account's Archive-role folder.
+    Archive,
+    /// To the account's Trash-role folder.
+    Delete,
+    /// To the named folder of the message's account.
+    Move(String),
 }
 
 /// Work for the runtime: it runs each off the UI loop and answers with a [`Msg`].
@@ -169,23 +175,17 @@ pub enum Effect {
     LoadMessage {
         id: i64,
     },
-    SetFlags {
+    /// Changes the store at once and gets the change to the server (now or queued); answered
+    /// by `OpFinished { op }`.
+    Triage {
         op: u64,
         ids: Vec<i64>,
-        seen: Option<bool>,
-        flagged: Option<bool>,
+        change: Change,
     },
-    Move {
+    /// Takes back triage operation `of`; answered by `OpFinished { op }`.
+    Undo {
         op: u64,
-        account: String,
-        ids: Vec<i64>,
-        dest: MoveTarget,
-    },
-    /// Puts moved messages back where they were (the inverse of `Move`).
-    UndoMove {
-        op: u64,
-        ids: Vec<i64>,
-        folder: String,
+        of: u64,
     },
     SaveAttachment {
         id: i64,
@@ -232,6 +232,11 @@ pub enum SyncUpdate {
     Error {
         account: String,
         message: String,
+    },
+    /// The server refused a queued change; the store has been put back.
+    RolledBack {
+        account: String,
+        reason: String,
     },
 }
 

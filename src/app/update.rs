@@ -117,8 +117,8 @@ impl App {
             }
             Action::ToggleRead => self.toggle_read(),
             Action::ToggleFlag => self.toggle_flag(),
-            Action::Archive => self.move_targets(MoveTarget::Role("archive"), "archived"),
-            Action::Delete => self.move_targets(MoveTarget::Role("trash"), "deleted"),
+            Action::Archive => self.move_targets(Change::Archive, "archived"),
+            Action::Delete => self.move_targets(Change::Delete, "deleted"),
             Action::Move => self.open_move_picker(),
             Action::Undo => self.undo(),
             Action::Compose => self.compose(ComposeKind::New),
@@ -270,7 +270,7 @@ impl App {
             .is_some_and(|r| !r.msg.seen);
         if unseen {
             // Reading marks read, optimistically, but it is not a triage step to undo.
-            let op = self.set_flags_locally(&[id], Some(true), None, "read");
+            let op = self.set_flags_locally(&[id], Change::Seen(true), "read");
             self.undo.pop();
             if let Some(e) = op {
                 fx.push(e);
@@ -474,26 +474,18 @@ impl App {
     }
 
     fn toggle_read(&mut self) -> Vec<Effect> {
-        self.toggle(
-            |m| m.seen,
-            |on| (Some(on), None),
-            ["marked read", "marked unread"],
-        )
+        self.toggle(|m| m.seen, Change::Seen, ["marked read", "marked unread"])
     }
 
     fn toggle_flag(&mut self) -> Vec<Effect> {
-        self.toggle(
-            |m| m.flagged,
-            |on| (None, Some(on)),
-            ["flagged", "unflagged"],
-        )
+        self.toggle(|m| m.flagged, Change::Flagged, ["flagged", "unflagged"])
     }
 
     /// Sets a flag on the targets, or clears it when every target has it already.
     fn toggle(
         &mut self,
         has: impl Fn(&crate::store::MessageSummary) -> bool,
-        change: impl Fn(bool) -> (Option<bool>, Option<bool>),
+        change: impl Fn(bool) -> Change,
         labels: [&str; 2],
     ) -> Vec<Effect> {
         let ids = self.targets();
@@ -503,21 +495,19 @@ impl App {
             .iter()
             .filter(|r| wanted.contains(&r.msg.id))
             .all(|r| has(&r.msg));
-        let (seen, flagged) = change(!all);
-        let fx = self.set_flags_locally(&ids, seen, flagged, labels[all as usize]);
+        let fx = self.set_flags_locally(&ids, change(!all), labels[all as usize]);
         self.marked.clear();
         fx.into_iter().collect()
     }
 
     /// Changes flags in the rows now, records how to undo, and returns the effect for the store
     /// and server.
-    fn set_flags_locally(
-        &mut self,
-        ids: &[i64],
-        seen: Option<bool>,
-        flagged: Option<bool>,
-        label: &str,
-    ) -> Option<Effect> {
+    fn set_flags_locally(&mut self, ids: &[i64], change: Change, label: &str) -> Option<Effect> {
+        let (seen, flagged) = match change {
+            Change::Seen(v) => (Some(v), None),
+            Change::Flagged(v) => (None, Some(v)),
+            _ => (None, None),
+        };
         if ids.is_empty() {
             return None;
         }
@@ -546,11 +536,10 @@ impl App {
         self.status = Some(u.label.clone());
         self.inflight.insert(op, u.clone());
         self.undo.push(u);
-        Some(Effect::SetFlags {
+        Some(Effect::Triage {
             op,
             ids: ids.to_vec(),
-            seen,
-            flagged,
+            change,
         })
     }
 
@@ -575,19 +564,19 @@ impl App {
         op
     }
 
-    fn move_targets(&mut self, dest: MoveTarget, label: &str) -> Vec<Effect> {
+    fn move_targets(&mut self, dest: Change, label: &str) -> Vec<Effect> {
         let ids = self.targets();
         self.move_ids(ids, dest, label)
     }
 
-    fn move_ids(&mut self, ids: Vec<i64>, dest: MoveTarget, label: &str) -> Vec<Effect> {
+    fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
         let Some((account, folder)) = self.current.clone() else {
             return Vec::new();
         };
         if ids.is_empty() {
             return Vec::new();
         }
-        if let MoveTarget::Folder(f) = &dest {
+        if let Change::Move(f) = &dest {
             if *f == folder && self.search.is_none() {
                 self.status = Some(format!("already in {f}"));
                 return Vec::new();
@@ -625,11 +614,10 @@ impl App {
         self.status = Some(format!("{} (z to undo)", u.label));
         self.inflight.insert(op, u.clone());
         self.undo.push(u);
-        let mut fx = vec![Effect::Move {
+        let mut fx = vec![Effect::Triage {
             op,
-            account,
             ids: ids.clone(),
-            dest,
+            change: dest,
         }];
         // Reading on: the reader moves to the message that took the removed one's place.
         if reader_id.is_some_and(|r| ids.contains(&r)) {
@@ -653,29 +641,14 @@ impl App {
         let op = self.new_op();
         self.status = Some(format!("undone: {}", u.label));
         match u.revert {
-            Revert::Flags { before } => {
-                self.apply_flag_revert(&before);
-                // Messages may have differed before, so each goes back to its own prior state.
-                before
-                    .into_iter()
-                    .map(|(id, seen, flagged)| Effect::SetFlags {
-                        op,
-                        ids: vec![id],
-                        seen: Some(seen),
-                        flagged: Some(flagged),
-                    })
-                    .collect()
-            }
+            Revert::Flags { before } => self.apply_flag_revert(&before),
             Revert::Moved {
                 account,
                 folder,
                 rows,
-            } => {
-                let ids: Vec<i64> = rows.iter().map(|(_, r)| r.msg.id).collect();
-                self.restore_rows(&account, &folder, rows);
-                vec![Effect::UndoMove { op, ids, folder }]
-            }
+            } => self.restore_rows(&account, &folder, rows),
         }
+        vec![Effect::Undo { op, of: u.op }]
     }
 
     fn apply_flag_revert(&mut self, before: &[(i64, bool, bool)]) {
@@ -717,8 +690,12 @@ impl App {
 
     fn on_op_finished(&mut self, op: u64, result: Result<(), String>) -> Vec<Effect> {
         let Some(u) = self.inflight.remove(&op) else {
+            // An undo that did not take: show the store's truth again.
             if let Err(e) = result {
-                self.last_error = Some(e);
+                self.last_error = Some(format!("undo failed: {e}"));
+                let mut fx = vec![Effect::LoadFolders];
+                fx.extend(self.reload(false));
+                return fx;
             }
             return Vec::new();
         };
@@ -899,7 +876,7 @@ impl App {
                         PickerPurpose::Move { ids } => {
                             let dest = p.items[item].clone();
                             let label = format!("moved to {dest}");
-                            self.move_ids(ids, MoveTarget::Folder(dest), &label)
+                            self.move_ids(ids, Change::Move(dest), &label)
                         }
                         PickerPurpose::SaveAttachment { id }
                         | PickerPurpose::OpenAttachment { id } => {
@@ -973,6 +950,14 @@ impl App {
                     st.running = false;
                 }
                 vec![Effect::LoadFolders]
+            }
+            SyncUpdate::RolledBack { account, reason } => {
+                self.last_error = Some(format!(
+                    "{account}: the server refused a change, rolled back: {reason}"
+                ));
+                let mut fx = vec![Effect::LoadFolders];
+                fx.extend(self.reload(false));
+                fx
             }
             SyncUpdate::Error { account, message } => {
                 if let Some(st) = self.sync.get_mut(&account) {
@@ -1091,7 +1076,7 @@ mod tests {
             complete: true,
         });
         let fx = app.update(Msg::Action(Action::ToggleFlag));
-        let Some(Effect::SetFlags { op, .. }) = fx.first().cloned() else {
+        let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
             panic!("{fx:?}")
         };
         assert!(app.rows[0].msg.flagged);

@@ -26,15 +26,14 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Hides message `id` from its folder and queues its move to `dest` for the server.
+    /// Hides message `id` from its folder and queues its move to `dest` for the server. Call
+    /// inside a transaction, so the two happen together.
     pub fn move_local(&self, id: i64, dest: &str) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
         self.queue_op(id, "move", dest)?;
         self.conn.execute(
             "UPDATE messages SET deleted = 1, pending = 1 WHERE id = ?1",
             [id],
         )?;
-        tx.commit()?;
         Ok(())
     }
 

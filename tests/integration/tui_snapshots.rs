@@ -16,6 +16,7 @@ pub struct Harness {
     pub _dir: tempfile::TempDir,
     pub store: Store,
     pub app: App,
+    backend: QueueingBackend,
     ui: Ui,
     term: Terminal<TestBackend>,
 }
@@ -30,6 +31,7 @@ impl Harness {
             _dir: dir,
             store,
             app,
+            backend: QueueingBackend::default(),
             ui: Ui::new(Theme::default(), Keymap::default(), true),
             term: Terminal::new(TestBackend::new(width, height)).unwrap(),
         };
@@ -41,7 +43,7 @@ impl Harness {
     fn run(&mut self, effects: Vec<Effect>) {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(e) = queue.pop_front() {
-            for m in perform(&self.store, &QueueingBackend, e) {
+            for m in perform(&self.store, &self.backend, e) {
                 queue.extend(self.app.update(m));
             }
         }
@@ -314,4 +316,15 @@ fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
     )]));
     h.send(Msg::Notifications { unread: 3 });
     snap!("tracking_marks", h.screen());
+}
+
+#[test]
+fn undo_puts_a_flag_back_in_the_store() {
+    let mut h = Harness::new(120, 8);
+    let id = h.app.rows[0].msg.id;
+    h.press(&["!"]);
+    assert!(h.store.message(id).unwrap().flagged);
+    h.press(&["z"]);
+    assert!(!h.app.rows[0].msg.flagged);
+    assert!(!h.store.message(id).unwrap().flagged);
 }
