@@ -8,5 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod mail;
+pub mod notify;
 pub mod store;
+pub mod superdata;
 pub mod ui;

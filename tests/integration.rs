@@ -1,8 +1,10 @@
-//! The one integration test binary: one module per area (in `tests/integration/`), server
-//! harnesses in `support`.
+//! The one integration-test binary: each area's tests in `tests/integration/<area>.rs`, the
+//! servers they start in `tests/support/`.
 
 mod support;
 
+#[path = "integration/superdata.rs"]
+mod superdata;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]

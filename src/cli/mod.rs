@@ -2,6 +2,7 @@
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
 mod mail;
+mod superdata;
 pub mod tui;
 
 use crate::config::{Config, Paths};
@@ -30,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// List cached messages (run `tidings sync` first)
     List(ListArgs),
+    /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
+    Superdata(superdata::SuperdataArgs),
+    /// Contacts gathered from the cached mail
+    Contacts(superdata::ContactsArgs),
+    /// Delete everything stored about a contact (contact, preferences, Superdata); mail is kept
+    Forget(superdata::ForgetArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,6 +90,9 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
+            Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
+            Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
+            Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
             None => tui::run(&ctx),
         }
     })();

@@ -1,3 +1,6 @@
-//! Harnesses for the servers integration tests start on 127.0.0.1, and shared fixtures.
+//! Servers the integration tests start on 127.0.0.1.
 
+pub mod dns;
+pub mod http;
+/// A small cached mailbox for UI tests.
 pub mod mailbox;
