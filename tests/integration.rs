@@ -3,6 +3,10 @@
 
 mod support;
 
+#[path = "integration/demo.rs"]
+mod demo;
+#[path = "integration/render.rs"]
+mod render;
 #[path = "integration/superdata.rs"]
 mod superdata;
 #[path = "integration/tui_snapshots.rs"]

@@ -15,13 +15,6 @@ pub use update::safe_file_name;
 
 use chrono::{DateTime, Utc};
 
-/// A date for the reader's header (UTC, unambiguous).
-pub fn full_date(ts: i64) -> String {
-    DateTime::<Utc>::from_timestamp(ts, 0)
-        .map(|d| d.format("%a, %d %b %Y %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
 /// A compact date for the list: the time today, else day and month, else the year.
 pub fn short_date(ts: i64, now: i64, utc_offset_secs: i32) -> String {
     let off = chrono::FixedOffset::east_opt(utc_offset_secs)

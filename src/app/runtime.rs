@@ -3,7 +3,6 @@
 //! user made them. Server-side triage goes through a [`TriageBackend`].
 
 use super::state::*;
-use crate::mail::sanitize::{sanitize_line, sanitize_text};
 use crate::store::{ListQuery, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -348,65 +347,31 @@ fn load_messages_streaming(
     }]
 }
 
-fn from_display(name: &str, addr: &str) -> String {
-    // The real address is always shown, whatever the display name claims.
-    match (name.is_empty(), addr.is_empty()) {
-        (false, false) => format!("{name} <{addr}>"),
-        (true, _) => addr.to_string(),
-        (false, true) => format!("{name} <no address>"),
-    }
-}
-
-/// The reader's view of message `id`: headers, sanitized text body and attachments.
+/// The reader's view of message `id`, rendered by `mail::render` (sanitized, HTML as text).
 pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
-    let m = store.message(id).map_err(|e| e.to_string())?;
     let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    let parsed = mail_parser::MessageParser::default().parse(&raw[..]);
-    let body = parsed
-        .as_ref()
-        .and_then(|p| p.body_text(0).map(|t| sanitize_text(&t)))
-        .unwrap_or_else(|| m.preview.clone());
-    let mut headers = vec![("From".to_string(), from_display(&m.from_name, &m.from_addr))];
-    headers.push(("To".into(), m.to.clone()));
-    if !m.cc.is_empty() {
-        headers.push(("Cc".into(), m.cc.clone()));
-    }
-    headers.push(("Date".into(), super::full_date(m.date)));
-    headers.push(("Subject".into(), m.subject.clone()));
-    let attachments = store
-        .attachments(id)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|a| AttachmentView {
-            index: a.part as usize,
-            filename: sanitize_line(&a.filename),
-            mime_type: a.mime_type,
-            size: a.size,
-        })
-        .collect();
+    let r = crate::mail::render::render_message(&raw);
     Ok(ReaderContent {
-        headers,
-        body,
-        attachments,
-        links: Vec::new(),
+        headers: r.headers,
+        body: r.body,
+        attachments: r
+            .attachments
+            .into_iter()
+            .map(|a| AttachmentView {
+                index: a.index,
+                filename: a.filename,
+                mime_type: a.mime_type,
+                size: a.size,
+            })
+            .collect(),
+        links: r.links,
     })
 }
 
 fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
-    use mail_parser::MimeHeaders;
     let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    let parsed = mail_parser::MessageParser::default()
-        .parse(&raw[..])
-        .ok_or("the message cannot be parsed")?;
-    let part = parsed
-        .attachments()
-        .nth(index)
-        .ok_or_else(|| format!("no attachment {}", index + 1))?;
-    let name = part
-        .attachment_name()
-        .map(super::update::safe_file_name)
-        .unwrap_or_else(|| format!("attachment-{}", index + 1));
-    Ok((name, part.contents().to_vec()))
+    crate::mail::render::attachment_bytes(&raw, index)
+        .ok_or_else(|| format!("no attachment {}", index + 1))
 }
 
 fn save_attachment(store: &Store, id: i64, index: usize, path: &Path) -> Result<usize, String> {

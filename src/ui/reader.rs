@@ -10,13 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-fn human_size(n: u64) -> String {
-    match n {
-        0..1024 => format!("{n} B"),
-        1024..1_048_576 => format!("{:.0} KB", n as f64 / 1024.0),
-        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
-    }
-}
+use crate::mail::render::human_size;
 
 pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let Some(reader) = &mut app.reader else {
@@ -59,15 +53,6 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     lines.push(Line::raw(""));
     for l in content.body.lines() {
         lines.push(Line::raw(l));
-    }
-    if !content.links.is_empty() {
-        lines.push(Line::raw(""));
-        for (i, l) in content.links.iter().enumerate() {
-            lines.push(Line::styled(
-                format!("[{}] {l}", i + 1),
-                Style::default().fg(t.dim),
-            ));
-        }
     }
     // Clamp scrolling to the wrapped length (estimated per line by display width).
     let w = inner.width.max(1) as usize;
