@@ -350,22 +350,7 @@ fn load_messages_streaming(
 /// The reader's view of message `id`, rendered by `mail::render` (sanitized, HTML as text).
 pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
     let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    let r = crate::mail::render::render_message(&raw);
-    Ok(ReaderContent {
-        headers: r.headers,
-        body: r.body,
-        attachments: r
-            .attachments
-            .into_iter()
-            .map(|a| AttachmentView {
-                index: a.index,
-                filename: a.filename,
-                mime_type: a.mime_type,
-                size: a.size,
-            })
-            .collect(),
-        links: r.links,
-    })
+    Ok(crate::mail::render::render_message(&raw))
 }
 
 fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {

@@ -71,22 +71,9 @@ pub struct FolderEntry {
     pub unread: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachmentView {
-    pub index: usize,
-    pub filename: String,
-    pub mime_type: String,
-    pub size: u64,
-}
-
-/// A message as the reader shows it: sanitized headers and text (the shape of `mail::render`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReaderContent {
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub attachments: Vec<AttachmentView>,
-    pub links: Vec<String>,
-}
+/// A message as the reader shows it: sanitized headers, text and attachments.
+pub type ReaderContent = crate::mail::render::Rendered;
+pub type AttachmentView = crate::mail::render::RenderedAttachment;
 
 #[derive(Debug, Clone)]
 pub struct Reader {
