@@ -33,7 +33,6 @@ impl Tmux {
              host = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n",
         )
         .unwrap();
-        let socket = format!("tidings-{name}-{}", std::process::id());
         let cmd = format!(
             "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
             config.display(),
@@ -41,12 +40,18 @@ impl Tmux {
             dir.path().display(),
             env!("CARGO_BIN_EXE_tidings")
         );
+        Tmux::run(name, dir, data, &cmd)
+    }
+
+    /// Runs `cmd` in a detached tmux session of its own (private socket) at 120×30.
+    fn run(name: &str, dir: tempfile::TempDir, data: std::path::PathBuf, cmd: &str) -> Tmux {
+        let socket = format!("tidings-{name}-{}", std::process::id());
         let t = Tmux {
             socket,
             _dir: dir,
             data,
         };
-        t.tmux(&["new-session", "-d", "-x", "120", "-y", "30", &cmd]);
+        t.tmux(&["new-session", "-d", "-x", "120", "-y", "30", cmd]);
         t.tmux(&["select-pane", "-T", "tidings-test-title"]);
         t
     }
@@ -170,4 +175,28 @@ fn tmux_hostile_mail_leaves_title_and_screen_untouched() {
     assert!(screen.contains("? help"), "{screen}");
     assert!(screen.contains("Click here"), "{screen}");
     assert!(!screen.contains('\u{1b}'));
+}
+
+#[test]
+fn tmux_demo_opens_the_inbox_and_triage_works_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let cmd = format!(
+        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {} demo --dir {}",
+        env!("CARGO_BIN_EXE_tidings"),
+        data.display(),
+        home = dir.path().display()
+    );
+    let t = Tmux::run("demo", dir, data, &cmd);
+    t.wait_for("INBOX — All");
+    let store = t.store();
+    let before = inbox(&store).len();
+    t.keys(&["j", "a"]);
+    t.wait_for("archived");
+    wait_until("the archived demo message leaves the inbox", || {
+        inbox(&store).len() == before - 1
+    });
+    t.keys(&["z"]);
+    t.wait_for("undone");
+    wait_until("undo brings it back", || inbox(&store).len() == before);
 }
