@@ -11,4 +11,5 @@ pub mod mail;
 pub mod notify;
 pub mod store;
 pub mod superdata;
+pub mod tracking;
 pub mod ui;

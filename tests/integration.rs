@@ -9,6 +9,8 @@ mod demo;
 mod render;
 #[path = "integration/superdata.rs"]
 mod superdata;
+#[path = "integration/tracker.rs"]
+mod tracker;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]

@@ -5,6 +5,7 @@ pub mod demo;
 mod mail;
 mod show;
 mod superdata;
+mod tracker;
 pub mod tui;
 
 use crate::config::{Config, Paths};
@@ -33,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// List cached messages (run `tidings sync` first)
     List(ListArgs),
+    /// The tracking server and its users
+    Tracker(tracker::TrackerArgs),
     /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
     Superdata(superdata::SuperdataArgs),
     /// Contacts gathered from the cached mail
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
+            Some(Command::Tracker(args)) => tracker::run(&args),
             Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),

@@ -4,3 +4,5 @@ pub mod dns;
 pub mod http;
 /// A small cached mailbox for UI tests.
 pub mod mailbox;
+pub mod postgres;
+pub mod tracker;
