@@ -13,3 +13,7 @@ mod send;
 mod superdata;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tui_snapshots.rs"]
+mod tui_snapshots;
+#[path = "integration/tui_tmux.rs"]
+mod tui_tmux;

@@ -7,6 +7,7 @@ mod send;
 mod show;
 mod superdata;
 mod tracker;
+pub mod tui;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -192,10 +193,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
-            None => {
-                eprintln!("tidings: no command given; try `tidings --help`");
-                Ok(ExitCode::from(2))
-            }
+            None => tui::run(&ctx),
         }
     })();
     match result {

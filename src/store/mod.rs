@@ -8,6 +8,7 @@ mod messages;
 mod outbox;
 mod schema;
 mod superdata;
+mod triage;
 
 pub use contacts::*;
 pub use drafts::*;
