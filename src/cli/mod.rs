@@ -29,6 +29,54 @@ pub struct Cli {
 pub enum Command {
     /// List cached messages (run `tidings sync` first)
     List(ListArgs),
+    /// Sync every folder of one account (default: all accounts); progress on stderr
+    Sync(SyncArgs),
+    /// Mark messages read/unread or flagged/unflagged, on the server and in the cache
+    Flag(FlagArgs),
+    /// Move messages to a folder of their account
+    Move(MoveArgs),
+    /// Move messages to the account's Archive folder
+    Archive(IdsArgs),
+    /// Move messages to Trash (messages already in Trash are deleted for good)
+    Delete(IdsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Only this account
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(false)
+    .args(["seen", "unseen", "flagged", "unflagged"])))]
+pub struct FlagArgs {
+    /// Message ids (from `tidings list`)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
+    #[arg(long)]
+    pub seen: bool,
+    #[arg(long)]
+    pub unseen: bool,
+    #[arg(long)]
+    pub flagged: bool,
+    #[arg(long)]
+    pub unflagged: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MoveArgs {
+    /// Message ids, then the destination folder
+    #[arg(required = true, num_args = 2.., value_name = "ID... FOLDER")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IdsArgs {
+    /// Message ids (from `tidings list`)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +130,11 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
+            Some(Command::Sync(args)) => mail::sync(&ctx, &args),
+            Some(Command::Flag(args)) => mail::flag(&ctx, &args),
+            Some(Command::Move(args)) => mail::move_to(&ctx, &args),
+            Some(Command::Archive(args)) => mail::archive(&ctx, &args),
+            Some(Command::Delete(args)) => mail::delete(&ctx, &args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))

@@ -1,5 +1,8 @@
 //! Mail protocols and formats: IMAP sync, MIME parsing and rendering, sanitizing, demo data.
 //! Knows the store; knows nothing of the screen.
 
+pub mod imap;
+pub mod ops;
 pub mod parse;
 pub mod sanitize;
+pub mod sync;

@@ -4,8 +4,10 @@
 
 mod messages;
 mod schema;
+mod sync;
 
 pub use messages::*;
+pub use sync::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
