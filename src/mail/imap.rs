@@ -37,7 +37,8 @@ pub enum ImapError {
         hint: &'static str,
         config: PathBuf,
     },
-    #[error("{addr}: {context}: {source}")]
+    // The server's words are hostile bytes: sanitized before they reach a terminal.
+    #[error("{addr}: {context}: {}", crate::mail::sanitize::sanitize_line(&source.to_string()))]
     Protocol {
         addr: String,
         context: String,

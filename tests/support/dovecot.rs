@@ -220,8 +220,27 @@ service stats {{
         let mut text = std::fs::read_to_string(&passwd).unwrap();
         text.push_str(&format!("{user}:{{PLAIN}}{password}:::::\n"));
         std::fs::write(&passwd, text).unwrap();
-        // Log in once so the Maildir and the auto-created folders exist.
-        self.session(user, password).logout().unwrap();
+        // Dovecot re-reads the passwd file at most once a second: a lookup earlier in this same
+        // second may still see the old file, so retry briefly. Logging in once also makes the
+        // Maildir and the auto-created folders exist.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let client = imap::ClientBuilder::new("127.0.0.1", self.port)
+                .mode(imap::ConnectionMode::Plaintext)
+                .connect()
+                .expect("connect to test dovecot");
+            match client.login(user, password) {
+                Ok(mut s) => {
+                    s.logout().unwrap();
+                    break;
+                }
+                Err((e, _)) if Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err((e, _)) => panic!("new user {user} cannot log in: {e}\n{}", self.log()),
+            }
+        }
     }
 
     /// A logged-in session for driving the server as another client would.
@@ -397,11 +416,14 @@ service stats {{
         let batch = BATCH.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             let flags = if i % 3 == 0 { "S" } else { "" };
+            let raw = make(i);
+            // ",S=size" lets Dovecot answer RFC822.SIZE without opening the file.
             let path = cur.join(format!(
-                "1780000000.M{i}B{batch}P{}.seed:2,{flags}",
-                std::process::id()
+                "1780000000.M{i}B{batch}P{},S={}:2,{flags}",
+                std::process::id(),
+                raw.len()
             ));
-            std::fs::write(&path, make(i)).unwrap();
+            std::fs::write(&path, raw).unwrap();
             std::os::unix::fs::chown(&path, Some(NOBODY_UID), Some(NOGROUP_GID)).unwrap();
         }
     }
