@@ -276,6 +276,12 @@ pub struct SuperdataConfig {
     pub dns_server: String,
     pub allow_private_addresses: bool,
     pub timeout_seconds: u64,
+    /// Answers larger than this are cut off and reported as an error (each source, each fetch).
+    pub max_response_bytes: u64,
+    /// Set only by `tidings demo` when it points these URLs at its local demo sources, so every
+    /// value shown is marked as demo data. Not a config-file key.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 impl Default for SuperdataConfig {
@@ -288,6 +294,8 @@ impl Default for SuperdataConfig {
             dns_server: "system".into(),
             allow_private_addresses: false,
             timeout_seconds: 10,
+            max_response_bytes: 2 * 1024 * 1024,
+            demo: false,
         }
     }
 }

@@ -7,4 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod mail;
+pub mod notify;
 pub mod store;
+pub mod superdata;

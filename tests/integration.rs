@@ -1,9 +1,15 @@
-//! The one integration-test binary: each area's tests live in `integration/<area>.rs`, the
-//! servers they talk to in `support/<server>.rs`.
+//! The one integration-test binary: each area's tests in `tests/integration/<area>.rs`, the
+//! servers they start in `tests/support/`.
 
 mod support;
 
 #[path = "integration/cli_mail.rs"]
 mod cli_mail;
+#[path = "integration/demo.rs"]
+mod demo;
+#[path = "integration/render.rs"]
+mod render;
+#[path = "integration/superdata.rs"]
+mod superdata;
 #[path = "integration/sync.rs"]
 mod sync;

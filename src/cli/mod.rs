@@ -1,7 +1,10 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+pub mod demo;
 mod mail;
+mod show;
+mod superdata;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +42,16 @@ pub enum Command {
     Archive(IdsArgs),
     /// Move messages to Trash (messages already in Trash are deleted for good)
     Delete(IdsArgs),
+    /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
+    Superdata(superdata::SuperdataArgs),
+    /// Contacts gathered from the cached mail
+    Contacts(superdata::ContactsArgs),
+    /// Delete everything stored about a contact (contact, preferences, Superdata); mail is kept
+    Forget(superdata::ForgetArgs),
+    /// Show one message as the reader pane renders it (`--raw`: its bytes)
+    Show(ShowArgs),
+    /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +90,22 @@ pub struct IdsArgs {
     /// Message ids (from `tidings list`)
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<i64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the demo mailbox in DIR (new, empty, or an earlier demo dir) instead of a temporary dir
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// Message id, as `tidings list` prints it
+    pub id: i64,
+    /// The message as received; on a terminal, control characters are made visible
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -126,6 +155,10 @@ impl Context {
 /// Runs the parsed command line; errors become a one-line reason on stderr and exit code 1.
 pub fn run(cli: Cli) -> ExitCode {
     let result = (|| -> anyhow::Result<ExitCode> {
+        if let Some(Command::Demo(args)) = &cli.command {
+            // Before Context::load: the demo reads no config and opens no log in the data dir.
+            return demo::demo(args);
+        }
         let ctx = Context::load(&cli)?;
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
@@ -135,6 +168,11 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Move(args)) => mail::move_to(&ctx, &args),
             Some(Command::Archive(args)) => mail::archive(&ctx, &args),
             Some(Command::Delete(args)) => mail::delete(&ctx, &args),
+            Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
+            Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
+            Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
+            Some(Command::Show(args)) => show::show(&ctx, &args),
+            Some(Command::Demo(args)) => demo::demo(&args),
             None => {
                 eprintln!("tidings: no command given; try `tidings --help`");
                 Ok(ExitCode::from(2))

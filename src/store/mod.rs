@@ -2,11 +2,15 @@
 //! metadata and a full-text index. Every task opens its own [`Store`]; WAL lets readers run while the
 //! sync engine writes. Nothing here does network I/O.
 
+mod contacts;
 mod messages;
 mod schema;
+mod superdata;
 mod sync;
 
+pub use contacts::*;
 pub use messages::*;
+pub use superdata::*;
 pub use sync::*;
 
 use rusqlite::{Connection, OpenFlags};

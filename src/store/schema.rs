@@ -118,4 +118,76 @@ ALTER TABLE pending_ops ADD COLUMN prev_value INTEGER;
 CREATE INDEX pending_ops_by_row ON pending_ops(message_row);
 "#,
     ),
+    // Contacts and organizations derived from mail, the user's tracking preference per contact,
+    // and the Superdata cache (one row per subject and source, with the date of the fetch).
+    (
+        "0003_contacts",
+        r#"
+-- An organization is keyed by the domain of the first contact added to it; that domain is the one
+-- Superdata looks up. Free-mail domains never get a row.
+CREATE TABLE organizations (
+    id             INTEGER PRIMARY KEY,
+    domain         TEXT NOT NULL UNIQUE,
+    first_contact  TEXT NOT NULL,     -- address of the contact that created it
+    created_at     INTEGER NOT NULL
+);
+
+-- One row per address (lower-cased). Counts and dates are recomputed from contact_messages; the
+-- tracking preference is the user's and survives recomputation.
+CREATE TABLE contacts (
+    email            TEXT PRIMARY KEY,
+    display_name     TEXT NOT NULL DEFAULT '',
+    domain           TEXT NOT NULL,
+    organization_id  INTEGER REFERENCES organizations(id) ON DELETE SET NULL,
+    non_human        INTEGER NOT NULL DEFAULT 0,
+    first_contact    INTEGER,          -- unix seconds
+    last_contact     INTEGER,
+    sent_count       INTEGER NOT NULL DEFAULT 0,   -- messages from the user to them
+    received_count   INTEGER NOT NULL DEFAULT 0,   -- messages from them
+    message_count    INTEGER NOT NULL DEFAULT 0,   -- all messages they appear in
+    tracking         TEXT CHECK (tracking IN ('allow', 'never')),
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX contacts_by_org ON contacts(organization_id);
+CREATE INDEX contacts_by_last ON contacts(last_contact DESC);
+
+-- Which address appears in which message, and how. Deleting a message deletes its links, and the
+-- trigger below marks the address for recomputation, so counts stay right after expunges/moves.
+CREATE TABLE contact_messages (
+    email       TEXT NOT NULL,
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    direction   TEXT NOT NULL,      -- sent | received | cc
+    name        TEXT NOT NULL DEFAULT '',
+    date        INTEGER NOT NULL,
+    msgid       TEXT,               -- Message-ID header: copies in two folders count once
+    PRIMARY KEY (email, message_id, direction)
+) WITHOUT ROWID;
+CREATE INDEX contact_messages_by_message ON contact_messages(message_id);
+
+-- Messages already read for contacts.
+CREATE TABLE contacts_scanned (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE
+);
+
+-- Addresses whose counts must be recomputed: filled by the refresh for new links, and by this
+-- trigger when links go with deleted messages.
+CREATE TABLE contacts_dirty (email TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TRIGGER contact_messages_removed AFTER DELETE ON contact_messages BEGIN
+    INSERT OR IGNORE INTO contacts_dirty(email) VALUES (old.email);
+END;
+
+-- subject: an address (gravatar) or a domain (homepage, rdap, mx).
+CREATE TABLE superdata_cache (
+    subject     TEXT NOT NULL,
+    source      TEXT NOT NULL,      -- gravatar | homepage | rdap | mx
+    fetched_at  INTEGER NOT NULL,
+    url         TEXT NOT NULL,
+    status      TEXT NOT NULL,      -- ok | not_found | error
+    data        TEXT,               -- JSON, when status = ok
+    error       TEXT,
+    demo        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (subject, source)
+) WITHOUT ROWID;
+"#,
+    ),
 ];

@@ -1,8 +1,11 @@
-//! Test servers and helpers shared by the integration tests (one module per server).
+//! Servers the integration tests start on 127.0.0.1 (one module per server), and helpers to run
+//! the `tidings` binary against them.
 
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod dovecot;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

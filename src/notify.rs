@@ -1,0 +1,121 @@
+//! Desktop notifications (freedesktop, through notify-rust on the session D-Bus) and the throttle
+//! that keeps repeated opens from flooding the desktop. Without a session bus (a server, CI) nothing
+//! is shown and nothing fails: the event is only logged.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// What a notification says: the summary names who, the body names the mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesktopNotification {
+    pub summary: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Shown,
+    /// No session bus, or the notification daemon did not answer; logged, never an error.
+    Unavailable,
+}
+
+const APP_NAME: &str = "tidings";
+/// A notification daemon that hangs must not hold up the poller.
+const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Shows `n` on the desktop. Never returns an error: a missing bus or daemon is logged and reported
+/// as [`Delivery::Unavailable`].
+pub async fn show_desktop(n: &DesktopNotification) -> Delivery {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+        && std::env::var_os("XDG_RUNTIME_DIR").is_none()
+    {
+        tracing::info!(summary = %n.summary, "no D-Bus session; desktop notification skipped");
+        return Delivery::Unavailable;
+    }
+    let mut note = notify_rust::Notification::new();
+    note.appname(APP_NAME)
+        .summary(&n.summary)
+        .body(&n.body)
+        .icon("mail-read");
+    match tokio::time::timeout(SHOW_TIMEOUT, note.show_async()).await {
+        Ok(Ok(_)) => Delivery::Shown,
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, summary = %n.summary, "desktop notification not shown");
+            Delivery::Unavailable
+        }
+        Err(_) => {
+            tracing::info!(summary = %n.summary, "desktop notification timed out");
+            Delivery::Unavailable
+        }
+    }
+}
+
+/// Remembers when each key last notified so that repeats inside a window are dropped.
+/// Keys are chosen by the caller: (message, recipient) for opens, the message for clicks.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    last: HashMap<String, i64>,
+}
+
+impl Throttle {
+    /// True when `key` has not notified within `window_seconds` before `now` (unix seconds); records
+    /// `now` for it when true.
+    pub fn allow(&mut self, key: &str, now: i64, window_seconds: u64) -> bool {
+        let window = window_seconds as i64;
+        match self.last.get(key) {
+            Some(&t) if now - t < window && now >= t => false,
+            _ => {
+                self.last.insert(key.to_string(), now);
+                // Old entries can never block again; keep the map from growing without bound.
+                if self.last.len() > 10_000 {
+                    self.last.retain(|_, t| now - *t < window);
+                }
+                true
+            }
+        }
+    }
+}
+
+/// "2nd", "3rd", "11th", …
+pub fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_drops_repeats_inside_the_window_only() {
+        let mut t = Throttle::default();
+        assert!(t.allow("m1|dana", 1000, 600));
+        assert!(!t.allow("m1|dana", 1599, 600));
+        assert!(
+            t.allow("m1|lee", 1599, 600),
+            "another recipient is another key"
+        );
+        assert!(t.allow("m1|dana", 1600, 600));
+        assert!(!t.allow("m1|dana", 1601, 600));
+    }
+
+    #[test]
+    fn ordinals_read_naturally() {
+        let got: Vec<_> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .map(ordinal)
+            .to_vec();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
+    }
+}
