@@ -10,3 +10,4 @@ pub mod mail;
 pub mod notify;
 pub mod store;
 pub mod superdata;
+pub mod tracking;

@@ -13,3 +13,5 @@ mod render;
 mod superdata;
 #[path = "integration/sync.rs"]
 mod sync;
+#[path = "integration/tracker.rs"]
+mod tracker;

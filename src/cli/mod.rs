@@ -5,6 +5,7 @@ pub mod demo;
 mod mail;
 mod show;
 mod superdata;
+mod tracker;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,8 @@ pub enum Command {
     Archive(IdsArgs),
     /// Move messages to Trash (messages already in Trash are deleted for good)
     Delete(IdsArgs),
+    /// The tracking server and its users
+    Tracker(tracker::TrackerArgs),
     /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
     Superdata(superdata::SuperdataArgs),
     /// Contacts gathered from the cached mail
@@ -168,6 +171,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Move(args)) => mail::move_to(&ctx, &args),
             Some(Command::Archive(args)) => mail::archive(&ctx, &args),
             Some(Command::Delete(args)) => mail::delete(&ctx, &args),
+            Some(Command::Tracker(args)) => tracker::run(&args),
             Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),

@@ -6,6 +6,8 @@
 pub mod dns;
 pub mod dovecot;
 pub mod http;
+pub mod postgres;
+pub mod tracker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

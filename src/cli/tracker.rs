@@ -1,0 +1,156 @@
+//! `tidings tracker …`: run the tracking server, create its users, and count what it stored.
+
+use crate::tracking::db;
+use crate::tracking::server::{self, Metrics, ServerOptions};
+use anyhow::Context as _;
+use clap::Subcommand;
+use ipnet::IpNet;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct TrackerArgs {
+    #[command(subcommand)]
+    pub command: TrackerCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrackerCommand {
+    /// Run the tracking server (pixels, links, opt-outs, the events API)
+    Serve(ServeArgs),
+    /// Manage the tracker's users
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Count the users, messages and events in a tracker database
+    Stats {
+        #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
+        db: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; its API token is the last line of stdout (shown once, stored hashed)
+    Add {
+        name: String,
+        #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
+        db: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one (printed on stdout)
+    #[arg(long, default_value = "127.0.0.1:8025", value_name = "ADDR")]
+    pub listen: String,
+    /// `sqlite:PATH` or `postgres://user@host/db`
+    #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
+    pub db: String,
+    /// Delete events older than this many days (checked at start and hourly)
+    #[arg(long, value_name = "N")]
+    pub retention_days: Option<u32>,
+    /// A reverse proxy whose X-Forwarded-For is believed (repeatable); without it the header is ignored
+    #[arg(long, value_name = "CIDR")]
+    pub trusted_proxy: Vec<IpNet>,
+    /// Opens and clicks this soon after sending are classified as security scanners
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub scanner_window_seconds: i64,
+    /// Bits of an IPv4 client address stored (32 keeps it whole)
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub ip_prefix_v4: u8,
+    /// Bits of an IPv6 client address stored (128 keeps it whole)
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub ip_prefix_v6: u8,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        TrackerCommand::Serve(serve) => runtime()?.block_on(serve_command(serve)),
+        TrackerCommand::User {
+            command: UserCommand::Add { name, db: url },
+        } => runtime()?.block_on(async {
+            if name.trim().is_empty() {
+                anyhow::bail!("the user name must not be empty");
+            }
+            let db = db::open(url).await?;
+            let token = db.add_user(name).await?;
+            println!("created tracker user {name:?}; its API token (shown only now):");
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }),
+        TrackerCommand::Stats { db: url, json } => runtime()?.block_on(async {
+            let db = db::open(url).await?;
+            let stats = db.stats().await?;
+            if *json {
+                println!("{}", serde_json::to_string(&stats)?);
+            } else {
+                println!(
+                    "users {}\nmessages {}\nopens {}\nclicks {}",
+                    stats.users, stats.messages, stats.opens, stats.clicks
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
+
+async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let db = db::open(&args.db).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let metrics = Arc::new(Metrics::default());
+    if let Some(days) = args.retention_days {
+        server::spawn_retention(db.clone(), days, metrics.clone());
+    }
+    let options = ServerOptions {
+        scanner_window_seconds: args.scanner_window_seconds,
+        trusted_proxies: args.trusted_proxy.clone(),
+        ip_prefix_v4: args.ip_prefix_v4,
+        ip_prefix_v6: args.ip_prefix_v6,
+    };
+    tracing::info!("tracker listening on {local}");
+    // Scripts and tests read the address from this line (useful with port 0).
+    println!("tidings tracker listening on http://{local}");
+    std::io::stdout().flush().ok();
+    server::serve(listener, db, options, metrics, shutdown_signal())
+        .await
+        .context("the server stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

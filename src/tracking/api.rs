@@ -1,0 +1,206 @@
+//! The client side of the tracker's API: registering a sent message's tokens before the mail
+//! leaves the outbox, fetching events after a cursor, and syncing opt-outs. Every call has a
+//! timeout, answers are size-capped, and redirects are not followed (a token never leaves for
+//! another host).
+
+use super::db::{EventPage, OptOut, Registration};
+use reqwest::{header, StatusCode, Url};
+use std::time::Duration;
+
+/// Largest API answer read; a page of 1000 events is far below it.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("tracker URL {0:?} is not an http(s) URL")]
+    BadBaseUrl(String),
+    #[error("the tracker rejected the API token (401); check [tracking] api_token")]
+    Unauthorized,
+    #[error("the tracker answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("tracker unreachable: {0}")]
+    Network(String),
+    #[error("the tracker's answer is larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("the tracker's answer is not the expected JSON: {0}")]
+    BadJson(String),
+}
+
+impl ApiError {
+    /// True when retrying later may help (network trouble, 5xx); false for a bad token or request.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Network(_) => true,
+            ApiError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+/// A connection to one tracker with one user's API token.
+#[derive(Clone)]
+pub struct TrackerClient {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+}
+
+impl std::fmt::Debug for TrackerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrackerClient")
+            .field("base", &self.base.as_str())
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl TrackerClient {
+    pub fn new(base_url: &str, api_token: &str, timeout: Duration) -> Result<Self, ApiError> {
+        let trimmed = base_url.trim_end_matches('/');
+        let base = Url::parse(&format!("{trimmed}/"))
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| ApiError::BadBaseUrl(base_url.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tidings/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Network(e.to_string()))?;
+        Ok(TrackerClient {
+            http,
+            base,
+            token: api_token.trim().to_string(),
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ApiError> {
+        self.base
+            .join(path)
+            .map_err(|_| ApiError::BadBaseUrl(self.base.to_string()))
+    }
+
+    /// Registers a sent message's recipients, pixel tokens and link tokens. Idempotent: the
+    /// outbox may retry after a timeout without harm.
+    pub async fn register_message(&self, registration: &Registration) -> Result<(), ApiError> {
+        let body =
+            serde_json::to_vec(registration).map_err(|e| ApiError::BadJson(e.to_string()))?;
+        let response = self
+            .http
+            .post(self.url("api/v1/messages")?)
+            .bearer_auth(&self.token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(network)?;
+        read_json::<serde_json::Value>(response).await.map(|_| ())
+    }
+
+    /// Events after `after` (`None`: from the start), oldest first, at most `limit`.
+    pub async fn fetch_events(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<EventPage, ApiError> {
+        let mut url = self.url("api/v1/events")?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(a) = after {
+                q.append_pair("after", a);
+            }
+            q.append_pair("limit", &limit.to_string());
+        }
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(network)?;
+        read_json(response).await
+    }
+
+    /// Recipients who opted out of this user's tracking.
+    pub async fn fetch_optouts(&self) -> Result<Vec<OptOut>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct OptOuts {
+            optouts: Vec<OptOut>,
+        }
+        let response = self
+            .http
+            .get(self.url("api/v1/optouts")?)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(network)?;
+        Ok(read_json::<OptOuts>(response).await?.optouts)
+    }
+}
+
+/// One-shot form of [`TrackerClient::register_message`] with the default timeout.
+pub async fn register_message(
+    base_url: &str,
+    api_token: &str,
+    registration: &Registration,
+) -> Result<(), ApiError> {
+    TrackerClient::new(base_url, api_token, DEFAULT_TIMEOUT)?
+        .register_message(registration)
+        .await
+}
+
+/// One-shot form of [`TrackerClient::fetch_events`] (pages of up to 500).
+pub async fn fetch_events(
+    base_url: &str,
+    api_token: &str,
+    after: Option<&str>,
+) -> Result<EventPage, ApiError> {
+    TrackerClient::new(base_url, api_token, DEFAULT_TIMEOUT)?
+        .fetch_events(after, 500)
+        .await
+}
+
+fn network(e: reqwest::Error) -> ApiError {
+    // Without the URL: it may carry nothing secret, but the message stays short.
+    ApiError::Network(e.without_url().to_string())
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(ApiError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ApiError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ApiError> {
+    let status = response.status();
+    let body = read_body(response).await?;
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(ApiError::Unauthorized);
+    }
+    if !status.is_success() {
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+        return Err(ApiError::Status {
+            status: status.as_u16(),
+            message: crate::mail::sanitize::sanitize_line(&message),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::BadJson(e.to_string()))
+}

@@ -1,0 +1,437 @@
+//! The tracker's storage: users, registered messages with their recipient and link tokens, events
+//! and opt-outs, behind one trait with two backends — SQLite (embedded default, WAL, its own file)
+//! and PostgreSQL (the team deployment: several tracker instances sharing one database).
+//!
+//! Both backends commit a pixel or link hit before [`TrackerDb::record`] returns, batching hits
+//! that arrive together into one transaction (group commit), so a crash loses no answered event.
+
+pub mod postgres;
+pub mod sqlite;
+
+use super::classify::{
+    classify_with_agent, Classification, EventKind, Observation, CLICK_BURST_SECONDS,
+};
+use super::rewrite::TrackedLink;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    #[error("bad database URL {0:?}: expected sqlite:PATH or postgres://…")]
+    BadUrl(String),
+    #[error("the database was written by a newer tidings (migration {0:?}); upgrade tidings")]
+    TooNew(String),
+    #[error("a user named {0:?} exists already")]
+    UserExists(String),
+    #[error("token {0} is registered to another message or user")]
+    TokenConflict(String),
+    #[error("invalid cursor {0:?}")]
+    BadCursor(String),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// A sent message as the client registers it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Registration {
+    /// The mail's Message-ID header, as sent (with or without angle brackets).
+    pub message_id: String,
+    pub sent_at: DateTime<Utc>,
+    pub recipients: Vec<RecipientRegistration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecipientRegistration {
+    pub address: String,
+    /// Names the pixel and the opt-out page for this recipient.
+    pub token: String,
+    #[serde(default)]
+    pub links: Vec<TrackedLink>,
+}
+
+/// A request for a pixel or a link, as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub kind: EventKind,
+    pub token: String,
+    pub user_agent: String,
+    /// The client's full address, used for classification only.
+    pub client_ip: Option<IpAddr>,
+    /// What is stored: the address truncated to the configured prefix.
+    pub stored_ip: Option<String>,
+    pub at: DateTime<Utc>,
+    /// SHA-256 of an API token the request carried, if any: the sender's own opens are not counted.
+    pub sender_token_hash: Option<String>,
+    pub scanner_window_seconds: i64,
+    /// [`classify::agent_verdict`](super::classify::agent_verdict) for this request, computed
+    /// by the caller so the single database writer does not have to.
+    pub agent_verdict: Option<(Classification, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HitOutcome {
+    /// The token names a registered recipient (pixel) or link (click).
+    pub known: bool,
+    /// An event was committed.
+    pub recorded: bool,
+    /// Where a link redirects (clicks on known tokens only).
+    pub url: Option<String>,
+}
+
+impl HitOutcome {
+    pub fn unknown() -> Self {
+        HitOutcome {
+            known: false,
+            recorded: false,
+            url: None,
+        }
+    }
+}
+
+/// An event as the API returns it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub kind: EventKind,
+    pub message_id: String,
+    pub recipient: String,
+    pub url: Option<String>,
+    pub at: DateTime<Utc>,
+    pub user_agent: String,
+    pub ip: Option<String>,
+    pub classification: Classification,
+    pub reason: String,
+}
+
+/// An event row as both backends read it, before its text columns are checked.
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub kind: String,
+    pub message_id: String,
+    pub recipient: String,
+    pub url: Option<String>,
+    pub at: DateTime<Utc>,
+    pub user_agent: String,
+    pub ip: Option<String>,
+    pub classification: String,
+    pub reason: String,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = DbError;
+
+    fn try_from(r: EventRow) -> Result<Event> {
+        Ok(Event {
+            id: r.id,
+            kind: EventKind::parse(&r.kind)
+                .ok_or_else(|| DbError::Other(format!("bad event kind {:?}", r.kind)))?,
+            message_id: r.message_id,
+            recipient: r.recipient,
+            url: r.url,
+            at: r.at,
+            user_agent: r.user_agent,
+            ip: r.ip,
+            classification: Classification::parse(&r.classification).ok_or_else(|| {
+                DbError::Other(format!("bad classification {:?}", r.classification))
+            })?,
+            reason: r.reason,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// Pass back as `after` to get the next events; unchanged when there are none.
+    pub cursor: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OptOut {
+    pub address: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub users: u64,
+    pub messages: u64,
+    pub opens: u64,
+    pub clicks: u64,
+}
+
+/// What a recipient or link token resolves to.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub user_id: i64,
+    pub message_pk: i64,
+    pub recipient_id: i64,
+    pub link_id: Option<i64>,
+    pub url: Option<String>,
+    pub sent_at: DateTime<Utc>,
+    pub owner_token_hash: String,
+    pub opted_out: bool,
+    /// Distinct links this recipient's copy has.
+    pub links_total: usize,
+}
+
+/// Recently resolved tokens, so a hot pixel costs one insert and no join. Entries live
+/// [`TARGET_TTL`]; a local opt-out clears the cache at once (through the generation counter),
+/// one on another instance is seen within the TTL.
+pub(crate) struct TargetCache {
+    entries: std::collections::HashMap<(EventKind, String), (Target, std::time::Instant)>,
+    generation: u64,
+}
+
+pub(crate) const TARGET_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const TARGET_CACHE_MAX: usize = 100_000;
+
+impl TargetCache {
+    pub fn new() -> Self {
+        TargetCache {
+            entries: std::collections::HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    /// Drops everything when the opt-out generation moved since the last call.
+    pub fn sync_generation(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.entries.clear();
+            self.generation = generation;
+        }
+    }
+
+    pub fn get(&self, kind: EventKind, token: &str) -> Option<Target> {
+        let (target, at) = self.entries.get(&(kind, token.to_string()))?;
+        (at.elapsed() < TARGET_TTL).then(|| target.clone())
+    }
+
+    pub fn put(&mut self, kind: EventKind, token: &str, target: &Target) {
+        if self.entries.len() >= TARGET_CACHE_MAX {
+            self.entries.clear();
+        }
+        self.entries.insert(
+            (kind, token.to_string()),
+            (target.clone(), std::time::Instant::now()),
+        );
+    }
+}
+
+/// A classified event ready to insert.
+pub(crate) struct NewEvent {
+    pub classification: Classification,
+    pub reason: String,
+    /// Earlier clicks in the same burst should be marked automated too.
+    pub burst: bool,
+}
+
+/// Decides whether and how a hit on a known target is recorded. `clicked_in_burst` counts the
+/// distinct links this recipient clicked within [`CLICK_BURST_SECONDS`] before, this one included.
+pub(crate) fn decide(hit: &Hit, target: &Target, clicked_in_burst: usize) -> Option<NewEvent> {
+    if target.opted_out {
+        return None;
+    }
+    if hit
+        .sender_token_hash
+        .as_deref()
+        .is_some_and(|h| h == target.owner_token_hash)
+    {
+        return None;
+    }
+    let (classification, reason) = classify_with_agent(
+        &Observation {
+            kind: hit.kind,
+            user_agent: &hit.user_agent,
+            ip: hit.client_ip,
+            at: hit.at,
+            sent_at: target.sent_at,
+            scanner_window_seconds: hit.scanner_window_seconds,
+            links_total: target.links_total,
+            links_clicked_in_burst: clicked_in_burst,
+        },
+        hit.agent_verdict.clone(),
+    );
+    let burst = hit.kind == EventKind::Click
+        && classification == Classification::Automated
+        && reason.starts_with("all ");
+    Some(NewEvent {
+        classification,
+        reason,
+        burst,
+    })
+}
+
+pub(crate) fn burst_cutoff(at: DateTime<Utc>) -> DateTime<Utc> {
+    at - chrono::Duration::seconds(CLICK_BURST_SECONDS)
+}
+
+/// Longest user agent kept; the rest is noise or an attack on our disk.
+pub const MAX_USER_AGENT: usize = 512;
+/// Caps on what one registration may carry.
+pub const MAX_RECIPIENTS: usize = 1000;
+pub const MAX_LINKS_PER_RECIPIENT: usize = 500;
+pub const MAX_URL_LEN: usize = 4096;
+/// Most events one page returns.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Checks a registration before it reaches the database: sizes, token shapes, http(s) URLs.
+pub fn validate_registration(r: &Registration) -> std::result::Result<(), String> {
+    use super::token::is_plausible_token;
+    if r.message_id.trim().is_empty() || r.message_id.len() > 998 {
+        return Err("message_id must be 1..998 characters".into());
+    }
+    if r.recipients.is_empty() || r.recipients.len() > MAX_RECIPIENTS {
+        return Err(format!("recipients must be 1..{MAX_RECIPIENTS}"));
+    }
+    for rcpt in &r.recipients {
+        if rcpt.address.is_empty() || rcpt.address.len() > 320 {
+            return Err("recipient address must be 1..320 characters".into());
+        }
+        if !is_plausible_token(&rcpt.token) || rcpt.token.len() < 22 {
+            return Err(format!(
+                "recipient token for {} is not a tracking token",
+                rcpt.address
+            ));
+        }
+        if rcpt.links.len() > MAX_LINKS_PER_RECIPIENT {
+            return Err(format!(
+                "at most {MAX_LINKS_PER_RECIPIENT} links per recipient"
+            ));
+        }
+        for link in &rcpt.links {
+            if !is_plausible_token(&link.token) || link.token.len() < 22 {
+                return Err("a link token is not a tracking token".into());
+            }
+            let lower = link.url.to_ascii_lowercase();
+            if link.url.len() > MAX_URL_LEN
+                || !(lower.starts_with("http://") || lower.starts_with("https://"))
+                || link
+                    .url
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace())
+            {
+                return Err(format!("link URL {:?} is not an http(s) URL", link.url));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The storage the tracker server and the CLI use. Object-safe so the server holds a
+/// `Arc<dyn TrackerDb>` whatever the backend.
+pub trait TrackerDb: Send + Sync {
+    /// Creates a user and returns its API token (only the hash is stored).
+    fn add_user(&self, name: &str) -> BoxFuture<'_, Result<String>>;
+    /// The user whose API token hashes to `token_hash`.
+    fn user_by_token_hash(&self, token_hash: &str) -> BoxFuture<'_, Result<Option<i64>>>;
+    /// Registers a sent message; registering the same tokens again is a no-op.
+    fn register(&self, user_id: i64, reg: Registration) -> BoxFuture<'_, Result<()>>;
+    /// Resolves, classifies and commits one hit (batched with others arriving at the same time).
+    fn record(&self, hit: Hit) -> BoxFuture<'_, Result<HitOutcome>>;
+    /// The user's events after `after` (a cursor from an earlier page), oldest first.
+    fn events(
+        &self,
+        user_id: i64,
+        after: Option<String>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<EventPage>>;
+    /// Marks the recipient behind `token` "never" for the message's user; returns the address.
+    fn opt_out(&self, token: String) -> BoxFuture<'_, Result<Option<String>>>;
+    fn optouts(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<OptOut>>>;
+    /// Deletes events older than `cutoff`; returns how many.
+    fn purge_before(&self, cutoff: DateTime<Utc>) -> BoxFuture<'_, Result<u64>>;
+    fn stats(&self) -> BoxFuture<'_, Result<Stats>>;
+}
+
+/// Opens the database named by `url`: `sqlite:PATH` or `postgres://…` / `postgresql://…`.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn TrackerDb>> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            return Err(DbError::BadUrl(url.to_string()));
+        }
+        let db = sqlite::SqliteDb::open(std::path::Path::new(path))?;
+        Ok(std::sync::Arc::new(db))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let db = postgres::PostgresDb::connect(url).await?;
+        Ok(std::sync::Arc::new(db))
+    } else {
+        Err(DbError::BadUrl(url.to_string()))
+    }
+}
+
+/// Most hits committed in one transaction.
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// A hit waiting for the group-commit writer, with where to send its outcome once committed.
+pub(crate) struct HitJob {
+    pub hit: Hit,
+    pub reply: tokio::sync::oneshot::Sender<Result<HitOutcome>>,
+}
+
+/// Hands a hit to the writer and waits until its batch is committed.
+pub(crate) async fn submit(
+    writer: &tokio::sync::mpsc::Sender<HitJob>,
+    hit: Hit,
+) -> Result<HitOutcome> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    writer
+        .send(HitJob { hit, reply })
+        .await
+        .map_err(|_| DbError::WriterGone)?;
+    answer.await.map_err(|_| DbError::WriterGone)?
+}
+
+/// `first` plus whatever else is already queued, up to [`MAX_BATCH`].
+pub(crate) fn fill_batch(
+    first: HitJob,
+    rx: &mut tokio::sync::mpsc::Receiver<HitJob>,
+) -> Vec<HitJob> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Answers every hit of a batch once its transaction has committed (or failed).
+pub(crate) fn answer_batch(batch: Vec<HitJob>, result: Result<Vec<HitOutcome>>) {
+    match result {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
+            }
+        }
+        Err(e) => {
+            tracing::error!("tracker: committing {} hits failed: {e}", batch.len());
+            let message = e.to_string();
+            for job in batch {
+                let _ = job.reply.send(Err(DbError::Other(message.clone())));
+            }
+        }
+    }
+}
+
+pub(crate) fn clip_user_agent(ua: &str) -> String {
+    let mut end = ua.len().min(MAX_USER_AGENT);
+    while !ua.is_char_boundary(end) {
+        end -= 1;
+    }
+    ua[..end].to_string()
+}

@@ -1,0 +1,511 @@
+//! PostgreSQL backend for several tracker instances sharing one database. Hits are batched per
+//! instance into one transaction by a few writer tasks (group commit).
+//!
+//! Cursors are commit-ordered, not id-ordered: instances take ids from one sequence but commit
+//! in any order, so "id > cursor" paging could skip an event whose smaller id commits after a
+//! page with larger ids was served. Each event stores the id of the transaction that wrote it
+//! (`tx`, from `pg_current_xact_id()`), and a page only returns events whose transaction is older
+//! than the oldest transaction still running (`pg_snapshot_xmin(pg_current_snapshot())`). Every
+//! such transaction has finished, so no event can later appear below the cursor `(tx, id)`.
+//! The price: an event becomes visible once every transaction that started before its own has
+//! ended — milliseconds normally, longer if some other client keeps a transaction open.
+
+use super::*;
+use crate::tracking::token::{hash_api_token, new_api_token};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
+use tokio_postgres::NoTls;
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_tracker",
+    "CREATE TABLE users (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE messages (
+        id BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        message_id TEXT NOT NULL,
+        sent_at TIMESTAMPTZ NOT NULL,
+        registered_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (user_id, message_id)
+    );
+    CREATE TABLE recipients (
+        id BIGSERIAL PRIMARY KEY,
+        message_pk BIGINT NOT NULL REFERENCES messages(id),
+        address TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE links (
+        id BIGSERIAL PRIMARY KEY,
+        recipient_id BIGINT NOT NULL REFERENCES recipients(id),
+        token TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL
+    );
+    CREATE INDEX links_recipient ON links (recipient_id);
+    CREATE TABLE events (
+        id BIGSERIAL PRIMARY KEY,
+        tx BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+        user_id BIGINT NOT NULL,
+        message_pk BIGINT NOT NULL,
+        recipient_id BIGINT NOT NULL,
+        link_id BIGINT,
+        kind TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        user_agent TEXT NOT NULL,
+        ip TEXT,
+        classification TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX events_user_tx ON events (user_id, tx, id);
+    CREATE INDEX events_at ON events (at);
+    CREATE INDEX events_clicks ON events (recipient_id, at) WHERE kind = 'click';
+    CREATE TABLE optouts (
+        user_id BIGINT NOT NULL,
+        address TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (user_id, address)
+    );",
+)];
+
+/// Any constant works; it only has to be the same for every instance migrating at once.
+const MIGRATION_LOCK: i64 = 0x7469_6469_6e67;
+/// Concurrent batch writers per instance: keeps the pool busy while one batch waits on its fsync.
+const WRITERS: usize = 4;
+
+pub struct PostgresDb {
+    pool: Pool,
+    writer: mpsc::Sender<HitJob>,
+}
+
+fn pool_err(e: impl std::fmt::Display) -> DbError {
+    DbError::Pool(e.to_string())
+}
+
+impl PostgresDb {
+    pub async fn connect(url: &str) -> Result<PostgresDb> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| DbError::BadUrl("postgres URL (not shown)".into()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(WRITERS + 8)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .create_timeout(Some(std::time::Duration::from_secs(10)))
+            .build()
+            .map_err(pool_err)?;
+        migrate(&pool).await?;
+        let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..WRITERS {
+            tokio::spawn(writer_loop(pool.clone(), rx.clone()));
+        }
+        Ok(PostgresDb { pool, writer: tx })
+    }
+}
+
+async fn migrate(pool: &Pool) -> Result<()> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS tracker_migrations (name TEXT PRIMARY KEY)")
+        .await?;
+    let applied: Vec<String> = tx
+        .query("SELECT name FROM tracker_migrations", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if let Some(unknown) = applied
+        .iter()
+        .find(|a| !MIGRATIONS.iter().any(|(n, _)| n == a))
+    {
+        return Err(DbError::TooNew(unknown.clone()));
+    }
+    for (name, sql) in MIGRATIONS {
+        if !applied.iter().any(|a| a == name) {
+            tx.batch_execute(sql).await?;
+            tx.execute("INSERT INTO tracker_migrations (name) VALUES ($1)", &[name])
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn writer_loop(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<HitJob>>>) {
+    loop {
+        let batch = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else {
+                return;
+            };
+            fill_batch(first, &mut rx)
+        };
+        let result = record_batch(&pool, &batch).await;
+        answer_batch(batch, result);
+    }
+}
+
+async fn record_batch(pool: &Pool, batch: &[HitJob]) -> Result<Vec<HitOutcome>> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = client.transaction().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        outcomes.push(record_one(&tx, &job.hit).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+const TARGET_COLUMNS: &str = "r.id, r.message_pk, m.user_id, m.sent_at, u.token_hash,
+    EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
+    (SELECT count(*) FROM links l2 WHERE l2.recipient_id = r.id)";
+
+async fn lookup(
+    client: &impl GenericClient,
+    kind: EventKind,
+    token: &str,
+) -> Result<Option<Target>> {
+    let sql = match kind {
+        EventKind::Open => format!(
+            "SELECT {TARGET_COLUMNS}, NULL::bigint, NULL::text FROM recipients r
+             JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
+             WHERE r.token = $1"
+        ),
+        EventKind::Click => format!(
+            "SELECT {TARGET_COLUMNS}, l.id, l.url FROM links l
+             JOIN recipients r ON r.id = l.recipient_id
+             JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
+             WHERE l.token = $1"
+        ),
+    };
+    let stmt = client.prepare_cached(&sql).await?;
+    let Some(row) = client.query_opt(&stmt, &[&token]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Target {
+        recipient_id: row.get(0),
+        message_pk: row.get(1),
+        user_id: row.get(2),
+        sent_at: row.get(3),
+        owner_token_hash: row.get(4),
+        opted_out: row.get(5),
+        links_total: row.get::<_, i64>(6) as usize,
+        link_id: row.get(7),
+        url: row.get(8),
+    }))
+}
+
+async fn record_one(client: &impl GenericClient, hit: &Hit) -> Result<HitOutcome> {
+    let Some(target) = lookup(client, hit.kind, &hit.token).await? else {
+        return Ok(HitOutcome::unknown());
+    };
+    let cutoff = burst_cutoff(hit.at);
+    let clicked_in_burst = match target.link_id {
+        Some(link_id) => {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT count(DISTINCT link_id) FROM events
+                     WHERE recipient_id = $1 AND kind = 'click' AND at >= $2 AND link_id <> $3",
+                )
+                .await?;
+            let others: i64 = client
+                .query_one(&stmt, &[&target.recipient_id, &cutoff, &link_id])
+                .await?
+                .get(0);
+            others as usize + 1
+        }
+        None => 0,
+    };
+    let Some(event) = decide(hit, &target, clicked_in_burst) else {
+        return Ok(HitOutcome {
+            known: true,
+            recorded: false,
+            url: target.url,
+        });
+    };
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO events (user_id, message_pk, recipient_id, link_id, kind, at, user_agent,
+                                 ip, classification, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    client
+        .execute(
+            &stmt,
+            &[
+                &target.user_id,
+                &target.message_pk,
+                &target.recipient_id,
+                &target.link_id,
+                &hit.kind.as_str(),
+                &hit.at,
+                &clip_user_agent(&hit.user_agent),
+                &hit.stored_ip,
+                &event.classification.as_str(),
+                &event.reason,
+            ],
+        )
+        .await?;
+    if event.burst {
+        client
+            .execute(
+                "UPDATE events SET classification = 'automated', reason = $3
+                 WHERE recipient_id = $1 AND kind = 'click' AND at >= $2",
+                &[&target.recipient_id, &cutoff, &event.reason],
+            )
+            .await?;
+    }
+    Ok(HitOutcome {
+        known: true,
+        recorded: true,
+        url: target.url,
+    })
+}
+
+async fn register(pool: &Pool, user_id: i64, reg: &Registration) -> Result<()> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO messages (user_id, message_id, sent_at, registered_at)
+         VALUES ($1, $2, $3, now()) ON CONFLICT (user_id, message_id) DO NOTHING",
+        &[&user_id, &reg.message_id, &reg.sent_at],
+    )
+    .await?;
+    let message_pk: i64 = tx
+        .query_one(
+            "SELECT id FROM messages WHERE user_id = $1 AND message_id = $2",
+            &[&user_id, &reg.message_id],
+        )
+        .await?
+        .get(0);
+    for rcpt in &reg.recipients {
+        // ON CONFLICT keeps a concurrent registration of the same tokens from failing.
+        tx.execute(
+            "INSERT INTO recipients (message_pk, address, token) VALUES ($1, $2, $3)
+             ON CONFLICT (token) DO NOTHING",
+            &[&message_pk, &rcpt.address, &rcpt.token],
+        )
+        .await?;
+        let row = tx
+            .query_one(
+                "SELECT id, message_pk FROM recipients WHERE token = $1",
+                &[&rcpt.token],
+            )
+            .await?;
+        let (recipient_id, owner): (i64, i64) = (row.get(0), row.get(1));
+        if owner != message_pk {
+            return Err(DbError::TokenConflict(rcpt.token.clone()));
+        }
+        for link in &rcpt.links {
+            tx.execute(
+                "INSERT INTO links (recipient_id, token, url) VALUES ($1, $2, $3)
+                 ON CONFLICT (token) DO NOTHING",
+                &[&recipient_id, &link.token, &link.url],
+            )
+            .await?;
+            let owner: i64 = tx
+                .query_one(
+                    "SELECT recipient_id FROM links WHERE token = $1",
+                    &[&link.token],
+                )
+                .await?
+                .get(0);
+            if owner != recipient_id {
+                return Err(DbError::TokenConflict(link.token.clone()));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn parse_cursor(after: Option<&str>) -> Result<(i64, i64)> {
+    let Some(a) = after.filter(|a| !a.is_empty()) else {
+        return Ok((0, 0));
+    };
+    let bad = || DbError::BadCursor(a.to_string());
+    let (tx, id) = a.split_once('.').ok_or_else(bad)?;
+    let tx: i64 = tx.parse().map_err(|_| bad())?;
+    let id: i64 = id.parse().map_err(|_| bad())?;
+    if tx < 0 || id < 0 {
+        return Err(bad());
+    }
+    Ok((tx, id))
+}
+
+impl TrackerDb for PostgresDb {
+    fn add_user(&self, name: &str) -> BoxFuture<'_, Result<String>> {
+        let name = name.to_string();
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let token = new_api_token();
+            let inserted = client
+                .execute(
+                    "INSERT INTO users (name, token_hash, created_at) VALUES ($1, $2, now())
+                     ON CONFLICT (name) DO NOTHING",
+                    &[&name, &hash_api_token(&token)],
+                )
+                .await?;
+            if inserted == 0 {
+                return Err(DbError::UserExists(name));
+            }
+            Ok(token)
+        })
+    }
+
+    fn user_by_token_hash(&self, token_hash: &str) -> BoxFuture<'_, Result<Option<i64>>> {
+        let hash = token_hash.to_string();
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let stmt = client
+                .prepare_cached("SELECT id FROM users WHERE token_hash = $1")
+                .await?;
+            Ok(client.query_opt(&stmt, &[&hash]).await?.map(|r| r.get(0)))
+        })
+    }
+
+    fn register(&self, user_id: i64, reg: Registration) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { register(&self.pool, user_id, &reg).await })
+    }
+
+    fn record(&self, hit: Hit) -> BoxFuture<'_, Result<HitOutcome>> {
+        Box::pin(submit(&self.writer, hit))
+    }
+
+    fn events(
+        &self,
+        user_id: i64,
+        after: Option<String>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<EventPage>> {
+        Box::pin(async move {
+            let (after_tx, after_id) = parse_cursor(after.as_deref())?;
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let stmt = client
+                .prepare_cached(
+                    "SELECT e.tx, e.id, e.kind, m.message_id, r.address, l.url, e.at,
+                            e.user_agent, e.ip, e.classification, e.reason
+                     FROM events e
+                     JOIN messages m ON m.id = e.message_pk
+                     JOIN recipients r ON r.id = e.recipient_id
+                     LEFT JOIN links l ON l.id = e.link_id
+                     WHERE e.user_id = $1 AND (e.tx, e.id) > ($2, $3)
+                       AND e.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+                     ORDER BY e.tx, e.id LIMIT $4",
+                )
+                .await?;
+            let limit = i64::from(limit.min(MAX_PAGE));
+            let rows = client
+                .query(&stmt, &[&user_id, &after_tx, &after_id, &limit])
+                .await?;
+            let mut cursor = (after_tx, after_id);
+            let mut events = Vec::with_capacity(rows.len());
+            for row in rows {
+                cursor = (row.get(0), row.get(1));
+                events.push(Event::try_from(EventRow {
+                    id: row.get(1),
+                    kind: row.get(2),
+                    message_id: row.get(3),
+                    recipient: row.get(4),
+                    url: row.get(5),
+                    at: row.get(6),
+                    user_agent: row.get(7),
+                    ip: row.get(8),
+                    classification: row.get(9),
+                    reason: row.get(10),
+                })?);
+            }
+            Ok(EventPage {
+                events,
+                cursor: format!("{}.{}", cursor.0, cursor.1),
+            })
+        })
+    }
+
+    fn opt_out(&self, token: String) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let Some(row) = client
+                .query_opt(
+                    "SELECT m.user_id, r.address FROM recipients r
+                     JOIN messages m ON m.id = r.message_pk WHERE r.token = $1",
+                    &[&token],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let (user_id, address): (i64, String) = (row.get(0), row.get(1));
+            client
+                .execute(
+                    "INSERT INTO optouts (user_id, address, at) VALUES ($1, lower($2), now())
+                     ON CONFLICT DO NOTHING",
+                    &[&user_id, &address],
+                )
+                .await?;
+            Ok(Some(address))
+        })
+    }
+
+    fn optouts(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<OptOut>>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let rows = client
+                .query(
+                    "SELECT address, at FROM optouts WHERE user_id = $1 ORDER BY at, address",
+                    &[&user_id],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| OptOut {
+                    address: r.get(0),
+                    at: r.get(1),
+                })
+                .collect())
+        })
+    }
+
+    fn purge_before(&self, cutoff: DateTime<Utc>) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            Ok(client
+                .execute("DELETE FROM events WHERE at < $1", &[&cutoff])
+                .await?)
+        })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<Stats>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let row = client
+                .query_one(
+                    "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM messages),
+                            (SELECT count(*) FROM events WHERE kind = 'open'),
+                            (SELECT count(*) FROM events WHERE kind = 'click')",
+                    &[],
+                )
+                .await?;
+            Ok(Stats {
+                users: row.get::<_, i64>(0) as u64,
+                messages: row.get::<_, i64>(1) as u64,
+                opens: row.get::<_, i64>(2) as u64,
+                clicks: row.get::<_, i64>(3) as u64,
+            })
+        })
+    }
+}

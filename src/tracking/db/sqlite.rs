@@ -1,0 +1,596 @@
+//! SQLite backend: one file in WAL mode with `synchronous = FULL`. A single writer thread owns
+//! the connection that records hits and commits each batch in one transaction (group commit);
+//! everything else (registration, reads, opt-outs, purges) uses a second connection.
+//!
+//! Durability without paying for an fsync in the writer's path: the writer commits each batch with
+//! `synchronous = NORMAL` (the WAL is written, not yet synced) and hands the batch to a syncer
+//! thread, which fsyncs the WAL file and only then answers the batch's requests. While one fsync
+//! runs, the writer already records the next batch; an fsync that starts after a commit covers it.
+//! A checkpoint syncs the WAL itself before copying it, so nothing escapes the rule.
+//!
+//! Event ids come from `AUTOINCREMENT` and only the writer thread inserts events, so ids are
+//! handed out in commit order and never reused after a purge: the id is a safe cursor.
+
+use super::*;
+use crate::tracking::token::{hash_api_token, new_api_token};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_tracker",
+    "CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        message_id TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        UNIQUE (user_id, message_id)
+    );
+    CREATE TABLE recipients (
+        id INTEGER PRIMARY KEY,
+        message_pk INTEGER NOT NULL REFERENCES messages(id),
+        address TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        recipient_id INTEGER NOT NULL REFERENCES recipients(id),
+        token TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL
+    );
+    CREATE INDEX links_recipient ON links (recipient_id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        message_pk INTEGER NOT NULL,
+        recipient_id INTEGER NOT NULL,
+        link_id INTEGER,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        ip TEXT,
+        classification TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX events_user ON events (user_id, id);
+    CREATE INDEX events_at ON events (at);
+    CREATE INDEX events_clicks ON events (recipient_id, at) WHERE kind = 'click';
+    CREATE TABLE optouts (
+        user_id INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (user_id, address)
+    );",
+)];
+
+/// Fixed-width UTC so that text order is time order.
+fn fmt_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| DbError::Other(format!("bad time {s:?} in the database: {e}")))
+}
+
+pub struct SqliteDb {
+    writer: mpsc::Sender<HitJob>,
+    conn: Arc<Mutex<Connection>>,
+    /// Bumped by every opt-out so the writer's token cache forgets opted-out recipients at once.
+    optout_generation: Arc<AtomicU64>,
+}
+
+/// A committed batch waiting for the WAL fsync that makes it durable.
+struct Committed {
+    batch: Vec<HitJob>,
+    result: Result<Vec<HitOutcome>>,
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // FULL: the WAL is synced at every commit, so an answered event survives power loss too.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS tracker_migrations (name TEXT PRIMARY KEY)")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT name FROM tracker_migrations")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    if let Some(unknown) = applied
+        .iter()
+        .find(|a| !MIGRATIONS.iter().any(|(n, _)| n == a))
+    {
+        return Err(DbError::TooNew(unknown.clone()));
+    }
+    for (name, sql) in MIGRATIONS {
+        if !applied.iter().any(|a| a == name) {
+            tx.execute_batch(sql)?;
+            tx.execute("INSERT INTO tracker_migrations (name) VALUES (?1)", [name])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl SqliteDb {
+    pub fn open(path: &Path) -> Result<SqliteDb> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Other(format!("{}: {e}", dir.display())))?;
+        }
+        let mut conn = connect(path)?;
+        migrate(&mut conn)?;
+        let writer_conn = connect(path)?;
+        // Checkpoints are the syncer's job (see `syncer_loop`), never the writer's.
+        writer_conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")?;
+        let checkpoint_conn = connect(path)?;
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let wal = std::fs::File::open(&wal_path).map_err(|e| {
+            DbError::Other(format!(
+                "{}: {e}",
+                std::path::Path::new(&wal_path).display()
+            ))
+        })?;
+        let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
+        let (sync_tx, sync_rx) = std::sync::mpsc::channel::<Committed>();
+        let optout_generation = Arc::new(AtomicU64::new(0));
+        let generation = optout_generation.clone();
+        let spawn_err = |e| DbError::Other(format!("cannot start a tracker thread: {e}"));
+        std::thread::Builder::new()
+            .name("tracker-sqlite-sync".into())
+            .spawn(move || syncer_loop(wal, checkpoint_conn, sync_rx))
+            .map_err(spawn_err)?;
+        std::thread::Builder::new()
+            .name("tracker-sqlite-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx, sync_tx, generation))
+            .map_err(spawn_err)?;
+        Ok(SqliteDb {
+            writer: tx,
+            conn: Arc::new(Mutex::new(conn)),
+            optout_generation,
+        })
+    }
+
+    fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T>> {
+        let conn = self.conn.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut guard = conn
+                    .lock()
+                    .map_err(|_| DbError::Other("sqlite connection poisoned".into()))?;
+                f(&mut guard)
+            })
+            .await
+            .map_err(|e| DbError::Other(format!("sqlite task failed: {e}")))?
+        })
+    }
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<HitJob>,
+    syncer: std::sync::mpsc::Sender<Committed>,
+    optout_generation: Arc<AtomicU64>,
+) {
+    let mut cache = TargetCache::new();
+    while let Some(first) = rx.blocking_recv() {
+        let batch = fill_batch(first, &mut rx);
+        cache.sync_generation(optout_generation.load(Ordering::SeqCst));
+        let result = record_batch(&mut conn, &batch, &mut cache);
+        if let Err(std::sync::mpsc::SendError(lost)) = syncer.send(Committed { batch, result }) {
+            answer_batch(lost.batch, Err(DbError::WriterGone));
+        }
+    }
+}
+
+/// Answers committed batches once an fsync of the WAL that began after their commit has ended.
+/// Between rounds it also checkpoints the WAL into the database (passively, so the writer never
+/// waits), at most once a second.
+fn syncer_loop(
+    wal: std::fs::File,
+    checkpoint_conn: Connection,
+    rx: std::sync::mpsc::Receiver<Committed>,
+) {
+    let mut last_checkpoint = std::time::Instant::now();
+    while let Ok(first) = rx.recv() {
+        let mut ready = vec![first];
+        ready.extend(rx.try_iter());
+        let synced = wal.sync_data();
+        for committed in ready {
+            let result = match (&synced, committed.result) {
+                (Ok(()), result) => result,
+                (Err(e), _) => Err(DbError::Other(format!("syncing the WAL failed: {e}"))),
+            };
+            answer_batch(committed.batch, result);
+        }
+        if last_checkpoint.elapsed() >= Duration::from_secs(1) {
+            last_checkpoint = std::time::Instant::now();
+            if let Err(e) =
+                checkpoint_conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::warn!("tracker: WAL checkpoint failed: {e}");
+            }
+        }
+    }
+}
+
+fn record_batch(
+    conn: &mut Connection,
+    batch: &[HitJob],
+    cache: &mut TargetCache,
+) -> Result<Vec<HitOutcome>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        outcomes.push(record_one(&tx, &job.hit, cache)?);
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+const TARGET_COLUMNS: &str = "r.id, r.message_pk, m.user_id, m.sent_at, u.token_hash,
+    EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
+    (SELECT count(*) FROM links l2 WHERE l2.recipient_id = r.id)";
+
+fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Target>> {
+    let sql = match kind {
+        EventKind::Open => format!(
+            "SELECT {TARGET_COLUMNS}, NULL, NULL FROM recipients r
+             JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
+             WHERE r.token = ?1"
+        ),
+        EventKind::Click => format!(
+            "SELECT {TARGET_COLUMNS}, l.id, l.url FROM links l
+             JOIN recipients r ON r.id = l.recipient_id
+             JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
+             WHERE l.token = ?1"
+        ),
+    };
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([token], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })
+        .optional()?;
+    let Some((recipient_id, message_pk, user_id, sent_at, hash, opted_out, links, link_id, url)) =
+        row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Target {
+        user_id,
+        message_pk,
+        recipient_id,
+        link_id,
+        url,
+        sent_at: parse_time(&sent_at)?,
+        owner_token_hash: hash,
+        opted_out,
+        links_total: links as usize,
+    }))
+}
+
+fn record_one(conn: &Connection, hit: &Hit, cache: &mut TargetCache) -> Result<HitOutcome> {
+    let target = match cache.get(hit.kind, &hit.token) {
+        Some(t) => t,
+        None => match lookup(conn, hit.kind, &hit.token)? {
+            Some(t) => {
+                cache.put(hit.kind, &hit.token, &t);
+                t
+            }
+            None => return Ok(HitOutcome::unknown()),
+        },
+    };
+    let cutoff = fmt_time(burst_cutoff(hit.at));
+    let clicked_in_burst = match target.link_id {
+        Some(link_id) => {
+            let others: i64 = conn
+                .prepare_cached(
+                    "SELECT count(DISTINCT link_id) FROM events
+                     WHERE recipient_id = ?1 AND kind = 'click' AND at >= ?2 AND link_id != ?3",
+                )?
+                .query_row(params![target.recipient_id, cutoff, link_id], |r| r.get(0))?;
+            others as usize + 1
+        }
+        None => 0,
+    };
+    let Some(event) = decide(hit, &target, clicked_in_burst) else {
+        return Ok(HitOutcome {
+            known: true,
+            recorded: false,
+            url: target.url,
+        });
+    };
+    conn.prepare_cached(
+        "INSERT INTO events (user_id, message_pk, recipient_id, link_id, kind, at, user_agent, ip,
+                             classification, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        target.user_id,
+        target.message_pk,
+        target.recipient_id,
+        target.link_id,
+        hit.kind.as_str(),
+        fmt_time(hit.at),
+        clip_user_agent(&hit.user_agent),
+        hit.stored_ip,
+        event.classification.as_str(),
+        event.reason,
+    ])?;
+    if event.burst {
+        conn.prepare_cached(
+            "UPDATE events SET classification = 'automated', reason = ?3
+             WHERE recipient_id = ?1 AND kind = 'click' AND at >= ?2",
+        )?
+        .execute(params![target.recipient_id, cutoff, event.reason])?;
+    }
+    Ok(HitOutcome {
+        known: true,
+        recorded: true,
+        url: target.url,
+    })
+}
+
+fn register(conn: &mut Connection, user_id: i64, reg: &Registration) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO messages (user_id, message_id, sent_at, registered_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, message_id) DO NOTHING",
+        params![
+            user_id,
+            reg.message_id,
+            fmt_time(reg.sent_at),
+            fmt_time(Utc::now())
+        ],
+    )?;
+    let message_pk: i64 = tx.query_row(
+        "SELECT id FROM messages WHERE user_id = ?1 AND message_id = ?2",
+        params![user_id, reg.message_id],
+        |r| r.get(0),
+    )?;
+    for rcpt in &reg.recipients {
+        let existing: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT id, message_pk FROM recipients WHERE token = ?1",
+                [&rcpt.token],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let recipient_id = match existing {
+            Some((id, pk)) if pk == message_pk => id,
+            Some(_) => return Err(DbError::TokenConflict(rcpt.token.clone())),
+            None => {
+                tx.execute(
+                    "INSERT INTO recipients (message_pk, address, token) VALUES (?1, ?2, ?3)",
+                    params![message_pk, rcpt.address, rcpt.token],
+                )?;
+                tx.last_insert_rowid()
+            }
+        };
+        for link in &rcpt.links {
+            let owner: Option<i64> = tx
+                .query_row(
+                    "SELECT recipient_id FROM links WHERE token = ?1",
+                    [&link.token],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match owner {
+                Some(id) if id == recipient_id => {}
+                Some(_) => return Err(DbError::TokenConflict(link.token.clone())),
+                None => {
+                    tx.execute(
+                        "INSERT INTO links (recipient_id, token, url) VALUES (?1, ?2, ?3)",
+                        params![recipient_id, link.token, link.url],
+                    )?;
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn events_page(
+    conn: &Connection,
+    user_id: i64,
+    after: Option<String>,
+    limit: u32,
+) -> Result<EventPage> {
+    let after_id: i64 = match after.as_deref().filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(a) => a
+            .parse()
+            .ok()
+            .filter(|&n: &i64| n >= 0)
+            .ok_or_else(|| DbError::BadCursor(a.to_string()))?,
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.kind, m.message_id, r.address, l.url, e.at, e.user_agent, e.ip,
+                e.classification, e.reason
+         FROM events e
+         JOIN messages m ON m.id = e.message_pk
+         JOIN recipients r ON r.id = e.recipient_id
+         LEFT JOIN links l ON l.id = e.link_id
+         WHERE e.user_id = ?1 AND e.id > ?2
+         ORDER BY e.id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![user_id, after_id, limit.min(MAX_PAGE)], |r| {
+        Ok((
+            EventRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                message_id: r.get(2)?,
+                recipient: r.get(3)?,
+                url: r.get(4)?,
+                at: Utc::now(),
+                user_agent: r.get(6)?,
+                ip: r.get(7)?,
+                classification: r.get(8)?,
+                reason: r.get(9)?,
+            },
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (mut event, at) = row?;
+        event.at = parse_time(&at)?;
+        events.push(Event::try_from(event)?);
+    }
+    let cursor = events.last().map_or(after_id, |e| e.id).to_string();
+    Ok(EventPage { events, cursor })
+}
+
+impl TrackerDb for SqliteDb {
+    fn add_user(&self, name: &str) -> BoxFuture<'_, Result<String>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            let token = new_api_token();
+            let inserted = conn.execute(
+                "INSERT INTO users (name, token_hash, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO NOTHING",
+                params![name, hash_api_token(&token), fmt_time(Utc::now())],
+            )?;
+            if inserted == 0 {
+                return Err(DbError::UserExists(name));
+            }
+            Ok(token)
+        })
+    }
+
+    fn user_by_token_hash(&self, token_hash: &str) -> BoxFuture<'_, Result<Option<i64>>> {
+        let hash = token_hash.to_string();
+        self.with_conn(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id FROM users WHERE token_hash = ?1")?
+                .query_row([hash], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn register(&self, user_id: i64, reg: Registration) -> BoxFuture<'_, Result<()>> {
+        self.with_conn(move |conn| register(conn, user_id, &reg))
+    }
+
+    fn record(&self, hit: Hit) -> BoxFuture<'_, Result<HitOutcome>> {
+        Box::pin(submit(&self.writer, hit))
+    }
+
+    fn events(
+        &self,
+        user_id: i64,
+        after: Option<String>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<EventPage>> {
+        self.with_conn(move |conn| events_page(conn, user_id, after, limit))
+    }
+
+    fn opt_out(&self, token: String) -> BoxFuture<'_, Result<Option<String>>> {
+        let generation = self.optout_generation.clone();
+        self.with_conn(move |conn| {
+            let found: Option<(i64, String)> = conn
+                .query_row(
+                    "SELECT m.user_id, r.address FROM recipients r
+                     JOIN messages m ON m.id = r.message_pk WHERE r.token = ?1",
+                    [&token],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((user_id, address)) = found else {
+                return Ok(None);
+            };
+            conn.execute(
+                "INSERT INTO optouts (user_id, address, at) VALUES (?1, lower(?2), ?3)
+                 ON CONFLICT DO NOTHING",
+                params![user_id, address, fmt_time(Utc::now())],
+            )?;
+            generation.fetch_add(1, Ordering::SeqCst);
+            Ok(Some(address))
+        })
+    }
+
+    fn optouts(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<OptOut>>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT address, at FROM optouts WHERE user_id = ?1 ORDER BY at, address",
+            )?;
+            let rows = stmt.query_map([user_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (address, at) = row?;
+                out.push(OptOut {
+                    address,
+                    at: parse_time(&at)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn purge_before(&self, cutoff: DateTime<Utc>) -> BoxFuture<'_, Result<u64>> {
+        self.with_conn(move |conn| {
+            Ok(conn.execute("DELETE FROM events WHERE at < ?1", [fmt_time(cutoff)])? as u64)
+        })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<Stats>> {
+        self.with_conn(move |conn| {
+            Ok(conn.query_row(
+                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM messages),
+                        (SELECT count(*) FROM events WHERE kind = 'open'),
+                        (SELECT count(*) FROM events WHERE kind = 'click')",
+                [],
+                |r| {
+                    Ok(Stats {
+                        users: r.get::<_, i64>(0)? as u64,
+                        messages: r.get::<_, i64>(1)? as u64,
+                        opens: r.get::<_, i64>(2)? as u64,
+                        clicks: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )?)
+        })
+    }
+}

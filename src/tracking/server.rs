@@ -1,0 +1,665 @@
+//! The tracking server (axum): pixels, link redirects, opt-out pages, the authenticated API the
+//! client uses to register messages and fetch events, health and Prometheus metrics.
+//!
+//! Hits are committed before they are answered (see [`super::db`]). Anything malformed or unknown
+//! in a pixel or link URL is answered without a 5xx: an unknown pixel still gets its image, an
+//! unknown link gets a 404 page. A link only ever redirects to the URL registered for its token.
+
+use super::classify::EventKind;
+use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
+use super::token::{hash_api_token, is_plausible_token, strip_suffix};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A transparent 1×1 GIF.
+pub const PIXEL_GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x01, 0x44, 0x00, 0x3b,
+];
+
+/// Largest registration body accepted.
+const MAX_REGISTRATION_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub scanner_window_seconds: i64,
+    /// Peers whose `X-Forwarded-For` is believed. Empty: the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Bits of a client address kept in storage (24 and 48 by default; 32/128 keep it whole).
+    pub ip_prefix_v4: u8,
+    pub ip_prefix_v6: u8,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            scanner_window_seconds: 60,
+            trusted_proxies: Vec::new(),
+            ip_prefix_v4: 24,
+            ip_prefix_v6: 48,
+        }
+    }
+}
+
+/// Counters exported at `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub pixel_requests: AtomicU64,
+    pub link_requests: AtomicU64,
+    pub api_requests: AtomicU64,
+    pub optout_requests: AtomicU64,
+    pub other_requests: AtomicU64,
+    pub opens_recorded: AtomicU64,
+    pub clicks_recorded: AtomicU64,
+    pub unknown_tokens: AtomicU64,
+    pub not_recorded: AtomicU64,
+    pub db_errors: AtomicU64,
+}
+
+impl Metrics {
+    fn render(&self) -> String {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        out.push_str("# HELP tidings_tracker_requests_total HTTP requests by route.\n");
+        out.push_str("# TYPE tidings_tracker_requests_total counter\n");
+        for (route, c) in [
+            ("pixel", &self.pixel_requests),
+            ("link", &self.link_requests),
+            ("api", &self.api_requests),
+            ("optout", &self.optout_requests),
+            ("other", &self.other_requests),
+        ] {
+            out.push_str(&format!(
+                "tidings_tracker_requests_total{{route=\"{route}\"}} {}\n",
+                g(c)
+            ));
+        }
+        out.push_str("# HELP tidings_tracker_events_recorded_total Events committed, by kind.\n");
+        out.push_str("# TYPE tidings_tracker_events_recorded_total counter\n");
+        out.push_str(&format!(
+            "tidings_tracker_events_recorded_total{{kind=\"open\"}} {}\n",
+            g(&self.opens_recorded)
+        ));
+        out.push_str(&format!(
+            "tidings_tracker_events_recorded_total{{kind=\"click\"}} {}\n",
+            g(&self.clicks_recorded)
+        ));
+        out.push_str("# HELP tidings_tracker_unknown_tokens_total Pixel or link requests with an unknown or malformed token.\n");
+        out.push_str("# TYPE tidings_tracker_unknown_tokens_total counter\n");
+        out.push_str(&format!(
+            "tidings_tracker_unknown_tokens_total {}\n",
+            g(&self.unknown_tokens)
+        ));
+        out.push_str("# HELP tidings_tracker_events_not_recorded_total Known hits not recorded (sender's own, opted out).\n");
+        out.push_str("# TYPE tidings_tracker_events_not_recorded_total counter\n");
+        out.push_str(&format!(
+            "tidings_tracker_events_not_recorded_total {}\n",
+            g(&self.not_recorded)
+        ));
+        out.push_str("# HELP tidings_tracker_db_errors_total Database operations that failed.\n");
+        out.push_str("# TYPE tidings_tracker_db_errors_total counter\n");
+        out.push_str(&format!(
+            "tidings_tracker_db_errors_total {}\n",
+            g(&self.db_errors)
+        ));
+        out
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    db: Arc<dyn TrackerDb>,
+    options: Arc<ServerOptions>,
+    metrics: Arc<Metrics>,
+}
+
+/// The tracker's routes. Serve it with connect info (see [`serve`]) so client addresses are known.
+pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metrics>) -> Router {
+    let state = AppState {
+        db,
+        options: Arc::new(options),
+        metrics,
+    };
+    Router::new()
+        .route("/p/{*rest}", get(pixel))
+        .route("/p/", get(pixel))
+        .route("/l/{*rest}", get(link))
+        .route("/o/{*rest}", get(opt_out_page).post(opt_out_confirm))
+        .route("/api/v1/messages", axum::routing::post(register_message))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/optouts", get(optouts))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_page))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_REGISTRATION_BYTES))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    db: Arc<dyn TrackerDb>,
+    options: ServerOptions,
+    metrics: Arc<Metrics>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(db, options, metrics);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Deletes events older than `days` now and then every hour, for as long as the runtime lives.
+pub fn spawn_retention(db: Arc<dyn TrackerDb>, days: u32, metrics: Arc<Metrics>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+            match db.purge_before(cutoff).await {
+                Ok(n) => tracing::info!("tracker: retention purged {n} events before {cutoff}"),
+                Err(e) => {
+                    metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!("tracker: retention purge failed: {e}");
+                }
+            }
+        }
+    });
+}
+
+/// The client's address: the peer, or — only when the peer is a trusted proxy — the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
+        for part in text.split(',') {
+            match parse_forwarded_ip(part.trim()) {
+                Some(ip) => hops.push(ip),
+                None => return peer,
+            }
+        }
+    }
+    let mut client = peer;
+    for ip in hops.into_iter().rev() {
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+fn parse_forwarded_ip(s: &str) -> Option<IpAddr> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    // "[v6]:port" or "v4:port"
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Some(sa.ip());
+    }
+    s.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.parse().ok())
+}
+
+/// What is stored of an address: its network prefix.
+pub fn truncate_ip(ip: IpAddr, v4_bits: u8, v6_bits: u8) -> String {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    let bits = match ip {
+        IpAddr::V4(_) => v4_bits.min(32),
+        IpAddr::V6(_) => v6_bits.min(128),
+    };
+    match IpNet::new(ip, bits) {
+        Ok(net) => net.trunc().addr().to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
+/// SHA-256 of an API token the request carries (Bearer header or `tidings_token` cookie).
+fn sender_token_hash(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = bearer(headers) {
+        return Some(hash_api_token(token));
+    }
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == "tidings_token")
+        .map(|(_, v)| v)
+        .filter(|v| is_plausible_token(v))
+        .map(hash_api_token)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && is_plausible_token(token)).then_some(token)
+}
+
+/// The path segment after the route's prefix (`/p/`, `/l/`, `/o/`), still percent-encoded:
+/// tokens never need decoding, and junk that does not decode must still get its answer.
+fn token_segment(uri: &Uri) -> &str {
+    let path = uri.path();
+    let rest = path.get(3..).unwrap_or("");
+    rest.split('/').next().unwrap_or("")
+}
+
+fn build_hit(
+    state: &AppState,
+    kind: EventKind,
+    token: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Hit {
+    let ip = client_ip(peer.ip(), headers, &state.options.trusted_proxies);
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let agent_verdict = super::classify::agent_verdict(kind, &user_agent, Some(ip));
+    Hit {
+        kind,
+        agent_verdict,
+        token: token.to_string(),
+        user_agent,
+        client_ip: Some(ip),
+        stored_ip: Some(truncate_ip(
+            ip,
+            state.options.ip_prefix_v4,
+            state.options.ip_prefix_v6,
+        )),
+        at: Utc::now(),
+        sender_token_hash: sender_token_hash(headers),
+        scanner_window_seconds: state.options.scanner_window_seconds,
+    }
+}
+
+fn count_outcome(metrics: &Metrics, kind: EventKind, known: bool, recorded: bool) {
+    let counter = match (known, recorded, kind) {
+        (false, _, _) => &metrics.unknown_tokens,
+        (true, false, _) => &metrics.not_recorded,
+        (true, true, EventKind::Open) => &metrics.opens_recorded,
+        (true, true, EventKind::Click) => &metrics.clicks_recorded,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn pixel_response(status: StatusCode) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "image/gif"),
+            (
+                header::CACHE_CONTROL,
+                "no-store, no-cache, must-revalidate, max-age=0",
+            ),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        PIXEL_GIF,
+    )
+        .into_response()
+}
+
+/// What became of a pixel or link request.
+enum HitResult {
+    /// The database answered: unknown, recorded, or known but not recorded (sender's own,
+    /// opted out).
+    Recorded(HitOutcome),
+    /// Not a token we could have issued; the database is not asked.
+    Malformed,
+    /// The database failed: nothing is durable, so the request must not look answered.
+    Failed,
+}
+
+async fn record_hit(
+    state: &AppState,
+    kind: EventKind,
+    uri: &Uri,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> HitResult {
+    let requests = match kind {
+        EventKind::Open => &state.metrics.pixel_requests,
+        EventKind::Click => &state.metrics.link_requests,
+    };
+    requests.fetch_add(1, Ordering::Relaxed);
+    // Whatever follows the token (suffix, path, query) is ignored.
+    let token = strip_suffix(token_segment(uri));
+    if !is_plausible_token(token) {
+        state.metrics.unknown_tokens.fetch_add(1, Ordering::Relaxed);
+        return HitResult::Malformed;
+    }
+    let hit = build_hit(state, kind, token, peer, headers);
+    match state.db.record(hit).await {
+        Ok(outcome) => {
+            count_outcome(&state.metrics, kind, outcome.known, outcome.recorded);
+            HitResult::Recorded(outcome)
+        }
+        Err(e) => {
+            state.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("tracker: recording an {} failed: {e}", kind.as_str());
+            HitResult::Failed
+        }
+    }
+}
+
+async fn pixel(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    match record_hit(&state, EventKind::Open, &uri, peer, &headers).await {
+        HitResult::Recorded(_) | HitResult::Malformed => pixel_response(StatusCode::OK),
+        HitResult::Failed => pixel_response(StatusCode::SERVICE_UNAVAILABLE),
+    }
+}
+
+fn html_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\"><title>{title}</title></head><body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\"><h1>{title}</h1>{body}</body></html>"
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn link_not_found() -> Response {
+    html_page(
+        StatusCode::NOT_FOUND,
+        "Link not found",
+        "<p>This tracked link is unknown or has expired.</p>",
+    )
+}
+
+/// Location headers must be visible ASCII; registered URLs may carry UTF-8, which is
+/// percent-encoded the way a browser would send it.
+fn location_value(url: &str) -> Option<HeaderValue> {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_graphic() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&out).ok()
+}
+
+async fn link(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    // The target is the URL registered for the token, never anything from the request.
+    let outcome = match record_hit(&state, EventKind::Click, &uri, peer, &headers).await {
+        HitResult::Recorded(outcome) => outcome,
+        HitResult::Malformed => return link_not_found(),
+        HitResult::Failed => {
+            return html_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "<p>The link service is briefly unavailable. Please reload this page.</p>",
+            )
+        }
+    };
+    match outcome.url.as_deref().and_then(location_value) {
+        Some(location) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, location),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ),
+            ],
+        )
+            .into_response(),
+        None => link_not_found(),
+    }
+}
+
+// A GET only shows a button: mail security scanners fetch every link in a mail, and a GET that
+// opted out would opt out every recipient behind such a gateway. The POST does the work.
+async fn opt_out_page(State(state): State<AppState>, uri: Uri) -> Response {
+    state
+        .metrics
+        .optout_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let token = token_segment(&uri);
+    if !is_plausible_token(token) {
+        return link_not_found();
+    }
+    html_page(
+        StatusCode::OK,
+        "Stop email tracking",
+        &format!(
+            "<p>The sender uses tidings, which can tell them when you open their mail or follow its links.</p>\
+             <form method=\"post\" action=\"/o/{token}\"><button type=\"submit\">Don't track my opens and clicks</button></form>"
+        ),
+    )
+}
+
+async fn opt_out_confirm(State(state): State<AppState>, uri: Uri) -> Response {
+    state
+        .metrics
+        .optout_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let token = token_segment(&uri);
+    if !is_plausible_token(token) {
+        return link_not_found();
+    }
+    match state.db.opt_out(token.to_string()).await {
+        Ok(Some(_)) => html_page(
+            StatusCode::OK,
+            "Done",
+            "<p>Your opens and clicks will no longer be tracked by this sender. Mail you already received is no longer tracked either.</p>",
+        ),
+        Ok(None) => link_not_found(),
+        Err(e) => {
+            state.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("tracker: opt-out failed: {e}");
+            html_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "<p>Please try again in a moment.</p>",
+            )
+        }
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<i64, Response> {
+    state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
+    let unauthorized = || {
+        let mut r = json_error(StatusCode::UNAUTHORIZED, "missing or invalid API token");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"tidings\""),
+        );
+        r
+    };
+    let token = bearer(headers).ok_or_else(unauthorized)?;
+    match state.db.user_by_token_hash(&hash_api_token(token)).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(unauthorized()),
+        Err(e) => Err(db_failure(state, e)),
+    }
+}
+
+fn db_failure(state: &AppState, e: DbError) -> Response {
+    state.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+    tracing::error!("tracker: database error: {e}");
+    json_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+}
+
+async fn register_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let user = match authenticate(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let reg: Registration = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+    };
+    if let Err(e) = super::db::validate_registration(&reg) {
+        return json_error(StatusCode::BAD_REQUEST, &e);
+    }
+    match state.db.register(user, reg).await {
+        Ok(()) => (StatusCode::CREATED, Json(serde_json::json!({ "ok": true }))).into_response(),
+        Err(e @ DbError::TokenConflict(_)) => json_error(StatusCode::CONFLICT, &e.to_string()),
+        Err(e) => db_failure(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let user = match authenticate(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(Query(q)) = query else {
+        return json_error(StatusCode::BAD_REQUEST, "bad query string");
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, super::db::MAX_PAGE);
+    match state.db.events(user, q.after, limit).await {
+        Ok(page) => Json(page).into_response(),
+        Err(e @ DbError::BadCursor(_)) => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => db_failure(&state, e),
+    }
+}
+
+async fn optouts(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match authenticate(&state, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match state.db.optouts(user).await {
+        Ok(list) => Json(serde_json::json!({ "optouts": list })).into_response(),
+        Err(e) => db_failure(&state, e),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    state.metrics.other_requests.fetch_add(1, Ordering::Relaxed);
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+async fn metrics_page(State(state): State<AppState>) -> Response {
+    state.metrics.other_requests.fetch_add(1, Ordering::Relaxed);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        Body::from(state.metrics.render()),
+    )
+        .into_response()
+}
+
+async fn not_found(State(state): State<AppState>) -> Response {
+    state.metrics.other_requests.fetch_add(1, Ordering::Relaxed);
+    html_page(StatusCode::NOT_FOUND, "Not found", "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_peers() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "17.1.2.3, 10.0.0.5".parse().unwrap());
+        let untrusted_peer: IpAddr = "198.51.100.9".parse().unwrap();
+        assert_eq!(client_ip(untrusted_peer, &h, &trusted), untrusted_peer);
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            "17.1.2.3".parse::<IpAddr>().unwrap()
+        );
+        // A spoofed left-most entry does not win over the one the proxy appended.
+        h.insert("x-forwarded-for", "1.1.1.1, 17.1.2.3".parse().unwrap());
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            "17.1.2.3".parse::<IpAddr>().unwrap()
+        );
+        h.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted), proxy);
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+    }
+
+    #[test]
+    fn addresses_are_truncated_to_their_prefix() {
+        assert_eq!(
+            truncate_ip("203.0.113.77".parse().unwrap(), 24, 48),
+            "203.0.113.0"
+        );
+        assert_eq!(
+            truncate_ip("2001:db8:1234:5678::1".parse().unwrap(), 24, 48),
+            "2001:db8:1234::"
+        );
+        assert_eq!(
+            truncate_ip("::ffff:203.0.113.77".parse().unwrap(), 24, 48),
+            "203.0.113.0"
+        );
+        assert_eq!(
+            truncate_ip("203.0.113.77".parse().unwrap(), 32, 128),
+            "203.0.113.77"
+        );
+    }
+
+    #[test]
+    fn location_is_percent_encoded_ascii() {
+        let v = location_value("https://example.com/é?q=a b").unwrap();
+        assert_eq!(v.to_str().unwrap(), "https://example.com/%C3%A9?q=a%20b");
+    }
+}

@@ -1,0 +1,777 @@
+//! The tracking server over real HTTP on 127.0.0.1: the `tidings tracker serve` binary against
+//! SQLite and against a private PostgreSQL cluster, every test on both.
+
+use crate::support::postgres;
+use crate::support::tracker::{add_user, run_cli, TrackerProcess};
+use chrono::{Duration, Utc};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tidings::tracking::api::{ApiError, TrackerClient};
+use tidings::tracking::classify::{Classification, EventKind};
+use tidings::tracking::db::{Event, Hit, RecipientRegistration, Registration};
+use tidings::tracking::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
+use tidings::tracking::token::new_tracking_token;
+
+struct Backend {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("tracker.sqlite3").display());
+    Backend {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+fn pg() -> Backend {
+    Backend {
+        url: postgres::fresh_database(),
+        _dir: None,
+    }
+}
+
+/// Each listed async fn runs as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::sqlite()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::pg()).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    pixel_is_a_no_store_gif_and_unknown_tokens_record_nothing,
+    links_redirect_only_to_the_registered_url,
+    api_needs_a_valid_token_and_users_see_only_their_own,
+    events_are_paged_oldest_first_with_a_cursor,
+    opt_out_marks_the_recipient_never_and_stops_recording,
+    forwarded_for_is_believed_only_from_a_trusted_proxy,
+    classification_uses_real_agents_timing_and_bursts,
+    senders_own_opens_are_not_counted,
+    retention_purges_old_events,
+    rewritten_copies_attribute_events_to_their_recipient,
+    kill_9_under_load_keeps_every_answered_event,
+    paging_while_two_instances_write_never_skips_an_event,
+);
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+fn api(server: &TrackerProcess, token: &str) -> TrackerClient {
+    TrackerClient::new(&server.base_url, token, std::time::Duration::from_secs(20)).unwrap()
+}
+
+/// A registration for one message to `address` with `urls`, sent `ago` before now.
+fn message(address: &str, urls: &[&str], ago: Duration) -> Registration {
+    Registration {
+        message_id: format!("<{}@test.example>", new_tracking_token()),
+        sent_at: Utc::now() - ago,
+        recipients: vec![RecipientRegistration {
+            address: address.to_string(),
+            token: new_tracking_token(),
+            links: urls
+                .iter()
+                .map(|u| TrackedLink {
+                    token: new_tracking_token(),
+                    url: u.to_string(),
+                })
+                .collect(),
+        }],
+    }
+}
+
+fn pixel_url(server: &TrackerProcess, reg: &Registration) -> String {
+    format!("{}/p/{}.gif", server.base_url, reg.recipients[0].token)
+}
+
+fn link_url(server: &TrackerProcess, reg: &Registration, i: usize) -> String {
+    format!("{}/l/{}", server.base_url, reg.recipients[0].links[i].token)
+}
+
+const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15";
+
+async fn get_ua(url: &str, ua: &str) -> reqwest::Response {
+    http()
+        .get(url)
+        .header("user-agent", ua)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Every event the token can see, waiting (bounded) until at least `expected` are there, then
+/// checking that no more arrive on one further fetch.
+async fn all_events(client: &TrackerClient, expected: usize) -> Vec<Event> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut events = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client.fetch_events(cursor.as_deref(), 100).await.unwrap();
+        let empty = page.events.is_empty();
+        events.extend(page.events);
+        cursor = Some(page.cursor);
+        if empty {
+            if events.len() >= expected || std::time::Instant::now() > deadline {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn pixel_is_a_no_store_gif_and_unknown_tokens_record_nothing(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &token);
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    alice.register_message(&reg).await.unwrap();
+
+    let r = get_ua(&pixel_url(&server, &reg), SAFARI).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/gif");
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("no-store"));
+    let body = r.bytes().await.unwrap();
+    assert!(body.starts_with(b"GIF89a") && body.len() < 64);
+
+    for junk in [
+        format!("/p/{}.gif", new_tracking_token()),
+        "/p/NOT-A-TOKEN.gif".to_string(),
+        "/p/..%2F..%2Fetc%2Fpasswd".to_string(),
+        format!("/p/{}", "a".repeat(5000)),
+        "/p/%00%ff.gif".to_string(),
+        "/p/".to_string(),
+    ] {
+        let r = get_ua(&format!("{}{junk}", server.base_url), SAFARI).await;
+        assert_eq!(r.status(), 200, "{junk}");
+        assert_eq!(r.headers()["content-type"], "image/gif", "{junk}");
+    }
+    let events = all_events(&alice, 1).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.kind, EventKind::Open);
+    assert_eq!(e.message_id, reg.message_id);
+    assert_eq!(e.recipient, "dana@example.com");
+    assert_eq!(e.user_agent, SAFARI);
+    assert_eq!(e.classification, Classification::Human);
+    assert_eq!(e.ip.as_deref(), Some("127.0.0.0"));
+
+    let health = http()
+        .get(format!("{}/healthz", server.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = http()
+        .get(format!("{}/metrics", server.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tidings_tracker_events_recorded_total{kind=\"open\"} 1"));
+    assert!(metrics.contains("tidings_tracker_unknown_tokens_total 6"));
+    assert!(metrics.contains("tidings_tracker_db_errors_total 0"));
+}
+
+async fn links_redirect_only_to_the_registered_url(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &token);
+    let target = "https://example.com/deck?x=1&y=%C3%A9";
+    let reg = message("dana@example.com", &[target], Duration::hours(1));
+    alice.register_message(&reg).await.unwrap();
+    let link = link_url(&server, &reg, 0);
+    for suffix in [
+        "",
+        "/https://evil.example",
+        "?url=https://evil.example",
+        "//evil.example/",
+        ".evil.example",
+        "/%2F%2Fevil.example?next=//evil.example",
+    ] {
+        let r = get_ua(&format!("{link}{suffix}"), SAFARI).await;
+        assert_eq!(r.status(), 302, "{suffix}");
+        assert_eq!(r.headers()["location"], target, "{suffix}");
+    }
+    for unknown in [
+        format!("{}/l/{}", server.base_url, new_tracking_token()),
+        format!("{}/l/", server.base_url),
+        format!("{}/l/<script>", server.base_url),
+        format!("{}/l/{}", server.base_url, reg.recipients[0].token),
+    ] {
+        let r = get_ua(&unknown, SAFARI).await;
+        assert_eq!(r.status(), 404, "{unknown}");
+        assert!(r.headers().get("location").is_none());
+    }
+    let events = all_events(&alice, 6).await;
+    assert_eq!(events.len(), 6);
+    assert!(events
+        .iter()
+        .all(|e| e.kind == EventKind::Click && e.url.as_deref() == Some(target)));
+}
+
+async fn api_needs_a_valid_token_and_users_see_only_their_own(db: Backend) {
+    let alice_token = add_user(&db.url, "alice");
+    let bob_token = add_user(&db.url, "bob");
+    assert_ne!(alice_token, bob_token);
+    let server = TrackerProcess::start(&db.url, &[]);
+    let (alice, bob) = (api(&server, &alice_token), api(&server, &bob_token));
+    let reg = message(
+        "dana@example.com",
+        &["https://example.com/a"],
+        Duration::hours(1),
+    );
+    alice.register_message(&reg).await.unwrap();
+    // Registering again is harmless; bob cannot claim alice's tokens.
+    alice.register_message(&reg).await.unwrap();
+    let mut stolen = reg.clone();
+    stolen.message_id = "<bob@test.example>".into();
+    match bob.register_message(&stolen).await {
+        Err(ApiError::Status { status: 409, .. }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    get_ua(&pixel_url(&server, &reg), SAFARI).await;
+
+    for auth in [
+        None,
+        Some("Bearer wrong".to_string()),
+        Some(format!("Bearer {}x", alice_token)),
+        Some(format!("Basic {alice_token}")),
+    ] {
+        for path in ["/api/v1/events", "/api/v1/optouts"] {
+            let mut req = http().get(format!("{}{path}", server.base_url));
+            if let Some(a) = &auth {
+                req = req.header("authorization", a);
+            }
+            assert_eq!(req.send().await.unwrap().status(), 401, "{auth:?} {path}");
+        }
+        let mut req = http()
+            .post(format!("{}/api/v1/messages", server.base_url))
+            .body(serde_json::to_vec(&reg).unwrap());
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 401);
+    }
+    let bad = TrackerClient::new(
+        &server.base_url,
+        "tdg_nope",
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(matches!(
+        bad.fetch_events(None, 10).await,
+        Err(ApiError::Unauthorized)
+    ));
+    // Junk registrations are refused with a reason.
+    let mut junk = message(
+        "x@example.com",
+        &["javascript:alert(1)"],
+        Duration::hours(1),
+    );
+    assert!(matches!(
+        alice.register_message(&junk).await,
+        Err(ApiError::Status { status: 400, .. })
+    ));
+    junk.recipients[0].links.clear();
+    junk.recipients[0].token = "short".into();
+    assert!(matches!(
+        alice.register_message(&junk).await,
+        Err(ApiError::Status { status: 400, .. })
+    ));
+
+    assert_eq!(all_events(&alice, 1).await.len(), 1);
+    assert!(bob.fetch_events(None, 100).await.unwrap().events.is_empty());
+}
+
+async fn events_are_paged_oldest_first_with_a_cursor(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &token);
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    alice.register_message(&reg).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            get_ua(&pixel_url(&server, &reg), SAFARI).await.status(),
+            200
+        );
+    }
+    all_events(&alice, 5).await;
+    let p1 = alice.fetch_events(None, 2).await.unwrap();
+    let p2 = alice.fetch_events(Some(&p1.cursor), 2).await.unwrap();
+    let p3 = alice.fetch_events(Some(&p2.cursor), 2).await.unwrap();
+    let p4 = alice.fetch_events(Some(&p3.cursor), 2).await.unwrap();
+    assert_eq!(
+        (
+            p1.events.len(),
+            p2.events.len(),
+            p3.events.len(),
+            p4.events.len()
+        ),
+        (2, 2, 1, 0)
+    );
+    assert_eq!(p4.cursor, p3.cursor, "an empty page keeps the cursor");
+    let all: Vec<&Event> = p1
+        .events
+        .iter()
+        .chain(&p2.events)
+        .chain(&p3.events)
+        .collect();
+    for pair in all.windows(2) {
+        assert!(pair[0].at <= pair[1].at && pair[0].id != pair[1].id);
+    }
+    // A cursor that is not one of ours is a 400, not a 5xx.
+    let r = http()
+        .get(format!(
+            "{}/api/v1/events?after=drop%20table",
+            server.base_url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+async fn opt_out_marks_the_recipient_never_and_stops_recording(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &token);
+    let reg = message(
+        "Dana@Example.com",
+        &["https://example.com/a"],
+        Duration::hours(1),
+    );
+    alice.register_message(&reg).await.unwrap();
+    let opt_out = format!("{}/o/{}", server.base_url, reg.recipients[0].token);
+    // A GET (what a link scanner does) only shows the button.
+    let page = get_ua(&opt_out, SAFARI).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    assert!(alice.fetch_optouts().await.unwrap().is_empty());
+    let done = http().post(&opt_out).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    let optouts = alice.fetch_optouts().await.unwrap();
+    assert_eq!(optouts.len(), 1);
+    assert_eq!(optouts[0].address, "dana@example.com");
+    let unknown = http()
+        .post(format!("{}/o/{}", server.base_url, new_tracking_token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    // Later opens and clicks of that recipient are not recorded; the link still works.
+    assert_eq!(
+        get_ua(&pixel_url(&server, &reg), SAFARI).await.status(),
+        200
+    );
+    let r = get_ua(&link_url(&server, &reg, 0), SAFARI).await;
+    assert_eq!(r.status(), 302);
+    assert!(alice
+        .fetch_events(None, 100)
+        .await
+        .unwrap()
+        .events
+        .is_empty());
+}
+
+async fn forwarded_for_is_believed_only_from_a_trusted_proxy(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    {
+        let direct = TrackerProcess::start(&db.url, &[]);
+        api(&direct, &token).register_message(&reg).await.unwrap();
+        let r = http()
+            .get(pixel_url(&direct, &reg))
+            .header("user-agent", "Mozilla/5.0")
+            .header("x-forwarded-for", "17.58.63.10")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let events = all_events(&api(&direct, &token), 1).await;
+        assert_eq!(events[0].ip.as_deref(), Some("127.0.0.0"));
+        assert_eq!(events[0].classification, Classification::Human);
+    }
+    let proxied = TrackerProcess::start(
+        &db.url,
+        &["--trusted-proxy", "127.0.0.0/8", "--ip-prefix-v4", "24"],
+    );
+    http()
+        .get(pixel_url(&proxied, &reg))
+        .header("user-agent", "Mozilla/5.0")
+        .header("x-forwarded-for", "203.0.113.5, 17.58.63.10")
+        .send()
+        .await
+        .unwrap();
+    let events = all_events(&api(&proxied, &token), 2).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].ip.as_deref(), Some("17.58.63.0"));
+    assert_eq!(events[1].classification, Classification::Automated);
+    assert!(events[1].reason.contains("Apple"), "{}", events[1].reason);
+    drop(proxied);
+    // With the full address configured, nothing is truncated.
+    let whole = TrackerProcess::start(&db.url, &["--ip-prefix-v4", "32"]);
+    get_ua(&pixel_url(&whole, &reg), SAFARI).await;
+    let events = all_events(&api(&whole, &token), 3).await;
+    assert_eq!(events[2].ip.as_deref(), Some("127.0.0.1"));
+}
+
+async fn classification_uses_real_agents_timing_and_bursts(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &["--scanner-window-seconds", "60"]);
+    let alice = api(&server, &token);
+    let old = message(
+        "dana@example.com",
+        &["https://example.com/a", "https://example.com/b"],
+        Duration::hours(1),
+    );
+    let fresh = message(
+        "lee@example.com",
+        &["https://example.com/c"],
+        Duration::zero(),
+    );
+    alice.register_message(&old).await.unwrap();
+    alice.register_message(&fresh).await.unwrap();
+    let gmail =
+        "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    get_ua(&pixel_url(&server, &old), gmail).await;
+    get_ua(&pixel_url(&server, &old), googlebot).await;
+    get_ua(&pixel_url(&server, &old), SAFARI).await;
+    get_ua(&pixel_url(&server, &fresh), SAFARI).await;
+    get_ua(&link_url(&server, &old, 0), SAFARI).await;
+    get_ua(&link_url(&server, &old, 1), SAFARI).await;
+    let events = all_events(&alice, 6).await;
+    let classes: Vec<(Classification, &str)> = events
+        .iter()
+        .map(|e| (e.classification, e.reason.as_str()))
+        .collect();
+    assert_eq!(classes[0].0, Classification::Proxy, "{classes:?}");
+    assert!(classes[0].1.contains("cached"));
+    assert_eq!(classes[1].0, Classification::Automated);
+    assert_eq!(classes[2], (Classification::Human, ""));
+    assert_eq!(classes[3].0, Classification::Automated);
+    assert!(classes[3].1.contains("scanner"), "{}", classes[3].1);
+    // Both links of the mail within seconds: a link scanner, and the first click is re-marked.
+    assert_eq!(classes[4].0, Classification::Automated, "{classes:?}");
+    assert_eq!(classes[5].0, Classification::Automated);
+    assert!(classes[5].1.contains("all 2 links"));
+}
+
+async fn senders_own_opens_are_not_counted(db: Backend) {
+    let alice_token = add_user(&db.url, "alice");
+    let bob_token = add_user(&db.url, "bob");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &alice_token);
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    alice.register_message(&reg).await.unwrap();
+    let own = http()
+        .get(pixel_url(&server, &reg))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let own_cookie = http()
+        .get(pixel_url(&server, &reg))
+        .header("cookie", format!("tidings_token={alice_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own_cookie.status(), 200);
+    // Someone else's token is not the sender's.
+    http()
+        .get(pixel_url(&server, &reg))
+        .header("user-agent", SAFARI)
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all_events(&alice, 1).await.len(), 1);
+}
+
+async fn retention_purges_old_events(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let reg = message("dana@example.com", &[], Duration::days(30));
+    {
+        // Backdated events can only be made through the library.
+        let store = tidings::tracking::db::open(&db.url).await.unwrap();
+        let server = TrackerProcess::start(&db.url, &[]);
+        api(&server, &token).register_message(&reg).await.unwrap();
+        for days in [20, 1] {
+            let outcome = store
+                .record(Hit {
+                    kind: EventKind::Open,
+                    token: reg.recipients[0].token.clone(),
+                    user_agent: SAFARI.into(),
+                    client_ip: None,
+                    stored_ip: None,
+                    at: Utc::now() - Duration::days(days),
+                    sender_token_hash: None,
+                    scanner_window_seconds: 60,
+                    agent_verdict: None,
+                })
+                .await
+                .unwrap();
+            assert!(outcome.recorded);
+        }
+        assert_eq!(all_events(&api(&server, &token), 2).await.len(), 2);
+    }
+    let server = TrackerProcess::start(&db.url, &["--retention-days", "7"]);
+    let alice = api(&server, &token);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let events = alice.fetch_events(None, 100).await.unwrap().events;
+        if events.len() == 1 {
+            assert!(events[0].at > Utc::now() - Duration::days(2));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not purged: {events:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn rewritten_copies_attribute_events_to_their_recipient(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &token);
+    let html =
+        "<html><body><p>Deck: <a href=\"https://example.com/deck\">here</a></p></body></html>";
+    let opts = RewriteOptions {
+        base_url: &server.base_url,
+        track_opens: true,
+        track_links: true,
+        opt_out_link: true,
+        unsubscribe_urls: &[],
+        excluded_urls: &[],
+    };
+    let dana = rewrite_for_recipient(Some(html), None, &opts);
+    let lee = rewrite_for_recipient(Some(html), None, &opts);
+    let reg = Registration {
+        message_id: "<proposal@test.example>".into(),
+        sent_at: Utc::now() - Duration::hours(1),
+        recipients: vec![
+            dana.registration("dana@example.com"),
+            lee.registration("lee@example.com"),
+        ],
+    };
+    alice.register_message(&reg).await.unwrap();
+    assert_eq!(
+        get_ua(dana.pixel_url.as_ref().unwrap(), SAFARI)
+            .await
+            .status(),
+        200
+    );
+    let link = format!("{}/l/{}", server.base_url, dana.links[0].token);
+    assert!(dana.html.contains(&link));
+    let r = get_ua(&link, SAFARI).await;
+    assert_eq!(r.headers()["location"], "https://example.com/deck");
+    let events = all_events(&alice, 2).await;
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        assert_eq!(e.recipient, "dana@example.com");
+        assert_eq!(e.message_id, "<proposal@test.example>");
+    }
+    assert_eq!(
+        (events[0].kind, events[1].kind),
+        (EventKind::Open, EventKind::Click)
+    );
+}
+
+async fn kill_9_under_load_keeps_every_answered_event(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let mut server = TrackerProcess::start(&db.url, &[]);
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    api(&server, &token).register_message(&reg).await.unwrap();
+    let url = pixel_url(&server, &reg);
+    let answered = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (url, answered, sent, stop) =
+            (url.clone(), answered.clone(), sent.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let client = http();
+            // Bounded: each worker stops after 2000 requests even if the kill never comes.
+            for _ in 0..2000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                sent.fetch_add(1, Ordering::SeqCst);
+                if let Ok(r) = client.get(&url).header("user-agent", SAFARI).send().await {
+                    if r.status() == 200 && r.bytes().await.is_ok() {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while answered.load(Ordering::SeqCst) < 300 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.kill9();
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let answered = answered.load(Ordering::SeqCst);
+    let sent = sent.load(Ordering::SeqCst);
+    assert!(answered >= 300, "only {answered} answered");
+    let stats: serde_json::Value =
+        serde_json::from_str(run_cli(&["tracker", "stats", "--db", &db.url, "--json"]).trim())
+            .unwrap();
+    let opens = stats["opens"].as_u64().unwrap() as usize;
+    assert!(
+        opens >= answered && opens <= sent,
+        "answered {answered}, recorded {opens}, sent {sent}"
+    );
+    // The restarted server serves the same events.
+    let again = TrackerProcess::start(&db.url, &[]);
+    assert_eq!(all_events_count(&api(&again, &token), opens).await, opens);
+}
+
+async fn all_events_count(client: &TrackerClient, expected: usize) -> usize {
+    all_events(client, expected).await.len()
+}
+
+/// Two tracker instances on one database (the load-balanced deployment) record opens while a
+/// poller pages with `after=cursor`: every event must reach the poller exactly once, even though
+/// the instances commit their batches in any order.
+async fn paging_while_two_instances_write_never_skips_an_event(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let a = TrackerProcess::start(&db.url, &[]);
+    let b = TrackerProcess::start(&db.url, &[]);
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    api(&a, &token).register_message(&reg).await.unwrap();
+    let urls = [pixel_url(&a, &reg), pixel_url(&b, &reg)];
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let (url, answered) = (urls[i % 2].clone(), answered.clone());
+        writers.push(tokio::spawn(async move {
+            let client = http();
+            for _ in 0..60 {
+                let r = client
+                    .get(&url)
+                    .header("user-agent", SAFARI)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    let poller = api(&b, &token);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = poller.fetch_events(cursor.as_deref(), 7).await.unwrap();
+        seen.extend(page.events.iter().map(|e| e.id));
+        cursor = Some(page.cursor);
+        let done = writers.iter().all(|w| w.is_finished());
+        if done && page.events.is_empty() && seen.len() >= answered.load(Ordering::SeqCst) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "poller stalled at {}",
+            seen.len()
+        );
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let total = answered.load(Ordering::SeqCst);
+    assert_eq!(total, 480);
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "an event was delivered twice");
+    assert_eq!(seen.len(), total, "the poller missed events");
+}
+
+/// The API client never reads an unbounded answer nor waits forever on a stuck tracker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_client_caps_answers_and_times_out() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/huge/api/v1/events",
+            get(|| async { "x".repeat(tidings::tracking::api::MAX_RESPONSE_BYTES + 1) }),
+        )
+        .route(
+            "/stuck/api/v1/events",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/broken/api/v1/events",
+            get(|| async {
+                (
+                    axum::http::StatusCode::BAD_GATEWAY,
+                    "\u{1b}[31mupstream\u{1b}[0m",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = |path: &str| {
+        TrackerClient::new(
+            &format!("{base}/{path}"),
+            "tdg_x",
+            std::time::Duration::from_millis(500),
+        )
+        .unwrap()
+    };
+    assert!(matches!(
+        client("huge").fetch_events(None, 10).await,
+        Err(ApiError::TooLarge)
+    ));
+    let started = std::time::Instant::now();
+    let stuck = client("stuck").fetch_events(None, 10).await.unwrap_err();
+    assert!(stuck.is_transient(), "{stuck}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    match client("broken").fetch_events(None, 10).await {
+        Err(ApiError::Status {
+            status: 502,
+            message,
+        }) => {
+            assert!(!message.contains('\u{1b}'), "{message:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        TrackerClient::new("ftp://x", "t", std::time::Duration::from_secs(1)),
+        Err(ApiError::BadBaseUrl(_))
+    ));
+}
