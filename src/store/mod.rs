@@ -6,10 +6,12 @@ mod contacts;
 mod messages;
 mod schema;
 mod superdata;
+mod tracking;
 
 pub use contacts::*;
 pub use messages::*;
 pub use superdata::*;
+pub use tracking::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
