@@ -3,6 +3,7 @@
 //! Layers, with arrows pointing one way: `ui → app → {mail, tracking, superdata, store}`.
 //! `cli` is an edge like `ui`: it parses arguments and calls into the layers below.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
@@ -11,3 +12,4 @@ pub mod notify;
 pub mod store;
 pub mod superdata;
 pub mod tracking;
+pub mod ui;

@@ -9,7 +9,13 @@ mod demo;
 mod events;
 #[path = "integration/render.rs"]
 mod render;
+#[path = "integration/send.rs"]
+mod send;
 #[path = "integration/superdata.rs"]
 mod superdata;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tui_snapshots.rs"]
+mod tui_snapshots;
+#[path = "integration/tui_tmux.rs"]
+mod tui_tmux;

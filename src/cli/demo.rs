@@ -108,6 +108,14 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         paths: env.paths.clone(),
         config: env.config.clone(),
     };
+    // On a terminal the demo is the inbox itself; piped (scripts, tests) it prints the inbox.
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return super::tui::run_tui(
+            &env.paths,
+            &env.config,
+            super::tui::TuiOptions { sync: false },
+        );
+    }
     let s = &env.summary;
     let folders: Vec<String> = s.folders.iter().map(|(f, n)| format!("{f} {n}")).collect();
     println!(
@@ -117,7 +125,6 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         s.messages,
         folders.join(", ")
     );
-    // Until the TUI lands, the demo shows the inbox the way `tidings list` does.
     let code = list(
         &ctx,
         &ListArgs {

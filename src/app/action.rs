@@ -1,0 +1,122 @@
+//! The user's intents, independent of which key produced them. The keymap (in `ui`) maps keys to
+//! these; config `[keys]` names them by [`Action::name`].
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// Everything a key can ask the app to do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $($variant),* }
+
+        impl Action {
+            /// Every action, in the order the help screen lists them.
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+
+            /// The name used in config `[keys]`.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name),* }
+            }
+
+            /// One line for the help screen.
+            pub fn help(self) -> &'static str {
+                match self { $(Action::$variant => $help),* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Down => "down", "Next message / line";
+    Up => "up", "Previous message / line";
+    Top => "top", "First message";
+    Bottom => "bottom", "Last message";
+    PageDown => "page_down", "One page down";
+    PageUp => "page_up", "One page up";
+    Open => "open", "Open the message or folder";
+    Back => "back", "Back (close reader, leave search); quit from the list";
+    Quit => "quit", "Quit";
+    NextPane => "next_pane", "Focus the next pane";
+    PrevPane => "prev_pane", "Focus the previous pane";
+    Archive => "archive", "Archive";
+    Delete => "delete", "Delete (to Trash)";
+    ToggleFlag => "flag", "Flag / unflag";
+    ToggleRead => "toggle_read", "Mark read / unread";
+    Move => "move", "Move to a folder (fuzzy picker)";
+    Select => "select", "Select / unselect for a bulk action";
+    Undo => "undo", "Undo the last triage action";
+    Compose => "compose", "Write a new message";
+    Reply => "reply", "Reply";
+    ReplyAll => "reply_all", "Reply to all";
+    Forward => "forward", "Forward";
+    Search => "search", "Search (full text, results as you type)";
+    NextMessage => "next_message", "Reader: next message";
+    PrevMessage => "prev_message", "Reader: previous message";
+    SaveAttachment => "save_attachment", "Reader: save an attachment";
+    OpenAttachment => "open_attachment", "Reader: open an attachment (xdg-open)";
+    FilterAll => "filter_all", "Show all messages";
+    FilterUnread => "filter_unread", "Show unread messages";
+    FilterFlagged => "filter_flagged", "Show flagged messages";
+    FilterTracked => "filter_tracked", "Show tracked sent mail";
+    ToggleThreads => "toggle_threads", "Conversation (thread) view on / off";
+    Help => "help", "This help";
+}
+
+/// The default bindings, in the spelling config `[keys]` uses.
+pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
+    use Action::*;
+    vec![
+        (Down, &["j", "Down"]),
+        (Up, &["k", "Up"]),
+        (Top, &["g", "Home"]),
+        (Bottom, &["G", "End"]),
+        (PageDown, &["PageDown", "C-d"]),
+        (PageUp, &["PageUp", "C-u"]),
+        (Open, &["Enter", "l", "Right"]),
+        (Back, &["q", "Esc", "h", "Left"]),
+        (Quit, &["C-c"]),
+        (NextPane, &["Tab"]),
+        (PrevPane, &["BackTab"]),
+        (Archive, &["a"]),
+        (Delete, &["d"]),
+        (ToggleFlag, &["!"]),
+        (ToggleRead, &["u"]),
+        (Move, &["m"]),
+        (Select, &["v", "Space"]),
+        (Undo, &["z"]),
+        (Compose, &["c"]),
+        (Reply, &["r"]),
+        (ReplyAll, &["R"]),
+        (Forward, &["f"]),
+        (Search, &["/"]),
+        (NextMessage, &["n"]),
+        (PrevMessage, &["p"]),
+        (SaveAttachment, &["s"]),
+        (OpenAttachment, &["o"]),
+        (FilterAll, &["1"]),
+        (FilterUnread, &["2"]),
+        (FilterFlagged, &["3"]),
+        (FilterTracked, &["4"]),
+        (ToggleThreads, &["t"]),
+        (Help, &["?"]),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_a_default_binding_and_a_round_trip_name() {
+        let defaults = default_bindings();
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+            assert!(
+                defaults.iter().any(|(d, _)| d == a),
+                "{a:?} has no default key"
+            );
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The inbox's application layer: state, user actions and the pure update step, plus the runtime
+//! that executes the update's effects off the UI loop. Knows the store and mail layers; knows
+//! nothing of ratatui — `ui` draws from [`App`] and feeds it [`Msg`]s.
+
+pub mod action;
+pub mod fuzzy;
+pub mod runtime;
+pub mod state;
+pub mod threads;
+mod update;
+
+pub use action::Action;
+pub use state::*;
+pub use update::safe_file_name;
+
+use chrono::{DateTime, Utc};
+
+/// A compact date for the list: the time today, else day and month, else the year.
+pub fn short_date(ts: i64, now: i64, utc_offset_secs: i32) -> String {
+    let off = chrono::FixedOffset::east_opt(utc_offset_secs)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
+    let (Some(d), Some(n)) = (
+        DateTime::<Utc>::from_timestamp(ts, 0),
+        DateTime::<Utc>::from_timestamp(now, 0),
+    ) else {
+        return String::new();
+    };
+    let (d, n) = (d.with_timezone(&off), n.with_timezone(&off));
+    if d.date_naive() == n.date_naive() {
+        d.format("%H:%M").to_string()
+    } else if d.format("%Y").to_string() == n.format("%Y").to_string() {
+        d.format("%d %b").to_string()
+    } else {
+        d.format("%Y-%m").to_string()
+    }
+}
+
+/// A plain summary for unit tests of the app layer.
+#[cfg(test)]
+pub(crate) fn test_summary(id: i64, date: i64, subject: &str) -> crate::store::MessageSummary {
+    crate::store::MessageSummary {
+        id,
+        account: "w".into(),
+        folder: "INBOX".into(),
+        uid: id as u32,
+        message_id: Some(format!("<{id}@test>")),
+        in_reply_to: None,
+        thread_root: None,
+        from_name: "A".into(),
+        from_addr: "a@x.test".into(),
+        to: String::new(),
+        cc: String::new(),
+        subject: subject.into(),
+        date,
+        seen: false,
+        flagged: false,
+        answered: false,
+        draft: false,
+        has_attachments: false,
+        preview: String::new(),
+    }
+}

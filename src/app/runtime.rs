@@ -1,0 +1,396 @@
+//! Runs [`Effect`]s off the UI loop and reports back as [`Msg`]s: reads on tokio's blocking pool
+//! (each with its own `Store`), writes on one worker thread so they reach the store in the order the
+//! user made them. Server-side triage goes through a [`TriageBackend`].
+
+use super::state::*;
+use crate::store::{ListQuery, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// First rows sent for a folder, so the first frame never waits for a large folder to load.
+pub const FIRST_PAGE: u64 = 200;
+/// Searches show at most this many results (newest first).
+pub const SEARCH_LIMIT: u64 = 2000;
+
+/// Where triage changes go: the local store at once, and the server (now or queued). `op`
+/// identifies a change so that it can be undone later.
+pub trait TriageBackend: Send + Sync {
+    fn apply(&self, store: &Store, op: u64, ids: &[i64], change: &Change) -> Result<(), String>;
+    /// Takes back change `of` (the inverse of `apply`).
+    fn undo(&self, store: &Store, of: u64) -> Result<(), String>;
+}
+
+enum LocalUndo {
+    Flags { id: i64, seen: bool, flagged: bool },
+    Moved { id: i64 },
+}
+
+/// Changes the cache and queues each change in `pending_ops` for the sync engine to replay.
+#[derive(Default)]
+pub struct QueueingBackend {
+    undos: std::sync::Mutex<std::collections::HashMap<u64, Vec<LocalUndo>>>,
+}
+
+impl QueueingBackend {
+    fn set_flags(
+        store: &Store,
+        id: i64,
+        seen: Option<bool>,
+        flagged: Option<bool>,
+    ) -> Result<(), String> {
+        store
+            .set_local_flags(id, seen, flagged, true)
+            .map_err(|e| e.to_string())?;
+        let changes = [(seen, "\\Seen"), (flagged, "\\Flagged")];
+        for (value, flag) in changes {
+            if let Some(v) = value {
+                let arg = format!("{}{flag}", if v { '+' } else { '-' });
+                store
+                    .queue_op(id, "flag", &arg)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TriageBackend for QueueingBackend {
+    fn apply(&self, store: &Store, op: u64, ids: &[i64], change: &Change) -> Result<(), String> {
+        let tx = store
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| e.to_string())?;
+        let mut undo = Vec::new();
+        for &id in ids {
+            let m = store.message(id).map_err(|e| e.to_string())?;
+            match change {
+                Change::Seen(v) => Self::set_flags(store, id, Some(*v), None)?,
+                Change::Flagged(v) => Self::set_flags(store, id, None, Some(*v))?,
+                Change::Archive | Change::Delete | Change::Move(_) => {
+                    let dest = match change {
+                        Change::Move(f) => f.clone(),
+                        _ => {
+                            let role = if *change == Change::Archive {
+                                "archive"
+                            } else {
+                                "trash"
+                            };
+                            store
+                                .folder_name_by_role(&m.account, role)
+                                .map_err(|e| e.to_string())?
+                                .ok_or_else(|| {
+                                    format!("account {} has no {role} folder", m.account)
+                                })?
+                        }
+                    };
+                    store.move_local(id, &dest).map_err(|e| e.to_string())?;
+                    undo.push(LocalUndo::Moved { id });
+                    continue;
+                }
+            }
+            undo.push(LocalUndo::Flags {
+                id,
+                seen: m.seen,
+                flagged: m.flagged,
+            });
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        if let Ok(mut undos) = self.undos.lock() {
+            undos.insert(op, undo);
+        }
+        Ok(())
+    }
+
+    fn undo(&self, store: &Store, of: u64) -> Result<(), String> {
+        let items = self
+            .undos
+            .lock()
+            .map_err(|_| "undo state is unavailable".to_string())?
+            .remove(&of)
+            .ok_or("nothing to undo for that change")?;
+        for item in items {
+            match item {
+                LocalUndo::Flags { id, seen, flagged } => {
+                    Self::set_flags(store, id, Some(seen), Some(flagged))?
+                }
+                LocalUndo::Moved { id } => {
+                    if !store.undo_move_local(id).map_err(|e| e.to_string())? {
+                        return Err("the move already reached the server".into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Runtime {
+    db: PathBuf,
+    tx: UnboundedSender<Msg>,
+    writes: std::sync::mpsc::Sender<Effect>,
+}
+
+/// Runs one store-side effect to completion on the calling thread and returns its answers. The
+/// runtime calls it off the UI loop; tests call it directly for a deterministic app.
+pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Vec<Msg> {
+    match effect {
+        Effect::LoadFolders => vec![Msg::FoldersLoaded(load_folders(store))],
+        Effect::LoadMessages {
+            generation,
+            query,
+            threads,
+        } => load_messages(store, generation, query, threads),
+        Effect::LoadMessage { id } => vec![Msg::MessageLoaded {
+            id,
+            content: reader_content(store, id),
+        }],
+        Effect::Triage { op, ids, change } => finished(op, backend.apply(store, op, &ids, &change)),
+        Effect::Undo { op, of } => finished(op, backend.undo(store, of)),
+        Effect::SaveAttachment { id, index, path } => {
+            vec![match save_attachment(store, id, index, &path) {
+                Ok(n) => Msg::Notice(format!("saved {} ({n} bytes)", path.display())),
+                Err(e) => Msg::Error(format!("saving {}: {e}", path.display())),
+            }]
+        }
+        Effect::Compose(req) => vec![Msg::Notice(format!(
+            "{:?}: the composer is not available yet",
+            req.kind
+        ))],
+        Effect::OpenAttachment { .. } | Effect::Quit => Vec::new(),
+    }
+}
+
+fn finished(op: u64, result: Result<(), String>) -> Vec<Msg> {
+    if let Err(e) = &result {
+        tracing::warn!(op, error = %e, "triage change failed");
+    }
+    vec![Msg::OpFinished { op, result }]
+}
+
+impl Runtime {
+    /// Starts the write worker. `db` is the cache file; results arrive on `tx`.
+    pub fn new(db: &Path, tx: UnboundedSender<Msg>, backend: Arc<dyn TriageBackend>) -> Runtime {
+        let (writes, queue) = std::sync::mpsc::channel::<Effect>();
+        let db_w = db.to_path_buf();
+        let tx_w = tx.clone();
+        std::thread::Builder::new()
+            .name("tidings-writes".into())
+            .spawn(move || write_worker(&db_w, queue, tx_w, backend))
+            .ok();
+        Runtime {
+            db: db.to_path_buf(),
+            tx,
+            writes,
+        }
+    }
+
+    /// Starts `effect`; never blocks.
+    pub fn run(&self, effect: Effect) {
+        match effect {
+            Effect::Quit => {}
+            Effect::Triage { .. } | Effect::Undo { .. } => {
+                if self.writes.send(effect).is_err() {
+                    let _ = self.tx.send(Msg::Error(
+                        "the store writer stopped; restart tidings".into(),
+                    ));
+                }
+            }
+            Effect::OpenAttachment { id, index } => {
+                let db = self.db.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let file = tokio::task::spawn_blocking(move || {
+                        let store = Store::open(&db).map_err(|e| e.to_string())?;
+                        attachment_to_temp(&store, id, index)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+                    let msg = match file {
+                        Ok(path) => open_with_system(&path).await,
+                        Err(e) => Msg::Error(format!("opening attachment: {e}")),
+                    };
+                    let _ = tx.send(msg);
+                });
+            }
+            Effect::LoadMessages {
+                generation,
+                query,
+                threads,
+            } => {
+                // Streams: the first page goes out before the whole folder is read.
+                self.read(move |store, tx| {
+                    for m in load_messages_streaming(store, generation, query, threads, tx) {
+                        let _ = tx.send(m);
+                    }
+                })
+            }
+            other => self.read(move |store, tx| {
+                for m in perform(store, &QueueingBackend::default(), other) {
+                    let _ = tx.send(m);
+                }
+            }),
+        }
+    }
+
+    fn read(&self, job: impl FnOnce(&Store, &UnboundedSender<Msg>) + Send + 'static) {
+        let db = self.db.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || match Store::open(&db) {
+            Ok(store) => job(&store, &tx),
+            Err(e) => {
+                let _ = tx.send(Msg::Error(e.to_string()));
+            }
+        });
+    }
+}
+
+fn write_worker(
+    db: &Path,
+    queue: std::sync::mpsc::Receiver<Effect>,
+    tx: UnboundedSender<Msg>,
+    backend: Arc<dyn TriageBackend>,
+) {
+    let store = match Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Msg::Error(e.to_string()));
+            return;
+        }
+    };
+    for effect in queue {
+        for m in perform(&store, backend.as_ref(), effect) {
+            let _ = tx.send(m);
+        }
+    }
+}
+
+/// Every folder of every cached account with its counts.
+pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
+    let mut out = Vec::new();
+    for account in store.account_names().map_err(|e| e.to_string())? {
+        let id = store.account_id(&account).map_err(|e| e.to_string())?;
+        for f in store.folders(id).map_err(|e| e.to_string())? {
+            if !f.selectable {
+                continue;
+            }
+            let (total, unread) = store.count_messages(f.id).map_err(|e| e.to_string())?;
+            out.push(FolderEntry {
+                account: account.clone(),
+                name: f.name,
+                role: f.role,
+                total,
+                unread,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn load_messages(store: &Store, generation: u64, q: ListQuery, threads: bool) -> Vec<Msg> {
+    let mut out = Vec::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    out.extend(load_messages_streaming(store, generation, q, threads, &tx));
+    drop(tx);
+    let mut streamed = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        streamed.push(m);
+    }
+    streamed.extend(out);
+    streamed
+}
+
+/// A first page at once (sent on `early`), then the whole folder (returned), so a huge folder
+/// shows immediately.
+fn load_messages_streaming(
+    store: &Store,
+    generation: u64,
+    mut q: ListQuery,
+    threads: bool,
+    early: &UnboundedSender<Msg>,
+) -> Vec<Msg> {
+    let rows_of = |q: &ListQuery| {
+        store
+            .list_messages(q)
+            .map(|msgs| {
+                let mut rows: Vec<Row> = msgs.into_iter().map(Row::new).collect();
+                super::threads::arrange(&mut rows, threads);
+                rows
+            })
+            .map_err(|e| e.to_string())
+    };
+    if q.search.is_some() {
+        q.limit = Some(SEARCH_LIMIT);
+    } else {
+        let first = ListQuery {
+            limit: Some(FIRST_PAGE),
+            ..q.clone()
+        };
+        let rows = rows_of(&first);
+        let done = !matches!(&rows, Ok(r) if r.len() as u64 == FIRST_PAGE);
+        let msg = Msg::MessagesLoaded {
+            generation,
+            rows,
+            complete: done,
+        };
+        if done {
+            return vec![msg];
+        }
+        let _ = early.send(msg);
+    }
+    let rows = rows_of(&q);
+    vec![Msg::MessagesLoaded {
+        generation,
+        rows,
+        complete: true,
+    }]
+}
+
+/// The reader's view of message `id`, rendered by `mail::render` (sanitized, HTML as text).
+pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
+    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
+    Ok(crate::mail::render::render_message(&raw))
+}
+
+fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
+    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
+    crate::mail::render::attachment_bytes(&raw, index)
+        .ok_or_else(|| format!("no attachment {}", index + 1))
+}
+
+fn save_attachment(store: &Store, id: i64, index: usize, path: &Path) -> Result<usize, String> {
+    let (_, bytes) = attachment_bytes(store, id, index)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(path, &bytes).map_err(|e| e.to_string())?;
+    Ok(bytes.len())
+}
+
+fn attachment_to_temp(store: &Store, id: i64, index: usize) -> Result<PathBuf, String> {
+    let (name, bytes) = attachment_bytes(store, id, index)?;
+    let dir = std::env::temp_dir().join(format!("tidings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// xdg-open with its output kept off the terminal the TUI draws on.
+async fn open_with_system(path: &Path) -> Msg {
+    let child = tokio::process::Command::new("xdg-open")
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut c) => match c.wait().await {
+            Ok(s) if s.success() => Msg::Notice(format!("opened {}", path.display())),
+            Ok(s) => Msg::Error(format!("xdg-open {} exited with {s}", path.display())),
+            Err(e) => Msg::Error(format!("xdg-open: {e}")),
+        },
+        Err(e) => Msg::Error(format!("cannot run xdg-open: {e}")),
+    }
+}

@@ -1,0 +1,1095 @@
+//! The pure state transition: `App::update(msg) -> effects`. No I/O happens here; the runtime runs
+//! the returned effects and feeds their results back as messages. Triage is optimistic: the rows
+//! change at once, and a failure reported later puts them back with the reason.
+
+use super::action::Action;
+use super::fuzzy;
+use super::state::*;
+use std::path::PathBuf;
+
+impl App {
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Action(a) => self.on_action(a),
+            Msg::Input(k) => self.on_input(k),
+            Msg::Click { pane, row } => self.on_click(pane, row),
+            Msg::Scroll { pane, lines } => {
+                self.scroll(pane, lines);
+                Vec::new()
+            }
+            Msg::FoldersLoaded(Ok(folders)) => self.on_folders(folders),
+            Msg::FoldersLoaded(Err(e)) | Msg::Error(e) => {
+                self.last_error = Some(e);
+                Vec::new()
+            }
+            Msg::MessagesLoaded {
+                generation,
+                rows,
+                complete,
+            } => self.on_messages(generation, rows, complete),
+            Msg::MessageLoaded { id, content } => {
+                match (&mut self.reader, content) {
+                    (Some(r), Ok(c)) if r.id == id => r.content = Some(c),
+                    (Some(r), Err(e)) if r.id == id => {
+                        r.content = Some(ReaderContent {
+                            body: format!("This message cannot be shown: {e}"),
+                            ..Default::default()
+                        });
+                        self.last_error = Some(e);
+                    }
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Msg::OpFinished { op, result } => self.on_op_finished(op, result),
+            Msg::Sync(s) => self.on_sync(s),
+            Msg::Marks(marks) => {
+                let by_id: std::collections::HashMap<i64, TrackingMarks> =
+                    marks.into_iter().collect();
+                for r in &mut self.rows {
+                    if let Some(m) = by_id.get(&r.msg.id) {
+                        r.marks = *m;
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Notifications { unread } => {
+                self.bell = unread;
+                Vec::new()
+            }
+            Msg::Notice(text) => {
+                self.status = Some(text);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The first effects to run at start.
+    pub fn start(&mut self) -> Vec<Effect> {
+        vec![Effect::LoadFolders]
+    }
+
+    fn on_action(&mut self, a: Action) -> Vec<Effect> {
+        if let Mode::Help { scroll } = &mut self.mode {
+            match a {
+                Action::Down => *scroll = scroll.saturating_add(1),
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::PageDown => *scroll = scroll.saturating_add(10),
+                Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::Quit => return self.quit(),
+                _ => self.mode = Mode::Normal,
+            }
+            return Vec::new();
+        }
+        self.status = None;
+        match a {
+            Action::Quit => self.quit(),
+            Action::Help => {
+                self.mode = Mode::Help { scroll: 0 };
+                Vec::new()
+            }
+            Action::Down => self.step(1),
+            Action::Up => self.step(-1),
+            Action::PageDown => self.step(self.page(true)),
+            Action::PageUp => self.step(-self.page(true)),
+            Action::Top => self.step(i64::MIN / 2),
+            Action::Bottom => self.step(i64::MAX / 2),
+            Action::Open => self.open(),
+            Action::Back => self.back(),
+            Action::NextPane => {
+                self.cycle_pane(1);
+                Vec::new()
+            }
+            Action::PrevPane => {
+                self.cycle_pane(-1);
+                Vec::new()
+            }
+            Action::NextMessage => self.reader_step(1),
+            Action::PrevMessage => self.reader_step(-1),
+            Action::Select => {
+                if let Some(id) = self.selected_row().map(|r| r.msg.id) {
+                    if !self.marked.remove(&id) {
+                        self.marked.insert(id);
+                    }
+                    self.step(1);
+                }
+                Vec::new()
+            }
+            Action::ToggleRead => self.toggle_read(),
+            Action::ToggleFlag => self.toggle_flag(),
+            Action::Archive => self.move_targets(Change::Archive, "archived"),
+            Action::Delete => self.move_targets(Change::Delete, "deleted"),
+            Action::Move => self.open_move_picker(),
+            Action::Undo => self.undo(),
+            Action::Compose => self.compose(ComposeKind::New),
+            Action::Reply => self.compose(ComposeKind::Reply),
+            Action::ReplyAll => self.compose(ComposeKind::ReplyAll),
+            Action::Forward => self.compose(ComposeKind::Forward),
+            Action::Search => {
+                self.mode = Mode::Search {
+                    input: self.search.clone().unwrap_or_default(),
+                };
+                Vec::new()
+            }
+            Action::SaveAttachment => self.attachment_action(true),
+            Action::OpenAttachment => self.attachment_action(false),
+            Action::FilterAll => self.set_filter(Filter::All),
+            Action::FilterUnread => self.set_filter(Filter::Unread),
+            Action::FilterFlagged => self.set_filter(Filter::Flagged),
+            Action::FilterTracked => self.set_filter(Filter::Tracked),
+            Action::ToggleThreads => {
+                self.threads = !self.threads;
+                self.status = Some(if self.threads {
+                    "conversation view".into()
+                } else {
+                    "flat view".into()
+                });
+                self.reload(false)
+            }
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        vec![Effect::Quit]
+    }
+
+    fn page(&self, list: bool) -> i64 {
+        let h = if list {
+            self.list_height
+        } else {
+            self.reader_height
+        };
+        h.saturating_sub(1).max(1) as i64
+    }
+
+    /// Moves the cursor of the focused pane by `delta` (clamped).
+    fn step(&mut self, delta: i64) -> Vec<Effect> {
+        match self.focus {
+            Pane::Folders => {
+                self.folder_cursor = clamp_add(self.folder_cursor, delta, self.folders.len());
+            }
+            Pane::List => {
+                self.cursor = clamp_add(self.cursor, delta, self.rows.len());
+            }
+            Pane::Reader => {
+                if let Some(r) = &mut self.reader {
+                    let d = delta.clamp(-10_000, 10_000) as i32;
+                    r.scroll = (r.scroll as i32 + d).clamp(0, u16::MAX as i32) as u16;
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn scroll(&mut self, pane: Pane, lines: i32) {
+        match pane {
+            Pane::Reader => {
+                if let Some(r) = &mut self.reader {
+                    r.scroll = (r.scroll as i32 + lines).clamp(0, u16::MAX as i32) as u16;
+                }
+            }
+            Pane::List => {
+                let max = self.rows.len().saturating_sub(1);
+                self.offset = (self.offset as i64 + lines as i64).clamp(0, max as i64) as usize;
+                let visible_end = self.offset + self.list_height.saturating_sub(1);
+                self.cursor = self.cursor.clamp(self.offset, visible_end.min(max));
+            }
+            Pane::Folders => {
+                self.folder_cursor = clamp_add(self.folder_cursor, lines as i64, self.folders.len())
+            }
+        }
+    }
+
+    fn on_click(&mut self, pane: Pane, row: usize) -> Vec<Effect> {
+        if !matches!(self.mode, Mode::Normal) {
+            return Vec::new();
+        }
+        self.focus = pane;
+        match pane {
+            Pane::Folders if row < self.folders.len() => {
+                self.folder_cursor = row;
+                self.open()
+            }
+            Pane::List if self.offset + row < self.rows.len() => {
+                let idx = self.offset + row;
+                if self.cursor == idx {
+                    return self.open();
+                }
+                self.cursor = idx;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn cycle_pane(&mut self, dir: i32) {
+        let mut panes = vec![Pane::Folders, Pane::List];
+        if self.reader.is_some() {
+            panes.push(Pane::Reader);
+        }
+        let i = panes.iter().position(|p| *p == self.focus).unwrap_or(1) as i32;
+        let n = panes.len() as i32;
+        self.focus = panes[((i + dir).rem_euclid(n)) as usize];
+    }
+
+    fn open(&mut self) -> Vec<Effect> {
+        match self.focus {
+            Pane::Folders => {
+                let Some(f) = self.folders.get(self.folder_cursor) else {
+                    return Vec::new();
+                };
+                self.current = Some((f.account.clone(), f.name.clone()));
+                self.search = None;
+                self.focus = Pane::List;
+                self.reader = None;
+                self.reload(true)
+            }
+            Pane::List | Pane::Reader => {
+                let Some(row) = self.selected_row() else {
+                    return Vec::new();
+                };
+                let id = row.msg.id;
+                self.open_message(id)
+            }
+        }
+    }
+
+    fn open_message(&mut self, id: i64) -> Vec<Effect> {
+        self.reader = Some(Reader {
+            id,
+            content: None,
+            scroll: 0,
+        });
+        self.focus = Pane::Reader;
+        let mut fx = vec![Effect::LoadMessage { id }];
+        let unseen = self
+            .rows
+            .iter()
+            .find(|r| r.msg.id == id)
+            .is_some_and(|r| !r.msg.seen);
+        if unseen {
+            // Reading marks read, optimistically, but it is not a triage step to undo.
+            let op = self.set_flags_locally(&[id], Change::Seen(true), "read");
+            self.undo.pop();
+            if let Some(e) = op {
+                fx.push(e);
+            }
+        }
+        fx
+    }
+
+    fn back(&mut self) -> Vec<Effect> {
+        if self.reader.is_some() && self.focus == Pane::Reader {
+            self.reader = None;
+            self.focus = Pane::List;
+            return Vec::new();
+        }
+        if !self.marked.is_empty() {
+            self.marked.clear();
+            return Vec::new();
+        }
+        if self.search.is_some() {
+            self.search = None;
+            return self.reload(true);
+        }
+        if self.focus == Pane::Folders {
+            self.focus = Pane::List;
+            return Vec::new();
+        }
+        if self.reader.is_some() {
+            self.reader = None;
+            return Vec::new();
+        }
+        self.quit()
+    }
+
+    fn reader_step(&mut self, delta: i64) -> Vec<Effect> {
+        let Some(reader) = &self.reader else {
+            return self.step(delta);
+        };
+        let id = reader.id;
+        let idx = self
+            .rows
+            .iter()
+            .position(|r| r.msg.id == id)
+            .unwrap_or(self.cursor);
+        let next = clamp_add(idx, delta, self.rows.len());
+        if next == idx {
+            return Vec::new();
+        }
+        self.cursor = next;
+        let id = self.rows[next].msg.id;
+        self.open_message(id)
+    }
+
+    fn set_filter(&mut self, f: Filter) -> Vec<Effect> {
+        self.filter = f;
+        self.reload(true)
+    }
+
+    /// Asks for the list again; `reset` puts the cursor on top (a new folder/filter/search).
+    pub fn reload(&mut self, reset: bool) -> Vec<Effect> {
+        self.generation += 1;
+        if reset {
+            self.cursor = 0;
+            self.offset = 0;
+            self.marked.clear();
+        }
+        match self.list_query() {
+            Some(query) => {
+                self.loading = true;
+                vec![Effect::LoadMessages {
+                    generation: self.generation,
+                    query,
+                    threads: self.threads,
+                }]
+            }
+            None => {
+                self.loading = false;
+                self.rows.clear();
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_folders(&mut self, folders: Vec<FolderEntry>) -> Vec<Effect> {
+        let keep = self.current.clone();
+        self.folders = folders;
+        let still_there = keep
+            .as_ref()
+            .is_some_and(|(a, n)| self.folders.iter().any(|f| &f.account == a && &f.name == n));
+        if still_there {
+            if let Some((a, n)) = &keep {
+                if let Some(i) = self
+                    .folders
+                    .iter()
+                    .position(|f| &f.account == a && &f.name == n)
+                {
+                    self.folder_cursor = i;
+                }
+            }
+            return Vec::new();
+        }
+        let first = self
+            .folders
+            .iter()
+            .position(|f| {
+                f.role.as_deref() == Some("inbox") || f.name.eq_ignore_ascii_case("INBOX")
+            })
+            .or(if self.folders.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
+        match first {
+            Some(i) => {
+                self.folder_cursor = i;
+                let f = &self.folders[i];
+                self.current = Some((f.account.clone(), f.name.clone()));
+                self.reload(true)
+            }
+            None => {
+                self.loading = false;
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_messages(
+        &mut self,
+        generation: u64,
+        rows: Result<Vec<Row>, String>,
+        complete: bool,
+    ) -> Vec<Effect> {
+        if generation != self.generation {
+            return Vec::new(); // a newer folder/search/filter replaced this one
+        }
+        match rows {
+            Ok(rows) => {
+                let id = self.selected_row().map(|r| r.msg.id);
+                let marks: std::collections::HashMap<i64, TrackingMarks> = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.marks != TrackingMarks::default())
+                    .map(|r| (r.msg.id, r.marks))
+                    .collect();
+                self.rows = rows;
+                for r in &mut self.rows {
+                    if let Some(mk) = marks.get(&r.msg.id) {
+                        r.marks = *mk;
+                    }
+                }
+                // Rows hidden by an optimistic move still in flight stay hidden.
+                let hidden: std::collections::HashSet<i64> = self
+                    .inflight
+                    .values()
+                    .filter_map(|u| match &u.revert {
+                        Revert::Moved { rows, .. } => Some(rows.iter().map(|(_, r)| r.msg.id)),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                if !hidden.is_empty() {
+                    self.rows.retain(|r| !hidden.contains(&r.msg.id));
+                }
+                self.cursor_to(id);
+                if complete {
+                    self.loading = false;
+                }
+            }
+            Err(e) => {
+                self.loading = false;
+                self.last_error = Some(e);
+            }
+        }
+        Vec::new()
+    }
+
+    fn cursor_to(&mut self, id: Option<i64>) {
+        if let Some(i) = id.and_then(|id| self.rows.iter().position(|r| r.msg.id == id)) {
+            self.cursor = i;
+        }
+        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
+    fn targets(&self) -> Vec<i64> {
+        if !self.marked.is_empty() {
+            return self
+                .rows
+                .iter()
+                .filter(|r| self.marked.contains(&r.msg.id))
+                .map(|r| r.msg.id)
+                .collect();
+        }
+        if self.focus == Pane::Reader {
+            if let Some(r) = &self.reader {
+                return vec![r.id];
+            }
+        }
+        self.selected_row()
+            .map(|r| vec![r.msg.id])
+            .unwrap_or_default()
+    }
+
+    fn toggle_read(&mut self) -> Vec<Effect> {
+        self.toggle(|m| m.seen, Change::Seen, ["marked read", "marked unread"])
+    }
+
+    fn toggle_flag(&mut self) -> Vec<Effect> {
+        self.toggle(|m| m.flagged, Change::Flagged, ["flagged", "unflagged"])
+    }
+
+    /// Sets a flag on the targets, or clears it when every target has it already.
+    fn toggle(
+        &mut self,
+        has: impl Fn(&crate::store::MessageSummary) -> bool,
+        change: impl Fn(bool) -> Change,
+        labels: [&str; 2],
+    ) -> Vec<Effect> {
+        let ids = self.targets();
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        let all = self
+            .rows
+            .iter()
+            .filter(|r| wanted.contains(&r.msg.id))
+            .all(|r| has(&r.msg));
+        let fx = self.set_flags_locally(&ids, change(!all), labels[all as usize]);
+        self.marked.clear();
+        fx.into_iter().collect()
+    }
+
+    /// Changes flags in the rows now, records how to undo, and returns the effect for the store
+    /// and server.
+    fn set_flags_locally(&mut self, ids: &[i64], change: Change, label: &str) -> Option<Effect> {
+        let (seen, flagged) = match change {
+            Change::Seen(v) => (Some(v), None),
+            Change::Flagged(v) => (None, Some(v)),
+            _ => (None, None),
+        };
+        if ids.is_empty() {
+            return None;
+        }
+        let mut before = Vec::new();
+        let mut unread_delta: i64 = 0;
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        for r in self.rows.iter_mut().filter(|r| wanted.contains(&r.msg.id)) {
+            before.push((r.msg.id, r.msg.seen, r.msg.flagged));
+            if let Some(s) = seen {
+                if r.msg.seen != s {
+                    unread_delta += if s { -1 } else { 1 };
+                }
+                r.msg.seen = s;
+            }
+            if let Some(f) = flagged {
+                r.msg.flagged = f;
+            }
+        }
+        self.adjust_unread(unread_delta);
+        let op = self.new_op();
+        let u = Undoable {
+            op,
+            label: format!("{} {}", count_label(ids.len()), label),
+            revert: Revert::Flags { before },
+        };
+        self.status = Some(u.label.clone());
+        self.inflight.insert(op, u.clone());
+        self.undo.push(u);
+        Some(Effect::Triage {
+            op,
+            ids: ids.to_vec(),
+            change,
+        })
+    }
+
+    fn adjust_unread(&mut self, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        if let Some((a, n)) = self.current.clone() {
+            if let Some(f) = self
+                .folders
+                .iter_mut()
+                .find(|f| f.account == a && f.name == n)
+            {
+                f.unread = (f.unread as i64 + delta).max(0) as u64;
+            }
+        }
+    }
+
+    fn new_op(&mut self) -> u64 {
+        let op = self.next_op;
+        self.next_op += 1;
+        op
+    }
+
+    fn move_targets(&mut self, dest: Change, label: &str) -> Vec<Effect> {
+        let ids = self.targets();
+        self.move_ids(ids, dest, label)
+    }
+
+    fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
+        let Some((account, folder)) = self.current.clone() else {
+            return Vec::new();
+        };
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        if let Change::Move(f) = &dest {
+            if *f == folder && self.search.is_none() {
+                self.status = Some(format!("already in {f}"));
+                return Vec::new();
+            }
+        }
+        let reader_id = self.reader.as_ref().map(|r| r.id);
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        let mut removed = Vec::new();
+        let mut kept = Vec::with_capacity(self.rows.len());
+        let mut unread_delta = 0i64;
+        for (i, r) in std::mem::take(&mut self.rows).into_iter().enumerate() {
+            if wanted.contains(&r.msg.id) {
+                if !r.msg.seen {
+                    unread_delta -= 1;
+                }
+                removed.push((i, r));
+            } else {
+                kept.push(r);
+            }
+        }
+        self.rows = kept;
+        self.adjust_unread(unread_delta);
+        self.marked.clear();
+        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+        let op = self.new_op();
+        let u = Undoable {
+            op,
+            label: format!("{} {}", count_label(ids.len()), label),
+            revert: Revert::Moved {
+                account: account.clone(),
+                folder,
+                rows: removed,
+            },
+        };
+        self.status = Some(format!("{} (z to undo)", u.label));
+        self.inflight.insert(op, u.clone());
+        self.undo.push(u);
+        let mut fx = vec![Effect::Triage {
+            op,
+            ids: ids.clone(),
+            change: dest,
+        }];
+        // Reading on: the reader moves to the message that took the removed one's place.
+        if reader_id.is_some_and(|r| ids.contains(&r)) {
+            self.reader = None;
+            if self.focus == Pane::Reader {
+                match self.selected_row().map(|r| r.msg.id) {
+                    Some(next) => fx.extend(self.open_message(next)),
+                    None => self.focus = Pane::List,
+                }
+            }
+        }
+        fx
+    }
+
+    fn undo(&mut self) -> Vec<Effect> {
+        let Some(u) = self.undo.pop() else {
+            self.status = Some("nothing to undo".into());
+            return Vec::new();
+        };
+        self.inflight.remove(&u.op);
+        let op = self.new_op();
+        self.status = Some(format!("undone: {}", u.label));
+        match u.revert {
+            Revert::Flags { before } => self.apply_flag_revert(&before),
+            Revert::Moved {
+                account,
+                folder,
+                rows,
+            } => self.restore_rows(&account, &folder, rows),
+        }
+        vec![Effect::Undo { op, of: u.op }]
+    }
+
+    fn apply_flag_revert(&mut self, before: &[(i64, bool, bool)]) {
+        let mut unread_delta = 0i64;
+        for (id, seen, flagged) in before {
+            if let Some(r) = self.rows.iter_mut().find(|r| r.msg.id == *id) {
+                if r.msg.seen != *seen {
+                    unread_delta += if *seen { -1 } else { 1 };
+                }
+                r.msg.seen = *seen;
+                r.msg.flagged = *flagged;
+            }
+        }
+        self.adjust_unread(unread_delta);
+    }
+
+    fn restore_rows(&mut self, account: &str, folder: &str, rows: Vec<(usize, Row)>) {
+        let here = self
+            .current
+            .as_ref()
+            .is_some_and(|(a, f)| a == account && (f == folder || self.search.is_some()));
+        if !here {
+            return;
+        }
+        let mut unread_delta = 0i64;
+        let first = rows.first().map(|(i, _)| *i);
+        for (i, r) in rows {
+            if !r.msg.seen {
+                unread_delta += 1;
+            }
+            let at = i.min(self.rows.len());
+            self.rows.insert(at, r);
+        }
+        self.adjust_unread(unread_delta);
+        if let Some(i) = first {
+            self.cursor = i.min(self.rows.len().saturating_sub(1));
+        }
+    }
+
+    fn on_op_finished(&mut self, op: u64, result: Result<(), String>) -> Vec<Effect> {
+        let Some(u) = self.inflight.remove(&op) else {
+            // An undo that did not take: show the store's truth again.
+            if let Err(e) = result {
+                self.last_error = Some(format!("undo failed: {e}"));
+                let mut fx = vec![Effect::LoadFolders];
+                fx.extend(self.reload(false));
+                return fx;
+            }
+            return Vec::new();
+        };
+        let Err(reason) = result else {
+            return Vec::new();
+        };
+        // The change did not take: put it back where the user can see it, and say why.
+        self.undo.retain(|x| x.op != op);
+        match u.revert {
+            Revert::Flags { before } => self.apply_flag_revert(&before),
+            Revert::Moved {
+                account,
+                folder,
+                rows,
+            } => self.restore_rows(&account, &folder, rows),
+        }
+        self.status = None;
+        self.last_error = Some(format!("{} failed, rolled back: {reason}", u.label));
+        Vec::new()
+    }
+
+    fn open_move_picker(&mut self) -> Vec<Effect> {
+        let ids = self.targets();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let Some(account) = self.current_account().map(str::to_string) else {
+            return Vec::new();
+        };
+        let items: Vec<String> = self
+            .folders
+            .iter()
+            .filter(|f| f.account == account)
+            .map(|f| f.name.clone())
+            .collect();
+        self.mode = Mode::Picker(Picker {
+            title: format!("Move {} to", count_label(ids.len())),
+            purpose: PickerPurpose::Move { ids },
+            matches: (0..items.len()).collect(),
+            items,
+            input: String::new(),
+            cursor: 0,
+        });
+        Vec::new()
+    }
+
+    fn attachment_action(&mut self, save: bool) -> Vec<Effect> {
+        let Some(reader) = &self.reader else {
+            self.status = Some("open a message to use its attachments".into());
+            return Vec::new();
+        };
+        let Some(content) = &reader.content else {
+            return Vec::new();
+        };
+        let id = reader.id;
+        if content.attachments.is_empty() {
+            self.status = Some("this message has no attachments".into());
+            return Vec::new();
+        }
+        if content.attachments.len() == 1 {
+            let a = &content.attachments[0];
+            return self.pick_attachment(id, a.index, &a.filename.clone(), save);
+        }
+        let items: Vec<String> = content
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({})", a.filename, a.mime_type))
+            .collect();
+        self.mode = Mode::Picker(Picker {
+            title: if save {
+                "Save attachment".into()
+            } else {
+                "Open attachment".into()
+            },
+            purpose: if save {
+                PickerPurpose::SaveAttachment { id }
+            } else {
+                PickerPurpose::OpenAttachment { id }
+            },
+            matches: (0..items.len()).collect(),
+            items,
+            input: String::new(),
+            cursor: 0,
+        });
+        Vec::new()
+    }
+
+    fn pick_attachment(
+        &mut self,
+        id: i64,
+        index: usize,
+        filename: &str,
+        save: bool,
+    ) -> Vec<Effect> {
+        if save {
+            let dir = default_download_dir();
+            self.mode = Mode::SavePrompt {
+                id,
+                index,
+                input: dir.join(safe_file_name(filename)).display().to_string(),
+            };
+            Vec::new()
+        } else {
+            self.mode = Mode::Normal;
+            self.status = Some(format!("opening {filename}…"));
+            vec![Effect::OpenAttachment { id, index }]
+        }
+    }
+
+    fn compose(&mut self, kind: ComposeKind) -> Vec<Effect> {
+        let source = match kind {
+            ComposeKind::New => None,
+            _ => match self.targets().first() {
+                Some(id) => Some(*id),
+                None => {
+                    self.status = Some("select a message first".into());
+                    return Vec::new();
+                }
+            },
+        };
+        vec![Effect::Compose(ComposeRequest {
+            kind,
+            account: self.current_account().map(str::to_string),
+            source,
+        })]
+    }
+
+    fn on_input(&mut self, key: InputKey) -> Vec<Effect> {
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal | Mode::Help { .. } => Vec::new(),
+            Mode::Search { mut input } => match key {
+                InputKey::Esc => {
+                    let had = self.search.take().is_some();
+                    if had {
+                        self.reload(true)
+                    } else {
+                        Vec::new()
+                    }
+                }
+                InputKey::Enter | InputKey::Tab | InputKey::Down => Vec::new(),
+                InputKey::Up => {
+                    self.mode = Mode::Search { input };
+                    Vec::new()
+                }
+                InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
+                    edit(&mut input, key);
+                    let q = input.trim().to_string();
+                    self.search = (!q.is_empty()).then_some(q);
+                    self.mode = Mode::Search { input };
+                    self.reload(true)
+                }
+            },
+            Mode::SavePrompt {
+                id,
+                index,
+                mut input,
+            } => match key {
+                InputKey::Esc => Vec::new(),
+                InputKey::Enter => {
+                    let path = expand_home(input.trim());
+                    self.status = Some(format!("saving to {}…", path.display()));
+                    vec![Effect::SaveAttachment { id, index, path }]
+                }
+                _ => {
+                    edit(&mut input, key);
+                    self.mode = Mode::SavePrompt { id, index, input };
+                    Vec::new()
+                }
+            },
+            Mode::Picker(mut p) => match key {
+                InputKey::Esc => Vec::new(),
+                InputKey::Enter => {
+                    let Some(&item) = p.matches.get(p.cursor) else {
+                        self.mode = Mode::Picker(p);
+                        return Vec::new();
+                    };
+                    match p.purpose {
+                        PickerPurpose::Move { ids } => {
+                            let dest = p.items[item].clone();
+                            let label = format!("moved to {dest}");
+                            self.move_ids(ids, Change::Move(dest), &label)
+                        }
+                        PickerPurpose::SaveAttachment { id }
+                        | PickerPurpose::OpenAttachment { id } => {
+                            let save = matches!(p.purpose, PickerPurpose::SaveAttachment { .. });
+                            let att = self
+                                .reader
+                                .as_ref()
+                                .and_then(|r| r.content.as_ref())
+                                .and_then(|c| c.attachments.get(item))
+                                .map(|a| (a.index, a.filename.clone()));
+                            match att {
+                                Some((index, name)) => self.pick_attachment(id, index, &name, save),
+                                None => Vec::new(),
+                            }
+                        }
+                    }
+                }
+                InputKey::Up => {
+                    p.cursor = p.cursor.saturating_sub(1);
+                    self.mode = Mode::Picker(p);
+                    Vec::new()
+                }
+                InputKey::Down | InputKey::Tab => {
+                    p.cursor = (p.cursor + 1).min(p.matches.len().saturating_sub(1));
+                    self.mode = Mode::Picker(p);
+                    Vec::new()
+                }
+                InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
+                    edit(&mut p.input, key);
+                    p.matches = fuzzy::filter(&p.input, &p.items);
+                    p.cursor = 0;
+                    self.mode = Mode::Picker(p);
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn on_sync(&mut self, s: SyncUpdate) -> Vec<Effect> {
+        match s {
+            SyncUpdate::Progress {
+                account,
+                folder,
+                done,
+                total,
+            } => {
+                self.sync.insert(
+                    account,
+                    SyncState {
+                        folder,
+                        done,
+                        total,
+                        running: true,
+                    },
+                );
+                Vec::new()
+            }
+            SyncUpdate::FolderChanged { account, folder } => {
+                let mut fx = vec![Effect::LoadFolders];
+                let shown = self
+                    .current
+                    .as_ref()
+                    .is_some_and(|(a, f)| *a == account && (*f == folder || self.search.is_some()));
+                if shown {
+                    fx.extend(self.reload(false));
+                }
+                fx
+            }
+            SyncUpdate::Finished { account } => {
+                if let Some(st) = self.sync.get_mut(&account) {
+                    st.running = false;
+                }
+                vec![Effect::LoadFolders]
+            }
+            SyncUpdate::RolledBack { account, reason } => {
+                self.last_error = Some(format!(
+                    "{account}: the server refused a change, rolled back: {reason}"
+                ));
+                let mut fx = vec![Effect::LoadFolders];
+                fx.extend(self.reload(false));
+                fx
+            }
+            SyncUpdate::Error { account, message } => {
+                if let Some(st) = self.sync.get_mut(&account) {
+                    st.running = false;
+                }
+                self.last_error = Some(format!("{account}: {message}"));
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Applies a text-editing key to a prompt's input; other keys leave it alone.
+fn edit(input: &mut String, key: InputKey) {
+    match key {
+        InputKey::Char(c) => input.push(c),
+        InputKey::Backspace => {
+            input.pop();
+        }
+        InputKey::Clear => input.clear(),
+        _ => {}
+    }
+}
+
+fn clamp_add(i: usize, delta: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (i as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
+}
+
+fn count_label(n: usize) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+fn default_download_dir() -> PathBuf {
+    directories::UserDirs::new()
+        .and_then(|u| u.download_dir().map(|d| d.to_path_buf()))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Downloads")))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A file name from a mail must not climb out of the chosen directory.
+pub fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "attachment".into()
+    } else {
+        cleaned
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: i64, subject: &str) -> crate::store::MessageSummary {
+        crate::app::test_summary(id, id, subject)
+    }
+
+    #[test]
+    fn results_of_a_superseded_search_are_dropped() {
+        let mut app = App::new(false);
+        app.current = Some(("w".into(), "INBOX".into()));
+        app.update(Msg::Action(Action::Search));
+        let fx = app.update(Msg::Input(InputKey::Char('a')));
+        let Some(Effect::LoadMessages {
+            generation: old, ..
+        }) = fx.first().cloned()
+        else {
+            panic!("typing searches: {fx:?}");
+        };
+        let fx = app.update(Msg::Input(InputKey::Char('b')));
+        let Some(Effect::LoadMessages {
+            generation: new, ..
+        }) = fx.first().cloned()
+        else {
+            panic!("typing searches: {fx:?}");
+        };
+        app.update(Msg::MessagesLoaded {
+            generation: new,
+            rows: Ok(vec![Row::new(summary(2, "ab"))]),
+            complete: true,
+        });
+        app.update(Msg::MessagesLoaded {
+            generation: old,
+            rows: Ok(vec![Row::new(summary(1, "a")), Row::new(summary(3, "a"))]),
+            complete: true,
+        });
+        assert_eq!(app.rows.len(), 1);
+        assert_eq!(app.rows[0].msg.subject, "ab");
+        assert_eq!(app.search.as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn a_failed_flag_change_is_rolled_back_with_the_reason() {
+        let mut app = App::new(false);
+        app.current = Some(("w".into(), "INBOX".into()));
+        app.generation = 1;
+        app.update(Msg::MessagesLoaded {
+            generation: 1,
+            rows: Ok(vec![Row::new(summary(1, "x"))]),
+            complete: true,
+        });
+        let fx = app.update(Msg::Action(Action::ToggleFlag));
+        let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
+            panic!("{fx:?}")
+        };
+        assert!(app.rows[0].msg.flagged);
+        app.update(Msg::OpFinished {
+            op,
+            result: Err("server said NO".into()),
+        });
+        assert!(!app.rows[0].msg.flagged);
+        assert!(app
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("server said NO"));
+        assert!(app.undo.is_empty(), "a rolled-back change is not undoable");
+    }
+}

@@ -1,0 +1,54 @@
+//! `?`: every binding, generated from the keymap in use (so rebinding shows here too).
+
+use super::{keymap::Keymap, theme::Theme};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) {
+    let entries = keymap.help_lines();
+    let key_w = entries
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(8)
+        .min(22);
+    let lines: Vec<Line> = entries
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {:<key_w$}  ", keys),
+                    Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(*what, Style::default().fg(t.foreground)),
+            ])
+        })
+        .collect();
+    let rect = popup(area, 78, entries.len() as u16 + 2);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(Style::default().bg(t.background))
+            .scroll((scroll, 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(t.border_focus))
+                    .title(" Keys (j/k scroll, any other key closes) "),
+            ),
+        rect,
+    );
+}

@@ -1,0 +1,148 @@
+//! The message list, virtualized: only the rows in view are built each frame, so a folder of
+//! 100,000 messages draws as fast as one of 100. Columns: flags, tracking marks, sender, subject, date.
+
+use super::{fit, theme::Theme};
+use crate::app::{short_date, App, Filter, Pane, Row};
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+const DATE_W: usize = 7;
+
+pub fn title(app: &App) -> String {
+    let folder = app.current.as_ref().map(|(_, f)| f.as_str()).unwrap_or("");
+    let what = match &app.search {
+        Some(q) => format!("search “{q}”"),
+        None => folder.to_string(),
+    };
+    let marked = if app.marked.is_empty() {
+        String::new()
+    } else {
+        format!(", {} selected", app.marked.len())
+    };
+    let view = if app.threads { ", threads" } else { "" };
+    format!(
+        " {what} — {} ({}{marked}{view}) ",
+        app.filter.label(),
+        app.rows.len()
+    )
+}
+
+pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
+    let block = block.title(title(app));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let height = inner.height as usize;
+    app.list_height = height.max(1);
+    if app.rows.is_empty() {
+        f.render_widget(
+            Paragraph::new(empty_text(app))
+                .style(Style::default().fg(t.dim))
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    // Keep the cursor in view, moving the window as little as possible.
+    if app.cursor < app.offset {
+        app.offset = app.cursor;
+    } else if app.cursor >= app.offset + height {
+        app.offset = app.cursor + 1 - height;
+    }
+    app.offset = app.offset.min(app.rows.len().saturating_sub(1));
+    let width = inner.width as usize;
+    let end = (app.offset + height).min(app.rows.len());
+    let lines: Vec<Line> = (app.offset..end)
+        .map(|i| {
+            let row = &app.rows[i];
+            let selected = i == app.cursor;
+            line(row, selected, app, width, t)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn empty_text(app: &App) -> String {
+    if app.loading {
+        return "Loading…".into();
+    }
+    match (&app.search, app.filter) {
+        (_, Filter::Tracked) => {
+            "Tracked mail shows here: mail you sent with open or link tracking \
+on, with its opens, clicks and last open, newest activity first. Turn tracking on in [tracking] of \
+the config, then send a tracked message."
+                .into()
+        }
+        (Some(q), _) => format!("No messages match “{q}”."),
+        (None, Filter::Unread) => "No unread messages here.".into(),
+        (None, Filter::Flagged) => "No flagged messages here.".into(),
+        (None, Filter::All) if app.current.is_none() => {
+            "No mail cached yet — the first sync fills this list.".into()
+        }
+        (None, Filter::All) => "This folder is empty.".into(),
+    }
+}
+
+fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) -> Line<'a> {
+    let m = &row.msg;
+    let marked = app.marked.contains(&m.id);
+    let mut base = Style::default().fg(if m.seen { t.foreground } else { t.unread });
+    if !m.seen {
+        base = base.add_modifier(Modifier::BOLD);
+    }
+    if selected {
+        let focused = app.focus == Pane::List || app.reader.is_none();
+        base = base.bg(t.selection_bg).fg(t.selection_fg);
+        if !focused {
+            base = base.add_modifier(Modifier::DIM);
+        }
+    }
+    let dim = base.fg(t.dim).remove_modifier(Modifier::BOLD);
+    let pick = if marked { "*" } else { " " };
+    let unread = if m.seen { " " } else { "●" };
+    let flag = if m.flagged { "!" } else { " " };
+    let attach = if m.has_attachments { "+" } else { " " };
+    // Tracking marks: dim dots until the tracking feature records an open or a click.
+    let opened = if row.marks.opens > 0 {
+        Span::styled("o", base.fg(t.opened))
+    } else {
+        Span::styled("·", dim)
+    };
+    let clicked = if row.marks.clicks > 0 {
+        Span::styled("c", base.fg(t.clicked))
+    } else {
+        Span::styled("·", dim)
+    };
+    let sender_w = if width >= 90 { 22 } else { 16 };
+    let sender = if m.from_name.is_empty() {
+        &m.from_addr
+    } else {
+        &m.from_name
+    };
+    let fixed = 1 + 3 + 1 + 2 + 1 + sender_w + 1 + 1 + DATE_W;
+    let subject_w = width.saturating_sub(fixed);
+    let indent = if row.depth > 0 { "  ↳ " } else { "" };
+    let subject = if m.subject.is_empty() {
+        "(no subject)"
+    } else {
+        &m.subject
+    };
+    let date = short_date(m.date, app.now, app.utc_offset_secs);
+    Line::from(vec![
+        Span::styled(pick, base.fg(t.marked)),
+        Span::styled(unread, base.fg(t.accent)),
+        Span::styled(flag, base.fg(t.flagged)),
+        Span::styled(attach, base),
+        Span::styled(" ", base),
+        opened,
+        clicked,
+        Span::styled(" ", base),
+        Span::styled(fit(sender, sender_w), base),
+        Span::styled(" ", base),
+        Span::styled(fit(&format!("{indent}{subject}"), subject_w), base),
+        Span::styled(" ", base),
+        Span::styled(format!("{:>w$}", date, w = DATE_W), dim),
+    ])
+}

@@ -1,0 +1,185 @@
+//! The terminal front end: draws [`App`] with ratatui (one file per pane) and turns terminal events
+//! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
+
+pub mod event_loop;
+pub mod folders;
+pub mod help;
+pub mod keymap;
+pub mod list;
+pub mod picker;
+pub mod reader;
+pub mod status;
+pub mod theme;
+
+use crate::app::{App, InputKey, Mode, Msg, Pane};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use keymap::Keymap;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::widgets::{Block, Borders};
+use ratatui::Frame;
+use theme::Theme;
+use unicode_width::UnicodeWidthChar;
+
+/// Below this width one pane is shown at a time.
+pub const MULTI_PANE_WIDTH: u16 = 100;
+/// From this width the folder pane stays beside an open reader.
+pub const THREE_PANE_WIDTH: u16 = 140;
+
+/// What the UI keeps besides the app: look, keys, and where panes were drawn (for the mouse).
+pub struct Ui {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub mouse: bool,
+    areas: Vec<(Pane, Rect)>,
+}
+
+impl Ui {
+    pub fn new(theme: Theme, keymap: Keymap, mouse: bool) -> Ui {
+        Ui {
+            theme,
+            keymap,
+            mouse,
+            areas: Vec::new(),
+        }
+    }
+
+    /// A key press as a message: text for prompts, else whatever the keymap says.
+    pub fn key(&self, app: &App, e: &KeyEvent) -> Option<Msg> {
+        let typing = matches!(
+            app.mode,
+            Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
+        );
+        if typing {
+            if e.modifiers.contains(KeyModifiers::CONTROL) {
+                return match e.code {
+                    KeyCode::Char('c') => Some(Msg::Input(InputKey::Esc)),
+                    KeyCode::Char('u') => Some(Msg::Input(InputKey::Clear)),
+                    _ => None,
+                };
+            }
+            let k = match e.code {
+                KeyCode::Char(c) => InputKey::Char(c),
+                KeyCode::Backspace => InputKey::Backspace,
+                KeyCode::Enter => InputKey::Enter,
+                KeyCode::Esc => InputKey::Esc,
+                KeyCode::Up => InputKey::Up,
+                KeyCode::Down => InputKey::Down,
+                KeyCode::Tab => InputKey::Tab,
+                _ => return None,
+            };
+            return Some(Msg::Input(k));
+        }
+        self.keymap.action(e).map(Msg::Action)
+    }
+
+    pub fn mouse(&self, app: &App, e: &MouseEvent) -> Option<Msg> {
+        if !self.mouse || !matches!(app.mode, Mode::Normal) {
+            return None;
+        }
+        let (pane, area) = self.areas.iter().find(|(_, r)| {
+            e.column >= r.x && e.column < r.x + r.width && e.row >= r.y && e.row < r.y + r.height
+        })?;
+        let row = (e.row - area.y) as usize;
+        match e.kind {
+            MouseEventKind::Down(_) => Some(Msg::Click { pane: *pane, row }),
+            MouseEventKind::ScrollDown => Some(Msg::Scroll {
+                pane: *pane,
+                lines: 3,
+            }),
+            MouseEventKind::ScrollUp => Some(Msg::Scroll {
+                pane: *pane,
+                lines: -3,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Draws one frame from `app` (which keeps the list offset and pane heights it learns here).
+    pub fn draw(&mut self, f: &mut Frame, app: &mut App) {
+        let area = f.area();
+        f.render_widget(
+            Block::default().style(
+                Style::default()
+                    .bg(self.theme.background)
+                    .fg(self.theme.foreground),
+            ),
+            area,
+        );
+        let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        self.areas.clear();
+        for (pane, rect) in pane_layout(main, app) {
+            let focused = app.focus == pane;
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(if focused {
+                    self.theme.border_focus
+                } else {
+                    self.theme.border
+                }));
+            let inner = block.inner(rect);
+            self.areas.push((pane, inner));
+            match pane {
+                Pane::Folders => folders::draw(f, rect, block, app, &self.theme),
+                Pane::List => list::draw(f, rect, block, app, &self.theme),
+                Pane::Reader => reader::draw(f, rect, block, app, &self.theme),
+            }
+        }
+        status::draw(f, bar, app, &self.theme);
+        match &app.mode {
+            Mode::Help { scroll } => help::draw(f, main, *scroll, &self.keymap, &self.theme),
+            Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
+            _ => {}
+        }
+    }
+}
+
+/// Which panes are visible and where: three side by side on a wide terminal, fewer as it narrows,
+/// and only the focused one below [`MULTI_PANE_WIDTH`].
+pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
+    let reader_open = app.reader.is_some();
+    if area.width < MULTI_PANE_WIDTH {
+        let pane = match app.focus {
+            Pane::Reader if !reader_open => Pane::List,
+            p => p,
+        };
+        return vec![(pane, area)];
+    }
+    let folder_w = Constraint::Length(24);
+    if !reader_open {
+        let [a, b] = Layout::horizontal([folder_w, Constraint::Min(40)]).areas(area);
+        return vec![(Pane::Folders, a), (Pane::List, b)];
+    }
+    if area.width >= THREE_PANE_WIDTH || app.focus == Pane::Folders {
+        let [a, b, c] =
+            Layout::horizontal([folder_w, Constraint::Percentage(45), Constraint::Min(40)])
+                .areas(area);
+        return vec![(Pane::Folders, a), (Pane::List, b), (Pane::Reader, c)];
+    }
+    let [b, c] = Layout::horizontal([Constraint::Percentage(45), Constraint::Min(40)]).areas(area);
+    vec![(Pane::List, b), (Pane::Reader, c)]
+}
+
+/// `s` cut or padded to exactly `width` columns, with `…` where it was cut.
+pub fn fit(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        out.push_str(s);
+        used = total;
+    } else if width > 0 {
+        for c in s.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w + 1 > width {
+                break;
+            }
+            out.push(c);
+            used += w;
+        }
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}

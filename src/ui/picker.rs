@@ -1,0 +1,46 @@
+//! A fuzzy picker popup: folders for `m`, attachments for `s`/`o`.
+
+use super::{help::popup, theme::Theme};
+use crate::app::Picker;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
+    let height = (p.matches.len() as u16 + 3).clamp(5, 16);
+    let rect = popup(area, 50, height);
+    let visible = rect.height.saturating_sub(3) as usize;
+    let start = p.cursor.saturating_sub(visible.saturating_sub(1));
+    let mut lines = vec![Line::from(vec![
+        Span::styled("> ", Style::default().fg(t.accent)),
+        Span::raw(format!("{}▏", p.input)),
+    ])];
+    for (i, &item) in p.matches.iter().enumerate().skip(start).take(visible) {
+        let style = if i == p.cursor {
+            Style::default()
+                .bg(t.selection_bg)
+                .fg(t.selection_fg)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(t.foreground)
+        };
+        lines.push(Line::styled(format!(" {}", p.items[item]), style));
+    }
+    if p.matches.is_empty() {
+        lines.push(Line::styled(" no match", Style::default().fg(t.dim)));
+    }
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(Style::default().bg(t.background))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(t.border_focus))
+                    .title(format!(" {} ", p.title)),
+            ),
+        rect,
+    );
+}

@@ -1,0 +1,87 @@
+//! The reader: headers (with the real address), attachments, and the sanitized body, wrapped and
+//! scrollable.
+
+use super::theme::Theme;
+use crate::app::App;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
+
+use crate::mail::render::human_size;
+
+pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
+    let Some(reader) = &mut app.reader else {
+        f.render_widget(block, area);
+        return;
+    };
+    let inner = block.inner(area);
+    let Some(content) = &reader.content else {
+        f.render_widget(
+            Paragraph::new("Loading…")
+                .style(Style::default().fg(t.dim))
+                .block(block),
+            area,
+        );
+        return;
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, v) in &content.headers {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{k}: "),
+                Style::default().fg(t.header).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(v.as_str()),
+        ]));
+    }
+    for (i, a) in content.attachments.iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("[{}] ", i + 1), Style::default().fg(t.accent)),
+            Span::raw(a.filename.as_str()),
+            Span::styled(
+                format!("  {} {}", a.mime_type, human_size(a.size)),
+                Style::default().fg(t.dim),
+            ),
+        ]));
+    }
+    if !content.attachments.is_empty() {
+        lines.push(Line::styled("s save · o open", Style::default().fg(t.dim)));
+    }
+    lines.push(Line::raw(""));
+    for l in content.body.lines() {
+        lines.push(Line::raw(l));
+    }
+    // Clamp scrolling to the wrapped length (estimated per line by display width).
+    let w = inner.width.max(1) as usize;
+    let wrapped: usize = lines
+        .iter()
+        .map(|l| {
+            let lw: usize = l.spans.iter().map(|s| s.content.width()).sum();
+            lw.div_ceil(w).max(1)
+        })
+        .sum();
+    let h = inner.height as usize;
+    app.reader_height = h.max(1);
+    let max_scroll = wrapped.saturating_sub(h).min(u16::MAX as usize) as u16;
+    reader.scroll = reader.scroll.min(max_scroll);
+    let subject = content
+        .headers
+        .iter()
+        .find(|(k, _)| k == "Subject")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let block = block.title(format!(
+        " {} ",
+        super::fit(subject, w.saturating_sub(4)).trim_end()
+    ));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((reader.scroll, 0)),
+        area,
+    );
+}

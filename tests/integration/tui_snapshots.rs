@@ -1,0 +1,330 @@
+//! Whole-app snapshots: the real app, keymap and panes drawn on ratatui's TestBackend, driven by key
+//! sequences through triage on a seeded cache. Effects run synchronously against the store, so the
+//! screens are reproducible.
+
+use crate::support::mailbox::{seed, NOW};
+use crossterm::event::KeyEvent;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use tidings::app::runtime::{perform, QueueingBackend};
+use tidings::app::{App, Effect, Msg};
+use tidings::store::{ListQuery, Store};
+use tidings::ui::{keymap::parse_key, keymap::Keymap, theme::Theme, Ui};
+
+pub struct Harness {
+    pub _dir: tempfile::TempDir,
+    pub store: Store,
+    pub app: App,
+    backend: QueueingBackend,
+    ui: Ui,
+    term: Terminal<TestBackend>,
+}
+
+impl Harness {
+    pub fn new(width: u16, height: u16) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = seed(&dir.path().join("cache.sqlite3"), "work");
+        let mut app = App::new(false);
+        app.now = NOW;
+        let mut h = Harness {
+            _dir: dir,
+            store,
+            app,
+            backend: QueueingBackend::default(),
+            ui: Ui::new(Theme::default(), Keymap::default(), true),
+            term: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        };
+        let start = h.app.start();
+        h.run(start);
+        h
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(e) = queue.pop_front() {
+            for m in perform(&self.store, &self.backend, e) {
+                queue.extend(self.app.update(m));
+            }
+        }
+    }
+
+    pub fn send(&mut self, msg: Msg) {
+        let fx = self.app.update(msg);
+        self.run(fx);
+    }
+
+    /// Presses keys, written as the config spells them (`j`, `Enter`, `C-c`, `Space`).
+    pub fn press(&mut self, keys: &[&str]) {
+        for k in keys {
+            let key = parse_key(k).unwrap();
+            let ev = KeyEvent::new(key.code, key.mods);
+            // Draw first, as the real loop does: panes learn their heights and offsets.
+            self.screen();
+            if let Some(m) = self.ui.key(&self.app, &ev) {
+                self.send(m);
+            }
+        }
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let k = if c == ' ' {
+                "Space".to_string()
+            } else {
+                c.to_string()
+            };
+            self.press(&[&k]);
+        }
+    }
+
+    pub fn screen(&mut self) -> String {
+        self.term.draw(|f| self.ui.draw(f, &mut self.app)).unwrap();
+        let buf = self.term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            let mut line = String::new();
+            let mut skip = 0;
+            for x in 0..buf.area.width {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let sym = buf[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+                line.push_str(sym);
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Where the one queued move is going.
+    pub fn queued_move(&self) -> String {
+        self.store
+            .conn
+            .query_row("SELECT arg FROM pending_ops WHERE kind = 'move'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    pub fn inbox_subjects(&self) -> Vec<String> {
+        self.store
+            .list_messages(&ListQuery {
+                folder: Some("INBOX".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|m| m.subject)
+            .collect()
+    }
+}
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+#[test]
+fn startup_shows_folders_and_the_inbox_newest_first() {
+    let mut h = Harness::new(120, 16);
+    snap!("startup_wide", h.screen());
+}
+
+#[test]
+fn enter_opens_the_reader_and_marks_the_message_read() {
+    let mut h = Harness::new(140, 24);
+    h.press(&["j", "j", "Enter"]);
+    let screen = h.screen();
+    snap!("reader_open", screen);
+    let m = h
+        .store
+        .list_messages(&ListQuery::default())
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject == "Proposal for Q3")
+        .unwrap();
+    assert!(m.seen, "opening marks read in the store");
+}
+
+#[test]
+fn archive_removes_at_once_queues_for_the_server_and_undo_brings_it_back() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["a"]);
+    snap!("after_archive", h.screen());
+    let replies = |h: &Harness| {
+        h.inbox_subjects()
+            .iter()
+            .filter(|s| *s == "Re: Proposal for Q3")
+            .count()
+    };
+    assert_eq!(replies(&h), 1);
+    let queued = h.queued_move();
+    assert_eq!(queued, "Archive");
+    h.press(&["z"]);
+    assert_eq!(h.app.rows[0].msg.subject, "Re: Proposal for Q3");
+    assert_eq!(replies(&h), 2);
+    let left: i64 = h
+        .store
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM pending_ops WHERE kind = 'move'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "undo takes back the queued move");
+}
+
+#[test]
+fn flag_read_and_multi_select_delete_act_together() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["!", "u"]);
+    let first = &h.app.rows[0].msg;
+    assert!(first.flagged && first.seen);
+    h.press(&["j", "v", "Space", "d"]);
+    snap!("after_bulk_delete", h.screen());
+    let inbox = h.inbox_subjects();
+    assert_eq!(inbox.len(), 6);
+    let stored = h.store.list_messages(&ListQuery::default()).unwrap();
+    let top = stored
+        .iter()
+        .find(|m| m.subject == "Re: Proposal for Q3" && m.from_addr == "dana@acme.test")
+        .unwrap();
+    assert!(top.flagged && top.seen, "flag and read reached the store");
+}
+
+#[test]
+fn a_failed_change_rolls_back_visibly_with_the_reason() {
+    let mut h = Harness::new(120, 16);
+    h.store
+        .conn
+        .execute("UPDATE folders SET role = NULL WHERE role = 'trash'", [])
+        .unwrap();
+    h.press(&["d"]);
+    snap!("rollback", h.screen());
+    assert_eq!(h.app.rows.len(), 8);
+    assert!(h
+        .app
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("no trash folder"));
+}
+
+#[test]
+fn search_shows_results_as_you_type() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["/"]);
+    h.type_text("invo");
+    snap!("search_typing", h.screen());
+    h.press(&["Enter"]);
+    assert_eq!(h.app.rows.len(), 1);
+    h.press(&["q"]);
+    assert_eq!(h.app.rows.len(), 8, "q leaves the search");
+}
+
+#[test]
+fn move_picker_filters_folders_fuzzily() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["m"]);
+    h.type_text("pac");
+    snap!("move_picker", h.screen());
+    h.press(&["Enter"]);
+    assert_eq!(h.inbox_subjects().len(), 7);
+    let queued = h.queued_move();
+    assert_eq!(queued, "Projects/Acme");
+}
+
+#[test]
+fn a_narrow_terminal_shows_one_pane_at_a_time() {
+    let mut h = Harness::new(80, 24);
+    snap!("narrow_list", h.screen());
+    h.press(&["G", "k", "Enter"]);
+    snap!("narrow_reader", h.screen());
+    h.press(&["q"]);
+    assert!(h.app.reader.is_none());
+}
+
+#[test]
+fn hostile_headers_and_body_render_without_escape_sequences() {
+    let mut h = Harness::new(100, 24);
+    h.press(&["/"]);
+    h.type_text("urgent");
+    h.press(&["Enter", "Enter"]);
+    let screen = h.screen();
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "{screen:?}"
+    );
+    snap!("hostile_reader", screen);
+}
+
+#[test]
+fn help_lists_every_binding() {
+    let mut h = Harness::new(100, 40);
+    h.press(&["?"]);
+    let screen = h.screen();
+    for a in tidings::app::Action::ALL {
+        assert!(screen.contains(a.help()), "help lacks {a:?}");
+    }
+    snap!("help", screen);
+}
+
+#[test]
+fn tracked_filter_explains_itself_and_threads_group_conversations() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["4"]);
+    snap!("tracked_empty", h.screen());
+    h.press(&["1", "t"]);
+    snap!("threads", h.screen());
+}
+
+#[test]
+fn mouse_click_selects_and_wheel_scrolls() {
+    let mut h = Harness::new(120, 16);
+    h.screen();
+    h.send(Msg::Click {
+        pane: tidings::app::Pane::List,
+        row: 3,
+    });
+    assert_eq!(h.app.cursor, 3);
+    h.send(Msg::Click {
+        pane: tidings::app::Pane::List,
+        row: 3,
+    });
+    assert!(h.app.reader.is_some(), "a second click opens");
+}
+
+#[test]
+fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
+    let mut h = Harness::new(120, 8);
+    let id = h.app.rows[1].msg.id;
+    h.send(Msg::Marks(vec![(
+        id,
+        tidings::app::TrackingMarks {
+            tracked: true,
+            opens: 2,
+            clicks: 1,
+        },
+    )]));
+    h.send(Msg::Notifications { unread: 3 });
+    snap!("tracking_marks", h.screen());
+}
+
+#[test]
+fn undo_puts_a_flag_back_in_the_store() {
+    let mut h = Harness::new(120, 8);
+    let id = h.app.rows[0].msg.id;
+    h.press(&["!"]);
+    assert!(h.store.message(id).unwrap().flagged);
+    h.press(&["z"]);
+    assert!(!h.app.rows[0].msg.flagged);
+    assert!(!h.store.message(id).unwrap().flagged);
+}
