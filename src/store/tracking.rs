@@ -104,6 +104,13 @@ pub struct StoredNotification {
     pub read: bool,
 }
 
+/// Counted opens and clicks of one tracked mail, for the list's marks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TrackingMark {
+    pub opens: u64,
+    pub clicks: u64,
+}
+
 /// Tracked mail sent to one contact (or organization) and what came of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactTracking {
@@ -408,32 +415,30 @@ impl Store {
         Ok(items)
     }
 
-    /// For the list's marks: (opened, clicked) of each given Message-ID that is tracked, counting
-    /// only non-automated events. Ids are matched with or without brackets; keys are as given.
-    pub fn tracking_marks_for(
-        &self,
-        account: &str,
-        message_ids: &[String],
-    ) -> Result<HashMap<String, (bool, bool)>> {
+    /// For the list's marks: every tracked Message-ID of `account` (recorded as sent tracked, or
+    /// with events) and its counted opens and clicks. One query, so a list of any length is
+    /// marked by looking its rows up in the map.
+    pub fn tracking_marks(&self, account: &str) -> Result<HashMap<String, TrackingMark>> {
         let mut st = self.conn.prepare(
-            "SELECT
-                 EXISTS (SELECT 1 FROM tracked_messages WHERE account = ?1 AND message_id = ?2),
-                 coalesce(sum(kind = 'open'), 0) > 0, coalesce(sum(kind = 'click'), 0) > 0,
-                 count(*)
-             FROM tracking_events WHERE account = ?1 AND message_id = ?2
-                 AND classification != 'automated'",
+            "SELECT message_id, sum(opens), sum(clicks) FROM (
+                 SELECT message_id, 0 AS opens, 0 AS clicks FROM tracked_messages WHERE account = ?1
+                 UNION ALL
+                 SELECT message_id, kind = 'open', kind = 'click' FROM tracking_events
+                 WHERE account = ?1 AND classification != 'automated'
+                 UNION ALL
+                 SELECT message_id, 0, 0 FROM tracking_events WHERE account = ?1
+             ) GROUP BY message_id",
         )?;
-        let mut marks = HashMap::new();
-        for id in message_ids {
-            let (tracked, opened, clicked, n): (bool, bool, bool, i64) = st
-                .query_row(params![account, bracketed_message_id(id)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?;
-            if tracked || n > 0 {
-                marks.insert(id.clone(), (opened, clicked));
-            }
-        }
-        Ok(marks)
+        let rows = st.query_map([account], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                TrackingMark {
+                    opens: r.get(1)?,
+                    clicks: r.get(2)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Tracked mail sent to `email` and its counted opens and clicks.
@@ -733,11 +738,16 @@ mod tests {
         assert_eq!(tl[0].classification, Classification::Automated);
         assert_eq!(tl[0].reason, "Apple Mail Privacy Protection");
 
-        let marks = s
-            .tracking_marks_for("work", &["<q3@acme.test>".into(), "<other@x>".into()])
-            .unwrap();
-        assert_eq!(marks.get("<q3@acme.test>"), Some(&(true, true)));
-        assert!(!marks.contains_key("<other@x>"));
+        let marks = s.tracking_marks("work").unwrap();
+        assert_eq!(
+            marks.get("<q3@acme.test>"),
+            Some(&TrackingMark {
+                opens: 3,
+                clicks: 1
+            })
+        );
+        assert_eq!(marks.len(), 1);
+        assert!(s.tracking_marks("home").unwrap().is_empty());
 
         let dana = s.contact_tracking("dana@acme.test").unwrap();
         assert_eq!((dana.tracked_sent, dana.opens, dana.clicks), (1, 2, 1));

@@ -342,3 +342,80 @@ async fn watch_once_fails_with_one_line_when_the_tracker_is_down_or_refuses_the_
     assert!(err.contains("unreachable"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_list() {
+    use tidings::app::runtime::{perform, QueueingBackend};
+    use tidings::app::{Effect, Msg};
+    use tidings::store::{ListFilter, ListQuery, NewMessage};
+
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let server = TrackerProcess::start(&db, &[]);
+    let home = Home::new(&server.base_url, &token);
+    let reg = send_tracked(&server, &token, &home).await;
+    // A second tracked mail, not yet synced into any folder.
+    let unsynced = send_tracked(&server, &token, &home).await;
+    let sent_id = {
+        let store = Store::open(&home.db()).unwrap();
+        let acc = store
+            .ensure_account("default", "me@mine.test", None)
+            .unwrap();
+        let sent = store
+            .upsert_folder(acc, "Sent", None, Some("sent"), true)
+            .unwrap();
+        store
+            .put_message(
+                sent,
+                &NewMessage {
+                    uid: 7,
+                    message_id: Some(reg.message_id.clone()),
+                    from_addr: "me@mine.test".into(),
+                    to: format!("Dana Lee <{DANA}>, {SAM}"),
+                    subject: "Proposal for Q3".into(),
+                    date: reg.sent_at.timestamp(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    hit(&pixel(&server, &reg, 1), FIREFOX, None).await;
+    hit(&link(&server, &reg, 1, 0), FIREFOX, None).await;
+    ok(&home.watch_once(None));
+
+    let list = home.tracked();
+    assert_eq!(list.len(), 2, "{list:#?}");
+    assert_eq!(
+        list[0]["id"], sent_id,
+        "the mail with activity first, as its Sent copy"
+    );
+    assert_eq!(list[0]["folder"], "Sent");
+    assert_eq!(list[0]["opened_by"], serde_json::json!([SAM]));
+    assert_eq!(list[1]["id"], serde_json::Value::Null);
+    assert_eq!(list[1]["message_id"], unsynced.message_id.as_str());
+    assert_eq!(list[1]["opens"], 0);
+
+    let store = Store::open(&home.db()).unwrap();
+    let msgs = perform(
+        &store,
+        &QueueingBackend::default(),
+        Effect::LoadMessages {
+            generation: 1,
+            query: ListQuery {
+                account: Some("default".into()),
+                folder: Some("Sent".into()),
+                filter: ListFilter::All,
+                search: None,
+                limit: None,
+                offset: 0,
+            },
+            threads: false,
+        },
+    );
+    let Some(Msg::MessagesLoaded { rows: Ok(rows), .. }) = msgs.last() else {
+        panic!("{msgs:?}");
+    };
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].marks.tracked);
+    assert_eq!((rows[0].marks.opens, rows[0].marks.clicks), (1, 1));
+}
