@@ -120,6 +120,17 @@ pub struct ContactTracking {
     pub last_activity: Option<i64>,
 }
 
+/// The `list_messages` condition for [`ListFilter::Tracked`](super::ListFilter::Tracked): the
+/// message is tracked mail of its account (`m` messages, `a` accounts).
+pub(super) const TRACKED_MESSAGES_SQL: &str = " AND m.message_id IN (
+    SELECT message_id FROM tracked_messages WHERE account = a.name
+    UNION SELECT message_id FROM tracking_events WHERE account = a.name)";
+
+/// Newest counted activity first, else newest sent.
+pub(super) const TRACKED_ORDER_SQL: &str = " ORDER BY coalesce((SELECT max(e.at)
+    FROM tracking_events e WHERE e.account = a.name AND e.message_id = m.message_id
+        AND e.classification != 'automated'), m.date) DESC, m.id DESC";
+
 /// `<id>` whether or not the caller gave the brackets.
 pub fn bracketed_message_id(id: &str) -> String {
     let id = id.trim();
