@@ -265,10 +265,10 @@ impl Poller {
     }
 
     async fn notify_event(&mut self, e: &Event, out: &mut PollOutcome) -> Result<(), PollError> {
-        let Some(text) = self.notification_text(e)? else {
-            return Ok(());
-        };
         let n = &self.config.notifications;
+        if !wanted(n, e) {
+            return Ok(());
+        }
         let at = e.at.timestamp();
         let allowed = match e.kind {
             EventKind::Open => self.open_throttle.allow(
@@ -285,6 +285,11 @@ impl Poller {
             tracing::debug!(event = e.id, "notification throttled");
             return Ok(());
         }
+        // Built only for what passes the throttle: a backlog of thousands of opens costs one text.
+        let Some(text) = self.notification_text(e)? else {
+            return Ok(());
+        };
+        let n = &self.config.notifications;
         let stored = self.store.add_notification(
             &self.config.account,
             at,
@@ -302,15 +307,10 @@ impl Poller {
 
     /// The notification for `e`, or `None` when `[notifications]` turns its kind off.
     fn notification_text(&self, e: &Event) -> Result<Option<DesktopNotification>, PollError> {
-        let n = &self.config.notifications;
-        let automated = e.classification == Classification::Automated;
-        let wanted = match e.kind {
-            EventKind::Open => n.opens,
-            EventKind::Click => n.clicks,
-        };
-        if !wanted || (automated && !n.automated) {
+        if !wanted(&self.config.notifications, e) {
             return Ok(None);
         }
+        let automated = e.classification == Classification::Automated;
         let who = self.display_name(&e.message_id, &e.recipient)?;
         let subject = self.subject(&e.message_id)?;
         let clean = |s: &str| crate::mail::sanitize::sanitize_line(s);
@@ -451,6 +451,15 @@ impl Poller {
             }
         }
     }
+}
+
+/// Whether `[notifications]` wants a notification for `e` at all (before throttling).
+fn wanted(n: &NotificationsConfig, e: &Event) -> bool {
+    let kind_on = match e.kind {
+        EventKind::Open => n.opens,
+        EventKind::Click => n.clicks,
+    };
+    kind_on && (e.classification != Classification::Automated || n.automated)
 }
 
 /// The wait after the `failures`-th consecutive failure: the poll interval doubled per failure
