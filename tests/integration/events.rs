@@ -299,13 +299,20 @@ async fn events_across_tracker_and_watcher_restarts_are_neither_lost_nor_doubled
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_session_bus_watch_exits_0_and_keeps_the_in_app_notification() {
+async fn without_a_session_bus_watch_exits_0_keeps_the_in_app_notification_and_syncs_opt_outs() {
     let (_dir, db) = sqlite_tracker();
     let token = add_user(&db, "alice");
     let server = TrackerProcess::start(&db, &[]);
     let home = Home::new(&server.base_url, &token);
     let reg = send_tracked(&server, &token, &home).await;
     hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    // Sam uses the opt-out link: the poller records "never track" for that contact.
+    let opted = reqwest::Client::new()
+        .post(format!("{}/o/{}", server.base_url, reg.recipients[1].token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opted.status(), 200);
     let out = home.watch_once(None);
     ok(&out);
     assert!(
@@ -314,6 +321,11 @@ async fn without_a_session_bus_watch_exits_0_and_keeps_the_in_app_notification()
         String::from_utf8_lossy(&out.stderr)
     );
     let store = Store::open(&home.db()).unwrap();
+    assert_eq!(
+        store.tracking_preference(SAM).unwrap(),
+        Some(tidings::store::TrackingPreference::Never)
+    );
+    assert_eq!(store.tracking_preference(DANA).unwrap(), None);
     let n = store.notifications(10).unwrap();
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].summary, "Dana Lee opened");
