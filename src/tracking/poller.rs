@@ -506,6 +506,102 @@ pub fn spawn(config: PollerConfig) -> Result<PollerHandle, PollError> {
 mod tests {
     use super::*;
 
+    fn poller_on(dir: &std::path::Path, notifications: NotificationsConfig) -> Poller {
+        Poller::new(PollerConfig {
+            account: "work".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            api_token: "t".into(),
+            poll_interval: Duration::from_secs(30),
+            notifications,
+            db_path: dir.join("db.sqlite3"),
+            page_limit: PAGE_LIMIT,
+        })
+        .unwrap()
+    }
+
+    fn event(id: i64, kind: EventKind, class: Classification, reason: &str) -> Event {
+        Event {
+            id,
+            kind,
+            message_id: "<q3@acme.test>".into(),
+            recipient: "dana@acme.test".into(),
+            url: (kind == EventKind::Click).then(|| "https://acme.test/offer".into()),
+            at: chrono::DateTime::from_timestamp(5000 + id, 0).unwrap(),
+            user_agent: String::new(),
+            ip: None,
+            classification: class,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn notifications_name_who_and_the_mail_and_say_what_kind_of_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = poller_on(
+            dir.path(),
+            NotificationsConfig {
+                automated: true,
+                ..Default::default()
+            },
+        );
+        p.store
+            .record_tracked_message(&crate::store::TrackedMessageRecord {
+                account: "work".into(),
+                message_id: "q3@acme.test".into(),
+                subject: "Proposal for Q3".into(),
+                sent_at: 1000,
+                track_opens: true,
+                track_links: true,
+                recipients: vec![crate::store::TrackedRecipient {
+                    address: "dana@acme.test".into(),
+                    name: "Dana Lee".into(),
+                }],
+            })
+            .unwrap();
+        let events = [
+            event(1, EventKind::Open, Classification::Human, ""),
+            event(2, EventKind::Open, Classification::Human, ""),
+            event(
+                3,
+                EventKind::Open,
+                Classification::Proxy,
+                "GoogleImageProxy",
+            ),
+            event(4, EventKind::Click, Classification::Human, ""),
+            event(
+                5,
+                EventKind::Open,
+                Classification::Automated,
+                "Apple Mail Privacy Protection",
+            ),
+        ];
+        p.store
+            .store_events_and_cursor("work", &events, "c")
+            .unwrap();
+        let text = |e: &Event| p.notification_text(e).unwrap().unwrap();
+        let second = text(&events[1]);
+        assert_eq!(second.summary, "Dana Lee opened");
+        assert_eq!(second.body, "Proposal for Q3 — 2nd open");
+        assert!(text(&events[2]).body.contains("later opens are invisible"));
+        let click = text(&events[3]);
+        assert_eq!(click.summary, "Dana Lee clicked a link");
+        assert_eq!(click.body, "Proposal for Q3 — https://acme.test/offer");
+        let machine = text(&events[4]);
+        assert!(machine.summary.contains("automated"), "{machine:?}");
+        assert!(machine.body.contains("Apple Mail Privacy Protection"));
+
+        let quiet = poller_on(
+            dir.path(),
+            NotificationsConfig {
+                clicks: false,
+                ..Default::default()
+            },
+        );
+        assert!(quiet.notification_text(&events[3]).unwrap().is_none());
+        assert!(quiet.notification_text(&events[4]).unwrap().is_none());
+        assert!(quiet.notification_text(&events[0]).unwrap().is_some());
+    }
+
     #[test]
     fn backoff_doubles_caps_and_spreads() {
         let i = Duration::from_secs(30);
