@@ -7,6 +7,8 @@ mod support;
 mod cli_mail;
 #[path = "integration/demo.rs"]
 mod demo;
+#[path = "integration/events.rs"]
+mod events;
 #[path = "integration/render.rs"]
 mod render;
 #[path = "integration/send.rs"]

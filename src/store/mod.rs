@@ -9,6 +9,7 @@ mod outbox;
 mod schema;
 mod superdata;
 mod sync;
+mod tracking;
 
 pub use contacts::*;
 pub use drafts::*;
@@ -16,6 +17,7 @@ pub use messages::*;
 pub use outbox::*;
 pub use superdata::*;
 pub use sync::*;
+pub use tracking::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

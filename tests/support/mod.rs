@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod dbus;
 pub mod dns;
 pub mod dovecot;
 pub mod http;
