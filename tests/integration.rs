@@ -11,6 +11,8 @@ mod render;
 mod superdata;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tui_contacts.rs"]
+mod tui_contacts;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]
