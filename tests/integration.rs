@@ -7,6 +7,8 @@ mod support;
 mod demo;
 #[path = "integration/render.rs"]
 mod render;
+#[path = "integration/send.rs"]
+mod send;
 #[path = "integration/superdata.rs"]
 mod superdata;
 #[path = "integration/tracker.rs"]

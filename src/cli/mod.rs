@@ -3,6 +3,7 @@
 
 pub mod demo;
 mod mail;
+mod send;
 mod show;
 mod superdata;
 mod tracker;
@@ -34,6 +35,12 @@ pub struct Cli {
 pub enum Command {
     /// List cached messages (run `tidings sync` first)
     List(ListArgs),
+    /// Send a mail through the outbox (exit 0 delivered, 75 queued for later, 1 refused)
+    Send(SendArgs),
+    /// Show the mails waiting in the outbox, or flush / retry / confirm / edit them
+    Outbox(OutboxArgs),
+    /// List saved drafts (autosaved by the composer)
+    Drafts(DraftsArgs),
     /// The tracking server and its users
     Tracker(tracker::TrackerArgs),
     /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
@@ -62,6 +69,64 @@ pub struct ShowArgs {
     /// The message as received; on a terminal, control characters are made visible
     #[arg(long)]
     pub raw: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DraftsArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    /// One JSON array on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// Recipient (repeatable; `addr` or `Name <addr>`)
+    #[arg(long, required = true, num_args = 1.., value_name = "ADDR")]
+    pub to: Vec<String>,
+    #[arg(long, num_args = 1.., value_name = "ADDR")]
+    pub cc: Vec<String>,
+    #[arg(long, num_args = 1.., value_name = "ADDR")]
+    pub bcc: Vec<String>,
+    #[arg(long)]
+    pub subject: String,
+    /// The text/plain body (default: read from stdin)
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// An HTML alternative to the text body
+    #[arg(long, value_name = "FILE")]
+    pub html_file: Option<PathBuf>,
+    /// A file to attach (repeatable)
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub attach: Vec<PathBuf>,
+    /// Account to send from (default: the first configured)
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OutboxArgs {
+    /// JSON only on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Also list mails already sent
+    #[arg(long)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Try every waiting mail now (exit 0 all sent, 75 some still waiting, 1 some refused)
+    Flush,
+    /// Send a refused or unconfirmed mail again (your decision: it did not arrive)
+    Retry { id: i64 },
+    /// Mark an unconfirmed mail as sent (you checked: it arrived)
+    Confirm { id: i64 },
+    /// Move a waiting or refused mail back to the drafts to change it
+    Edit { id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -119,6 +184,9 @@ pub fn run(cli: Cli) -> ExitCode {
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
+            Some(Command::Send(args)) => send::send(&ctx, &args),
+            Some(Command::Outbox(args)) => send::outbox(&ctx, &args),
+            Some(Command::Drafts(args)) => send::drafts(&ctx, &args),
             Some(Command::Tracker(args)) => tracker::run(&args),
             Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),

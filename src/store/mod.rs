@@ -3,13 +3,17 @@
 //! sync engine writes. Nothing here does network I/O.
 
 mod contacts;
+mod drafts;
 mod messages;
+mod outbox;
 mod schema;
 mod superdata;
 mod triage;
 
 pub use contacts::*;
+pub use drafts::*;
 pub use messages::*;
+pub use outbox::*;
 pub use superdata::*;
 
 use rusqlite::{Connection, OpenFlags};
@@ -92,17 +96,25 @@ impl Store {
         &self.path
     }
 
+    fn applied_migrations(conn: &Connection) -> Result<Vec<String>> {
+        let mut st = conn.prepare("SELECT name FROM schema_migrations")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Applies the migrations this database lacks. Several processes may open a fresh database at
+    /// once (a script running `tidings` in parallel), so the check and the changes happen under one
+    /// IMMEDIATE transaction: the second opener waits for the first, then finds nothing to do.
     fn migrate(&mut self) -> Result<()> {
-        self.conn.execute_batch(
+        let known: Vec<&str> = schema::MIGRATIONS.iter().map(|(n, _)| *n).collect();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))",
         )?;
-        let applied: Vec<String> = {
-            let mut st = self.conn.prepare("SELECT name FROM schema_migrations")?;
-            let rows = st.query_map([], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let known: Vec<&str> = schema::MIGRATIONS.iter().map(|(n, _)| *n).collect();
+        let applied = Self::applied_migrations(&tx)?;
         if let Some(unknown) = applied.iter().find(|a| !known.contains(&a.as_str())) {
             return Err(StoreError::TooNew {
                 path: self.path.clone(),
@@ -113,11 +125,10 @@ impl Store {
             if applied.iter().any(|a| a == name) {
                 continue;
             }
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.execute("INSERT INTO schema_migrations(name) VALUES (?1)", [name])?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -136,5 +147,31 @@ impl Store {
             [key, value],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_opens_of_a_fresh_database_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let p = path.clone();
+                std::thread::spawn(move || Store::open(&p).map(|_| ()))
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let n: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n as usize, schema::MIGRATIONS.len());
     }
 }

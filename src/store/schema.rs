@@ -180,4 +180,60 @@ CREATE TABLE superdata_cache (
 ) WITHOUT ROWID;
 "#,
     ),
+    // Drafts (autosaved composer state) and the outbox: mails committed before their first SMTP
+    // attempt, one delivery row per SMTP transaction so per-recipient copies (tracking) each go
+    // out exactly once. See docs/sending.md for the state machine.
+    (
+        "0004_outbox",
+        r#"
+CREATE TABLE drafts (
+    id               INTEGER PRIMARY KEY,
+    account          TEXT NOT NULL,
+    message_id       TEXT NOT NULL UNIQUE,
+    draft            TEXT NOT NULL,          -- JSON of mail::compose::Draft
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    server_folder    TEXT,                   -- where the last copy was APPENDed (Drafts)
+    server_saved_at  INTEGER                 -- updated_at of the version on the server
+);
+
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    account          TEXT NOT NULL,
+    message_id       TEXT NOT NULL UNIQUE,   -- fixed at creation: one mail, one Message-ID
+    draft            TEXT NOT NULL,          -- JSON Draft as composed, for edit-and-retry
+    date             INTEGER NOT NULL,       -- the Date header, fixed at creation
+    raw              BLOB NOT NULL,          -- the bytes sent over SMTP (no Bcc header)
+    sent_copy        BLOB NOT NULL,          -- the bytes filed in Sent (with Bcc, never tracked)
+    envelope_from    TEXT NOT NULL,
+    state            TEXT NOT NULL,          -- queued | sending | sent | failed | unconfirmed
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    last_attempt_at  INTEGER,
+    next_attempt_at  INTEGER NOT NULL,
+    sent_at          INTEGER,
+    filed            TEXT NOT NULL DEFAULT 'pending', -- Sent copy: pending | done | skipped | failed
+    filed_error      TEXT,
+    tracking         TEXT                    -- JSON owned by the tracking feature; NULL = untracked
+);
+CREATE INDEX outbox_by_state ON outbox(state, next_attempt_at);
+
+-- One SMTP transaction of an outbox mail: its envelope recipients and, for per-recipient
+-- copies, its own bytes. state: pending | data | delivered | failed | unconfirmed, where
+-- `data` is written (and committed) right before the DATA command.
+CREATE TABLE outbox_deliveries (
+    id            INTEGER PRIMARY KEY,
+    outbox_id     INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+    recipients    TEXT NOT NULL,             -- JSON array of addresses (RCPT TO)
+    raw           BLOB,                      -- NULL = outbox.raw
+    state         TEXT NOT NULL DEFAULT 'pending',
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    updated_at    INTEGER NOT NULL,
+    delivered_at  INTEGER
+);
+CREATE INDEX outbox_deliveries_by_outbox ON outbox_deliveries(outbox_id);
+"#,
+    ),
 ];

@@ -5,4 +5,5 @@ pub mod http;
 /// A small cached mailbox for UI tests.
 pub mod mailbox;
 pub mod postgres;
+pub mod smtp;
 pub mod tracker;

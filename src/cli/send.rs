@@ -1,0 +1,303 @@
+//! `send`, `outbox` and `drafts`: headless sending through the durable outbox. Exit codes: 0 delivered,
+//! 75 (EX_TEMPFAIL) left in the outbox to be flushed later, 1 refused or failed, 2 usage.
+
+use super::mail::rfc3339;
+use super::{Context, DraftsArgs, OutboxAction, OutboxArgs, SendArgs};
+use crate::mail::compose::{Draft, Mailbox, Sender};
+use crate::mail::outbox::{self, FlushResult, Outbox, OutboxItem, Outcome, Which};
+use anyhow::Context as _;
+use serde_json::json;
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+/// sysexits' EX_TEMPFAIL: "try again later" — here, the outbox will.
+const EXIT_QUEUED: u8 = 75;
+/// A body read from stdin or a file is refused above this size.
+const MAX_BODY_BYTES: u64 = 20 * 1024 * 1024;
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{what} {}", path.display()))?;
+    anyhow::ensure!(
+        meta.len() <= MAX_BODY_BYTES,
+        "{what} {} is larger than {MAX_BODY_BYTES} bytes",
+        path.display()
+    );
+    std::fs::read_to_string(path).with_context(|| format!("{what} {}", path.display()))
+}
+
+/// Each flag value may itself be a comma-separated list, as typed in a mail client.
+fn addresses(list: &[String]) -> anyhow::Result<Vec<Mailbox>> {
+    let mut out = Vec::new();
+    for a in list {
+        out.extend(Mailbox::parse_list(a)?);
+    }
+    Ok(out)
+}
+
+fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
+    let (name, acc) = ctx
+        .config
+        .account(args.account.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        acc.smtp.is_some(),
+        "account {name:?} has no [accounts.{name}.smtp] section"
+    );
+    let mut draft = Draft::new(&Sender::from_config(name, acc));
+    draft.to = addresses(&args.to)?;
+    draft.cc = addresses(&args.cc)?;
+    draft.bcc = addresses(&args.bcc)?;
+    draft.subject = args.subject.clone();
+    let body = match &args.body_file {
+        Some(p) => read_text(p, "body file")?,
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .take(MAX_BODY_BYTES + 1)
+                .read_to_string(&mut s)
+                .context("reading the body from stdin")?;
+            anyhow::ensure!(
+                s.len() as u64 <= MAX_BODY_BYTES,
+                "the body on stdin is larger than {MAX_BODY_BYTES} bytes"
+            );
+            s
+        }
+    };
+    draft.body = body;
+    if let Some(sig) = acc.signature.as_deref().filter(|s| !s.trim().is_empty()) {
+        if !draft.body.ends_with('\n') && !draft.body.is_empty() {
+            draft.body.push('\n');
+        }
+        draft.body.push_str(&format!("-- \n{}\n", sig.trim_end()));
+    }
+    if let Some(p) = &args.html_file {
+        draft.html = Some(read_text(p, "HTML file")?);
+    }
+    for p in &args.attach {
+        draft.attach_file(p)?;
+    }
+    Ok(draft)
+}
+
+pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
+    let draft = draft_from_args(ctx, args)?;
+    let mut store = ctx.open_store()?;
+    let id = outbox::enqueue(&store, &draft, None, now())?;
+    let mut ob = Outbox::new(ctx.config.clone(), &store);
+    let results = ob.flush(&mut store, Which::One(id), now())?;
+    report_one(results.first())
+}
+
+fn item_json(i: &OutboxItem) -> serde_json::Value {
+    let e = &i.entry;
+    let opt_time = |t: Option<i64>| t.map(rfc3339);
+    json!({
+        "id": e.id,
+        "account": e.account,
+        "message_id": e.message_id,
+        "subject": i.draft.as_ref().map(|d| d.subject.clone()),
+        "recipients": i.draft.as_ref().map(|d| d.recipients()),
+        "state": e.state,
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "created_at": rfc3339(e.created_at),
+        "last_attempt_at": opt_time(e.last_attempt_at),
+        "next_attempt_at": (e.state == outbox::state::QUEUED).then(|| rfc3339(e.next_attempt_at)),
+        "sent_at": opt_time(e.sent_at),
+        "filed": e.filed,
+        "filed_error": e.filed_error,
+        "tracked": e.tracking.is_some(),
+        "deliveries": i.deliveries.iter().map(|d| json!({
+            "recipients": d.recipients,
+            "state": d.state,
+            "attempts": d.attempts,
+            "last_error": d.last_error,
+            "delivered_at": opt_time(d.delivered_at),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn result_json(r: &FlushResult) -> serde_json::Value {
+    let (state, error) = match &r.outcome {
+        Outcome::Sent => ("sent", None),
+        Outcome::Queued(e) => ("queued", Some(e)),
+        Outcome::Failed(e) => ("failed", Some(e)),
+        Outcome::Unconfirmed(e) => ("unconfirmed", Some(e)),
+    };
+    json!({"id": r.id, "message_id": r.message_id, "state": state, "error": error,
+           "filing_error": r.filing_error})
+}
+
+pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
+    let mut store = ctx.open_store()?;
+    let mut ob = Outbox::new(ctx.config.clone(), &store);
+    let mut out = std::io::stdout().lock();
+    match &args.action {
+        None => {
+            let items = ob.list(&store, args.all)?;
+            if args.json {
+                let arr: Vec<_> = items.iter().map(item_json).collect();
+                serde_json::to_writer(&mut out, &arr)?;
+                writeln!(out)?;
+            } else if items.is_empty() {
+                writeln!(out, "The outbox is empty.")?;
+            } else {
+                for i in &items {
+                    let e = &i.entry;
+                    let (to, subject) = i
+                        .draft
+                        .as_ref()
+                        .map(|d| (d.recipients().join(", "), d.subject.clone()))
+                        .unwrap_or_default();
+                    writeln!(
+                        out,
+                        "#{:<5} {:<11} attempts {:<3} {:<30.30} {}",
+                        e.id, e.state, e.attempts, to, subject
+                    )?;
+                    if let Some(err) = &e.last_error {
+                        writeln!(out, "       last error: {err}")?;
+                    }
+                    if e.state == outbox::state::QUEUED {
+                        writeln!(out, "       next attempt: {}", rfc3339(e.next_attempt_at))?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(OutboxAction::Flush) => {
+            let results = ob.flush(&mut store, Which::AllWaiting, now())?;
+            if args.json {
+                let arr: Vec<_> = results.iter().map(result_json).collect();
+                serde_json::to_writer(&mut out, &arr)?;
+                writeln!(out)?;
+            } else {
+                for r in &results {
+                    let line = match &r.outcome {
+                        Outcome::Sent => "sent".to_string(),
+                        Outcome::Queued(e) => format!("still waiting: {e}"),
+                        Outcome::Failed(e) => format!("refused: {e}"),
+                        Outcome::Unconfirmed(e) => format!("unconfirmed: {e}"),
+                    };
+                    writeln!(out, "#{} {}: {line}", r.id, r.message_id)?;
+                    if let Some(w) = &r.filing_error {
+                        eprintln!("tidings: warning: {w}");
+                    }
+                }
+            }
+            let waiting = results
+                .iter()
+                .any(|r| matches!(r.outcome, Outcome::Queued(_) | Outcome::Unconfirmed(_)));
+            let failed = results
+                .iter()
+                .any(|r| matches!(r.outcome, Outcome::Failed(_)));
+            Ok(if failed {
+                ExitCode::from(1)
+            } else if waiting {
+                ExitCode::from(EXIT_QUEUED)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Some(OutboxAction::Retry { id }) => {
+            ob.retry(&mut store, *id, now())?;
+            let r = ob.flush(&mut store, Which::One(*id), now())?;
+            drop(out);
+            report_one(r.first())
+        }
+        Some(OutboxAction::Confirm { id }) => {
+            ob.confirm(&mut store, *id, now())?;
+            writeln!(out, "#{id} marked as sent")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(OutboxAction::Edit { id }) => {
+            let (draft_id, _) = ob.edit(&mut store, *id, now())?;
+            writeln!(out, "#{id} moved back to the drafts as draft {draft_id}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Prints what became of one mail and picks the exit code.
+fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
+    let Some(r) = r else {
+        anyhow::bail!("the outbox entry vanished while sending");
+    };
+    let id = r.id;
+    if let Some(w) = &r.filing_error {
+        eprintln!("tidings: warning: {w}");
+    }
+    Ok(match &r.outcome {
+        Outcome::Sent => {
+            println!("{}", r.message_id);
+            ExitCode::SUCCESS
+        }
+        Outcome::Queued(why) => {
+            eprintln!(
+                "tidings: not sent yet ({why}); the mail waits in the outbox as #{id} — \
+                 `tidings outbox flush` tries again"
+            );
+            ExitCode::from(EXIT_QUEUED)
+        }
+        Outcome::Unconfirmed(why) => {
+            eprintln!(
+                "tidings: {why}; the mail stays in the outbox as #{id} — check whether it \
+                 arrived, then `tidings outbox confirm {id}` or `tidings outbox retry {id}`"
+            );
+            ExitCode::from(EXIT_QUEUED)
+        }
+        Outcome::Failed(why) => {
+            eprintln!(
+                "tidings: the server refused the mail: {why} (kept in the outbox as #{id}; \
+                 `tidings outbox retry {id}` or `tidings outbox edit {id}`)"
+            );
+            ExitCode::from(1)
+        }
+    })
+}
+
+pub fn drafts(ctx: &Context, args: &DraftsArgs) -> anyhow::Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let list = crate::mail::drafts::list(&store, args.account.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let arr: Vec<_> = list
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d.id,
+                    "account": d.draft.account,
+                    "message_id": d.draft.message_id,
+                    "subject": d.draft.subject,
+                    "to": d.draft.to.iter().map(Mailbox::display).collect::<Vec<_>>(),
+                    "cc": d.draft.cc.iter().map(Mailbox::display).collect::<Vec<_>>(),
+                    "bcc": d.draft.bcc.iter().map(Mailbox::display).collect::<Vec<_>>(),
+                    "body": d.draft.body,
+                    "attachments": d.draft.attachments.iter().map(|a| &a.filename).collect::<Vec<_>>(),
+                    "in_reply_to": d.draft.in_reply_to,
+                    "updated_at": rfc3339(d.updated_at),
+                    "on_server": d.on_server,
+                })
+            })
+            .collect();
+        serde_json::to_writer(&mut out, &arr)?;
+        writeln!(out)?;
+    } else if list.is_empty() {
+        writeln!(out, "No drafts.")?;
+    } else {
+        for d in &list {
+            writeln!(
+                out,
+                "{:>5} {:<16} {:<30.30} {}",
+                d.id,
+                rfc3339(d.updated_at).get(..16).unwrap_or(""),
+                Mailbox::format_list(&d.draft.to),
+                d.draft.subject
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

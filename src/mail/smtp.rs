@@ -1,0 +1,233 @@
+//! SMTP submission with lettre's connection-level API: implicit TLS, STARTTLS or plain per the
+//! account's `[smtp]` config, AUTH, a timeout on every read and write, and a hook that runs right
+//! before DATA so the outbox can record the one moment after which a mail may have been accepted.
+//! Failures are classified the way the outbox needs them: retry later, give up, or unknown.
+
+use crate::config::{Security, ServerConfig};
+use lettre::address::Address;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use std::time::Duration;
+
+/// How a failed attempt ends for the mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Unreachable, timed out before DATA, TLS trouble, or a 4xx: try again later.
+    Temporary,
+    /// A 5xx: the server refuses this mail; retrying unchanged will not help.
+    Permanent,
+    /// The connection broke after the mail's last byte was sent and before the server answered:
+    /// the server may have accepted it. Must not be resent without confirmation.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SmtpError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl SmtpError {
+    pub fn temporary(message: impl Into<String>) -> SmtpError {
+        SmtpError {
+            kind: FailureKind::Temporary,
+            message: message.into(),
+        }
+    }
+
+    /// Classifies a lettre error: a reply code decides when there is one (4xx temporary, 5xx
+    /// permanent); everything else (refused, reset, timeout, TLS) is temporary.
+    fn classify(step: &str, e: &lettre::transport::smtp::Error) -> SmtpError {
+        let kind = if e.is_permanent() {
+            FailureKind::Permanent
+        } else {
+            FailureKind::Temporary
+        };
+        SmtpError {
+            kind,
+            message: format!("{step}: {}", describe(e)),
+        }
+    }
+}
+
+/// lettre's Display leaves out the cause (e.g. "Connection refused"); the user needs it.
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    crate::mail::sanitize::sanitize_line(&text)
+}
+
+/// An open, authenticated SMTP session. Dropping it closes the connection.
+pub struct SmtpSession {
+    conn: SmtpConnection,
+}
+
+fn tls_parameters(cfg: &ServerConfig) -> Result<TlsParameters, SmtpError> {
+    TlsParameters::builder(cfg.host.clone())
+        .dangerous_accept_invalid_certs(cfg.accept_invalid_certs)
+        .dangerous_accept_invalid_hostnames(cfg.accept_invalid_certs)
+        .build_rustls()
+        .map_err(|e| SmtpError::temporary(format!("TLS setup: {}", describe(&e))))
+}
+
+fn hello_name(from_email: &str) -> ClientId {
+    // The sender's domain is what most submission servers expect; no local hostname leaks.
+    let domain = from_email
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
+        .unwrap_or("localhost");
+    ClientId::Domain(domain.to_string())
+}
+
+impl SmtpSession {
+    /// Connects, secures the connection as configured and logs in. `password` is the resolved
+    /// secret (None = do not authenticate). A server that offers no AUTH at all is used without
+    /// logging in; one that offers AUTH but none we speak is an error.
+    pub fn connect(
+        cfg: &ServerConfig,
+        from_email: &str,
+        password: Option<&str>,
+    ) -> Result<SmtpSession, SmtpError> {
+        let timeout = Some(Duration::from_secs(cfg.timeout_seconds.max(1)));
+        let hello = hello_name(from_email);
+        let implicit = match cfg.security {
+            Security::Tls => Some(tls_parameters(cfg)?),
+            _ => None,
+        };
+        let mut conn = SmtpConnection::connect(
+            (cfg.host.as_str(), cfg.port),
+            timeout,
+            &hello,
+            implicit.as_ref(),
+            None,
+        )
+        .map_err(|e| {
+            SmtpError::classify(&format!("connecting to {}:{}", cfg.host, cfg.port), &e)
+        })?;
+        if cfg.security == Security::Starttls {
+            if !conn.can_starttls() {
+                return Err(SmtpError::temporary(format!(
+                    "{}:{} does not offer STARTTLS (security = \"starttls\")",
+                    cfg.host, cfg.port
+                )));
+            }
+            conn.starttls(&tls_parameters(cfg)?, &hello)
+                .map_err(|e| SmtpError::classify("STARTTLS", &e))?;
+        }
+        if let Some(password) = password {
+            let info = conn.server_info();
+            let offered = [Mechanism::Plain, Mechanism::Login, Mechanism::Xoauth2]
+                .into_iter()
+                .any(|m| info.supports_auth_mechanism(m));
+            if offered {
+                let creds = Credentials::new(cfg.user.clone(), password.to_string());
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+                    .map_err(|e| SmtpError::classify("AUTH", &e))?;
+            }
+        }
+        Ok(SmtpSession { conn })
+    }
+
+    /// One SMTP transaction: MAIL FROM, RCPT TO for each recipient, then `before_data` (which
+    /// must durably record that DATA is about to start; if it fails nothing is sent), then DATA
+    /// and the message. A refusal of any recipient fails the whole transaction, so a mail never
+    /// reaches only some of the people it names without the user knowing.
+    pub fn send(
+        &mut self,
+        from: &str,
+        recipients: &[String],
+        raw: &[u8],
+        before_data: &mut dyn FnMut() -> Result<(), String>,
+    ) -> Result<(), SmtpError> {
+        let parse = |a: &str| {
+            a.parse::<Address>().map_err(|e| SmtpError {
+                kind: FailureKind::Permanent,
+                message: format!("{a:?} is not a valid address: {e}"),
+            })
+        };
+        let sender = parse(from)?;
+        let rcpts = recipients
+            .iter()
+            .map(|r| parse(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut options = Vec::new();
+        let info = self.conn.server_info();
+        if from
+            .chars()
+            .chain(recipients.iter().flat_map(|r| r.chars()))
+            .any(|c| !c.is_ascii())
+        {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(SmtpError {
+                    kind: FailureKind::Permanent,
+                    message: "an address is not ASCII and the server lacks SMTPUTF8".into(),
+                });
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !raw.is_ascii() && info.supports_feature(Extension::EightBitMime) {
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let result = self.transaction(sender, rcpts, options, raw, before_data);
+        if result.is_err() {
+            self.conn.abort();
+        }
+        result
+    }
+
+    fn transaction(
+        &mut self,
+        sender: Address,
+        rcpts: Vec<Address>,
+        options: Vec<MailParameter>,
+        raw: &[u8],
+        before_data: &mut dyn FnMut() -> Result<(), String>,
+    ) -> Result<(), SmtpError> {
+        self.conn
+            .command(Mail::new(Some(sender), options))
+            .map_err(|e| SmtpError::classify("MAIL FROM", &e))?;
+        for r in rcpts {
+            let shown = r.to_string();
+            self.conn
+                .command(Rcpt::new(r, vec![]))
+                .map_err(|e| SmtpError::classify(&format!("RCPT TO <{shown}>"), &e))?;
+        }
+        before_data().map_err(|e| SmtpError::temporary(format!("recording the attempt: {e}")))?;
+        self.conn
+            .command(Data)
+            .map_err(|e| SmtpError::classify("DATA", &e))?;
+        // lettre ends the data with CRLF . CRLF; a message already ending in CRLF would
+        // otherwise arrive with an extra empty line.
+        let body = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+        match self.conn.message(body) {
+            Ok(_) => Ok(()),
+            // A reply code is an answer: the server says it did not take the mail.
+            Err(e) if e.status().is_some() => Err(SmtpError::classify("end of DATA", &e)),
+            Err(e) => Err(SmtpError {
+                kind: FailureKind::Unknown,
+                message: format!(
+                    "the connection failed after the mail was transmitted, before the server \
+                     confirmed it ({})",
+                    describe(&e)
+                ),
+            }),
+        }
+    }
+
+    /// Says goodbye; errors are irrelevant once the mail is delivered.
+    pub fn quit(mut self) {
+        let _ = self.conn.quit();
+    }
+}

@@ -1,0 +1,753 @@
+//! Sending through the outbox against a real SMTP server: delivery byte for byte, queueing on
+//! outages and 4xx, failing on 5xx, and exactly-once across a kill -9.
+
+use crate::support::smtp::{free_port, SmtpOptions, SmtpServer, Tls};
+use mail_parser::{MessageParser, MimeHeaders};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tidings::mail::compose::{Attachment, Draft, Mailbox, ReplyKind, Sender};
+use tidings::mail::drafts::{self, Autosaver};
+use tidings::store::Store;
+
+/// A config file and data dir for one test, with one account whose SMTP is `smtp_port`.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(smtp: &SmtpServer) -> Env {
+        Env::with_smtp_section(&smtp.config_section())
+    }
+
+    fn with_smtp_section(smtp_section: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        // IMAP points at a closed port: these tests run with `server_saves_sent`, so sending
+        // never needs it; the Sent-filing tests configure a real IMAP server.
+        let config = format!(
+            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
+             server_saves_sent = true\n\
+             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
+             [accounts.work.smtp]\n{smtp_section}",
+            free_port()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Env { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tidings"));
+        c.arg("--config")
+            .arg(self.path("config.toml"))
+            .arg("--data-dir")
+            .arg(self.path("data"))
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn config(&self) -> tidings::config::Config {
+        tidings::config::Config::load(&self.path("config.toml")).unwrap()
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.path("data").join("tidings.sqlite3")).unwrap()
+    }
+
+    fn outbox_json(&self, all: bool) -> Vec<serde_json::Value> {
+        let args: &[&str] = if all {
+            &["outbox", "--json", "--all"]
+        } else {
+            &["outbox", "--json"]
+        };
+        let out = self.run(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `tidings send` of a simple mail, running in the background (to be killed).
+    fn spawn_send(&self) -> std::process::Child {
+        std::fs::write(self.path("body.txt"), "once\n").unwrap();
+        let body = self.path("body.txt");
+        // Create the database first: two processes opening a fresh one at once race on its schema.
+        assert!(self.outbox_json(false).is_empty());
+        self.command(&[
+            "send",
+            "--to",
+            "dana@acme.test",
+            "--subject",
+            "exactly once",
+            "--body-file",
+            body.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap()
+    }
+
+    /// A simple mail to one recipient, body from a file.
+    fn send_simple(&self, subject: &str) -> Output {
+        std::fs::write(self.path("body.txt"), "Hello\n").unwrap();
+        let body = self.path("body.txt");
+        self.run(&[
+            "send",
+            "--to",
+            "dana@acme.test",
+            "--subject",
+            subject,
+            "--body-file",
+            body.to_str().unwrap(),
+        ])
+    }
+}
+
+/// An Env whose client waits longer than the server stalls, so only the kill ends the send,
+/// however slow the machine.
+fn patient_env(smtp: &SmtpServer) -> Env {
+    Env::with_smtp_section(
+        &smtp
+            .config_section()
+            .replace("timeout_seconds = 5", "timeout_seconds = 60"),
+    )
+}
+
+/// A new mail from the test account to `to`.
+fn draft_to(to: &str, subject: &str) -> Draft {
+    let me = Sender {
+        account: "work".into(),
+        from: Mailbox::new(None, "me@example.com"),
+        signature: None,
+    };
+    let mut draft = Draft::new(&me);
+    draft.to.push(Mailbox::parse(to).unwrap());
+    draft.subject = subject.into();
+    draft
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    let body = "Grüße aus dem Terminal.\n\nA line with a . dot\n.\nlast line\n";
+    std::fs::write(env.path("body.txt"), body).unwrap();
+    std::fs::write(env.path("body.html"), "<p>Grüße <b>HTML</b></p>").unwrap();
+    let binary: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    std::fs::write(env.path("data.bin"), &binary).unwrap();
+    std::fs::write(env.path("notes.txt"), "plain\r\nattachment\n").unwrap();
+    let p = |n: &str| env.path(n).to_str().unwrap().to_string();
+    let out = env.run(&[
+        "send",
+        "--to",
+        "Dana Lee <dana@acme.test>",
+        "bob@acme.test",
+        "--cc",
+        "carol@acme.test",
+        "--bcc",
+        "boss@example.com",
+        "--subject",
+        "Q3 numbers — final",
+        "--body-file",
+        &p("body.txt"),
+        "--html-file",
+        &p("body.html"),
+        "--attach",
+        &p("data.bin"),
+        &p("notes.txt"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let message_id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(message_id.starts_with('<') && message_id.ends_with("@example.com>"));
+
+    let log = smtp.deliveries();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["mail_from"], "me@example.com");
+    let rcpts: Vec<&str> = log[0]["rcpt_tos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rcpts,
+        vec![
+            "dana@acme.test",
+            "bob@acme.test",
+            "carol@acme.test",
+            "boss@example.com"
+        ]
+    );
+    assert_eq!(log[0]["message_id"], message_id.as_str());
+
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    // What went over the wire is exactly what the outbox committed before the first attempt.
+    let store = env.store();
+    let entry = &store.outbox_entries(&["sent"]).unwrap()[0];
+    let (committed, sent_copy) = store.outbox_bytes(entry.id).unwrap().unwrap();
+    assert!(
+        raw == committed,
+        "delivered {} bytes, committed {} bytes; first difference at {:?}",
+        raw.len(),
+        committed.len(),
+        raw.iter().zip(&committed).position(|(a, b)| a != b)
+    );
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(m.subject(), Some("Q3 numbers — final"));
+    assert_eq!(m.message_id().map(|i| format!("<{i}>")), Some(message_id));
+    let from = m.from().unwrap().first().unwrap();
+    assert_eq!(
+        (from.name(), from.address()),
+        (Some("Me Sender"), Some("me@example.com"))
+    );
+    let to: Vec<_> = m
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| a.address().unwrap())
+        .collect();
+    assert_eq!(to, vec!["dana@acme.test", "bob@acme.test"]);
+    assert_eq!(
+        m.cc().unwrap().first().unwrap().address(),
+        Some("carol@acme.test")
+    );
+    assert!(m.bcc().is_none(), "Bcc must not travel with the mail");
+    let filed = MessageParser::default().parse(&sent_copy[..]).unwrap();
+    assert_eq!(
+        filed.bcc().unwrap().first().unwrap().address(),
+        Some("boss@example.com")
+    );
+    assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), body);
+    assert_eq!(m.body_html(0).unwrap(), "<p>Grüße <b>HTML</b></p>");
+    let atts: Vec<_> = m.attachments().collect();
+    assert_eq!(atts.len(), 2);
+    assert_eq!(atts[0].attachment_name(), Some("data.bin"));
+    assert_eq!(atts[0].contents(), &binary[..]);
+    assert_eq!(atts[1].attachment_name(), Some("notes.txt"));
+    assert_eq!(atts[1].contents(), b"plain\r\nattachment\n");
+
+    let all = env.outbox_json(true);
+    assert_eq!(all[0]["state"], "sent");
+    assert_eq!(all[0]["attempts"], 1);
+    assert!(env.outbox_json(false).is_empty(), "nothing left waiting");
+}
+
+#[test]
+fn smtp_down_queues_with_exit_75_and_flush_delivers_exactly_once() {
+    let mut smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    smtp.stop();
+    let out = env.send_simple("while the server is down");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(stderr(&out).contains("outbox"), "{}", stderr(&out));
+    let waiting = env.outbox_json(false);
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0]["state"], "queued");
+    assert_eq!(waiting[0]["attempts"], 1);
+    assert!(
+        waiting[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{waiting:?}"
+    );
+
+    smtp.restart();
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(smtp.deliveries().len(), 1);
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        smtp.deliveries().len(),
+        1,
+        "a second flush must not send again"
+    );
+    assert!(env.outbox_json(false).is_empty());
+    let all = env.outbox_json(true);
+    assert_eq!(
+        (all[0]["state"].as_str(), all[0]["attempts"].as_u64()),
+        (Some("sent"), Some(2))
+    );
+}
+
+#[test]
+fn greylisting_4xx_keeps_the_mail_queued_until_a_flush_succeeds() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx");
+    let env = Env::new(&smtp);
+    let out = env.send_simple("greylisted");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    let waiting = env.outbox_json(false);
+    assert_eq!(waiting[0]["state"], "queued");
+    assert!(
+        waiting[0]["last_error"].as_str().unwrap().contains("450"),
+        "{waiting:?}"
+    );
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 75, "still greylisted: {}", stderr(&out));
+    assert_eq!(env.outbox_json(false)[0]["attempts"], 2);
+    smtp.set_mode("ok");
+    let out = env.run(&["outbox", "flush", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results[0]["state"], "sent");
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+#[test]
+fn permanent_5xx_fails_with_the_reason_and_can_be_retried_or_edited() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("5xx");
+    let env = Env::new(&smtp);
+    let out = env.send_simple("to nobody");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("550") && stderr(&out).contains("5.1.1"),
+        "{}",
+        stderr(&out)
+    );
+    let item = &env.outbox_json(false)[0];
+    assert_eq!(item["state"], "failed");
+    assert!(
+        item["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no such user"),
+        "{item}"
+    );
+    let id = item["id"].as_i64().unwrap().to_string();
+
+    // A flush does not hammer the server with a refused mail; only the user's retry does.
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.outbox_json(false)[0]["attempts"], 1);
+    smtp.set_mode("ok");
+    let out = env.run(&["outbox", "retry", &id]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(smtp.deliveries().len(), 1);
+
+    // Refused at the end of DATA, then taken back to the drafts for editing.
+    smtp.set_mode("data-5xx");
+    let out = env.send_simple("spammy");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("554") && stderr(&out).contains("spam"),
+        "{}",
+        stderr(&out)
+    );
+    let item = &env.outbox_json(false)[0];
+    let id = item["id"].as_i64().unwrap().to_string();
+    let out = env.run(&["outbox", "edit", &id]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.outbox_json(false).is_empty());
+    let out = env.run(&["drafts", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let saved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(saved.as_array().unwrap().len(), 1);
+    assert_eq!(saved[0]["subject"], "spammy");
+    assert_eq!(saved[0]["message_id"], item["message_id"]);
+    assert_eq!(saved[0]["to"][0], "dana@acme.test");
+    assert_eq!(
+        smtp.deliveries().len(),
+        1,
+        "the refused mail was never delivered"
+    );
+}
+
+/// The mail reaches the server, which stalls before answering; tidings is killed right then.
+/// After restart, the mail must not go out again on its own.
+#[test]
+fn kill_during_data_never_sends_twice() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("hang-after-data 30");
+    let env = patient_env(&smtp);
+    let mut child = env.spawn_send();
+    wait_for("the server to receive the mail", || {
+        smtp.deliveries().len() == 1
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    smtp.set_mode("ok");
+
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unconfirmed"));
+    let item = &env.outbox_json(false)[0];
+    assert_eq!(item["state"], "unconfirmed");
+    assert_eq!(item["deliveries"][0]["state"], "unconfirmed");
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "nothing is due: {}", stderr(&out));
+    assert_eq!(
+        smtp.deliveries().len(),
+        1,
+        "never resent without confirmation"
+    );
+
+    let id = item["id"].as_i64().unwrap().to_string();
+    let out = env.run(&["outbox", "confirm", &id]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.outbox_json(false).is_empty());
+    assert_eq!(env.outbox_json(true)[0]["state"], "sent");
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+/// Killed before DATA: nothing can have been accepted, so the next flush sends it, once.
+#[test]
+fn kill_before_data_sends_exactly_once_after_restart() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("hang-before-data 30");
+    let env = patient_env(&smtp);
+    let mut child = env.spawn_send();
+    wait_for("the send to start", || {
+        env.outbox_json(false)
+            .first()
+            .is_some_and(|i| i["state"] == "sending")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    smtp.set_mode("ok");
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(smtp.deliveries().len(), 1);
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+#[test]
+fn connection_cut_after_data_is_unconfirmed_not_resent() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("drop-after-data");
+    let env = Env::new(&smtp);
+    let out = env.send_simple("cut");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(stderr(&out).contains("confirm"), "{}", stderr(&out));
+    smtp.set_mode("ok");
+    env.run(&["outbox", "flush"]);
+    assert_eq!(smtp.deliveries().len(), 1);
+    assert_eq!(env.outbox_json(false)[0]["state"], "unconfirmed");
+}
+
+#[test]
+fn wrong_smtp_password_keeps_the_mail() {
+    let smtp = SmtpServer::start();
+    let section = smtp.config_section().replace(&smtp.password, "wrong");
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("auth");
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("AUTH"), "{}", stderr(&out));
+    assert_eq!(env.outbox_json(false).len(), 1, "the mail is kept");
+    assert!(smtp.deliveries().is_empty());
+}
+
+#[test]
+fn send_usage_errors_exit_2_and_bad_addresses_exit_1() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    let out = env.run(&["send", "--subject", "no recipient"]);
+    assert_eq!(code(&out), 2);
+    let out = env.run(&["send", "--to", "a@b\r\nBcc: x@y", "--subject", "x"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("not an email address"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(smtp.deliveries().is_empty());
+    assert!(env.outbox_json(true).is_empty());
+}
+
+/// A reply built from a delivered message threads under it when it arrives.
+#[test]
+fn reply_to_a_delivered_mail_carries_in_reply_to_and_references() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    assert_eq!(code(&env.send_simple("Original")), 0);
+    let original = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let dana = Sender {
+        account: "work".into(),
+        from: Mailbox::new(Some("Dana"), "dana@acme.test"),
+        signature: None,
+    };
+    let mut reply = Draft::reply(&dana, &original, ReplyKind::All).unwrap();
+    reply.account = "work".into();
+    reply.from = Mailbox::new(None, "me@example.com");
+    reply.body = format!("Thanks!{}", reply.body);
+    let store = env.store();
+    let id = tidings::mail::outbox::enqueue(&store, &reply, None, 1_800_000_000).unwrap();
+    let config = env.config();
+    let mut store = store;
+    let mut ob = tidings::mail::outbox::Outbox::new(config, &store);
+    let r = ob
+        .flush(
+            &mut store,
+            tidings::mail::outbox::Which::One(id),
+            1_800_000_000,
+        )
+        .unwrap();
+    assert_eq!(r[0].outcome, tidings::mail::outbox::Outcome::Sent);
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(1);
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    let orig = MessageParser::default().parse(&original[..]).unwrap();
+    assert_eq!(m.subject(), Some("Re: Original"));
+    assert_eq!(m.in_reply_to().as_text(), orig.message_id());
+    assert_eq!(m.references().as_text(), orig.message_id());
+    assert_eq!(
+        m.to().unwrap().first().unwrap().address(),
+        Some("me@example.com")
+    );
+    assert!(m.body_text(0).unwrap().contains("> Hello"));
+}
+
+#[test]
+fn drafts_autosave_and_survive_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db: &Path = &dir.path().join("tidings.sqlite3");
+    let me = Sender {
+        account: "work".into(),
+        from: Mailbox::new(Some("Me"), "me@example.com"),
+        signature: Some("Me".into()),
+    };
+    let mut draft = Draft::new(&me);
+    draft.to.push(Mailbox::parse("dana@acme.test").unwrap());
+    draft.subject = "half written".into();
+    draft.attachments.push(Attachment {
+        filename: "x.bin".into(),
+        content_type: "application/octet-stream".into(),
+        data: vec![0, 159, 255, 10, 13],
+    });
+    let id = {
+        let store = Store::open(db).unwrap();
+        let mut saver = Autosaver::new(3);
+        let id = saver.tick(&store, &draft, 1000).unwrap().unwrap();
+        draft.body = "typed after the first save".into();
+        assert_eq!(saver.flush(&store, &draft, 1001).unwrap(), Some(id));
+        id
+        // The store is dropped here, as when the app is killed.
+    };
+    let store = Store::open(db).unwrap();
+    let back = drafts::load(&store, id).unwrap();
+    assert_eq!(back.draft, draft);
+    assert_eq!(drafts::list(&store, None).unwrap().len(), 1);
+    // Sending it consumes the draft.
+    tidings::mail::outbox::enqueue(&store, &back.draft, None, 1002).unwrap();
+    assert!(drafts::list(&store, None).unwrap().is_empty());
+}
+
+fn start_tls(tls: Tls) -> SmtpServer {
+    SmtpServer::start_with(SmtpOptions {
+        tls,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_with_auth() {
+    for tls in [Tls::Starttls, Tls::Implicit] {
+        let smtp = start_tls(tls);
+        let env = Env::new(&smtp);
+        let out = env.send_simple("over TLS");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(smtp.deliveries().len(), 1);
+    }
+}
+
+#[test]
+fn an_untrusted_certificate_keeps_the_mail_queued() {
+    let smtp = start_tls(Tls::Implicit);
+    let section = smtp.config_section().replace(
+        "accept_invalid_certs = true",
+        "accept_invalid_certs = false",
+    );
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("must not leak");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(
+        stderr(&out).to_lowercase().contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(smtp.deliveries().is_empty());
+}
+
+#[test]
+fn starttls_required_by_config_is_never_skipped() {
+    // The server offers no STARTTLS; the account demands it: nothing may go out in clear text.
+    let smtp = SmtpServer::start();
+    let section = smtp
+        .config_section()
+        .replace("security = \"none\"", "security = \"starttls\"");
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("clear text?");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(stderr(&out).contains("STARTTLS"), "{}", stderr(&out));
+    assert!(smtp.deliveries().is_empty());
+}
+
+#[test]
+fn background_worker_respects_backoff_and_sends_when_asked() {
+    use tidings::mail::outbox::{Backoff, OutboxEvent, OutboxWorker};
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx");
+    let env = Env::new(&smtp);
+    let store = env.store();
+    let draft = draft_to("dana@acme.test", "from the worker");
+    tidings::mail::outbox::enqueue(&store, &draft, None, chrono::Utc::now().timestamp()).unwrap();
+    let config = env.config();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // An hour of backoff and of polling: anything sent below was sent because it was due or asked.
+    let hour = Duration::from_secs(3600);
+    let worker = OutboxWorker::spawn(
+        config,
+        store.path().to_path_buf(),
+        Backoff {
+            first: hour,
+            max: hour,
+        },
+        hour,
+        tx,
+    );
+    let OutboxEvent::Flushed(first) = rx.blocking_recv().unwrap() else {
+        panic!("expected a flush")
+    };
+    assert!(
+        matches!(&first[0].outcome, tidings::mail::outbox::Outcome::Queued(e) if e.contains("450")),
+        "{first:?}"
+    );
+    smtp.set_mode("ok");
+    worker.flush_now();
+    let OutboxEvent::Flushed(second) = rx.blocking_recv().unwrap() else {
+        panic!("expected a flush")
+    };
+    assert_eq!(second[0].outcome, tidings::mail::outbox::Outcome::Sent);
+    worker.stop();
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+/// The tracking seam: a planner that makes one copy per recipient, each with its own bytes.
+/// Each copy is delivered exactly once, even when one recipient is greylisted and retried.
+struct PerRecipient {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tidings::mail::outbox::DeliveryPlanner for PerRecipient {
+    fn plan(
+        &mut self,
+        entry: &tidings::store::OutboxRow,
+        draft: &Draft,
+    ) -> Result<Vec<tidings::mail::outbox::PlannedDelivery>, tidings::mail::outbox::PlanError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(draft
+            .recipients()
+            .into_iter()
+            .map(|r| tidings::mail::outbox::PlannedDelivery {
+                raw: Some(
+                    draft
+                        .build_with_html(entry.date, false, Some(&format!("<p>copy for {r}</p>")))
+                        .unwrap(),
+                ),
+                recipients: vec![r],
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn per_recipient_copies_each_go_out_exactly_once() {
+    use tidings::mail::outbox::{Outbox, Outcome, Which};
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx-to bob@acme.test");
+    let env = Env::new(&smtp);
+    let mut store = env.store();
+    let mut draft = draft_to("dana@acme.test", "tracked");
+    draft.bcc.push(Mailbox::parse("bob@acme.test").unwrap());
+    let id = tidings::mail::outbox::enqueue(&store, &draft, Some("{\"opens\":true}"), 100).unwrap();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let config = env.config();
+    let mut ob = Outbox::new(config, &store).with_planner(Box::new(PerRecipient {
+        calls: calls.clone(),
+    }));
+    let r = ob.flush(&mut store, Which::AllWaiting, 100).unwrap();
+    assert!(
+        matches!(&r[0].outcome, Outcome::Queued(e) if e.contains("450")),
+        "{r:?}"
+    );
+    assert_eq!(smtp.deliveries().len(), 1, "dana's copy went out");
+    smtp.set_mode("ok");
+    let r = ob.flush(&mut store, Which::AllWaiting, 200).unwrap();
+    assert_eq!(r[0].outcome, Outcome::Sent);
+    let r = ob.flush(&mut store, Which::AllWaiting, 300).unwrap();
+    assert!(r.is_empty(), "{r:?}");
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "planned once"
+    );
+
+    let log = smtp.deliveries();
+    let rcpts: Vec<_> = log
+        .iter()
+        .map(|d| d["rcpt_tos"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(rcpts, vec!["dana@acme.test", "bob@acme.test"]);
+    let mails = SmtpServer::maildir_messages(&smtp.maildir);
+    for (raw, who) in mails.iter().zip(["dana@acme.test", "bob@acme.test"]) {
+        let m = MessageParser::default().parse(&raw[..]).unwrap();
+        assert_eq!(m.body_html(0).unwrap(), format!("<p>copy for {who}</p>"));
+        assert_eq!(
+            m.message_id().map(|i| format!("<{i}>")),
+            Some(draft.message_id.clone())
+        );
+        assert!(m.bcc().is_none());
+    }
+    let entry = store.outbox_entry(id).unwrap().unwrap();
+    assert_eq!(entry.tracking.as_deref(), Some("{\"opens\":true}"));
+    let (_, sent_copy) = store.outbox_bytes(id).unwrap().unwrap();
+    let filed = String::from_utf8_lossy(&sent_copy);
+    assert!(
+        !filed.contains("copy for") && !filed.contains("text/html"),
+        "the Sent copy is the untracked original: {filed}"
+    );
+}
+
+#[test]
+fn a_server_that_stops_answering_times_out_and_the_mail_waits() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("hang-before-data 30");
+    let section = smtp
+        .config_section()
+        .replace("timeout_seconds = 5", "timeout_seconds = 1");
+    let env = Env::with_smtp_section(&section);
+    let out = env.send_simple("slow server");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    assert!(stderr(&out).contains("RCPT TO"), "{}", stderr(&out));
+    assert_eq!(env.outbox_json(false)[0]["state"], "queued");
+    assert!(smtp.deliveries().is_empty());
+}

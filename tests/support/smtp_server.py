@@ -1,0 +1,189 @@
+"""A real SMTP server for tidings' tests (aiosmtpd; run by /usr/bin/python3 on 127.0.0.1).
+
+It accepts mail with AUTH PLAIN/LOGIN (plain text allowed: loopback only), writes each accepted
+message byte for byte into a Maildir (per recipient with --deliver ADDR=DIR, else --maildir),
+and appends one JSON line per accepted transaction to --log, so a test can count deliveries.
+
+What it answers is read from the --control file before each step, so a test can change it
+while the server runs:
+  ok                      accept
+  4xx                     450 at RCPT (greylisting)
+  5xx                     550 at RCPT (no such user)
+  4xx-to ADDR / 5xx-to ADDR   the same, for that recipient only
+  data-5xx                554 at the end of DATA (rejected as spam); nothing delivered
+  drop-after-data         deliver, then cut the connection without answering
+  hang-before-data SECS   stall SECS seconds at RCPT, before anything is delivered
+  hang-after-data SECS    deliver, then stall SECS seconds before answering 250
+
+--tls starttls (STARTTLS required before AUTH) or --tls implicit (TLS from the first byte) use
+--cert/--key. With --sent-maildir it also files a copy of every accepted mail there, like Gmail does.
+On start it prints "PORT <n>" on stdout.
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import socket
+import ssl
+import sys
+import time
+import warnings
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--deliver", action="append", default=[], help="ADDR=MAILDIR")
+    p.add_argument("--sent-maildir")
+    p.add_argument("--control", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--user", default="user")
+    p.add_argument("--password", default="secret")
+    p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+# AUTH without TLS is deliberate here (loopback only); keep the test output clean.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+ROUTES = {}
+for item in ARGS.deliver:
+    addr, _, path = item.partition("=")
+    ROUTES[addr.lower()] = path
+COUNTER = 0
+
+
+def mode():
+    """(mode, argument): the argument is seconds for the hang modes, an address for *-to."""
+    try:
+        with open(ARGS.control) as f:
+            words = f.read().split()
+    except FileNotFoundError:
+        words = []
+    if not words:
+        return "ok", None
+    return words[0], words[1] if len(words) > 1 else None
+
+
+def maildir_put(path, data):
+    global COUNTER
+    COUNTER += 1
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    # Zero-padded nanoseconds first, so names sort in delivery order.
+    name = "%020d.P%dQ%06d.tidings-test" % (time.time_ns(), os.getpid(), COUNTER)
+    tmp = os.path.join(path, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, os.path.join(path, "new", name))
+
+
+def deliver(envelope):
+    data = envelope.original_content
+    targets = []
+    for rcpt in envelope.rcpt_tos:
+        target = ROUTES.get(rcpt.lower(), ARGS.maildir)
+        if target not in targets:
+            targets.append(target)
+    for t in targets:
+        maildir_put(t, data)
+    if ARGS.sent_maildir:
+        maildir_put(ARGS.sent_maildir, data)
+    message_id = None
+    for line in data.split(b"\r\n"):
+        if not line:
+            break
+        if line.lower().startswith(b"message-id:"):
+            message_id = line.split(b":", 1)[1].strip().decode("ascii", "replace")
+    with open(ARGS.log, "a") as f:
+        f.write(json.dumps({
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "message_id": message_id,
+            "size": len(data),
+        }) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        m, arg = mode()
+        if m == "4xx" or (m == "4xx-to" and address.lower() == arg.lower()):
+            return "450 4.2.0 <%s>: greylisted, try again later" % address
+        if m == "5xx" or (m == "5xx-to" and address.lower() == arg.lower()):
+            return "550 5.1.1 <%s>: no such user here" % address
+        if m == "hang-before-data":
+            await asyncio.sleep(float(arg))
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        m, arg = mode()
+        if m == "data-5xx":
+            return "554 5.7.1 message rejected as spam"
+        deliver(envelope)
+        if m == "drop-after-data":
+            server.transport.abort()
+            return "250 OK"
+        if m == "hang-after-data":
+            await asyncio.sleep(float(arg))
+        return "250 2.0.0 OK queued"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode() == ARGS.user
+        and auth_data.password.decode() == ARGS.password
+    )
+    return AuthResult(success=ok)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    handler = Handler()
+    ctx = None
+    if ARGS.tls != "none":
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(ARGS.cert, ARGS.key)
+    starttls = ARGS.tls == "starttls"
+
+    def factory():
+        return SMTP(
+            handler,
+            hostname="smtp.test",
+            authenticator=authenticator,
+            auth_require_tls=starttls,
+            auth_required=True,
+            enable_SMTPUTF8=True,
+            tls_context=ctx if starttls else None,
+            require_starttls=starttls,
+        )
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", ARGS.port))
+    server = await loop.create_server(
+        factory, sock=sock, ssl=ctx if ARGS.tls == "implicit" else None
+    )
+    print("PORT %d" % sock.getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
