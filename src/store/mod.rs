@@ -8,13 +8,14 @@ mod messages;
 mod outbox;
 mod schema;
 mod superdata;
-mod triage;
+mod sync;
 
 pub use contacts::*;
 pub use drafts::*;
 pub use messages::*;
 pub use outbox::*;
 pub use superdata::*;
+pub use sync::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
