@@ -200,3 +200,64 @@ fn tmux_demo_opens_the_inbox_and_triage_works_on_it() {
     t.wait_for("undone");
     wait_until("undo brings it back", || inbox(&store).len() == before);
 }
+
+#[test]
+fn tmux_flag_archive_and_delete_reach_the_imap_server() {
+    use crate::support::dovecot::{message, Dovecot};
+    let server = Dovecot::start();
+    server.add_user("alice", "secret");
+    // Dates rise with the number, so the list (newest first) shows 3, 2, 1.
+    for (i, subject) in [(1, "Alpha"), (2, "Bravo"), (3, "Charlie")] {
+        server.append("alice", "INBOX", &message(i, subject));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, server.config_toml("work", "alice", "secret")).unwrap();
+    let cmd = format!(
+        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
+        config.display(),
+        data.display(),
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_tidings")
+    );
+    let t = Tmux::run("imap", dir, data, &cmd);
+    // The watcher's first sync fills the list; the UI never waited for it.
+    t.wait_for("Alpha 1");
+    t.wait_for("Charlie 3");
+    let subject_of = |folder: &str| -> Vec<String> {
+        server
+            .message_ids("alice", folder)
+            .into_iter()
+            .map(|id| id.to_lowercase())
+            .collect()
+    };
+
+    // `!` flags the top message (Charlie 3) on the server.
+    t.keys(&["!"]);
+    wait_until("the flag reaches the server", || {
+        server.uids("alice", "INBOX").iter().any(|uid| {
+            server
+                .flags("alice", "INBOX", *uid)
+                .iter()
+                .any(|f| f == "\\Flagged")
+        })
+    });
+
+    // `a` archives it: it leaves INBOX and lands in Archive on the server.
+    t.keys(&["a"]);
+    wait_until("the archive reaches the server", || {
+        subject_of("Archive")
+            .iter()
+            .any(|id| id.contains("charlie"))
+            && !subject_of("INBOX").iter().any(|id| id.contains("charlie"))
+    });
+
+    // `d` deletes the next one (Bravo 2) to Trash.
+    t.wait_for("archived");
+    t.keys(&["d"]);
+    wait_until("the delete reaches the server", || {
+        subject_of("Trash").iter().any(|id| id.contains("bravo")) && subject_of("INBOX").len() == 1
+    });
+    t.keys(&["q"]);
+}
