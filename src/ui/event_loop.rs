@@ -55,7 +55,8 @@ fn spawn_input() -> UnboundedReceiver<Input> {
     let (tx, rx) = unbounded_channel();
     tokio::spawn(async move {
         let mut events = EventStream::new();
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        // Once a second: keeps relative dates and the lookup spinner moving; a frame costs ~1 ms.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let item = tokio::select! {
                 e = events.next() => match e {
