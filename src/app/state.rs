@@ -202,32 +202,8 @@ pub enum InputKey {
     Tab,
 }
 
-/// Sync progress as the status bar shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SyncUpdate {
-    Progress {
-        account: String,
-        folder: String,
-        done: u64,
-        total: u64,
-    },
-    FolderChanged {
-        account: String,
-        folder: String,
-    },
-    Finished {
-        account: String,
-    },
-    Error {
-        account: String,
-        message: String,
-    },
-    /// The server refused a queued change; the store has been put back.
-    RolledBack {
-        account: String,
-        reason: String,
-    },
-}
+/// What the sync watchers report; the status bar shows it and the lists reload on it.
+pub use crate::mail::sync::SyncEvent as SyncUpdate;
 
 /// Everything that can change the state: user intents and the runtime's answers.
 #[derive(Debug, Clone)]

@@ -983,7 +983,9 @@ impl App {
                     Effect::People(super::contact::PeopleEffect::RefreshContacts),
                 ]
             }
-            SyncUpdate::RolledBack { account, reason } => {
+            SyncUpdate::OpRolledBack {
+                account, reason, ..
+            } => {
                 self.last_error = Some(format!(
                     "{account}: the server refused a change, rolled back: {reason}"
                 ));

@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::app::runtime::{OpsBackend, Runtime};
-use crate::app::state::{Msg, SyncUpdate};
+use crate::app::state::Msg;
 use crate::app::App;
 use crate::config::{Config, Paths};
 use crate::mail::sync::{spawn_watcher, MailAccount, SyncEvent};
@@ -114,28 +114,7 @@ fn start_watchers(
         .collect();
     tokio::spawn(async move {
         while let Some(ev) = sync_rx.recv().await {
-            let update = match ev {
-                SyncEvent::Progress {
-                    account,
-                    folder,
-                    done,
-                    total,
-                } => SyncUpdate::Progress {
-                    account,
-                    folder,
-                    done,
-                    total,
-                },
-                SyncEvent::FolderChanged { account, folder } => {
-                    SyncUpdate::FolderChanged { account, folder }
-                }
-                SyncEvent::Finished { account } => SyncUpdate::Finished { account },
-                SyncEvent::Error { account, message } => SyncUpdate::Error { account, message },
-                SyncEvent::OpRolledBack {
-                    account, reason, ..
-                } => SyncUpdate::RolledBack { account, reason },
-            };
-            if app_tx.send(Msg::Sync(update)).is_err() {
+            if app_tx.send(Msg::Sync(ev)).is_err() {
                 break;
             }
         }
