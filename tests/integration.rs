@@ -13,6 +13,8 @@ mod send;
 mod superdata;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tracksend.rs"]
+mod tracksend;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]

@@ -10,7 +10,9 @@
 pub mod api;
 pub mod classify;
 pub mod db;
+pub mod embedded;
 pub mod rewrite;
+pub mod send;
 pub mod server;
 pub mod token;
 
