@@ -5,6 +5,8 @@ mod support;
 
 #[path = "integration/demo.rs"]
 mod demo;
+#[path = "integration/events.rs"]
+mod events;
 #[path = "integration/render.rs"]
 mod render;
 #[path = "integration/send.rs"]

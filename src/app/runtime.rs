@@ -301,6 +301,27 @@ fn load_messages(store: &Store, generation: u64, q: ListQuery, threads: bool) ->
     streamed
 }
 
+/// Sets the opened/clicked marks of tracked rows from the tracking store (one query per account
+/// listed). A failure leaves the marks empty: the list still shows.
+fn mark_tracked(store: &Store, rows: &mut [Row]) {
+    let mut by_account: std::collections::HashMap<String, _> = Default::default();
+    for r in rows.iter_mut() {
+        let Some(id) = r.msg.message_id.as_deref() else {
+            continue;
+        };
+        let marks = by_account
+            .entry(r.msg.account.clone())
+            .or_insert_with(|| store.tracking_marks(&r.msg.account).unwrap_or_default());
+        if let Some(m) = marks.get(id) {
+            r.marks = super::TrackingMarks {
+                tracked: true,
+                opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
+                clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+            };
+        }
+    }
+}
+
 /// A first page at once (sent on `early`), then the whole folder (returned), so a huge folder
 /// shows immediately.
 fn load_messages_streaming(
@@ -315,6 +336,7 @@ fn load_messages_streaming(
             .list_messages(q)
             .map(|msgs| {
                 let mut rows: Vec<Row> = msgs.into_iter().map(Row::new).collect();
+                mark_tracked(store, &mut rows);
                 super::threads::arrange(&mut rows, threads);
                 rows
             })

@@ -49,9 +49,7 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         None => ListFilter::All,
         Some(FilterArg::Unread) => ListFilter::Unread,
         Some(FilterArg::Flagged) => ListFilter::Flagged,
-        Some(FilterArg::Tracked) => anyhow::bail!(
-            "--filter tracked needs the tracking feature, which this build does not have yet"
-        ),
+        Some(FilterArg::Tracked) => return list_tracked(ctx, &store, args),
     };
     let q = ListQuery {
         account: args.account.clone(),
@@ -86,6 +84,80 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 rfc3339(m.date).get(..16).unwrap_or(""),
                 display_from(m),
                 m.subject
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `list --filter tracked`: tracked sent mail, newest activity first, with its opens and clicks.
+/// A mail not yet synced into a folder is listed from its tracking record (`id` null).
+fn list_tracked(
+    ctx: &Context,
+    store: &crate::store::Store,
+    args: &ListArgs,
+) -> anyhow::Result<ExitCode> {
+    let account = match &args.account {
+        Some(a) => Some(super::watch::tracking_account(ctx, Some(a))?),
+        None => None,
+    };
+    let mut items = store.tracked_list(account.as_deref())?;
+    if let Some(limit) = args.limit {
+        items.truncate(limit as usize);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::with_capacity(items.len());
+    for item in &items {
+        let m = &item.message;
+        let s = &item.summary;
+        let mut obj = match store.cached_copy(&m.account, &m.message_id)? {
+            Some(id) => summary_json(&store.message(id)?),
+            None => json!({
+                "id": null,
+                "account": m.account,
+                "folder": null,
+                "message_id": m.message_id,
+                "to": m.recipients.iter().map(|r| if r.name.is_empty() {
+                    r.address.clone()
+                } else {
+                    format!("{} <{}>", r.name, r.address)
+                }).collect::<Vec<_>>().join(", "),
+                "subject": m.subject,
+                "date": rfc3339(m.sent_at),
+            }),
+        };
+        let extra = json!({
+            "tracked": true,
+            "opens": s.opens,
+            "clicks": s.clicks,
+            "first_open": s.first_open.map(rfc3339),
+            "last_open": s.last_open.map(rfc3339),
+            "last_activity": s.last_activity.map(rfc3339),
+            "opened_by": s.opened_by,
+            "clicks_by_link": s.clicks_by_link,
+            "automated": s.automated,
+            "recipients": s.recipients,
+        });
+        if let (Some(o), Some(e)) = (obj.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        rows.push((obj, item));
+    }
+    if args.json {
+        let arr: Vec<_> = rows.into_iter().map(|(o, _)| o).collect();
+        serde_json::to_writer(&mut out, &arr)?;
+        writeln!(out)?;
+    } else {
+        for (_, item) in rows {
+            let s = &item.summary;
+            writeln!(
+                out,
+                "{:<16} {:>3} opens {:>3} clicks  {:<40.40} {}",
+                rfc3339(item.sort_time()).get(..16).unwrap_or(""),
+                s.opens,
+                s.clicks,
+                item.message.subject,
+                s.opened_by.join(", ")
             )?;
         }
     }

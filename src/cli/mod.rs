@@ -8,6 +8,7 @@ mod show;
 mod superdata;
 mod tracker;
 pub mod tui;
+mod watch;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -51,6 +52,8 @@ pub enum Command {
     Forget(superdata::ForgetArgs),
     /// Show one message as the reader pane renders it (`--raw`: its bytes)
     Show(ShowArgs),
+    /// Poll the tracker for opens and clicks and notify (headless; `--once`: until caught up)
+    Watch(WatchArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
 }
@@ -60,6 +63,16 @@ pub struct DemoArgs {
     /// Keep the demo mailbox in DIR (new, empty, or an earlier demo dir) instead of a temporary dir
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Poll until caught up, then exit (1 with the reason if the tracker fails)
+    #[arg(long)]
+    pub once: bool,
+    /// The account to store events under (default: the first configured)
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -207,6 +220,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
+            Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
             None => tui::run(&ctx),
         }

@@ -53,7 +53,11 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         .build()?;
     rt.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let runtime = Runtime::new(&paths.db_path(), tx, Arc::new(QueueingBackend::default()));
+        let runtime = Runtime::new(
+            &paths.db_path(),
+            tx.clone(),
+            Arc::new(QueueingBackend::default()),
+        );
         let mut app = App::new(config.ui.threads);
         app.now = chrono::Utc::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
@@ -61,8 +65,71 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         if opts.sync {
             tracing::info!("sync engine not in this build yet; showing the cache");
         }
+        start_tracking(paths, config, opts.sync, tx.clone());
         let ui = Ui::new(theme, keymap, config.ui.mouse);
         crate::ui::event_loop::run(app, ui, runtime, rx).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bell's count now, and — when `[tracking] base_url` is set and `poll` — the events poller as
+/// a background task whose new notifications update the bell and whose failures show in the
+/// status line ("tracker unreachable: …, next try in 40 s").
+fn start_tracking(
+    paths: &Paths,
+    config: &Config,
+    poll: bool,
+    tx: tokio::sync::mpsc::UnboundedSender<crate::app::Msg>,
+) {
+    use crate::app::Msg;
+    use crate::tracking::poller::{self, PollerConfig, PollerEvent, PollerState};
+    let db = paths.db_path();
+    let unread = move |db: &std::path::Path| {
+        crate::store::Store::open(db)
+            .and_then(|s| s.unread_notification_count())
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .unwrap_or(0)
+    };
+    let _ = tx.send(Msg::Notifications {
+        unread: unread(&db),
+    });
+    if !poll || config.tracking.base_url.is_none() {
+        return;
+    }
+    let account = config.accounts.keys().next().cloned().unwrap_or_default();
+    let started = PollerConfig::from_config(
+        &account,
+        &config.tracking,
+        &config.notifications,
+        db.clone(),
+    )
+    .and_then(poller::spawn);
+    let mut handle = match started {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = tx.send(Msg::Error(format!("tracking: {e}")));
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while let Some(ev) = handle.events.recv().await {
+            let msg = match ev {
+                PollerEvent::Notification(_) | PollerEvent::NewEvents { .. } => {
+                    let db = db.clone();
+                    let n = tokio::task::spawn_blocking(move || unread(&db))
+                        .await
+                        .unwrap_or(0);
+                    Msg::Notifications { unread: n }
+                }
+                PollerEvent::StateChanged(s) => match s.state {
+                    PollerState::Unreachable | PollerState::Failing => Msg::Notice(s.describe()),
+                    _ => continue,
+                },
+            };
+            if tx.send(msg).is_err() {
+                handle.stop();
+                return;
+            }
+        }
+    });
 }

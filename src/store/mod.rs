@@ -8,6 +8,7 @@ mod messages;
 mod outbox;
 mod schema;
 mod superdata;
+mod tracking;
 mod triage;
 
 pub use contacts::*;
@@ -15,6 +16,7 @@ pub use drafts::*;
 pub use messages::*;
 pub use outbox::*;
 pub use superdata::*;
+pub use tracking::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -236,4 +236,65 @@ CREATE TABLE outbox_deliveries (
 CREATE INDEX outbox_deliveries_by_outbox ON outbox_deliveries(outbox_id);
 "#,
     ),
+    // Client-side tracking: what this user sent tracked, the events fetched from the tracker (keyed
+    // by the server's event id so a re-fetch never counts twice), the poll cursor, and the in-app
+    // notification list.
+    (
+        "0005_tracking_client",
+        r#"
+CREATE TABLE tracked_messages (
+    account      TEXT NOT NULL,
+    message_id   TEXT NOT NULL,     -- Message-ID header, with <>
+    subject      TEXT NOT NULL DEFAULT '',
+    sent_at      INTEGER NOT NULL,  -- unix seconds
+    track_opens  INTEGER NOT NULL,
+    track_links  INTEGER NOT NULL,
+    PRIMARY KEY (account, message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE tracked_recipients (
+    account     TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    address     TEXT NOT NULL,      -- lower case
+    name        TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, message_id, address),
+    FOREIGN KEY (account, message_id) REFERENCES tracked_messages(account, message_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX tracked_recipients_by_address ON tracked_recipients(address);
+
+CREATE TABLE tracking_events (
+    account         TEXT NOT NULL,
+    event_id        INTEGER NOT NULL,   -- the tracker's id: unique per tracker user
+    kind            TEXT NOT NULL,      -- open | click
+    message_id      TEXT NOT NULL,      -- with <>
+    recipient       TEXT NOT NULL,      -- lower case
+    url             TEXT,
+    at              INTEGER NOT NULL,
+    user_agent      TEXT NOT NULL DEFAULT '',
+    classification  TEXT NOT NULL,      -- human | proxy | automated
+    reason          TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, event_id)
+) WITHOUT ROWID;
+CREATE INDEX tracking_events_by_message ON tracking_events(account, message_id, at);
+CREATE INDEX tracking_events_by_recipient ON tracking_events(recipient, at);
+
+CREATE TABLE tracking_cursors (
+    account     TEXT PRIMARY KEY,
+    cursor      TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    kind        TEXT NOT NULL,      -- open | click
+    summary     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    read        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notifications_unread ON notifications(read, id);
+"#,
+    ),
 ];

@@ -1,5 +1,6 @@
 //! Servers the integration tests start on 127.0.0.1.
 
+pub mod dbus;
 pub mod dns;
 pub mod http;
 /// A small cached mailbox for UI tests.
