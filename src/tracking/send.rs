@@ -13,7 +13,9 @@ use super::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
 use crate::config::TrackingConfig;
 use crate::mail::compose::Draft;
 use crate::mail::outbox::{DeliveryPlanner, PlanError, PlannedDelivery};
-use crate::store::{OutboxRow, Store, StoreError, TrackingPreference};
+use crate::store::{
+    OutboxRow, Store, StoreError, TrackedMessageRecord, TrackedRecipient, TrackingPreference,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::process::Command;
@@ -241,6 +243,38 @@ impl TrackedPlanner {
         store.outbox_set_tracking(id, Some(&record.to_json()))
     }
 
+    /// Records the registered mail where the events poller and the Tracked view look for it.
+    fn record_tracked(
+        &self,
+        entry: &OutboxRow,
+        draft: &Draft,
+        record: &TrackingRecord,
+    ) -> Result<(), StoreError> {
+        let mut store = Store::open(&self.db_path)?;
+        let all: Vec<_> = draft.to.iter().chain(&draft.cc).chain(&draft.bcc).collect();
+        let recipients = record
+            .recipients
+            .iter()
+            .map(|r| TrackedRecipient {
+                address: r.address.clone(),
+                name: all
+                    .iter()
+                    .find(|m| m.email.eq_ignore_ascii_case(&r.address))
+                    .and_then(|m| m.name.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        store.record_tracked_message(&TrackedMessageRecord {
+            account: entry.account.clone(),
+            message_id: entry.message_id.clone(),
+            subject: draft.subject.clone(),
+            sent_at: entry.date,
+            track_opens: record.opens,
+            track_links: record.links,
+            recipients,
+        })
+    }
+
     fn plan_tracked(
         &mut self,
         entry: &OutboxRow,
@@ -340,6 +374,7 @@ impl TrackedPlanner {
         record.base_url = Some(base_url);
         record.recipients = tracked;
         self.save_record(entry.id, &record)
+            .and_then(|()| self.record_tracked(entry, draft, &record))
             .map_err(|e| temporary(format!("recording the tracked copies: {e}")))?;
         tracing::info!(id = entry.id, "tracked mail registered with the tracker");
         Ok(plan)
@@ -387,6 +422,18 @@ impl DeliveryPlanner for TrackedPlanner {
         }
         self.plan_tracked(entry, draft, record)
     }
+}
+
+/// The planner for an outbox worker ([`crate::mail::outbox::OutboxWorker::spawn_with_planner`]):
+/// tracked mail goes out tracked, or waits while the tracker is down.
+pub fn planner_for(
+    config: &crate::config::Config,
+    db_path: &std::path::Path,
+) -> Box<dyn DeliveryPlanner + Send> {
+    Box::new(TrackedPlanner::new(
+        config.tracking.clone(),
+        db_path.to_path_buf(),
+    ))
 }
 
 /// Lets a caller that hands the planner to the outbox still collect its warnings afterwards.

@@ -243,6 +243,27 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
     );
 
     let store = env.store();
+    let message_id = entry["message_id"].as_str().unwrap();
+    let recorded = store.tracked_message("work", message_id).unwrap().unwrap();
+    assert!(recorded.track_opens && recorded.track_links);
+    let mut addresses: Vec<_> = recorded
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    addresses.sort();
+    assert_eq!(addresses, vec![ALICE, BOB, CAROL]);
+    // What `tidings show` appends for this mail: each recipient's own pixel.
+    let report = tidings::tracking::send::tracking_report(&store, message_id)
+        .unwrap()
+        .unwrap();
+    for (address, token) in [ALICE, BOB, CAROL].iter().zip(&tokens) {
+        assert!(report.contains(address));
+        assert!(
+            report.contains(&format!("pixel: {base}/p/{token}.gif")),
+            "{report}"
+        );
+    }
     let (_, sent_copy) = store
         .outbox_bytes(entry["id"].as_i64().unwrap())
         .unwrap()
@@ -495,4 +516,39 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
         .unwrap()
         .events
         .is_empty());
+}
+
+#[test]
+fn an_outbox_without_the_tracking_planner_never_sends_a_tracked_mail_untracked() {
+    use tidings::mail::compose::{Draft, Mailbox, Sender};
+    use tidings::mail::outbox::{enqueue, Outbox, Outcome, Which};
+    let boxes = Mailboxes::start();
+    let env = Env::new(&boxes.smtp, "");
+    let mut store = env.store();
+    let mut draft = Draft::new(&Sender {
+        account: "work".into(),
+        from: Mailbox::new(None, "me@example.com"),
+        signature: None,
+    });
+    draft.to.push(Mailbox::parse(ALICE).unwrap());
+    draft.subject = "tracked".into();
+    draft.body = "hi\n".into();
+    let config = tidings::config::Config::load(&env.path("config.toml")).unwrap();
+    let choice = tidings::tracking::send::TrackingChoice {
+        opens: true,
+        links: false,
+    };
+    let record =
+        tidings::tracking::send::record_for_draft(&store, &config.tracking, &draft, choice)
+            .unwrap()
+            .unwrap();
+    enqueue(&store, &draft, Some(&record.to_json()), 100).unwrap();
+    let r = Outbox::new(config, &store)
+        .flush(&mut store, Which::AllWaiting, 100)
+        .unwrap();
+    assert!(
+        matches!(&r[0].outcome, Outcome::Queued(e) if e.contains("tracking planner")),
+        "{r:?}"
+    );
+    assert!(boxes.smtp.deliveries().is_empty());
 }
