@@ -552,3 +552,34 @@ fn an_outbox_without_the_tracking_planner_never_sends_a_tracked_mail_untracked()
     );
     assert!(boxes.smtp.deliveries().is_empty());
 }
+
+#[test]
+fn the_demo_tracker_serves_on_loopback_and_keeps_its_user_across_runs() {
+    use tidings::tracking::embedded::EmbeddedTracker;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let first = EmbeddedTracker::start(dir.path()).unwrap();
+    assert!(first.base_url.starts_with("http://127.0.0.1:"));
+    let token = first.api_token.clone();
+    let client =
+        TrackerClient::new(&first.base_url, &token, std::time::Duration::from_secs(5)).unwrap();
+    assert!(rt
+        .block_on(client.fetch_events(None, 10))
+        .unwrap()
+        .events
+        .is_empty());
+    let mut config = tidings::config::TrackingConfig::default();
+    first.configure(&mut config);
+    assert_eq!(config.base_url.as_deref(), Some(first.base_url.as_str()));
+    assert!(config.track_opens && config.track_links);
+    drop(first);
+
+    let second = EmbeddedTracker::start(dir.path()).unwrap();
+    assert_eq!(
+        second.api_token, token,
+        "a kept demo dir reuses its demo user"
+    );
+    let client =
+        TrackerClient::new(&second.base_url, &token, std::time::Duration::from_secs(5)).unwrap();
+    assert!(rt.block_on(client.fetch_events(None, 10)).is_ok());
+}
