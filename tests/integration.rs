@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "integration/cli_mail.rs"]
+mod cli_mail;
 #[path = "integration/demo.rs"]
 mod demo;
 #[path = "integration/events.rs"]
@@ -13,6 +15,8 @@ mod render;
 mod send;
 #[path = "integration/superdata.rs"]
 mod superdata;
+#[path = "integration/sync.rs"]
+mod sync;
 #[path = "integration/tracker.rs"]
 mod tracker;
 #[path = "integration/tracksend.rs"]

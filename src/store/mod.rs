@@ -8,14 +8,15 @@ mod messages;
 mod outbox;
 mod schema;
 mod superdata;
+mod sync;
 mod tracking;
-mod triage;
 
 pub use contacts::*;
 pub use drafts::*;
 pub use messages::*;
 pub use outbox::*;
 pub use superdata::*;
+pub use sync::*;
 pub use tracking::*;
 
 use rusqlite::{Connection, OpenFlags};

@@ -108,6 +108,16 @@ CREATE TABLE kv (
 );
 "#,
     ),
+    // The operation queue remembers which local row an op changed and its value before, so a
+    // permanent failure can roll the row back.
+    (
+        "0002_sync_ops",
+        r#"
+ALTER TABLE pending_ops ADD COLUMN message_row INTEGER;
+ALTER TABLE pending_ops ADD COLUMN prev_value INTEGER;
+CREATE INDEX pending_ops_by_row ON pending_ops(message_row);
+"#,
+    ),
     // Contacts and organizations derived from mail, the user's tracking preference per contact,
     // and the Superdata cache (one row per subject and source, with the date of the fetch).
     (

@@ -357,7 +357,7 @@ async fn watch_once_fails_with_one_line_when_the_tracker_is_down_or_refuses_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_list() {
-    use tidings::app::runtime::{perform, QueueingBackend};
+    use tidings::app::runtime::{perform, OpsBackend};
     use tidings::app::{Effect, Msg};
     use tidings::store::{ListFilter, ListQuery, NewMessage};
 
@@ -410,7 +410,7 @@ async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_li
     let store = Store::open(&home.db()).unwrap();
     let msgs = perform(
         &store,
-        &QueueingBackend::default(),
+        &OpsBackend::local_only(),
         Effect::LoadMessages {
             generation: 1,
             query: ListQuery {
