@@ -4,6 +4,7 @@
 //! consent, and a recipient's copy opened in headless Chromium producing events for that
 //! recipient only.
 
+use crate::support::dovecot::Dovecot;
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
@@ -43,11 +44,20 @@ struct Mailboxes {
 
 impl Mailboxes {
     fn start() -> Mailboxes {
+        Mailboxes::start_with(Vec::new())
+    }
+
+    /// `extra` routes (e.g. into a Dovecot user's Maildir) come before the per-address dirs.
+    fn start_with(extra: Vec<(String, PathBuf)>) -> Mailboxes {
         let dirs = tempfile::tempdir().unwrap();
-        let routes = [ALICE, BOB, CAROL]
-            .iter()
-            .map(|a| (a.to_string(), dirs.path().join(a)))
-            .collect();
+        let mut routes = extra;
+        routes.extend(
+            [ALICE, BOB, CAROL]
+                .iter()
+                .filter(|a| !routes.iter().any(|(r, _)| r == *a))
+                .map(|a| (a.to_string(), dirs.path().join(a)))
+                .collect::<Vec<_>>(),
+        );
         let smtp = SmtpServer::start_with(SmtpOptions {
             routes,
             ..Default::default()
@@ -431,6 +441,16 @@ fn recipients_without_consent_get_an_untracked_copy() {
     assert!(html_of(&boxes.of(CAROL)[0]).contains(&format!("{base}/p/")));
 }
 
+/// Hands a Maildir the SMTP server created over to Dovecot's mail user (nobody).
+fn chown_to_nobody(path: &Path) {
+    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            chown_to_nobody(&e.unwrap().path());
+        }
+    }
+}
+
 fn chromium_dump(profile: &Path, url: &str) -> String {
     let chromium = "/usr/bin/chromium";
     assert!(
@@ -467,14 +487,27 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
         Reply::Body("text/html", "<html><body>landed</body></html>".into()),
     )]);
     let link = landing.url("/landing?offer=7");
-    let boxes = Mailboxes::start();
+    let dovecot = Dovecot::start();
+    dovecot.add_user("alice", "alice-pw");
+    let boxes = Mailboxes::start_with(vec![(ALICE.into(), dovecot.maildir("alice", "INBOX"))]);
     let env = Env::new(&boxes.smtp, &tracking_section(&base, &tracker.token));
     let out = env.send(&[ALICE, BOB], &["--track-opens", "--track-links"], &link);
     assert!(out.status.success(), "{}", stderr(&out));
     let message_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
-    // Alice opens her copy: Chromium renders it and loads the pixel from the tracker.
-    let html = html_of(&boxes.of(ALICE)[0]);
+    // The test SMTP server delivers as the test's user; Dovecot's mail user must own the file.
+    chown_to_nobody(&dovecot.maildir("alice", "INBOX"));
+    // Alice reads her copy over IMAP; Chromium renders it and loads the pixel from the tracker.
+    let mut imap = dovecot.session("alice", "alice-pw");
+    imap.select("INBOX").unwrap();
+    let fetched = imap.fetch("1", "BODY.PEEK[]").unwrap();
+    let alice_raw = fetched.iter().next().unwrap().body().unwrap().to_vec();
+    imap.logout().unwrap();
+    let html = html_of(&alice_raw);
+    assert_ne!(
+        pixel_token(&html, &base),
+        pixel_token(&html_of(&boxes.of(BOB)[0]), &base)
+    );
     let page = env.path("alice.html");
     std::fs::write(&page, &html).unwrap();
     let profile = tempfile::tempdir().unwrap();
