@@ -21,6 +21,8 @@ mod sync;
 mod tracker;
 #[path = "integration/tracksend.rs"]
 mod tracksend;
+#[path = "integration/tui_contacts.rs"]
+mod tui_contacts;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]

@@ -61,6 +61,13 @@ actions! {
     FilterFlagged => "filter_flagged", "Show flagged messages";
     FilterTracked => "filter_tracked", "Show tracked sent mail";
     ToggleThreads => "toggle_threads", "Conversation (thread) view on / off";
+    ContactInfo => "contact", "Contact pane of the sender (or first recipient)";
+    Contacts => "contacts", "Contacts list (Enter opens a contact)";
+    Organization => "organization", "Contact pane: open the contact's organization";
+    SmartDataSearch => "smart_data_search", "Contact/organization: Smart data search (Superdata)";
+    RefreshData => "refresh_data", "Contact/organization: refresh Superdata";
+    TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
+    ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Help => "help", "This help";
 }
 
@@ -100,6 +107,13 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (FilterFlagged, &["3"]),
         (FilterTracked, &["4"]),
         (ToggleThreads, &["t"]),
+        (ContactInfo, &["i"]),
+        (Contacts, &["C"]),
+        (Organization, &["O"]),
+        (SmartDataSearch, &["S"]),
+        (RefreshData, &["D"]),
+        (TrackingPreference, &["T"]),
+        (ForgetContact, &["X"]),
         (Help, &["?"]),
     ]
 }

@@ -2,6 +2,7 @@
 //! (each with its own `Store`), writes on one worker thread so they reach the store in the order the
 //! user made them. Server-side triage goes through a [`TriageBackend`].
 
+use super::contact::{PeopleEffect, PeopleMsg};
 use super::state::*;
 use crate::mail::ops;
 use crate::store::{ListQuery, Store};
@@ -116,6 +117,7 @@ pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Ve
             "{:?}: the composer is not available yet",
             req.kind
         ))],
+        Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
         Effect::OpenAttachment { .. } | Effect::Quit => Vec::new(),
     }
 }
@@ -148,7 +150,29 @@ impl Runtime {
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::Quit => {}
-            Effect::Triage { .. } | Effect::Undo { .. } => {
+            Effect::People(PeopleEffect::Lookup {
+                target,
+                refresh,
+                config,
+            }) => {
+                // Network work: a tokio task, never the UI loop or a blocking-pool thread.
+                let db = self.db.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let report =
+                        super::contact::lookup_report(db, config, target.clone(), refresh).await;
+                    let _ = tx.send(Msg::People(PeopleMsg::LookedUp { target, report }));
+                });
+            }
+            Effect::Triage { .. }
+            | Effect::Undo { .. }
+            // Gathering contacts writes too: on the one writer, so it never races a triage
+            // change for SQLite's write lock.
+            | Effect::People(
+                PeopleEffect::SetTracking { .. }
+                | PeopleEffect::Forget { .. }
+                | PeopleEffect::RefreshContacts,
+            ) => {
                 if self.writes.send(effect).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),

@@ -184,6 +184,8 @@ pub enum Effect {
         index: usize,
     },
     Compose(ComposeRequest),
+    /// Contacts, organizations and Superdata (see `app::contact`).
+    People(super::contact::PeopleEffect),
     Quit,
 }
 
@@ -264,6 +266,8 @@ pub enum Msg {
     },
     Notice(String),
     Error(String),
+    /// Answers for the contact and organization panes.
+    People(super::contact::PeopleMsg),
 }
 
 /// How to put things back: for undo, and for rolling back a failed optimistic change.
@@ -329,6 +333,10 @@ pub struct App {
     pub utc_offset_secs: i32,
     pub now: i64,
     pub quit: bool,
+    /// Contacts list / contact / organization panes, stacked over the inbox (top = last).
+    pub people: Vec<super::contact::PeopleView>,
+    /// `[superdata]`: the panes' Superdata section and lookups use it.
+    pub superdata: crate::config::SuperdataConfig,
 }
 
 impl Default for App {
@@ -367,6 +375,8 @@ impl App {
             utc_offset_secs: 0,
             now: 0,
             quit: false,
+            people: Vec::new(),
+            superdata: crate::config::SuperdataConfig::default(),
         }
     }
 

@@ -61,12 +61,17 @@ impl App {
                 self.status = Some(text);
                 Vec::new()
             }
+            Msg::People(m) => self.on_people_msg(m),
         }
     }
 
     /// The first effects to run at start.
     pub fn start(&mut self) -> Vec<Effect> {
-        vec![Effect::LoadFolders]
+        // Contacts are gathered from the cache in the background; the panes read them.
+        vec![
+            Effect::LoadFolders,
+            Effect::People(super::contact::PeopleEffect::RefreshContacts),
+        ]
     }
 
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
@@ -82,8 +87,21 @@ impl App {
             return Vec::new();
         }
         self.status = None;
+        if let Some(fx) = self.on_people_action(a) {
+            return fx;
+        }
         match a {
             Action::Quit => self.quit(),
+            Action::ContactInfo => self.open_contact_of_message(),
+            Action::Contacts => self.open_contacts(),
+            Action::Organization
+            | Action::SmartDataSearch
+            | Action::RefreshData
+            | Action::TrackingPreference
+            | Action::ForgetContact => {
+                self.status = Some("open a contact first (i on a message, C for contacts)".into());
+                Vec::new()
+            }
             Action::Help => {
                 self.mode = Mode::Help { scroll: 0 };
                 Vec::new()
@@ -253,6 +271,14 @@ impl App {
                 self.open_message(id)
             }
         }
+    }
+
+    /// Opens message `id` in the reader (from a contact's recent conversation).
+    pub(super) fn open_message_by_id(&mut self, id: i64) -> Vec<Effect> {
+        if let Some(i) = self.rows.iter().position(|r| r.msg.id == id) {
+            self.cursor = i;
+        }
+        self.open_message(id)
     }
 
     fn open_message(&mut self, id: i64) -> Vec<Effect> {
@@ -824,6 +850,9 @@ impl App {
     }
 
     fn on_input(&mut self, key: InputKey) -> Vec<Effect> {
+        if self.people_confirming() {
+            return self.on_people_input(key);
+        }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal | Mode::Help { .. } => Vec::new(),
             Mode::Search { mut input } => match key {
@@ -949,7 +978,10 @@ impl App {
                 if let Some(st) = self.sync.get_mut(&account) {
                     st.running = false;
                 }
-                vec![Effect::LoadFolders]
+                vec![
+                    Effect::LoadFolders,
+                    Effect::People(super::contact::PeopleEffect::RefreshContacts),
+                ]
             }
             SyncUpdate::RolledBack { account, reason } => {
                 self.last_error = Some(format!(

@@ -1,11 +1,13 @@
 //! The terminal front end: draws [`App`] with ratatui (one file per pane) and turns terminal events
 //! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
 
+pub mod contact;
 pub mod event_loop;
 pub mod folders;
 pub mod help;
 pub mod keymap;
 pub mod list;
+pub mod organization;
 pub mod picker;
 pub mod reader;
 pub mod status;
@@ -49,7 +51,7 @@ impl Ui {
         let typing = matches!(
             app.mode,
             Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
-        );
+        ) || app.people_confirming();
         if typing {
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {
@@ -74,7 +76,7 @@ impl Ui {
     }
 
     pub fn mouse(&self, app: &App, e: &MouseEvent) -> Option<Msg> {
-        if !self.mouse || !matches!(app.mode, Mode::Normal) {
+        if !self.mouse || !matches!(app.mode, Mode::Normal) || !app.people.is_empty() {
             return None;
         }
         let (pane, area) = self.areas.iter().find(|(_, r)| {
@@ -124,6 +126,9 @@ impl Ui {
                 Pane::List => list::draw(f, rect, block, app, &self.theme),
                 Pane::Reader => reader::draw(f, rect, block, app, &self.theme),
             }
+        }
+        if !app.people.is_empty() {
+            contact::draw(f, main, app, &self.keymap, &self.theme);
         }
         status::draw(f, bar, app, &self.theme);
         match &app.mode {
