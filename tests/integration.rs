@@ -19,6 +19,8 @@ mod superdata;
 mod sync;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tracksend.rs"]
+mod tracksend;
 #[path = "integration/tui_contacts.rs"]
 mod tui_contacts;
 #[path = "integration/tui_snapshots.rs"]

@@ -102,8 +102,10 @@ fn check_demo_dir(dir: &Path) -> anyhow::Result<()> {
 
 pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now().timestamp();
-    let env = prepare_demo(args.dir.as_deref(), now)?;
+    let mut env = prepare_demo(args.dir.as_deref(), now)?;
     let _log = crate::logging::init(&env.paths.log_dir());
+    let tracker = crate::tracking::embedded::EmbeddedTracker::start(env.data_dir())?;
+    tracker.configure(&mut env.config.tracking);
     let ctx = Context {
         paths: env.paths.clone(),
         config: env.config.clone(),
@@ -139,6 +141,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             json: false,
         },
     )?;
+    println!(
+        "\nTracking: an embedded tracker runs at {}",
+        tracker.base_url
+    );
     match &args.dir {
         Some(dir) => println!(
             "\nThe demo mailbox is kept in {dir}. Explore it with:\n  \

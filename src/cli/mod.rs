@@ -164,6 +164,19 @@ pub struct SendArgs {
     /// Account to send from (default: the first configured)
     #[arg(long)]
     pub account: Option<String>,
+    /// Track opens (a pixel per recipient); without this or --no-track-opens the last choice applies
+    #[arg(long, overrides_with = "no_track_opens")]
+    pub track_opens: bool,
+    #[arg(long, overrides_with = "track_opens")]
+    pub no_track_opens: bool,
+    /// Track link clicks (links per recipient); without this or --no-track-links the last choice applies
+    #[arg(long, overrides_with = "no_track_links")]
+    pub track_links: bool,
+    #[arg(long, overrides_with = "track_links")]
+    pub no_track_links: bool,
+    /// If the tracker cannot be reached, send untracked (with a warning) instead of waiting
+    #[arg(long)]
+    pub untracked_if_tracker_down: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -188,6 +201,8 @@ pub enum OutboxAction {
     Confirm { id: i64 },
     /// Move a waiting or refused mail back to the drafts to change it
     Edit { id: i64 },
+    /// Send a tracked mail that waits for the tracker untracked instead (with a warning)
+    Untrack { id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -5,10 +5,13 @@ use super::mail::rfc3339;
 use super::{Context, DraftsArgs, OutboxAction, OutboxArgs, SendArgs};
 use crate::mail::compose::{Draft, Mailbox, Sender};
 use crate::mail::outbox::{self, FlushResult, Outbox, OutboxItem, Outcome, Which};
+use crate::tracking;
+use crate::tracking::send::{SharedPlanner, TrackedPlanner, TrackingChoice};
 use anyhow::Context as _;
 use serde_json::json;
 use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 /// sysexits' EX_TEMPFAIL: "try again later" — here, the outbox will.
 const EXIT_QUEUED: u8 = 75;
@@ -83,12 +86,58 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
     Ok(draft)
 }
 
+/// `--track-x` / `--no-track-x` over the account's remembered choice.
+fn tracking_choice(
+    store: &crate::store::Store,
+    ctx: &Context,
+    account: &str,
+    args: &SendArgs,
+) -> anyhow::Result<TrackingChoice> {
+    let mut choice = tracking::send::defaults(store, account, &ctx.config.tracking)?;
+    if args.track_opens || args.no_track_opens {
+        choice.opens = args.track_opens;
+    }
+    if args.track_links || args.no_track_links {
+        choice.links = args.track_links;
+    }
+    Ok(choice)
+}
+
+/// An outbox whose planner makes per-recipient tracked copies; the handle yields its warnings.
+fn tracked_outbox(
+    ctx: &Context,
+    store: &crate::store::Store,
+    untracked_if_tracker_down: bool,
+) -> (Outbox, Arc<Mutex<TrackedPlanner>>) {
+    let planner = Arc::new(Mutex::new(
+        TrackedPlanner::new(ctx.config.tracking.clone(), store.path().to_path_buf())
+            .untracked_if_tracker_down(untracked_if_tracker_down),
+    ));
+    let ob = Outbox::new(ctx.config.clone(), store)
+        .with_planner(Box::new(SharedPlanner(planner.clone())));
+    (ob, planner)
+}
+
+/// Says out loud which mails went out untracked on the user's word.
+fn print_warnings(planner: &Mutex<TrackedPlanner>) {
+    if let Ok(mut p) = planner.lock() {
+        for w in p.take_warnings() {
+            eprintln!("tidings: warning: NOT TRACKED: {w}");
+        }
+    }
+}
+
 pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
     let draft = draft_from_args(ctx, args)?;
     let mut store = ctx.open_store()?;
-    let id = outbox::enqueue(&store, &draft, None, now())?;
-    let mut ob = Outbox::new(ctx.config.clone(), &store);
+    let choice = tracking_choice(&store, ctx, &draft.account, args)?;
+    let record = tracking::send::record_for_draft(&store, &ctx.config.tracking, &draft, choice)?;
+    let json = record.as_ref().map(|r| r.to_json());
+    let id = outbox::enqueue(&store, &draft, json.as_deref(), now())?;
+    tracking::send::remember_choice(&store, &draft.account, choice)?;
+    let (mut ob, planner) = tracked_outbox(ctx, &store, args.untracked_if_tracker_down);
     let results = ob.flush(&mut store, Which::One(id), now())?;
+    print_warnings(&planner);
     report_one(results.first())
 }
 
@@ -111,6 +160,7 @@ fn item_json(i: &OutboxItem) -> serde_json::Value {
         "filed": e.filed,
         "filed_error": e.filed_error,
         "tracked": e.tracking.is_some(),
+        "tracking": e.tracking.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()),
         "deliveries": i.deliveries.iter().map(|d| json!({
             "recipients": d.recipients,
             "state": d.state,
@@ -134,9 +184,9 @@ fn result_json(r: &FlushResult) -> serde_json::Value {
 
 pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
     let mut store = ctx.open_store()?;
-    let mut ob = Outbox::new(ctx.config.clone(), &store);
+    let (mut ob, planner) = tracked_outbox(ctx, &store, false);
     let mut out = std::io::stdout().lock();
-    match &args.action {
+    let code = match &args.action {
         None => {
             let items = ob.list(&store, args.all)?;
             if args.json {
@@ -218,7 +268,20 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "#{id} moved back to the drafts as draft {draft_id}")?;
             Ok(ExitCode::SUCCESS)
         }
-    }
+        Some(OutboxAction::Untrack { id }) => {
+            anyhow::ensure!(
+                tracking::send::mark_untracked(&store, *id, "the user chose to send it untracked")?,
+                "#{id} is not a tracked mail waiting to be planned (it is not in the outbox, is \
+                 untracked, or its tracked copies are already made)"
+            );
+            let r = ob.flush(&mut store, Which::One(*id), now())?;
+            drop(out);
+            print_warnings(&planner);
+            report_one(r.first())
+        }
+    };
+    print_warnings(&planner);
+    code
 }
 
 /// Prints what became of one mail and picks the exit code.

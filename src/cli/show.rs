@@ -28,12 +28,27 @@ pub fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     } else if args.raw {
         out.write_all(visible_raw(&raw).as_bytes())
     } else {
+        let tracking = tracking_section(&store, args.id);
         out.write_all(render_to_text(&render_message(&raw)).as_bytes())
+            .and_then(|()| out.write_all(tracking.as_bytes()))
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         // `tidings show 1 | head` closing the pipe early is not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(e) => Err(e).context("writing to stdout"),
+    }
+}
+
+/// The tracking URLs of a sent tracked mail (empty for any other message), so the user can open
+/// a recipient's pixel or link and watch the event arrive.
+fn tracking_section(store: &crate::store::Store, id: i64) -> String {
+    let Some(message_id) = store.message(id).ok().and_then(|m| m.message_id) else {
+        return String::new();
+    };
+    match crate::tracking::send::tracking_report(store, &message_id) {
+        Ok(Some(section)) => section,
+        Ok(None) => String::new(),
+        Err(e) => format!("\nTracking: cannot be read ({e})\n"),
     }
 }

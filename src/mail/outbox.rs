@@ -127,9 +127,18 @@ pub struct Untracked;
 impl DeliveryPlanner for Untracked {
     fn plan(
         &mut self,
-        _entry: &OutboxRow,
+        entry: &OutboxRow,
         draft: &Draft,
     ) -> std::result::Result<Vec<PlannedDelivery>, PlanError> {
+        // A tracked mail must never leave untracked by accident: it waits for a tracking planner.
+        if entry.tracking.is_some() {
+            return Err(PlanError {
+                temporary: true,
+                message: "a tracked mail waits for an outbox that runs the tracking planner \
+                          (`tidings outbox flush`)"
+                    .into(),
+            });
+        }
         Ok(vec![PlannedDelivery {
             recipients: draft.recipients(),
             raw: None,
@@ -684,6 +693,9 @@ impl Outbox {
     }
 }
 
+/// Makes the planner for one pass of an [`OutboxWorker`] (config, database path).
+pub type MakePlanner = fn(&Config, &std::path::Path) -> Box<dyn DeliveryPlanner + Send>;
+
 /// What the UI asks of a running [`OutboxWorker`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerCommand {
@@ -717,9 +729,25 @@ impl OutboxWorker {
         poll: Duration,
         events: tokio::sync::mpsc::UnboundedSender<OutboxEvent>,
     ) -> OutboxWorker {
+        Self::spawn_with_planner(config, db_path, backoff, poll, events, |_, _| {
+            Box::new(Untracked)
+        })
+    }
+
+    /// Like [`OutboxWorker::spawn`], with the planner each pass uses (e.g. the tracking
+    /// feature's `tracking::send::planner_for`, so tracked mail goes out tracked).
+    pub fn spawn_with_planner(
+        config: Config,
+        db_path: PathBuf,
+        backoff: Backoff,
+        poll: Duration,
+        events: tokio::sync::mpsc::UnboundedSender<OutboxEvent>,
+        planner: MakePlanner,
+    ) -> OutboxWorker {
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle =
-            std::thread::spawn(move || worker_loop(config, &db_path, backoff, poll, &rx, &events));
+        let handle = std::thread::spawn(move || {
+            worker_loop(config, &db_path, backoff, poll, &rx, &events, planner)
+        });
         OutboxWorker {
             commands: tx,
             handle: Some(handle),
@@ -746,13 +774,16 @@ fn worker_loop(
     poll: Duration,
     commands: &std::sync::mpsc::Receiver<WorkerCommand>,
     events: &tokio::sync::mpsc::UnboundedSender<OutboxEvent>,
+    planner: MakePlanner,
 ) {
     let mut which = Which::Due;
     loop {
         let now = chrono::Utc::now().timestamp();
         let next_due = match Store::open(db_path) {
             Ok(mut store) => {
-                let mut ob = Outbox::new(config.clone(), &store).with_backoff(backoff);
+                let mut ob = Outbox::new(config.clone(), &store)
+                    .with_backoff(backoff)
+                    .with_planner(planner(&config, db_path));
                 match ob.flush(&mut store, which, now) {
                     Ok(results) if !results.is_empty() => {
                         let _ = events.send(OutboxEvent::Flushed(results));

@@ -10,8 +10,10 @@
 pub mod api;
 pub mod classify;
 pub mod db;
+pub mod embedded;
 pub mod poller;
 pub mod rewrite;
+pub mod send;
 pub mod server;
 pub mod token;
 

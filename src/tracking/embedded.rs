@@ -1,0 +1,103 @@
+//! An in-process tracker on 127.0.0.1 for `tidings demo`: the real server ([`super::server`])
+//! over a SQLite database in the demo dir, with a demo user whose token the demo's config uses,
+//! so tracked sending and events work with no deployment. Stops when dropped.
+
+use super::db;
+use super::server::{serve, Metrics, ServerOptions};
+use crate::config::TrackingConfig;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("embedded tracker: {0}")]
+    Start(String),
+}
+
+/// A running embedded tracker.
+pub struct EmbeddedTracker {
+    pub base_url: String,
+    pub api_token: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// File in the data dir that keeps the demo user's token, so a kept demo dir reuses its user.
+const TOKEN_FILE: &str = "tracker-demo-token";
+
+impl EmbeddedTracker {
+    /// Starts the tracker on 127.0.0.1 (a free port) with its database in `dir`.
+    pub fn start(dir: &Path) -> Result<EmbeddedTracker, EmbeddedError> {
+        let err = |e: &dyn std::fmt::Display| EmbeddedError::Start(e.to_string());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| err(&e))?;
+        let db_url = format!("sqlite:{}", dir.join("tracker.sqlite3").display());
+        let token_path = dir.join(TOKEN_FILE);
+        let (db, listener, api_token) = rt.block_on(async {
+            let db = db::open(&db_url).await.map_err(|e| err(&e))?;
+            let saved = std::fs::read_to_string(&token_path).ok();
+            let token = match saved
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+            {
+                Some(t) => t,
+                None => {
+                    let name = format!("demo-{}", chrono::Utc::now().timestamp_millis());
+                    let t = db.add_user(&name).await.map_err(|e| err(&e))?;
+                    std::fs::write(&token_path, format!("{t}\n")).map_err(|e| err(&e))?;
+                    t
+                }
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| err(&e))?;
+            Ok::<_, EmbeddedError>((db, listener, token))
+        })?;
+        let addr = listener.local_addr().map_err(|e| err(&e))?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let shutdown = async {
+                let _ = rx.await;
+            };
+            let served = rt.block_on(serve(
+                listener,
+                db,
+                ServerOptions::default(),
+                Arc::new(Metrics::default()),
+                shutdown,
+            ));
+            if let Err(e) = served {
+                tracing::warn!("embedded tracker stopped: {e}");
+            }
+        });
+        Ok(EmbeddedTracker {
+            base_url: format!("http://{addr}"),
+            api_token,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Points `config` at this tracker, with opens and links tracked by default.
+    pub fn configure(&self, config: &mut TrackingConfig) {
+        config.base_url = Some(self.base_url.clone());
+        config.api_token = Some(self.api_token.clone());
+        config.api_token_command = None;
+        config.track_opens = true;
+        config.track_links = true;
+    }
+}
+
+impl Drop for EmbeddedTracker {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
