@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "integration/compose_ui.rs"]
+mod compose_ui;
 #[path = "integration/demo.rs"]
 mod demo;
 #[path = "integration/render.rs"]

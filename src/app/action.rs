@@ -61,6 +61,11 @@ actions! {
     FilterFlagged => "filter_flagged", "Show flagged messages";
     FilterTracked => "filter_tracked", "Show tracked sent mail";
     ToggleThreads => "toggle_threads", "Conversation (thread) view on / off";
+    Send => "send", "Composer: send (queue in the outbox and deliver)";
+    EditExternal => "edit_external", "Composer: edit the body in $VISUAL / $EDITOR";
+    Attach => "attach", "Composer: attach a file by path (Tab completes)";
+    RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
+    ResumeDraft => "resume_draft", "Resume the last saved draft";
     Help => "help", "This help";
 }
 
@@ -100,6 +105,11 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (FilterFlagged, &["3"]),
         (FilterTracked, &["4"]),
         (ToggleThreads, &["t"]),
+        (Send, &["C-s"]),
+        (EditExternal, &["C-e"]),
+        (Attach, &["C-t"]),
+        (RemoveAttachment, &["C-x"]),
+        (ResumeDraft, &["D"]),
         (Help, &["?"]),
     ]
 }

@@ -3,6 +3,7 @@
 //! nothing of ratatui — `ui` draws from [`App`] and feeds it [`Msg`]s.
 
 pub mod action;
+pub mod compose;
 pub mod fuzzy;
 pub mod runtime;
 pub mod state;

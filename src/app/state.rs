@@ -184,6 +184,41 @@ pub enum Effect {
         index: usize,
     },
     Compose(ComposeRequest),
+    /// Saves the composer's draft (only if changed; `flush` ignores the interval).
+    Autosave {
+        draft: Box<crate::mail::compose::Draft>,
+        now: i64,
+        flush: bool,
+    },
+    DiscardDraft {
+        message_id: String,
+    },
+    /// Commits the draft to the outbox; answered by `Queued`.
+    QueueDraft {
+        draft: Box<crate::mail::compose::Draft>,
+        now: i64,
+    },
+    /// Wakes the outbox worker for mail just queued from `account`.
+    FlushOutbox {
+        account: String,
+    },
+    Suggest {
+        prefix: String,
+    },
+    AttachFile {
+        path: PathBuf,
+    },
+    CompletePath {
+        input: String,
+    },
+    /// Runs `$VISUAL`/`$EDITOR` on the body with the terminal handed over (the event loop does
+    /// it); answered by `ExternalEdited`.
+    ExternalEditor {
+        body: String,
+    },
+    FindDrafts,
+    /// Reopens the newest saved draft.
+    ResumeDraft,
     Quit,
 }
 
@@ -264,6 +299,25 @@ pub enum Msg {
     },
     Notice(String),
     Error(String),
+    /// The clock (every few seconds): autosave runs from it.
+    Tick(i64),
+    ComposeReady(Result<Box<super::compose::ComposeOpen>, String>),
+    /// The body as the editing widget holds it.
+    ComposeBody(String),
+    ExternalEdited(Result<String, String>),
+    Suggestions {
+        prefix: String,
+        list: Vec<String>,
+    },
+    Attached(Result<Box<crate::mail::compose::Attachment>, String>),
+    PathCompleted {
+        input: String,
+        completed: String,
+    },
+    /// The draft is in the outbox (its account), or why not.
+    Queued(Result<String, String>),
+    /// Saved drafts at start: (id, subject), newest first.
+    DraftsFound(Vec<(i64, String)>),
 }
 
 /// How to put things back: for undo, and for rolling back a failed optimistic change.
@@ -329,6 +383,10 @@ pub struct App {
     pub utc_offset_secs: i32,
     pub now: i64,
     pub quit: bool,
+    /// The open composer, if any; it takes the whole main area.
+    pub compose: Option<super::compose::Composer>,
+    /// Saved drafts found at start, newest first: (id, subject).
+    pub drafts_found: Vec<(i64, String)>,
 }
 
 impl Default for App {
@@ -367,6 +425,8 @@ impl App {
             utc_offset_secs: 0,
             now: 0,
             quit: false,
+            compose: None,
+            drafts_found: Vec::new(),
         }
     }
 

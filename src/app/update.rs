@@ -9,6 +9,10 @@ use std::path::PathBuf;
 
 impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let msg = match self.compose_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => msg,
+        };
         match msg {
             Msg::Action(a) => self.on_action(a),
             Msg::Input(k) => self.on_input(k),
@@ -61,12 +65,14 @@ impl App {
                 self.status = Some(text);
                 Vec::new()
             }
+            // Composer answers that arrive after it closed.
+            _ => Vec::new(),
         }
     }
 
     /// The first effects to run at start.
     pub fn start(&mut self) -> Vec<Effect> {
-        vec![Effect::LoadFolders]
+        vec![Effect::LoadFolders, Effect::FindDrafts]
     }
 
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
@@ -125,6 +131,12 @@ impl App {
             Action::Reply => self.compose(ComposeKind::Reply),
             Action::ReplyAll => self.compose(ComposeKind::ReplyAll),
             Action::Forward => self.compose(ComposeKind::Forward),
+            // Composer keys; the composer handles them while it is open.
+            Action::Send
+            | Action::EditExternal
+            | Action::Attach
+            | Action::RemoveAttachment
+            | Action::ResumeDraft => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {
                     input: self.search.clone().unwrap_or_default(),

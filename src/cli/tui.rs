@@ -53,7 +53,8 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         .build()?;
     rt.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let runtime = Runtime::new(&paths.db_path(), tx, Arc::new(QueueingBackend::default()));
+        let runtime = Runtime::new(&paths.db_path(), tx, Arc::new(QueueingBackend::default()))
+            .with_config(config);
         let mut app = App::new(config.ui.threads);
         app.now = chrono::Utc::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
