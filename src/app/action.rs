@@ -66,6 +66,8 @@ actions! {
     Attach => "attach", "Composer: attach a file by path (Tab completes)";
     RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
     ResumeDraft => "resume_draft", "Resume the last saved draft";
+    Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, q closes)";
+    RetrySend => "retry_send", "Outbox: retry the selected mail now";
     Help => "help", "This help";
 }
 
@@ -110,6 +112,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (Attach, &["C-t"]),
         (RemoveAttachment, &["C-x"]),
         (ResumeDraft, &["D"]),
+        (Outbox, &["O"]),
+        (RetrySend, &["y"]),
         (Help, &["?"]),
     ]
 }

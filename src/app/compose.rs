@@ -257,7 +257,14 @@ impl App {
             }
             Msg::Queued(result) => {
                 let Some(c) = self.compose.as_mut() else {
-                    return Ok(Vec::new());
+                    // A retry from the Outbox view.
+                    return Ok(match result {
+                        Ok(account) => vec![Effect::FlushOutbox { account }],
+                        Err(e) => {
+                            self.status = Some(e);
+                            Vec::new()
+                        }
+                    });
                 };
                 c.sending = false;
                 match result {

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod compose;
 pub mod fuzzy;
+pub mod outbox_view;
 pub mod runtime;
 pub mod state;
 pub mod threads;

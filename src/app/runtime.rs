@@ -185,12 +185,14 @@ pub fn perform_with(
         | Effect::CompletePath { .. }
         | Effect::FindDrafts
         | Effect::ResumeDraft) => compose::perform_read(store, config, e),
+        Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
         e @ (Effect::Autosave { .. } | Effect::DiscardDraft { .. } | Effect::QueueDraft { .. }) => {
             compose::perform_write(store, savers, e)
         }
         Effect::OpenAttachment { .. }
         | Effect::ExternalEditor { .. }
         | Effect::FlushOutbox { .. }
+        | Effect::RetryOutbox { .. }
         | Effect::Quit => Vec::new(),
     }
 }
@@ -283,6 +285,32 @@ impl Runtime {
         match effect {
             Effect::Quit => {}
             Effect::ExternalEditor { .. } => {}
+            Effect::RetryOutbox { id, account } => {
+                let db = self.db.clone();
+                let tx = self.tx.clone();
+                let config = self.config.clone();
+                tokio::task::spawn_blocking(move || {
+                    let retried =
+                        Store::open(&db)
+                            .map_err(|e| e.to_string())
+                            .and_then(|mut store| {
+                                crate::mail::outbox::Outbox::new((*config).clone(), &store)
+                                    .retry(&mut store, id, chrono::Utc::now().timestamp())
+                                    .map_err(|e| e.to_string())?;
+                                super::outbox_view::load(&store)
+                            });
+                    match retried {
+                        Ok(lines) => {
+                            let _ = tx.send(Msg::OutboxLoaded(Ok(lines)));
+                            // Answered like a fresh queueing: the app wakes the worker.
+                            let _ = tx.send(Msg::Queued(Ok(account)));
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Msg::Error(format!("retry: {e}")));
+                        }
+                    }
+                });
+            }
             Effect::FlushOutbox { account } => {
                 let smtp = self
                     .config

@@ -219,6 +219,12 @@ pub enum Effect {
     FindDrafts,
     /// Reopens the newest saved draft.
     ResumeDraft,
+    LoadOutbox,
+    /// Makes outbox mail `id` due now and wakes the worker.
+    RetryOutbox {
+        id: i64,
+        account: String,
+    },
     Quit,
 }
 
@@ -318,6 +324,7 @@ pub enum Msg {
     Queued(Result<String, String>),
     /// Saved drafts at start: (id, subject), newest first.
     DraftsFound(Vec<(i64, String)>),
+    OutboxLoaded(Result<Vec<super::outbox_view::OutboxLine>, String>),
 }
 
 /// How to put things back: for undo, and for rolling back a failed optimistic change.
@@ -387,6 +394,8 @@ pub struct App {
     pub compose: Option<super::compose::Composer>,
     /// Saved drafts found at start, newest first: (id, subject).
     pub drafts_found: Vec<(i64, String)>,
+    /// The Outbox view, when open.
+    pub outbox: Option<super::outbox_view::OutboxView>,
 }
 
 impl Default for App {
@@ -427,6 +436,7 @@ impl App {
             quit: false,
             compose: None,
             drafts_found: Vec::new(),
+            outbox: None,
         }
     }
 

@@ -13,6 +13,10 @@ impl App {
             Ok(effects) => return effects,
             Err(msg) => msg,
         };
+        let msg = match self.outbox_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => msg,
+        };
         match msg {
             Msg::Action(a) => self.on_action(a),
             Msg::Input(k) => self.on_input(k),
@@ -136,7 +140,9 @@ impl App {
             | Action::EditExternal
             | Action::Attach
             | Action::RemoveAttachment
-            | Action::ResumeDraft => Vec::new(),
+            | Action::ResumeDraft
+            | Action::Outbox
+            | Action::RetrySend => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {
                     input: self.search.clone().unwrap_or_default(),

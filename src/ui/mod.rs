@@ -7,6 +7,7 @@ pub mod folders;
 pub mod help;
 pub mod keymap;
 pub mod list;
+pub mod outbox;
 pub mod picker;
 pub mod reader;
 pub mod status;
@@ -133,6 +134,9 @@ impl Ui {
             Mode::Help { scroll } => help::draw(f, main, *scroll, &self.keymap, &self.theme),
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
             _ => {}
+        }
+        if let Some(v) = &app.outbox {
+            outbox::draw(f, main, v, &self.theme);
         }
     }
 }

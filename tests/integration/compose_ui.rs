@@ -364,3 +364,31 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
     assert!(text.contains("Me Sender"), "{text}");
     assert!(text.contains("Written in tmux."), "{text}");
 }
+
+#[test]
+fn outbox_view_lists_waiting_mail_with_attempts() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Waiting mail");
+    h.press(&["C-s"]);
+    h.press(&["O"]);
+    let v = h.app.outbox.as_ref().expect("outbox view open");
+    assert_eq!(v.lines.len(), 1);
+    assert_eq!(v.lines[0].state, "queued");
+    assert_eq!(v.lines[0].to, "sam@globex.test");
+    let screen = h.screen();
+    assert!(
+        screen.contains("Outbox") && screen.contains("Waiting mail"),
+        "{screen}"
+    );
+    // The retry key asks the runtime to make it due now.
+    let fx = h.app.update(Msg::Action(tidings::app::Action::RetrySend));
+    assert!(
+        matches!(fx.as_slice(), [Effect::RetryOutbox { .. }]),
+        "{fx:?}"
+    );
+    h.press(&["q"]);
+    assert!(h.app.outbox.is_none());
+}

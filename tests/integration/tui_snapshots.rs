@@ -268,7 +268,7 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 46);
+    let mut h = Harness::new(100, 48);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {
