@@ -5,7 +5,7 @@
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::{Duration, Instant};
-use tidings::app::runtime::{perform, QueueingBackend};
+use tidings::app::runtime::{perform, OpsBackend};
 use tidings::app::{Action, App, Effect, Msg, Row};
 use tidings::store::{Flags, NewMessage, Store};
 use tidings::ui::{keymap::Keymap, theme::Theme, Ui};
@@ -70,7 +70,7 @@ fn seed(path: &std::path::Path, n: u32) {
 fn pump(store: &Store, app: &mut App, effects: Vec<Effect>) {
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
     while let Some(e) = queue.pop_front() {
-        for m in perform(store, &QueueingBackend::default(), e) {
+        for m in perform(store, &OpsBackend::local_only(), e) {
             queue.extend(app.update(m));
         }
     }
@@ -94,7 +94,7 @@ fn main() {
     let first = app.start();
     // Only the folders and the first page: the rest streams in after the first frame.
     for e in first {
-        for m in perform(&store, &QueueingBackend::default(), e) {
+        for m in perform(&store, &OpsBackend::local_only(), e) {
             for e2 in app.update(m) {
                 if let Effect::LoadMessages {
                     generation, query, ..

@@ -3,16 +3,22 @@
 
 mod support;
 
+#[path = "integration/cli_mail.rs"]
+mod cli_mail;
 #[path = "integration/compose_ui.rs"]
 mod compose_ui;
 #[path = "integration/demo.rs"]
 mod demo;
+#[path = "integration/events.rs"]
+mod events;
 #[path = "integration/render.rs"]
 mod render;
 #[path = "integration/send.rs"]
 mod send;
 #[path = "integration/superdata.rs"]
 mod superdata;
+#[path = "integration/sync.rs"]
+mod sync;
 #[path = "integration/tracker.rs"]
 mod tracker;
 #[path = "integration/tui_snapshots.rs"]

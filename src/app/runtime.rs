@@ -6,6 +6,7 @@ use super::compose;
 use super::state::*;
 use crate::config::Config;
 use crate::mail::drafts::Autosaver;
+use crate::mail::ops;
 use crate::mail::outbox::{Backoff, OutboxEvent, OutboxWorker, Outcome};
 use crate::store::{ListQuery, Store};
 use std::collections::HashMap;
@@ -26,106 +27,64 @@ pub trait TriageBackend: Send + Sync {
     fn undo(&self, store: &Store, of: u64) -> Result<(), String>;
 }
 
-enum LocalUndo {
-    Flags { id: i64, seen: bool, flagged: bool },
-    Moved { id: i64 },
+/// Triage through the mail engine: `mail::ops::queue` changes the cache at once and queues the
+/// change in `pending_ops`; the account's sync watcher (poked through `after_queue`) replays the
+/// queue to the server and rolls back what the server refuses.
+pub struct OpsBackend {
+    undos: std::sync::Mutex<std::collections::HashMap<u64, ops::Undo>>,
+    after_queue: Box<dyn Fn() + Send + Sync>,
 }
 
-/// Changes the cache and queues each change in `pending_ops` for the sync engine to replay.
-#[derive(Default)]
-pub struct QueueingBackend {
-    undos: std::sync::Mutex<std::collections::HashMap<u64, Vec<LocalUndo>>>,
-}
-
-impl QueueingBackend {
-    fn set_flags(
-        store: &Store,
-        id: i64,
-        seen: Option<bool>,
-        flagged: Option<bool>,
-    ) -> Result<(), String> {
-        store
-            .set_local_flags(id, seen, flagged, true)
-            .map_err(|e| e.to_string())?;
-        let changes = [(seen, "\\Seen"), (flagged, "\\Flagged")];
-        for (value, flag) in changes {
-            if let Some(v) = value {
-                let arg = format!("{}{flag}", if v { '+' } else { '-' });
-                store
-                    .queue_op(id, "flag", &arg)
-                    .map_err(|e| e.to_string())?;
-            }
+impl OpsBackend {
+    /// `after_queue` runs after every queued change (e.g. `WatcherHandle::sync_now` for each account).
+    pub fn new(after_queue: Box<dyn Fn() + Send + Sync>) -> OpsBackend {
+        OpsBackend {
+            undos: Default::default(),
+            after_queue,
         }
-        Ok(())
+    }
+
+    /// Queues only: for demo data and tests, where no server is behind the cache.
+    pub fn local_only() -> OpsBackend {
+        OpsBackend::new(Box::new(|| {}))
     }
 }
 
-impl TriageBackend for QueueingBackend {
+impl Default for OpsBackend {
+    fn default() -> Self {
+        OpsBackend::local_only()
+    }
+}
+
+fn ops_action(change: &Change) -> ops::Action {
+    match change {
+        Change::Seen(v) => ops::Action::Seen(*v),
+        Change::Flagged(v) => ops::Action::Flagged(*v),
+        Change::Archive => ops::Action::Archive,
+        Change::Delete => ops::Action::Delete,
+        Change::Move(f) => ops::Action::Move(f.clone()),
+    }
+}
+
+impl TriageBackend for OpsBackend {
     fn apply(&self, store: &Store, op: u64, ids: &[i64], change: &Change) -> Result<(), String> {
-        let tx = store
-            .conn
-            .unchecked_transaction()
-            .map_err(|e| e.to_string())?;
-        let mut undo = Vec::new();
-        for &id in ids {
-            let m = store.message(id).map_err(|e| e.to_string())?;
-            match change {
-                Change::Seen(v) => Self::set_flags(store, id, Some(*v), None)?,
-                Change::Flagged(v) => Self::set_flags(store, id, None, Some(*v))?,
-                Change::Archive | Change::Delete | Change::Move(_) => {
-                    let dest = match change {
-                        Change::Move(f) => f.clone(),
-                        _ => {
-                            let role = if *change == Change::Archive {
-                                "archive"
-                            } else {
-                                "trash"
-                            };
-                            store
-                                .folder_name_by_role(&m.account, role)
-                                .map_err(|e| e.to_string())?
-                                .ok_or_else(|| {
-                                    format!("account {} has no {role} folder", m.account)
-                                })?
-                        }
-                    };
-                    store.move_local(id, &dest).map_err(|e| e.to_string())?;
-                    undo.push(LocalUndo::Moved { id });
-                    continue;
-                }
-            }
-            undo.push(LocalUndo::Flags {
-                id,
-                seen: m.seen,
-                flagged: m.flagged,
-            });
-        }
-        tx.commit().map_err(|e| e.to_string())?;
+        let undo = ops::queue(store, ids, &ops_action(change)).map_err(|e| e.to_string())?;
         if let Ok(mut undos) = self.undos.lock() {
             undos.insert(op, undo);
         }
+        (self.after_queue)();
         Ok(())
     }
 
     fn undo(&self, store: &Store, of: u64) -> Result<(), String> {
-        let items = self
+        let undo = self
             .undos
             .lock()
             .map_err(|_| "undo state is unavailable".to_string())?
             .remove(&of)
             .ok_or("nothing to undo for that change")?;
-        for item in items {
-            match item {
-                LocalUndo::Flags { id, seen, flagged } => {
-                    Self::set_flags(store, id, Some(seen), Some(flagged))?
-                }
-                LocalUndo::Moved { id } => {
-                    if !store.undo_move_local(id).map_err(|e| e.to_string())? {
-                        return Err("the move already reached the server".into());
-                    }
-                }
-            }
-        }
+        ops::queue_undo(store, &undo).map_err(|e| e.to_string())?;
+        (self.after_queue)();
         Ok(())
     }
 }
@@ -373,7 +332,7 @@ impl Runtime {
             other => {
                 let config = self.config.clone();
                 self.read(move |store, tx| {
-                    let backend = QueueingBackend::default();
+                    let backend = OpsBackend::local_only();
                     for m in perform_with(store, &backend, &config, &mut HashMap::new(), other) {
                         let _ = tx.send(m);
                     }
@@ -451,6 +410,27 @@ fn load_messages(store: &Store, generation: u64, q: ListQuery, threads: bool) ->
     streamed
 }
 
+/// Sets the opened/clicked marks of tracked rows from the tracking store (one query per account
+/// listed). A failure leaves the marks empty: the list still shows.
+fn mark_tracked(store: &Store, rows: &mut [Row]) {
+    let mut by_account: std::collections::HashMap<String, _> = Default::default();
+    for r in rows.iter_mut() {
+        let Some(id) = r.msg.message_id.as_deref() else {
+            continue;
+        };
+        let marks = by_account
+            .entry(r.msg.account.clone())
+            .or_insert_with(|| store.tracking_marks(&r.msg.account).unwrap_or_default());
+        if let Some(m) = marks.get(id) {
+            r.marks = super::TrackingMarks {
+                tracked: true,
+                opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
+                clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+            };
+        }
+    }
+}
+
 /// A first page at once (sent on `early`), then the whole folder (returned), so a huge folder
 /// shows immediately.
 fn load_messages_streaming(
@@ -465,6 +445,7 @@ fn load_messages_streaming(
             .list_messages(q)
             .map(|msgs| {
                 let mut rows: Vec<Row> = msgs.into_iter().map(Row::new).collect();
+                mark_tracked(store, &mut rows);
                 super::threads::arrange(&mut rows, threads);
                 rows
             })

@@ -19,7 +19,7 @@ pub enum Filter {
     All,
     Unread,
     Flagged,
-    /// Sent mail with tracking on; the tracking feature fills it.
+    /// Sent mail with tracking on, across the account's folders, newest activity first.
     Tracked,
 }
 
@@ -455,19 +455,19 @@ impl App {
         self.rows.get(self.cursor)
     }
 
-    /// The list query for what is shown now; `None` when nothing can be listed (no folder yet, or
-    /// the Tracked filter, whose data the tracking feature provides).
+    /// The list query for what is shown now; `None` when nothing can be listed (no folder yet).
+    /// The Tracked filter lists the account's tracked mail across its folders.
     pub fn list_query(&self) -> Option<ListQuery> {
         let (account, folder) = self.current.clone()?;
         let filter = match self.filter {
             Filter::All => ListFilter::All,
             Filter::Unread => ListFilter::Unread,
             Filter::Flagged => ListFilter::Flagged,
-            Filter::Tracked => return None,
+            Filter::Tracked => ListFilter::Tracked,
         };
         Some(ListQuery {
             account: Some(account),
-            folder: if self.search.is_some() {
+            folder: if self.search.is_some() || filter == ListFilter::Tracked {
                 None
             } else {
                 Some(folder)

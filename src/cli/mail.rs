@@ -1,6 +1,8 @@
 //! `list`, and the other commands that read or change mail.
 
-use super::{Context, FilterArg, ListArgs};
+use super::{Context, FilterArg, FlagArgs, IdsArgs, ListArgs, MoveArgs, SyncArgs};
+use crate::mail::ops::Action;
+use crate::mail::sync::{MailAccount, SyncEvent};
 use crate::store::{ListFilter, ListQuery, MessageSummary};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -49,9 +51,7 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         None => ListFilter::All,
         Some(FilterArg::Unread) => ListFilter::Unread,
         Some(FilterArg::Flagged) => ListFilter::Flagged,
-        Some(FilterArg::Tracked) => anyhow::bail!(
-            "--filter tracked needs the tracking feature, which this build does not have yet"
-        ),
+        Some(FilterArg::Tracked) => return list_tracked(ctx, &store, args),
     };
     let q = ListQuery {
         account: args.account.clone(),
@@ -86,6 +86,195 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 rfc3339(m.date).get(..16).unwrap_or(""),
                 display_from(m),
                 m.subject
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn accounts_from_config(ctx: &Context) -> Vec<MailAccount> {
+    MailAccount::all(&ctx.config, &ctx.paths.config_file)
+}
+
+/// `tidings sync [--account A]`: every account when none is named. Progress goes to stderr; a
+/// failing account does not stop the others, but makes the exit code 1.
+pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let accounts = match &args.account {
+        Some(name) => vec![MailAccount::new(&ctx.config, &ctx.paths.config_file, name)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", ctx.paths.config_file.display()))?],
+        None => accounts_from_config(ctx),
+    };
+    if accounts.is_empty() {
+        anyhow::bail!(
+            "no accounts configured in {} (add an [accounts.NAME] section)",
+            ctx.paths.config_file.display()
+        );
+    }
+    let store = ctx.open_store()?;
+    let mut failed = false;
+    for account in &accounts {
+        let started = std::time::Instant::now();
+        let mut err = std::io::stderr().lock();
+        let mut on_event = |ev: SyncEvent| match ev {
+            SyncEvent::Progress {
+                account,
+                folder,
+                done,
+                total,
+            } => {
+                let _ = writeln!(err, "{account}: {folder}: {done}/{total}");
+            }
+            SyncEvent::OpRolledBack {
+                account, reason, ..
+            } => {
+                let _ = writeln!(err, "{account}: a queued change was refused: {reason}");
+            }
+            _ => {}
+        };
+        match crate::mail::sync::sync_account(account, &store, &mut on_event) {
+            Ok(r) => {
+                let _ = writeln!(
+                    err,
+                    "{}: synced {} folders in {:.2}s: {} new, {} flag changes, {} expunged",
+                    account.name,
+                    r.folders,
+                    started.elapsed().as_secs_f64(),
+                    r.new_messages,
+                    r.flag_updates,
+                    r.expunged
+                );
+            }
+            Err(e) => {
+                failed = true;
+                let _ = writeln!(err, "tidings: {}: {e}", account.name);
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn apply(ctx: &Context, ids: &[i64], action: &Action) -> anyhow::Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let accounts = accounts_from_config(ctx);
+    let report = crate::mail::ops::apply_now(&accounts, &store, ids, action)?;
+    if report.unchanged > 0 {
+        eprintln!(
+            "{} message(s) already where asked; left as they were",
+            report.unchanged
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn flag(ctx: &Context, args: &FlagArgs) -> anyhow::Result<ExitCode> {
+    let action = match (args.seen, args.unseen, args.flagged, args.unflagged) {
+        (true, _, _, _) => Action::Seen(true),
+        (_, true, _, _) => Action::Seen(false),
+        (_, _, true, _) => Action::Flagged(true),
+        _ => Action::Flagged(false),
+    };
+    apply(ctx, &args.ids, &action)
+}
+
+pub fn move_to(ctx: &Context, args: &MoveArgs) -> anyhow::Result<ExitCode> {
+    let Some((folder, ids)) = args.args.split_last() else {
+        eprintln!("tidings: move needs message ids and a folder");
+        return Ok(ExitCode::from(2));
+    };
+    let mut parsed = Vec::with_capacity(ids.len());
+    for id in ids {
+        match id.parse::<i64>() {
+            Ok(n) => parsed.push(n),
+            Err(_) => {
+                eprintln!(
+                    "tidings: move: {id:?} is not a message id (usage: tidings move ID... FOLDER)"
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    apply(ctx, &parsed, &Action::Move(folder.clone()))
+}
+
+pub fn archive(ctx: &Context, args: &IdsArgs) -> anyhow::Result<ExitCode> {
+    apply(ctx, &args.ids, &Action::Archive)
+}
+
+pub fn delete(ctx: &Context, args: &IdsArgs) -> anyhow::Result<ExitCode> {
+    apply(ctx, &args.ids, &Action::Delete)
+}
+/// `list --filter tracked`: tracked sent mail, newest activity first, with its opens and clicks.
+/// A mail not yet synced into a folder is listed from its tracking record (`id` null).
+fn list_tracked(
+    ctx: &Context,
+    store: &crate::store::Store,
+    args: &ListArgs,
+) -> anyhow::Result<ExitCode> {
+    let account = match &args.account {
+        Some(a) => Some(super::watch::tracking_account(ctx, Some(a))?),
+        None => None,
+    };
+    let mut items = store.tracked_list(account.as_deref())?;
+    if let Some(limit) = args.limit {
+        items.truncate(limit as usize);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::with_capacity(items.len());
+    for item in &items {
+        let m = &item.message;
+        let s = &item.summary;
+        let mut obj = match store.cached_copy(&m.account, &m.message_id)? {
+            Some(id) => summary_json(&store.message(id)?),
+            None => json!({
+                "id": null,
+                "account": m.account,
+                "folder": null,
+                "message_id": m.message_id,
+                "to": m.recipients.iter().map(|r| if r.name.is_empty() {
+                    r.address.clone()
+                } else {
+                    format!("{} <{}>", r.name, r.address)
+                }).collect::<Vec<_>>().join(", "),
+                "subject": m.subject,
+                "date": rfc3339(m.sent_at),
+            }),
+        };
+        let extra = json!({
+            "tracked": true,
+            "opens": s.opens,
+            "clicks": s.clicks,
+            "first_open": s.first_open.map(rfc3339),
+            "last_open": s.last_open.map(rfc3339),
+            "last_activity": s.last_activity.map(rfc3339),
+            "opened_by": s.opened_by,
+            "clicks_by_link": s.clicks_by_link,
+            "automated": s.automated,
+            "recipients": s.recipients,
+        });
+        if let (Some(o), Some(e)) = (obj.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        rows.push((obj, item));
+    }
+    if args.json {
+        let arr: Vec<_> = rows.into_iter().map(|(o, _)| o).collect();
+        serde_json::to_writer(&mut out, &arr)?;
+        writeln!(out)?;
+    } else {
+        for (_, item) in rows {
+            let s = &item.summary;
+            writeln!(
+                out,
+                "{:<16} {:>3} opens {:>3} clicks  {:<40.40} {}",
+                rfc3339(item.sort_time()).get(..16).unwrap_or(""),
+                s.opens,
+                s.clicks,
+                item.message.subject,
+                s.opened_by.join(", ")
             )?;
         }
     }

@@ -8,6 +8,7 @@ mod show;
 mod superdata;
 mod tracker;
 pub mod tui;
+mod watch;
 
 use crate::config::{Config, Paths};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +42,16 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// List saved drafts (autosaved by the composer)
     Drafts(DraftsArgs),
+    /// Sync every folder of one account (default: all accounts); progress on stderr
+    Sync(SyncArgs),
+    /// Mark messages read/unread or flagged/unflagged, on the server and in the cache
+    Flag(FlagArgs),
+    /// Move messages to a folder of their account
+    Move(MoveArgs),
+    /// Move messages to the account's Archive folder
+    Archive(IdsArgs),
+    /// Move messages to Trash (messages already in Trash are deleted for good)
+    Delete(IdsArgs),
     /// The tracking server and its users
     Tracker(tracker::TrackerArgs),
     /// Public data about a contact or a domain (Gravatar, homepage, RDAP, MX), on request only
@@ -51,8 +62,48 @@ pub enum Command {
     Forget(superdata::ForgetArgs),
     /// Show one message as the reader pane renders it (`--raw`: its bytes)
     Show(ShowArgs),
+    /// Poll the tracker for opens and clicks and notify (headless; `--once`: until caught up)
+    Watch(WatchArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Only this account
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(false)
+    .args(["seen", "unseen", "flagged", "unflagged"])))]
+pub struct FlagArgs {
+    /// Message ids (from `tidings list`)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
+    #[arg(long)]
+    pub seen: bool,
+    #[arg(long)]
+    pub unseen: bool,
+    #[arg(long)]
+    pub flagged: bool,
+    #[arg(long)]
+    pub unflagged: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MoveArgs {
+    /// Message ids, then the destination folder
+    #[arg(required = true, num_args = 2.., value_name = "ID... FOLDER")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IdsArgs {
+    /// Message ids (from `tidings list`)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,6 +111,16 @@ pub struct DemoArgs {
     /// Keep the demo mailbox in DIR (new, empty, or an earlier demo dir) instead of a temporary dir
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Poll until caught up, then exit (1 with the reason if the tracker fails)
+    #[arg(long)]
+    pub once: bool,
+    /// The account to store events under (default: the first configured)
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,11 +248,17 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Send(args)) => send::send(&ctx, &args),
             Some(Command::Outbox(args)) => send::outbox(&ctx, &args),
             Some(Command::Drafts(args)) => send::drafts(&ctx, &args),
+            Some(Command::Sync(args)) => mail::sync(&ctx, &args),
+            Some(Command::Flag(args)) => mail::flag(&ctx, &args),
+            Some(Command::Move(args)) => mail::move_to(&ctx, &args),
+            Some(Command::Archive(args)) => mail::archive(&ctx, &args),
+            Some(Command::Delete(args)) => mail::delete(&ctx, &args),
             Some(Command::Tracker(args)) => tracker::run(&args),
             Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
+            Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
             None => tui::run(&ctx),
         }

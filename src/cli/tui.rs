@@ -2,9 +2,11 @@
 //! commands (e.g. `tidings demo`) use to open the inbox on a data dir of their own.
 
 use super::Context;
-use crate::app::runtime::{QueueingBackend, Runtime};
+use crate::app::runtime::{OpsBackend, Runtime};
+use crate::app::state::{Msg, SyncUpdate};
 use crate::app::App;
 use crate::config::{Config, Paths};
+use crate::mail::sync::{spawn_watcher, MailAccount, SyncEvent};
 use crate::ui::{keymap::Keymap, theme, Ui};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,17 +55,131 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         .build()?;
     rt.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let runtime = Runtime::new(&paths.db_path(), tx, Arc::new(QueueingBackend::default()))
-            .with_config(config);
+        let backend = if opts.sync {
+            let watchers = start_watchers(paths, config, tx.clone());
+            OpsBackend::new(Box::new(move || {
+                for w in watchers.iter() {
+                    w.sync_now();
+                }
+            }))
+        } else {
+            OpsBackend::local_only()
+        };
+        let runtime =
+            Runtime::new(&paths.db_path(), tx.clone(), Arc::new(backend)).with_config(config);
         let mut app = App::new(config.ui.threads);
         app.now = chrono::Utc::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         app.last_error = theme_error;
-        if opts.sync {
-            tracing::info!("sync engine not in this build yet; showing the cache");
-        }
+        start_tracking(paths, config, opts.sync, tx.clone());
         let ui = Ui::new(theme, keymap, config.ui.mouse);
         crate::ui::event_loop::run(app, ui, runtime, rx).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One sync watcher per configured account (initial sync, then IDLE or polling, replaying queued
+/// triage), each on its own thread; their events reach the app as `Msg::Sync`. Dropping the
+/// handles stops the watchers.
+fn start_watchers(
+    paths: &Paths,
+    config: &Config,
+    app_tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+) -> Arc<Vec<crate::mail::sync::WatcherHandle>> {
+    let (sync_tx, mut sync_rx) = tokio::sync::mpsc::unbounded_channel::<SyncEvent>();
+    let watchers: Vec<_> = MailAccount::all(config, &paths.config_file)
+        .into_iter()
+        .map(|acc| spawn_watcher(acc, paths.db_path(), sync_tx.clone()))
+        .collect();
+    tokio::spawn(async move {
+        while let Some(ev) = sync_rx.recv().await {
+            let update = match ev {
+                SyncEvent::Progress {
+                    account,
+                    folder,
+                    done,
+                    total,
+                } => SyncUpdate::Progress {
+                    account,
+                    folder,
+                    done,
+                    total,
+                },
+                SyncEvent::FolderChanged { account, folder } => {
+                    SyncUpdate::FolderChanged { account, folder }
+                }
+                SyncEvent::Finished { account } => SyncUpdate::Finished { account },
+                SyncEvent::Error { account, message } => SyncUpdate::Error { account, message },
+                SyncEvent::OpRolledBack {
+                    account, reason, ..
+                } => SyncUpdate::RolledBack { account, reason },
+            };
+            if app_tx.send(Msg::Sync(update)).is_err() {
+                break;
+            }
+        }
+    });
+    Arc::new(watchers)
+}
+
+/// The bell's count now, and — when `[tracking] base_url` is set and `poll` — the events poller as
+/// a background task whose new notifications update the bell and whose failures show in the
+/// status line ("tracker unreachable: …, next try in 40 s").
+fn start_tracking(
+    paths: &Paths,
+    config: &Config,
+    poll: bool,
+    tx: tokio::sync::mpsc::UnboundedSender<crate::app::Msg>,
+) {
+    use crate::app::Msg;
+    use crate::tracking::poller::{self, PollerConfig, PollerEvent, PollerState};
+    let db = paths.db_path();
+    let unread = move |db: &std::path::Path| {
+        crate::store::Store::open(db)
+            .and_then(|s| s.unread_notification_count())
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .unwrap_or(0)
+    };
+    let _ = tx.send(Msg::Notifications {
+        unread: unread(&db),
+    });
+    if !poll || config.tracking.base_url.is_none() {
+        return;
+    }
+    let account = config.accounts.keys().next().cloned().unwrap_or_default();
+    let started = PollerConfig::from_config(
+        &account,
+        &config.tracking,
+        &config.notifications,
+        db.clone(),
+    )
+    .and_then(poller::spawn);
+    let mut handle = match started {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = tx.send(Msg::Error(format!("tracking: {e}")));
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while let Some(ev) = handle.events.recv().await {
+            let msg = match ev {
+                PollerEvent::Notification(_) | PollerEvent::NewEvents { .. } => {
+                    let db = db.clone();
+                    let n = tokio::task::spawn_blocking(move || unread(&db))
+                        .await
+                        .unwrap_or(0);
+                    Msg::Notifications { unread: n }
+                }
+                PollerEvent::StateChanged(s) => match s.state {
+                    PollerState::Unreachable | PollerState::Failing => Msg::Notice(s.describe()),
+                    _ => continue,
+                },
+            };
+            if tx.send(msg).is_err() {
+                handle.stop();
+                return;
+            }
+        }
+    });
 }

@@ -91,6 +91,8 @@ pub enum ListFilter {
     All,
     Unread,
     Flagged,
+    /// Mail sent with tracking (see store::tracking), newest counted activity first.
+    Tracked,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -519,6 +521,7 @@ impl Store {
             ListFilter::All => {}
             ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
             ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
+            ListFilter::Tracked => sql.push_str(super::tracking::TRACKED_MESSAGES_SQL),
         }
         if let Some(fts) = q.search.as_deref().and_then(fts_query) {
             args.push(Box::new(fts));
@@ -527,7 +530,11 @@ impl Store {
                 args.len()
             ));
         }
-        sql.push_str(" ORDER BY m.date DESC, m.id DESC");
+        if q.filter == ListFilter::Tracked {
+            sql.push_str(super::tracking::TRACKED_ORDER_SQL);
+        } else {
+            sql.push_str(" ORDER BY m.date DESC, m.id DESC");
+        }
         args.push(Box::new(q.limit.map(|l| l as i64).unwrap_or(-1)));
         sql.push_str(&format!(" LIMIT ?{}", args.len()));
         args.push(Box::new(q.offset as i64));

@@ -9,13 +9,16 @@ mod messages;
 mod outbox;
 mod schema;
 mod superdata;
-mod triage;
+mod sync;
+mod tracking;
 
 pub use contacts::*;
 pub use drafts::*;
 pub use messages::*;
 pub use outbox::*;
 pub use superdata::*;
+pub use sync::*;
+pub use tracking::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

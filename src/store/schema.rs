@@ -108,6 +108,16 @@ CREATE TABLE kv (
 );
 "#,
     ),
+    // The operation queue remembers which local row an op changed and its value before, so a
+    // permanent failure can roll the row back.
+    (
+        "0002_sync_ops",
+        r#"
+ALTER TABLE pending_ops ADD COLUMN message_row INTEGER;
+ALTER TABLE pending_ops ADD COLUMN prev_value INTEGER;
+CREATE INDEX pending_ops_by_row ON pending_ops(message_row);
+"#,
+    ),
     // Contacts and organizations derived from mail, the user's tracking preference per contact,
     // and the Superdata cache (one row per subject and source, with the date of the fetch).
     (
@@ -234,6 +244,67 @@ CREATE TABLE outbox_deliveries (
     delivered_at  INTEGER
 );
 CREATE INDEX outbox_deliveries_by_outbox ON outbox_deliveries(outbox_id);
+"#,
+    ),
+    // Client-side tracking: what this user sent tracked, the events fetched from the tracker (keyed
+    // by the server's event id so a re-fetch never counts twice), the poll cursor, and the in-app
+    // notification list.
+    (
+        "0005_tracking_client",
+        r#"
+CREATE TABLE tracked_messages (
+    account      TEXT NOT NULL,
+    message_id   TEXT NOT NULL,     -- Message-ID header, with <>
+    subject      TEXT NOT NULL DEFAULT '',
+    sent_at      INTEGER NOT NULL,  -- unix seconds
+    track_opens  INTEGER NOT NULL,
+    track_links  INTEGER NOT NULL,
+    PRIMARY KEY (account, message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE tracked_recipients (
+    account     TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    address     TEXT NOT NULL,      -- lower case
+    name        TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, message_id, address),
+    FOREIGN KEY (account, message_id) REFERENCES tracked_messages(account, message_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX tracked_recipients_by_address ON tracked_recipients(address);
+
+CREATE TABLE tracking_events (
+    account         TEXT NOT NULL,
+    event_id        INTEGER NOT NULL,   -- the tracker's id: unique per tracker user
+    kind            TEXT NOT NULL,      -- open | click
+    message_id      TEXT NOT NULL,      -- with <>
+    recipient       TEXT NOT NULL,      -- lower case
+    url             TEXT,
+    at              INTEGER NOT NULL,
+    user_agent      TEXT NOT NULL DEFAULT '',
+    classification  TEXT NOT NULL,      -- human | proxy | automated
+    reason          TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, event_id)
+) WITHOUT ROWID;
+CREATE INDEX tracking_events_by_message ON tracking_events(account, message_id, at);
+CREATE INDEX tracking_events_by_recipient ON tracking_events(recipient, at);
+
+CREATE TABLE tracking_cursors (
+    account     TEXT PRIMARY KEY,
+    cursor      TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    kind        TEXT NOT NULL,      -- open | click
+    summary     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    read        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notifications_unread ON notifications(read, id);
 "#,
     ),
 ];

@@ -19,8 +19,7 @@ pub enum SuperdataSection {
     Cached(Report),
 }
 
-/// Open/click figures for mail sent to a contact or an organization. The tracking feature fills
-/// these; until it is merged the panes get `None` and say that tracking is not available.
+/// Open/click figures for mail sent to a contact or an organization (automated opens not counted).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrackingStats {
     pub tracked_sent: u64,
@@ -28,6 +27,17 @@ pub struct TrackingStats {
     pub clicks: u64,
     /// Unix seconds of the last open or click.
     pub last_activity: Option<i64>,
+}
+
+impl From<crate::store::ContactTracking> for TrackingStats {
+    fn from(t: crate::store::ContactTracking) -> Self {
+        TrackingStats {
+            tracked_sent: t.tracked_sent,
+            opens: t.opens,
+            clicks: t.clicks,
+            last_activity: t.last_activity,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +100,7 @@ pub fn contact_details(
     let target = Target::parse(&contact.email)?;
     Ok(Some(ContactDetails {
         recent: store.contact_recent_messages(&contact.email, recent_limit)?,
-        tracking: None,
+        tracking: Some(store.contact_tracking(&contact.email)?.into()),
         tracking_preference: contact.tracking,
         superdata: section(store, config, &target)?,
         organization,
@@ -112,7 +122,7 @@ pub fn organization_details(
     Ok(Some(OrganizationDetails {
         contacts: store.organization_contacts(organization.id)?,
         recent: store.organization_recent_messages(organization.id, recent_limit)?,
-        tracking: None,
+        tracking: Some(store.organization_tracking(&organization.domain)?.into()),
         superdata: section(store, config, &target)?,
         organization,
     }))

@@ -1,6 +1,6 @@
 //! Email open and link tracking: tokens, the pure rewriting of a mail into per-recipient tracked
 //! copies, machine-open classification, the tracker's storage and HTTP server, and the client for
-//! its API. Knows nothing of the screen or of the local mail cache.
+//! its API, and the poller that brings events into the local store. Knows nothing of the screen.
 //!
 //! The composer/outbox uses it like this, once per recipient of a tracked mail:
 //! [`rewrite::rewrite_for_recipient`] → send that copy; collect
@@ -10,6 +10,7 @@
 pub mod api;
 pub mod classify;
 pub mod db;
+pub mod poller;
 pub mod rewrite;
 pub mod server;
 pub mod token;

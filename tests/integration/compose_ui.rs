@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use std::collections::{HashMap, VecDeque};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tidings::app::runtime::{perform_with, QueueingBackend};
+use tidings::app::runtime::{perform_with, OpsBackend};
 use tidings::app::{App, Effect, Msg};
 use tidings::config::Config;
 use tidings::mail::drafts::{self, Autosaver};
@@ -73,7 +73,7 @@ impl Harness {
             }
             let msgs = perform_with(
                 &self.store,
-                &QueueingBackend::default(),
+                &OpsBackend::local_only(),
                 &self.config,
                 &mut self.savers,
                 e,
@@ -237,7 +237,7 @@ fn composer_autosave_reaches_the_store_and_is_offered_after_a_restart() {
     for e in app.start() {
         for m in perform_with(
             &reopened,
-            &QueueingBackend::default(),
+            &OpsBackend::local_only(),
             &h.config,
             &mut HashMap::new(),
             e,

@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::collections::VecDeque;
-use tidings::app::runtime::{perform, QueueingBackend};
+use tidings::app::runtime::{perform, OpsBackend};
 use tidings::app::{App, Effect, Msg};
 use tidings::store::{ListQuery, Store};
 use tidings::ui::{keymap::parse_key, keymap::Keymap, theme::Theme, Ui};
@@ -16,7 +16,7 @@ pub struct Harness {
     pub _dir: tempfile::TempDir,
     pub store: Store,
     pub app: App,
-    backend: QueueingBackend,
+    backend: OpsBackend,
     ui: Ui,
     term: Terminal<TestBackend>,
 }
@@ -31,7 +31,7 @@ impl Harness {
             _dir: dir,
             store,
             app,
-            backend: QueueingBackend::default(),
+            backend: OpsBackend::local_only(),
             ui: Ui::new(Theme::default(), Keymap::default(), true),
             term: Terminal::new(TestBackend::new(width, height)).unwrap(),
         };
@@ -215,7 +215,7 @@ fn a_failed_change_rolls_back_visibly_with_the_reason() {
         .last_error
         .as_deref()
         .unwrap()
-        .contains("no trash folder"));
+        .contains("has no Trash folder"));
 }
 
 #[test]

@@ -1,9 +1,77 @@
-//! Servers the integration tests start on 127.0.0.1.
+//! Servers the integration tests start on 127.0.0.1 (one module per server), and helpers to run
+//! the `tidings` binary against them.
 
+#![allow(dead_code)]
+
+pub mod dbus;
 pub mod dns;
+pub mod dovecot;
 pub mod http;
 /// A small cached mailbox for UI tests.
 pub mod mailbox;
 pub mod postgres;
 pub mod smtp;
 pub mod tracker;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A throw-away config file and data dir for running the `tidings` binary.
+pub struct TidingsEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl TidingsEnv {
+    pub fn new(config_toml: &str) -> TidingsEnv {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config_toml).unwrap();
+        TidingsEnv { dir }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir().join("tidings.sqlite3")
+    }
+
+    /// A `tidings` command with `--config` and `--data-dir` set.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tidings"));
+        c.arg("--config")
+            .arg(self.config_path())
+            .arg("--data-dir")
+            .arg(self.data_dir());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Runs and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tidings {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn list_json(&self, folder: &str) -> Vec<serde_json::Value> {
+        let out = self.ok(&["list", "--folder", folder, "--json"]);
+        serde_json::from_str(&out).unwrap()
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        Path::new(self.dir.path()).join(p)
+    }
+}

@@ -1,0 +1,474 @@
+//! One authenticated IMAP connection: TCP with connect/read/write timeouts, then TLS, STARTTLS or
+//! plain text as the account's `security` says, then LOGIN and CAPABILITY. Errors name the server,
+//! the user and what to check in the config file. The password is never logged.
+//!
+//! The `imap` crate is blocking; callers run it on their own threads (see `sync::spawn_watcher`).
+
+use crate::config::{Security, ServerConfig};
+use imap::extensions::idle::SetReadTimeout;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Session = imap::Session<ImapStream>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("{addr}: cannot connect: {reason} (check imap.host and imap.port in {config})")]
+    Connect {
+        addr: String,
+        reason: String,
+        config: PathBuf,
+    },
+    #[error("{addr}: TLS failed: {reason} (check imap.security in {config}; accept_invalid_certs = true only for a test server)")]
+    Tls {
+        addr: String,
+        reason: String,
+        config: PathBuf,
+    },
+    #[error("{addr}: login failed for {user}: {reason} (check {hint} in {config})")]
+    Login {
+        addr: String,
+        user: String,
+        reason: String,
+        hint: &'static str,
+        config: PathBuf,
+    },
+    // The server's words are hostile bytes: sanitized before they reach a terminal.
+    #[error("{addr}: {context}: {}", crate::mail::sanitize::sanitize_line(&source.to_string()))]
+    Protocol {
+        addr: String,
+        context: String,
+        #[source]
+        source: Box<imap::Error>,
+    },
+}
+
+impl ImapError {
+    /// True when the server answered NO/BAD to a command: retrying the same command will not help.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            ImapError::Protocol { source, .. } => {
+                matches!(**source, imap::Error::No(_) | imap::Error::Bad(_))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What the server can do, from CAPABILITY after login.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub condstore: bool,
+    pub idle: bool,
+    pub mv: bool,
+    pub uidplus: bool,
+    pub special_use: bool,
+}
+
+/// A TCP or TLS stream whose reads and writes time out. `set_read_timeout(None)` (which the imap
+/// crate calls after IDLE) restores the command timeout instead of blocking forever.
+pub struct ImapStream {
+    kind: StreamKind,
+    timeout: Duration,
+}
+
+enum StreamKind {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl ImapStream {
+    fn tcp(&self) -> &TcpStream {
+        match &self.kind {
+            StreamKind::Plain(t) => t,
+            StreamKind::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for ImapStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.kind {
+            StreamKind::Plain(t) => t.read(buf),
+            StreamKind::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for ImapStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.kind {
+            StreamKind::Plain(t) => t.write(buf),
+            StreamKind::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.kind {
+            StreamKind::Plain(t) => t.flush(),
+            StreamKind::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl SetReadTimeout for ImapStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
+        self.tcp()
+            .set_read_timeout(Some(timeout.unwrap_or(self.timeout)))
+            .map_err(imap::Error::Io)
+    }
+}
+
+/// A handle that can cut a connection from another thread (to stop a blocked IDLE at once).
+#[derive(Debug)]
+pub struct Interrupter(TcpStream);
+
+impl Interrupter {
+    pub fn interrupt(&self) {
+        let _ = self.0.shutdown(Shutdown::Both);
+    }
+}
+
+/// An open, logged-in session with what the server offers.
+pub struct Connection {
+    pub session: Session,
+    pub caps: Capabilities,
+    /// `host:port`, for error messages.
+    pub addr: String,
+    interrupter: TcpStream,
+}
+
+impl Connection {
+    /// Wraps an imap error with the server address and what we were doing.
+    pub fn err(&self, context: impl Into<String>) -> impl FnOnce(imap::Error) -> ImapError + '_ {
+        let context = context.into();
+        move |source| ImapError::Protocol {
+            addr: self.addr.clone(),
+            context,
+            source: Box::new(source),
+        }
+    }
+
+    pub fn interrupter(&self) -> io::Result<Interrupter> {
+        Ok(Interrupter(self.interrupter.try_clone()?))
+    }
+
+    pub fn logout(mut self) {
+        let _ = self.session.logout();
+    }
+}
+
+/// Connects, secures, logs in and reads capabilities. `config_path` only appears in error messages.
+pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, ImapError> {
+    let addr = format!("{}:{}", server.host, server.port);
+    let timeout = Duration::from_secs(server.timeout_seconds.max(1));
+    let config = config_path.to_path_buf();
+    let connect_err = |reason: String| ImapError::Connect {
+        addr: addr.clone(),
+        reason,
+        config: config.clone(),
+    };
+    let tls_err = |reason: String| ImapError::Tls {
+        addr: addr.clone(),
+        reason,
+        config: config.clone(),
+    };
+    let proto_err = |context: &str| {
+        let addr = addr.clone();
+        let context = context.to_string();
+        move |source| ImapError::Protocol {
+            addr,
+            context,
+            source: Box::new(source),
+        }
+    };
+
+    let tcp = open_tcp(&server.host, server.port, timeout).map_err(connect_err)?;
+    let interrupter = tcp.try_clone().map_err(|e| connect_err(e.to_string()))?;
+    let stream = match server.security {
+        Security::None => ImapStream {
+            kind: StreamKind::Plain(tcp),
+            timeout,
+        },
+        Security::Tls => ImapStream {
+            kind: StreamKind::Tls(Box::new(
+                tls_handshake(tcp, &server.host, server.accept_invalid_certs).map_err(tls_err)?,
+            )),
+            timeout,
+        },
+        Security::Starttls => {
+            let tcp = starttls_exchange(tcp).map_err(tls_err)?;
+            ImapStream {
+                kind: StreamKind::Tls(Box::new(
+                    tls_handshake(tcp, &server.host, server.accept_invalid_certs)
+                        .map_err(tls_err)?,
+                )),
+                timeout,
+            }
+        }
+    };
+    let mut client = imap::Client::new(stream);
+    // After STARTTLS the greeting has already been consumed on the plain socket.
+    if server.security != Security::Starttls {
+        let greeting = client
+            .read_greeting()
+            .map_err(|e| connect_err(format!("no IMAP greeting: {e}")))?;
+        if greeting.starts_with(b"* BYE") {
+            return Err(connect_err(format!(
+                "server refused the connection: {}",
+                crate::mail::sanitize::sanitize_line(&String::from_utf8_lossy(&greeting))
+            )));
+        }
+    }
+    let password = server
+        .resolve_password()
+        .map_err(|reason| ImapError::Login {
+            addr: addr.clone(),
+            user: server.user.clone(),
+            reason,
+            hint: "imap.password_command",
+            config: config.clone(),
+        })?;
+    let mut session = client.login(&server.user, &password).map_err(|(e, _)| {
+        let reason = match &e {
+            imap::Error::No(no) => crate::mail::sanitize::sanitize_line(&no.information),
+            other => other.to_string(),
+        };
+        ImapError::Login {
+            addr: addr.clone(),
+            user: server.user.clone(),
+            reason,
+            hint: if server.password.is_some() {
+                "imap.user and imap.password"
+            } else {
+                "imap.user and imap.password_command"
+            },
+            config: config.clone(),
+        }
+    })?;
+    drop(password);
+    let caps = {
+        let c = session.capabilities().map_err(proto_err("CAPABILITY"))?;
+        Capabilities {
+            condstore: c.has_str("CONDSTORE") || c.has_str("QRESYNC"),
+            idle: c.has_str("IDLE"),
+            mv: c.has_str("MOVE"),
+            uidplus: c.has_str("UIDPLUS"),
+            special_use: c.has_str("SPECIAL-USE"),
+        }
+    };
+    if caps.condstore {
+        // With CONDSTORE enabled every SELECT reports HIGHESTMODSEQ and FETCH reports MODSEQ.
+        session
+            .run_command_and_check_ok("ENABLE CONDSTORE")
+            .map_err(proto_err("ENABLE CONDSTORE"))?;
+    }
+    tracing::debug!(%addr, user = %server.user, ?caps, "IMAP logged in");
+    Ok(Connection {
+        session,
+        caps,
+        addr,
+        interrupter,
+    })
+}
+
+fn open_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, String> {
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let mut last = format!("{host} resolved to no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(tcp) => {
+                let setup = || -> io::Result<()> {
+                    tcp.set_read_timeout(Some(timeout))?;
+                    tcp.set_write_timeout(Some(timeout))?;
+                    tcp.set_nodelay(true)
+                };
+                setup().map_err(|e| e.to_string())?;
+                return Ok(tcp);
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// Reads the greeting and upgrades with STARTTLS on the raw socket, byte by byte, so that no
+/// plain-text bytes are buffered past the server's OK (anything after it must be TLS).
+fn starttls_exchange(tcp: TcpStream) -> Result<TcpStream, String> {
+    let mut reader = BufReader::with_capacity(1, tcp);
+    let mut line = String::new();
+    let read_line = |reader: &mut BufReader<TcpStream>, line: &mut String| {
+        line.clear();
+        let mut limited = reader.take(8192);
+        limited
+            .read_line(line)
+            .map_err(|e| format!("reading from the server: {e}"))
+    };
+    read_line(&mut reader, &mut line)?;
+    if !line.starts_with("* OK") {
+        return Err(format!(
+            "unexpected greeting {:?}",
+            crate::mail::sanitize::sanitize_line(&line)
+        ));
+    }
+    reader
+        .get_mut()
+        .write_all(b"s0 STARTTLS\r\n")
+        .map_err(|e| e.to_string())?;
+    loop {
+        if read_line(&mut reader, &mut line)? == 0 {
+            return Err("connection closed during STARTTLS".into());
+        }
+        if line.starts_with("s0 ") {
+            if line.starts_with("s0 OK") {
+                break;
+            }
+            return Err(format!(
+                "server refused STARTTLS: {} (try security = \"tls\" or \"none\")",
+                crate::mail::sanitize::sanitize_line(&line)
+            ));
+        }
+    }
+    Ok(reader.into_inner())
+}
+
+fn tls_handshake(
+    mut tcp: TcpStream,
+    host: &str,
+    accept_invalid_certs: bool,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = if accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| format!("{host} is not a valid TLS server name: {e}"))?;
+    let mut conn =
+        rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+    }
+    Ok(rustls::StreamOwned::new(conn, tcp))
+}
+
+/// Skips certificate checks (the user asked for it with `accept_invalid_certs`) but still checks
+/// that the server holds the key of the certificate it showed.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Quotes a mailbox name or search string as an IMAP quoted string; rejects line breaks, which
+/// cannot be quoted and would let a name inject commands.
+pub fn quote(s: &str) -> Option<String> {
+    if s.contains(['\r', '\n', '\0']) {
+        return None;
+    }
+    Some(format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// Compresses sorted UIDs into an IMAP sequence set: `1:4,7,9:10`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 4, 7, 9, 10]), "1:4,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn quoting_escapes_and_refuses_line_breaks() {
+        assert_eq!(quote(r#"a"b\c"#).unwrap(), r#""a\"b\\c""#);
+        assert!(quote("x\r\nA1 LOGOUT").is_none());
+    }
+}

@@ -1,0 +1,846 @@
+//! Client-side tracking state: the tracked mail this user sent (written by the sending side when it
+//! registers a mail with the tracker), the events the poller fetched, the poll cursor, and the
+//! in-app notification list. Automated events are kept (with their reason) for the timeline but
+//! never counted as opens or clicks.
+
+use super::{Result, Store};
+use crate::superdata::classify::normalize_email;
+use crate::tracking::classify::{Classification, EventKind};
+use crate::tracking::db::Event;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// A tracked mail as the sending side records it when the tracker accepted its registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackedMessageRecord {
+    pub account: String,
+    /// The Message-ID header; stored with angle brackets whether or not they are given.
+    pub message_id: String,
+    pub subject: String,
+    /// Unix seconds.
+    pub sent_at: i64,
+    pub track_opens: bool,
+    pub track_links: bool,
+    pub recipients: Vec<TrackedRecipient>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackedRecipient {
+    pub address: String,
+    /// Display name as addressed; empty when none.
+    pub name: String,
+}
+
+/// Opens and clicks of one recipient; automated events are not counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecipientActivity {
+    pub address: String,
+    pub name: String,
+    pub opens: u64,
+    pub first_open: Option<i64>,
+    pub last_open: Option<i64>,
+    pub clicks: u64,
+    /// Seen through a caching image proxy: later opens by this recipient are invisible.
+    pub via_proxy: bool,
+}
+
+/// What is known about one tracked mail's opens and clicks. Times are unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrackingSummary {
+    pub opens: u64,
+    pub first_open: Option<i64>,
+    pub last_open: Option<i64>,
+    pub clicks: u64,
+    /// Clicks per link URL.
+    pub clicks_by_link: BTreeMap<String, u64>,
+    /// Every addressed recipient (and anyone else the tracker reported), in address order.
+    pub recipients: Vec<RecipientActivity>,
+    /// Addresses with at least one counted open, in order of their first open.
+    pub opened_by: Vec<String>,
+    /// Events classified automated: shown dimmed in the timeline, never counted.
+    pub automated: u64,
+    /// Newest counted or automated event.
+    pub last_activity: Option<i64>,
+}
+
+/// One line of the Tracked list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackedItem {
+    pub message: TrackedMessageRecord,
+    pub summary: TrackingSummary,
+}
+
+impl TrackedItem {
+    /// What the list sorts on: the last counted activity, else the sending time.
+    pub fn sort_time(&self) -> i64 {
+        self.summary.last_activity.unwrap_or(self.message.sent_at)
+    }
+}
+
+/// One event as the timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    pub event_id: i64,
+    pub at: i64,
+    pub kind: EventKind,
+    pub recipient: String,
+    pub url: Option<String>,
+    pub user_agent: String,
+    pub classification: Classification,
+    pub reason: String,
+}
+
+/// An in-app notification (the bell).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredNotification {
+    pub id: i64,
+    pub account: String,
+    pub at: i64,
+    pub kind: EventKind,
+    pub summary: String,
+    pub body: String,
+    pub message_id: String,
+    pub read: bool,
+}
+
+/// Counted opens and clicks of one tracked mail, for the list's marks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TrackingMark {
+    pub opens: u64,
+    pub clicks: u64,
+}
+
+/// Tracked mail sent to one contact (or organization) and what came of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactTracking {
+    pub tracked_sent: u64,
+    pub opens: u64,
+    pub clicks: u64,
+    pub last_activity: Option<i64>,
+}
+
+/// The `list_messages` condition for [`ListFilter::Tracked`](super::ListFilter::Tracked): the
+/// message is tracked mail of its account (`m` messages, `a` accounts).
+pub(super) const TRACKED_MESSAGES_SQL: &str = " AND m.message_id IN (
+    SELECT message_id FROM tracked_messages WHERE account = a.name
+    UNION SELECT message_id FROM tracking_events WHERE account = a.name)";
+
+/// Newest counted activity first, else newest sent.
+pub(super) const TRACKED_ORDER_SQL: &str = " ORDER BY coalesce((SELECT max(e.at)
+    FROM tracking_events e WHERE e.account = a.name AND e.message_id = m.message_id
+        AND e.classification != 'automated'), m.date) DESC, m.id DESC";
+
+/// `<id>` whether or not the caller gave the brackets.
+pub fn bracketed_message_id(id: &str) -> String {
+    let id = id.trim();
+    if id.starts_with('<') && id.ends_with('>') {
+        id.to_string()
+    } else {
+        format!("<{}>", id.trim_start_matches('<').trim_end_matches('>'))
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn kind_of(s: &str) -> EventKind {
+    EventKind::parse(s).unwrap_or(EventKind::Open)
+}
+
+fn class_of(s: &str) -> Classification {
+    Classification::parse(s).unwrap_or(Classification::Automated)
+}
+
+impl Store {
+    /// Records (or replaces) a tracked mail and its recipients.
+    pub fn record_tracked_message(&mut self, r: &TrackedMessageRecord) -> Result<()> {
+        let id = bracketed_message_id(&r.message_id);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO tracked_messages(account, message_id, subject, sent_at, track_opens, track_links)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(account, message_id) DO UPDATE SET subject = excluded.subject,
+                 sent_at = excluded.sent_at, track_opens = excluded.track_opens,
+                 track_links = excluded.track_links",
+            params![r.account, id, r.subject, r.sent_at, r.track_opens, r.track_links],
+        )?;
+        tx.execute(
+            "DELETE FROM tracked_recipients WHERE account = ?1 AND message_id = ?2",
+            params![r.account, id],
+        )?;
+        for rec in &r.recipients {
+            tx.execute(
+                "INSERT OR REPLACE INTO tracked_recipients(account, message_id, address, name)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![r.account, id, normalize_email(&rec.address), rec.name],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The cursor to pass as `after` on the next poll (`None`: from the start).
+    pub fn tracking_cursor(&self, account: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT cursor FROM tracking_cursors WHERE account = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores a page of events and the cursor that follows it in one transaction, so that a crash
+    /// either keeps both or neither. Events already stored (same server id) are ignored. Returns the
+    /// events that were new, in the given order.
+    pub fn store_events_and_cursor(
+        &mut self,
+        account: &str,
+        events: &[Event],
+        cursor: &str,
+    ) -> Result<Vec<Event>> {
+        let tx = self.conn.transaction()?;
+        let mut fresh = Vec::new();
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO tracking_events(account, event_id, kind, message_id, recipient,
+                     url, at, user_agent, classification, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for e in events {
+                let n = insert.execute(params![
+                    account,
+                    e.id,
+                    e.kind.as_str(),
+                    bracketed_message_id(&e.message_id),
+                    normalize_email(&e.recipient),
+                    e.url,
+                    e.at.timestamp(),
+                    e.user_agent,
+                    e.classification.as_str(),
+                    e.reason,
+                ])?;
+                if n == 1 {
+                    fresh.push(e.clone());
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO tracking_cursors(account, cursor, updated_at)
+             VALUES (?1, ?2, strftime('%s','now'))
+             ON CONFLICT(account) DO UPDATE SET cursor = excluded.cursor,
+                 updated_at = excluded.updated_at",
+            params![account, cursor],
+        )?;
+        tx.commit()?;
+        Ok(fresh)
+    }
+
+    pub fn tracked_message(
+        &self,
+        account: &str,
+        message_id: &str,
+    ) -> Result<Option<TrackedMessageRecord>> {
+        let id = bracketed_message_id(message_id);
+        let row = self
+            .conn
+            .query_row(
+                "SELECT subject, sent_at, track_opens, track_links FROM tracked_messages
+                 WHERE account = ?1 AND message_id = ?2",
+                params![account, id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, bool>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((subject, sent_at, track_opens, track_links)) = row else {
+            return Ok(None);
+        };
+        let mut st = self.conn.prepare(
+            "SELECT address, name FROM tracked_recipients WHERE account = ?1 AND message_id = ?2
+             ORDER BY address",
+        )?;
+        let recipients = st
+            .query_map(params![account, id], |r| {
+                Ok(TrackedRecipient {
+                    address: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(TrackedMessageRecord {
+            account: account.to_string(),
+            message_id: id,
+            subject,
+            sent_at,
+            track_opens,
+            track_links,
+            recipients,
+        }))
+    }
+
+    /// Every event of one mail, oldest first, automated ones included.
+    pub fn timeline(&self, account: &str, message_id: &str) -> Result<Vec<TimelineEntry>> {
+        let mut st = self.conn.prepare(
+            "SELECT event_id, at, kind, recipient, url, user_agent, classification, reason
+             FROM tracking_events WHERE account = ?1 AND message_id = ?2 ORDER BY at, event_id",
+        )?;
+        let rows = st.query_map(params![account, bracketed_message_id(message_id)], |r| {
+            Ok(TimelineEntry {
+                event_id: r.get(0)?,
+                at: r.get(1)?,
+                kind: kind_of(&r.get::<_, String>(2)?),
+                recipient: r.get(3)?,
+                url: r.get(4)?,
+                user_agent: r.get(5)?,
+                classification: class_of(&r.get::<_, String>(6)?),
+                reason: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Opens, clicks and who opened one mail. Recipients come from the tracked mail's record (so
+    /// those who never opened are listed) and from the events.
+    pub fn tracking_summary(&self, account: &str, message_id: &str) -> Result<TrackingSummary> {
+        let record = self.tracked_message(account, message_id)?;
+        let mut by_recipient: BTreeMap<String, RecipientActivity> = BTreeMap::new();
+        for r in record.iter().flat_map(|m| &m.recipients) {
+            by_recipient.insert(
+                r.address.clone(),
+                RecipientActivity {
+                    address: r.address.clone(),
+                    name: r.name.clone(),
+                    ..Default::default()
+                },
+            );
+        }
+        let mut s = TrackingSummary::default();
+        let mut first_opens: Vec<(i64, String)> = Vec::new();
+        for e in self.timeline(account, message_id)? {
+            s.last_activity = Some(s.last_activity.map_or(e.at, |t| t.max(e.at)));
+            if e.classification == Classification::Automated {
+                s.automated += 1;
+                continue;
+            }
+            let who =
+                by_recipient
+                    .entry(e.recipient.clone())
+                    .or_insert_with(|| RecipientActivity {
+                        address: e.recipient.clone(),
+                        ..Default::default()
+                    });
+            match e.kind {
+                EventKind::Open => {
+                    s.opens += 1;
+                    s.first_open = Some(s.first_open.map_or(e.at, |t| t.min(e.at)));
+                    s.last_open = Some(s.last_open.map_or(e.at, |t| t.max(e.at)));
+                    if who.opens == 0 {
+                        first_opens.push((e.at, e.recipient.clone()));
+                    }
+                    who.opens += 1;
+                    who.first_open = Some(who.first_open.map_or(e.at, |t| t.min(e.at)));
+                    who.last_open = Some(who.last_open.map_or(e.at, |t| t.max(e.at)));
+                    who.via_proxy |= e.classification == Classification::Proxy;
+                }
+                EventKind::Click => {
+                    s.clicks += 1;
+                    who.clicks += 1;
+                    *s.clicks_by_link
+                        .entry(e.url.clone().unwrap_or_default())
+                        .or_default() += 1;
+                }
+            }
+        }
+        s.opened_by = first_opens.into_iter().map(|(_, a)| a).collect();
+        s.recipients = by_recipient.into_values().collect();
+        Ok(s)
+    }
+
+    /// Counted (non-automated) opens of `message_id` by `recipient` up to and including event
+    /// `up_to_event`: "2nd open" in a notification.
+    pub fn open_ordinal(
+        &self,
+        account: &str,
+        message_id: &str,
+        recipient: &str,
+        up_to_event: i64,
+    ) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM tracking_events WHERE account = ?1 AND message_id = ?2
+                 AND recipient = ?3 AND kind = 'open' AND classification != 'automated'
+                 AND event_id <= ?4",
+            params![
+                account,
+                bracketed_message_id(message_id),
+                normalize_email(recipient),
+                up_to_event
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Tracked mail of `account` (every account when `None`), newest activity first. Mail with
+    /// events the tracker reported but no local record (sent from another machine) is listed too.
+    pub fn tracked_list(&self, account: Option<&str>) -> Result<Vec<TrackedItem>> {
+        let mut st = self.conn.prepare(
+            "SELECT account, message_id FROM tracked_messages WHERE ?1 IS NULL OR account = ?1
+             UNION
+             SELECT DISTINCT account, message_id FROM tracking_events WHERE ?1 IS NULL OR account = ?1",
+        )?;
+        let keys: Vec<(String, String)> = st
+            .query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut items = Vec::with_capacity(keys.len());
+        for (acc, id) in keys {
+            let summary = self.tracking_summary(&acc, &id)?;
+            let message = match self.tracked_message(&acc, &id)? {
+                Some(m) => m,
+                None => TrackedMessageRecord {
+                    account: acc.clone(),
+                    message_id: id.clone(),
+                    subject: String::new(),
+                    sent_at: summary.first_open.unwrap_or(0),
+                    track_opens: true,
+                    track_links: summary.clicks > 0,
+                    recipients: Vec::new(),
+                },
+            };
+            items.push(TrackedItem { message, summary });
+        }
+        items.sort_by(|a, b| {
+            b.sort_time()
+                .cmp(&a.sort_time())
+                .then_with(|| b.message.message_id.cmp(&a.message.message_id))
+        });
+        Ok(items)
+    }
+
+    /// For the list's marks: every tracked Message-ID of `account` (recorded as sent tracked, or
+    /// with events) and its counted opens and clicks. One query, so a list of any length is
+    /// marked by looking its rows up in the map.
+    pub fn tracking_marks(&self, account: &str) -> Result<HashMap<String, TrackingMark>> {
+        let mut st = self.conn.prepare(
+            "SELECT message_id, sum(opens), sum(clicks) FROM (
+                 SELECT message_id, 0 AS opens, 0 AS clicks FROM tracked_messages WHERE account = ?1
+                 UNION ALL
+                 SELECT message_id, kind = 'open', kind = 'click' FROM tracking_events
+                 WHERE account = ?1 AND classification != 'automated'
+                 UNION ALL
+                 SELECT message_id, 0, 0 FROM tracking_events WHERE account = ?1
+             ) GROUP BY message_id",
+        )?;
+        let rows = st.query_map([account], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                TrackingMark {
+                    opens: r.get(1)?,
+                    clicks: r.get(2)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Tracked mail sent to `email` and its counted opens and clicks.
+    pub fn contact_tracking(&self, email: &str) -> Result<ContactTracking> {
+        self.tracking_by_address_pattern(&like_escape(&normalize_email(email)))
+    }
+
+    /// Tracked mail sent to anyone at `domain` and their counted opens and clicks.
+    pub fn organization_tracking(&self, domain: &str) -> Result<ContactTracking> {
+        self.tracking_by_address_pattern(&format!("%@{}", like_escape(&domain.to_lowercase())))
+    }
+
+    fn tracking_by_address_pattern(&self, pattern: &str) -> Result<ContactTracking> {
+        let tracked_sent: u64 = self.conn.query_row(
+            "SELECT count(DISTINCT account || ' ' || message_id) FROM tracked_recipients
+             WHERE address LIKE ?1 ESCAPE '\\'",
+            [pattern],
+            |r| r.get(0),
+        )?;
+        let (opens, clicks, last): (u64, u64, Option<i64>) = self.conn.query_row(
+            "SELECT coalesce(sum(kind = 'open'), 0), coalesce(sum(kind = 'click'), 0), max(at)
+             FROM tracking_events WHERE recipient LIKE ?1 ESCAPE '\\'
+                 AND classification != 'automated'",
+            [pattern],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        Ok(ContactTracking {
+            tracked_sent,
+            opens,
+            clicks,
+            last_activity: last,
+        })
+    }
+
+    /// The subject of a cached copy of `message_id` (with brackets), preferring the Sent folder.
+    pub fn subject_by_message_id(&self, message_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT m.subject FROM messages m JOIN folders f ON f.id = m.folder_id
+                 WHERE m.message_id = ?1 ORDER BY (f.role = 'sent') DESC LIMIT 1",
+                [message_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The id of the cached copy of `message_id` in `account`'s folders, preferring Sent.
+    pub fn cached_copy(&self, account: &str, message_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT m.id FROM messages m JOIN folders f ON f.id = m.folder_id
+                 JOIN accounts a ON a.id = f.account_id
+                 WHERE a.name = ?1 AND m.message_id = ?2 AND m.deleted = 0
+                 ORDER BY (f.role = 'sent') DESC, m.id LIMIT 1",
+                params![account, bracketed_message_id(message_id)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Adds an in-app notification; returns it as stored (unread).
+    pub fn add_notification(
+        &self,
+        account: &str,
+        at: i64,
+        kind: EventKind,
+        summary: &str,
+        body: &str,
+        message_id: &str,
+    ) -> Result<StoredNotification> {
+        let message_id = bracketed_message_id(message_id);
+        self.conn.execute(
+            "INSERT INTO notifications(account, at, kind, summary, body, message_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![account, at, kind.as_str(), summary, body, message_id],
+        )?;
+        Ok(StoredNotification {
+            id: self.conn.last_insert_rowid(),
+            account: account.to_string(),
+            at,
+            kind,
+            summary: summary.to_string(),
+            body: body.to_string(),
+            message_id,
+            read: false,
+        })
+    }
+
+    /// Newest first.
+    pub fn notifications(&self, limit: u32) -> Result<Vec<StoredNotification>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, account, at, kind, summary, body, message_id, read FROM notifications
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit], |r| {
+            Ok(StoredNotification {
+                id: r.get(0)?,
+                account: r.get(1)?,
+                at: r.get(2)?,
+                kind: kind_of(&r.get::<_, String>(3)?),
+                summary: r.get(4)?,
+                body: r.get(5)?,
+                message_id: r.get(6)?,
+                read: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The bell's count.
+    pub fn unread_notification_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM notifications WHERE read = 0",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn mark_notification_read(&self, id: i64) -> Result<()> {
+        self.conn
+            .execute("UPDATE notifications SET read = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    pub fn mark_all_notifications_read(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .execute("UPDATE notifications SET read = 1 WHERE read = 0", [])? as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn at(ts: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(ts, 0).unwrap()
+    }
+
+    fn event(id: i64, kind: EventKind, who: &str, ts: i64, class: Classification) -> Event {
+        Event {
+            id,
+            kind,
+            message_id: "q3@acme.test".into(),
+            recipient: who.into(),
+            url: (kind == EventKind::Click).then(|| "https://acme.test/offer".into()),
+            at: at(ts),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into(),
+            ip: None,
+            classification: class,
+            reason: if class == Classification::Automated {
+                "Apple Mail Privacy Protection".into()
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    fn record() -> TrackedMessageRecord {
+        TrackedMessageRecord {
+            account: "work".into(),
+            message_id: "<q3@acme.test>".into(),
+            subject: "Proposal for Q3".into(),
+            sent_at: 1000,
+            track_opens: true,
+            track_links: true,
+            recipients: vec![
+                TrackedRecipient {
+                    address: "Dana@Acme.test".into(),
+                    name: "Dana Lee".into(),
+                },
+                TrackedRecipient {
+                    address: "sam@acme.test".into(),
+                    name: String::new(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn events_and_cursor_commit_together_and_duplicates_count_once() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_tracked_message(&record()).unwrap();
+        assert_eq!(s.tracking_cursor("work").unwrap(), None);
+        let page = [
+            event(
+                1,
+                EventKind::Open,
+                "dana@acme.test",
+                2000,
+                Classification::Human,
+            ),
+            event(
+                2,
+                EventKind::Open,
+                "dana@acme.test",
+                2100,
+                Classification::Human,
+            ),
+        ];
+        assert_eq!(
+            s.store_events_and_cursor("work", &page, "c2")
+                .unwrap()
+                .len(),
+            2
+        );
+        // The same page again (a crash between commit and acknowledgement) plus one new event.
+        let again = [
+            page[1].clone(),
+            event(
+                3,
+                EventKind::Click,
+                "sam@acme.test",
+                2200,
+                Classification::Human,
+            ),
+        ];
+        let fresh = s.store_events_and_cursor("work", &again, "c3").unwrap();
+        assert_eq!(fresh.iter().map(|e| e.id).collect::<Vec<_>>(), [3]);
+        assert_eq!(s.tracking_cursor("work").unwrap().as_deref(), Some("c3"));
+        let sum = s.tracking_summary("work", "q3@acme.test").unwrap();
+        assert_eq!((sum.opens, sum.clicks), (2, 1));
+        assert_eq!(
+            s.open_ordinal("work", "<q3@acme.test>", "Dana@acme.test", 2)
+                .unwrap(),
+            2
+        );
+        // Another account's cursor and events are its own.
+        assert_eq!(s.tracking_cursor("home").unwrap(), None);
+        assert_eq!(
+            s.store_events_and_cursor("home", &page, "h1")
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn summary_counts_people_per_recipient_and_keeps_machines_for_the_timeline() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_tracked_message(&record()).unwrap();
+        let events = [
+            event(
+                1,
+                EventKind::Open,
+                "sam@acme.test",
+                1010,
+                Classification::Automated,
+            ),
+            event(
+                2,
+                EventKind::Open,
+                "dana@acme.test",
+                3000,
+                Classification::Human,
+            ),
+            event(
+                3,
+                EventKind::Open,
+                "dana@acme.test",
+                4000,
+                Classification::Human,
+            ),
+            event(
+                4,
+                EventKind::Click,
+                "dana@acme.test",
+                4100,
+                Classification::Human,
+            ),
+            event(
+                5,
+                EventKind::Open,
+                "sam@acme.test",
+                5000,
+                Classification::Proxy,
+            ),
+        ];
+        s.store_events_and_cursor("work", &events, "c5").unwrap();
+        let sum = s.tracking_summary("work", "<q3@acme.test>").unwrap();
+        assert_eq!(sum.opens, 3);
+        assert_eq!((sum.first_open, sum.last_open), (Some(3000), Some(5000)));
+        assert_eq!(sum.clicks_by_link.get("https://acme.test/offer"), Some(&1));
+        assert_eq!(sum.automated, 1);
+        assert_eq!(sum.opened_by, ["dana@acme.test", "sam@acme.test"]);
+        let dana = &sum.recipients[0];
+        assert_eq!(
+            (dana.name.as_str(), dana.opens, dana.clicks),
+            ("Dana Lee", 2, 1)
+        );
+        assert!(sum.recipients[1].via_proxy);
+        let tl = s.timeline("work", "q3@acme.test").unwrap();
+        assert_eq!(tl.len(), 5);
+        assert_eq!(tl[0].classification, Classification::Automated);
+        assert_eq!(tl[0].reason, "Apple Mail Privacy Protection");
+
+        let marks = s.tracking_marks("work").unwrap();
+        assert_eq!(
+            marks.get("<q3@acme.test>"),
+            Some(&TrackingMark {
+                opens: 3,
+                clicks: 1
+            })
+        );
+        assert_eq!(marks.len(), 1);
+        assert!(s.tracking_marks("home").unwrap().is_empty());
+
+        let dana = s.contact_tracking("dana@acme.test").unwrap();
+        assert_eq!((dana.tracked_sent, dana.opens, dana.clicks), (1, 2, 1));
+        let org = s.organization_tracking("acme.test").unwrap();
+        assert_eq!(
+            (org.tracked_sent, org.opens, org.last_activity),
+            (1, 3, Some(5000))
+        );
+    }
+
+    #[test]
+    fn tracked_list_puts_newest_activity_first_and_lists_unrecorded_mail() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_tracked_message(&record()).unwrap();
+        let mut quiet = record();
+        quiet.message_id = "quiet@acme.test".into();
+        quiet.sent_at = 1500;
+        s.record_tracked_message(&quiet).unwrap();
+        let mut foreign = event(1, EventKind::Open, "x@y.test", 9000, Classification::Human);
+        foreign.message_id = "<sent-elsewhere@y.test>".into();
+        s.store_events_and_cursor(
+            "work",
+            &[
+                event(
+                    2,
+                    EventKind::Open,
+                    "dana@acme.test",
+                    3000,
+                    Classification::Human,
+                ),
+                foreign,
+            ],
+            "c",
+        )
+        .unwrap();
+        let ids: Vec<_> = s
+            .tracked_list(Some("work"))
+            .unwrap()
+            .into_iter()
+            .map(|i| i.message.message_id)
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "<sent-elsewhere@y.test>",
+                "<q3@acme.test>",
+                "<quiet@acme.test>"
+            ]
+        );
+        assert!(s.tracked_list(Some("home")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn notifications_count_unread_until_marked() {
+        let s = Store::open_in_memory().unwrap();
+        let a = s
+            .add_notification(
+                "work",
+                10,
+                EventKind::Open,
+                "Dana Lee opened",
+                "Q3 — 1st open",
+                "q3@x",
+            )
+            .unwrap();
+        s.add_notification(
+            "work",
+            11,
+            EventKind::Click,
+            "Dana Lee clicked a link",
+            "Q3",
+            "q3@x",
+        )
+        .unwrap();
+        assert_eq!(s.unread_notification_count().unwrap(), 2);
+        s.mark_notification_read(a.id).unwrap();
+        assert_eq!(s.unread_notification_count().unwrap(), 1);
+        let list = s.notifications(10).unwrap();
+        assert_eq!(list[0].summary, "Dana Lee clicked a link");
+        assert!(list[1].read);
+        assert_eq!(list[1].message_id, "<q3@x>");
+        assert_eq!(s.mark_all_notifications_read().unwrap(), 1);
+        assert_eq!(s.unread_notification_count().unwrap(), 0);
+    }
+}

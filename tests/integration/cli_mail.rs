@@ -1,0 +1,250 @@
+//! The headless CLI (`sync`, `list --json`, `flag`, `move`, `archive`, `delete`) as scripts use
+//! it, against a real Dovecot.
+
+use crate::support::dovecot::{message, Dovecot};
+use crate::support::TidingsEnv;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+fn setup() -> (Dovecot, TidingsEnv) {
+    let dc = Dovecot::start();
+    dc.add_user("alice", "secret");
+    let env = TidingsEnv::new(&dc.config_toml("work", "alice", "secret"));
+    (dc, env)
+}
+
+fn ids_by_subject(env: &TidingsEnv, folder: &str) -> Vec<(i64, String)> {
+    let mut v: Vec<(i64, String)> = env
+        .list_json(folder)
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_i64().unwrap(),
+                m["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| a.1.cmp(&b.1));
+    v
+}
+
+#[test]
+fn sync_then_list_json_has_the_documented_fields_and_server_flags() {
+    let (dc, env) = setup();
+    let uid = dc.append("alice", "INBOX", &message(1, "Fields"));
+    dc.set_flags("alice", "INBOX", uid, "\\Flagged", true);
+    let out = env.run(&["sync"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("work: INBOX: 1/1"),
+        "progress on stderr: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "sync prints nothing on stdout");
+    let list = env.list_json("INBOX");
+    assert_eq!(list.len(), 1);
+    let m = &list[0];
+    for key in [
+        "id",
+        "account",
+        "folder",
+        "uid",
+        "message_id",
+        "from",
+        "to",
+        "subject",
+        "date",
+        "seen",
+        "flagged",
+        "has_attachments",
+    ] {
+        assert!(m.get(key).is_some(), "missing {key} in {m}");
+    }
+    assert_eq!(m["account"], "work");
+    assert_eq!(m["folder"], "INBOX");
+    assert_eq!(m["uid"], uid);
+    assert_eq!(m["message_id"], "<msg1.Fields@acme.test>");
+    assert_eq!(m["from"], "Dana Lee <dana@acme.test>");
+    assert_eq!(m["subject"], "Fields 1");
+    assert_eq!(m["date"], "2026-09-01T10:01:00+00:00");
+    assert_eq!(m["seen"], false);
+    assert_eq!(m["flagged"], true);
+    assert_eq!(m["has_attachments"], false);
+}
+
+#[test]
+fn flag_move_archive_and_delete_change_the_server_and_the_cache() {
+    let (dc, env) = setup();
+    for i in 0..5 {
+        dc.append("alice", "INBOX", &message(i, "Triage"));
+    }
+    dc.create_folder("alice", "Clients");
+    env.ok(&["sync"]);
+    let ids = ids_by_subject(&env, "INBOX");
+    let id = |n: usize| ids[n].0.to_string();
+
+    env.ok(&["flag", &id(0), &id(1), "--seen"]);
+    env.ok(&["flag", &id(1), "--flagged"]);
+    let uids = dc.uids("alice", "INBOX");
+    assert_eq!(dc.flags("alice", "INBOX", uids[0]), vec!["\\Seen"]);
+    assert_eq!(
+        dc.flags("alice", "INBOX", uids[1]),
+        vec!["\\Flagged", "\\Seen"]
+    );
+    let list = env.list_json("INBOX");
+    let row = |sub: &str| list.iter().find(|m| m["subject"] == sub).unwrap().clone();
+    assert_eq!(row("Triage 1")["seen"], true);
+    assert_eq!(row("Triage 1")["flagged"], true);
+    env.ok(&["flag", &id(0), "--unseen"]);
+    assert_eq!(dc.flags("alice", "INBOX", uids[0]), Vec::<String>::new());
+
+    env.ok(&["move", &id(2), "Clients"]);
+    env.ok(&["archive", &id(3)]);
+    env.ok(&["delete", &id(4)]);
+    assert_eq!(dc.message_ids("alice", "INBOX").len(), 2);
+    assert_eq!(
+        dc.message_ids("alice", "Clients"),
+        vec!["<msg2.Triage@acme.test>"]
+    );
+    assert_eq!(
+        dc.message_ids("alice", "Archive"),
+        vec!["<msg3.Triage@acme.test>"]
+    );
+    assert_eq!(
+        dc.message_ids("alice", "Trash"),
+        vec!["<msg4.Triage@acme.test>"]
+    );
+    assert_eq!(
+        env.list_json("INBOX").len(),
+        2,
+        "moved rows leave the source at once"
+    );
+    env.ok(&["sync"]);
+    let trash = ids_by_subject(&env, "Trash");
+    assert_eq!(trash.len(), 1);
+    // Delete from Trash: gone for good.
+    env.ok(&["delete", &trash[0].0.to_string()]);
+    assert!(dc.uids("alice", "Trash").is_empty());
+    assert!(env.list_json("Trash").is_empty());
+}
+
+#[test]
+fn exit_codes_are_1_for_failures_and_2_for_usage() {
+    let (dc, env) = setup();
+    dc.append("alice", "INBOX", &message(1, "Codes"));
+    dc.create_folder("alice", "Clients");
+    env.ok(&["sync"]);
+    let id = ids_by_subject(&env, "INBOX")[0].0.to_string();
+
+    let usage = [
+        vec!["flag", &id],                       // no change given
+        vec!["flag", &id, "--seen", "--unseen"], // two changes
+        vec!["move", "Clients"],                 // no ids
+        vec!["archive"],
+        vec!["move", "x", "Clients"],
+    ];
+    for args in usage {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let failures: [&[&str]; 4] = [
+        &["flag", "999999", "--seen"],
+        &["move", &id, "NoSuchFolder"],
+        &["sync", "--account", "nope"],
+        &["archive", "999999"],
+    ];
+    for args in failures {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
+    }
+    // The server refuses (the folder is gone there): store unchanged, exit 1.
+    let mut s = dc.session("alice", "secret");
+    s.delete("Clients").unwrap();
+    s.logout().unwrap();
+    let out = env.run(&["move", &id, "Clients"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("UID MOVE INBOX → Clients"), "{err}");
+    assert_eq!(
+        env.list_json("INBOX").len(),
+        1,
+        "store unchanged when the server refuses"
+    );
+
+    // Wrong password: exit 1, naming server, user and config file.
+    let bad = TidingsEnv::new(&dc.config_toml("work", "alice", "wrong"));
+    let out = bad.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("login failed for alice"), "{err}");
+    assert!(
+        err.contains(&bad.config_path().display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn kill_9_during_sync_then_resume_converges_without_duplicates() {
+    let (dc, env) = setup();
+    dc.seed_maildir("alice", "INBOX", 4000, |i| message(i, "Kill"));
+    // Small chunks so the kill lands between commits and mid-chunk.
+    std::fs::write(
+        env.config_path(),
+        format!(
+            "{}\n[sync]\nchunk_size = 50\n",
+            dc.config_toml("work", "alice", "secret")
+        ),
+    )
+    .unwrap();
+    let mut child = env
+        .command()
+        .arg("sync")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    // Kill once some chunks are committed but far from all.
+    let mut killed_at = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("work: INBOX: ") {
+            let done: u64 = rest.split('/').next().unwrap().parse().unwrap();
+            if done >= 500 {
+                child.kill().unwrap(); // SIGKILL
+                killed_at = Some(done);
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    let killed_at = killed_at.expect("sync showed progress before finishing");
+    assert!(killed_at < 4000, "the kill landed mid-sync");
+    let partial = env.list_json("INBOX").len();
+    assert!((500..4000).contains(&partial), "partial = {partial}");
+
+    env.ok(&["sync"]);
+    let list = env.list_json("INBOX");
+    assert_eq!(list.len(), 4000);
+    let uids: HashSet<u64> = list.iter().map(|m| m["uid"].as_u64().unwrap()).collect();
+    let mids: HashSet<&str> = list
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), 4000);
+    assert_eq!(mids.len(), 4000);
+    let server: HashSet<u64> = dc
+        .uids("alice", "INBOX")
+        .into_iter()
+        .map(u64::from)
+        .collect();
+    assert_eq!(uids, server);
+}

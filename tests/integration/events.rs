@@ -1,0 +1,444 @@
+//! The events poller and `tidings watch` against the real tracker binary on 127.0.0.1, with
+//! notifications read back from a private session bus (dbusmock): attribution per recipient,
+//! machine opens, throttling, restarts without loss or doubles, and failures.
+
+use crate::support::dbus::NotificationBus;
+use crate::support::tracker::{add_user, TrackerProcess};
+use chrono::{Duration, Utc};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
+use tidings::tracking::api::TrackerClient;
+use tidings::tracking::db::{RecipientRegistration, Registration};
+use tidings::tracking::rewrite::TrackedLink;
+use tidings::tracking::token::new_tracking_token;
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const DANA: &str = "dana.lee@acme.test";
+const SAM: &str = "sam@acme.test";
+
+/// A user's config and data dir for the `tidings` binary.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new(base_url: &str, token: &str) -> Home {
+        let home = Home {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        home.configure(base_url, token);
+        home
+    }
+
+    fn configure(&self, base_url: &str, token: &str) {
+        std::fs::write(
+            self.dir.path().join("config.toml"),
+            format!(
+                "[tracking]\nbase_url = \"{base_url}\"\napi_token_command = \"echo {token}\"\n\
+                 poll_seconds = 1\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("data").join("tidings.sqlite3")
+    }
+
+    fn tidings(&self, bus: Option<&NotificationBus>) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tidings"));
+        c.env("TIDINGS_CONFIG", self.dir.path().join("config.toml"))
+            .env("TIDINGS_DATA_DIR", self.dir.path().join("data"))
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("XDG_RUNTIME_DIR");
+        if let Some(bus) = bus {
+            c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+        }
+        c
+    }
+
+    fn watch_once(&self, bus: Option<&NotificationBus>) -> Output {
+        self.tidings(bus)
+            .args(["watch", "--once"])
+            .output()
+            .unwrap()
+    }
+
+    fn tracked(&self) -> Vec<serde_json::Value> {
+        let out = self
+            .tidings(None)
+            .args(["list", "--filter", "tracked", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Registers "Proposal for Q3" to Dana and Sam (sent an hour ago: outside the scanner window)
+/// with the tracker, and records it locally as the sending side does.
+async fn send_tracked(server: &TrackerProcess, token: &str, home: &Home) -> Registration {
+    let recipient = |address: &str| RecipientRegistration {
+        address: address.into(),
+        token: new_tracking_token(),
+        links: ["https://acme.test/offer", "https://acme.test/pricing"]
+            .iter()
+            .map(|u| TrackedLink {
+                token: new_tracking_token(),
+                url: u.to_string(),
+            })
+            .collect(),
+    };
+    let reg = Registration {
+        message_id: format!("<{}@tidings.test>", new_tracking_token()),
+        sent_at: Utc::now() - Duration::hours(1),
+        recipients: vec![recipient(DANA), recipient(SAM)],
+    };
+    TrackerClient::new(&server.base_url, token, std::time::Duration::from_secs(20))
+        .unwrap()
+        .register_message(&reg)
+        .await
+        .unwrap();
+    let mut store = Store::open(&home.db()).unwrap();
+    store
+        .record_tracked_message(&TrackedMessageRecord {
+            account: "default".into(),
+            message_id: reg.message_id.clone(),
+            subject: "Proposal for Q3".into(),
+            sent_at: reg.sent_at.timestamp(),
+            track_opens: true,
+            track_links: true,
+            recipients: vec![
+                TrackedRecipient {
+                    address: DANA.into(),
+                    name: "Dana Lee".into(),
+                },
+                TrackedRecipient {
+                    address: SAM.into(),
+                    name: "Sam Ortiz".into(),
+                },
+            ],
+        })
+        .unwrap();
+    reg
+}
+
+async fn hit(url: &str, user_agent: &str, forwarded_for: Option<&str>) {
+    let mut req = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url)
+        .header("user-agent", user_agent);
+    if let Some(f) = forwarded_for {
+        req = req.header("x-forwarded-for", f);
+    }
+    let status = req.send().await.unwrap().status();
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{url}: {status}"
+    );
+}
+
+fn pixel(server: &TrackerProcess, reg: &Registration, who: usize) -> String {
+    format!("{}/p/{}.gif", server.base_url, reg.recipients[who].token)
+}
+
+fn link(server: &TrackerProcess, reg: &Registration, who: usize, i: usize) -> String {
+    format!(
+        "{}/l/{}",
+        server.base_url, reg.recipients[who].links[i].token
+    )
+}
+
+fn sqlite_tracker() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("tracker.sqlite3").display());
+    (dir, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_once_attributes_opens_notifies_people_and_not_apples_proxy() {
+    let bus = NotificationBus::start();
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let server = TrackerProcess::start(&db, &["--trusted-proxy", "127.0.0.1/32"]);
+    let home = Home::new(&server.base_url, &token);
+    let reg = send_tracked(&server, &token, &home).await;
+
+    // Dana opens twice inside the throttle window and follows one of the two links.
+    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&link(&server, &reg, 0, 1), FIREFOX, None).await;
+    // Sam's copy is fetched by Apple Mail Privacy Protection through the trusted proxy.
+    hit(&pixel(&server, &reg, 1), "Mozilla/5.0", Some("17.58.63.10")).await;
+
+    ok(&home.watch_once(Some(&bus)));
+    let calls = bus.wait_for_calls(2, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let calls = if calls.len() == 2 {
+        bus.notify_calls()
+    } else {
+        calls
+    };
+    assert_eq!(
+        calls.len(),
+        2,
+        "one open (throttled) and one click: {calls:#?}"
+    );
+    assert!(calls[0].contains("\"tidings\""), "{}", calls[0]);
+    assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
+    assert!(calls[0].contains("Proposal for Q3"), "{}", calls[0]);
+    assert!(calls[1].contains("Dana Lee clicked a link"), "{}", calls[1]);
+    assert!(
+        calls[1].contains("https://acme.test/pricing"),
+        "{}",
+        calls[1]
+    );
+    assert!(!calls.iter().any(|c| c.contains("Sam")), "{calls:#?}");
+
+    let list = home.tracked();
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let m = &list[0];
+    assert_eq!(m["tracked"], true);
+    assert_eq!(m["message_id"], reg.message_id.as_str());
+    assert_eq!(m["subject"], "Proposal for Q3");
+    assert_eq!(m["opens"], 2);
+    assert_eq!(m["clicks"], 1);
+    assert_eq!(m["opened_by"], serde_json::json!([DANA]));
+    assert_eq!(
+        m["automated"], 1,
+        "Apple's prefetch is kept but not counted"
+    );
+    assert!(m["last_open"].is_string());
+
+    let store = Store::open(&home.db()).unwrap();
+    let timeline = store.timeline("default", &reg.message_id).unwrap();
+    let apple = timeline.iter().find(|e| e.recipient == SAM).unwrap();
+    assert_eq!(apple.classification.as_str(), "automated");
+    assert!(apple.reason.contains("Apple"), "{}", apple.reason);
+    assert_eq!(store.unread_notification_count().unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_across_tracker_and_watcher_restarts_are_neither_lost_nor_doubled() {
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let mut server = TrackerProcess::start(&db, &[]);
+    let home = Home::new(&server.base_url, &token);
+    let reg = send_tracked(&server, &token, &home).await;
+    for _ in 0..3 {
+        hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    }
+
+    // A watcher that committed one page of two and died before the next.
+    let client =
+        TrackerClient::new(&server.base_url, &token, std::time::Duration::from_secs(20)).unwrap();
+    let first = client.fetch_events(None, 2).await.unwrap();
+    assert_eq!(first.events.len(), 2);
+    let mut store = Store::open(&home.db()).unwrap();
+    store
+        .store_events_and_cursor("default", &first.events, &first.cursor)
+        .unwrap();
+    // ...and one that fetched the next page but died before committing it.
+    client.fetch_events(Some(&first.cursor), 2).await.unwrap();
+    drop(store);
+
+    // The tracker is killed and comes back (same database, new port) while more opens arrive.
+    server.kill9();
+    let server = TrackerProcess::start(&db, &[]);
+    home.configure(&server.base_url, &token);
+    hit(&pixel(&server, &reg, 1), FIREFOX, None).await;
+
+    // A long-running watcher picks them up, then is killed -9.
+    let mut watcher = home.tidings(None).arg("watch").spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while home.tracked()[0]["opens"] != 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watcher never caught up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    watcher.kill().unwrap();
+    watcher.wait().unwrap();
+
+    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&link(&server, &reg, 1, 0), FIREFOX, None).await;
+    ok(&home.watch_once(None));
+    ok(&home.watch_once(None));
+    let m = &home.tracked()[0];
+    assert_eq!(m["opens"], 5, "{m:#}");
+    assert_eq!(m["clicks"], 1, "{m:#}");
+    assert_eq!(m["opened_by"], serde_json::json!([DANA, SAM]));
+    let store = Store::open(&home.db()).unwrap();
+    let ids: Vec<i64> = store
+        .timeline("default", &reg.message_id)
+        .unwrap()
+        .iter()
+        .map(|e| e.event_id)
+        .collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids.len(), 6);
+    assert_eq!(unique.len(), 6, "{ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_session_bus_watch_exits_0_keeps_the_in_app_notification_and_syncs_opt_outs() {
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let server = TrackerProcess::start(&db, &[]);
+    let home = Home::new(&server.base_url, &token);
+    let reg = send_tracked(&server, &token, &home).await;
+    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    // Sam uses the opt-out link: the poller records "never track" for that contact.
+    let opted = reqwest::Client::new()
+        .post(format!("{}/o/{}", server.base_url, reg.recipients[1].token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opted.status(), 200);
+    let out = home.watch_once(None);
+    ok(&out);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&home.db()).unwrap();
+    assert_eq!(
+        store.tracking_preference(SAM).unwrap(),
+        Some(tidings::store::TrackingPreference::Never)
+    );
+    assert_eq!(store.tracking_preference(DANA).unwrap(), None);
+    let n = store.notifications(10).unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].summary, "Dana Lee opened");
+    assert_eq!(n[0].body, "Proposal for Q3 — 1st open");
+    assert_eq!(n[0].message_id, reg.message_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_once_fails_with_one_line_when_the_tracker_is_down_or_refuses_the_token() {
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let mut server = TrackerProcess::start(&db, &[]);
+    let home = Home::new(&server.base_url, "not-a-valid-token");
+    let out = home.watch_once(None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("401"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!err.contains("not-a-valid-token"));
+
+    home.configure(&server.base_url, &token);
+    server.kill9();
+    let out = home.watch_once(None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unreachable"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_list() {
+    use tidings::app::runtime::{perform, OpsBackend};
+    use tidings::app::{Effect, Msg};
+    use tidings::store::{ListFilter, ListQuery, NewMessage};
+
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let server = TrackerProcess::start(&db, &[]);
+    let home = Home::new(&server.base_url, &token);
+    let reg = send_tracked(&server, &token, &home).await;
+    // A second tracked mail, not yet synced into any folder.
+    let unsynced = send_tracked(&server, &token, &home).await;
+    let sent_id = {
+        let store = Store::open(&home.db()).unwrap();
+        let acc = store
+            .ensure_account("default", "me@mine.test", None)
+            .unwrap();
+        let sent = store
+            .upsert_folder(acc, "Sent", None, Some("sent"), true)
+            .unwrap();
+        store
+            .put_message(
+                sent,
+                &NewMessage {
+                    uid: 7,
+                    message_id: Some(reg.message_id.clone()),
+                    from_addr: "me@mine.test".into(),
+                    to: format!("Dana Lee <{DANA}>, {SAM}"),
+                    subject: "Proposal for Q3".into(),
+                    date: reg.sent_at.timestamp(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    hit(&pixel(&server, &reg, 1), FIREFOX, None).await;
+    hit(&link(&server, &reg, 1, 0), FIREFOX, None).await;
+    ok(&home.watch_once(None));
+
+    let list = home.tracked();
+    assert_eq!(list.len(), 2, "{list:#?}");
+    assert_eq!(
+        list[0]["id"], sent_id,
+        "the mail with activity first, as its Sent copy"
+    );
+    assert_eq!(list[0]["folder"], "Sent");
+    assert_eq!(list[0]["opened_by"], serde_json::json!([SAM]));
+    assert_eq!(list[1]["id"], serde_json::Value::Null);
+    assert_eq!(list[1]["message_id"], unsynced.message_id.as_str());
+    assert_eq!(list[1]["opens"], 0);
+
+    let store = Store::open(&home.db()).unwrap();
+    let msgs = perform(
+        &store,
+        &OpsBackend::local_only(),
+        Effect::LoadMessages {
+            generation: 1,
+            query: ListQuery {
+                account: Some("default".into()),
+                folder: Some("Sent".into()),
+                filter: ListFilter::All,
+                search: None,
+                limit: None,
+                offset: 0,
+            },
+            threads: false,
+        },
+    );
+    let Some(Msg::MessagesLoaded { rows: Ok(rows), .. }) = msgs.last() else {
+        panic!("{msgs:?}");
+    };
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].marks.tracked);
+    assert_eq!((rows[0].marks.opens, rows[0].marks.clicks), (1, 1));
+
+    // The TUI's Tracked filter: the account's tracked mail across its folders.
+    let tracked = store
+        .list_messages(&ListQuery {
+            account: Some("default".into()),
+            filter: ListFilter::Tracked,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(tracked.len(), 1);
+    assert_eq!(tracked[0].id, sent_id);
+}
