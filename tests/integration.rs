@@ -21,6 +21,8 @@ mod superdata;
 mod sync;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tui_contacts.rs"]
+mod tui_contacts;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]

@@ -68,6 +68,13 @@ actions! {
     ResumeDraft => "resume_draft", "Resume the last saved draft";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, q closes)";
     RetrySend => "retry_send", "Outbox: retry the selected mail now";
+    ContactInfo => "contact", "Contact pane of the sender (or first recipient)";
+    Contacts => "contacts", "Contacts list (Enter opens a contact)";
+    Organization => "organization", "Contact pane: open the contact's organization";
+    SmartDataSearch => "smart_data_search", "Contact/organization: Smart data search (Superdata)";
+    RefreshData => "refresh_data", "Contact/organization: refresh Superdata";
+    TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
+    ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Help => "help", "This help";
 }
 
@@ -111,9 +118,16 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (EditExternal, &["C-e"]),
         (Attach, &["C-t"]),
         (RemoveAttachment, &["C-x"]),
-        (ResumeDraft, &["D"]),
-        (Outbox, &["O"]),
+        (ResumeDraft, &["E"]),
+        (Outbox, &["w"]),
         (RetrySend, &["y"]),
+        (ContactInfo, &["i"]),
+        (Contacts, &["C"]),
+        (Organization, &["O"]),
+        (SmartDataSearch, &["S"]),
+        (RefreshData, &["D"]),
+        (TrackingPreference, &["T"]),
+        (ForgetContact, &["X"]),
         (Help, &["?"]),
     ]
 }

@@ -226,7 +226,7 @@ impl Composer {
 
 impl App {
     /// Handles `msg` when it is the composer's; gives it back otherwise.
-    pub(super) fn compose_update(&mut self, msg: Msg) -> Result<Vec<Effect>, Msg> {
+    pub(super) fn compose_update(&mut self, msg: Msg) -> Result<Vec<Effect>, Box<Msg>> {
         match msg {
             Msg::ComposeReady(Ok(open)) => {
                 self.compose = Some(Composer::new(*open, self.now));
@@ -244,7 +244,7 @@ impl App {
             Msg::DraftsFound(found) => {
                 if let Some((_, subject)) = found.first() {
                     self.status = Some(format!(
-                        "{} unsent draft(s), last: {:?} — press D to resume",
+                        "{} unsent draft(s), last: {:?} — press E to resume",
                         found.len(),
                         subject
                     ));
@@ -281,10 +281,14 @@ impl App {
             }
             other => {
                 let Some(c) = self.compose.as_mut() else {
-                    return Err(other);
+                    return Err(Box::new(other));
                 };
                 Ok(match other {
-                    Msg::Action(a) => return self.compose_action(a).ok_or(Msg::Action(a)),
+                    Msg::Action(a) => {
+                        return self
+                            .compose_action(a)
+                            .ok_or_else(|| Box::new(Msg::Action(a)))
+                    }
                     Msg::Input(k) => self.compose_input(k),
                     Msg::ComposeBody(text) => {
                         c.draft.body = text;
@@ -322,7 +326,7 @@ impl App {
                         }
                         Vec::new()
                     }
-                    other => return Err(other),
+                    other => return Err(Box::new(other)),
                 })
             }
         }
@@ -395,7 +399,7 @@ impl App {
                     InputKey::Char('s') => {
                         let fx = self.autosave(true);
                         self.compose = None;
-                        self.status = Some("draft saved — D resumes it".into());
+                        self.status = Some("draft saved — E resumes it".into());
                         fx
                     }
                     InputKey::Char('d') => {

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod compose;
+pub mod contact;
 pub mod fuzzy;
 pub mod outbox_view;
 pub mod runtime;

@@ -58,7 +58,7 @@ pub fn load(store: &Store) -> Result<Vec<OutboxLine>, String> {
 
 impl App {
     /// Handles `msg` while the Outbox view is open (and the key that opens it).
-    pub(super) fn outbox_update(&mut self, msg: Msg) -> Result<Vec<Effect>, Msg> {
+    pub(super) fn outbox_update(&mut self, msg: Msg) -> Result<Vec<Effect>, Box<Msg>> {
         match msg {
             Msg::Action(Action::Outbox) if self.compose.is_none() => {
                 self.outbox = Some(OutboxView::default());
@@ -102,11 +102,11 @@ impl App {
                         self.outbox = None;
                         Vec::new()
                     }
-                    Action::Quit => return Err(Msg::Action(a)),
+                    Action::Quit => return Err(Box::new(Msg::Action(a))),
                     _ => Vec::new(),
                 })
             }
-            other => Err(other),
+            other => Err(Box::new(other)),
         }
     }
 }

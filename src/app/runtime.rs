@@ -3,6 +3,7 @@
 //! user made them. Server-side triage goes through a [`TriageBackend`].
 
 use super::compose;
+use super::contact::{PeopleEffect, PeopleMsg};
 use super::state::*;
 use crate::config::Config;
 use crate::mail::drafts::Autosaver;
@@ -148,6 +149,7 @@ pub fn perform_with(
         e @ (Effect::Autosave { .. } | Effect::DiscardDraft { .. } | Effect::QueueDraft { .. }) => {
             compose::perform_write(store, savers, e)
         }
+        Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
         Effect::OpenAttachment { .. }
         | Effect::ExternalEditor { .. }
         | Effect::FlushOutbox { .. }
@@ -288,11 +290,32 @@ impl Runtime {
                 };
                 let _ = self.tx.send(msg);
             }
+            Effect::People(PeopleEffect::Lookup {
+                target,
+                refresh,
+                config,
+            }) => {
+                // Network work: a tokio task, never the UI loop or a blocking-pool thread.
+                let db = self.db.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let report =
+                        super::contact::lookup_report(db, config, target.clone(), refresh).await;
+                    let _ = tx.send(Msg::People(PeopleMsg::LookedUp { target, report }));
+                });
+            }
             Effect::Triage { .. }
             | Effect::Undo { .. }
             | Effect::Autosave { .. }
             | Effect::DiscardDraft { .. }
-            | Effect::QueueDraft { .. } => {
+            | Effect::QueueDraft { .. }
+            // Gathering contacts writes too: on the one writer, so it never races a triage
+            // change for SQLite's write lock.
+            | Effect::People(
+                PeopleEffect::SetTracking { .. }
+                | PeopleEffect::Forget { .. }
+                | PeopleEffect::RefreshContacts,
+            ) => {
                 if self.writes.send(effect).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),

@@ -225,6 +225,8 @@ pub enum Effect {
         id: i64,
         account: String,
     },
+    /// Contacts, organizations and Superdata (see `app::contact`).
+    People(super::contact::PeopleEffect),
     Quit,
 }
 
@@ -325,6 +327,8 @@ pub enum Msg {
     /// Saved drafts at start: (id, subject), newest first.
     DraftsFound(Vec<(i64, String)>),
     OutboxLoaded(Result<Vec<super::outbox_view::OutboxLine>, String>),
+    /// Answers for the contact and organization panes.
+    People(super::contact::PeopleMsg),
 }
 
 /// How to put things back: for undo, and for rolling back a failed optimistic change.
@@ -396,6 +400,10 @@ pub struct App {
     pub drafts_found: Vec<(i64, String)>,
     /// The Outbox view, when open.
     pub outbox: Option<super::outbox_view::OutboxView>,
+    /// Contacts list / contact / organization panes, stacked over the inbox (top = last).
+    pub people: Vec<super::contact::PeopleView>,
+    /// `[superdata]`: the panes' Superdata section and lookups use it.
+    pub superdata: crate::config::SuperdataConfig,
 }
 
 impl Default for App {
@@ -437,6 +445,8 @@ impl App {
             compose: None,
             drafts_found: Vec::new(),
             outbox: None,
+            people: Vec::new(),
+            superdata: crate::config::SuperdataConfig::default(),
         }
     }
 

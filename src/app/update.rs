@@ -11,11 +11,11 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let msg = match self.compose_update(msg) {
             Ok(effects) => return effects,
-            Err(msg) => msg,
+            Err(msg) => *msg,
         };
         let msg = match self.outbox_update(msg) {
             Ok(effects) => return effects,
-            Err(msg) => msg,
+            Err(msg) => *msg,
         };
         match msg {
             Msg::Action(a) => self.on_action(a),
@@ -69,6 +69,7 @@ impl App {
                 self.status = Some(text);
                 Vec::new()
             }
+            Msg::People(m) => self.on_people_msg(m),
             // Composer answers that arrive after it closed.
             _ => Vec::new(),
         }
@@ -76,7 +77,12 @@ impl App {
 
     /// The first effects to run at start.
     pub fn start(&mut self) -> Vec<Effect> {
-        vec![Effect::LoadFolders, Effect::FindDrafts]
+        // Contacts are gathered from the cache in the background; the panes read them.
+        vec![
+            Effect::LoadFolders,
+            Effect::FindDrafts,
+            Effect::People(super::contact::PeopleEffect::RefreshContacts),
+        ]
     }
 
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
@@ -92,8 +98,21 @@ impl App {
             return Vec::new();
         }
         self.status = None;
+        if let Some(fx) = self.on_people_action(a) {
+            return fx;
+        }
         match a {
             Action::Quit => self.quit(),
+            Action::ContactInfo => self.open_contact_of_message(),
+            Action::Contacts => self.open_contacts(),
+            Action::Organization
+            | Action::SmartDataSearch
+            | Action::RefreshData
+            | Action::TrackingPreference
+            | Action::ForgetContact => {
+                self.status = Some("open a contact first (i on a message, C for contacts)".into());
+                Vec::new()
+            }
             Action::Help => {
                 self.mode = Mode::Help { scroll: 0 };
                 Vec::new()
@@ -271,6 +290,14 @@ impl App {
                 self.open_message(id)
             }
         }
+    }
+
+    /// Opens message `id` in the reader (from a contact's recent conversation).
+    pub(super) fn open_message_by_id(&mut self, id: i64) -> Vec<Effect> {
+        if let Some(i) = self.rows.iter().position(|r| r.msg.id == id) {
+            self.cursor = i;
+        }
+        self.open_message(id)
     }
 
     fn open_message(&mut self, id: i64) -> Vec<Effect> {
@@ -842,6 +869,9 @@ impl App {
     }
 
     fn on_input(&mut self, key: InputKey) -> Vec<Effect> {
+        if self.people_confirming() {
+            return self.on_people_input(key);
+        }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal | Mode::Help { .. } => Vec::new(),
             Mode::Search { mut input } => match key {
@@ -967,7 +997,10 @@ impl App {
                 if let Some(st) = self.sync.get_mut(&account) {
                     st.running = false;
                 }
-                vec![Effect::LoadFolders]
+                vec![
+                    Effect::LoadFolders,
+                    Effect::People(super::contact::PeopleEffect::RefreshContacts),
+                ]
             }
             SyncUpdate::RolledBack { account, reason } => {
                 self.last_error = Some(format!(

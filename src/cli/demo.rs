@@ -113,7 +113,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         return super::tui::run_tui(
             &env.paths,
             &env.config,
-            super::tui::TuiOptions { sync: false },
+            super::tui::TuiOptions {
+                sync: false,
+                demo_superdata: true,
+            },
         );
     }
     let s = &env.summary;

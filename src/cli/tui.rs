@@ -15,6 +15,9 @@ use std::sync::Arc;
 pub struct TuiOptions {
     /// Start the background sync of the configured accounts (off for demo data).
     pub sync: bool,
+    /// Serve the demo companies' Superdata sources from an embedded server on 127.0.0.1 and use
+    /// them instead of `[superdata]` (for `tidings demo`: offline, marked as demo data).
+    pub demo_superdata: bool,
 }
 
 pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -34,7 +37,14 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    run_tui(&ctx.paths, &ctx.config, TuiOptions { sync: true })
+    run_tui(
+        &ctx.paths,
+        &ctx.config,
+        TuiOptions {
+            sync: true,
+            demo_superdata: false,
+        },
+    )
 }
 
 /// Opens the inbox on `paths.db_path()` and runs it until the user quits.
@@ -72,8 +82,20 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         app.last_error = theme_error;
         start_tracking(paths, config, opts.sync, tx.clone());
+        app.superdata = config.superdata.clone();
+        // Held until the inbox closes: dropping it stops the demo sources.
+        let _demo_sources = if opts.demo_superdata {
+            let sources = crate::superdata::demo::serve_demo_sources()
+                .await
+                .map_err(|e| anyhow::anyhow!("starting the demo Superdata sources: {e}"))?;
+            app.superdata = sources.config.clone();
+            Some(sources)
+        } else {
+            None
+        };
         let ui = Ui::new(theme, keymap, config.ui.mouse);
-        crate::ui::event_loop::run(app, ui, runtime, rx).await
+        crate::ui::event_loop::run(app, ui, runtime, rx).await?;
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -80,6 +80,13 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
+        // The sync watchers, the UI's writer and the CLI write to one file from several
+        // connections. A DEFERRED transaction that reads first and then writes fails at once with
+        // SQLITE_BUSY when another connection committed meanwhile; IMMEDIATE takes the write lock
+        // up front, where busy_timeout makes it wait its turn instead.
+        store
+            .conn
+            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         store.migrate()?;
         Ok(store)
     }

@@ -13,23 +13,26 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
-/// The demo people with a Gravatar profile: (address, name, job title, location).
+/// The demo people with a Gravatar profile: (address, name, job title, location). They are people
+/// the demo mailbox (`mail::demo::DEMO_PEOPLE`) really contains; the others get Gravatar's 404,
+/// as most real people do.
 pub const DEMO_PEOPLE: &[(&str, &str, &str, &str)] = &[
     ("dana.lee@acme.test", "Dana Lee", "CTO", "Springfield"),
     (
-        "sam.patel@acme.test",
-        "Sam Patel",
+        "marcus@acme.test",
+        "Marcus Chen",
         "Head of Sales",
         "Shelbyville",
     ),
+    ("hank@globex.test", "Hank Scorpio", "CEO", "Cypress Creek"),
     (
-        "hank.scorpio@globex.test",
-        "Hank Scorpio",
-        "CEO",
+        "lena.ortiz@globex.test",
+        "Lena Ortiz",
+        "Account Manager",
         "Cypress Creek",
     ),
     (
-        "peter.gibbons@initech.test",
+        "peter@initech.test",
         "Peter Gibbons",
         "Software Engineer",
         "Austin",
@@ -283,4 +286,26 @@ fn dns_answer(query: &[u8]) -> Option<Vec<u8>> {
         None => resp.metadata.response_code = ResponseCode::NXDomain,
     }
     resp.to_vec().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_profiles_belong_to_people_of_the_demo_mailbox() {
+        for (email, name, _, _) in DEMO_PEOPLE {
+            assert!(
+                crate::mail::demo::DEMO_PEOPLE
+                    .iter()
+                    .any(|p| p.email == *email && p.name == *name),
+                "{email} ({name}) is not in the demo mailbox"
+            );
+        }
+        for (domain, ..) in DEMO_COMPANIES {
+            assert!(crate::mail::demo::DEMO_COMPANIES
+                .iter()
+                .any(|(d, ..)| d == domain));
+        }
+    }
 }

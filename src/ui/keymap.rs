@@ -116,6 +116,14 @@ impl Keymap {
         self.by_key.get(&Key::from_event(e)).copied()
     }
 
+    /// The first key bound to `a`, as config spells it (for hints in panes).
+    pub fn key_of(&self, a: Action) -> String {
+        self.by_action
+            .get(&a)
+            .and_then(|k| k.first().cloned())
+            .unwrap_or_else(|| format!("({} unbound)", a.name()))
+    }
+
     /// (keys, description) for every action, in help order.
     pub fn help_lines(&self) -> Vec<(String, &'static str)> {
         Action::ALL

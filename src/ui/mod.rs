@@ -2,11 +2,13 @@
 //! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
 
 pub mod composer;
+pub mod contact;
 pub mod event_loop;
 pub mod folders;
 pub mod help;
 pub mod keymap;
 pub mod list;
+pub mod organization;
 pub mod outbox;
 pub mod picker;
 pub mod reader;
@@ -57,7 +59,7 @@ impl Ui {
         let typing = matches!(
             app.mode,
             Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
-        );
+        ) || app.people_confirming();
         if typing {
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {
@@ -72,7 +74,11 @@ impl Ui {
     }
 
     pub fn mouse(&self, app: &App, e: &MouseEvent) -> Option<Msg> {
-        if !self.mouse || !matches!(app.mode, Mode::Normal) || app.compose.is_some() {
+        if !self.mouse
+            || !matches!(app.mode, Mode::Normal)
+            || !app.people.is_empty()
+            || app.compose.is_some()
+        {
             return None;
         }
         let (pane, area) = self.areas.iter().find(|(_, r)| {
@@ -128,6 +134,9 @@ impl Ui {
                 Pane::List => list::draw(f, rect, block, app, &self.theme),
                 Pane::Reader => reader::draw(f, rect, block, app, &self.theme),
             }
+        }
+        if !app.people.is_empty() {
+            contact::draw(f, main, app, &self.keymap, &self.theme);
         }
         status::draw(f, bar, app, &self.theme);
         match &app.mode {

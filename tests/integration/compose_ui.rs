@@ -214,7 +214,7 @@ fn composer_leaving_a_changed_draft_asks_and_saves_on_request() {
     h.press(&["c", "Esc"]);
     assert!(h.app.compose.is_none());
     // And `D` brings the saved draft back.
-    h.press(&["D"]);
+    h.press(&["E"]);
     assert_eq!(h.draft().subject, "Plan");
 }
 
@@ -232,7 +232,7 @@ fn composer_autosave_reaches_the_store_and_is_offered_after_a_restart() {
     assert_eq!(saved.len(), 1, "the tick saved the draft");
     assert_eq!(saved[0].draft.subject, "Ramen");
     assert_eq!(saved[0].draft.to[0].email, "priya@acme.test");
-    // A fresh app (as after a crash) offers it, and D resumes it.
+    // A fresh app (as after a crash) offers it, and E resumes it.
     let mut app = App::new(false);
     for e in app.start() {
         for m in perform_with(
@@ -246,7 +246,7 @@ fn composer_autosave_reaches_the_store_and_is_offered_after_a_restart() {
         }
     }
     assert!(
-        app.status.as_deref().unwrap_or("").contains("D to resume"),
+        app.status.as_deref().unwrap_or("").contains("E to resume"),
         "{:?}",
         app.status
     );
@@ -373,7 +373,7 @@ fn outbox_view_lists_waiting_mail_with_attempts() {
     h.press(&["Tab", "Tab", "Tab"]);
     h.type_text("Waiting mail");
     h.press(&["C-s"]);
-    h.press(&["O"]);
+    h.press(&["w"]);
     let v = h.app.outbox.as_ref().expect("outbox view open");
     assert_eq!(v.lines.len(), 1);
     assert_eq!(v.lines[0].state, "queued");

@@ -130,6 +130,7 @@ macro_rules! snap {
         })
     };
 }
+pub(crate) use snap;
 
 #[test]
 fn startup_shows_folders_and_the_inbox_newest_first() {
@@ -268,7 +269,7 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 48);
+    let mut h = Harness::new(100, 58);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {

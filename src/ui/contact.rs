@@ -1,0 +1,445 @@
+//! The people views drawn over the inbox: the contacts list and the contact pane (details, recent
+//! conversation, tracking, the Superdata section), plus the Superdata section and small helpers
+//! the organization pane shares.
+
+use super::{fit, keymap::Keymap, theme::Theme};
+use crate::app::contact::{preference_label, ContactView, PeopleView, Searching};
+use crate::app::{Action, App};
+use crate::store::{Contact, MessageSummary};
+use crate::superdata::details::{SuperdataSection, TrackingStats};
+use crate::superdata::{Outcome, Source};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// From this width a pane puts Superdata in a column of its own.
+const TWO_COLUMNS: u16 = 100;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App, keys: &Keymap, t: &Theme) {
+    let Some(view) = app.people.last() else {
+        return;
+    };
+    f.render_widget(Clear, area);
+    match view {
+        PeopleView::Contacts { contacts, cursor } => {
+            draw_list(f, area, contacts.as_deref(), *cursor, app, keys, t)
+        }
+        PeopleView::Contact(c) => draw_contact(f, area, c, app, keys, t),
+        PeopleView::Organization(o) => super::organization::draw(f, area, o, app, keys, t),
+    }
+}
+
+pub fn frame_block<'a>(title: String, t: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(t.border_focus))
+        .title(title)
+        .style(Style::default().bg(t.background).fg(t.foreground))
+}
+
+pub fn date(ts: Option<i64>, app: &App, fmt: &str) -> String {
+    let off = chrono::FixedOffset::east_opt(app.utc_offset_secs)
+        .or_else(|| chrono::FixedOffset::east_opt(0));
+    match (
+        ts.and_then(|ts| chrono::DateTime::from_timestamp(ts, 0)),
+        off,
+    ) {
+        (Some(d), Some(off)) => d.with_timezone(&off).format(fmt).to_string(),
+        _ => "—".into(),
+    }
+}
+
+pub fn label<'a>(name: &str, value: impl Into<String>, t: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(
+            format!("{name:<14}"),
+            Style::default().fg(t.header).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(value.into()),
+    ])
+}
+
+pub fn heading<'a>(text: impl Into<String>, t: &Theme) -> Line<'a> {
+    Line::styled(
+        text.into(),
+        Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
+    )
+}
+
+pub fn hint<'a>(keys: &Keymap, items: &[(Action, &str)], t: &Theme) -> Line<'a> {
+    let text: Vec<String> = items
+        .iter()
+        .map(|(a, what)| format!("{} {what}", keys.key_of(*a)))
+        .collect();
+    Line::styled(text.join(" · "), Style::default().fg(t.dim))
+}
+
+/// One selectable line of a list inside a pane.
+pub fn row<'a>(text: String, selected: bool, width: usize, t: &Theme) -> Line<'a> {
+    let style = if selected {
+        Style::default()
+            .bg(t.selection_bg)
+            .fg(t.selection_fg)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().fg(t.foreground)
+    };
+    Line::styled(fit(&text, width), style)
+}
+
+pub fn message_line(m: &MessageSummary, app: &App) -> String {
+    let who = if m.from_name.is_empty() {
+        &m.from_addr
+    } else {
+        &m.from_name
+    };
+    format!(
+        "{:<7} {:<18} {}",
+        crate::app::short_date(m.date, app.now, app.utc_offset_secs),
+        fit(who, 18),
+        m.subject
+    )
+}
+
+pub fn tracking_lines<'a>(stats: &Option<TrackingStats>, app: &App, t: &Theme) -> Vec<Line<'a>> {
+    match stats {
+        None => vec![label("Tracking", "no tracked mail yet", t)],
+        Some(s) if s.tracked_sent == 0 => vec![label("Tracking", "no tracked mail yet", t)],
+        Some(s) => vec![label(
+            "Tracking",
+            format!(
+                "{} tracked sent · {} opens · {} clicks · last activity {}",
+                s.tracked_sent,
+                s.opens,
+                s.clicks,
+                date(s.last_activity, app, "%Y-%m-%d %H:%M")
+            ),
+            t,
+        )],
+    }
+}
+
+/// The Superdata section: how to enable it, a hint, progress, or every source's values with
+/// source and date (failures shown beside the others).
+pub fn superdata_lines<'a>(
+    section: &SuperdataSection,
+    searching: Option<&Searching>,
+    app: &App,
+    keys: &Keymap,
+    t: &Theme,
+) -> Vec<Line<'a>> {
+    let mut out = vec![heading("Smart data (Superdata)", t)];
+    if let Some(s) = searching {
+        let spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let frame = spinner[(app.now.unsigned_abs() as usize) % spinner.len()];
+        let sources: Vec<&str> = s.target.plan().iter().map(|(s, _)| s.label()).collect();
+        out.push(Line::styled(
+            format!(
+                "{frame} {} {}…",
+                if s.refresh { "Refreshing" } else { "Searching" },
+                sources.join(", ")
+            ),
+            Style::default().fg(t.accent),
+        ));
+    }
+    match section {
+        SuperdataSection::Disabled { how_to } => {
+            out.push(Line::styled(how_to.to_string(), Style::default().fg(t.dim)));
+            out.push(Line::styled(
+                "It looks up public data (Gravatar, the homepage, RDAP, DNS MX) only when you ask.",
+                Style::default().fg(t.dim),
+            ));
+        }
+        SuperdataSection::NonHuman => out.push(Line::styled(
+            "A machine address (noreply, notifications, …): never enriched.",
+            Style::default().fg(t.dim),
+        )),
+        SuperdataSection::NotFetched => {
+            if searching.is_none() {
+                out.push(Line::styled(
+                    format!(
+                        "Nothing fetched. Press {} for a Smart data search (Gravatar, homepage, RDAP, MX).",
+                        keys.key_of(Action::SmartDataSearch)
+                    ),
+                    Style::default().fg(t.dim),
+                ));
+            }
+        }
+        SuperdataSection::Cached(report) => {
+            if report.demo() {
+                out.push(Line::styled(
+                    "DEMO DATA — served by `tidings demo`, not real",
+                    Style::default().fg(t.flagged).add_modifier(Modifier::BOLD),
+                ));
+            }
+            if report.free_mail {
+                out.push(Line::styled(
+                    "Free-mail domain: only the person's own sources are asked.",
+                    Style::default().fg(t.dim),
+                ));
+            }
+            for (source, result) in &report.sources {
+                out.extend(source_lines(*source, result.as_ref(), app, t));
+            }
+            out.push(hint(keys, &[(Action::RefreshData, "refresh data")], t));
+        }
+    }
+    out
+}
+
+fn source_lines<'a>(
+    source: Source,
+    result: Option<&crate::superdata::SourceResult>,
+    app: &App,
+    t: &Theme,
+) -> Vec<Line<'a>> {
+    let Some(r) = result else {
+        return vec![Line::from(vec![
+            Span::styled(
+                format!("{} ", source.label()),
+                Style::default().fg(t.header).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled("not fetched yet", Style::default().fg(t.dim)),
+        ])];
+    };
+    let mut head = vec![
+        Span::styled(
+            format!("{} ", source.label()),
+            Style::default().fg(t.header).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!(
+                "fetched {} · {}",
+                date(Some(r.fetched_at), app, "%Y-%m-%d %H:%M"),
+                r.subject
+            ),
+            Style::default().fg(t.dim),
+        ),
+    ];
+    if r.demo {
+        head.push(Span::styled(" DEMO", Style::default().fg(t.flagged)));
+    }
+    let mut out = vec![Line::from(head)];
+    match &r.outcome {
+        Outcome::Found(_) => {
+            for (k, v) in r.fields() {
+                out.push(Line::from(vec![
+                    Span::styled(format!("  {k:<16}"), Style::default().fg(t.dim)),
+                    Span::raw(v),
+                ]));
+            }
+        }
+        Outcome::NotFound => out.push(Line::styled("  nothing found", Style::default().fg(t.dim))),
+        Outcome::Failed(e) => out.push(Line::styled(
+            format!("  failed: {e}"),
+            Style::default().fg(t.error),
+        )),
+    }
+    out
+}
+
+/// Details on the left and Superdata on the right when wide; one scrolled column when narrow.
+pub fn two_columns(
+    f: &mut Frame,
+    area: Rect,
+    block: Block,
+    left: Vec<Line>,
+    right: Vec<Line>,
+    scroll: u16,
+) {
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.width >= TWO_COLUMNS {
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(2)
+            .areas(inner);
+        f.render_widget(
+            Paragraph::new(left)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0)),
+            l,
+        );
+        f.render_widget(
+            Paragraph::new(right)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0)),
+            r,
+        );
+    } else {
+        let mut all = left;
+        all.push(Line::raw(""));
+        all.extend(right);
+        f.render_widget(
+            Paragraph::new(all)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0)),
+            inner,
+        );
+    }
+}
+
+fn draw_list(
+    f: &mut Frame,
+    area: Rect,
+    contacts: Option<&[Contact]>,
+    cursor: usize,
+    app: &App,
+    keys: &Keymap,
+    t: &Theme,
+) {
+    let block = frame_block(" Contacts ".into(), t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let w = inner.width as usize;
+    let mut lines = vec![hint(
+        keys,
+        &[(Action::Open, "open"), (Action::Back, "back")],
+        t,
+    )];
+    match contacts {
+        None => lines.push(Line::styled("Loading…", Style::default().fg(t.dim))),
+        Some([]) => lines.push(Line::styled(
+            "No contacts yet: they are gathered from your mail.",
+            Style::default().fg(t.dim),
+        )),
+        Some(list) => {
+            let visible = inner.height.saturating_sub(1) as usize;
+            let start = cursor.saturating_sub(visible.saturating_sub(1));
+            for (i, c) in list.iter().enumerate().skip(start).take(visible) {
+                let text = format!(
+                    "{:<24} {:<32} {:<16} {:>4} msgs  last {}{}",
+                    fit(&c.display_name, 24),
+                    fit(&c.email, 32),
+                    fit(c.organization_domain.as_deref().unwrap_or(""), 16),
+                    c.message_count,
+                    date(c.last_contact, app, "%Y-%m-%d"),
+                    if c.non_human { "  machine" } else { "" }
+                );
+                lines.push(row(text, i == cursor, w, t));
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_contact(f: &mut Frame, area: Rect, c: &ContactView, app: &App, keys: &Keymap, t: &Theme) {
+    let details = match &c.details {
+        None => {
+            f.render_widget(
+                Paragraph::new("Loading…").block(frame_block(" Contact ".into(), t)),
+                area,
+            );
+            return;
+        }
+        Some(None) => {
+            f.render_widget(
+                Paragraph::new(
+                    "Not a contact yet: contacts are gathered from the cached mail in the \
+                     background; try again in a moment.",
+                )
+                .wrap(Wrap { trim: false })
+                .block(frame_block(" Contact ".into(), t)),
+                area,
+            );
+            return;
+        }
+        Some(Some(d)) => d,
+    };
+    let ct = &details.contact;
+    let name = if ct.display_name.is_empty() {
+        ct.email.clone()
+    } else {
+        ct.display_name.clone()
+    };
+    let mut left = vec![
+        Line::from(vec![
+            Span::styled(name, Style::default().add_modifier(Modifier::BOLD)),
+            Span::raw(format!(" <{}>", ct.email)),
+        ]),
+        label(
+            "Organization",
+            match &details.organization {
+                Some(o) => format!(
+                    "{} ({} contacts) — {} opens it",
+                    o.domain,
+                    o.contact_count,
+                    keys.key_of(Action::Organization)
+                ),
+                None if ct.free_mail => format!("none ({} is free mail)", ct.domain),
+                None => "none".into(),
+            },
+            t,
+        ),
+        label("First contact", date(ct.first_contact, app, "%Y-%m-%d"), t),
+        label("Last contact", date(ct.last_contact, app, "%Y-%m-%d"), t),
+        label(
+            "Messages",
+            format!(
+                "{} from them · {} to them · {} in all",
+                ct.received_count, ct.sent_count, ct.message_count
+            ),
+            t,
+        ),
+    ];
+    if ct.non_human {
+        left.push(label(
+            "Kind",
+            "machine address (noreply, notifications, …)",
+            t,
+        ));
+    }
+    left.extend(tracking_lines(&details.tracking, app, t));
+    left.push(label(
+        "Track mail",
+        format!(
+            "{} — {} changes",
+            preference_label(details.tracking_preference),
+            keys.key_of(Action::TrackingPreference)
+        ),
+        t,
+    ));
+    left.push(Line::raw(""));
+    left.push(heading(
+        format!(
+            "Recent conversation ({} opens a message)",
+            keys.key_of(Action::Open)
+        ),
+        t,
+    ));
+    if details.recent.is_empty() {
+        left.push(Line::styled("none", Style::default().fg(t.dim)));
+    }
+    let w = if area.width.saturating_sub(2) >= TWO_COLUMNS {
+        (area.width as usize - 4) / 2
+    } else {
+        area.width.saturating_sub(2) as usize
+    };
+    for (i, m) in details.recent.iter().enumerate() {
+        left.push(row(message_line(m, app), i == c.cursor, w, t));
+    }
+    left.push(Line::raw(""));
+    if c.confirm_forget {
+        left.push(Line::styled(
+            format!(
+                "Forget {}? Deletes the contact, its links, tracking preference and smart data (not the mail). y/n",
+                ct.email
+            ),
+            Style::default().fg(t.error).add_modifier(Modifier::BOLD),
+        ));
+    } else {
+        left.push(hint(
+            keys,
+            &[
+                (Action::SmartDataSearch, "smart data search"),
+                (Action::ForgetContact, "forget"),
+                (Action::Back, "back"),
+            ],
+            t,
+        ));
+    }
+    let right = superdata_lines(&details.superdata, c.searching.as_ref(), app, keys, t);
+    let block = frame_block(format!(" Contact: {} ", ct.email), t);
+    two_columns(f, area, block, left, right, c.scroll);
+}
