@@ -5,6 +5,8 @@ mod support;
 
 #[path = "integration/cli_mail.rs"]
 mod cli_mail;
+#[path = "integration/compose_ui.rs"]
+mod compose_ui;
 #[path = "integration/demo.rs"]
 mod demo;
 #[path = "integration/events.rs"]

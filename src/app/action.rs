@@ -61,6 +61,13 @@ actions! {
     FilterFlagged => "filter_flagged", "Show flagged messages";
     FilterTracked => "filter_tracked", "Show tracked sent mail";
     ToggleThreads => "toggle_threads", "Conversation (thread) view on / off";
+    Send => "send", "Composer: send (queue in the outbox and deliver)";
+    EditExternal => "edit_external", "Composer: edit the body in $VISUAL / $EDITOR";
+    Attach => "attach", "Composer: attach a file by path (Tab completes)";
+    RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
+    ResumeDraft => "resume_draft", "Resume the last saved draft";
+    Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, q closes)";
+    RetrySend => "retry_send", "Outbox: retry the selected mail now";
     ContactInfo => "contact", "Contact pane of the sender (or first recipient)";
     Contacts => "contacts", "Contacts list (Enter opens a contact)";
     Organization => "organization", "Contact pane: open the contact's organization";
@@ -107,6 +114,13 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (FilterFlagged, &["3"]),
         (FilterTracked, &["4"]),
         (ToggleThreads, &["t"]),
+        (Send, &["C-s"]),
+        (EditExternal, &["C-e"]),
+        (Attach, &["C-t"]),
+        (RemoveAttachment, &["C-x"]),
+        (ResumeDraft, &["E"]),
+        (Outbox, &["w"]),
+        (RetrySend, &["y"]),
         (ContactInfo, &["i"]),
         (Contacts, &["C"]),
         (Organization, &["O"]),

@@ -3,8 +3,10 @@
 //! nothing of ratatui — `ui` draws from [`App`] and feeds it [`Msg`]s.
 
 pub mod action;
+pub mod compose;
 pub mod contact;
 pub mod fuzzy;
+pub mod outbox_view;
 pub mod runtime;
 pub mod state;
 pub mod threads;

@@ -2,10 +2,15 @@
 //! (each with its own `Store`), writes on one worker thread so they reach the store in the order the
 //! user made them. Server-side triage goes through a [`TriageBackend`].
 
+use super::compose;
 use super::contact::{PeopleEffect, PeopleMsg};
 use super::state::*;
+use crate::config::Config;
+use crate::mail::drafts::Autosaver;
 use crate::mail::ops;
+use crate::mail::outbox::{Backoff, OutboxEvent, OutboxWorker, Outcome};
 use crate::store::{ListQuery, Store};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
@@ -89,11 +94,32 @@ pub struct Runtime {
     db: PathBuf,
     tx: UnboundedSender<Msg>,
     writes: std::sync::mpsc::Sender<Effect>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    config: Arc<Config>,
+    /// Sends queued mail in the background; `None` when no account has SMTP.
+    outbox: Option<OutboxWorker>,
 }
 
 /// Runs one store-side effect to completion on the calling thread and returns its answers. The
 /// runtime calls it off the UI loop; tests call it directly for a deterministic app.
 pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Vec<Msg> {
+    perform_with(
+        store,
+        backend,
+        &Config::default(),
+        &mut HashMap::new(),
+        effect,
+    )
+}
+
+/// [`perform`] with the config (accounts, for the composer) and the draft autosavers.
+pub fn perform_with(
+    store: &Store,
+    backend: &dyn TriageBackend,
+    config: &Config,
+    savers: &mut HashMap<String, Autosaver>,
+    effect: Effect,
+) -> Vec<Msg> {
     match effect {
         Effect::LoadFolders => vec![Msg::FoldersLoaded(load_folders(store))],
         Effect::LoadMessages {
@@ -113,12 +139,41 @@ pub fn perform(store: &Store, backend: &dyn TriageBackend, effect: Effect) -> Ve
                 Err(e) => Msg::Error(format!("saving {}: {e}", path.display())),
             }]
         }
-        Effect::Compose(req) => vec![Msg::Notice(format!(
-            "{:?}: the composer is not available yet",
-            req.kind
-        ))],
+        e @ (Effect::Compose(_)
+        | Effect::Suggest { .. }
+        | Effect::AttachFile { .. }
+        | Effect::CompletePath { .. }
+        | Effect::FindDrafts
+        | Effect::ResumeDraft) => compose::perform_read(store, config, e),
+        Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
+        e @ (Effect::Autosave { .. } | Effect::DiscardDraft { .. } | Effect::QueueDraft { .. }) => {
+            compose::perform_write(store, savers, e)
+        }
         Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
-        Effect::OpenAttachment { .. } | Effect::Quit => Vec::new(),
+        Effect::OpenAttachment { .. }
+        | Effect::ExternalEditor { .. }
+        | Effect::FlushOutbox { .. }
+        | Effect::RetryOutbox { .. }
+        | Effect::Quit => Vec::new(),
+    }
+}
+
+/// An outbox report as the status bar says it.
+fn outbox_msg(ev: OutboxEvent) -> Msg {
+    match ev {
+        OutboxEvent::Error(e) => Msg::Error(format!("outbox: {e}")),
+        OutboxEvent::Flushed(results) => {
+            let parts: Vec<String> = results
+                .iter()
+                .map(|r| match &r.outcome {
+                    Outcome::Sent => format!("sent {}", r.message_id),
+                    Outcome::Queued(why) => format!("will retry {}: {why}", r.message_id),
+                    Outcome::Failed(why) => format!("refused {}: {why}", r.message_id),
+                    Outcome::Unconfirmed(why) => format!("unconfirmed {}: {why}", r.message_id),
+                })
+                .collect();
+            Msg::Notice(parts.join("; "))
+        }
     }
 }
 
@@ -135,7 +190,7 @@ impl Runtime {
         let (writes, queue) = std::sync::mpsc::channel::<Effect>();
         let db_w = db.to_path_buf();
         let tx_w = tx.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("tidings-writes".into())
             .spawn(move || write_worker(&db_w, queue, tx_w, backend))
             .ok();
@@ -143,6 +198,46 @@ impl Runtime {
             db: db.to_path_buf(),
             tx,
             writes,
+            writer,
+            config: Arc::new(Config::default()),
+            outbox: None,
+        }
+    }
+
+    /// Gives the runtime the accounts (for the composer) and starts the outbox worker when an
+    /// account can send. Call from inside the tokio runtime.
+    pub fn with_config(mut self, config: &Config) -> Runtime {
+        self.config = Arc::new(config.clone());
+        if config.accounts.values().any(|a| a.smtp.is_some()) {
+            let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+            self.outbox = Some(OutboxWorker::spawn(
+                config.clone(),
+                self.db.clone(),
+                Backoff::default(),
+                std::time::Duration::from_secs(60),
+                etx,
+            ));
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = erx.recv().await {
+                    if tx.send(outbox_msg(ev)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        self
+    }
+
+    /// Waits for the queued writes (the exit autosave among them) and stops the outbox worker.
+    pub fn finish(mut self) {
+        let (dead, _) = std::sync::mpsc::channel();
+        drop(std::mem::replace(&mut self.writes, dead));
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
+        if let Some(w) = self.outbox.take() {
+            w.stop();
         }
     }
 
@@ -150,6 +245,51 @@ impl Runtime {
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::Quit => {}
+            Effect::ExternalEditor { .. } => {}
+            Effect::RetryOutbox { id, account } => {
+                let db = self.db.clone();
+                let tx = self.tx.clone();
+                let config = self.config.clone();
+                tokio::task::spawn_blocking(move || {
+                    let retried =
+                        Store::open(&db)
+                            .map_err(|e| e.to_string())
+                            .and_then(|mut store| {
+                                crate::mail::outbox::Outbox::new((*config).clone(), &store)
+                                    .retry(&mut store, id, chrono::Utc::now().timestamp())
+                                    .map_err(|e| e.to_string())?;
+                                super::outbox_view::load(&store)
+                            });
+                    match retried {
+                        Ok(lines) => {
+                            let _ = tx.send(Msg::OutboxLoaded(Ok(lines)));
+                            // Answered like a fresh queueing: the app wakes the worker.
+                            let _ = tx.send(Msg::Queued(Ok(account)));
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Msg::Error(format!("retry: {e}")));
+                        }
+                    }
+                });
+            }
+            Effect::FlushOutbox { account } => {
+                let smtp = self
+                    .config
+                    .accounts
+                    .get(&account)
+                    .is_some_and(|a| a.smtp.is_some());
+                let msg = match &self.outbox {
+                    Some(w) if smtp => {
+                        w.flush_now();
+                        Msg::Notice("queued in the outbox; sending…".into())
+                    }
+                    _ => Msg::Notice(format!(
+                        "account {account} has no SMTP server (as in the demo): the mail waits \
+                         in the outbox — `tidings outbox` lists it"
+                    )),
+                };
+                let _ = self.tx.send(msg);
+            }
             Effect::People(PeopleEffect::Lookup {
                 target,
                 refresh,
@@ -166,6 +306,9 @@ impl Runtime {
             }
             Effect::Triage { .. }
             | Effect::Undo { .. }
+            | Effect::Autosave { .. }
+            | Effect::DiscardDraft { .. }
+            | Effect::QueueDraft { .. }
             // Gathering contacts writes too: on the one writer, so it never races a triage
             // change for SQLite's write lock.
             | Effect::People(
@@ -209,11 +352,15 @@ impl Runtime {
                     }
                 })
             }
-            other => self.read(move |store, tx| {
-                for m in perform(store, &OpsBackend::local_only(), other) {
-                    let _ = tx.send(m);
-                }
-            }),
+            other => {
+                let config = self.config.clone();
+                self.read(move |store, tx| {
+                    let backend = OpsBackend::local_only();
+                    for m in perform_with(store, &backend, &config, &mut HashMap::new(), other) {
+                        let _ = tx.send(m);
+                    }
+                })
+            }
         }
     }
 
@@ -242,8 +389,10 @@ fn write_worker(
             return;
         }
     };
+    let config = Config::default();
+    let mut savers = HashMap::new();
     for effect in queue {
-        for m in perform(&store, backend.as_ref(), effect) {
+        for m in perform_with(&store, backend.as_ref(), &config, &mut savers, effect) {
             let _ = tx.send(m);
         }
     }

@@ -184,6 +184,47 @@ pub enum Effect {
         index: usize,
     },
     Compose(ComposeRequest),
+    /// Saves the composer's draft (only if changed; `flush` ignores the interval).
+    Autosave {
+        draft: Box<crate::mail::compose::Draft>,
+        now: i64,
+        flush: bool,
+    },
+    DiscardDraft {
+        message_id: String,
+    },
+    /// Commits the draft to the outbox; answered by `Queued`.
+    QueueDraft {
+        draft: Box<crate::mail::compose::Draft>,
+        now: i64,
+    },
+    /// Wakes the outbox worker for mail just queued from `account`.
+    FlushOutbox {
+        account: String,
+    },
+    Suggest {
+        prefix: String,
+    },
+    AttachFile {
+        path: PathBuf,
+    },
+    CompletePath {
+        input: String,
+    },
+    /// Runs `$VISUAL`/`$EDITOR` on the body with the terminal handed over (the event loop does
+    /// it); answered by `ExternalEdited`.
+    ExternalEditor {
+        body: String,
+    },
+    FindDrafts,
+    /// Reopens the newest saved draft.
+    ResumeDraft,
+    LoadOutbox,
+    /// Makes outbox mail `id` due now and wakes the worker.
+    RetryOutbox {
+        id: i64,
+        account: String,
+    },
     /// Contacts, organizations and Superdata (see `app::contact`).
     People(super::contact::PeopleEffect),
     Quit,
@@ -242,6 +283,26 @@ pub enum Msg {
     },
     Notice(String),
     Error(String),
+    /// The clock (every few seconds): autosave runs from it.
+    Tick(i64),
+    ComposeReady(Result<Box<super::compose::ComposeOpen>, String>),
+    /// The body as the editing widget holds it.
+    ComposeBody(String),
+    ExternalEdited(Result<String, String>),
+    Suggestions {
+        prefix: String,
+        list: Vec<String>,
+    },
+    Attached(Result<Box<crate::mail::compose::Attachment>, String>),
+    PathCompleted {
+        input: String,
+        completed: String,
+    },
+    /// The draft is in the outbox (its account), or why not.
+    Queued(Result<String, String>),
+    /// Saved drafts at start: (id, subject), newest first.
+    DraftsFound(Vec<(i64, String)>),
+    OutboxLoaded(Result<Vec<super::outbox_view::OutboxLine>, String>),
     /// Answers for the contact and organization panes.
     People(super::contact::PeopleMsg),
 }
@@ -309,6 +370,12 @@ pub struct App {
     pub utc_offset_secs: i32,
     pub now: i64,
     pub quit: bool,
+    /// The open composer, if any; it takes the whole main area.
+    pub compose: Option<super::compose::Composer>,
+    /// Saved drafts found at start, newest first: (id, subject).
+    pub drafts_found: Vec<(i64, String)>,
+    /// The Outbox view, when open.
+    pub outbox: Option<super::outbox_view::OutboxView>,
     /// Contacts list / contact / organization panes, stacked over the inbox (top = last).
     pub people: Vec<super::contact::PeopleView>,
     /// `[superdata]`: the panes' Superdata section and lookups use it.
@@ -351,6 +418,9 @@ impl App {
             utc_offset_secs: 0,
             now: 0,
             quit: false,
+            compose: None,
+            drafts_found: Vec::new(),
+            outbox: None,
             people: Vec::new(),
             superdata: crate::config::SuperdataConfig::default(),
         }

@@ -9,6 +9,14 @@ use std::path::PathBuf;
 
 impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let msg = match self.compose_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
+        let msg = match self.outbox_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
         match msg {
             Msg::Action(a) => self.on_action(a),
             Msg::Input(k) => self.on_input(k),
@@ -62,6 +70,8 @@ impl App {
                 Vec::new()
             }
             Msg::People(m) => self.on_people_msg(m),
+            // Composer answers that arrive after it closed.
+            _ => Vec::new(),
         }
     }
 
@@ -70,6 +80,7 @@ impl App {
         // Contacts are gathered from the cache in the background; the panes read them.
         vec![
             Effect::LoadFolders,
+            Effect::FindDrafts,
             Effect::People(super::contact::PeopleEffect::RefreshContacts),
         ]
     }
@@ -143,6 +154,14 @@ impl App {
             Action::Reply => self.compose(ComposeKind::Reply),
             Action::ReplyAll => self.compose(ComposeKind::ReplyAll),
             Action::Forward => self.compose(ComposeKind::Forward),
+            // Composer keys; the composer handles them while it is open.
+            Action::Send
+            | Action::EditExternal
+            | Action::Attach
+            | Action::RemoveAttachment
+            | Action::ResumeDraft
+            | Action::Outbox
+            | Action::RetrySend => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {
                     input: self.search.clone().unwrap_or_default(),

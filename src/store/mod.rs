@@ -4,6 +4,7 @@
 
 mod contacts;
 mod drafts;
+mod identities;
 mod messages;
 mod outbox;
 mod schema;

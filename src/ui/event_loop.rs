@@ -4,7 +4,7 @@
 
 use super::Ui;
 use crate::app::runtime::Runtime;
-use crate::app::{App, Msg};
+use crate::app::{App, Effect, Msg};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{
@@ -55,7 +55,8 @@ fn spawn_input() -> UnboundedReceiver<Input> {
     let (tx, rx) = unbounded_channel();
     tokio::spawn(async move {
         let mut events = EventStream::new();
-        // Once a second: keeps relative dates and the lookup spinner moving; a frame costs ~1 ms.
+        // Once a second: keeps relative dates and the lookup spinner moving and drives draft
+        // autosave; a frame costs about a millisecond.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let item = tokio::select! {
@@ -94,10 +95,7 @@ pub async fn run(
                 Some(Input::Event(Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => ui.key(&app, &k),
                 Some(Input::Event(Event::Mouse(m))) => ui.mouse(&app, &m),
                 Some(Input::Event(_)) => None, // resize and focus: the next draw adapts
-                Some(Input::Tick) => {
-                    app.now = chrono::Utc::now().timestamp();
-                    None
-                }
+                Some(Input::Tick) => Some(Msg::Tick(chrono::Utc::now().timestamp())),
                 None => break Ok(()),
             },
             m = msgs.recv() => m,
@@ -105,15 +103,79 @@ pub async fn run(
         let mut next = msg;
         // Apply everything already waiting before drawing again.
         while let Some(m) = next {
+            let mut edited = None;
             for e in app.update(m) {
-                runtime.run(e);
+                match e {
+                    Effect::ExternalEditor { body } => {
+                        edited = Some(edit_externally(&mut term, ui.mouse, &body));
+                    }
+                    e => runtime.run(e),
+                }
             }
-            next = msgs.try_recv().ok();
+            next = edited
+                .map(Msg::ExternalEdited)
+                .or_else(|| msgs.try_recv().ok());
         }
         if app.quit {
             break Ok(());
         }
     };
+    // A draft being written is saved before the writer is drained.
+    for e in app.autosave(true) {
+        runtime.run(e);
+    }
+    runtime.finish();
     restore(ui.mouse);
     result
+}
+
+/// The editor to run: `$VISUAL`, else `$EDITOR`, else `vi`.
+fn editor_command() -> String {
+    ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "vi".into())
+}
+
+/// Hands the terminal to `$VISUAL`/`$EDITOR` on a temp file holding `body`, then takes it back
+/// and redraws. The UI loop waits here on purpose: the user is in the editor.
+fn edit_externally(term: &mut Term, mouse: bool, body: &str) -> Result<String, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("tidings-draft")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let path = dir.path().join("body.txt");
+    std::fs::write(&path, body).map_err(|e| e.to_string())?;
+    restore(mouse);
+    // The command may carry arguments (`code -w`); the shell splits them as the user wrote them.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} \"$1\"", editor_command()))
+        .arg("sh")
+        .arg(&path)
+        .status();
+    let back = enable_raw_mode().and_then(|_| {
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        )?;
+        if mouse {
+            execute!(std::io::stdout(), EnableMouseCapture)?;
+        }
+        // Not `term.clear()`: it asks the terminal for the cursor position, and the input task
+        // would swallow the answer. A blank frame makes ratatui's next diff repaint everything.
+        term.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))
+            .map(|_| ())
+    });
+    back.map_err(|e| format!("restoring the terminal: {e}"))?;
+    match status {
+        Ok(s) if s.success() => std::fs::read_to_string(&path).map_err(|e| e.to_string()),
+        Ok(s) => Err(format!(
+            "{} exited with {s}; body unchanged",
+            editor_command()
+        )),
+        Err(e) => Err(format!("cannot run {}: {e}", editor_command())),
+    }
 }

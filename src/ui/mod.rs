@@ -1,6 +1,7 @@
 //! The terminal front end: draws [`App`] with ratatui (one file per pane) and turns terminal events
 //! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
 
+pub mod composer;
 pub mod contact;
 pub mod event_loop;
 pub mod folders;
@@ -8,6 +9,7 @@ pub mod help;
 pub mod keymap;
 pub mod list;
 pub mod organization;
+pub mod outbox;
 pub mod picker;
 pub mod reader;
 pub mod status;
@@ -34,6 +36,8 @@ pub struct Ui {
     pub keymap: Keymap,
     pub mouse: bool,
     areas: Vec<(Pane, Rect)>,
+    /// The composer's body editor (interior: keys arrive through `&self`).
+    body: std::cell::RefCell<composer::BodyEditor>,
 }
 
 impl Ui {
@@ -43,11 +47,15 @@ impl Ui {
             keymap,
             mouse,
             areas: Vec::new(),
+            body: Default::default(),
         }
     }
 
     /// A key press as a message: text for prompts, else whatever the keymap says.
     pub fn key(&self, app: &App, e: &KeyEvent) -> Option<Msg> {
+        if let Some(c) = &app.compose {
+            return self.body.borrow_mut().key(c, &self.keymap, e);
+        }
         let typing = matches!(
             app.mode,
             Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
@@ -60,23 +68,17 @@ impl Ui {
                     _ => None,
                 };
             }
-            let k = match e.code {
-                KeyCode::Char(c) => InputKey::Char(c),
-                KeyCode::Backspace => InputKey::Backspace,
-                KeyCode::Enter => InputKey::Enter,
-                KeyCode::Esc => InputKey::Esc,
-                KeyCode::Up => InputKey::Up,
-                KeyCode::Down => InputKey::Down,
-                KeyCode::Tab => InputKey::Tab,
-                _ => return None,
-            };
-            return Some(Msg::Input(k));
+            return input_key(e).map(Msg::Input);
         }
         self.keymap.action(e).map(Msg::Action)
     }
 
     pub fn mouse(&self, app: &App, e: &MouseEvent) -> Option<Msg> {
-        if !self.mouse || !matches!(app.mode, Mode::Normal) || !app.people.is_empty() {
+        if !self.mouse
+            || !matches!(app.mode, Mode::Normal)
+            || !app.people.is_empty()
+            || app.compose.is_some()
+        {
             return None;
         }
         let (pane, area) = self.areas.iter().find(|(_, r)| {
@@ -110,6 +112,12 @@ impl Ui {
         );
         let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
         self.areas.clear();
+        if let Some(c) = &app.compose {
+            let editor = self.body.get_mut();
+            composer::draw(f, main, c, editor, &self.keymap, &self.theme);
+            status::draw(f, bar, app, &self.theme);
+            return;
+        }
         for (pane, rect) in pane_layout(main, app) {
             let focused = app.focus == pane;
             let block = Block::default()
@@ -136,7 +144,24 @@ impl Ui {
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
             _ => {}
         }
+        if let Some(v) = &app.outbox {
+            outbox::draw(f, main, v, &self.theme);
+        }
     }
+}
+
+/// A key as text input for prompts and fields.
+pub fn input_key(e: &KeyEvent) -> Option<InputKey> {
+    Some(match e.code {
+        KeyCode::Char(c) => InputKey::Char(c),
+        KeyCode::Backspace => InputKey::Backspace,
+        KeyCode::Enter => InputKey::Enter,
+        KeyCode::Esc => InputKey::Esc,
+        KeyCode::Up => InputKey::Up,
+        KeyCode::Down => InputKey::Down,
+        KeyCode::Tab => InputKey::Tab,
+        _ => return None,
+    })
 }
 
 /// Which panes are visible and where: three side by side on a wide terminal, fewer as it narrows,

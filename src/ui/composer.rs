@@ -1,0 +1,253 @@
+//! The composer pane: header fields, attachments, address suggestions, the body in a
+//! `ratatui-textarea` editor, and the leave / attach prompts. The app owns the draft; this keeps
+//! the body's editing widget and reports its text back as `Msg::ComposeBody`.
+
+use super::keymap::Keymap;
+use super::theme::Theme;
+use crate::app::compose::{Composer, Field, Prompt};
+use crate::app::{Action, ComposeKind, InputKey, Msg};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+use ratatui_textarea::TextArea;
+
+/// The body editor, rebuilt from the app's draft whenever the app replaces the body.
+#[derive(Default)]
+pub struct BodyEditor {
+    rev: u64,
+    message_id: String,
+    area: TextArea<'static>,
+}
+
+impl BodyEditor {
+    fn sync(&mut self, c: &Composer) {
+        if self.rev != c.body_rev || self.message_id != c.draft.message_id {
+            let lines: Vec<String> = c.draft.body.split('\n').map(str::to_string).collect();
+            self.area = TextArea::new(lines);
+            self.rev = c.body_rev;
+            self.message_id = c.draft.message_id.clone();
+        }
+    }
+
+    /// A key for the composer: its own actions through the keymap (keys with Ctrl/Alt, Esc, Tab),
+    /// the body's editing keys to the editor, the rest as text for the focused field or prompt.
+    pub fn key(&mut self, c: &Composer, keymap: &Keymap, e: &KeyEvent) -> Option<Msg> {
+        if c.prompt.is_none() {
+            let command_key = e
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                || matches!(e.code, KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab);
+            if command_key {
+                if let Some(a) = keymap.action(e).filter(|a| COMPOSER_ACTIONS.contains(a)) {
+                    return Some(Msg::Action(a));
+                }
+            }
+            if c.focus == Field::Body {
+                self.sync(c);
+                if self.area.input(*e) {
+                    return Some(Msg::ComposeBody(self.area.lines().join("\n")));
+                }
+                return None;
+            }
+        }
+        if e.modifiers.contains(KeyModifiers::CONTROL) {
+            return match e.code {
+                KeyCode::Char('u') => Some(Msg::Input(InputKey::Clear)),
+                _ => None,
+            };
+        }
+        super::input_key(e).map(Msg::Input)
+    }
+}
+
+/// The actions that mean something while composing.
+pub const COMPOSER_ACTIONS: &[Action] = &[
+    Action::Send,
+    Action::EditExternal,
+    Action::Attach,
+    Action::RemoveAttachment,
+    Action::NextPane,
+    Action::PrevPane,
+    Action::Back,
+    Action::Quit,
+];
+
+fn keys_for(keymap: &Keymap, a: Action) -> String {
+    keymap
+        .help_lines()
+        .into_iter()
+        .zip(Action::ALL)
+        .find(|(_, x)| **x == a)
+        .map(|((k, _), _)| k.split(' ').next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    c: &Composer,
+    editor: &mut BodyEditor,
+    keymap: &Keymap,
+    t: &Theme,
+) {
+    editor.sync(c);
+    let title = match c.kind {
+        ComposeKind::New => " New message ",
+        ComposeKind::Reply => " Reply ",
+        ComposeKind::ReplyAll => " Reply all ",
+        ComposeKind::Forward => " Forward ",
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(t.border_focus))
+        .title(title);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [head, hints, body] = Layout::vertical([
+        Constraint::Length(6),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
+
+    let attachments = if c.draft.attachments.is_empty() {
+        "(none)".to_string()
+    } else {
+        c.draft
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({} B)", a.filename, a.data.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let from = if c.accounts.len() > 1 {
+        format!(
+            "{} [{}] (Space: next account)",
+            c.draft.from.display(),
+            c.draft.account
+        )
+    } else {
+        c.draft.from.display()
+    };
+    let rows = [
+        (Field::From, from),
+        (Field::To, c.to.clone()),
+        (Field::Cc, c.cc.clone()),
+        (Field::Bcc, c.bcc.clone()),
+        (Field::Subject, c.draft.subject.clone()),
+        (Field::Attachments, attachments),
+    ];
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(field, value)| {
+            let focused = c.focus == field;
+            let label_style = if focused {
+                Style::default().fg(t.accent).add_modifier(Modifier::BOLD)
+            } else {
+                Style::default().fg(t.header)
+            };
+            let mut spans = vec![
+                Span::styled(format!("{:>8}: ", field.label()), label_style),
+                Span::raw(value),
+            ];
+            if focused && !matches!(field, Field::From | Field::Attachments) {
+                spans.push(Span::styled("▏", Style::default().fg(t.accent)));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), head);
+
+    let hint = format!(
+        "{} send · {} $EDITOR · {} attach · {} remove attachment · Tab next field · Esc leave",
+        keys_for(keymap, Action::Send),
+        keys_for(keymap, Action::EditExternal),
+        keys_for(keymap, Action::Attach),
+        keys_for(keymap, Action::RemoveAttachment),
+    );
+    f.render_widget(
+        Paragraph::new(Line::styled(hint, Style::default().fg(t.dim))),
+        hints,
+    );
+
+    let mut body_block = Block::default().borders(Borders::TOP).title(" Body ");
+    if c.focus == Field::Body {
+        body_block = body_block.border_style(Style::default().fg(t.border_focus));
+    } else {
+        body_block = body_block.border_style(Style::default().fg(t.border));
+    }
+    editor.area.set_block(body_block);
+    editor.area.set_cursor_line_style(Style::default());
+    editor.area.set_cursor_style(if c.focus == Field::Body {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+    });
+    f.render_widget(&editor.area, body);
+
+    if !c.suggestions.is_empty() {
+        let row = match c.focus {
+            Field::To => 1,
+            Field::Cc => 2,
+            _ => 3,
+        };
+        let width = c.suggestions.iter().map(|s| s.len()).max().unwrap_or(10) as u16 + 4;
+        let pop = Rect {
+            x: head.x + 10,
+            y: head.y + row + 1,
+            width: width.min(inner.width.saturating_sub(10)),
+            height: (c.suggestions.len() as u16 + 2).min(inner.height.saturating_sub(row + 1)),
+        };
+        let lines: Vec<Line> = c
+            .suggestions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let style = if i == c.suggestion {
+                    Style::default().bg(t.selection_bg).fg(t.selection_fg)
+                } else {
+                    Style::default()
+                };
+                Line::styled(s.clone(), style)
+            })
+            .collect();
+        f.render_widget(Clear, pop);
+        f.render_widget(
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" ↓↑ Enter ")),
+            pop,
+        );
+    }
+
+    if let Some(p) = &c.prompt {
+        let (title, text) = match p {
+            Prompt::Leave => (
+                " Unsent draft ",
+                "s: save draft   d: discard   c: cancel".to_string(),
+            ),
+            Prompt::Attach(input) => (
+                " Attach file (Tab completes, Enter attaches) ",
+                format!("{input}▏"),
+            ),
+        };
+        let width = (inner.width.saturating_sub(4)).min(70);
+        let pop = Rect {
+            x: inner.x + (inner.width.saturating_sub(width)) / 2,
+            y: inner.y + inner.height / 2,
+            width,
+            height: 3.min(inner.height),
+        };
+        f.render_widget(Clear, pop);
+        f.render_widget(
+            Paragraph::new(text).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(t.accent))
+                    .title(title),
+            ),
+            pop,
+        );
+    }
+}

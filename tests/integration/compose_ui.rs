@@ -1,0 +1,394 @@
+//! The composer pane: TestBackend snapshots driven by keys through the real keymap (new mail,
+//! reply with quote and References, forward with attachments, the ask-on-leave dialog), autosave
+//! reaching the store, and the real binary in tmux writing and sending a mail to a real SMTP
+//! server.
+
+use crate::support::mailbox::{seed, NOW};
+use crate::support::smtp::{free_port, SmtpServer};
+use crossterm::event::KeyEvent;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::collections::{HashMap, VecDeque};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tidings::app::runtime::{perform_with, OpsBackend};
+use tidings::app::{App, Effect, Msg};
+use tidings::config::Config;
+use tidings::mail::drafts::{self, Autosaver};
+use tidings::store::Store;
+use tidings::ui::{keymap::parse_key, keymap::Keymap, theme::Theme, Ui};
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    store: Store,
+    app: App,
+    config: Config,
+    savers: HashMap<String, Autosaver>,
+    ui: Ui,
+    term: Terminal<TestBackend>,
+    /// Effects the harness does not run (the event loop's `$EDITOR` hook).
+    held: Vec<Effect>,
+}
+
+fn config() -> Config {
+    toml::from_str(
+        "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me\"\n\
+         signature = \"Me\\nExample Corp\"\n\
+         [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\n\
+         user = \"me\"\npassword = \"x\"\n",
+    )
+    .unwrap()
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cache.sqlite3");
+        let store = seed(&db, "work");
+        let mut app = App::new(false);
+        app.now = NOW;
+        let mut h = Harness {
+            _dir: dir,
+            db,
+            store,
+            app,
+            config: config(),
+            savers: HashMap::new(),
+            ui: Ui::new(Theme::default(), Keymap::default(), true),
+            term: Terminal::new(TestBackend::new(100, 30)).unwrap(),
+            held: Vec::new(),
+        };
+        let start = h.app.start();
+        h.run(start);
+        h
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(e) = queue.pop_front() {
+            if matches!(e, Effect::ExternalEditor { .. }) {
+                self.held.push(e);
+                continue;
+            }
+            let msgs = perform_with(
+                &self.store,
+                &OpsBackend::local_only(),
+                &self.config,
+                &mut self.savers,
+                e,
+            );
+            for m in msgs {
+                queue.extend(self.app.update(m));
+            }
+        }
+    }
+
+    fn send(&mut self, msg: Msg) {
+        let fx = self.app.update(msg);
+        self.run(fx);
+    }
+
+    fn press(&mut self, keys: &[&str]) {
+        for k in keys {
+            let key = parse_key(k).unwrap();
+            let ev = KeyEvent::new(key.code, key.mods);
+            self.screen();
+            if let Some(m) = self.ui.key(&self.app, &ev) {
+                self.send(m);
+            }
+        }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let k = if c == ' ' {
+                "Space".to_string()
+            } else {
+                c.to_string()
+            };
+            self.press(&[&k]);
+        }
+    }
+
+    fn screen(&mut self) -> String {
+        self.term.draw(|f| self.ui.draw(f, &mut self.app)).unwrap();
+        let buf = self.term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            let mut line = String::new();
+            for x in 0..buf.area.width {
+                line.push_str(buf[(x, y)].symbol());
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn draft(&self) -> tidings::mail::compose::Draft {
+        self.app.compose.as_ref().expect("composer open").current()
+    }
+}
+
+#[test]
+fn composer_new_mail_takes_fields_and_body_and_signs_it() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("dana@acme.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Lunch");
+    h.press(&["Tab", "Tab"]);
+    h.type_text("Thursday works.");
+    let d = h.draft();
+    assert_eq!(d.to[0].email, "dana@acme.test");
+    assert_eq!(d.subject, "Lunch");
+    assert!(d.body.starts_with("Thursday works."), "{:?}", d.body);
+    assert!(d.body.contains("-- \nMe\nExample Corp"), "{:?}", d.body);
+    insta::assert_snapshot!("composer_new_mail", h.screen());
+}
+
+#[test]
+fn composer_reply_prefills_quote_recipients_and_references() {
+    let mut h = Harness::new();
+    // The newest message is Dana's "Re: Proposal for Q3", itself a reply to p1.
+    h.press(&["r"]);
+    let d = h.draft();
+    assert_eq!(d.to[0].email, "dana@acme.test");
+    assert_eq!(d.subject, "Re: Proposal for Q3");
+    assert_eq!(d.in_reply_to.as_deref(), Some("<p3@acme.test>"));
+    assert_eq!(d.references, vec!["<p1@acme.test>", "<p3@acme.test>"]);
+    assert!(d.body.contains("> A week is fine."), "{:?}", d.body);
+    // The signature sits above the quote in a reply.
+    let sig = d.body.find("Example Corp").unwrap();
+    assert!(sig < d.body.find("> A week").unwrap(), "{:?}", d.body);
+    insta::assert_snapshot!("composer_reply", h.screen());
+}
+
+#[test]
+fn composer_forward_keeps_attachments_and_can_remove_one() {
+    let mut h = Harness::new();
+    h.press(&["j", "j", "f"]);
+    let d = h.draft();
+    assert_eq!(d.subject, "Fwd: Proposal for Q3");
+    assert_eq!(d.attachments.len(), 1);
+    assert_eq!(d.attachments[0].filename, "proposal.txt");
+    insta::assert_snapshot!("composer_forward", h.screen());
+    h.press(&["C-x"]);
+    assert!(h.draft().attachments.is_empty());
+}
+
+#[test]
+fn composer_attaches_a_file_by_path_with_completion() {
+    let mut h = Harness::new();
+    let file = h._dir.path().join("report-2026.txt");
+    std::fs::write(&file, b"numbers").unwrap();
+    h.press(&["c", "C-t"]);
+    let dir = h._dir.path().display().to_string();
+    h.type_text(&format!("{dir}/rep"));
+    h.press(&["Tab"]);
+    assert!(h.screen().contains("report-2026.txt"));
+    h.press(&["Enter"]);
+    let d = h.draft();
+    assert_eq!(d.attachments.len(), 1);
+    assert_eq!(d.attachments[0].data, b"numbers");
+}
+
+#[test]
+fn composer_leaving_a_changed_draft_asks_and_saves_on_request() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Esc"]);
+    insta::assert_snapshot!("composer_ask_on_leave", h.screen());
+    h.press(&["c"]);
+    assert!(h.app.compose.is_some(), "c cancels the question");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Plan");
+    h.press(&["Esc", "s"]);
+    assert!(h.app.compose.is_none());
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].draft.subject, "Plan");
+    // Leaving an untouched composer asks nothing.
+    h.press(&["c", "Esc"]);
+    assert!(h.app.compose.is_none());
+    // And `D` brings the saved draft back.
+    h.press(&["E"]);
+    assert_eq!(h.draft().subject, "Plan");
+}
+
+#[test]
+fn composer_autosave_reaches_the_store_and_is_offered_after_a_restart() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("priya@acme.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Ramen");
+    // No key for a while: the UI tick autosaves.
+    h.send(Msg::Tick(NOW + 10));
+    let reopened = Store::open(&h.db).unwrap();
+    let saved = drafts::list(&reopened, None).unwrap();
+    assert_eq!(saved.len(), 1, "the tick saved the draft");
+    assert_eq!(saved[0].draft.subject, "Ramen");
+    assert_eq!(saved[0].draft.to[0].email, "priya@acme.test");
+    // A fresh app (as after a crash) offers it, and E resumes it.
+    let mut app = App::new(false);
+    for e in app.start() {
+        for m in perform_with(
+            &reopened,
+            &OpsBackend::local_only(),
+            &h.config,
+            &mut HashMap::new(),
+            e,
+        ) {
+            app.update(m);
+        }
+    }
+    assert!(
+        app.status.as_deref().unwrap_or("").contains("E to resume"),
+        "{:?}",
+        app.status
+    );
+}
+
+#[test]
+fn composer_send_commits_to_the_outbox_and_invalid_recipients_stay_in_the_composer() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("not an address");
+    h.press(&["C-s"]);
+    assert!(h.app.compose.is_some());
+    assert!(h.app.status.as_deref().unwrap().contains("cannot send"));
+    h.press(&["C-u"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Numbers");
+    h.press(&["C-s"]);
+    assert!(h.app.compose.is_none());
+    let n: i64 = h
+        .store
+        .conn
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(h.held.is_empty());
+}
+
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(["-L", socket, "-f", "/dev/null"])
+        .args(args)
+        .output()
+        .expect("tmux is needed for this test: apt-get install tmux");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn wait_screen(socket: &str, text: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let s = tmux(socket, &["capture-pane", "-p"]);
+        if s.contains(text) {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "screen never showed {text:?}:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seed(&data.join("tidings.sqlite3"), "work");
+    let config = dir.path().join("config.toml");
+    // IMAP on a closed port: the server files Sent itself, so sending never needs IMAP.
+    std::fs::write(
+        &config,
+        format!(
+            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
+             server_saves_sent = true\n\
+             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\n[accounts.work.smtp]\n{}",
+            free_port(),
+            smtp.config_section()
+        ),
+    )
+    .unwrap();
+    let socket = format!("tidings-compose-{}", std::process::id());
+    let cmd = format!(
+        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
+        config.display(),
+        data.display(),
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_tidings")
+    );
+    tmux(
+        &socket,
+        &["new-session", "-d", "-x", "120", "-y", "30", &cmd],
+    );
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    wait_screen(&socket, "INBOX");
+    let keys = |ks: &[&str]| {
+        for k in ks {
+            tmux(&socket, &["send-keys", k]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    };
+    keys(&["c"]);
+    wait_screen(&socket, "New message");
+    tmux(&socket, &["send-keys", "-l", "dana@acme.test"]);
+    keys(&["Tab", "Tab", "Tab"]);
+    tmux(&socket, &["send-keys", "-l", "Tmux hello"]);
+    keys(&["Tab", "Tab"]);
+    tmux(&socket, &["send-keys", "-l", "Written in tmux."]);
+    wait_screen(&socket, "Written in tmux.");
+    keys(&["C-s"]);
+    wait_screen(&socket, "sent <");
+    let log = smtp.deliveries();
+    assert_eq!(log.len(), 1, "exactly one mail: {log:?}");
+    assert_eq!(log[0]["rcpt_tos"], serde_json::json!(["dana@acme.test"]));
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("Subject: Tmux hello"), "{text}");
+    assert!(text.contains("Me Sender"), "{text}");
+    assert!(text.contains("Written in tmux."), "{text}");
+}
+
+#[test]
+fn outbox_view_lists_waiting_mail_with_attempts() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Waiting mail");
+    h.press(&["C-s"]);
+    h.press(&["w"]);
+    let v = h.app.outbox.as_ref().expect("outbox view open");
+    assert_eq!(v.lines.len(), 1);
+    assert_eq!(v.lines[0].state, "queued");
+    assert_eq!(v.lines[0].to, "sam@globex.test");
+    let screen = h.screen();
+    assert!(
+        screen.contains("Outbox") && screen.contains("Waiting mail"),
+        "{screen}"
+    );
+    // The retry key asks the runtime to make it due now.
+    let fx = h.app.update(Msg::Action(tidings::app::Action::RetrySend));
+    assert!(
+        matches!(fx.as_slice(), [Effect::RetryOutbox { .. }]),
+        "{fx:?}"
+    );
+    h.press(&["q"]);
+    assert!(h.app.outbox.is_none());
+}
