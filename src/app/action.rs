@@ -65,6 +65,8 @@ actions! {
     EditExternal => "edit_external", "Composer: edit the body in $VISUAL / $EDITOR";
     Attach => "attach", "Composer: attach a file by path (Tab completes)";
     RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
+    ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
+    ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
     ResumeDraft => "resume_draft", "Resume the last saved draft";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, q closes)";
     RetrySend => "retry_send", "Outbox: retry the selected mail now";
@@ -118,6 +120,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (EditExternal, &["C-e"]),
         (Attach, &["C-t"]),
         (RemoveAttachment, &["C-x"]),
+        (ToggleTrackOpens, &["C-o"]),
+        (ToggleTrackLinks, &["C-l"]),
         (ResumeDraft, &["E"]),
         (Outbox, &["w"]),
         (RetrySend, &["y"]),

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::mail::compose::{Attachment, Draft, Mailbox, ReplyKind, Sender};
 use crate::mail::{drafts, outbox};
 use crate::store::Store;
+use crate::tracking::send::{self as send_tracking, TrackingChoice};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,8 @@ pub struct ComposeOpen {
     pub accounts: Vec<(String, Mailbox)>,
     /// Reopened from the drafts table (so it counts as changed: leaving asks).
     pub resumed: bool,
+    /// The account's tracking defaults: the choice made for its last sent mail.
+    pub tracking: TrackingChoice,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +91,8 @@ pub struct Composer {
     pub accounts: Vec<(String, Mailbox)>,
     /// Waiting for the outbox to take it.
     pub sending: bool,
+    /// "Track opens" / "track links" for this mail; always shown in the header.
+    pub tracking: TrackingChoice,
     /// The draft as opened, to tell whether leaving loses anything.
     opened: Option<Draft>,
     last_autosave: i64,
@@ -115,6 +120,7 @@ impl Composer {
             suggestion: 0,
             accounts: open.accounts,
             sending: false,
+            tracking: open.tracking,
             last_autosave: now,
         }
     }
@@ -352,6 +358,7 @@ impl App {
                     self.status = Some("queueing…".into());
                     vec![Effect::QueueDraft {
                         draft: Box::new(draft),
+                        tracking: c.tracking,
                         now: self.now,
                     }]
                 }
@@ -366,6 +373,14 @@ impl App {
             }],
             Action::Attach => {
                 c.prompt = Some(Prompt::Attach(String::new()));
+                Vec::new()
+            }
+            Action::ToggleTrackOpens => {
+                c.tracking.opens = !c.tracking.opens;
+                Vec::new()
+            }
+            Action::ToggleTrackLinks => {
+                c.tracking.links = !c.tracking.links;
                 Vec::new()
             }
             Action::RemoveAttachment => {
@@ -563,11 +578,13 @@ pub fn prepare(
     if matches!(req.kind, ComposeKind::Reply | ComposeKind::ReplyAll) {
         draft.body = signature_above_quote(&draft.body, sender.signature.as_deref());
     }
+    let tracking = tracking_defaults(store, config, &draft.account);
     Ok(ComposeOpen {
         kind: req.kind.clone(),
         draft,
         accounts,
         resumed: false,
+        tracking,
     })
 }
 
@@ -587,8 +604,29 @@ fn signature_above_quote(body: &str, signature: Option<&str>) -> String {
 }
 
 /// The one way a finished draft enters the outbox (tracking options join here).
-pub fn queue_draft(store: &Store, draft: &Draft, now: i64) -> Result<i64, String> {
-    outbox::enqueue(store, draft, None, now).map_err(|e| e.to_string())
+/// The account's saved tracking choice; a store error falls back to the config's defaults.
+fn tracking_defaults(store: &Store, config: &Config, account: &str) -> TrackingChoice {
+    send_tracking::defaults(store, account, &config.tracking).unwrap_or(TrackingChoice {
+        opens: config.tracking.track_opens,
+        links: config.tracking.track_links,
+    })
+}
+
+/// Commits the draft to the outbox with its tracking record (consent applied per recipient) and
+/// remembers the choice as the account's default for the next mail.
+pub fn queue_draft(
+    store: &Store,
+    config: &Config,
+    draft: &Draft,
+    tracking: TrackingChoice,
+    now: i64,
+) -> Result<i64, String> {
+    let record = send_tracking::record_for_draft(store, &config.tracking, draft, tracking)
+        .map_err(|e| e.to_string())?;
+    let json = record.map(|r| r.to_json());
+    let id = outbox::enqueue(store, draft, json.as_deref(), now).map_err(|e| e.to_string())?;
+    send_tracking::remember_choice(store, &draft.account, tracking).map_err(|e| e.to_string())?;
+    Ok(id)
 }
 
 /// Composer effects that only read (prefill, suggestions, files): run on any thread.
@@ -629,11 +667,13 @@ pub fn perform_read(store: &Store, config: &Config, effect: Effect) -> Vec<Msg> 
                 .map_err(|e| e.to_string())
                 .and_then(|list| list.into_iter().next().ok_or("no saved drafts".to_string()))
                 .map(|s| {
+                    let tracking = tracking_defaults(store, config, &s.draft.account);
                     Box::new(ComposeOpen {
                         kind: ComposeKind::New,
                         draft: s.draft,
                         accounts: senders(config),
                         resumed: true,
+                        tracking,
                     })
                 }),
         )],
@@ -645,6 +685,7 @@ pub fn perform_read(store: &Store, config: &Config, effect: Effect) -> Vec<Msg> 
 /// `Autosaver` per draft (by Message-ID).
 pub fn perform_write(
     store: &Store,
+    config: &Config,
     savers: &mut HashMap<String, drafts::Autosaver>,
     effect: Effect,
 ) -> Vec<Msg> {
@@ -674,10 +715,14 @@ pub fn perform_write(
                 Err(e) => vec![Msg::Error(e.to_string())],
             }
         }
-        Effect::QueueDraft { draft, now } => {
+        Effect::QueueDraft {
+            draft,
+            tracking,
+            now,
+        } => {
             savers.remove(&draft.message_id);
             vec![Msg::Queued(
-                queue_draft(store, &draft, now).map(|_| draft.account.clone()),
+                queue_draft(store, config, &draft, tracking, now).map(|_| draft.account.clone()),
             )]
         }
         _ => Vec::new(),

@@ -147,7 +147,7 @@ pub fn perform_with(
         | Effect::ResumeDraft) => compose::perform_read(store, config, e),
         Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
         e @ (Effect::Autosave { .. } | Effect::DiscardDraft { .. } | Effect::QueueDraft { .. }) => {
-            compose::perform_write(store, savers, e)
+            compose::perform_write(store, config, savers, e)
         }
         Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
         Effect::OpenAttachment { .. }
@@ -210,12 +210,15 @@ impl Runtime {
         self.config = Arc::new(config.clone());
         if config.accounts.values().any(|a| a.smtp.is_some()) {
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-            self.outbox = Some(OutboxWorker::spawn(
+            // The tracked planner: tracked mail is registered with the tracker and sent as one
+            // copy per recipient; untracked mail goes out as before.
+            self.outbox = Some(OutboxWorker::spawn_with_planner(
                 config.clone(),
                 self.db.clone(),
                 Backoff::default(),
                 std::time::Duration::from_secs(60),
                 etx,
+                crate::tracking::send::planner_for,
             ));
             let tx = self.tx.clone();
             tokio::spawn(async move {

@@ -196,6 +196,8 @@ pub enum Effect {
     /// Commits the draft to the outbox; answered by `Queued`.
     QueueDraft {
         draft: Box<crate::mail::compose::Draft>,
+        /// "Track opens" / "track links" as set in the composer.
+        tracking: crate::tracking::send::TrackingChoice,
         now: i64,
     },
     /// Wakes the outbox worker for mail just queued from `account`.

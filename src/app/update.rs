@@ -159,6 +159,8 @@ impl App {
             | Action::EditExternal
             | Action::Attach
             | Action::RemoveAttachment
+            | Action::ToggleTrackOpens
+            | Action::ToggleTrackLinks
             | Action::ResumeDraft
             | Action::Outbox
             | Action::RetrySend => Vec::new(),

@@ -69,6 +69,8 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::EditExternal,
     Action::Attach,
     Action::RemoveAttachment,
+    Action::ToggleTrackOpens,
+    Action::ToggleTrackLinks,
     Action::NextPane,
     Action::PrevPane,
     Action::Back,
@@ -106,8 +108,9 @@ pub fn draw(
         .title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [head, hints, body] = Layout::vertical([
+    let [head, tracking, hints, body] = Layout::vertical([
         Constraint::Length(6),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(1),
     ])
@@ -160,6 +163,22 @@ pub fn draw(
         })
         .collect();
     f.render_widget(Paragraph::new(lines), head);
+
+    let mark = |on: bool| if on { "on " } else { "off" };
+    let tracking_line = Line::from(vec![
+        Span::styled(
+            format!("{:>8}: ", "Tracking"),
+            Style::default().fg(t.header),
+        ),
+        Span::raw(format!(
+            "opens {} ({}) · links {} ({})",
+            mark(c.tracking.opens),
+            keys_for(keymap, Action::ToggleTrackOpens),
+            mark(c.tracking.links),
+            keys_for(keymap, Action::ToggleTrackLinks),
+        )),
+    ]);
+    f.render_widget(Paragraph::new(tracking_line), tracking);
 
     let hint = format!(
         "{} send · {} $EDITOR · {} attach · {} remove attachment · Tab next field · Esc leave",

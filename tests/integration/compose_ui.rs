@@ -392,3 +392,38 @@ fn outbox_view_lists_waiting_mail_with_attempts() {
     h.press(&["q"]);
     assert!(h.app.outbox.is_none());
 }
+
+#[test]
+fn composer_tracking_toggles_reach_the_outbox_and_become_the_next_default() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    assert!(h.screen().contains("opens off"), "{}", h.screen());
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Proposal");
+    // Track opens on, links stay off: the header shows it before sending.
+    h.press(&["C-o"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("opens on") && screen.contains("links off"),
+        "{screen}"
+    );
+    h.press(&["C-s"]);
+    assert!(h.app.compose.is_none());
+    let tracking: Option<String> = h
+        .store
+        .conn
+        .query_row("SELECT tracking FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&tracking.expect("a tracking record")).unwrap();
+    assert_eq!(record["opens"], true, "{record}");
+    assert_eq!(record["links"], false, "{record}");
+    // The next mail starts with the choice just used.
+    h.press(&["c"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("opens on") && screen.contains("links off"),
+        "{screen}"
+    );
+}
