@@ -148,7 +148,6 @@ pub enum Security {
 
 impl ServerConfig {
     /// The password, from `password` or by running `password_command` with `sh -c`.
-    /// Only the first line of the command's output is used (as `pass` prints metadata below it).
     pub fn resolve_password(&self) -> Result<String, String> {
         if let Some(p) = &self.password {
             return Ok(p.clone());
@@ -156,22 +155,29 @@ impl ServerConfig {
         let Some(cmd) = &self.password_command else {
             return Err("neither password nor password_command is set".into());
         };
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| format!("password_command could not run: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "password_command exited with {} ({})",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let text = String::from_utf8(out.stdout)
-            .map_err(|_| "password_command printed something that is not UTF-8".to_string())?;
-        Ok(text.lines().next().unwrap_or("").to_string())
+        secret_from_command(cmd, "password_command")
+    }
+}
+
+/// Runs a secret command (`password_command`, `api_token_command`) with `sh -c` and returns the
+/// first line it prints, trimmed — `pass` prints metadata below the secret. Its stderr is never
+/// echoed: a failing secret tool may print what it was asked for. `key` names the setting in errors.
+pub fn secret_from_command(cmd: &str, key: &str) -> Result<String, String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{key} could not run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{key} exited with {}", out.status));
+    }
+    let text = String::from_utf8(out.stdout)
+        .map_err(|_| format!("{key} printed something that is not UTF-8"))?;
+    match text.lines().next().map(str::trim) {
+        Some(line) if !line.is_empty() => Ok(line.to_string()),
+        _ => Err(format!("{key} printed nothing")),
     }
 }
 
@@ -225,6 +231,20 @@ pub struct TrackingConfig {
     pub require_consent: bool,
     pub opt_out_link: bool,
     pub poll_seconds: u64,
+}
+
+impl TrackingConfig {
+    /// The tracker API token from `api_token`, else `api_token_command`; `Ok(None)` when neither
+    /// is set.
+    pub fn resolve_api_token(&self) -> Result<Option<String>, String> {
+        if let Some(t) = self.api_token.as_deref().filter(|t| !t.trim().is_empty()) {
+            return Ok(Some(t.trim().to_string()));
+        }
+        match &self.api_token_command {
+            Some(cmd) => secret_from_command(cmd, "api_token_command").map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 impl Default for TrackingConfig {

@@ -160,34 +160,11 @@ impl PollerConfig {
 /// The API token: `api_token`, else the first line `api_token_command` prints (run by `sh -c`).
 /// Neither the token nor the command's output is ever logged.
 pub fn resolve_api_token(tracking: &TrackingConfig) -> Result<String, PollError> {
-    if let Some(t) = tracking
-        .api_token
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-    {
-        return Ok(t.trim().to_string());
+    match tracking.resolve_api_token() {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(PollError::NoToken),
+        Err(e) => Err(PollError::TokenCommand(e)),
     }
-    let Some(cmd) = tracking.api_token_command.as_deref() else {
-        return Err(PollError::NoToken);
-    };
-    let out = std::process::Command::new("sh")
-        .args(["-c", cmd])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .map_err(|e| PollError::TokenCommand(e.to_string()))?;
-    if !out.status.success() {
-        return Err(PollError::TokenCommand(format!(
-            "exited with {}",
-            out.status
-        )));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| PollError::TokenCommand("printed no token".into()))
 }
 
 /// What one poll did.

@@ -18,7 +18,6 @@ use crate::store::{
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::process::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -152,36 +151,10 @@ pub fn record_for_draft(
 
 /// The tracker's API token: `api_token`, or the first line `api_token_command` prints.
 pub fn resolve_api_token(config: &TrackingConfig) -> Result<String, SendError> {
-    if let Some(t) = config.api_token.as_deref().filter(|t| !t.trim().is_empty()) {
-        return Ok(t.trim().to_string());
-    }
-    let Some(cmd) = &config.api_token_command else {
-        return Err(SendError::Config(
-            "neither api_token nor api_token_command is set".into(),
-        ));
-    };
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| SendError::Config(format!("api_token_command could not run: {e}")))?;
-    if !out.status.success() {
-        // Its stderr is not shown: a failing secret tool may echo what it was asked for.
-        return Err(SendError::Config(format!(
-            "api_token_command exited with {}",
-            out.status
-        )));
-    }
-    let text = String::from_utf8(out.stdout)
-        .map_err(|_| SendError::Config("api_token_command printed non-UTF-8".into()))?;
-    let token = text.lines().next().unwrap_or("").trim().to_string();
-    if token.is_empty() {
-        return Err(SendError::Config(
-            "api_token_command printed nothing".into(),
-        ));
-    }
-    Ok(token)
+    config
+        .resolve_api_token()
+        .map_err(SendError::Config)?
+        .ok_or_else(|| SendError::Config("neither api_token nor api_token_command is set".into()))
 }
 
 /// Marks a waiting tracked mail to go out untracked (the user's explicit decision). Refused once
