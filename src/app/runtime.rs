@@ -452,6 +452,7 @@ fn mark_tracked(store: &Store, rows: &mut [Row]) {
                 tracked: true,
                 opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
                 clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+                last_open: m.last_open,
             };
         }
     }

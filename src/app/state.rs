@@ -41,6 +41,8 @@ pub struct TrackingMarks {
     pub tracked: bool,
     pub opens: u32,
     pub clicks: u32,
+    /// Unix seconds of the last counted open, shown in the Tracked filter.
+    pub last_open: Option<i64>,
 }
 
 /// One line of the message list.

@@ -109,6 +109,8 @@ pub struct StoredNotification {
 pub struct TrackingMark {
     pub opens: u64,
     pub clicks: u64,
+    /// Unix seconds of the last counted (not automated) open.
+    pub last_open: Option<i64>,
 }
 
 /// Tracked mail sent to one contact (or organization) and what came of it.
@@ -431,13 +433,16 @@ impl Store {
     /// marked by looking its rows up in the map.
     pub fn tracking_marks(&self, account: &str) -> Result<HashMap<String, TrackingMark>> {
         let mut st = self.conn.prepare(
-            "SELECT message_id, sum(opens), sum(clicks) FROM (
-                 SELECT message_id, 0 AS opens, 0 AS clicks FROM tracked_messages WHERE account = ?1
+            "SELECT message_id, sum(opens), sum(clicks), max(last_open) FROM (
+                 SELECT message_id, 0 AS opens, 0 AS clicks, NULL AS last_open
+                 FROM tracked_messages WHERE account = ?1
                  UNION ALL
-                 SELECT message_id, kind = 'open', kind = 'click' FROM tracking_events
+                 SELECT message_id, kind = 'open', kind = 'click',
+                        CASE WHEN kind = 'open' THEN at END
+                 FROM tracking_events
                  WHERE account = ?1 AND classification != 'automated'
                  UNION ALL
-                 SELECT message_id, 0, 0 FROM tracking_events WHERE account = ?1
+                 SELECT message_id, 0, 0, NULL FROM tracking_events WHERE account = ?1
              ) GROUP BY message_id",
         )?;
         let rows = st.query_map([account], |r| {
@@ -446,6 +451,7 @@ impl Store {
                 TrackingMark {
                     opens: r.get(1)?,
                     clicks: r.get(2)?,
+                    last_open: r.get(3)?,
                 },
             ))
         })?;
@@ -750,13 +756,9 @@ mod tests {
         assert_eq!(tl[0].reason, "Apple Mail Privacy Protection");
 
         let marks = s.tracking_marks("work").unwrap();
-        assert_eq!(
-            marks.get("<q3@acme.test>"),
-            Some(&TrackingMark {
-                opens: 3,
-                clicks: 1
-            })
-        );
+        let mark = marks.get("<q3@acme.test>").expect("a mark");
+        assert_eq!((mark.opens, mark.clicks), (3, 1));
+        assert_eq!(mark.last_open, sum.last_open, "the last counted open");
         assert_eq!(marks.len(), 1);
         assert!(s.tracking_marks("home").unwrap().is_empty());
 

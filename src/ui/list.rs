@@ -130,6 +130,27 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
         &m.subject
     };
     let date = short_date(m.date, app.now, app.utc_offset_secs);
+    // The Tracked filter answers "who read it, and when": counts and the last open by the subject.
+    let activity = if app.filter == Filter::Tracked && row.marks.tracked {
+        let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let last = row
+            .marks
+            .last_open
+            .map(|t| {
+                format!(
+                    " · last open {}",
+                    short_date(t, app.now, app.utc_offset_secs)
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            " — {} · {}{last}",
+            plural(row.marks.opens, "open"),
+            plural(row.marks.clicks, "click")
+        )
+    } else {
+        String::new()
+    };
     Line::from(vec![
         Span::styled(pick, base.fg(t.marked)),
         Span::styled(unread, base.fg(t.accent)),
@@ -141,7 +162,10 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
         Span::styled(" ", base),
         Span::styled(fit(sender, sender_w), base),
         Span::styled(" ", base),
-        Span::styled(fit(&format!("{indent}{subject}"), subject_w), base),
+        Span::styled(
+            fit(&format!("{indent}{subject}{activity}"), subject_w),
+            base,
+        ),
         Span::styled(" ", base),
         Span::styled(format!("{:>w$}", date, w = DATE_W), dim),
     ])

@@ -430,6 +430,10 @@ async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_li
     assert_eq!(rows.len(), 1);
     assert!(rows[0].marks.tracked);
     assert_eq!((rows[0].marks.opens, rows[0].marks.clicks), (1, 1));
+    assert!(
+        rows[0].marks.last_open.is_some(),
+        "the last open time is known"
+    );
 
     // The TUI's Tracked filter: the account's tracked mail across its folders.
     let tracked = store

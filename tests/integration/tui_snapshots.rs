@@ -313,6 +313,7 @@ fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
             tracked: true,
             opens: 2,
             clicks: 1,
+            last_open: None,
         },
     )]));
     h.send(Msg::Notifications { unread: 3 });
@@ -328,4 +329,57 @@ fn undo_puts_a_flag_back_in_the_store() {
     h.press(&["z"]);
     assert!(!h.app.rows[0].msg.flagged);
     assert!(!h.store.message(id).unwrap().flagged);
+}
+
+#[test]
+fn tracked_filter_shows_opens_clicks_and_the_last_open() {
+    use tidings::store::{TrackedMessageRecord, TrackedRecipient};
+    use tidings::tracking::classify::{Classification, EventKind};
+    use tidings::tracking::db::Event;
+    let mut h = Harness::new(140, 16);
+    h.store
+        .record_tracked_message(&TrackedMessageRecord {
+            account: "work".into(),
+            message_id: "<inv@initech.test>".into(),
+            subject: "Invoice 2026-114 is ready".into(),
+            sent_at: NOW - 3600,
+            track_opens: true,
+            track_links: true,
+            recipients: vec![TrackedRecipient {
+                address: "billing@initech.test".into(),
+                name: "Billing".into(),
+            }],
+        })
+        .unwrap();
+    let event = |id: i64, kind: EventKind, minutes_ago: i64, classification| Event {
+        id,
+        kind,
+        message_id: "<inv@initech.test>".into(),
+        recipient: "billing@initech.test".into(),
+        url: (kind == EventKind::Click).then(|| "https://initech.test/pay".into()),
+        at: chrono::DateTime::from_timestamp(NOW - minutes_ago * 60, 0).unwrap(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        ip: None,
+        classification,
+        reason: String::new(),
+    };
+    h.store
+        .store_events_and_cursor(
+            "work",
+            &[
+                event(1, EventKind::Open, 50, Classification::Human),
+                event(2, EventKind::Open, 20, Classification::Human),
+                event(3, EventKind::Click, 19, Classification::Human),
+                // A scanner's open is kept for the timeline but never counted.
+                event(4, EventKind::Open, 5, Classification::Automated),
+            ],
+            "4",
+        )
+        .unwrap();
+    h.press(&["4"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("Invoice 2026-114 is ready — 2 opens · 1 click · last open"),
+        "{screen}"
+    );
 }
