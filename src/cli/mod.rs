@@ -280,6 +280,15 @@ pub fn run(cli: Cli) -> ExitCode {
     })();
     match result {
         Ok(code) => code,
+        // A reader that stopped early (`tidings list | head`) is not a failure worth a message.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
             eprintln!("tidings: {}", chain.join(": "));
