@@ -5,12 +5,11 @@
 
 use crate::support::mailbox::{seed, NOW};
 use crate::support::smtp::{free_port, SmtpServer};
+use crate::support::tmux::Tmux;
 use crossterm::event::KeyEvent;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::collections::{HashMap, VecDeque};
-use std::process::Command;
-use std::time::{Duration, Instant};
 use tidings::app::runtime::{perform_with, OpsBackend};
 use tidings::app::{App, Effect, Msg};
 use tidings::config::Config;
@@ -275,30 +274,6 @@ fn composer_send_commits_to_the_outbox_and_invalid_recipients_stay_in_the_compos
     assert!(h.held.is_empty());
 }
 
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(["-L", socket, "-f", "/dev/null"])
-        .args(args)
-        .output()
-        .expect("tmux is needed for this test: apt-get install tmux");
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn wait_screen(socket: &str, text: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let s = tmux(socket, &["capture-pane", "-p"]);
-        if s.contains(text) {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "screen never showed {text:?}:\n{s}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
     let smtp = SmtpServer::start();
@@ -319,7 +294,6 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
         ),
     )
     .unwrap();
-    let socket = format!("tidings-compose-{}", std::process::id());
     let cmd = format!(
         "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
         config.display(),
@@ -327,34 +301,18 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
         dir.path().display(),
         env!("CARGO_BIN_EXE_tidings")
     );
-    tmux(
-        &socket,
-        &["new-session", "-d", "-x", "120", "-y", "30", &cmd],
-    );
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            tmux(&self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(socket.clone());
-    wait_screen(&socket, "INBOX");
-    let keys = |ks: &[&str]| {
-        for k in ks {
-            tmux(&socket, &["send-keys", k]);
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    };
-    keys(&["c"]);
-    wait_screen(&socket, "New message");
-    tmux(&socket, &["send-keys", "-l", "dana@acme.test"]);
-    keys(&["Tab", "Tab", "Tab"]);
-    tmux(&socket, &["send-keys", "-l", "Tmux hello"]);
-    keys(&["Tab", "Tab"]);
-    tmux(&socket, &["send-keys", "-l", "Written in tmux."]);
-    wait_screen(&socket, "Written in tmux.");
-    keys(&["C-s"]);
-    wait_screen(&socket, "sent <");
+    let t = Tmux::run("compose", dir, data, &cmd);
+    t.wait_for("INBOX");
+    t.keys(&["c"]);
+    t.wait_for("New message");
+    t.type_text("dana@acme.test");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.type_text("Tmux hello");
+    t.keys(&["Tab", "Tab"]);
+    t.type_text("Written in tmux.");
+    t.wait_for("Written in tmux.");
+    t.keys(&["C-s"]);
+    t.wait_for("sent <");
     let log = smtp.deliveries();
     assert_eq!(log.len(), 1, "exactly one mail: {log:?}");
     assert_eq!(log[0]["rcpt_tos"], serde_json::json!(["dana@acme.test"]));

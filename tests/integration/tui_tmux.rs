@@ -2,104 +2,33 @@
 //! `capture-pane`. Covers triage reaching the store, and hostile mail leaving the terminal alone.
 
 use crate::support::mailbox::seed;
+use crate::support::tmux::Tmux;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tidings::store::{ListQuery, Store};
 
-struct Tmux {
-    socket: String,
-    _dir: tempfile::TempDir,
-    data: std::path::PathBuf,
-}
-
-impl Tmux {
-    /// Seeds a cache, writes a config with one account, and starts `tidings` in a detached tmux
-    /// session of its own (private socket) at 120×30.
-    fn start(name: &str) -> Tmux {
-        let ok = Command::new("tmux").arg("-V").output();
-        assert!(
-            ok.is_ok_and(|o| o.status.success()),
-            "tmux is needed for this test: apt-get install tmux"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        seed(&data.join("tidings.sqlite3"), "work");
-        let config = dir.path().join("config.toml");
-        // Port 9 on loopback: nothing listens, so nothing can reach a server while we test the UI.
-        std::fs::write(
-            &config,
-            "[accounts.work]\nemail = \"me@example.com\"\n[accounts.work.imap]\n\
-             host = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n",
-        )
-        .unwrap();
-        let cmd = format!(
-            "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
-            config.display(),
-            data.display(),
-            dir.path().display(),
-            env!("CARGO_BIN_EXE_tidings")
-        );
-        Tmux::run(name, dir, data, &cmd)
-    }
-
-    /// Runs `cmd` in a detached tmux session of its own (private socket) at 120×30.
-    fn run(name: &str, dir: tempfile::TempDir, data: std::path::PathBuf, cmd: &str) -> Tmux {
-        let socket = format!("tidings-{name}-{}", std::process::id());
-        let t = Tmux {
-            socket,
-            _dir: dir,
-            data,
-        };
-        t.tmux(&["new-session", "-d", "-x", "120", "-y", "30", cmd]);
-        t.tmux(&["select-pane", "-T", "tidings-test-title"]);
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", k]);
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p"])
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "screen never showed {text:?}:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn store(&self) -> Store {
-        Store::open(&self.data.join("tidings.sqlite3")).unwrap()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
+/// Seeds a cache, writes a config with one account, and starts `tidings` in a detached tmux
+/// session of its own (private socket) at 120×30.
+fn start(name: &str) -> Tmux {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seed(&data.join("tidings.sqlite3"), "work");
+    let config = dir.path().join("config.toml");
+    // Port 9 on loopback: nothing listens, so nothing can reach a server while we test the UI.
+    std::fs::write(
+        &config,
+        "[accounts.work]\nemail = \"me@example.com\"\n[accounts.work.imap]\n\
+         host = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n",
+    )
+    .unwrap();
+    let cmd = format!(
+        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
+        config.display(),
+        data.display(),
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_tidings")
+    );
+    Tmux::run(name, dir, data, &cmd)
 }
 
 fn inbox(store: &Store) -> Vec<tidings::store::MessageSummary> {
@@ -121,7 +50,7 @@ fn wait_until(what: &str, f: impl Fn() -> bool) {
 
 #[test]
 fn tmux_triage_keys_reach_the_cache_and_queue_for_the_server() {
-    let t = Tmux::start("triage");
+    let t = start("triage");
     t.wait_for("Proposal for Q3");
     t.wait_for("4 unread");
     // Flag the top message, archive the next, delete the one after it.
@@ -162,7 +91,7 @@ fn tmux_triage_keys_reach_the_cache_and_queue_for_the_server() {
 
 #[test]
 fn tmux_hostile_mail_leaves_title_and_screen_untouched() {
-    let t = Tmux::start("hostile");
+    let t = start("hostile");
     t.wait_for("Lunch on Thursday?");
     let title_before = t.tmux(&["display-message", "-p", "#{pane_title}"]);
     assert_eq!(title_before.trim(), "tidings-test-title");

@@ -11,6 +11,7 @@ pub mod http;
 pub mod mailbox;
 pub mod postgres;
 pub mod smtp;
+pub mod tmux;
 pub mod tracker;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,82 @@
+//! The real binary in a real terminal: a detached tmux session on a private socket, keys in with
+//! `send-keys`, screens out with `capture-pane`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tidings::store::Store;
+
+pub struct Tmux {
+    pub socket: String,
+    _dir: tempfile::TempDir,
+    pub data: std::path::PathBuf,
+}
+
+impl Tmux {
+    /// Runs `cmd` in a detached tmux session of its own (private socket) at 120×30.
+    pub fn run(name: &str, dir: tempfile::TempDir, data: std::path::PathBuf, cmd: &str) -> Tmux {
+        let ok = Command::new("tmux").arg("-V").output();
+        assert!(
+            ok.is_ok_and(|o| o.status.success()),
+            "tmux is needed for this test: apt-get install tmux (or run tests/run.sh)"
+        );
+        let socket = format!("tidings-{name}-{}", std::process::id());
+        let t = Tmux {
+            socket,
+            _dir: dir,
+            data,
+        };
+        t.tmux(&["new-session", "-d", "-x", "120", "-y", "30", cmd]);
+        t.tmux(&["select-pane", "-T", "tidings-test-title"]);
+        t
+    }
+
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Types `text` literally (no key names).
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", k]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    pub fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "screen never showed {text:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.data.join("tidings.sqlite3")).unwrap()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
