@@ -75,7 +75,10 @@ pub struct AccountConfig {
     pub email: String,
     #[serde(default)]
     pub display_name: Option<String>,
-    pub imap: ServerConfig,
+    /// None for a send-only account (the demo's): nothing is synced, and the Sent copy of what
+    /// it sends is filed in the local cache instead of on a server.
+    #[serde(default)]
+    pub imap: Option<ServerConfig>,
     #[serde(default)]
     pub smtp: Option<ServerConfig>,
     /// Appended to new mail below "-- ".
@@ -401,7 +404,13 @@ impl Config {
             if !acc.email.contains('@') {
                 return Err(err("email", "is not an email address"));
             }
-            let servers = [("imap", Some(&acc.imap)), ("smtp", acc.smtp.as_ref())];
+            if acc.imap.is_none() && acc.smtp.is_none() {
+                return Err(err(
+                    "imap",
+                    "is missing (an account needs [imap], [smtp] or both)",
+                ));
+            }
+            let servers = [("imap", acc.imap.as_ref()), ("smtp", acc.smtp.as_ref())];
             for (section, server) in servers {
                 let Some(s) = server else { continue };
                 if s.host.trim().is_empty() {
@@ -492,9 +501,10 @@ password = "pw"
         let c = Config::parse(GOOD, Path::new("c.toml")).unwrap();
         let (name, acc) = c.account(None).unwrap();
         assert_eq!(name, "work");
-        assert_eq!(acc.imap.security, Security::Tls);
+        let imap = acc.imap.as_ref().unwrap();
+        assert_eq!(imap.security, Security::Tls);
         assert_eq!(acc.smtp.as_ref().unwrap().security, Security::Starttls);
-        assert_eq!(acc.imap.resolve_password().unwrap(), "secret");
+        assert_eq!(imap.resolve_password().unwrap(), "secret");
     }
 
     #[test]
@@ -526,5 +536,18 @@ password = "pw"
             .unwrap_err()
             .to_string();
         assert!(e.contains("dispaly_name"), "{e}");
+    }
+
+    #[test]
+    fn a_send_only_account_needs_no_imap_but_an_account_needs_a_server() {
+        let smtp_only = "[accounts.out]\nemail = \"me@example.com\"\n[accounts.out.smtp]\n\
+                         host = \"smtp.example.com\"\nport = 587\nuser = \"me\"\npassword = \"pw\"\n";
+        let c = Config::parse(smtp_only, Path::new("c.toml")).unwrap();
+        assert!(c.accounts["out"].imap.is_none());
+        let neither = "[accounts.out]\nemail = \"me@example.com\"\n";
+        let e = Config::parse(neither, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("accounts.out.imap"), "{e}");
     }
 }

@@ -17,6 +17,8 @@ pub enum DraftError {
     NoSuchDraft(i64),
     #[error("account {0:?} is not in the config")]
     NoSuchAccount(String),
+    #[error("account {0:?} has no IMAP server; the draft is kept in the local drafts only")]
+    NoServer(String),
     #[error(transparent)]
     Filing(#[from] FilingError),
     #[error(transparent)]
@@ -150,10 +152,13 @@ pub fn save_to_server(config: &Config, store: &Store, id: i64) -> Result<String,
         .accounts
         .get(&saved.draft.account)
         .ok_or_else(|| DraftError::NoSuchAccount(saved.draft.account.clone()))?;
+    let Some(imap) = &acc.imap else {
+        return Err(DraftError::NoServer(saved.draft.account.clone()));
+    };
     let folder = filing::folder_for(&saved.draft.account, acc, Some(store), Role::Drafts);
     let raw = saved.draft.build(saved.updated_at, true)?;
-    filing::append(&acc.imap, &folder, raw, Role::Drafts)?;
-    filing::delete_message_id(&acc.imap, &folder, &saved.draft.message_id, true)?;
+    filing::append(imap, &folder, raw, Role::Drafts)?;
+    filing::delete_message_id(imap, &folder, &saved.draft.message_id, true)?;
     store.mark_draft_on_server(id, &folder, saved.updated_at)?;
     Ok(folder)
 }

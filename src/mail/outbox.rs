@@ -17,6 +17,7 @@
 
 use super::compose::{ComposeError, Draft};
 use super::filing::{self, Role};
+use super::local_mailbox;
 use super::smtp::{FailureKind, SmtpError, SmtpSession};
 use crate::config::{AccountConfig, Config};
 use crate::store::{DeliveryRow, NewOutboxEntry, OutboxRow, Store, StoreError};
@@ -396,8 +397,9 @@ impl Outbox {
         if acc.server_saves_sent != Some(true) {
             return None;
         }
+        let imap = acc.imap.as_ref()?;
         let folder = filing::folder_for(&entry.account, acc, Some(store), Role::Sent);
-        match filing::count_message_id(&acc.imap, &folder, &entry.message_id) {
+        match filing::count_message_id(imap, &folder, &entry.message_id) {
             Ok(n) => {
                 let known = deliveries
                     .iter()
@@ -594,9 +596,12 @@ impl Outbox {
             return Ok(None);
         }
         let folder = filing::folder_for(&entry.account, acc, Some(store), Role::Sent);
+        let Some(imap) = &acc.imap else {
+            return self.file_sent_locally(store, &entry, &folder);
+        };
         // A retried filing first looks for an earlier APPEND whose result was lost.
         if entry.filed == "failed"
-            && matches!(filing::count_message_id(&acc.imap, &folder, &entry.message_id), Ok(n) if n > 0)
+            && matches!(filing::count_message_id(imap, &folder, &entry.message_id), Ok(n) if n > 0)
         {
             store.outbox_set_filed(id, "done", None)?;
             return Ok(None);
@@ -604,7 +609,7 @@ impl Outbox {
         let (_, sent_copy) = store
             .outbox_bytes(id)?
             .ok_or(OutboxError::NoSuchEntry(id))?;
-        match filing::append(&acc.imap, &folder, sent_copy, Role::Sent) {
+        match filing::append(imap, &folder, sent_copy, Role::Sent) {
             Ok(()) => {
                 store.outbox_set_filed(id, "done", None)?;
                 Ok(None)
@@ -612,6 +617,35 @@ impl Outbox {
             Err(e) => {
                 let why = format!("the mail was sent but could not be filed in {folder:?}: {e}");
                 store.outbox_set_filed(id, "failed", Some(&why))?;
+                Ok(Some(why))
+            }
+        }
+    }
+
+    /// An account without IMAP (the demo's) keeps its Sent copy in the local cache; a retried
+    /// filing finds an earlier copy by Message-ID instead of adding a second one.
+    fn file_sent_locally(
+        &self,
+        store: &Store,
+        entry: &OutboxRow,
+        folder: &str,
+    ) -> Result<Option<String>> {
+        let (_, sent_copy) = store
+            .outbox_bytes(entry.id)?
+            .ok_or(OutboxError::NoSuchEntry(entry.id))?;
+        let sent = local_mailbox::LocalFolder {
+            account: &entry.account,
+            role: "sent",
+            default_name: folder,
+        };
+        match local_mailbox::file_once(store, sent, sent_copy, &entry.message_id, entry.date) {
+            Ok(_) => {
+                store.outbox_set_filed(entry.id, "done", None)?;
+                Ok(None)
+            }
+            Err(e) => {
+                let why = format!("the mail was sent but could not be filed locally: {e}");
+                store.outbox_set_filed(entry.id, "failed", Some(&why))?;
                 Ok(Some(why))
             }
         }

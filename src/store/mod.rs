@@ -5,6 +5,7 @@
 mod contacts;
 mod drafts;
 mod identities;
+mod local_mail;
 mod messages;
 mod outbox;
 mod schema;
