@@ -10,6 +10,7 @@ pub mod outbox_view;
 pub mod runtime;
 pub mod state;
 pub mod threads;
+pub mod tracking_urls;
 mod update;
 
 pub use action::Action;

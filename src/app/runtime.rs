@@ -177,6 +177,18 @@ fn outbox_msg(ev: OutboxEvent) -> Msg {
     }
 }
 
+/// (account, Sent folder) of the accounts without IMAP, whose Sent copies the outbox files in
+/// the store (the demo's).
+fn local_sent_folders(config: &Config) -> Vec<(String, String)> {
+    use crate::mail::filing::{folder_for, Role};
+    config
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.imap.is_none())
+        .map(|(name, a)| (name.clone(), folder_for(name, a, None, Role::Sent)))
+        .collect()
+}
+
 fn finished(op: u64, result: Result<(), String>) -> Vec<Msg> {
     if let Err(e) = &result {
         tracing::warn!(op, error = %e, "triage change failed");
@@ -221,10 +233,20 @@ impl Runtime {
                 crate::tracking::send::planner_for,
             ));
             let tx = self.tx.clone();
+            let local_sent = local_sent_folders(config);
             tokio::spawn(async move {
                 while let Some(ev) = erx.recv().await {
+                    let sent = matches!(&ev, OutboxEvent::Flushed(rs)
+                        if rs.iter().any(|r| r.outcome == Outcome::Sent));
                     if tx.send(outbox_msg(ev)).is_err() {
                         break;
+                    }
+                    // The outbox files these accounts' Sent copies in the store itself: show them.
+                    for (account, folder) in local_sent.iter().filter(|_| sent) {
+                        let _ = tx.send(Msg::Sync(SyncUpdate::FolderChanged {
+                            account: account.clone(),
+                            folder: folder.clone(),
+                        }));
                     }
                 }
             });
@@ -506,10 +528,7 @@ fn load_messages_streaming(
 }
 
 /// The reader's view of message `id`, rendered by `mail::render` (sanitized, HTML as text).
-pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
-    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    Ok(crate::mail::render::render_message(&raw))
-}
+pub use super::tracking_urls::reader_content;
 
 fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
     let raw = store.raw_message(id).map_err(|e| e.to_string())?;

@@ -47,6 +47,9 @@ fn demo_prints_a_seeded_inbox_and_leaves_no_trace() {
         "Q3 proposal for Acme",
         "This Week in Terminals #120",
         "[initech/tps] Build #4812",
+        "Sending: an embedded SMTP server runs at 127.0.0.1:",
+        "mail to alex@initech.test lands in INBOX",
+        "Tracking: an embedded tracker runs at http://127.0.0.1:",
     ] {
         assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
     }
@@ -105,4 +108,215 @@ fn demo_dir_is_kept_reusable_and_never_a_real_cache() {
         std::fs::read(real.join("tidings.sqlite3")).unwrap(),
         b"not a demo"
     );
+}
+
+mod sending {
+    //! The demo's embedded SMTP server behind the real outbox: what a user sends in the demo
+    //! arrives (INBOX for the demo user, `delivered/` for everyone) and is filed in Sent, once.
+
+    use crate::tui_snapshots::{snap, Harness};
+    use tidings::app::compose::queue_draft;
+    use tidings::app::TrackingLine;
+    use tidings::cli::demo::prepare_demo;
+    use tidings::mail::compose::{Draft, Mailbox, Sender};
+    use tidings::mail::outbox::{Outbox, Outcome, Which};
+    use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
+    use tidings::tracking::send::{planner_for, TrackingChoice};
+
+    fn folder(store: &Store, name: &str) -> Vec<MessageSummary> {
+        store
+            .list_messages(&ListQuery {
+                account: Some("demo".into()),
+                folder: Some(name.into()),
+                ..Default::default()
+            })
+            .unwrap()
+    }
+
+    fn with_id<'a>(rows: &'a [MessageSummary], message_id: &str) -> Vec<&'a MessageSummary> {
+        rows.iter()
+            .filter(|m| m.message_id.as_deref() == Some(message_id))
+            .collect()
+    }
+
+    #[test]
+    fn mail_sent_in_the_demo_arrives_in_inbox_sent_and_delivered_exactly_once() {
+        let home = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut env = prepare_demo(Some(&home.path().join("demo")), now).unwrap();
+        let servers = env.start_servers().unwrap();
+        let mut store = env.open_store().unwrap();
+        let inbox_before = folder(&store, "INBOX").len();
+        let sent_before = folder(&store, "Sent").len();
+
+        let (name, acc) = env.config.account(Some("demo")).unwrap();
+        let mut draft = Draft::new(&Sender::from_config(name, acc));
+        draft.to = Mailbox::parse_list("Alex Morgan <alex@initech.test>").unwrap();
+        draft.cc = Mailbox::parse_list("Dana Lee <dana.lee@acme.test>").unwrap();
+        draft.subject = "Demo plan with the numbers".into();
+        draft.body = "The plan: https://example.com/plan\n".into();
+        let attachment: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let path = home.path().join("numbers.bin");
+        std::fs::write(&path, &attachment).unwrap();
+        draft.attach_file(&path).unwrap();
+        let tracked = TrackingChoice {
+            opens: true,
+            links: true,
+        };
+        let id = queue_draft(&store, &env.config, &draft, tracked, now).unwrap();
+
+        let mut outbox = Outbox::new(env.config.clone(), &store)
+            .with_planner(planner_for(&env.config, &env.db_path()));
+        let results = outbox.flush(&mut store, Which::One(id), now).unwrap();
+        assert_eq!(results.len(), 1, "{results:?}");
+        assert_eq!(results[0].outcome, Outcome::Sent, "{results:?}");
+        assert_eq!(results[0].filing_error, None);
+        // A second flush finds nothing to send or file.
+        let again = outbox.flush(&mut store, Which::AllWaiting, now).unwrap();
+        assert!(again.is_empty(), "{again:?}");
+
+        // Arrived in the demo INBOX once, unread, with the attachment byte for byte.
+        let inbox = folder(&store, "INBOX");
+        assert_eq!(inbox.len(), inbox_before + 1);
+        let arrived = with_id(&inbox, &draft.message_id);
+        assert_eq!(arrived.len(), 1, "{inbox:?}");
+        assert!(!arrived[0].seen && arrived[0].has_attachments);
+        let raw = store.raw_message(arrived[0].id).unwrap();
+        let (file, bytes) = tidings::mail::render::attachment_bytes(&raw, 0).unwrap();
+        assert_eq!(file, "numbers.bin");
+        assert_eq!(bytes, attachment);
+
+        // Filed in Sent once, as the untracked original.
+        let sent = folder(&store, "Sent");
+        assert_eq!(sent.len(), sent_before + 1);
+        let filed = with_id(&sent, &draft.message_id);
+        assert_eq!(filed.len(), 1);
+        let base = env.config.tracking.base_url.clone().unwrap();
+        let sent_raw =
+            String::from_utf8_lossy(&store.raw_message(filed[0].id).unwrap()).into_owned();
+        assert!(
+            !sent_raw.contains(&base),
+            "the Sent copy is tracked:\n{sent_raw}"
+        );
+
+        // One copy per recipient in delivered/, each with its own pixel.
+        let dir = servers.smtp.delivered_dir();
+        let mut copies: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        copies.sort();
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        assert!(copies[0].ends_with("-alex@initech.test.eml"), "{copies:?}");
+        assert!(copies[1].ends_with("-dana.lee@acme.test.eml"), "{copies:?}");
+        let pixel = |name: &str| {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            let html = parsed.body_html(0).expect("an HTML part").into_owned();
+            let at = html.find(&format!("{base}/p/")).expect("a pixel");
+            html[at..at + base.len() + 3 + 32].to_string()
+        };
+        assert_ne!(pixel(&copies[0]), pixel(&copies[1]));
+
+        // The reader of the Sent copy lists each recipient's tracking URLs.
+        let content = tidings::app::runtime::reader_content(&store, filed[0].id).unwrap();
+        let lines = content.tracking.expect("tracking URLs").lines;
+        let has = |l: TrackingLine| lines.contains(&l);
+        assert!(
+            has(TrackingLine::Label("alex@initech.test".into())),
+            "{lines:?}"
+        );
+        assert!(
+            has(TrackingLine::Label("dana.lee@acme.test".into())),
+            "{lines:?}"
+        );
+        assert!(
+            has(TrackingLine::Url(pixel(&copies[0]) + ".gif")),
+            "{lines:?}"
+        );
+        assert!(
+            has(TrackingLine::Url(pixel(&copies[1]) + ".gif")),
+            "{lines:?}"
+        );
+        assert!(has(TrackingLine::Label(
+            "  link to https://example.com/plan".into()
+        )));
+        // A received message has no tracking section.
+        let other = inbox
+            .iter()
+            .find(|m| m.message_id.as_deref() != Some(draft.message_id.as_str()))
+            .unwrap();
+        let content = tidings::app::runtime::reader_content(&store, other.id).unwrap();
+        assert_eq!(content.tracking, None);
+    }
+
+    #[test]
+    fn the_demo_smtp_server_refuses_mail_without_its_password() {
+        let home = tempfile::tempdir().unwrap();
+        let mut env = prepare_demo(Some(&home.path().join("demo")), 1_788_256_800).unwrap();
+        let servers = env.start_servers().unwrap();
+        let cfg = servers.smtp.server_config();
+        assert_eq!(cfg.host, "127.0.0.1");
+        let refused =
+            tidings::mail::smtp::SmtpSession::connect(&cfg, "x@example.com", Some("wrong"));
+        let e = refused.err().expect("a wrong password is refused");
+        assert_eq!(e.kind, tidings::mail::smtp::FailureKind::Permanent, "{e}");
+    }
+
+    #[test]
+    fn reader_shows_a_tracked_mails_urls_at_the_end_bounded() {
+        let mut h = Harness::new(120, 60);
+        let account = h.store.account_id("work").unwrap();
+        let inbox = h.store.folder(account, "INBOX").unwrap();
+        let raw = "From: Me <me@example.com>\r\nTo: many@example.com\r\n\
+                   Subject: Proposal for many\r\nMessage-ID: <tracked.1@example.com>\r\n\
+                   Date: Tue, 1 Sep 2026 10:00:00 +0000\r\n\r\nHello all.\r\n";
+        let msg = tidings::mail::parse::parse_message(
+            9000,
+            raw.as_bytes().to_vec(),
+            Default::default(),
+            Some(crate::support::mailbox::NOW),
+        );
+        h.store.put_message(inbox.id, &msg).unwrap();
+        // A registered tracking record with fixed tokens: 15 recipients, two links each.
+        let recipients: Vec<serde_json::Value> = (0..15)
+            .map(|i| {
+                serde_json::json!({
+                    "address": format!("r{i:02}@example.com"),
+                    "token": format!("{i:032x}"),
+                    "pixel_url": format!("http://127.0.0.1:8025/p/{i:032x}.gif"),
+                    "opt_out_url": null,
+                    "links": [
+                        {"token": format!("{:032x}", 100 + i), "url": "https://example.com/plan"},
+                        {"token": format!("{:032x}", 200 + i), "url": "https://example.com/price"},
+                    ],
+                })
+            })
+            .collect();
+        let record = serde_json::json!({
+            "opens": true, "links": true, "opt_out_link": false,
+            "base_url": "http://127.0.0.1:8025", "recipients": recipients,
+        })
+        .to_string();
+        h.store
+            .outbox_insert(&NewOutboxEntry {
+                account: "work",
+                message_id: "<tracked.1@example.com>",
+                draft_json: "{}",
+                date: crate::support::mailbox::NOW,
+                raw: raw.as_bytes(),
+                sent_copy: raw.as_bytes(),
+                envelope_from: "me@example.com",
+                tracking: Some(&record),
+                now: crate::support::mailbox::NOW,
+            })
+            .unwrap();
+        h.send(tidings::app::Msg::Action(tidings::app::Action::FilterAll));
+        h.press(&["G", "Enter"]);
+        let screen = h.screen();
+        assert!(screen.contains("Proposal for many"), "{screen}");
+        assert!(screen.contains("http://127.0.0.1:8025/p/00000000000000000000000000000000.gif"));
+        assert!(screen.contains("more lines: `tidings show"), "{screen}");
+        snap!("reader_tracking_urls", screen);
+    }
 }
