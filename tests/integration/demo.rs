@@ -320,3 +320,39 @@ mod sending {
         snap!("reader_tracking_urls", screen);
     }
 }
+
+#[test]
+fn tmux_demo_composes_and_sends_a_mail_that_arrives_in_its_inbox() {
+    use crate::support::tmux::Tmux;
+    let t = Tmux::demo("demo-send");
+    t.wait_for("INBOX — All");
+    t.compose(
+        "alex@initech.test, dana.lee@acme.test",
+        "Sent from the demo",
+        "Plan: https://example.com/plan",
+    );
+    t.keys(&["C-s"]);
+    t.wait_for("sent <");
+    // The INBOX shows it (the receiver's folder change reloads the list), newest first.
+    t.wait_for("Sent from the demo");
+    let store = t.store();
+    let count = |folder: &str| {
+        store
+            .list_messages(&tidings::store::ListQuery {
+                folder: Some(folder.into()),
+                search: Some("\"Sent from the demo\"".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count("INBOX"), 1);
+    assert_eq!(count("Sent"), 1);
+    assert_eq!(entries(&t.data.join("delivered")).len(), 2);
+    // Its reader lists the tracking URLs.
+    t.keys(&["g", "Enter"]);
+    let screen = t.wait_for("Tracking — open a pixel URL");
+    assert!(screen.contains("dana.lee@acme.test"), "{screen}");
+    assert!(screen.contains("/p/"), "{screen}");
+    t.keys(&["q", "q"]);
+}
