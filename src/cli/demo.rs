@@ -54,12 +54,12 @@ impl DemoEnv {
     /// Starts the demo's servers on 127.0.0.1 and points the demo account's `[smtp]` and the
     /// `[tracking]` settings at them. They stop when the returned value is dropped.
     pub fn start_servers(&mut self) -> anyhow::Result<DemoServers> {
-        let smtp = LocalSmtp::start(LocalSmtpOptions {
-            data_dir: self.data_dir().to_path_buf(),
-            db_path: self.db_path(),
-            account: DEMO_ACCOUNT.into(),
-            local_address: DEMO_EMAIL.into(),
-        })?;
+        let smtp = LocalSmtp::start(LocalSmtpOptions::new(
+            self.data_dir(),
+            &self.db_path(),
+            DEMO_ACCOUNT,
+            DEMO_EMAIL,
+        ))?;
         let tracker = EmbeddedTracker::start(self.data_dir())?;
         tracker.configure(&mut self.config.tracking);
         self.config.accounts.insert(

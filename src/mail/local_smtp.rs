@@ -51,9 +51,24 @@ pub struct LocalSmtpOptions {
     /// The account (in the store) that owns `local_address`.
     pub account: String,
     pub local_address: String,
+    /// Larger messages are refused (552); [`MAX_MESSAGE_BYTES`] unless a test wants less.
+    pub max_message_bytes: usize,
 }
 
-/// What one accepted transaction left behind, reported to subscribers.
+impl LocalSmtpOptions {
+    /// Options for `account`, whose address is `local_address`, with the default size bound.
+    pub fn new(data_dir: &Path, db_path: &Path, account: &str, local_address: &str) -> Self {
+        LocalSmtpOptions {
+            data_dir: data_dir.to_path_buf(),
+            db_path: db_path.to_path_buf(),
+            account: account.to_string(),
+            local_address: local_address.to_string(),
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// What every connection shares.
 struct Shared {
     opts: LocalSmtpOptions,
     user: String,
@@ -201,7 +216,8 @@ fn serve(stream: TcpStream, peer: IpAddr, shared: &Arc<Shared>) -> std::io::Resu
         .enable_auth(AuthMechanism::Plain)
         // Loopback only, with a password that lives as long as this process.
         .insecure_enable_plaintext_auth();
-    let mut session = builder.build(peer, Receiver::new(shared.clone()));
+    let refused = Arc::new(AtomicBool::new(false));
+    let mut session = builder.build(peer, Receiver::new(shared.clone(), refused.clone()));
     session.greeting().write_to(&mut writer)?;
     let mut line = Vec::with_capacity(1024);
     loop {
@@ -230,17 +246,12 @@ fn serve(stream: TcpStream, peer: IpAddr, shared: &Arc<Shared>) -> std::io::Resu
             }
         }
         writer.flush()?;
-        if session_failed_data(&res) {
-            // mailin stays in its DATA state after a refused end of data; the client must
-            // start over on a new connection.
+        if refused.load(Ordering::SeqCst) {
+            // mailin stays in its DATA state after a refused end of data, so what the client
+            // sends next would be taken as message text: it must start over on a new connection.
             return Ok(());
         }
     }
-}
-
-/// A refusal at the end of DATA (the only place our handler returns 452/451/552 codes).
-fn session_failed_data(res: &Response) -> bool {
-    res.is_error && matches!(res.code, 451 | 452 | 552)
 }
 
 /// One connection's SMTP transaction state (mailin makes one handler per session).
@@ -251,12 +262,15 @@ struct Receiver {
     to: Vec<String>,
     data: Vec<u8>,
     too_big: bool,
+    /// Set when the end of DATA was refused; the connection then closes.
+    refused: Arc<AtomicBool>,
 }
 
 impl Receiver {
-    fn new(shared: Arc<Shared>) -> Receiver {
+    fn new(shared: Arc<Shared>, refused: Arc<AtomicBool>) -> Receiver {
         Receiver {
             shared,
+            refused,
             authenticated: false,
             from: String::new(),
             to: Vec::new(),
@@ -299,7 +313,7 @@ impl Handler for Receiver {
     fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
         // Keep reading to the end of DATA (a reply in the middle would confuse the client);
         // the refusal comes at the end.
-        if self.data.len() + buf.len() > MAX_MESSAGE_BYTES {
+        if self.data.len() + buf.len() > self.shared.opts.max_message_bytes {
             self.too_big = true;
             self.data = Vec::new();
         } else if !self.too_big {
@@ -310,11 +324,12 @@ impl Handler for Receiver {
 
     fn data_end(&mut self) -> Response {
         if self.too_big {
+            self.refused.store(true, Ordering::SeqCst);
             return Response::custom(
                 552,
                 format!(
-                    "message larger than {} MB",
-                    MAX_MESSAGE_BYTES / (1024 * 1024)
+                    "message larger than {} bytes",
+                    self.shared.opts.max_message_bytes
                 ),
             );
         }
@@ -323,6 +338,7 @@ impl Handler for Receiver {
             Ok(()) => response::OK,
             Err(e) => {
                 tracing::warn!("local SMTP: could not deliver: {e}");
+                self.refused.store(true, Ordering::SeqCst);
                 Response::custom(451, "local delivery failed, try again later".into())
             }
         }
@@ -411,6 +427,93 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::smtp::{FailureKind, SmtpSession};
+    use crate::store::ListQuery;
+
+    fn start(max_message_bytes: usize) -> (tempfile::TempDir, LocalSmtp) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.sqlite3");
+        Store::open(&db)
+            .unwrap()
+            .ensure_account("me", "me@x.test", None)
+            .unwrap();
+        let mut opts = LocalSmtpOptions::new(dir.path(), &db, "me", "me@x.test");
+        opts.max_message_bytes = max_message_bytes;
+        let server = LocalSmtp::start(opts).unwrap();
+        (dir, server)
+    }
+
+    fn send(
+        server: &LocalSmtp,
+        to: &[&str],
+        raw: &[u8],
+    ) -> Result<(), crate::mail::smtp::SmtpError> {
+        let cfg = server.server_config();
+        let mut s = SmtpSession::connect(&cfg, "me@x.test", cfg.password.as_deref())?;
+        let to: Vec<String> = to.iter().map(|t| t.to_string()).collect();
+        s.send("me@x.test", &to, raw, &mut || Ok(()))
+    }
+
+    fn inbox_len(dir: &Path) -> usize {
+        let store = Store::open(&dir.join("t.sqlite3")).unwrap();
+        store
+            .list_messages(&ListQuery {
+                folder: Some("INBOX".into()),
+                ..Default::default()
+            })
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn an_oversized_mail_is_refused_and_a_small_one_then_delivered() {
+        let (dir, server) = start(4000);
+        let line = format!("{}\r\n", "x".repeat(70));
+        let big = format!("Subject: big\r\n\r\n{}", line.repeat(100));
+        let e = send(&server, &["me@x.test"], big.as_bytes()).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Permanent, "{e}");
+        assert_eq!(
+            std::fs::read_dir(server.delivered_dir()).unwrap().count(),
+            0
+        );
+        assert_eq!(inbox_len(dir.path()), 0);
+
+        let small = b"Subject: small\r\nMessage-ID: <s@x.test>\r\n\r\nhi\r\n";
+        send(&server, &["me@x.test", "ME@x.test", "you@y.test"], small).unwrap();
+        let mut files: Vec<String> = std::fs::read_dir(server.delivered_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files[0].ends_with("-me@x.test.eml") && files[1].ends_with("-you@y.test.eml"));
+        let kept = std::fs::read(server.delivered_dir().join(&files[1])).unwrap();
+        assert_eq!(kept, small);
+        assert_eq!(inbox_len(dir.path()), 1);
+    }
+
+    #[test]
+    fn mail_without_login_and_overlong_lines_are_refused() {
+        let (_dir, server) = start(MAX_MESSAGE_BYTES);
+        let mut conn = TcpStream::connect(server.addr()).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut replies = BufReader::new(conn.try_clone().unwrap());
+        let mut reply = || {
+            let mut l = String::new();
+            replies.read_line(&mut l).unwrap();
+            l
+        };
+        assert!(reply().starts_with("220 "));
+        conn.write_all(b"EHLO test\r\n").unwrap();
+        while !reply().starts_with("250 ") {}
+        conn.write_all(b"MAIL FROM:<a@b.test>\r\n").unwrap();
+        let refused = reply();
+        assert!(refused.starts_with("5"), "{refused}");
+        conn.write_all(&vec![b'A'; MAX_LINE_BYTES as usize])
+            .unwrap();
+        assert!(reply().starts_with("500 line too long"));
+        assert_eq!(reply(), "", "the connection is closed");
+    }
 
     #[test]
     fn file_names_never_escape_the_delivered_dir() {

@@ -9,6 +9,7 @@ mod local_mail;
 mod messages;
 mod outbox;
 mod schema;
+mod sent_tracked;
 mod superdata;
 mod sync;
 mod tracking;
