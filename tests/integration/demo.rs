@@ -118,7 +118,7 @@ mod sending {
     use tidings::app::compose::queue_draft;
     use tidings::app::TrackingLine;
     use tidings::cli::demo::prepare_demo;
-    use tidings::mail::compose::{Draft, Mailbox, Sender};
+    use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};
     use tidings::mail::outbox::{Outbox, Outcome, Which};
     use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
     use tidings::tracking::send::{planner_for, TrackingChoice};
@@ -248,6 +248,60 @@ mod sending {
             .unwrap();
         let content = tidings::app::runtime::reader_content(&store, other.id).unwrap();
         assert_eq!(content.tracking, None);
+    }
+
+    #[test]
+    fn a_forward_keeps_its_attachments_and_a_reply_reaches_its_author_in_the_demo() {
+        let home = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut env = prepare_demo(Some(&home.path().join("demo")), now).unwrap();
+        let servers = env.start_servers().unwrap();
+        let mut store = env.open_store().unwrap();
+        let (name, acc) = env.config.account(Some("demo")).unwrap();
+        let me = Sender::from_config(name, acc);
+        let inbox = folder(&store, "INBOX");
+        let with_files = inbox.iter().find(|m| m.has_attachments).unwrap();
+        let original = store.raw_message(with_files.id).unwrap();
+        let attached = tidings::mail::render::attachment_bytes(&original, 0).unwrap();
+
+        // Forward to self (untracked): it arrives with the original's attachment.
+        let mut forward = Draft::forward(&me, &original).unwrap();
+        forward.to = Mailbox::parse_list("alex@initech.test").unwrap();
+        let none = TrackingChoice::default();
+        queue_draft(&store, &env.config, &forward, none, now).unwrap();
+        // Reply to the original's author.
+        let reply = Draft::reply(&me, &original, ReplyKind::Sender).unwrap();
+        queue_draft(&store, &env.config, &reply, none, now).unwrap();
+
+        let mut outbox = Outbox::new(env.config.clone(), &store)
+            .with_planner(planner_for(&env.config, &env.db_path()));
+        let results = outbox.flush(&mut store, Which::AllWaiting, now).unwrap();
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert!(
+            results.iter().all(|r| r.outcome == Outcome::Sent),
+            "{results:?}"
+        );
+
+        let inbox = folder(&store, "INBOX");
+        let arrived = with_id(&inbox, &forward.message_id);
+        assert_eq!(arrived.len(), 1);
+        let raw = store.raw_message(arrived[0].id).unwrap();
+        assert_eq!(
+            tidings::mail::render::attachment_bytes(&raw, 0).unwrap(),
+            attached
+        );
+        assert!(with_id(&inbox, &reply.message_id).is_empty());
+        let sent = folder(&store, "Sent");
+        assert_eq!(with_id(&sent, &reply.message_id).len(), 1);
+        assert_eq!(with_id(&sent, &forward.message_id).len(), 1);
+        let author = reply.to[0].email.clone();
+        assert_eq!(author, with_files.from_addr);
+        let files: Vec<String> = std::fs::read_dir(servers.smtp.delivered_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files.iter().any(|f| f.ends_with(&format!("-{author}.eml"))));
     }
 
     #[test]
