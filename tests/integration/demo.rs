@@ -117,7 +117,7 @@ mod sending {
     use crate::tui_snapshots::{snap, Harness};
     use tidings::app::compose::queue_draft;
     use tidings::app::TrackingLine;
-    use tidings::cli::demo::prepare_demo;
+    use tidings::cli::demo::{prepare_demo, DemoEnv, DemoServers};
     use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};
     use tidings::mail::outbox::{Outbox, Outcome, Which};
     use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
@@ -139,13 +139,20 @@ mod sending {
             .collect()
     }
 
-    #[test]
-    fn mail_sent_in_the_demo_arrives_in_inbox_sent_and_delivered_exactly_once() {
+    /// A demo dir with its servers running (dropped before the dir), and its store.
+    fn started_demo() -> (tempfile::TempDir, DemoEnv, DemoServers, Store) {
         let home = tempfile::tempdir().unwrap();
         let now = chrono::Utc::now().timestamp();
         let mut env = prepare_demo(Some(&home.path().join("demo")), now).unwrap();
         let servers = env.start_servers().unwrap();
-        let mut store = env.open_store().unwrap();
+        let store = env.open_store().unwrap();
+        (home, env, servers, store)
+    }
+
+    #[test]
+    fn mail_sent_in_the_demo_arrives_in_inbox_sent_and_delivered_exactly_once() {
+        let (home, env, servers, mut store) = started_demo();
+        let now = chrono::Utc::now().timestamp();
         let inbox_before = folder(&store, "INBOX").len();
         let sent_before = folder(&store, "Sent").len();
 
@@ -252,11 +259,8 @@ mod sending {
 
     #[test]
     fn a_forward_keeps_its_attachments_and_a_reply_reaches_its_author_in_the_demo() {
-        let home = tempfile::tempdir().unwrap();
+        let (_home, env, servers, mut store) = started_demo();
         let now = chrono::Utc::now().timestamp();
-        let mut env = prepare_demo(Some(&home.path().join("demo")), now).unwrap();
-        let servers = env.start_servers().unwrap();
-        let mut store = env.open_store().unwrap();
         let (name, acc) = env.config.account(Some("demo")).unwrap();
         let me = Sender::from_config(name, acc);
         let inbox = folder(&store, "INBOX");
