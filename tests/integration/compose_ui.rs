@@ -42,6 +42,10 @@ fn config() -> Config {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_config(config())
+    }
+
+    fn with_config(config: Config) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("cache.sqlite3");
         let store = seed(&db, "work");
@@ -52,7 +56,7 @@ impl Harness {
             db,
             store,
             app,
-            config: config(),
+            config,
             savers: HashMap::new(),
             ui: Ui::new(Theme::default(), Keymap::default(), true),
             term: Terminal::new(TestBackend::new(100, 30)).unwrap(),
@@ -274,9 +278,8 @@ fn composer_send_commits_to_the_outbox_and_invalid_recipients_stay_in_the_compos
     assert!(h.held.is_empty());
 }
 
-#[test]
-fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
-    let smtp = SmtpServer::start();
+/// The real binary in tmux on the seeded mailbox, sending through `smtp`.
+fn tmux_app(name: &str, smtp: &SmtpServer) -> Tmux {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     seed(&data.join("tidings.sqlite3"), "work");
@@ -301,7 +304,13 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
         dir.path().display(),
         env!("CARGO_BIN_EXE_tidings")
     );
-    let t = Tmux::run("compose", dir, data, &cmd);
+    Tmux::run(name, dir, data, &cmd)
+}
+
+#[test]
+fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
+    let smtp = SmtpServer::start();
+    let t = tmux_app("compose", &smtp);
     t.wait_for("INBOX");
     t.keys(&["c"]);
     t.wait_for("New message");
@@ -740,4 +749,77 @@ fn composer_reply_all_from_the_reader_prefills_everyone_but_me() {
         "{everyone:?}"
     );
     assert!(d.body.contains("> A week is fine."), "{:?}", d.body);
+}
+
+#[test]
+fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("5xx");
+    let t = tmux_app("outbox-edit", &smtp);
+    t.wait_for("INBOX");
+    t.keys(&["c"]);
+    t.wait_for("New message");
+    t.type_text("dana@acme.test");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.type_text("Budget");
+    t.keys(&["Tab", "Tab"]);
+    t.type_text("The numbers.");
+    t.wait_for("The numbers.");
+    t.keys(&["C-s"]);
+    t.wait_for("refused <");
+    assert!(smtp.deliveries().is_empty());
+    t.keys(&["w"]);
+    t.wait_for("no such user");
+    // The server takes mail again; the user fixes the subject and sends the same mail.
+    smtp.set_mode("ok");
+    t.keys(&["e"]);
+    t.wait_for("New message");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.type_text(" (final)");
+    t.wait_for("Budget (final)");
+    t.keys(&["C-s"]);
+    t.wait_for("sent <");
+    // Back in the Outbox view, which follows the worker: nothing waits.
+    t.wait_for("nothing waiting");
+    let log = smtp.deliveries();
+    assert_eq!(log.len(), 1, "exactly one mail: {log:?}");
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("Subject: Budget (final)"), "{text}");
+    assert!(text.contains("The numbers."), "{text}");
+    let store = t.store();
+    let all = store.outbox_entries(&[]).unwrap();
+    assert_eq!(all.len(), 1, "the edit replaced the entry: {all:?}");
+    assert_eq!(all[0].state, "sent");
+    assert_eq!(log[0]["message_id"], serde_json::json!(all[0].message_id));
+    assert!(drafts::list(&store, None).unwrap().is_empty());
+    // Nothing more goes out later.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+#[test]
+fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
+    let dc = crate::support::dovecot::Dovecot::start();
+    dc.add_user("alice", "secret");
+    dc.create_folder("alice", "Drafts");
+    let mut h =
+        Harness::with_config(toml::from_str(&dc.config_toml("work", "alice", "secret")).unwrap());
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("On the server");
+    h.press(&["M-s"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("in \"Drafts\" on the server"), "{status}");
+    let id = h.draft().message_id;
+    assert_eq!(dc.message_ids("alice", "Drafts"), vec![id.clone()]);
+    // A later version replaces the server copy; leaving with "save" files it too.
+    h.type_text(" v2");
+    h.press(&["Esc", "s"]);
+    assert!(h.app.status.as_deref().unwrap().contains("on the server"));
+    assert_eq!(dc.message_ids("alice", "Drafts"), vec![id]);
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved[0].draft.subject, "On the server v2");
+    assert!(saved[0].on_server);
 }
