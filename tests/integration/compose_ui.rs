@@ -823,3 +823,35 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     assert_eq!(saved[0].draft.subject, "On the server v2");
     assert!(saved[0].on_server);
 }
+
+#[test]
+fn composer_reply_and_forward_go_out_with_threading_headers_and_attachments() {
+    let mut h = Harness::new();
+    h.press(&["r"]);
+    h.type_text("Sounds good.");
+    h.press(&["C-s"]);
+    h.press(&["j", "j", "f"]);
+    h.type_text("sam@globex.test");
+    h.press(&["C-s"]);
+    assert!(h.app.compose.is_none(), "{:?}", h.app.status);
+    let entries = h.store.outbox_entries(&[]).unwrap();
+    assert_eq!(entries.len(), 2);
+    let raw = |id| {
+        let (raw, _) = h.store.outbox_bytes(id).unwrap().unwrap();
+        String::from_utf8_lossy(&raw).into_owned()
+    };
+    let reply = raw(entries[0].id);
+    assert!(reply.contains("In-Reply-To: <p3@acme.test>"), "{reply}");
+    assert!(
+        reply.contains("References: <p1@acme.test> <p3@acme.test>"),
+        "{reply}"
+    );
+    assert!(reply.contains("Subject: Re: Proposal for Q3"), "{reply}");
+    assert!(reply.contains("> A week is fine."), "{reply}");
+    let fwd = raw(entries[1].id);
+    assert!(fwd.contains("Subject: Fwd: Proposal for Q3"), "{fwd}");
+    assert!(
+        fwd.contains("proposal.txt"),
+        "the attachment goes along: {fwd}"
+    );
+}
