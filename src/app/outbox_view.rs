@@ -285,114 +285,84 @@ impl App {
         if v.asking.is_some() {
             return Vec::new();
         }
-        let line = v.lines.get(v.cursor).cloned();
-        let change = |change| match &line {
-            Some(l) => vec![Effect::ChangeOutbox {
+        let last = v.lines.len().saturating_sub(1);
+        match a {
+            Action::Down => v.cursor = (v.cursor + 1).min(last),
+            Action::Up => v.cursor = v.cursor.saturating_sub(1),
+            Action::Top => v.cursor = 0,
+            Action::Bottom => v.cursor = last,
+            Action::Back | Action::Outbox => self.outbox = None,
+            _ => {}
+        }
+        let Some(v) = self.outbox.as_mut() else {
+            return Vec::new();
+        };
+        let Some(l) = v.lines.get(v.cursor).cloned() else {
+            return Vec::new();
+        };
+        let change = |change| {
+            vec![Effect::ChangeOutbox {
                 id: l.id,
                 account: l.account.clone(),
                 change,
-            }],
-            None => Vec::new(),
+            }]
         };
         let mut ask = |question| {
-            if let Some(l) = &line {
-                v.asking = Some(Asking {
-                    question,
-                    id: l.id,
-                    account: l.account.clone(),
-                    subject: l.subject.clone(),
-                });
-            }
+            v.asking = Some(Asking {
+                question,
+                id: l.id,
+                account: l.account.clone(),
+                subject: l.subject.clone(),
+            });
             Vec::new()
         };
-        let why_not = line.as_ref().map(|l| match l.state.as_str() {
-            state::SENDING => format!("{:?} is being sent right now", l.subject),
+        let (state, subject) = (l.state.as_str(), &l.subject);
+        let refused = |what: &str| match state {
+            state::SENDING => format!("cannot {what}: {subject:?} is being sent right now"),
             state::UNCONFIRMED => format!(
-                "{:?} may already have arrived: say first whether it did",
-                l.subject
+                "cannot {what}: {subject:?} may already have arrived; say first whether it did"
             ),
-            _ => format!("{:?} cannot be changed in state {}", l.subject, l.state),
-        });
+            _ => format!("cannot {what}: {subject:?} is {state}"),
+        };
         match a {
-            Action::Down => {
-                v.cursor = (v.cursor + 1).min(v.lines.len().saturating_sub(1));
-                Vec::new()
-            }
-            Action::Up => {
-                v.cursor = v.cursor.saturating_sub(1);
-                Vec::new()
-            }
-            Action::Top => {
-                v.cursor = 0;
-                Vec::new()
-            }
-            Action::Bottom => {
-                v.cursor = v.lines.len().saturating_sub(1);
-                Vec::new()
-            }
-            Action::Back | Action::Outbox => {
-                self.outbox = None;
-                Vec::new()
-            }
-            Action::RetrySend => match line.as_ref().map(|l| l.state.as_str()) {
-                Some(state::UNCONFIRMED) => ask(Question::Arrived),
-                Some(state::FAILED) => change(OutboxChange::Retry),
-                Some(state::QUEUED) => {
-                    let l = line
-                        .as_ref()
-                        .map(|l| (l.account.clone(), l.subject.clone()));
-                    match l {
-                        Some((account, subject)) => {
-                            self.status = Some(format!("trying {subject:?} now…"));
-                            vec![Effect::FlushOutbox { account }]
-                        }
-                        None => Vec::new(),
-                    }
+            Action::RetrySend => match state {
+                state::UNCONFIRMED => ask(Question::Arrived),
+                state::FAILED => change(OutboxChange::Retry),
+                state::QUEUED => {
+                    self.status = Some(format!("trying {subject:?} now…"));
+                    vec![Effect::FlushOutbox {
+                        account: l.account.clone(),
+                    }]
                 }
-                Some(_) => {
-                    self.status = why_not;
+                _ => {
+                    self.status = Some(refused("retry"));
                     Vec::new()
                 }
-                None => Vec::new(),
             },
-            Action::OutboxEdit | Action::Open => match &line {
-                Some(l) if l.editable => change(OutboxChange::Edit),
-                Some(_) => {
-                    self.status = why_not.map(|w| format!("cannot edit: {w}"));
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
-            Action::Delete => match &line {
-                Some(l) if l.editable => ask(Question::Cancel),
-                Some(_) => {
-                    self.status = why_not.map(|w| format!("cannot cancel: {w}"));
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
-            Action::OutboxConfirm => match &line {
-                Some(l) if l.state == state::UNCONFIRMED => ask(Question::Arrived),
-                Some(l) => {
-                    self.status = Some(format!(
-                        "{:?} is {}: only an unconfirmed mail needs confirming",
-                        l.subject, l.state
-                    ));
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
-            Action::OutboxUntrack => match &line {
-                Some(l) if l.untrackable => ask(Question::Untrack),
-                Some(l) => {
-                    self.status = Some(format!(
-                        "{:?} is not a tracked mail waiting to be sent",
-                        l.subject
-                    ));
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
+            Action::OutboxEdit | Action::Open if l.editable => change(OutboxChange::Edit),
+            Action::OutboxEdit | Action::Open => {
+                self.status = Some(refused("edit"));
+                Vec::new()
+            }
+            Action::Delete if l.editable => ask(Question::Cancel),
+            Action::Delete => {
+                self.status = Some(refused("cancel"));
+                Vec::new()
+            }
+            Action::OutboxConfirm if state == state::UNCONFIRMED => ask(Question::Arrived),
+            Action::OutboxConfirm => {
+                self.status = Some(format!(
+                    "{subject:?} is {state}: only an unconfirmed mail needs confirming"
+                ));
+                Vec::new()
+            }
+            Action::OutboxUntrack if l.untrackable => ask(Question::Untrack),
+            Action::OutboxUntrack => {
+                self.status = Some(format!(
+                    "{subject:?} is not a tracked mail waiting to be sent"
+                ));
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
