@@ -855,3 +855,31 @@ fn composer_reply_and_forward_go_out_with_threading_headers_and_attachments() {
         "the attachment goes along: {fwd}"
     );
 }
+
+#[test]
+fn outbox_keys_follow_the_keys_config_in_the_view_and_its_hint() {
+    let mut h = Harness::new();
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert(
+        "outbox_confirm".to_string(),
+        tidings::config::KeySpec::One("A".into()),
+    );
+    h.ui = Ui::new(Theme::default(), Keymap::new(&keys).unwrap(), true);
+    let id = put_in_outbox(
+        &mut h,
+        "Maybe",
+        "unconfirmed",
+        Some("unconfirmed"),
+        Some("cut"),
+        false,
+    );
+    h.press(&["w"]);
+    assert!(h.screen().contains("A arrived?"), "{}", h.screen());
+    h.press(&["M"]);
+    assert!(
+        h.app.outbox.as_ref().unwrap().asking.is_none(),
+        "M is unbound now"
+    );
+    h.press(&["A", "y"]);
+    assert_eq!(outbox_state(&h, id).as_deref(), Some("sent"));
+}
