@@ -16,7 +16,7 @@ use crate::mail::render::human_size;
 fn tracking_section<'a>(lines: &mut Vec<Line<'a>>, urls: &'a TrackingUrls, id: i64, t: &Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Tracking — open a pixel URL in a browser to record an open",
+        "Tracking URLs — open one in a browser and watch the event arrive",
         Style::default().fg(t.header).add_modifier(Modifier::BOLD),
     ));
     for l in &urls.lines {

@@ -409,7 +409,7 @@ fn tmux_demo_composes_and_sends_a_mail_that_arrives_in_its_inbox() {
     assert_eq!(entries(&t.data.join("delivered")).len(), 2);
     // Its reader lists the tracking URLs.
     t.keys(&["g", "Enter"]);
-    let screen = t.wait_for("Tracking — open a pixel URL");
+    let screen = t.wait_for("Tracking URLs — open one in a browser");
     assert!(screen.contains("dana.lee@acme.test"), "{screen}");
     assert!(screen.contains("/p/"), "{screen}");
     t.keys(&["q", "q"]);
