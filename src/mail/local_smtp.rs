@@ -209,6 +209,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) 
 /// One connection: lines in, `mailin` decides, replies out.
 fn serve(stream: TcpStream, peer: IpAddr, shared: &Arc<Shared>) -> std::io::Result<()> {
     let started = Instant::now();
+    stream.set_nodelay(true)?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     let mut builder = SessionBuilder::new("tidings-demo");
@@ -218,7 +219,7 @@ fn serve(stream: TcpStream, peer: IpAddr, shared: &Arc<Shared>) -> std::io::Resu
         .insecure_enable_plaintext_auth();
     let refused = Arc::new(AtomicBool::new(false));
     let mut session = builder.build(peer, Receiver::new(shared.clone(), refused.clone()));
-    session.greeting().write_to(&mut writer)?;
+    reply(&mut writer, &session.greeting())?;
     let mut line = Vec::with_capacity(1024);
     loop {
         if started.elapsed() > SESSION_DEADLINE {
@@ -239,19 +240,24 @@ fn serve(stream: TcpStream, peer: IpAddr, shared: &Arc<Shared>) -> std::io::Resu
         let res = session.process(&line);
         match res.action {
             Action::NoReply => {}
-            Action::Reply | Action::UpgradeTls => res.write_to(&mut writer)?,
+            Action::Reply | Action::UpgradeTls => reply(&mut writer, &res)?,
             Action::Close => {
-                res.write_to(&mut writer)?;
+                reply(&mut writer, &res)?;
                 return Ok(());
             }
         }
-        writer.flush()?;
         if refused.load(Ordering::SeqCst) {
             // mailin stays in its DATA state after a refused end of data, so what the client
             // sends next would be taken as message text: it must start over on a new connection.
             return Ok(());
         }
     }
+}
+
+/// Sends a reply in one write: mailin formats it piece by piece, and small writes on a socket
+/// meet the client's delayed ACK (tens of milliseconds per reply).
+fn reply(writer: &mut TcpStream, res: &Response) -> std::io::Result<()> {
+    writer.write_all(&res.buffer()?)
 }
 
 /// One connection's SMTP transaction state (mailin makes one handler per session).
