@@ -597,7 +597,7 @@ impl Outbox {
         }
         let folder = filing::folder_for(&entry.account, acc, Some(store), Role::Sent);
         let Some(imap) = &acc.imap else {
-            return self.file_sent_locally(store, &entry, &folder);
+            return self.file_sent_locally(store, &entry, acc, &folder);
         };
         // A retried filing first looks for an earlier APPEND whose result was lost.
         if entry.filed == "failed"
@@ -628,8 +628,11 @@ impl Outbox {
         &self,
         store: &Store,
         entry: &OutboxRow,
+        acc: &AccountConfig,
         folder: &str,
     ) -> Result<Option<String>> {
+        // Nothing syncs a send-only account, so its first Sent copy may find it unknown.
+        store.ensure_account(&entry.account, &acc.email, acc.display_name.as_deref())?;
         let (_, sent_copy) = store
             .outbox_bytes(entry.id)?
             .ok_or(OutboxError::NoSuchEntry(entry.id))?;

@@ -414,3 +414,50 @@ fn tmux_demo_composes_and_sends_a_mail_that_arrives_in_its_inbox() {
     assert!(screen.contains("/p/"), "{screen}");
     t.keys(&["q", "q"]);
 }
+
+#[test]
+fn a_send_only_account_sends_with_the_cli_and_files_sent_in_the_cache() {
+    use crate::support::smtp::SmtpServer;
+    use crate::support::TidingsEnv;
+    let smtp = SmtpServer::start();
+    let env = TidingsEnv::new(&format!(
+        "[accounts.out]\nemail = \"me@example.com\"\ndisplay_name = \"Me\"\n\
+         [accounts.out.smtp]\n{}",
+        smtp.config_section()
+    ));
+    let out = env
+        .command()
+        .args([
+            "send",
+            "--to",
+            "dana@acme.test",
+            "--subject",
+            "No IMAP here",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"Sent without IMAP.\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(smtp.deliveries().len(), 1);
+    let sent = env.list_json("Sent");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["subject"], "No IMAP here");
+    assert_eq!(sent[0]["account"], "out");
+    let outbox: serde_json::Value =
+        serde_json::from_str(&env.ok(&["outbox", "--json", "--all"])).unwrap();
+    assert_eq!(outbox[0]["filed"], "done", "{outbox}");
+    // Nothing to sync, and `sync` says why.
+    let sync = env.run(&["sync"]);
+    assert_eq!(sync.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&sync.stderr);
+    assert!(why.contains("[accounts.NAME.imap]"), "{why}");
+}
