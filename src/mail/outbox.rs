@@ -631,8 +631,6 @@ impl Outbox {
         acc: &AccountConfig,
         folder: &str,
     ) -> Result<Option<String>> {
-        // Nothing syncs a send-only account, so its first Sent copy may find it unknown.
-        store.ensure_account(&entry.account, &acc.email, acc.display_name.as_deref())?;
         let (_, sent_copy) = store
             .outbox_bytes(entry.id)?
             .ok_or(OutboxError::NoSuchEntry(entry.id))?;
@@ -641,7 +639,13 @@ impl Outbox {
             role: "sent",
             default_name: folder,
         };
-        match local_mailbox::file_once(store, sent, sent_copy, &entry.message_id, entry.date) {
+        // Nothing syncs a send-only account, so its first Sent copy may find it unknown.
+        let filed = store
+            .ensure_account(&entry.account, &acc.email, acc.display_name.as_deref())
+            .and_then(|_| {
+                local_mailbox::file_once(store, sent, sent_copy, &entry.message_id, entry.date)
+            });
+        match filed {
             Ok(_) => {
                 store.outbox_set_filed(entry.id, "done", None)?;
                 Ok(None)
