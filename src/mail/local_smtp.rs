@@ -191,16 +191,17 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) 
             let _ = stream.write_all(b"421 too many connections, try again later\r\n");
             continue;
         }
-        let shared = shared.clone();
+        let conn_shared = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("tidings-local-smtp-conn".into())
             .spawn(move || {
-                if let Err(e) = serve(stream, peer, &shared) {
+                if let Err(e) = serve(stream, peer, &conn_shared) {
                     tracing::debug!("local SMTP connection ended: {e}");
                 }
-                shared.connections.fetch_sub(1, Ordering::SeqCst);
+                conn_shared.connections.fetch_sub(1, Ordering::SeqCst);
             });
         if let Err(e) = spawned {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
             tracing::warn!("local SMTP: cannot start a connection thread: {e}");
         }
     }
@@ -496,6 +497,26 @@ mod tests {
         let kept = std::fs::read(server.delivered_dir().join(&files[1])).unwrap();
         assert_eq!(kept, small);
         assert_eq!(inbox_len(dir.path()), 1);
+    }
+
+    #[test]
+    fn connections_beyond_the_cap_are_told_to_come_back_later() {
+        let (_dir, server) = start(MAX_MESSAGE_BYTES);
+        let greeting = |c: &TcpStream| {
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut l = String::new();
+            BufReader::new(c).read_line(&mut l).unwrap();
+            l
+        };
+        let held: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+            .map(|_| TcpStream::connect(server.addr()).unwrap())
+            .collect();
+        for c in &held {
+            assert!(greeting(c).starts_with("220 "));
+        }
+        let extra = TcpStream::connect(server.addr()).unwrap();
+        assert!(greeting(&extra).starts_with("421 "));
+        drop(held);
     }
 
     #[test]
