@@ -150,10 +150,9 @@ pub fn save_to_server(config: &Config, store: &Store, id: i64) -> Result<String,
         .accounts
         .get(&saved.draft.account)
         .ok_or_else(|| DraftError::NoSuchAccount(saved.draft.account.clone()))?;
-    let folder = filing::folder_for(&saved.draft.account, acc, Some(store), Role::Drafts);
+    let drafts = filing::target(&saved.draft.account, acc, Some(store), Role::Drafts);
     let raw = saved.draft.build(saved.updated_at, true)?;
-    filing::append(&acc.imap, &folder, raw, Role::Drafts)?;
-    filing::delete_message_id(&acc.imap, &folder, &saved.draft.message_id, true)?;
+    let folder = filing::save_draft(&acc.imap, &drafts, &saved.draft.message_id, raw)?;
     store.mark_draft_on_server(id, &folder, saved.updated_at)?;
     Ok(folder)
 }

@@ -67,6 +67,8 @@ pub struct Capabilities {
     pub mv: bool,
     pub uidplus: bool,
     pub special_use: bool,
+    /// X-GM-EXT-1: Gmail, which files what its SMTP server sends in Sent by itself.
+    pub gmail: bool,
 }
 
 /// A TCP or TLS stream whose reads and writes time out. `set_read_timeout(None)` (which the imap
@@ -258,6 +260,7 @@ pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, 
             mv: c.has_str("MOVE"),
             uidplus: c.has_str("UIDPLUS"),
             special_use: c.has_str("SPECIAL-USE"),
+            gmail: c.has_str("X-GM-EXT-1"),
         }
     };
     if caps.condstore {

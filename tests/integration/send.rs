@@ -1,6 +1,7 @@
 //! Sending through the outbox against a real SMTP server: delivery byte for byte, queueing on
 //! outages and 4xx, failing on 5xx, and exactly-once across a kill -9.
 
+use crate::support::dovecot::Dovecot;
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer, Tls};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::path::{Path, PathBuf};
@@ -21,19 +22,35 @@ impl Env {
     }
 
     fn with_smtp_section(smtp_section: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
         // IMAP points at a closed port: these tests run with `server_saves_sent`, so sending
-        // never needs it; the Sent-filing tests configure a real IMAP server.
-        let config = format!(
-            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
-             server_saves_sent = true\n\
-             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
-             [accounts.work.smtp]\n{smtp_section}",
+        // never needs it; the Sent-filing tests use `Env::with_dovecot`.
+        let imap = format!(
+            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n",
             free_port()
         );
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Env { dir }
+        Env::with_account("server_saves_sent = true\n", &imap, smtp_section)
+    }
+
+    /// The account's IMAP is user `me` on this Dovecot, `server_saves_sent` unset (so a server
+    /// advertising Gmail's X-GM-EXT-1 is left to file sent mail itself).
+    fn with_dovecot(smtp_section: &str, dc: &Dovecot) -> Env {
+        Env::with_account("", &dovecot_imap(dc), smtp_section)
+    }
+
+    fn with_account(account_lines: &str, imap_section: &str, smtp_section: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { dir };
+        env.write_config(account_lines, imap_section, smtp_section);
+        env
+    }
+
+    fn write_config(&self, account_lines: &str, imap_section: &str, smtp_section: &str) {
+        let config = format!(
+            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
+             {account_lines}[accounts.work.imap]\n{imap_section}[accounts.work.smtp]\n{smtp_section}"
+        );
+        std::fs::write(self.path("config.toml"), config).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -151,15 +168,64 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// IMAP lines for user `me` on this Dovecot.
+fn dovecot_imap(dc: &Dovecot) -> String {
+    format!(
+        "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nuser = \"me\"\n\
+         password = \"me-pw\"\ntimeout_seconds = 5\n",
+        dc.port
+    )
+}
+
+/// A Dovecot with the sender `me` (whose mail to me@example.com lands in its INBOX) and one
+/// user per recipient (`NAME@acme.test`, password `NAME-pw`), and an SMTP server delivering
+/// into their Maildirs, so delivered mail is read back over IMAP as its recipient would.
+fn mail_servers(recipients: &[&str], opts: SmtpOptions) -> (Dovecot, SmtpServer) {
+    mail_servers_with(Dovecot::start(), recipients, opts)
+}
+
+fn mail_servers_with(dc: Dovecot, recipients: &[&str], opts: SmtpOptions) -> (Dovecot, SmtpServer) {
+    let passwords: Vec<String> = recipients.iter().map(|r| format!("{r}-pw")).collect();
+    let mut users = vec![("me", "me-pw")];
+    users.extend(
+        recipients
+            .iter()
+            .copied()
+            .zip(passwords.iter().map(String::as_str)),
+    );
+    dc.add_users(&users);
+    let mut routes = vec![("me@example.com".to_string(), dc.maildir("me", "INBOX"))];
+    for r in recipients {
+        routes.push((format!("{r}@acme.test"), dc.maildir(r, "INBOX")));
+    }
+    let smtp = SmtpServer::start_with(SmtpOptions { routes, ..opts });
+    (dc, smtp)
+}
+
+/// The one message in `user`'s INBOX, fetched over IMAP.
+fn only_message(dc: &Dovecot, user: &str) -> Vec<u8> {
+    let mut inbox = dc.messages(user, "INBOX");
+    assert_eq!(inbox.len(), 1, "{user} got exactly one mail");
+    inbox.remove(0).raw
+}
+
+fn has_header(raw: &[u8], name: &str) -> bool {
+    let text = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    head.starts_with(&format!("{name}:")) || head.contains(&format!("\n{name}:"))
+}
+
 #[test]
 fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
-    let smtp = SmtpServer::start();
-    let env = Env::new(&smtp);
+    let (dc, smtp) = mail_servers(&["dana", "bob", "carol", "boss"], SmtpOptions::default());
+    let env = Env::with_dovecot(&smtp.config_section(), &dc);
     let body = "Grüße aus dem Terminal.\n\nA line with a . dot\n.\nlast line\n";
     std::fs::write(env.path("body.txt"), body).unwrap();
     std::fs::write(env.path("body.html"), "<p>Grüße <b>HTML</b></p>").unwrap();
+    // Every byte value, many times over (long base64 lines, NUL, CR and LF alone).
     let binary: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-    std::fs::write(env.path("data.bin"), &binary).unwrap();
+    let binary_name = "Übersicht März – €.bin";
+    std::fs::write(env.path(binary_name), &binary).unwrap();
     std::fs::write(env.path("notes.txt"), "plain\r\nattachment\n").unwrap();
     let p = |n: &str| env.path(n).to_str().unwrap().to_string();
     let out = env.run(&[
@@ -170,7 +236,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
         "--cc",
         "carol@acme.test",
         "--bcc",
-        "boss@example.com",
+        "boss@acme.test",
         "--subject",
         "Q3 numbers — final",
         "--body-file",
@@ -178,7 +244,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
         "--html-file",
         &p("body.html"),
         "--attach",
-        &p("data.bin"),
+        &p(binary_name),
         &p("notes.txt"),
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -186,7 +252,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
     assert!(message_id.starts_with('<') && message_id.ends_with("@example.com>"));
 
     let log = smtp.deliveries();
-    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log.len(), 1, "one transaction for everyone: {log:?}");
     assert_eq!(log[0]["mail_from"], "me@example.com");
     let rcpts: Vec<&str> = log[0]["rcpt_tos"]
         .as_array()
@@ -200,26 +266,39 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
             "dana@acme.test",
             "bob@acme.test",
             "carol@acme.test",
-            "boss@example.com"
+            "boss@acme.test"
         ]
     );
-    assert_eq!(log[0]["message_id"], message_id.as_str());
 
-    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
-    // What went over the wire is exactly what the outbox committed before the first attempt.
+    // What each recipient reads over IMAP is exactly what the outbox committed before the
+    // first attempt; the Bcc recipient's copy does not name them either.
     let store = env.store();
     let entry = &store.outbox_entries(&["sent"]).unwrap()[0];
     let (committed, sent_copy) = store.outbox_bytes(entry.id).unwrap().unwrap();
-    assert!(
-        raw == committed,
-        "delivered {} bytes, committed {} bytes; first difference at {:?}",
-        raw.len(),
-        committed.len(),
-        raw.iter().zip(&committed).position(|(a, b)| a != b)
-    );
+    for user in ["dana", "bob", "carol", "boss"] {
+        let raw = only_message(&dc, user);
+        assert!(
+            raw == committed,
+            "{user} got {} bytes, committed {} bytes; first difference at {:?}",
+            raw.len(),
+            committed.len(),
+            raw.iter().zip(&committed).position(|(a, b)| a != b)
+        );
+        assert!(
+            !has_header(&raw, "bcc"),
+            "Bcc must not travel with the mail"
+        );
+        assert!(!String::from_utf8_lossy(&raw).contains("boss@"), "{user}");
+    }
+    let raw = only_message(&dc, "dana");
     let m = MessageParser::default().parse(&raw[..]).unwrap();
     assert_eq!(m.subject(), Some("Q3 numbers — final"));
-    assert_eq!(m.message_id().map(|i| format!("<{i}>")), Some(message_id));
+    assert_eq!(
+        m.message_id().map(|i| format!("<{i}>")),
+        Some(message_id.clone())
+    );
+    assert_eq!(m.date().map(|d| d.to_timestamp()), Some(entry.date));
+    assert!(m.in_reply_to().is_empty() && m.references().is_empty());
     let from = m.from().unwrap().first().unwrap();
     assert_eq!(
         (from.name(), from.address()),
@@ -229,32 +308,72 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
         .to()
         .unwrap()
         .iter()
+        .map(|a| (a.name(), a.address().unwrap()))
+        .collect();
+    assert_eq!(
+        to,
+        vec![
+            (Some("Dana Lee"), "dana@acme.test"),
+            (None, "bob@acme.test")
+        ]
+    );
+    let cc: Vec<_> = m
+        .cc()
+        .unwrap()
+        .iter()
         .map(|a| a.address().unwrap())
         .collect();
-    assert_eq!(to, vec!["dana@acme.test", "bob@acme.test"]);
-    assert_eq!(
-        m.cc().unwrap().first().unwrap().address(),
-        Some("carol@acme.test")
-    );
-    assert!(m.bcc().is_none(), "Bcc must not travel with the mail");
-    let filed = MessageParser::default().parse(&sent_copy[..]).unwrap();
-    assert_eq!(
-        filed.bcc().unwrap().first().unwrap().address(),
-        Some("boss@example.com")
-    );
+    assert_eq!(cc, vec!["carol@acme.test"]);
+    assert!(m.bcc().is_none());
     assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), body);
     assert_eq!(m.body_html(0).unwrap(), "<p>Grüße <b>HTML</b></p>");
     let atts: Vec<_> = m.attachments().collect();
     assert_eq!(atts.len(), 2);
-    assert_eq!(atts[0].attachment_name(), Some("data.bin"));
+    assert_eq!(atts[0].attachment_name(), Some(binary_name));
     assert_eq!(atts[0].contents(), &binary[..]);
     assert_eq!(atts[1].attachment_name(), Some("notes.txt"));
     assert_eq!(atts[1].contents(), b"plain\r\nattachment\n");
 
+    // The Sent copy: APPENDed once, \Seen, the committed bytes (with Bcc, for the sender).
+    let sent = dc.messages("me", "Sent");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].flags.contains(&"\\Seen".to_string()),
+        "{:?}",
+        sent[0].flags
+    );
+    assert!(sent[0].raw == sent_copy);
+    let filed = MessageParser::default().parse(&sent[0].raw[..]).unwrap();
+    assert_eq!(
+        filed.bcc().unwrap().first().unwrap().address(),
+        Some("boss@acme.test")
+    );
+    assert_eq!(
+        filed.message_id().map(|i| format!("<{i}>")),
+        Some(message_id)
+    );
+    assert!(dc.messages("me", "INBOX").is_empty());
+
     let all = env.outbox_json(true);
-    assert_eq!(all[0]["state"], "sent");
-    assert_eq!(all[0]["attempts"], 1);
+    assert_eq!(
+        (
+            all[0]["state"].as_str(),
+            all[0]["attempts"].as_u64(),
+            all[0]["filed"].as_str()
+        ),
+        (Some("sent"), Some(1), Some("done"))
+    );
     assert!(env.outbox_json(false).is_empty(), "nothing left waiting");
+
+    // Flushing again files nothing more; nor does a flush after a crash that lost the record
+    // of the APPEND (the copy is found by its Message-ID).
+    assert_eq!(code(&env.run(&["outbox", "flush"])), 0);
+    store.outbox_set_filed(entry.id, "pending", None).unwrap();
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.outbox_json(true)[0]["filed"], "done");
+    assert_eq!(dc.messages("me", "Sent").len(), 1, "filed exactly once");
+    assert_eq!(smtp.deliveries().len(), 1, "and sent exactly once");
 }
 
 #[test]
