@@ -378,7 +378,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
 
 #[test]
 fn smtp_down_queues_with_exit_75_and_flush_delivers_exactly_once() {
-    let mut smtp = SmtpServer::start();
+    let (dc, mut smtp) = mail_servers(&["dana"], SmtpOptions::default());
     let env = Env::new(&smtp);
     smtp.stop();
     let out = env.send_simple("while the server is down");
@@ -413,6 +413,15 @@ fn smtp_down_queues_with_exit_75_and_flush_delivers_exactly_once() {
         (all[0]["state"].as_str(), all[0]["attempts"].as_u64()),
         (Some("sent"), Some(2))
     );
+    // Dana finds it in her INBOX once. `server_saves_sent = true`: no APPEND was tried.
+    let raw = only_message(&dc, "dana");
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(m.subject(), Some("while the server is down"));
+    assert_eq!(
+        m.message_id().map(|i| format!("<{i}>")).as_ref(),
+        all[0]["message_id"].as_str().map(str::to_string).as_ref()
+    );
+    assert_eq!(all[0]["filed"], "skipped");
 }
 
 #[test]
@@ -603,13 +612,14 @@ fn send_usage_errors_exit_2_and_bad_addresses_exit_1() {
     assert!(env.outbox_json(true).is_empty());
 }
 
-/// A reply built from a delivered message threads under it when it arrives.
+/// A reply built from a delivered message threads under it when it arrives; both mails are
+/// read over IMAP, and each is filed in Sent once.
 #[test]
 fn reply_to_a_delivered_mail_carries_in_reply_to_and_references() {
-    let smtp = SmtpServer::start();
-    let env = Env::new(&smtp);
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
+    let env = Env::with_dovecot(&smtp.config_section(), &dc);
     assert_eq!(code(&env.send_simple("Original")), 0);
-    let original = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let original = only_message(&dc, "dana");
     let dana = Sender {
         account: "work".into(),
         from: Mailbox::new(Some("Dana"), "dana@acme.test"),
@@ -632,17 +642,26 @@ fn reply_to_a_delivered_mail_carries_in_reply_to_and_references() {
         )
         .unwrap();
     assert_eq!(r[0].outcome, tidings::mail::outbox::Outcome::Sent);
-    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(1);
+    assert_eq!(r[0].filing_error, None);
+    let raw = only_message(&dc, "me");
     let m = MessageParser::default().parse(&raw[..]).unwrap();
     let orig = MessageParser::default().parse(&original[..]).unwrap();
     assert_eq!(m.subject(), Some("Re: Original"));
     assert_eq!(m.in_reply_to().as_text(), orig.message_id());
     assert_eq!(m.references().as_text(), orig.message_id());
+    assert_eq!(m.date().map(|d| d.to_timestamp()), Some(1_800_000_000));
     assert_eq!(
         m.to().unwrap().first().unwrap().address(),
         Some("me@example.com")
     );
     assert!(m.body_text(0).unwrap().contains("> Hello"));
+    let sent: Vec<String> = dc.message_ids("me", "Sent");
+    let mut want = vec![
+        format!("<{}>", orig.message_id().unwrap()),
+        reply.message_id.clone(),
+    ];
+    want.sort();
+    assert_eq!(sent, want);
 }
 
 #[test]
@@ -869,4 +888,138 @@ fn a_server_that_stops_answering_times_out_and_the_mail_waits() {
     assert!(stderr(&out).contains("RCPT TO"), "{}", stderr(&out));
     assert_eq!(env.outbox_json(false)[0]["state"], "queued");
     assert!(smtp.deliveries().is_empty());
+}
+
+/// Gmail files what its SMTP server sends in Sent by itself (and advertises X-GM-EXT-1): with
+/// `server_saves_sent` unset nothing is APPENDed, and a send interrupted by a kill during DATA
+/// is confirmed by the server's own copy instead of waiting for the user.
+#[test]
+fn a_gmail_like_server_files_sent_mail_itself_and_confirms_an_interrupted_send() {
+    let dc = Dovecot::start_with("imap_capability = +X-GM-EXT-1\n");
+    let opts = SmtpOptions {
+        sent_maildir: Some(dc.maildir("me", "Sent")),
+        ..Default::default()
+    };
+    let (dc, smtp) = mail_servers_with(dc, &["dana"], opts);
+    let section = smtp
+        .config_section()
+        .replace("timeout_seconds = 5", "timeout_seconds = 60");
+    let env = Env::with_dovecot(&section, &dc);
+    let out = env.send_simple("filed by the server");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(env.outbox_json(true)[0]["filed"], "skipped");
+    assert_eq!(dc.messages("me", "Sent").len(), 1, "only the server's copy");
+
+    smtp.set_mode("hang-after-data 30");
+    let mut child = env.spawn_send();
+    wait_for("the server to receive the mail", || {
+        smtp.deliveries().len() == 2
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    smtp.set_mode("ok");
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let all = env.outbox_json(true);
+    assert_eq!(
+        (
+            all[1]["state"].as_str(),
+            all[1]["deliveries"][0]["state"].as_str()
+        ),
+        (Some("sent"), Some("delivered")),
+        "{all:?}"
+    );
+    assert_eq!(smtp.deliveries().len(), 2, "never sent again");
+    assert_eq!(dc.messages("dana", "INBOX").len(), 2);
+    let mut want: Vec<String> = all
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(dc.message_ids("me", "Sent"), want);
+}
+
+#[test]
+fn drafts_saved_to_the_server_keep_one_copy_and_leave_drafts_when_sent() {
+    use tidings::mail::filing::{count_message_id, Role, Target};
+    use tidings::mail::outbox::{enqueue, Outbox, Outcome, Which};
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
+    let env = Env::with_dovecot(&smtp.config_section(), &dc);
+    let config = env.config();
+    let mut store = env.store();
+    let mut draft = draft_to("dana@acme.test", "half written");
+    draft.body = "first version\n".into();
+    let id = drafts::save(&store, &draft, 1000).unwrap();
+    // Never synced: the Drafts folder is found by its SPECIAL-USE attribute.
+    assert_eq!(
+        drafts::save_to_server(&config, &store, id).unwrap(),
+        "Drafts"
+    );
+    assert!(drafts::load(&store, id).unwrap().on_server);
+    draft.body = "second version\n".into();
+    drafts::save(&store, &draft, 1010).unwrap();
+    assert!(!drafts::load(&store, id).unwrap().on_server);
+    drafts::save_to_server(&config, &store, id).unwrap();
+
+    let on_server = dc.messages("me", "Drafts");
+    assert_eq!(on_server.len(), 1, "saving again replaces the copy");
+    assert_eq!(on_server[0].flags, vec!["\\Draft", "\\Seen"]);
+    let m = MessageParser::default()
+        .parse(&on_server[0].raw[..])
+        .unwrap();
+    assert_eq!(m.body_text(0).unwrap().trim_end(), "second version");
+    assert_eq!(m.date().map(|d| d.to_timestamp()), Some(1010));
+
+    let imap = &config.accounts["work"].imap;
+    let folder = |role| Target { role, known: None };
+    let count = |role| count_message_id(imap, &folder(role), &draft.message_id).unwrap();
+    assert_eq!((count(Role::Drafts), count(Role::Sent)), (1, 0));
+    assert!(
+        count_message_id(imap, &folder(Role::Sent), "<x@y>\r\nA1 LOGOUT").is_err(),
+        "a line break never reaches the server"
+    );
+
+    // Sent: filed in Sent, and its draft leaves the server's Drafts.
+    let oid = enqueue(&store, &draft, None, 1020).unwrap();
+    let r = Outbox::new(config.clone(), &store)
+        .flush(&mut store, Which::One(oid), 1020)
+        .unwrap();
+    assert_eq!((&r[0].outcome, &r[0].filing_error), (&Outcome::Sent, &None));
+    assert_eq!((count(Role::Drafts), count(Role::Sent)), (0, 1));
+    assert!(!only_message(&dc, "dana").is_empty());
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+/// An IMAP server that accepts connections and never answers must not hold up sending: the
+/// mail goes out, the filing fails with a warning, and the next flush files it.
+#[test]
+fn a_silent_imap_server_does_not_hold_up_sending_and_filing_is_retried() {
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
+    // Connections complete in the kernel's backlog; nothing ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let imap = dovecot_imap(&dc)
+        .replace(
+            &format!("port = {}", dc.port),
+            &format!("port = {silent_port}"),
+        )
+        .replace("timeout_seconds = 5", "timeout_seconds = 1");
+    let env = Env::with_account("", &imap, &smtp.config_section());
+    let out = env.send_simple("filed later");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be filed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.outbox_json(true)[0]["filed"], "failed");
+    assert!(!only_message(&dc, "dana").is_empty());
+
+    env.write_config("", &dovecot_imap(&dc), &smtp.config_section());
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.outbox_json(true)[0]["filed"], "done");
+    assert_eq!(dc.messages("me", "Sent").len(), 1);
+    assert_eq!(smtp.deliveries().len(), 1);
 }

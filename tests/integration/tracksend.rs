@@ -73,13 +73,37 @@ impl Mailboxes {
 struct Env {
     dir: tempfile::TempDir,
     smtp_section: String,
+    /// `server_saves_sent` and the `[accounts.work.imap]` section.
+    imap: String,
 }
 
 impl Env {
     fn new(smtp: &SmtpServer, tracking: &str) -> Env {
+        // IMAP points at a closed port and the server "files sent mail itself": most tests
+        // here never need IMAP.
+        let imap = format!(
+            "server_saves_sent = true\n[accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\n\
+             security = \"none\"\nuser = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n",
+            free_port()
+        );
+        Env::with_imap(smtp, tracking, imap)
+    }
+
+    /// The account's IMAP is user `me` on this Dovecot, which gets the Sent copy.
+    fn with_dovecot(smtp: &SmtpServer, tracking: &str, dc: &Dovecot) -> Env {
+        let imap = format!(
+            "[accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"me-pw\"\ntimeout_seconds = 5\n",
+            dc.port
+        );
+        Env::with_imap(smtp, tracking, imap)
+    }
+
+    fn with_imap(smtp: &SmtpServer, tracking: &str, imap: String) -> Env {
         let env = Env {
             dir: tempfile::tempdir().unwrap(),
             smtp_section: smtp.config_section(),
+            imap,
         };
         env.set_tracking(tracking);
         env
@@ -89,12 +113,8 @@ impl Env {
     fn set_tracking(&self, tracking: &str) {
         let config = format!(
             "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
-             server_saves_sent = true\n\
-             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
-             [accounts.work.smtp]\n{}\n[tracking]\n{tracking}\n",
-            free_port(),
-            self.smtp_section
+             {}[accounts.work.smtp]\n{}\n[tracking]\n{tracking}\n",
+            self.imap, self.smtp_section
         );
         std::fs::write(self.path("config.toml"), config).unwrap();
     }
@@ -196,7 +216,13 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
     let tracker = start_tracker();
     let base = tracker.process.base_url.clone();
     let boxes = Mailboxes::start();
-    let env = Env::new(&boxes.smtp, &tracking_section(&base, &tracker.token));
+    let dovecot = Dovecot::start();
+    dovecot.add_user("me", "me-pw");
+    let env = Env::with_dovecot(
+        &boxes.smtp,
+        &tracking_section(&base, &tracker.token),
+        &dovecot,
+    );
     let link = "https://shop.example.com/offer?id=7";
     let out = env.send(
         &[ALICE, BOB],
@@ -274,16 +300,23 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
             "{report}"
         );
     }
+    // The Sent copy, as the sender's other clients see it over IMAP: one, untracked.
     let (_, sent_copy) = store
         .outbox_bytes(entry["id"].as_i64().unwrap())
         .unwrap()
         .unwrap();
-    let sent = String::from_utf8_lossy(&sent_copy);
+    let filed = dovecot.messages("me", "Sent");
+    assert_eq!(filed.len(), 1, "one Sent copy for three deliveries");
+    assert!(filed[0].raw == sent_copy);
+    assert_eq!(entry["filed"], "done");
+    let sent = String::from_utf8_lossy(&filed[0].raw);
     assert!(
         !sent.contains(&base),
         "the Sent copy carries no pixel and no tracked link"
     );
-    assert!(html_of(&sent_copy).contains(link));
+    assert!(html_of(&filed[0].raw).contains(link));
+    assert!(html_of(&filed[0].raw).contains("mailto:me@example.com"));
+    assert_eq!(header_lines(&filed[0].raw), header_lines(&copies[0]));
     assert!(
         sent.to_ascii_lowercase().contains("bcc:"),
         "the Sent copy keeps Bcc"
@@ -441,16 +474,6 @@ fn recipients_without_consent_get_an_untracked_copy() {
     assert!(html_of(&boxes.of(CAROL)[0]).contains(&format!("{base}/p/")));
 }
 
-/// Hands a Maildir the SMTP server created over to Dovecot's mail user (nobody).
-fn chown_to_nobody(path: &Path) {
-    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
-    if path.is_dir() {
-        for e in std::fs::read_dir(path).unwrap() {
-            chown_to_nobody(&e.unwrap().path());
-        }
-    }
-}
-
 fn chromium_dump(profile: &Path, url: &str) -> String {
     let chromium = "/usr/bin/chromium";
     assert!(
@@ -495,8 +518,6 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
     assert!(out.status.success(), "{}", stderr(&out));
     let message_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
-    // The test SMTP server delivers as the test's user; Dovecot's mail user must own the file.
-    chown_to_nobody(&dovecot.maildir("alice", "INBOX"));
     // Alice reads her copy over IMAP; Chromium renders it and loads the pixel from the tracker.
     let mut imap = dovecot.session("alice", "alice-pw");
     imap.select("INBOX").unwrap();
