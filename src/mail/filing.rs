@@ -104,9 +104,10 @@ fn resolve(conn: &mut Connection, target: &Target) -> Result<String, ImapError> 
 /// Config-file hint for connection errors: the filing code does not know the file's path.
 const CONFIG_HINT: &str = "the config file";
 
-/// Runs `op` on a fresh logged-in connection on a worker thread. The deadline is a few command
-/// timeouts plus time for `payload` bytes at a slow 64 KiB/s; when it passes the connection is
-/// cut (so the worker ends too) and `Timeout` is returned.
+/// Runs `op` on a fresh logged-in connection on a worker thread. Every read and write already
+/// times out; the overall deadline (a few command timeouts plus time for `payload` bytes at a
+/// slow 64 KiB/s) also stops a server that trickles: when it passes, the connection is cut (so
+/// the worker ends too) and `Timeout` is returned.
 fn with_connection<T: Send + 'static>(
     cfg: &ServerConfig,
     doing: &'static str,
@@ -118,10 +119,10 @@ fn with_connection<T: Send + 'static>(
     let (cut_tx, cut_rx) = mpsc::channel::<Interrupter>();
     std::thread::spawn(move || {
         let run = || -> Result<T, FilingError> {
-            let mut conn = imapconn::connect(&cfg_thread, Path::new(CONFIG_HINT))?;
-            if let Ok(i) = conn.interrupter() {
-                let _ = cut_tx.send(i);
-            }
+            let mut conn =
+                imapconn::connect_with_interrupter(&cfg_thread, Path::new(CONFIG_HINT), |i| {
+                    let _ = cut_tx.send(i);
+                })?;
             let out = op(&mut conn);
             conn.logout();
             out

@@ -165,6 +165,17 @@ impl Connection {
 
 /// Connects, secures, logs in and reads capabilities. `config_path` only appears in error messages.
 pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, ImapError> {
+    connect_with_interrupter(server, config_path, |_| {})
+}
+
+/// Like [`connect`], handing an [`Interrupter`] to `hand_over` as soon as the TCP connection is
+/// up, so another thread can cut a server that trickles bytes during TLS or login (each read
+/// is bounded by the timeout, the whole exchange is not).
+pub fn connect_with_interrupter(
+    server: &ServerConfig,
+    config_path: &Path,
+    hand_over: impl FnOnce(Interrupter),
+) -> Result<Connection, ImapError> {
     let addr = format!("{}:{}", server.host, server.port);
     let timeout = Duration::from_secs(server.timeout_seconds.max(1));
     let config = config_path.to_path_buf();
@@ -190,6 +201,11 @@ pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, 
 
     let tcp = open_tcp(&server.host, server.port, timeout).map_err(connect_err)?;
     let interrupter = tcp.try_clone().map_err(|e| connect_err(e.to_string()))?;
+    hand_over(Interrupter(
+        interrupter
+            .try_clone()
+            .map_err(|e| connect_err(e.to_string()))?,
+    ));
     let stream = match server.security {
         Security::None => ImapStream {
             kind: StreamKind::Plain(tcp),

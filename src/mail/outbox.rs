@@ -7,9 +7,10 @@
 //! Because every step is committed before the next network action, a crash leaves an honest
 //! record: a delivery still `pending` was certainly not accepted and is simply sent again; one
 //! found in `data` after a crash (or whose connection broke after the last byte went out) may or
-//! may not have been accepted. Such a delivery is never resent blindly: when the account's server
-//! files sent mail itself (`server_saves_sent`) the Sent folder is searched for the Message-ID and
-//! a found copy confirms it; otherwise it becomes `unconfirmed` and waits for the user to say
+//! may not have been accepted. Such a delivery is never resent blindly: unless the account says
+//! its server does not file sent mail itself (`server_saves_sent = false`), the Sent folder is
+//! searched for the Message-ID and a copy found there confirms it; otherwise it becomes
+//! `unconfirmed` and waits for the user to say
 //! "it arrived" ([`Outbox::confirm`]) or "send it again" ([`Outbox::retry`]). See docs/sending.md.
 //!
 //! Only one process flushes at a time: [`Outbox::flush`] holds an exclusive file lock next to the

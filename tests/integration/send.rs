@@ -1023,3 +1023,46 @@ fn a_silent_imap_server_does_not_hold_up_sending_and_filing_is_retried() {
     assert_eq!(dc.messages("me", "Sent").len(), 1);
     assert_eq!(smtp.deliveries().len(), 1);
 }
+
+/// A server that answers one byte at a time never lets a single read time out; the filing
+/// deadline still ends the call, and the connection is cut so no thread is left behind.
+#[test]
+fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
+    use std::io::{Read, Write};
+    use tidings::config::{Security, ServerConfig};
+    use tidings::mail::filing::{count_message_id, FilingError, Role, Target};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"* OK trickling\r\n").unwrap();
+        let mut login = [0u8; 64];
+        let _ = s.read(&mut login);
+        // A byte every 200 ms, never a line end, until the client hangs up.
+        while s.write_all(b"x").is_ok() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = closed_tx.send(());
+    });
+    let cfg = ServerConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::None,
+        user: "me".into(),
+        password: Some("pw".into()),
+        password_command: None,
+        accept_invalid_certs: false,
+        timeout_seconds: 1,
+    };
+    let target = Target {
+        role: Role::Sent,
+        known: None,
+    };
+    let err = count_message_id(&cfg, &target, "<a@b>").unwrap_err();
+    assert!(matches!(err, FilingError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("no answer within"), "{err}");
+    closed_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the client cut the connection");
+}
