@@ -204,8 +204,9 @@ pub enum SentFiling {
 
 /// Files the Sent copy of a sent mail, exactly once: in one session, looks for the Message-ID in
 /// the Sent folder first and APPENDs (flag \Seen) only when it is not there. With
-/// `server_saves_sent` unset, a Gmail server is left to file it itself. Afterwards the mail's
-/// draft copies are removed from Drafts (best effort: the mail is sent and filed either way).
+/// `server_saves_sent` unset, a Gmail server is left to file it itself. A missing Sent folder is
+/// created. Afterwards the mail's draft copies are removed from Drafts (best effort: the mail is
+/// sent and filed either way).
 pub fn file_sent(
     acc: &AccountConfig,
     sent: &Target,
@@ -217,28 +218,57 @@ pub fn file_sent(
     let auto_detect = acc.server_saves_sent.is_none();
     let (sent, drafts) = (sent.clone(), drafts.clone());
     with_connection(&acc.imap, "filing in Sent", raw.len(), move |conn| {
-        if auto_detect && conn.caps.gmail {
-            return Ok(SentFiling::ServerFiles);
-        }
-        let folder = resolve(conn, &sent)?;
-        conn.session
-            .examine(&folder)
-            .map_err(conn.err(format!("EXAMINE {folder:?}")))?;
-        let filing = if uids_with(conn, &query, &folder)?.is_empty() {
-            conn.session
-                .append(&folder, &raw)
-                .flag(Flag::Seen)
-                .finish()
-                .map_err(conn.err(format!("APPEND to {folder:?}")))?;
-            SentFiling::Appended(folder)
+        let filing = if auto_detect && conn.caps.gmail {
+            SentFiling::ServerFiles
         } else {
-            SentFiling::AlreadyThere(folder)
+            let folder = resolve(conn, &sent)?;
+            creating_on_refusal(conn, &folder, |c| {
+                c.session
+                    .examine(&folder)
+                    .map(|_| ())
+                    .map_err(c.err(format!("EXAMINE {folder:?}")))
+            })?;
+            if uids_with(conn, &query, &folder)?.is_empty() {
+                conn.session
+                    .append(&folder, &raw)
+                    .flag(Flag::Seen)
+                    .finish()
+                    .map_err(conn.err(format!("APPEND to {folder:?}")))?;
+                SentFiling::Appended(folder)
+            } else {
+                SentFiling::AlreadyThere(folder)
+            }
         };
         if let Err(e) = remove_drafts(conn, &drafts, &query) {
             tracing::warn!("could not remove the sent mail's drafts from the server: {e}");
         }
         Ok(filing)
     })
+}
+
+/// Runs `f`; when the server refuses it (typically: the folder does not exist — a fresh account
+/// without Sent or Drafts, or a configured name never created) creates `folder` and runs `f`
+/// once more. If the CREATE is refused too, the first refusal is the error.
+fn creating_on_refusal<T>(
+    conn: &mut Connection,
+    folder: &str,
+    mut f: impl FnMut(&mut Connection) -> Result<T, ImapError>,
+) -> Result<T, ImapError> {
+    match f(conn) {
+        // The imap crate reports a refused APPEND (NO [TRYCREATE] instead of "+") as `Append`.
+        Err(e)
+            if e.is_refusal()
+                || matches!(&e, ImapError::Protocol { source, .. }
+                    if matches!(**source, imap::Error::Append)) =>
+        {
+            if conn.session.create(folder).is_err() {
+                return Err(e);
+            }
+            tracing::info!(folder, "created the missing folder");
+            f(conn)
+        }
+        other => other,
+    }
 }
 
 fn remove_drafts(conn: &mut Connection, drafts: &Target, query: &str) -> Result<(), ImapError> {
@@ -264,13 +294,14 @@ pub fn save_draft(
     let drafts = drafts.clone();
     with_connection(cfg, "saving a draft", raw.len(), move |conn| {
         let folder = resolve(conn, &drafts)?;
-        let appended = conn
-            .session
-            .append(&folder, &raw)
-            .flag(Flag::Draft)
-            .flag(Flag::Seen)
-            .finish()
-            .map_err(conn.err(format!("APPEND to {folder:?}")))?;
+        let appended = creating_on_refusal(conn, &folder, |c| {
+            c.session
+                .append(&folder, &raw)
+                .flag(Flag::Draft)
+                .flag(Flag::Seen)
+                .finish()
+                .map_err(c.err(format!("APPEND to {folder:?}")))
+        })?;
         conn.session
             .select(&folder)
             .map_err(conn.err(format!("SELECT {folder:?}")))?;

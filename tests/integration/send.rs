@@ -942,7 +942,9 @@ fn a_gmail_like_server_files_sent_mail_itself_and_confirms_an_interrupted_send()
 
 #[test]
 fn drafts_saved_to_the_server_keep_one_copy_and_leave_drafts_when_sent() {
-    use tidings::mail::filing::{count_message_id, Role, Target};
+    use tidings::mail::filing::{
+        count_message_id, file_sent, save_draft, Role, SentFiling, Target,
+    };
     use tidings::mail::outbox::{enqueue, Outbox, Outcome, Which};
     let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
     let env = Env::with_dovecot(&smtp.config_section(), &dc);
@@ -989,6 +991,32 @@ fn drafts_saved_to_the_server_keep_one_copy_and_leave_drafts_when_sent() {
     assert_eq!((count(Role::Drafts), count(Role::Sent)), (0, 1));
     assert!(!only_message(&dc, "dana").is_empty());
     assert_eq!(smtp.deliveries().len(), 1);
+
+    // A configured folder that does not exist yet is created, and filing twice files once.
+    let acc = &config.accounts["work"];
+    let outgoing = Target {
+        role: Role::Sent,
+        known: Some("Outgoing".into()),
+    };
+    let raw = draft.build(1030, true).unwrap();
+    let file = || {
+        file_sent(
+            acc,
+            &outgoing,
+            &folder(Role::Drafts),
+            &draft.message_id,
+            raw.clone(),
+        )
+    };
+    assert_eq!(file().unwrap(), SentFiling::Appended("Outgoing".into()));
+    assert_eq!(file().unwrap(), SentFiling::AlreadyThere("Outgoing".into()));
+    assert_eq!(dc.messages("me", "Outgoing").len(), 1);
+    let old_drafts = Target {
+        role: Role::Drafts,
+        known: Some("Old Drafts".into()),
+    };
+    save_draft(imap, &old_drafts, &draft.message_id, raw.clone()).unwrap();
+    assert_eq!(dc.messages("me", "Old Drafts").len(), 1);
 }
 
 /// An IMAP server that accepts connections and never answers must not hold up sending: the
