@@ -318,6 +318,24 @@ pub fn save_draft(
     })
 }
 
+/// Removes every copy with this Message-ID from `folder` (a discarded draft). Returns how many.
+pub fn delete_message_id(
+    cfg: &ServerConfig,
+    folder: &str,
+    message_id: &str,
+) -> Result<usize, FilingError> {
+    let query = message_id_query(message_id)?;
+    let folder = folder.to_string();
+    with_connection(cfg, "removing a draft", 0, move |conn| {
+        conn.session
+            .select(&folder)
+            .map_err(conn.err(format!("SELECT {folder:?}")))?;
+        let uids = uids_with(conn, &query, &folder)?;
+        remove(conn, &uids, &folder)?;
+        Ok(uids.len())
+    })
+}
+
 /// How many messages in the `target` folder carry this Message-ID (with angle brackets).
 pub fn count_message_id(
     cfg: &ServerConfig,

@@ -963,6 +963,13 @@ fn drafts_saved_to_the_server_keep_one_copy_and_leave_drafts_when_sent() {
     drafts::save(&store, &draft, 1010).unwrap();
     assert!(!drafts::load(&store, id).unwrap().on_server);
     drafts::save_to_server(&config, &store, id).unwrap();
+    // Another draft, saved to the server and then discarded: gone from both.
+    let other = draft_to("dana@acme.test", "never mind");
+    let other_id = drafts::save(&store, &other, 1005).unwrap();
+    drafts::save_to_server(&config, &store, other_id).unwrap();
+    assert_eq!(dc.messages("me", "Drafts").len(), 2);
+    assert!(drafts::discard_everywhere(&config, &store, other_id).unwrap());
+    assert!(drafts::load(&store, other_id).is_err());
 
     let on_server = dc.messages("me", "Drafts");
     assert_eq!(on_server.len(), 1, "saving again replaces the copy");
