@@ -163,6 +163,23 @@ fn uids_with(conn: &mut Connection, query: &str, folder: &str) -> Result<Vec<u32
     Ok(uids)
 }
 
+/// SELECTs (`writable`) or EXAMINEs `folder` and returns the UIDs matching `query`.
+fn open_and_search(
+    conn: &mut Connection,
+    folder: &str,
+    query: &str,
+    writable: bool,
+) -> Result<Vec<u32>, ImapError> {
+    let opened = if writable {
+        conn.session.select(folder)
+    } else {
+        conn.session.examine(folder)
+    };
+    let verb = if writable { "SELECT" } else { "EXAMINE" };
+    opened.map_err(conn.err(format!("{verb} {folder:?}")))?;
+    uids_with(conn, query, folder)
+}
+
 /// Marks `uids` \Deleted in the selected folder and expunges them: UID EXPUNGE (UIDPLUS)
 /// touches only these; without it a plain EXPUNGE also removes what other clients marked
 /// \Deleted there, which is what they asked for anyway.
@@ -302,10 +319,7 @@ pub fn save_draft(
                 .finish()
                 .map_err(c.err(format!("APPEND to {folder:?}")))
         })?;
-        conn.session
-            .select(&folder)
-            .map_err(conn.err(format!("SELECT {folder:?}")))?;
-        let mut older = uids_with(conn, &query, &folder)?;
+        let mut older = open_and_search(conn, &folder, &query, true)?;
         // Without APPENDUID the newest copy is the one with the highest UID (UIDs only grow).
         match appended_uid(&appended) {
             Some(new) => older.retain(|u| *u != new),
@@ -327,10 +341,7 @@ pub fn delete_message_id(
     let query = message_id_query(message_id)?;
     let folder = folder.to_string();
     with_connection(cfg, "removing a draft", 0, move |conn| {
-        conn.session
-            .select(&folder)
-            .map_err(conn.err(format!("SELECT {folder:?}")))?;
-        let uids = uids_with(conn, &query, &folder)?;
+        let uids = open_and_search(conn, &folder, &query, true)?;
         remove(conn, &uids, &folder)?;
         Ok(uids.len())
     })
@@ -346,10 +357,7 @@ pub fn count_message_id(
     let target = target.clone();
     with_connection(cfg, "searching for a Message-ID", 0, move |conn| {
         let folder = resolve(conn, &target)?;
-        conn.session
-            .examine(&folder)
-            .map_err(conn.err(format!("EXAMINE {folder:?}")))?;
-        Ok(uids_with(conn, &query, &folder)?.len())
+        Ok(open_and_search(conn, &folder, &query, false)?.len())
     })
 }
 
