@@ -548,7 +548,7 @@ fn kill_during_data_never_sends_twice() {
 /// Killed before DATA: nothing can have been accepted, so the next flush sends it, once.
 #[test]
 fn kill_before_data_sends_exactly_once_after_restart() {
-    let smtp = SmtpServer::start();
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
     smtp.set_mode("hang-before-data 30");
     let env = patient_env(&smtp);
     let mut child = env.spawn_send();
@@ -567,6 +567,9 @@ fn kill_before_data_sends_exactly_once_after_restart() {
     let out = env.run(&["outbox", "flush"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(smtp.deliveries().len(), 1);
+    let raw = only_message(&dc, "dana");
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(m.subject(), Some("exactly once"));
 }
 
 #[test]
