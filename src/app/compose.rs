@@ -253,6 +253,16 @@ impl App {
                 Ok(fx)
             }
             Msg::DraftStored { id } => Ok(vec![Effect::UploadDraft { id }]),
+            Msg::DraftOnServer { id } => Ok(vec![Effect::DiscardServerDraft { id }]),
+            Msg::ServerDraftDiscarded(result) => {
+                self.status = Some(match result {
+                    Ok(()) => "draft discarded here and in the server's Drafts".into(),
+                    Err(e) => format!(
+                        "the draft is kept (E resumes it): its server copy could not be removed: {e}"
+                    ),
+                });
+                Ok(Vec::new())
+            }
             Msg::DraftUploaded(result) => {
                 self.status = Some(match result {
                     Ok(done) => done,
@@ -692,6 +702,14 @@ pub fn perform_read(store: &Store, config: &Config, effect: Effect) -> Vec<Msg> 
             Err(e) => vec![Msg::Error(e.to_string())],
         },
         Effect::UploadDraft { id } => vec![Msg::DraftUploaded(upload_draft(store, config, id))],
+        Effect::DiscardServerDraft { id } => vec![Msg::ServerDraftDiscarded(
+            drafts::discard_everywhere(config, store, id)
+                .map(|_| ())
+                .map_err(|e| {
+                    tracing::warn!(id, error = %e, "removing a draft from the server failed");
+                    e.to_string()
+                }),
+        )],
         Effect::ResumeDraft => vec![Msg::ComposeReady(
             drafts::list(store, None)
                 .map_err(|e| e.to_string())
@@ -737,6 +755,10 @@ pub fn perform_write(
         Effect::DiscardDraft { message_id } => {
             savers.remove(&message_id);
             match store.draft_by_message_id(&message_id) {
+                // A copy on the server is removed first, off this writer: the network may hang.
+                Ok(Some(d)) if d.server_folder.is_some() => {
+                    vec![Msg::DraftOnServer { id: d.id }]
+                }
                 Ok(Some(d)) => match drafts::discard(store, d.id) {
                     Ok(_) => Vec::new(),
                     Err(e) => vec![Msg::Error(e.to_string())],

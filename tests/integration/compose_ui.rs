@@ -822,6 +822,34 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     let saved = drafts::list(&h.store, None).unwrap();
     assert_eq!(saved[0].draft.subject, "On the server v2");
     assert!(saved[0].on_server);
+    // Discarding it takes the server copy too, not only the local one.
+    h.press(&["E", "Esc", "d"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("in the server's Drafts"), "{status}");
+    assert!(dc.message_ids("alice", "Drafts").is_empty());
+    assert!(drafts::list(&h.store, None).unwrap().is_empty());
+}
+
+#[test]
+fn composer_discard_keeps_the_draft_when_its_server_copy_cannot_be_removed() {
+    let dc = crate::support::dovecot::Dovecot::start();
+    dc.add_user("alice", "secret");
+    dc.create_folder("alice", "Drafts");
+    let mut h =
+        Harness::with_config(toml::from_str(&dc.config_toml("work", "alice", "secret")).unwrap());
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Kept");
+    h.press(&["Esc", "s"]);
+    assert!(drafts::list(&h.store, None).unwrap()[0].on_server);
+    drop(dc);
+    h.press(&["E", "Esc", "d"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("the draft is kept"), "{status}");
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1, "never lost while the server still has it");
+    assert_eq!(saved[0].draft.subject, "Kept");
 }
 
 #[test]
