@@ -1,12 +1,16 @@
 //! The events poller and `tidings watch` against the real tracker binary on 127.0.0.1, with
 //! notifications read back from a private session bus (dbusmock): attribution per recipient,
-//! machine opens, throttling, restarts without loss or doubles, and failures.
+//! machine opens, throttling, restarts without loss or doubles, two watchers on one data dir
+//! notifying once, and the whole loop with a real send and a real browser.
 
+use crate::support::chromium;
 use crate::support::dbus::NotificationBus;
+use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
 use chrono::{Duration, Utc};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Instant;
 use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
 use tidings::tracking::api::TrackerClient;
 use tidings::tracking::db::{RecipientRegistration, Registration};
@@ -65,6 +69,24 @@ impl Home {
             .unwrap()
     }
 
+    /// A long-running `tidings watch`, its stderr kept in `name`.log under the home dir.
+    fn spawn_watch(&self, bus: &NotificationBus, name: &str) -> Watcher {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let child = self
+            .tidings(Some(bus))
+            .arg("watch")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Watcher { child, log }
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.db()).unwrap()
+    }
+
     fn tracked(&self) -> Vec<serde_json::Value> {
         let out = self
             .tidings(None)
@@ -78,6 +100,50 @@ impl Home {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+}
+
+/// A `tidings watch` process, killed when dropped.
+struct Watcher {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Watcher {
+    /// Waits until the watcher reports a successful poll on stderr.
+    fn wait_caught_up(&self) {
+        wait_until("the watcher to poll", || {
+            std::fs::read_to_string(&self.log)
+                .unwrap_or_default()
+                .contains("up to date")
+        });
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Stored events no poller has decided on yet.
+fn pending_events(store: &Store) -> i64 {
+    store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM tracking_events WHERE notify_pending = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
 }
 
 fn ok(out: &Output) {
@@ -163,6 +229,32 @@ fn link(server: &TrackerProcess, reg: &Registration, who: usize, i: usize) -> St
         "{}/l/{}",
         server.base_url, reg.recipients[who].links[i].token
     )
+}
+
+/// A tracker with user "alice", her home configured for it, and "Proposal for Q3" sent tracked.
+struct Live {
+    _dir: tempfile::TempDir,
+    server: TrackerProcess,
+    token: String,
+    home: Home,
+    reg: Registration,
+}
+
+impl Live {
+    async fn start() -> Live {
+        let (dir, db) = sqlite_tracker();
+        let token = add_user(&db, "alice");
+        let server = TrackerProcess::start(&db, &[]);
+        let home = Home::new(&server.base_url, &token);
+        let reg = send_tracked(&server, &token, &home).await;
+        Live {
+            _dir: dir,
+            server,
+            token,
+            home,
+            reg,
+        }
+    }
 }
 
 fn sqlite_tracker() -> (tempfile::TempDir, String) {
@@ -445,4 +537,234 @@ async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_li
         .unwrap();
     assert_eq!(tracked.len(), 1);
     assert_eq!(tracked[0].id, sent_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_watchers_on_one_data_dir_notify_each_event_once_and_count_it_once() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
+    // Say a systemd unit runs one watcher and the TUI's poller is the other.
+    let first = home.spawn_watch(&bus, "unit");
+    let second = home.spawn_watch(&bus, "tui");
+    first.wait_caught_up();
+    second.wait_caught_up();
+
+    // Dana opens four times (one notification: the throttle), spread over several polls so that
+    // both watchers get some of them, and follows a link; Sam opens.
+    for _ in 0..4 {
+        hit(&pixel(server, reg, 0), FIREFOX, None).await;
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    }
+    hit(&link(server, reg, 0, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+
+    wait_until("both watchers to store and decide every event", || {
+        let store = home.store();
+        store.tracking_event_count().unwrap() == 6 && pending_events(&store) == 0
+    });
+    // Both keep polling; give a duplicate every chance to show up before counting.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let calls = bus.notify_calls();
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    for who in [
+        "Dana Lee opened",
+        "Dana Lee clicked a link",
+        "Sam Ortiz opened",
+    ] {
+        let n = calls.iter().filter(|c| c.contains(who)).count();
+        assert_eq!(n, 1, "{who}: {calls:#?}");
+    }
+    let store = home.store();
+    assert_eq!(store.notifications(10).unwrap().len(), 3);
+    let m = &home.tracked()[0];
+    assert_eq!(
+        (m["opens"].as_u64(), m["clicks"].as_u64()),
+        (Some(5), Some(1))
+    );
+
+    // The saved cursor is the tracker's newest: nothing is fetched twice at the next poll.
+    let cursor = store.tracking_cursor("default").unwrap();
+    let rest = TrackerClient::new(&server.base_url, token, std::time::Duration::from_secs(20))
+        .unwrap()
+        .fetch_events(cursor.as_deref(), 100)
+        .await
+        .unwrap();
+    assert!(rest.events.is_empty(), "{:?}", rest.events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_watcher_neither_repeats_a_notification_nor_escapes_the_throttle() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, home, reg) = (&live.server, &live.home, &live.reg);
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    hit(&link(server, reg, 0, 0), FIREFOX, None).await;
+    ok(&home.watch_once(Some(&bus)));
+    assert_eq!(
+        bus.wait_for_calls(2, std::time::Duration::from_secs(5))
+            .len(),
+        2
+    );
+
+    // Restarted within the windows: Dana's next open (10 minutes) and Sam's first one arrive.
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    let watcher = home.spawn_watch(&bus, "restarted");
+    watcher.wait_caught_up();
+    wait_until("the restarted watcher to decide", || {
+        let store = home.store();
+        store.tracking_event_count().unwrap() == 4 && pending_events(&store) == 0
+    });
+    drop(watcher);
+    ok(&home.watch_once(Some(&bus)));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let calls = bus.notify_calls();
+    assert_eq!(calls.len(), 3, "only Sam's open is new: {calls:#?}");
+    assert!(calls[2].contains("Sam Ortiz opened"), "{}", calls[2]);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.contains("Dana Lee opened"))
+            .count(),
+        1
+    );
+    assert_eq!(home.tracked()[0]["opens"], 3, "throttled opens still count");
+}
+
+/// The pixel URL in a delivered copy's HTML part.
+fn pixel_in(raw: &[u8], base: &str) -> String {
+    let html = mail_parser::MessageParser::default()
+        .parse(raw)
+        .unwrap()
+        .body_html(0)
+        .unwrap()
+        .into_owned();
+    let start = html
+        .find(&format!("{base}/p/"))
+        .unwrap_or_else(|| panic!("no pixel in {html}"));
+    let end = start + html[start..].find(".gif").expect("a .gif pixel") + 4;
+    html[start..end].to_string()
+}
+
+/// Issue 6's "done when", with every piece real: `tidings send` through the SMTP server, the
+/// tracker process behind a trusted proxy, `tidings watch` running, Chromium rendering Dana's copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is_recorded_silently()
+{
+    let bus = NotificationBus::start();
+    let (_dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    // Sent a second ago: the scanner window is off so that the browser's open counts at once.
+    let server = TrackerProcess::start(
+        &db,
+        &[
+            "--trusted-proxy",
+            "127.0.0.1/32",
+            "--scanner-window-seconds",
+            "0",
+        ],
+    );
+    let boxes = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start_with(SmtpOptions {
+        routes: [DANA, SAM]
+            .iter()
+            .map(|a| (a.to_string(), boxes.path().join(a)))
+            .collect(),
+        ..Default::default()
+    });
+    let home = Home::new(&server.base_url, &token);
+    std::fs::write(
+        home.dir.path().join("config.toml"),
+        format!(
+            "[accounts.work]\nemail = \"me@example.com\"\nserver_saves_sent = true\n\
+             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
+             [accounts.work.smtp]\n{}\n\
+             [tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n",
+            free_port(),
+            smtp.config_section(),
+            server.base_url
+        ),
+    )
+    .unwrap();
+    let watcher = home.spawn_watch(&bus, "watch");
+    watcher.wait_caught_up();
+
+    let body = home.dir.path().join("body.html");
+    std::fs::write(
+        &body,
+        "<html><body><p>Our proposal for Q3.</p></body></html>",
+    )
+    .unwrap();
+    let sent = home
+        .tidings(None)
+        .args(["send", "--subject", "Proposal for Q3", "--html-file"])
+        .arg(&body)
+        .args(["--to", &format!("Dana Lee <{DANA}>")])
+        .args(["--to", &format!("Sam Ortiz <{SAM}>")])
+        .arg("--track-opens")
+        .output()
+        .unwrap();
+    ok(&sent);
+    let message_id = String::from_utf8_lossy(&sent.stdout).trim().to_string();
+    let copy = |who: &str| {
+        SmtpServer::maildir_messages(&boxes.path().join(who))
+            .pop()
+            .unwrap_or_else(|| panic!("no copy for {who}"))
+    };
+
+    // Dana opens her copy in a browser.
+    let page = home.dir.path().join("dana.html");
+    let dana_copy = copy(DANA);
+    std::fs::write(
+        &page,
+        mail_parser::MessageParser::default()
+            .parse(&dana_copy)
+            .unwrap()
+            .body_html(0)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = chromium::dump_dom(profile.path(), &format!("file://{}", page.display()));
+    assert!(dom.contains("Our proposal for Q3"), "{dom}");
+    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(15));
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert!(calls[0].contains("\"tidings\""), "{}", calls[0]);
+    assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
+    assert!(calls[0].contains("Proposal for Q3"), "{}", calls[0]);
+
+    // Apple's proxy prefetches Sam's copy, reaching the tracker through the reverse proxy.
+    hit(
+        &pixel_in(&copy(SAM), &server.base_url),
+        "Mozilla/5.0",
+        Some("17.58.63.10"),
+    )
+    .await;
+    wait_until("the watcher to store and decide Apple's prefetch", || {
+        let store = home.store();
+        store.tracking_event_count().unwrap() == 2 && pending_events(&store) == 0
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(bus.notify_calls().len(), 1, "{:#?}", bus.notify_calls());
+
+    let list = home.tracked();
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let m = &list[0];
+    assert_eq!(
+        m["message_id"].as_str().map(|s| s.trim_matches(['<', '>'])),
+        Some(message_id.trim_matches(['<', '>']))
+    );
+    assert_eq!(m["opens"], 1);
+    assert_eq!(m["opened_by"], serde_json::json!([DANA]));
+    assert_eq!(m["automated"], 1);
+    let timeline = home.store().timeline("work", &message_id).unwrap();
+    let apple = timeline.iter().find(|e| e.recipient == SAM).unwrap();
+    assert_eq!(apple.classification.as_str(), "automated");
+    assert!(apple.reason.contains("Apple"), "{}", apple.reason);
+    let dana = timeline.iter().find(|e| e.recipient == DANA).unwrap();
+    assert_eq!(dana.classification.as_str(), "human", "{dana:?}");
+    assert!(dana.user_agent.contains("Chrome"), "{}", dana.user_agent);
 }

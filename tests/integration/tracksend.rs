@@ -4,6 +4,7 @@
 //! consent, and a recipient's copy opened in headless Chromium producing events for that
 //! recipient only.
 
+use crate::support::chromium;
 use crate::support::dovecot::Dovecot;
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
@@ -451,33 +452,6 @@ fn chown_to_nobody(path: &Path) {
     }
 }
 
-fn chromium_dump(profile: &Path, url: &str) -> String {
-    let chromium = "/usr/bin/chromium";
-    assert!(
-        Path::new(chromium).exists(),
-        "this test needs Debian's chromium: `sudo apt-get install chromium` (or tests/run.sh)"
-    );
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient_only() {
     let tracker = start_tracker();
@@ -511,7 +485,7 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
     let page = env.path("alice.html");
     std::fs::write(&page, &html).unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let dom = chromium_dump(profile.path(), &format!("file://{}", page.display()));
+    let dom = chromium::dump_dom(profile.path(), &format!("file://{}", page.display()));
     assert!(dom.contains("the offer"), "{dom}");
 
     // She follows the link: the tracker redirects Chromium to the landing page.
@@ -520,7 +494,7 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
         .find(|s| s.starts_with(&format!("{base}/l/")))
         .expect("a tracked link")
         .to_string();
-    let landed = chromium_dump(profile.path(), &tracked_link);
+    let landed = chromium::dump_dom(profile.path(), &tracked_link);
     assert!(landed.contains("landed"), "{landed}");
     assert!(landing.hits().iter().any(|h| h.starts_with("/landing")));
 
