@@ -129,11 +129,14 @@ pub fn record_for_draft(
     }
     let mut untracked = Vec::new();
     for address in draft.recipients() {
-        let tracked = match store.tracking_preference(&address)? {
-            Some(TrackingPreference::Never) => false,
-            Some(TrackingPreference::Allow) => true,
-            None => !config.require_consent,
-        };
+        // The sender's own copy (a Bcc to self) is never tracked: their opens are not news.
+        let own = draft.from.email.trim().eq_ignore_ascii_case(address.trim());
+        let tracked = !own
+            && match store.tracking_preference(&address)? {
+                Some(TrackingPreference::Never) => false,
+                Some(TrackingPreference::Allow) => true,
+                None => !config.require_consent,
+            };
         if !tracked {
             untracked.push(address);
         }

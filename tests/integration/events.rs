@@ -20,6 +20,7 @@ use tidings::tracking::token::new_tracking_token;
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const DANA: &str = "dana.lee@acme.test";
 const SAM: &str = "sam@acme.test";
+const ME: &str = "me@example.com";
 
 /// A user's config and data dir for the `tidings` binary.
 struct Home {
@@ -667,7 +668,7 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
     );
     let boxes = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start_with(SmtpOptions {
-        routes: [DANA, SAM]
+        routes: [DANA, SAM, ME]
             .iter()
             .map(|a| (a.to_string(), boxes.path().join(a)))
             .collect(),
@@ -677,7 +678,7 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
     std::fs::write(
         home.dir.path().join("config.toml"),
         format!(
-            "[accounts.work]\nemail = \"me@example.com\"\nserver_saves_sent = true\n\
+            "[accounts.work]\nemail = \"{ME}\"\nserver_saves_sent = true\n\
              [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
              user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
              [accounts.work.smtp]\n{}\n\
@@ -703,6 +704,7 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
         .arg(&body)
         .args(["--to", &format!("Dana Lee <{DANA}>")])
         .args(["--to", &format!("Sam Ortiz <{SAM}>")])
+        .args(["--bcc", ME])
         .arg("--track-opens")
         .output()
         .unwrap();
@@ -713,6 +715,10 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
             .pop()
             .unwrap_or_else(|| panic!("no copy for {who}"))
     };
+
+    // The sender's own Bcc copy carries no pixel: reading it is never counted.
+    let mine = String::from_utf8_lossy(&copy(ME)).into_owned();
+    assert!(!mine.contains(&format!("{}/p/", server.base_url)), "{mine}");
 
     // Dana opens her copy in a browser.
     let page = home.dir.path().join("dana.html");
@@ -767,4 +773,45 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
     let dana = timeline.iter().find(|e| e.recipient == DANA).unwrap();
     assert_eq!(dana.classification.as_str(), "human", "{dana:?}");
     assert!(dana.user_agent.contains("Chrome"), "{}", dana.user_agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opens_of_a_copy_addressed_to_the_sender_are_never_counted() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, home, reg) = (&live.server, &live.home, &live.reg);
+    // Sam turns out to be one of the user's own accounts (mail tracked by another client, or
+    // before tidings left the sender's own copy untracked).
+    let config = std::fs::read_to_string(home.dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        home.dir.path().join("config.toml"),
+        format!(
+            "[accounts.default]\nemail = \"{}\"\n[accounts.default.imap]\nhost = \"127.0.0.1\"\n\
+             port = {}\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n{config}",
+            SAM.to_uppercase(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    hit(&link(server, reg, 1, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    ok(&home.watch_once(Some(&bus)));
+    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let calls = if calls.len() == 1 {
+        bus.notify_calls()
+    } else {
+        calls
+    };
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
+    let m = &home.tracked()[0];
+    assert_eq!(
+        (m["opens"].as_u64(), m["clicks"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(m["opened_by"], serde_json::json!([DANA]));
+    let timeline = home.store().timeline("default", &reg.message_id).unwrap();
+    assert!(timeline.iter().all(|e| e.recipient == DANA), "{timeline:?}");
 }
