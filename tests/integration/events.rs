@@ -70,6 +70,29 @@ impl Home {
             .unwrap()
     }
 
+    fn write_config(&self, toml: &str) {
+        std::fs::write(self.dir.path().join("config.toml"), toml).unwrap();
+    }
+
+    /// `tidings send` of "Proposal for Q3" (HTML) with `args`; returns the Message-ID.
+    fn send(&self, args: &[&str]) -> String {
+        let body = self.dir.path().join("body.html");
+        std::fs::write(
+            &body,
+            "<html><body><p>Our proposal for Q3.</p></body></html>",
+        )
+        .unwrap();
+        let sent = self
+            .tidings(None)
+            .args(["send", "--subject", "Proposal for Q3", "--html-file"])
+            .arg(&body)
+            .args(args)
+            .output()
+            .unwrap();
+        ok(&sent);
+        String::from_utf8_lossy(&sent.stdout).trim().to_string()
+    }
+
     /// A long-running `tidings watch`, its stderr kept in `name`.log under the home dir.
     fn spawn_watch(&self, bus: &NotificationBus, name: &str) -> Watcher {
         let log = self.dir.path().join(format!("{name}.log"));
@@ -633,6 +656,56 @@ async fn a_restarted_watcher_neither_repeats_a_notification_nor_escapes_the_thro
     assert_eq!(home.tracked()[0]["opens"], 3, "throttled opens still count");
 }
 
+/// A tracker for mail sent by `tidings send` a moment ago (scanner window off), with user
+/// "alice"; returns the database's dir, her token and the process.
+fn tracker_for_sending(extra: &[&str]) -> (tempfile::TempDir, String, TrackerProcess) {
+    let (dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let mut args = vec!["--scanner-window-seconds", "0"];
+    args.extend(extra);
+    let server = TrackerProcess::start(&db, &args);
+    (dir, token, server)
+}
+
+/// The SMTP server, filing mail for Dana, Sam and the sender each in their own Maildir.
+struct Postbox {
+    smtp: SmtpServer,
+    boxes: tempfile::TempDir,
+}
+
+impl Postbox {
+    fn start() -> Postbox {
+        let boxes = tempfile::tempdir().unwrap();
+        let smtp = SmtpServer::start_with(SmtpOptions {
+            routes: [DANA, SAM, ME]
+                .iter()
+                .map(|a| (a.to_string(), boxes.path().join(a)))
+                .collect(),
+            ..Default::default()
+        });
+        Postbox { smtp, boxes }
+    }
+
+    /// The newest copy delivered to `who`.
+    fn copy(&self, who: &str) -> Vec<u8> {
+        SmtpServer::maildir_messages(&self.boxes.path().join(who))
+            .pop()
+            .unwrap_or_else(|| panic!("no copy for {who}"))
+    }
+
+    /// An `[accounts.NAME]` sending through this server (no IMAP server: Sent is not filed).
+    fn account(&self, name: &str, email: &str) -> String {
+        format!(
+            "[accounts.{name}]\nemail = \"{email}\"\nserver_saves_sent = true\n\
+             [accounts.{name}.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
+             [accounts.{name}.smtp]\n{}\n",
+            free_port(),
+            self.smtp.config_section(),
+        )
+    }
+}
+
 /// The pixel URL in a delivered copy's HTML part.
 fn pixel_in(raw: &[u8], base: &str) -> String {
     let html = mail_parser::MessageParser::default()
@@ -654,67 +727,29 @@ fn pixel_in(raw: &[u8], base: &str) -> String {
 async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is_recorded_silently()
 {
     let bus = NotificationBus::start();
-    let (_dir, db) = sqlite_tracker();
-    let token = add_user(&db, "alice");
-    // Sent a second ago: the scanner window is off so that the browser's open counts at once.
-    let server = TrackerProcess::start(
-        &db,
-        &[
-            "--trusted-proxy",
-            "127.0.0.1/32",
-            "--scanner-window-seconds",
-            "0",
-        ],
-    );
-    let boxes = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start_with(SmtpOptions {
-        routes: [DANA, SAM, ME]
-            .iter()
-            .map(|a| (a.to_string(), boxes.path().join(a)))
-            .collect(),
-        ..Default::default()
-    });
+    // Behind a trusted reverse proxy; the mail is opened a second after sending, so the scanner
+    // window is off for the browser's open to count at once.
+    let (_dir, token, server) = tracker_for_sending(&["--trusted-proxy", "127.0.0.1/32"]);
+    let post = Postbox::start();
     let home = Home::new(&server.base_url, &token);
-    std::fs::write(
-        home.dir.path().join("config.toml"),
-        format!(
-            "[accounts.work]\nemail = \"{ME}\"\nserver_saves_sent = true\n\
-             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
-             [accounts.work.smtp]\n{}\n\
-             [tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n",
-            free_port(),
-            smtp.config_section(),
-            server.base_url
-        ),
-    )
-    .unwrap();
+    home.write_config(&format!(
+        "{}[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n",
+        post.account("work", ME),
+        server.base_url
+    ));
     let watcher = home.spawn_watch(&bus, "watch");
     watcher.wait_caught_up();
 
-    let body = home.dir.path().join("body.html");
-    std::fs::write(
-        &body,
-        "<html><body><p>Our proposal for Q3.</p></body></html>",
-    )
-    .unwrap();
-    let sent = home
-        .tidings(None)
-        .args(["send", "--subject", "Proposal for Q3", "--html-file"])
-        .arg(&body)
-        .args(["--to", &format!("Dana Lee <{DANA}>")])
-        .args(["--to", &format!("Sam Ortiz <{SAM}>")])
-        .args(["--bcc", ME])
-        .arg("--track-opens")
-        .output()
-        .unwrap();
-    ok(&sent);
-    let message_id = String::from_utf8_lossy(&sent.stdout).trim().to_string();
-    let copy = |who: &str| {
-        SmtpServer::maildir_messages(&boxes.path().join(who))
-            .pop()
-            .unwrap_or_else(|| panic!("no copy for {who}"))
-    };
+    let message_id = home.send(&[
+        "--to",
+        &format!("Dana Lee <{DANA}>"),
+        "--to",
+        &format!("Sam Ortiz <{SAM}>"),
+        "--bcc",
+        ME,
+        "--track-opens",
+    ]);
+    let copy = |who: &str| post.copy(who);
 
     // The sender's own Bcc copy carries no pixel: reading it is never counted.
     let mine = String::from_utf8_lossy(&copy(ME)).into_owned();
@@ -814,4 +849,66 @@ async fn opens_of_a_copy_addressed_to_the_sender_are_never_counted() {
     assert_eq!(m["opened_by"], serde_json::json!([DANA]));
     let timeline = home.store().timeline("default", &reg.message_id).unwrap();
     assert!(timeline.iter().all(|e| e.recipient == DANA), "{timeline:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_account_sends_with_its_own_tracking_and_its_events_come_back_to_it() {
+    let (_a, home_token, home_tracker) = tracker_for_sending(&[]);
+    let (_b, team_token, team_tracker) = tracker_for_sending(&[]);
+    let post = Postbox::start();
+    let home = Home::new(&home_tracker.base_url, &home_token);
+    home.write_config(&format!(
+        "{}{}[accounts.team.tracking]\nbase_url = \"{}\"\napi_token = \"{team_token}\"\n\
+         track_opens = true\n\
+         [tracking]\nbase_url = \"{}\"\napi_token = \"{home_token}\"\npoll_seconds = 1\n",
+        post.account("home", "me@home.test"),
+        post.account("team", "me@team.test"),
+        team_tracker.base_url,
+        home_tracker.base_url
+    ));
+    // The team account tracks opens by default; the home account only when asked.
+    let team_mail = home.send(&["--account", "team", "--to", &format!("Dana Lee <{DANA}>")]);
+    let home_mail = home.send(&["--account", "home", "--to", SAM, "--track-opens"]);
+    let dana_pixel = pixel_in(&post.copy(DANA), &team_tracker.base_url);
+    let sam_pixel = pixel_in(&post.copy(SAM), &home_tracker.base_url);
+    hit(&dana_pixel, FIREFOX, None).await;
+    hit(&sam_pixel, FIREFOX, None).await;
+
+    ok(&home.watch_once(None));
+    let store = home.store();
+    let team = store.tracked_list(Some("team")).unwrap();
+    assert_eq!(team.len(), 1, "{team:#?}");
+    assert_eq!(
+        team[0].message.message_id.trim_matches(['<', '>']),
+        team_mail.trim_matches(['<', '>'])
+    );
+    assert_eq!(team[0].summary.opened_by, [DANA]);
+    let mine = store.tracked_list(Some("home")).unwrap();
+    assert_eq!(mine.len(), 1, "{mine:#?}");
+    assert_eq!(
+        mine[0].message.message_id.trim_matches(['<', '>']),
+        home_mail.trim_matches(['<', '>'])
+    );
+    assert_eq!(mine[0].summary.opened_by, [SAM]);
+    // Each tracker saw only its own account's mail.
+    let events = |base: &str, token: &str| {
+        let client = TrackerClient::new(base, token, std::time::Duration::from_secs(20)).unwrap();
+        async move { client.fetch_events(None, 10).await.unwrap().events }
+    };
+    let on_team = events(&team_tracker.base_url, &team_token).await;
+    assert_eq!(
+        on_team
+            .iter()
+            .map(|e| e.recipient.as_str())
+            .collect::<Vec<_>>(),
+        [DANA]
+    );
+    let on_home = events(&home_tracker.base_url, &home_token).await;
+    assert_eq!(
+        on_home
+            .iter()
+            .map(|e| e.recipient.as_str())
+            .collect::<Vec<_>>(),
+        [SAM]
+    );
 }
