@@ -17,6 +17,7 @@ use crate::config::{Config, NotificationsConfig, TrackingConfig};
 use crate::notify::{self, DesktopNotification};
 use crate::store::{Store, StoreError, StoredNotification, TrackingPreference};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 
@@ -231,10 +232,12 @@ pub struct PollOutcome {
     pub notifications: Vec<StoredNotification>,
     pub desktop_shown: usize,
     pub optouts: usize,
-    /// Events another process (another poller on this data dir) stored since the last poll.
-    pub stored_elsewhere: usize,
-    /// Notifications another process added since the last poll: the bell counts them too.
-    pub notified_elsewhere: Vec<StoredNotification>,
+    /// Events stored since the app was last told, by this poller or any other on the data dir
+    /// (a `tidings watch` beside the TUI): what [`PollerEvent::NewEvents`] reports.
+    pub stored_since_report: usize,
+    /// Notifications added since the app was last told, by any poller, oldest first: what
+    /// [`PollerEvent::Notification`] reports, so the bell follows whoever claimed the events.
+    pub to_report: Vec<StoredNotification>,
     /// Events addressed to the user's own addresses, dropped uncounted.
     pub own_dropped: usize,
 }
@@ -243,10 +246,15 @@ pub struct Poller {
     config: PollerConfig,
     client: TrackerClient,
     store: Store,
-    /// Events in the store after the last poll, to notice those another process stored.
-    events_seen: u64,
-    /// The newest notification id seen, to report those another process added.
-    last_notification: i64,
+    reported: Arc<Mutex<Reported>>,
+}
+
+/// How far the app has been told about the store: shared by the pollers of one process (one per
+/// tracker) so that each event and notification is reported once, whoever stored it.
+#[derive(Debug, Default)]
+struct Reported {
+    events: u64,
+    notification: i64,
 }
 
 impl Poller {
@@ -257,14 +265,15 @@ impl Poller {
             super::api::DEFAULT_TIMEOUT,
         )?;
         let store = Store::open(&config.db_path)?;
-        let events_seen = store.tracking_event_count()?;
-        let last_notification = store.last_notification_id()?;
+        let reported = Reported {
+            events: store.tracking_event_count()?,
+            notification: store.last_notification_id()?,
+        };
         Ok(Poller {
             config,
             client,
             store,
-            events_seen,
-            last_notification,
+            reported: Arc::new(Mutex::new(reported)),
         })
     }
 
@@ -309,7 +318,7 @@ impl Poller {
             }
         }
         self.notify_pending(&mut outcome).await?;
-        self.notice_other_pollers(&mut outcome)?;
+        self.catch_up_reports(&mut outcome)?;
         Ok(outcome)
     }
 
@@ -345,21 +354,22 @@ impl Poller {
         Ok(())
     }
 
-    /// What other pollers on this data dir stored and notified since the last poll, so the TUI's
-    /// list and bell follow a `tidings watch` that got the events first.
-    fn notice_other_pollers(&mut self, out: &mut PollOutcome) -> Result<(), PollError> {
+    /// What was stored and notified since the app was last told — by this poller, a sibling in
+    /// this process, or another process on the data dir — so the TUI's list and bell follow a
+    /// `tidings watch` that happened to fetch the events first.
+    fn catch_up_reports(&mut self, out: &mut PollOutcome) -> Result<(), PollError> {
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
         let count = self.store.tracking_event_count()?;
-        let own = self.events_seen + out.new_events as u64;
-        out.stored_elsewhere = usize::try_from(count.saturating_sub(own)).unwrap_or(usize::MAX);
-        self.events_seen = count;
-        for n in self.store.notifications_after(self.last_notification)? {
-            self.last_notification = self.last_notification.max(n.id);
-            if !out.notifications.iter().any(|mine| mine.id == n.id) {
-                out.notified_elsewhere.push(n);
-            }
+        out.stored_since_report =
+            usize::try_from(count.saturating_sub(reported.events)).unwrap_or(usize::MAX);
+        reported.events = count;
+        out.to_report = self.store.notifications_after(reported.notification)?;
+        if let Some(last) = out.to_report.last() {
+            reported.notification = last.id;
         }
         Ok(())
     }
+
     /// Polls every `poll_interval` until `shutdown` turns true, reporting on `events`. Errors
     /// back off exponentially (with jitter) up to [`MAX_BACKOFF`].
     pub async fn run(
@@ -377,15 +387,12 @@ impl Poller {
         loop {
             let wait = match self.poll_once().await {
                 Ok(outcome) => {
-                    let count = outcome.new_events + outcome.stored_elsewhere;
-                    if count > 0 {
-                        let _ = events.send(PollerEvent::NewEvents { count });
+                    if outcome.stored_since_report > 0 {
+                        let _ = events.send(PollerEvent::NewEvents {
+                            count: outcome.stored_since_report,
+                        });
                     }
-                    for n in outcome
-                        .notifications
-                        .into_iter()
-                        .chain(outcome.notified_elsewhere)
-                    {
+                    for n in outcome.to_report {
                         let _ = events.send(PollerEvent::Notification(n));
                     }
                     let was_failing =
@@ -601,10 +608,15 @@ pub fn spawn(config: PollerConfig) -> Result<PollerHandle, PollError> {
 /// Starts one [`Poller::run`] per config (see [`PollerConfig::for_trackers`]) on the current
 /// tokio runtime, reporting on one channel; `task` ends when all of them have.
 pub fn spawn_all(configs: Vec<PollerConfig>) -> Result<PollerHandle, PollError> {
-    let pollers = configs
+    let mut pollers = configs
         .into_iter()
         .map(Poller::new)
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(shared) = pollers.first().map(|p| p.reported.clone()) {
+        for p in &mut pollers {
+            p.reported = shared.clone();
+        }
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop, shutdown) = watch::channel(false);
     let tasks: Vec<_> = pollers

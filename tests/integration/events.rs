@@ -912,3 +912,54 @@ async fn each_account_sends_with_its_own_tracking_and_its_events_come_back_to_it
         [SAM]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poller_reports_what_another_process_stored_and_notified_exactly_once() {
+    use tidings::config::{NotificationsConfig, TrackingConfig};
+    use tidings::tracking::poller::{Poller, PollerConfig};
+
+    let live = Live::start().await;
+    let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
+    let config = PollerConfig::from_config(
+        "default",
+        &TrackingConfig {
+            base_url: Some(server.base_url.clone()),
+            api_token: Some(token.clone()),
+            ..Default::default()
+        },
+        &NotificationsConfig {
+            desktop: false,
+            ..Default::default()
+        },
+        home.db(),
+    )
+    .unwrap();
+    // The TUI's poller is idle while `tidings watch` (another poller) fetches and notifies.
+    let mut tui = Poller::new(config.clone()).unwrap();
+    let mut watch = Poller::new(config).unwrap();
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    let fetched = watch.poll_once().await.unwrap();
+    assert_eq!(fetched.new_events, 2);
+    assert_eq!(fetched.notifications.len(), 2);
+
+    let followed = tui.poll_once().await.unwrap();
+    assert_eq!(followed.new_events, 0, "nothing is stored twice");
+    assert!(
+        followed.notifications.is_empty(),
+        "nothing is notified twice"
+    );
+    assert_eq!(followed.stored_since_report, 2, "the list still refreshes");
+    let told: Vec<_> = followed
+        .to_report
+        .iter()
+        .map(|n| n.summary.as_str())
+        .collect();
+    assert_eq!(
+        told,
+        ["Dana Lee opened", "Sam Ortiz opened"],
+        "the bell follows"
+    );
+    let again = tui.poll_once().await.unwrap();
+    assert_eq!((again.stored_since_report, again.to_report.len()), (0, 0));
+}
