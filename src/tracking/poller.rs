@@ -345,11 +345,15 @@ impl Poller {
             - i64::try_from(longest).unwrap_or(i64::MAX / 2)
             - THROTTLE_SLACK_SECONDS;
         self.store.prune_throttle(horizon)?;
+        let now = chrono::Utc::now().timestamp();
         for (stored, text) in claimed {
-            out.notifications.push(stored);
-            if n.desktop && notify::show_desktop(&text).await == notify::Delivery::Shown {
+            let stale = now - stored.at > DESKTOP_MAX_AGE_SECONDS;
+            if stale {
+                tracing::info!(summary = %text.summary, "old event: in-app notification only");
+            } else if n.desktop && notify::show_desktop(&text).await == notify::Delivery::Shown {
                 out.desktop_shown += 1;
             }
+            out.notifications.push(stored);
         }
         Ok(())
     }
@@ -438,6 +442,10 @@ impl Poller {
         }
     }
 }
+
+/// Events older than this when claimed (the first poll of a long history, a watcher back after
+/// a night off) go to the in-app list only: a burst of desktop pop-ups about yesterday helps no one.
+const DESKTOP_MAX_AGE_SECONDS: i64 = 60 * 60;
 
 /// Keys kept in the throttle a while past the longest window: a backlog of older events fetched
 /// late is still throttled against them.

@@ -963,3 +963,32 @@ async fn a_poller_reports_what_another_process_stored_and_notified_exactly_once(
     let again = tui.poll_once().await.unwrap();
     assert_eq!((again.stored_since_report, again.to_report.len()), (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (home, reg) = (&live.home, &live.reg);
+    // An open from two hours ago, stored by a poller that died before deciding on it.
+    let old = tidings::tracking::db::Event {
+        id: 999,
+        kind: tidings::tracking::classify::EventKind::Open,
+        message_id: reg.message_id.clone(),
+        recipient: DANA.into(),
+        url: None,
+        at: Utc::now() - Duration::hours(2),
+        user_agent: FIREFOX.into(),
+        ip: None,
+        classification: tidings::tracking::classify::Classification::Human,
+        reason: String::new(),
+    };
+    home.store()
+        .store_events_page("default", None, &[old], "")
+        .unwrap();
+    ok(&home.watch_once(Some(&bus)));
+    let n = home.store().notifications(10).unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].summary, "Dana Lee opened");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(bus.notify_calls().is_empty(), "{:#?}", bus.notify_calls());
+}
