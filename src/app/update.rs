@@ -161,9 +161,13 @@ impl App {
             | Action::RemoveAttachment
             | Action::ToggleTrackOpens
             | Action::ToggleTrackLinks
+            | Action::SaveDraft
             | Action::ResumeDraft
             | Action::Outbox
-            | Action::RetrySend => Vec::new(),
+            | Action::RetrySend
+            | Action::OutboxEdit
+            | Action::OutboxConfirm
+            | Action::OutboxUntrack => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {
                     input: self.search.clone().unwrap_or_default(),
