@@ -645,9 +645,10 @@ fn signature_above_quote(body: &str, signature: Option<&str>) -> String {
 /// The one way a finished draft enters the outbox (tracking options join here).
 /// The account's saved tracking choice; a store error falls back to the config's defaults.
 fn tracking_defaults(store: &Store, config: &Config, account: &str) -> TrackingChoice {
-    send_tracking::defaults(store, account, &config.tracking).unwrap_or(TrackingChoice {
-        opens: config.tracking.track_opens,
-        links: config.tracking.track_links,
+    let tracking = config.tracking_for(account);
+    send_tracking::defaults(store, account, &tracking).unwrap_or(TrackingChoice {
+        opens: tracking.track_opens,
+        links: tracking.track_links,
     })
 }
 
@@ -660,8 +661,13 @@ pub fn queue_draft(
     tracking: TrackingChoice,
     now: i64,
 ) -> Result<i64, String> {
-    let record = send_tracking::record_for_draft(store, &config.tracking, draft, tracking)
-        .map_err(|e| e.to_string())?;
+    let record = send_tracking::record_for_draft(
+        store,
+        &config.tracking_for(&draft.account),
+        draft,
+        tracking,
+    )
+    .map_err(|e| e.to_string())?;
     let json = record.map(|r| r.to_json());
     let id = outbox::enqueue(store, draft, json.as_deref(), now).map_err(|e| e.to_string())?;
     send_tracking::remember_choice(store, &draft.account, tracking).map_err(|e| e.to_string())?;

@@ -4,12 +4,13 @@
 //! consent, and a recipient's copy opened in headless Chromium producing events for that
 //! recipient only.
 
+use crate::support::chromium;
 use crate::support::dovecot::Dovecot;
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
 use mail_parser::MessageParser;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use tidings::store::{Store, TrackingPreference};
 use tidings::tracking::api::TrackerClient;
@@ -474,33 +475,6 @@ fn recipients_without_consent_get_an_untracked_copy() {
     assert!(html_of(&boxes.of(CAROL)[0]).contains(&format!("{base}/p/")));
 }
 
-fn chromium_dump(profile: &Path, url: &str) -> String {
-    let chromium = "/usr/bin/chromium";
-    assert!(
-        Path::new(chromium).exists(),
-        "this test needs Debian's chromium: `sudo apt-get install chromium` (or tests/run.sh)"
-    );
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient_only() {
     let tracker = start_tracker();
@@ -532,7 +506,7 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
     let page = env.path("alice.html");
     std::fs::write(&page, &html).unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let dom = chromium_dump(profile.path(), &format!("file://{}", page.display()));
+    let dom = chromium::dump_dom(profile.path(), &format!("file://{}", page.display()));
     assert!(dom.contains("the offer"), "{dom}");
 
     // She follows the link: the tracker redirects Chromium to the landing page.
@@ -541,7 +515,7 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
         .find(|s| s.starts_with(&format!("{base}/l/")))
         .expect("a tracked link")
         .to_string();
-    let landed = chromium_dump(profile.path(), &tracked_link);
+    let landed = chromium::dump_dom(profile.path(), &tracked_link);
     assert!(landed.contains("landed"), "{landed}");
     assert!(landing.hits().iter().any(|h| h.starts_with("/landing")));
 
