@@ -145,6 +145,7 @@ pub fn perform_with(
         | Effect::CompletePath { .. }
         | Effect::FindDrafts
         | Effect::UploadDraft { .. }
+        | Effect::DiscardServerDraft { .. }
         | Effect::ResumeDraft) => compose::perform_read(store, config, e),
         Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
         Effect::ChangeOutbox { id, change, .. } => vec![Msg::OutboxChanged(
@@ -191,12 +192,15 @@ fn outbox_msg(ev: OutboxEvent) -> Msg {
 /// (account, Sent folder) of the accounts without IMAP, whose Sent copies the outbox files in
 /// the store (the demo's).
 fn local_sent_folders(config: &Config) -> Vec<(String, String)> {
-    use crate::mail::filing::{folder_for, Role};
+    use crate::mail::filing::{target, Role};
     config
         .accounts
         .iter()
         .filter(|(_, a)| a.imap.is_none())
-        .map(|(name, a)| (name.clone(), folder_for(name, a, None, Role::Sent)))
+        .map(|(name, a)| {
+            let sent = target(name, a, None, Role::Sent).known;
+            (name.clone(), sent.unwrap_or_else(|| "Sent".into()))
+        })
         .collect()
 }
 

@@ -72,6 +72,7 @@ impl DemoEnv {
                 signature: Some(format!("{DEMO_NAME}\nInitech")),
                 folders: Default::default(),
                 server_saves_sent: None,
+                tracking: None,
             },
         );
         Ok(DemoServers { smtp, tracker })

@@ -139,7 +139,7 @@ fn start_watchers(
     Arc::new(watchers)
 }
 
-/// The bell's count now, and — when `[tracking] base_url` is set and `poll` — the events poller as
+/// The bell's count now, and — when a tracker is configured and `poll` — the events pollers as
 /// a background task whose new notifications update the bell and whose failures show in the
 /// status line ("tracker unreachable: …, next try in 40 s").
 fn start_tracking(
@@ -160,17 +160,14 @@ fn start_tracking(
     let _ = tx.send(Msg::Notifications {
         unread: unread(&db),
     });
-    if !poll || config.tracking.base_url.is_none() {
+    if !poll {
         return;
     }
-    let account = config.accounts.keys().next().cloned().unwrap_or_default();
-    let started = PollerConfig::from_config(
-        &account,
-        &config.tracking,
-        &config.notifications,
-        db.clone(),
-    )
-    .and_then(poller::spawn);
+    // One poller per tracker the accounts use; none configured is not an error here.
+    let started = match PollerConfig::for_trackers(config, None, db.clone()) {
+        Err(poller::PollError::NoBaseUrl) => return,
+        configs => configs.and_then(poller::spawn_all),
+    };
     let mut handle = match started {
         Ok(h) => h,
         Err(e) => {
