@@ -150,6 +150,7 @@ pub fn perform_with(
             compose::perform_write(store, config, savers, e)
         }
         Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
+        Effect::Activity(e) => super::activity::perform(store, e),
         Effect::OpenAttachment { .. }
         | Effect::ExternalEditor { .. }
         | Effect::FlushOutbox { .. }
@@ -318,7 +319,9 @@ impl Runtime {
                 PeopleEffect::SetTracking { .. }
                 | PeopleEffect::Forget { .. }
                 | PeopleEffect::RefreshContacts,
-            ) => {
+            )
+            // Marks notifications read.
+            | Effect::Activity(super::activity::ActivityEffect::ReadFeed) => {
                 if self.writes.send(effect).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),
@@ -448,13 +451,18 @@ fn mark_tracked(store: &Store, rows: &mut [Row]) {
             .entry(r.msg.account.clone())
             .or_insert_with(|| store.tracking_marks(&r.msg.account).unwrap_or_default());
         if let Some(m) = marks.get(id) {
-            r.marks = super::TrackingMarks {
-                tracked: true,
-                opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
-                clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
-                last_open: m.last_open,
-            };
+            r.marks = marks_of(m);
         }
+    }
+}
+
+/// A tracked mail's marks as the list shows them.
+pub(super) fn marks_of(m: &crate::store::TrackingMark) -> super::TrackingMarks {
+    super::TrackingMarks {
+        tracked: true,
+        opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
+        clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+        last_open: m.last_open,
     }
 }
 

@@ -124,8 +124,9 @@ fn start_watchers(
 }
 
 /// The bell's count now, and — when `[tracking] base_url` is set and `poll` — the events poller as
-/// a background task whose new notifications update the bell and whose failures show in the
-/// status line ("tracker unreachable: …, next try in 40 s").
+/// a background task. Its reports reach the app as messages at once (a burst folded into one, see
+/// `app::activity::poller_msgs`): new events refresh the marks, the bell, an open timeline and the
+/// activity pane; failures show in the status line ("tracker unreachable: …, next try in 40 s").
 fn start_tracking(
     paths: &Paths,
     config: &Config,
@@ -133,7 +134,7 @@ fn start_tracking(
     tx: tokio::sync::mpsc::UnboundedSender<crate::app::Msg>,
 ) {
     use crate::app::Msg;
-    use crate::tracking::poller::{self, PollerConfig, PollerEvent, PollerState};
+    use crate::tracking::poller::{self, PollerConfig};
     let db = paths.db_path();
     let unread = move |db: &std::path::Path| {
         crate::store::Store::open(db)
@@ -163,23 +164,16 @@ fn start_tracking(
         }
     };
     tokio::spawn(async move {
-        while let Some(ev) = handle.events.recv().await {
-            let msg = match ev {
-                PollerEvent::Notification(_) | PollerEvent::NewEvents { .. } => {
-                    let db = db.clone();
-                    let n = tokio::task::spawn_blocking(move || unread(&db))
-                        .await
-                        .unwrap_or(0);
-                    Msg::Notifications { unread: n }
+        while let Some(first) = handle.events.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = handle.events.try_recv() {
+                batch.push(more);
+            }
+            for msg in crate::app::activity::poller_msgs(batch) {
+                if tx.send(msg).is_err() {
+                    handle.stop();
+                    return;
                 }
-                PollerEvent::StateChanged(s) => match s.state {
-                    PollerState::Unreachable | PollerState::Failing => Msg::Notice(s.describe()),
-                    _ => continue,
-                },
-            };
-            if tx.send(msg).is_err() {
-                handle.stop();
-                return;
             }
         }
     });
