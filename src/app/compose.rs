@@ -245,7 +245,22 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.now = now;
-                Ok(self.autosave(false))
+                let mut fx = self.autosave(false);
+                // The Outbox view follows states the worker (or another process) changes.
+                if self.outbox.is_some() && self.compose.is_none() {
+                    fx.push(Effect::LoadOutbox);
+                }
+                Ok(fx)
+            }
+            Msg::DraftStored { id } => Ok(vec![Effect::UploadDraft { id }]),
+            Msg::DraftUploaded(result) => {
+                self.status = Some(match result {
+                    Ok(done) => done,
+                    Err(e) => {
+                        format!("the draft is saved here, but not in the server's Drafts: {e}")
+                    }
+                });
+                Ok(Vec::new())
             }
             Msg::DraftsFound(found) => {
                 if let Some((_, subject)) = found.first() {
@@ -263,7 +278,7 @@ impl App {
             }
             Msg::Queued(result) => {
                 let Some(c) = self.compose.as_mut() else {
-                    // A retry from the Outbox view.
+                    // Queued by a composer that has closed since.
                     return Ok(match result {
                         Ok(account) => vec![Effect::FlushOutbox { account }],
                         Err(e) => {
@@ -277,7 +292,11 @@ impl App {
                     Ok(account) => {
                         self.compose = None;
                         self.status = Some("queued in the outbox; sending…".into());
-                        Ok(vec![Effect::FlushOutbox { account }])
+                        let mut fx = vec![Effect::FlushOutbox { account }];
+                        if self.outbox.is_some() {
+                            fx.push(Effect::LoadOutbox);
+                        }
+                        Ok(fx)
                     }
                     Err(e) => {
                         self.status = Some(format!("not sent: {e}"));
@@ -375,6 +394,13 @@ impl App {
                 c.prompt = Some(Prompt::Attach(String::new()));
                 Vec::new()
             }
+            Action::SaveDraft => {
+                let id = c.draft.message_id.clone();
+                self.status = Some("saving the draft…".into());
+                let mut fx = self.autosave(true);
+                fx.push(Effect::DraftToServer { message_id: id });
+                fx
+            }
             Action::ToggleTrackOpens => {
                 c.tracking.opens = !c.tracking.opens;
                 Vec::new()
@@ -412,9 +438,12 @@ impl App {
             Some(Prompt::Leave) => {
                 return match key {
                     InputKey::Char('s') => {
-                        let fx = self.autosave(true);
+                        let id = c.draft.message_id.clone();
+                        let mut fx = self.autosave(true);
+                        fx.push(Effect::DraftToServer { message_id: id });
                         self.compose = None;
-                        self.status = Some("draft saved — E resumes it".into());
+                        self.status =
+                            Some("draft saved — E resumes it; saving it to the server…".into());
                         fx
                     }
                     InputKey::Char('d') => {
@@ -521,7 +550,7 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-fn senders(config: &Config) -> Vec<(String, Mailbox)> {
+pub(super) fn senders(config: &Config) -> Vec<(String, Mailbox)> {
     config
         .accounts
         .iter()
@@ -662,6 +691,7 @@ pub fn perform_read(store: &Store, config: &Config, effect: Effect) -> Vec<Msg> 
             )],
             Err(e) => vec![Msg::Error(e.to_string())],
         },
+        Effect::UploadDraft { id } => vec![Msg::DraftUploaded(upload_draft(store, config, id))],
         Effect::ResumeDraft => vec![Msg::ComposeReady(
             drafts::list(store, None)
                 .map_err(|e| e.to_string())
@@ -715,6 +745,11 @@ pub fn perform_write(
                 Err(e) => vec![Msg::Error(e.to_string())],
             }
         }
+        Effect::DraftToServer { message_id } => match store.draft_by_message_id(&message_id) {
+            Ok(Some(d)) => vec![Msg::DraftStored { id: d.id }],
+            Ok(None) => vec![Msg::Notice("an empty draft is not saved".into())],
+            Err(e) => vec![Msg::Error(format!("saving the draft: {e}"))],
+        },
         Effect::QueueDraft {
             draft,
             tracking,
@@ -726,6 +761,23 @@ pub fn perform_write(
             )]
         }
         _ => Vec::new(),
+    }
+}
+
+/// The server copy of stored draft `id` (blocking: IMAP). An account that is only in the store
+/// (the demo's) has no server to save to; that is not a failure.
+fn upload_draft(store: &Store, config: &Config, id: i64) -> Result<String, String> {
+    match drafts::save_to_server(config, store, id) {
+        Ok(folder) => Ok(format!(
+            "draft saved here and in {folder:?} on the server — E resumes it"
+        )),
+        Err(drafts::DraftError::NoSuchAccount(account)) => Ok(format!(
+            "draft saved here — E resumes it (account {account} has no server to save it to)"
+        )),
+        Err(e) => {
+            tracing::warn!(id, error = %e, "saving a draft to the server failed");
+            Err(e.to_string())
+        }
     }
 }
 

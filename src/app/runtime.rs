@@ -93,7 +93,7 @@ impl TriageBackend for OpsBackend {
 pub struct Runtime {
     db: PathBuf,
     tx: UnboundedSender<Msg>,
-    writes: std::sync::mpsc::Sender<Effect>,
+    writes: std::sync::mpsc::Sender<WriterJob>,
     writer: Option<std::thread::JoinHandle<()>>,
     config: Arc<Config>,
     /// Sends queued mail in the background; `None` when no account has SMTP.
@@ -144,17 +144,28 @@ pub fn perform_with(
         | Effect::AttachFile { .. }
         | Effect::CompletePath { .. }
         | Effect::FindDrafts
+        | Effect::UploadDraft { .. }
         | Effect::ResumeDraft) => compose::perform_read(store, config, e),
         Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
-        e @ (Effect::Autosave { .. } | Effect::DiscardDraft { .. } | Effect::QueueDraft { .. }) => {
-            compose::perform_write(store, config, savers, e)
-        }
+        Effect::ChangeOutbox { id, change, .. } => vec![Msg::OutboxChanged(
+            super::outbox_view::perform_change(
+                store.path(),
+                config,
+                id,
+                change,
+                chrono::Utc::now().timestamp(),
+            )
+            .map(Box::new),
+        )],
+        e @ (Effect::Autosave { .. }
+        | Effect::DiscardDraft { .. }
+        | Effect::DraftToServer { .. }
+        | Effect::QueueDraft { .. }) => compose::perform_write(store, config, savers, e),
         Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
         Effect::Activity(e) => super::activity::perform(store, e),
         Effect::OpenAttachment { .. }
         | Effect::ExternalEditor { .. }
         | Effect::FlushOutbox { .. }
-        | Effect::RetryOutbox { .. }
         | Effect::Quit => Vec::new(),
     }
 }
@@ -188,7 +199,7 @@ fn finished(op: u64, result: Result<(), String>) -> Vec<Msg> {
 impl Runtime {
     /// Starts the write worker. `db` is the cache file; results arrive on `tx`.
     pub fn new(db: &Path, tx: UnboundedSender<Msg>, backend: Arc<dyn TriageBackend>) -> Runtime {
-        let (writes, queue) = std::sync::mpsc::channel::<Effect>();
+        let (writes, queue) = std::sync::mpsc::channel::<WriterJob>();
         let db_w = db.to_path_buf();
         let tx_w = tx.clone();
         let writer = std::thread::Builder::new()
@@ -209,6 +220,8 @@ impl Runtime {
     /// account can send. Call from inside the tokio runtime.
     pub fn with_config(mut self, config: &Config) -> Runtime {
         self.config = Arc::new(config.clone());
+        // Queueing a draft applies [tracking] (consent, opt-out link): the writer needs it too.
+        let _ = self.writes.send(WriterJob::Config(self.config.clone()));
         if config.accounts.values().any(|a| a.smtp.is_some()) {
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             // The tracked planner: tracked mail is registered with the tracker and sent as one
@@ -224,7 +237,7 @@ impl Runtime {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 while let Some(ev) = erx.recv().await {
-                    if tx.send(outbox_msg(ev)).is_err() {
+                    if tx.send(outbox_msg(ev)).is_err() || tx.send(Msg::OutboxStale).is_err() {
                         break;
                     }
                 }
@@ -250,32 +263,6 @@ impl Runtime {
         match effect {
             Effect::Quit => {}
             Effect::ExternalEditor { .. } => {}
-            Effect::RetryOutbox { id, account } => {
-                let db = self.db.clone();
-                let tx = self.tx.clone();
-                let config = self.config.clone();
-                tokio::task::spawn_blocking(move || {
-                    let retried =
-                        Store::open(&db)
-                            .map_err(|e| e.to_string())
-                            .and_then(|mut store| {
-                                crate::mail::outbox::Outbox::new((*config).clone(), &store)
-                                    .retry(&mut store, id, chrono::Utc::now().timestamp())
-                                    .map_err(|e| e.to_string())?;
-                                super::outbox_view::load(&store)
-                            });
-                    match retried {
-                        Ok(lines) => {
-                            let _ = tx.send(Msg::OutboxLoaded(Ok(lines)));
-                            // Answered like a fresh queueing: the app wakes the worker.
-                            let _ = tx.send(Msg::Queued(Ok(account)));
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Msg::Error(format!("retry: {e}")));
-                        }
-                    }
-                });
-            }
             Effect::FlushOutbox { account } => {
                 let smtp = self
                     .config
@@ -312,6 +299,7 @@ impl Runtime {
             | Effect::Undo { .. }
             | Effect::Autosave { .. }
             | Effect::DiscardDraft { .. }
+            | Effect::DraftToServer { .. }
             | Effect::QueueDraft { .. }
             // Gathering contacts writes too: on the one writer, so it never races a triage
             // change for SQLite's write lock.
@@ -322,7 +310,7 @@ impl Runtime {
             )
             // Marks notifications read.
             | Effect::Activity(super::activity::ActivityEffect::ReadFeed) => {
-                if self.writes.send(effect).is_err() {
+                if self.writes.send(WriterJob::Effect(effect)).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),
                     ));
@@ -382,9 +370,15 @@ impl Runtime {
     }
 }
 
+/// What the writer thread is given, in order.
+enum WriterJob {
+    Config(Arc<Config>),
+    Effect(Effect),
+}
+
 fn write_worker(
     db: &Path,
-    queue: std::sync::mpsc::Receiver<Effect>,
+    queue: std::sync::mpsc::Receiver<WriterJob>,
     tx: UnboundedSender<Msg>,
     backend: Arc<dyn TriageBackend>,
 ) {
@@ -395,9 +389,16 @@ fn write_worker(
             return;
         }
     };
-    let config = Config::default();
+    let mut config = Arc::new(Config::default());
     let mut savers = HashMap::new();
-    for effect in queue {
+    for job in queue {
+        let effect = match job {
+            WriterJob::Config(c) => {
+                config = c;
+                continue;
+            }
+            WriterJob::Effect(e) => e,
+        };
         for m in perform_with(&store, backend.as_ref(), &config, &mut savers, effect) {
             let _ = tx.send(m);
         }

@@ -224,10 +224,20 @@ pub enum Effect {
     /// Reopens the newest saved draft.
     ResumeDraft,
     LoadOutbox,
-    /// Makes outbox mail `id` due now and wakes the worker.
-    RetryOutbox {
+    /// Changes outbox mail `id` as the user decided (retry, edit, cancel, confirm, untrack);
+    /// answered by `OutboxChanged`.
+    ChangeOutbox {
         id: i64,
         account: String,
+        change: super::outbox_view::OutboxChange,
+    },
+    /// After the local save queued before it: finds the draft's row, answered by `DraftStored`.
+    DraftToServer {
+        message_id: String,
+    },
+    /// APPENDs stored draft `id` to the server's Drafts (network); answered by `DraftUploaded`.
+    UploadDraft {
+        id: i64,
     },
     /// Contacts, organizations and Superdata (see `app::contact`).
     People(super::contact::PeopleEffect),
@@ -309,6 +319,15 @@ pub enum Msg {
     /// Saved drafts at start: (id, subject), newest first.
     DraftsFound(Vec<(i64, String)>),
     OutboxLoaded(Result<Vec<super::outbox_view::OutboxLine>, String>),
+    /// The outbox worker settled mail: the Outbox view reloads.
+    OutboxStale,
+    OutboxChanged(Result<Box<super::outbox_view::Changed>, String>),
+    /// The draft is saved locally as row `id` (then it goes to the server).
+    DraftStored {
+        id: i64,
+    },
+    /// The server copy of a draft: what to tell the user, or why it failed.
+    DraftUploaded(Result<String, String>),
     /// Answers for the contact and organization panes.
     People(super::contact::PeopleMsg),
     /// Tracking: the poller's news and the tracking views' answers.

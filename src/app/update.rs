@@ -169,9 +169,13 @@ impl App {
             | Action::RemoveAttachment
             | Action::ToggleTrackOpens
             | Action::ToggleTrackLinks
+            | Action::SaveDraft
             | Action::ResumeDraft
             | Action::Outbox
             | Action::RetrySend
+            | Action::OutboxEdit
+            | Action::OutboxConfirm
+            | Action::OutboxUntrack
             | Action::Activity => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {

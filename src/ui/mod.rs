@@ -61,7 +61,8 @@ impl Ui {
         let typing = matches!(
             app.mode,
             Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
-        ) || app.people_confirming();
+        ) || app.people_confirming()
+            || app.outbox_asking();
         if typing {
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {
@@ -154,7 +155,7 @@ impl Ui {
             _ => {}
         }
         if let Some(v) = &app.outbox {
-            outbox::draw(f, main, v, &self.theme);
+            outbox::draw(f, main, v, app.now, &self.keymap, &self.theme);
         }
     }
 }
