@@ -140,7 +140,8 @@ impl Store {
                  coalesce(sum(kind = 'click' AND classification != 'automated'), 0),
                  coalesce(sum(classification = 'automated'), 0),
                  coalesce(max(kind = 'open' AND classification = 'proxy'), 0)
-             FROM tracking_events WHERE account = ?1 AND message_id = ?2 GROUP BY recipient",
+             FROM tracking_events INDEXED BY tracking_events_by_message
+             WHERE account = ?1 AND message_id = ?2 GROUP BY recipient",
         )?;
         let rows = st.query_map(params![account, id], |r| {
             Ok((
@@ -177,7 +178,8 @@ impl Store {
             }
         }
         let mut st = self.conn.prepare(
-            "SELECT recipient, coalesce(url, ''), count(*) FROM tracking_events
+            "SELECT recipient, coalesce(url, ''), count(*)
+             FROM tracking_events INDEXED BY tracking_events_by_message
              WHERE account = ?1 AND message_id = ?2 AND kind = 'click'
                  AND classification != 'automated'
              GROUP BY recipient, url ORDER BY count(*) DESC, url",
@@ -196,10 +198,15 @@ impl Store {
             }
         }
         out.recipients = by_address.into_values().collect();
+        // The page is chosen first, so names and subjects are looked up for its rows only. Without
+        // statistics SQLite prefers the primary key (account, event_id) and walks every event of
+        // the account: the mail's index is named here and above.
         let mut st = self.conn.prepare(&format!(
-            "SELECT {EVENT_COLUMNS} FROM tracking_events e
-             WHERE e.account = ?1 AND e.message_id = ?2
-             ORDER BY e.at DESC, e.event_id DESC LIMIT ?3"
+            "SELECT {EVENT_COLUMNS} FROM (SELECT * FROM tracking_events
+                 INDEXED BY tracking_events_by_message
+                 WHERE account = ?1 AND message_id = ?2
+                 ORDER BY at DESC, event_id DESC LIMIT ?3) e
+             ORDER BY e.at DESC, e.event_id DESC"
         ))?;
         out.events = st
             .query_map(params![account, id, limit], event_row)?
@@ -215,8 +222,9 @@ impl Store {
     /// The newest `limit` events across every account's tracked mail, newest first.
     pub fn activity_feed(&self, limit: u32) -> Result<Vec<ActivityEvent>> {
         let mut st = self.conn.prepare(&format!(
-            "SELECT {EVENT_COLUMNS} FROM tracking_events e
-             ORDER BY e.at DESC, e.event_id DESC LIMIT ?1"
+            "SELECT {EVENT_COLUMNS} FROM (SELECT * FROM tracking_events
+                 ORDER BY at DESC, event_id DESC LIMIT ?1) e
+             ORDER BY e.at DESC, e.event_id DESC"
         ))?;
         let rows = st.query_map([limit], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

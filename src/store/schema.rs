@@ -307,4 +307,13 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_unread ON notifications(read, id);
 "#,
     ),
+    // The activity pane reads the newest events across all tracked mail, and marks each as new
+    // when an unread notification stands for it.
+    (
+        "0006_activity_feed",
+        r#"
+CREATE INDEX tracking_events_by_time ON tracking_events(at, event_id);
+CREATE INDEX notifications_by_event ON notifications(message_id, kind, at);
+"#,
+    ),
 ];

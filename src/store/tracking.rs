@@ -379,9 +379,9 @@ impl Store {
         up_to_event: i64,
     ) -> Result<u64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM tracking_events WHERE account = ?1 AND message_id = ?2
-                 AND recipient = ?3 AND kind = 'open' AND classification != 'automated'
-                 AND event_id <= ?4",
+            "SELECT count(*) FROM tracking_events INDEXED BY tracking_events_by_message
+             WHERE account = ?1 AND message_id = ?2 AND recipient = ?3 AND kind = 'open'
+                 AND classification != 'automated' AND event_id <= ?4",
             params![
                 account,
                 bracketed_message_id(message_id),
