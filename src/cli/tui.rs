@@ -81,7 +81,7 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         app.now = chrono::Utc::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         app.last_error = theme_error;
-        start_tracking(paths, config, opts.sync, tx.clone());
+        start_tracking(paths, config, tx.clone());
         app.superdata = config.superdata.clone();
         // Held until the inbox closes: dropping it stops the demo sources.
         let _demo_sources = if opts.demo_superdata {
@@ -123,14 +123,13 @@ fn start_watchers(
     Arc::new(watchers)
 }
 
-/// The bell's count now, and — when `[tracking] base_url` is set and `poll` — the events poller as
-/// a background task. Its reports reach the app as messages at once (a burst folded into one, see
+/// The bell's count now, and — when `[tracking] base_url` is set (by the user, or by `tidings demo`
+/// for its embedded tracker) — the events poller as a background task. Its reports reach the app as messages at once (a burst folded into one, see
 /// `app::activity::poller_msgs`): new events refresh the marks, the bell, an open timeline and the
 /// activity pane; failures show in the status line ("tracker unreachable: …, next try in 40 s").
 fn start_tracking(
     paths: &Paths,
     config: &Config,
-    poll: bool,
     tx: tokio::sync::mpsc::UnboundedSender<crate::app::Msg>,
 ) {
     use crate::app::Msg;
@@ -145,10 +144,18 @@ fn start_tracking(
     let _ = tx.send(Msg::Notifications {
         unread: unread(&db),
     });
-    if !poll || config.tracking.base_url.is_none() {
+    if config.tracking.base_url.is_none() {
         return;
     }
-    let account = config.accounts.keys().next().cloned().unwrap_or_default();
+    // Events are stored under the first configured account; the demo has none configured, only
+    // its cached one.
+    let account = config.accounts.keys().next().cloned().unwrap_or_else(|| {
+        crate::store::Store::open(&db)
+            .and_then(|s| s.account_names())
+            .ok()
+            .and_then(|names| names.into_iter().next())
+            .unwrap_or_default()
+    });
     let started = PollerConfig::from_config(
         &account,
         &config.tracking,
