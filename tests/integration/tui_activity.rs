@@ -419,3 +419,23 @@ fn tmux_an_open_recorded_by_the_real_tracker_reaches_the_bell_and_marks_while_th
     assert!(screen.contains("Dana Lee opened"), "{screen}");
     t.wait_for("bell 0");
 }
+
+#[test]
+fn a_narrow_terminal_shows_the_timeline_alone_and_q_returns_to_the_list() {
+    let mut h = harness(80, 24);
+    h.press(&["4", "Enter"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("Timeline: Proposal for Q3, revised"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Folders"), "one pane at a time: {screen}");
+    h.press(&["q"]);
+    let screen = h.screen();
+    assert!(screen.contains("INBOX — Tracked (1)"), "{screen}");
+    // The activity pane closes with the key that opened it, too.
+    h.press(&["b"]);
+    assert!(h.screen().contains("Activity"));
+    h.press(&["b"]);
+    assert!(h.app.tracking.activity.is_none());
+}
