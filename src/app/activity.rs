@@ -21,6 +21,8 @@ pub struct TrackingUi {
     /// (account, Message-ID) the list cursor goes to when the Tracked list arrives: a jump from
     /// the activity pane.
     pub jump: Option<(String, String)>,
+    /// The timeline a mail was opened from, and that mail's id: Back in its reader returns there.
+    pub return_to: Option<(i64, TimelineView)>,
 }
 
 /// The activity pane: the newest events, their text made terminal-safe.
@@ -189,6 +191,18 @@ impl App {
             Msg::Action(Action::Activity) => Ok(self.toggle_activity()),
             Msg::Action(a) if self.tracking.activity.is_some() => self.activity_key(a),
             Msg::Action(a) if self.timeline_focused() => self.timeline_key(a),
+            Msg::Action(Action::Back)
+                if self.focus == Pane::Reader
+                    && self.people.is_empty()
+                    && matches!(
+                        (&self.reader, &self.tracking.return_to),
+                        (Some(r), Some((id, _))) if r.id == *id
+                    ) =>
+            {
+                self.reader = None;
+                self.tracking.timeline = self.tracking.return_to.take().map(|(_, t)| t);
+                Ok(Vec::new())
+            }
             Msg::Action(a @ (Action::FilterAll | Action::FilterUnread | Action::FilterFlagged)) => {
                 // The timeline belongs to the Tracked filter.
                 self.close_timeline();
@@ -453,7 +467,12 @@ impl App {
                         && r.msg.message_id.as_deref() == Some(t.message_id.as_str())
                 });
                 return Ok(match row.map(|r| r.msg.id) {
-                    Some(id) => self.open_message_by_id(id),
+                    Some(id) => {
+                        let from = self.tracking.timeline.clone();
+                        let fx = self.open_message_by_id(id);
+                        self.tracking.return_to = from.map(|t| (id, t));
+                        fx
+                    }
                     None => {
                         self.status = Some("no copy of this mail is cached".into());
                         Vec::new()

@@ -320,6 +320,7 @@ impl App {
 
     fn open_message(&mut self, id: i64) -> Vec<Effect> {
         self.tracking.timeline = None;
+        self.tracking.return_to = None;
         self.reader = Some(Reader {
             id,
             content: None,

@@ -175,12 +175,16 @@ fn tracked_filter_enter_shows_the_timeline_with_each_recipients_opens_and_clicks
         screen.contains("│    not opened"),
         "kim has not opened: {screen}"
     );
-    // Enter again: the mail itself; q back to the list.
+    // Enter again: the mail itself; q back to its timeline, q again to the list.
     h.press(&["Enter"]);
     assert!(h.app.reader.is_some());
     assert!(h.app.tracking.timeline.is_none());
     h.press(&["q"]);
+    assert!(h.app.reader.is_none());
+    assert!(h.screen().contains("Timeline: Proposal for Q3, revised"));
+    h.press(&["q"]);
     assert_eq!(h.app.focus, Pane::List);
+    assert!(h.app.tracking.timeline.is_none());
 }
 
 #[test]
