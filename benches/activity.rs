@@ -73,6 +73,7 @@ fn seed(store: &mut Store) {
         store
             .add_notification(
                 "work",
+                Some(e.id),
                 e.at.timestamp(),
                 e.kind,
                 "x opened",

@@ -253,6 +253,16 @@ impl App {
                 Ok(fx)
             }
             Msg::DraftStored { id } => Ok(vec![Effect::UploadDraft { id }]),
+            Msg::DraftOnServer { id } => Ok(vec![Effect::DiscardServerDraft { id }]),
+            Msg::ServerDraftDiscarded(result) => {
+                self.status = Some(match result {
+                    Ok(()) => "draft discarded here and in the server's Drafts".into(),
+                    Err(e) => format!(
+                        "the draft is kept (E resumes it): its server copy could not be removed: {e}"
+                    ),
+                });
+                Ok(Vec::new())
+            }
             Msg::DraftUploaded(result) => {
                 self.status = Some(match result {
                     Ok(done) => done,
@@ -635,9 +645,10 @@ fn signature_above_quote(body: &str, signature: Option<&str>) -> String {
 /// The one way a finished draft enters the outbox (tracking options join here).
 /// The account's saved tracking choice; a store error falls back to the config's defaults.
 fn tracking_defaults(store: &Store, config: &Config, account: &str) -> TrackingChoice {
-    send_tracking::defaults(store, account, &config.tracking).unwrap_or(TrackingChoice {
-        opens: config.tracking.track_opens,
-        links: config.tracking.track_links,
+    let tracking = config.tracking_for(account);
+    send_tracking::defaults(store, account, &tracking).unwrap_or(TrackingChoice {
+        opens: tracking.track_opens,
+        links: tracking.track_links,
     })
 }
 
@@ -650,8 +661,13 @@ pub fn queue_draft(
     tracking: TrackingChoice,
     now: i64,
 ) -> Result<i64, String> {
-    let record = send_tracking::record_for_draft(store, &config.tracking, draft, tracking)
-        .map_err(|e| e.to_string())?;
+    let record = send_tracking::record_for_draft(
+        store,
+        &config.tracking_for(&draft.account),
+        draft,
+        tracking,
+    )
+    .map_err(|e| e.to_string())?;
     let json = record.map(|r| r.to_json());
     let id = outbox::enqueue(store, draft, json.as_deref(), now).map_err(|e| e.to_string())?;
     send_tracking::remember_choice(store, &draft.account, tracking).map_err(|e| e.to_string())?;
@@ -692,6 +708,14 @@ pub fn perform_read(store: &Store, config: &Config, effect: Effect) -> Vec<Msg> 
             Err(e) => vec![Msg::Error(e.to_string())],
         },
         Effect::UploadDraft { id } => vec![Msg::DraftUploaded(upload_draft(store, config, id))],
+        Effect::DiscardServerDraft { id } => vec![Msg::ServerDraftDiscarded(
+            drafts::discard_everywhere(config, store, id)
+                .map(|_| ())
+                .map_err(|e| {
+                    tracing::warn!(id, error = %e, "removing a draft from the server failed");
+                    e.to_string()
+                }),
+        )],
         Effect::ResumeDraft => vec![Msg::ComposeReady(
             drafts::list(store, None)
                 .map_err(|e| e.to_string())
@@ -737,6 +761,10 @@ pub fn perform_write(
         Effect::DiscardDraft { message_id } => {
             savers.remove(&message_id);
             match store.draft_by_message_id(&message_id) {
+                // A copy on the server is removed first, off this writer: the network may hang.
+                Ok(Some(d)) if d.server_folder.is_some() => {
+                    vec![Msg::DraftOnServer { id: d.id }]
+                }
                 Ok(Some(d)) => match drafts::discard(store, d.id) {
                     Ok(_) => Vec::new(),
                     Err(e) => vec![Msg::Error(e.to_string())],

@@ -145,6 +145,7 @@ pub fn perform_with(
         | Effect::CompletePath { .. }
         | Effect::FindDrafts
         | Effect::UploadDraft { .. }
+        | Effect::DiscardServerDraft { .. }
         | Effect::ResumeDraft) => compose::perform_read(store, config, e),
         Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
         Effect::ChangeOutbox { id, change, .. } => vec![Msg::OutboxChanged(

@@ -239,6 +239,11 @@ pub enum Effect {
     UploadDraft {
         id: i64,
     },
+    /// Discards stored draft `id` and its copy in the server's Drafts (network, server first);
+    /// answered by `ServerDraftDiscarded`.
+    DiscardServerDraft {
+        id: i64,
+    },
     /// Contacts, organizations and Superdata (see `app::contact`).
     People(super::contact::PeopleEffect),
     /// The tracking views: timeline, activity feed, marks, bell (see `app::activity`).
@@ -328,6 +333,11 @@ pub enum Msg {
     },
     /// The server copy of a draft: what to tell the user, or why it failed.
     DraftUploaded(Result<String, String>),
+    /// A discarded draft has a server copy: it goes from there first, then from here.
+    DraftOnServer {
+        id: i64,
+    },
+    ServerDraftDiscarded(Result<(), String>),
     /// Answers for the contact and organization panes.
     People(super::contact::PeopleMsg),
     /// Tracking: the poller's news and the tracking views' answers.

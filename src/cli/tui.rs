@@ -123,10 +123,11 @@ fn start_watchers(
     Arc::new(watchers)
 }
 
-/// The bell's count now, and — when `[tracking] base_url` is set (by the user, or by `tidings demo`
-/// for its embedded tracker) — the events poller as a background task. Its reports reach the app as messages at once (a burst folded into one, see
-/// `app::activity::poller_msgs`): new events refresh the marks, the bell, an open timeline and the
-/// activity pane; failures show in the status line ("tracker unreachable: …, next try in 40 s").
+/// The bell's count now, and — when a tracker is configured (by the user, or by `tidings demo`
+/// for its embedded tracker) — the events pollers as a background task. Their reports reach the
+/// app as messages at once (a burst folded into one, see `app::activity::poller_msgs`): new events
+/// refresh the marks, the bell, an open timeline and the activity pane; failures show in the
+/// status line ("tracker unreachable: …, next try in 40 s").
 fn start_tracking(
     paths: &Paths,
     config: &Config,
@@ -144,25 +145,11 @@ fn start_tracking(
     let _ = tx.send(Msg::Notifications {
         unread: unread(&db),
     });
-    if config.tracking.base_url.is_none() {
-        return;
-    }
-    // Events are stored under the first configured account; the demo has none configured, only
-    // its cached one.
-    let account = config.accounts.keys().next().cloned().unwrap_or_else(|| {
-        crate::store::Store::open(&db)
-            .and_then(|s| s.account_names())
-            .ok()
-            .and_then(|names| names.into_iter().next())
-            .unwrap_or_default()
-    });
-    let started = PollerConfig::from_config(
-        &account,
-        &config.tracking,
-        &config.notifications,
-        db.clone(),
-    )
-    .and_then(poller::spawn);
+    // One poller per tracker the accounts use; none configured is not an error here.
+    let started = match PollerConfig::for_trackers(config, None, db.clone()) {
+        Err(poller::PollError::NoBaseUrl) => return,
+        configs => configs.and_then(poller::spawn_all),
+    };
     let mut handle = match started {
         Ok(h) => h,
         Err(e) => {

@@ -67,6 +67,8 @@ pub struct Capabilities {
     pub mv: bool,
     pub uidplus: bool,
     pub special_use: bool,
+    /// X-GM-EXT-1: Gmail, which files what its SMTP server sends in Sent by itself.
+    pub gmail: bool,
 }
 
 /// A TCP or TLS stream whose reads and writes time out. `set_read_timeout(None)` (which the imap
@@ -163,6 +165,17 @@ impl Connection {
 
 /// Connects, secures, logs in and reads capabilities. `config_path` only appears in error messages.
 pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, ImapError> {
+    connect_with_interrupter(server, config_path, |_| {})
+}
+
+/// Like [`connect`], handing an [`Interrupter`] to `hand_over` as soon as the TCP connection is
+/// up, so another thread can cut a server that trickles bytes during TLS or login (each read
+/// is bounded by the timeout, the whole exchange is not).
+pub fn connect_with_interrupter(
+    server: &ServerConfig,
+    config_path: &Path,
+    hand_over: impl FnOnce(Interrupter),
+) -> Result<Connection, ImapError> {
     let addr = format!("{}:{}", server.host, server.port);
     let timeout = Duration::from_secs(server.timeout_seconds.max(1));
     let config = config_path.to_path_buf();
@@ -188,6 +201,11 @@ pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, 
 
     let tcp = open_tcp(&server.host, server.port, timeout).map_err(connect_err)?;
     let interrupter = tcp.try_clone().map_err(|e| connect_err(e.to_string()))?;
+    hand_over(Interrupter(
+        interrupter
+            .try_clone()
+            .map_err(|e| connect_err(e.to_string()))?,
+    ));
     let stream = match server.security {
         Security::None => ImapStream {
             kind: StreamKind::Plain(tcp),
@@ -258,6 +276,7 @@ pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, 
             mv: c.has_str("MOVE"),
             uidplus: c.has_str("UIDPLUS"),
             special_use: c.has_str("SPECIAL-USE"),
+            gmail: c.has_str("X-GM-EXT-1"),
         }
     };
     if caps.condstore {

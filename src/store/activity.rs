@@ -67,7 +67,8 @@ pub struct MessageTimeline {
     pub total_events: u64,
 }
 
-/// The columns of an [`ActivityEvent`], from `tracking_events e`.
+/// The columns of an [`ActivityEvent`], from `tracking_events e`. A notification names its event;
+/// one stored before notifications did (migration 0006) is matched by mail, kind and time.
 const EVENT_COLUMNS: &str = "e.account, e.event_id, e.at, e.kind, e.recipient,
     coalesce(nullif((SELECT c.display_name FROM contacts c WHERE c.email = e.recipient), ''),
              (SELECT r.name FROM tracked_recipients r WHERE r.account = e.account
@@ -76,8 +77,11 @@ const EVENT_COLUMNS: &str = "e.account, e.event_id, e.at, e.kind, e.recipient,
     coalesce(nullif((SELECT t.subject FROM tracked_messages t WHERE t.account = e.account
                          AND t.message_id = e.message_id), ''),
              (SELECT m.subject FROM messages m WHERE m.message_id = e.message_id LIMIT 1), ''),
-    EXISTS (SELECT 1 FROM notifications n WHERE n.read = 0 AND n.account = e.account
-                AND n.message_id = e.message_id AND n.kind = e.kind AND n.at = e.at)";
+    EXISTS (SELECT 1 FROM notifications n WHERE n.account = e.account
+                AND n.event_id = e.event_id AND n.read = 0)
+    OR EXISTS (SELECT 1 FROM notifications n WHERE n.message_id = e.message_id
+                AND n.kind = e.kind AND n.at = e.at AND n.event_id IS NULL
+                AND n.account = e.account AND n.read = 0)";
 
 fn event_row(r: &Row) -> rusqlite::Result<ActivityEvent> {
     Ok(ActivityEvent {
@@ -337,15 +341,13 @@ mod tests {
     #[test]
     fn reading_the_feed_marks_its_notifications_read_and_keeps_the_flag_in_the_answer() {
         let s = store_with_events();
-        s.add_notification(
-            "work",
-            2000,
-            EventKind::Open,
-            "Dana Lee opened",
-            "",
-            "q3@acme.test",
-        )
-        .unwrap();
+        let notify = |event: Option<i64>, at: i64, kind: EventKind| {
+            s.add_notification("work", event, at, kind, "Dana Lee", "", "q3@acme.test")
+                .unwrap()
+        };
+        notify(Some(2), 2000, EventKind::Open);
+        // Stored before notifications named their event: found by mail, kind and time.
+        notify(None, 3100, EventKind::Click);
         let feed = s.activity_feed(10).unwrap();
         assert_eq!(feed.len(), 5);
         assert_eq!(feed[0].subject, "Proposal for Q3");
@@ -354,7 +356,7 @@ mod tests {
             .filter(|e| e.unread)
             .map(|e| e.event_id)
             .collect();
-        assert_eq!(unread, [2]);
+        assert_eq!(unread, [5, 2]);
         let (shown, left) = s.read_activity_feed(10).unwrap();
         assert!(shown.iter().any(|e| e.unread));
         assert_eq!(left, 0);

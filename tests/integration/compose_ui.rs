@@ -798,8 +798,8 @@ fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
     assert_eq!(smtp.deliveries().len(), 1);
 }
 
-#[test]
-fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
+/// A Dovecot with a Drafts folder, and the composer open on a new mail to sam, at its subject.
+fn composing_with_a_drafts_folder() -> (crate::support::dovecot::Dovecot, Harness) {
     let dc = crate::support::dovecot::Dovecot::start();
     dc.add_user("alice", "secret");
     dc.create_folder("alice", "Drafts");
@@ -808,6 +808,12 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     h.press(&["c"]);
     h.type_text("sam@globex.test");
     h.press(&["Tab", "Tab", "Tab"]);
+    (dc, h)
+}
+
+#[test]
+fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
+    let (dc, mut h) = composing_with_a_drafts_folder();
     h.type_text("On the server");
     h.press(&["M-s"]);
     let status = h.app.status.clone().unwrap();
@@ -822,6 +828,27 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     let saved = drafts::list(&h.store, None).unwrap();
     assert_eq!(saved[0].draft.subject, "On the server v2");
     assert!(saved[0].on_server);
+    // Discarding it takes the server copy too, not only the local one.
+    h.press(&["E", "Esc", "d"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("in the server's Drafts"), "{status}");
+    assert!(dc.message_ids("alice", "Drafts").is_empty());
+    assert!(drafts::list(&h.store, None).unwrap().is_empty());
+}
+
+#[test]
+fn composer_discard_keeps_the_draft_when_its_server_copy_cannot_be_removed() {
+    let (dc, mut h) = composing_with_a_drafts_folder();
+    h.type_text("Kept");
+    h.press(&["Esc", "s"]);
+    assert!(drafts::list(&h.store, None).unwrap()[0].on_server);
+    drop(dc);
+    h.press(&["E", "Esc", "d"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("the draft is kept"), "{status}");
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1, "never lost while the server still has it");
+    assert_eq!(saved[0].draft.subject, "Kept");
 }
 
 #[test]

@@ -143,7 +143,15 @@ fn poller_stores(h: &mut Harness, e: Event, summary: &str) -> PollerEvent {
         .unwrap();
     let n = h
         .store
-        .add_notification("work", e.at.timestamp(), e.kind, summary, SUBJECT, MSGID)
+        .add_notification(
+            "work",
+            Some(e.id),
+            e.at.timestamp(),
+            e.kind,
+            summary,
+            SUBJECT,
+            MSGID,
+        )
         .unwrap();
     PollerEvent::Notification(n)
 }
