@@ -131,6 +131,11 @@ fn main() {
     time("list marks of every tracked mail (one account)", 5, || {
         store.tracking_marks("work").unwrap()
     });
+    let page: Vec<String> = (0..200).map(|m| format!("<m{m}@bench.test>")).collect();
+    let page: Vec<&str> = page.iter().map(String::as_str).collect();
+    time("list marks of a 200-row page (by Message-ID)", 5, || {
+        store.tracking_marks_of("work", &page).unwrap()
+    });
     time("read the feed and mark 5,000 notifications read", 1, || {
         store.read_activity_feed(200).unwrap()
     });
