@@ -156,7 +156,6 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             super::tui::TuiOptions {
                 sync: false,
                 demo_superdata: true,
-                poll_tracking: true,
                 local_events: Some(servers.smtp.subscribe()),
             },
         );
