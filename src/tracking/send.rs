@@ -458,7 +458,7 @@ pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>
     let entry = store.outbox_entries(&[])?.into_iter().find(|e| {
         e.tracking.is_some() && e.message_id.trim_start_matches('<').trim_end_matches('>') == wanted
     });
-    let Some(json) = entry.and_then(|e| e.tracking) else {
+    let Some((json, entry)) = entry.and_then(|e| Some((e.tracking.clone()?, e))) else {
         return Ok(None);
     };
     let record = TrackingRecord::parse(&json)?;
@@ -467,7 +467,8 @@ pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>
         out.push_str(&format!("  not tracked: {why}\n"));
         return Ok(Some(out));
     }
-    if record.recipients.is_empty() {
+    // A sent mail with no registered copy had no one to track (e.g. only the sender's own).
+    if record.recipients.is_empty() && entry.state != crate::mail::outbox::state::SENT {
         out.push_str("  not registered with the tracker yet (still in the outbox)\n");
     }
     for r in &record.recipients {
@@ -488,7 +489,12 @@ pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>
         }
     }
     for u in &record.untracked_recipients {
-        out.push_str(&format!("  {u}: untracked (no consent)\n"));
+        let why = if u.eq_ignore_ascii_case(&entry.envelope_from) {
+            "your own copy"
+        } else {
+            "no consent"
+        };
+        out.push_str(&format!("  {u}: untracked ({why})\n"));
     }
     Ok(Some(out))
 }

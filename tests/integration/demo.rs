@@ -234,9 +234,17 @@ mod sending {
         let content = tidings::app::runtime::reader_content(&store, filed[0].id).unwrap();
         let lines = content.tracking.expect("tracking URLs").lines;
         let has = |l: TrackingLine| lines.contains(&l);
-        for label in ["dana.lee@acme.test", "marcus@acme.test"] {
+        for label in [
+            "dana.lee@acme.test",
+            "marcus@acme.test",
+            "alex@initech.test: untracked (your own copy)",
+        ] {
             assert!(has(TrackingLine::Label(label.into())), "{lines:?}");
         }
+        assert!(
+            !format!("{lines:?}").contains("still in the outbox"),
+            "{lines:?}"
+        );
         assert!(has(TrackingLine::Url(dana)), "{lines:?}");
         assert!(has(TrackingLine::Url(marcus)), "{lines:?}");
         assert!(has(TrackingLine::Label(
