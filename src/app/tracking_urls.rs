@@ -71,9 +71,6 @@ pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
 /// The tracking section for message `id`; None when it is not a mail sent tracked.
 pub fn tracking_urls(store: &Store, id: i64) -> Option<TrackingUrls> {
     let message_id = store.message(id).ok()?.message_id?;
-    if !store.sent_tracked(&message_id).unwrap_or(true) {
-        return None;
-    }
     let report = match crate::tracking::send::tracking_report(store, &message_id) {
         Ok(report) => report?,
         Err(e) => format!("cannot be read ({e})"),

@@ -20,6 +20,7 @@ pub use contacts::*;
 pub use drafts::*;
 pub use messages::*;
 pub use outbox::*;
+pub use sent_tracked::SentTracking;
 pub use superdata::*;
 pub use sync::*;
 pub use tracking::*;

@@ -451,17 +451,10 @@ impl DeliveryPlanner for SharedPlanner {
 /// The tracking section `tidings show` appends for a sent tracked mail: each recipient's pixel
 /// and link URLs. None when the mail with this Message-ID was not tracked.
 pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>, SendError> {
-    let wanted = message_id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>');
-    let entry = store.outbox_entries(&[])?.into_iter().find(|e| {
-        e.tracking.is_some() && e.message_id.trim_start_matches('<').trim_end_matches('>') == wanted
-    });
-    let Some((json, entry)) = entry.and_then(|e| Some((e.tracking.clone()?, e))) else {
+    let Some(entry) = store.sent_tracking(message_id)? else {
         return Ok(None);
     };
-    let record = TrackingRecord::parse(&json)?;
+    let record = TrackingRecord::parse(&entry.tracking)?;
     let mut out = String::from("\nTracking\n");
     if let Some(why) = &record.sent_untracked {
         out.push_str(&format!("  not tracked: {why}\n"));
