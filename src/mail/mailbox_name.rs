@@ -143,20 +143,31 @@ pub fn decode(wire: &str) -> Result<String, DecodeError> {
 
 /// What people see for a wire name: the decoded text, or the wire name itself when it is not
 /// valid modified UTF-7 or decodes to something that could drive a terminal (control or bidi
-/// characters) — the wire name is printable ASCII whenever LIST gave us one we keep.
+/// characters). A wire name that is itself unsafe (raw 8-bit text from a broken or hostile
+/// server) has those characters made visible as `<U+XXXX>`.
 pub fn display(wire: &str) -> Cow<'_, str> {
-    if !wire.contains('&') {
+    if wire.chars().all(|c| is_printable_ascii(c) && c != '&') {
         return Cow::Borrowed(wire);
     }
     match decode(wire) {
-        Ok(text) if super::sanitize::is_terminal_safe(&text) && !text.contains('\n') => {
-            Cow::Owned(text)
-        }
-        Ok(_) => Cow::Borrowed(wire),
+        Ok(text) if is_safe(&text) => Cow::Owned(text),
+        Ok(_) => as_sent(wire),
         Err(e) => {
             tracing::debug!(error = %e, "a mailbox name is not valid modified UTF-7; shown as sent");
-            Cow::Borrowed(wire)
+            as_sent(wire)
         }
+    }
+}
+
+fn is_safe(text: &str) -> bool {
+    super::sanitize::is_terminal_safe(text) && !text.contains('\n')
+}
+
+fn as_sent(wire: &str) -> Cow<'_, str> {
+    if is_safe(wire) {
+        Cow::Borrowed(wire)
+    } else {
+        Cow::Owned(super::sanitize::sanitize_address(wire))
     }
 }
 
@@ -276,7 +287,11 @@ mod tests {
         ];
         for (wire, err) in bad {
             assert_eq!(decode(wire), Err(err), "{wire:?}");
-            assert_eq!(display(wire), wire, "shown as sent: {wire:?}");
+            let shown = display(wire);
+            assert!(is_safe(&shown), "{shown:?}");
+            if is_safe(wire) {
+                assert_eq!(shown, wire, "shown as sent");
+            }
         }
     }
 
@@ -289,6 +304,9 @@ mod tests {
         assert_eq!(display(&esc), "&ABs-[2J");
         let rlo = encode("x\u{202e}gnp.exe");
         assert_eq!(display(&rlo), rlo);
+        // Raw (not encoded) text from a server that ignores the RFC: made visible.
+        assert_eq!(display("x\u{202e}gnp.exe"), "x<U+202E>gnp.exe");
+        assert_eq!(display("Entwürfe"), "Entwürfe");
     }
 
     #[test]
