@@ -543,3 +543,24 @@ fn a_queued_move_to_a_non_ascii_folder_gone_from_the_server_is_rolled_back_not_r
     assert_eq!(store.pending_op_count().unwrap(), 0);
     assert_eq!(f.local("INBOX").len(), 1);
 }
+
+#[test]
+fn the_folder_pane_shows_decoded_names_and_a_malformed_one_as_sent() {
+    use tidings::app::Msg;
+    let mut h = crate::tui_snapshots::Harness::new(120, 30);
+    let acc = h.store.account_id("work").unwrap();
+    for wire in ["&BBAEQARFBDgEMg-", "&ZeVnLIqe-/&W1A-", "Bad&Name"] {
+        h.store
+            .upsert_folder(acc, wire, Some("/"), None, true)
+            .unwrap();
+    }
+    h.send(Msg::Sync(SyncEvent::FolderChanged {
+        account: "work".into(),
+        folder: "&BBAEQARFBDgEMg-".into(),
+    }));
+    let screen = h.screen();
+    assert!(screen.contains("Архив"), "{screen}");
+    assert!(screen.contains("日本語/子"), "{screen}");
+    assert!(screen.contains("Bad&Name"), "{screen}");
+    assert!(!screen.contains("&BBAEQARFBDgEMg-"), "{screen}");
+}
