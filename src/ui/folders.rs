@@ -27,7 +27,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         .take(height)
         .map(|(i, folder)| {
             // `folder.name` is the wire name (the folder's identity); people read it decoded.
-            let shown = crate::mail::mailbox_name::display(&folder.name);
+            let shown = crate::app::folder_display_name(&folder.name);
             let name = if many_accounts {
                 format!("{}/{shown}", folder.account)
             } else {

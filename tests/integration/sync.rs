@@ -563,4 +563,10 @@ fn the_folder_pane_shows_decoded_names_and_a_malformed_one_as_sent() {
     assert!(screen.contains("日本語/子"), "{screen}");
     assert!(screen.contains("Bad&Name"), "{screen}");
     assert!(!screen.contains("&BBAEQARFBDgEMg-"), "{screen}");
+    // Sorted as shown, not by wire name (where "&BBAE…" would come before "Bad&Name").
+    let at = |name: &str| screen.find(name).unwrap();
+    assert!(
+        at("Bad&Name") < at("Архив") && at("Архив") < at("日本語/子"),
+        "{screen}"
+    );
 }
