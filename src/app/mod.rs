@@ -19,6 +19,11 @@ pub use action::Action;
 pub use state::*;
 pub use update::safe_file_name;
 
+// What the panes need from the mail layer, through here so `ui` depends on `app` alone.
+pub use crate::mail::mailbox_name::display as folder_display_name;
+pub use crate::mail::outbox::state as outbox_state;
+pub use crate::mail::render::human_size;
+
 use chrono::{DateTime, Utc};
 
 /// `ts` and `now` in the local time of `utc_offset_secs`; `None` when either is out of range.

@@ -436,7 +436,15 @@ pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
     let mut out = Vec::new();
     for account in store.account_names().map_err(|e| e.to_string())? {
         let id = store.account_id(&account).map_err(|e| e.to_string())?;
-        for f in store.folders(id).map_err(|e| e.to_string())? {
+        let mut folders = store.folders(id).map_err(|e| e.to_string())?;
+        // By the name shown, not the wire name: "Архив" is "&BBAEQARFBDgEMg-" on the wire.
+        folders.sort_by_cached_key(|f| {
+            (
+                f.role.as_deref() != Some("inbox"),
+                super::folder_display_name(&f.name).to_lowercase(),
+            )
+        });
+        for f in folders {
             if !f.selectable {
                 continue;
             }

@@ -792,7 +792,8 @@ impl App {
             .folders
             .iter()
             .filter(|f| f.account == account)
-            .map(|f| f.name.clone())
+            // As the folder pane shows them; a move resolves shown names back to wire names.
+            .map(|f| super::folder_display_name(&f.name).into_owned())
             .collect();
         self.mode = Mode::Picker(Picker {
             title: format!("Move {} to", count_label(ids.len())),

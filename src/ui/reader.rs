@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use crate::mail::render::human_size;
+use crate::app::human_size;
 
 /// The tracking URLs of a sent tracked mail, below its text.
 fn tracking_section<'a>(lines: &mut Vec<Line<'a>>, urls: &'a TrackingUrls, id: i64, t: &Theme) {
