@@ -231,6 +231,9 @@ pub struct TrackingConfig {
     pub require_consent: bool,
     pub opt_out_link: bool,
     pub poll_seconds: u64,
+    /// Links that are never rewritten, as patterns over the whole URL where `*` matches any run
+    /// of characters (so `https://example.org/*` is a prefix), compared ignoring ASCII case.
+    pub exclude_links: Vec<String>,
 }
 
 impl TrackingConfig {
@@ -258,6 +261,7 @@ impl Default for TrackingConfig {
             require_consent: false,
             opt_out_link: false,
             poll_seconds: 30,
+            exclude_links: Vec::new(),
         }
     }
 }
