@@ -76,7 +76,9 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 
 /// Any constant works; it only has to be the same for every instance migrating at once.
 const MIGRATION_LOCK: i64 = 0x7469_6469_6e67;
-/// Concurrent batch writers per instance: keeps the pool busy while one batch waits on its fsync.
+/// Concurrent batch writers per instance: while some batches wait for PostgreSQL's WAL flush,
+/// others are collected and sent. Measured at -c64 on the 2-core bench machine: 2 writers
+/// 6.7 k opens/s, 4 7.8 k, 8 9.7 k (at about twice the database CPU per open of 2 writers).
 const WRITERS: usize = 8;
 
 pub struct PostgresDb {
