@@ -87,6 +87,34 @@ pub struct AccountConfig {
     /// Set for servers that file sent mail themselves (Gmail): no APPEND to Sent after sending.
     #[serde(default)]
     pub server_saves_sent: Option<bool>,
+    /// `[accounts.NAME.tracking]`: what this account does differently from `[tracking]`.
+    #[serde(default)]
+    pub tracking: Option<AccountTrackingConfig>,
+}
+
+/// Per-account overrides of `[tracking]`; a key left out keeps the `[tracking]` value. Most
+/// people share one tracker across accounts and override only the defaults and consent; a team
+/// member whose work account reports to the team's tracker sets `base_url` and a token here.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountTrackingConfig {
+    pub base_url: Option<String>,
+    pub api_token: Option<String>,
+    pub api_token_command: Option<String>,
+    pub track_opens: Option<bool>,
+    pub track_links: Option<bool>,
+    pub require_consent: Option<bool>,
+    pub opt_out_link: Option<bool>,
+}
+
+// Hand-written so an API token can never reach a log through `{:?}`.
+impl fmt::Debug for AccountTrackingConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountTrackingConfig")
+            .field("base_url", &self.base_url)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,7 +248,7 @@ impl Default for SyncConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
     pub base_url: Option<String>,
@@ -236,7 +264,43 @@ pub struct TrackingConfig {
     pub exclude_links: Vec<String>,
 }
 
+// Hand-written so an API token can never reach a log through `{:?}`.
+impl fmt::Debug for TrackingConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackingConfig")
+            .field("base_url", &self.base_url)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("api_token_command", &self.api_token_command)
+            .field("track_opens", &self.track_opens)
+            .field("track_links", &self.track_links)
+            .field("require_consent", &self.require_consent)
+            .field("opt_out_link", &self.opt_out_link)
+            .field("poll_seconds", &self.poll_seconds)
+            .field("exclude_links", &self.exclude_links)
+            .finish()
+    }
+}
+
 impl TrackingConfig {
+    /// `[tracking]` with an account's overrides applied. The token travels with the tracker: an
+    /// override that names a token replaces both token keys, so `[tracking] api_token` can never
+    /// be sent to the account's own tracker.
+    pub fn with_overrides(&self, o: &AccountTrackingConfig) -> TrackingConfig {
+        let mut t = self.clone();
+        if o.base_url.is_some() {
+            t.base_url = o.base_url.clone();
+        }
+        if o.api_token.is_some() || o.api_token_command.is_some() {
+            t.api_token = o.api_token.clone();
+            t.api_token_command = o.api_token_command.clone();
+        }
+        t.track_opens = o.track_opens.unwrap_or(t.track_opens);
+        t.track_links = o.track_links.unwrap_or(t.track_links);
+        t.require_consent = o.require_consent.unwrap_or(t.require_consent);
+        t.opt_out_link = o.opt_out_link.unwrap_or(t.opt_out_link);
+        t
+    }
+
     /// The tracker API token from `api_token`, else `api_token_command`; `Ok(None)` when neither
     /// is set.
     pub fn resolve_api_token(&self) -> Result<Option<String>, String> {
@@ -430,8 +494,48 @@ impl Config {
                     ));
                 }
             }
+            if let Some(t) = &acc.tracking {
+                if t.api_token.is_some() && t.api_token_command.is_some() {
+                    return Err(err(
+                        "tracking.api_token",
+                        "set either api_token or api_token_command, not both",
+                    ));
+                }
+                let own_tracker = t
+                    .base_url
+                    .as_deref()
+                    .is_some_and(|u| Some(u) != self.tracking.base_url.as_deref());
+                if own_tracker && t.api_token.is_none() && t.api_token_command.is_none() {
+                    return Err(err(
+                        "tracking.api_token_command",
+                        "is missing: another tracker needs its own token (or set api_token)",
+                    ));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The `[tracking]` settings that apply to `account`: the section with the account's
+    /// `[accounts.NAME.tracking]` overrides. An unknown account gets `[tracking]` as it is.
+    pub fn tracking_for(&self, account: &str) -> TrackingConfig {
+        match self.accounts.get(account).and_then(|a| a.tracking.as_ref()) {
+            Some(o) => self.tracking.with_overrides(o),
+            None => self.tracking.clone(),
+        }
+    }
+
+    /// Every address the user sends from (all accounts), lower case: opens of copies sent to
+    /// these are the user's own and never counted.
+    pub fn own_addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .accounts
+            .values()
+            .map(|a| a.email.trim().to_lowercase())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The account called `name`, or the only/first one when no name is given.
@@ -499,6 +603,69 @@ password = "pw"
         assert_eq!(acc.imap.security, Security::Tls);
         assert_eq!(acc.smtp.as_ref().unwrap().security, Security::Starttls);
         assert_eq!(acc.imap.resolve_password().unwrap(), "secret");
+    }
+
+    #[test]
+    fn accounts_override_tracking_defaults_and_may_use_their_own_tracker() {
+        let text = format!(
+            "{GOOD}{}",
+            r#"
+[accounts.work.tracking]
+track_opens = false
+require_consent = true
+
+[accounts.team]
+email = "me@team.example"
+[accounts.team.imap]
+host = "imap.team.example"
+port = 993
+user = "me"
+password = "pw"
+[accounts.team.tracking]
+base_url = "https://t.team.example"
+api_token_command = "pass show team-tracker"
+
+[tracking]
+base_url = "https://t.me.example"
+api_token = "mine"
+track_opens = true
+track_links = true
+"#
+        );
+        let c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        let work = c.tracking_for("work");
+        assert_eq!(work.base_url.as_deref(), Some("https://t.me.example"));
+        assert_eq!(work.api_token.as_deref(), Some("mine"));
+        assert!(!work.track_opens && work.track_links && work.require_consent);
+        let team = c.tracking_for("team");
+        assert_eq!(team.base_url.as_deref(), Some("https://t.team.example"));
+        assert_eq!(
+            team.api_token, None,
+            "the default token never goes to another tracker"
+        );
+        assert_eq!(
+            team.api_token_command.as_deref(),
+            Some("pass show team-tracker")
+        );
+        assert!(team.track_opens && !team.require_consent);
+        assert_eq!(c.tracking_for("nobody"), c.tracking);
+        assert_eq!(c.own_addresses(), ["me@example.com", "me@team.example"]);
+
+        let typo = text.replace("require_consent = true", "require_consnet = true");
+        let e = Config::parse(&typo, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("require_consnet"), "{e}");
+        let tokenless = text.replace("api_token_command = \"pass show team-tracker\"", "");
+        let e = Config::parse(&tokenless, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("accounts.team.tracking.api_token_command"),
+            "{e}"
+        );
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("\"mine\""), "{dbg}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Desktop notifications (freedesktop, through notify-rust on the session D-Bus) and the throttle
-//! that keeps repeated opens from flooding the desktop. Without a session bus (a server, CI) nothing
-//! is shown and nothing fails: the event is only logged.
+//! Desktop notifications (freedesktop, through notify-rust on the session D-Bus). Without a
+//! session bus (a server, CI) nothing is shown and nothing fails: the event is only logged. What
+//! to notify, and the throttle that keeps repeated opens from flooding the desktop, are decided in
+//! the store by the poller (`crate::tracking::poller`), so that every process agrees.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// What a notification says: the summary names who, the body names the mail.
@@ -50,32 +50,6 @@ pub async fn show_desktop(n: &DesktopNotification) -> Delivery {
     }
 }
 
-/// Remembers when each key last notified so that repeats inside a window are dropped.
-/// Keys are chosen by the caller: (message, recipient) for opens, the message for clicks.
-#[derive(Debug, Default)]
-pub struct Throttle {
-    last: HashMap<String, i64>,
-}
-
-impl Throttle {
-    /// True when `key` has not notified within `window_seconds` before `now` (unix seconds); records
-    /// `now` for it when true.
-    pub fn allow(&mut self, key: &str, now: i64, window_seconds: u64) -> bool {
-        let window = window_seconds as i64;
-        match self.last.get(key) {
-            Some(&t) if now - t < window && now >= t => false,
-            _ => {
-                self.last.insert(key.to_string(), now);
-                // Old entries can never block again; keep the map from growing without bound.
-                if self.last.len() > 10_000 {
-                    self.last.retain(|_, t| now - *t < window);
-                }
-                true
-            }
-        }
-    }
-}
-
 /// "2nd", "3rd", "11th", …
 pub fn ordinal(n: u64) -> String {
     let suffix = match (n % 10, n % 100) {
@@ -91,19 +65,6 @@ pub fn ordinal(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn throttle_drops_repeats_inside_the_window_only() {
-        let mut t = Throttle::default();
-        assert!(t.allow("m1|dana", 1000, 600));
-        assert!(!t.allow("m1|dana", 1599, 600));
-        assert!(
-            t.allow("m1|lee", 1599, 600),
-            "another recipient is another key"
-        );
-        assert!(t.allow("m1|dana", 1600, 600));
-        assert!(!t.allow("m1|dana", 1601, 600));
-    }
 
     #[test]
     fn ordinals_read_naturally() {

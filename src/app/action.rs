@@ -41,7 +41,7 @@ actions! {
     NextPane => "next_pane", "Focus the next pane";
     PrevPane => "prev_pane", "Focus the previous pane";
     Archive => "archive", "Archive";
-    Delete => "delete", "Delete (to Trash)";
+    Delete => "delete", "Delete (to Trash); in the Outbox: cancel, back to the drafts";
     ToggleFlag => "flag", "Flag / unflag";
     ToggleRead => "toggle_read", "Mark read / unread";
     Move => "move", "Move to a folder (fuzzy picker)";
@@ -67,9 +67,13 @@ actions! {
     RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
     ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
     ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
+    SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
     ResumeDraft => "resume_draft", "Resume the last saved draft";
-    Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, q closes)";
-    RetrySend => "retry_send", "Outbox: retry the selected mail now";
+    Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, edit, q closes)";
+    RetrySend => "retry_send", "Outbox: retry the selected mail now (unconfirmed: asks)";
+    OutboxEdit => "outbox_edit", "Outbox: edit a queued or refused mail in the composer";
+    OutboxConfirm => "outbox_confirm", "Outbox: did an unconfirmed mail arrive? (asks: sent / not)";
+    OutboxUntrack => "outbox_untrack", "Outbox: send a tracked mail WITHOUT tracking (asks)";
     ContactInfo => "contact", "Contact pane of the sender (or first recipient)";
     Contacts => "contacts", "Contacts list (Enter opens a contact)";
     Organization => "organization", "Contact pane: open the contact's organization";
@@ -77,6 +81,7 @@ actions! {
     RefreshData => "refresh_data", "Contact/organization: refresh Superdata";
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
+    Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
     Help => "help", "This help";
 }
 
@@ -122,9 +127,13 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (RemoveAttachment, &["C-x"]),
         (ToggleTrackOpens, &["C-o"]),
         (ToggleTrackLinks, &["C-l"]),
+        (SaveDraft, &["M-s"]),
         (ResumeDraft, &["E"]),
         (Outbox, &["w"]),
         (RetrySend, &["y"]),
+        (OutboxEdit, &["e"]),
+        (OutboxConfirm, &["M"]),
+        (OutboxUntrack, &["U"]),
         (ContactInfo, &["i"]),
         (Contacts, &["C"]),
         (Organization, &["O"]),
@@ -132,6 +141,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (RefreshData, &["D"]),
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
+        (Activity, &["b"]),
         (Help, &["?"]),
     ]
 }

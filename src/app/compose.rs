@@ -245,7 +245,32 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.now = now;
-                Ok(self.autosave(false))
+                let mut fx = self.autosave(false);
+                // The Outbox view follows states the worker (or another process) changes.
+                if self.outbox.is_some() && self.compose.is_none() {
+                    fx.push(Effect::LoadOutbox);
+                }
+                Ok(fx)
+            }
+            Msg::DraftStored { id } => Ok(vec![Effect::UploadDraft { id }]),
+            Msg::DraftOnServer { id } => Ok(vec![Effect::DiscardServerDraft { id }]),
+            Msg::ServerDraftDiscarded(result) => {
+                self.status = Some(match result {
+                    Ok(()) => "draft discarded here and in the server's Drafts".into(),
+                    Err(e) => format!(
+                        "the draft is kept (E resumes it): its server copy could not be removed: {e}"
+                    ),
+                });
+                Ok(Vec::new())
+            }
+            Msg::DraftUploaded(result) => {
+                self.status = Some(match result {
+                    Ok(done) => done,
+                    Err(e) => {
+                        format!("the draft is saved here, but not in the server's Drafts: {e}")
+                    }
+                });
+                Ok(Vec::new())
             }
             Msg::DraftsFound(found) => {
                 if let Some((_, subject)) = found.first() {
@@ -263,7 +288,7 @@ impl App {
             }
             Msg::Queued(result) => {
                 let Some(c) = self.compose.as_mut() else {
-                    // A retry from the Outbox view.
+                    // Queued by a composer that has closed since.
                     return Ok(match result {
                         Ok(account) => vec![Effect::FlushOutbox { account }],
                         Err(e) => {
@@ -277,7 +302,11 @@ impl App {
                     Ok(account) => {
                         self.compose = None;
                         self.status = Some("queued in the outbox; sending…".into());
-                        Ok(vec![Effect::FlushOutbox { account }])
+                        let mut fx = vec![Effect::FlushOutbox { account }];
+                        if self.outbox.is_some() {
+                            fx.push(Effect::LoadOutbox);
+                        }
+                        Ok(fx)
                     }
                     Err(e) => {
                         self.status = Some(format!("not sent: {e}"));
@@ -375,6 +404,13 @@ impl App {
                 c.prompt = Some(Prompt::Attach(String::new()));
                 Vec::new()
             }
+            Action::SaveDraft => {
+                let id = c.draft.message_id.clone();
+                self.status = Some("saving the draft…".into());
+                let mut fx = self.autosave(true);
+                fx.push(Effect::DraftToServer { message_id: id });
+                fx
+            }
             Action::ToggleTrackOpens => {
                 c.tracking.opens = !c.tracking.opens;
                 Vec::new()
@@ -412,9 +448,12 @@ impl App {
             Some(Prompt::Leave) => {
                 return match key {
                     InputKey::Char('s') => {
-                        let fx = self.autosave(true);
+                        let id = c.draft.message_id.clone();
+                        let mut fx = self.autosave(true);
+                        fx.push(Effect::DraftToServer { message_id: id });
                         self.compose = None;
-                        self.status = Some("draft saved — E resumes it".into());
+                        self.status =
+                            Some("draft saved — E resumes it; saving it to the server…".into());
                         fx
                     }
                     InputKey::Char('d') => {
@@ -521,7 +560,7 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-fn senders(config: &Config) -> Vec<(String, Mailbox)> {
+pub(super) fn senders(config: &Config) -> Vec<(String, Mailbox)> {
     config
         .accounts
         .iter()
@@ -606,9 +645,10 @@ fn signature_above_quote(body: &str, signature: Option<&str>) -> String {
 /// The one way a finished draft enters the outbox (tracking options join here).
 /// The account's saved tracking choice; a store error falls back to the config's defaults.
 fn tracking_defaults(store: &Store, config: &Config, account: &str) -> TrackingChoice {
-    send_tracking::defaults(store, account, &config.tracking).unwrap_or(TrackingChoice {
-        opens: config.tracking.track_opens,
-        links: config.tracking.track_links,
+    let tracking = config.tracking_for(account);
+    send_tracking::defaults(store, account, &tracking).unwrap_or(TrackingChoice {
+        opens: tracking.track_opens,
+        links: tracking.track_links,
     })
 }
 
@@ -621,8 +661,13 @@ pub fn queue_draft(
     tracking: TrackingChoice,
     now: i64,
 ) -> Result<i64, String> {
-    let record = send_tracking::record_for_draft(store, &config.tracking, draft, tracking)
-        .map_err(|e| e.to_string())?;
+    let record = send_tracking::record_for_draft(
+        store,
+        &config.tracking_for(&draft.account),
+        draft,
+        tracking,
+    )
+    .map_err(|e| e.to_string())?;
     let json = record.map(|r| r.to_json());
     let id = outbox::enqueue(store, draft, json.as_deref(), now).map_err(|e| e.to_string())?;
     send_tracking::remember_choice(store, &draft.account, tracking).map_err(|e| e.to_string())?;
@@ -662,6 +707,15 @@ pub fn perform_read(store: &Store, config: &Config, effect: Effect) -> Vec<Msg> 
             )],
             Err(e) => vec![Msg::Error(e.to_string())],
         },
+        Effect::UploadDraft { id } => vec![Msg::DraftUploaded(upload_draft(store, config, id))],
+        Effect::DiscardServerDraft { id } => vec![Msg::ServerDraftDiscarded(
+            drafts::discard_everywhere(config, store, id)
+                .map(|_| ())
+                .map_err(|e| {
+                    tracing::warn!(id, error = %e, "removing a draft from the server failed");
+                    e.to_string()
+                }),
+        )],
         Effect::ResumeDraft => vec![Msg::ComposeReady(
             drafts::list(store, None)
                 .map_err(|e| e.to_string())
@@ -707,6 +761,10 @@ pub fn perform_write(
         Effect::DiscardDraft { message_id } => {
             savers.remove(&message_id);
             match store.draft_by_message_id(&message_id) {
+                // A copy on the server is removed first, off this writer: the network may hang.
+                Ok(Some(d)) if d.server_folder.is_some() => {
+                    vec![Msg::DraftOnServer { id: d.id }]
+                }
                 Ok(Some(d)) => match drafts::discard(store, d.id) {
                     Ok(_) => Vec::new(),
                     Err(e) => vec![Msg::Error(e.to_string())],
@@ -715,6 +773,11 @@ pub fn perform_write(
                 Err(e) => vec![Msg::Error(e.to_string())],
             }
         }
+        Effect::DraftToServer { message_id } => match store.draft_by_message_id(&message_id) {
+            Ok(Some(d)) => vec![Msg::DraftStored { id: d.id }],
+            Ok(None) => vec![Msg::Notice("an empty draft is not saved".into())],
+            Err(e) => vec![Msg::Error(format!("saving the draft: {e}"))],
+        },
         Effect::QueueDraft {
             draft,
             tracking,
@@ -726,6 +789,24 @@ pub fn perform_write(
             )]
         }
         _ => Vec::new(),
+    }
+}
+
+/// The server copy of stored draft `id` (blocking: IMAP). An account that is only in the store
+/// (the demo's) has no server to save to; that is not a failure.
+fn upload_draft(store: &Store, config: &Config, id: i64) -> Result<String, String> {
+    match drafts::save_to_server(config, store, id) {
+        Ok(folder) => Ok(format!(
+            "draft saved here and in {:?} on the server — E resumes it",
+            super::folder_display_name(&folder)
+        )),
+        Err(drafts::DraftError::NoSuchAccount(account)) => Ok(format!(
+            "draft saved here — E resumes it (account {account} has no server to save it to)"
+        )),
+        Err(e) => {
+            tracing::warn!(id, error = %e, "saving a draft to the server failed");
+            Err(e.to_string())
+        }
     }
 }
 

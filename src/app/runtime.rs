@@ -93,7 +93,7 @@ impl TriageBackend for OpsBackend {
 pub struct Runtime {
     db: PathBuf,
     tx: UnboundedSender<Msg>,
-    writes: std::sync::mpsc::Sender<Effect>,
+    writes: std::sync::mpsc::Sender<WriterJob>,
     writer: Option<std::thread::JoinHandle<()>>,
     config: Arc<Config>,
     /// Sends queued mail in the background; `None` when no account has SMTP.
@@ -144,16 +144,29 @@ pub fn perform_with(
         | Effect::AttachFile { .. }
         | Effect::CompletePath { .. }
         | Effect::FindDrafts
+        | Effect::UploadDraft { .. }
+        | Effect::DiscardServerDraft { .. }
         | Effect::ResumeDraft) => compose::perform_read(store, config, e),
         Effect::LoadOutbox => vec![Msg::OutboxLoaded(super::outbox_view::load(store))],
-        e @ (Effect::Autosave { .. } | Effect::DiscardDraft { .. } | Effect::QueueDraft { .. }) => {
-            compose::perform_write(store, config, savers, e)
-        }
+        Effect::ChangeOutbox { id, change, .. } => vec![Msg::OutboxChanged(
+            super::outbox_view::perform_change(
+                store.path(),
+                config,
+                id,
+                change,
+                chrono::Utc::now().timestamp(),
+            )
+            .map(Box::new),
+        )],
+        e @ (Effect::Autosave { .. }
+        | Effect::DiscardDraft { .. }
+        | Effect::DraftToServer { .. }
+        | Effect::QueueDraft { .. }) => compose::perform_write(store, config, savers, e),
         Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
+        Effect::Activity(e) => super::activity::perform(store, e),
         Effect::OpenAttachment { .. }
         | Effect::ExternalEditor { .. }
         | Effect::FlushOutbox { .. }
-        | Effect::RetryOutbox { .. }
         | Effect::Quit => Vec::new(),
     }
 }
@@ -187,7 +200,7 @@ fn finished(op: u64, result: Result<(), String>) -> Vec<Msg> {
 impl Runtime {
     /// Starts the write worker. `db` is the cache file; results arrive on `tx`.
     pub fn new(db: &Path, tx: UnboundedSender<Msg>, backend: Arc<dyn TriageBackend>) -> Runtime {
-        let (writes, queue) = std::sync::mpsc::channel::<Effect>();
+        let (writes, queue) = std::sync::mpsc::channel::<WriterJob>();
         let db_w = db.to_path_buf();
         let tx_w = tx.clone();
         let writer = std::thread::Builder::new()
@@ -208,6 +221,8 @@ impl Runtime {
     /// account can send. Call from inside the tokio runtime.
     pub fn with_config(mut self, config: &Config) -> Runtime {
         self.config = Arc::new(config.clone());
+        // Queueing a draft applies [tracking] (consent, opt-out link): the writer needs it too.
+        let _ = self.writes.send(WriterJob::Config(self.config.clone()));
         if config.accounts.values().any(|a| a.smtp.is_some()) {
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             // The tracked planner: tracked mail is registered with the tracker and sent as one
@@ -223,7 +238,7 @@ impl Runtime {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 while let Some(ev) = erx.recv().await {
-                    if tx.send(outbox_msg(ev)).is_err() {
+                    if tx.send(outbox_msg(ev)).is_err() || tx.send(Msg::OutboxStale).is_err() {
                         break;
                     }
                 }
@@ -249,32 +264,6 @@ impl Runtime {
         match effect {
             Effect::Quit => {}
             Effect::ExternalEditor { .. } => {}
-            Effect::RetryOutbox { id, account } => {
-                let db = self.db.clone();
-                let tx = self.tx.clone();
-                let config = self.config.clone();
-                tokio::task::spawn_blocking(move || {
-                    let retried =
-                        Store::open(&db)
-                            .map_err(|e| e.to_string())
-                            .and_then(|mut store| {
-                                crate::mail::outbox::Outbox::new((*config).clone(), &store)
-                                    .retry(&mut store, id, chrono::Utc::now().timestamp())
-                                    .map_err(|e| e.to_string())?;
-                                super::outbox_view::load(&store)
-                            });
-                    match retried {
-                        Ok(lines) => {
-                            let _ = tx.send(Msg::OutboxLoaded(Ok(lines)));
-                            // Answered like a fresh queueing: the app wakes the worker.
-                            let _ = tx.send(Msg::Queued(Ok(account)));
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Msg::Error(format!("retry: {e}")));
-                        }
-                    }
-                });
-            }
             Effect::FlushOutbox { account } => {
                 let smtp = self
                     .config
@@ -311,6 +300,7 @@ impl Runtime {
             | Effect::Undo { .. }
             | Effect::Autosave { .. }
             | Effect::DiscardDraft { .. }
+            | Effect::DraftToServer { .. }
             | Effect::QueueDraft { .. }
             // Gathering contacts writes too: on the one writer, so it never races a triage
             // change for SQLite's write lock.
@@ -318,8 +308,10 @@ impl Runtime {
                 PeopleEffect::SetTracking { .. }
                 | PeopleEffect::Forget { .. }
                 | PeopleEffect::RefreshContacts,
-            ) => {
-                if self.writes.send(effect).is_err() {
+            )
+            // Marks notifications read.
+            | Effect::Activity(super::activity::ActivityEffect::ReadFeed) => {
+                if self.writes.send(WriterJob::Effect(effect)).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),
                     ));
@@ -379,9 +371,15 @@ impl Runtime {
     }
 }
 
+/// What the writer thread is given, in order.
+enum WriterJob {
+    Config(Arc<Config>),
+    Effect(Effect),
+}
+
 fn write_worker(
     db: &Path,
-    queue: std::sync::mpsc::Receiver<Effect>,
+    queue: std::sync::mpsc::Receiver<WriterJob>,
     tx: UnboundedSender<Msg>,
     backend: Arc<dyn TriageBackend>,
 ) {
@@ -392,9 +390,16 @@ fn write_worker(
             return;
         }
     };
-    let config = Config::default();
+    let mut config = Arc::new(Config::default());
     let mut savers = HashMap::new();
-    for effect in queue {
+    for job in queue {
+        let effect = match job {
+            WriterJob::Config(c) => {
+                config = c;
+                continue;
+            }
+            WriterJob::Effect(e) => e,
+        };
         for m in perform_with(&store, backend.as_ref(), &config, &mut savers, effect) {
             let _ = tx.send(m);
         }
@@ -406,7 +411,15 @@ pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
     let mut out = Vec::new();
     for account in store.account_names().map_err(|e| e.to_string())? {
         let id = store.account_id(&account).map_err(|e| e.to_string())?;
-        for f in store.folders(id).map_err(|e| e.to_string())? {
+        let mut folders = store.folders(id).map_err(|e| e.to_string())?;
+        // By the name shown, not the wire name: "Архив" is "&BBAEQARFBDgEMg-" on the wire.
+        folders.sort_by_cached_key(|f| {
+            (
+                f.role.as_deref() != Some("inbox"),
+                super::folder_display_name(&f.name).to_lowercase(),
+            )
+        });
+        for f in folders {
             if !f.selectable {
                 continue;
             }
@@ -436,25 +449,53 @@ fn load_messages(store: &Store, generation: u64, q: ListQuery, threads: bool) ->
     streamed
 }
 
-/// Sets the opened/clicked marks of tracked rows from the tracking store (one query per account
-/// listed). A failure leaves the marks empty: the list still shows.
+/// Up to this many rows are marked by looking up their own Message-IDs (the first page: fast
+/// whatever the number of events); longer lists read the account's marks in one pass.
+const MARK_BY_ID_ROWS: usize = 1000;
+
+/// Sets the opened/clicked marks of tracked rows from the tracking store. A failure leaves the
+/// marks empty: the list still shows.
 fn mark_tracked(store: &Store, rows: &mut [Row]) {
-    let mut by_account: std::collections::HashMap<String, _> = Default::default();
-    for r in rows.iter_mut() {
-        let Some(id) = r.msg.message_id.as_deref() else {
-            continue;
-        };
-        let marks = by_account
-            .entry(r.msg.account.clone())
-            .or_insert_with(|| store.tracking_marks(&r.msg.account).unwrap_or_default());
-        if let Some(m) = marks.get(id) {
-            r.marks = super::TrackingMarks {
-                tracked: true,
-                opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
-                clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
-                last_open: m.last_open,
-            };
+    let mut ids_by_account: HashMap<String, Vec<&str>> = HashMap::new();
+    for r in rows.iter() {
+        if let Some(id) = r.msg.message_id.as_deref() {
+            ids_by_account
+                .entry(r.msg.account.clone())
+                .or_default()
+                .push(id);
         }
+    }
+    let by_id = rows.len() <= MARK_BY_ID_ROWS;
+    let marks: HashMap<String, HashMap<String, crate::store::TrackingMark>> = ids_by_account
+        .into_iter()
+        .map(|(account, ids)| {
+            let marks = if by_id {
+                store.tracking_marks_of(&account, &ids)
+            } else {
+                store.tracking_marks(&account)
+            };
+            (account, marks.unwrap_or_default())
+        })
+        .collect();
+    for r in rows.iter_mut() {
+        let found = r
+            .msg
+            .message_id
+            .as_deref()
+            .and_then(|id| marks.get(&r.msg.account)?.get(id));
+        if let Some(m) = found {
+            r.marks = marks_of(m);
+        }
+    }
+}
+
+/// A tracked mail's marks as the list shows them.
+pub(super) fn marks_of(m: &crate::store::TrackingMark) -> super::TrackingMarks {
+    super::TrackingMarks {
+        tracked: true,
+        opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
+        clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+        last_open: m.last_open,
     }
 }
 

@@ -224,13 +224,30 @@ pub enum Effect {
     /// Reopens the newest saved draft.
     ResumeDraft,
     LoadOutbox,
-    /// Makes outbox mail `id` due now and wakes the worker.
-    RetryOutbox {
+    /// Changes outbox mail `id` as the user decided (retry, edit, cancel, confirm, untrack);
+    /// answered by `OutboxChanged`.
+    ChangeOutbox {
         id: i64,
         account: String,
+        change: super::outbox_view::OutboxChange,
+    },
+    /// After the local save queued before it: finds the draft's row, answered by `DraftStored`.
+    DraftToServer {
+        message_id: String,
+    },
+    /// APPENDs stored draft `id` to the server's Drafts (network); answered by `DraftUploaded`.
+    UploadDraft {
+        id: i64,
+    },
+    /// Discards stored draft `id` and its copy in the server's Drafts (network, server first);
+    /// answered by `ServerDraftDiscarded`.
+    DiscardServerDraft {
+        id: i64,
     },
     /// Contacts, organizations and Superdata (see `app::contact`).
     People(super::contact::PeopleEffect),
+    /// The tracking views: timeline, activity feed, marks, bell (see `app::activity`).
+    Activity(super::activity::ActivityEffect),
     Quit,
 }
 
@@ -307,8 +324,24 @@ pub enum Msg {
     /// Saved drafts at start: (id, subject), newest first.
     DraftsFound(Vec<(i64, String)>),
     OutboxLoaded(Result<Vec<super::outbox_view::OutboxLine>, String>),
+    /// The outbox worker settled mail: the Outbox view reloads.
+    OutboxStale,
+    OutboxChanged(Result<Box<super::outbox_view::Changed>, String>),
+    /// The draft is saved locally as row `id` (then it goes to the server).
+    DraftStored {
+        id: i64,
+    },
+    /// The server copy of a draft: what to tell the user, or why it failed.
+    DraftUploaded(Result<String, String>),
+    /// A discarded draft has a server copy: it goes from there first, then from here.
+    DraftOnServer {
+        id: i64,
+    },
+    ServerDraftDiscarded(Result<(), String>),
     /// Answers for the contact and organization panes.
     People(super::contact::PeopleMsg),
+    /// Tracking: the poller's news and the tracking views' answers.
+    Activity(super::activity::ActivityMsg),
 }
 
 /// How to put things back: for undo, and for rolling back a failed optimistic change.
@@ -384,6 +417,8 @@ pub struct App {
     pub people: Vec<super::contact::PeopleView>,
     /// `[superdata]`: the panes' Superdata section and lookups use it.
     pub superdata: crate::config::SuperdataConfig,
+    /// The timeline, the activity pane and a pending jump to a mail (see `app::activity`).
+    pub tracking: super::activity::TrackingUi,
 }
 
 impl Default for App {
@@ -427,6 +462,7 @@ impl App {
             outbox: None,
             people: Vec::new(),
             superdata: crate::config::SuperdataConfig::default(),
+            tracking: Default::default(),
         }
     }
 

@@ -93,7 +93,7 @@ fn tracking_choice(
     account: &str,
     args: &SendArgs,
 ) -> anyhow::Result<TrackingChoice> {
-    let mut choice = tracking::send::defaults(store, account, &ctx.config.tracking)?;
+    let mut choice = tracking::send::defaults(store, account, &ctx.config.tracking_for(account))?;
     if args.track_opens || args.no_track_opens {
         choice.opens = args.track_opens;
     }
@@ -110,7 +110,7 @@ fn tracked_outbox(
     untracked_if_tracker_down: bool,
 ) -> (Outbox, Arc<Mutex<TrackedPlanner>>) {
     let planner = Arc::new(Mutex::new(
-        TrackedPlanner::new(ctx.config.tracking.clone(), store.path().to_path_buf())
+        TrackedPlanner::for_config(&ctx.config, store.path().to_path_buf())
             .untracked_if_tracker_down(untracked_if_tracker_down),
     ));
     let ob = Outbox::new(ctx.config.clone(), store)
@@ -131,7 +131,12 @@ pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
     let draft = draft_from_args(ctx, args)?;
     let mut store = ctx.open_store()?;
     let choice = tracking_choice(&store, ctx, &draft.account, args)?;
-    let record = tracking::send::record_for_draft(&store, &ctx.config.tracking, &draft, choice)?;
+    let record = tracking::send::record_for_draft(
+        &store,
+        &ctx.config.tracking_for(&draft.account),
+        &draft,
+        choice,
+    )?;
     let json = record.as_ref().map(|r| r.to_json());
     let id = outbox::enqueue(&store, &draft, json.as_deref(), now())?;
     tracking::send::remember_choice(&store, &draft.account, choice)?;

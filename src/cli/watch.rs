@@ -1,6 +1,7 @@
-//! `tidings watch`: the events poller without the TUI — desktop notifications while the terminal
-//! app is closed (docs/tracking.md has a systemd user unit). `--once` polls until caught up and
-//! exits, for scripts and tests.
+//! `tidings watch`: the events pollers without the TUI — desktop notifications while the terminal
+//! app is closed (docs/tracking.md has a systemd user unit), one poller per tracker the accounts
+//! use. `--once` polls until caught up and exits, for scripts and tests. It may run beside the
+//! TUI on the same data dir: each event notifies once in total (see `tracking::poller`).
 
 use super::{Context, WatchArgs};
 use crate::tracking::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};
@@ -24,31 +25,33 @@ pub fn tracking_account(ctx: &Context, named: Option<&str>) -> anyhow::Result<St
 }
 
 pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
-    let account = tracking_account(ctx, args.account.as_deref())?;
-    let config = PollerConfig::from_config(
-        &account,
-        &ctx.config.tracking,
-        &ctx.config.notifications,
-        ctx.paths.db_path(),
-    )?;
+    let account = match args.account.as_deref() {
+        Some(a) => Some(tracking_account(ctx, Some(a))?),
+        None => None,
+    };
+    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         if args.once {
-            let mut p = Poller::new(config)?;
-            let outcome = p.poll_once().await?;
-            tracing::info!(
-                events = outcome.new_events,
-                notifications = outcome.notifications.len(),
-                "watch --once caught up"
-            );
-            for n in &outcome.notifications {
-                println!("{} — {}", n.summary, n.body);
+            for config in configs {
+                let mut p = Poller::new(config)?;
+                let outcome = p.poll_once().await?;
+                tracing::info!(
+                    events = outcome.new_events,
+                    notifications = outcome.notifications.len(),
+                    "watch --once caught up"
+                );
+                for n in &outcome.notifications {
+                    println!("{} — {}", n.summary, n.body);
+                }
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let mut handle = poller::spawn(config)?;
+        let mut handle = poller::spawn_all(configs)?;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
                 ev = handle.events.recv() => match ev {
@@ -61,12 +64,13 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
                     Some(PollerEvent::NewEvents { .. }) => {}
                     None => return Ok(ExitCode::FAILURE),
                 },
-                _ = tokio::signal::ctrl_c() => {
-                    handle.stop();
-                    let _ = handle.task.await;
-                    return Ok(ExitCode::SUCCESS);
-                }
+                // systemd stops the unit with SIGTERM: finish the current poll, exit 0.
+                _ = tokio::signal::ctrl_c() => break,
+                _ = terminate.recv() => break,
             }
         }
+        handle.stop();
+        let _ = handle.task.await;
+        Ok(ExitCode::SUCCESS)
     })
 }

@@ -78,6 +78,23 @@ pub fn discard(store: &Store, id: i64) -> Result<bool, DraftError> {
     Ok(store.delete_draft(id)?)
 }
 
+/// Discards a draft here and, when it was ever saved to the server, its copies in that Drafts
+/// folder. The server goes first: if it cannot be reached the draft stays, so the user can try
+/// again rather than be left with an orphan on the server. Blocking; run it off the UI thread.
+pub fn discard_everywhere(config: &Config, store: &Store, id: i64) -> Result<bool, DraftError> {
+    let Some(row) = store.draft(id)? else {
+        return Ok(false);
+    };
+    if let Some(folder) = &row.server_folder {
+        let acc = config
+            .accounts
+            .get(&row.account)
+            .ok_or_else(|| DraftError::NoSuchAccount(row.account.clone()))?;
+        filing::delete_message_id(&acc.imap, folder, &row.message_id)?;
+    }
+    discard(store, id)
+}
+
 /// Saves a draft being edited at most every `interval_seconds`, and only when it changed since
 /// the last save. The composer calls [`Autosaver::tick`] on its timer and [`Autosaver::flush`]
 /// when it closes or the app exits.
@@ -150,10 +167,9 @@ pub fn save_to_server(config: &Config, store: &Store, id: i64) -> Result<String,
         .accounts
         .get(&saved.draft.account)
         .ok_or_else(|| DraftError::NoSuchAccount(saved.draft.account.clone()))?;
-    let folder = filing::folder_for(&saved.draft.account, acc, Some(store), Role::Drafts);
+    let drafts = filing::target(&saved.draft.account, acc, Some(store), Role::Drafts);
     let raw = saved.draft.build(saved.updated_at, true)?;
-    filing::append(&acc.imap, &folder, raw, Role::Drafts)?;
-    filing::delete_message_id(&acc.imap, &folder, &saved.draft.message_id, true)?;
+    let folder = filing::save_draft(&acc.imap, &drafts, &saved.draft.message_id, raw)?;
     store.mark_draft_on_server(id, &folder, saved.updated_at)?;
     Ok(folder)
 }

@@ -38,7 +38,7 @@ pub enum ImapError {
         config: PathBuf,
     },
     // The server's words are hostile bytes: sanitized before they reach a terminal.
-    #[error("{addr}: {context}: {}", crate::mail::sanitize::sanitize_line(&source.to_string()))]
+    #[error("{addr}: {context}: {}", describe(source))]
     Protocol {
         addr: String,
         context: String,
@@ -47,12 +47,28 @@ pub enum ImapError {
     },
 }
 
+/// The `imap` crate reports a completion line that `imap-proto` cannot parse as `Bye` with no
+/// text (a real BYE is untagged, which it skips, then the connection closes). In practice that
+/// is a NO/BAD whose human text holds 8-bit bytes — Dovecot quotes a folder's decoded UTF-8 name
+/// in "NO [TRYCREATE] Mailbox doesn't exist: Архив" — so it is a refusal too.
+fn is_unreadable_completion(e: &imap::Error) -> bool {
+    matches!(e, imap::Error::Bye(b) if b.code.is_none())
+}
+
+fn describe(e: &imap::Error) -> String {
+    if is_unreadable_completion(e) {
+        return "the server refused it (its reply could not be read)".into();
+    }
+    crate::mail::sanitize::sanitize_line(&e.to_string())
+}
+
 impl ImapError {
     /// True when the server answered NO/BAD to a command: retrying the same command will not help.
     pub fn is_refusal(&self) -> bool {
         match self {
             ImapError::Protocol { source, .. } => {
                 matches!(**source, imap::Error::No(_) | imap::Error::Bad(_))
+                    || is_unreadable_completion(source)
             }
             _ => false,
         }
@@ -67,6 +83,8 @@ pub struct Capabilities {
     pub mv: bool,
     pub uidplus: bool,
     pub special_use: bool,
+    /// X-GM-EXT-1: Gmail, which files what its SMTP server sends in Sent by itself.
+    pub gmail: bool,
 }
 
 /// A TCP or TLS stream whose reads and writes time out. `set_read_timeout(None)` (which the imap
@@ -163,6 +181,17 @@ impl Connection {
 
 /// Connects, secures, logs in and reads capabilities. `config_path` only appears in error messages.
 pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, ImapError> {
+    connect_with_interrupter(server, config_path, |_| {})
+}
+
+/// Like [`connect`], handing an [`Interrupter`] to `hand_over` as soon as the TCP connection is
+/// up, so another thread can cut a server that trickles bytes during TLS or login (each read
+/// is bounded by the timeout, the whole exchange is not).
+pub fn connect_with_interrupter(
+    server: &ServerConfig,
+    config_path: &Path,
+    hand_over: impl FnOnce(Interrupter),
+) -> Result<Connection, ImapError> {
     let addr = format!("{}:{}", server.host, server.port);
     let timeout = Duration::from_secs(server.timeout_seconds.max(1));
     let config = config_path.to_path_buf();
@@ -188,6 +217,11 @@ pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, 
 
     let tcp = open_tcp(&server.host, server.port, timeout).map_err(connect_err)?;
     let interrupter = tcp.try_clone().map_err(|e| connect_err(e.to_string()))?;
+    hand_over(Interrupter(
+        interrupter
+            .try_clone()
+            .map_err(|e| connect_err(e.to_string()))?,
+    ));
     let stream = match server.security {
         Security::None => ImapStream {
             kind: StreamKind::Plain(tcp),
@@ -258,6 +292,7 @@ pub fn connect(server: &ServerConfig, config_path: &Path) -> Result<Connection, 
             mv: c.has_str("MOVE"),
             uidplus: c.has_str("UIDPLUS"),
             special_use: c.has_str("SPECIAL-USE"),
+            gmail: c.has_str("X-GM-EXT-1"),
         }
     };
     if caps.condstore {

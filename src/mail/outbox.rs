@@ -7,9 +7,10 @@
 //! Because every step is committed before the next network action, a crash leaves an honest
 //! record: a delivery still `pending` was certainly not accepted and is simply sent again; one
 //! found in `data` after a crash (or whose connection broke after the last byte went out) may or
-//! may not have been accepted. Such a delivery is never resent blindly: when the account's server
-//! files sent mail itself (`server_saves_sent`) the Sent folder is searched for the Message-ID and
-//! a found copy confirms it; otherwise it becomes `unconfirmed` and waits for the user to say
+//! may not have been accepted. Such a delivery is never resent blindly: unless the account says
+//! its server does not file sent mail itself (`server_saves_sent = false`), the Sent folder is
+//! searched for the Message-ID and a copy found there confirms it; otherwise it becomes
+//! `unconfirmed` and waits for the user to say
 //! "it arrived" ([`Outbox::confirm`]) or "send it again" ([`Outbox::retry`]). See docs/sending.md.
 //!
 //! Only one process flushes at a time: [`Outbox::flush`] holds an exclusive file lock next to the
@@ -384,8 +385,10 @@ impl Outbox {
     }
 
     /// Whether the server's own Sent copy proves the in-flight delivery was accepted: only
-    /// possible when the server files sent mail itself, and only if it holds more copies with
-    /// this Message-ID than deliveries we know went out. None = cannot tell.
+    /// possible when the server files sent mail itself (`server_saves_sent`, or unset: Gmail and
+    /// others do it unasked), and only if it holds more copies with this Message-ID than
+    /// deliveries we know went out. We never file our own copy before every delivery is
+    /// accepted, so any copy beyond those is the server's. None = cannot tell.
     fn confirm_by_server(
         &self,
         store: &Store,
@@ -393,11 +396,11 @@ impl Outbox {
         deliveries: &[DeliveryRow],
     ) -> Option<bool> {
         let acc = self.config.accounts.get(&entry.account)?;
-        if acc.server_saves_sent != Some(true) {
+        if acc.server_saves_sent == Some(false) {
             return None;
         }
-        let folder = filing::folder_for(&entry.account, acc, Some(store), Role::Sent);
-        match filing::count_message_id(&acc.imap, &folder, &entry.message_id) {
+        let sent = filing::target(&entry.account, acc, Some(store), Role::Sent);
+        match filing::count_message_id(&acc.imap, &sent, &entry.message_id) {
             Ok(n) => {
                 let known = deliveries
                     .iter()
@@ -580,8 +583,10 @@ impl Outbox {
         Ok(e.message.clone())
     }
 
-    /// APPENDs the Sent copy unless the server files it; returns the filing error, if any (the
-    /// mail is sent either way; filing is retried by the next flush).
+    /// Files the Sent copy unless the server files it; returns the filing error, if any (the
+    /// mail is sent either way; filing is retried by the next flush). `filing::file_sent` looks
+    /// for the Message-ID before it APPENDs, so a copy whose APPEND went through but whose
+    /// result was lost (a crash, a cut connection) is not filed twice.
     fn file_sent_copy(&self, store: &Store, id: i64) -> Result<Option<String>> {
         let entry = store
             .outbox_entry(id)?
@@ -593,23 +598,23 @@ impl Outbox {
             store.outbox_set_filed(id, "skipped", None)?;
             return Ok(None);
         }
-        let folder = filing::folder_for(&entry.account, acc, Some(store), Role::Sent);
-        // A retried filing first looks for an earlier APPEND whose result was lost.
-        if entry.filed == "failed"
-            && matches!(filing::count_message_id(&acc.imap, &folder, &entry.message_id), Ok(n) if n > 0)
-        {
-            store.outbox_set_filed(id, "done", None)?;
-            return Ok(None);
-        }
         let (_, sent_copy) = store
             .outbox_bytes(id)?
             .ok_or(OutboxError::NoSuchEntry(id))?;
-        match filing::append(&acc.imap, &folder, sent_copy, Role::Sent) {
-            Ok(()) => {
+        let sent = filing::target(&entry.account, acc, Some(store), Role::Sent);
+        let drafts = filing::target(&entry.account, acc, Some(store), Role::Drafts);
+        match filing::file_sent(acc, &sent, &drafts, &entry.message_id, sent_copy) {
+            Ok(filing::SentFiling::ServerFiles) => {
+                store.outbox_set_filed(id, "skipped", None)?;
+                Ok(None)
+            }
+            Ok(filed) => {
+                tracing::debug!(id, ?filed, "Sent copy filed");
                 store.outbox_set_filed(id, "done", None)?;
                 Ok(None)
             }
             Err(e) => {
+                let folder = sent.display_name().unwrap_or_else(|| "Sent".into());
                 let why = format!("the mail was sent but could not be filed in {folder:?}: {e}");
                 store.outbox_set_filed(id, "failed", Some(&why))?;
                 Ok(Some(why))

@@ -307,4 +307,34 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_unread ON notifications(read, id);
 "#,
     ),
+    // Notifications shared by every poller on one data dir (the TUI's and `tidings watch`, across
+    // restarts): each stored event waits as "pending" until exactly one poller claims it under an
+    // IMMEDIATE transaction, and the throttle's last-notified times live here instead of in memory.
+    // Events stored before this migration count as handled, so an upgrade notifies nothing old.
+    (
+        "0006_notification_claims",
+        r#"
+ALTER TABLE tracking_events ADD COLUMN notify_pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX tracking_events_pending ON tracking_events(at, event_id) WHERE notify_pending = 1;
+CREATE INDEX tracking_events_by_event ON tracking_events(event_id);
+
+CREATE TABLE notification_throttle (
+    key      TEXT PRIMARY KEY,      -- open|<message-id>|<recipient> or click|<message-id>
+    last_at  INTEGER NOT NULL       -- unix seconds of the event that last notified
+) WITHOUT ROWID;
+
+ALTER TABLE notifications ADD COLUMN event_id INTEGER;
+CREATE UNIQUE INDEX notifications_by_event ON notifications(account, event_id)
+    WHERE event_id IS NOT NULL;
+"#,
+    ),
+    // The activity pane reads the newest events across all tracked mail, and marks each as new
+    // when an unread notification stands for it.
+    (
+        "0007_activity_feed",
+        r#"
+CREATE INDEX tracking_events_by_time ON tracking_events(at, event_id);
+CREATE INDEX notifications_by_message ON notifications(message_id, kind, at);
+"#,
+    ),
 ];

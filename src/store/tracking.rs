@@ -64,6 +64,16 @@ pub struct TrackingSummary {
     pub last_activity: Option<i64>,
 }
 
+/// What [`Store::store_events_page`] did with a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredPage {
+    /// Events no poller had stored before, in the page's order.
+    pub fresh: Vec<Event>,
+    /// False when another poller moved the cursor since this page was asked for: it was left
+    /// alone (the events were still stored, idempotently).
+    pub cursor_saved: bool,
+}
+
 /// One line of the Tracked list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackedItem {
@@ -153,6 +163,18 @@ fn kind_of(s: &str) -> EventKind {
     EventKind::parse(s).unwrap_or(EventKind::Open)
 }
 
+/// (Message-ID, marks) from a `message_id, opens, clicks, last_open` row.
+fn mark_row(r: &rusqlite::Row) -> rusqlite::Result<(String, TrackingMark)> {
+    Ok((
+        r.get(0)?,
+        TrackingMark {
+            opens: r.get(1)?,
+            clicks: r.get(2)?,
+            last_open: r.get(3)?,
+        },
+    ))
+}
+
 fn class_of(s: &str) -> Classification {
     Classification::parse(s).unwrap_or(Classification::Automated)
 }
@@ -199,27 +221,71 @@ impl Store {
 
     /// Stores a page of events and the cursor that follows it in one transaction, so that a crash
     /// either keeps both or neither. Events already stored (same server id) are ignored. Returns the
-    /// events that were new, in the given order.
+    /// events that were new, in the given order. The cursor is written whatever it was before; a
+    /// poller that may race another one uses [`Store::store_events_page`].
     pub fn store_events_and_cursor(
         &mut self,
         account: &str,
         events: &[Event],
         cursor: &str,
     ) -> Result<Vec<Event>> {
+        Ok(self.insert_page(account, None, events, cursor)?.fresh)
+    }
+
+    /// Stores a page fetched with `after` under the cursor named `cursor_account`, in one
+    /// IMMEDIATE transaction. Several pollers may work on one data dir (the TUI's and
+    /// `tidings watch`): an event already stored (the same tracker id for the same mail, under any
+    /// account) is skipped, so only one of them ever gets it as fresh, and the cursor is moved only
+    /// from `after` — a poller whose page was overtaken by another's never moves it backwards.
+    /// Each event is stored under the account that recorded sending its mail, else under
+    /// `cursor_account`. Fresh events wait as "pending" for [`Store::claim_pending_events`].
+    pub fn store_events_page(
+        &mut self,
+        cursor_account: &str,
+        after: Option<&str>,
+        events: &[Event],
+        cursor: &str,
+    ) -> Result<StoredPage> {
+        self.insert_page(cursor_account, Some(after), events, cursor)
+    }
+
+    fn insert_page(
+        &mut self,
+        cursor_account: &str,
+        expected_cursor: Option<Option<&str>>,
+        events: &[Event],
+        cursor: &str,
+    ) -> Result<StoredPage> {
         let tx = self.conn.transaction()?;
-        let mut fresh = Vec::new();
+        let mut page = StoredPage::default();
         {
+            // Event ids are unique per tracker user; with the Message-ID they identify an event
+            // whichever account a poller would have filed it under.
+            let mut known = tx
+                .prepare("SELECT 1 FROM tracking_events WHERE event_id = ?1 AND message_id = ?2")?;
+            let mut sent_from = tx.prepare(
+                "SELECT account FROM tracked_messages WHERE message_id = ?1
+                 ORDER BY account = ?2 DESC, account LIMIT 1",
+            )?;
             let mut insert = tx.prepare(
                 "INSERT OR IGNORE INTO tracking_events(account, event_id, kind, message_id, recipient,
-                     url, at, user_agent, classification, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     url, at, user_agent, classification, reason, notify_pending)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)",
             )?;
             for e in events {
+                let message_id = bracketed_message_id(&e.message_id);
+                if known.exists(params![e.id, message_id])? {
+                    continue;
+                }
+                let owner: String = sent_from
+                    .query_row(params![message_id, cursor_account], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or_else(|| cursor_account.to_string());
                 let n = insert.execute(params![
-                    account,
+                    owner,
                     e.id,
                     e.kind.as_str(),
-                    bracketed_message_id(&e.message_id),
+                    message_id,
                     normalize_email(&e.recipient),
                     e.url,
                     e.at.timestamp(),
@@ -228,19 +294,133 @@ impl Store {
                     e.reason,
                 ])?;
                 if n == 1 {
-                    fresh.push(e.clone());
+                    page.fresh.push(e.clone());
                 }
             }
         }
-        tx.execute(
-            "INSERT INTO tracking_cursors(account, cursor, updated_at)
-             VALUES (?1, ?2, strftime('%s','now'))
-             ON CONFLICT(account) DO UPDATE SET cursor = excluded.cursor,
-                 updated_at = excluded.updated_at",
-            params![account, cursor],
-        )?;
+        let current: Option<String> = tx
+            .query_row(
+                "SELECT cursor FROM tracking_cursors WHERE account = ?1",
+                [cursor_account],
+                |r| r.get(0),
+            )
+            .optional()?;
+        page.cursor_saved = match expected_cursor {
+            None => true,
+            Some(after) => current.as_deref() == after,
+        };
+        if page.cursor_saved {
+            tx.execute(
+                "INSERT INTO tracking_cursors(account, cursor, updated_at)
+                 VALUES (?1, ?2, strftime('%s','now'))
+                 ON CONFLICT(account) DO UPDATE SET cursor = excluded.cursor,
+                     updated_at = excluded.updated_at",
+                params![cursor_account, cursor],
+            )?;
+        }
         tx.commit()?;
-        Ok(fresh)
+        Ok(page)
+    }
+
+    /// Claims the stored events that no poller has considered for a notification yet (of every
+    /// account: whichever poller runs decides), in one IMMEDIATE transaction: each is handed to
+    /// `decide` with its account (which may read the store, pass the throttle with
+    /// [`Store::throttle_pass`] and add a notification) and marked handled. Another poller on the
+    /// same data dir waits for the lock and then finds them handled, so every event is decided
+    /// once; if `decide` fails nothing is marked and the next poll tries again.
+    pub fn claim_pending_events<T, E: From<super::StoreError>>(
+        &mut self,
+        mut decide: impl FnMut(&Store, &str, &Event) -> std::result::Result<Option<T>, E>,
+    ) -> std::result::Result<Vec<T>, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(super::StoreError::from)?;
+        let mut claim = || -> std::result::Result<Vec<T>, E> {
+            let mut decided = Vec::new();
+            for (account, e) in self.pending_events()? {
+                self.conn
+                    .execute(
+                        "UPDATE tracking_events SET notify_pending = 0
+                         WHERE account = ?1 AND event_id = ?2",
+                        params![account, e.id],
+                    )
+                    .map_err(super::StoreError::from)?;
+                if let Some(t) = decide(self, &account, &e)? {
+                    decided.push(t);
+                }
+            }
+            Ok(decided)
+        };
+        match claim() {
+            Ok(decided) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(super::StoreError::from)?;
+                Ok(decided)
+            }
+            Err(e) => {
+                if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
+                    tracing::warn!(error = %rollback, "rollback of a notification claim failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn pending_events(&self) -> Result<Vec<(String, Event)>> {
+        let mut st = self.conn.prepare(
+            "SELECT event_id, kind, message_id, recipient, url, at, user_agent, classification,
+                    reason, account
+             FROM tracking_events WHERE notify_pending = 1 ORDER BY at, event_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            let e = Event {
+                id: r.get(0)?,
+                kind: kind_of(&r.get::<_, String>(1)?),
+                message_id: r.get(2)?,
+                recipient: r.get(3)?,
+                url: r.get(4)?,
+                at: chrono::DateTime::from_timestamp(r.get(5)?, 0).unwrap_or_default(),
+                user_agent: r.get(6)?,
+                ip: None,
+                classification: class_of(&r.get::<_, String>(7)?),
+                reason: r.get(8)?,
+            };
+            Ok((r.get(9)?, e))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The notification throttle, shared by every process on this data dir: true (and `at`
+    /// recorded for `key`) unless `key` last notified within `window_seconds` before `at` (unix
+    /// seconds). Decided in one statement, so two pollers can never both pass.
+    pub fn throttle_pass(&self, key: &str, at: i64, window_seconds: u64) -> Result<bool> {
+        let window = i64::try_from(window_seconds).unwrap_or(i64::MAX);
+        let changed = self.conn.execute(
+            "INSERT INTO notification_throttle(key, last_at) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET last_at = excluded.last_at
+             WHERE NOT (excluded.last_at >= notification_throttle.last_at
+                        AND excluded.last_at - notification_throttle.last_at < ?3)",
+            params![key, at, window],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Forgets throttle keys that last notified before `before` (unix seconds): they can no longer
+    /// hold anything back once the longest window has passed.
+    pub fn prune_throttle(&self, before: i64) -> Result<u64> {
+        Ok(self.conn.execute(
+            "DELETE FROM notification_throttle WHERE last_at < ?1",
+            [before],
+        )? as u64)
+    }
+
+    /// How many events are stored — a poller compares it across polls to notice events another
+    /// process stored.
+    pub fn tracking_event_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM tracking_events", [], |r| r.get(0))?)
     }
 
     pub fn tracked_message(
@@ -379,9 +559,9 @@ impl Store {
         up_to_event: i64,
     ) -> Result<u64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM tracking_events WHERE account = ?1 AND message_id = ?2
-                 AND recipient = ?3 AND kind = 'open' AND classification != 'automated'
-                 AND event_id <= ?4",
+            "SELECT count(*) FROM tracking_events INDEXED BY tracking_events_by_message
+             WHERE account = ?1 AND message_id = ?2 AND recipient = ?3 AND kind = 'open'
+                 AND classification != 'automated' AND event_id <= ?4",
             params![
                 account,
                 bracketed_message_id(message_id),
@@ -445,17 +625,44 @@ impl Store {
                  SELECT message_id, 0, 0, NULL FROM tracking_events WHERE account = ?1
              ) GROUP BY message_id",
         )?;
-        let rows = st.query_map([account], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                TrackingMark {
-                    opens: r.get(1)?,
-                    clicks: r.get(2)?,
-                    last_open: r.get(3)?,
-                },
-            ))
-        })?;
+        let rows = st.query_map([account], mark_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// [`Store::tracking_marks`] for the given Message-IDs (with brackets) only: a page of the list
+    /// is marked through the mail index instead of a walk over every event of the account.
+    pub fn tracking_marks_of(
+        &self,
+        account: &str,
+        message_ids: &[&str],
+    ) -> Result<HashMap<String, TrackingMark>> {
+        let mut out = HashMap::new();
+        for chunk in message_ids.chunks(500) {
+            // Numbered, so both lists name the same parameters.
+            let list = (2..chunk.len() + 2)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut st = self.conn.prepare(&format!(
+                "SELECT message_id, sum(opens), sum(clicks), max(last_open) FROM (
+                     SELECT message_id, 0 AS opens, 0 AS clicks, NULL AS last_open
+                     FROM tracked_messages WHERE account = ?1 AND message_id IN ({list})
+                     UNION ALL
+                     SELECT message_id, kind = 'open' AND classification != 'automated',
+                            kind = 'click' AND classification != 'automated',
+                            CASE WHEN kind = 'open' AND classification != 'automated' THEN at END
+                     FROM tracking_events INDEXED BY tracking_events_by_message
+                     WHERE account = ?1 AND message_id IN ({list})
+                 ) GROUP BY message_id"
+            ))?;
+            let params = std::iter::once(account).chain(chunk.iter().copied());
+            let rows = st.query_map(rusqlite::params_from_iter(params), mark_row)?;
+            for row in rows {
+                let (id, mark) = row?;
+                out.insert(id, mark);
+            }
+        }
+        Ok(out)
     }
 
     /// Tracked mail sent to `email` and its counted opens and clicks.
@@ -518,10 +725,13 @@ impl Store {
             .optional()?)
     }
 
-    /// Adds an in-app notification; returns it as stored (unread).
+    /// Adds an in-app notification for event `event_id` (at most one per event and account);
+    /// returns it as stored (unread).
+    #[allow(clippy::too_many_arguments)]
     pub fn add_notification(
         &self,
         account: &str,
+        event_id: Option<i64>,
         at: i64,
         kind: EventKind,
         summary: &str,
@@ -530,9 +740,17 @@ impl Store {
     ) -> Result<StoredNotification> {
         let message_id = bracketed_message_id(message_id);
         self.conn.execute(
-            "INSERT INTO notifications(account, at, kind, summary, body, message_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![account, at, kind.as_str(), summary, body, message_id],
+            "INSERT INTO notifications(account, event_id, at, kind, summary, body, message_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                account,
+                event_id,
+                at,
+                kind.as_str(),
+                summary,
+                body,
+                message_id
+            ],
         )?;
         Ok(StoredNotification {
             id: self.conn.last_insert_rowid(),
@@ -548,11 +766,34 @@ impl Store {
 
     /// Newest first.
     pub fn notifications(&self, limit: u32) -> Result<Vec<StoredNotification>> {
-        let mut st = self.conn.prepare(
+        self.query_notifications(
             "SELECT id, account, at, kind, summary, body, message_id, read FROM notifications
              ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = st.query_map([limit], |r| {
+            i64::from(limit),
+        )
+    }
+
+    /// Notifications added after `id` (by any process), oldest first.
+    pub fn notifications_after(&self, id: i64) -> Result<Vec<StoredNotification>> {
+        self.query_notifications(
+            "SELECT id, account, at, kind, summary, body, message_id, read FROM notifications
+             WHERE id > ?1 ORDER BY id",
+            id,
+        )
+    }
+
+    /// The newest notification's id (0 when there is none).
+    pub fn last_notification_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM notifications", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn query_notifications(&self, sql: &str, arg: i64) -> Result<Vec<StoredNotification>> {
+        let mut st = self.conn.prepare(sql)?;
+        let rows = st.query_map([arg], |r| {
             Ok(StoredNotification {
                 id: r.get(0)?,
                 account: r.get(1)?,
@@ -686,14 +927,116 @@ mod tests {
                 .unwrap(),
             2
         );
-        // Another account's cursor and events are its own.
+        // Another account's cursor is its own, but an event is stored once whoever fetches it.
         assert_eq!(s.tracking_cursor("home").unwrap(), None);
+        assert!(s
+            .store_events_and_cursor("home", &page, "h1")
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.tracking_cursor("home").unwrap().as_deref(), Some("h1"));
+    }
+
+    /// Dana's human open number `id`, at 2000 + `id`.
+    fn dana_opens(id: i64) -> Event {
+        event(
+            id,
+            EventKind::Open,
+            "dana@acme.test",
+            2000 + id,
+            Classification::Human,
+        )
+    }
+
+    #[test]
+    fn a_page_overtaken_by_another_poller_neither_doubles_nor_moves_the_cursor_back() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_tracked_message(&record()).unwrap();
+        let ev = dana_opens;
+        // Poller A asked after nothing and got three events; poller B asked after nothing too but
+        // got two, and commits after A.
+        let a = s
+            .store_events_page("work", None, &[ev(1), ev(2), ev(3)], "c3")
+            .unwrap();
+        assert!(a.cursor_saved);
+        assert_eq!(a.fresh.len(), 3);
+        let b = s
+            .store_events_page("work", None, &[ev(1), ev(2)], "c2")
+            .unwrap();
+        assert!(!b.cursor_saved);
+        assert!(b.fresh.is_empty());
+        assert_eq!(s.tracking_cursor("work").unwrap().as_deref(), Some("c3"));
+        let next = s
+            .store_events_page("work", Some("c3"), &[ev(4)], "c4")
+            .unwrap();
+        assert!(next.cursor_saved);
+        assert_eq!(s.tracking_summary("work", "q3@acme.test").unwrap().opens, 4);
+
+        // An event of mail sent from another account is filed under that account.
+        let mut home = record();
+        home.account = "home".into();
+        home.message_id = "<home@acme.test>".into();
+        s.record_tracked_message(&home).unwrap();
+        let mut e = ev(5);
+        e.message_id = "home@acme.test".into();
+        s.store_events_page("work", Some("c4"), &[e], "c5").unwrap();
         assert_eq!(
-            s.store_events_and_cursor("home", &page, "h1")
-                .unwrap()
-                .len(),
-            2
+            s.tracking_summary("home", "home@acme.test").unwrap().opens,
+            1
         );
+        assert_eq!(
+            s.tracking_summary("work", "home@acme.test").unwrap().opens,
+            0
+        );
+    }
+
+    #[test]
+    fn each_pending_event_is_claimed_once_and_the_throttle_is_kept_in_the_store() {
+        let mut s = Store::open_in_memory().unwrap();
+        let events: Vec<Event> = (1..=3).map(dana_opens).collect();
+        s.store_events_page("work", None, &events, "c").unwrap();
+        let claimed = s
+            .claim_pending_events(|store, account, e| -> Result<Option<i64>> {
+                assert_eq!(account, "work");
+                let pass = store.throttle_pass("open|q3|dana", e.at.timestamp(), 600)?;
+                Ok(pass.then_some(e.id))
+            })
+            .unwrap();
+        assert_eq!(claimed, [1], "later opens inside the window are throttled");
+        let again = s
+            .claim_pending_events(|_, _, e| -> Result<Option<i64>> { Ok(Some(e.id)) })
+            .unwrap();
+        assert!(again.is_empty(), "nothing is claimed twice");
+
+        // A failed decision leaves the event pending for the next poll.
+        s.store_events_page(
+            "work",
+            Some("c"),
+            &[event(
+                9,
+                EventKind::Click,
+                "x@y.test",
+                9000,
+                Classification::Human,
+            )],
+            "d",
+        )
+        .unwrap();
+        let failed = s.claim_pending_events(|_, _, _| -> Result<Option<i64>> {
+            Err(crate::store::StoreError::from(
+                rusqlite::Error::InvalidQuery,
+            ))
+        });
+        assert!(failed.is_err());
+        let retried = s
+            .claim_pending_events(|_, _, e| -> Result<Option<i64>> { Ok(Some(e.id)) })
+            .unwrap();
+        assert_eq!(retried, [9]);
+
+        assert!(!s.throttle_pass("open|q3|dana", 2001 + 599, 600).unwrap());
+        assert!(s.throttle_pass("open|q3|dana", 2001 + 600, 600).unwrap());
+        assert!(s.throttle_pass("open|q3|sam", 2002, 600).unwrap());
+        assert_eq!(s.prune_throttle(2500).unwrap(), 1);
+        assert_eq!(s.tracking_event_count().unwrap(), 4);
     }
 
     #[test]
@@ -760,6 +1103,12 @@ mod tests {
         assert_eq!((mark.opens, mark.clicks), (3, 1));
         assert_eq!(mark.last_open, sum.last_open, "the last counted open");
         assert_eq!(marks.len(), 1);
+        assert_eq!(
+            s.tracking_marks_of("work", &["<q3@acme.test>", "<other@acme.test>"])
+                .unwrap(),
+            marks,
+            "a page's marks are the same as the account's"
+        );
         assert!(s.tracking_marks("home").unwrap().is_empty());
 
         let dana = s.contact_tracking("dana@acme.test").unwrap();
@@ -819,6 +1168,7 @@ mod tests {
         let a = s
             .add_notification(
                 "work",
+                Some(1),
                 10,
                 EventKind::Open,
                 "Dana Lee opened",
@@ -828,6 +1178,7 @@ mod tests {
             .unwrap();
         s.add_notification(
             "work",
+            None,
             11,
             EventKind::Click,
             "Dana Lee clicked a link",

@@ -4,14 +4,20 @@
 //! `notifications` table) and on the desktop — throttled and filtered by `[notifications]`.
 //! Runs headless (`tidings watch`) or as a background task that reports [`PollerEvent`]s on a
 //! channel (the TUI). Backs off with jitter while the tracker is unreachable.
+//!
+//! Several pollers may share one data dir (a `tidings watch` unit and the TUI): notifications are
+//! claimed per event and throttled through the store, never in memory, so each event notifies at
+//! most once in total, also across restarts. One poller runs per distinct tracker (base URL and
+//! token) of the configured accounts.
 
 use super::api::{ApiError, TrackerClient};
 use super::classify::{Classification, EventKind};
 use super::db::Event;
-use crate::config::{NotificationsConfig, TrackingConfig};
-use crate::notify::{self, DesktopNotification, Throttle};
+use crate::config::{Config, NotificationsConfig, TrackingConfig};
+use crate::notify::{self, DesktopNotification};
 use crate::store::{Store, StoreError, StoredNotification, TrackingPreference};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 
@@ -109,11 +115,15 @@ pub enum PollerEvent {
     Notification(StoredNotification),
 }
 
-/// Everything a poller needs; built from the config by [`PollerConfig::from_config`].
+/// Everything a poller needs; built from the config by [`PollerConfig::for_trackers`].
 #[derive(Clone)]
 pub struct PollerConfig {
-    /// The local account the events are stored under.
+    /// Names the cursor, and the account events of mail not recorded as sent from any account
+    /// are stored under (each other event goes to the account that sent its mail).
     pub account: String,
+    /// Addresses the user sends from: copies addressed to these are the user's own, and their
+    /// opens and clicks are never counted.
+    pub own_addresses: Vec<String>,
     pub base_url: String,
     pub api_token: String,
     pub poll_interval: Duration,
@@ -147,6 +157,7 @@ impl PollerConfig {
             .ok_or(PollError::NoBaseUrl)?;
         Ok(PollerConfig {
             account: account.to_string(),
+            own_addresses: Vec::new(),
             base_url,
             api_token: resolve_api_token(tracking)?,
             poll_interval: Duration::from_secs(tracking.poll_seconds.max(1)),
@@ -154,6 +165,51 @@ impl PollerConfig {
             db_path,
             page_limit: PAGE_LIMIT,
         })
+    }
+}
+
+impl PollerConfig {
+    /// One poller per distinct tracker (base URL and token) among the accounts — most users have
+    /// one, shared by every account — or only `account`'s when given. Accounts without a
+    /// `base_url` are not polled; with no account configured, `[tracking]` is polled as "default".
+    /// Fails when there is nothing to poll or a token cannot be had.
+    pub fn for_trackers(
+        config: &Config,
+        account: Option<&str>,
+        db_path: PathBuf,
+    ) -> Result<Vec<PollerConfig>, PollError> {
+        let mut names: Vec<String> = match account {
+            Some(a) => vec![a.to_string()],
+            None => config.accounts.keys().cloned().collect(),
+        };
+        if names.is_empty() {
+            names.push("default".into());
+        }
+        let mut configs: Vec<PollerConfig> = Vec::new();
+        let mut seen: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+        for name in names {
+            let t = config.tracking_for(&name);
+            let Some(base) = t.base_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+                continue;
+            };
+            let key = (
+                base.trim().trim_end_matches('/').to_string(),
+                t.api_token.clone(),
+                t.api_token_command.clone(),
+            );
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            let mut c =
+                PollerConfig::from_config(&name, &t, &config.notifications, db_path.clone())?;
+            c.own_addresses = config.own_addresses();
+            configs.push(c);
+        }
+        if configs.is_empty() {
+            return Err(PollError::NoBaseUrl);
+        }
+        Ok(configs)
     }
 }
 
@@ -172,17 +228,33 @@ pub fn resolve_api_token(tracking: &TrackingConfig) -> Result<String, PollError>
 pub struct PollOutcome {
     pub new_events: usize,
     pub pages: usize,
+    /// Notifications this poller claimed (and showed on the desktop when on).
     pub notifications: Vec<StoredNotification>,
     pub desktop_shown: usize,
     pub optouts: usize,
+    /// Events stored since the app was last told, by this poller or any other on the data dir
+    /// (a `tidings watch` beside the TUI): what [`PollerEvent::NewEvents`] reports.
+    pub stored_since_report: usize,
+    /// Notifications added since the app was last told, by any poller, oldest first: what
+    /// [`PollerEvent::Notification`] reports, so the bell follows whoever claimed the events.
+    pub to_report: Vec<StoredNotification>,
+    /// Events addressed to the user's own addresses, dropped uncounted.
+    pub own_dropped: usize,
 }
 
 pub struct Poller {
     config: PollerConfig,
     client: TrackerClient,
     store: Store,
-    open_throttle: Throttle,
-    click_throttle: Throttle,
+    reported: Arc<Mutex<Reported>>,
+}
+
+/// How far the app has been told about the store: shared by the pollers of one process (one per
+/// tracker) so that each event and notification is reported once, whoever stored it.
+#[derive(Debug, Default)]
+struct Reported {
+    events: u64,
+    notification: i64,
 }
 
 impl Poller {
@@ -193,12 +265,15 @@ impl Poller {
             super::api::DEFAULT_TIMEOUT,
         )?;
         let store = Store::open(&config.db_path)?;
+        let reported = Reported {
+            events: store.tracking_event_count()?,
+            notification: store.last_notification_id()?,
+        };
         Ok(Poller {
             config,
             client,
             store,
-            open_throttle: Throttle::default(),
-            click_throttle: Throttle::default(),
+            reported: Arc::new(Mutex::new(reported)),
         })
     }
 
@@ -219,14 +294,18 @@ impl Poller {
             if page.events.is_empty() && unchanged {
                 break;
             }
-            let fresh = self
-                .store
-                .store_events_and_cursor(&account, &page.events, &page.cursor)?;
-            outcome.pages += 1;
-            outcome.new_events += fresh.len();
-            for e in &fresh {
-                self.notify_event(e, &mut outcome).await?;
+            let mut events = page.events;
+            let before = events.len();
+            events.retain(|e| !self.is_own_address(&e.recipient));
+            outcome.own_dropped += before - events.len();
+            let stored =
+                self.store
+                    .store_events_page(&account, cursor.as_deref(), &events, &page.cursor)?;
+            if !stored.cursor_saved {
+                tracing::debug!("another poller moved the cursor first; continuing after it");
             }
+            outcome.pages += 1;
+            outcome.new_events += stored.fresh.len();
             if !full {
                 break;
             }
@@ -238,127 +317,61 @@ impl Poller {
                 outcome.optouts += 1;
             }
         }
+        self.notify_pending(&mut outcome).await?;
+        self.catch_up_reports(&mut outcome)?;
         Ok(outcome)
     }
 
-    async fn notify_event(&mut self, e: &Event, out: &mut PollOutcome) -> Result<(), PollError> {
-        let n = &self.config.notifications;
-        if !wanted(n, e) {
-            return Ok(());
-        }
-        let at = e.at.timestamp();
-        let allowed = match e.kind {
-            EventKind::Open => self.open_throttle.allow(
-                &format!("{}|{}", e.message_id, e.recipient.to_lowercase()),
-                at,
-                n.open_throttle_seconds,
-            ),
-            EventKind::Click => {
-                self.click_throttle
-                    .allow(&e.message_id, at, n.click_throttle_seconds)
+    /// The user's own copy (they Bcc'd or addressed themselves): opening it is not the news.
+    fn is_own_address(&self, address: &str) -> bool {
+        let address = address.trim();
+        self.config
+            .own_addresses
+            .iter()
+            .any(|own| own.eq_ignore_ascii_case(address))
+    }
+
+    /// Claims the pending events (this poller's and any another left behind) and notifies those
+    /// that pass `[notifications]` and the shared throttle. The decision is committed before the
+    /// desktop is asked, so a crash in between can lose a desktop notification but never repeat
+    /// one.
+    async fn notify_pending(&mut self, out: &mut PollOutcome) -> Result<(), PollError> {
+        let n = self.config.notifications.clone();
+        let claimed = self
+            .store
+            .claim_pending_events(|store, account, e| decide_notification(store, &n, account, e))?;
+        let longest = n.open_throttle_seconds.max(n.click_throttle_seconds);
+        let horizon = chrono::Utc::now().timestamp()
+            - i64::try_from(longest).unwrap_or(i64::MAX / 2)
+            - THROTTLE_SLACK_SECONDS;
+        self.store.prune_throttle(horizon)?;
+        let now = chrono::Utc::now().timestamp();
+        for (stored, text) in claimed {
+            let stale = now - stored.at > DESKTOP_MAX_AGE_SECONDS;
+            if stale {
+                tracing::info!(summary = %text.summary, "old event: in-app notification only");
+            } else if n.desktop && notify::show_desktop(&text).await == notify::Delivery::Shown {
+                out.desktop_shown += 1;
             }
-        };
-        if !allowed {
-            tracing::debug!(event = e.id, "notification throttled");
-            return Ok(());
-        }
-        // Built only for what passes the throttle: a backlog of thousands of opens costs one text.
-        let Some(text) = self.notification_text(e)? else {
-            return Ok(());
-        };
-        let n = &self.config.notifications;
-        let stored = self.store.add_notification(
-            &self.config.account,
-            at,
-            e.kind,
-            &text.summary,
-            &text.body,
-            &e.message_id,
-        )?;
-        out.notifications.push(stored);
-        if n.desktop && notify::show_desktop(&text).await == notify::Delivery::Shown {
-            out.desktop_shown += 1;
+            out.notifications.push(stored);
         }
         Ok(())
     }
 
-    /// The notification for `e`, or `None` when `[notifications]` turns its kind off.
-    fn notification_text(&self, e: &Event) -> Result<Option<DesktopNotification>, PollError> {
-        if !wanted(&self.config.notifications, e) {
-            return Ok(None);
+    /// What was stored and notified since the app was last told — by this poller, a sibling in
+    /// this process, or another process on the data dir — so the TUI's list and bell follow a
+    /// `tidings watch` that happened to fetch the events first.
+    fn catch_up_reports(&mut self, out: &mut PollOutcome) -> Result<(), PollError> {
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        let count = self.store.tracking_event_count()?;
+        out.stored_since_report =
+            usize::try_from(count.saturating_sub(reported.events)).unwrap_or(usize::MAX);
+        reported.events = count;
+        out.to_report = self.store.notifications_after(reported.notification)?;
+        if let Some(last) = out.to_report.last() {
+            reported.notification = last.id;
         }
-        let automated = e.classification == Classification::Automated;
-        let who = self.display_name(&e.message_id, &e.recipient)?;
-        let subject = self.subject(&e.message_id)?;
-        let clean = |s: &str| crate::mail::sanitize::sanitize_line(s);
-        let (mut summary, mut body) = match e.kind {
-            EventKind::Open => {
-                let nth = self.store.open_ordinal(
-                    &self.config.account,
-                    &e.message_id,
-                    &e.recipient,
-                    e.id,
-                )?;
-                let body = match e.classification {
-                    Classification::Proxy => format!(
-                        "{subject} — opened through Google's image proxy; later opens are invisible"
-                    ),
-                    Classification::Automated => format!("{subject} — automated open"),
-                    Classification::Human => format!("{subject} — {} open", notify::ordinal(nth)),
-                };
-                (format!("{who} opened"), body)
-            }
-            EventKind::Click => (
-                format!("{who} clicked a link"),
-                format!("{subject} — {}", e.url.as_deref().unwrap_or("")),
-            ),
-        };
-        if automated {
-            summary = format!("{summary} (automated)");
-            body = format!("{body} ({})", e.reason);
-        }
-        Ok(Some(DesktopNotification {
-            summary: clean(&summary),
-            body: clean(&body),
-        }))
-    }
-
-    /// The contact's name, else the name the mail was addressed with, else the address.
-    fn display_name(&self, message_id: &str, address: &str) -> Result<String, PollError> {
-        if let Some(c) = self.store.contact(address)? {
-            if !c.display_name.trim().is_empty() {
-                return Ok(c.display_name);
-            }
-        }
-        let addressed = self
-            .store
-            .tracked_message(&self.config.account, message_id)?
-            .and_then(|m| {
-                m.recipients
-                    .into_iter()
-                    .find(|r| r.address.eq_ignore_ascii_case(address))
-            })
-            .map(|r| r.name)
-            .filter(|n| !n.trim().is_empty());
-        Ok(addressed.unwrap_or_else(|| address.to_string()))
-    }
-
-    /// The tracked mail's subject, else that of the cached copy, else a placeholder.
-    fn subject(&self, message_id: &str) -> Result<String, PollError> {
-        let tracked = self
-            .store
-            .tracked_message(&self.config.account, message_id)?
-            .map(|m| m.subject)
-            .filter(|s| !s.trim().is_empty());
-        if let Some(s) = tracked {
-            return Ok(s);
-        }
-        let cached = self
-            .store
-            .subject_by_message_id(&crate::store::bracketed_message_id(message_id))?;
-        Ok(cached
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "(no subject)".into()))
+        Ok(())
     }
 
     /// Polls every `poll_interval` until `shutdown` turns true, reporting on `events`. Errors
@@ -378,12 +391,12 @@ impl Poller {
         loop {
             let wait = match self.poll_once().await {
                 Ok(outcome) => {
-                    if outcome.new_events > 0 {
+                    if outcome.stored_since_report > 0 {
                         let _ = events.send(PollerEvent::NewEvents {
-                            count: outcome.new_events,
+                            count: outcome.stored_since_report,
                         });
                     }
-                    for n in outcome.notifications {
+                    for n in outcome.to_report {
                         let _ = events.send(PollerEvent::Notification(n));
                     }
                     let was_failing =
@@ -430,6 +443,135 @@ impl Poller {
     }
 }
 
+/// Events older than this when claimed (the first poll of a long history, a watcher back after
+/// a night off) go to the in-app list only: a burst of desktop pop-ups about yesterday helps no one.
+const DESKTOP_MAX_AGE_SECONDS: i64 = 60 * 60;
+
+/// Keys kept in the throttle a while past the longest window: a backlog of older events fetched
+/// late is still throttled against them.
+const THROTTLE_SLACK_SECONDS: i64 = 24 * 60 * 60;
+
+/// What a claimed event becomes: `None` when `[notifications]` does not want it or the shared
+/// throttle holds it back (opens per mail and recipient, clicks per mail); else the in-app
+/// notification, added here in the claiming transaction, and the desktop text.
+fn decide_notification(
+    store: &Store,
+    n: &NotificationsConfig,
+    account: &str,
+    e: &Event,
+) -> Result<Option<(StoredNotification, DesktopNotification)>, PollError> {
+    if !wanted(n, e) {
+        return Ok(None);
+    }
+    let message_id = crate::store::bracketed_message_id(&e.message_id);
+    let at = e.at.timestamp();
+    let (key, window) = match e.kind {
+        EventKind::Open => (
+            format!("open|{message_id}|{}", e.recipient.trim().to_lowercase()),
+            n.open_throttle_seconds,
+        ),
+        EventKind::Click => (format!("click|{message_id}"), n.click_throttle_seconds),
+    };
+    if !store.throttle_pass(&key, at, window)? {
+        tracing::debug!(event = e.id, "notification throttled");
+        return Ok(None);
+    }
+    // Built only for what passes the throttle: a backlog of thousands of opens costs one text.
+    let Some(text) = notification_text(store, n, account, e)? else {
+        return Ok(None);
+    };
+    let stored = store.add_notification(
+        account,
+        Some(e.id),
+        at,
+        e.kind,
+        &text.summary,
+        &text.body,
+        &e.message_id,
+    )?;
+    Ok(Some((stored, text)))
+}
+
+/// The notification for `e`, or `None` when `[notifications]` turns its kind off.
+fn notification_text(
+    store: &Store,
+    n: &NotificationsConfig,
+    account: &str,
+    e: &Event,
+) -> Result<Option<DesktopNotification>, PollError> {
+    if !wanted(n, e) {
+        return Ok(None);
+    }
+    let automated = e.classification == Classification::Automated;
+    let who = display_name(store, account, &e.message_id, &e.recipient)?;
+    let subject = subject(store, account, &e.message_id)?;
+    let clean = |s: &str| crate::mail::sanitize::sanitize_line(s);
+    let (mut summary, mut body) = match e.kind {
+        EventKind::Open => {
+            let nth = store.open_ordinal(account, &e.message_id, &e.recipient, e.id)?;
+            let body = match e.classification {
+                Classification::Proxy => format!(
+                    "{subject} — opened through Google's image proxy; later opens are invisible"
+                ),
+                Classification::Automated => format!("{subject} — automated open"),
+                Classification::Human => format!("{subject} — {} open", notify::ordinal(nth)),
+            };
+            (format!("{who} opened"), body)
+        }
+        EventKind::Click => (
+            format!("{who} clicked a link"),
+            format!("{subject} — {}", e.url.as_deref().unwrap_or("")),
+        ),
+    };
+    if automated {
+        summary = format!("{summary} (automated)");
+        body = format!("{body} ({})", e.reason);
+    }
+    Ok(Some(DesktopNotification {
+        summary: clean(&summary),
+        body: clean(&body),
+    }))
+}
+
+/// The contact's name, else the name the mail was addressed with, else the address.
+fn display_name(
+    store: &Store,
+    account: &str,
+    message_id: &str,
+    address: &str,
+) -> Result<String, PollError> {
+    if let Some(c) = store.contact(address)? {
+        if !c.display_name.trim().is_empty() {
+            return Ok(c.display_name);
+        }
+    }
+    let addressed = store
+        .tracked_message(account, message_id)?
+        .and_then(|m| {
+            m.recipients
+                .into_iter()
+                .find(|r| r.address.eq_ignore_ascii_case(address))
+        })
+        .map(|r| r.name)
+        .filter(|n| !n.trim().is_empty());
+    Ok(addressed.unwrap_or_else(|| address.to_string()))
+}
+
+/// The tracked mail's subject, else that of the cached copy, else a placeholder.
+fn subject(store: &Store, account: &str, message_id: &str) -> Result<String, PollError> {
+    let tracked = store
+        .tracked_message(account, message_id)?
+        .map(|m| m.subject)
+        .filter(|s| !s.trim().is_empty());
+    if let Some(s) = tracked {
+        return Ok(s);
+    }
+    let cached = store.subject_by_message_id(&crate::store::bracketed_message_id(message_id))?;
+    Ok(cached
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "(no subject)".into()))
+}
+
 /// Whether `[notifications]` wants a notification for `e` at all (before throttling).
 fn wanted(n: &NotificationsConfig, e: &Event) -> bool {
     let kind_on = match e.kind {
@@ -468,10 +610,32 @@ impl PollerHandle {
 
 /// Starts [`Poller::run`] on the current tokio runtime.
 pub fn spawn(config: PollerConfig) -> Result<PollerHandle, PollError> {
-    let poller = Poller::new(config)?;
+    spawn_all(vec![config])
+}
+
+/// Starts one [`Poller::run`] per config (see [`PollerConfig::for_trackers`]) on the current
+/// tokio runtime, reporting on one channel; `task` ends when all of them have.
+pub fn spawn_all(configs: Vec<PollerConfig>) -> Result<PollerHandle, PollError> {
+    let mut pollers = configs
+        .into_iter()
+        .map(Poller::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(shared) = pollers.first().map(|p| p.reported.clone()) {
+        for p in &mut pollers {
+            p.reported = shared.clone();
+        }
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop, shutdown) = watch::channel(false);
-    let task = tokio::spawn(poller.run(tx, shutdown));
+    let tasks: Vec<_> = pollers
+        .into_iter()
+        .map(|p| tokio::spawn(p.run(tx.clone(), shutdown.clone())))
+        .collect();
+    let task = tokio::spawn(async move {
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
     Ok(PollerHandle {
         events: rx,
         stop,
@@ -486,6 +650,7 @@ mod tests {
     fn poller_on(dir: &std::path::Path, notifications: NotificationsConfig) -> Poller {
         Poller::new(PollerConfig {
             account: "work".into(),
+            own_addresses: Vec::new(),
             base_url: "http://127.0.0.1:9".into(),
             api_token: "t".into(),
             poll_interval: Duration::from_secs(30),
@@ -555,7 +720,11 @@ mod tests {
         p.store
             .store_events_and_cursor("work", &events, "c")
             .unwrap();
-        let text = |e: &Event| p.notification_text(e).unwrap().unwrap();
+        let text = |e: &Event| {
+            notification_text(&p.store, &p.config.notifications, "work", e)
+                .unwrap()
+                .unwrap()
+        };
         let second = text(&events[1]);
         assert_eq!(second.summary, "Dana Lee opened");
         assert_eq!(second.body, "Proposal for Q3 — 2nd open");
@@ -574,9 +743,71 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert!(quiet.notification_text(&events[3]).unwrap().is_none());
-        assert!(quiet.notification_text(&events[4]).unwrap().is_none());
-        assert!(quiet.notification_text(&events[0]).unwrap().is_some());
+        let quiet_text = |e: &Event| {
+            notification_text(&quiet.store, &quiet.config.notifications, "work", e).unwrap()
+        };
+        assert!(quiet_text(&events[3]).is_none());
+        assert!(quiet_text(&events[4]).is_none());
+        assert!(quiet_text(&events[0]).is_some());
+    }
+
+    #[test]
+    fn one_poller_per_distinct_tracker_and_the_users_addresses_are_their_own() {
+        let account = |email: &str, tracking: &str| {
+            format!(
+                "email = \"{email}\"\n[accounts.A.imap]\nhost = \"h\"\nport = 1\nuser = \"u\"\n\
+                 password = \"p\"\n{tracking}"
+            )
+        };
+        let mut text =
+            String::from("[tracking]\nbase_url = \"http://127.0.0.1:9\"\napi_token = \"shared\"\n");
+        for (name, email, tracking) in [
+            ("home", "me@home.test", ""),
+            ("side", "Me@Side.test", "[accounts.side.tracking]\ntrack_opens = true\n"),
+            (
+                "team",
+                "me@team.test",
+                "[accounts.team.tracking]\nbase_url = \"http://127.0.0.1:8\"\napi_token = \"team\"\n",
+            ),
+        ] {
+            text.push_str(&format!("[accounts.{name}]\n"));
+            text.push_str(&account(email, tracking).replace("accounts.A", &format!("accounts.{name}")));
+        }
+        let config = Config::parse(&text, std::path::Path::new("c.toml")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db.sqlite3");
+        let all = PollerConfig::for_trackers(&config, None, db.clone()).unwrap();
+        let polled: Vec<_> = all
+            .iter()
+            .map(|c| {
+                (
+                    c.account.as_str(),
+                    c.base_url.as_str(),
+                    c.api_token.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            polled,
+            [
+                ("home", "http://127.0.0.1:9", "shared"),
+                ("team", "http://127.0.0.1:8", "team")
+            ]
+        );
+        assert_eq!(
+            all[0].own_addresses,
+            ["me@home.test", "me@side.test", "me@team.test"]
+        );
+        let team = PollerConfig::for_trackers(&config, Some("team"), db.clone()).unwrap();
+        assert_eq!(team.len(), 1);
+        assert_eq!(team[0].api_token, "team");
+        let p = Poller::new(all[0].clone()).unwrap();
+        assert!(p.is_own_address(" ME@side.test"));
+        assert!(!p.is_own_address("dana@acme.test"));
+        assert!(matches!(
+            PollerConfig::for_trackers(&Config::default(), None, db),
+            Err(PollError::NoBaseUrl)
+        ));
     }
 
     #[test]

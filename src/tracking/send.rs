@@ -129,11 +129,14 @@ pub fn record_for_draft(
     }
     let mut untracked = Vec::new();
     for address in draft.recipients() {
-        let tracked = match store.tracking_preference(&address)? {
-            Some(TrackingPreference::Never) => false,
-            Some(TrackingPreference::Allow) => true,
-            None => !config.require_consent,
-        };
+        // The sender's own copy (a Bcc to self) is never tracked: their opens are not news.
+        let own = draft.from.email.trim().eq_ignore_ascii_case(address.trim());
+        let tracked = !own
+            && match store.tracking_preference(&address)? {
+                Some(TrackingPreference::Never) => false,
+                Some(TrackingPreference::Allow) => true,
+                None => !config.require_consent,
+            };
         if !tracked {
             untracked.push(address);
         }
@@ -180,6 +183,9 @@ pub fn mark_untracked(store: &Store, id: i64, why: &str) -> Result<bool, SendErr
 /// record goes out as one untracked transaction, like [`crate::mail::outbox::Untracked`].
 pub struct TrackedPlanner {
     config: TrackingConfig,
+    /// `[tracking]` with each account's `[accounts.NAME.tracking]` applied: a mail registers with
+    /// the tracker of the account it is sent from.
+    per_account: std::collections::BTreeMap<String, TrackingConfig>,
     db_path: PathBuf,
     untracked_if_tracker_down: bool,
     warnings: Vec<String>,
@@ -191,10 +197,26 @@ impl TrackedPlanner {
     pub fn new(config: TrackingConfig, db_path: PathBuf) -> TrackedPlanner {
         TrackedPlanner {
             config,
+            per_account: Default::default(),
             db_path,
             untracked_if_tracker_down: false,
             warnings: Vec::new(),
         }
+    }
+
+    /// A planner for every configured account, each mail planned with its account's tracking.
+    pub fn for_config(config: &crate::config::Config, db_path: PathBuf) -> TrackedPlanner {
+        let mut planner = TrackedPlanner::new(config.tracking.clone(), db_path);
+        planner.per_account = config
+            .accounts
+            .keys()
+            .map(|name| (name.clone(), config.tracking_for(name)))
+            .collect();
+        planner
+    }
+
+    fn config_for(&self, account: &str) -> &TrackingConfig {
+        self.per_account.get(account).unwrap_or(&self.config)
     }
 
     /// The user's standing decision for this run: a mail whose tracker cannot be reached goes out
@@ -258,10 +280,11 @@ impl TrackedPlanner {
             temporary: true,
             message,
         };
-        let base_url = self.config.base_url.clone().ok_or_else(|| {
+        let config = self.config_for(&entry.account);
+        let base_url = config.base_url.clone().ok_or_else(|| {
             temporary("tracking is on but [tracking] base_url is not set".to_string())
         })?;
-        let token = resolve_api_token(&self.config).map_err(|e| temporary(e.to_string()))?;
+        let token = resolve_api_token(config).map_err(|e| temporary(e.to_string()))?;
         // The untracked original is what the Sent copy will be; its List-Unsubscribe targets
         // must keep working whatever the recipient's copy looks like.
         let original = draft.build(entry.date, false).map_err(|e| PlanError {
@@ -275,7 +298,7 @@ impl TrackedPlanner {
             track_links: record.links,
             opt_out_link: record.opt_out_link,
             unsubscribe_urls: &unsubscribe_urls,
-            excluded_urls: &self.config.exclude_links,
+            excluded_urls: &config.exclude_links,
         };
         let mut plan = Vec::new();
         let mut registrations = Vec::new();
@@ -441,10 +464,7 @@ pub fn planner_for(
     config: &crate::config::Config,
     db_path: &std::path::Path,
 ) -> Box<dyn DeliveryPlanner + Send> {
-    Box::new(TrackedPlanner::new(
-        config.tracking.clone(),
-        db_path.to_path_buf(),
-    ))
+    Box::new(TrackedPlanner::for_config(config, db_path.to_path_buf()))
 }
 
 /// Lets a caller that hands the planner to the outbox still collect its warnings afterwards.

@@ -69,6 +69,7 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::EditExternal,
     Action::Attach,
     Action::RemoveAttachment,
+    Action::SaveDraft,
     Action::ToggleTrackOpens,
     Action::ToggleTrackLinks,
     Action::NextPane,
@@ -181,8 +182,9 @@ pub fn draw(
     f.render_widget(Paragraph::new(tracking_line), tracking);
 
     let hint = format!(
-        "{} send · {} $EDITOR · {} attach · {} remove attachment · Tab next field · Esc leave",
+        "{} send · {} save draft · {} $EDITOR · {} attach · {} unattach · Tab next field · Esc leave",
         keys_for(keymap, Action::Send),
+        keys_for(keymap, Action::SaveDraft),
         keys_for(keymap, Action::EditExternal),
         keys_for(keymap, Action::Attach),
         keys_for(keymap, Action::RemoveAttachment),

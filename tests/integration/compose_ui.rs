@@ -42,6 +42,10 @@ fn config() -> Config {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_config(config())
+    }
+
+    fn with_config(config: Config) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("cache.sqlite3");
         let store = seed(&db, "work");
@@ -52,7 +56,7 @@ impl Harness {
             db,
             store,
             app,
-            config: config(),
+            config,
             savers: HashMap::new(),
             ui: Ui::new(Theme::default(), Keymap::default(), true),
             term: Terminal::new(TestBackend::new(100, 30)).unwrap(),
@@ -274,9 +278,8 @@ fn composer_send_commits_to_the_outbox_and_invalid_recipients_stay_in_the_compos
     assert!(h.held.is_empty());
 }
 
-#[test]
-fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
-    let smtp = SmtpServer::start();
+/// The real binary in tmux on the seeded mailbox, sending through `smtp`.
+fn tmux_app(name: &str, smtp: &SmtpServer) -> Tmux {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     seed(&data.join("tidings.sqlite3"), "work");
@@ -301,7 +304,13 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
         dir.path().display(),
         env!("CARGO_BIN_EXE_tidings")
     );
-    let t = Tmux::run("compose", dir, data, &cmd);
+    Tmux::run(name, dir, data, &cmd)
+}
+
+#[test]
+fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
+    let smtp = SmtpServer::start();
+    let t = tmux_app("compose", &smtp);
     t.wait_for("INBOX");
     t.keys(&["c"]);
     t.wait_for("New message");
@@ -341,10 +350,10 @@ fn outbox_view_lists_waiting_mail_with_attempts() {
         screen.contains("Outbox") && screen.contains("Waiting mail"),
         "{screen}"
     );
-    // The retry key asks the runtime to make it due now.
+    // On a queued mail the retry key wakes the worker at once.
     let fx = h.app.update(Msg::Action(tidings::app::Action::RetrySend));
     assert!(
-        matches!(fx.as_slice(), [Effect::RetryOutbox { .. }]),
+        matches!(fx.as_slice(), [Effect::FlushOutbox { account }] if account == "work"),
         "{fx:?}"
     );
     h.press(&["q"]);
@@ -384,4 +393,520 @@ fn composer_tracking_toggles_reach_the_outbox_and_become_the_next_default() {
         screen.contains("opens on") && screen.contains("links off"),
         "{screen}"
     );
+}
+
+// ---- The Outbox view: edit, cancel, confirm, untrack ----
+
+use tidings::app::outbox_view::Question;
+use tidings::mail::compose::{Attachment, Draft, Mailbox, Sender};
+use tidings::mail::outbox;
+
+/// A mail put into the outbox as the outbox itself would leave it: `state`, with one delivery in
+/// `delivery` (if any) and `error` as the last error. Tracked (opens) when `tracked`.
+fn put_in_outbox(
+    h: &mut Harness,
+    subject: &str,
+    state: &str,
+    delivery: Option<&str>,
+    error: Option<&str>,
+    tracked: bool,
+) -> i64 {
+    let sender = Sender {
+        account: "work".into(),
+        from: Mailbox::new(Some("Me"), "me@example.com"),
+        signature: None,
+    };
+    let mut d = Draft::new(&sender);
+    d.to = Mailbox::parse_list("Sam <sam@globex.test>").unwrap();
+    d.cc = Mailbox::parse_list("dana@acme.test").unwrap();
+    d.bcc = Mailbox::parse_list("boss@example.com").unwrap();
+    d.subject = subject.into();
+    d.body = format!("Body of {subject}.\n");
+    d.attachments.push(Attachment {
+        filename: "plan.txt".into(),
+        content_type: "text/plain".into(),
+        data: b"the plan".to_vec(),
+    });
+    let tracking = tracked.then(|| {
+        serde_json::json!({"opens": true, "links": false, "opt_out_link": false}).to_string()
+    });
+    let id = outbox::enqueue(&h.store, &d, tracking.as_deref(), NOW).unwrap();
+    if let Some(ds) = delivery {
+        h.store
+            .outbox_add_deliveries(id, &[(d.recipients(), None)], NOW)
+            .unwrap();
+        let did = h.store.outbox_deliveries(id).unwrap()[0].id;
+        h.store.outbox_set_delivery(did, ds, error, NOW).unwrap();
+    }
+    if state != outbox::state::QUEUED || error.is_some() {
+        h.store.outbox_begin_attempt(id, NOW).unwrap();
+        h.store
+            .outbox_finish_attempt(id, state, error, NOW + 90, None)
+            .unwrap();
+    }
+    id
+}
+
+fn outbox_state(h: &Harness, id: i64) -> Option<String> {
+    h.store.outbox_entry(id).unwrap().map(|e| e.state)
+}
+
+#[test]
+fn outbox_view_shows_every_state_with_its_keys_and_the_arrived_question() {
+    let mut h = Harness::new();
+    put_in_outbox(
+        &mut h,
+        "Tracked, tracker down",
+        "queued",
+        None,
+        Some("tracking: the tracker is unreachable"),
+        true,
+    );
+    put_in_outbox(
+        &mut h,
+        "On its way",
+        "sending",
+        Some("pending"),
+        None,
+        false,
+    );
+    put_in_outbox(
+        &mut h,
+        "Refused",
+        "failed",
+        Some("failed"),
+        Some("550 5.1.1 no such user"),
+        false,
+    );
+    put_in_outbox(
+        &mut h,
+        "Maybe arrived",
+        "unconfirmed",
+        Some("unconfirmed"),
+        Some("the connection broke after DATA"),
+        false,
+    );
+    h.press(&["w"]);
+    assert_eq!(h.app.outbox.as_ref().unwrap().lines.len(), 4);
+    insta::assert_snapshot!("outbox_states", h.screen());
+    h.press(&["G", "y"]);
+    let asking = h
+        .app
+        .outbox
+        .as_ref()
+        .unwrap()
+        .asking
+        .clone()
+        .expect("retry asks first");
+    assert_eq!(asking.question, Question::Arrived);
+    insta::assert_snapshot!("outbox_arrived_question", h.screen());
+    // A key that is not an answer changes nothing; Esc leaves it for later.
+    h.press(&["x"]);
+    assert!(h.app.outbox.as_ref().unwrap().asking.is_some());
+    h.press(&["Esc"]);
+    assert!(h.app.outbox.as_ref().unwrap().asking.is_none());
+    assert_eq!(h.app.outbox.as_ref().unwrap().lines[3].state, "unconfirmed");
+}
+
+#[test]
+fn outbox_edit_reopens_a_refused_mail_with_everything_and_sending_replaces_it() {
+    let mut h = Harness::new();
+    let id = put_in_outbox(
+        &mut h,
+        "Refused",
+        "failed",
+        Some("failed"),
+        Some("550 no such user"),
+        true,
+    );
+    let message_id = h.store.outbox_entry(id).unwrap().unwrap().message_id;
+    h.press(&["w", "e"]);
+    let d = h.draft();
+    assert_eq!(Mailbox::format_list(&d.to), "Sam <sam@globex.test>");
+    assert_eq!(d.cc[0].email, "dana@acme.test");
+    assert_eq!(d.bcc[0].email, "boss@example.com");
+    assert_eq!(d.subject, "Refused");
+    assert_eq!(d.body, "Body of Refused.\n");
+    assert_eq!(d.attachments.len(), 1);
+    assert_eq!(d.attachments[0].data, b"the plan");
+    assert_eq!(
+        d.message_id, message_id,
+        "the same mail: it was never delivered"
+    );
+    let c = h.app.compose.as_ref().unwrap();
+    assert!(c.tracking.opens && !c.tracking.links, "{:?}", c.tracking);
+    assert!(h.screen().contains("opens on"));
+    // While it is being edited it is a draft, not in the outbox: nothing can send it.
+    assert_eq!(outbox_state(&h, id), None);
+    assert_eq!(drafts::list(&h.store, None).unwrap().len(), 1);
+    // Fix the address and send: one outbox entry, the same Message-ID, queued again.
+    h.press(&["Tab", "Tab", "Tab", "Tab", "Tab", "Tab"]);
+    h.press(&["Tab", "C-u"]);
+    h.type_text("sam@globex.example");
+    h.press(&["C-s"]);
+    assert!(h.app.compose.is_none(), "{:?}", h.app.status);
+    let all = h.store.outbox_entries(&[]).unwrap();
+    assert_eq!(all.len(), 1, "the edit replaced the entry");
+    assert_eq!(all[0].message_id, message_id);
+    assert_eq!(all[0].state, "queued");
+    assert!(all[0].draft_json.contains("sam@globex.example"));
+    assert!(all[0].tracking.is_some(), "tracking kept");
+    assert!(drafts::list(&h.store, None).unwrap().is_empty());
+    // The view is back, showing the queued mail.
+    assert_eq!(h.app.outbox.as_ref().unwrap().lines[0].state, "queued");
+}
+
+#[test]
+fn outbox_mail_that_may_have_been_delivered_cannot_be_edited_or_cancelled() {
+    let mut h = Harness::new();
+    let sending = put_in_outbox(&mut h, "On its way", "sending", Some("data"), None, false);
+    let unconfirmed = put_in_outbox(
+        &mut h,
+        "Maybe",
+        "unconfirmed",
+        Some("unconfirmed"),
+        Some("cut"),
+        false,
+    );
+    h.press(&["w", "e"]);
+    assert!(h.app.compose.is_none());
+    assert!(
+        h.app.status.as_deref().unwrap().contains("being sent"),
+        "{:?}",
+        h.app.status
+    );
+    h.press(&["d"]);
+    assert!(h.app.outbox.as_ref().unwrap().asking.is_none());
+    h.press(&["j", "e", "d", "U"]);
+    assert!(h.app.compose.is_none());
+    assert!(h.app.outbox.as_ref().unwrap().asking.is_none());
+    // Even if the view were stale, the library refuses: the entry stays.
+    h.send(Msg::Action(tidings::app::Action::Back));
+    let fx = vec![Effect::ChangeOutbox {
+        id: sending,
+        account: "work".into(),
+        change: tidings::app::outbox_view::OutboxChange::Edit,
+    }];
+    h.run(fx);
+    assert!(h.app.compose.is_none());
+    assert!(
+        h.app.status.as_deref().unwrap().contains("outbox:"),
+        "{:?}",
+        h.app.status
+    );
+    assert_eq!(outbox_state(&h, sending).as_deref(), Some("sending"));
+    assert_eq!(
+        outbox_state(&h, unconfirmed).as_deref(),
+        Some("unconfirmed")
+    );
+    assert!(drafts::list(&h.store, None).unwrap().is_empty());
+}
+
+#[test]
+fn outbox_confirm_asks_then_counts_an_unconfirmed_mail_as_sent_or_sends_it_again() {
+    let mut h = Harness::new();
+    let a = put_in_outbox(
+        &mut h,
+        "Arrived",
+        "unconfirmed",
+        Some("unconfirmed"),
+        Some("cut"),
+        false,
+    );
+    let b = put_in_outbox(
+        &mut h,
+        "Lost",
+        "unconfirmed",
+        Some("unconfirmed"),
+        Some("cut"),
+        false,
+    );
+    h.press(&["w", "M"]);
+    assert_eq!(
+        outbox_state(&h, a).as_deref(),
+        Some("unconfirmed"),
+        "only asked"
+    );
+    h.press(&["y"]);
+    assert_eq!(outbox_state(&h, a).as_deref(), Some("sent"));
+    assert!(h.app.status.as_deref().unwrap().contains("counted as sent"));
+    // The sent one leaves the view; the cursor is on the other.
+    let v = h.app.outbox.as_ref().unwrap();
+    assert_eq!(v.lines.len(), 1);
+    h.press(&["M", "n"]);
+    assert_eq!(outbox_state(&h, b).as_deref(), Some("queued"), "sent again");
+    let d = h.store.outbox_deliveries(b).unwrap();
+    assert_eq!(d[0].state, "pending");
+}
+
+#[test]
+fn outbox_cancel_asks_and_puts_the_mail_back_in_the_drafts() {
+    let mut h = Harness::new();
+    let id = put_in_outbox(&mut h, "Second thoughts", "queued", None, None, false);
+    h.press(&["w", "d"]);
+    insta::assert_snapshot!("outbox_cancel_question", h.screen());
+    h.press(&["n"]);
+    assert_eq!(outbox_state(&h, id).as_deref(), Some("queued"));
+    h.press(&["d", "y"]);
+    assert_eq!(outbox_state(&h, id), None);
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1, "never lost: a draft again");
+    assert_eq!(saved[0].draft.subject, "Second thoughts");
+    assert_eq!(saved[0].draft.attachments.len(), 1);
+    assert!(h.app.outbox.as_ref().unwrap().lines.is_empty());
+    h.press(&["q", "E"]);
+    assert_eq!(h.draft().subject, "Second thoughts");
+}
+
+#[test]
+fn outbox_untrack_asks_warns_and_lets_the_mail_go_without_tracking() {
+    let mut h = Harness::new();
+    let plain = put_in_outbox(&mut h, "Plain", "queued", None, None, false);
+    let id = put_in_outbox(
+        &mut h,
+        "Tracked",
+        "queued",
+        None,
+        Some("tracking: unreachable"),
+        true,
+    );
+    h.press(&["w", "U"]);
+    assert!(
+        h.app.outbox.as_ref().unwrap().asking.is_none(),
+        "not tracked: nothing to ask"
+    );
+    assert_eq!(h.store.outbox_entry(plain).unwrap().unwrap().tracking, None);
+    h.press(&["j", "U"]);
+    let screen = h.screen();
+    assert!(screen.contains("WITHOUT tracking"), "{screen}");
+    let fx = h.app.update(Msg::Input(tidings::app::InputKey::Char('y')));
+    assert!(
+        matches!(fx.as_slice(), [Effect::ChangeOutbox { .. }]),
+        "{fx:?}"
+    );
+    h.run(fx);
+    let status = h.app.status.clone().unwrap();
+    assert!(
+        status.contains("NOT TRACKED") && status.contains("Tracked"),
+        "{status}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&h.store.outbox_entry(id).unwrap().unwrap().tracking.unwrap())
+            .unwrap();
+    assert!(record["sent_untracked"].is_string(), "{record}");
+    let line = &h.app.outbox.as_ref().unwrap().lines[1];
+    assert!(!line.tracked && !line.untrackable);
+}
+
+#[test]
+fn composer_save_draft_key_keeps_the_draft_and_reports_a_server_failure() {
+    let mut h = Harness::new();
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("Kept");
+    // IMAP points at a closed port: the server copy fails, the local one is there.
+    h.press(&["M-s"]);
+    assert!(h.app.compose.is_some(), "saving keeps writing");
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("not in the server's Drafts"), "{status}");
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].draft.subject, "Kept");
+    assert!(!saved[0].on_server);
+    // Leaving with "save" does the same.
+    h.type_text(" too");
+    h.press(&["Esc", "s"]);
+    assert!(h.app.compose.is_none());
+    assert!(h
+        .app
+        .status
+        .as_deref()
+        .unwrap()
+        .contains("not in the server's Drafts"));
+    assert_eq!(
+        drafts::list(&h.store, None).unwrap()[0].draft.subject,
+        "Kept too"
+    );
+}
+
+#[test]
+fn composer_reply_all_from_the_reader_prefills_everyone_but_me() {
+    let mut h = Harness::new();
+    h.press(&["Enter"]);
+    assert!(h.app.reader.is_some());
+    h.press(&["R"]);
+    let d = h.draft();
+    assert_eq!(d.subject, "Re: Proposal for Q3");
+    assert_eq!(d.in_reply_to.as_deref(), Some("<p3@acme.test>"));
+    let everyone: Vec<String> = d.to.iter().chain(&d.cc).map(|m| m.email.clone()).collect();
+    assert!(
+        everyone.contains(&"dana@acme.test".to_string()),
+        "{everyone:?}"
+    );
+    assert!(
+        !everyone.contains(&"me@example.com".to_string()),
+        "{everyone:?}"
+    );
+    assert!(d.body.contains("> A week is fine."), "{:?}", d.body);
+}
+
+#[test]
+fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("5xx");
+    let t = tmux_app("outbox-edit", &smtp);
+    t.wait_for("INBOX");
+    t.keys(&["c"]);
+    t.wait_for("New message");
+    t.type_text("dana@acme.test");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.type_text("Budget");
+    t.keys(&["Tab", "Tab"]);
+    t.type_text("The numbers.");
+    t.wait_for("The numbers.");
+    t.keys(&["C-s"]);
+    t.wait_for("refused <");
+    assert!(smtp.deliveries().is_empty());
+    t.keys(&["w"]);
+    t.wait_for("no such user");
+    // The server takes mail again; the user fixes the subject and sends the same mail.
+    smtp.set_mode("ok");
+    t.keys(&["e"]);
+    t.wait_for("New message");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.type_text(" (final)");
+    t.wait_for("Budget (final)");
+    t.keys(&["C-s"]);
+    t.wait_for("sent <");
+    // Back in the Outbox view, which follows the worker: nothing waits.
+    t.wait_for("nothing waiting");
+    let log = smtp.deliveries();
+    assert_eq!(log.len(), 1, "exactly one mail: {log:?}");
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("Subject: Budget (final)"), "{text}");
+    assert!(text.contains("The numbers."), "{text}");
+    let store = t.store();
+    let all = store.outbox_entries(&[]).unwrap();
+    assert_eq!(all.len(), 1, "the edit replaced the entry: {all:?}");
+    assert_eq!(all[0].state, "sent");
+    assert_eq!(log[0]["message_id"], serde_json::json!(all[0].message_id));
+    assert!(drafts::list(&store, None).unwrap().is_empty());
+    // Nothing more goes out later.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+/// A Dovecot with a Drafts folder, and the composer open on a new mail to sam, at its subject.
+fn composing_with_a_drafts_folder() -> (crate::support::dovecot::Dovecot, Harness) {
+    let dc = crate::support::dovecot::Dovecot::start();
+    dc.add_user("alice", "secret");
+    dc.create_folder("alice", "Drafts");
+    let mut h =
+        Harness::with_config(toml::from_str(&dc.config_toml("work", "alice", "secret")).unwrap());
+    h.press(&["c"]);
+    h.type_text("sam@globex.test");
+    h.press(&["Tab", "Tab", "Tab"]);
+    (dc, h)
+}
+
+#[test]
+fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
+    let (dc, mut h) = composing_with_a_drafts_folder();
+    h.type_text("On the server");
+    h.press(&["M-s"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("in \"Drafts\" on the server"), "{status}");
+    let id = h.draft().message_id;
+    assert_eq!(dc.message_ids("alice", "Drafts"), vec![id.clone()]);
+    // A later version replaces the server copy; leaving with "save" files it too.
+    h.type_text(" v2");
+    h.press(&["Esc", "s"]);
+    assert!(h.app.status.as_deref().unwrap().contains("on the server"));
+    assert_eq!(dc.message_ids("alice", "Drafts"), vec![id]);
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved[0].draft.subject, "On the server v2");
+    assert!(saved[0].on_server);
+    // Discarding it takes the server copy too, not only the local one.
+    h.press(&["E", "Esc", "d"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("in the server's Drafts"), "{status}");
+    assert!(dc.message_ids("alice", "Drafts").is_empty());
+    assert!(drafts::list(&h.store, None).unwrap().is_empty());
+}
+
+#[test]
+fn composer_discard_keeps_the_draft_when_its_server_copy_cannot_be_removed() {
+    let (dc, mut h) = composing_with_a_drafts_folder();
+    h.type_text("Kept");
+    h.press(&["Esc", "s"]);
+    assert!(drafts::list(&h.store, None).unwrap()[0].on_server);
+    drop(dc);
+    h.press(&["E", "Esc", "d"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("the draft is kept"), "{status}");
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1, "never lost while the server still has it");
+    assert_eq!(saved[0].draft.subject, "Kept");
+}
+
+#[test]
+fn composer_reply_and_forward_go_out_with_threading_headers_and_attachments() {
+    let mut h = Harness::new();
+    h.press(&["r"]);
+    h.type_text("Sounds good.");
+    h.press(&["C-s"]);
+    h.press(&["j", "j", "f"]);
+    h.type_text("sam@globex.test");
+    h.press(&["C-s"]);
+    assert!(h.app.compose.is_none(), "{:?}", h.app.status);
+    let entries = h.store.outbox_entries(&[]).unwrap();
+    assert_eq!(entries.len(), 2);
+    let raw = |id| {
+        let (raw, _) = h.store.outbox_bytes(id).unwrap().unwrap();
+        String::from_utf8_lossy(&raw).into_owned()
+    };
+    let reply = raw(entries[0].id);
+    assert!(reply.contains("In-Reply-To: <p3@acme.test>"), "{reply}");
+    assert!(
+        reply.contains("References: <p1@acme.test> <p3@acme.test>"),
+        "{reply}"
+    );
+    assert!(reply.contains("Subject: Re: Proposal for Q3"), "{reply}");
+    assert!(reply.contains("> A week is fine."), "{reply}");
+    let fwd = raw(entries[1].id);
+    assert!(fwd.contains("Subject: Fwd: Proposal for Q3"), "{fwd}");
+    assert!(
+        fwd.contains("proposal.txt"),
+        "the attachment goes along: {fwd}"
+    );
+}
+
+#[test]
+fn outbox_keys_follow_the_keys_config_in_the_view_and_its_hint() {
+    let mut h = Harness::new();
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert(
+        "outbox_confirm".to_string(),
+        tidings::config::KeySpec::One("A".into()),
+    );
+    h.ui = Ui::new(Theme::default(), Keymap::new(&keys).unwrap(), true);
+    let id = put_in_outbox(
+        &mut h,
+        "Maybe",
+        "unconfirmed",
+        Some("unconfirmed"),
+        Some("cut"),
+        false,
+    );
+    h.press(&["w"]);
+    assert!(h.screen().contains("A arrived?"), "{}", h.screen());
+    h.press(&["M"]);
+    assert!(
+        h.app.outbox.as_ref().unwrap().asking.is_none(),
+        "M is unbound now"
+    );
+    h.press(&["A", "y"]);
+    assert_eq!(outbox_state(&h, id).as_deref(), Some("sent"));
 }

@@ -1,12 +1,16 @@
 //! The events poller and `tidings watch` against the real tracker binary on 127.0.0.1, with
 //! notifications read back from a private session bus (dbusmock): attribution per recipient,
-//! machine opens, throttling, restarts without loss or doubles, and failures.
+//! machine opens, throttling, restarts without loss or doubles, two watchers on one data dir
+//! notifying once, and the whole loop with a real send and a real browser.
 
+use crate::support::chromium;
 use crate::support::dbus::NotificationBus;
+use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
 use chrono::{Duration, Utc};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Instant;
 use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
 use tidings::tracking::api::TrackerClient;
 use tidings::tracking::db::{RecipientRegistration, Registration};
@@ -16,6 +20,7 @@ use tidings::tracking::token::new_tracking_token;
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const DANA: &str = "dana.lee@acme.test";
 const SAM: &str = "sam@acme.test";
+const ME: &str = "me@example.com";
 
 /// A user's config and data dir for the `tidings` binary.
 struct Home {
@@ -65,6 +70,47 @@ impl Home {
             .unwrap()
     }
 
+    fn write_config(&self, toml: &str) {
+        std::fs::write(self.dir.path().join("config.toml"), toml).unwrap();
+    }
+
+    /// `tidings send` of "Proposal for Q3" (HTML) with `args`; returns the Message-ID.
+    fn send(&self, args: &[&str]) -> String {
+        let body = self.dir.path().join("body.html");
+        std::fs::write(
+            &body,
+            "<html><body><p>Our proposal for Q3.</p></body></html>",
+        )
+        .unwrap();
+        let sent = self
+            .tidings(None)
+            .args(["send", "--subject", "Proposal for Q3", "--html-file"])
+            .arg(&body)
+            .args(args)
+            .output()
+            .unwrap();
+        ok(&sent);
+        String::from_utf8_lossy(&sent.stdout).trim().to_string()
+    }
+
+    /// A long-running `tidings watch`, its stderr kept in `name`.log under the home dir.
+    fn spawn_watch(&self, bus: &NotificationBus, name: &str) -> Watcher {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let child = self
+            .tidings(Some(bus))
+            .arg("watch")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Watcher { child, log }
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.db()).unwrap()
+    }
+
     fn tracked(&self) -> Vec<serde_json::Value> {
         let out = self
             .tidings(None)
@@ -78,6 +124,50 @@ impl Home {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+}
+
+/// A `tidings watch` process, killed when dropped.
+struct Watcher {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Watcher {
+    /// Waits until the watcher reports a successful poll on stderr.
+    fn wait_caught_up(&self) {
+        wait_until("the watcher to poll", || {
+            std::fs::read_to_string(&self.log)
+                .unwrap_or_default()
+                .contains("up to date")
+        });
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Stored events no poller has decided on yet.
+fn pending_events(store: &Store) -> i64 {
+    store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM tracking_events WHERE notify_pending = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
 }
 
 fn ok(out: &Output) {
@@ -163,6 +253,32 @@ fn link(server: &TrackerProcess, reg: &Registration, who: usize, i: usize) -> St
         "{}/l/{}",
         server.base_url, reg.recipients[who].links[i].token
     )
+}
+
+/// A tracker with user "alice", her home configured for it, and "Proposal for Q3" sent tracked.
+struct Live {
+    _dir: tempfile::TempDir,
+    server: TrackerProcess,
+    token: String,
+    home: Home,
+    reg: Registration,
+}
+
+impl Live {
+    async fn start() -> Live {
+        let (dir, db) = sqlite_tracker();
+        let token = add_user(&db, "alice");
+        let server = TrackerProcess::start(&db, &[]);
+        let home = Home::new(&server.base_url, &token);
+        let reg = send_tracked(&server, &token, &home).await;
+        Live {
+            _dir: dir,
+            server,
+            token,
+            home,
+            reg,
+        }
+    }
 }
 
 fn sqlite_tracker() -> (tempfile::TempDir, String) {
@@ -445,4 +561,434 @@ async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_li
         .unwrap();
     assert_eq!(tracked.len(), 1);
     assert_eq!(tracked[0].id, sent_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_watchers_on_one_data_dir_notify_each_event_once_and_count_it_once() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
+    // Say a systemd unit runs one watcher and the TUI's poller is the other.
+    let first = home.spawn_watch(&bus, "unit");
+    let second = home.spawn_watch(&bus, "tui");
+    first.wait_caught_up();
+    second.wait_caught_up();
+
+    // Dana opens four times (one notification: the throttle), spread over several polls so that
+    // both watchers get some of them, and follows a link; Sam opens.
+    for _ in 0..4 {
+        hit(&pixel(server, reg, 0), FIREFOX, None).await;
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    }
+    hit(&link(server, reg, 0, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+
+    wait_until("both watchers to store and decide every event", || {
+        let store = home.store();
+        store.tracking_event_count().unwrap() == 6 && pending_events(&store) == 0
+    });
+    // Both keep polling; give a duplicate every chance to show up before counting.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let calls = bus.notify_calls();
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    for who in [
+        "Dana Lee opened",
+        "Dana Lee clicked a link",
+        "Sam Ortiz opened",
+    ] {
+        let n = calls.iter().filter(|c| c.contains(who)).count();
+        assert_eq!(n, 1, "{who}: {calls:#?}");
+    }
+    let store = home.store();
+    assert_eq!(store.notifications(10).unwrap().len(), 3);
+    let m = &home.tracked()[0];
+    assert_eq!(
+        (m["opens"].as_u64(), m["clicks"].as_u64()),
+        (Some(5), Some(1))
+    );
+
+    // The saved cursor is the tracker's newest: nothing is fetched twice at the next poll.
+    let cursor = store.tracking_cursor("default").unwrap();
+    let rest = TrackerClient::new(&server.base_url, token, std::time::Duration::from_secs(20))
+        .unwrap()
+        .fetch_events(cursor.as_deref(), 100)
+        .await
+        .unwrap();
+    assert!(rest.events.is_empty(), "{:?}", rest.events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_watcher_neither_repeats_a_notification_nor_escapes_the_throttle() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, home, reg) = (&live.server, &live.home, &live.reg);
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    hit(&link(server, reg, 0, 0), FIREFOX, None).await;
+    ok(&home.watch_once(Some(&bus)));
+    assert_eq!(
+        bus.wait_for_calls(2, std::time::Duration::from_secs(5))
+            .len(),
+        2
+    );
+
+    // Restarted within the windows: Dana's next open (10 minutes) and Sam's first one arrive.
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    let watcher = home.spawn_watch(&bus, "restarted");
+    watcher.wait_caught_up();
+    wait_until("the restarted watcher to decide", || {
+        let store = home.store();
+        store.tracking_event_count().unwrap() == 4 && pending_events(&store) == 0
+    });
+    drop(watcher);
+    ok(&home.watch_once(Some(&bus)));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let calls = bus.notify_calls();
+    assert_eq!(calls.len(), 3, "only Sam's open is new: {calls:#?}");
+    assert!(calls[2].contains("Sam Ortiz opened"), "{}", calls[2]);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.contains("Dana Lee opened"))
+            .count(),
+        1
+    );
+    assert_eq!(home.tracked()[0]["opens"], 3, "throttled opens still count");
+}
+
+/// A tracker for mail sent by `tidings send` a moment ago (scanner window off), with user
+/// "alice"; returns the database's dir, her token and the process.
+fn tracker_for_sending(extra: &[&str]) -> (tempfile::TempDir, String, TrackerProcess) {
+    let (dir, db) = sqlite_tracker();
+    let token = add_user(&db, "alice");
+    let mut args = vec!["--scanner-window-seconds", "0"];
+    args.extend(extra);
+    let server = TrackerProcess::start(&db, &args);
+    (dir, token, server)
+}
+
+/// The SMTP server, filing mail for Dana, Sam and the sender each in their own Maildir.
+struct Postbox {
+    smtp: SmtpServer,
+    boxes: tempfile::TempDir,
+}
+
+impl Postbox {
+    fn start() -> Postbox {
+        let boxes = tempfile::tempdir().unwrap();
+        let smtp = SmtpServer::start_with(SmtpOptions {
+            routes: [DANA, SAM, ME]
+                .iter()
+                .map(|a| (a.to_string(), boxes.path().join(a)))
+                .collect(),
+            ..Default::default()
+        });
+        Postbox { smtp, boxes }
+    }
+
+    /// The newest copy delivered to `who`.
+    fn copy(&self, who: &str) -> Vec<u8> {
+        SmtpServer::maildir_messages(&self.boxes.path().join(who))
+            .pop()
+            .unwrap_or_else(|| panic!("no copy for {who}"))
+    }
+
+    /// An `[accounts.NAME]` sending through this server (no IMAP server: Sent is not filed).
+    fn account(&self, name: &str, email: &str) -> String {
+        format!(
+            "[accounts.{name}]\nemail = \"{email}\"\nserver_saves_sent = true\n\
+             [accounts.{name}.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
+             [accounts.{name}.smtp]\n{}\n",
+            free_port(),
+            self.smtp.config_section(),
+        )
+    }
+}
+
+/// The pixel URL in a delivered copy's HTML part.
+fn pixel_in(raw: &[u8], base: &str) -> String {
+    let html = mail_parser::MessageParser::default()
+        .parse(raw)
+        .unwrap()
+        .body_html(0)
+        .unwrap()
+        .into_owned();
+    let start = html
+        .find(&format!("{base}/p/"))
+        .unwrap_or_else(|| panic!("no pixel in {html}"));
+    let end = start + html[start..].find(".gif").expect("a .gif pixel") + 4;
+    html[start..end].to_string()
+}
+
+/// Issue 6's "done when", with every piece real: `tidings send` through the SMTP server, the
+/// tracker process behind a trusted proxy, `tidings watch` running, Chromium rendering Dana's copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is_recorded_silently()
+{
+    let bus = NotificationBus::start();
+    // Behind a trusted reverse proxy; the mail is opened a second after sending, so the scanner
+    // window is off for the browser's open to count at once.
+    let (_dir, token, server) = tracker_for_sending(&["--trusted-proxy", "127.0.0.1/32"]);
+    let post = Postbox::start();
+    let home = Home::new(&server.base_url, &token);
+    home.write_config(&format!(
+        "{}[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n",
+        post.account("work", ME),
+        server.base_url
+    ));
+    let watcher = home.spawn_watch(&bus, "watch");
+    watcher.wait_caught_up();
+
+    let message_id = home.send(&[
+        "--to",
+        &format!("Dana Lee <{DANA}>"),
+        "--to",
+        &format!("Sam Ortiz <{SAM}>"),
+        "--bcc",
+        ME,
+        "--track-opens",
+    ]);
+    let copy = |who: &str| post.copy(who);
+
+    // The sender's own Bcc copy carries no pixel: reading it is never counted.
+    let mine = String::from_utf8_lossy(&copy(ME)).into_owned();
+    assert!(!mine.contains(&format!("{}/p/", server.base_url)), "{mine}");
+
+    // Dana opens her copy in a browser.
+    let page = home.dir.path().join("dana.html");
+    let dana_copy = copy(DANA);
+    std::fs::write(
+        &page,
+        mail_parser::MessageParser::default()
+            .parse(&dana_copy)
+            .unwrap()
+            .body_html(0)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = chromium::dump_dom(profile.path(), &format!("file://{}", page.display()));
+    assert!(dom.contains("Our proposal for Q3"), "{dom}");
+    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(15));
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert!(calls[0].contains("\"tidings\""), "{}", calls[0]);
+    assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
+    assert!(calls[0].contains("Proposal for Q3"), "{}", calls[0]);
+
+    // Apple's proxy prefetches Sam's copy, reaching the tracker through the reverse proxy.
+    hit(
+        &pixel_in(&copy(SAM), &server.base_url),
+        "Mozilla/5.0",
+        Some("17.58.63.10"),
+    )
+    .await;
+    wait_until("the watcher to store and decide Apple's prefetch", || {
+        let store = home.store();
+        store.tracking_event_count().unwrap() == 2 && pending_events(&store) == 0
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(bus.notify_calls().len(), 1, "{:#?}", bus.notify_calls());
+
+    let list = home.tracked();
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let m = &list[0];
+    assert_eq!(
+        m["message_id"].as_str().map(|s| s.trim_matches(['<', '>'])),
+        Some(message_id.trim_matches(['<', '>']))
+    );
+    assert_eq!(m["opens"], 1);
+    assert_eq!(m["opened_by"], serde_json::json!([DANA]));
+    assert_eq!(m["automated"], 1);
+    let timeline = home.store().timeline("work", &message_id).unwrap();
+    let apple = timeline.iter().find(|e| e.recipient == SAM).unwrap();
+    assert_eq!(apple.classification.as_str(), "automated");
+    assert!(apple.reason.contains("Apple"), "{}", apple.reason);
+    let dana = timeline.iter().find(|e| e.recipient == DANA).unwrap();
+    assert_eq!(dana.classification.as_str(), "human", "{dana:?}");
+    assert!(dana.user_agent.contains("Chrome"), "{}", dana.user_agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opens_of_a_copy_addressed_to_the_sender_are_never_counted() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, home, reg) = (&live.server, &live.home, &live.reg);
+    // Sam turns out to be one of the user's own accounts (mail tracked by another client, or
+    // before tidings left the sender's own copy untracked).
+    let config = std::fs::read_to_string(home.dir.path().join("config.toml")).unwrap();
+    std::fs::write(
+        home.dir.path().join("config.toml"),
+        format!(
+            "[accounts.default]\nemail = \"{}\"\n[accounts.default.imap]\nhost = \"127.0.0.1\"\n\
+             port = {}\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n{config}",
+            SAM.to_uppercase(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    hit(&link(server, reg, 1, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    ok(&home.watch_once(Some(&bus)));
+    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let calls = if calls.len() == 1 {
+        bus.notify_calls()
+    } else {
+        calls
+    };
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
+    let m = &home.tracked()[0];
+    assert_eq!(
+        (m["opens"].as_u64(), m["clicks"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(m["opened_by"], serde_json::json!([DANA]));
+    let timeline = home.store().timeline("default", &reg.message_id).unwrap();
+    assert!(timeline.iter().all(|e| e.recipient == DANA), "{timeline:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_account_sends_with_its_own_tracking_and_its_events_come_back_to_it() {
+    let (_a, home_token, home_tracker) = tracker_for_sending(&[]);
+    let (_b, team_token, team_tracker) = tracker_for_sending(&[]);
+    let post = Postbox::start();
+    let home = Home::new(&home_tracker.base_url, &home_token);
+    home.write_config(&format!(
+        "{}{}[accounts.team.tracking]\nbase_url = \"{}\"\napi_token = \"{team_token}\"\n\
+         track_opens = true\n\
+         [tracking]\nbase_url = \"{}\"\napi_token = \"{home_token}\"\npoll_seconds = 1\n",
+        post.account("home", "me@home.test"),
+        post.account("team", "me@team.test"),
+        team_tracker.base_url,
+        home_tracker.base_url
+    ));
+    // The team account tracks opens by default; the home account only when asked.
+    let team_mail = home.send(&["--account", "team", "--to", &format!("Dana Lee <{DANA}>")]);
+    let home_mail = home.send(&["--account", "home", "--to", SAM, "--track-opens"]);
+    let dana_pixel = pixel_in(&post.copy(DANA), &team_tracker.base_url);
+    let sam_pixel = pixel_in(&post.copy(SAM), &home_tracker.base_url);
+    hit(&dana_pixel, FIREFOX, None).await;
+    hit(&sam_pixel, FIREFOX, None).await;
+
+    ok(&home.watch_once(None));
+    let store = home.store();
+    let team = store.tracked_list(Some("team")).unwrap();
+    assert_eq!(team.len(), 1, "{team:#?}");
+    assert_eq!(
+        team[0].message.message_id.trim_matches(['<', '>']),
+        team_mail.trim_matches(['<', '>'])
+    );
+    assert_eq!(team[0].summary.opened_by, [DANA]);
+    let mine = store.tracked_list(Some("home")).unwrap();
+    assert_eq!(mine.len(), 1, "{mine:#?}");
+    assert_eq!(
+        mine[0].message.message_id.trim_matches(['<', '>']),
+        home_mail.trim_matches(['<', '>'])
+    );
+    assert_eq!(mine[0].summary.opened_by, [SAM]);
+    // Each tracker saw only its own account's mail.
+    let events = |base: &str, token: &str| {
+        let client = TrackerClient::new(base, token, std::time::Duration::from_secs(20)).unwrap();
+        async move { client.fetch_events(None, 10).await.unwrap().events }
+    };
+    let on_team = events(&team_tracker.base_url, &team_token).await;
+    assert_eq!(
+        on_team
+            .iter()
+            .map(|e| e.recipient.as_str())
+            .collect::<Vec<_>>(),
+        [DANA]
+    );
+    let on_home = events(&home_tracker.base_url, &home_token).await;
+    assert_eq!(
+        on_home
+            .iter()
+            .map(|e| e.recipient.as_str())
+            .collect::<Vec<_>>(),
+        [SAM]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poller_reports_what_another_process_stored_and_notified_exactly_once() {
+    use tidings::config::{NotificationsConfig, TrackingConfig};
+    use tidings::tracking::poller::{Poller, PollerConfig};
+
+    let live = Live::start().await;
+    let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
+    let config = PollerConfig::from_config(
+        "default",
+        &TrackingConfig {
+            base_url: Some(server.base_url.clone()),
+            api_token: Some(token.clone()),
+            ..Default::default()
+        },
+        &NotificationsConfig {
+            desktop: false,
+            ..Default::default()
+        },
+        home.db(),
+    )
+    .unwrap();
+    // The TUI's poller is idle while `tidings watch` (another poller) fetches and notifies.
+    let mut tui = Poller::new(config.clone()).unwrap();
+    let mut watch = Poller::new(config).unwrap();
+    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    let fetched = watch.poll_once().await.unwrap();
+    assert_eq!(fetched.new_events, 2);
+    assert_eq!(fetched.notifications.len(), 2);
+
+    let followed = tui.poll_once().await.unwrap();
+    assert_eq!(followed.new_events, 0, "nothing is stored twice");
+    assert!(
+        followed.notifications.is_empty(),
+        "nothing is notified twice"
+    );
+    assert_eq!(followed.stored_since_report, 2, "the list still refreshes");
+    let told: Vec<_> = followed
+        .to_report
+        .iter()
+        .map(|n| n.summary.as_str())
+        .collect();
+    assert_eq!(
+        told,
+        ["Dana Lee opened", "Sam Ortiz opened"],
+        "the bell follows"
+    );
+    let again = tui.poll_once().await.unwrap();
+    assert_eq!((again.stored_since_report, again.to_report.len()), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (home, reg) = (&live.home, &live.reg);
+    // An open from two hours ago, stored by a poller that died before deciding on it.
+    let old = tidings::tracking::db::Event {
+        id: 999,
+        kind: tidings::tracking::classify::EventKind::Open,
+        message_id: reg.message_id.clone(),
+        recipient: DANA.into(),
+        url: None,
+        at: Utc::now() - Duration::hours(2),
+        user_agent: FIREFOX.into(),
+        ip: None,
+        classification: tidings::tracking::classify::Classification::Human,
+        reason: String::new(),
+    };
+    home.store()
+        .store_events_page("default", None, &[old], "")
+        .unwrap();
+    ok(&home.watch_once(Some(&bus)));
+    let n = home.store().notifications(10).unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].summary, "Dana Lee opened");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(bus.notify_calls().is_empty(), "{:#?}", bus.notify_calls());
 }

@@ -1,6 +1,7 @@
 //! Sending through the outbox against a real SMTP server: delivery byte for byte, queueing on
 //! outages and 4xx, failing on 5xx, and exactly-once across a kill -9.
 
+use crate::support::dovecot::Dovecot;
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer, Tls};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::path::{Path, PathBuf};
@@ -21,19 +22,35 @@ impl Env {
     }
 
     fn with_smtp_section(smtp_section: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
         // IMAP points at a closed port: these tests run with `server_saves_sent`, so sending
-        // never needs it; the Sent-filing tests configure a real IMAP server.
-        let config = format!(
-            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
-             server_saves_sent = true\n\
-             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
-             [accounts.work.smtp]\n{smtp_section}",
+        // never needs it; the Sent-filing tests use `Env::with_dovecot`.
+        let imap = format!(
+            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n",
             free_port()
         );
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Env { dir }
+        Env::with_account("server_saves_sent = true\n", &imap, smtp_section)
+    }
+
+    /// The account's IMAP is user `me` on this Dovecot, `server_saves_sent` unset (so a server
+    /// advertising Gmail's X-GM-EXT-1 is left to file sent mail itself).
+    fn with_dovecot(smtp_section: &str, dc: &Dovecot) -> Env {
+        Env::with_account("", &dovecot_imap(dc), smtp_section)
+    }
+
+    fn with_account(account_lines: &str, imap_section: &str, smtp_section: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { dir };
+        env.write_config(account_lines, imap_section, smtp_section);
+        env
+    }
+
+    fn write_config(&self, account_lines: &str, imap_section: &str, smtp_section: &str) {
+        let config = format!(
+            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
+             {account_lines}[accounts.work.imap]\n{imap_section}[accounts.work.smtp]\n{smtp_section}"
+        );
+        std::fs::write(self.path("config.toml"), config).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -151,15 +168,64 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// IMAP lines for user `me` on this Dovecot.
+fn dovecot_imap(dc: &Dovecot) -> String {
+    format!(
+        "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nuser = \"me\"\n\
+         password = \"me-pw\"\ntimeout_seconds = 5\n",
+        dc.port
+    )
+}
+
+/// A Dovecot with the sender `me` (whose mail to me@example.com lands in its INBOX) and one
+/// user per recipient (`NAME@acme.test`, password `NAME-pw`), and an SMTP server delivering
+/// into their Maildirs, so delivered mail is read back over IMAP as its recipient would.
+fn mail_servers(recipients: &[&str], opts: SmtpOptions) -> (Dovecot, SmtpServer) {
+    mail_servers_with(Dovecot::start(), recipients, opts)
+}
+
+fn mail_servers_with(dc: Dovecot, recipients: &[&str], opts: SmtpOptions) -> (Dovecot, SmtpServer) {
+    let passwords: Vec<String> = recipients.iter().map(|r| format!("{r}-pw")).collect();
+    let mut users = vec![("me", "me-pw")];
+    users.extend(
+        recipients
+            .iter()
+            .copied()
+            .zip(passwords.iter().map(String::as_str)),
+    );
+    dc.add_users(&users);
+    let mut routes = vec![("me@example.com".to_string(), dc.maildir("me", "INBOX"))];
+    for r in recipients {
+        routes.push((format!("{r}@acme.test"), dc.maildir(r, "INBOX")));
+    }
+    let smtp = SmtpServer::start_with(SmtpOptions { routes, ..opts });
+    (dc, smtp)
+}
+
+/// The one message in `user`'s INBOX, fetched over IMAP.
+fn only_message(dc: &Dovecot, user: &str) -> Vec<u8> {
+    let mut inbox = dc.messages(user, "INBOX");
+    assert_eq!(inbox.len(), 1, "{user} got exactly one mail");
+    inbox.remove(0).raw
+}
+
+fn has_header(raw: &[u8], name: &str) -> bool {
+    let text = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    head.starts_with(&format!("{name}:")) || head.contains(&format!("\n{name}:"))
+}
+
 #[test]
 fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
-    let smtp = SmtpServer::start();
-    let env = Env::new(&smtp);
+    let (dc, smtp) = mail_servers(&["dana", "bob", "carol", "boss"], SmtpOptions::default());
+    let env = Env::with_dovecot(&smtp.config_section(), &dc);
     let body = "Grüße aus dem Terminal.\n\nA line with a . dot\n.\nlast line\n";
     std::fs::write(env.path("body.txt"), body).unwrap();
     std::fs::write(env.path("body.html"), "<p>Grüße <b>HTML</b></p>").unwrap();
+    // Every byte value, many times over (long base64 lines, NUL, CR and LF alone).
     let binary: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-    std::fs::write(env.path("data.bin"), &binary).unwrap();
+    let binary_name = "Übersicht März – €.bin";
+    std::fs::write(env.path(binary_name), &binary).unwrap();
     std::fs::write(env.path("notes.txt"), "plain\r\nattachment\n").unwrap();
     let p = |n: &str| env.path(n).to_str().unwrap().to_string();
     let out = env.run(&[
@@ -170,7 +236,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
         "--cc",
         "carol@acme.test",
         "--bcc",
-        "boss@example.com",
+        "boss@acme.test",
         "--subject",
         "Q3 numbers — final",
         "--body-file",
@@ -178,7 +244,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
         "--html-file",
         &p("body.html"),
         "--attach",
-        &p("data.bin"),
+        &p(binary_name),
         &p("notes.txt"),
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -186,7 +252,7 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
     assert!(message_id.starts_with('<') && message_id.ends_with("@example.com>"));
 
     let log = smtp.deliveries();
-    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log.len(), 1, "one transaction for everyone: {log:?}");
     assert_eq!(log[0]["mail_from"], "me@example.com");
     let rcpts: Vec<&str> = log[0]["rcpt_tos"]
         .as_array()
@@ -200,26 +266,39 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
             "dana@acme.test",
             "bob@acme.test",
             "carol@acme.test",
-            "boss@example.com"
+            "boss@acme.test"
         ]
     );
-    assert_eq!(log[0]["message_id"], message_id.as_str());
 
-    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
-    // What went over the wire is exactly what the outbox committed before the first attempt.
+    // What each recipient reads over IMAP is exactly what the outbox committed before the
+    // first attempt; the Bcc recipient's copy does not name them either.
     let store = env.store();
     let entry = &store.outbox_entries(&["sent"]).unwrap()[0];
     let (committed, sent_copy) = store.outbox_bytes(entry.id).unwrap().unwrap();
-    assert!(
-        raw == committed,
-        "delivered {} bytes, committed {} bytes; first difference at {:?}",
-        raw.len(),
-        committed.len(),
-        raw.iter().zip(&committed).position(|(a, b)| a != b)
-    );
+    for user in ["dana", "bob", "carol", "boss"] {
+        let raw = only_message(&dc, user);
+        assert!(
+            raw == committed,
+            "{user} got {} bytes, committed {} bytes; first difference at {:?}",
+            raw.len(),
+            committed.len(),
+            raw.iter().zip(&committed).position(|(a, b)| a != b)
+        );
+        assert!(
+            !has_header(&raw, "bcc"),
+            "Bcc must not travel with the mail"
+        );
+        assert!(!String::from_utf8_lossy(&raw).contains("boss@"), "{user}");
+    }
+    let raw = only_message(&dc, "dana");
     let m = MessageParser::default().parse(&raw[..]).unwrap();
     assert_eq!(m.subject(), Some("Q3 numbers — final"));
-    assert_eq!(m.message_id().map(|i| format!("<{i}>")), Some(message_id));
+    assert_eq!(
+        m.message_id().map(|i| format!("<{i}>")),
+        Some(message_id.clone())
+    );
+    assert_eq!(m.date().map(|d| d.to_timestamp()), Some(entry.date));
+    assert!(m.in_reply_to().is_empty() && m.references().is_empty());
     let from = m.from().unwrap().first().unwrap();
     assert_eq!(
         (from.name(), from.address()),
@@ -229,37 +308,77 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
         .to()
         .unwrap()
         .iter()
+        .map(|a| (a.name(), a.address().unwrap()))
+        .collect();
+    assert_eq!(
+        to,
+        vec![
+            (Some("Dana Lee"), "dana@acme.test"),
+            (None, "bob@acme.test")
+        ]
+    );
+    let cc: Vec<_> = m
+        .cc()
+        .unwrap()
+        .iter()
         .map(|a| a.address().unwrap())
         .collect();
-    assert_eq!(to, vec!["dana@acme.test", "bob@acme.test"]);
-    assert_eq!(
-        m.cc().unwrap().first().unwrap().address(),
-        Some("carol@acme.test")
-    );
-    assert!(m.bcc().is_none(), "Bcc must not travel with the mail");
-    let filed = MessageParser::default().parse(&sent_copy[..]).unwrap();
-    assert_eq!(
-        filed.bcc().unwrap().first().unwrap().address(),
-        Some("boss@example.com")
-    );
+    assert_eq!(cc, vec!["carol@acme.test"]);
+    assert!(m.bcc().is_none());
     assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), body);
     assert_eq!(m.body_html(0).unwrap(), "<p>Grüße <b>HTML</b></p>");
     let atts: Vec<_> = m.attachments().collect();
     assert_eq!(atts.len(), 2);
-    assert_eq!(atts[0].attachment_name(), Some("data.bin"));
+    assert_eq!(atts[0].attachment_name(), Some(binary_name));
     assert_eq!(atts[0].contents(), &binary[..]);
     assert_eq!(atts[1].attachment_name(), Some("notes.txt"));
     assert_eq!(atts[1].contents(), b"plain\r\nattachment\n");
 
+    // The Sent copy: APPENDed once, \Seen, the committed bytes (with Bcc, for the sender).
+    let sent = dc.messages("me", "Sent");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].flags.contains(&"\\Seen".to_string()),
+        "{:?}",
+        sent[0].flags
+    );
+    assert!(sent[0].raw == sent_copy);
+    let filed = MessageParser::default().parse(&sent[0].raw[..]).unwrap();
+    assert_eq!(
+        filed.bcc().unwrap().first().unwrap().address(),
+        Some("boss@acme.test")
+    );
+    assert_eq!(
+        filed.message_id().map(|i| format!("<{i}>")),
+        Some(message_id)
+    );
+    assert!(dc.messages("me", "INBOX").is_empty());
+
     let all = env.outbox_json(true);
-    assert_eq!(all[0]["state"], "sent");
-    assert_eq!(all[0]["attempts"], 1);
+    assert_eq!(
+        (
+            all[0]["state"].as_str(),
+            all[0]["attempts"].as_u64(),
+            all[0]["filed"].as_str()
+        ),
+        (Some("sent"), Some(1), Some("done"))
+    );
     assert!(env.outbox_json(false).is_empty(), "nothing left waiting");
+
+    // Flushing again files nothing more; nor does a flush after a crash that lost the record
+    // of the APPEND (the copy is found by its Message-ID).
+    assert_eq!(code(&env.run(&["outbox", "flush"])), 0);
+    store.outbox_set_filed(entry.id, "pending", None).unwrap();
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.outbox_json(true)[0]["filed"], "done");
+    assert_eq!(dc.messages("me", "Sent").len(), 1, "filed exactly once");
+    assert_eq!(smtp.deliveries().len(), 1, "and sent exactly once");
 }
 
 #[test]
 fn smtp_down_queues_with_exit_75_and_flush_delivers_exactly_once() {
-    let mut smtp = SmtpServer::start();
+    let (dc, mut smtp) = mail_servers(&["dana"], SmtpOptions::default());
     let env = Env::new(&smtp);
     smtp.stop();
     let out = env.send_simple("while the server is down");
@@ -294,6 +413,15 @@ fn smtp_down_queues_with_exit_75_and_flush_delivers_exactly_once() {
         (all[0]["state"].as_str(), all[0]["attempts"].as_u64()),
         (Some("sent"), Some(2))
     );
+    // Dana finds it in her INBOX once. `server_saves_sent = true`: no APPEND was tried.
+    let raw = only_message(&dc, "dana");
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(m.subject(), Some("while the server is down"));
+    assert_eq!(
+        m.message_id().map(|i| format!("<{i}>")).as_ref(),
+        all[0]["message_id"].as_str().map(str::to_string).as_ref()
+    );
+    assert_eq!(all[0]["filed"], "skipped");
 }
 
 #[test]
@@ -420,7 +548,7 @@ fn kill_during_data_never_sends_twice() {
 /// Killed before DATA: nothing can have been accepted, so the next flush sends it, once.
 #[test]
 fn kill_before_data_sends_exactly_once_after_restart() {
-    let smtp = SmtpServer::start();
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
     smtp.set_mode("hang-before-data 30");
     let env = patient_env(&smtp);
     let mut child = env.spawn_send();
@@ -439,6 +567,9 @@ fn kill_before_data_sends_exactly_once_after_restart() {
     let out = env.run(&["outbox", "flush"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(smtp.deliveries().len(), 1);
+    let raw = only_message(&dc, "dana");
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(m.subject(), Some("exactly once"));
 }
 
 #[test]
@@ -484,13 +615,14 @@ fn send_usage_errors_exit_2_and_bad_addresses_exit_1() {
     assert!(env.outbox_json(true).is_empty());
 }
 
-/// A reply built from a delivered message threads under it when it arrives.
+/// A reply built from a delivered message threads under it when it arrives; both mails are
+/// read over IMAP, and each is filed in Sent once.
 #[test]
 fn reply_to_a_delivered_mail_carries_in_reply_to_and_references() {
-    let smtp = SmtpServer::start();
-    let env = Env::new(&smtp);
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
+    let env = Env::with_dovecot(&smtp.config_section(), &dc);
     assert_eq!(code(&env.send_simple("Original")), 0);
-    let original = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let original = only_message(&dc, "dana");
     let dana = Sender {
         account: "work".into(),
         from: Mailbox::new(Some("Dana"), "dana@acme.test"),
@@ -513,17 +645,26 @@ fn reply_to_a_delivered_mail_carries_in_reply_to_and_references() {
         )
         .unwrap();
     assert_eq!(r[0].outcome, tidings::mail::outbox::Outcome::Sent);
-    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(1);
+    assert_eq!(r[0].filing_error, None);
+    let raw = only_message(&dc, "me");
     let m = MessageParser::default().parse(&raw[..]).unwrap();
     let orig = MessageParser::default().parse(&original[..]).unwrap();
     assert_eq!(m.subject(), Some("Re: Original"));
     assert_eq!(m.in_reply_to().as_text(), orig.message_id());
     assert_eq!(m.references().as_text(), orig.message_id());
+    assert_eq!(m.date().map(|d| d.to_timestamp()), Some(1_800_000_000));
     assert_eq!(
         m.to().unwrap().first().unwrap().address(),
         Some("me@example.com")
     );
     assert!(m.body_text(0).unwrap().contains("> Hello"));
+    let sent: Vec<String> = dc.message_ids("me", "Sent");
+    let mut want = vec![
+        format!("<{}>", orig.message_id().unwrap()),
+        reply.message_id.clone(),
+    ];
+    want.sort();
+    assert_eq!(sent, want);
 }
 
 #[test]
@@ -750,4 +891,216 @@ fn a_server_that_stops_answering_times_out_and_the_mail_waits() {
     assert!(stderr(&out).contains("RCPT TO"), "{}", stderr(&out));
     assert_eq!(env.outbox_json(false)[0]["state"], "queued");
     assert!(smtp.deliveries().is_empty());
+}
+
+/// Gmail files what its SMTP server sends in Sent by itself (and advertises X-GM-EXT-1): with
+/// `server_saves_sent` unset nothing is APPENDed, and a send interrupted by a kill during DATA
+/// is confirmed by the server's own copy instead of waiting for the user.
+#[test]
+fn a_gmail_like_server_files_sent_mail_itself_and_confirms_an_interrupted_send() {
+    let dc = Dovecot::start_with("imap_capability = +X-GM-EXT-1\n");
+    let opts = SmtpOptions {
+        sent_maildir: Some(dc.maildir("me", "Sent")),
+        ..Default::default()
+    };
+    let (dc, smtp) = mail_servers_with(dc, &["dana"], opts);
+    let section = smtp
+        .config_section()
+        .replace("timeout_seconds = 5", "timeout_seconds = 60");
+    let env = Env::with_dovecot(&section, &dc);
+    let out = env.send_simple("filed by the server");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(env.outbox_json(true)[0]["filed"], "skipped");
+    assert_eq!(dc.messages("me", "Sent").len(), 1, "only the server's copy");
+
+    smtp.set_mode("hang-after-data 30");
+    let mut child = env.spawn_send();
+    wait_for("the server to receive the mail", || {
+        smtp.deliveries().len() == 2
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    smtp.set_mode("ok");
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let all = env.outbox_json(true);
+    assert_eq!(
+        (
+            all[1]["state"].as_str(),
+            all[1]["deliveries"][0]["state"].as_str()
+        ),
+        (Some("sent"), Some("delivered")),
+        "{all:?}"
+    );
+    assert_eq!(smtp.deliveries().len(), 2, "never sent again");
+    assert_eq!(dc.messages("dana", "INBOX").len(), 2);
+    let mut want: Vec<String> = all
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(dc.message_ids("me", "Sent"), want);
+}
+
+#[test]
+fn drafts_saved_to_the_server_keep_one_copy_and_leave_drafts_when_sent() {
+    use tidings::mail::filing::{
+        count_message_id, file_sent, save_draft, Role, SentFiling, Target,
+    };
+    use tidings::mail::outbox::{enqueue, Outbox, Outcome, Which};
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
+    let env = Env::with_dovecot(&smtp.config_section(), &dc);
+    let config = env.config();
+    let mut store = env.store();
+    let mut draft = draft_to("dana@acme.test", "half written");
+    draft.body = "first version\n".into();
+    let id = drafts::save(&store, &draft, 1000).unwrap();
+    // Never synced: the Drafts folder is found by its SPECIAL-USE attribute.
+    assert_eq!(
+        drafts::save_to_server(&config, &store, id).unwrap(),
+        "Drafts"
+    );
+    assert!(drafts::load(&store, id).unwrap().on_server);
+    draft.body = "second version\n".into();
+    drafts::save(&store, &draft, 1010).unwrap();
+    assert!(!drafts::load(&store, id).unwrap().on_server);
+    drafts::save_to_server(&config, &store, id).unwrap();
+    // Another draft, saved to the server and then discarded: gone from both.
+    let other = draft_to("dana@acme.test", "never mind");
+    let other_id = drafts::save(&store, &other, 1005).unwrap();
+    drafts::save_to_server(&config, &store, other_id).unwrap();
+    assert_eq!(dc.messages("me", "Drafts").len(), 2);
+    assert!(drafts::discard_everywhere(&config, &store, other_id).unwrap());
+    assert!(drafts::load(&store, other_id).is_err());
+
+    let on_server = dc.messages("me", "Drafts");
+    assert_eq!(on_server.len(), 1, "saving again replaces the copy");
+    assert_eq!(on_server[0].flags, vec!["\\Draft", "\\Seen"]);
+    let m = MessageParser::default()
+        .parse(&on_server[0].raw[..])
+        .unwrap();
+    assert_eq!(m.body_text(0).unwrap().trim_end(), "second version");
+    assert_eq!(m.date().map(|d| d.to_timestamp()), Some(1010));
+
+    let imap = &config.accounts["work"].imap;
+    let folder = |role| Target { role, known: None };
+    let count = |role| count_message_id(imap, &folder(role), &draft.message_id).unwrap();
+    assert_eq!((count(Role::Drafts), count(Role::Sent)), (1, 0));
+    assert!(
+        count_message_id(imap, &folder(Role::Sent), "<x@y>\r\nA1 LOGOUT").is_err(),
+        "a line break never reaches the server"
+    );
+
+    // Sent: filed in Sent, and its draft leaves the server's Drafts.
+    let oid = enqueue(&store, &draft, None, 1020).unwrap();
+    let r = Outbox::new(config.clone(), &store)
+        .flush(&mut store, Which::One(oid), 1020)
+        .unwrap();
+    assert_eq!((&r[0].outcome, &r[0].filing_error), (&Outcome::Sent, &None));
+    assert_eq!((count(Role::Drafts), count(Role::Sent)), (0, 1));
+    assert!(!only_message(&dc, "dana").is_empty());
+    assert_eq!(smtp.deliveries().len(), 1);
+
+    // A configured folder that does not exist yet is created, and filing twice files once.
+    let acc = &config.accounts["work"];
+    let outgoing = Target {
+        role: Role::Sent,
+        known: Some("Outgoing".into()),
+    };
+    let raw = draft.build(1030, true).unwrap();
+    let file = || {
+        file_sent(
+            acc,
+            &outgoing,
+            &folder(Role::Drafts),
+            &draft.message_id,
+            raw.clone(),
+        )
+    };
+    assert_eq!(file().unwrap(), SentFiling::Appended("Outgoing".into()));
+    assert_eq!(file().unwrap(), SentFiling::AlreadyThere("Outgoing".into()));
+    assert_eq!(dc.messages("me", "Outgoing").len(), 1);
+    let old_drafts = Target {
+        role: Role::Drafts,
+        known: Some("Old Drafts".into()),
+    };
+    save_draft(imap, &old_drafts, &draft.message_id, raw.clone()).unwrap();
+    assert_eq!(dc.messages("me", "Old Drafts").len(), 1);
+}
+
+/// An IMAP server that accepts connections and never answers must not hold up sending: the
+/// mail goes out, the filing fails with a warning, and the next flush files it.
+#[test]
+fn a_silent_imap_server_does_not_hold_up_sending_and_filing_is_retried() {
+    let (dc, smtp) = mail_servers(&["dana"], SmtpOptions::default());
+    // Connections complete in the kernel's backlog; nothing ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let imap = dovecot_imap(&dc)
+        .replace(
+            &format!("port = {}", dc.port),
+            &format!("port = {silent_port}"),
+        )
+        .replace("timeout_seconds = 5", "timeout_seconds = 1");
+    let env = Env::with_account("", &imap, &smtp.config_section());
+    let out = env.send_simple("filed later");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be filed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.outbox_json(true)[0]["filed"], "failed");
+    assert!(!only_message(&dc, "dana").is_empty());
+
+    env.write_config("", &dovecot_imap(&dc), &smtp.config_section());
+    let out = env.run(&["outbox", "flush"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.outbox_json(true)[0]["filed"], "done");
+    assert_eq!(dc.messages("me", "Sent").len(), 1);
+    assert_eq!(smtp.deliveries().len(), 1);
+}
+
+/// A server that answers one byte at a time never lets a single read time out; the filing
+/// deadline still ends the call, and the connection is cut so no thread is left behind.
+#[test]
+fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
+    use std::io::{Read, Write};
+    use tidings::config::{Security, ServerConfig};
+    use tidings::mail::filing::{count_message_id, FilingError, Role, Target};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"* OK trickling\r\n").unwrap();
+        let mut login = [0u8; 64];
+        let _ = s.read(&mut login);
+        // A byte every 200 ms, never a line end, until the client hangs up.
+        while s.write_all(b"x").is_ok() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = closed_tx.send(());
+    });
+    let cfg = ServerConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::None,
+        user: "me".into(),
+        password: Some("pw".into()),
+        password_command: None,
+        accept_invalid_certs: false,
+        timeout_seconds: 1,
+    };
+    let target = Target {
+        role: Role::Sent,
+        known: None,
+    };
+    let err = count_message_id(&cfg, &target, "<a@b>").unwrap_err();
+    assert!(matches!(err, FilingError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("no answer within"), "{err}");
+    closed_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the client cut the connection");
 }

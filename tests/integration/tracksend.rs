@@ -4,12 +4,13 @@
 //! consent, and a recipient's copy opened in headless Chromium producing events for that
 //! recipient only.
 
+use crate::support::chromium;
 use crate::support::dovecot::Dovecot;
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
 use mail_parser::MessageParser;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use tidings::store::{Store, TrackingPreference};
 use tidings::tracking::api::TrackerClient;
@@ -73,13 +74,37 @@ impl Mailboxes {
 struct Env {
     dir: tempfile::TempDir,
     smtp_section: String,
+    /// `server_saves_sent` and the `[accounts.work.imap]` section.
+    imap: String,
 }
 
 impl Env {
     fn new(smtp: &SmtpServer, tracking: &str) -> Env {
+        // IMAP points at a closed port and the server "files sent mail itself": most tests
+        // here never need IMAP.
+        let imap = format!(
+            "server_saves_sent = true\n[accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\n\
+             security = \"none\"\nuser = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n",
+            free_port()
+        );
+        Env::with_imap(smtp, tracking, imap)
+    }
+
+    /// The account's IMAP is user `me` on this Dovecot, which gets the Sent copy.
+    fn with_dovecot(smtp: &SmtpServer, tracking: &str, dc: &Dovecot) -> Env {
+        let imap = format!(
+            "[accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             user = \"me\"\npassword = \"me-pw\"\ntimeout_seconds = 5\n",
+            dc.port
+        );
+        Env::with_imap(smtp, tracking, imap)
+    }
+
+    fn with_imap(smtp: &SmtpServer, tracking: &str, imap: String) -> Env {
         let env = Env {
             dir: tempfile::tempdir().unwrap(),
             smtp_section: smtp.config_section(),
+            imap,
         };
         env.set_tracking(tracking);
         env
@@ -89,12 +114,8 @@ impl Env {
     fn set_tracking(&self, tracking: &str) {
         let config = format!(
             "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
-             server_saves_sent = true\n\
-             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             user = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n\
-             [accounts.work.smtp]\n{}\n[tracking]\n{tracking}\n",
-            free_port(),
-            self.smtp_section
+             {}[accounts.work.smtp]\n{}\n[tracking]\n{tracking}\n",
+            self.imap, self.smtp_section
         );
         std::fs::write(self.path("config.toml"), config).unwrap();
     }
@@ -196,7 +217,13 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
     let tracker = start_tracker();
     let base = tracker.process.base_url.clone();
     let boxes = Mailboxes::start();
-    let env = Env::new(&boxes.smtp, &tracking_section(&base, &tracker.token));
+    let dovecot = Dovecot::start();
+    dovecot.add_user("me", "me-pw");
+    let env = Env::with_dovecot(
+        &boxes.smtp,
+        &tracking_section(&base, &tracker.token),
+        &dovecot,
+    );
     let link = "https://shop.example.com/offer?id=7";
     let out = env.send(
         &[ALICE, BOB],
@@ -274,16 +301,23 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
             "{report}"
         );
     }
+    // The Sent copy, as the sender's other clients see it over IMAP: one, untracked.
     let (_, sent_copy) = store
         .outbox_bytes(entry["id"].as_i64().unwrap())
         .unwrap()
         .unwrap();
-    let sent = String::from_utf8_lossy(&sent_copy);
+    let filed = dovecot.messages("me", "Sent");
+    assert_eq!(filed.len(), 1, "one Sent copy for three deliveries");
+    assert!(filed[0].raw == sent_copy);
+    assert_eq!(entry["filed"], "done");
+    let sent = String::from_utf8_lossy(&filed[0].raw);
     assert!(
         !sent.contains(&base),
         "the Sent copy carries no pixel and no tracked link"
     );
-    assert!(html_of(&sent_copy).contains(link));
+    assert!(html_of(&filed[0].raw).contains(link));
+    assert!(html_of(&filed[0].raw).contains("mailto:me@example.com"));
+    assert_eq!(header_lines(&filed[0].raw), header_lines(&copies[0]));
     assert!(
         sent.to_ascii_lowercase().contains("bcc:"),
         "the Sent copy keeps Bcc"
@@ -441,43 +475,6 @@ fn recipients_without_consent_get_an_untracked_copy() {
     assert!(html_of(&boxes.of(CAROL)[0]).contains(&format!("{base}/p/")));
 }
 
-/// Hands a Maildir the SMTP server created over to Dovecot's mail user (nobody).
-fn chown_to_nobody(path: &Path) {
-    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
-    if path.is_dir() {
-        for e in std::fs::read_dir(path).unwrap() {
-            chown_to_nobody(&e.unwrap().path());
-        }
-    }
-}
-
-fn chromium_dump(profile: &Path, url: &str) -> String {
-    let chromium = "/usr/bin/chromium";
-    assert!(
-        Path::new(chromium).exists(),
-        "this test needs Debian's chromium: `sudo apt-get install chromium` (or tests/run.sh)"
-    );
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient_only() {
     let tracker = start_tracker();
@@ -495,8 +492,6 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
     assert!(out.status.success(), "{}", stderr(&out));
     let message_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
-    // The test SMTP server delivers as the test's user; Dovecot's mail user must own the file.
-    chown_to_nobody(&dovecot.maildir("alice", "INBOX"));
     // Alice reads her copy over IMAP; Chromium renders it and loads the pixel from the tracker.
     let mut imap = dovecot.session("alice", "alice-pw");
     imap.select("INBOX").unwrap();
@@ -511,7 +506,7 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
     let page = env.path("alice.html");
     std::fs::write(&page, &html).unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let dom = chromium_dump(profile.path(), &format!("file://{}", page.display()));
+    let dom = chromium::dump_dom(profile.path(), &format!("file://{}", page.display()));
     assert!(dom.contains("the offer"), "{dom}");
 
     // She follows the link: the tracker redirects Chromium to the landing page.
@@ -520,7 +515,7 @@ fn a_recipient_opening_in_chromium_and_clicking_yields_events_for_that_recipient
         .find(|s| s.starts_with(&format!("{base}/l/")))
         .expect("a tracked link")
         .to_string();
-    let landed = chromium_dump(profile.path(), &tracked_link);
+    let landed = chromium::dump_dom(profile.path(), &tracked_link);
     assert!(landed.contains("landed"), "{landed}");
     assert!(landing.hits().iter().any(|h| h.starts_with("/landing")));
 

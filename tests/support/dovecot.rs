@@ -36,6 +36,15 @@ pub struct Dovecot {
     pub tls_port: u16,
 }
 
+/// One message as fetched over IMAP.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    /// Sorted, without `\Recent`.
+    pub flags: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -60,6 +69,12 @@ pub fn message(i: usize, subject: &str) -> Vec<u8> {
 impl Dovecot {
     /// Starts a fresh Dovecot; panics with how to install it when it is missing.
     pub fn start() -> Dovecot {
+        Dovecot::start_with("")
+    }
+
+    /// Like [`Dovecot::start`], with extra lines for dovecot.conf (e.g.
+    /// `imap_capability = +X-GM-EXT-1` to look like Gmail).
+    pub fn start_with(extra_conf: &str) -> Dovecot {
         if !Path::new(DOVECOT).exists() {
             panic!("dovecot not installed: apt-get install dovecot-core dovecot-imapd (or run tests/run.sh)");
         }
@@ -111,6 +126,8 @@ ssl = yes
 ssl_cert = <{r}/cert.pem
 ssl_key = <{r}/key.pem
 disable_plaintext_auth = no
+# A refused login answers at once (tests wait for a fresh passwd file by retrying).
+auth_failure_delay = 0
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
 mail_fsync = never
@@ -166,6 +183,7 @@ service stats {{
     mode = 0666
   }}
 }}
+{extra_conf}
 "#
             ),
         )
@@ -213,16 +231,30 @@ service stats {{
 
     /// Adds a user with an empty mailbox (INBOX plus Sent, Drafts, Trash, Archive, Junk).
     pub fn add_user(&self, user: &str, password: &str) {
-        let home = self.root().join("home").join(user);
-        std::fs::create_dir_all(&home).unwrap();
-        std::os::unix::fs::chown(&home, Some(NOBODY_UID), Some(NOGROUP_GID)).unwrap();
+        self.add_users(&[(user, password)]);
+    }
+
+    /// Adds several users at once (one passwd rewrite, so one re-read by Dovecot).
+    pub fn add_users(&self, users: &[(&str, &str)]) {
         let passwd = self.root().join("passwd");
         let mut text = std::fs::read_to_string(&passwd).unwrap();
-        text.push_str(&format!("{user}:{{PLAIN}}{password}:::::\n"));
+        for (user, password) in users {
+            let home = self.root().join("home").join(user);
+            std::fs::create_dir_all(&home).unwrap();
+            std::os::unix::fs::chown(&home, Some(NOBODY_UID), Some(NOGROUP_GID)).unwrap();
+            text.push_str(&format!("{user}:{{PLAIN}}{password}:::::\n"));
+        }
         std::fs::write(&passwd, text).unwrap();
-        // Dovecot re-reads the passwd file at most once a second: a lookup earlier in this same
-        // second may still see the old file, so retry briefly. Logging in once also makes the
-        // Maildir and the auto-created folders exist.
+        for (user, password) in users {
+            self.first_login(user, password);
+        }
+    }
+
+    /// Dovecot re-reads the passwd file at most once a second: a lookup earlier in this same
+    /// second may still see the old file, so retry briefly. The LIST makes Dovecot create the
+    /// Maildir and the auto-created folders, owned by its mail user (before anything delivers
+    /// into them).
+    fn first_login(&self, user: &str, password: &str) {
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             let client = imap::ClientBuilder::new("127.0.0.1", self.port)
@@ -231,6 +263,7 @@ service stats {{
                 .expect("connect to test dovecot");
             match client.login(user, password) {
                 Ok(mut s) => {
+                    s.list(Some(""), Some("*")).unwrap();
                     s.logout().unwrap();
                     break;
                 }
@@ -363,6 +396,33 @@ service stats {{
                 .filter(|s| !s.is_empty())
                 .collect();
             out.sort();
+            out
+        })
+    }
+
+    /// Every message in a folder as another client reads it (`UID FETCH 1:* (UID FLAGS
+    /// BODY.PEEK[])`, so nothing is marked seen), in UID order.
+    pub fn messages(&self, user: &str, folder: &str) -> Vec<Fetched> {
+        self.with_folder(user, folder, |s| {
+            let f = s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])").unwrap();
+            let mut out: Vec<Fetched> = f
+                .iter()
+                .map(|m| {
+                    let mut flags: Vec<String> = m
+                        .flags()
+                        .iter()
+                        .map(|f| f.to_string())
+                        .filter(|f| f != "\\Recent")
+                        .collect();
+                    flags.sort();
+                    Fetched {
+                        uid: m.uid.expect("UID in the FETCH answer"),
+                        flags,
+                        raw: m.body().expect("BODY[] in the FETCH answer").to_vec(),
+                    }
+                })
+                .collect();
+            out.sort_by_key(|m| m.uid);
             out
         })
     }

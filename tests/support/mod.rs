@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod dbus;
 pub mod dns;
 pub mod dovecot;

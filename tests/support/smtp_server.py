@@ -73,18 +73,43 @@ def mode():
     return words[0], words[1] if len(words) > 1 else None
 
 
+def make_dirs(path):
+    """Creates `path` and its missing parents, each owned like the nearest existing ancestor
+    (a Dovecot user's home belongs to Dovecot's mail user); returns that (uid, gid)."""
+    missing = []
+    top = os.path.abspath(path)
+    while not os.path.isdir(top):
+        missing.append(top)
+        top = os.path.dirname(top)
+    st = os.stat(top)
+    owner = (st.st_uid, st.st_gid)
+    for d in reversed(missing):
+        os.mkdir(d, 0o700)
+        if os.geteuid() == 0:
+            os.chown(d, *owner)
+    return owner
+
+
 def maildir_put(path, data):
+    """Delivers like an MDA: written in tmp/, renamed into new/ under a unique name
+    (time.PpidQcounter.host, with ",S=size" as Dovecot's own delivery adds). The file and any
+    directory made for it belong to the owner of the directory above (mode 0600), so a mail
+    server running as another user (Dovecot's mail user, nobody) can read, flag and move it."""
     global COUNTER
     COUNTER += 1
+    owner = None
     for sub in ("tmp", "new", "cur"):
-        os.makedirs(os.path.join(path, sub), exist_ok=True)
+        owner = make_dirs(os.path.join(path, sub))
     # Zero-padded nanoseconds first, so names sort in delivery order.
-    name = "%020d.P%dQ%06d.tidings-test" % (time.time_ns(), os.getpid(), COUNTER)
+    name = "%020d.P%dQ%06d.tidings-test,S=%d" % (time.time_ns(), os.getpid(), COUNTER, len(data))
     tmp = os.path.join(path, "tmp", name)
-    with open(tmp, "wb") as f:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    if os.geteuid() == 0:
+        os.chown(tmp, *owner)
     os.rename(tmp, os.path.join(path, "new", name))
 
 
