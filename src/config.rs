@@ -262,6 +262,9 @@ pub struct TrackingConfig {
     pub require_consent: bool,
     pub opt_out_link: bool,
     pub poll_seconds: u64,
+    /// Links that are never rewritten, as patterns over the whole URL where `*` matches any run
+    /// of characters (so `https://example.org/*` is a prefix), compared ignoring ASCII case.
+    pub exclude_links: Vec<String>,
 }
 
 // Hand-written so an API token can never reach a log through `{:?}`.
@@ -276,6 +279,7 @@ impl fmt::Debug for TrackingConfig {
             .field("require_consent", &self.require_consent)
             .field("opt_out_link", &self.opt_out_link)
             .field("poll_seconds", &self.poll_seconds)
+            .field("exclude_links", &self.exclude_links)
             .finish()
     }
 }
@@ -324,6 +328,7 @@ impl Default for TrackingConfig {
             require_consent: false,
             opt_out_link: false,
             poll_seconds: 30,
+            exclude_links: Vec::new(),
         }
     }
 }
