@@ -22,6 +22,11 @@ pub struct EmbeddedTracker {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Opens and clicks this soon after sending count as a security scanner's. Shorter than the real
+/// tracker's 60 s so that a demo user who opens a pixel URL right away sees a human open — and
+/// still sees the scanner rule if they are quicker than this.
+pub const DEMO_SCANNER_WINDOW_SECONDS: i64 = 10;
+
 /// How often the demo's poller asks the embedded tracker for events.
 pub const POLL_SECONDS: u64 = 3;
 
@@ -68,7 +73,10 @@ impl EmbeddedTracker {
             let served = rt.block_on(serve(
                 listener,
                 db,
-                ServerOptions::default(),
+                ServerOptions {
+                    scanner_window_seconds: DEMO_SCANNER_WINDOW_SECONDS,
+                    ..ServerOptions::default()
+                },
                 Arc::new(Metrics::default()),
                 shutdown,
             ));
