@@ -130,7 +130,7 @@ impl Mailbox {
 
     fn to_builder(&self) -> BuilderAddress<'static> {
         match &self.name {
-            Some(n) => BuilderAddress::new_address(Some(n.clone()), self.email.clone()),
+            Some(n) => BuilderAddress::new_address(Some(header_line(n)), self.email.clone()),
             None => BuilderAddress::new_address(None::<String>, self.email.clone()),
         }
     }
@@ -256,6 +256,20 @@ pub enum ReplyKind {
     Sender,
     /// To the author and every other To/Cc recipient, except the user.
     All,
+}
+
+/// Text for one header line: mail-builder writes ASCII text as is, so a CR or LF in a subject
+/// or display name (pasted, or passed by a script) would start a header of its own. Line breaks
+/// become one space; other control characters (an ESC of a pasted escape sequence) are dropped.
+fn header_line(s: &str) -> String {
+    s.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .collect()
 }
 
 /// A fresh Message-ID: 128 random bits, so it reveals nothing and never collides.
@@ -610,7 +624,7 @@ impl Draft {
         };
         let mut b = MessageBuilder::new()
             .from(self.from.to_builder())
-            .subject(self.subject.clone())
+            .subject(header_line(&self.subject))
             .date(date)
             .message_id(strip_brackets(&self.message_id).to_string())
             .header(
@@ -762,6 +776,27 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
         assert!(!d.body.contains('\x1b'));
         let built = String::from_utf8(d.build(0, true).unwrap()).unwrap();
         assert!(!built.contains("\r\nBcc:"), "{built}");
+    }
+
+    #[test]
+    fn a_display_name_with_newlines_stays_in_its_header() {
+        let sender = Sender {
+            account: "work".into(),
+            from: Mailbox::new(Some("Me\r\nBcc: boss@example.com"), "me@example.com"),
+            signature: None,
+        };
+        let mut d = Draft::new(&sender);
+        d.to = vec![Mailbox::new(Some("Dana\nX-Evil: 1"), "dana@acme.test")];
+        let built = String::from_utf8(d.build(0, false).unwrap()).unwrap();
+        assert!(
+            !built.contains("\r\nBcc:") && !built.contains("\r\nX-Evil:"),
+            "{built}"
+        );
+        let m = MessageParser::default().parse(built.as_bytes()).unwrap();
+        assert_eq!(
+            m.from().unwrap().first().unwrap().name(),
+            Some("Me Bcc: boss@example.com")
+        );
     }
 
     #[test]

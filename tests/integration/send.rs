@@ -1104,3 +1104,45 @@ fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
         .recv_timeout(Duration::from_secs(20))
         .expect("the client cut the connection");
 }
+
+/// A subject or display name holding CR/LF (pasted, or from a script) must stay one header:
+/// no line of it may become a header of its own, and no control character reaches the wire.
+#[test]
+fn a_subject_with_newlines_cannot_inject_headers() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    std::fs::write(env.path("body.txt"), "hi\n").unwrap();
+    let body = env.path("body.txt");
+    let out = env.run(&[
+        "send",
+        "--to",
+        "dana@acme.test",
+        "--subject",
+        "Invoice\r\nBcc: bob@acme.test\r\nX-Evil: 1\n\x1b]0;pwned\x07done",
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mails = SmtpServer::maildir_messages(&smtp.maildir);
+    assert_eq!(mails.len(), 1);
+    let raw = &mails[0];
+    assert!(!has_header(raw, "bcc"), "{}", String::from_utf8_lossy(raw));
+    assert!(
+        !has_header(raw, "x-evil"),
+        "{}",
+        String::from_utf8_lossy(raw)
+    );
+    let head = String::from_utf8_lossy(raw);
+    let head = head.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head
+            .chars()
+            .any(|c| c.is_control() && !"\r\n\t".contains(c)),
+        "no control characters in the header: {head:?}"
+    );
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(
+        m.subject(),
+        Some("Invoice Bcc: bob@acme.test X-Evil: 1 ]0;pwneddone")
+    );
+}
