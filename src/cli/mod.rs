@@ -290,9 +290,43 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("tidings: {}", chain.join(": "));
+            eprintln!("tidings: {}", one_line_reason(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The error and its causes joined by ": ". A library error that already shows its source in its
+/// own message (thiserror's `#[error("local cache: {0}")]` with `#[from]`) would otherwise say
+/// the cause twice; a cause the message before it ends with is left out. A server's answer can
+/// be part of it, so line breaks and terminal controls are taken out: one line, nothing obeyed.
+fn one_line_reason(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|last| last.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    crate::mail::sanitize::sanitize_line(&parts.join(": "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line_reason;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("local cache: {0}")]
+    struct Wrapper(#[from] std::io::Error);
+
+    #[test]
+    fn the_reason_is_one_line_with_each_cause_once_and_no_controls() {
+        let io = std::io::Error::other("server said \x1b]0;pwned\x07NO\r\nsecond line");
+        let e = anyhow::Error::new(Wrapper(io)).context("syncing work");
+        assert_eq!(
+            one_line_reason(&e),
+            "syncing work: local cache: server said ]0;pwnedNO second line"
+        );
     }
 }

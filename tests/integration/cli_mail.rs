@@ -248,3 +248,24 @@ fn kill_9_during_sync_then_resume_converges_without_duplicates() {
         .collect();
     assert_eq!(uids, server);
 }
+
+/// A config for one account whose IMAP port nothing listens on: for errors found before any
+/// network round trip.
+fn offline_env() -> TidingsEnv {
+    let port = crate::support::smtp::free_port();
+    TidingsEnv::new(&format!(
+        "[accounts.work]\nemail = \"me@example.test\"\n[accounts.work.imap]\nhost = \"127.0.0.1\"\n\
+         port = {port}\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n"
+    ))
+}
+
+#[test]
+fn an_error_states_its_cause_once() {
+    let env = offline_env();
+    let out = env.run(&["flag", "999999", "--seen"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tidings: local cache: no message with id 999999\n"
+    );
+}
