@@ -18,6 +18,12 @@ const EXIT_QUEUED: u8 = 75;
 /// A body read from stdin or a file is refused above this size.
 const MAX_BODY_BYTES: u64 = 20 * 1024 * 1024;
 
+/// A subject, address or reason as one line of a text list: what was typed or pasted into a
+/// draft may hold line breaks and escape sequences, which must not break or drive the terminal.
+fn line(text: &str) -> String {
+    crate::mail::sanitize::sanitize_line(text)
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -206,7 +212,7 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                     let (to, subject) = i
                         .draft
                         .as_ref()
-                        .map(|d| (d.recipients().join(", "), d.subject.clone()))
+                        .map(|d| (line(&d.recipients().join(", ")), line(&d.subject)))
                         .unwrap_or_default();
                     writeln!(
                         out,
@@ -214,7 +220,7 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                         e.id, e.state, e.attempts, to, subject
                     )?;
                     if let Some(err) = &e.last_error {
-                        writeln!(out, "       last error: {err}")?;
+                        writeln!(out, "       last error: {}", line(err))?;
                     }
                     if e.state == outbox::state::QUEUED {
                         writeln!(out, "       next attempt: {}", rfc3339(e.next_attempt_at))?;
@@ -231,15 +237,15 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 for r in &results {
-                    let line = match &r.outcome {
+                    let what = match &r.outcome {
                         Outcome::Sent => "sent".to_string(),
                         Outcome::Queued(e) => format!("still waiting: {e}"),
                         Outcome::Failed(e) => format!("refused: {e}"),
                         Outcome::Unconfirmed(e) => format!("unconfirmed: {e}"),
                     };
-                    writeln!(out, "#{} {}: {line}", r.id, r.message_id)?;
+                    writeln!(out, "#{} {}: {}", r.id, r.message_id, line(&what))?;
                     if let Some(w) = &r.filing_error {
-                        eprintln!("tidings: warning: {w}");
+                        eprintln!("tidings: warning: {}", line(w));
                     }
                 }
             }
@@ -296,7 +302,7 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
     };
     let id = r.id;
     if let Some(w) = &r.filing_error {
-        eprintln!("tidings: warning: {w}");
+        eprintln!("tidings: warning: {}", line(w));
     }
     Ok(match &r.outcome {
         Outcome::Sent => {
@@ -304,6 +310,7 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Outcome::Queued(why) => {
+            let why = line(why);
             eprintln!(
                 "tidings: not sent yet ({why}); the mail waits in the outbox as #{id} — \
                  `tidings outbox flush` tries again"
@@ -311,6 +318,7 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_QUEUED)
         }
         Outcome::Unconfirmed(why) => {
+            let why = line(why);
             eprintln!(
                 "tidings: {why}; the mail stays in the outbox as #{id} — check whether it \
                  arrived, then `tidings outbox confirm {id}` or `tidings outbox retry {id}`"
@@ -318,6 +326,7 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_QUEUED)
         }
         Outcome::Failed(why) => {
+            let why = line(why);
             eprintln!(
                 "tidings: the server refused the mail: {why} (kept in the outbox as #{id}; \
                  `tidings outbox retry {id}` or `tidings outbox edit {id}`)"
@@ -362,8 +371,8 @@ pub fn drafts(ctx: &Context, args: &DraftsArgs) -> anyhow::Result<ExitCode> {
                 "{:>5} {:<16} {:<30.30} {}",
                 d.id,
                 rfc3339(d.updated_at).get(..16).unwrap_or(""),
-                Mailbox::format_list(&d.draft.to),
-                d.draft.subject
+                line(&Mailbox::format_list(&d.draft.to)),
+                line(&d.draft.subject)
             )?;
         }
     }

@@ -1111,17 +1111,7 @@ fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
 fn a_subject_with_newlines_cannot_inject_headers() {
     let smtp = SmtpServer::start();
     let env = Env::new(&smtp);
-    std::fs::write(env.path("body.txt"), "hi\n").unwrap();
-    let body = env.path("body.txt");
-    let out = env.run(&[
-        "send",
-        "--to",
-        "dana@acme.test",
-        "--subject",
-        "Invoice\r\nBcc: bob@acme.test\r\nX-Evil: 1\n\x1b]0;pwned\x07done",
-        "--body-file",
-        body.to_str().unwrap(),
-    ]);
+    let out = env.send_simple("Invoice\r\nBcc: bob@acme.test\r\nX-Evil: 1\n\x1b]0;pwned\x07done");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let mails = SmtpServer::maildir_messages(&smtp.maildir);
     assert_eq!(mails.len(), 1);
@@ -1145,4 +1135,53 @@ fn a_subject_with_newlines_cannot_inject_headers() {
         m.subject(),
         Some("Invoice Bcc: bob@acme.test X-Evil: 1 ]0;pwneddone")
     );
+}
+
+/// The outbox and drafts lists print one line per mail, and a subject's control characters
+/// (a pasted escape sequence) never reach the terminal.
+#[test]
+fn outbox_and_drafts_lists_keep_a_hostile_subject_on_one_line() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx");
+    let env = Env::new(&smtp);
+    std::fs::write(env.path("body.txt"), "hi\n").unwrap();
+    let body = env.path("body.txt");
+    let subject = "Two\r\nlines \x1b]0;pwned\x07\x1b[2J";
+    let out = env.run(&[
+        "send",
+        "--to",
+        "Dana\x1b[31m <dana@acme.test>",
+        "dana@acme.test",
+        "--subject",
+        subject,
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "a control character in a name is refused");
+    let out = env.send_simple(subject);
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    let clean = |what: &str, text: &str| {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{what}: {text:?}"
+        );
+    };
+    let listed = String::from_utf8(env.run(&["outbox"]).stdout).unwrap();
+    clean("outbox", &listed);
+    let first = listed.lines().next().unwrap();
+    assert!(first.ends_with("Two lines ]0;pwned[2J"), "{listed}");
+    assert!(
+        listed
+            .lines()
+            .all(|l| l.starts_with('#') || l.starts_with("  ")),
+        "{listed}"
+    );
+    let id = env.outbox_json(false)[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    assert_eq!(code(&env.run(&["outbox", "edit", &id])), 0);
+    let drafts = String::from_utf8(env.run(&["drafts"]).stdout).unwrap();
+    clean("drafts", &drafts);
+    assert_eq!(drafts.lines().count(), 1, "{drafts}");
 }
