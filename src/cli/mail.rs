@@ -253,7 +253,15 @@ fn list_tracked(
             "opened_by": s.opened_by,
             "clicks_by_link": s.clicks_by_link,
             "automated": s.automated,
-            "recipients": s.recipients,
+            "recipients": s.recipients.iter().map(|r| json!({
+                "address": r.address,
+                "name": r.name,
+                "opens": r.opens,
+                "first_open": r.first_open.map(rfc3339),
+                "last_open": r.last_open.map(rfc3339),
+                "clicks": r.clicks,
+                "via_proxy": r.via_proxy,
+            })).collect::<Vec<_>>(),
         });
         if let (Some(o), Some(e)) = (obj.as_object_mut(), extra.as_object()) {
             o.extend(e.clone());

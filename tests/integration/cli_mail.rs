@@ -269,3 +269,51 @@ fn an_error_states_its_cause_once() {
         "tidings: local cache: no message with id 999999\n"
     );
 }
+
+/// Every time in `list --filter tracked --json` is RFC 3339, the per-recipient ones included.
+#[test]
+fn tracked_list_json_gives_every_time_as_rfc3339() {
+    use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
+    use tidings::tracking::classify::{Classification, EventKind};
+    use tidings::tracking::db::Event;
+    let env = offline_env();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut store = Store::open(&env.db_path()).unwrap();
+    store
+        .record_tracked_message(&TrackedMessageRecord {
+            account: "work".into(),
+            message_id: "<q3@example.test>".into(),
+            subject: "Proposal".into(),
+            sent_at: at.timestamp() - 3600,
+            track_opens: true,
+            track_links: false,
+            recipients: vec![TrackedRecipient {
+                address: "dana@acme.test".into(),
+                name: "Dana".into(),
+            }],
+        })
+        .unwrap();
+    let open = Event {
+        id: 1,
+        kind: EventKind::Open,
+        message_id: "<q3@example.test>".into(),
+        recipient: "dana@acme.test".into(),
+        url: None,
+        at,
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        ip: None,
+        classification: Classification::Human,
+        reason: String::new(),
+    };
+    store.store_events_page("work", None, &[open], "1").unwrap();
+    drop(store);
+    let out = env.ok(&["list", "--filter", "tracked", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["last_open"], "2026-11-30T10:00:00+00:00");
+    let dana = &list[0]["recipients"][0];
+    assert_eq!(dana["address"], "dana@acme.test");
+    assert_eq!(dana["first_open"], "2026-11-30T10:00:00+00:00", "{dana}");
+    assert_eq!(dana["last_open"], "2026-11-30T10:00:00+00:00", "{dana}");
+}
