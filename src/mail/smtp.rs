@@ -55,17 +55,7 @@ impl SmtpError {
 
 /// lettre's Display leaves out the cause (e.g. "Connection refused"); the user needs it.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    crate::mail::sanitize::sanitize_line(&text)
+    crate::mail::sanitize::error_line(e)
 }
 
 /// An open, authenticated SMTP session. Dropping it closes the connection.
