@@ -19,7 +19,11 @@ use std::process::ExitCode;
 #[command(
     name = "tidings",
     version,
-    about = "A keyboard-driven terminal inbox that tells you when your mail is read"
+    about = "A keyboard-driven terminal inbox that tells you when your mail is read",
+    after_help = "Without a command, tidings opens the inbox on the configured accounts \
+                  (`tidings demo` tries it on sample mail).\n\
+                  Exit codes: 0 success, 1 failure (a one-line reason on stderr), 2 usage; \
+                  `send` and `outbox flush` exit 75 when mail waits in the outbox."
 )]
 pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/tidings/config.toml)
@@ -70,7 +74,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// Only this account
+    /// Only this account (its name in the config, [accounts.NAME])
     #[arg(long)]
     pub account: Option<String>,
 }
@@ -82,19 +86,24 @@ pub struct FlagArgs {
     /// Message ids (from `tidings list`)
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<i64>,
+    /// Mark as read
     #[arg(long)]
     pub seen: bool,
+    /// Mark as unread
     #[arg(long)]
     pub unseen: bool,
+    /// Flag (star)
     #[arg(long)]
     pub flagged: bool,
+    /// Remove the flag
     #[arg(long)]
     pub unflagged: bool,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "tidings move <ID>... <FOLDER>")]
 pub struct MoveArgs {
-    /// Message ids, then the destination folder
+    /// Message ids (from `tidings list`), then the destination folder
     #[arg(required = true, num_args = 2.., value_name = "ID... FOLDER")]
     pub args: Vec<String>,
 }
@@ -134,6 +143,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DraftsArgs {
+    /// Only this account's drafts
     #[arg(long)]
     pub account: Option<String>,
     /// One JSON array on stdout
@@ -143,13 +153,16 @@ pub struct DraftsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// Recipient (repeatable; `addr` or `Name <addr>`)
+    /// Recipients: `addr` or `Name <addr>`, several after one flag or comma-separated
     #[arg(long, required = true, num_args = 1.., value_name = "ADDR")]
     pub to: Vec<String>,
+    /// Copy recipients, as --to
     #[arg(long, num_args = 1.., value_name = "ADDR")]
     pub cc: Vec<String>,
+    /// Blind copy recipients, as --to (in the envelope only; kept in your Sent copy)
     #[arg(long, num_args = 1.., value_name = "ADDR")]
     pub bcc: Vec<String>,
+    /// The subject (one line: line breaks become spaces)
     #[arg(long)]
     pub subject: String,
     /// The text/plain body (default: read from stdin)
@@ -167,11 +180,13 @@ pub struct SendArgs {
     /// Track opens (a pixel per recipient); without this or --no-track-opens the last choice applies
     #[arg(long, overrides_with = "no_track_opens")]
     pub track_opens: bool,
+    /// Do not track opens
     #[arg(long, overrides_with = "track_opens")]
     pub no_track_opens: bool,
     /// Track link clicks (links per recipient); without this or --no-track-links the last choice applies
     #[arg(long, overrides_with = "no_track_links")]
     pub track_links: bool,
+    /// Do not track links
     #[arg(long, overrides_with = "track_links")]
     pub no_track_links: bool,
     /// If the tracker cannot be reached, send untracked (with a warning) instead of waiting
@@ -214,16 +229,19 @@ pub enum FilterArg {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
+    /// Only this account
     #[arg(long)]
     pub account: Option<String>,
-    /// Folder name (default INBOX)
+    /// Folder name
     #[arg(long, default_value = "INBOX")]
     pub folder: String,
+    /// Only unread or flagged messages; `tracked`: tracked sent mail with opens and clicks
     #[arg(long, value_enum)]
     pub filter: Option<FilterArg>,
     /// Full-text search over sender, recipients, subject and body
     #[arg(long)]
     pub search: Option<String>,
+    /// At most this many messages, newest first
     #[arg(long)]
     pub limit: Option<u64>,
     /// One JSON array on stdout

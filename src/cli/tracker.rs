@@ -26,8 +26,10 @@ pub enum TrackerCommand {
     },
     /// Count the users, messages and events in a tracker database
     Stats {
+        /// `sqlite:PATH` or `postgres://user@host/db`
         #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
         db: String,
+        /// One JSON object on stdout
         #[arg(long)]
         json: bool,
     },
@@ -37,7 +39,9 @@ pub enum TrackerCommand {
 pub enum UserCommand {
     /// Create a user; its API token is the last line of stdout (shown once, stored hashed)
     Add {
+        /// A name for the user (unique)
         name: String,
+        /// `sqlite:PATH` or `postgres://user@host/db`
         #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
         db: String,
     },
@@ -61,10 +65,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub scanner_window_seconds: i64,
     /// Bits of an IPv4 client address stored (32 keeps it whole)
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=32))]
+    #[arg(long, default_value_t = 24, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=32))]
     pub ip_prefix_v4: u8,
     /// Bits of an IPv6 client address stored (128 keeps it whole)
-    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u8).range(0..=128))]
+    #[arg(long, default_value_t = 48, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=128))]
     pub ip_prefix_v6: u8,
 }
 
