@@ -299,19 +299,24 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         // A reader that stopped early (`tidings list | head`) is not a failure worth a message.
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tidings: {}", one_line_reason(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// True when stdout's reader went away, whether the write failed in our own `writeln!` or
+/// inside serde_json's writer (which wraps the io::Error in its own type).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let kind = c
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind());
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes joined by ": ". A library error that already shows its source in its

@@ -306,7 +306,8 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
     }
     Ok(match &r.outcome {
         Outcome::Sent => {
-            println!("{}", r.message_id);
+            // The mail is sent: a reader gone from stdout must not turn that into a failure.
+            let _ = writeln!(std::io::stdout(), "{}", r.message_id);
             ExitCode::SUCCESS
         }
         Outcome::Queued(why) => {

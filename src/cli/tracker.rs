@@ -90,20 +90,26 @@ pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
             }
             let db = db::open(url).await?;
             let token = db.add_user(name).await?;
-            println!("created tracker user {name:?}; its API token (shown only now):");
-            println!("{token}");
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "created tracker user {name:?}; its API token (shown only now):"
+            )?;
+            writeln!(out, "{token}")?;
             Ok(ExitCode::SUCCESS)
         }),
         TrackerCommand::Stats { db: url, json } => runtime()?.block_on(async {
             let db = db::open(url).await?;
             let stats = db.stats().await?;
+            let mut out = std::io::stdout().lock();
             if *json {
-                println!("{}", serde_json::to_string(&stats)?);
+                writeln!(out, "{}", serde_json::to_string(&stats)?)?;
             } else {
-                println!(
+                writeln!(
+                    out,
                     "users {}\nmessages {}\nopens {}\nclicks {}",
                     stats.users, stats.messages, stats.opens, stats.clicks
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }),
@@ -128,8 +134,10 @@ async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     tracing::info!("tracker listening on {local}");
     // Scripts and tests read the address from this line (useful with port 0).
-    println!("tidings tracker listening on http://{local}");
-    std::io::stdout().flush().ok();
+    // A supervisor that does not read stdout must not stop the server: the line is best effort.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "tidings tracker listening on http://{local}").and_then(|()| out.flush());
+    drop(out);
     server::serve(listener, db, options, metrics, shutdown_signal())
         .await
         .context("the server stopped")?;

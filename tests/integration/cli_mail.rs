@@ -317,3 +317,52 @@ fn tracked_list_json_gives_every_time_as_rfc3339() {
     assert_eq!(dana["first_open"], "2026-11-30T10:00:00+00:00", "{dana}");
     assert_eq!(dana["last_open"], "2026-11-30T10:00:00+00:00", "{dana}");
 }
+
+/// `tidings … | head` : a reader that stops early is not a failure — exit 0, nothing on stderr,
+/// never a panic — for plain text and for JSON.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_failure() {
+    let env = offline_env();
+    // More JSON than stdout's buffer, so the pipe breaks inside serde_json's writer.
+    let store = tidings::store::Store::open(&env.db_path()).unwrap();
+    let me = tidings::mail::compose::Sender {
+        account: "work".into(),
+        from: tidings::mail::compose::Mailbox::new(None, "me@example.test"),
+        signature: None,
+    };
+    for i in 0..10 {
+        let mut draft = tidings::mail::compose::Draft::new(&me);
+        draft.to = vec![tidings::mail::compose::Mailbox::new(None, "dana@acme.test")];
+        draft.subject = format!("{i} {}", "long subject ".repeat(20));
+        tidings::mail::outbox::enqueue(&store, &draft, None, 100).unwrap();
+    }
+    drop(store);
+    let args: [&[&str]; 4] = [
+        &["forget", "nobody@example.test"],
+        &["outbox", "--json", "--all"],
+        &["contacts", "--json"],
+        &["list", "--json"],
+    ];
+    for args in args {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .command()
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
