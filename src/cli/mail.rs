@@ -107,7 +107,7 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     if accounts.is_empty() {
         anyhow::bail!(
             "no accounts configured in {} (add an [accounts.NAME] section)",
-            ctx.paths.config_file.display()
+            ctx.config_file_note()
         );
     }
     let store = ctx.open_store()?;

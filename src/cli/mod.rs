@@ -262,6 +262,17 @@ impl Context {
         Ok(Context { paths, config })
     }
 
+    /// The config file for an error about a missing setting, marked when the file is not there:
+    /// a mistyped `--config` path reads as an empty config, and the user must see which.
+    pub fn config_file_note(&self) -> String {
+        let path = self.paths.config_file.display();
+        if self.paths.config_file.exists() {
+            path.to_string()
+        } else {
+            format!("{path} (no such file)")
+        }
+    }
+
     pub fn open_store(&self) -> anyhow::Result<crate::store::Store> {
         Ok(crate::store::Store::open(&self.paths.db_path())?)
     }

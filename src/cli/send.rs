@@ -51,7 +51,7 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
     let (name, acc) = ctx
         .config
         .account(args.account.as_deref())
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?;
     anyhow::ensure!(
         acc.smtp.is_some(),
         "account {name:?} has no [accounts.{name}.smtp] section"

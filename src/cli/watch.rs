@@ -30,7 +30,8 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Some(a) => Some(tracking_account(ctx, Some(a))?),
         None => None,
     };
-    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())?;
+    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())
+        .map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -366,3 +366,40 @@ fn a_closed_stdout_pipe_is_not_a_failure() {
         );
     }
 }
+
+/// A mistyped `--config` path must not look like an empty config: the error names the file and
+/// says it does not exist.
+#[test]
+fn a_missing_config_file_is_named_in_the_error() {
+    let env = offline_env();
+    let missing = env.path("conifg.toml");
+    for args in [
+        &[
+            "send",
+            "--to",
+            "dana@acme.test",
+            "--subject",
+            "x",
+            "--body-file",
+            "/dev/null",
+        ][..],
+        &["watch", "--once"],
+        &["sync"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(&missing)
+            .arg("--data-dir")
+            .arg(env.data_dir())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{} (no such file)", missing.display())),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
