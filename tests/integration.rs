@@ -23,6 +23,8 @@ mod sync;
 mod tracker;
 #[path = "integration/tracksend.rs"]
 mod tracksend;
+#[path = "integration/tui_activity.rs"]
+mod tui_activity;
 #[path = "integration/tui_contacts.rs"]
 mod tui_contacts;
 #[path = "integration/tui_snapshots.rs"]

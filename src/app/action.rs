@@ -81,6 +81,7 @@ actions! {
     RefreshData => "refresh_data", "Contact/organization: refresh Superdata";
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
+    Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
     Help => "help", "This help";
 }
 
@@ -140,6 +141,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (RefreshData, &["D"]),
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
+        (Activity, &["b"]),
         (Help, &["?"]),
     ]
 }

@@ -797,7 +797,8 @@ pub fn perform_write(
 fn upload_draft(store: &Store, config: &Config, id: i64) -> Result<String, String> {
     match drafts::save_to_server(config, store, id) {
         Ok(folder) => Ok(format!(
-            "draft saved here and in {folder:?} on the server — E resumes it"
+            "draft saved here and in {:?} on the server — E resumes it",
+            super::folder_display_name(&folder)
         )),
         Err(drafts::DraftError::NoSuchAccount(account)) => Ok(format!(
             "draft saved here — E resumes it (account {account} has no server to save it to)"

@@ -163,6 +163,7 @@ pub fn perform_with(
         | Effect::DraftToServer { .. }
         | Effect::QueueDraft { .. }) => compose::perform_write(store, config, savers, e),
         Effect::People(e) => vec![Msg::People(super::contact::perform_people(store, e))],
+        Effect::Activity(e) => super::activity::perform(store, e),
         Effect::OpenAttachment { .. }
         | Effect::ExternalEditor { .. }
         | Effect::FlushOutbox { .. }
@@ -307,7 +308,9 @@ impl Runtime {
                 PeopleEffect::SetTracking { .. }
                 | PeopleEffect::Forget { .. }
                 | PeopleEffect::RefreshContacts,
-            ) => {
+            )
+            // Marks notifications read.
+            | Effect::Activity(super::activity::ActivityEffect::ReadFeed) => {
                 if self.writes.send(WriterJob::Effect(effect)).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),
@@ -408,7 +411,15 @@ pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
     let mut out = Vec::new();
     for account in store.account_names().map_err(|e| e.to_string())? {
         let id = store.account_id(&account).map_err(|e| e.to_string())?;
-        for f in store.folders(id).map_err(|e| e.to_string())? {
+        let mut folders = store.folders(id).map_err(|e| e.to_string())?;
+        // By the name shown, not the wire name: "Архив" is "&BBAEQARFBDgEMg-" on the wire.
+        folders.sort_by_cached_key(|f| {
+            (
+                f.role.as_deref() != Some("inbox"),
+                super::folder_display_name(&f.name).to_lowercase(),
+            )
+        });
+        for f in folders {
             if !f.selectable {
                 continue;
             }
@@ -438,25 +449,53 @@ fn load_messages(store: &Store, generation: u64, q: ListQuery, threads: bool) ->
     streamed
 }
 
-/// Sets the opened/clicked marks of tracked rows from the tracking store (one query per account
-/// listed). A failure leaves the marks empty: the list still shows.
+/// Up to this many rows are marked by looking up their own Message-IDs (the first page: fast
+/// whatever the number of events); longer lists read the account's marks in one pass.
+const MARK_BY_ID_ROWS: usize = 1000;
+
+/// Sets the opened/clicked marks of tracked rows from the tracking store. A failure leaves the
+/// marks empty: the list still shows.
 fn mark_tracked(store: &Store, rows: &mut [Row]) {
-    let mut by_account: std::collections::HashMap<String, _> = Default::default();
-    for r in rows.iter_mut() {
-        let Some(id) = r.msg.message_id.as_deref() else {
-            continue;
-        };
-        let marks = by_account
-            .entry(r.msg.account.clone())
-            .or_insert_with(|| store.tracking_marks(&r.msg.account).unwrap_or_default());
-        if let Some(m) = marks.get(id) {
-            r.marks = super::TrackingMarks {
-                tracked: true,
-                opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
-                clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
-                last_open: m.last_open,
-            };
+    let mut ids_by_account: HashMap<String, Vec<&str>> = HashMap::new();
+    for r in rows.iter() {
+        if let Some(id) = r.msg.message_id.as_deref() {
+            ids_by_account
+                .entry(r.msg.account.clone())
+                .or_default()
+                .push(id);
         }
+    }
+    let by_id = rows.len() <= MARK_BY_ID_ROWS;
+    let marks: HashMap<String, HashMap<String, crate::store::TrackingMark>> = ids_by_account
+        .into_iter()
+        .map(|(account, ids)| {
+            let marks = if by_id {
+                store.tracking_marks_of(&account, &ids)
+            } else {
+                store.tracking_marks(&account)
+            };
+            (account, marks.unwrap_or_default())
+        })
+        .collect();
+    for r in rows.iter_mut() {
+        let found = r
+            .msg
+            .message_id
+            .as_deref()
+            .and_then(|id| marks.get(&r.msg.account)?.get(id));
+        if let Some(m) = found {
+            r.marks = marks_of(m);
+        }
+    }
+}
+
+/// A tracked mail's marks as the list shows them.
+pub(super) fn marks_of(m: &crate::store::TrackingMark) -> super::TrackingMarks {
+    super::TrackingMarks {
+        tracked: true,
+        opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
+        clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+        last_open: m.last_open,
     }
 }
 

@@ -246,6 +246,8 @@ pub enum Effect {
     },
     /// Contacts, organizations and Superdata (see `app::contact`).
     People(super::contact::PeopleEffect),
+    /// The tracking views: timeline, activity feed, marks, bell (see `app::activity`).
+    Activity(super::activity::ActivityEffect),
     Quit,
 }
 
@@ -338,6 +340,8 @@ pub enum Msg {
     ServerDraftDiscarded(Result<(), String>),
     /// Answers for the contact and organization panes.
     People(super::contact::PeopleMsg),
+    /// Tracking: the poller's news and the tracking views' answers.
+    Activity(super::activity::ActivityMsg),
 }
 
 /// How to put things back: for undo, and for rolling back a failed optimistic change.
@@ -413,6 +417,8 @@ pub struct App {
     pub people: Vec<super::contact::PeopleView>,
     /// `[superdata]`: the panes' Superdata section and lookups use it.
     pub superdata: crate::config::SuperdataConfig,
+    /// The timeline, the activity pane and a pending jump to a mail (see `app::activity`).
+    pub tracking: super::activity::TrackingUi,
 }
 
 impl Default for App {
@@ -456,6 +462,7 @@ impl App {
             outbox: None,
             people: Vec::new(),
             superdata: crate::config::SuperdataConfig::default(),
+            tracking: Default::default(),
         }
     }
 

@@ -17,6 +17,10 @@ impl App {
             Ok(effects) => return effects,
             Err(msg) => *msg,
         };
+        let msg = match self.activity_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
         match msg {
             Msg::Action(a) => self.on_action(a),
             Msg::Input(k) => self.on_input(k),
@@ -34,7 +38,11 @@ impl App {
                 generation,
                 rows,
                 complete,
-            } => self.on_messages(generation, rows, complete),
+            } => {
+                let fx = self.on_messages(generation, rows, complete);
+                self.follow_jump();
+                fx
+            }
             Msg::MessageLoaded { id, content } => {
                 match (&mut self.reader, content) {
                     (Some(r), Ok(c)) if r.id == id => r.content = Some(c),
@@ -167,7 +175,8 @@ impl App {
             | Action::RetrySend
             | Action::OutboxEdit
             | Action::OutboxConfirm
-            | Action::OutboxUntrack => Vec::new(),
+            | Action::OutboxUntrack
+            | Action::Activity => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {
                     input: self.search.clone().unwrap_or_default(),
@@ -268,7 +277,7 @@ impl App {
 
     fn cycle_pane(&mut self, dir: i32) {
         let mut panes = vec![Pane::Folders, Pane::List];
-        if self.reader.is_some() {
+        if self.reader.is_some() || self.tracking.timeline.is_some() {
             panes.push(Pane::Reader);
         }
         let i = panes.iter().position(|p| *p == self.focus).unwrap_or(1) as i32;
@@ -286,8 +295,11 @@ impl App {
                 self.search = None;
                 self.focus = Pane::List;
                 self.reader = None;
+                self.tracking.timeline = None;
                 self.reload(true)
             }
+            // In the Tracked filter Enter shows the mail's timeline; from there, the mail.
+            Pane::List if self.filter == Filter::Tracked => self.open_timeline_of_selected(),
             Pane::List | Pane::Reader => {
                 let Some(row) = self.selected_row() else {
                     return Vec::new();
@@ -307,6 +319,8 @@ impl App {
     }
 
     fn open_message(&mut self, id: i64) -> Vec<Effect> {
+        self.tracking.timeline = None;
+        self.tracking.return_to = None;
         self.reader = Some(Reader {
             id,
             content: None,
@@ -466,8 +480,9 @@ impl App {
                     .map(|r| (r.msg.id, r.marks))
                     .collect();
                 self.rows = rows;
+                // Marks read with the rows are fresher than those held; others are kept.
                 for r in &mut self.rows {
-                    if let Some(mk) = marks.get(&r.msg.id) {
+                    if let Some(mk) = marks.get(&r.msg.id).filter(|_| !r.marks.tracked) {
                         r.marks = *mk;
                     }
                 }
@@ -780,7 +795,8 @@ impl App {
             .folders
             .iter()
             .filter(|f| f.account == account)
-            .map(|f| f.name.clone())
+            // As the folder pane shows them; a move resolves shown names back to wire names.
+            .map(|f| super::folder_display_name(&f.name).into_owned())
             .collect();
         self.mode = Mode::Picker(Picker {
             title: format!("Move {} to", count_label(ids.len())),

@@ -1,6 +1,7 @@
 //! `list`, and the other commands that read or change mail.
 
 use super::{Context, FilterArg, FlagArgs, IdsArgs, ListArgs, MoveArgs, SyncArgs};
+use crate::mail::mailbox_name::{self, FindError};
 use crate::mail::ops::Action;
 use crate::mail::sync::{MailAccount, SyncEvent};
 use crate::store::{ListFilter, ListQuery, MessageSummary};
@@ -27,7 +28,7 @@ pub fn summary_json(m: &MessageSummary) -> serde_json::Value {
     json!({
         "id": m.id,
         "account": m.account,
-        "folder": m.folder,
+        "folder": mailbox_name::display(&m.folder),
         "uid": m.uid,
         "message_id": m.message_id,
         "from": display_from(m),
@@ -55,7 +56,11 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     };
     let q = ListQuery {
         account: args.account.clone(),
-        folder: Some(args.folder.clone()),
+        folder: Some(folder_wire_name(
+            &store,
+            args.account.as_deref(),
+            &args.folder,
+        )?),
         filter,
         search: args.search.clone(),
         limit: args.limit,
@@ -90,6 +95,43 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The wire name of the folder `--folder` names, as shown ("Архив") or as on the server
+/// (`&BBAEQARFBDgEMg-`), in the named account or any cached one. A name no account has is
+/// encoded, so it lists nothing rather than failing (as before any sync).
+fn folder_wire_name(
+    store: &crate::store::Store,
+    account: Option<&str>,
+    wanted: &str,
+) -> anyhow::Result<String> {
+    let accounts = match account {
+        Some(a) => vec![a.to_string()],
+        None => store.account_names()?,
+    };
+    let mut wire: Vec<String> = Vec::new();
+    for a in accounts {
+        let folders = store.folders(store.account_id(&a)?)?;
+        match mailbox_name::find(&folders, wanted) {
+            Ok(f) => wire.push(f.name.clone()),
+            Err(FindError::NotFound) => {}
+            Err(FindError::Ambiguous(names)) => anyhow::bail!(
+                "--folder {wanted:?} names several folders of {a}; give the server's name: {}",
+                names.join(", ")
+            ),
+        }
+    }
+    wire.sort();
+    wire.dedup();
+    match &wire[..] {
+        [] => Ok(mailbox_name::encode(wanted)),
+        [one] => Ok(one.clone()),
+        // Only malformed names differ from one account to the next: ask for one account.
+        _ => anyhow::bail!(
+            "--folder {wanted:?} is a different folder in each account; add --account ({})",
+            wire.join(", ")
+        ),
+    }
 }
 
 fn accounts_from_config(ctx: &Context) -> Vec<MailAccount> {

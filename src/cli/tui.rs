@@ -81,7 +81,7 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         app.now = chrono::Utc::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         app.last_error = theme_error;
-        start_tracking(paths, config, opts.sync, tx.clone());
+        start_tracking(paths, config, tx.clone());
         app.superdata = config.superdata.clone();
         // Held until the inbox closes: dropping it stops the demo sources.
         let _demo_sources = if opts.demo_superdata {
@@ -123,17 +123,18 @@ fn start_watchers(
     Arc::new(watchers)
 }
 
-/// The bell's count now, and — when a tracker is configured and `poll` — the events pollers as
-/// a background task whose new notifications update the bell and whose failures show in the
+/// The bell's count now, and — when a tracker is configured (by the user, or by `tidings demo`
+/// for its embedded tracker) — the events pollers as a background task. Their reports reach the
+/// app as messages at once (a burst folded into one, see `app::activity::poller_msgs`): new events
+/// refresh the marks, the bell, an open timeline and the activity pane; failures show in the
 /// status line ("tracker unreachable: …, next try in 40 s").
 fn start_tracking(
     paths: &Paths,
     config: &Config,
-    poll: bool,
     tx: tokio::sync::mpsc::UnboundedSender<crate::app::Msg>,
 ) {
     use crate::app::Msg;
-    use crate::tracking::poller::{self, PollerConfig, PollerEvent, PollerState};
+    use crate::tracking::poller::{self, PollerConfig};
     let db = paths.db_path();
     let unread = move |db: &std::path::Path| {
         crate::store::Store::open(db)
@@ -144,9 +145,6 @@ fn start_tracking(
     let _ = tx.send(Msg::Notifications {
         unread: unread(&db),
     });
-    if !poll {
-        return;
-    }
     // One poller per tracker the accounts use; none configured is not an error here.
     let started = match PollerConfig::for_trackers(config, None, db.clone()) {
         Err(poller::PollError::NoBaseUrl) => return,
@@ -160,23 +158,16 @@ fn start_tracking(
         }
     };
     tokio::spawn(async move {
-        while let Some(ev) = handle.events.recv().await {
-            let msg = match ev {
-                PollerEvent::Notification(_) | PollerEvent::NewEvents { .. } => {
-                    let db = db.clone();
-                    let n = tokio::task::spawn_blocking(move || unread(&db))
-                        .await
-                        .unwrap_or(0);
-                    Msg::Notifications { unread: n }
+        while let Some(first) = handle.events.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = handle.events.try_recv() {
+                batch.push(more);
+            }
+            for msg in crate::app::activity::poller_msgs(batch) {
+                if tx.send(msg).is_err() {
+                    handle.stop();
+                    return;
                 }
-                PollerEvent::StateChanged(s) => match s.state {
-                    PollerState::Unreachable | PollerState::Failing => Msg::Notice(s.describe()),
-                    _ => continue,
-                },
-            };
-            if tx.send(msg).is_err() {
-                handle.stop();
-                return;
             }
         }
     });

@@ -2,9 +2,11 @@
 //! in Drafts (one copy per draft), and counting a Message-ID in Sent (to confirm an ambiguous
 //! send). Each call logs in with [`super::imap::connect`] — the sync engine's TLS/STARTTLS, auth
 //! and per-read timeouts — on a worker thread, and gives up after an overall deadline, cutting the
-//! connection, so a hung or trickling server can never block the outbox.
+//! connection, so a hung or trickling server can never block the outbox. Folders are named on
+//! the wire in modified UTF-7 (`super::mailbox_name`), configured names included.
 
 use super::imap::{self as imapconn, Connection, ImapError, Interrupter};
+use super::mailbox_name;
 use crate::config::{AccountConfig, ServerConfig};
 use crate::store::Store;
 use imap::types::Flag;
@@ -63,23 +65,38 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub role: Role,
+    /// The folder's wire name (modified UTF-7), what every command here sends; see
+    /// [`Target::display_name`] for what to show.
     pub known: Option<String>,
 }
 
-/// The [`Target`] for `role` in `account`.
+impl Target {
+    /// The known folder as people read it ("Entwürfe" for `Entw&APw-rfe`).
+    pub fn display_name(&self) -> Option<String> {
+        self.known
+            .as_deref()
+            .map(|w| mailbox_name::display(w).into_owned())
+    }
+}
+
+/// The [`Target`] for `role` in `account`. A configured name is the folder as shown (`drafts =
+/// "Entwürfe"`) or its wire name, matched against the synced folders; one not synced yet is
+/// encoded, so a non-ASCII name never goes out as raw UTF-8.
 pub fn target(account: &str, acc: &AccountConfig, store: Option<&Store>, role: Role) -> Target {
     let configured = match role {
         Role::Sent => acc.folders.sent.clone(),
         Role::Drafts => acc.folders.drafts.clone(),
     };
-    let known = configured.or_else(|| {
-        let s = store?;
-        let id = s.account_id(account).ok()?;
-        s.folder_by_role(id, role.name())
-            .ok()
-            .flatten()
-            .map(|f| f.name)
-    });
+    let folders = store
+        .and_then(|s| s.folders(s.account_id(account).ok()?).ok())
+        .unwrap_or_default();
+    let known = match configured {
+        Some(name) => Some(mailbox_name::wire_for(&folders, &name)),
+        None => folders
+            .into_iter()
+            .find(|f| f.role.as_deref() == Some(role.name()))
+            .map(|f| f.name),
+    };
     Target { role, known }
 }
 
@@ -157,7 +174,7 @@ fn uids_with(conn: &mut Connection, query: &str, folder: &str) -> Result<Vec<u32
     let set = conn
         .session
         .uid_search(query)
-        .map_err(conn.err(format!("SEARCH in {folder:?}")))?;
+        .map_err(conn.err(format!("SEARCH in {:?}", mailbox_name::display(folder))))?;
     let mut uids: Vec<u32> = set.into_iter().collect();
     uids.sort_unstable();
     Ok(uids)
@@ -176,7 +193,7 @@ fn open_and_search(
         conn.session.examine(folder)
     };
     let verb = if writable { "SELECT" } else { "EXAMINE" };
-    opened.map_err(conn.err(format!("{verb} {folder:?}")))?;
+    opened.map_err(conn.err(format!("{verb} {:?}", mailbox_name::display(folder))))?;
     uids_with(conn, query, folder)
 }
 
@@ -188,6 +205,7 @@ fn remove(conn: &mut Connection, uids: &[u32], folder: &str) -> Result<(), ImapE
         return Ok(());
     }
     let set = imapconn::uid_set(uids);
+    let folder = mailbox_name::display(folder);
     conn.session
         .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
         .map_err(conn.err(format!("STORE in {folder:?}")))?;
@@ -239,18 +257,19 @@ pub fn file_sent(
             SentFiling::ServerFiles
         } else {
             let folder = resolve(conn, &sent)?;
+            let shown = mailbox_name::display(&folder).into_owned();
             creating_on_refusal(conn, &folder, |c| {
                 c.session
                     .examine(&folder)
                     .map(|_| ())
-                    .map_err(c.err(format!("EXAMINE {folder:?}")))
+                    .map_err(c.err(format!("EXAMINE {shown:?}")))
             })?;
             if uids_with(conn, &query, &folder)?.is_empty() {
                 conn.session
                     .append(&folder, &raw)
                     .flag(Flag::Seen)
                     .finish()
-                    .map_err(conn.err(format!("APPEND to {folder:?}")))?;
+                    .map_err(conn.err(format!("APPEND to {shown:?}")))?;
                 SentFiling::Appended(folder)
             } else {
                 SentFiling::AlreadyThere(folder)
@@ -281,7 +300,7 @@ fn creating_on_refusal<T>(
             if conn.session.create(folder).is_err() {
                 return Err(e);
             }
-            tracing::info!(folder, "created the missing folder");
+            tracing::info!(folder = %mailbox_name::display(folder), "created the missing folder");
             f(conn)
         }
         other => other,
@@ -292,7 +311,7 @@ fn remove_drafts(conn: &mut Connection, drafts: &Target, query: &str) -> Result<
     let folder = resolve(conn, drafts)?;
     if let Err(e) = conn.session.select(&folder) {
         // No Drafts folder: nothing to remove.
-        tracing::debug!("SELECT {folder:?}: {e}");
+        tracing::debug!("SELECT {:?}: {e}", mailbox_name::display(&folder));
         return Ok(());
     }
     let uids = uids_with(conn, query, &folder)?;
@@ -300,7 +319,8 @@ fn remove_drafts(conn: &mut Connection, drafts: &Target, query: &str) -> Result<
 }
 
 /// APPENDs a draft (flags \Draft \Seen) and removes every older copy with the same Message-ID,
-/// so the Drafts folder holds one copy per draft however often it is saved. Returns the folder.
+/// so the Drafts folder holds one copy per draft however often it is saved. Returns the folder's
+/// wire name (what [`delete_message_id`] takes; `mailbox_name::display` shows it).
 pub fn save_draft(
     cfg: &ServerConfig,
     drafts: &Target,
@@ -311,13 +331,14 @@ pub fn save_draft(
     let drafts = drafts.clone();
     with_connection(cfg, "saving a draft", raw.len(), move |conn| {
         let folder = resolve(conn, &drafts)?;
+        let shown = mailbox_name::display(&folder).into_owned();
         let appended = creating_on_refusal(conn, &folder, |c| {
             c.session
                 .append(&folder, &raw)
                 .flag(Flag::Draft)
                 .flag(Flag::Seen)
                 .finish()
-                .map_err(c.err(format!("APPEND to {folder:?}")))
+                .map_err(c.err(format!("APPEND to {shown:?}")))
         })?;
         let mut older = open_and_search(conn, &folder, &query, true)?;
         // Without APPENDUID the newest copy is the one with the highest UID (UIDs only grow).
@@ -332,7 +353,8 @@ pub fn save_draft(
     })
 }
 
-/// Removes every copy with this Message-ID from `folder` (a discarded draft). Returns how many.
+/// Removes every copy with this Message-ID from `folder`, a wire name (a discarded draft).
+/// Returns how many.
 pub fn delete_message_id(
     cfg: &ServerConfig,
     folder: &str,

@@ -38,7 +38,7 @@ pub enum ImapError {
         config: PathBuf,
     },
     // The server's words are hostile bytes: sanitized before they reach a terminal.
-    #[error("{addr}: {context}: {}", crate::mail::sanitize::sanitize_line(&source.to_string()))]
+    #[error("{addr}: {context}: {}", describe(source))]
     Protocol {
         addr: String,
         context: String,
@@ -47,12 +47,28 @@ pub enum ImapError {
     },
 }
 
+/// The `imap` crate reports a completion line that `imap-proto` cannot parse as `Bye` with no
+/// text (a real BYE is untagged, which it skips, then the connection closes). In practice that
+/// is a NO/BAD whose human text holds 8-bit bytes — Dovecot quotes a folder's decoded UTF-8 name
+/// in "NO [TRYCREATE] Mailbox doesn't exist: Архив" — so it is a refusal too.
+fn is_unreadable_completion(e: &imap::Error) -> bool {
+    matches!(e, imap::Error::Bye(b) if b.code.is_none())
+}
+
+fn describe(e: &imap::Error) -> String {
+    if is_unreadable_completion(e) {
+        return "the server refused it (its reply could not be read)".into();
+    }
+    crate::mail::sanitize::sanitize_line(&e.to_string())
+}
+
 impl ImapError {
     /// True when the server answered NO/BAD to a command: retrying the same command will not help.
     pub fn is_refusal(&self) -> bool {
         match self {
             ImapError::Protocol { source, .. } => {
                 matches!(**source, imap::Error::No(_) | imap::Error::Bad(_))
+                    || is_unreadable_completion(source)
             }
             _ => false,
         }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod drafts;
 pub mod filing;
 pub mod imap;
+pub mod mailbox_name;
 pub mod ops;
 pub mod outbox;
 pub mod parse;

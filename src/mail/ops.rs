@@ -10,10 +10,13 @@
 //!
 //! Moves use MOVE when offered, else COPY + `\Deleted` + UID EXPUNGE. A moved message is removed
 //! from the source locally; the next sync of the destination brings it with its new UID.
+//! Folders are named by their wire names (modified UTF-7) in queued ops and on the server; a
+//! destination a person typed is looked up as shown or as on the wire (`mailbox_name::find`).
 
 use super::imap::{self as imapconn, Connection, ImapError};
+use super::mailbox_name::{self, FindError};
 use super::sync::{MailAccount, SyncError, SyncEvent};
-use crate::store::{MessageRef, NewOp, PendingOp, Store, StoreError};
+use crate::store::{Folder, MessageRef, NewOp, PendingOp, Store, StoreError};
 use std::collections::BTreeMap;
 
 /// What the user asked for.
@@ -56,22 +59,7 @@ fn resolve(
         return Ok(Some(ServerChange::Flag { add, flag }));
     }
     let dest = match action {
-        Action::Move(name) => match store.folder(msg.account_id, name) {
-            Ok(f) => f,
-            Err(StoreError::NoSuchFolder(_)) => {
-                let known: Vec<String> = store
-                    .folders(msg.account_id)?
-                    .into_iter()
-                    .map(|f| f.name)
-                    .collect();
-                return Err(SyncError::Invalid(format!(
-                    "no folder {name:?} in account {} (known: {})",
-                    msg.account,
-                    known.join(", ")
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        },
+        Action::Move(name) => find_folder(store, msg, name)?,
         Action::Archive => store
             .folder_by_role(msg.account_id, "archive")?
             .ok_or_else(|| {
@@ -101,8 +89,32 @@ fn resolve(
     Ok(Some(ServerChange::Move { dest: dest.name }))
 }
 
-/// Runs one change on the server for `uids` of `folder`, checking the folder is still the
-/// generation (`uidvalidity`) the UIDs belong to.
+/// The folder of the message's account a person named, as shown ("Архив") or by its wire name.
+fn find_folder(store: &Store, msg: &MessageRef, name: &str) -> Result<Folder, SyncError> {
+    let folders = store.folders(msg.account_id)?;
+    match mailbox_name::find(&folders, name) {
+        Ok(f) => Ok(f.clone()),
+        Err(FindError::NotFound) => {
+            let known: Vec<String> = folders
+                .iter()
+                .map(|f| mailbox_name::display(&f.name).into_owned())
+                .collect();
+            Err(SyncError::Invalid(format!(
+                "no folder {name:?} in account {} (known: {})",
+                msg.account,
+                known.join(", ")
+            )))
+        }
+        Err(FindError::Ambiguous(wire)) => Err(SyncError::Invalid(format!(
+            "{name:?} names several folders in account {}; give the server's name: {}",
+            msg.account,
+            wire.join(", ")
+        ))),
+    }
+}
+
+/// Runs one change on the server for `uids` of `folder` (a wire name, as is `dest` in a
+/// move), checking the folder is still the generation (`uidvalidity`) the UIDs belong to.
 fn run_on_server(
     conn: &mut Connection,
     folder: &str,
@@ -110,9 +122,11 @@ fn run_on_server(
     uids: &[u32],
     change: &ServerChange,
 ) -> Result<(), SyncError> {
+    let wire = folder;
+    let folder = mailbox_name::display(wire);
     let mb = conn
         .session
-        .select(folder)
+        .select(wire)
         .map_err(conn.err(format!("SELECT {folder}")))?;
     if uidvalidity.is_some() && mb.uid_validity != uidvalidity {
         return Err(SyncError::Invalid(format!(
@@ -136,12 +150,17 @@ fn run_on_server(
             s.uid_store(&set, q)
                 .map_err(wrap(format!("UID STORE in {folder}")))?;
         }
-        ServerChange::Move { dest } => {
+        ServerChange::Move { dest: dest_wire } => {
+            let dest = mailbox_name::display(dest_wire);
             if conn.caps.mv {
-                s.uid_mv(&set, dest)
+                s.uid_mv(&set, dest_wire)
                     .map_err(wrap(format!("UID MOVE {folder} → {dest}")))?;
             } else {
-                s.uid_copy(&set, dest)
+                // Unlike uid_mv, the imap crate sends uid_copy's mailbox as given: quote it.
+                let quoted = imapconn::quote(dest_wire).ok_or_else(|| {
+                    SyncError::Invalid(format!("folder name {dest:?} holds a line break"))
+                })?;
+                s.uid_copy(&set, quoted)
                     .map_err(wrap(format!("UID COPY {folder} → {dest}")))?;
                 s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
                     .map_err(wrap(format!("UID STORE in {folder}")))?;
@@ -514,21 +533,21 @@ fn replay_one(conn: &mut Connection, op: &PendingOp) -> Result<(), SyncError> {
             let Some((back_to, mid)) = op.arg.split_once('\n') else {
                 return Err(SyncError::Invalid("malformed queued undo".into()));
             };
+            let shown = mailbox_name::display(&op.folder).into_owned();
             conn.session
                 .select(&op.folder)
-                .map_err(conn.err(format!("SELECT {}", op.folder)))?;
+                .map_err(conn.err(format!("SELECT {shown}")))?;
             let quoted = imapconn::quote(mid)
                 .ok_or_else(|| SyncError::Invalid("Message-ID holds a line break".into()))?;
             let mut uids: Vec<u32> = conn
                 .session
                 .uid_search(format!("HEADER Message-ID {quoted}"))
-                .map_err(conn.err(format!("UID SEARCH in {}", op.folder)))?
+                .map_err(conn.err(format!("UID SEARCH in {shown}")))?
                 .into_iter()
                 .collect();
             if uids.is_empty() {
                 return Err(SyncError::Invalid(format!(
-                    "cannot undo: {mid} is no longer in {}",
-                    op.folder
+                    "cannot undo: {mid} is no longer in {shown}"
                 )));
             }
             uids.sort_unstable();

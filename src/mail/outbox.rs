@@ -614,7 +614,7 @@ impl Outbox {
                 Ok(None)
             }
             Err(e) => {
-                let folder = sent.known.as_deref().unwrap_or("Sent");
+                let folder = sent.display_name().unwrap_or_else(|| "Sent".into());
                 let why = format!("the mail was sent but could not be filed in {folder:?}: {e}");
                 store.outbox_set_filed(id, "failed", Some(&why))?;
                 Ok(Some(why))

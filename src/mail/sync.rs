@@ -27,6 +27,7 @@
 //! replays pending ops). Connection errors are reported as [`SyncEvent::Error`] and retried.
 
 use super::imap::{self as imapconn, Connection, ImapError};
+use super::mailbox_name;
 use super::parse::parse_message;
 use crate::config::{AccountConfig, Config, SyncConfig};
 use crate::store::{Flags, Folder, NewMessage, Store, StoreError};
@@ -65,7 +66,8 @@ pub enum SyncError {
 /// What the engine reports while it works. `account` is the config's account name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {
-    /// `done` of `total` new messages of `folder` are stored.
+    /// `done` of `total` new messages of `folder` are stored. Only shown, so `folder` is the
+    /// name people read (decoded); elsewhere `folder` is the wire name, the folder's identity.
     Progress {
         account: String,
         folder: String,
@@ -212,10 +214,17 @@ pub fn sync_connected(
 
 #[derive(Debug, Clone)]
 struct ListedFolder {
+    /// The wire name (modified UTF-7), as LIST gave it.
     name: String,
     delimiter: Option<String>,
     role: Option<&'static str>,
     selectable: bool,
+}
+
+impl mailbox_name::WireName for ListedFolder {
+    fn wire_name(&self) -> &str {
+        &self.name
+    }
 }
 
 const ROLES: [&str; 5] = ["sent", "drafts", "trash", "archive", "junk"];
@@ -304,10 +313,12 @@ fn list_folders(
             selectable,
         });
     }
-    // Precedence per role: the user's override, then SPECIAL-USE, then a common name.
+    // Precedence per role: the user's override (as shown, e.g. "Архив", or the wire name),
+    // then SPECIAL-USE, then a common name.
     for role in ROLES {
         let pick = override_for(role)
-            .and_then(|want| out.iter().position(|f| &f.name == want))
+            .and_then(|want| mailbox_name::find(&out, want).ok())
+            .and_then(|f| out.iter().position(|o| o.name == f.name))
             .or_else(|| special.iter().find(|(_, r)| *r == role).map(|(i, _)| *i))
             .or_else(|| {
                 common_names(role).iter().find_map(|c| {
@@ -371,15 +382,16 @@ fn sync_folder(
 ) -> Result<bool, SyncError> {
     // Untagged responses we do not act on would otherwise pile up for the session's lifetime.
     drop(conn.session.take_all_unsolicited());
+    let shown = mailbox_name::display(&local.name).into_owned();
     let mb = conn
         .session
         .select(&local.name)
-        .map_err(conn.err(format!("SELECT {}", local.name)))?;
+        .map_err(conn.err(format!("SELECT {shown}")))?;
     let caps = conn.caps;
     let Some(uidvalidity) = mb.uid_validity else {
         return Err(SyncError::Invalid(format!(
-            "{}: the server gave no UIDVALIDITY for {}",
-            conn.addr, local.name
+            "{}: the server gave no UIDVALIDITY for {shown}",
+            conn.addr
         )));
     };
     let mut changed = false;
@@ -387,7 +399,7 @@ fn sync_folder(
     if local.uidvalidity != Some(uidvalidity) {
         let dropped = store.reset_folder_generation(local.id, uidvalidity)?;
         if dropped > 0 {
-            tracing::info!(folder = %local.name, dropped, "UIDVALIDITY changed; re-syncing the folder");
+            tracing::info!(folder = %shown, dropped, "UIDVALIDITY changed; re-syncing the folder");
             changed = true;
         }
         local.uidnext = None;
@@ -419,7 +431,7 @@ fn sync_folder(
         let fetches = conn
             .session
             .uid_fetch(format!("1:{old_max}"), &query)
-            .map_err(conn.err(format!("UID FETCH flags in {}", local.name)))?;
+            .map_err(conn.err(format!("UID FETCH flags in {shown}")))?;
         let known: HashMap<u32, Flags> = store
             .folder_uids(local.id)?
             .into_iter()
@@ -448,7 +460,7 @@ fn sync_folder(
         let on_server: HashSet<u32> = conn
             .session
             .uid_search("ALL")
-            .map_err(conn.err(format!("UID SEARCH in {}", local.name)))?;
+            .map_err(conn.err(format!("UID SEARCH in {shown}")))?;
         let gone: Vec<u32> = store
             .local_uids(local.id)?
             .into_iter()
@@ -476,12 +488,13 @@ fn fetch_new(
     on_event: &mut dyn FnMut(SyncEvent),
     stop: &AtomicBool,
 ) -> Result<u64, SyncError> {
+    let shown = mailbox_name::display(&local.name).into_owned();
     // The new UIDs (a compact list), then their sizes a window at a time, so chunks can be
     // bounded by bytes as well as by count without holding N parsed responses at once.
     let mut new: Vec<u32> = conn
         .session
         .uid_search(format!("UID {}:*", old_max + 1))
-        .map_err(conn.err(format!("UID SEARCH in {}", local.name)))?
+        .map_err(conn.err(format!("UID SEARCH in {shown}")))?
         .into_iter()
         .filter(|uid| *uid > old_max)
         .collect();
@@ -496,7 +509,7 @@ fn fetch_new(
         let sizes: HashMap<u32, u64> = conn
             .session
             .uid_fetch(imapconn::uid_set(window), "(UID RFC822.SIZE)")
-            .map_err(conn.err(format!("UID FETCH sizes in {}", local.name)))?
+            .map_err(conn.err(format!("UID FETCH sizes in {shown}")))?
             .iter()
             .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
             .collect();
@@ -518,12 +531,12 @@ fn fetch_new(
         "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"
     };
     let addr = conn.addr.clone();
-    let folder_name = local.name.clone();
+    let folder_name = shown.clone();
     let session = &mut conn.session;
     let mut done = 0u64;
     on_event(SyncEvent::Progress {
         account: account.name.clone(),
-        folder: local.name.clone(),
+        folder: shown.clone(),
         done,
         total,
     });
@@ -581,7 +594,7 @@ fn fetch_new(
             done += batch.len() as u64;
             on_event(SyncEvent::Progress {
                 account: account.name.clone(),
-                folder: local.name.clone(),
+                folder: shown.clone(),
                 done,
                 total,
             });

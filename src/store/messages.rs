@@ -8,6 +8,8 @@ use serde::Serialize;
 pub struct Folder {
     pub id: i64,
     pub account_id: i64,
+    /// The server's wire name (modified UTF-7, `Entw&APw-rfe`): the folder's identity here and in
+    /// every command; `mail::mailbox_name::display` gives what people read.
     pub name: String,
     pub delimiter: Option<String>,
     pub role: Option<String>,

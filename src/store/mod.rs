@@ -2,6 +2,7 @@
 //! metadata and a full-text index. Every task opens its own [`Store`]; WAL lets readers run while the
 //! sync engine writes. Nothing here does network I/O.
 
+mod activity;
 mod contacts;
 mod drafts;
 mod identities;
@@ -12,6 +13,7 @@ mod superdata;
 mod sync;
 mod tracking;
 
+pub use activity::*;
 pub use contacts::*;
 pub use drafts::*;
 pub use messages::*;

@@ -328,4 +328,13 @@ CREATE UNIQUE INDEX notifications_by_event ON notifications(account, event_id)
     WHERE event_id IS NOT NULL;
 "#,
     ),
+    // The activity pane reads the newest events across all tracked mail, and marks each as new
+    // when an unread notification stands for it.
+    (
+        "0007_activity_feed",
+        r#"
+CREATE INDEX tracking_events_by_time ON tracking_events(at, event_id);
+CREATE INDEX notifications_by_message ON notifications(message_id, kind, at);
+"#,
+    ),
 ];

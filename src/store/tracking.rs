@@ -163,6 +163,18 @@ fn kind_of(s: &str) -> EventKind {
     EventKind::parse(s).unwrap_or(EventKind::Open)
 }
 
+/// (Message-ID, marks) from a `message_id, opens, clicks, last_open` row.
+fn mark_row(r: &rusqlite::Row) -> rusqlite::Result<(String, TrackingMark)> {
+    Ok((
+        r.get(0)?,
+        TrackingMark {
+            opens: r.get(1)?,
+            clicks: r.get(2)?,
+            last_open: r.get(3)?,
+        },
+    ))
+}
+
 fn class_of(s: &str) -> Classification {
     Classification::parse(s).unwrap_or(Classification::Automated)
 }
@@ -547,9 +559,9 @@ impl Store {
         up_to_event: i64,
     ) -> Result<u64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM tracking_events WHERE account = ?1 AND message_id = ?2
-                 AND recipient = ?3 AND kind = 'open' AND classification != 'automated'
-                 AND event_id <= ?4",
+            "SELECT count(*) FROM tracking_events INDEXED BY tracking_events_by_message
+             WHERE account = ?1 AND message_id = ?2 AND recipient = ?3 AND kind = 'open'
+                 AND classification != 'automated' AND event_id <= ?4",
             params![
                 account,
                 bracketed_message_id(message_id),
@@ -613,17 +625,44 @@ impl Store {
                  SELECT message_id, 0, 0, NULL FROM tracking_events WHERE account = ?1
              ) GROUP BY message_id",
         )?;
-        let rows = st.query_map([account], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                TrackingMark {
-                    opens: r.get(1)?,
-                    clicks: r.get(2)?,
-                    last_open: r.get(3)?,
-                },
-            ))
-        })?;
+        let rows = st.query_map([account], mark_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// [`Store::tracking_marks`] for the given Message-IDs (with brackets) only: a page of the list
+    /// is marked through the mail index instead of a walk over every event of the account.
+    pub fn tracking_marks_of(
+        &self,
+        account: &str,
+        message_ids: &[&str],
+    ) -> Result<HashMap<String, TrackingMark>> {
+        let mut out = HashMap::new();
+        for chunk in message_ids.chunks(500) {
+            // Numbered, so both lists name the same parameters.
+            let list = (2..chunk.len() + 2)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut st = self.conn.prepare(&format!(
+                "SELECT message_id, sum(opens), sum(clicks), max(last_open) FROM (
+                     SELECT message_id, 0 AS opens, 0 AS clicks, NULL AS last_open
+                     FROM tracked_messages WHERE account = ?1 AND message_id IN ({list})
+                     UNION ALL
+                     SELECT message_id, kind = 'open' AND classification != 'automated',
+                            kind = 'click' AND classification != 'automated',
+                            CASE WHEN kind = 'open' AND classification != 'automated' THEN at END
+                     FROM tracking_events INDEXED BY tracking_events_by_message
+                     WHERE account = ?1 AND message_id IN ({list})
+                 ) GROUP BY message_id"
+            ))?;
+            let params = std::iter::once(account).chain(chunk.iter().copied());
+            let rows = st.query_map(rusqlite::params_from_iter(params), mark_row)?;
+            for row in rows {
+                let (id, mark) = row?;
+                out.insert(id, mark);
+            }
+        }
+        Ok(out)
     }
 
     /// Tracked mail sent to `email` and its counted opens and clicks.
@@ -1064,6 +1103,12 @@ mod tests {
         assert_eq!((mark.opens, mark.clicks), (3, 1));
         assert_eq!(mark.last_open, sum.last_open, "the last counted open");
         assert_eq!(marks.len(), 1);
+        assert_eq!(
+            s.tracking_marks_of("work", &["<q3@acme.test>", "<other@acme.test>"])
+                .unwrap(),
+            marks,
+            "a page's marks are the same as the account's"
+        );
         assert!(s.tracking_marks("home").unwrap().is_empty());
 
         let dana = s.contact_tracking("dana@acme.test").unwrap();

@@ -26,10 +26,12 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         .skip(start)
         .take(height)
         .map(|(i, folder)| {
+            // `folder.name` is the wire name (the folder's identity); people read it decoded.
+            let shown = crate::app::folder_display_name(&folder.name);
             let name = if many_accounts {
-                format!("{}/{}", folder.account, folder.name)
+                format!("{}/{shown}", folder.account)
             } else {
-                folder.name.clone()
+                shown.into_owned()
             };
             let count = if folder.unread > 0 {
                 folder.unread.to_string()

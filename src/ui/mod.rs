@@ -1,6 +1,7 @@
 //! The terminal front end: draws [`App`] with ratatui (one file per pane) and turns terminal events
 //! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
 
+pub mod activity;
 pub mod composer;
 pub mod contact;
 pub mod event_loop;
@@ -14,6 +15,7 @@ pub mod picker;
 pub mod reader;
 pub mod status;
 pub mod theme;
+pub mod timeline;
 
 use crate::app::{App, InputKey, Mode, Msg, Pane};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -79,6 +81,7 @@ impl Ui {
             || !matches!(app.mode, Mode::Normal)
             || !app.people.is_empty()
             || app.compose.is_some()
+            || app.tracking.activity.is_some()
         {
             return None;
         }
@@ -133,11 +136,17 @@ impl Ui {
             match pane {
                 Pane::Folders => folders::draw(f, rect, block, app, &self.theme),
                 Pane::List => list::draw(f, rect, block, app, &self.theme),
+                Pane::Reader if app.reader.is_none() && app.tracking.timeline.is_some() => {
+                    timeline::draw(f, rect, block, app, &self.theme)
+                }
                 Pane::Reader => reader::draw(f, rect, block, app, &self.theme),
             }
         }
         if !app.people.is_empty() {
             contact::draw(f, main, app, &self.keymap, &self.theme);
+        }
+        if app.tracking.activity.is_some() {
+            activity::draw(f, main, app, &self.theme);
         }
         status::draw(f, bar, app, &self.theme);
         match &app.mode {
@@ -168,7 +177,7 @@ pub fn input_key(e: &KeyEvent) -> Option<InputKey> {
 /// Which panes are visible and where: three side by side on a wide terminal, fewer as it narrows,
 /// and only the focused one below [`MULTI_PANE_WIDTH`].
 pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
-    let reader_open = app.reader.is_some();
+    let reader_open = app.reader.is_some() || app.tracking.timeline.is_some();
     if area.width < MULTI_PANE_WIDTH {
         let pane = match app.focus {
             Pane::Reader if !reader_open => Pane::List,
@@ -189,6 +198,23 @@ pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     }
     let [b, c] = Layout::horizontal([Constraint::Percentage(45), Constraint::Min(40)]).areas(area);
     vec![(Pane::List, b), (Pane::Reader, c)]
+}
+
+/// How many rows `lines` take wrapped at `width` (estimated per line by display width): what a
+/// scrolling pane clamps its scroll to.
+pub fn wrapped_height(lines: &[ratatui::text::Line], width: u16) -> usize {
+    let w = width.max(1) as usize;
+    lines
+        .iter()
+        .map(|l| {
+            let lw: usize = l
+                .spans
+                .iter()
+                .map(|s| unicode_width::UnicodeWidthStr::width(s.content.as_ref()))
+                .sum();
+            lw.div_ceil(w).max(1)
+        })
+        .sum()
 }
 
 /// `s` cut or padded to exactly `width` columns, with `…` where it was cut.

@@ -5,9 +5,9 @@
 use super::fit;
 use super::keymap::Keymap;
 use super::theme::Theme;
+use crate::app::outbox_state as state;
 use crate::app::outbox_view::{Asking, OutboxLine, OutboxView, Question};
 use crate::app::Action;
-use crate::mail::outbox::state;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;

@@ -49,7 +49,7 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style) -> Line<'a> {
     ));
     if !folder.is_empty() {
         spans.push(sep.clone());
-        spans.push(Span::styled(folder, base));
+        spans.push(Span::styled(crate::app::folder_display_name(folder), base));
     }
     if let Some(entry) = app.current_folder_entry() {
         spans.push(sep.clone());

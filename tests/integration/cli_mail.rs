@@ -403,3 +403,57 @@ fn a_missing_config_file_is_named_in_the_error() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn non_ascii_folders_are_listed_moved_to_and_archived_to_by_their_decoded_names() {
+    let dc = Dovecot::start();
+    dc.add_user("alice", "secret");
+    let env = TidingsEnv::new(&format!(
+        "{}[accounts.work.folders]\narchive = \"Архив\"\n",
+        dc.config_toml("work", "alice", "secret")
+    ));
+    // Created as another client would: Dovecot names them in modified UTF-7 on the wire.
+    dc.create_folder("alice", "&BBAEQARFBDgEMg-"); // Архив
+    dc.create_folder("alice", "Entw&APw-rfe"); // Entwürfe
+    dc.append("alice", "&BBAEQARFBDgEMg-", &message(1, "Old"));
+    dc.append("alice", "INBOX", &message(2, "Move"));
+    dc.append("alice", "INBOX", &message(3, "Archive"));
+    let out = env.run(&["sync"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("work: Архив: 1/1"), "{stderr}");
+
+    // --folder takes the decoded name and the wire name; JSON shows the decoded one.
+    let by_name = env.list_json("Архив");
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0]["folder"], "Архив");
+    assert_eq!(by_name[0]["subject"], "Old 1");
+    assert_eq!(env.list_json("&BBAEQARFBDgEMg-"), by_name);
+
+    let ids = ids_by_subject(&env, "INBOX");
+    env.ok(&["move", &ids[1].0.to_string(), "Entwürfe"]);
+    assert_eq!(
+        dc.message_ids("alice", "Entw&APw-rfe"),
+        vec!["<msg2.Move@acme.test>"]
+    );
+    // The configured archive = "Архив" beats Dovecot's SPECIAL-USE \Archive folder.
+    env.ok(&["archive", &ids[0].0.to_string()]);
+    assert_eq!(
+        dc.message_ids("alice", "&BBAEQARFBDgEMg-"),
+        vec!["<msg1.Old@acme.test>", "<msg3.Archive@acme.test>"]
+    );
+    assert!(dc.uids("alice", "Archive").is_empty());
+    assert!(dc.uids("alice", "INBOX").is_empty());
+    env.ok(&["sync"]);
+    let moved = env.list_json("Entwürfe");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0]["folder"], "Entwürfe");
+    assert_eq!(env.list_json("Архив").len(), 2);
+
+    // An unknown name fails with the known folders as people read them.
+    let out = env.run(&["move", &moved[0]["id"].to_string(), "Черновики"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Entwürfe") && err.contains("Архив"), "{err}");
+    assert!(!err.contains("&BBAEQARFBDgEMg-"), "{err}");
+}

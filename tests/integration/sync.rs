@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tidings::config::Config;
 use tidings::mail::ops::{self, Action};
 use tidings::mail::sync::{spawn_watcher, sync_account, MailAccount, SyncEvent, SyncReport};
+use tidings::mail::{filing, mailbox_name};
 use tidings::store::{ListQuery, MessageSummary, Store};
 
 struct Fixture {
@@ -368,4 +369,204 @@ fn a_wrong_password_names_server_user_and_config_file() {
     assert!(e.contains("login failed for alice"), "{e}");
     assert!(e.contains(&cfg.display().to_string()), "{e}");
     assert!(!e.contains("nope"), "the password must not appear: {e}");
+}
+
+/// The international folders of the mailbox tests, as people read them and as Dovecot names
+/// them on the wire (modified UTF-7, RFC 3501 §5.1.3).
+const INTERNATIONAL: [(&str, &str); 4] = [
+    ("Entwürfe", "Entw&APw-rfe"),
+    ("Архив", "&BBAEQARFBDgEMg-"),
+    ("R&D", "R&-D"),
+    ("日本語/子", "&ZeVnLIqe-/&W1A-"),
+];
+
+fn with_international_folders(f: &Fixture) {
+    for (i, (_, wire)) in INTERNATIONAL.iter().enumerate() {
+        f.dc.create_folder("alice", wire);
+        f.dc.append("alice", wire, &message(i, "Intl"));
+    }
+}
+
+#[test]
+fn non_ascii_folders_keep_their_wire_names_as_identity_and_show_decoded() {
+    let f = Fixture::new();
+    // The server only takes modified UTF-7: raw UTF-8 (what tidings used to send) is refused.
+    let mut s = f.dc.session("alice", "secret");
+    assert!(
+        s.create("Архив").is_err(),
+        "Dovecot refuses a raw UTF-8 name"
+    );
+    s.logout().unwrap();
+    with_international_folders(&f);
+    let mut events = Vec::new();
+    let r = sync_account(&f.account, &f.store(), &mut |e| events.push(e)).unwrap();
+    assert_eq!(r.new_messages, 4);
+    let store = f.store();
+    let acc = store.account_id("work").unwrap();
+    let folders = store.folders(acc).unwrap();
+    for (shown, wire) in INTERNATIONAL {
+        let folder = folders
+            .iter()
+            .find(|x| x.name == wire)
+            .unwrap_or_else(|| panic!("{wire} in {folders:?}"));
+        assert_eq!(mailbox_name::display(&folder.name), shown);
+        assert_eq!(
+            f.local(wire).len(),
+            1,
+            "{shown}'s message stored under {wire}"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, SyncEvent::Progress { folder, .. } if folder == shown)),
+            "progress shows {shown}: {events:?}"
+        );
+    }
+    // Same identity on the next sync: nothing re-fetched, no folder dropped.
+    let r = f.sync();
+    assert_eq!((r.new_messages, r.removed_folders), (0, 0));
+}
+
+#[test]
+fn queued_move_to_a_non_ascii_folder_and_configured_archive_reach_the_server() {
+    let f = Fixture::with_config(|toml| {
+        format!("{toml}[accounts.work.folders]\narchive = \"Архив\"\n")
+    });
+    with_international_folders(&f);
+    f.dc.append("alice", "INBOX", &message(7, "Move"));
+    f.dc.append("alice", "INBOX", &message(8, "Archive"));
+    f.sync();
+    let store = f.store();
+    let acc = store.account_id("work").unwrap();
+    // The configured (decoded) name wins over Dovecot's SPECIAL-USE \Archive folder.
+    let archive = store.folder_by_role(acc, "archive").unwrap().unwrap();
+    assert_eq!(archive.name, "&BBAEQARFBDgEMg-");
+    let inbox = f.local("INBOX");
+    let by_subject = |s: &str| inbox.iter().find(|m| m.subject == s).unwrap().id;
+    ops::queue(
+        &store,
+        &[by_subject("Move 7")],
+        &Action::Move("日本語/子".into()),
+    )
+    .unwrap();
+    ops::queue(&store, &[by_subject("Archive 8")], &Action::Archive).unwrap();
+    let r = f.sync();
+    assert_eq!((r.ops_replayed, r.ops_rolled_back), (2, 0));
+    assert!(f.dc.uids("alice", "INBOX").is_empty());
+    assert_eq!(
+        f.dc.message_ids("alice", "&ZeVnLIqe-/&W1A-"),
+        vec!["<msg3.Intl@acme.test>", "<msg7.Move@acme.test>"]
+    );
+    assert_eq!(
+        f.dc.message_ids("alice", "&BBAEQARFBDgEMg-"),
+        vec!["<msg1.Intl@acme.test>", "<msg8.Archive@acme.test>"]
+    );
+    assert!(f.dc.uids("alice", "Archive").is_empty());
+    assert_eq!(f.local("&BBAEQARFBDgEMg-").len(), 2);
+}
+
+#[test]
+fn drafts_are_filed_in_a_configured_non_ascii_folder_synced_or_not() {
+    let f = Fixture::with_config(|toml| {
+        format!("{toml}[accounts.work.folders]\ndrafts = \"Entwürfe\"\nsent = \"Gesendet ✓\"\n")
+    });
+    let acc = &f.account.config;
+    // Never synced: the configured name is encoded, and the missing folder created as such.
+    let drafts = filing::target("work", acc, None, filing::Role::Drafts);
+    assert_eq!(drafts.known.as_deref(), Some("Entw&APw-rfe"));
+    assert_eq!(drafts.display_name().as_deref(), Some("Entwürfe"));
+    let raw = message(1, "Draft");
+    let folder = filing::save_draft(&acc.imap, &drafts, "<msg1.Draft@acme.test>", raw).unwrap();
+    assert_eq!(folder, "Entw&APw-rfe");
+    let sent = filing::target("work", acc, None, filing::Role::Sent);
+    let filed = filing::file_sent(
+        acc,
+        &sent,
+        &drafts,
+        "<msg2.Sent@acme.test>",
+        message(2, "Sent"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", f.dc.log()));
+    assert_eq!(filed, filing::SentFiling::Appended("Gesendet &JxM-".into()));
+    assert_eq!(
+        f.dc.message_ids("alice", "Gesendet &JxM-"),
+        vec!["<msg2.Sent@acme.test>"]
+    );
+    // Synced: the name is matched to the folder the server listed.
+    f.sync();
+    let store = f.store();
+    let drafts = filing::target("work", acc, Some(&store), filing::Role::Drafts);
+    assert_eq!(drafts.known.as_deref(), Some("Entw&APw-rfe"));
+    filing::save_draft(
+        &acc.imap,
+        &drafts,
+        "<msg1.Draft@acme.test>",
+        message(1, "Draft"),
+    )
+    .unwrap();
+    assert_eq!(
+        f.dc.message_ids("alice", "Entw&APw-rfe"),
+        vec!["<msg1.Draft@acme.test>"],
+        "one copy per draft"
+    );
+    assert_eq!(
+        filing::count_message_id(&acc.imap, &sent, "<msg2.Sent@acme.test>").unwrap(),
+        1
+    );
+}
+
+#[test]
+fn a_queued_move_to_a_non_ascii_folder_gone_from_the_server_is_rolled_back_not_retried() {
+    let f = Fixture::new();
+    f.dc.append("alice", "INBOX", &message(1, "Gone"));
+    f.dc.create_folder("alice", "&BBAEQARFBDgEMg-");
+    f.sync();
+    let store = f.store();
+    let id = f.local("INBOX")[0].id;
+    ops::queue(&store, &[id], &Action::Move("Архив".into())).unwrap();
+    let mut s = f.dc.session("alice", "secret");
+    s.delete("&BBAEQARFBDgEMg-").unwrap();
+    s.logout().unwrap();
+    // Dovecot's NO names the folder in UTF-8, which the IMAP parser cannot read: still a refusal.
+    let mut events = Vec::new();
+    let r = sync_account(&f.account, &store, &mut |e| events.push(e))
+        .unwrap_or_else(|e| panic!("sync: {e}"));
+    assert_eq!(r.ops_rolled_back, 1, "{events:?}");
+    let reason = events
+        .iter()
+        .find_map(|e| match e {
+            SyncEvent::OpRolledBack { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("INBOX → Архив"), "{reason}");
+    assert_eq!(store.pending_op_count().unwrap(), 0);
+    assert_eq!(f.local("INBOX").len(), 1);
+}
+
+#[test]
+fn the_folder_pane_shows_decoded_names_and_a_malformed_one_as_sent() {
+    use tidings::app::Msg;
+    let mut h = crate::tui_snapshots::Harness::new(120, 30);
+    let acc = h.store.account_id("work").unwrap();
+    for wire in ["&BBAEQARFBDgEMg-", "&ZeVnLIqe-/&W1A-", "Bad&Name"] {
+        h.store
+            .upsert_folder(acc, wire, Some("/"), None, true)
+            .unwrap();
+    }
+    h.send(Msg::Sync(SyncEvent::FolderChanged {
+        account: "work".into(),
+        folder: "&BBAEQARFBDgEMg-".into(),
+    }));
+    let screen = h.screen();
+    assert!(screen.contains("Архив"), "{screen}");
+    assert!(screen.contains("日本語/子"), "{screen}");
+    assert!(screen.contains("Bad&Name"), "{screen}");
+    assert!(!screen.contains("&BBAEQARFBDgEMg-"), "{screen}");
+    // Sorted as shown, not by wire name (where "&BBAE…" would come before "Bad&Name").
+    let at = |name: &str| screen.find(name).unwrap();
+    assert!(
+        at("Bad&Name") < at("Архив") && at("Архив") < at("日本語/子"),
+        "{screen}"
+    );
 }
