@@ -29,13 +29,19 @@ fn now() -> i64 {
 }
 
 fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{what} {}", path.display()))?;
+    let shown = || format!("{what} {}", path.display());
+    // Read up to the limit rather than trusting the file's size: a pipe (`<(cmd)`) or a device
+    // has none, and would otherwise be read until the memory runs out.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BODY_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(shown)?;
     anyhow::ensure!(
-        meta.len() <= MAX_BODY_BYTES,
-        "{what} {} is larger than {MAX_BODY_BYTES} bytes",
-        path.display()
+        bytes.len() as u64 <= MAX_BODY_BYTES,
+        "{} is larger than {MAX_BODY_BYTES} bytes",
+        shown()
     );
-    std::fs::read_to_string(path).with_context(|| format!("{what} {}", path.display()))
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", shown()))
 }
 
 /// Each flag value may itself be a comma-separated list, as typed in a mail client.

@@ -25,7 +25,7 @@ pub enum ComposeError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: attachment is {size} bytes, more than the limit of {MAX_ATTACHMENT_BYTES}")]
+    #[error("{path}: attachment is larger than {MAX_ATTACHMENT_BYTES} bytes (the limit)")]
     AttachmentTooLarge { path: String, size: u64 },
     #[error("the original message could not be parsed")]
     Unparseable,
@@ -165,21 +165,33 @@ mod base64_bytes {
 impl Attachment {
     /// Reads a file the user named; the content type is guessed from the extension.
     pub fn from_path(path: &Path) -> Result<Attachment, ComposeError> {
+        use std::io::Read as _;
         let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| ComposeError::ReadAttachment {
+        let read_error = |source| ComposeError::ReadAttachment {
             path: shown.clone(),
             source,
-        })?;
-        if meta.len() > MAX_ATTACHMENT_BYTES {
-            return Err(ComposeError::AttachmentTooLarge {
-                path: shown,
-                size: meta.len(),
-            });
+        };
+        let too_large = |size| ComposeError::AttachmentTooLarge {
+            path: shown.clone(),
+            size,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let meta = file.metadata().map_err(read_error)?;
+        if meta.is_dir() {
+            return Err(read_error(std::io::ErrorKind::IsADirectory.into()));
         }
-        let data = std::fs::read(path).map_err(|source| ComposeError::ReadAttachment {
-            path: shown.clone(),
-            source,
-        })?;
+        if meta.len() > MAX_ATTACHMENT_BYTES {
+            return Err(too_large(meta.len()));
+        }
+        // Read up to the limit, not to the end: a pipe (`<(cmd)`) or a device has no size to
+        // check beforehand and would be read until the memory runs out.
+        let mut data = Vec::new();
+        file.take(MAX_ATTACHMENT_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(read_error)?;
+        if data.len() as u64 > MAX_ATTACHMENT_BYTES {
+            return Err(too_large(data.len() as u64));
+        }
         let filename = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -1185,3 +1185,41 @@ fn outbox_and_drafts_lists_keep_a_hostile_subject_on_one_line() {
     clean("drafts", &drafts);
     assert_eq!(drafts.lines().count(), 1, "{drafts}");
 }
+
+/// A body or attachment read from a device or a pipe (`--body-file <(cmd)`, /dev/zero) has no
+/// size to check beforehand: reading stops at the limit instead of filling the memory.
+#[test]
+fn an_endless_body_or_attachment_is_refused_at_the_size_limit() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    for flag in ["--body-file", "--attach", "--html-file"] {
+        // Under a memory cap, so a regression fails here instead of exhausting the machine.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("ulimit -v 3000000; exec \"$@\"")
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(env.path("config.toml"))
+            .arg("--data-dir")
+            .arg(env.path("data"))
+            .args([
+                "send",
+                "--to",
+                "dana@acme.test",
+                "--subject",
+                "endless",
+                flag,
+                "/dev/zero",
+            ])
+            .stdin(Stdio::null());
+        let out = cmd.output().unwrap();
+        assert_eq!(code(&out), 1, "{flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("larger than"),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(smtp.deliveries().is_empty());
+}
