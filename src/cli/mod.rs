@@ -127,7 +127,7 @@ pub struct WatchArgs {
     /// Poll until caught up, then exit (1 with the reason if the tracker fails)
     #[arg(long)]
     pub once: bool,
-    /// The account to store events under (default: the first configured)
+    /// Only the tracker of this account (default: every account's tracker)
     #[arg(long)]
     pub account: Option<String>,
 }
@@ -174,7 +174,7 @@ pub struct SendArgs {
     /// A file to attach (repeatable)
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub attach: Vec<PathBuf>,
-    /// Account to send from (default: the first configured)
+    /// Account to send from (default: the first by name, as accounts are sorted)
     #[arg(long)]
     pub account: Option<String>,
     /// Track opens (a pixel per recipient); without this or --no-track-opens the last choice applies
