@@ -9,7 +9,7 @@ use crate::tracking;
 use crate::tracking::send::{SharedPlanner, TrackedPlanner, TrackingChoice};
 use anyhow::Context as _;
 use serde_json::json;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -70,6 +70,12 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
     let body = match &args.body_file {
         Some(p) => read_text(p, "body file")?,
         None => {
+            if std::io::stdin().is_terminal() {
+                // Otherwise `tidings send --to … --subject …` looks like it hangs.
+                eprintln!(
+                    "tidings: type the body, then Ctrl-D on a line of its own (or use --body-file)"
+                );
+            }
             let mut s = String::new();
             std::io::stdin()
                 .take(MAX_BODY_BYTES + 1)

@@ -1223,3 +1223,39 @@ fn an_endless_body_or_attachment_is_refused_at_the_size_limit() {
     }
     assert!(smtp.deliveries().is_empty());
 }
+
+/// `tidings send` without --body-file on a terminal says how to end the body instead of seeming
+/// to hang; the body typed there is what is sent.
+#[test]
+fn send_on_a_terminal_says_how_to_end_the_body() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    let cmd = format!(
+        "{} --config {} --data-dir {} send --to dana@acme.test --subject typed",
+        env!("CARGO_BIN_EXE_tidings"),
+        env.path("config.toml").display(),
+        env.path("data").display()
+    );
+    // util-linux `script` gives the command a terminal; what it reads is typed into it.
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed for this test (Debian: apt-get install bsdutils)");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    use std::io::Write as _;
+    stdin.write_all(b"typed on a terminal\n\x04").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("Ctrl-D"), "{shown}");
+    assert_eq!(smtp.deliveries().len(), 1, "{shown}");
+    let raw = &SmtpServer::maildir_messages(&smtp.maildir)[0];
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert!(
+        m.body_text(0).unwrap().starts_with("typed on a terminal"),
+        "{shown}"
+    );
+}
