@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Pixel throughput and p99 latency: `tidings tracker serve` (release build, SQLite, every open
-# committed before it is answered) beside nginx serving a static 1×1 GIF, on 127.0.0.1, in the
-# same run, with the same wrk settings. Prints req/s, p99, the ratio, and checks that the events
-# in the database equal the opens the server answered.
+# Pixel throughput and p99 latency: `tidings tracker serve` (release build, every open committed
+# before it is answered) beside nginx serving a static 1×1 GIF, on 127.0.0.1, in the same run,
+# with the same wrk settings. Prints req/s, p99 and the ratio to nginx for each tracker setup, and
+# checks for each that the events in its database equal the opens the server answered.
+#
+# Tracker setups (TRACKERS, space-separated, all by default):
+#   sqlite          SQLite, --durability fsync (the default: the WAL is fsynced before answering)
+#   sqlite-process  SQLite, --durability process (answered once the WAL is written to the OS)
+#   postgres        PostgreSQL, a private cluster started here (fsync on, synchronous_commit on)
 #
 #   benches/tracker.sh                      # 10 s per server, 64 connections, 2 threads
-#   DURATION=20s CONNECTIONS=128 benches/tracker.sh
-#   DB=postgres://postgres@127.0.0.1:5432/bench benches/tracker.sh   # the PostgreSQL backend
+#   DURATION=20s CONNECTIONS=256 TRACKERS="sqlite postgres" benches/tracker.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+TRACKERS=${TRACKERS:-sqlite sqlite-process postgres}
 
 for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "benches/tracker.sh: $tool is missing (apt-get install wrk nginx-light curl)" >&2; exit 1; }
 done
+pg_bin=""
+if [[ " $TRACKERS " == *" postgres "* ]]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$pg_bin/initdb" ] || { echo "benches/tracker.sh: PostgreSQL is missing (apt-get install postgresql), or leave postgres out of TRACKERS" >&2; exit 1; }
+fi
 
 cargo build --release --locked -q
 BIN=$PWD/target/release/tidings
@@ -64,21 +74,29 @@ EOF
 nginx -e "$work/nginx-error.log" -p "$work" -c "$work/nginx.conf" &
 pids+=($!)
 
-# --- the tracker ---------------------------------------------------------------------------------
-export TIDINGS_DATA_DIR=$work/data TIDINGS_CONFIG=$work/none.toml
-DB=${DB:-sqlite:$work/tracker.sqlite3}
-api_token=$("$BIN" tracker user add bench --db "$DB" | tail -1)
-"$BIN" tracker serve --listen 127.0.0.1:0 --db "$DB" >"$work/tracker.out" 2>"$work/tracker.err" &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/tracker.out" 2>/dev/null && break; sleep 0.05; done
-tracker=$(sed -n 's/^tidings tracker listening on //p' "$work/tracker.out")
-[ -n "$tracker" ] || { echo "tracker did not start: $(cat "$work/tracker.err")" >&2; exit 1; }
-rcpt=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-curl -sf -X POST "$tracker/api/v1/messages" -H "Authorization: Bearer $api_token" \
-  -d "{\"message_id\":\"<bench@tidings>\",\"sent_at\":\"2020-01-01T00:00:00Z\",\"recipients\":[{\"address\":\"bench@example.com\",\"token\":\"$rcpt\"}]}" >/dev/null
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$nginx_port/p/x.gif" >/dev/null && break; sleep 0.05; done
+# --- PostgreSQL: a private cluster on the same disk, with its durability settings left on -----
+pg_url=""
+if [ -n "$pg_bin" ]; then
+  pg=$work/pg
+  mkdir -p "$pg/sock"
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then
+    chmod 755 "$work"  # mktemp made it private; the cluster runs as postgres
+    chown -R postgres: "$pg"
+    as_pg=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+  fi
+  "${as_pg[@]}" "$pg_bin/initdb" --auth=trust --username=postgres -E UTF8 -D "$pg/data" >/dev/null
+  pg_port=$(free_port)
+  "${as_pg[@]}" "$pg_bin/postgres" -D "$pg/data" -h 127.0.0.1 -p "$pg_port" -k "$pg/sock" \
+    -c max_connections=100 >"$work/postgres.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break; sleep 0.1; done
+  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" || { echo "postgres did not start: $(cat "$work/postgres.log")" >&2; exit 1; }
+  pg_url="postgres://postgres@127.0.0.1:$pg_port"
+fi
 
-# --- measure -------------------------------------------------------------------------------------
+export TIDINGS_DATA_DIR=$work/data TIDINGS_CONFIG=$work/none.toml
+
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "User-Agent: Mozilla/5.0 (bench)" "$1"; }
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
@@ -86,27 +104,60 @@ answered() { awk '/requests in/ {print $1}' "$1"; }
 non2xx() { awk '/Non-2xx or 3xx responses:/ {print $5}' "$1"; }
 errors() { awk '/Socket errors:/ {print $0}' "$1"; }
 
-run_wrk "http://127.0.0.1:$nginx_port/p/$rcpt.gif" >"$work/nginx.wrk"
-run_wrk "$tracker/p/$rcpt.gif" >"$work/tracker.wrk"
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$nginx_port/p/x.gif" >/dev/null && break; sleep 0.05; done
+run_wrk "http://127.0.0.1:$nginx_port/p/x.gif" >"$work/nginx.wrk"
+n_rps=$(rps "$work/nginx.wrk")
 
-# Let the last in-flight requests finish before counting.
-sleep 1
-metric=$(curl -sf "$tracker/metrics" | awk '/events_recorded_total\{kind="open"\}/ {print $2}')
-recorded=$("$BIN" tracker stats --db "$DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["opens"])')
+report="$work/report"
+printf '%-36s %12s %10s %7s\n' "server" "req/s" "p99" "ratio" >"$report"
+printf '%-36s %12s %10s %7s\n' "nginx (static GIF)" "$n_rps" "$(p99 "$work/nginx.wrk")" "1.00" >>"$report"
+checks="$work/checks"
+: >"$checks"
+failed=0
 
-n_rps=$(rps "$work/nginx.wrk"); t_rps=$(rps "$work/tracker.wrk")
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, $(date -u +%F)"
-printf '%-28s %12s %10s\n' "server" "req/s" "p99"
-printf '%-28s %12s %10s\n' "nginx (static GIF)" "$n_rps" "$(p99 "$work/nginx.wrk")"
-printf '%-28s %12s %10s\n' "tidings tracker (${DB%%:*})" "$t_rps" "$(p99 "$work/tracker.wrk")"
-python3 -c "print(f'ratio tracker/nginx: {float(\"$t_rps\")/float(\"$n_rps\"):.2f}')"
-if [ -n "$(errors "$work/tracker.wrk")" ]; then echo "tracker $(errors "$work/tracker.wrk")"; fi
-nx=$(non2xx "$work/tracker.wrk")
-wrk_ok=$(answered "$work/tracker.wrk")
-echo "tracker: wrk received $wrk_ok responses (${nx:-0} non-2xx); the server answered $metric opens; the database holds $recorded"
-echo "  ($((recorded - metric)) committed whose client hung up before the answer was written, when wrk stopped)"
-if [ "$recorded" -lt "$metric" ] || [ "$recorded" -lt "$wrk_ok" ]; then
-  echo "MISMATCH: answered opens are missing from the database" >&2
-  exit 1
-fi
-echo "every answered open is in the database"
+for setup in $TRACKERS; do
+  case $setup in
+    sqlite) db="sqlite:$work/tracker.sqlite3"; args=(--durability fsync) ;;
+    sqlite-process) db="sqlite:$work/tracker-process.sqlite3"; args=(--durability process) ;;
+    postgres)
+      [ -n "$pg_url" ] || { echo "postgres: no cluster" >&2; exit 1; }
+      "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres bench
+      db="$pg_url/bench"; args=(--durability fsync) ;;
+    *) echo "benches/tracker.sh: unknown tracker setup $setup" >&2; exit 2 ;;
+  esac
+  api_token=$("$BIN" tracker user add bench --db "$db" | tail -1)
+  "$BIN" tracker serve --listen 127.0.0.1:0 --db "$db" "${args[@]}" >"$work/$setup.out" 2>"$work/$setup.err" &
+  tracker_pid=$!
+  pids+=($tracker_pid)
+  for _ in $(seq 100); do grep -q "listening on" "$work/$setup.out" 2>/dev/null && break; sleep 0.05; done
+  tracker=$(sed -n 's/^tidings tracker listening on //p' "$work/$setup.out")
+  [ -n "$tracker" ] || { echo "tracker ($setup) did not start: $(cat "$work/$setup.err")" >&2; exit 1; }
+  rcpt=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  curl -sf -X POST "$tracker/api/v1/messages" -H "Authorization: Bearer $api_token" \
+    -d "{\"message_id\":\"<bench@tidings>\",\"sent_at\":\"2020-01-01T00:00:00Z\",\"recipients\":[{\"address\":\"bench@example.com\",\"token\":\"$rcpt\"}]}" >/dev/null
+  run_wrk "$tracker/p/$rcpt.gif" >"$work/$setup.wrk"
+  # Let the last in-flight requests finish before counting.
+  sleep 1
+  metric=$(curl -sf "$tracker/metrics" | awk '/events_recorded_total\{kind="open"\}/ {print $2}')
+  kill "$tracker_pid"; wait "$tracker_pid" 2>/dev/null || true
+  recorded=$("$BIN" tracker stats --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["opens"])')
+  t_rps=$(rps "$work/$setup.wrk")
+  ratio=$(python3 -c "print(f'{float(\"$t_rps\")/float(\"$n_rps\"):.2f}')")
+  printf '%-36s %12s %10s %7s\n' "tidings tracker ($setup)" "$t_rps" "$(p99 "$work/$setup.wrk")" "$ratio" >>"$report"
+  {
+    if [ -n "$(errors "$work/$setup.wrk")" ]; then echo "$setup: $(errors "$work/$setup.wrk")"; fi
+    nx=$(non2xx "$work/$setup.wrk")
+    wrk_ok=$(answered "$work/$setup.wrk")
+    echo "$setup: wrk received $wrk_ok responses (${nx:-0} non-2xx); the server answered $metric opens; the database holds $recorded"
+    if [ "$recorded" -lt "$metric" ] || [ "$recorded" -lt "$wrk_ok" ]; then
+      echo "$setup: MISMATCH: answered opens are missing from the database"
+    else
+      echo "$setup: every answered open is in the database ($((recorded - metric)) more committed for clients that hung up when wrk stopped)"
+    fi
+  } >>"$checks"
+  grep -q "$setup: MISMATCH" "$checks" && failed=1
+done
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+cat "$report" "$checks"
+exit "$failed"

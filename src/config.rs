@@ -75,7 +75,10 @@ pub struct AccountConfig {
     pub email: String,
     #[serde(default)]
     pub display_name: Option<String>,
-    pub imap: ServerConfig,
+    /// None for a send-only account (the demo's): nothing is synced, and the Sent copy of what
+    /// it sends is filed in the local cache instead of on a server.
+    #[serde(default)]
+    pub imap: Option<ServerConfig>,
     #[serde(default)]
     pub smtp: Option<ServerConfig>,
     /// Appended to new mail below "-- ".
@@ -259,6 +262,9 @@ pub struct TrackingConfig {
     pub require_consent: bool,
     pub opt_out_link: bool,
     pub poll_seconds: u64,
+    /// Links that are never rewritten, as patterns over the whole URL where `*` matches any run
+    /// of characters (so `https://example.org/*` is a prefix), compared ignoring ASCII case.
+    pub exclude_links: Vec<String>,
 }
 
 // Hand-written so an API token can never reach a log through `{:?}`.
@@ -273,6 +279,7 @@ impl fmt::Debug for TrackingConfig {
             .field("require_consent", &self.require_consent)
             .field("opt_out_link", &self.opt_out_link)
             .field("poll_seconds", &self.poll_seconds)
+            .field("exclude_links", &self.exclude_links)
             .finish()
     }
 }
@@ -321,6 +328,7 @@ impl Default for TrackingConfig {
             require_consent: false,
             opt_out_link: false,
             poll_seconds: 30,
+            exclude_links: Vec::new(),
         }
     }
 }
@@ -464,7 +472,13 @@ impl Config {
             if !acc.email.contains('@') {
                 return Err(err("email", "is not an email address"));
             }
-            let servers = [("imap", Some(&acc.imap)), ("smtp", acc.smtp.as_ref())];
+            if acc.imap.is_none() && acc.smtp.is_none() {
+                return Err(err(
+                    "imap",
+                    "is missing (an account needs [imap], [smtp] or both)",
+                ));
+            }
+            let servers = [("imap", acc.imap.as_ref()), ("smtp", acc.smtp.as_ref())];
             for (section, server) in servers {
                 let Some(s) = server else { continue };
                 if s.host.trim().is_empty() {
@@ -595,9 +609,10 @@ password = "pw"
         let c = Config::parse(GOOD, Path::new("c.toml")).unwrap();
         let (name, acc) = c.account(None).unwrap();
         assert_eq!(name, "work");
-        assert_eq!(acc.imap.security, Security::Tls);
+        let imap = acc.imap.as_ref().unwrap();
+        assert_eq!(imap.security, Security::Tls);
         assert_eq!(acc.smtp.as_ref().unwrap().security, Security::Starttls);
-        assert_eq!(acc.imap.resolve_password().unwrap(), "secret");
+        assert_eq!(imap.resolve_password().unwrap(), "secret");
     }
 
     #[test]
@@ -692,5 +707,18 @@ track_links = true
             .unwrap_err()
             .to_string();
         assert!(e.contains("dispaly_name"), "{e}");
+    }
+
+    #[test]
+    fn a_send_only_account_needs_no_imap_but_an_account_needs_a_server() {
+        let smtp_only = "[accounts.out]\nemail = \"me@example.com\"\n[accounts.out.smtp]\n\
+                         host = \"smtp.example.com\"\nport = 587\nuser = \"me\"\npassword = \"pw\"\n";
+        let c = Config::parse(smtp_only, Path::new("c.toml")).unwrap();
+        assert!(c.accounts["out"].imap.is_none());
+        let neither = "[accounts.out]\nemail = \"me@example.com\"\n";
+        let e = Config::parse(neither, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("accounts.out.imap"), "{e}");
     }
 }

@@ -792,17 +792,19 @@ pub fn perform_write(
     }
 }
 
-/// The server copy of stored draft `id` (blocking: IMAP). An account that is only in the store
-/// (the demo's) has no server to save to; that is not a failure.
+/// The server copy of stored draft `id` (blocking: IMAP). An account without IMAP (the demo's)
+/// has no server to save to; that is not a failure.
 fn upload_draft(store: &Store, config: &Config, id: i64) -> Result<String, String> {
     match drafts::save_to_server(config, store, id) {
         Ok(folder) => Ok(format!(
             "draft saved here and in {:?} on the server — E resumes it",
             super::folder_display_name(&folder)
         )),
-        Err(drafts::DraftError::NoSuchAccount(account)) => Ok(format!(
-            "draft saved here — E resumes it (account {account} has no server to save it to)"
-        )),
+        Err(drafts::DraftError::NoSuchAccount(account) | drafts::DraftError::NoServer(account)) => {
+            Ok(format!(
+                "draft saved here — E resumes it (account {account} has no server to save it to)"
+            ))
+        }
         Err(e) => {
             tracing::warn!(id, error = %e, "saving a draft to the server failed");
             Err(e.to_string())

@@ -12,6 +12,7 @@ pub mod runtime;
 pub mod state;
 pub mod threads;
 pub mod timeline;
+pub mod tracking_urls;
 mod update;
 
 pub use action::Action;

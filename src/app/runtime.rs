@@ -190,6 +190,21 @@ fn outbox_msg(ev: OutboxEvent) -> Msg {
     }
 }
 
+/// (account, Sent folder) of the accounts without IMAP, whose Sent copies the outbox files in
+/// the store (the demo's).
+fn local_sent_folders(config: &Config) -> Vec<(String, String)> {
+    use crate::mail::filing::{target, Role};
+    config
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.imap.is_none())
+        .map(|(name, a)| {
+            let sent = target(name, a, None, Role::Sent).known;
+            (name.clone(), sent.unwrap_or_else(|| "Sent".into()))
+        })
+        .collect()
+}
+
 fn finished(op: u64, result: Result<(), String>) -> Vec<Msg> {
     if let Err(e) = &result {
         tracing::warn!(op, error = %e, "triage change failed");
@@ -236,10 +251,20 @@ impl Runtime {
                 crate::tracking::send::planner_for,
             ));
             let tx = self.tx.clone();
+            let local_sent = local_sent_folders(config);
             tokio::spawn(async move {
                 while let Some(ev) = erx.recv().await {
+                    let sent = matches!(&ev, OutboxEvent::Flushed(rs)
+                        if rs.iter().any(|r| r.outcome == Outcome::Sent));
                     if tx.send(outbox_msg(ev)).is_err() || tx.send(Msg::OutboxStale).is_err() {
                         break;
+                    }
+                    // The outbox files these accounts' Sent copies in the store itself: show them.
+                    for (account, folder) in local_sent.iter().filter(|_| sent) {
+                        let _ = tx.send(Msg::Sync(SyncUpdate::FolderChanged {
+                            account: account.clone(),
+                            folder: folder.clone(),
+                        }));
                     }
                 }
             });
@@ -276,8 +301,8 @@ impl Runtime {
                         Msg::Notice("queued in the outbox; sending…".into())
                     }
                     _ => Msg::Notice(format!(
-                        "account {account} has no SMTP server (as in the demo): the mail waits \
-                         in the outbox — `tidings outbox` lists it"
+                        "account {account} has no SMTP server: the mail waits in the outbox — \
+                         `tidings outbox` lists it"
                     )),
                 };
                 let _ = self.tx.send(msg);
@@ -547,10 +572,7 @@ fn load_messages_streaming(
 }
 
 /// The reader's view of message `id`, rendered by `mail::render` (sanitized, HTML as text).
-pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
-    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    Ok(crate::mail::render::render_message(&raw))
-}
+pub use super::tracking_urls::reader_content;
 
 fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
     let raw = store.raw_message(id).map_err(|e| e.to_string())?;

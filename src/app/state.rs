@@ -74,7 +74,7 @@ pub struct FolderEntry {
 }
 
 /// A message as the reader shows it: sanitized headers, text and attachments.
-pub type ReaderContent = crate::mail::render::Rendered;
+pub use super::tracking_urls::{ReaderContent, TrackingLine, TrackingUrls};
 pub type AttachmentView = crate::mail::render::RenderedAttachment;
 
 #[derive(Debug, Clone)]

@@ -47,10 +47,7 @@ impl App {
                 match (&mut self.reader, content) {
                     (Some(r), Ok(c)) if r.id == id => r.content = Some(c),
                     (Some(r), Err(e)) if r.id == id => {
-                        r.content = Some(ReaderContent {
-                            body: format!("This message cannot be shown: {e}"),
-                            ..Default::default()
-                        });
+                        r.content = Some(ReaderContent::unreadable(&e));
                         self.last_error = Some(e);
                     }
                     _ => {}

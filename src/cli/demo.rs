@@ -5,14 +5,20 @@
 //! `--dir DIR` keeps the demo mailbox in DIR instead, so it can be explored with the other
 //! commands (`tidings --data-dir DIR list`); DIR must be new, empty, or an earlier demo dir.
 //!
-//! The demo account lives only in the store, not in [`Config`]: it has no server, and the sync
-//! engine only visits configured accounts, so nothing ever tries to reach one for it.
+//! The demo account is seeded into the store and configured in memory only, without `[imap]`
+//! (the sync engine skips it), with `[smtp]` pointing at an embedded SMTP server on 127.0.0.1
+//! ([`crate::mail::local_smtp`]): mail written in the demo goes through the real outbox and
+//! SMTP path, a copy to the demo user lands in its INBOX, every recipient's copy is kept in
+//! `<dir>/delivered/`, and the Sent copy is filed in the store. An embedded tracker
+//! ([`crate::tracking::embedded`]) makes tracked sending work too.
 
 use super::mail::list;
 use super::{Context, DemoArgs, ListArgs};
-use crate::config::{Config, Paths};
-use crate::mail::demo::{seed, DemoSummary};
+use crate::config::{AccountConfig, Config, Paths};
+use crate::mail::demo::{seed, DemoSummary, DEMO_ACCOUNT, DEMO_EMAIL, DEMO_NAME};
+use crate::mail::local_smtp::{LocalSmtp, LocalSmtpOptions};
 use crate::store::Store;
+use crate::tracking::embedded::EmbeddedTracker;
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +31,7 @@ const DEMO_MARKER: &str = "tidings-demo";
 pub struct DemoEnv {
     /// Paths with `data_dir` set to the demo dir and a config file that does not exist.
     pub paths: Paths,
-    /// No accounts: the demo account is only in the store.
+    /// No accounts until [`DemoEnv::start_servers`] adds the demo account.
     pub config: Config,
     pub summary: DemoSummary,
     /// Held so the temporary dir lives as long as the env; `None` with `--dir`.
@@ -44,6 +50,39 @@ impl DemoEnv {
     pub fn open_store(&self) -> anyhow::Result<Store> {
         Ok(Store::open(&self.db_path())?)
     }
+
+    /// Starts the demo's servers on 127.0.0.1 and points the demo account's `[smtp]` and the
+    /// `[tracking]` settings at them. They stop when the returned value is dropped.
+    pub fn start_servers(&mut self) -> anyhow::Result<DemoServers> {
+        let smtp = LocalSmtp::start(LocalSmtpOptions::new(
+            self.data_dir(),
+            &self.db_path(),
+            DEMO_ACCOUNT,
+            DEMO_EMAIL,
+        ))?;
+        let tracker = EmbeddedTracker::start(self.data_dir())?;
+        tracker.configure(&mut self.config.tracking);
+        self.config.accounts.insert(
+            DEMO_ACCOUNT.into(),
+            AccountConfig {
+                email: DEMO_EMAIL.into(),
+                display_name: Some(DEMO_NAME.into()),
+                imap: None,
+                smtp: Some(smtp.server_config()),
+                signature: Some(format!("{DEMO_NAME}\nInitech")),
+                folders: Default::default(),
+                server_saves_sent: None,
+                tracking: None,
+            },
+        );
+        Ok(DemoServers { smtp, tracker })
+    }
+}
+
+/// The demo's embedded servers: SMTP (what the demo sends is delivered here) and the tracker.
+pub struct DemoServers {
+    pub smtp: LocalSmtp,
+    pub tracker: EmbeddedTracker,
 }
 
 /// Creates the demo data dir (`keep_in`, or a new temporary dir), seeds it with mail dated
@@ -104,8 +143,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now().timestamp();
     let mut env = prepare_demo(args.dir.as_deref(), now)?;
     let _log = crate::logging::init(&env.paths.log_dir());
-    let tracker = crate::tracking::embedded::EmbeddedTracker::start(env.data_dir())?;
-    tracker.configure(&mut env.config.tracking);
+    let servers = env.start_servers()?;
     let ctx = Context {
         paths: env.paths.clone(),
         config: env.config.clone(),
@@ -118,6 +156,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             super::tui::TuiOptions {
                 sync: false,
                 demo_superdata: true,
+                local_events: Some(servers.smtp.subscribe()),
             },
         );
     }
@@ -142,8 +181,11 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     println!(
-        "\nTracking: an embedded tracker runs at {}",
-        tracker.base_url
+        "\nSending: an embedded SMTP server runs at {}; what it receives is kept in {} and \
+         mail to {DEMO_EMAIL} lands in INBOX.\nTracking: an embedded tracker runs at {}",
+        servers.smtp.addr(),
+        servers.smtp.delivered_dir().display(),
+        servers.tracker.base_url
     );
     match &args.dir {
         Some(dir) => println!(

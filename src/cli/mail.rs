@@ -148,7 +148,7 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     };
     if accounts.is_empty() {
         anyhow::bail!(
-            "no accounts configured in {} (add an [accounts.NAME] section)",
+            "no accounts to sync in {} (add an [accounts.NAME] section with [accounts.NAME.imap])",
             ctx.config_file_note()
         );
     }

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Bits of an IPv6 client address stored (128 keeps it whole)
     #[arg(long, default_value_t = 48, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=128))]
     pub ip_prefix_v6: u8,
+    /// When a hit is answered: `fsync` once it is on disk (survives power loss), `process` once
+    /// the OS or the database server has it (survives kill -9 of the tracker, not a machine crash)
+    #[arg(long, value_enum, default_value_t = db::Durability::Fsync)]
+    pub durability: db::Durability,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -117,7 +121,7 @@ pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let db = db::open(&args.db).await?;
+    let db = db::open_with(&args.db, args.durability).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

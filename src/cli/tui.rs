@@ -18,6 +18,8 @@ pub struct TuiOptions {
     /// Serve the demo companies' Superdata sources from an embedded server on 127.0.0.1 and use
     /// them instead of `[superdata]` (for `tidings demo`: offline, marked as demo data).
     pub demo_superdata: bool,
+    /// Folder changes made outside the app (the demo's SMTP receiver filing into INBOX).
+    pub local_events: Option<tokio::sync::mpsc::UnboundedReceiver<SyncEvent>>,
 }
 
 pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -43,6 +45,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
         TuiOptions {
             sync: true,
             demo_superdata: false,
+            local_events: None,
         },
     )
 }
@@ -82,6 +85,16 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         app.last_error = theme_error;
         start_tracking(paths, config, tx.clone());
+        if let Some(mut events) = opts.local_events {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = events.recv().await {
+                    if tx.send(Msg::Sync(ev)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         app.superdata = config.superdata.clone();
         // Held until the inbox closes: dropping it stops the demo sources.
         let _demo_sources = if opts.demo_superdata {

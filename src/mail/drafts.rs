@@ -17,6 +17,8 @@ pub enum DraftError {
     NoSuchDraft(i64),
     #[error("account {0:?} is not in the config")]
     NoSuchAccount(String),
+    #[error("account {0:?} has no IMAP server; the draft is kept in the local drafts only")]
+    NoServer(String),
     #[error(transparent)]
     Filing(#[from] FilingError),
     #[error(transparent)]
@@ -90,7 +92,11 @@ pub fn discard_everywhere(config: &Config, store: &Store, id: i64) -> Result<boo
             .accounts
             .get(&row.account)
             .ok_or_else(|| DraftError::NoSuchAccount(row.account.clone()))?;
-        filing::delete_message_id(&acc.imap, folder, &row.message_id)?;
+        let imap = acc
+            .imap
+            .as_ref()
+            .ok_or_else(|| DraftError::NoServer(row.account.clone()))?;
+        filing::delete_message_id(imap, folder, &row.message_id)?;
     }
     discard(store, id)
 }
@@ -167,9 +173,12 @@ pub fn save_to_server(config: &Config, store: &Store, id: i64) -> Result<String,
         .accounts
         .get(&saved.draft.account)
         .ok_or_else(|| DraftError::NoSuchAccount(saved.draft.account.clone()))?;
+    let Some(imap) = &acc.imap else {
+        return Err(DraftError::NoServer(saved.draft.account.clone()));
+    };
     let drafts = filing::target(&saved.draft.account, acc, Some(store), Role::Drafts);
     let raw = saved.draft.build(saved.updated_at, true)?;
-    let folder = filing::save_draft(&acc.imap, &drafts, &saved.draft.message_id, raw)?;
+    let folder = filing::save_draft(imap, &drafts, &saved.draft.message_id, raw)?;
     store.mark_draft_on_server(id, &folder, saved.updated_at)?;
     Ok(folder)
 }

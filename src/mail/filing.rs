@@ -27,6 +27,8 @@ pub enum FilingError {
     },
     #[error("Message-ID {0:?} cannot be searched for (line break)")]
     BadMessageId(String),
+    #[error("the account has no [imap] section: no server to file on")]
+    NoServer,
 }
 
 /// Which special folder a copy goes to.
@@ -252,7 +254,8 @@ pub fn file_sent(
     let query = message_id_query(message_id)?;
     let auto_detect = acc.server_saves_sent.is_none();
     let (sent, drafts) = (sent.clone(), drafts.clone());
-    with_connection(&acc.imap, "filing in Sent", raw.len(), move |conn| {
+    let imap = acc.imap.as_ref().ok_or(FilingError::NoServer)?;
+    with_connection(imap, "filing in Sent", raw.len(), move |conn| {
         let filing = if auto_detect && conn.caps.gmail {
             SentFiling::ServerFiles
         } else {

@@ -6,6 +6,8 @@ pub mod demo;
 pub mod drafts;
 pub mod filing;
 pub mod imap;
+pub mod local_mailbox;
+pub mod local_smtp;
 pub mod mailbox_name;
 pub mod ops;
 pub mod outbox;

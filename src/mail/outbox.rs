@@ -18,6 +18,7 @@
 
 use super::compose::{ComposeError, Draft};
 use super::filing::{self, Role};
+use super::local_mailbox;
 use super::smtp::{FailureKind, SmtpError, SmtpSession};
 use crate::config::{AccountConfig, Config};
 use crate::store::{DeliveryRow, NewOutboxEntry, OutboxRow, Store, StoreError};
@@ -399,8 +400,9 @@ impl Outbox {
         if acc.server_saves_sent == Some(false) {
             return None;
         }
+        let imap = acc.imap.as_ref()?;
         let sent = filing::target(&entry.account, acc, Some(store), Role::Sent);
-        match filing::count_message_id(&acc.imap, &sent, &entry.message_id) {
+        match filing::count_message_id(imap, &sent, &entry.message_id) {
             Ok(n) => {
                 let known = deliveries
                     .iter()
@@ -598,10 +600,14 @@ impl Outbox {
             store.outbox_set_filed(id, "skipped", None)?;
             return Ok(None);
         }
+        let sent = filing::target(&entry.account, acc, Some(store), Role::Sent);
+        if acc.imap.is_none() {
+            let folder = sent.known.as_deref().unwrap_or("Sent");
+            return self.file_sent_locally(store, &entry, acc, folder);
+        }
         let (_, sent_copy) = store
             .outbox_bytes(id)?
             .ok_or(OutboxError::NoSuchEntry(id))?;
-        let sent = filing::target(&entry.account, acc, Some(store), Role::Sent);
         let drafts = filing::target(&entry.account, acc, Some(store), Role::Drafts);
         match filing::file_sent(acc, &sent, &drafts, &entry.message_id, sent_copy) {
             Ok(filing::SentFiling::ServerFiles) => {
@@ -617,6 +623,42 @@ impl Outbox {
                 let folder = sent.display_name().unwrap_or_else(|| "Sent".into());
                 let why = format!("the mail was sent but could not be filed in {folder:?}: {e}");
                 store.outbox_set_filed(id, "failed", Some(&why))?;
+                Ok(Some(why))
+            }
+        }
+    }
+
+    /// An account without IMAP (the demo's) keeps its Sent copy in the local cache; a retried
+    /// filing finds an earlier copy by Message-ID instead of adding a second one.
+    fn file_sent_locally(
+        &self,
+        store: &Store,
+        entry: &OutboxRow,
+        acc: &AccountConfig,
+        folder: &str,
+    ) -> Result<Option<String>> {
+        let (_, sent_copy) = store
+            .outbox_bytes(entry.id)?
+            .ok_or(OutboxError::NoSuchEntry(entry.id))?;
+        let sent = local_mailbox::LocalFolder {
+            account: &entry.account,
+            role: "sent",
+            default_name: folder,
+        };
+        // Nothing syncs a send-only account, so its first Sent copy may find it unknown.
+        let filed = store
+            .ensure_account(&entry.account, &acc.email, acc.display_name.as_deref())
+            .and_then(|_| {
+                local_mailbox::file_once(store, sent, sent_copy, &entry.message_id, entry.date)
+            });
+        match filed {
+            Ok(_) => {
+                store.outbox_set_filed(entry.id, "done", None)?;
+                Ok(None)
+            }
+            Err(e) => {
+                let why = format!("the mail was sent but could not be filed locally: {e}");
+                store.outbox_set_filed(entry.id, "failed", Some(&why))?;
                 Ok(Some(why))
             }
         }

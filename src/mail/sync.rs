@@ -108,6 +108,11 @@ pub struct MailAccount {
 impl MailAccount {
     pub fn new(config: &Config, config_path: &Path, name: &str) -> Result<MailAccount, String> {
         let (name, acc) = config.account(Some(name))?;
+        if acc.imap.is_none() {
+            return Err(format!(
+                "account {name:?} has no [imap] section: nothing to sync"
+            ));
+        }
         Ok(MailAccount {
             name: name.to_string(),
             config: acc.clone(),
@@ -126,7 +131,15 @@ impl MailAccount {
     }
 
     pub fn connect(&self) -> Result<Connection, ImapError> {
-        imapconn::connect(&self.config.imap, &self.config_path)
+        // `new` refuses accounts without [imap], so this is only reached with one.
+        match &self.config.imap {
+            Some(imap) => imapconn::connect(imap, &self.config_path),
+            None => Err(ImapError::Connect {
+                addr: format!("account {:?}", self.name),
+                reason: "it has no [imap] section".into(),
+                config: self.config_path.clone(),
+            }),
+        }
     }
 
     pub fn ensure_in_store(&self, store: &Store) -> Result<i64, StoreError> {

@@ -22,6 +22,9 @@ pub struct EmbeddedTracker {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// How often the demo's poller asks the embedded tracker for events.
+pub const POLL_SECONDS: u64 = 3;
+
 /// File in the data dir that keeps the demo user's token, so a kept demo dir reuses its user.
 const TOKEN_FILE: &str = "tracker-demo-token";
 
@@ -81,13 +84,15 @@ impl EmbeddedTracker {
         })
     }
 
-    /// Points `config` at this tracker, with opens and links tracked by default.
+    /// Points `config` at this tracker, with opens and links tracked by default and events
+    /// fetched every few seconds (it is on this machine), so an opened pixel shows at once.
     pub fn configure(&self, config: &mut TrackingConfig) {
         config.base_url = Some(self.base_url.clone());
         config.api_token = Some(self.api_token.clone());
         config.api_token_command = None;
         config.track_opens = true;
         config.track_links = true;
+        config.poll_seconds = POLL_SECONDS;
     }
 }
 

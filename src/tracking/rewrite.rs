@@ -12,8 +12,8 @@
 //! unsubscribe links (a `List-Unsubscribe` target, or "unsubscribe" in the URL or the link's text),
 //! already on the tracker, or excluded by the author: in HTML with the attribute
 //! `data-tidings-notrack` on the `<a>` (the attribute is removed from the sent copy), in plain text
-//! with a `!` right before the URL (`!https://example.com`; the `!` is removed), or by listing the
-//! URL in [`RewriteOptions::excluded_urls`].
+//! with a `!` right before the URL (`!https://example.com`; the `!` is removed), or by a pattern
+//! in [`RewriteOptions::excluded_urls`] (`[tracking] exclude_links`, see [`url_matches_pattern`]).
 
 use super::token::new_tracking_token;
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ pub struct RewriteOptions<'a> {
     pub opt_out_link: bool,
     /// Targets of the mail's `List-Unsubscribe` header; such links are never rewritten.
     pub unsubscribe_urls: &'a [String],
-    /// URLs the author chose not to track.
+    /// Patterns of URLs the author chose not to track (see [`url_matches_pattern`]).
     pub excluded_urls: &'a [String],
 }
 
@@ -136,7 +136,11 @@ impl<'a> LinkTable<'a> {
         if lower.contains("unsubscribe")
             || context.to_lowercase().contains("unsubscribe")
             || self.opts.unsubscribe_urls.iter().any(|u| u.trim() == url)
-            || self.opts.excluded_urls.iter().any(|u| u.trim() == url)
+            || self
+                .opts
+                .excluded_urls
+                .iter()
+                .any(|p| url_matches_pattern(url, p))
         {
             return None;
         }
@@ -153,6 +157,33 @@ impl<'a> LinkTable<'a> {
         };
         Some(format!("{}/l/{}", self.base, self.issued[index].token))
     }
+}
+
+/// True when `url` matches `pattern` as a whole, ignoring ASCII case, where each `*` in the
+/// pattern matches any run of characters (`/` included) and every other character itself. So
+/// `https://example.org/*` excludes every URL under that origin, a pattern without `*` only that
+/// exact URL. Ignoring case errs on the side of not tracking. Greedy with one backtrack point: at
+/// worst len(url) × len(pattern) steps, no recursion, whatever the input.
+pub fn url_matches_pattern(url: &str, pattern: &str) -> bool {
+    let (u, p) = (url.as_bytes(), pattern.trim().as_bytes());
+    let (mut ui, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ui < u.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ui));
+            pi += 1;
+        } else if pi < p.len() && p[pi].eq_ignore_ascii_case(&u[ui]) {
+            pi += 1;
+            ui += 1;
+        } else if let Some((sp, su)) = star {
+            pi = sp + 1;
+            ui = su + 1;
+            star = Some((sp, su + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -1074,6 +1105,83 @@ mod tests {
         let html = r#"<a href="https://news.example.com/out/42">Leave</a><a href="https://example.com/keep">k</a><a href="https://example.com/go">go</a>"#;
         let c = rewrite_for_recipient(Some(html), None, &opts(&unsub, &excluded));
         assert_eq!(hrefs(&c), vec!["https://example.com/go"]);
+    }
+
+    #[test]
+    fn excluded_link_patterns_keep_matching_links_untracked() {
+        let excluded = vec![
+            "https://example.org/*".to_string(),
+            "https://*.intranet.example/*/private*".to_string(),
+            "https://exact.example/only".to_string(),
+        ];
+        let html = concat!(
+            "<a href=\"HTTPS://Example.ORG/deep/path?q=1\">a</a>",
+            "<a href=\"https://example.org.evil.example/x\">lookalike</a>",
+            "<a href=\"https://wiki.intranet.example/team/private/x\">b</a>",
+            "<a href=\"https://wiki.intranet.example/team/public\">c</a>",
+            "<a href=\"https://exact.example/only\">d</a>",
+            "<a href=\"https://exact.example/only/more\">e</a>",
+            "<a href='https://example.org/&#x2a;'>ent</a>",
+        );
+        let c = rewrite_for_recipient(Some(html), None, &opts(&[], &excluded));
+        assert_eq!(
+            hrefs(&c),
+            vec![
+                "https://example.org.evil.example/x",
+                "https://wiki.intranet.example/team/public",
+                "https://exact.example/only/more",
+            ]
+        );
+        for kept in [
+            "HTTPS://Example.ORG/deep/path?q=1",
+            "https://wiki.intranet.example/team/private/x",
+            "\"https://exact.example/only\"",
+        ] {
+            assert!(c.html.contains(kept), "{kept} missing in {}", c.html);
+        }
+        // The text part follows the same list.
+        let c = rewrite_for_recipient(
+            None,
+            Some("see https://example.org/doc and https://example.com/doc"),
+            &opts(&[], &excluded),
+        );
+        assert_eq!(hrefs(&c), vec!["https://example.com/doc"]);
+        assert!(c.text.unwrap().contains("see https://example.org/doc and"));
+    }
+
+    #[test]
+    fn url_patterns_match_whole_urls_and_stay_fast_on_hostile_input() {
+        assert!(url_matches_pattern(
+            "https://a.example/x",
+            "https://a.example/*"
+        ));
+        assert!(url_matches_pattern(
+            "https://a.example/",
+            "https://a.example/*"
+        ));
+        assert!(!url_matches_pattern(
+            "https://a.example",
+            "https://a.example/*"
+        ));
+        assert!(url_matches_pattern("https://a.example/x", "*"));
+        assert!(url_matches_pattern(
+            "https://a.example/x",
+            " https://A.example/X "
+        ));
+        assert!(!url_matches_pattern(
+            "https://a.example/xy",
+            "https://a.example/x"
+        ));
+        assert!(!url_matches_pattern("https://a.example/x", ""));
+        assert!(url_matches_pattern("https://a/b/c/d", "*a*b*c*d"));
+        assert!(!url_matches_pattern("https://a/b/c/d", "*a*b*c*e"));
+        let url = format!("https://x/{}", "a".repeat(4000));
+        let start = std::time::Instant::now();
+        assert!(!url_matches_pattern(
+            &url,
+            &format!("{}b", "*a".repeat(100))
+        ));
+        assert!(start.elapsed().as_secs() < 2);
     }
 
     #[test]

@@ -285,13 +285,20 @@ impl TrackedPlanner {
             temporary("tracking is on but [tracking] base_url is not set".to_string())
         })?;
         let token = resolve_api_token(config).map_err(|e| temporary(e.to_string()))?;
+        // The untracked original is what the Sent copy will be; its List-Unsubscribe targets
+        // must keep working whatever the recipient's copy looks like.
+        let original = draft.build(entry.date, false).map_err(|e| PlanError {
+            temporary: false,
+            message: format!("building the mail: {e}"),
+        })?;
+        let unsubscribe_urls = list_unsubscribe_urls(&original);
         let opts = RewriteOptions {
             base_url: &base_url,
             track_opens: record.opens,
             track_links: record.links,
             opt_out_link: record.opt_out_link,
-            unsubscribe_urls: &[],
-            excluded_urls: &[],
+            unsubscribe_urls: &unsubscribe_urls,
+            excluded_urls: &config.exclude_links,
         };
         let mut plan = Vec::new();
         let mut registrations = Vec::new();
@@ -382,6 +389,37 @@ impl TrackedPlanner {
     }
 }
 
+/// The http(s) targets of a raw mail's `List-Unsubscribe` header(s) (RFC 2369: `<URL>` entries
+/// separated by commas; `mailto:` targets are not links we could track anyway).
+pub fn list_unsubscribe_urls(raw: &[u8]) -> Vec<String> {
+    let Some(message) = mail_parser::MessageParser::default().parse_headers(raw) else {
+        return Vec::new();
+    };
+    let mut urls = Vec::new();
+    for header in message.headers() {
+        if !header.name().eq_ignore_ascii_case("List-Unsubscribe") {
+            continue;
+        }
+        let Some(value) = raw.get(header.offset_start() as usize..header.offset_end() as usize)
+        else {
+            continue;
+        };
+        let value = String::from_utf8_lossy(value);
+        for part in value.split('<').skip(1) {
+            let Some((url, _)) = part.split_once('>') else {
+                continue;
+            };
+            // Folded headers may carry whitespace inside the brackets.
+            let url: String = url.split_whitespace().collect();
+            let lower = url.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
+                urls.push(url);
+            }
+        }
+    }
+    urls
+}
+
 /// Registers on a runtime of its own, on its own thread, so it works whether or not the caller
 /// is inside a tokio runtime (the outbox worker is a plain thread, the CLI may not be).
 fn register(base_url: &str, token: &str, registration: Registration) -> Result<(), ApiError> {
@@ -451,23 +489,17 @@ impl DeliveryPlanner for SharedPlanner {
 /// The tracking section `tidings show` appends for a sent tracked mail: each recipient's pixel
 /// and link URLs. None when the mail with this Message-ID was not tracked.
 pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>, SendError> {
-    let wanted = message_id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>');
-    let entry = store.outbox_entries(&[])?.into_iter().find(|e| {
-        e.tracking.is_some() && e.message_id.trim_start_matches('<').trim_end_matches('>') == wanted
-    });
-    let Some(json) = entry.and_then(|e| e.tracking) else {
+    let Some(entry) = store.sent_tracking(message_id)? else {
         return Ok(None);
     };
-    let record = TrackingRecord::parse(&json)?;
+    let record = TrackingRecord::parse(&entry.tracking)?;
     let mut out = String::from("\nTracking\n");
     if let Some(why) = &record.sent_untracked {
         out.push_str(&format!("  not tracked: {why}\n"));
         return Ok(Some(out));
     }
-    if record.recipients.is_empty() {
+    // A sent mail with no registered copy had no one to track (e.g. only the sender's own).
+    if record.recipients.is_empty() && entry.state != crate::mail::outbox::state::SENT {
         out.push_str("  not registered with the tracker yet (still in the outbox)\n");
     }
     for r in &record.recipients {
@@ -488,7 +520,33 @@ pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>
         }
     }
     for u in &record.untracked_recipients {
-        out.push_str(&format!("  {u}: untracked (no consent)\n"));
+        let why = if u.eq_ignore_ascii_case(&entry.envelope_from) {
+            "your own copy"
+        } else {
+            "no consent"
+        };
+        out.push_str(&format!("  {u}: untracked ({why})\n"));
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_unsubscribe_yields_its_http_targets_only() {
+        let raw = b"From: a@example.com\r\nList-Unsubscribe: <mailto:leave@example.com?subject=x>,\r\n <https://news.example.com/out/42?u=\r\n 7>, <javascript:alert(1)>\r\nlist-unsubscribe: <HTTP://Other.example/u>\r\nSubject: x\r\n\r\nbody with List-Unsubscribe: <https://body.example/no>\r\n";
+        assert_eq!(
+            list_unsubscribe_urls(raw),
+            vec![
+                "https://news.example.com/out/42?u=7",
+                "HTTP://Other.example/u"
+            ]
+        );
+        assert!(list_unsubscribe_urls(b"Subject: none\r\n\r\n").is_empty());
+        assert!(
+            list_unsubscribe_urls(b"List-Unsubscribe: <https://x.example/u\r\n\r\n").is_empty()
+        );
+    }
 }

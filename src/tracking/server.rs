@@ -9,7 +9,7 @@ use super::classify::EventKind;
 use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
 use super::token::{hash_api_token, is_plausible_token, strip_suffix};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -368,13 +368,22 @@ async fn record_hit(
     }
 }
 
+// The hot handlers borrow the URI and headers from the request: the `Uri` and `HeaderMap`
+// extractors would clone both for every pixel.
 async fn pixel(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    uri: Uri,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
-    match record_hit(&state, EventKind::Open, &uri, peer, &headers).await {
+    match record_hit(
+        &state,
+        EventKind::Open,
+        request.uri(),
+        peer,
+        request.headers(),
+    )
+    .await
+    {
         HitResult::Recorded(_) | HitResult::Malformed => pixel_response(StatusCode::OK),
         HitResult::Failed => pixel_response(StatusCode::SERVICE_UNAVAILABLE),
     }
@@ -421,11 +430,18 @@ fn location_value(url: &str) -> Option<HeaderValue> {
 async fn link(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    uri: Uri,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
     // The target is the URL registered for the token, never anything from the request.
-    let outcome = match record_hit(&state, EventKind::Click, &uri, peer, &headers).await {
+    let outcome = match record_hit(
+        &state,
+        EventKind::Click,
+        request.uri(),
+        peer,
+        request.headers(),
+    )
+    .await
+    {
         HitResult::Recorded(outcome) => outcome,
         HitResult::Malformed => return link_not_found(),
         HitResult::Failed => {

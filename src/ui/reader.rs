@@ -2,7 +2,7 @@
 //! scrollable.
 
 use super::theme::Theme;
-use crate::app::App;
+use crate::app::{App, TrackingLine, TrackingUrls};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -11,6 +11,30 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::human_size;
+
+/// The tracking URLs of a sent tracked mail, below its text.
+fn tracking_section<'a>(lines: &mut Vec<Line<'a>>, urls: &'a TrackingUrls, id: i64, t: &Theme) {
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Tracking URLs — open one in a browser and watch the event arrive",
+        Style::default().fg(t.header).add_modifier(Modifier::BOLD),
+    ));
+    for l in &urls.lines {
+        lines.push(match l {
+            TrackingLine::Label(text) => Line::raw(text.as_str()),
+            TrackingLine::Url(url) => Line::styled(url.as_str(), Style::default().fg(t.accent)),
+        });
+    }
+    if urls.omitted > 0 {
+        lines.push(Line::styled(
+            format!(
+                "… {} more lines: `tidings show {id}` lists them all",
+                urls.omitted
+            ),
+            Style::default().fg(t.dim),
+        ));
+    }
+}
 
 pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let Some(reader) = &mut app.reader else {
@@ -53,6 +77,9 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     lines.push(Line::raw(""));
     for l in content.body.lines() {
         lines.push(Line::raw(l));
+    }
+    if let Some(tracking) = &content.tracking {
+        tracking_section(&mut lines, tracking, reader.id, t);
     }
     // Clamp scrolling to the wrapped length (estimated per line by display width).
     let w = inner.width.max(1) as usize;

@@ -47,6 +47,9 @@ fn demo_prints_a_seeded_inbox_and_leaves_no_trace() {
         "Q3 proposal for Acme",
         "This Week in Terminals #120",
         "[initech/tps] Build #4812",
+        "Sending: an embedded SMTP server runs at 127.0.0.1:",
+        "mail to alex@initech.test lands in INBOX",
+        "Tracking: an embedded tracker runs at http://127.0.0.1:",
     ] {
         assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
     }
@@ -105,4 +108,358 @@ fn demo_dir_is_kept_reusable_and_never_a_real_cache() {
         std::fs::read(real.join("tidings.sqlite3")).unwrap(),
         b"not a demo"
     );
+}
+
+mod sending {
+    //! The demo's embedded SMTP server behind the real outbox: what a user sends in the demo
+    //! arrives (INBOX for the demo user, `delivered/` for everyone) and is filed in Sent, once.
+
+    use crate::tui_snapshots::{snap, Harness};
+    use tidings::app::compose::queue_draft;
+    use tidings::app::TrackingLine;
+    use tidings::cli::demo::{prepare_demo, DemoEnv, DemoServers};
+    use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};
+    use tidings::mail::outbox::{Outbox, Outcome, Which};
+    use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
+    use tidings::tracking::send::{planner_for, TrackingChoice};
+
+    fn folder(store: &Store, name: &str) -> Vec<MessageSummary> {
+        store
+            .list_messages(&ListQuery {
+                account: Some("demo".into()),
+                folder: Some(name.into()),
+                ..Default::default()
+            })
+            .unwrap()
+    }
+
+    fn with_id<'a>(rows: &'a [MessageSummary], message_id: &str) -> Vec<&'a MessageSummary> {
+        rows.iter()
+            .filter(|m| m.message_id.as_deref() == Some(message_id))
+            .collect()
+    }
+
+    /// A demo dir with its servers running (dropped before the dir), and its store.
+    fn started_demo() -> (tempfile::TempDir, DemoEnv, DemoServers, Store) {
+        let home = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut env = prepare_demo(Some(&home.path().join("demo")), now).unwrap();
+        let servers = env.start_servers().unwrap();
+        let store = env.open_store().unwrap();
+        (home, env, servers, store)
+    }
+
+    #[test]
+    fn mail_sent_in_the_demo_arrives_in_inbox_sent_and_delivered_exactly_once() {
+        let (home, env, servers, mut store) = started_demo();
+        let now = chrono::Utc::now().timestamp();
+        let inbox_before = folder(&store, "INBOX").len();
+        let sent_before = folder(&store, "Sent").len();
+
+        let (name, acc) = env.config.account(Some("demo")).unwrap();
+        let mut draft = Draft::new(&Sender::from_config(name, acc));
+        draft.to = Mailbox::parse_list("Alex Morgan <alex@initech.test>").unwrap();
+        draft.cc = Mailbox::parse_list("Dana Lee <dana.lee@acme.test>, marcus@acme.test").unwrap();
+        draft.subject = "Demo plan with the numbers".into();
+        draft.body = "The plan: https://example.com/plan\n".into();
+        let attachment: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let path = home.path().join("numbers.bin");
+        std::fs::write(&path, &attachment).unwrap();
+        draft.attach_file(&path).unwrap();
+        let tracked = TrackingChoice {
+            opens: true,
+            links: true,
+        };
+        let id = queue_draft(&store, &env.config, &draft, tracked, now).unwrap();
+
+        let mut outbox = Outbox::new(env.config.clone(), &store)
+            .with_planner(planner_for(&env.config, &env.db_path()));
+        let results = outbox.flush(&mut store, Which::One(id), now).unwrap();
+        assert_eq!(results.len(), 1, "{results:?}");
+        assert_eq!(results[0].outcome, Outcome::Sent, "{results:?}");
+        assert_eq!(results[0].filing_error, None);
+        // A second flush finds nothing to send or file.
+        let again = outbox.flush(&mut store, Which::AllWaiting, now).unwrap();
+        assert!(again.is_empty(), "{again:?}");
+
+        // Arrived in the demo INBOX once, unread, with the attachment byte for byte.
+        let inbox = folder(&store, "INBOX");
+        assert_eq!(inbox.len(), inbox_before + 1);
+        let arrived = with_id(&inbox, &draft.message_id);
+        assert_eq!(arrived.len(), 1, "{inbox:?}");
+        assert!(!arrived[0].seen && arrived[0].has_attachments);
+        let raw = store.raw_message(arrived[0].id).unwrap();
+        let (file, bytes) = tidings::mail::render::attachment_bytes(&raw, 0).unwrap();
+        assert_eq!(file, "numbers.bin");
+        assert_eq!(bytes, attachment);
+
+        // Filed in Sent once, as the untracked original.
+        let sent = folder(&store, "Sent");
+        assert_eq!(sent.len(), sent_before + 1);
+        let filed = with_id(&sent, &draft.message_id);
+        assert_eq!(filed.len(), 1);
+        let base = env.config.tracking.base_url.clone().unwrap();
+        let sent_raw =
+            String::from_utf8_lossy(&store.raw_message(filed[0].id).unwrap()).into_owned();
+        assert!(
+            !sent_raw.contains(&base),
+            "the Sent copy is tracked:\n{sent_raw}"
+        );
+
+        // One copy per recipient in delivered/, each tracked one with its own pixel; the
+        // sender's own copy is never tracked.
+        let dir = servers.smtp.delivered_dir();
+        let mut copies: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        // Named by recipient; the order of the per-recipient copies is the planner's.
+        copies.sort_by_key(|c| c.rsplit('-').next().map(str::to_string));
+        assert_eq!(copies.len(), 3, "{copies:?}");
+        assert!(copies[0].ends_with("-alex@initech.test.eml"), "{copies:?}");
+        assert!(copies[1].ends_with("-dana.lee@acme.test.eml"), "{copies:?}");
+        assert!(copies[2].ends_with("-marcus@acme.test.eml"), "{copies:?}");
+        let pixel = |name: &str| {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            let html = parsed.body_html(0).unwrap_or_default().into_owned();
+            let at = html.find(&format!("{base}/p/"))?;
+            Some(html[at..at + base.len() + 3 + 32].to_string() + ".gif")
+        };
+        let (dana, marcus) = (pixel(&copies[1]).unwrap(), pixel(&copies[2]).unwrap());
+        assert_ne!(dana, marcus);
+        assert_eq!(pixel(&copies[0]), None, "the sender's own copy is tracked");
+
+        // The reader of the Sent copy lists each recipient's tracking URLs.
+        let content = tidings::app::runtime::reader_content(&store, filed[0].id).unwrap();
+        let lines = content.tracking.expect("tracking URLs").lines;
+        let has = |l: TrackingLine| lines.contains(&l);
+        for label in [
+            "dana.lee@acme.test",
+            "marcus@acme.test",
+            "alex@initech.test: untracked (your own copy)",
+        ] {
+            assert!(has(TrackingLine::Label(label.into())), "{lines:?}");
+        }
+        assert!(
+            !format!("{lines:?}").contains("still in the outbox"),
+            "{lines:?}"
+        );
+        assert!(has(TrackingLine::Url(dana)), "{lines:?}");
+        assert!(has(TrackingLine::Url(marcus)), "{lines:?}");
+        assert!(has(TrackingLine::Label(
+            "  link to https://example.com/plan".into()
+        )));
+        // A received message has no tracking section.
+        let other = inbox
+            .iter()
+            .find(|m| m.message_id.as_deref() != Some(draft.message_id.as_str()))
+            .unwrap();
+        let content = tidings::app::runtime::reader_content(&store, other.id).unwrap();
+        assert_eq!(content.tracking, None);
+    }
+
+    #[test]
+    fn a_forward_keeps_its_attachments_and_a_reply_reaches_its_author_in_the_demo() {
+        let (_home, env, servers, mut store) = started_demo();
+        let now = chrono::Utc::now().timestamp();
+        let (name, acc) = env.config.account(Some("demo")).unwrap();
+        let me = Sender::from_config(name, acc);
+        let inbox = folder(&store, "INBOX");
+        let with_files = inbox.iter().find(|m| m.has_attachments).unwrap();
+        let original = store.raw_message(with_files.id).unwrap();
+        let attached = tidings::mail::render::attachment_bytes(&original, 0).unwrap();
+
+        // Forward to self (untracked): it arrives with the original's attachment.
+        let mut forward = Draft::forward(&me, &original).unwrap();
+        forward.to = Mailbox::parse_list("alex@initech.test").unwrap();
+        let none = TrackingChoice::default();
+        queue_draft(&store, &env.config, &forward, none, now).unwrap();
+        // Reply to the original's author.
+        let reply = Draft::reply(&me, &original, ReplyKind::Sender).unwrap();
+        queue_draft(&store, &env.config, &reply, none, now).unwrap();
+
+        let mut outbox = Outbox::new(env.config.clone(), &store)
+            .with_planner(planner_for(&env.config, &env.db_path()));
+        let results = outbox.flush(&mut store, Which::AllWaiting, now).unwrap();
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert!(
+            results.iter().all(|r| r.outcome == Outcome::Sent),
+            "{results:?}"
+        );
+
+        let inbox = folder(&store, "INBOX");
+        let arrived = with_id(&inbox, &forward.message_id);
+        assert_eq!(arrived.len(), 1);
+        let raw = store.raw_message(arrived[0].id).unwrap();
+        assert_eq!(
+            tidings::mail::render::attachment_bytes(&raw, 0).unwrap(),
+            attached
+        );
+        assert!(with_id(&inbox, &reply.message_id).is_empty());
+        let sent = folder(&store, "Sent");
+        assert_eq!(with_id(&sent, &reply.message_id).len(), 1);
+        assert_eq!(with_id(&sent, &forward.message_id).len(), 1);
+        let author = reply.to[0].email.clone();
+        assert_eq!(author, with_files.from_addr);
+        let files: Vec<String> = std::fs::read_dir(servers.smtp.delivered_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files.iter().any(|f| f.ends_with(&format!("-{author}.eml"))));
+    }
+
+    #[test]
+    fn the_demo_smtp_server_refuses_mail_without_its_password() {
+        let home = tempfile::tempdir().unwrap();
+        let mut env = prepare_demo(Some(&home.path().join("demo")), 1_788_256_800).unwrap();
+        let servers = env.start_servers().unwrap();
+        let cfg = servers.smtp.server_config();
+        assert_eq!(cfg.host, "127.0.0.1");
+        let refused =
+            tidings::mail::smtp::SmtpSession::connect(&cfg, "x@example.com", Some("wrong"));
+        let e = refused.err().expect("a wrong password is refused");
+        assert_eq!(e.kind, tidings::mail::smtp::FailureKind::Permanent, "{e}");
+    }
+
+    #[test]
+    fn reader_shows_a_tracked_mails_urls_at_the_end_bounded() {
+        let mut h = Harness::new(120, 60);
+        let account = h.store.account_id("work").unwrap();
+        let inbox = h.store.folder(account, "INBOX").unwrap();
+        let raw = "From: Me <me@example.com>\r\nTo: many@example.com\r\n\
+                   Subject: Proposal for many\r\nMessage-ID: <tracked.1@example.com>\r\n\
+                   Date: Tue, 1 Sep 2026 10:00:00 +0000\r\n\r\nHello all.\r\n";
+        let msg = tidings::mail::parse::parse_message(
+            9000,
+            raw.as_bytes().to_vec(),
+            Default::default(),
+            Some(crate::support::mailbox::NOW),
+        );
+        h.store.put_message(inbox.id, &msg).unwrap();
+        // A registered tracking record with fixed tokens: 15 recipients, two links each.
+        let recipients: Vec<serde_json::Value> = (0..15)
+            .map(|i| {
+                serde_json::json!({
+                    "address": format!("r{i:02}@example.com"),
+                    "token": format!("{i:032x}"),
+                    "pixel_url": format!("http://127.0.0.1:8025/p/{i:032x}.gif"),
+                    "opt_out_url": null,
+                    "links": [
+                        {"token": format!("{:032x}", 100 + i), "url": "https://example.com/plan"},
+                        {"token": format!("{:032x}", 200 + i), "url": "https://example.com/price"},
+                    ],
+                })
+            })
+            .collect();
+        let record = serde_json::json!({
+            "opens": true, "links": true, "opt_out_link": false,
+            "base_url": "http://127.0.0.1:8025", "recipients": recipients,
+        })
+        .to_string();
+        h.store
+            .outbox_insert(&NewOutboxEntry {
+                account: "work",
+                message_id: "<tracked.1@example.com>",
+                draft_json: "{}",
+                date: crate::support::mailbox::NOW,
+                raw: raw.as_bytes(),
+                sent_copy: raw.as_bytes(),
+                envelope_from: "me@example.com",
+                tracking: Some(&record),
+                now: crate::support::mailbox::NOW,
+            })
+            .unwrap();
+        h.send(tidings::app::Msg::Action(tidings::app::Action::FilterAll));
+        h.press(&["G", "Enter"]);
+        let screen = h.screen();
+        assert!(screen.contains("Proposal for many"), "{screen}");
+        assert!(screen.contains("http://127.0.0.1:8025/p/00000000000000000000000000000000.gif"));
+        assert!(screen.contains("more lines: `tidings show"), "{screen}");
+        snap!("reader_tracking_urls", screen);
+    }
+}
+
+#[test]
+fn tmux_demo_composes_and_sends_a_mail_that_arrives_in_its_inbox() {
+    use crate::support::tmux::Tmux;
+    let t = Tmux::demo("demo-send");
+    t.wait_for("INBOX — All");
+    t.compose(
+        "alex@initech.test, dana.lee@acme.test",
+        "Sent from the demo",
+        "Plan: https://example.com/plan",
+    );
+    t.keys(&["C-s"]);
+    t.wait_for("sent <");
+    // The INBOX shows it (the receiver's folder change reloads the list), newest first.
+    t.wait_for("Sent from the demo");
+    let store = t.store();
+    let count = |folder: &str| {
+        store
+            .list_messages(&tidings::store::ListQuery {
+                folder: Some(folder.into()),
+                search: Some("\"Sent from the demo\"".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count("INBOX"), 1);
+    assert_eq!(count("Sent"), 1);
+    assert_eq!(entries(&t.data.join("delivered")).len(), 2);
+    // Its reader lists the tracking URLs.
+    t.keys(&["g", "Enter"]);
+    let screen = t.wait_for("Tracking URLs — open one in a browser");
+    assert!(screen.contains("dana.lee@acme.test"), "{screen}");
+    assert!(screen.contains("/p/"), "{screen}");
+    t.keys(&["q", "q"]);
+}
+
+#[test]
+fn a_send_only_account_sends_with_the_cli_and_files_sent_in_the_cache() {
+    use crate::support::smtp::SmtpServer;
+    use crate::support::TidingsEnv;
+    let smtp = SmtpServer::start();
+    let env = TidingsEnv::new(&format!(
+        "[accounts.out]\nemail = \"me@example.com\"\ndisplay_name = \"Me\"\n\
+         [accounts.out.smtp]\n{}",
+        smtp.config_section()
+    ));
+    let out = env
+        .command()
+        .args([
+            "send",
+            "--to",
+            "dana@acme.test",
+            "--subject",
+            "No IMAP here",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"Sent without IMAP.\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(smtp.deliveries().len(), 1);
+    let sent = env.list_json("Sent");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["subject"], "No IMAP here");
+    assert_eq!(sent[0]["account"], "out");
+    let outbox: serde_json::Value =
+        serde_json::from_str(&env.ok(&["outbox", "--json", "--all"])).unwrap();
+    assert_eq!(outbox[0]["filed"], "done", "{outbox}");
+    // Nothing to sync, and `sync` says why.
+    let sync = env.run(&["sync"]);
+    assert_eq!(sync.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&sync.stderr);
+    assert!(why.contains("[accounts.NAME.imap]"), "{why}");
 }

@@ -983,7 +983,7 @@ fn drafts_saved_to_the_server_keep_one_copy_and_leave_drafts_when_sent() {
     assert_eq!(m.body_text(0).unwrap().trim_end(), "second version");
     assert_eq!(m.date().map(|d| d.to_timestamp()), Some(1010));
 
-    let imap = &config.accounts["work"].imap;
+    let imap = config.accounts["work"].imap.as_ref().unwrap();
     let folder = |role| Target { role, known: None };
     let count = |role| count_message_id(imap, &folder(role), &draft.message_id).unwrap();
     assert_eq!((count(Role::Drafts), count(Role::Sent)), (1, 0));

@@ -471,12 +471,13 @@ fn drafts_are_filed_in_a_configured_non_ascii_folder_synced_or_not() {
         format!("{toml}[accounts.work.folders]\ndrafts = \"Entwürfe\"\nsent = \"Gesendet ✓\"\n")
     });
     let acc = &f.account.config;
+    let imap = acc.imap.as_ref().unwrap();
     // Never synced: the configured name is encoded, and the missing folder created as such.
     let drafts = filing::target("work", acc, None, filing::Role::Drafts);
     assert_eq!(drafts.known.as_deref(), Some("Entw&APw-rfe"));
     assert_eq!(drafts.display_name().as_deref(), Some("Entwürfe"));
     let raw = message(1, "Draft");
-    let folder = filing::save_draft(&acc.imap, &drafts, "<msg1.Draft@acme.test>", raw).unwrap();
+    let folder = filing::save_draft(imap, &drafts, "<msg1.Draft@acme.test>", raw).unwrap();
     assert_eq!(folder, "Entw&APw-rfe");
     let sent = filing::target("work", acc, None, filing::Role::Sent);
     let filed = filing::file_sent(
@@ -497,20 +498,14 @@ fn drafts_are_filed_in_a_configured_non_ascii_folder_synced_or_not() {
     let store = f.store();
     let drafts = filing::target("work", acc, Some(&store), filing::Role::Drafts);
     assert_eq!(drafts.known.as_deref(), Some("Entw&APw-rfe"));
-    filing::save_draft(
-        &acc.imap,
-        &drafts,
-        "<msg1.Draft@acme.test>",
-        message(1, "Draft"),
-    )
-    .unwrap();
+    filing::save_draft(imap, &drafts, "<msg1.Draft@acme.test>", message(1, "Draft")).unwrap();
     assert_eq!(
         f.dc.message_ids("alice", "Entw&APw-rfe"),
         vec!["<msg1.Draft@acme.test>"],
         "one copy per draft"
     );
     assert_eq!(
-        filing::count_message_id(&acc.imap, &sent, "<msg2.Sent@acme.test>").unwrap(),
+        filing::count_message_id(imap, &sent, "<msg2.Sent@acme.test>").unwrap(),
         1
     );
 }

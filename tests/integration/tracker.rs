@@ -602,8 +602,19 @@ async fn rewritten_copies_attribute_events_to_their_recipient(db: Backend) {
 }
 
 async fn kill_9_under_load_keeps_every_answered_event(db: Backend) {
+    kill_9_under_load(db, &[]).await
+}
+
+/// `--durability process` answers once the WAL is written to the OS, not synced: that must
+/// still survive a kill -9 of the tracker (it is what the mode promises).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_keeps_every_answered_event_with_process_durability() {
+    kill_9_under_load(sqlite(), &["--durability", "process"]).await
+}
+
+async fn kill_9_under_load(db: Backend, serve_args: &[&str]) {
     let token = add_user(&db.url, "alice");
-    let mut server = TrackerProcess::start(&db.url, &[]);
+    let mut server = TrackerProcess::start(&db.url, serve_args);
     let reg = message("dana@example.com", &[], Duration::hours(1));
     api(&server, &token).register_message(&reg).await.unwrap();
     let url = pixel_url(&server, &reg);
@@ -715,6 +726,38 @@ async fn paging_while_two_instances_write_never_skips_an_event(db: Backend) {
     unique.dedup();
     assert_eq!(unique.len(), seen.len(), "an event was delivered twice");
     assert_eq!(seen.len(), total, "the poller missed events");
+}
+
+/// Instances behind a load balancer cache what a token names, never whether its recipient opted
+/// out: an opt-out through one instance stops recording on the other at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opt_out_on_one_instance_stops_recording_on_another_at_once() {
+    let db = pg();
+    let token = add_user(&db.url, "alice");
+    let a = TrackerProcess::start(&db.url, &[]);
+    let b = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&a, &token);
+    let reg = message(
+        "dana@example.com",
+        &["https://example.com/a"],
+        Duration::hours(1),
+    );
+    alice.register_message(&reg).await.unwrap();
+    // Warm a's cache for both the pixel and the link.
+    assert_eq!(get_ua(&pixel_url(&a, &reg), SAFARI).await.status(), 200);
+    assert_eq!(get_ua(&link_url(&a, &reg, 0), SAFARI).await.status(), 302);
+    assert_eq!(all_events_count(&alice, 2).await, 2);
+    let opt_out = format!("{}/o/{}", b.base_url, reg.recipients[0].token);
+    assert_eq!(http().post(&opt_out).send().await.unwrap().status(), 200);
+    assert_eq!(get_ua(&pixel_url(&a, &reg), SAFARI).await.status(), 200);
+    assert_eq!(get_ua(&link_url(&a, &reg, 0), SAFARI).await.status(), 302);
+    let stats: serde_json::Value =
+        serde_json::from_str(run_cli(&["tracker", "stats", "--db", &db.url, "--json"]).trim())
+            .unwrap();
+    assert_eq!(
+        (stats["opens"].as_u64(), stats["clicks"].as_u64()),
+        (Some(1), Some(1))
+    );
 }
 
 /// The API client never reads an unbounded answer nor waits forever on a stuck tracker.

@@ -108,15 +108,7 @@ fn tmux_hostile_mail_leaves_title_and_screen_untouched() {
 
 #[test]
 fn tmux_demo_opens_the_inbox_and_triage_works_on_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("demo");
-    let cmd = format!(
-        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {} demo --dir {}",
-        env!("CARGO_BIN_EXE_tidings"),
-        data.display(),
-        home = dir.path().display()
-    );
-    let t = Tmux::run("demo", dir, data, &cmd);
+    let t = Tmux::demo("demo");
     t.wait_for("INBOX — All");
     let store = t.store();
     let before = inbox(&store).len();

@@ -30,6 +30,31 @@ impl Tmux {
         t
     }
 
+    /// `tidings demo --dir <tmp>/demo` with its home, data and config dirs in a temporary dir.
+    pub fn demo(name: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("demo");
+        let cmd = format!(
+            "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config {} demo --dir {}",
+            env!("CARGO_BIN_EXE_tidings"),
+            data.display(),
+            home = dir.path().display()
+        );
+        Tmux::run(name, dir, data, &cmd)
+    }
+
+    /// Opens the composer (`c`), fills To, Subject and the body, and waits until the body shows.
+    pub fn compose(&self, to: &str, subject: &str, body: &str) {
+        self.keys(&["c"]);
+        self.wait_for("New message");
+        self.type_text(to);
+        self.keys(&["Tab", "Tab", "Tab"]);
+        self.type_text(subject);
+        self.keys(&["Tab", "Tab"]);
+        self.type_text(body);
+        self.wait_for(body);
+    }
+
     pub fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "-f", "/dev/null"])

@@ -189,9 +189,11 @@ pub(crate) struct Target {
 
 /// Recently resolved tokens, so a hot pixel costs one insert and no join. Entries live
 /// [`TARGET_TTL`]; a local opt-out clears the cache at once (through the generation counter),
-/// one on another instance is seen within the TTL.
+/// one on another instance is seen within the TTL. Keyed per kind by the token itself, so a
+/// lookup allocates nothing.
 pub(crate) struct TargetCache {
-    entries: std::collections::HashMap<(EventKind, String), (Target, std::time::Instant)>,
+    opens: std::collections::HashMap<String, (Target, std::time::Instant)>,
+    clicks: std::collections::HashMap<String, (Target, std::time::Instant)>,
     generation: u64,
 }
 
@@ -201,7 +203,8 @@ const TARGET_CACHE_MAX: usize = 100_000;
 impl TargetCache {
     pub fn new() -> Self {
         TargetCache {
-            entries: std::collections::HashMap::new(),
+            opens: std::collections::HashMap::new(),
+            clicks: std::collections::HashMap::new(),
             generation: 0,
         }
     }
@@ -209,22 +212,34 @@ impl TargetCache {
     /// Drops everything when the opt-out generation moved since the last call.
     pub fn sync_generation(&mut self, generation: u64) {
         if generation != self.generation {
-            self.entries.clear();
+            self.opens.clear();
+            self.clicks.clear();
             self.generation = generation;
         }
     }
 
-    pub fn get(&self, kind: EventKind, token: &str) -> Option<Target> {
-        let (target, at) = self.entries.get(&(kind, token.to_string()))?;
+    fn map(
+        &mut self,
+        kind: EventKind,
+    ) -> &mut std::collections::HashMap<String, (Target, std::time::Instant)> {
+        match kind {
+            EventKind::Open => &mut self.opens,
+            EventKind::Click => &mut self.clicks,
+        }
+    }
+
+    pub fn get(&mut self, kind: EventKind, token: &str) -> Option<Target> {
+        let (target, at) = self.map(kind).get(token)?;
         (at.elapsed() < TARGET_TTL).then(|| target.clone())
     }
 
     pub fn put(&mut self, kind: EventKind, token: &str, target: &Target) {
-        if self.entries.len() >= TARGET_CACHE_MAX {
-            self.entries.clear();
+        let map = self.map(kind);
+        if map.len() >= TARGET_CACHE_MAX {
+            map.clear();
         }
-        self.entries.insert(
-            (kind, token.to_string()),
+        map.insert(
+            token.to_string(),
             (target.clone(), std::time::Instant::now()),
         );
     }
@@ -356,17 +371,36 @@ pub trait TrackerDb: Send + Sync {
     fn stats(&self) -> BoxFuture<'_, Result<Stats>>;
 }
 
-/// Opens the database named by `url`: `sqlite:PATH` or `postgres://…` / `postgresql://…`.
+/// When a recorded hit counts as safe, and so may be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// On stable storage: SQLite's WAL is fsynced, PostgreSQL commits with
+    /// `synchronous_commit = on`. Survives a kill -9, a crash of the machine and a power cut.
+    #[default]
+    Fsync,
+    /// Handed to the operating system (SQLite: written to the WAL, not yet fsynced) or to the
+    /// database server (PostgreSQL: `synchronous_commit = off`). Survives a kill -9 of the
+    /// tracker; a crash of the machine (or, for PostgreSQL, of the database server) can lose the
+    /// last moments of events that were answered.
+    Process,
+}
+
+/// Opens the database named by `url` with the safe [`Durability::Fsync`].
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn TrackerDb>> {
+    open_with(url, Durability::Fsync).await
+}
+
+/// Opens the database named by `url`: `sqlite:PATH` or `postgres://…` / `postgresql://…`.
+pub async fn open_with(url: &str, durability: Durability) -> Result<std::sync::Arc<dyn TrackerDb>> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.strip_prefix("//").unwrap_or(path);
         if path.is_empty() {
             return Err(DbError::BadUrl(url.to_string()));
         }
-        let db = sqlite::SqliteDb::open(std::path::Path::new(path))?;
+        let db = sqlite::SqliteDb::open(std::path::Path::new(path), durability)?;
         Ok(std::sync::Arc::new(db))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let db = postgres::PostgresDb::connect(url).await?;
+        let db = postgres::PostgresDb::connect(url, durability).await?;
         Ok(std::sync::Arc::new(db))
     } else {
         Err(DbError::BadUrl(url.to_string()))

@@ -1,5 +1,8 @@
 //! PostgreSQL backend for several tracker instances sharing one database. Hits are batched per
-//! instance into one transaction by a few writer tasks (group commit).
+//! instance into one transaction by a few writer tasks (group commit): tokens resolve through an
+//! in-memory cache of what never changes once registered, what can change (opt-outs, the owner's
+//! API token, the link count) is read once per batch, and a batch's opens go in with one
+//! multi-row INSERT.
 //!
 //! Cursors are commit-ordered, not id-ordered: instances take ids from one sequence but commit
 //! in any order, so "id > cursor" paging could skip an event whose smaller id commits after a
@@ -73,8 +76,10 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 
 /// Any constant works; it only has to be the same for every instance migrating at once.
 const MIGRATION_LOCK: i64 = 0x7469_6469_6e67;
-/// Concurrent batch writers per instance: keeps the pool busy while one batch waits on its fsync.
-const WRITERS: usize = 4;
+/// Concurrent batch writers per instance: while some batches wait for PostgreSQL's WAL flush,
+/// others are collected and sent. Measured at -c64 on the 2-core bench machine: 2 writers
+/// 6.7 k opens/s, 4 7.8 k, 8 9.7 k (at about twice the database CPU per open of 2 writers).
+const WRITERS: usize = 8;
 
 pub struct PostgresDb {
     pool: Pool,
@@ -86,10 +91,17 @@ fn pool_err(e: impl std::fmt::Display) -> DbError {
 }
 
 impl PostgresDb {
-    pub async fn connect(url: &str) -> Result<PostgresDb> {
-        let config: tokio_postgres::Config = url
+    pub async fn connect(url: &str, durability: Durability) -> Result<PostgresDb> {
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|_| DbError::BadUrl("postgres URL (not shown)".into()))?;
+        if durability == Durability::Process {
+            let options = format!(
+                "{} -c synchronous_commit=off",
+                config.get_options().unwrap_or_default()
+            );
+            config.options(options.trim_start());
+        }
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -107,8 +119,9 @@ impl PostgresDb {
         migrate(&pool).await?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let rx = Arc::new(Mutex::new(rx));
+        let cache = Arc::new(std::sync::Mutex::new(TargetCache::new()));
         for _ in 0..WRITERS {
-            tokio::spawn(writer_loop(pool.clone(), rx.clone()));
+            tokio::spawn(writer_loop(pool.clone(), rx.clone(), cache.clone()));
         }
         Ok(PostgresDb { pool, writer: tx })
     }
@@ -144,7 +157,11 @@ async fn migrate(pool: &Pool) -> Result<()> {
     Ok(())
 }
 
-async fn writer_loop(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<HitJob>>>) {
+async fn writer_loop(
+    pool: Pool,
+    rx: Arc<Mutex<mpsc::Receiver<HitJob>>>,
+    cache: Arc<std::sync::Mutex<TargetCache>>,
+) {
     loop {
         let batch = {
             let mut rx = rx.lock().await;
@@ -153,45 +170,171 @@ async fn writer_loop(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<HitJob>>>) {
             };
             fill_batch(first, &mut rx)
         };
-        let result = record_batch(&pool, &batch).await;
+        let result = record_batch(&pool, &cache, &batch).await;
         answer_batch(batch, result);
     }
 }
 
-async fn record_batch(pool: &Pool, batch: &[HitJob]) -> Result<Vec<HitOutcome>> {
+/// The columns of a token's target that never change once registered (rows of `recipients`,
+/// `links` and `messages` are only ever inserted), so other instances cannot make them stale.
+const OPEN_TARGET_SQL: &str =
+    "SELECT r.id, r.message_pk, m.user_id, m.sent_at, NULL::bigint, NULL::text
+     FROM recipients r JOIN messages m ON m.id = r.message_pk WHERE r.token = $1";
+const CLICK_TARGET_SQL: &str = "SELECT r.id, r.message_pk, m.user_id, m.sent_at, l.id, l.url
+     FROM links l JOIN recipients r ON r.id = l.recipient_id
+     JOIN messages m ON m.id = r.message_pk WHERE l.token = $1";
+
+/// What may change under a cached target (another instance records an opt-out, a user's API
+/// token, links added by a later registration): read once per batch for all its recipients.
+const RECIPIENT_STATE_SQL: &str = "SELECT r.id, u.token_hash,
+        EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
+        (SELECT count(*) FROM links l WHERE l.recipient_id = r.id)
+     FROM recipients r JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
+     WHERE r.id = ANY($1)";
+
+/// All opens of a batch go in with one statement: one round trip instead of one per open.
+const INSERT_OPENS_SQL: &str = "INSERT INTO events (user_id, message_pk, recipient_id, kind, at,
+                            user_agent, ip, classification, reason)
+     SELECT u, m, r, 'open', a, ua, ip, c, why
+     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[],
+                 $6::text[], $7::text[], $8::text[]) AS t (u, m, r, a, ua, ip, c, why)";
+
+/// Column arrays for [`INSERT_OPENS_SQL`].
+#[derive(Default)]
+struct OpenRows {
+    user_id: Vec<i64>,
+    message_pk: Vec<i64>,
+    recipient_id: Vec<i64>,
+    at: Vec<DateTime<Utc>>,
+    user_agent: Vec<String>,
+    ip: Vec<Option<String>>,
+    classification: Vec<&'static str>,
+    reason: Vec<String>,
+}
+
+async fn record_batch(
+    pool: &Pool,
+    cache: &std::sync::Mutex<TargetCache>,
+    batch: &[HitJob],
+) -> Result<Vec<HitOutcome>> {
     let mut client = pool.get().await.map_err(pool_err)?;
-    let tx = client.transaction().await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        outcomes.push(record_one(&tx, &job.hit).await?);
+    // Clicks read earlier clicks (the burst rule), so they need one transaction. A batch of opens
+    // reads, then writes with a single INSERT that commits on its own: two round trips, not four.
+    if batch.iter().any(|job| job.hit.kind == EventKind::Click) {
+        let tx = client.transaction().await?;
+        let outcomes = record_batch_on(&tx, cache, batch).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    } else {
+        record_batch_on(&client, cache, batch).await
     }
-    tx.commit().await?;
+}
+
+async fn record_batch_on(
+    db: &impl GenericClient,
+    cache: &std::sync::Mutex<TargetCache>,
+    batch: &[HitJob],
+) -> Result<Vec<HitOutcome>> {
+    let mut targets = Vec::with_capacity(batch.len());
+    for job in batch {
+        let (kind, token) = (job.hit.kind, job.hit.token.as_str());
+        let cached = cache.lock().ok().and_then(|mut c| c.get(kind, token));
+        let target = match cached {
+            Some(t) => Some(t),
+            None => {
+                let found = lookup(db, kind, token).await?;
+                if let (Some(t), Ok(mut c)) = (&found, cache.lock()) {
+                    c.put(kind, token, t);
+                }
+                found
+            }
+        };
+        targets.push(target);
+    }
+    let mut ids: Vec<i64> = targets.iter().flatten().map(|t| t.recipient_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut state = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        let stmt = db.prepare_cached(RECIPIENT_STATE_SQL).await?;
+        for row in db.query(&stmt, &[&ids]).await? {
+            let links: i64 = row.get(3);
+            state.insert(
+                row.get::<_, i64>(0),
+                (row.get::<_, String>(1), row.get::<_, bool>(2), links),
+            );
+        }
+    }
+    let mut opens = OpenRows::default();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (job, target) in batch.iter().zip(targets) {
+        let hit = &job.hit;
+        let Some(mut target) = target else {
+            outcomes.push(HitOutcome::unknown());
+            continue;
+        };
+        let Some((owner_hash, opted_out, links)) = state.get(&target.recipient_id) else {
+            outcomes.push(HitOutcome::unknown());
+            continue;
+        };
+        target.owner_token_hash.clone_from(owner_hash);
+        target.opted_out = *opted_out;
+        target.links_total = *links as usize;
+        let recorded = match hit.kind {
+            EventKind::Open => match decide(hit, &target, 0) {
+                Some(event) => {
+                    opens.user_id.push(target.user_id);
+                    opens.message_pk.push(target.message_pk);
+                    opens.recipient_id.push(target.recipient_id);
+                    opens.at.push(hit.at);
+                    opens.user_agent.push(clip_user_agent(&hit.user_agent));
+                    opens.ip.push(hit.stored_ip.clone());
+                    opens.classification.push(event.classification.as_str());
+                    opens.reason.push(event.reason);
+                    true
+                }
+                None => false,
+            },
+            // Clicks go in one by one, in order: the burst rule counts the clicks before them.
+            EventKind::Click => record_click(db, hit, &target).await?,
+        };
+        outcomes.push(HitOutcome {
+            known: true,
+            recorded,
+            url: target.url,
+        });
+    }
+    if !opens.user_id.is_empty() {
+        let stmt = db.prepare_cached(INSERT_OPENS_SQL).await?;
+        db.execute(
+            &stmt,
+            &[
+                &opens.user_id,
+                &opens.message_pk,
+                &opens.recipient_id,
+                &opens.at,
+                &opens.user_agent,
+                &opens.ip,
+                &opens.classification,
+                &opens.reason,
+            ],
+        )
+        .await?;
+    }
     Ok(outcomes)
 }
 
-const TARGET_COLUMNS: &str = "r.id, r.message_pk, m.user_id, m.sent_at, u.token_hash,
-    EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
-    (SELECT count(*) FROM links l2 WHERE l2.recipient_id = r.id)";
-
+/// The immutable part of a token's target; the rest is filled per batch.
 async fn lookup(
     client: &impl GenericClient,
     kind: EventKind,
     token: &str,
 ) -> Result<Option<Target>> {
     let sql = match kind {
-        EventKind::Open => format!(
-            "SELECT {TARGET_COLUMNS}, NULL::bigint, NULL::text FROM recipients r
-             JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
-             WHERE r.token = $1"
-        ),
-        EventKind::Click => format!(
-            "SELECT {TARGET_COLUMNS}, l.id, l.url FROM links l
-             JOIN recipients r ON r.id = l.recipient_id
-             JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
-             WHERE l.token = $1"
-        ),
+        EventKind::Open => OPEN_TARGET_SQL,
+        EventKind::Click => CLICK_TARGET_SQL,
     };
-    let stmt = client.prepare_cached(&sql).await?;
+    let stmt = client.prepare_cached(sql).await?;
     let Some(row) = client.query_opt(&stmt, &[&token]).await? else {
         return Ok(None);
     };
@@ -200,18 +343,16 @@ async fn lookup(
         message_pk: row.get(1),
         user_id: row.get(2),
         sent_at: row.get(3),
-        owner_token_hash: row.get(4),
-        opted_out: row.get(5),
-        links_total: row.get::<_, i64>(6) as usize,
-        link_id: row.get(7),
-        url: row.get(8),
+        link_id: row.get(4),
+        url: row.get(5),
+        owner_token_hash: String::new(),
+        opted_out: false,
+        links_total: 0,
     }))
 }
 
-async fn record_one(client: &impl GenericClient, hit: &Hit) -> Result<HitOutcome> {
-    let Some(target) = lookup(client, hit.kind, &hit.token).await? else {
-        return Ok(HitOutcome::unknown());
-    };
+/// Classifies and inserts one click; true when it was recorded.
+async fn record_click(client: &impl GenericClient, hit: &Hit, target: &Target) -> Result<bool> {
     let cutoff = burst_cutoff(hit.at);
     let clicked_in_burst = match target.link_id {
         Some(link_id) => {
@@ -229,18 +370,14 @@ async fn record_one(client: &impl GenericClient, hit: &Hit) -> Result<HitOutcome
         }
         None => 0,
     };
-    let Some(event) = decide(hit, &target, clicked_in_burst) else {
-        return Ok(HitOutcome {
-            known: true,
-            recorded: false,
-            url: target.url,
-        });
+    let Some(event) = decide(hit, target, clicked_in_burst) else {
+        return Ok(false);
     };
     let stmt = client
         .prepare_cached(
             "INSERT INTO events (user_id, message_pk, recipient_id, link_id, kind, at, user_agent,
                                  ip, classification, reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, 'click', $5, $6, $7, $8, $9)",
         )
         .await?;
     client
@@ -251,7 +388,6 @@ async fn record_one(client: &impl GenericClient, hit: &Hit) -> Result<HitOutcome
                 &target.message_pk,
                 &target.recipient_id,
                 &target.link_id,
-                &hit.kind.as_str(),
                 &hit.at,
                 &clip_user_agent(&hit.user_agent),
                 &hit.stored_ip,
@@ -269,11 +405,7 @@ async fn record_one(client: &impl GenericClient, hit: &Hit) -> Result<HitOutcome
             )
             .await?;
     }
-    Ok(HitOutcome {
-        known: true,
-        recorded: true,
-        url: target.url,
-    })
+    Ok(true)
 }
 
 async fn register(pool: &Pool, user_id: i64, reg: &Registration) -> Result<()> {
