@@ -129,9 +129,10 @@ impl Mailbox {
     }
 
     fn to_builder(&self) -> BuilderAddress<'static> {
+        let email = ascii_domain_address(&self.email);
         match &self.name {
-            Some(n) => BuilderAddress::new_address(Some(header_line(n)), self.email.clone()),
-            None => BuilderAddress::new_address(None::<String>, self.email.clone()),
+            Some(n) => BuilderAddress::new_address(Some(header_line(n)), email),
+            None => BuilderAddress::new_address(None::<String>, email),
         }
     }
 }
@@ -282,6 +283,25 @@ fn header_line(s: &str) -> String {
         .chars()
         .filter(|c| !c.is_control() || *c == '\t')
         .collect()
+}
+
+/// The address with an international domain in its ASCII form (`bücher.example` →
+/// `xn--bcher-kva.example`), as it goes into headers and the SMTP envelope: a server without
+/// SMTPUTF8 takes that. A local part stays as written (only SMTPUTF8 can carry it); a domain
+/// that does not convert is left for the server to judge.
+pub fn ascii_domain_address(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() => {
+            match reqwest::Url::parse(&format!("http://{domain}/")) {
+                Ok(url) => match url.host_str() {
+                    Some(ascii) => format!("{local}@{ascii}"),
+                    None => email.to_string(),
+                },
+                Err(_) => email.to_string(),
+            }
+        }
+        _ => email.to_string(),
+    }
 }
 
 /// A fresh Message-ID: 128 random bits, so it reveals nothing and never collides.

@@ -147,7 +147,12 @@ impl SmtpSession {
                 message: format!("{a:?} is not a valid address: {e}"),
             })
         };
-        let sender = parse(from)?;
+        let from = crate::mail::compose::ascii_domain_address(from);
+        let recipients: Vec<String> = recipients
+            .iter()
+            .map(|r| crate::mail::compose::ascii_domain_address(r))
+            .collect();
+        let sender = parse(&from)?;
         let rcpts = recipients
             .iter()
             .map(|r| parse(r))

@@ -1259,3 +1259,30 @@ fn send_on_a_terminal_says_how_to_end_the_body() {
         "{shown}"
     );
 }
+
+/// An international domain goes out in its ASCII (punycode) form, in the envelope and in the
+/// header, so a server without SMTPUTF8 takes it; only a non-ASCII local part needs SMTPUTF8.
+#[test]
+fn an_international_domain_is_sent_in_its_ascii_form() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    std::fs::write(env.path("body.txt"), "hi\n").unwrap();
+    let body = env.path("body.txt");
+    let out = env.run(&[
+        "send",
+        "--to",
+        "Jürgen <juergen@bücher.example>",
+        "--subject",
+        "IDN",
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = smtp.deliveries();
+    assert_eq!(log[0]["rcpt_tos"][0], "juergen@xn--bcher-kva.example");
+    let raw = &SmtpServer::maildir_messages(&smtp.maildir)[0];
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    let to = m.to().unwrap().first().unwrap();
+    assert_eq!(to.address(), Some("juergen@xn--bcher-kva.example"));
+    assert_eq!(to.name(), Some("Jürgen"));
+}
