@@ -149,7 +149,7 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     if accounts.is_empty() {
         anyhow::bail!(
             "no accounts to sync in {} (add an [accounts.NAME] section with [accounts.NAME.imap])",
-            ctx.paths.config_file.display()
+            ctx.config_file_note()
         );
     }
     let store = ctx.open_store()?;
@@ -295,7 +295,15 @@ fn list_tracked(
             "opened_by": s.opened_by,
             "clicks_by_link": s.clicks_by_link,
             "automated": s.automated,
-            "recipients": s.recipients,
+            "recipients": s.recipients.iter().map(|r| json!({
+                "address": r.address,
+                "name": r.name,
+                "opens": r.opens,
+                "first_open": r.first_open.map(rfc3339),
+                "last_open": r.last_open.map(rfc3339),
+                "clicks": r.clicks,
+                "via_proxy": r.via_proxy,
+            })).collect::<Vec<_>>(),
         });
         if let (Some(o), Some(e)) = (obj.as_object_mut(), extra.as_object()) {
             o.extend(e.clone());

@@ -19,7 +19,11 @@ use std::process::ExitCode;
 #[command(
     name = "tidings",
     version,
-    about = "A keyboard-driven terminal inbox that tells you when your mail is read"
+    about = "A keyboard-driven terminal inbox that tells you when your mail is read",
+    after_help = "Without a command, tidings opens the inbox on the configured accounts \
+                  (`tidings demo` tries it on sample mail).\n\
+                  Exit codes: 0 success, 1 failure (a one-line reason on stderr), 2 usage; \
+                  `send` and `outbox flush` exit 75 when mail waits in the outbox."
 )]
 pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/tidings/config.toml)
@@ -70,7 +74,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// Only this account
+    /// Only this account (its name in the config, [accounts.NAME])
     #[arg(long)]
     pub account: Option<String>,
 }
@@ -82,19 +86,24 @@ pub struct FlagArgs {
     /// Message ids (from `tidings list`)
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<i64>,
+    /// Mark as read
     #[arg(long)]
     pub seen: bool,
+    /// Mark as unread
     #[arg(long)]
     pub unseen: bool,
+    /// Flag (star)
     #[arg(long)]
     pub flagged: bool,
+    /// Remove the flag
     #[arg(long)]
     pub unflagged: bool,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "tidings move <ID>... <FOLDER>")]
 pub struct MoveArgs {
-    /// Message ids, then the destination folder
+    /// Message ids (from `tidings list`), then the destination folder
     #[arg(required = true, num_args = 2.., value_name = "ID... FOLDER")]
     pub args: Vec<String>,
 }
@@ -118,7 +127,7 @@ pub struct WatchArgs {
     /// Poll until caught up, then exit (1 with the reason if the tracker fails)
     #[arg(long)]
     pub once: bool,
-    /// The account to store events under (default: the first configured)
+    /// Only the tracker of this account (default: every account's tracker)
     #[arg(long)]
     pub account: Option<String>,
 }
@@ -134,6 +143,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DraftsArgs {
+    /// Only this account's drafts
     #[arg(long)]
     pub account: Option<String>,
     /// One JSON array on stdout
@@ -143,13 +153,16 @@ pub struct DraftsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// Recipient (repeatable; `addr` or `Name <addr>`)
+    /// Recipients: `addr` or `Name <addr>`, several after one flag or comma-separated
     #[arg(long, required = true, num_args = 1.., value_name = "ADDR")]
     pub to: Vec<String>,
+    /// Copy recipients, as --to
     #[arg(long, num_args = 1.., value_name = "ADDR")]
     pub cc: Vec<String>,
+    /// Blind copy recipients, as --to (in the envelope only; kept in your Sent copy)
     #[arg(long, num_args = 1.., value_name = "ADDR")]
     pub bcc: Vec<String>,
+    /// The subject (one line: line breaks become spaces)
     #[arg(long)]
     pub subject: String,
     /// The text/plain body (default: read from stdin)
@@ -161,17 +174,19 @@ pub struct SendArgs {
     /// A file to attach (repeatable)
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub attach: Vec<PathBuf>,
-    /// Account to send from (default: the first configured)
+    /// Account to send from (default: the first by name, as accounts are sorted)
     #[arg(long)]
     pub account: Option<String>,
     /// Track opens (a pixel per recipient); without this or --no-track-opens the last choice applies
     #[arg(long, overrides_with = "no_track_opens")]
     pub track_opens: bool,
+    /// Do not track opens
     #[arg(long, overrides_with = "track_opens")]
     pub no_track_opens: bool,
     /// Track link clicks (links per recipient); without this or --no-track-links the last choice applies
     #[arg(long, overrides_with = "no_track_links")]
     pub track_links: bool,
+    /// Do not track links
     #[arg(long, overrides_with = "track_links")]
     pub no_track_links: bool,
     /// If the tracker cannot be reached, send untracked (with a warning) instead of waiting
@@ -214,16 +229,19 @@ pub enum FilterArg {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
+    /// Only this account
     #[arg(long)]
     pub account: Option<String>,
-    /// Folder name (default INBOX)
+    /// Folder name
     #[arg(long, default_value = "INBOX")]
     pub folder: String,
+    /// Only unread or flagged messages; `tracked`: tracked sent mail with opens and clicks
     #[arg(long, value_enum)]
     pub filter: Option<FilterArg>,
     /// Full-text search over sender, recipients, subject and body
     #[arg(long)]
     pub search: Option<String>,
+    /// At most this many messages, newest first
     #[arg(long)]
     pub limit: Option<u64>,
     /// One JSON array on stdout
@@ -242,6 +260,17 @@ impl Context {
         let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
         let config = Config::load(&paths.config_file)?;
         Ok(Context { paths, config })
+    }
+
+    /// The config file for an error about a missing setting, marked when the file is not there:
+    /// a mistyped `--config` path reads as an empty config, and the user must see which.
+    pub fn config_file_note(&self) -> String {
+        let path = self.paths.config_file.display();
+        if self.paths.config_file.exists() {
+            path.to_string()
+        } else {
+            format!("{path} (no such file)")
+        }
     }
 
     pub fn open_store(&self) -> anyhow::Result<crate::store::Store> {
@@ -281,18 +310,57 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         // A reader that stopped early (`tidings list | head`) is not a failure worth a message.
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("tidings: {}", chain.join(": "));
+            eprintln!("tidings: {}", one_line_reason(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// True when stdout's reader went away, whether the write failed in our own `writeln!` or
+/// inside serde_json's writer (which wraps the io::Error in its own type).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let kind = c
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind());
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes joined by ": ". A library error that already shows its source in its
+/// own message (thiserror's `#[error("local cache: {0}")]` with `#[from]`) would otherwise say
+/// the cause twice; a cause the message before it ends with is left out. A server's answer can
+/// be part of it, so line breaks and terminal controls are taken out: one line, nothing obeyed.
+fn one_line_reason(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|last| last.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    crate::mail::sanitize::sanitize_line(&parts.join(": "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line_reason;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("local cache: {0}")]
+    struct Wrapper(#[from] std::io::Error);
+
+    #[test]
+    fn the_reason_is_one_line_with_each_cause_once_and_no_controls() {
+        let io = std::io::Error::other("server said \x1b]0;pwned\x07NO\r\nsecond line");
+        let e = anyhow::Error::new(Wrapper(io)).context("syncing work");
+        assert_eq!(
+            one_line_reason(&e),
+            "syncing work: local cache: server said ]0;pwnedNO second line"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::tracking;
 use crate::tracking::send::{SharedPlanner, TrackedPlanner, TrackingChoice};
 use anyhow::Context as _;
 use serde_json::json;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -18,18 +18,30 @@ const EXIT_QUEUED: u8 = 75;
 /// A body read from stdin or a file is refused above this size.
 const MAX_BODY_BYTES: u64 = 20 * 1024 * 1024;
 
+/// A subject, address or reason as one line of a text list: what was typed or pasted into a
+/// draft may hold line breaks and escape sequences, which must not break or drive the terminal.
+fn line(text: &str) -> String {
+    crate::mail::sanitize::sanitize_line(text)
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{what} {}", path.display()))?;
+    let shown = || format!("{what} {}", path.display());
+    // Read up to the limit rather than trusting the file's size: a pipe (`<(cmd)`) or a device
+    // has none, and would otherwise be read until the memory runs out.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BODY_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(shown)?;
     anyhow::ensure!(
-        meta.len() <= MAX_BODY_BYTES,
-        "{what} {} is larger than {MAX_BODY_BYTES} bytes",
-        path.display()
+        bytes.len() as u64 <= MAX_BODY_BYTES,
+        "{} is larger than {MAX_BODY_BYTES} bytes",
+        shown()
     );
-    std::fs::read_to_string(path).with_context(|| format!("{what} {}", path.display()))
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", shown()))
 }
 
 /// Each flag value may itself be a comma-separated list, as typed in a mail client.
@@ -45,7 +57,7 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
     let (name, acc) = ctx
         .config
         .account(args.account.as_deref())
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?;
     anyhow::ensure!(
         acc.smtp.is_some(),
         "account {name:?} has no [accounts.{name}.smtp] section"
@@ -58,6 +70,12 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
     let body = match &args.body_file {
         Some(p) => read_text(p, "body file")?,
         None => {
+            if std::io::stdin().is_terminal() {
+                // Otherwise `tidings send --to … --subject …` looks like it hangs.
+                eprintln!(
+                    "tidings: type the body, then Ctrl-D on a line of its own (or use --body-file)"
+                );
+            }
             let mut s = String::new();
             std::io::stdin()
                 .take(MAX_BODY_BYTES + 1)
@@ -206,7 +224,7 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                     let (to, subject) = i
                         .draft
                         .as_ref()
-                        .map(|d| (d.recipients().join(", "), d.subject.clone()))
+                        .map(|d| (line(&d.recipients().join(", ")), line(&d.subject)))
                         .unwrap_or_default();
                     writeln!(
                         out,
@@ -214,7 +232,7 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                         e.id, e.state, e.attempts, to, subject
                     )?;
                     if let Some(err) = &e.last_error {
-                        writeln!(out, "       last error: {err}")?;
+                        writeln!(out, "       last error: {}", line(err))?;
                     }
                     if e.state == outbox::state::QUEUED {
                         writeln!(out, "       next attempt: {}", rfc3339(e.next_attempt_at))?;
@@ -231,15 +249,15 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 for r in &results {
-                    let line = match &r.outcome {
+                    let what = match &r.outcome {
                         Outcome::Sent => "sent".to_string(),
                         Outcome::Queued(e) => format!("still waiting: {e}"),
                         Outcome::Failed(e) => format!("refused: {e}"),
                         Outcome::Unconfirmed(e) => format!("unconfirmed: {e}"),
                     };
-                    writeln!(out, "#{} {}: {line}", r.id, r.message_id)?;
+                    writeln!(out, "#{} {}: {}", r.id, r.message_id, line(&what))?;
                     if let Some(w) = &r.filing_error {
-                        eprintln!("tidings: warning: {w}");
+                        eprintln!("tidings: warning: {}", line(w));
                     }
                 }
             }
@@ -296,14 +314,16 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
     };
     let id = r.id;
     if let Some(w) = &r.filing_error {
-        eprintln!("tidings: warning: {w}");
+        eprintln!("tidings: warning: {}", line(w));
     }
     Ok(match &r.outcome {
         Outcome::Sent => {
-            println!("{}", r.message_id);
+            // The mail is sent: a reader gone from stdout must not turn that into a failure.
+            let _ = writeln!(std::io::stdout(), "{}", r.message_id);
             ExitCode::SUCCESS
         }
         Outcome::Queued(why) => {
+            let why = line(why);
             eprintln!(
                 "tidings: not sent yet ({why}); the mail waits in the outbox as #{id} — \
                  `tidings outbox flush` tries again"
@@ -311,6 +331,7 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_QUEUED)
         }
         Outcome::Unconfirmed(why) => {
+            let why = line(why);
             eprintln!(
                 "tidings: {why}; the mail stays in the outbox as #{id} — check whether it \
                  arrived, then `tidings outbox confirm {id}` or `tidings outbox retry {id}`"
@@ -318,6 +339,7 @@ fn report_one(r: Option<&FlushResult>) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_QUEUED)
         }
         Outcome::Failed(why) => {
+            let why = line(why);
             eprintln!(
                 "tidings: the server refused the mail: {why} (kept in the outbox as #{id}; \
                  `tidings outbox retry {id}` or `tidings outbox edit {id}`)"
@@ -362,8 +384,8 @@ pub fn drafts(ctx: &Context, args: &DraftsArgs) -> anyhow::Result<ExitCode> {
                 "{:>5} {:<16} {:<30.30} {}",
                 d.id,
                 rfc3339(d.updated_at).get(..16).unwrap_or(""),
-                Mailbox::format_list(&d.draft.to),
-                d.draft.subject
+                line(&Mailbox::format_list(&d.draft.to)),
+                line(&d.draft.subject)
             )?;
         }
     }

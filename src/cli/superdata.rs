@@ -166,11 +166,13 @@ pub fn contacts(ctx: &Context, args: &ContactsArgs) -> anyhow::Result<ExitCode> 
 pub fn forget(ctx: &Context, args: &ForgetArgs) -> anyhow::Result<ExitCode> {
     let mut store = ctx.open_store()?;
     let f = store.forget_contact(&args.email)?;
+    let mut out = std::io::stdout().lock();
     if !f.contact && f.superdata_rows == 0 && f.message_links == 0 {
-        println!("nothing was stored about {}", args.email.trim());
+        writeln!(out, "nothing was stored about {}", args.email.trim())?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        out,
         "forgot {}: contact {}, {} Superdata entr{}{}; the mail itself is kept",
         args.email.trim(),
         if f.contact { "deleted" } else { "not found" },
@@ -179,6 +181,6 @@ pub fn forget(ctx: &Context, args: &ForgetArgs) -> anyhow::Result<ExitCode> {
         f.organization
             .map(|d| format!(", organization {d} (its last contact)"))
             .unwrap_or_default()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -26,8 +26,10 @@ pub enum TrackerCommand {
     },
     /// Count the users, messages and events in a tracker database
     Stats {
+        /// `sqlite:PATH` or `postgres://user@host/db`
         #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
         db: String,
+        /// One JSON object on stdout
         #[arg(long)]
         json: bool,
     },
@@ -37,7 +39,9 @@ pub enum TrackerCommand {
 pub enum UserCommand {
     /// Create a user; its API token is the last line of stdout (shown once, stored hashed)
     Add {
+        /// A name for the user (unique)
         name: String,
+        /// `sqlite:PATH` or `postgres://user@host/db`
         #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
         db: String,
     },
@@ -61,10 +65,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub scanner_window_seconds: i64,
     /// Bits of an IPv4 client address stored (32 keeps it whole)
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=32))]
+    #[arg(long, default_value_t = 24, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=32))]
     pub ip_prefix_v4: u8,
     /// Bits of an IPv6 client address stored (128 keeps it whole)
-    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u8).range(0..=128))]
+    #[arg(long, default_value_t = 48, value_name = "BITS", value_parser = clap::value_parser!(u8).range(0..=128))]
     pub ip_prefix_v6: u8,
     /// When a hit is answered: `fsync` once it is on disk (survives power loss), `process` once
     /// the OS or the database server has it (survives kill -9 of the tracker, not a machine crash)
@@ -90,20 +94,26 @@ pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
             }
             let db = db::open(url).await?;
             let token = db.add_user(name).await?;
-            println!("created tracker user {name:?}; its API token (shown only now):");
-            println!("{token}");
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "created tracker user {name:?}; its API token (shown only now):"
+            )?;
+            writeln!(out, "{token}")?;
             Ok(ExitCode::SUCCESS)
         }),
         TrackerCommand::Stats { db: url, json } => runtime()?.block_on(async {
             let db = db::open(url).await?;
             let stats = db.stats().await?;
+            let mut out = std::io::stdout().lock();
             if *json {
-                println!("{}", serde_json::to_string(&stats)?);
+                writeln!(out, "{}", serde_json::to_string(&stats)?)?;
             } else {
-                println!(
+                writeln!(
+                    out,
                     "users {}\nmessages {}\nopens {}\nclicks {}",
                     stats.users, stats.messages, stats.opens, stats.clicks
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }),
@@ -128,8 +138,10 @@ async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     tracing::info!("tracker listening on {local}");
     // Scripts and tests read the address from this line (useful with port 0).
-    println!("tidings tracker listening on http://{local}");
-    std::io::stdout().flush().ok();
+    // A supervisor that does not read stdout must not stop the server: the line is best effort.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "tidings tracker listening on http://{local}").and_then(|()| out.flush());
+    drop(out);
     server::serve(listener, db, options, metrics, shutdown_signal())
         .await
         .context("the server stopped")?;

@@ -5,6 +5,7 @@
 
 use super::{Context, WatchArgs};
 use crate::tracking::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// The account events are stored under: the one named, else the first configured, else "default".
@@ -29,7 +30,8 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Some(a) => Some(tracking_account(ctx, Some(a))?),
         None => None,
     };
-    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())?;
+    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())
+        .map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -44,7 +46,7 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
                     "watch --once caught up"
                 );
                 for n in &outcome.notifications {
-                    println!("{} — {}", n.summary, n.body);
+                    writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
                 }
             }
             return Ok(ExitCode::SUCCESS);
@@ -55,7 +57,9 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         loop {
             tokio::select! {
                 ev = handle.events.recv() => match ev {
-                    Some(PollerEvent::Notification(n)) => println!("{} — {}", n.summary, n.body),
+                    Some(PollerEvent::Notification(n)) => {
+                        writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
+                    }
                     Some(PollerEvent::StateChanged(s)) => {
                         if s.state != PollerState::Starting {
                             eprintln!("tidings watch: {}", s.describe());

@@ -25,7 +25,7 @@ pub enum ComposeError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: attachment is {size} bytes, more than the limit of {MAX_ATTACHMENT_BYTES}")]
+    #[error("{path}: attachment is larger than {MAX_ATTACHMENT_BYTES} bytes (the limit)")]
     AttachmentTooLarge { path: String, size: u64 },
     #[error("the original message could not be parsed")]
     Unparseable,
@@ -129,9 +129,10 @@ impl Mailbox {
     }
 
     fn to_builder(&self) -> BuilderAddress<'static> {
+        let email = ascii_domain_address(&self.email);
         match &self.name {
-            Some(n) => BuilderAddress::new_address(Some(n.clone()), self.email.clone()),
-            None => BuilderAddress::new_address(None::<String>, self.email.clone()),
+            Some(n) => BuilderAddress::new_address(Some(header_line(n)), email),
+            None => BuilderAddress::new_address(None::<String>, email),
         }
     }
 }
@@ -165,21 +166,33 @@ mod base64_bytes {
 impl Attachment {
     /// Reads a file the user named; the content type is guessed from the extension.
     pub fn from_path(path: &Path) -> Result<Attachment, ComposeError> {
+        use std::io::Read as _;
         let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| ComposeError::ReadAttachment {
+        let read_error = |source| ComposeError::ReadAttachment {
             path: shown.clone(),
             source,
-        })?;
-        if meta.len() > MAX_ATTACHMENT_BYTES {
-            return Err(ComposeError::AttachmentTooLarge {
-                path: shown,
-                size: meta.len(),
-            });
+        };
+        let too_large = |size| ComposeError::AttachmentTooLarge {
+            path: shown.clone(),
+            size,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let meta = file.metadata().map_err(read_error)?;
+        if meta.is_dir() {
+            return Err(read_error(std::io::ErrorKind::IsADirectory.into()));
         }
-        let data = std::fs::read(path).map_err(|source| ComposeError::ReadAttachment {
-            path: shown.clone(),
-            source,
-        })?;
+        if meta.len() > MAX_ATTACHMENT_BYTES {
+            return Err(too_large(meta.len()));
+        }
+        // Read up to the limit, not to the end: a pipe (`<(cmd)`) or a device has no size to
+        // check beforehand and would be read until the memory runs out.
+        let mut data = Vec::new();
+        file.take(MAX_ATTACHMENT_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(read_error)?;
+        if data.len() as u64 > MAX_ATTACHMENT_BYTES {
+            return Err(too_large(data.len() as u64));
+        }
         let filename = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -256,6 +269,39 @@ pub enum ReplyKind {
     Sender,
     /// To the author and every other To/Cc recipient, except the user.
     All,
+}
+
+/// Text for one header line: mail-builder writes ASCII text as is, so a CR or LF in a subject
+/// or display name (pasted, or passed by a script) would start a header of its own. Line breaks
+/// become one space; other control characters (an ESC of a pasted escape sequence) are dropped.
+fn header_line(s: &str) -> String {
+    s.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .collect()
+}
+
+/// The address with an international domain in its ASCII form (`bücher.example` →
+/// `xn--bcher-kva.example`), as it goes into headers and the SMTP envelope: a server without
+/// SMTPUTF8 takes that. A local part stays as written (only SMTPUTF8 can carry it); a domain
+/// that does not convert is left for the server to judge.
+pub fn ascii_domain_address(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() => {
+            match reqwest::Url::parse(&format!("http://{domain}/")) {
+                Ok(url) => match url.host_str() {
+                    Some(ascii) => format!("{local}@{ascii}"),
+                    None => email.to_string(),
+                },
+                Err(_) => email.to_string(),
+            }
+        }
+        _ => email.to_string(),
+    }
 }
 
 /// A fresh Message-ID: 128 random bits, so it reveals nothing and never collides.
@@ -610,7 +656,7 @@ impl Draft {
         };
         let mut b = MessageBuilder::new()
             .from(self.from.to_builder())
-            .subject(self.subject.clone())
+            .subject(header_line(&self.subject))
             .date(date)
             .message_id(strip_brackets(&self.message_id).to_string())
             .header(
@@ -762,6 +808,27 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
         assert!(!d.body.contains('\x1b'));
         let built = String::from_utf8(d.build(0, true).unwrap()).unwrap();
         assert!(!built.contains("\r\nBcc:"), "{built}");
+    }
+
+    #[test]
+    fn a_display_name_with_newlines_stays_in_its_header() {
+        let sender = Sender {
+            account: "work".into(),
+            from: Mailbox::new(Some("Me\r\nBcc: boss@example.com"), "me@example.com"),
+            signature: None,
+        };
+        let mut d = Draft::new(&sender);
+        d.to = vec![Mailbox::new(Some("Dana\nX-Evil: 1"), "dana@acme.test")];
+        let built = String::from_utf8(d.build(0, false).unwrap()).unwrap();
+        assert!(
+            !built.contains("\r\nBcc:") && !built.contains("\r\nX-Evil:"),
+            "{built}"
+        );
+        let m = MessageParser::default().parse(built.as_bytes()).unwrap();
+        assert_eq!(
+            m.from().unwrap().first().unwrap().name(),
+            Some("Me Bcc: boss@example.com")
+        );
     }
 
     #[test]

@@ -100,6 +100,23 @@ pub fn sanitize_line(s: &str) -> String {
     out.trim().to_string()
 }
 
+/// An error and its causes on one safe line. Network libraries (lettre, reqwest) leave the
+/// cause out of their own text ("error sending request"), yet the cause ("Connection refused")
+/// is what the user needs; a cause the text already contains is not repeated.
+pub fn error_line(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    sanitize_line(&text)
+}
+
 /// An email address: like [`sanitize_line`], but every control, bidi or invisible character is
 /// shown as `<U+XXXX>` instead of being dropped, so the address shown is the address used.
 pub fn sanitize_address(s: &str) -> String {

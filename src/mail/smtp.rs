@@ -55,17 +55,7 @@ impl SmtpError {
 
 /// lettre's Display leaves out the cause (e.g. "Connection refused"); the user needs it.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    crate::mail::sanitize::sanitize_line(&text)
+    crate::mail::sanitize::error_line(e)
 }
 
 /// An open, authenticated SMTP session. Dropping it closes the connection.
@@ -157,7 +147,12 @@ impl SmtpSession {
                 message: format!("{a:?} is not a valid address: {e}"),
             })
         };
-        let sender = parse(from)?;
+        let from = crate::mail::compose::ascii_domain_address(from);
+        let recipients: Vec<String> = recipients
+            .iter()
+            .map(|r| crate::mail::compose::ascii_domain_address(r))
+            .collect();
+        let sender = parse(&from)?;
         let rcpts = recipients
             .iter()
             .map(|r| parse(r))

@@ -127,10 +127,17 @@ pub fn ascii_domain(domain: &str) -> Option<String> {
 }
 
 /// A DNS host name we are willing to look up: ASCII letters, digits and hyphens in dot-separated
-/// labels of 1–63 characters, at least two labels, at most 253 characters. (An international name
+/// labels of 1–63 characters, at least two labels, at most 253 characters, and a top-level label
+/// that is not all digits (so an IP address is no domain, RFC 3696). (An international name
 /// must be given in its `xn--` form.)
 pub fn is_valid_domain(d: &str) -> bool {
     if d.is_empty() || d.len() > 253 || !d.contains('.') {
+        return false;
+    }
+    if d.rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
         return false;
     }
     d.split('.').all(|label| {
@@ -270,6 +277,10 @@ mod tests {
         assert!(!is_valid_domain("a..b"));
         assert!(!is_valid_domain("-a.b"));
         assert!(!is_valid_domain("a b.c"));
+        // An IP address is not a domain (no top-level domain is all digits, RFC 3696).
+        assert!(!is_valid_domain("127.0.0.1"));
+        assert!(!is_valid_domain("8.8.8.8"));
+        assert!(is_valid_domain("1.example"));
         assert_eq!(domain_of("x@ACME.test."), Some("acme.test".into()));
         assert_eq!(
             ascii_domain("bücher.example"),

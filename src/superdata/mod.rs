@@ -358,6 +358,9 @@ pub fn cached_report(store: &Store, target: &Target) -> Result<Report, Superdata
 pub struct Superdata {
     providers: Vec<Box<dyn Provider>>,
     demo: bool,
+    /// Bounds each source as a whole. The HTTP client has its own, equal timeout; DNS needs this
+    /// one, because the resolver tries UDP and then TCP, each for the whole timeout.
+    timeout: std::time::Duration,
 }
 
 impl Superdata {
@@ -376,6 +379,7 @@ impl Superdata {
         if !config.enabled {
             return Err(SuperdataError::Disabled);
         }
+        let timeout = policy.timeout;
         let resolver = net::build_resolver(&config.dns_server, policy.timeout)
             .map_err(SuperdataError::Setup)?;
         let client =
@@ -395,6 +399,7 @@ impl Superdata {
         Ok(Superdata {
             providers,
             demo: config.demo,
+            timeout,
         })
     }
 
@@ -409,10 +414,14 @@ impl Superdata {
         let jobs = plan.iter().filter(|(s, _)| only.contains(s)).filter_map(|(source, subject)| {
             let p = self.providers.iter().find(|p| p.source() == *source)?;
             Some(async move {
-                let outcome = match p.fetch(subject).await {
-                    Ok(Some(d)) => Outcome::Found(d),
-                    Ok(None) => Outcome::NotFound,
-                    Err(e) => Outcome::Failed(sanitize_line(&e)),
+                let outcome = match tokio::time::timeout(self.timeout, p.fetch(subject)).await {
+                    Ok(Ok(Some(d))) => Outcome::Found(d),
+                    Ok(Ok(None)) => Outcome::NotFound,
+                    Ok(Err(e)) => Outcome::Failed(sanitize_line(&e)),
+                    Err(_) => Outcome::Failed(format!(
+                        "timed out after {} s",
+                        self.timeout.as_secs().max(1)
+                    )),
                 };
                 if let Outcome::Failed(e) = &outcome {
                     tracing::info!(source = source.as_str(), %subject, error = %e, "superdata source failed");

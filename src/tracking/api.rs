@@ -164,7 +164,7 @@ pub async fn fetch_events(
 
 fn network(e: reqwest::Error) -> ApiError {
     // Without the URL: it may carry nothing secret, but the message stays short.
-    ApiError::Network(e.without_url().to_string())
+    ApiError::Network(crate::mail::sanitize::error_line(&e.without_url()))
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
@@ -196,7 +196,11 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         let message = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+            // Not the tracker's JSON (a proxy's or a wrong path's HTML page): the status says it.
+            .unwrap_or_else(|| {
+                let reason = status.canonical_reason().unwrap_or("error");
+                format!("{reason} (is [tracking] base_url the tracker's address?)")
+            });
         return Err(ApiError::Status {
             status: status.as_u16(),
             message: crate::mail::sanitize::sanitize_line(&message),

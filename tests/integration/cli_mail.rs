@@ -249,6 +249,161 @@ fn kill_9_during_sync_then_resume_converges_without_duplicates() {
     assert_eq!(uids, server);
 }
 
+/// A config for one account whose IMAP port nothing listens on: for errors found before any
+/// network round trip.
+fn offline_env() -> TidingsEnv {
+    let port = crate::support::smtp::free_port();
+    TidingsEnv::new(&format!(
+        "[accounts.work]\nemail = \"me@example.test\"\n[accounts.work.imap]\nhost = \"127.0.0.1\"\n\
+         port = {port}\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\ntimeout_seconds = 2\n"
+    ))
+}
+
+#[test]
+fn an_error_states_its_cause_once() {
+    let env = offline_env();
+    let out = env.run(&["flag", "999999", "--seen"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tidings: local cache: no message with id 999999\n"
+    );
+}
+
+/// Every time in `list --filter tracked --json` is RFC 3339, the per-recipient ones included.
+#[test]
+fn tracked_list_json_gives_every_time_as_rfc3339() {
+    use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
+    use tidings::tracking::classify::{Classification, EventKind};
+    use tidings::tracking::db::Event;
+    let env = offline_env();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut store = Store::open(&env.db_path()).unwrap();
+    store
+        .record_tracked_message(&TrackedMessageRecord {
+            account: "work".into(),
+            message_id: "<q3@example.test>".into(),
+            subject: "Proposal".into(),
+            sent_at: at.timestamp() - 3600,
+            track_opens: true,
+            track_links: false,
+            recipients: vec![TrackedRecipient {
+                address: "dana@acme.test".into(),
+                name: "Dana".into(),
+            }],
+        })
+        .unwrap();
+    let open = Event {
+        id: 1,
+        kind: EventKind::Open,
+        message_id: "<q3@example.test>".into(),
+        recipient: "dana@acme.test".into(),
+        url: None,
+        at,
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        ip: None,
+        classification: Classification::Human,
+        reason: String::new(),
+    };
+    store.store_events_page("work", None, &[open], "1").unwrap();
+    drop(store);
+    let out = env.ok(&["list", "--filter", "tracked", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["last_open"], "2026-11-30T10:00:00+00:00");
+    let dana = &list[0]["recipients"][0];
+    assert_eq!(dana["address"], "dana@acme.test");
+    assert_eq!(dana["first_open"], "2026-11-30T10:00:00+00:00", "{dana}");
+    assert_eq!(dana["last_open"], "2026-11-30T10:00:00+00:00", "{dana}");
+}
+
+/// `tidings … | head` : a reader that stops early is not a failure — exit 0, nothing on stderr,
+/// never a panic — for plain text and for JSON.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_failure() {
+    let env = offline_env();
+    // More JSON than stdout's buffer, so the pipe breaks inside serde_json's writer.
+    let store = tidings::store::Store::open(&env.db_path()).unwrap();
+    let me = tidings::mail::compose::Sender {
+        account: "work".into(),
+        from: tidings::mail::compose::Mailbox::new(None, "me@example.test"),
+        signature: None,
+    };
+    for i in 0..10 {
+        let mut draft = tidings::mail::compose::Draft::new(&me);
+        draft.to = vec![tidings::mail::compose::Mailbox::new(None, "dana@acme.test")];
+        draft.subject = format!("{i} {}", "long subject ".repeat(20));
+        tidings::mail::outbox::enqueue(&store, &draft, None, 100).unwrap();
+    }
+    drop(store);
+    let args: [&[&str]; 4] = [
+        &["forget", "nobody@example.test"],
+        &["outbox", "--json", "--all"],
+        &["contacts", "--json"],
+        &["list", "--json"],
+    ];
+    for args in args {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .command()
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A mistyped `--config` path must not look like an empty config: the error names the file and
+/// says it does not exist.
+#[test]
+fn a_missing_config_file_is_named_in_the_error() {
+    let env = offline_env();
+    let missing = env.path("conifg.toml");
+    for args in [
+        &[
+            "send",
+            "--to",
+            "dana@acme.test",
+            "--subject",
+            "x",
+            "--body-file",
+            "/dev/null",
+        ][..],
+        &["watch", "--once"],
+        &["sync"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(&missing)
+            .arg("--data-dir")
+            .arg(env.data_dir())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{} (no such file)", missing.display())),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
 #[test]
 fn non_ascii_folders_are_listed_moved_to_and_archived_to_by_their_decoded_names() {
     let dc = Dovecot::start();

@@ -1104,3 +1104,185 @@ fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
         .recv_timeout(Duration::from_secs(20))
         .expect("the client cut the connection");
 }
+
+/// A subject or display name holding CR/LF (pasted, or from a script) must stay one header:
+/// no line of it may become a header of its own, and no control character reaches the wire.
+#[test]
+fn a_subject_with_newlines_cannot_inject_headers() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    let out = env.send_simple("Invoice\r\nBcc: bob@acme.test\r\nX-Evil: 1\n\x1b]0;pwned\x07done");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mails = SmtpServer::maildir_messages(&smtp.maildir);
+    assert_eq!(mails.len(), 1);
+    let raw = &mails[0];
+    assert!(!has_header(raw, "bcc"), "{}", String::from_utf8_lossy(raw));
+    assert!(
+        !has_header(raw, "x-evil"),
+        "{}",
+        String::from_utf8_lossy(raw)
+    );
+    let head = String::from_utf8_lossy(raw);
+    let head = head.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head
+            .chars()
+            .any(|c| c.is_control() && !"\r\n\t".contains(c)),
+        "no control characters in the header: {head:?}"
+    );
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(
+        m.subject(),
+        Some("Invoice Bcc: bob@acme.test X-Evil: 1 ]0;pwneddone")
+    );
+}
+
+/// The outbox and drafts lists print one line per mail, and a subject's control characters
+/// (a pasted escape sequence) never reach the terminal.
+#[test]
+fn outbox_and_drafts_lists_keep_a_hostile_subject_on_one_line() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("4xx");
+    let env = Env::new(&smtp);
+    std::fs::write(env.path("body.txt"), "hi\n").unwrap();
+    let body = env.path("body.txt");
+    let subject = "Two\r\nlines \x1b]0;pwned\x07\x1b[2J";
+    let out = env.run(&[
+        "send",
+        "--to",
+        "Dana\x1b[31m <dana@acme.test>",
+        "dana@acme.test",
+        "--subject",
+        subject,
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "a control character in a name is refused");
+    let out = env.send_simple(subject);
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    let clean = |what: &str, text: &str| {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{what}: {text:?}"
+        );
+    };
+    let listed = String::from_utf8(env.run(&["outbox"]).stdout).unwrap();
+    clean("outbox", &listed);
+    let first = listed.lines().next().unwrap();
+    assert!(first.ends_with("Two lines ]0;pwned[2J"), "{listed}");
+    assert!(
+        listed
+            .lines()
+            .all(|l| l.starts_with('#') || l.starts_with("  ")),
+        "{listed}"
+    );
+    let id = env.outbox_json(false)[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    assert_eq!(code(&env.run(&["outbox", "edit", &id])), 0);
+    let drafts = String::from_utf8(env.run(&["drafts"]).stdout).unwrap();
+    clean("drafts", &drafts);
+    assert_eq!(drafts.lines().count(), 1, "{drafts}");
+}
+
+/// A body or attachment read from a device or a pipe (`--body-file <(cmd)`, /dev/zero) has no
+/// size to check beforehand: reading stops at the limit instead of filling the memory.
+#[test]
+fn an_endless_body_or_attachment_is_refused_at_the_size_limit() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    for flag in ["--body-file", "--attach", "--html-file"] {
+        // Under a memory cap, so a regression fails here instead of exhausting the machine.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("ulimit -v 3000000; exec \"$@\"")
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(env.path("config.toml"))
+            .arg("--data-dir")
+            .arg(env.path("data"))
+            .args([
+                "send",
+                "--to",
+                "dana@acme.test",
+                "--subject",
+                "endless",
+                flag,
+                "/dev/zero",
+            ])
+            .stdin(Stdio::null());
+        let out = cmd.output().unwrap();
+        assert_eq!(code(&out), 1, "{flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("larger than"),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(smtp.deliveries().is_empty());
+}
+
+/// `tidings send` without --body-file on a terminal says how to end the body instead of seeming
+/// to hang; the body typed there is what is sent.
+#[test]
+fn send_on_a_terminal_says_how_to_end_the_body() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    let cmd = format!(
+        "{} --config {} --data-dir {} send --to dana@acme.test --subject typed",
+        env!("CARGO_BIN_EXE_tidings"),
+        env.path("config.toml").display(),
+        env.path("data").display()
+    );
+    // util-linux `script` gives the command a terminal; what it reads is typed into it.
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed for this test (Debian: apt-get install bsdutils)");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    use std::io::Write as _;
+    stdin.write_all(b"typed on a terminal\n\x04").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("Ctrl-D"), "{shown}");
+    assert_eq!(smtp.deliveries().len(), 1, "{shown}");
+    let raw = &SmtpServer::maildir_messages(&smtp.maildir)[0];
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    assert!(
+        m.body_text(0).unwrap().starts_with("typed on a terminal"),
+        "{shown}"
+    );
+}
+
+/// An international domain goes out in its ASCII (punycode) form, in the envelope and in the
+/// header, so a server without SMTPUTF8 takes it; only a non-ASCII local part needs SMTPUTF8.
+#[test]
+fn an_international_domain_is_sent_in_its_ascii_form() {
+    let smtp = SmtpServer::start();
+    let env = Env::new(&smtp);
+    std::fs::write(env.path("body.txt"), "hi\n").unwrap();
+    let body = env.path("body.txt");
+    let out = env.run(&[
+        "send",
+        "--to",
+        "Jürgen <juergen@bücher.example>",
+        "--subject",
+        "IDN",
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = smtp.deliveries();
+    assert_eq!(log[0]["rcpt_tos"][0], "juergen@xn--bcher-kva.example");
+    let raw = &SmtpServer::maildir_messages(&smtp.maildir)[0];
+    let m = MessageParser::default().parse(&raw[..]).unwrap();
+    let to = m.to().unwrap().first().unwrap();
+    assert_eq!(to.address(), Some("juergen@xn--bcher-kva.example"));
+    assert_eq!(to.name(), Some("Jürgen"));
+}

@@ -859,3 +859,31 @@ async fn demo_sources_serve_marked_demo_data_for_the_demo_companies() {
         "Microsoft 365"
     );
 }
+
+/// A DNS server that never answers (UDP or TCP) is cut off by the one timeout, as the HTTP
+/// sources are: hickory alone would try UDP, then TCP, each for the whole timeout.
+#[tokio::test]
+async fn a_silent_dns_server_is_cut_off_at_the_timeout() {
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = udp.local_addr().unwrap();
+    // Same port over TCP: connects (the backlog accepts) and never answers.
+    let _tcp = std::net::TcpListener::bind(addr).unwrap();
+    let http = HttpServer::start(vec![]);
+    let mut config = config_for(&http, None);
+    config.dns_server = addr.to_string();
+    let started = std::time::Instant::now();
+    let outcome = fetch_one(
+        &config,
+        policy(PrivateAddresses::LoopbackOnly, 3, 1 << 20),
+        "acme.test",
+        Source::Mx,
+    )
+    .await;
+    assert_eq!(failed(&outcome), "timed out after 3 s");
+    // Generous for a busy machine, yet below the 6 s of UDP then TCP.
+    assert!(
+        started.elapsed() < Duration::from_millis(5500),
+        "{:?}",
+        started.elapsed()
+    );
+}

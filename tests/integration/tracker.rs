@@ -818,3 +818,28 @@ async fn api_client_caps_answers_and_times_out() {
         Err(ApiError::BadBaseUrl(_))
     ));
 }
+
+/// `tidings watch --once` against a misconfigured `[tracking] base_url` says what went wrong in
+/// one readable line: the network's own reason, or the status without the server's HTML page.
+#[test]
+fn a_wrong_tracker_url_is_explained_in_one_line() {
+    let backend = sqlite();
+    let token = add_user(&backend.url, "alice");
+    let server = TrackerProcess::start(&backend.url, &[]);
+    let watch = |base_url: &str| {
+        let env = crate::support::TidingsEnv::new(&format!(
+            "[tracking]\nbase_url = \"{base_url}\"\napi_token = \"{token}\"\n"
+        ));
+        let out = env.run(&["watch", "--once"]);
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let closed = crate::support::smtp::free_port();
+    let err = watch(&format!("http://127.0.0.1:{closed}"));
+    assert!(err.contains("Connection refused"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = watch(&format!("{}/tracker/", server.base_url));
+    assert!(err.contains("404: Not Found"), "{err}");
+    assert!(!err.contains('<'), "no HTML page in the reason: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
