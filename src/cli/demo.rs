@@ -10,15 +10,20 @@
 //! ([`crate::mail::local_smtp`]): mail written in the demo goes through the real outbox and
 //! SMTP path, a copy to the demo user lands in its INBOX, every recipient's copy is kept in
 //! `<dir>/delivered/`, and the Sent copy is filed in the store. An embedded tracker
-//! ([`crate::tracking::embedded`]) makes tracked sending work too.
+//! ([`crate::tracking::embedded`]) makes tracked sending work too, and on a new demo dir some of
+//! the seeded Sent mail is tracked, with recipients' opens and clicks played against the tracker
+//! ([`crate::tracking::demo_seed`]): a few at start, a few more during the first minute, so the
+//! Tracked filter, the timeline, the bell and the activity pane have something to show.
 
 use super::mail::list;
-use super::{Context, DemoArgs, ListArgs};
+use super::{Context, DemoArgs, FilterArg, ListArgs};
 use crate::config::{AccountConfig, Config, Paths};
 use crate::mail::demo::{seed, DemoSummary, DEMO_ACCOUNT, DEMO_EMAIL, DEMO_NAME};
 use crate::mail::local_smtp::{LocalSmtp, LocalSmtpOptions};
 use crate::store::Store;
+use crate::tracking::demo_seed::{self, LiveHits, SCRIPT};
 use crate::tracking::embedded::EmbeddedTracker;
+use crate::tracking::poller::{Poller, PollerConfig};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -75,14 +80,73 @@ impl DemoEnv {
                 tracking: None,
             },
         );
-        Ok(DemoServers { smtp, tracker })
+        Ok(DemoServers {
+            live: None,
+            seeded: false,
+            smtp,
+            tracker,
+        })
     }
 }
 
 /// The demo's embedded servers: SMTP (what the demo sends is delivered here) and the tracker.
 pub struct DemoServers {
+    /// Declared first so it stops before the tracker it talks to.
+    live: Option<LiveHits>,
+    seeded: bool,
     pub smtp: LocalSmtp,
     pub tracker: EmbeddedTracker,
+}
+
+/// When the demo's recipients open and click their tracked copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Some at once, the others over the first minute, in the background (the TUI).
+    Live,
+    /// All at once, before returning (a script, a test).
+    AllNow,
+}
+
+impl DemoServers {
+    /// On a new demo dir, registers the demo's tracked Sent mail with the embedded tracker and
+    /// plays its recipients' opens and clicks at `pace`; the poller brings them in. A kept demo
+    /// dir seen before keeps the tracked mail and events of its first run: nothing is registered
+    /// or played again, so they never pile up. Returns whether it seeded.
+    pub fn seed_tracking(&mut self, env: &DemoEnv, pace: Pace) -> anyhow::Result<bool> {
+        if !self.tracker.fresh || self.seeded {
+            return Ok(false);
+        }
+        self.seeded = true;
+        let mut store = env.open_store()?;
+        let tracking = demo_seed::register(
+            &mut store,
+            DEMO_ACCOUNT,
+            &self.tracker.base_url,
+            &self.tracker.api_token,
+            &env.summary.tracked_sent,
+        )?;
+        match pace {
+            Pace::Live => self.live = Some(tracking.play_live(SCRIPT)?),
+            Pace::AllNow => tracking.play_now(SCRIPT)?,
+        }
+        Ok(true)
+    }
+}
+
+/// Fetches the tracker's events into the store once, as the TUI's poller does, without desktop
+/// notifications (a script should not pop them up).
+pub fn poll_once(config: &Config, db_path: &Path) -> anyhow::Result<usize> {
+    let mut config = config.clone();
+    config.notifications.desktop = false;
+    let pollers = PollerConfig::for_trackers(&config, None, db_path.to_path_buf())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut fetched = 0;
+    for c in pollers {
+        fetched += rt.block_on(Poller::new(c)?.poll_once())?.new_events;
+    }
+    Ok(fetched)
 }
 
 /// Creates the demo data dir (`keep_in`, or a new temporary dir), seeds it with mail dated
@@ -143,13 +207,14 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now().timestamp();
     let mut env = prepare_demo(args.dir.as_deref(), now)?;
     let _log = crate::logging::init(&env.paths.log_dir());
-    let servers = env.start_servers()?;
+    let mut servers = env.start_servers()?;
     let ctx = Context {
         paths: env.paths.clone(),
         config: env.config.clone(),
     };
     // On a terminal the demo is the inbox itself; piped (scripts, tests) it prints the inbox.
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        servers.seed_tracking(&env, Pace::Live)?;
         return super::tui::run_tui(
             &env.paths,
             &env.config,
@@ -160,6 +225,8 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             },
         );
     }
+    servers.seed_tracking(&env, Pace::AllNow)?;
+    poll_once(&env.config, &env.db_path())?;
     let s = &env.summary;
     let folders: Vec<String> = s.folders.iter().map(|(f, n)| format!("{f} {n}")).collect();
     println!(
@@ -175,6 +242,18 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             account: None,
             folder: "INBOX".into(),
             filter: None,
+            search: None,
+            limit: None,
+            json: false,
+        },
+    )?;
+    println!("\nTracked mail, with the opens and clicks the embedded tracker saw:\n");
+    list(
+        &ctx,
+        &ListArgs {
+            account: None,
+            folder: "INBOX".into(),
+            filter: Some(FilterArg::Tracked),
             search: None,
             limit: None,
             json: false,

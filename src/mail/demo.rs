@@ -42,9 +42,35 @@ pub struct DemoSummary {
     /// (folder, messages stored) in [`DEMO_FOLDERS`] order.
     pub folders: Vec<(String, usize)>,
     pub messages: usize,
+    /// The Sent mail the demo tracks ([`TRACKED_SENT`]), as seeded.
+    pub tracked_sent: Vec<SentMail>,
 }
 
-#[derive(Clone, Copy)]
+/// Message-IDs of the demo user's Sent mail that the demo sends "tracked": the Q3 proposal reply
+/// to Dana (Cc Marcus), and replies to Globex (Hank, Cc Lena), Priya, Sam and Peter.
+pub const TRACKED_SENT: &[&str] = &[
+    "<thread0.1@initech.test>",
+    "<thread1.1@initech.test>",
+    "<thread2.1@initech.test>",
+    "<thread4.1@initech.test>",
+    "<thread8.2@initech.test>",
+];
+
+/// A seeded Sent mail: what tracking needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    /// With angle brackets, as stored.
+    pub message_id: String,
+    pub subject: String,
+    /// Unix seconds.
+    pub date: i64,
+    /// To, then Cc, each address once.
+    pub recipients: Vec<Person>,
+    /// The plain-text body.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Person {
     pub name: &'static str,
     pub email: &'static str,
@@ -164,6 +190,30 @@ impl Draft {
         }
     }
 
+    /// This draft as tracked Sent mail, when it is one of [`TRACKED_SENT`].
+    fn tracked_sent(&self) -> Option<SentMail> {
+        let message_id = format!("<{}>", self.message_id);
+        if self.folder != "Sent" || !TRACKED_SENT.contains(&message_id.as_str()) {
+            return None;
+        }
+        let Body::Text(body) = &self.body else {
+            return None;
+        };
+        let mut recipients: Vec<Person> = Vec::new();
+        for p in self.to.iter().chain(&self.cc) {
+            if !recipients.iter().any(|r| r.email == p.email) {
+                recipients.push(*p);
+            }
+        }
+        Some(SentMail {
+            message_id,
+            subject: self.subject.clone(),
+            date: self.date,
+            recipients,
+            body: body.clone(),
+        })
+    }
+
     fn build(self) -> std::io::Result<Vec<u8>> {
         let addr = |p: &Person| Address::new_address(Some(p.name), p.email);
         let mut b = MessageBuilder::new()
@@ -247,6 +297,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
         }
     }
     mail.sort_by(|a, b| a.date.cmp(&b.date).then(a.message_id.cmp(&b.message_id)));
+    let tracked_sent = mail.iter().filter_map(Draft::tracked_sent).collect();
 
     let tx = store
         .conn
@@ -279,6 +330,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
         email: DEMO_EMAIL.into(),
         messages: folders.iter().map(|(_, n)| n).sum(),
         folders,
+        tracked_sent,
     })
 }
 
@@ -306,7 +358,7 @@ fn threads(mail: &mut Vec<Draft>, now: i64) {
     let convos: &[Conversation] = &[
         ("Q3 proposal for Acme", 0.2, "INBOX", &[MARCUS], &[
             (DANA, "Hi Alex,\n\nAttached is the draft proposal for Q3. The main change is the volume tier on\npage 2 — we'd like to commit to 40k seats if the price per seat drops to $4.20.\n\nCan you take a look before Thursday?\n\nThanks,\nDana", Some(proposal_pdf)),
-            (ME, "Hi Dana,\n\nThanks — this looks good. Two questions:\n\n1. Does the 40k include the contractors Marcus mentioned?\n2. Could we start the tier in August rather than July?\n\nAlex", None),
+            (ME, "Hi Dana,\n\nThanks — this looks good. Two questions:\n\n1. Does the 40k include the contractors Marcus mentioned?\n2. Could we start the tier in August rather than July?\n\nThe price sheet with the volume tiers: https://initech.test/acme/q3-pricing\n\nAlex", None),
             (DANA, "Yes to both. Marcus confirmed contractors are in the 40k. August works.\n\nDana", None),
             (MARCUS, "Confirming from my side: 31k employees + 9k contractors.\n\n— Marcus", None),
         ]),
@@ -351,7 +403,7 @@ fn threads(mail: &mut Vec<Draft>, now: i64) {
         ("Incident 2291: nightly export failed", 25.0, "Archive", &[PETER], &[
             (SAMIR, "The nightly export failed at 02:14 with a disk-full error on export-2.", None),
             (PETER, "Cleaned up old snapshots, 60% free now. Re-running.", None),
-            (ME, "Re-run succeeded. I added an alert at 80% disk.", None),
+            (ME, "Re-run succeeded. I added an alert at 80% disk.\n\nDashboard: https://grafana.initech.test/d/nightly-export\nRunbook: https://wiki.initech.test/runbooks/disk-full", None),
         ]),
     ];
     for (t, (subject, days_ago, folder, cc, turns)) in convos.iter().enumerate() {

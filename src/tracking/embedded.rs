@@ -5,6 +5,8 @@
 use super::db;
 use super::server::{serve, Metrics, ServerOptions};
 use crate::config::TrackingConfig;
+use ipnet::IpNet;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,6 +20,8 @@ pub enum EmbeddedError {
 pub struct EmbeddedTracker {
     pub base_url: String,
     pub api_token: String,
+    /// True when this start made the demo user, i.e. the demo dir's tracker is new.
+    pub fresh: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -44,25 +48,25 @@ impl EmbeddedTracker {
             .map_err(|e| err(&e))?;
         let db_url = format!("sqlite:{}", dir.join("tracker.sqlite3").display());
         let token_path = dir.join(TOKEN_FILE);
-        let (db, listener, api_token) = rt.block_on(async {
+        let (db, listener, api_token, fresh) = rt.block_on(async {
             let db = db::open(&db_url).await.map_err(|e| err(&e))?;
             let saved = std::fs::read_to_string(&token_path).ok();
-            let token = match saved
+            let (token, fresh) = match saved
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
             {
-                Some(t) => t,
+                Some(t) => (t, false),
                 None => {
                     let name = format!("demo-{}", chrono::Utc::now().timestamp_millis());
                     let t = db.add_user(&name).await.map_err(|e| err(&e))?;
                     std::fs::write(&token_path, format!("{t}\n")).map_err(|e| err(&e))?;
-                    t
+                    (t, true)
                 }
             };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .map_err(|e| err(&e))?;
-            Ok::<_, EmbeddedError>((db, listener, token))
+            Ok::<_, EmbeddedError>((db, listener, token, fresh))
         })?;
         let addr = listener.local_addr().map_err(|e| err(&e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -75,6 +79,11 @@ impl EmbeddedTracker {
                 db,
                 ServerOptions {
                     scanner_window_seconds: DEMO_SCANNER_WINDOW_SECONDS,
+                    // The demo plays its recipients' opens from 127.0.0.1 and names their
+                    // addresses (Apple's, Google's proxies) in X-Forwarded-For, so the real
+                    // classification sees them. Trusting loopback is safe here: the tracker
+                    // listens on 127.0.0.1 only, so only this machine can reach it at all.
+                    trusted_proxies: vec![IpNet::from(IpAddr::from([127, 0, 0, 1]))],
                     ..ServerOptions::default()
                 },
                 Arc::new(Metrics::default()),
@@ -87,6 +96,7 @@ impl EmbeddedTracker {
         Ok(EmbeddedTracker {
             base_url: format!("http://{addr}"),
             api_token,
+            fresh,
             shutdown: Some(tx),
             thread: Some(thread),
         })

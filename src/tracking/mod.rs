@@ -10,6 +10,7 @@
 pub mod api;
 pub mod classify;
 pub mod db;
+pub mod demo_seed;
 pub mod embedded;
 pub mod poller;
 pub mod rewrite;

@@ -70,9 +70,9 @@ fn empty_text(app: &App) -> String {
     }
     match (&app.search, app.filter) {
         (_, Filter::Tracked) => {
-            "Tracked mail shows here: mail you sent with open or link tracking \
-on, with its opens, clicks and last open, newest activity first. Turn tracking on in [tracking] of \
-the config, then send a tracked message."
+            // Neutral on purpose: tracking may already be on (the demo, a configured tracker).
+            "No tracked mail yet: send a mail with tracking on (C-o / C-l in the composer). \
+Tracked mail shows here with its opens, clicks and last open, newest activity first."
                 .into()
         }
         (Some(q), _) => format!("No messages match “{q}”."),

@@ -463,3 +463,206 @@ fn a_send_only_account_sends_with_the_cli_and_files_sent_in_the_cache() {
     let why = String::from_utf8_lossy(&sync.stderr);
     assert!(why.contains("[accounts.NAME.imap]"), "{why}");
 }
+
+mod tracked {
+    //! The demo's tracked Sent mail: registered with the embedded tracker, opened and clicked
+    //! over real HTTP, classified by the tracker and brought in by the poller.
+
+    use super::demo;
+    use std::process::Command;
+    use tidings::cli::demo::{poll_once, prepare_demo, Pace};
+    use tidings::tracking::classify::{Classification, EventKind};
+
+    fn tracked_json(home: &std::path::Path, dir: &str) -> Vec<serde_json::Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(["--data-dir", dir, "list", "--filter", "tracked", "--json"])
+            .env("TIDINGS_CONFIG", home.join("none.toml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn by_subject<'a>(list: &'a [serde_json::Value], subject: &str) -> &'a serde_json::Value {
+        list.iter()
+            .find(|m| m["subject"] == subject)
+            .unwrap_or_else(|| panic!("{subject:?} not tracked: {list:?}"))
+    }
+
+    fn recipient<'a>(mail: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+        mail["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == address)
+            .unwrap_or_else(|| panic!("{address} not a recipient: {mail}"))
+    }
+
+    #[test]
+    fn a_kept_demo_dir_lists_tracked_mail_with_attributed_opens_and_clicks_once() {
+        let home = tempfile::tempdir().unwrap();
+        let kept = home.path().join("kept");
+        let dir = kept.to_str().unwrap();
+        let out = demo(home.path(), &["--dir", dir]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains("Tracked mail, with the opens"), "{stdout}");
+
+        let list = tracked_json(home.path(), dir);
+        assert_eq!(list.len(), 5, "{list:?}");
+        assert!(list
+            .iter()
+            .all(|m| m["tracked"] == true && m["folder"] == "Sent"));
+        // Dana opened twice (Chrome, then Thunderbird); Marcus only clicked the price sheet.
+        let q3 = by_subject(&list, "Re: Q3 proposal for Acme");
+        assert_eq!(q3["opened_by"], serde_json::json!(["dana.lee@acme.test"]));
+        assert_eq!(recipient(q3, "dana.lee@acme.test")["opens"], 2);
+        assert_eq!(recipient(q3, "dana.lee@acme.test")["clicks"], 0);
+        assert_eq!(recipient(q3, "marcus@acme.test")["opens"], 0);
+        assert_eq!(recipient(q3, "marcus@acme.test")["clicks"], 1);
+        assert_eq!(
+            q3["clicks_by_link"],
+            serde_json::json!({"https://initech.test/acme/q3-pricing": 1})
+        );
+        // Apple's privacy prefetch is not an open.
+        let expenses = by_subject(&list, "Re: Expense report — March offsite");
+        assert_eq!(
+            (expenses["opens"].as_u64(), expenses["automated"].as_u64()),
+            (Some(0), Some(1))
+        );
+        // Gmail's proxy is a real open, marked as such; Lena opened in Outlook.
+        let globex = by_subject(&list, "Re: Globex integration: API rate limits");
+        assert_eq!(recipient(globex, "hank@globex.test")["via_proxy"], true);
+        assert_eq!(recipient(globex, "hank@globex.test")["opens"], 1);
+        assert_eq!(recipient(globex, "lena.ortiz@globex.test")["opens"], 1);
+        // A scanner clicking every link at once counts for nothing.
+        let incident = by_subject(&list, "Re: Incident 2291: nightly export failed");
+        assert_eq!(
+            (incident["clicks"].as_u64(), incident["automated"].as_u64()),
+            (Some(0), Some(2))
+        );
+        let hike = by_subject(&list, "Re: Weekend hike?");
+        assert_eq!(
+            hike["opened_by"],
+            serde_json::json!(["sam.rivera@example.org"])
+        );
+
+        // Running the kept dir again registers and plays nothing twice.
+        let again = demo(home.path(), &["--dir", dir]);
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        let after = tracked_json(home.path(), dir);
+        let counts = |l: &[serde_json::Value]| {
+            let mut c: Vec<(String, u64, u64, u64)> = l
+                .iter()
+                .map(|m| {
+                    (
+                        m["message_id"].as_str().unwrap().to_string(),
+                        m["opens"].as_u64().unwrap(),
+                        m["clicks"].as_u64().unwrap(),
+                        m["automated"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            c.sort();
+            c
+        };
+        assert_eq!(counts(&after), counts(&list));
+        assert_eq!(
+            after
+                .iter()
+                .map(|m| m["recipients"].as_array().unwrap().len())
+                .sum::<usize>(),
+            7
+        );
+    }
+
+    #[test]
+    fn the_demo_timeline_shows_each_kind_of_machine_open_with_its_reason() {
+        let home = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut env = prepare_demo(Some(&home.path().join("demo")), now).unwrap();
+        let mut servers = env.start_servers().unwrap();
+        assert!(servers.seed_tracking(&env, Pace::AllNow).unwrap());
+        // Nothing reaches the store but through the poller.
+        let store = env.open_store().unwrap();
+        assert_eq!(store.tracking_event_count().unwrap(), 0);
+        assert_eq!(poll_once(&env.config, &env.db_path()).unwrap(), 9);
+
+        let timeline = |id: &str| store.timeline("demo", id).unwrap();
+        let apple = timeline("<thread2.1@initech.test>");
+        assert_eq!(apple.len(), 1);
+        assert_eq!(apple[0].classification, Classification::Automated);
+        assert_eq!(apple[0].user_agent, "Mozilla/5.0");
+        assert!(
+            apple[0].reason.contains("Apple Mail Privacy Protection"),
+            "{apple:?}"
+        );
+        assert_eq!(apple[0].recipient, "priya@acme.test");
+
+        let gmail = timeline("<thread1.1@initech.test>");
+        let hank = gmail
+            .iter()
+            .find(|e| e.recipient == "hank@globex.test")
+            .unwrap();
+        assert_eq!(hank.classification, Classification::Proxy);
+        assert!(hank.user_agent.contains("GoogleImageProxy"));
+
+        let scanner = timeline("<thread8.2@initech.test>");
+        assert_eq!(scanner.len(), 2, "{scanner:?}");
+        for e in &scanner {
+            assert_eq!(
+                (e.kind, e.classification),
+                (EventKind::Click, Classification::Automated)
+            );
+            assert!(e.reason.contains("link scanner"), "{e:?}");
+        }
+
+        let q3 = timeline("<thread0.1@initech.test>");
+        assert!(
+            q3.iter().all(|e| e.classification == Classification::Human),
+            "{q3:?}"
+        );
+        let marcus: Vec<_> = q3
+            .iter()
+            .filter(|e| e.recipient == "marcus@acme.test")
+            .collect();
+        assert_eq!(marcus.len(), 1);
+        assert_eq!(
+            marcus[0].url.as_deref(),
+            Some("https://initech.test/acme/q3-pricing")
+        );
+        // The bell rang for people, not for machines.
+        let bell: Vec<String> = store
+            .notifications(50)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.summary)
+            .collect();
+        assert!(bell.iter().any(|s| s.contains("Dana Lee")), "{bell:?}");
+        assert!(bell.iter().any(|s| s.contains("Marcus Chen")), "{bell:?}");
+        assert!(
+            !bell
+                .iter()
+                .any(|s| s.contains("Priya") || s.contains("Peter")),
+            "{bell:?}"
+        );
+        // Seeding twice in one run registers nothing more.
+        assert!(!servers.seed_tracking(&env, Pace::AllNow).unwrap());
+    }
+}
