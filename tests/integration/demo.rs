@@ -418,6 +418,25 @@ fn tmux_demo_composes_and_sends_a_mail_that_arrives_in_its_inbox() {
 }
 
 #[test]
+fn tmux_demo_shows_tracked_mail_at_start_and_a_live_open_updates_list_and_bell() {
+    use crate::support::tmux::Tmux;
+    let t = Tmux::demo("demo-tracked");
+    t.wait_for("INBOX — All");
+    t.keys(&["4"]);
+    t.wait_for("INBOX — Tracked (5)");
+    t.wait_for("Re: Q3 proposal for Acme — 1 open");
+    // Sam opens a few seconds in: the list and the bell follow without a key pressed. Only
+    // people ring it (Dana, Hank through Gmail's proxy, Sam), never Apple's prefetch or a scanner.
+    t.wait_for("Re: Weekend hike? — 1 open");
+    t.wait_for("bell 3");
+    t.keys(&["b"]);
+    let screen = t.wait_for("Sam Rivera opened");
+    assert!(screen.contains("Apple Mail Privacy Protection"), "{screen}");
+    assert!(screen.contains("links clicked within"), "{screen}");
+    t.keys(&["q", "q"]);
+}
+
+#[test]
 fn a_send_only_account_sends_with_the_cli_and_files_sent_in_the_cache() {
     use crate::support::smtp::SmtpServer;
     use crate::support::TidingsEnv;
