@@ -132,7 +132,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
 
 /// One recipient's registered copy: its pixel token and link tokens.
 #[derive(Debug, Clone)]
-struct Copy {
+struct RegisteredCopy {
     message_id: String,
     address: String,
     token: String,
@@ -143,7 +143,7 @@ struct Copy {
 #[derive(Debug)]
 pub struct DemoTracking {
     base_url: String,
-    copies: Vec<Copy>,
+    copies: Vec<RegisteredCopy>,
     started: Instant,
 }
 
@@ -178,7 +178,7 @@ pub fn register(
             registration
                 .recipients
                 .push(copy.registration(person.email));
-            copies.push(Copy {
+            copies.push(RegisteredCopy {
                 message_id: mail.message_id.clone(),
                 address: person.email.to_string(),
                 token: copy.recipient_token,
@@ -267,7 +267,7 @@ impl DemoTracking {
         })
     }
 
-    fn copy(&self, hit: &ScriptedHit) -> Result<&Copy, DemoSeedError> {
+    fn copy(&self, hit: &ScriptedHit) -> Result<&RegisteredCopy, DemoSeedError> {
         self.copies
             .iter()
             .find(|c| c.message_id == hit.message_id && c.address == hit.recipient)
