@@ -62,6 +62,7 @@ on_both_backends!(
     rewritten_copies_attribute_events_to_their_recipient,
     kill_9_under_load_keeps_every_answered_event,
     paging_while_two_instances_write_never_skips_an_event,
+    api_errors_are_one_json_shape_with_a_bearer_challenge,
 );
 
 fn http() -> reqwest::Client {
@@ -842,4 +843,78 @@ fn a_wrong_tracker_url_is_explained_in_one_line() {
     assert!(err.contains("404: Not Found"), "{err}");
     assert!(!err.contains('<'), "no HTML page in the reason: {err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Every 401 and 400 (and 404/405) under /api/v1 is `{"error": …}` JSON; a 401 carries a
+/// Bearer challenge.
+async fn api_errors_are_one_json_shape_with_a_bearer_challenge(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let base = &server.base_url;
+    let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (http().get(format!("{base}/api/v1/events")), 401),
+        (http().get(format!("{base}/api/v1/optouts")), 401),
+        (
+            http().post(format!("{base}/api/v1/messages")).body("{}"),
+            401,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events"))
+                .bearer_auth("tdg_wrong"),
+            401,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events"))
+                .header("authorization", "Basic abc"),
+            401,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events?after=x.y"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events?limit=many"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
+            http()
+                .post(format!("{base}/api/v1/messages"))
+                .bearer_auth(&token)
+                .body("not json"),
+            400,
+        ),
+        (http().post(format!("{base}/api/v1/events")), 405),
+        (http().get(format!("{base}/api/v1/nothing")), 404),
+    ];
+    for (request, status) in cases {
+        let answer = request.send().await.unwrap();
+        let what = format!("{} {}", answer.url(), status);
+        assert_eq!(answer.status().as_u16(), status, "{what}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/json",
+            "{what}"
+        );
+        let challenge = answer
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string());
+        if status == 401 {
+            assert!(challenge.unwrap().starts_with("Bearer "), "{what}");
+        } else {
+            assert_eq!(challenge, None, "{what}");
+        }
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {body}"
+        );
+        assert_eq!(body.as_object().unwrap().len(), 1, "{what}: {body}");
+    }
 }
