@@ -2,7 +2,7 @@
 //! SQLite and against a private PostgreSQL cluster, every test on both.
 
 use crate::support::postgres;
-use crate::support::tracker::{add_user, run_cli, TrackerProcess};
+use crate::support::tracker::{add_user, run_cli, run_cli_status, TrackerProcess};
 use chrono::{Duration, Utc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -916,5 +916,34 @@ async fn api_errors_are_one_json_shape_with_a_bearer_challenge(db: Backend) {
             "{what}: {body}"
         );
         assert_eq!(body.as_object().unwrap().len(), 1, "{what}: {body}");
+    }
+}
+
+/// An unreachable or misnamed PostgreSQL is explained in one line with its cause, and the
+/// password in the URL is never shown.
+#[test]
+fn an_unreachable_postgres_is_explained_with_its_cause() {
+    let closed = crate::support::smtp::free_port();
+    let port = postgres::cluster().port;
+    for (url, cause) in [
+        (
+            format!("postgres://u:s3cretpw@127.0.0.1:{closed}/x"),
+            "Connection refused",
+        ),
+        (
+            format!("postgres://postgres:s3cretpw@127.0.0.1:{port}/no_such_db"),
+            "does not exist",
+        ),
+    ] {
+        for args in [
+            &["tracker", "serve", "--listen", "127.0.0.1:0", "--db", &url][..],
+            &["tracker", "stats", "--db", &url],
+        ] {
+            let (code, _, err) = run_cli_status(args);
+            assert_eq!(code, Some(1), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(cause), "{err}");
+            assert!(!err.contains("s3cretpw"), "{err}");
+        }
     }
 }

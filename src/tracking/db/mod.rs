@@ -21,8 +21,10 @@ use std::net::IpAddr;
 pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    /// With its whole cause chain ("connection refused", "password authentication failed", "database
+    /// … does not exist"): tokio-postgres' own text is only "error connecting to server".
+    #[error("postgres: {}", crate::mail::sanitize::error_line(.0))]
+    Postgres(tokio_postgres::Error),
     #[error("postgres pool: {0}")]
     Pool(String),
     #[error("bad database URL {0:?}: expected sqlite:PATH or postgres://…")]
@@ -39,6 +41,12 @@ pub enum DbError {
     WriterGone,
     #[error("{0}")]
     Other(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;

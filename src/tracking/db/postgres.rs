@@ -86,8 +86,13 @@ pub struct PostgresDb {
     writer: mpsc::Sender<HitJob>,
 }
 
-fn pool_err(e: impl std::fmt::Display) -> DbError {
-    DbError::Pool(e.to_string())
+/// A connection that failed is PostgreSQL's error (shown with its causes: refused, password
+/// authentication failed, no such database), not the pool's.
+fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
+        other => DbError::Pool(crate::mail::sanitize::error_line(&other)),
+    }
 }
 
 impl PostgresDb {
@@ -115,7 +120,7 @@ impl PostgresDb {
             .wait_timeout(Some(std::time::Duration::from_secs(10)))
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
-            .map_err(pool_err)?;
+            .map_err(|e| DbError::Pool(crate::mail::sanitize::error_line(&e)))?;
         migrate(&pool).await?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let rx = Arc::new(Mutex::new(rx));
