@@ -98,8 +98,9 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The wire name of the folder `--folder` names, as shown ("Архив") or as on the server
-/// (`&BBAEQARFBDgEMg-`), in the named account or any cached one. A name no account has is
-/// encoded, so it lists nothing rather than failing (as before any sync).
+/// (`&BBAEQARFBDgEMg-`), in the named account or any cached one. Before the first sync (no
+/// folders cached) the name is taken as given and lists nothing; after it, a name no account
+/// has is an error naming the folders there are.
 fn folder_wire_name(
     store: &crate::store::Store,
     account: Option<&str>,
@@ -110,8 +111,14 @@ fn folder_wire_name(
         None => store.account_names()?,
     };
     let mut wire: Vec<String> = Vec::new();
+    let mut known: Vec<String> = Vec::new();
     for a in accounts {
         let folders = store.folders(store.account_id(&a)?)?;
+        known.extend(
+            folders
+                .iter()
+                .map(|f| mailbox_name::display(&f.name).into_owned()),
+        );
         match mailbox_name::find(&folders, wanted) {
             Ok(f) => wire.push(f.name.clone()),
             Err(FindError::NotFound) => {}
@@ -123,8 +130,15 @@ fn folder_wire_name(
     }
     wire.sort();
     wire.dedup();
+    known.sort();
+    known.dedup();
     match &wire[..] {
-        [] => Ok(mailbox_name::encode(wanted)),
+        [] if known.is_empty() => Ok(mailbox_name::encode(wanted)),
+        [] => anyhow::bail!(
+            "no folder {wanted:?}{}; the folders are: {}",
+            account.map(|a| format!(" in {a}")).unwrap_or_default(),
+            known.join(", ")
+        ),
         [one] => Ok(one.clone()),
         // Only malformed names differ from one account to the next: ask for one account.
         _ => anyhow::bail!(

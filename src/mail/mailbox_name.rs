@@ -201,6 +201,15 @@ impl WireName for &str {
 /// equals another folder's decoded name; then the exact wire name decides, so every folder can
 /// be named one way or the other.
 pub fn find<'a, T: WireName>(items: &'a [T], wanted: &str) -> Result<&'a T, FindError> {
+    // INBOX is case-insensitive (RFC 3501 §5.1); every other name is case-sensitive.
+    if wanted.eq_ignore_ascii_case("INBOX") {
+        if let Some(inbox) = items
+            .iter()
+            .find(|i| i.wire_name().eq_ignore_ascii_case("INBOX"))
+        {
+            return Ok(inbox);
+        }
+    }
     let by_display: Vec<&T> = items
         .iter()
         .filter(|i| display(i.wire_name()) == wanted)

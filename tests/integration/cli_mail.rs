@@ -457,3 +457,19 @@ fn non_ascii_folders_are_listed_moved_to_and_archived_to_by_their_decoded_names(
     assert!(err.contains("Entwürfe") && err.contains("Архив"), "{err}");
     assert!(!err.contains("&BBAEQARFBDgEMg-"), "{err}");
 }
+
+#[test]
+fn list_takes_inbox_in_any_case_and_refuses_a_folder_no_account_has() {
+    let (dc, env) = setup();
+    dc.append("alice", "INBOX", &message(1, "Any case"));
+    assert!(env.run(&["sync"]).status.success());
+    assert_eq!(env.list_json("inbox").len(), 1, "INBOX is case-insensitive");
+    let out = env.run(&["list", "--folder", "Nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no folder \"Nope\"") && stderr.contains("INBOX"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
