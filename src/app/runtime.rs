@@ -178,11 +178,18 @@ fn outbox_msg(ev: OutboxEvent) -> Msg {
         OutboxEvent::Flushed(results) => {
             let parts: Vec<String> = results
                 .iter()
-                .map(|r| match &r.outcome {
-                    Outcome::Sent => format!("sent {}", r.message_id),
-                    Outcome::Queued(why) => format!("will retry {}: {why}", r.message_id),
-                    Outcome::Failed(why) => format!("refused {}: {why}", r.message_id),
-                    Outcome::Unconfirmed(why) => format!("unconfirmed {}: {why}", r.message_id),
+                .map(|r| {
+                    let mail = if r.subject.is_empty() {
+                        r.message_id.clone()
+                    } else {
+                        format!("{:?}", r.subject)
+                    };
+                    match &r.outcome {
+                        Outcome::Sent => format!("sent {mail}"),
+                        Outcome::Queued(why) => format!("will retry {mail}: {why}"),
+                        Outcome::Failed(why) => format!("refused {mail}: {why}"),
+                        Outcome::Unconfirmed(why) => format!("unconfirmed {mail}: {why}"),
+                    }
                 })
                 .collect();
             Msg::Notice(parts.join("; "))

@@ -1,4 +1,5 @@
-//! `tidings tracker …`: run the tracking server, create its users, and count what it stored.
+//! `tidings tracker …`: run the tracking server, manage its users (add, list, rotate, remove),
+//! and count what it stored.
 
 use crate::tracking::db;
 use crate::tracking::server::{self, Metrics, ServerOptions};
@@ -45,6 +46,32 @@ pub enum UserCommand {
         #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
         db: String,
     },
+    /// List the users: name, created, messages registered (never a token)
+    List {
+        /// `sqlite:PATH` or `postgres://user@host/db`
+        #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
+        db: String,
+        /// One JSON object on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a user a new API token (the last line of stdout); the old one stops working at once
+    Rotate {
+        name: String,
+        /// `sqlite:PATH` or `postgres://user@host/db`
+        #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
+        db: String,
+    },
+    /// Revoke a user's token; its data is kept, unreadable, unless --purge deletes it
+    Remove {
+        name: String,
+        /// `sqlite:PATH` or `postgres://user@host/db`
+        #[arg(long, env = "TIDINGS_TRACKER_DB", value_name = "URL")]
+        db: String,
+        /// Also delete the user's messages, recipients, links, events and opt-outs
+        #[arg(long)]
+        purge: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,22 +113,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         TrackerCommand::Serve(serve) => runtime()?.block_on(serve_command(serve)),
-        TrackerCommand::User {
-            command: UserCommand::Add { name, db: url },
-        } => runtime()?.block_on(async {
-            if name.trim().is_empty() {
-                anyhow::bail!("the user name must not be empty");
-            }
-            let db = db::open(url).await?;
-            let token = db.add_user(name).await?;
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "created tracker user {name:?}; its API token (shown only now):"
-            )?;
-            writeln!(out, "{token}")?;
-            Ok(ExitCode::SUCCESS)
-        }),
+        TrackerCommand::User { command } => runtime()?.block_on(user_command(command)),
         TrackerCommand::Stats { db: url, json } => runtime()?.block_on(async {
             let db = db::open(url).await?;
             let stats = db.stats().await?;
@@ -118,6 +130,79 @@ pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
     }
+}
+
+async fn user_command(command: &UserCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        UserCommand::Add { name, db: url } => {
+            if name.trim().is_empty() {
+                anyhow::bail!("the user name must not be empty");
+            }
+            let db = db::open(url).await?;
+            let token = db.add_user(name).await?;
+            writeln!(
+                out,
+                "created tracker user {name:?}; its API token (shown only now):"
+            )?;
+            writeln!(out, "{token}")?;
+        }
+        UserCommand::List { db: url, json } => {
+            let users = db::open(url).await?.list_users().await?;
+            if *json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&serde_json::json!({ "users": users }))?
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<24} {:<20} {:>8}  STATE",
+                    "NAME", "CREATED", "MESSAGES"
+                )?;
+                for u in &users {
+                    writeln!(
+                        out,
+                        "{:<24} {:<20} {:>8}  {}",
+                        crate::mail::sanitize::sanitize_line(&u.name),
+                        u.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        u.messages,
+                        if u.removed { "removed" } else { "active" }
+                    )?;
+                }
+            }
+        }
+        UserCommand::Rotate { name, db: url } => {
+            let token = db::open(url).await?.rotate_user(name).await?;
+            writeln!(
+                out,
+                "new API token for tracker user {name:?} (shown only now; the old one no longer works):"
+            )?;
+            writeln!(out, "{token}")?;
+        }
+        UserCommand::Remove {
+            name,
+            db: url,
+            purge,
+        } => {
+            let removal = db::open(url).await?.remove_user(name, *purge).await?;
+            let (messages, events) = (removal.messages, removal.events);
+            if removal.purged {
+                writeln!(
+                    out,
+                    "removed tracker user {name:?} and deleted its {messages} messages and {events} events"
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "removed tracker user {name:?}: its token no longer works; its {messages} messages and \
+                     {events} events are kept but nobody can read them (--purge deletes them)"
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {

@@ -196,8 +196,17 @@ pub enum Outcome {
 pub struct FlushResult {
     pub id: i64,
     pub message_id: String,
+    /// What people call the mail (its Subject, sanitized), for status lines.
+    pub subject: String,
     pub outcome: Outcome,
     pub filing_error: Option<String>,
+}
+
+/// The Subject of an outbox entry's draft, terminal-safe; empty when it can't be read.
+fn subject_of(entry: &OutboxRow) -> String {
+    serde_json::from_str::<Draft>(&entry.draft_json)
+        .map(|d| super::sanitize::sanitize_line(&d.subject))
+        .unwrap_or_default()
 }
 
 /// Which mails a flush tries.
@@ -341,6 +350,7 @@ impl Outbox {
             results.push(FlushResult {
                 id: entry.id,
                 message_id: entry.message_id.clone(),
+                subject: subject_of(&entry),
                 outcome,
                 filing_error,
             });
@@ -378,6 +388,7 @@ impl Outbox {
             recovered.push(FlushResult {
                 id: entry.id,
                 message_id: entry.message_id.clone(),
+                subject: subject_of(&entry),
                 outcome,
                 filing_error: None,
             });

@@ -131,14 +131,20 @@ pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metri
         options: Arc::new(options),
         metrics,
     };
+    // Every answer under /api/v1 is JSON `{"error": …}` when it is not a success — unknown
+    // paths and wrong methods included — so a client parses one shape.
+    let api = Router::new()
+        .route("/messages", axum::routing::post(register_message))
+        .route("/events", get(events))
+        .route("/optouts", get(optouts))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
         .route("/p/{*rest}", get(pixel))
         .route("/p/", get(pixel))
         .route("/l/{*rest}", get(link))
         .route("/o/{*rest}", get(opt_out_page).post(opt_out_confirm))
-        .route("/api/v1/messages", axum::routing::post(register_message))
-        .route("/api/v1/events", get(events))
-        .route("/api/v1/optouts", get(optouts))
+        .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .fallback(not_found)
@@ -518,26 +524,50 @@ async fn opt_out_confirm(State(state): State<AppState>, uri: Uri) -> Response {
     }
 }
 
+/// The one shape of every API error: `{"error": "…"}`; a 401 also says how to authenticate
+/// (RFC 6750).
 fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+    let mut r = (status, Json(serde_json::json!({ "error": message }))).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = if message == MISSING_TOKEN {
+            "Bearer realm=\"tidings\""
+        } else {
+            "Bearer realm=\"tidings\", error=\"invalid_token\""
+        };
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
+    r
 }
+
+const MISSING_TOKEN: &str = "missing API token (send Authorization: Bearer TOKEN)";
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<i64, Response> {
     state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
-    let unauthorized = || {
-        let mut r = json_error(StatusCode::UNAUTHORIZED, "missing or invalid API token");
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"tidings\""),
-        );
-        r
-    };
-    let token = bearer(headers).ok_or_else(unauthorized)?;
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return Err(json_error(StatusCode::UNAUTHORIZED, MISSING_TOKEN));
+    }
+    let invalid = || json_error(StatusCode::UNAUTHORIZED, "invalid API token");
+    let token = bearer(headers).ok_or_else(invalid)?;
     match state.db.user_by_token_hash(&hash_api_token(token)).await {
         Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(unauthorized()),
+        Ok(None) => Err(invalid()),
         Err(e) => Err(db_failure(state, e)),
     }
+}
+
+async fn api_not_found(State(state): State<AppState>) -> Response {
+    state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
+    json_error(StatusCode::NOT_FOUND, "no such API endpoint")
+}
+
+async fn api_method_not_allowed(State(state): State<AppState>) -> Response {
+    state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
+    json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
 }
 
 fn db_failure(state: &AppState, e: DbError) -> Response {
@@ -549,11 +579,15 @@ fn db_failure(state: &AppState, e: DbError) -> Response {
 async fn register_message(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let user = match authenticate(&state, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return json_error(e.status(), &e.body_text()),
     };
     let reg: Registration = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -321,7 +321,7 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
     t.type_text("Written in tmux.");
     t.wait_for("Written in tmux.");
     t.keys(&["C-s"]);
-    t.wait_for("sent <");
+    t.wait_for("sent \"");
     let log = smtp.deliveries();
     assert_eq!(log.len(), 1, "exactly one mail: {log:?}");
     assert_eq!(log[0]["rcpt_tos"], serde_json::json!(["dana@acme.test"]));
@@ -766,7 +766,7 @@ fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
     t.type_text("The numbers.");
     t.wait_for("The numbers.");
     t.keys(&["C-s"]);
-    t.wait_for("refused <");
+    t.wait_for("refused \"Budget\"");
     assert!(smtp.deliveries().is_empty());
     t.keys(&["w"]);
     t.wait_for("no such user");
@@ -778,7 +778,7 @@ fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
     t.type_text(" (final)");
     t.wait_for("Budget (final)");
     t.keys(&["C-s"]);
-    t.wait_for("sent <");
+    t.wait_for("sent \"");
     // Back in the Outbox view, which follows the worker: nothing waits.
     t.wait_for("nothing waiting");
     let log = smtp.deliveries();

@@ -392,7 +392,7 @@ fn tmux_demo_composes_and_sends_a_mail_that_arrives_in_its_inbox() {
         "Plan: https://example.com/plan",
     );
     t.keys(&["C-s"]);
-    t.wait_for("sent <");
+    t.wait_for("sent \"");
     // The INBOX shows it (the receiver's folder change reloads the list), newest first.
     t.wait_for("Sent from the demo");
     let store = t.store();

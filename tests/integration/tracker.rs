@@ -2,7 +2,7 @@
 //! SQLite and against a private PostgreSQL cluster, every test on both.
 
 use crate::support::postgres;
-use crate::support::tracker::{add_user, run_cli, TrackerProcess};
+use crate::support::tracker::{add_user, run_cli, run_cli_status, TrackerProcess};
 use chrono::{Duration, Utc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -62,6 +62,8 @@ on_both_backends!(
     rewritten_copies_attribute_events_to_their_recipient,
     kill_9_under_load_keeps_every_answered_event,
     paging_while_two_instances_write_never_skips_an_event,
+    users_are_listed_rotated_and_removed,
+    api_errors_are_one_json_shape_with_a_bearer_challenge,
 );
 
 fn http() -> reqwest::Client {
@@ -842,4 +844,258 @@ fn a_wrong_tracker_url_is_explained_in_one_line() {
     assert!(err.contains("404: Not Found"), "{err}");
     assert!(!err.contains('<'), "no HTML page in the reason: {err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+fn stats(db_url: &str) -> (u64, u64, u64, u64) {
+    let s: serde_json::Value =
+        serde_json::from_str(run_cli(&["tracker", "stats", "--db", db_url, "--json"]).trim())
+            .unwrap();
+    let n = |k: &str| s[k].as_u64().unwrap();
+    (n("users"), n("messages"), n("opens"), n("clicks"))
+}
+
+fn user_cli(db_url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["tracker", "user"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--db", db_url]);
+    run_cli_status(&all)
+}
+
+async fn status_with(url: &str, token: &str) -> u16 {
+    http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn users_are_listed_rotated_and_removed(db: Backend) {
+    let old = add_user(&db.url, "alice");
+    add_user(&db.url, "bob");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let events_url = format!("{}/api/v1/events", server.base_url);
+    let reg = message(
+        "dana@example.com",
+        &["https://example.com/a"],
+        Duration::hours(1),
+    );
+    api(&server, &old).register_message(&reg).await.unwrap();
+    // Warms the server's token cache with alice's current token hash.
+    assert_eq!(
+        get_ua(&pixel_url(&server, &reg), SAFARI).await.status(),
+        200
+    );
+    assert_eq!(stats(&db.url).2, 1);
+
+    // list: names, created, messages; never a token or its hash.
+    let (code, out, _) = user_cli(&db.url, &["list", "--json"]);
+    assert_eq!(code, Some(0));
+    let list: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let users = list["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(
+        (users[0]["name"].as_str(), users[0]["messages"].as_u64()),
+        (Some("alice"), Some(1))
+    );
+    assert_eq!(users[1]["messages"].as_u64(), Some(0));
+    assert!(users[0]["created_at"].as_str().is_some());
+    let hash = tidings::tracking::token::hash_api_token(&old);
+    let (_, text, _) = user_cli(&db.url, &["list"]);
+    for shown in [&out, &text] {
+        assert!(!shown.contains("tdg_") && !shown.contains(&hash), "{shown}");
+    }
+    assert!(text.contains("alice") && text.contains("bob"), "{text}");
+
+    // rotate: the old token fails at once on the running server, the new one works.
+    let (code, out, _) = user_cli(&db.url, &["rotate", "alice"]);
+    assert_eq!(code, Some(0));
+    let new = out.lines().last().unwrap().trim().to_string();
+    assert!(new.starts_with("tdg_") && new != old);
+    assert_eq!(status_with(&events_url, &old).await, 401);
+    assert_eq!(status_with(&events_url, &new).await, 200);
+    // The new token is the sender's own: its open is not counted, whatever the server cached.
+    assert_eq!(status_with(&pixel_url(&server, &reg), &new).await, 200);
+    assert_eq!(stats(&db.url).2, 1, "the sender's own open was recorded");
+
+    // Unknown names fail in one clear line.
+    for args in [&["rotate", "carol"][..], &["remove", "carol"]] {
+        let (code, _, err) = user_cli(&db.url, args);
+        assert_eq!(code, Some(1), "{args:?}");
+        assert_eq!(err.trim(), "tidings: no tracker user named \"carol\"");
+    }
+
+    // remove without purge: token revoked, data kept, links still answer, nothing recorded.
+    let (code, out, _) = user_cli(&db.url, &["remove", "alice"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("nobody can read them"), "{out}");
+    assert_eq!(status_with(&events_url, &new).await, 401);
+    assert_eq!(
+        get_ua(&pixel_url(&server, &reg), SAFARI).await.status(),
+        200
+    );
+    let click = get_ua(&link_url(&server, &reg, 0), SAFARI).await;
+    assert_eq!(click.status(), 302);
+    assert_eq!(click.headers()["location"], "https://example.com/a");
+    assert_eq!(stats(&db.url), (2, 1, 1, 0));
+    let (_, out, _) = user_cli(&db.url, &["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(list["users"][0]["removed"].as_bool(), Some(true));
+    assert_eq!(user_cli(&db.url, &["rotate", "alice"]).0, Some(1));
+
+    // --purge deletes everything; the pixel still answers, the link is gone, nothing recorded.
+    let (code, out, _) = user_cli(&db.url, &["remove", "alice", "--purge"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(stats(&db.url), (1, 0, 0, 0));
+    assert_eq!(
+        get_ua(&pixel_url(&server, &reg), SAFARI).await.status(),
+        200
+    );
+    assert_eq!(
+        get_ua(&link_url(&server, &reg, 0), SAFARI).await.status(),
+        404
+    );
+    assert_eq!(stats(&db.url), (1, 0, 0, 0));
+    // The name is free again.
+    add_user(&db.url, "alice");
+}
+
+/// Every 401 and 400 (and 404/405) under /api/v1 is `{"error": …}` JSON; a 401 carries a
+/// Bearer challenge.
+async fn api_errors_are_one_json_shape_with_a_bearer_challenge(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let base = &server.base_url;
+    let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (http().get(format!("{base}/api/v1/events")), 401),
+        (http().get(format!("{base}/api/v1/optouts")), 401),
+        (
+            http().post(format!("{base}/api/v1/messages")).body("{}"),
+            401,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events"))
+                .bearer_auth("tdg_wrong"),
+            401,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events"))
+                .header("authorization", "Basic abc"),
+            401,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events?after=x.y"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
+            http()
+                .get(format!("{base}/api/v1/events?limit=many"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
+            http()
+                .post(format!("{base}/api/v1/messages"))
+                .bearer_auth(&token)
+                .body("not json"),
+            400,
+        ),
+        (http().post(format!("{base}/api/v1/events")), 405),
+        (http().get(format!("{base}/api/v1/nothing")), 404),
+    ];
+    for (request, status) in cases {
+        let answer = request.send().await.unwrap();
+        let what = format!("{} {}", answer.url(), status);
+        assert_eq!(answer.status().as_u16(), status, "{what}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/json",
+            "{what}"
+        );
+        let challenge = answer
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string());
+        if status == 401 {
+            assert!(challenge.unwrap().starts_with("Bearer "), "{what}");
+        } else {
+            assert_eq!(challenge, None, "{what}");
+        }
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {body}"
+        );
+        assert_eq!(body.as_object().unwrap().len(), 1, "{what}: {body}");
+    }
+}
+
+/// PostgreSQL: a token rotated or a user removed through the CLI stops working on every
+/// instance at once, even on one that just authenticated it and cached its targets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_and_removal_reach_every_instance_at_once() {
+    let db = pg();
+    let old = add_user(&db.url, "alice");
+    let (a, b) = (
+        TrackerProcess::start(&db.url, &[]),
+        TrackerProcess::start(&db.url, &[]),
+    );
+    let reg = message("dana@example.com", &[], Duration::hours(1));
+    api(&a, &old).register_message(&reg).await.unwrap();
+    for server in [&a, &b] {
+        let url = format!("{}/api/v1/events", server.base_url);
+        assert_eq!(status_with(&url, &old).await, 200);
+        assert_eq!(get_ua(&pixel_url(server, &reg), SAFARI).await.status(), 200);
+    }
+    assert_eq!(stats(&db.url).2, 2);
+    let (code, out, _) = user_cli(&db.url, &["rotate", "alice"]);
+    assert_eq!(code, Some(0));
+    let new = out.lines().last().unwrap().trim().to_string();
+    for server in [&a, &b] {
+        let url = format!("{}/api/v1/events", server.base_url);
+        assert_eq!(status_with(&url, &old).await, 401);
+        assert_eq!(status_with(&url, &new).await, 200);
+    }
+    assert_eq!(user_cli(&db.url, &["remove", "alice"]).0, Some(0));
+    for server in [&a, &b] {
+        let url = format!("{}/api/v1/events", server.base_url);
+        assert_eq!(status_with(&url, &new).await, 401);
+        assert_eq!(get_ua(&pixel_url(server, &reg), SAFARI).await.status(), 200);
+    }
+    assert_eq!(stats(&db.url).2, 2, "a removed user's pixel was recorded");
+}
+
+/// An unreachable or misnamed PostgreSQL is explained in one line with its cause, and the
+/// password in the URL is never shown.
+#[test]
+fn an_unreachable_postgres_is_explained_with_its_cause() {
+    let closed = crate::support::smtp::free_port();
+    let port = postgres::cluster().port;
+    for (url, cause) in [
+        (
+            format!("postgres://u:s3cretpw@127.0.0.1:{closed}/x"),
+            "Connection refused",
+        ),
+        (
+            format!("postgres://postgres:s3cretpw@127.0.0.1:{port}/no_such_db"),
+            "does not exist",
+        ),
+    ] {
+        for args in [
+            &["tracker", "serve", "--listen", "127.0.0.1:0", "--db", &url][..],
+            &["tracker", "stats", "--db", &url],
+        ] {
+            let (code, _, err) = run_cli_status(args);
+            assert_eq!(code, Some(1), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(cause), "{err}");
+            assert!(!err.contains("s3cretpw"), "{err}");
+        }
+    }
 }

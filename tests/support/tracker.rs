@@ -95,3 +95,18 @@ pub fn add_user(db_url: &str, name: &str) -> String {
     let out = run_cli(&["tracker", "user", "add", name, "--db", db_url]);
     out.lines().last().expect("a token line").trim().to_string()
 }
+
+/// Runs `tidings` with `args` (no config, a private data dir), whatever its exit status:
+/// (exit code, stdout, stderr).
+pub fn run_cli_status(args: &[&str]) -> (Option<i32>, String, String) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = tidings(home.path())
+        .args(args)
+        .output()
+        .expect("run tidings");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -21,8 +21,10 @@ use std::net::IpAddr;
 pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    /// With its whole cause chain ("connection refused", "password authentication failed", "database
+    /// … does not exist"): tokio-postgres' own text is only "error connecting to server".
+    #[error("postgres: {}", crate::mail::sanitize::error_line(.0))]
+    Postgres(tokio_postgres::Error),
     #[error("postgres pool: {0}")]
     Pool(String),
     #[error("bad database URL {0:?}: expected sqlite:PATH or postgres://…")]
@@ -31,6 +33,10 @@ pub enum DbError {
     TooNew(String),
     #[error("a user named {0:?} exists already")]
     UserExists(String),
+    #[error("no tracker user named {0:?}")]
+    NoSuchUser(String),
+    #[error("tracker user {0:?} was removed")]
+    UserRemoved(String),
     #[error("token {0} is registered to another message or user")]
     TokenConflict(String),
     #[error("invalid cursor {0:?}")]
@@ -39,6 +45,12 @@ pub enum DbError {
     WriterGone,
     #[error("{0}")]
     Other(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
@@ -172,6 +184,26 @@ pub struct Stats {
     pub clicks: u64,
 }
 
+/// A tracker user as `tidings tracker user list` shows it: never its token or the token's hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserInfo {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// Messages registered with its token (kept after a removal without purge).
+    pub messages: u64,
+    /// Removed without purge: its token no longer works and nobody can read its data.
+    pub removed: bool,
+}
+
+/// What [`TrackerDb::remove_user`] did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Removal {
+    /// Messages and events of the user: deleted with `purge`, otherwise kept (unreadable).
+    pub messages: u64,
+    pub events: u64,
+    pub purged: bool,
+}
+
 /// What a recipient or link token resolves to.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
@@ -182,6 +214,8 @@ pub(crate) struct Target {
     pub url: Option<String>,
     pub sent_at: DateTime<Utc>,
     pub owner_token_hash: String,
+    /// The owner was removed (without purge): its links still answer, nothing is recorded.
+    pub owner_removed: bool,
     pub opted_out: bool,
     /// Distinct links this recipient's copy has.
     pub links_total: usize,
@@ -209,7 +243,8 @@ impl TargetCache {
         }
     }
 
-    /// Drops everything when the opt-out generation moved since the last call.
+    /// Drops everything when the generation (bumped by whatever may change a cached target:
+    /// opt-outs, users rotated or removed) moved since the last call.
     pub fn sync_generation(&mut self, generation: u64) {
         if generation != self.generation {
             self.opens.clear();
@@ -256,7 +291,7 @@ pub(crate) struct NewEvent {
 /// Decides whether and how a hit on a known target is recorded. `clicked_in_burst` counts the
 /// distinct links this recipient clicked within [`CLICK_BURST_SECONDS`] before, this one included.
 pub(crate) fn decide(hit: &Hit, target: &Target, clicked_in_burst: usize) -> Option<NewEvent> {
-    if target.opted_out {
+    if target.opted_out || target.owner_removed {
         return None;
     }
     if hit
@@ -350,7 +385,14 @@ pub fn validate_registration(r: &Registration) -> std::result::Result<(), String
 pub trait TrackerDb: Send + Sync {
     /// Creates a user and returns its API token (only the hash is stored).
     fn add_user(&self, name: &str) -> BoxFuture<'_, Result<String>>;
-    /// The user whose API token hashes to `token_hash`.
+    /// Every user, removed ones included, by name.
+    fn list_users(&self) -> BoxFuture<'_, Result<Vec<UserInfo>>>;
+    /// Gives the user a new API token and returns it; the old one stops working at once.
+    fn rotate_user(&self, name: &str) -> BoxFuture<'_, Result<String>>;
+    /// Revokes the user's token. With `purge` its messages, recipients, links, events and
+    /// opt-outs are deleted along with the user; without, they are kept but nobody can read them.
+    fn remove_user(&self, name: &str, purge: bool) -> BoxFuture<'_, Result<Removal>>;
+    /// The user (not removed) whose API token hashes to `token_hash`.
     fn user_by_token_hash(&self, token_hash: &str) -> BoxFuture<'_, Result<Option<i64>>>;
     /// Registers a sent message; registering the same tokens again is a no-op.
     fn register(&self, user_id: i64, reg: Registration) -> BoxFuture<'_, Result<()>>;

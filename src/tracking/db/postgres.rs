@@ -20,9 +20,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
 use tokio_postgres::NoTls;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_tracker",
-    "CREATE TABLE users (
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_tracker",
+        "CREATE TABLE users (
         id BIGSERIAL PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         token_hash TEXT NOT NULL UNIQUE,
@@ -72,7 +73,13 @@ const MIGRATIONS: &[(&str, &str)] = &[(
         at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (user_id, address)
     );",
-)];
+    ),
+    // A user removed without purge keeps its rows (its messages reference it) but not its token.
+    (
+        "0002_user_removal",
+        "ALTER TABLE users ADD COLUMN removed_at TIMESTAMPTZ;",
+    ),
+];
 
 /// Any constant works; it only has to be the same for every instance migrating at once.
 const MIGRATION_LOCK: i64 = 0x7469_6469_6e67;
@@ -86,8 +93,13 @@ pub struct PostgresDb {
     writer: mpsc::Sender<HitJob>,
 }
 
-fn pool_err(e: impl std::fmt::Display) -> DbError {
-    DbError::Pool(e.to_string())
+/// A connection that failed is PostgreSQL's error (shown with its causes: refused, password
+/// authentication failed, no such database), not the pool's.
+fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
+        other => DbError::Pool(crate::mail::sanitize::error_line(&other)),
+    }
 }
 
 impl PostgresDb {
@@ -115,7 +127,7 @@ impl PostgresDb {
             .wait_timeout(Some(std::time::Duration::from_secs(10)))
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
-            .map_err(pool_err)?;
+            .map_err(|e| DbError::Pool(crate::mail::sanitize::error_line(&e)))?;
         migrate(&pool).await?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let rx = Arc::new(Mutex::new(rx));
@@ -176,7 +188,8 @@ async fn writer_loop(
 }
 
 /// The columns of a token's target that never change once registered (rows of `recipients`,
-/// `links` and `messages` are only ever inserted), so other instances cannot make them stale.
+/// `links` and `messages` are only inserted, or deleted with their user by a purge, which the
+/// per-batch [`RECIPIENT_STATE_SQL`] notices), so other instances cannot make them stale.
 const OPEN_TARGET_SQL: &str =
     "SELECT r.id, r.message_pk, m.user_id, m.sent_at, NULL::bigint, NULL::text
      FROM recipients r JOIN messages m ON m.id = r.message_pk WHERE r.token = $1";
@@ -185,8 +198,9 @@ const CLICK_TARGET_SQL: &str = "SELECT r.id, r.message_pk, m.user_id, m.sent_at,
      JOIN messages m ON m.id = r.message_pk WHERE l.token = $1";
 
 /// What may change under a cached target (another instance records an opt-out, a user's API
-/// token, links added by a later registration): read once per batch for all its recipients.
-const RECIPIENT_STATE_SQL: &str = "SELECT r.id, u.token_hash,
+/// token rotated or the user removed, links added by a later registration, the rows purged with
+/// their user): read once per batch for all its recipients. A purged recipient has no row here.
+const RECIPIENT_STATE_SQL: &str = "SELECT r.id, u.token_hash, u.removed_at IS NOT NULL,
         EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
         (SELECT count(*) FROM links l WHERE l.recipient_id = r.id)
      FROM recipients r JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
@@ -258,10 +272,15 @@ async fn record_batch_on(
     if !ids.is_empty() {
         let stmt = db.prepare_cached(RECIPIENT_STATE_SQL).await?;
         for row in db.query(&stmt, &[&ids]).await? {
-            let links: i64 = row.get(3);
+            let links: i64 = row.get(4);
             state.insert(
                 row.get::<_, i64>(0),
-                (row.get::<_, String>(1), row.get::<_, bool>(2), links),
+                (
+                    row.get::<_, String>(1),
+                    row.get::<_, bool>(2),
+                    row.get::<_, bool>(3),
+                    links,
+                ),
             );
         }
     }
@@ -273,11 +292,12 @@ async fn record_batch_on(
             outcomes.push(HitOutcome::unknown());
             continue;
         };
-        let Some((owner_hash, opted_out, links)) = state.get(&target.recipient_id) else {
+        let Some((owner_hash, removed, opted_out, links)) = state.get(&target.recipient_id) else {
             outcomes.push(HitOutcome::unknown());
             continue;
         };
         target.owner_token_hash.clone_from(owner_hash);
+        target.owner_removed = *removed;
         target.opted_out = *opted_out;
         target.links_total = *links as usize;
         let recorded = match hit.kind {
@@ -346,6 +366,7 @@ async fn lookup(
         link_id: row.get(4),
         url: row.get(5),
         owner_token_hash: String::new(),
+        owner_removed: false,
         opted_out: false,
         links_total: 0,
     }))
@@ -465,6 +486,19 @@ async fn register(pool: &Pool, user_id: i64, reg: &Registration) -> Result<()> {
     Ok(())
 }
 
+/// The user's id and whether it was removed; the row stays locked until the transaction ends,
+/// so a rotation and a removal of the same user do not interleave.
+async fn find_user(client: &impl GenericClient, name: &str) -> Result<(i64, bool)> {
+    let row = client
+        .query_opt(
+            "SELECT id, removed_at IS NOT NULL FROM users WHERE name = $1 FOR UPDATE",
+            &[&name],
+        )
+        .await?
+        .ok_or_else(|| DbError::NoSuchUser(name.to_string()))?;
+    Ok((row.get(0), row.get(1)))
+}
+
 fn parse_cursor(after: Option<&str>) -> Result<(i64, i64)> {
     let Some(a) = after.filter(|a| !a.is_empty()) else {
         return Ok((0, 0));
@@ -499,12 +533,100 @@ impl TrackerDb for PostgresDb {
         })
     }
 
+    fn list_users(&self) -> BoxFuture<'_, Result<Vec<UserInfo>>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let rows = client
+                .query(
+                    "SELECT u.name, u.created_at, u.removed_at IS NOT NULL,
+                            (SELECT count(*) FROM messages m WHERE m.user_id = u.id)
+                     FROM users u ORDER BY u.name",
+                    &[],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| UserInfo {
+                    name: r.get(0),
+                    created_at: r.get(1),
+                    removed: r.get(2),
+                    messages: r.get::<_, i64>(3) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn rotate_user(&self, name: &str) -> BoxFuture<'_, Result<String>> {
+        let name = name.to_string();
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_err)?;
+            let tx = client.transaction().await?;
+            let (id, removed) = find_user(&tx, &name).await?;
+            if removed {
+                return Err(DbError::UserRemoved(name));
+            }
+            let token = new_api_token();
+            tx.execute(
+                "UPDATE users SET token_hash = $2 WHERE id = $1",
+                &[&id, &hash_api_token(&token)],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(token)
+        })
+    }
+
+    fn remove_user(&self, name: &str, purge: bool) -> BoxFuture<'_, Result<Removal>> {
+        let name = name.to_string();
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_err)?;
+            let tx = client.transaction().await?;
+            let (id, _) = find_user(&tx, &name).await?;
+            let row = tx
+                .query_one(
+                    "SELECT (SELECT count(*) FROM messages WHERE user_id = $1),
+                            (SELECT count(*) FROM events WHERE user_id = $1)",
+                    &[&id],
+                )
+                .await?;
+            let (messages, events): (i64, i64) = (row.get(0), row.get(1));
+            if purge {
+                for sql in [
+                    "DELETE FROM events WHERE user_id = $1",
+                    "DELETE FROM links WHERE recipient_id IN (SELECT r.id FROM recipients r
+                         JOIN messages m ON m.id = r.message_pk WHERE m.user_id = $1)",
+                    "DELETE FROM recipients WHERE message_pk IN
+                         (SELECT id FROM messages WHERE user_id = $1)",
+                    "DELETE FROM messages WHERE user_id = $1",
+                    "DELETE FROM optouts WHERE user_id = $1",
+                    "DELETE FROM users WHERE id = $1",
+                ] {
+                    tx.execute(sql, &[&id]).await?;
+                }
+            } else {
+                // The hash is replaced too: no SHA-256 of any token can equal it.
+                tx.execute(
+                    "UPDATE users SET removed_at = coalesce(removed_at, now()),
+                                      token_hash = 'removed:' || id WHERE id = $1",
+                    &[&id],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Removal {
+                messages: messages as u64,
+                events: events as u64,
+                purged: purge,
+            })
+        })
+    }
+
     fn user_by_token_hash(&self, token_hash: &str) -> BoxFuture<'_, Result<Option<i64>>> {
         let hash = token_hash.to_string();
         Box::pin(async move {
             let client = self.pool.get().await.map_err(pool_err)?;
             let stmt = client
-                .prepare_cached("SELECT id FROM users WHERE token_hash = $1")
+                .prepare_cached("SELECT id FROM users WHERE token_hash = $1 AND removed_at IS NULL")
                 .await?;
             Ok(client.query_opt(&stmt, &[&hash]).await?.map(|r| r.get(0)))
         })

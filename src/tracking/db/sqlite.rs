@@ -19,14 +19,14 @@ use super::*;
 use crate::tracking::token::{hash_api_token, new_api_token};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_tracker",
-    "CREATE TABLE users (
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_tracker",
+        "CREATE TABLE users (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         token_hash TEXT NOT NULL UNIQUE,
@@ -75,7 +75,13 @@ const MIGRATIONS: &[(&str, &str)] = &[(
         at TEXT NOT NULL,
         PRIMARY KEY (user_id, address)
     );",
-)];
+    ),
+    // A user removed without purge keeps its rows (its messages reference it) but not its token.
+    (
+        "0002_user_removal",
+        "ALTER TABLE users ADD COLUMN removed_at TEXT;",
+    ),
+];
 
 /// Fixed-width UTC so that text order is time order.
 fn fmt_time(t: DateTime<Utc>) -> String {
@@ -91,8 +97,6 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>> {
 pub struct SqliteDb {
     writer: mpsc::Sender<HitJob>,
     conn: Arc<Mutex<Connection>>,
-    /// Bumped by every opt-out so the writer's token cache forgets opted-out recipients at once.
-    optout_generation: Arc<AtomicU64>,
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -155,8 +159,6 @@ impl SqliteDb {
             ))
         })?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
-        let optout_generation = Arc::new(AtomicU64::new(0));
-        let generation = optout_generation.clone();
         let spawn_err = |e| DbError::Other(format!("cannot start a tracker thread: {e}"));
         let (stop_checkpoints, stop_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
@@ -169,12 +171,11 @@ impl SqliteDb {
         };
         std::thread::Builder::new()
             .name("tracker-sqlite-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx, syncing, generation, stop_checkpoints))
+            .spawn(move || writer_loop(writer_conn, rx, syncing, stop_checkpoints))
             .map_err(spawn_err)?;
         Ok(SqliteDb {
             writer: tx,
             conn: Arc::new(Mutex::new(conn)),
-            optout_generation,
         })
     }
 
@@ -208,13 +209,11 @@ fn writer_loop(
     mut conn: Connection,
     mut rx: mpsc::Receiver<HitJob>,
     syncing: Syncing,
-    optout_generation: Arc<AtomicU64>,
     _checkpointer: std::sync::mpsc::Sender<()>,
 ) {
     let mut cache = TargetCache::new();
     while let Some(first) = rx.blocking_recv() {
         let batch = fill_batch(first, &mut rx);
-        cache.sync_generation(optout_generation.load(Ordering::SeqCst));
         let result = record_batch(&mut conn, &batch, &mut cache);
         match &syncing {
             Syncing::Fsync(wal) => {
@@ -249,6 +248,11 @@ fn record_batch(
     cache: &mut TargetCache,
 ) -> Result<Vec<HitOutcome>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Any commit by another connection — an opt-out, a registration, or a user rotated or removed
+    // by `tidings tracker user` in another process — moves `data_version`, and then the cached
+    // targets may be stale. Read inside the write transaction, so nothing commits in between.
+    let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    cache.sync_generation(version as u64);
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
         outcomes.push(record_one(&tx, &job.hit, cache)?);
@@ -258,6 +262,7 @@ fn record_batch(
 }
 
 const TARGET_COLUMNS: &str = "r.id, r.message_pk, m.user_id, m.sent_at, u.token_hash,
+    u.removed_at IS NOT NULL,
     EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
     (SELECT count(*) FROM links l2 WHERE l2.recipient_id = r.id)";
 
@@ -285,14 +290,25 @@ fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Targ
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, bool>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, Option<i64>>(7)?,
-                r.get::<_, Option<String>>(8)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, Option<i64>>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         })
         .optional()?;
-    let Some((recipient_id, message_pk, user_id, sent_at, hash, opted_out, links, link_id, url)) =
-        row
+    let Some((
+        recipient_id,
+        message_pk,
+        user_id,
+        sent_at,
+        hash,
+        removed,
+        opted_out,
+        links,
+        link_id,
+        url,
+    )) = row
     else {
         return Ok(None);
     };
@@ -304,6 +320,7 @@ fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Targ
         url,
         sent_at: parse_time(&sent_at)?,
         owner_token_hash: hash,
+        owner_removed: removed,
         opted_out,
         links_total: links as usize,
     }))
@@ -431,6 +448,17 @@ fn register(conn: &mut Connection, user_id: i64, reg: &Registration) -> Result<(
     Ok(())
 }
 
+/// The user's id and whether it was removed.
+fn find_user(conn: &Connection, name: &str) -> Result<(i64, bool)> {
+    conn.query_row(
+        "SELECT id, removed_at IS NOT NULL FROM users WHERE name = ?1",
+        [name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| DbError::NoSuchUser(name.to_string()))
+}
+
 fn events_page(
     conn: &Connection,
     user_id: i64,
@@ -499,11 +527,99 @@ impl TrackerDb for SqliteDb {
         })
     }
 
+    fn list_users(&self) -> BoxFuture<'_, Result<Vec<UserInfo>>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT u.name, u.created_at, u.removed_at IS NOT NULL,
+                        (SELECT count(*) FROM messages m WHERE m.user_id = u.id)
+                 FROM users u ORDER BY u.name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut users = Vec::new();
+            for row in rows {
+                let (name, created_at, removed, messages) = row?;
+                users.push(UserInfo {
+                    name,
+                    created_at: parse_time(&created_at)?,
+                    messages: messages as u64,
+                    removed,
+                });
+            }
+            Ok(users)
+        })
+    }
+
+    fn rotate_user(&self, name: &str) -> BoxFuture<'_, Result<String>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (id, removed) = find_user(&tx, &name)?;
+            if removed {
+                return Err(DbError::UserRemoved(name));
+            }
+            let token = new_api_token();
+            tx.execute(
+                "UPDATE users SET token_hash = ?2 WHERE id = ?1",
+                params![id, hash_api_token(&token)],
+            )?;
+            tx.commit()?;
+            Ok(token)
+        })
+    }
+
+    fn remove_user(&self, name: &str, purge: bool) -> BoxFuture<'_, Result<Removal>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (id, _) = find_user(&tx, &name)?;
+            let (messages, events): (i64, i64) = tx.query_row(
+                "SELECT (SELECT count(*) FROM messages WHERE user_id = ?1),
+                        (SELECT count(*) FROM events WHERE user_id = ?1)",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if purge {
+                tx.execute_batch(&format!(
+                    "DELETE FROM events WHERE user_id = {id};
+                     DELETE FROM links WHERE recipient_id IN (SELECT r.id FROM recipients r
+                         JOIN messages m ON m.id = r.message_pk WHERE m.user_id = {id});
+                     DELETE FROM recipients WHERE message_pk IN
+                         (SELECT id FROM messages WHERE user_id = {id});
+                     DELETE FROM messages WHERE user_id = {id};
+                     DELETE FROM optouts WHERE user_id = {id};
+                     DELETE FROM users WHERE id = {id};"
+                ))?;
+            } else {
+                // The hash is replaced too: no SHA-256 of any token can equal it.
+                tx.execute(
+                    "UPDATE users SET removed_at = coalesce(removed_at, ?2),
+                                      token_hash = 'removed:' || id WHERE id = ?1",
+                    params![id, fmt_time(Utc::now())],
+                )?;
+            }
+            tx.commit()?;
+            Ok(Removal {
+                messages: messages as u64,
+                events: events as u64,
+                purged: purge,
+            })
+        })
+    }
+
     fn user_by_token_hash(&self, token_hash: &str) -> BoxFuture<'_, Result<Option<i64>>> {
         let hash = token_hash.to_string();
         self.with_conn(move |conn| {
             Ok(conn
-                .prepare_cached("SELECT id FROM users WHERE token_hash = ?1")?
+                .prepare_cached(
+                    "SELECT id FROM users WHERE token_hash = ?1 AND removed_at IS NULL",
+                )?
                 .query_row([hash], |r| r.get(0))
                 .optional()?)
         })
@@ -527,7 +643,6 @@ impl TrackerDb for SqliteDb {
     }
 
     fn opt_out(&self, token: String) -> BoxFuture<'_, Result<Option<String>>> {
-        let generation = self.optout_generation.clone();
         self.with_conn(move |conn| {
             let found: Option<(i64, String)> = conn
                 .query_row(
@@ -545,7 +660,6 @@ impl TrackerDb for SqliteDb {
                  ON CONFLICT DO NOTHING",
                 params![user_id, address, fmt_time(Utc::now())],
             )?;
-            generation.fetch_add(1, Ordering::SeqCst);
             Ok(Some(address))
         })
     }
