@@ -428,6 +428,40 @@ impl Default for App {
 }
 
 impl App {
+    /// Who a list row names: the sender, or — for mail the user sent (Sent, Drafts, the Tracked
+    /// filter) — "To" and its first recipient, as mutt's `%F` does; a Sent folder full of the
+    /// user's own name says nothing.
+    pub fn correspondent(&self, m: &MessageSummary) -> String {
+        let sent_by_me = self.filter == Filter::Tracked
+            || self.folders.iter().any(|f| {
+                f.account == m.account
+                    && f.name == m.folder
+                    && matches!(f.role.as_deref(), Some("sent" | "drafts"))
+            });
+        if sent_by_me {
+            if let Some(first) = crate::mail::compose::Mailbox::parse_list(&m.to)
+                .ok()
+                .and_then(|list| {
+                    let n = list.len();
+                    list.into_iter().next().map(|b| (b, n))
+                })
+            {
+                let (b, n) = first;
+                let who = b.name.unwrap_or(b.email);
+                return if n > 1 {
+                    format!("To {who} +{}", n - 1)
+                } else {
+                    format!("To {who}")
+                };
+            }
+        }
+        if m.from_name.is_empty() {
+            m.from_addr.clone()
+        } else {
+            m.from_name.clone()
+        }
+    }
+
     pub fn new(threads: bool) -> App {
         App {
             focus: Pane::List,

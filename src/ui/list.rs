@@ -116,11 +116,7 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
         Span::styled("·", dim)
     };
     let sender_w = if width >= 90 { 22 } else { 16 };
-    let sender = if m.from_name.is_empty() {
-        &m.from_addr
-    } else {
-        &m.from_name
-    };
+    let sender = app.correspondent(m);
     let fixed = 1 + 3 + 1 + 2 + 1 + sender_w + 1 + 1 + DATE_W;
     let subject_w = width.saturating_sub(fixed);
     let indent = if row.depth > 0 { "  ↳ " } else { "" };
@@ -160,7 +156,7 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
         opened,
         clicked,
         Span::styled(" ", base),
-        Span::styled(fit(sender, sender_w), base),
+        Span::styled(fit(&sender, sender_w), base),
         Span::styled(" ", base),
         Span::styled(
             fit(&format!("{indent}{subject}{activity}"), subject_w),

@@ -383,3 +383,41 @@ fn tracked_filter_shows_opens_clicks_and_the_last_open() {
         "{screen}"
     );
 }
+
+#[test]
+fn sent_mail_names_its_first_recipient_in_the_list_and_received_mail_its_sender() {
+    use tidings::mail::sync::SyncEvent;
+    let mut h = Harness::new(120, 30);
+    let acc = h.store.account_id("work").unwrap();
+    let sent = h
+        .store
+        .upsert_folder(acc, "Sent", Some("/"), Some("sent"), true)
+        .unwrap();
+    let raw = b"From: Me <me@example.com>\r\nTo: \"Lee, Dana\" <dana@acme.test>, sam@globex.test\r\n\
+Subject: Offer\r\nDate: Tue, 01 Dec 2026 09:00:00 +0000\r\nMessage-ID: <o1@example.com>\r\n\r\nHi\r\n";
+    let parsed = tidings::mail::parse::parse_message(1, raw.to_vec(), Default::default(), None);
+    h.store.put_message(sent, &parsed).unwrap();
+    h.send(Msg::Sync(SyncEvent::FolderChanged {
+        account: "work".into(),
+        folder: "Sent".into(),
+    }));
+    let list = |folder: &str| {
+        h.store
+            .list_messages(&ListQuery {
+                account: Some("work".into()),
+                folder: Some(folder.into()),
+                filter: tidings::store::ListFilter::All,
+                search: None,
+                limit: None,
+                offset: 0,
+            })
+            .unwrap()
+    };
+    let (sent_rows, inbox_rows) = (list("Sent"), list("INBOX"));
+    assert_eq!(h.app.correspondent(&sent_rows[0]), "To Lee, Dana +1");
+    let dana = inbox_rows
+        .iter()
+        .find(|m| m.subject == "Proposal for Q3")
+        .unwrap();
+    assert_eq!(h.app.correspondent(dana), "Dana Lee");
+}
