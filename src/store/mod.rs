@@ -13,6 +13,7 @@ mod schema;
 mod sent_tracked;
 mod superdata;
 mod sync;
+mod tracked_copy_urls;
 mod tracking;
 
 pub use activity::*;
@@ -23,6 +24,7 @@ pub use outbox::*;
 pub use sent_tracked::SentTracking;
 pub use superdata::*;
 pub use sync::*;
+pub use tracked_copy_urls::*;
 pub use tracking::*;
 
 use rusqlite::{Connection, OpenFlags};

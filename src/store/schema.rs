@@ -337,4 +337,21 @@ CREATE INDEX tracking_events_by_time ON tracking_events(at, event_id);
 CREATE INDEX notifications_by_message ON notifications(message_id, kind, at);
 "#,
     ),
+    (
+        "0008_tracked_copy_urls",
+        r#"
+-- Each tracked recipient's own URLs, kept with the client-side tracked mail so the reader can
+-- show them for any tracked mail it knows, whether or not its outbox row is still there.
+CREATE TABLE tracked_copy_urls (
+    account      TEXT NOT NULL,
+    message_id   TEXT NOT NULL,     -- with <>
+    address      TEXT NOT NULL,     -- lower case
+    pixel_url    TEXT,
+    opt_out_url  TEXT,
+    links        TEXT NOT NULL DEFAULT '[]',  -- JSON [{"tracked_url": .., "target": ..}]
+    PRIMARY KEY (account, message_id, address),
+    FOREIGN KEY (account, message_id) REFERENCES tracked_messages(account, message_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+"#,
+    ),
 ];

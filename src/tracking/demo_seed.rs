@@ -173,11 +173,16 @@ pub fn register(
             sent_at: chrono::DateTime::from_timestamp(mail.date, 0).unwrap_or_default(),
             recipients: Vec::new(),
         };
+        let mut urls = Vec::new();
         for person in &mail.recipients {
             let copy = rewrite_for_recipient(None, Some(&mail.body), &opts);
             registration
                 .recipients
                 .push(copy.registration(person.email));
+            urls.push((
+                person.email.to_string(),
+                super::send::copy_urls(base_url, copy.pixel_url.clone(), None, &copy.links),
+            ));
             copies.push(RegisteredCopy {
                 message_id: mail.message_id.clone(),
                 address: person.email.to_string(),
@@ -202,6 +207,7 @@ pub fn register(
                 })
                 .collect(),
         })?;
+        store.record_tracked_copy_urls(account, &mail.message_id, &urls)?;
     }
     Ok(DemoTracking {
         base_url: base_url.trim_end_matches('/').to_string(),

@@ -14,7 +14,8 @@ use crate::config::TrackingConfig;
 use crate::mail::compose::Draft;
 use crate::mail::outbox::{DeliveryPlanner, PlanError, PlannedDelivery};
 use crate::store::{
-    OutboxRow, Store, StoreError, TrackedMessageRecord, TrackedRecipient, TrackingPreference,
+    CopyLink, CopyUrls, OutboxRow, Store, StoreError, TrackedMessageRecord, TrackedRecipient,
+    TrackingPreference,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -267,7 +268,17 @@ impl TrackedPlanner {
             track_opens: record.opens,
             track_links: record.links,
             recipients,
-        })
+        })?;
+        let base = record.base_url.as_deref().unwrap_or("");
+        let copies: Vec<_> = record
+            .recipients
+            .iter()
+            .map(|r| {
+                let urls = copy_urls(base, r.pixel_url.clone(), r.opt_out_url.clone(), &r.links);
+                (r.address.clone(), urls)
+            })
+            .collect();
+        store.record_tracked_copy_urls(&entry.account, &entry.message_id, &copies)
     }
 
     fn plan_tracked(
@@ -490,7 +501,7 @@ impl DeliveryPlanner for SharedPlanner {
 /// and link URLs. None when the mail with this Message-ID was not tracked.
 pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>, SendError> {
     let Some(entry) = store.sent_tracking(message_id)? else {
-        return Ok(None);
+        return client_side_report(store, message_id);
     };
     let record = TrackingRecord::parse(&entry.tracking)?;
     let mut out = String::from("\nTracking\n");
@@ -502,22 +513,10 @@ pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>
     if record.recipients.is_empty() && entry.state != crate::mail::outbox::state::SENT {
         out.push_str("  not registered with the tracker yet (still in the outbox)\n");
     }
+    let base = record.base_url.as_deref().unwrap_or("");
     for r in &record.recipients {
-        out.push_str(&format!("  {}\n", r.address));
-        if let Some(p) = &r.pixel_url {
-            out.push_str(&format!("    pixel: {p}\n"));
-        }
-        let base = record
-            .base_url
-            .as_deref()
-            .unwrap_or("")
-            .trim_end_matches('/');
-        for l in &r.links {
-            out.push_str(&format!("    link:  {base}/l/{} -> {}\n", l.token, l.url));
-        }
-        if let Some(o) = &r.opt_out_url {
-            out.push_str(&format!("    opt-out: {o}\n"));
-        }
+        let urls = copy_urls(base, r.pixel_url.clone(), r.opt_out_url.clone(), &r.links);
+        push_recipient(&mut out, &r.address, Some(&urls));
     }
     for u in &record.untracked_recipients {
         let why = if u.eq_ignore_ascii_case(&entry.envelope_from) {
@@ -528,6 +527,58 @@ pub fn tracking_report(store: &Store, message_id: &str) -> Result<Option<String>
         out.push_str(&format!("  {u}: untracked ({why})\n"));
     }
     Ok(Some(out))
+}
+
+/// The report of a tracked mail with no outbox row (sent before the outbox was cleared, or
+/// registered by `tidings demo`'s seed), from what the client recorded when it was registered.
+fn client_side_report(store: &Store, message_id: &str) -> Result<Option<String>, SendError> {
+    let Some(copies) = store.tracked_copies(message_id)? else {
+        return Ok(None);
+    };
+    let mut out = String::from("\nTracking\n");
+    for copy in &copies {
+        push_recipient(&mut out, &copy.address, copy.urls.as_ref());
+    }
+    Ok(Some(out))
+}
+
+/// A recipient's copy URLs, each link's tracked URL made whole from the tracker's `base`.
+pub(crate) fn copy_urls(
+    base: &str,
+    pixel_url: Option<String>,
+    opt_out_url: Option<String>,
+    links: &[TrackedLink],
+) -> CopyUrls {
+    let base = base.trim_end_matches('/');
+    CopyUrls {
+        pixel_url,
+        opt_out_url,
+        links: links
+            .iter()
+            .map(|l| CopyLink {
+                tracked_url: format!("{base}/l/{}", l.token),
+                target: l.url.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// One recipient's lines of the report; `urls` None when they were never recorded.
+fn push_recipient(out: &mut String, address: &str, urls: Option<&CopyUrls>) {
+    out.push_str(&format!("  {address}\n"));
+    let Some(urls) = urls else {
+        out.push_str("    URLs not recorded (tracked before this version kept them)\n");
+        return;
+    };
+    if let Some(p) = &urls.pixel_url {
+        out.push_str(&format!("    pixel: {p}\n"));
+    }
+    for l in &urls.links {
+        out.push_str(&format!("    link:  {} -> {}\n", l.tracked_url, l.target));
+    }
+    if let Some(o) = &urls.opt_out_url {
+        out.push_str(&format!("    opt-out: {o}\n"));
+    }
 }
 
 #[cfg(test)]

@@ -572,6 +572,23 @@ mod tracked {
             (incident["clicks"].as_u64(), incident["automated"].as_u64()),
             (Some(0), Some(2))
         );
+        // The reader (and `show`) of a seeded mail, which has no outbox row, ends with each
+        // recipient's own pixel and tracked links.
+        let shown = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(["--data-dir", dir, "show", &q3["id"].to_string()])
+            .env("TIDINGS_CONFIG", home.path().join("none.toml"))
+            .output()
+            .unwrap();
+        let shown = String::from_utf8(shown.stdout).unwrap();
+        let tracking = shown.split("\nTracking\n").nth(1).unwrap_or_default();
+        for who in ["dana.lee@acme.test", "marcus@acme.test"] {
+            let section = tracking.split(who).nth(1).unwrap_or_default();
+            assert!(section.contains("    pixel: http://"), "{shown}");
+        }
+        assert!(
+            tracking.contains("-> https://initech.test/acme/q3-pricing"),
+            "{shown}"
+        );
         let hike = by_subject(&list, "Re: Weekend hike?");
         assert_eq!(
             hike["opened_by"],

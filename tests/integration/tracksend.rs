@@ -322,6 +322,17 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
         sent.to_ascii_lowercase().contains("bcc:"),
         "the Sent copy keeps Bcc"
     );
+    // With its outbox row gone, the report comes from the client-side tracked mail, the same.
+    assert!(store.outbox_delete(entry["id"].as_i64().unwrap()).unwrap());
+    let kept = tidings::tracking::send::tracking_report(&store, message_id)
+        .unwrap()
+        .unwrap();
+    let lines = |r: &str| {
+        let mut l: Vec<String> = r.lines().map(str::to_string).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&kept), lines(&report));
 }
 
 #[test]
