@@ -121,7 +121,7 @@ pub fn perform_with(
     effect: Effect,
 ) -> Vec<Msg> {
     match effect {
-        Effect::LoadFolders => vec![Msg::FoldersLoaded(load_folders(store))],
+        Effect::LoadFolders => vec![Msg::FoldersLoaded(load_configured_folders(store, config))],
         Effect::LoadMessages {
             generation,
             query,
@@ -439,6 +439,17 @@ fn write_worker(
 }
 
 /// Every folder of every cached account with its counts.
+/// [`load_folders`] without the folders of cached accounts the config no longer names (renamed
+/// or removed: `tidings sync` names them and `tidings forget-account` removes them). A config
+/// with no accounts (the demo before its servers start, test harnesses) hides nothing.
+pub fn load_configured_folders(store: &Store, config: &Config) -> Result<Vec<FolderEntry>, String> {
+    let mut folders = load_folders(store)?;
+    if !config.accounts.is_empty() {
+        folders.retain(|f| config.accounts.contains_key(&f.account));
+    }
+    Ok(folders)
+}
+
 pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
     let mut out = Vec::new();
     for account in store.account_names().map_err(|e| e.to_string())? {

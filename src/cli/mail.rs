@@ -69,7 +69,11 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     if let Some(acc) = &args.account {
         store.account_id(acc)?;
     }
-    let msgs = store.list_messages(&q)?;
+    let among = match &args.account {
+        Some(_) => None,
+        None => super::forget_account::shown_accounts(ctx),
+    };
+    let msgs = store.list_messages_among(&q, among.as_deref())?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let arr: Vec<_> = msgs.iter().map(summary_json).collect();
@@ -206,6 +210,15 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let stale = super::forget_account::stale_accounts(ctx, &store)?;
+    if !stale.is_empty() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "tidings: cached accounts not in {}: {} (hidden; remove with `tidings forget-account NAME`)",
+            ctx.config_file_note(),
+            stale.join(", ")
+        );
+    }
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -275,6 +288,9 @@ fn list_tracked(
         None => None,
     };
     let mut items = store.tracked_list(account.as_deref())?;
+    if let (None, Some(shown)) = (&account, super::forget_account::shown_accounts(ctx)) {
+        items.retain(|i| shown.contains(&i.message.account));
+    }
     if let Some(limit) = args.limit {
         items.truncate(limit as usize);
     }

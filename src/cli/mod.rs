@@ -2,6 +2,7 @@
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
 pub mod demo;
+mod forget_account;
 mod mail;
 mod send;
 mod show;
@@ -64,6 +65,9 @@ pub enum Command {
     Contacts(superdata::ContactsArgs),
     /// Delete everything stored about a contact (contact, preferences, Superdata); mail is kept
     Forget(superdata::ForgetArgs),
+    /// Delete the cache (mail, outbox, tracking state) of an account renamed or removed from
+    /// the config; refuses while it has unsent mail or queued changes, unless --force
+    ForgetAccount(ForgetAccountArgs),
     /// Show one message as the reader pane renders it (`--raw`: its bytes)
     Show(ShowArgs),
     /// Poll the tracker for opens and clicks and notify (headless; `--once`: until caught up)
@@ -113,6 +117,15 @@ pub struct IdsArgs {
     /// Message ids (from `tidings list`)
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<i64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ForgetAccountArgs {
+    /// The cached account's name (as in `tidings list --json`'s `account`)
+    pub name: String,
+    /// Also drop its unsent outbox mail and queued server changes
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -301,6 +314,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Superdata(args)) => superdata::superdata(&ctx, &args),
             Some(Command::Contacts(args)) => superdata::contacts(&ctx, &args),
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
+            Some(Command::ForgetAccount(args)) => forget_account::forget_account(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),

@@ -506,11 +506,28 @@ impl Store {
 
     /// Messages matching `q`, newest first.
     pub fn list_messages(&self, q: &ListQuery) -> Result<Vec<MessageSummary>> {
+        self.list_messages_among(q, None)
+    }
+
+    /// [`Store::list_messages`] of the accounts in `among` only (None: every cached account).
+    pub fn list_messages_among(
+        &self,
+        q: &ListQuery,
+        among: Option<&[String]>,
+    ) -> Result<Vec<MessageSummary>> {
         let mut sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id
              JOIN accounts a ON a.id = f.account_id WHERE m.deleted = 0"
         );
         let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(names) = among {
+            // A list of strings always serializes.
+            args.push(Box::new(serde_json::to_string(names).unwrap_or_default()));
+            sql.push_str(&format!(
+                " AND a.name IN (SELECT value FROM json_each(?{}))",
+                args.len()
+            ));
+        }
         if let Some(acc) = &q.account {
             args.push(Box::new(acc.clone()));
             sql.push_str(&format!(" AND a.name = ?{}", args.len()));

@@ -5,6 +5,7 @@
 mod activity;
 mod contacts;
 mod drafts;
+mod forget_account;
 mod identities;
 mod local_mail;
 mod messages;
@@ -19,6 +20,7 @@ mod tracking;
 pub use activity::*;
 pub use contacts::*;
 pub use drafts::*;
+pub use forget_account::*;
 pub use messages::*;
 pub use outbox::*;
 pub use sent_tracked::SentTracking;

@@ -473,3 +473,100 @@ fn list_takes_inbox_in_any_case_and_refuses_a_folder_no_account_has() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_renamed_accounts_stale_cache_is_hidden_named_by_sync_and_forgotten_on_request() {
+    let (dc, env) = setup();
+    dc.append("alice", "INBOX", &message(1, "Once"));
+    env.ok(&["sync"]);
+    // `[accounts.work]` renamed to `[accounts.other]`: same server, new name.
+    std::fs::write(
+        env.config_path(),
+        dc.config_toml("other", "alice", "secret"),
+    )
+    .unwrap();
+    let out = env.run(&["sync"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let note: Vec<&str> = stderr.lines().filter(|l| l.contains("not in")).collect();
+    assert_eq!(note.len(), 1, "{stderr}");
+    assert!(
+        note[0].contains(": work (") && note[0].contains("tidings forget-account"),
+        "{stderr}"
+    );
+    let accounts = |env: &TidingsEnv| -> Vec<String> {
+        env.list_json("INBOX")
+            .iter()
+            .map(|m| m["account"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(accounts(&env), vec!["other"], "shown once, not twice");
+    // The contact is counted once: the same mail in both caches is one message.
+    let contacts: serde_json::Value =
+        serde_json::from_str(&env.ok(&["contacts", "--json"])).unwrap();
+    let dana = contacts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["email"] == "dana@acme.test")
+        .unwrap_or_else(|| panic!("{contacts}"));
+    assert_eq!(dana["messages"], 1, "{dana}");
+    // Still reachable by name while cached.
+    let old = env.ok(&["list", "--account", "work", "--json"]);
+    assert!(old.contains("Once 1"), "{old}");
+
+    // A change queued for the old account's server blocks forgetting it without --force.
+    let store = tidings::store::Store::open(&env.db_path()).unwrap();
+    let work = store.account_id("work").unwrap();
+    store
+        .queue_op(&tidings::store::NewOp {
+            account_id: work,
+            folder: "INBOX",
+            uid: 1,
+            uidvalidity: 1,
+            kind: "flag",
+            arg: "+\\Seen",
+            message_row: None,
+            prev_value: None,
+        })
+        .unwrap();
+    // The TUI's folder pane hides it too; with no account configured, nothing is hidden.
+    let config = tidings::config::Config::load(&env.config_path()).unwrap();
+    let pane = |config: &tidings::config::Config| -> HashSet<String> {
+        tidings::app::runtime::load_configured_folders(&store, config)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.account)
+            .collect()
+    };
+    assert_eq!(pane(&config), HashSet::from(["other".to_string()]));
+    assert_eq!(
+        pane(&tidings::config::Config::default()),
+        HashSet::from(["other".to_string(), "work".to_string()])
+    );
+    let refused = env.run(&["forget-account", "work"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("1 changes queued") && why.contains("--force"),
+        "{why}"
+    );
+    let configured = env.run(&["forget-account", "other"]);
+    assert_eq!(
+        configured.status.code(),
+        Some(1),
+        "a configured account is kept"
+    );
+
+    env.ok(&["forget-account", "work", "--force"]);
+    assert_eq!(
+        store.account_names().unwrap(),
+        vec!["other"],
+        "the old cache is gone"
+    );
+    let out = env.run(&["sync"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not in"));
+    assert_eq!(accounts(&env), vec!["other"]);
+    let missing = env.run(&["forget-account", "work"]);
+    assert_eq!(missing.status.code(), Some(1));
+}
