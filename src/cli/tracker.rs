@@ -126,6 +126,14 @@ pub fn run(args: &TrackerArgs) -> anyhow::Result<ExitCode> {
                     "users {}\nmessages {}\nopens {}\nclicks {}",
                     stats.users, stats.messages, stats.opens, stats.clicks
                 )?;
+                if stats.removed_users > 0 {
+                    writeln!(
+                        out,
+                        "removed users {} (their messages and events are counted above until \
+                         `tidings tracker user remove NAME --purge`)",
+                        stats.removed_users
+                    )?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }),

@@ -939,7 +939,11 @@ async fn users_are_listed_rotated_and_removed(db: Backend) {
     let click = get_ua(&link_url(&server, &reg, 0), SAFARI).await;
     assert_eq!(click.status(), 302);
     assert_eq!(click.headers()["location"], "https://example.com/a");
-    assert_eq!(stats(&db.url), (2, 1, 1, 0));
+    // Alice no longer counts as a user; her kept data still does, until purged.
+    assert_eq!(stats(&db.url), (1, 1, 1, 0));
+    let json = run_cli(&["tracker", "stats", "--db", &db.url, "--json"]);
+    let removed: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(removed["removed_users"].as_u64(), Some(1));
     let (_, out, _) = user_cli(&db.url, &["list", "--json"]);
     let list: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(list["users"][0]["removed"].as_bool(), Some(true));
@@ -949,6 +953,9 @@ async fn users_are_listed_rotated_and_removed(db: Backend) {
     let (code, out, _) = user_cli(&db.url, &["remove", "alice", "--purge"]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(stats(&db.url), (1, 0, 0, 0));
+    let json = run_cli(&["tracker", "stats", "--db", &db.url, "--json"]);
+    let purged: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(purged["removed_users"].as_u64(), Some(0));
     assert_eq!(
         get_ua(&pixel_url(&server, &reg), SAFARI).await.status(),
         200

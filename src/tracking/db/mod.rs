@@ -178,7 +178,11 @@ pub struct OptOut {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Stats {
+    /// Users whose token works: removed users (kept until purged) are not counted here.
     pub users: u64,
+    /// Users removed without `--purge`: their messages and events are still counted below.
+    #[serde(default)]
+    pub removed_users: u64,
     pub messages: u64,
     pub opens: u64,
     pub clicks: u64,

@@ -748,7 +748,9 @@ impl TrackerDb for PostgresDb {
             let client = self.pool.get().await.map_err(pool_err)?;
             let row = client
                 .query_one(
-                    "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM messages),
+                    "SELECT (SELECT count(*) FROM users WHERE removed_at IS NULL),
+                            (SELECT count(*) FROM users WHERE removed_at IS NOT NULL),
+                            (SELECT count(*) FROM messages),
                             (SELECT count(*) FROM events WHERE kind = 'open'),
                             (SELECT count(*) FROM events WHERE kind = 'click')",
                     &[],
@@ -756,9 +758,10 @@ impl TrackerDb for PostgresDb {
                 .await?;
             Ok(Stats {
                 users: row.get::<_, i64>(0) as u64,
-                messages: row.get::<_, i64>(1) as u64,
-                opens: row.get::<_, i64>(2) as u64,
-                clicks: row.get::<_, i64>(3) as u64,
+                removed_users: row.get::<_, i64>(1) as u64,
+                messages: row.get::<_, i64>(2) as u64,
+                opens: row.get::<_, i64>(3) as u64,
+                clicks: row.get::<_, i64>(4) as u64,
             })
         })
     }

@@ -693,16 +693,19 @@ impl TrackerDb for SqliteDb {
     fn stats(&self) -> BoxFuture<'_, Result<Stats>> {
         self.with_conn(move |conn| {
             Ok(conn.query_row(
-                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM messages),
+                "SELECT (SELECT count(*) FROM users WHERE removed_at IS NULL),
+                        (SELECT count(*) FROM users WHERE removed_at IS NOT NULL),
+                        (SELECT count(*) FROM messages),
                         (SELECT count(*) FROM events WHERE kind = 'open'),
                         (SELECT count(*) FROM events WHERE kind = 'click')",
                 [],
                 |r| {
                     Ok(Stats {
                         users: r.get::<_, i64>(0)? as u64,
-                        messages: r.get::<_, i64>(1)? as u64,
-                        opens: r.get::<_, i64>(2)? as u64,
-                        clicks: r.get::<_, i64>(3)? as u64,
+                        removed_users: r.get::<_, i64>(1)? as u64,
+                        messages: r.get::<_, i64>(2)? as u64,
+                        opens: r.get::<_, i64>(3)? as u64,
+                        clicks: r.get::<_, i64>(4)? as u64,
                     })
                 },
             )?)
