@@ -642,6 +642,16 @@ async fn opt_out_confirm(State(state): State<AppState>, uri: Uri) -> Response {
 /// The one shape of every API error: `{"error": "…"}`; a 401 also says how to authenticate
 /// (RFC 6750).
 fn json_error(status: StatusCode, message: &str) -> Response {
+    // Reasons may quote the request (a cursor, a URL of megabytes): a reason stays short.
+    let mut end = message.len().min(MAX_ERROR_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let message = if end < message.len() {
+        format!("{}…", &message[..end])
+    } else {
+        message.to_string()
+    };
     let mut r = (status, Json(serde_json::json!({ "error": message }))).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -658,6 +668,9 @@ fn json_error(status: StatusCode, message: &str) -> Response {
     }
     r
 }
+
+/// Longest error reason answered.
+const MAX_ERROR_BYTES: usize = 300;
 
 const MISSING_TOKEN: &str = "missing API token (send Authorization: Bearer TOKEN)";
 

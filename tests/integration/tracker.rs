@@ -1104,11 +1104,17 @@ fn an_unreachable_postgres_is_explained_with_its_cause() {
 /// tests below take a second, not the default ten.
 async fn tracker_with_limits(
     limits: tidings::tracking::server::ConnectionLimits,
-) -> (String, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
+) -> (
+    String,
+    String,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+) {
     use tidings::tracking::server::{serve_with_limits, Metrics, ServerOptions};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("tracker.sqlite3").display());
     let db = tidings::tracking::db::open(&url).await.unwrap();
+    let token = db.add_user("alice").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -1122,7 +1128,7 @@ async fn tracker_with_limits(
             let _ = rx.await;
         },
     ));
-    (addr, dir, tx)
+    (addr, token, dir, tx)
 }
 
 /// Slowloris: clients trickling a header byte at a time are cut off after the header-read
@@ -1135,7 +1141,7 @@ async fn clients_trickling_headers_are_cut_off_and_others_are_served() {
         header_read_timeout: Duration::from_millis(800),
         request_timeout: Duration::from_secs(5),
     };
-    let (addr, _dir, _stop) = tracker_with_limits(limits).await;
+    let (addr, _token, _dir, _stop) = tracker_with_limits(limits).await;
     let mut slow = Vec::new();
     for _ in 0..50 {
         let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -1177,7 +1183,7 @@ async fn a_body_that_never_arrives_gets_a_408() {
         header_read_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_millis(500),
     };
-    let (addr, _dir, _stop) = tracker_with_limits(limits).await;
+    let (addr, _token, _dir, _stop) = tracker_with_limits(limits).await;
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
     s.write_all(
         b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
@@ -1188,4 +1194,39 @@ async fn a_body_that_never_arrives_gets_a_408() {
     let _ = tokio::time::timeout(Duration::from_secs(4), s.read_to_end(&mut answer)).await;
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+}
+
+/// An error reason quoting the request (a cursor of kilobytes, a URL of a megabyte) is cut
+/// short: a client shows it in one status line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_reasons_quoting_the_request_stay_short() {
+    let (addr, token, _dir, _stop) = tracker_with_limits(Default::default()).await;
+    let http = reqwest::Client::new();
+    let cursor = "9".repeat(5_000);
+    let events = http
+        .get(format!("http://{addr}/api/v1/events?after={cursor}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 400);
+    let body = events.text().await.unwrap();
+    assert!(body.len() < 1000, "{} bytes of error", body.len());
+    let url = format!("https://example.com/{}", "a".repeat(1_000_000));
+    let registration = serde_json::json!({
+        "message_id": "<m@example.com>", "sent_at": Utc::now().to_rfc3339(),
+        "recipients": [{"address": "r@example.com", "token": new_tracking_token(),
+                        "links": [{"token": new_tracking_token(), "url": url}]}],
+    });
+    let register = http
+        .post(format!("http://{addr}/api/v1/messages"))
+        .bearer_auth(&token)
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), 400);
+    let body = register.text().await.unwrap();
+    assert!(body.len() < 1000, "{} bytes of error", body.len());
+    assert!(body.contains("link URL"), "{body}");
 }
