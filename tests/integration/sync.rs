@@ -565,3 +565,41 @@ fn the_folder_pane_shows_decoded_names_and_a_malformed_one_as_sent() {
         "{screen}"
     );
 }
+
+/// `tidings sync` against a hostile IMAP server, killed if it outlives `limit`: its exit code
+/// (None when it had to be killed), stderr, and how long it ran.
+fn sync_against_hostile(mode: &str, limit: std::time::Duration) -> (Option<i32>, String) {
+    use std::time::Instant;
+    let server = crate::support::hostile_imap::HostileImap::start(mode);
+    let env = crate::support::TidingsEnv::new(&server.config_toml(1));
+    let mut child = env
+        .command()
+        .arg("sync")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    (None, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A server that trickles a FETCH answer a byte at a time (each read well inside the timeout)
+/// does not hold `tidings sync` for ever: it fails with a reason.
+#[test]
+fn a_fetch_answer_trickled_for_ever_fails_the_sync_with_a_reason() {
+    let (code, err) = sync_against_hostile("trickle", std::time::Duration::from_secs(15));
+    assert_eq!(code, Some(1), "sync still running after 15 s: {err}");
+    assert!(err.contains("too slow"), "{err}");
+}
