@@ -1286,3 +1286,21 @@ fn an_international_domain_is_sent_in_its_ascii_form() {
     assert_eq!(to.address(), Some("juergen@xn--bcher-kva.example"));
     assert_eq!(to.name(), Some("Jürgen"));
 }
+
+/// The server takes the mail and never answers the end of DATA: the send times out (after
+/// `timeout_seconds`, not for ever) and the mail is `unconfirmed` — it may have gone — never
+/// `failed` or resent on its own.
+#[test]
+fn no_answer_after_data_times_out_as_unconfirmed() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode("hang-after-data 60");
+    let env = Env::new(&smtp);
+    let out = env.send_simple("silence");
+    assert_eq!(code(&out), 75, "{}", stderr(&out));
+    let item = &env.outbox_json(false)[0];
+    assert_eq!(item["state"], "unconfirmed", "{item}");
+    assert_eq!(item["deliveries"][0]["state"], "unconfirmed", "{item}");
+    smtp.set_mode("ok");
+    env.run(&["outbox", "flush"]);
+    assert_eq!(smtp.deliveries().len(), 1, "never resent on its own");
+}
