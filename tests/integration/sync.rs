@@ -603,3 +603,19 @@ fn a_fetch_answer_trickled_for_ever_fails_the_sync_with_a_reason() {
     assert_eq!(code, Some(1), "sync still running after 15 s: {err}");
     assert!(err.contains("too slow"), "{err}");
 }
+
+/// A LIST of a million folders is refused with the count, not synced folder by folder for days.
+#[test]
+fn a_million_folders_fail_the_sync_with_the_count() {
+    let (code, err) = sync_against_hostile("list_flood", std::time::Duration::from_secs(30));
+    assert_eq!(code, Some(1), "sync still running after 30 s: {err}");
+    assert!(err.contains("1000000 folders"), "{err}");
+}
+
+/// Folder names with terminal controls are skipped, and no escape byte reaches the terminal.
+#[test]
+fn folder_names_with_escapes_never_reach_the_terminal() {
+    let (code, err) = sync_against_hostile("folder_esc", std::time::Duration::from_secs(15));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+}

@@ -2,7 +2,7 @@
 """A hostile IMAP server on 127.0.0.1 speaking just enough IMAP (CAPABILITY, LOGIN, LIST, SELECT,
 UID SEARCH, UID FETCH, LOGOUT) to bring a client to one attack. Usage: hostile_imap.py MODE;
 prints its port on stdout. Modes: ok (one small mail), uidvalidity0, list_flood (a million
-folders), huge_literal (a body announced as {4000000000}, streamed for ever), trickle (a body
+folders), folder_esc (a folder name with ESC and BEL), huge_literal (a body announced as {4000000000}, streamed for ever), trickle (a body
 sent a byte every half second, for ever)."""
 import socket, sys, threading, time
 MODE = sys.argv[1]
@@ -28,6 +28,8 @@ def handle(c):
                     chunk = "".join('* LIST () "/" "f%d"\r\n' % i for i in range(10000))
                     for _ in range(100):
                         send(chunk)
+                elif MODE == "folder_esc":
+                    send('* LIST () "/" "INBOX"\r\n* LIST () "/" "ev\x1b[2Jil\x07x"\r\n')
                 else:
                     send('* LIST () "/" "INBOX"\r\n')
                 send("%s OK done\r\n" % tag)
