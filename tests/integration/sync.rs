@@ -619,3 +619,22 @@ fn folder_names_with_escapes_never_reach_the_terminal() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
 }
+
+/// Mail nested 10,000 multiparts deep, or with megabyte header lines full of escapes, is synced
+/// and shown without an escape byte.
+#[test]
+fn deep_and_long_header_mail_from_a_hostile_server_syncs_and_shows_safely() {
+    for (mode, expected) in [("deep_mime", "innermost"), ("long_header", "short body")] {
+        let server = crate::support::hostile_imap::HostileImap::start(mode);
+        let env = crate::support::TidingsEnv::new(&server.config_toml(5));
+        env.ok(&["sync"]);
+        let id = env.list_json("INBOX")[0]["id"].to_string();
+        let shown = env.ok(&["show", &id]);
+        assert!(
+            shown.contains(expected),
+            "{mode}: {}",
+            &shown[..shown.len().min(300)]
+        );
+        assert!(!shown.contains('\u{1b}'), "{mode}: escape shown");
+    }
+}

@@ -2,7 +2,8 @@
 """A hostile IMAP server on 127.0.0.1 speaking just enough IMAP (CAPABILITY, LOGIN, LIST, SELECT,
 UID SEARCH, UID FETCH, LOGOUT) to bring a client to one attack. Usage: hostile_imap.py MODE;
 prints its port on stdout. Modes: ok (one small mail), uidvalidity0, list_flood (a million
-folders), folder_esc (a folder name with ESC and BEL), huge_literal (a body announced as {4000000000}, streamed for ever), trickle (a body
+folders), folder_esc (a folder name with ESC and BEL), deep_mime
+(multipart nested 10,000 deep), long_header (megabyte header lines with escapes), huge_literal (a body announced as {4000000000}, streamed for ever), trickle (a body
 sent a byte every half second, for ever)."""
 import socket, sys, threading, time
 MODE = sys.argv[1]
@@ -52,6 +53,13 @@ def handle(c):
                         send(b"x"); time.sleep(0.5)
                 else:
                     body = b"Subject: hi\r\n\r\nhello\r\n"
+                    if MODE == "deep_mime":
+                        body = b"From: a@acme.test\r\nSubject: deep\r\n"
+                        body += b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(10000))
+                        body += b"Content-Type: text/plain\r\n\r\ninnermost\r\n"
+                        body += b"".join(b"--b%d--\r\n" % i for i in reversed(range(10000)))
+                    elif MODE == "long_header":
+                        body = b"From: a@acme.test\r\nSubject: " + b"S\x1b[2J" * 250000 + b"\r\nX-Long: " + b"h" * 1000000 + b"\r\n\r\nshort body\r\n"
                     send(b"* 1 FETCH (UID 1 FLAGS () RFC822.SIZE %d BODY[] {%d}\r\n" % (len(body), len(body)) + body + b")\r\n")
                     send("%s OK done\r\n" % tag)
             elif cmd.startswith("LOGOUT"):
