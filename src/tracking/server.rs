@@ -496,6 +496,11 @@ async fn pixel(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    // A HEAD fetches no image, so nothing was shown: a link checker or proxy probing the URL.
+    if request.method() == axum::http::Method::HEAD {
+        state.metrics.pixel_requests.fetch_add(1, Ordering::Relaxed);
+        return pixel_response(StatusCode::OK);
+    }
     match record_hit(
         &state,
         EventKind::Open,

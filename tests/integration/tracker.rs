@@ -1230,3 +1230,34 @@ async fn error_reasons_quoting_the_request_stay_short() {
     assert!(body.len() < 1000, "{} bytes of error", body.len());
     assert!(body.contains("link URL"), "{body}");
 }
+
+/// A HEAD on the pixel (a link checker, a proxy probing the URL) gets the image's headers but
+/// is no open: nothing can have been shown to anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_on_the_pixel_is_answered_but_not_recorded() {
+    let (addr, token, _dir, _stop) = tracker_with_limits(Default::default()).await;
+    let base = format!("http://{addr}");
+    let client = TrackerClient::new(&base, &token, std::time::Duration::from_secs(20)).unwrap();
+    let reg = message("dana@acme.test", &[], Duration::zero());
+    client.register_message(&reg).await.unwrap();
+    let pixel = format!("{base}/p/{}.gif", reg.recipients[0].token);
+    let head = reqwest::Client::new()
+        .head(&pixel)
+        .header("user-agent", SAFARI)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "image/gif");
+    assert!(client
+        .fetch_events(None, 100)
+        .await
+        .unwrap()
+        .events
+        .is_empty());
+    assert_eq!(get_ua(&pixel, SAFARI).await.status(), 200);
+    assert_eq!(
+        client.fetch_events(None, 100).await.unwrap().events.len(),
+        1
+    );
+}
