@@ -8,6 +8,7 @@ use crate::support::dbus::NotificationBus;
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
 use chrono::{Duration, Utc};
+use futures::StreamExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Instant;
@@ -1104,4 +1105,62 @@ async fn hostile_event_fields_are_stored_sanitized_and_bounded() {
     }
     assert!(url.len() <= 4096, "url of {} bytes stored", url.len());
     assert!(ua.len() <= 512, "user agent of {} bytes stored", ua.len());
+}
+
+async fn serve_router(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// The client's bounds against a hostile tracker: an endless body stops at the size cap, a
+/// redirect is not followed (the token never goes to another host), and an answer that never
+/// ends times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_client_bounds_endless_redirected_and_stalled_answers() {
+    use tidings::tracking::api::{ApiError, TrackerClient};
+    let endless = axum::Router::new().route(
+        "/api/v1/events",
+        axum::routing::get(|| async {
+            let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+            let stream = futures::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            });
+            axum::body::Body::from_stream(stream)
+        }),
+    );
+    let url = serve_router(endless).await;
+    let client = TrackerClient::new(&url, "tdg_x", std::time::Duration::from_secs(20)).unwrap();
+    let e = client.fetch_events(None, 10).await.unwrap_err();
+    assert!(matches!(e, ApiError::TooLarge), "{e}");
+
+    let redirect = axum::Router::new().route(
+        "/api/v1/events",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::MOVED_PERMANENTLY,
+                [("location", "http://127.0.0.2:9/api/v1/events")],
+            )
+        }),
+    );
+    let url = serve_router(redirect).await;
+    let client = TrackerClient::new(&url, "tdg_x", std::time::Duration::from_secs(20)).unwrap();
+    let e = client.fetch_events(None, 10).await.unwrap_err();
+    assert!(matches!(e, ApiError::Status { status: 301, .. }), "{e}");
+
+    let stalled = axum::Router::new().route(
+        "/api/v1/events",
+        axum::routing::get(|| async {
+            let stream = futures::stream::once(async {
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(b"{\"events\":["))
+            })
+            .chain(futures::stream::pending());
+            axum::body::Body::from_stream(stream)
+        }),
+    );
+    let url = serve_router(stalled).await;
+    let client = TrackerClient::new(&url, "tdg_x", std::time::Duration::from_secs(1)).unwrap();
+    let e = client.fetch_events(None, 10).await.unwrap_err();
+    assert!(matches!(e, ApiError::Network(_)), "{e}");
 }
