@@ -336,6 +336,10 @@ pub fn connect_with_interrupter(
             config: config.clone(),
         })?;
     let mut session = client.login(&server.user, &password).map_err(|(e, _)| {
+        // A connection that failed or stalled says nothing about the password.
+        if let imap::Error::Io(_) = e {
+            return proto_err("LOGIN")(e);
+        }
         let reason = match &e {
             imap::Error::No(no) => crate::mail::sanitize::sanitize_line(&no.information),
             other => other.to_string(),

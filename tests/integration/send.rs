@@ -1098,8 +1098,17 @@ fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
         known: None,
     };
     let err = count_message_id(&cfg, &target, "<a@b>").unwrap_err();
-    assert!(matches!(err, FilingError::Timeout { .. }), "{err}");
-    assert!(err.to_string().contains("no answer within"), "{err}");
+    // The filing deadline, or before it the connection's own bound on a trickled answer.
+    let text = err.to_string();
+    assert!(
+        matches!(err, FilingError::Timeout { .. }) && text.contains("no answer within")
+            || text.contains("answer is too slow"),
+        "{err}"
+    );
+    assert!(
+        !text.contains("password"),
+        "a stall is no password problem: {err}"
+    );
     closed_rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the client cut the connection");
