@@ -92,6 +92,67 @@ pub struct Capabilities {
 pub struct ImapStream {
     kind: StreamKind,
     timeout: Duration,
+    answer: AnswerBudget,
+}
+
+/// The largest answer to one command read: more is a hostile server (a literal announced as
+/// `{4000000000}`), not mail — sync chunks hold 32 MiB, and no single mail comes near this.
+pub const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+/// After a grace of two timeouts, an answer must average at least this rate: each read is
+/// bounded by the timeout, but a server trickling a byte a second would hold a FETCH for ever.
+pub const MIN_ANSWER_BYTES_PER_SECOND: u64 = 4 * 1024;
+
+/// What the server has sent since our last command, and when that command went out.
+struct AnswerBudget {
+    since: std::time::Instant,
+    bytes: u64,
+    grace: Duration,
+}
+
+impl AnswerBudget {
+    fn new(grace: Duration) -> AnswerBudget {
+        AnswerBudget {
+            since: std::time::Instant::now(),
+            bytes: 0,
+            grace,
+        }
+    }
+
+    /// An error once the answer is too large, or too slow for the bytes it has brought.
+    fn check(&self) -> io::Result<()> {
+        if self.bytes > MAX_ANSWER_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the server's answer to one command exceeds {} MiB",
+                    MAX_ANSWER_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+        let earned = Duration::from_secs(self.bytes / MIN_ANSWER_BYTES_PER_SECOND);
+        let elapsed = self.since.elapsed();
+        if elapsed > self.grace + earned {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the server's answer is too slow ({} bytes in {} s)",
+                    self.bytes,
+                    elapsed.as_secs()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ImapStream {
+    fn new(kind: StreamKind, timeout: Duration) -> ImapStream {
+        ImapStream {
+            kind,
+            timeout,
+            answer: AnswerBudget::new(2 * timeout),
+        }
+    }
 }
 
 enum StreamKind {
@@ -110,15 +171,22 @@ impl ImapStream {
 
 impl Read for ImapStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.kind {
+        self.answer.check()?;
+        let n = match &mut self.kind {
             StreamKind::Plain(t) => t.read(buf),
             StreamKind::Tls(s) => s.read(buf),
-        }
+        }?;
+        self.answer.bytes += n as u64;
+        Ok(n)
     }
 }
 
 impl Write for ImapStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // A command (or a literal of one) starts a new answer.
+        if !buf.is_empty() {
+            self.answer = AnswerBudget::new(2 * self.timeout);
+        }
         match &mut self.kind {
             StreamKind::Plain(t) => t.write(buf),
             StreamKind::Tls(s) => s.write(buf),
@@ -134,6 +202,10 @@ impl Write for ImapStream {
 
 impl SetReadTimeout for ImapStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
+        // IDLE waits this long for news before it is reissued: the wait is no slow answer.
+        if let Some(wait) = timeout {
+            self.answer = AnswerBudget::new(wait + 2 * self.timeout);
+        }
         self.tcp()
             .set_read_timeout(Some(timeout.unwrap_or(self.timeout)))
             .map_err(imap::Error::Io)
@@ -223,25 +295,22 @@ pub fn connect_with_interrupter(
             .map_err(|e| connect_err(e.to_string()))?,
     ));
     let stream = match server.security {
-        Security::None => ImapStream {
-            kind: StreamKind::Plain(tcp),
-            timeout,
-        },
-        Security::Tls => ImapStream {
-            kind: StreamKind::Tls(Box::new(
+        Security::None => ImapStream::new(StreamKind::Plain(tcp), timeout),
+        Security::Tls => ImapStream::new(
+            StreamKind::Tls(Box::new(
                 tls_handshake(tcp, &server.host, server.accept_invalid_certs).map_err(tls_err)?,
             )),
             timeout,
-        },
+        ),
         Security::Starttls => {
             let tcp = starttls_exchange(tcp).map_err(tls_err)?;
-            ImapStream {
-                kind: StreamKind::Tls(Box::new(
+            ImapStream::new(
+                StreamKind::Tls(Box::new(
                     tls_handshake(tcp, &server.host, server.accept_invalid_certs)
                         .map_err(tls_err)?,
                 )),
                 timeout,
-            }
+            )
         }
     };
     let mut client = imap::Client::new(stream);
@@ -267,6 +336,10 @@ pub fn connect_with_interrupter(
             config: config.clone(),
         })?;
     let mut session = client.login(&server.user, &password).map_err(|(e, _)| {
+        // A connection that failed or stalled says nothing about the password.
+        if let imap::Error::Io(_) = e {
+            return proto_err("LOGIN")(e);
+        }
         let reason = match &e {
             imap::Error::No(no) => crate::mail::sanitize::sanitize_line(&no.information),
             other => other.to_string(),

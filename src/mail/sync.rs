@@ -265,6 +265,9 @@ fn common_names(role: &str) -> &'static [&'static str] {
     }
 }
 
+/// Most folders one account may have.
+pub const MAX_FOLDERS: usize = 10_000;
+
 fn list_folders(
     conn: &mut Connection,
     account: &MailAccount,
@@ -273,6 +276,15 @@ fn list_folders(
         .session
         .list(Some(""), Some("*"))
         .map_err(conn.err("LIST"))?;
+    // Each folder is selected and stored: a million of them is an attack or a broken server,
+    // not a mailbox, and syncing them would take days.
+    if names.len() > MAX_FOLDERS {
+        return Err(SyncError::Invalid(format!(
+            "{}: the server lists {} folders; tidings syncs at most {MAX_FOLDERS}",
+            conn.addr,
+            names.len()
+        )));
+    }
     let overrides = &account.config.folders;
     let override_for = |role: &str| -> Option<&String> {
         match role {

@@ -294,7 +294,7 @@ impl Poller {
             if page.events.is_empty() && unchanged {
                 break;
             }
-            let mut events = page.events;
+            let mut events: Vec<Event> = page.events.into_iter().map(clean_event).collect();
             let before = events.len();
             events.retain(|e| !self.is_own_address(&e.recipient));
             outcome.own_dropped += before - events.len();
@@ -306,7 +306,9 @@ impl Poller {
             }
             outcome.pages += 1;
             outcome.new_events += stored.fresh.len();
-            if !full {
+            // A cursor that does not move under full pages would hand out the same page for
+            // ever: the next poll tries again.
+            if !full || unchanged {
                 break;
             }
         }
@@ -441,6 +443,32 @@ impl Poller {
             }
         }
     }
+}
+
+/// An event as the tracker sent it, made safe to store: its text fields hold no terminal
+/// controls (they reach the TUI, notifications and `tidings watch`) and are no longer than
+/// the tracker itself would store, so a hostile tracker cannot fill the disk through them.
+fn clean_event(mut e: Event) -> Event {
+    use super::db::{MAX_URL_LEN, MAX_USER_AGENT};
+    let clean = |s: &str, max: usize| {
+        clip(&crate::mail::sanitize::sanitize_line(clip(s, max * 4)), max).to_string()
+    };
+    e.message_id = clean(&e.message_id, 998);
+    e.recipient = clean(&e.recipient, 320);
+    e.url = e.url.as_deref().map(|u| clean(u, MAX_URL_LEN));
+    e.user_agent = clean(&e.user_agent, MAX_USER_AGENT);
+    e.reason = clean(&e.reason, 200);
+    e.ip = e.ip.as_deref().map(|ip| clean(ip, 64));
+    e
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Events older than this when claimed (the first poll of a long history, a watcher back after

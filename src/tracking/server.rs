@@ -20,6 +20,7 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A transparent 1×1 GIF.
 pub const PIXEL_GIF: &[u8] = &[
@@ -152,7 +153,29 @@ pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metri
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// How long a client may take over its request's headers, and over the whole request (a slow
+/// body upload included). Without the first, a client that trickles a header byte a second
+/// holds its connection for ever (slowloris), and enough of them exhaust the server's files.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// From the connection's first byte (or the end of the previous answer) to the end of the
+    /// headers; the connection is closed after it.
+    pub header_read_timeout: Duration,
+    /// From the end of the headers to the answer; a 408 after it.
+    pub request_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves the tracker on `listener` until `shutdown` resolves, with the default
+/// [`ConnectionLimits`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     db: Arc<dyn TrackerDb>,
@@ -160,13 +183,105 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(db, options, metrics);
-    axum::serve(
+    serve_with_limits(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        db,
+        options,
+        metrics,
+        ConnectionLimits::default(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// [`serve`] with chosen limits. Our own accept loop rather than `axum::serve`, which gives
+/// hyper no timer and so no header-read timeout at all.
+pub async fn serve_with_limits(
+    listener: tokio::net::TcpListener,
+    db: Arc<dyn TrackerDb>,
+    options: ServerOptions,
+    metrics: Arc<Metrics>,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(db, options, metrics);
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of files or a connection reset before accept: keep serving the
+                    // others, without spinning on a persistent error.
+                    tracing::warn!("tracker: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        while connections.try_join_next().is_some() {}
+        connections.spawn(serve_connection(
+            stream,
+            peer,
+            app.clone(),
+            limits,
+            closing_rx.clone(),
+        ));
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    limits: ConnectionLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    use tower::ServiceExt;
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let app = app.clone();
+        async move {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let response =
+                match tokio::time::timeout(limits.request_timeout, app.oneshot(request)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => (
+                        StatusCode::REQUEST_TIMEOUT,
+                        [(header::CONNECTION, "close")],
+                        "request timed out\n",
+                    )
+                        .into_response(),
+                };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut conn =
+        std::pin::pin!(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+    tokio::select! {
+        served = conn.as_mut() => {
+            if let Err(e) = served {
+                tracing::trace!("tracker: connection from {peer}: {e}");
+            }
+            return;
+        }
+        _ = closing.changed() => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
 }
 
 /// Deletes events older than `days` now and then every hour, for as long as the runtime lives.
@@ -381,6 +496,11 @@ async fn pixel(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    // A HEAD fetches no image, so nothing was shown: a link checker or proxy probing the URL.
+    if request.method() == axum::http::Method::HEAD {
+        state.metrics.pixel_requests.fetch_add(1, Ordering::Relaxed);
+        return pixel_response(StatusCode::OK);
+    }
     match record_hit(
         &state,
         EventKind::Open,
@@ -527,6 +647,16 @@ async fn opt_out_confirm(State(state): State<AppState>, uri: Uri) -> Response {
 /// The one shape of every API error: `{"error": "…"}`; a 401 also says how to authenticate
 /// (RFC 6750).
 fn json_error(status: StatusCode, message: &str) -> Response {
+    // Reasons may quote the request (a cursor, a URL of megabytes): a reason stays short.
+    let mut end = message.len().min(MAX_ERROR_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let message = if end < message.len() {
+        format!("{}…", &message[..end])
+    } else {
+        message.to_string()
+    };
     let mut r = (status, Json(serde_json::json!({ "error": message }))).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -543,6 +673,9 @@ fn json_error(status: StatusCode, message: &str) -> Response {
     }
     r
 }
+
+/// Longest error reason answered.
+const MAX_ERROR_BYTES: usize = 300;
 
 const MISSING_TOKEN: &str = "missing API token (send Authorization: Bearer TOKEN)";
 

@@ -8,6 +8,7 @@ use crate::support::dbus::NotificationBus;
 use crate::support::smtp::{free_port, SmtpOptions, SmtpServer};
 use crate::support::tracker::{add_user, TrackerProcess};
 use chrono::{Duration, Utc};
+use futures::StreamExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Instant;
@@ -991,4 +992,175 @@ async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
     assert_eq!(n[0].summary, "Dana Lee opened");
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(bus.notify_calls().is_empty(), "{:#?}", bus.notify_calls());
+}
+
+/// A hostile tracker on 127.0.0.1: `/api/v1/events` answers `page` whatever the cursor, and
+/// counts how often it is asked; `/api/v1/optouts` is empty.
+async fn hostile_tracker(
+    page: serde_json::Value,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/events",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let page = page.clone();
+                async move { axum::Json(page) }
+            }),
+        )
+        .route(
+            "/api/v1/optouts",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "optouts": [] })) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, asked)
+}
+
+fn hostile_poller(base_url: &str, db: PathBuf) -> tidings::tracking::poller::Poller {
+    use tidings::config::{NotificationsConfig, TrackingConfig};
+    use tidings::tracking::poller::{Poller, PollerConfig};
+    let mut config = PollerConfig::from_config(
+        "default",
+        &TrackingConfig {
+            base_url: Some(base_url.to_string()),
+            api_token: Some("tdg_x".into()),
+            ..Default::default()
+        },
+        &NotificationsConfig {
+            desktop: false,
+            ..Default::default()
+        },
+        db,
+    )
+    .unwrap();
+    config.page_limit = 2;
+    Poller::new(config).unwrap()
+}
+
+fn hostile_event(id: i64, recipient: &str, url: &str, user_agent: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "kind": "click", "message_id": "<m@example.com>", "recipient": recipient,
+        "url": url, "at": Utc::now().to_rfc3339(), "user_agent": user_agent, "ip": null,
+        "classification": "human", "reason": "",
+    })
+}
+
+/// A tracker whose cursor never moves while its pages stay full is asked once more, not a
+/// thousand times in a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_that_never_advances_does_not_make_the_poller_spin() {
+    let dir = tempfile::tempdir().unwrap();
+    let full_page = serde_json::json!({
+        "events": [hostile_event(1, "a@example.com", "https://a.example/", "UA"),
+                   hostile_event(2, "b@example.com", "https://b.example/", "UA")],
+        "cursor": "stuck",
+    });
+    let (url, asked) = hostile_tracker(full_page).await;
+    let mut poller = hostile_poller(&url, dir.path().join("db.sqlite3"));
+    let first = poller.poll_once().await.unwrap();
+    assert_eq!(first.new_events, 2);
+    poller.poll_once().await.unwrap();
+    let n = asked.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(n <= 3, "the events API was asked {n} times for two polls");
+}
+
+/// Event fields from the tracker are cleaned of terminal controls and bounded before they are
+/// stored: nothing later shown from the store can drive a terminal or fill the disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_event_fields_are_stored_sanitized_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite3");
+    let esc = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let page = serde_json::json!({
+        "events": [hostile_event(
+            1,
+            &format!("x{esc}@example.com"),
+            &format!("https://a.example/{esc}{}", "u".repeat(2_000_000)),
+            &format!("Mozilla{esc}{}", "a".repeat(2_000_000)),
+        )],
+        "cursor": "1",
+    });
+    let (url, _) = hostile_tracker(page).await;
+    hostile_poller(&url, db.clone()).poll_once().await.unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (recipient, url, ua): (String, String, String) = conn
+        .query_row(
+            "SELECT recipient, url, user_agent FROM tracking_events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    for field in [&recipient, &url, &ua] {
+        assert!(
+            !field.chars().any(|c| c.is_control()),
+            "control character stored: {:?}",
+            &field[..field.len().min(80)]
+        );
+    }
+    assert!(url.len() <= 4096, "url of {} bytes stored", url.len());
+    assert!(ua.len() <= 512, "user agent of {} bytes stored", ua.len());
+}
+
+async fn serve_router(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// The client's bounds against a hostile tracker: an endless body stops at the size cap, a
+/// redirect is not followed (the token never goes to another host), and an answer that never
+/// ends times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_client_bounds_endless_redirected_and_stalled_answers() {
+    use tidings::tracking::api::{ApiError, TrackerClient};
+    let endless = axum::Router::new().route(
+        "/api/v1/events",
+        axum::routing::get(|| async {
+            let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+            let stream = futures::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            });
+            axum::body::Body::from_stream(stream)
+        }),
+    );
+    let url = serve_router(endless).await;
+    let client = TrackerClient::new(&url, "tdg_x", std::time::Duration::from_secs(20)).unwrap();
+    let e = client.fetch_events(None, 10).await.unwrap_err();
+    assert!(matches!(e, ApiError::TooLarge), "{e}");
+
+    let redirect = axum::Router::new().route(
+        "/api/v1/events",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::MOVED_PERMANENTLY,
+                [("location", "http://127.0.0.2:9/api/v1/events")],
+            )
+        }),
+    );
+    let url = serve_router(redirect).await;
+    let client = TrackerClient::new(&url, "tdg_x", std::time::Duration::from_secs(20)).unwrap();
+    let e = client.fetch_events(None, 10).await.unwrap_err();
+    assert!(matches!(e, ApiError::Status { status: 301, .. }), "{e}");
+
+    let stalled = axum::Router::new().route(
+        "/api/v1/events",
+        axum::routing::get(|| async {
+            let stream = futures::stream::once(async {
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(b"{\"events\":["))
+            })
+            .chain(futures::stream::pending());
+            axum::body::Body::from_stream(stream)
+        }),
+    );
+    let url = serve_router(stalled).await;
+    let client = TrackerClient::new(&url, "tdg_x", std::time::Duration::from_secs(1)).unwrap();
+    let e = client.fetch_events(None, 10).await.unwrap_err();
+    assert!(matches!(e, ApiError::Network(_)), "{e}");
 }

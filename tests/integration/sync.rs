@@ -565,3 +565,76 @@ fn the_folder_pane_shows_decoded_names_and_a_malformed_one_as_sent() {
         "{screen}"
     );
 }
+
+/// `tidings sync` against a hostile IMAP server, killed if it outlives `limit`: its exit code
+/// (None when it had to be killed), stderr, and how long it ran.
+fn sync_against_hostile(mode: &str, limit: std::time::Duration) -> (Option<i32>, String) {
+    use std::time::Instant;
+    let server = crate::support::hostile_imap::HostileImap::start(mode);
+    let env = crate::support::TidingsEnv::new(&server.config_toml(1));
+    let mut child = env
+        .command()
+        .arg("sync")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    (None, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A server that trickles a FETCH answer a byte at a time (each read well inside the timeout)
+/// does not hold `tidings sync` for ever: it fails with a reason.
+#[test]
+fn a_fetch_answer_trickled_for_ever_fails_the_sync_with_a_reason() {
+    let (code, err) = sync_against_hostile("trickle", std::time::Duration::from_secs(15));
+    assert_eq!(code, Some(1), "sync still running after 15 s: {err}");
+    assert!(err.contains("too slow"), "{err}");
+}
+
+/// A LIST of a million folders is refused with the count, not synced folder by folder for days.
+#[test]
+fn a_million_folders_fail_the_sync_with_the_count() {
+    let (code, err) = sync_against_hostile("list_flood", std::time::Duration::from_secs(30));
+    assert_eq!(code, Some(1), "sync still running after 30 s: {err}");
+    assert!(err.contains("1000000 folders"), "{err}");
+}
+
+/// Folder names with terminal controls are skipped, and no escape byte reaches the terminal.
+#[test]
+fn folder_names_with_escapes_never_reach_the_terminal() {
+    let (code, err) = sync_against_hostile("folder_esc", std::time::Duration::from_secs(15));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+}
+
+/// Mail nested 10,000 multiparts deep, or with megabyte header lines full of escapes, is synced
+/// and shown without an escape byte.
+#[test]
+fn deep_and_long_header_mail_from_a_hostile_server_syncs_and_shows_safely() {
+    for (mode, expected) in [("deep_mime", "innermost"), ("long_header", "short body")] {
+        let server = crate::support::hostile_imap::HostileImap::start(mode);
+        let env = crate::support::TidingsEnv::new(&server.config_toml(5));
+        env.ok(&["sync"]);
+        let id = env.list_json("INBOX")[0]["id"].to_string();
+        let shown = env.ok(&["show", &id]);
+        assert!(
+            shown.contains(expected),
+            "{mode}: {}",
+            &shown[..shown.len().min(300)]
+        );
+        assert!(!shown.contains('\u{1b}'), "{mode}: escape shown");
+    }
+}

@@ -1106,3 +1106,165 @@ fn an_unreachable_postgres_is_explained_with_its_cause() {
         }
     }
 }
+
+/// A tracker served in-process on 127.0.0.1 with short connection limits, so the hostile-client
+/// tests below take a second, not the default ten.
+async fn tracker_with_limits(
+    limits: tidings::tracking::server::ConnectionLimits,
+) -> (
+    String,
+    String,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use tidings::tracking::server::{serve_with_limits, Metrics, ServerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("tracker.sqlite3").display());
+    let db = tidings::tracking::db::open(&url).await.unwrap();
+    let token = db.add_user("alice").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve_with_limits(
+        listener,
+        db,
+        ServerOptions::default(),
+        Arc::new(Metrics::default()),
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    (addr, token, dir, tx)
+}
+
+/// Slowloris: clients trickling a header byte at a time are cut off after the header-read
+/// timeout, and the server answers everyone else meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_trickling_headers_are_cut_off_and_others_are_served() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limits = tidings::tracking::server::ConnectionLimits {
+        header_read_timeout: Duration::from_millis(800),
+        request_timeout: Duration::from_secs(5),
+    };
+    let (addr, _token, _dir, _stop) = tracker_with_limits(limits).await;
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        slow.push(s);
+    }
+    let started = Instant::now();
+    let mut closed = 0;
+    while started.elapsed() < Duration::from_secs(4) && closed < slow.len() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let healthz = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(healthz.status(), 200, "others must be served meanwhile");
+        closed = 0;
+        for s in &mut slow {
+            // A byte a tick keeps an idle timeout happy; only a header deadline stops it.
+            let _ = s.write_all(b"X").await;
+            let mut buf = [0u8; 512];
+            match tokio::time::timeout(Duration::from_millis(5), s.read(&mut buf)).await {
+                Ok(Ok(_)) | Ok(Err(_)) => closed += 1,
+                Err(_) => {}
+            }
+        }
+    }
+    assert_eq!(
+        closed,
+        slow.len(),
+        "trickling clients still connected after 4 s"
+    );
+}
+
+/// A body announced but never sent gets a 408, not a connection held for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_gets_a_408() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limits = tidings::tracking::server::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_millis(500),
+    };
+    let (addr, _token, _dir, _stop) = tracker_with_limits(limits).await;
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(4), s.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+}
+
+/// An error reason quoting the request (a cursor of kilobytes, a URL of a megabyte) is cut
+/// short: a client shows it in one status line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_reasons_quoting_the_request_stay_short() {
+    let (addr, token, _dir, _stop) = tracker_with_limits(Default::default()).await;
+    let http = reqwest::Client::new();
+    let cursor = "9".repeat(5_000);
+    let events = http
+        .get(format!("http://{addr}/api/v1/events?after={cursor}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 400);
+    let body = events.text().await.unwrap();
+    assert!(body.len() < 1000, "{} bytes of error", body.len());
+    let url = format!("https://example.com/{}", "a".repeat(1_000_000));
+    let registration = serde_json::json!({
+        "message_id": "<m@example.com>", "sent_at": Utc::now().to_rfc3339(),
+        "recipients": [{"address": "r@example.com", "token": new_tracking_token(),
+                        "links": [{"token": new_tracking_token(), "url": url}]}],
+    });
+    let register = http
+        .post(format!("http://{addr}/api/v1/messages"))
+        .bearer_auth(&token)
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), 400);
+    let body = register.text().await.unwrap();
+    assert!(body.len() < 1000, "{} bytes of error", body.len());
+    assert!(body.contains("link URL"), "{body}");
+}
+
+/// A HEAD on the pixel (a link checker, a proxy probing the URL) gets the image's headers but
+/// is no open: nothing can have been shown to anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_on_the_pixel_is_answered_but_not_recorded() {
+    let (addr, token, _dir, _stop) = tracker_with_limits(Default::default()).await;
+    let base = format!("http://{addr}");
+    let client = TrackerClient::new(&base, &token, std::time::Duration::from_secs(20)).unwrap();
+    let reg = message("dana@acme.test", &[], Duration::zero());
+    client.register_message(&reg).await.unwrap();
+    let pixel = format!("{base}/p/{}.gif", reg.recipients[0].token);
+    let head = reqwest::Client::new()
+        .head(&pixel)
+        .header("user-agent", SAFARI)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "image/gif");
+    assert!(client
+        .fetch_events(None, 100)
+        .await
+        .unwrap()
+        .events
+        .is_empty());
+    assert_eq!(get_ua(&pixel, SAFARI).await.status(), 200);
+    assert_eq!(
+        client.fetch_events(None, 100).await.unwrap().events.len(),
+        1
+    );
+}

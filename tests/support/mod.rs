@@ -7,6 +7,7 @@ pub mod chromium;
 pub mod dbus;
 pub mod dns;
 pub mod dovecot;
+pub mod hostile_imap;
 pub mod http;
 /// A small cached mailbox for UI tests.
 pub mod mailbox;
