@@ -5,7 +5,7 @@
 //! in a pixel or link URL is answered without a 5xx: an unknown pixel still gets its image, an
 //! unknown link gets a 404 page. A link only ever redirects to the URL registered for its token.
 
-use super::classify::EventKind;
+use super::classify::{Classification, EventKind};
 use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
 use super::token::{hash_api_token, is_plausible_token, strip_suffix};
 use axum::body::Body;
@@ -396,13 +396,18 @@ fn build_hit(
     token: &str,
     peer: SocketAddr,
     headers: &HeaderMap,
+    probe: bool,
 ) -> Hit {
     let ip = client_ip(peer.ip(), headers, &state.options.trusted_proxies);
     let user_agent = headers
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let agent_verdict = super::classify::agent_verdict(kind, &user_agent, Some(ip));
+    let agent_verdict = if probe {
+        Some((Classification::Automated, HEAD_PROBE_REASON.to_string()))
+    } else {
+        super::classify::agent_verdict(kind, &user_agent, Some(ip))
+    };
     Hit {
         kind,
         agent_verdict,
@@ -457,12 +462,18 @@ enum HitResult {
     Failed,
 }
 
+/// Why a HEAD on a link is machine traffic: a person's browser always GETs the page.
+const HEAD_PROBE_REASON: &str = "HEAD request: a link checker probing the URL, not a person";
+
+/// Records a hit. `probe` (a HEAD on a link) is recorded as automated: link checkers and
+/// security gateways send it, a reader's browser never does.
 async fn record_hit(
     state: &AppState,
     kind: EventKind,
     uri: &Uri,
     peer: SocketAddr,
     headers: &HeaderMap,
+    probe: bool,
 ) -> HitResult {
     let requests = match kind {
         EventKind::Open => &state.metrics.pixel_requests,
@@ -475,7 +486,7 @@ async fn record_hit(
         state.metrics.unknown_tokens.fetch_add(1, Ordering::Relaxed);
         return HitResult::Malformed;
     }
-    let hit = build_hit(state, kind, token, peer, headers);
+    let hit = build_hit(state, kind, token, peer, headers, probe);
     match state.db.record(hit).await {
         Ok(outcome) => {
             count_outcome(&state.metrics, kind, outcome.known, outcome.recorded);
@@ -507,6 +518,7 @@ async fn pixel(
         request.uri(),
         peer,
         request.headers(),
+        false,
     )
     .await
     {
@@ -559,12 +571,14 @@ async fn link(
     request: Request,
 ) -> Response {
     // The target is the URL registered for the token, never anything from the request.
+    let probe = request.method() == axum::http::Method::HEAD;
     let outcome = match record_hit(
         &state,
         EventKind::Click,
         request.uri(),
         peer,
         request.headers(),
+        probe,
     )
     .await
     {

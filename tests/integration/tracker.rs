@@ -1268,3 +1268,34 @@ async fn a_head_on_the_pixel_is_answered_but_not_recorded() {
         1
     );
 }
+
+/// A HEAD on a tracked link is a link checker's probe: it gets the redirect a GET would get, and
+/// the click is kept as automated (with that reason), so it neither counts nor notifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_on_a_link_redirects_and_is_recorded_as_automated() {
+    let (addr, token, _dir, _stop) = tracker_with_limits(Default::default()).await;
+    let base = format!("http://{addr}");
+    let client = TrackerClient::new(&base, &token, std::time::Duration::from_secs(20)).unwrap();
+    let reg = message(
+        "dana@acme.test",
+        &["https://example.com/offer"],
+        Duration::hours(2),
+    );
+    client.register_message(&reg).await.unwrap();
+    let link = format!("{base}/l/{}", reg.recipients[0].links[0].token);
+    let head = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .head(&link)
+        .header("user-agent", SAFARI)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 302);
+    assert_eq!(head.headers()["location"], "https://example.com/offer");
+    let events = client.fetch_events(None, 100).await.unwrap().events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].classification, Classification::Automated);
+    assert!(events[0].reason.contains("HEAD"), "{:?}", events[0].reason);
+}
