@@ -30,3 +30,21 @@ fn every_overlay_draws_at_tiny_sizes_without_panicking() {
         }
     }
 }
+
+/// Scrolling the help past its end stops at the last binding: the overlay never goes blank and
+/// one `k` scrolls back at once.
+#[test]
+fn help_scroll_stops_at_the_last_binding() {
+    let mut h = Harness::new(100, 20);
+    h.press(&["?"]);
+    for _ in 0..200 {
+        h.press(&["j"]);
+    }
+    let bottom = h.screen();
+    let last = tidings::app::Action::ALL.last().unwrap().help();
+    assert!(bottom.contains(last), "{bottom}");
+    h.press(&["k"]);
+    let up = h.screen();
+    assert_ne!(up, bottom, "one k scrolls back");
+    assert!(!up.contains(last), "{up}");
+}
