@@ -48,3 +48,13 @@ fn help_scroll_stops_at_the_last_binding() {
     assert_ne!(up, bottom, "one k scrolls back");
     assert!(!up.contains(last), "{up}");
 }
+
+/// On a 40-column terminal the subject keeps more room than the sender: it is what tells
+/// messages apart.
+#[test]
+fn a_narrow_list_gives_the_subject_more_room_than_the_sender() {
+    let mut h = Harness::new(40, 12);
+    let screen = h.screen();
+    let subject: String = h.app.rows[0].msg.subject.chars().take(10).collect();
+    assert!(screen.contains(&subject), "{subject:?} in\n{screen}");
+}
