@@ -58,3 +58,27 @@ fn a_narrow_list_gives_the_subject_more_room_than_the_sender() {
     let subject: String = h.app.rows[0].msg.subject.chars().take(10).collect();
     assert!(screen.contains(&subject), "{subject:?} in\n{screen}");
 }
+
+/// Paging down a contact pane stops at its end: the pane never goes blank, and paging up once
+/// brings back the top.
+#[test]
+fn contact_pane_scroll_stops_at_its_end() {
+    let mut h = Harness::new(120, 30);
+    h.press(&["i"]);
+    let top = h.screen();
+    let first = top
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_matches(|c| c == '│' || c == ' ')
+        .to_string();
+    assert!(!first.is_empty(), "{top}");
+    h.press(&["PageDown", "PageDown", "PageDown", "PageDown", "PageDown"]);
+    let bottom = h.screen();
+    assert!(
+        bottom.contains(" back"),
+        "the hint at the end stays in view:\n{bottom}"
+    );
+    h.press(&["PageUp"]);
+    assert!(h.screen().contains(&first), "{}", h.screen());
+}
