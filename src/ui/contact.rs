@@ -311,7 +311,7 @@ fn draw_list(
     let w = inner.width as usize;
     let mut lines = vec![hint(
         keys,
-        &[(Action::Open, "open"), (Action::Back, "back")],
+        &[(Action::Open, "open"), (Action::BackOrQuit, "back")],
         t,
     )];
     match contacts {
@@ -457,7 +457,7 @@ fn draw_contact(
             &[
                 (Action::SmartDataSearch, "smart data search"),
                 (Action::ForgetContact, "forget"),
-                (Action::Back, "back"),
+                (Action::BackOrQuit, "back"),
             ],
             t,
         ));

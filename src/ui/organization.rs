@@ -91,7 +91,7 @@ pub fn draw(
         &[
             (Action::Open, "open contact / message"),
             (Action::SmartDataSearch, "smart data search"),
-            (Action::Back, "back"),
+            (Action::BackOrQuit, "back"),
         ],
         t,
     ));

@@ -51,7 +51,7 @@ fn hint(keymap: &Keymap) -> String {
         k(Action::Delete),
         k(Action::OutboxConfirm),
         k(Action::OutboxUntrack),
-        k(Action::Back),
+        k(Action::BackOrQuit),
     )
 }
 

@@ -82,3 +82,22 @@ fn contact_pane_scroll_stops_at_its_end() {
     h.press(&["PageUp"]);
     assert!(h.screen().contains(&first), "{}", h.screen());
 }
+
+/// Esc, h and Left go back but never quit: pressing Esc once too often (leaving a search, say)
+/// or Left in the list keeps the app open, as in aerc and meli. `q` still quits from the list.
+#[test]
+fn esc_h_and_left_never_quit_only_q_does() {
+    let mut h = Harness::new(120, 30);
+    h.press(&["/"]);
+    h.type_text("proposal");
+    h.press(&["Enter", "Esc", "Esc", "Esc", "h", "Left"]);
+    assert!(!h.app.quit, "{}", h.screen());
+    assert!(h.app.search.is_none(), "Esc left the search");
+    h.press(&["Enter", "q"]);
+    assert!(
+        h.app.reader.is_none() && !h.app.quit,
+        "q closes the reader first"
+    );
+    h.press(&["q"]);
+    assert!(h.app.quit, "q quits from the list");
+}
