@@ -101,3 +101,14 @@ fn esc_h_and_left_never_quit_only_q_does() {
     h.press(&["q"]);
     assert!(h.app.quit, "q quits from the list");
 }
+
+/// On a narrow terminal the status bar keeps what just happened (and how to undo it) in view,
+/// dropping the help hint and counters first.
+#[test]
+fn a_narrow_status_bar_keeps_the_latest_message_in_view() {
+    let mut h = Harness::new(40, 12);
+    h.press(&["a"]);
+    let screen = h.screen();
+    let bar = screen.lines().nth(11).unwrap();
+    assert!(bar.contains("archived (z to undo)"), "{bar:?}");
+}
