@@ -325,11 +325,12 @@ fn draw_list(
             let start = cursor.saturating_sub(visible.saturating_sub(1));
             for (i, c) in list.iter().enumerate().skip(start).take(visible) {
                 let text = format!(
-                    "{:<24} {:<32} {:<16} {:>4} msgs  last {}{}",
+                    "{:<24} {:<32} {:<16} {:>4} {:<4}  last {}{}",
                     fit(&c.display_name, 24),
                     fit(&c.email, 32),
                     fit(c.organization_domain.as_deref().unwrap_or(""), 16),
                     c.message_count,
+                    if c.message_count == 1 { "msg" } else { "msgs" },
                     date(c.last_contact, app, "%Y-%m-%d"),
                     if c.non_human { "  machine" } else { "" }
                 );

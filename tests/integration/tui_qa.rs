@@ -112,3 +112,16 @@ fn a_narrow_status_bar_keeps_the_latest_message_in_view() {
     let bar = screen.lines().nth(11).unwrap();
     assert!(bar.contains("archived (z to undo)"), "{bar:?}");
 }
+
+/// The contacts list counts in words that agree: "1 msg", "3 msgs".
+#[test]
+fn contacts_list_counts_agree_with_their_number() {
+    let mut h = Harness::new(140, 30);
+    h.press(&["C"]);
+    let screen = h.screen();
+    assert!(!screen.contains(" 1 msgs"), "{screen}");
+    assert!(
+        screen.contains(" 1 msg ") && screen.contains(" 3 msgs"),
+        "{screen}"
+    );
+}
