@@ -822,6 +822,18 @@ impl App {
         Vec::new()
     }
 
+    /// The file name of attachment `index` of the message open in the reader.
+    fn attachment_filename(&self, id: i64, index: usize) -> Option<String> {
+        let content = self
+            .reader
+            .as_ref()
+            .filter(|r| r.id == id)?
+            .content
+            .as_ref()?;
+        let a = content.attachments.iter().find(|a| a.index == index)?;
+        Some(a.filename.clone())
+    }
+
     fn attachment_action(&mut self, save: bool) -> Vec<Effect> {
         let Some(reader) = &self.reader else {
             self.status = Some("open a message to use its attachments".into());
@@ -938,7 +950,13 @@ impl App {
             } => match key {
                 InputKey::Esc => Vec::new(),
                 InputKey::Enter => {
-                    let path = expand_home(input.trim());
+                    let mut path = expand_home(input.trim());
+                    // A folder (`…/`): the file goes in it under its own name, as in mutt.
+                    if input.trim().ends_with('/') {
+                        if let Some(name) = self.attachment_filename(id, index) {
+                            path.push(safe_file_name(&name));
+                        }
+                    }
                     self.status = Some(format!("saving to {}…", path.display()));
                     vec![Effect::SaveAttachment { id, index, path }]
                 }

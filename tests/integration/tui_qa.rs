@@ -125,3 +125,29 @@ fn contacts_list_counts_agree_with_their_number() {
         "{screen}"
     );
 }
+
+/// Saving an attachment to a path ending in `/` puts it in that folder under its own name, as
+/// mutt does, instead of failing with "Is a directory".
+#[test]
+fn saving_an_attachment_to_a_folder_keeps_its_name() {
+    let mut h = Harness::new(120, 30);
+    let dir = tempfile::tempdir().unwrap();
+    h.press(&["/"]);
+    h.type_text("proposal");
+    h.press(&["Enter", "G", "Enter"]);
+    let name = h
+        .app
+        .reader
+        .as_ref()
+        .unwrap()
+        .content
+        .as_ref()
+        .unwrap()
+        .attachments[0]
+        .filename
+        .clone();
+    h.press(&["s", "C-u"]);
+    h.type_text(&format!("{}/", dir.path().display()));
+    h.press(&["Enter"]);
+    assert!(dir.path().join(&name).is_file(), "{}", h.screen());
+}
