@@ -27,6 +27,8 @@ mod tracksend;
 mod tui_activity;
 #[path = "integration/tui_contacts.rs"]
 mod tui_contacts;
+#[path = "integration/tui_qa.rs"]
+mod tui_qa;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
 #[path = "integration/tui_tmux.rs"]

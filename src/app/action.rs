@@ -36,7 +36,8 @@ actions! {
     PageDown => "page_down", "One page down";
     PageUp => "page_up", "One page up";
     Open => "open", "Open the message or folder";
-    Back => "back", "Back (close reader, leave search); quit from the list";
+    Back => "back", "Back (close reader, leave search); never quits";
+    BackOrQuit => "back_or_quit", "Back like Esc; quit from the list";
     Quit => "quit", "Quit";
     NextPane => "next_pane", "Focus the next pane";
     PrevPane => "prev_pane", "Focus the previous pane";
@@ -96,7 +97,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (PageDown, &["PageDown", "C-d"]),
         (PageUp, &["PageUp", "C-u"]),
         (Open, &["Enter", "l", "Right"]),
-        (Back, &["q", "Esc", "h", "Left"]),
+        (Back, &["Esc", "h", "Left"]),
+        (BackOrQuit, &["q"]),
         (Quit, &["C-c"]),
         (NextPane, &["Tab"]),
         (PrevPane, &["BackTab"]),

@@ -407,6 +407,8 @@ pub struct App {
     pub utc_offset_secs: i32,
     pub now: i64,
     pub quit: bool,
+    /// Set while a `BackOrQuit` (q) is handled as Back: only it quits from the list.
+    pub back_may_quit: bool,
     /// The open composer, if any; it takes the whole main area.
     pub compose: Option<super::compose::Composer>,
     /// Saved drafts found at start, newest first: (id, subject).
@@ -491,6 +493,7 @@ impl App {
             utc_offset_secs: 0,
             now: 0,
             quit: false,
+            back_may_quit: false,
             compose: None,
             drafts_found: Vec::new(),
             outbox: None,

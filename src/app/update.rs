@@ -9,6 +9,19 @@ use std::path::PathBuf;
 
 impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        // q is Back in every view; only at the top of the list does it quit. Esc, h and Left
+        // never quit, so one Esc too many keeps the app open.
+        let (msg, may_quit) = match msg {
+            Msg::Action(Action::BackOrQuit) => (Msg::Action(Action::Back), true),
+            m => (m, false),
+        };
+        self.back_may_quit = may_quit;
+        let fx = self.update_views(msg);
+        self.back_may_quit = false;
+        fx
+    }
+
+    fn update_views(&mut self, msg: Msg) -> Vec<Effect> {
         let msg = match self.compose_update(msg) {
             Ok(effects) => return effects,
             Err(msg) => *msg,
@@ -129,7 +142,7 @@ impl App {
             Action::Top => self.step(i64::MIN / 2),
             Action::Bottom => self.step(i64::MAX / 2),
             Action::Open => self.open(),
-            Action::Back => self.back(),
+            Action::Back | Action::BackOrQuit => self.back(),
             Action::NextPane => {
                 self.cycle_pane(1);
                 Vec::new()
@@ -363,7 +376,10 @@ impl App {
             self.reader = None;
             return Vec::new();
         }
-        self.quit()
+        if self.back_may_quit {
+            return self.quit();
+        }
+        Vec::new()
     }
 
     fn reader_step(&mut self, delta: i64) -> Vec<Effect> {
@@ -806,6 +822,18 @@ impl App {
         Vec::new()
     }
 
+    /// The file name of attachment `index` of the message open in the reader.
+    fn attachment_filename(&self, id: i64, index: usize) -> Option<String> {
+        let content = self
+            .reader
+            .as_ref()
+            .filter(|r| r.id == id)?
+            .content
+            .as_ref()?;
+        let a = content.attachments.iter().find(|a| a.index == index)?;
+        Some(a.filename.clone())
+    }
+
     fn attachment_action(&mut self, save: bool) -> Vec<Effect> {
         let Some(reader) = &self.reader else {
             self.status = Some("open a message to use its attachments".into());
@@ -922,7 +950,13 @@ impl App {
             } => match key {
                 InputKey::Esc => Vec::new(),
                 InputKey::Enter => {
-                    let path = expand_home(input.trim());
+                    let mut path = expand_home(input.trim());
+                    // A folder (`…/`): the file goes in it under its own name, as in mutt.
+                    if input.trim().ends_with('/') {
+                        if let Some(name) = self.attachment_filename(id, index) {
+                            path.push(safe_file_name(&name));
+                        }
+                    }
                     self.status = Some(format!("saving to {}…", path.display()));
                     vec![Effect::SaveAttachment { id, index, path }]
                 }

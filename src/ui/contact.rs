@@ -2,7 +2,7 @@
 //! conversation, tracking, the Superdata section), plus the Superdata section and small helpers
 //! the organization pane shares.
 
-use super::{fit, keymap::Keymap, theme::Theme};
+use super::{fit, keymap::Keymap, theme::Theme, wrapped_height};
 use crate::app::contact::{preference_label, ContactView, PeopleView, Searching};
 use crate::app::{Action, App};
 use crate::store::{Contact, MessageSummary};
@@ -17,17 +17,24 @@ use ratatui::Frame;
 /// From this width a pane puts Superdata in a column of its own.
 const TWO_COLUMNS: u16 = 100;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, keys: &Keymap, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, app: &mut App, keys: &Keymap, t: &Theme) {
     let Some(view) = app.people.last() else {
         return;
     };
     f.render_widget(Clear, area);
-    match view {
+    let scroll = match view {
         PeopleView::Contacts { contacts, cursor } => {
-            draw_list(f, area, contacts.as_deref(), *cursor, app, keys, t)
+            draw_list(f, area, contacts.as_deref(), *cursor, app, keys, t);
+            return;
         }
         PeopleView::Contact(c) => draw_contact(f, area, c, app, keys, t),
         PeopleView::Organization(o) => super::organization::draw(f, area, o, app, keys, t),
+    };
+    // Kept as drawn, so paging up after paging past the end answers at once.
+    match app.people.last_mut() {
+        Some(PeopleView::Contact(c)) => c.scroll = scroll,
+        Some(PeopleView::Organization(o)) => o.scroll = scroll,
+        _ => {}
     }
 }
 
@@ -241,6 +248,7 @@ fn source_lines<'a>(
 }
 
 /// Details on the left and Superdata on the right when wide; one scrolled column when narrow.
+/// Returns the scroll drawn with: `scroll`, stopped where the last line reaches the bottom.
 pub fn two_columns(
     f: &mut Frame,
     area: Rect,
@@ -248,13 +256,18 @@ pub fn two_columns(
     left: Vec<Line>,
     right: Vec<Line>,
     scroll: u16,
-) {
+) -> u16 {
     let inner = block.inner(area);
     f.render_widget(block, area);
+    let stop = |rows: usize| {
+        let max = rows.saturating_sub(inner.height as usize);
+        scroll.min(max.min(u16::MAX as usize) as u16)
+    };
     if inner.width >= TWO_COLUMNS {
         let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .spacing(2)
             .areas(inner);
+        let scroll = stop(wrapped_height(&left, l.width).max(wrapped_height(&right, r.width)));
         f.render_widget(
             Paragraph::new(left)
                 .wrap(Wrap { trim: false })
@@ -267,16 +280,19 @@ pub fn two_columns(
                 .scroll((scroll, 0)),
             r,
         );
+        scroll
     } else {
         let mut all = left;
         all.push(Line::raw(""));
         all.extend(right);
+        let scroll = stop(wrapped_height(&all, inner.width));
         f.render_widget(
             Paragraph::new(all)
                 .wrap(Wrap { trim: false })
                 .scroll((scroll, 0)),
             inner,
         );
+        scroll
     }
 }
 
@@ -295,7 +311,7 @@ fn draw_list(
     let w = inner.width as usize;
     let mut lines = vec![hint(
         keys,
-        &[(Action::Open, "open"), (Action::Back, "back")],
+        &[(Action::Open, "open"), (Action::BackOrQuit, "back")],
         t,
     )];
     match contacts {
@@ -309,11 +325,12 @@ fn draw_list(
             let start = cursor.saturating_sub(visible.saturating_sub(1));
             for (i, c) in list.iter().enumerate().skip(start).take(visible) {
                 let text = format!(
-                    "{:<24} {:<32} {:<16} {:>4} msgs  last {}{}",
+                    "{:<24} {:<32} {:<16} {:>4} {:<4}  last {}{}",
                     fit(&c.display_name, 24),
                     fit(&c.email, 32),
                     fit(c.organization_domain.as_deref().unwrap_or(""), 16),
                     c.message_count,
+                    if c.message_count == 1 { "msg" } else { "msgs" },
                     date(c.last_contact, app, "%Y-%m-%d"),
                     if c.non_human { "  machine" } else { "" }
                 );
@@ -324,14 +341,21 @@ fn draw_list(
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_contact(f: &mut Frame, area: Rect, c: &ContactView, app: &App, keys: &Keymap, t: &Theme) {
+fn draw_contact(
+    f: &mut Frame,
+    area: Rect,
+    c: &ContactView,
+    app: &App,
+    keys: &Keymap,
+    t: &Theme,
+) -> u16 {
     let details = match &c.details {
         None => {
             f.render_widget(
                 Paragraph::new("Loading…").block(frame_block(" Contact ".into(), t)),
                 area,
             );
-            return;
+            return 0;
         }
         Some(None) => {
             f.render_widget(
@@ -343,7 +367,7 @@ fn draw_contact(f: &mut Frame, area: Rect, c: &ContactView, app: &App, keys: &Ke
                 .block(frame_block(" Contact ".into(), t)),
                 area,
             );
-            return;
+            return 0;
         }
         Some(Some(d)) => d,
     };
@@ -434,12 +458,12 @@ fn draw_contact(f: &mut Frame, area: Rect, c: &ContactView, app: &App, keys: &Ke
             &[
                 (Action::SmartDataSearch, "smart data search"),
                 (Action::ForgetContact, "forget"),
-                (Action::Back, "back"),
+                (Action::BackOrQuit, "back"),
             ],
             t,
         ));
     }
     let right = superdata_lines(&details.superdata, c.searching.as_ref(), app, keys, t);
     let block = frame_block(format!(" Contact: {} ", ct.email), t);
-    two_columns(f, area, block, left, right, c.scroll);
+    two_columns(f, area, block, left, right, c.scroll)
 }

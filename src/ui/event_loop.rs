@@ -31,6 +31,8 @@ fn restore(mouse: bool) {
 fn setup(mouse: bool) -> std::io::Result<Term> {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // In the log too: the terminal's copy is gone once the window closes.
+        tracing::error!("panic: {info}");
         restore(mouse);
         prev(info);
     }));

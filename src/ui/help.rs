@@ -17,6 +17,12 @@ pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+/// How far the help can scroll in `area` before its last line leaves the bottom.
+pub fn max_scroll(area: Rect) -> u16 {
+    let rows = crate::app::Action::ALL.len() as u16 + 2;
+    rows.saturating_sub(rows.min(area.height))
+}
+
 pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) {
     let entries = keymap.help_lines();
     let key_w = entries
@@ -37,7 +43,7 @@ pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) 
             ])
         })
         .collect();
-    let rect = popup(area, 78, entries.len() as u16 + 2);
+    let rect = popup(area, 78, crate::app::Action::ALL.len() as u16 + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)

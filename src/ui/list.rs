@@ -115,9 +115,16 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     } else {
         Span::styled("·", dim)
     };
-    let sender_w = if width >= 90 { 22 } else { 16 };
+    // Flags, marks, spaces and the date; what is left goes to sender and subject.
+    let fixed = 1 + 3 + 1 + 2 + 1 + 1 + 1 + DATE_W;
+    let sender_w = match width {
+        90.. => 22,
+        60.. => 16,
+        // Narrow: the subject tells messages apart, so it keeps the larger share.
+        _ => width.saturating_sub(fixed) * 2 / 5,
+    };
     let sender = app.correspondent(m);
-    let fixed = 1 + 3 + 1 + 2 + 1 + sender_w + 1 + 1 + DATE_W;
+    let fixed = fixed + sender_w;
     let subject_w = width.saturating_sub(fixed);
     let indent = if row.depth > 0 { "  ↳ " } else { "" };
     let subject = if m.subject.is_empty() {

@@ -149,8 +149,12 @@ impl Ui {
             activity::draw(f, main, app, &self.theme);
         }
         status::draw(f, bar, app, &self.theme);
-        match &app.mode {
-            Mode::Help { scroll } => help::draw(f, main, *scroll, &self.keymap, &self.theme),
+        match &mut app.mode {
+            Mode::Help { scroll } => {
+                // Scrolling stops at the last binding, so `k` answers at once after many `j`s.
+                *scroll = (*scroll).min(help::max_scroll(main));
+                help::draw(f, main, *scroll, &self.keymap, &self.theme)
+            }
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
             _ => {}
         }

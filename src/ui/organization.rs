@@ -14,7 +14,15 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, o: &OrganizationView, app: &App, keys: &Keymap, t: &Theme) {
+/// Returns the scroll drawn with (see [`two_columns`]).
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    o: &OrganizationView,
+    app: &App,
+    keys: &Keymap,
+    t: &Theme,
+) -> u16 {
     let Some(Some(d)) = &o.details else {
         let text = if o.details.is_none() {
             "Loading…"
@@ -25,7 +33,7 @@ pub fn draw(f: &mut Frame, area: Rect, o: &OrganizationView, app: &App, keys: &K
             Paragraph::new(text).block(frame_block(" Organization ".into(), t)),
             area,
         );
-        return;
+        return 0;
     };
     let org = &d.organization;
     let w = if area.width.saturating_sub(2) >= 100 {
@@ -83,7 +91,7 @@ pub fn draw(f: &mut Frame, area: Rect, o: &OrganizationView, app: &App, keys: &K
         &[
             (Action::Open, "open contact / message"),
             (Action::SmartDataSearch, "smart data search"),
-            (Action::Back, "back"),
+            (Action::BackOrQuit, "back"),
         ],
         t,
     ));
@@ -95,5 +103,5 @@ pub fn draw(f: &mut Frame, area: Rect, o: &OrganizationView, app: &App, keys: &K
         left,
         right,
         o.scroll,
-    );
+    )
 }

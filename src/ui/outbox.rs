@@ -51,7 +51,7 @@ fn hint(keymap: &Keymap) -> String {
         k(Action::Delete),
         k(Action::OutboxConfirm),
         k(Action::OutboxUntrack),
-        k(Action::Back),
+        k(Action::BackOrQuit),
     )
 }
 
@@ -85,7 +85,8 @@ fn question(a: &Asking) -> (&'static str, Vec<String>) {
 
 pub fn draw(f: &mut Frame, area: Rect, v: &OutboxView, now: i64, keymap: &Keymap, t: &Theme) {
     let width = area.width.saturating_sub(4).min(110);
-    let height = (v.lines.len() as u16 * 2 + 4).clamp(5, area.height);
+    // `max` then `min`: on a terminal shorter than five rows the popup takes what there is.
+    let height = (v.lines.len() as u16 * 2 + 4).max(5).min(area.height);
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height.saturating_sub(height)) / 2,

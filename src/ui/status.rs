@@ -30,56 +30,77 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             Span::styled(format!("{input}▏"), base),
             Span::styled("  Enter save · Esc cancel", base.fg(t.dim)),
         ]),
-        _ => normal(app, t, base),
+        _ => normal(app, t, base, area.width as usize),
     };
     f.render_widget(Paragraph::new(line).style(base), area);
 }
 
-fn normal<'a>(app: &'a App, t: &Theme, base: Style) -> Line<'a> {
-    let sep = Span::styled(" │ ", base.fg(t.dim));
-    let mut spans = Vec::new();
+/// The normal bar. Pieces carry a rank; when they do not fit in `width`, the highest ranks go
+/// first (the help hint, then sync, folder, unread, bell) until the latest message or error —
+/// what the user must see — fits.
+fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
+    let mut pieces: Vec<(u8, Span<'a>)> = Vec::new();
     let (account, folder) = app
         .current
         .as_ref()
         .map(|(a, f)| (a.as_str(), f.as_str()))
         .unwrap_or(("no account", ""));
-    spans.push(Span::styled(
-        format!(" {account}"),
-        base.add_modifier(Modifier::BOLD),
-    ));
+    pieces.push((0, Span::styled(account, base.add_modifier(Modifier::BOLD))));
     if !folder.is_empty() {
-        spans.push(sep.clone());
-        spans.push(Span::styled(crate::app::folder_display_name(folder), base));
-    }
-    if let Some(entry) = app.current_folder_entry() {
-        spans.push(sep.clone());
-        spans.push(Span::styled(format!("{} unread", entry.unread), base));
-    }
-    for (acc, s) in app.sync.iter().filter(|(_, s)| s.running) {
-        spans.push(sep.clone());
-        spans.push(Span::styled(
-            format!("sync {acc} {} {}/{}", s.folder, s.done, s.total),
-            base.fg(t.accent),
+        pieces.push((
+            3,
+            Span::styled(crate::app::folder_display_name(folder), base),
         ));
     }
-    spans.push(sep.clone());
-    spans.push(Span::styled(
-        format!("bell {}", app.bell),
-        if app.bell > 0 {
-            base.fg(t.accent).add_modifier(Modifier::BOLD)
-        } else {
-            base
-        },
+    if let Some(entry) = app.current_folder_entry() {
+        pieces.push((2, Span::styled(format!("{} unread", entry.unread), base)));
+    }
+    for (acc, s) in app.sync.iter().filter(|(_, s)| s.running) {
+        pieces.push((
+            4,
+            Span::styled(
+                format!("sync {acc} {} {}/{}", s.folder, s.done, s.total),
+                base.fg(t.accent),
+            ),
+        ));
+    }
+    pieces.push((
+        1,
+        Span::styled(
+            format!("bell {}", app.bell),
+            if app.bell > 0 {
+                base.fg(t.accent).add_modifier(Modifier::BOLD)
+            } else {
+                base
+            },
+        ),
     ));
     if let Some(s) = &app.status {
-        spans.push(sep.clone());
-        spans.push(Span::styled(s.as_str(), base.fg(t.accent)));
+        pieces.push((0, Span::styled(s.as_str(), base.fg(t.accent))));
     }
     if let Some(e) = &app.last_error {
-        spans.push(sep.clone());
-        spans.push(Span::styled(format!("error: {e}"), base.fg(t.error)));
+        pieces.push((0, Span::styled(format!("error: {e}"), base.fg(t.error))));
     }
-    spans.push(sep);
-    spans.push(Span::styled("? help", base.fg(t.dim)));
+    pieces.push((5, Span::styled("? help", base.fg(t.dim))));
+    const SEP: usize = 3;
+    let total = |p: &[(u8, Span)]| -> usize {
+        p.iter().map(|(_, s)| s.width() + SEP).sum::<usize>() - SEP + 1
+    };
+    let mut kept = pieces.clone();
+    for rank in (1..=5).rev() {
+        if total(&kept) <= width {
+            break;
+        }
+        kept.retain(|(r, _)| *r != rank);
+    }
+    // A message too long even alone: the full bar, cut at the edge, says more than a bare one.
+    let pieces = if total(&kept) <= width { kept } else { pieces };
+    let mut spans = vec![Span::styled(" ", base)];
+    for (i, (_, span)) in pieces.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", base.fg(t.dim)));
+        }
+        spans.push(span);
+    }
     Line::from(spans)
 }

@@ -78,6 +78,14 @@ impl Harness {
         }
     }
 
+    /// The terminal changes size, as a resize of the window does.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.term.backend_mut().resize(width, height);
+        self.term
+            .resize(ratatui::layout::Rect::new(0, 0, width, height))
+            .unwrap();
+    }
+
     pub fn screen(&mut self) -> String {
         self.term.draw(|f| self.ui.draw(f, &mut self.app)).unwrap();
         let buf = self.term.backend().buffer();

@@ -1,0 +1,153 @@
+//! Cases users of other terminal mail clients run into from outside: tiny and changing terminal
+//! sizes, every overlay, keys pressed at the edges. Each test guards a bug found that way.
+
+use crate::tui_snapshots::Harness;
+
+/// Every pane and overlay, opened and drawn at terminal sizes down to a corner of a screen.
+#[test]
+fn every_overlay_draws_at_tiny_sizes_without_panicking() {
+    let sequences: &[&[&str]] = &[
+        &["w"],
+        &["b"],
+        &["?"],
+        &["m"],
+        &["/"],
+        &["i"],
+        &["C"],
+        &["4", "Enter"],
+        &["Enter"],
+        &["c"],
+    ];
+    for keys in sequences {
+        let mut h = Harness::new(120, 30);
+        for &(w, hgt) in &[(20, 5), (3, 2), (1, 1), (40, 12)] {
+            h.resize(w, hgt);
+            h.screen();
+            h.press(keys);
+            h.screen();
+            h.resize(w, hgt);
+            h.screen();
+        }
+    }
+}
+
+/// Scrolling the help past its end stops at the last binding: the overlay never goes blank and
+/// one `k` scrolls back at once.
+#[test]
+fn help_scroll_stops_at_the_last_binding() {
+    let mut h = Harness::new(100, 20);
+    h.press(&["?"]);
+    for _ in 0..200 {
+        h.press(&["j"]);
+    }
+    let bottom = h.screen();
+    let last = tidings::app::Action::ALL.last().unwrap().help();
+    assert!(bottom.contains(last), "{bottom}");
+    h.press(&["k"]);
+    let up = h.screen();
+    assert_ne!(up, bottom, "one k scrolls back");
+    assert!(!up.contains(last), "{up}");
+}
+
+/// On a 40-column terminal the subject keeps more room than the sender: it is what tells
+/// messages apart.
+#[test]
+fn a_narrow_list_gives_the_subject_more_room_than_the_sender() {
+    let mut h = Harness::new(40, 12);
+    let screen = h.screen();
+    let subject: String = h.app.rows[0].msg.subject.chars().take(10).collect();
+    assert!(screen.contains(&subject), "{subject:?} in\n{screen}");
+}
+
+/// Paging down a contact pane stops at its end: the pane never goes blank, and paging up once
+/// brings back the top.
+#[test]
+fn contact_pane_scroll_stops_at_its_end() {
+    let mut h = Harness::new(120, 30);
+    h.press(&["i"]);
+    let top = h.screen();
+    let first = top
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_matches(|c| c == '│' || c == ' ')
+        .to_string();
+    assert!(!first.is_empty(), "{top}");
+    h.press(&["PageDown", "PageDown", "PageDown", "PageDown", "PageDown"]);
+    let bottom = h.screen();
+    assert!(
+        bottom.contains(" back"),
+        "the hint at the end stays in view:\n{bottom}"
+    );
+    h.press(&["PageUp"]);
+    assert!(h.screen().contains(&first), "{}", h.screen());
+}
+
+/// Esc, h and Left go back but never quit: pressing Esc once too often (leaving a search, say)
+/// or Left in the list keeps the app open, as in aerc and meli. `q` still quits from the list.
+#[test]
+fn esc_h_and_left_never_quit_only_q_does() {
+    let mut h = Harness::new(120, 30);
+    h.press(&["/"]);
+    h.type_text("proposal");
+    h.press(&["Enter", "Esc", "Esc", "Esc", "h", "Left"]);
+    assert!(!h.app.quit, "{}", h.screen());
+    assert!(h.app.search.is_none(), "Esc left the search");
+    h.press(&["Enter", "q"]);
+    assert!(
+        h.app.reader.is_none() && !h.app.quit,
+        "q closes the reader first"
+    );
+    h.press(&["q"]);
+    assert!(h.app.quit, "q quits from the list");
+}
+
+/// On a narrow terminal the status bar keeps what just happened (and how to undo it) in view,
+/// dropping the help hint and counters first.
+#[test]
+fn a_narrow_status_bar_keeps_the_latest_message_in_view() {
+    let mut h = Harness::new(40, 12);
+    h.press(&["a"]);
+    let screen = h.screen();
+    let bar = screen.lines().nth(11).unwrap();
+    assert!(bar.contains("archived (z to undo)"), "{bar:?}");
+}
+
+/// The contacts list counts in words that agree: "1 msg", "3 msgs".
+#[test]
+fn contacts_list_counts_agree_with_their_number() {
+    let mut h = Harness::new(140, 30);
+    h.press(&["C"]);
+    let screen = h.screen();
+    assert!(!screen.contains(" 1 msgs"), "{screen}");
+    assert!(
+        screen.contains(" 1 msg ") && screen.contains(" 3 msgs"),
+        "{screen}"
+    );
+}
+
+/// Saving an attachment to a path ending in `/` puts it in that folder under its own name, as
+/// mutt does, instead of failing with "Is a directory".
+#[test]
+fn saving_an_attachment_to_a_folder_keeps_its_name() {
+    let mut h = Harness::new(120, 30);
+    let dir = tempfile::tempdir().unwrap();
+    h.press(&["/"]);
+    h.type_text("proposal");
+    h.press(&["Enter", "G", "Enter"]);
+    let name = h
+        .app
+        .reader
+        .as_ref()
+        .unwrap()
+        .content
+        .as_ref()
+        .unwrap()
+        .attachments[0]
+        .filename
+        .clone();
+    h.press(&["s", "C-u"]);
+    h.type_text(&format!("{}/", dir.path().display()));
+    h.press(&["Enter"]);
+    assert!(dir.path().join(&name).is_file(), "{}", h.screen());
+}
