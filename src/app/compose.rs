@@ -425,6 +425,11 @@ impl App {
                 }
                 Vec::new()
             }
+            // Esc closes open address suggestions before it means "leave", as in aerc.
+            Action::Back if !c.suggestions.is_empty() => {
+                c.suggestions.clear();
+                Vec::new()
+            }
             Action::Back | Action::Quit => {
                 if c.changed() {
                     c.prompt = Some(Prompt::Leave);

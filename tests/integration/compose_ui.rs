@@ -202,6 +202,13 @@ fn composer_leaving_a_changed_draft_asks_and_saves_on_request() {
     let mut h = Harness::new();
     h.press(&["c"]);
     h.type_text("sam@globex.test");
+    assert!(!h.app.compose.as_ref().unwrap().suggestions.is_empty());
+    h.press(&["Esc"]);
+    assert!(
+        h.app.compose.as_ref().unwrap().prompt.is_none(),
+        "the first Esc only closes the suggestions"
+    );
+    assert!(h.app.compose.as_ref().unwrap().suggestions.is_empty());
     h.press(&["Esc"]);
     insta::assert_snapshot!("composer_ask_on_leave", h.screen());
     h.press(&["c"]);
