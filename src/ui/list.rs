@@ -12,10 +12,16 @@ use ratatui::Frame;
 const DATE_W: usize = 7;
 
 pub fn title(app: &App) -> String {
-    let folder = app.current.as_ref().map(|(_, f)| f.as_str()).unwrap_or("");
+    let (account, folder) = app
+        .current
+        .as_ref()
+        .map(|(a, f)| (a.as_str(), f.as_str()))
+        .unwrap_or(("", ""));
     let what = match &app.search {
         Some(q) => format!("search “{q}”"),
-        None => folder.to_string(),
+        // Tracked mail is gathered from every folder of the account, not only this one.
+        None if app.filter == Filter::Tracked => format!("{account}, all folders"),
+        None => crate::app::folder_display_name(folder).into_owned(),
     };
     let marked = if app.marked.is_empty() {
         String::new()
