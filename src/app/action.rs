@@ -69,7 +69,7 @@ actions! {
     ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
     ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
     SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
-    ResumeDraft => "resume_draft", "Resume the last saved draft";
+    ResumeDraft => "resume_draft", "Resume the last saved draft (in Drafts: the selected one)";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, edit, q closes)";
     RetrySend => "retry_send", "Outbox: retry the selected mail now (unconfirmed: asks)";
     OutboxEdit => "outbox_edit", "Outbox: edit a queued or refused mail in the composer";

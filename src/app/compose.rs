@@ -284,7 +284,19 @@ impl App {
                 Ok(Vec::new())
             }
             Msg::Action(Action::ResumeDraft) if self.compose.is_none() => {
-                Ok(vec![Effect::ResumeDraft])
+                // In a Drafts folder, the selected draft (filed by any client) is recalled;
+                // elsewhere, the newest draft saved here.
+                let in_drafts = self
+                    .current_folder_entry()
+                    .is_some_and(|f| f.role.as_deref() == Some("drafts"));
+                Ok(match self.selected_row().map(|r| r.msg.id) {
+                    Some(id) if in_drafts => vec![Effect::Compose(ComposeRequest {
+                        kind: ComposeKind::Recall,
+                        account: self.current_account().map(str::to_string),
+                        source: Some(id),
+                    })],
+                    _ => vec![Effect::ResumeDraft],
+                })
             }
             Msg::Queued(result) => {
                 let Some(c) = self.compose.as_mut() else {
@@ -615,6 +627,7 @@ pub fn prepare(
         (ComposeKind::Reply, Some(raw)) => Draft::reply(&sender, &raw, ReplyKind::Sender),
         (ComposeKind::ReplyAll, Some(raw)) => Draft::reply(&sender, &raw, ReplyKind::All),
         (ComposeKind::Forward, Some(raw)) => Draft::forward(&sender, &raw),
+        (ComposeKind::Recall, Some(raw)) => Draft::recall(&sender, &raw),
         _ => Ok(Draft::new(&sender)),
     }
     .map_err(|e| e.to_string())?;
@@ -627,7 +640,8 @@ pub fn prepare(
         kind: req.kind.clone(),
         draft,
         accounts,
-        resumed: false,
+        // A recalled draft is the user's own unsent text: leaving it asks, like a resumed one.
+        resumed: req.kind == ComposeKind::Recall,
         tracking,
     })
 }

@@ -127,6 +127,8 @@ pub enum ComposeKind {
     Reply,
     ReplyAll,
     Forward,
+    /// A draft from the server's Drafts folder, opened for editing with its own Message-ID.
+    Recall,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,8 @@ use std::path::Path;
 pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
 /// How much of a received body is quoted into a reply or forward.
 const MAX_QUOTED_BYTES: usize = 256 * 1024;
+/// Text kept from a recalled draft: far beyond anything typed, short of a hostile server's worst.
+const MAX_RECALLED_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -438,6 +440,16 @@ fn id_list(v: &mail_parser::HeaderValue<'_>) -> Vec<String> {
 
 impl Original {
     fn parse(raw: &[u8]) -> Result<Original, ComposeError> {
+        Self::parse_capped(raw, MAX_QUOTED_BYTES)
+    }
+
+    /// As [`Original::parse`], with the whole text (up to the composer's own body limit): a
+    /// recalled draft is edited, not quoted.
+    fn parse_whole(raw: &[u8]) -> Result<Original, ComposeError> {
+        Self::parse_capped(raw, MAX_RECALLED_BYTES)
+    }
+
+    fn parse_capped(raw: &[u8], max_text: usize) -> Result<Original, ComposeError> {
         let msg = MessageParser::default()
             .parse(raw)
             .ok_or(ComposeError::Unparseable)?;
@@ -447,7 +459,7 @@ impl Original {
         }
         let text = msg
             .body_text(0)
-            .map(|t| sanitize_text(cut(&t, MAX_QUOTED_BYTES)))
+            .map(|t| sanitize_text(cut(&t, max_text)))
             .unwrap_or_default();
         let attachments = msg
             .attachments()
@@ -609,6 +621,31 @@ impl Draft {
         Ok(draft)
     }
 
+    /// A draft filed on the server (by tidings or another client) opened again for editing, as
+    /// mutt's postponed recall and aerc's `:recall` do: its recipients (Bcc too — a draft keeps
+    /// it), subject, text, attachments and threading headers, and its own Message-ID, so saving
+    /// or sending it replaces that server copy instead of leaving a second one. An HTML-only
+    /// draft comes back as its text: the composer edits text.
+    pub fn recall(sender: &Sender, raw: &[u8]) -> Result<Draft, ComposeError> {
+        let o = Original::parse_whole(raw)?;
+        let msg = MessageParser::default()
+            .parse(raw)
+            .ok_or(ComposeError::Unparseable)?;
+        let mut draft = Draft::new(sender);
+        draft.to = o.to;
+        draft.cc = o.cc;
+        draft.bcc = mailboxes(msg.bcc());
+        draft.subject = o.subject;
+        draft.body = o.text;
+        draft.attachments = o.attachments;
+        draft.in_reply_to = id_list(msg.in_reply_to()).into_iter().next();
+        draft.references = id_list(msg.references());
+        if let Some(id) = o.message_id {
+            draft.message_id = id;
+        }
+        Ok(draft)
+    }
+
     pub fn attach_file(&mut self, path: &Path) -> Result<(), ComposeError> {
         self.attachments.push(Attachment::from_path(path)?);
         Ok(())
@@ -736,6 +773,35 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n\
 --XX\r\nContent-Type: text/plain\r\n\r\nNumbers attached.\r\n\r\n> earlier\r\n\
 --XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=q3.pdf\r\n\
 Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
+
+    #[test]
+    fn a_recalled_draft_comes_back_whole_with_its_own_message_id() {
+        let mut d = Draft::reply(&me(), ORIGINAL, ReplyKind::All).unwrap();
+        d.bcc = vec![Mailbox::new(Some("Boss"), "boss@example.com")];
+        d.subject = "Re: Q3 proposal — draft".into();
+        d.body = "Half a thought…\n\n-- \nMe\n".into();
+        d.attachments.push(Attachment {
+            filename: "numbers.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: (0..=255u8).collect(),
+        });
+        // As a draft is filed: with its Bcc line.
+        let raw = d.build(1_790_000_000, true).unwrap();
+        let r = Draft::recall(&me(), &raw).unwrap();
+        assert_eq!(
+            r.message_id, d.message_id,
+            "saving replaces the server copy"
+        );
+        assert_eq!((&r.to, &r.cc, &r.bcc), (&d.to, &d.cc, &d.bcc));
+        assert_eq!(r.subject, d.subject);
+        assert_eq!(r.body.trim_end(), d.body.trim_end());
+        assert_eq!(r.in_reply_to, d.in_reply_to);
+        assert_eq!(r.references, d.references);
+        assert_eq!(r.attachments.len(), 1);
+        assert_eq!(r.attachments[0].filename, "numbers.bin");
+        assert_eq!(r.attachments[0].data, (0..=255u8).collect::<Vec<u8>>());
+        assert_eq!(r.account, "work");
+    }
 
     #[test]
     fn reply_quotes_threads_and_does_not_stack_re() {

@@ -102,6 +102,7 @@ pub fn draw(
         ComposeKind::Reply => " Reply ",
         ComposeKind::ReplyAll => " Reply all ",
         ComposeKind::Forward => " Forward ",
+        ComposeKind::Recall => " Draft ",
     };
     let block = Block::default()
         .borders(Borders::ALL)

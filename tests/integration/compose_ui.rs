@@ -917,3 +917,42 @@ fn outbox_keys_follow_the_keys_config_in_the_view_and_its_hint() {
     h.press(&["A", "y"]);
     assert_eq!(outbox_state(&h, id).as_deref(), Some("sent"));
 }
+
+#[test]
+fn e_in_a_drafts_folder_recalls_the_selected_draft_with_its_message_id() {
+    let mut h = Harness::new();
+    let acc = h.store.account_id("work").unwrap();
+    let drafts_folder = h
+        .store
+        .upsert_folder(acc, "Drafts", Some("/"), Some("drafts"), true)
+        .unwrap();
+    let raw = b"From: Me <me@example.com>\r\nTo: Sam Ortiz <sam@globex.test>\r\n\
+Bcc: boss@example.com\r\nSubject: Half-written offer\r\nDate: Tue, 01 Dec 2026 09:00:00 +0000\r\n\
+Message-ID: <draft-1@other-client.test>\r\n\r\nDear Sam,\r\n\r\nthe price is\r\n";
+    let parsed = tidings::mail::parse::parse_message(1, raw.to_vec(), Default::default(), None);
+    h.store.put_message(drafts_folder, &parsed).unwrap();
+    h.send(Msg::Sync(tidings::mail::sync::SyncEvent::FolderChanged {
+        account: "work".into(),
+        folder: "Drafts".into(),
+    }));
+    // Walk the folder pane to Drafts.
+    h.press(&["Tab"]);
+    for _ in 0..10 {
+        if h.app.folders[h.app.folder_cursor].name == "Drafts" {
+            break;
+        }
+        h.press(&["j"]);
+    }
+    h.press(&["Enter"]);
+    assert_eq!(h.app.current.as_ref().unwrap().1, "Drafts");
+    h.press(&["E"]);
+    let d = h.draft();
+    assert_eq!(d.message_id, "<draft-1@other-client.test>");
+    assert_eq!(d.subject, "Half-written offer");
+    assert_eq!(d.to[0].email, "sam@globex.test");
+    assert_eq!(d.bcc[0].email, "boss@example.com");
+    assert!(d.body.contains("the price is"), "{:?}", d.body);
+    // The user's own unsent text: leaving asks.
+    h.press(&["Esc"]);
+    assert!(h.app.compose.as_ref().unwrap().prompt.is_some());
+}

@@ -444,7 +444,10 @@ fn a_narrow_terminal_shows_the_timeline_alone_and_q_returns_to_the_list() {
     assert!(!screen.contains("Folders"), "one pane at a time: {screen}");
     h.press(&["q"]);
     let screen = h.screen();
-    assert!(screen.contains("work, all folders — Tracked (1)"), "{screen}");
+    assert!(
+        screen.contains("work, all folders — Tracked (1)"),
+        "{screen}"
+    );
     // The activity pane closes with the key that opened it, too.
     h.press(&["b"]);
     assert!(h.screen().contains("Activity"));
