@@ -31,6 +31,8 @@ use std::process::ExitCode;
 /// A file that marks a directory as made by `tidings demo`, so `--dir` never seeds into (and
 /// never mixes demo mail with) a real cache.
 const DEMO_MARKER: &str = "tidings-demo";
+/// Locked while a demo runs in the dir.
+const DEMO_LOCK: &str = "tidings-demo.lock";
 
 /// A seeded demo data dir, ready for the CLI or the TUI. Dropping it deletes a temporary dir.
 pub struct DemoEnv {
@@ -41,6 +43,9 @@ pub struct DemoEnv {
     pub summary: DemoSummary,
     /// Held so the temporary dir lives as long as the env; `None` with `--dir`.
     _temp: Option<tempfile::TempDir>,
+    /// An exclusive lock on the dir while this demo runs: two demos in one dir would re-seed
+    /// each other's mailbox and both answer for its tracker.
+    _lock: std::fs::File,
 }
 
 impl DemoEnv {
@@ -170,6 +175,7 @@ pub fn prepare_demo(keep_in: Option<&Path>, now: i64) -> anyhow::Result<DemoEnv>
         "Made by `tidings demo`; safe to delete.\n",
     )
     .with_context(|| format!("{}: cannot write", data_dir.display()))?;
+    let lock = lock_demo_dir(&data_dir)?;
     let paths = Paths {
         config_file: data_dir.join("no-config.toml"),
         data_dir,
@@ -182,7 +188,30 @@ pub fn prepare_demo(keep_in: Option<&Path>, now: i64) -> anyhow::Result<DemoEnv>
         config: Config::default(),
         summary,
         _temp: temp,
+        _lock: lock,
     })
+}
+
+/// Takes the demo dir's lock, or says that another demo holds it. The lock goes with the
+/// process, so a killed demo never leaves the dir locked.
+fn lock_demo_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(DEMO_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "{}: another `tidings demo` is using this dir; quit it, or give a different --dir",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("{}: cannot lock", path.display()))
+        }
+    }
 }
 
 fn check_demo_dir(dir: &Path) -> anyhow::Result<()> {

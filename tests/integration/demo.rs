@@ -73,6 +73,23 @@ fn demo_prints_a_seeded_inbox_and_leaves_no_trace() {
 }
 
 #[test]
+fn one_demo_dir_serves_one_demo_at_a_time() {
+    use tidings::cli::demo::prepare_demo;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("demo");
+    let first = prepare_demo(Some(&dir), 1_788_256_800).unwrap();
+    let second = prepare_demo(Some(&dir), 1_788_256_800).err().unwrap();
+    assert!(
+        second
+            .to_string()
+            .contains("another `tidings demo` is using this dir"),
+        "{second:#}"
+    );
+    drop(first);
+    prepare_demo(Some(&dir), 1_788_256_800).expect("free again once the first has gone");
+}
+
+#[test]
 fn demo_dir_is_kept_reusable_and_never_a_real_cache() {
     let home = tempfile::tempdir().unwrap();
     let kept = home.path().join("kept");
