@@ -323,12 +323,17 @@ fn draw_list(
         Some(list) => {
             let visible = inner.height.saturating_sub(1) as usize;
             let start = cursor.saturating_sub(visible.saturating_sub(1));
+            // Count, "msgs", the last date and the machine mark take ~38 columns; name, address
+            // and organization share the rest, so a wide terminal shows whole addresses.
+            let room = w.saturating_sub(38).max(72);
+            let (name_w, email_w) = (room * 30 / 100, room * 45 / 100);
+            let org_w = room - name_w - email_w;
             for (i, c) in list.iter().enumerate().skip(start).take(visible) {
                 let text = format!(
-                    "{:<24} {:<32} {:<16} {:>4} {:<4}  last {}{}",
-                    fit(&c.display_name, 24),
-                    fit(&c.email, 32),
-                    fit(c.organization_domain.as_deref().unwrap_or(""), 16),
+                    "{:<name_w$} {:<email_w$} {:<org_w$} {:>4} {:<4}  last {}{}",
+                    fit(&c.display_name, name_w),
+                    fit(&c.email, email_w),
+                    fit(c.organization_domain.as_deref().unwrap_or(""), org_w),
                     c.message_count,
                     if c.message_count == 1 { "msg" } else { "msgs" },
                     date(c.last_contact, app, "%Y-%m-%d"),
