@@ -287,31 +287,16 @@ fn composer_send_commits_to_the_outbox_and_invalid_recipients_stay_in_the_compos
 
 /// The real binary in tmux on the seeded mailbox, sending through `smtp`.
 fn tmux_app(name: &str, smtp: &SmtpServer) -> Tmux {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    seed(&data.join("tidings.sqlite3"), "work");
-    let config = dir.path().join("config.toml");
     // IMAP on a closed port: the server files Sent itself, so sending never needs IMAP.
-    std::fs::write(
-        &config,
-        format!(
-            "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
-             server_saves_sent = true\n\
-             [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
-             user = \"me\"\npassword = \"x\"\n[accounts.work.smtp]\n{}",
-            free_port(),
-            smtp.config_section()
-        ),
-    )
-    .unwrap();
-    let cmd = format!(
-        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
-        config.display(),
-        data.display(),
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_tidings")
+    let config = format!(
+        "[accounts.work]\nemail = \"me@example.com\"\ndisplay_name = \"Me Sender\"\n\
+         server_saves_sent = true\n\
+         [accounts.work.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+         user = \"me\"\npassword = \"x\"\n[accounts.work.smtp]\n{}",
+        free_port(),
+        smtp.config_section()
     );
-    Tmux::run(name, dir, data, &cmd)
+    Tmux::app(name, &config, Some("work"))
 }
 
 #[test]
@@ -319,14 +304,7 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
     let smtp = SmtpServer::start();
     let t = tmux_app("compose", &smtp);
     t.wait_for("INBOX");
-    t.keys(&["c"]);
-    t.wait_for("New message");
-    t.type_text("dana@acme.test");
-    t.keys(&["Tab", "Tab", "Tab"]);
-    t.type_text("Tmux hello");
-    t.keys(&["Tab", "Tab"]);
-    t.type_text("Written in tmux.");
-    t.wait_for("Written in tmux.");
+    t.compose("dana@acme.test", "Tmux hello", "Written in tmux.");
     t.keys(&["C-s"]);
     t.wait_for("sent \"");
     let log = smtp.deliveries();
@@ -764,14 +742,7 @@ fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
     smtp.set_mode("5xx");
     let t = tmux_app("outbox-edit", &smtp);
     t.wait_for("INBOX");
-    t.keys(&["c"]);
-    t.wait_for("New message");
-    t.type_text("dana@acme.test");
-    t.keys(&["Tab", "Tab", "Tab"]);
-    t.type_text("Budget");
-    t.keys(&["Tab", "Tab"]);
-    t.type_text("The numbers.");
-    t.wait_for("The numbers.");
+    t.compose("dana@acme.test", "Budget", "The numbers.");
     t.keys(&["C-s"]);
     t.wait_for("refused \"Budget\"");
     assert!(smtp.deliveries().is_empty());

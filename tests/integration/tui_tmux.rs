@@ -1,7 +1,6 @@
 //! The real binary in a real terminal (tmux): keys in with `send-keys`, screens out with
 //! `capture-pane`. Covers triage reaching the store, and hostile mail leaving the terminal alone.
 
-use crate::support::mailbox::seed;
 use crate::support::tmux::Tmux;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,25 +9,13 @@ use tidings::store::{ListQuery, Store};
 /// Seeds a cache, writes a config with one account, and starts `tidings` in a detached tmux
 /// session of its own (private socket) at 120×30.
 fn start(name: &str) -> Tmux {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    seed(&data.join("tidings.sqlite3"), "work");
-    let config = dir.path().join("config.toml");
     // Port 9 on loopback: nothing listens, so nothing can reach a server while we test the UI.
-    std::fs::write(
-        &config,
+    Tmux::app(
+        name,
         "[accounts.work]\nemail = \"me@example.com\"\n[accounts.work.imap]\n\
          host = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n",
+        Some("work"),
     )
-    .unwrap();
-    let cmd = format!(
-        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
-        config.display(),
-        data.display(),
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_tidings")
-    );
-    Tmux::run(name, dir, data, &cmd)
 }
 
 fn inbox(store: &Store) -> Vec<tidings::store::MessageSummary> {
@@ -131,18 +118,7 @@ fn tmux_flag_archive_and_delete_reach_the_imap_server() {
     for (i, subject) in [(1, "Alpha"), (2, "Bravo"), (3, "Charlie")] {
         server.append("alice", "INBOX", &message(i, subject));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, server.config_toml("work", "alice", "secret")).unwrap();
-    let cmd = format!(
-        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
-        config.display(),
-        data.display(),
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_tidings")
-    );
-    let t = Tmux::run("imap", dir, data, &cmd);
+    let t = Tmux::app("imap", &server.config_toml("work", "alice", "secret"), None);
     // The watcher's first sync fills the list; the UI never waited for it.
     t.wait_for("Alpha 1");
     t.wait_for("Charlie 3");

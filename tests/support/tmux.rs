@@ -30,6 +30,26 @@ impl Tmux {
         t
     }
 
+    /// `tidings` on `config_toml`, with its config, data and XDG config dirs in a temporary dir;
+    /// `seed_account` first fills the cache with the seeded mailbox under that account.
+    pub fn app(name: &str, config_toml: &str, seed_account: Option<&str>) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        if let Some(account) = seed_account {
+            crate::support::mailbox::seed(&data.join("tidings.sqlite3"), account);
+        }
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, config_toml).unwrap();
+        let cmd = format!(
+            "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} XDG_CONFIG_HOME={} {}",
+            config.display(),
+            data.display(),
+            dir.path().display(),
+            env!("CARGO_BIN_EXE_tidings")
+        );
+        Tmux::run(name, dir, data, &cmd)
+    }
+
     /// `tidings demo --dir <tmp>/demo` with its home, data and config dirs in a temporary dir.
     pub fn demo(name: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
