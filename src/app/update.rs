@@ -719,7 +719,13 @@ impl App {
         self.inflight.remove(&u.op);
         let op = self.new_op();
         self.status = Some(format!("undone: {}", u.label));
-        match u.revert {
+        self.revert_locally(u.revert);
+        vec![Effect::Undo { op, of: u.op }]
+    }
+
+    /// Puts the list back as it was before a change (for an undo, or a change the server refused).
+    fn revert_locally(&mut self, revert: Revert) {
+        match revert {
             Revert::Flags { before } => self.apply_flag_revert(&before),
             Revert::Moved {
                 account,
@@ -727,7 +733,6 @@ impl App {
                 rows,
             } => self.restore_rows(&account, &folder, rows),
         }
-        vec![Effect::Undo { op, of: u.op }]
     }
 
     fn apply_flag_revert(&mut self, before: &[(i64, bool, bool)]) {
@@ -783,14 +788,7 @@ impl App {
         };
         // The change did not take: put it back where the user can see it, and say why.
         self.undo.retain(|x| x.op != op);
-        match u.revert {
-            Revert::Flags { before } => self.apply_flag_revert(&before),
-            Revert::Moved {
-                account,
-                folder,
-                rows,
-            } => self.restore_rows(&account, &folder, rows),
-        }
+        self.revert_locally(u.revert);
         self.status = None;
         self.last_error = Some(format!("{} failed, rolled back: {reason}", u.label));
         Vec::new()
