@@ -104,29 +104,14 @@ impl Harness {
     }
 
     fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            let k = if c == ' ' {
-                "Space".to_string()
-            } else {
-                c.to_string()
-            };
+        for k in crate::tui_snapshots::typed_keys(text) {
             self.press(&[&k]);
         }
     }
 
     fn screen(&mut self) -> String {
         self.term.draw(|f| self.ui.draw(f, &mut self.app)).unwrap();
-        let buf = self.term.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            let mut line = String::new();
-            for x in 0..buf.area.width {
-                line.push_str(buf[(x, y)].symbol());
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
+        crate::tui_snapshots::buffer_text(self.term.backend().buffer())
     }
 
     fn draft(&self) -> tidings::mail::compose::Draft {

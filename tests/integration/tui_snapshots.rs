@@ -68,12 +68,7 @@ impl Harness {
     }
 
     pub fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            let k = if c == ' ' {
-                "Space".to_string()
-            } else {
-                c.to_string()
-            };
+        for k in typed_keys(text) {
             self.press(&[&k]);
         }
     }
@@ -88,24 +83,7 @@ impl Harness {
 
     pub fn screen(&mut self) -> String {
         self.term.draw(|f| self.ui.draw(f, &mut self.app)).unwrap();
-        let buf = self.term.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            let mut line = String::new();
-            let mut skip = 0;
-            for x in 0..buf.area.width {
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                let sym = buf[(x, y)].symbol();
-                skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-                line.push_str(sym);
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
+        buffer_text(self.term.backend().buffer())
     }
 
     /// Where the one queued move is going.
@@ -428,4 +406,39 @@ Subject: Offer\r\nDate: Tue, 01 Dec 2026 09:00:00 +0000\r\nMessage-ID: <o1@examp
         .find(|m| m.subject == "Proposal for Q3")
         .unwrap();
     assert_eq!(h.app.correspondent(dana), "Dana Lee");
+}
+
+/// The keys, as the config spells them, that type `text`.
+pub fn typed_keys(text: &str) -> Vec<String> {
+    text.chars()
+        .map(|c| {
+            if c == ' ' {
+                "Space".to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A drawn buffer as text, one line per row, trailing spaces cut; a wide character's
+/// continuation cells are skipped so the text reads as on screen.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
