@@ -443,16 +443,24 @@ fn write_worker(
 /// or removed: `tidings sync` names them and `tidings forget-account` removes them). A config
 /// with no accounts (the demo before its servers start, test harnesses) hides nothing.
 pub fn load_configured_folders(store: &Store, config: &Config) -> Result<Vec<FolderEntry>, String> {
-    let mut folders = load_folders(store)?;
-    if !config.accounts.is_empty() {
-        folders.retain(|f| config.accounts.contains_key(&f.account));
-    }
-    Ok(folders)
+    // Hidden accounts are skipped before their folders are counted, not after.
+    load_folders_of(store, |account| {
+        config.accounts.is_empty() || config.accounts.contains_key(account)
+    })
 }
 
 pub fn load_folders(store: &Store) -> Result<Vec<FolderEntry>, String> {
+    load_folders_of(store, |_| true)
+}
+
+/// The selectable folders, with their counts, of the cached accounts `shown` keeps.
+fn load_folders_of(
+    store: &Store,
+    shown: impl Fn(&str) -> bool,
+) -> Result<Vec<FolderEntry>, String> {
     let mut out = Vec::new();
-    for account in store.account_names().map_err(|e| e.to_string())? {
+    let accounts = store.account_names().map_err(|e| e.to_string())?;
+    for account in accounts.into_iter().filter(|a| shown(a)) {
         let id = store.account_id(&account).map_err(|e| e.to_string())?;
         let mut folders = store.folders(id).map_err(|e| e.to_string())?;
         // By the name shown, not the wire name: "Архив" is "&BBAEQARFBDgEMg-" on the wire.
