@@ -57,11 +57,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, t: &Theme) {
         );
         return;
     }
-    if v.cursor < v.offset {
-        v.offset = v.cursor;
-    } else if v.cursor >= v.offset + h {
-        v.offset = v.cursor + 1 - h;
-    }
+    super::follow_cursor(&mut v.offset, v.cursor, h);
     let w = inner.width as usize;
     // Columns: marker, time, who did what, the mail, classification.
     let label_w = (w * 2 / 5).clamp(10, 52);

@@ -51,12 +51,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         );
         return;
     }
-    // Keep the cursor in view, moving the window as little as possible.
-    if app.cursor < app.offset {
-        app.offset = app.cursor;
-    } else if app.cursor >= app.offset + height {
-        app.offset = app.cursor + 1 - height;
-    }
+    super::follow_cursor(&mut app.offset, app.cursor, height);
     app.offset = app.offset.min(app.rows.len().saturating_sub(1));
     let width = inner.width as usize;
     let end = (app.offset + height).min(app.rows.len());

@@ -222,6 +222,16 @@ pub fn wrapped_height(lines: &[ratatui::text::Line], width: u16) -> usize {
 }
 
 /// `s` cut or padded to exactly `width` columns, with `…` where it was cut.
+/// Moves a list's first shown row (`offset`) as little as possible to keep `cursor` among the
+/// `height` rows in view.
+pub fn follow_cursor(offset: &mut usize, cursor: usize, height: usize) {
+    if cursor < *offset {
+        *offset = cursor;
+    } else if cursor >= *offset + height {
+        *offset = cursor + 1 - height;
+    }
+}
+
 pub fn fit(s: &str, width: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
