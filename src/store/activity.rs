@@ -257,7 +257,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{TrackedMessageRecord, TrackedRecipient};
+    use crate::store::TrackedMessageRecord;
     use crate::tracking::db::Event;
 
     fn event(id: i64, kind: EventKind, who: &str, at: i64, class: Classification) -> Event {
@@ -281,24 +281,10 @@ mod tests {
 
     fn store_with_events() -> Store {
         let mut s = Store::open_in_memory().unwrap();
-        s.record_tracked_message(&TrackedMessageRecord {
-            account: "work".into(),
-            message_id: "q3@acme.test".into(),
-            subject: "Proposal for Q3".into(),
-            sent_at: 1000,
-            track_opens: true,
-            track_links: true,
-            recipients: vec![
-                TrackedRecipient {
-                    address: "dana@acme.test".into(),
-                    name: "Dana Lee".into(),
-                },
-                TrackedRecipient {
-                    address: "kim@acme.test".into(),
-                    name: String::new(),
-                },
-            ],
-        })
+        s.record_tracked_message(&TrackedMessageRecord::q3_for_tests(
+            "q3@acme.test",
+            &[("dana@acme.test", "Dana Lee"), ("kim@acme.test", "")],
+        ))
         .unwrap();
         use Classification::*;
         use EventKind::*;

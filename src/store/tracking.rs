@@ -25,6 +25,29 @@ pub struct TrackedMessageRecord {
     pub recipients: Vec<TrackedRecipient>,
 }
 
+#[cfg(test)]
+impl TrackedMessageRecord {
+    /// The unit tests' tracked mail: "Proposal for Q3" from account `work`, sent at 1000 with
+    /// opens and links tracked, to `recipients` as (address, name).
+    pub(crate) fn q3_for_tests(message_id: &str, recipients: &[(&str, &str)]) -> Self {
+        TrackedMessageRecord {
+            account: "work".into(),
+            message_id: message_id.into(),
+            subject: "Proposal for Q3".into(),
+            sent_at: 1000,
+            track_opens: true,
+            track_links: true,
+            recipients: recipients
+                .iter()
+                .map(|(address, name)| TrackedRecipient {
+                    address: address.to_string(),
+                    name: name.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackedRecipient {
     pub address: String,
@@ -859,24 +882,10 @@ mod tests {
     }
 
     fn record() -> TrackedMessageRecord {
-        TrackedMessageRecord {
-            account: "work".into(),
-            message_id: "<q3@acme.test>".into(),
-            subject: "Proposal for Q3".into(),
-            sent_at: 1000,
-            track_opens: true,
-            track_links: true,
-            recipients: vec![
-                TrackedRecipient {
-                    address: "Dana@Acme.test".into(),
-                    name: "Dana Lee".into(),
-                },
-                TrackedRecipient {
-                    address: "sam@acme.test".into(),
-                    name: String::new(),
-                },
-            ],
-        }
+        TrackedMessageRecord::q3_for_tests(
+            "<q3@acme.test>",
+            &[("Dana@Acme.test", "Dana Lee"), ("sam@acme.test", "")],
+        )
     }
 
     #[test]

@@ -715,18 +715,10 @@ mod tests {
             },
         );
         p.store
-            .record_tracked_message(&crate::store::TrackedMessageRecord {
-                account: "work".into(),
-                message_id: "q3@acme.test".into(),
-                subject: "Proposal for Q3".into(),
-                sent_at: 1000,
-                track_opens: true,
-                track_links: true,
-                recipients: vec![crate::store::TrackedRecipient {
-                    address: "dana@acme.test".into(),
-                    name: "Dana Lee".into(),
-                }],
-            })
+            .record_tracked_message(&crate::store::TrackedMessageRecord::q3_for_tests(
+                "q3@acme.test",
+                &[("dana@acme.test", "Dana Lee")],
+            ))
             .unwrap();
         let events = [
             event(1, EventKind::Open, Classification::Human, ""),
