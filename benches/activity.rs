@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use tidings::app::runtime::{perform, OpsBackend};
 use tidings::app::{App, Msg};
 use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
-use tidings::tracking::classify::{Classification, EventKind};
-use tidings::tracking::db::Event;
+use tidings::tracking::server::classify::{Classification, EventKind};
+use tidings::tracking::server::db::Event;
 use tidings::ui::{keymap::Keymap, theme::Theme, Ui};
 
 const EVENTS: i64 = 100_000;

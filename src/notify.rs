@@ -1,7 +1,7 @@
 //! Desktop notifications (freedesktop, through notify-rust on the session D-Bus). Without a
 //! session bus (a server, CI) nothing is shown and nothing fails: the event is only logged. What
 //! to notify, and the throttle that keeps repeated opens from flooding the desktop, are decided in
-//! the store by the poller (`crate::tracking::poller`), so that every process agrees.
+//! the store by the poller (`crate::tracking::client::poller`), so that every process agrees.
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@ use super::state::{App, Effect, Filter, Mode, Msg, Pane, TrackingMarks};
 use super::timeline::{sanitize_event, sanitize_timeline, TimelineView};
 use super::Action;
 use crate::store::{ActivityEvent, MessageTimeline, Store, ACTIVITY_LIMIT, TIMELINE_LIMIT};
-use crate::tracking::poller::PollerEvent;
+use crate::tracking::client::poller::PollerEvent;
 use std::collections::HashMap;
 
 /// What the tracking views hold besides the list.
@@ -89,7 +89,7 @@ pub enum ActivityMsg {
 /// into one `Polled` (so a burst of events costs one refresh); state changes that need the user's
 /// attention become a notice.
 pub fn poller_msgs(events: impl IntoIterator<Item = PollerEvent>) -> Vec<Msg> {
-    use crate::tracking::poller::PollerState;
+    use crate::tracking::client::poller::PollerState;
     let (mut new_events, mut notifications) = (0, 0);
     let mut out = Vec::new();
     for ev in events {

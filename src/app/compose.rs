@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::mail::compose::{Attachment, Draft, Mailbox, ReplyKind, Sender};
 use crate::mail::{drafts, outbox};
 use crate::store::Store;
-use crate::tracking::send::{self as send_tracking, TrackingChoice};
+use crate::tracking::client::send::{self as send_tracking, TrackingChoice};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

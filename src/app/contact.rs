@@ -5,11 +5,12 @@
 
 use super::action::Action;
 use super::state::{App, Effect, InputKey};
+use crate::address;
 use crate::config::SuperdataConfig;
 use crate::store::{Contact, Store, TrackingPreference};
 use crate::superdata::details::{contact_details, organization_details, SuperdataSection};
 pub use crate::superdata::details::{ContactDetails, OrganizationDetails};
-use crate::superdata::{classify, Report, Superdata, Target};
+use crate::superdata::{Report, Superdata, Target};
 
 /// How many recent messages a pane lists.
 pub const RECENT_LIMIT: u32 = 10;
@@ -677,11 +678,11 @@ pub async fn lookup_report(
 /// the user sent it.
 fn contact_email(store: &Store, who: &ContactRef) -> Result<Option<String>, String> {
     let id = match who {
-        ContactRef::Email(e) => return Ok(Some(classify::normalize_email(e))),
+        ContactRef::Email(e) => return Ok(Some(address::normalize_email(e))),
         ContactRef::Message(id) => *id,
     };
     let m = store.message(id).map_err(|e| e.to_string())?;
-    let from = classify::normalize_email(&m.from_addr);
+    let from = address::normalize_email(&m.from_addr);
     let own: Vec<String> = {
         let mut st = store
             .conn
@@ -691,16 +692,16 @@ fn contact_email(store: &Store, who: &ContactRef) -> Result<Option<String>, Stri
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| e.to_string())?;
         rows.filter_map(|r| r.ok())
-            .map(|e| classify::normalize_email(&e))
+            .map(|e| address::normalize_email(&e))
             .collect()
     };
     if !own.contains(&from) {
         return Ok(Some(from));
     }
-    Ok(classify::parse_address_list(&m.to)
+    Ok(address::parse_address_list(&m.to)
         .into_iter()
-        .chain(classify::parse_address_list(&m.cc))
-        .map(|a| classify::normalize_email(&a.email))
+        .chain(address::parse_address_list(&m.cc))
+        .map(|a| address::normalize_email(&a.email))
         .find(|e| !own.contains(e))
         .or(Some(from)))
 }

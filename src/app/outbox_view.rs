@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::mail::compose::Draft;
 use crate::mail::outbox::{delivery, state, Outbox};
 use crate::store::Store;
-use crate::tracking::send::{self as send_tracking, TrackingChoice, TrackingRecord};
+use crate::tracking::client::send::{self as send_tracking, TrackingChoice, TrackingRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxLine {
@@ -119,13 +119,11 @@ pub fn load(store: &Store) -> Result<Vec<OutboxLine>, String> {
                 state: r.state,
                 subject: draft
                     .as_ref()
-                    .map(|d| crate::mail::sanitize::sanitize_line(&d.subject))
+                    .map(|d| crate::sanitize::sanitize_line(&d.subject))
                     .unwrap_or_default(),
                 to: draft.map(|d| d.recipients().join(", ")).unwrap_or_default(),
                 attempts: r.attempts,
-                last_error: r
-                    .last_error
-                    .map(|e| crate::mail::sanitize::sanitize_line(&e)),
+                last_error: r.last_error.map(|e| crate::sanitize::sanitize_line(&e)),
                 next_attempt_at: r.next_attempt_at,
             })
         })
@@ -148,7 +146,7 @@ pub fn perform_change(
         .map_err(|e| err(&e))?
         .ok_or_else(|| format!("mail #{id} is no longer in the outbox"))?;
     let subject = serde_json::from_str::<Draft>(&entry.draft_json)
-        .map(|d| crate::mail::sanitize::sanitize_line(&d.subject))
+        .map(|d| crate::sanitize::sanitize_line(&d.subject))
         .unwrap_or_default();
     let mut ob = Outbox::new(config.clone(), &store);
     let mut wake = None;

@@ -255,7 +255,7 @@ impl Runtime {
                 Backoff::default(),
                 std::time::Duration::from_secs(60),
                 etx,
-                crate::tracking::send::planner_for,
+                crate::tracking::client::send::planner_for,
             ));
             let tx = self.tx.clone();
             let local_sent = local_sent_folders(config);

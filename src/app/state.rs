@@ -201,7 +201,7 @@ pub enum Effect {
     QueueDraft {
         draft: Box<crate::mail::compose::Draft>,
         /// "Track opens" / "track links" as set in the composer.
-        tracking: crate::tracking::send::TrackingChoice,
+        tracking: crate::tracking::client::send::TrackingChoice,
         now: i64,
     },
     /// Wakes the outbox worker for mail just queued from `account`.

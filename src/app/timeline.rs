@@ -4,7 +4,7 @@
 //! new events. Also the words both tracking panes use for a classification and a time.
 
 use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
-use crate::tracking::classify::Classification;
+use crate::tracking_event::Classification;
 
 /// The open timeline pane.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ impl TimelineView {
     pub fn new(account: &str, message_id: &str, subject: &str) -> TimelineView {
         TimelineView {
             account: account.to_string(),
-            message_id: crate::store::bracketed_message_id(message_id),
+            message_id: crate::message_id::bracketed(message_id),
             subject: subject.to_string(),
             data: None,
             scroll: 0,
@@ -43,7 +43,7 @@ impl TimelineView {
 /// Removes what a hostile tracker could have put in an event's text (escape sequences, control
 /// characters) before a pane shows it.
 pub fn sanitize_event(e: &mut ActivityEvent) {
-    let clean = crate::mail::sanitize::sanitize_line;
+    let clean = crate::sanitize::sanitize_line;
     e.recipient = clean(&e.recipient);
     e.name = clean(&e.name);
     e.url = e.url.as_deref().map(clean);
@@ -54,7 +54,7 @@ pub fn sanitize_event(e: &mut ActivityEvent) {
 }
 
 pub fn sanitize_timeline(t: &mut MessageTimeline) {
-    let clean = crate::mail::sanitize::sanitize_line;
+    let clean = crate::sanitize::sanitize_line;
     t.subject = clean(&t.subject);
     for r in &mut t.recipients {
         r.address = clean(&r.address);
@@ -175,7 +175,7 @@ mod tests {
             account: "w".into(),
             event_id: 1,
             at: 0,
-            kind: crate::tracking::classify::EventKind::Click,
+            kind: crate::tracking_event::EventKind::Click,
             recipient: "x@y.test".into(),
             name: "Eve\u{1b}]0;pwned\u{7}".into(),
             url: Some("https://y.test/\u{1b}[2J".into()),
@@ -187,13 +187,7 @@ mod tests {
             unread: false,
         };
         sanitize_event(&mut e);
-        assert!(
-            crate::mail::sanitize::is_terminal_safe(&e.name),
-            "{:?}",
-            e.name
-        );
-        assert!(crate::mail::sanitize::is_terminal_safe(
-            e.url.as_deref().unwrap()
-        ));
+        assert!(crate::sanitize::is_terminal_safe(&e.name), "{:?}", e.name);
+        assert!(crate::sanitize::is_terminal_safe(e.url.as_deref().unwrap()));
     }
 }

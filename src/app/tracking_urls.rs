@@ -1,11 +1,11 @@
 //! What the reader shows for one message: the rendered mail and, for a mail the user sent
 //! tracked, its tracking URLs — per recipient the pixel URL and each link's tracked URL, the
-//! same report `tidings show` prints ([`crate::tracking::send::tracking_report`]) — so a user
+//! same report `tidings show` prints ([`crate::tracking::client::send::tracking_report`]) — so a user
 //! can open a pixel in a browser and watch the open arrive. Bounded for mails with many
 //! recipients or links.
 
 use crate::mail::render::Rendered;
-use crate::mail::sanitize::sanitize_line;
+use crate::sanitize::sanitize_line;
 use crate::store::Store;
 
 /// Lines of tracking URLs the reader shows at most; the rest are counted.
@@ -71,7 +71,7 @@ pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
 /// The tracking section for message `id`; None when it is not a mail sent tracked.
 pub fn tracking_urls(store: &Store, id: i64) -> Option<TrackingUrls> {
     let message_id = store.message(id).ok()?.message_id?;
-    let report = match crate::tracking::send::tracking_report(store, &message_id) {
+    let report = match crate::tracking::client::send::tracking_report(store, &message_id) {
         Ok(report) => report?,
         Err(e) => format!("cannot be read ({e})"),
     };

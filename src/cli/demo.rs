@@ -7,23 +7,23 @@
 //!
 //! The demo account is seeded into the store and configured in memory only, without `[imap]`
 //! (the sync engine skips it), with `[smtp]` pointing at an embedded SMTP server on 127.0.0.1
-//! ([`crate::mail::local_smtp`]): mail written in the demo goes through the real outbox and
+//! ([`crate::demo::smtp`]): mail written in the demo goes through the real outbox and
 //! SMTP path, a copy to the demo user lands in its INBOX, every recipient's copy is kept in
 //! `<dir>/delivered/`, and the Sent copy is filed in the store. An embedded tracker
-//! ([`crate::tracking::embedded`]) makes tracked sending work too, and on a new demo dir some of
+//! ([`crate::demo::tracker`]) makes tracked sending work too, and on a new demo dir some of
 //! the seeded Sent mail is tracked, with recipients' opens and clicks played against the tracker
-//! ([`crate::tracking::demo_seed`]): a few at start, a few more during the first minute, so the
+//! ([`crate::demo::traffic`]): a few at start, a few more during the first minute, so the
 //! Tracked filter, the timeline, the bell and the activity pane have something to show.
 
 use super::mail::list;
 use super::{Context, DemoArgs, FilterArg, ListArgs};
 use crate::config::{AccountConfig, Config, Paths};
-use crate::mail::demo::{seed, DemoSummary, DEMO_ACCOUNT, DEMO_EMAIL, DEMO_NAME};
-use crate::mail::local_smtp::{LocalSmtp, LocalSmtpOptions};
+use crate::demo::mailbox::{seed, DemoSummary, DEMO_ACCOUNT, DEMO_EMAIL, DEMO_NAME};
+use crate::demo::smtp::{LocalSmtp, LocalSmtpOptions};
+use crate::demo::tracker::EmbeddedTracker;
+use crate::demo::traffic::{self, LiveHits, SCRIPT};
 use crate::store::Store;
-use crate::tracking::demo_seed::{self, LiveHits, SCRIPT};
-use crate::tracking::embedded::EmbeddedTracker;
-use crate::tracking::poller::{Poller, PollerConfig};
+use crate::tracking::client::poller::{Poller, PollerConfig};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,7 +123,7 @@ impl DemoServers {
         }
         self.seeded = true;
         let mut store = env.open_store()?;
-        let tracking = demo_seed::register(
+        let tracking = traffic::register(
             &mut store,
             DEMO_ACCOUNT,
             &self.tracker.base_url,
@@ -260,7 +260,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let folders: Vec<String> = s.folders.iter().map(|(f, n)| format!("{f} {n}")).collect();
     println!(
         "Demo mailbox of {} <{}>: {} messages ({})\n",
-        crate::mail::demo::DEMO_NAME,
+        crate::demo::mailbox::DEMO_NAME,
         s.email,
         s.messages,
         folders.join(", ")

@@ -357,7 +357,7 @@ fn one_line_reason(e: &anyhow::Error) -> String {
         }
         parts.push(text);
     }
-    crate::mail::sanitize::sanitize_line(&parts.join(": "))
+    crate::sanitize::sanitize_line(&parts.join(": "))
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use super::mail::rfc3339;
 use super::{Context, DraftsArgs, OutboxAction, OutboxArgs, SendArgs};
 use crate::mail::compose::{Draft, Mailbox, Sender};
 use crate::mail::outbox::{self, FlushResult, Outbox, OutboxItem, Outcome, Which};
-use crate::tracking;
-use crate::tracking::send::{SharedPlanner, TrackedPlanner, TrackingChoice};
+use crate::tracking::client as tracking;
+use crate::tracking::client::send::{SharedPlanner, TrackedPlanner, TrackingChoice};
 use anyhow::Context as _;
 use serde_json::json;
 use std::io::{IsTerminal, Read, Write};
@@ -21,7 +21,7 @@ const MAX_BODY_BYTES: u64 = 20 * 1024 * 1024;
 /// A subject, address or reason as one line of a text list: what was typed or pasted into a
 /// draft may hold line breaks and escape sequences, which must not break or drive the terminal.
 fn line(text: &str) -> String {
-    crate::mail::sanitize::sanitize_line(text)
+    crate::sanitize::sanitize_line(text)
 }
 
 fn now() -> i64 {

@@ -7,7 +7,7 @@
 
 use super::{Context, ShowArgs};
 use crate::mail::render::{render_message, render_to_text};
-use crate::mail::sanitize::visible_raw;
+use crate::sanitize::visible_raw;
 use crate::store::StoreError;
 use anyhow::Context as _;
 use std::io::{IsTerminal, Write};
@@ -46,7 +46,7 @@ fn tracking_section(store: &crate::store::Store, id: i64) -> String {
     let Some(message_id) = store.message(id).ok().and_then(|m| m.message_id) else {
         return String::new();
     };
-    match crate::tracking::send::tracking_report(store, &message_id) {
+    match crate::tracking::client::send::tracking_report(store, &message_id) {
         Ok(Some(section)) => section,
         Ok(None) => String::new(),
         Err(e) => format!("\nTracking: cannot be read ({e})\n"),

@@ -1,7 +1,7 @@
 //! `tidings tracker …`: run the tracking server, manage its users (add, list, rotate, remove),
 //! and count what it stored.
 
-use crate::tracking::db;
+use crate::tracking::server::db;
 use crate::tracking::server::{self, Metrics, ServerOptions};
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -173,7 +173,7 @@ async fn user_command(command: &UserCommand) -> anyhow::Result<ExitCode> {
                     writeln!(
                         out,
                         "{:<24} {:<20} {:>8}  {}",
-                        crate::mail::sanitize::sanitize_line(&u.name),
+                        crate::sanitize::sanitize_line(&u.name),
                         u.created_at.format("%Y-%m-%d %H:%M:%S"),
                         u.messages,
                         if u.removed { "removed" } else { "active" }
@@ -221,7 +221,7 @@ async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let local = listener.local_addr()?;
     let metrics = Arc::new(Metrics::default());
     if let Some(days) = args.retention_days {
-        server::spawn_retention(db.clone(), days, metrics.clone());
+        server::http::spawn_retention(db.clone(), days, metrics.clone());
     }
     let options = ServerOptions {
         scanner_window_seconds: args.scanner_window_seconds,

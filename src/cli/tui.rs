@@ -98,7 +98,7 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         app.superdata = config.superdata.clone();
         // Held until the inbox closes: dropping it stops the demo sources.
         let _demo_sources = if opts.demo_superdata {
-            let sources = crate::superdata::demo::serve_demo_sources()
+            let sources = crate::demo::superdata::serve_demo_sources()
                 .await
                 .map_err(|e| anyhow::anyhow!("starting the demo Superdata sources: {e}"))?;
             app.superdata = sources.config.clone();
@@ -147,7 +147,7 @@ fn start_tracking(
     tx: tokio::sync::mpsc::UnboundedSender<crate::app::Msg>,
 ) {
     use crate::app::Msg;
-    use crate::tracking::poller::{self, PollerConfig};
+    use crate::tracking::client::poller::{self, PollerConfig};
     let db = paths.db_path();
     let unread = move |db: &std::path::Path| {
         crate::store::Store::open(db)

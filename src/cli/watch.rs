@@ -4,7 +4,7 @@
 //! TUI on the same data dir: each event notifies once in total (see `tracking::poller`).
 
 use super::{Context, WatchArgs};
-use crate::tracking::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};
+use crate::tracking::client::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -2,7 +2,7 @@
 //! outbox sends, reply / reply-all / forward prefill from a received message, and building the
 //! RFC 5322 bytes with mail-builder. No I/O except reading attachment files the user names.
 
-use super::sanitize::{sanitize_line, sanitize_text};
+use crate::sanitize::{sanitize_line, sanitize_text};
 use mail_builder::headers::address::Address as BuilderAddress;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::MessageBuilder;
@@ -315,10 +315,6 @@ pub fn new_message_id(from_email: &str) -> String {
         .unwrap_or("tidings.invalid");
     let token: [u8; 16] = rand::random();
     format!("<{}@{}>", hex::encode(token), domain)
-}
-
-fn strip_brackets(id: &str) -> &str {
-    id.trim().trim_start_matches('<').trim_end_matches('>')
 }
 
 fn has_prefix(subject: &str, prefixes: &[&str]) -> bool {
@@ -695,7 +691,7 @@ impl Draft {
             .from(self.from.to_builder())
             .subject(header_line(&self.subject))
             .date(date)
-            .message_id(strip_brackets(&self.message_id).to_string())
+            .message_id(crate::message_id::bare(&self.message_id).to_string())
             .header(
                 "User-Agent",
                 mail_builder::headers::raw::Raw::new("tidings"),
@@ -710,13 +706,13 @@ impl Draft {
             b = b.bcc(list(&self.bcc));
         }
         if let Some(id) = &self.in_reply_to {
-            b = b.in_reply_to(strip_brackets(id).to_string());
+            b = b.in_reply_to(crate::message_id::bare(id).to_string());
         }
         if !self.references.is_empty() {
             b = b.references(MessageId::new_list(
                 self.references
                     .iter()
-                    .map(|r| strip_brackets(r).to_string()),
+                    .map(|r| crate::message_id::bare(r).to_string()),
             ));
         }
         b = b.text_body(self.body.replace("\r\n", "\n").replace('\n', "\r\n"));
@@ -951,7 +947,7 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
             f.bcc().unwrap().first().unwrap().address(),
             Some("boss@example.com")
         );
-        assert_eq!(w.message_id(), Some(strip_brackets(&d.message_id)));
+        assert_eq!(w.message_id(), Some(crate::message_id::bare(&d.message_id)));
         assert_eq!(w.subject(), Some("Grüße"));
         assert_eq!(w.body_text(0).unwrap(), "line one\r\nline two\r\n");
         assert_eq!(w.body_html(0).unwrap(), "<p>line one</p>");

@@ -59,7 +59,7 @@ fn describe(e: &imap::Error) -> String {
     if is_unreadable_completion(e) {
         return "the server refused it (its reply could not be read)".into();
     }
-    crate::mail::sanitize::sanitize_line(&e.to_string())
+    crate::sanitize::sanitize_line(&e.to_string())
 }
 
 impl ImapError {
@@ -322,7 +322,7 @@ pub fn connect_with_interrupter(
         if greeting.starts_with(b"* BYE") {
             return Err(connect_err(format!(
                 "server refused the connection: {}",
-                crate::mail::sanitize::sanitize_line(&String::from_utf8_lossy(&greeting))
+                crate::sanitize::sanitize_line(&String::from_utf8_lossy(&greeting))
             )));
         }
     }
@@ -341,7 +341,7 @@ pub fn connect_with_interrupter(
             return proto_err("LOGIN")(e);
         }
         let reason = match &e {
-            imap::Error::No(no) => crate::mail::sanitize::sanitize_line(&no.information),
+            imap::Error::No(no) => crate::sanitize::sanitize_line(&no.information),
             other => other.to_string(),
         };
         ImapError::Login {
@@ -422,7 +422,7 @@ fn starttls_exchange(tcp: TcpStream) -> Result<TcpStream, String> {
     if !line.starts_with("* OK") {
         return Err(format!(
             "unexpected greeting {:?}",
-            crate::mail::sanitize::sanitize_line(&line)
+            crate::sanitize::sanitize_line(&line)
         ));
     }
     reader
@@ -439,7 +439,7 @@ fn starttls_exchange(tcp: TcpStream) -> Result<TcpStream, String> {
             }
             return Err(format!(
                 "server refused STARTTLS: {} (try security = \"tls\" or \"none\")",
-                crate::mail::sanitize::sanitize_line(&line)
+                crate::sanitize::sanitize_line(&line)
             ));
         }
     }

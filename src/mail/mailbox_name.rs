@@ -160,14 +160,14 @@ pub fn display(wire: &str) -> Cow<'_, str> {
 }
 
 fn is_safe(text: &str) -> bool {
-    super::sanitize::is_terminal_safe(text) && !text.contains('\n')
+    crate::sanitize::is_terminal_safe(text) && !text.contains('\n')
 }
 
 fn as_sent(wire: &str) -> Cow<'_, str> {
     if is_safe(wire) {
         Cow::Borrowed(wire)
     } else {
-        Cow::Owned(super::sanitize::sanitize_address(wire))
+        Cow::Owned(crate::sanitize::sanitize_address(wire))
     }
 }
 

@@ -52,23 +52,7 @@ pub enum OutboxError {
 
 pub type Result<T, E = OutboxError> = std::result::Result<T, E>;
 
-/// Entry states, as stored.
-pub mod state {
-    pub const QUEUED: &str = "queued";
-    pub const SENDING: &str = "sending";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-    pub const UNCONFIRMED: &str = "unconfirmed";
-}
-
-/// Delivery states, as stored.
-pub mod delivery {
-    pub const PENDING: &str = "pending";
-    pub const DATA: &str = "data";
-    pub const DELIVERED: &str = "delivered";
-    pub const FAILED: &str = "failed";
-    pub const UNCONFIRMED: &str = "unconfirmed";
-}
+pub use crate::store::{delivery_state as delivery, outbox_state as state};
 
 /// Delay before retry number `attempts + 1`: `first`, doubling, at most `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +189,7 @@ pub struct FlushResult {
 /// The Subject of an outbox entry's draft, terminal-safe; empty when it can't be read.
 fn subject_of(entry: &OutboxRow) -> String {
     serde_json::from_str::<Draft>(&entry.draft_json)
-        .map(|d| super::sanitize::sanitize_line(&d.subject))
+        .map(|d| crate::sanitize::sanitize_line(&d.subject))
         .unwrap_or_default()
 }
 

@@ -1,7 +1,7 @@
 //! Turns a raw RFC 5322 message into the decoded, sanitized fields the store keeps (summary,
 //! attachments metadata, search text). Rendering for the reader is in `render`.
 
-use super::sanitize::{sanitize_address, sanitize_line, sanitize_text};
+use crate::sanitize::{sanitize_address, sanitize_line, sanitize_text};
 use crate::store::{AttachmentMeta, Flags, NewMessage};
 use mail_parser::{Addr, Address, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 

@@ -7,7 +7,7 @@
 //! ever fetched: images become their alt text, links become numbered footnotes.
 
 use super::parse::{attachment_info, cut_at_char_boundary, drop_message, format_addresses};
-use super::sanitize::{sanitize_line, sanitize_text};
+use crate::sanitize::{sanitize_line, sanitize_text};
 use html2text::render::{PlainDecorator, TextDecorator};
 use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 use std::cell::RefCell;
@@ -632,7 +632,7 @@ pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::sanitize::is_terminal_safe;
+    use crate::sanitize::is_terminal_safe;
 
     fn assert_safe(r: &Rendered) {
         let text = render_to_text(r);

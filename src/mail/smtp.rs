@@ -55,7 +55,7 @@ impl SmtpError {
 
 /// lettre's Display leaves out the cause (e.g. "Connection refused"); the user needs it.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
-    crate::mail::sanitize::error_line(e)
+    crate::sanitize::error_line(e)
 }
 
 /// An open, authenticated SMTP session. Dropping it closes the connection.

@@ -372,7 +372,7 @@ pub(crate) fn flags_from_imap(flags: &[Flag<'_>]) -> Flags {
             Flag::Deleted => f.deleted = true,
             Flag::Recent | Flag::MayCreate => {}
             Flag::Custom(c) => {
-                let k = super::sanitize::sanitize_line(c);
+                let k = crate::sanitize::sanitize_line(c);
                 if !k.is_empty() && !k.contains(' ') {
                     keywords.push(k);
                 }

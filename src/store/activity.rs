@@ -3,9 +3,9 @@
 //! is the in-app notifications' `read` flag, so the bell, `tidings watch` and the feed agree and
 //! it survives a restart. Both are bounded: a mail with thousands of events costs one page.
 
-use super::tracking::bracketed_message_id;
 use super::{Result, Store};
-use crate::tracking::classify::{Classification, EventKind};
+use crate::message_id;
+use crate::tracking_event::{Classification, EventKind};
 use rusqlite::{params, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
@@ -112,7 +112,7 @@ impl Store {
         message_id: &str,
         limit: u32,
     ) -> Result<MessageTimeline> {
-        let id = bracketed_message_id(message_id);
+        let id = message_id::bracketed(message_id);
         let record = self.tracked_message(account, &id)?;
         let mut out = MessageTimeline {
             subject: record
@@ -258,7 +258,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::TrackedMessageRecord;
-    use crate::tracking::db::Event;
+    use crate::tracking_event::Event;
 
     fn event(id: i64, kind: EventKind, who: &str, at: i64, class: Classification) -> Event {
         Event {

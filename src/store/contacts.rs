@@ -4,7 +4,7 @@
 //! message deletions reach the counts through foreign-key cascades and triggers (see the schema).
 
 use super::{MessageSummary, Result, Store};
-use crate::superdata::classify::{
+use crate::address::{
     domain_of, is_freemail, is_non_human, is_valid_email, normalize_email, parse_address_list,
 };
 use rusqlite::{params, OptionalExtension, Row};

@@ -42,7 +42,7 @@ impl Store {
     pub fn unfinished_work(&self, name: &str) -> Result<UnfinishedWork> {
         let unsent: i64 = self.conn.query_row(
             "SELECT count(*) FROM outbox WHERE account = ?1 AND state != ?2",
-            params![name, crate::mail::outbox::state::SENT],
+            params![name, super::outbox_state::SENT],
             |r| r.get(0),
         )?;
         let queued_ops: i64 = self.conn.query_row(

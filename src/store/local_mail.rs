@@ -7,10 +7,7 @@ use rusqlite::params;
 impl Store {
     /// How many messages in folder `folder_id` carry `message_id` (angle brackets optional).
     pub fn count_message_id_in_folder(&self, folder_id: i64, message_id: &str) -> Result<usize> {
-        let bare = message_id
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>');
+        let bare = crate::message_id::bare(message_id);
         let n: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM messages WHERE folder_id = ?1 AND message_id = ?2",
             params![folder_id, format!("<{bare}>")],

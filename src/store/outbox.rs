@@ -6,6 +6,24 @@
 use super::{Result, Store};
 use rusqlite::{params, OptionalExtension, Row};
 
+/// Entry states, as stored.
+pub mod outbox_state {
+    pub const QUEUED: &str = "queued";
+    pub const SENDING: &str = "sending";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
+    pub const UNCONFIRMED: &str = "unconfirmed";
+}
+
+/// Delivery states, as stored.
+pub mod delivery_state {
+    pub const PENDING: &str = "pending";
+    pub const DATA: &str = "data";
+    pub const DELIVERED: &str = "delivered";
+    pub const FAILED: &str = "failed";
+    pub const UNCONFIRMED: &str = "unconfirmed";
+}
+
 /// What `mail::outbox` hands over when a mail enters the outbox.
 #[derive(Debug, Clone)]
 pub struct NewOutboxEntry<'a> {

@@ -18,10 +18,7 @@ impl Store {
     /// The tracking record of the outbox entry with this Message-ID (angle brackets optional);
     /// None when there is no such entry or it was sent untracked.
     pub fn sent_tracking(&self, message_id: &str) -> Result<Option<SentTracking>> {
-        let bare = message_id
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>');
+        let bare = crate::message_id::bare(message_id);
         Ok(self
             .conn
             .query_row(

@@ -3,9 +3,9 @@
 //! seed — so the reader can show them for every tracked mail the client knows, even when the
 //! outbox row that first held them is gone.
 
-use super::tracking::bracketed_message_id;
 use super::{Result, Store};
-use crate::superdata::classify::normalize_email;
+use crate::address::normalize_email;
+use crate::message_id;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,7 @@ impl Store {
         message_id: &str,
         copies: &[(String, CopyUrls)],
     ) -> Result<()> {
-        let id = bracketed_message_id(message_id);
+        let id = message_id::bracketed(message_id);
         let tx = self.conn.transaction()?;
         for (address, urls) in copies {
             // A Vec of string pairs always serializes.
@@ -70,7 +70,7 @@ impl Store {
     /// with their copies' URLs where recorded, in address order; None when the client knows no
     /// tracked mail with this id.
     pub fn tracked_copies(&self, message_id: &str) -> Result<Option<Vec<RecipientCopy>>> {
-        let id = bracketed_message_id(message_id);
+        let id = message_id::bracketed(message_id);
         let mut st = self.conn.prepare(
             "SELECT r.address, c.address IS NOT NULL, c.pixel_url, c.opt_out_url, c.links
              FROM tracked_messages m

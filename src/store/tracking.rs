@@ -4,9 +4,10 @@
 //! never counted as opens or clicks.
 
 use super::{Result, Store};
-use crate::superdata::classify::normalize_email;
-use crate::tracking::classify::{Classification, EventKind};
-use crate::tracking::db::Event;
+use crate::address::normalize_email;
+use crate::message_id;
+use crate::tracking_event::Event;
+use crate::tracking_event::{Classification, EventKind};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -166,16 +167,6 @@ pub(super) const TRACKED_ORDER_SQL: &str = " ORDER BY coalesce((SELECT max(e.at)
     FROM tracking_events e WHERE e.account = a.name AND e.message_id = m.message_id
         AND e.classification != 'automated'), m.date) DESC, m.id DESC";
 
-/// `<id>` whether or not the caller gave the brackets.
-pub fn bracketed_message_id(id: &str) -> String {
-    let id = id.trim();
-    if id.starts_with('<') && id.ends_with('>') {
-        id.to_string()
-    } else {
-        format!("<{}>", id.trim_start_matches('<').trim_end_matches('>'))
-    }
-}
-
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -205,7 +196,7 @@ fn class_of(s: &str) -> Classification {
 impl Store {
     /// Records (or replaces) a tracked mail and its recipients.
     pub fn record_tracked_message(&mut self, r: &TrackedMessageRecord) -> Result<()> {
-        let id = bracketed_message_id(&r.message_id);
+        let id = message_id::bracketed(&r.message_id);
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO tracked_messages(account, message_id, subject, sent_at, track_opens, track_links)
@@ -296,7 +287,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)",
             )?;
             for e in events {
-                let message_id = bracketed_message_id(&e.message_id);
+                let message_id = message_id::bracketed(&e.message_id);
                 if known.exists(params![e.id, message_id])? {
                     continue;
                 }
@@ -451,7 +442,7 @@ impl Store {
         account: &str,
         message_id: &str,
     ) -> Result<Option<TrackedMessageRecord>> {
-        let id = bracketed_message_id(message_id);
+        let id = message_id::bracketed(message_id);
         let row = self
             .conn
             .query_row(
@@ -500,7 +491,7 @@ impl Store {
             "SELECT event_id, at, kind, recipient, url, user_agent, classification, reason
              FROM tracking_events WHERE account = ?1 AND message_id = ?2 ORDER BY at, event_id",
         )?;
-        let rows = st.query_map(params![account, bracketed_message_id(message_id)], |r| {
+        let rows = st.query_map(params![account, message_id::bracketed(message_id)], |r| {
             Ok(TimelineEntry {
                 event_id: r.get(0)?,
                 at: r.get(1)?,
@@ -587,7 +578,7 @@ impl Store {
                  AND classification != 'automated' AND event_id <= ?4",
             params![
                 account,
-                bracketed_message_id(message_id),
+                message_id::bracketed(message_id),
                 normalize_email(recipient),
                 up_to_event
             ],
@@ -742,7 +733,7 @@ impl Store {
                  JOIN accounts a ON a.id = f.account_id
                  WHERE a.name = ?1 AND m.message_id = ?2 AND m.deleted = 0
                  ORDER BY (f.role = 'sent') DESC, m.id LIMIT 1",
-                params![account, bracketed_message_id(message_id)],
+                params![account, message_id::bracketed(message_id)],
                 |r| r.get(0),
             )
             .optional()?)
@@ -761,7 +752,7 @@ impl Store {
         body: &str,
         message_id: &str,
     ) -> Result<StoredNotification> {
-        let message_id = bracketed_message_id(message_id);
+        let message_id = message_id::bracketed(message_id);
         self.conn.execute(
             "INSERT INTO notifications(account, event_id, at, kind, summary, body, message_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

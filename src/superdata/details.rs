@@ -2,7 +2,7 @@
 //! no network access: the contact or organization, recent conversation, the tracking preference,
 //! and the Superdata section (cached answers with source and date, or why there are none).
 
-use super::{cached_report, classify, Report, SuperdataError, Target, HOW_TO_ENABLE};
+use super::{cached_report, Report, SuperdataError, Target, HOW_TO_ENABLE};
 use crate::config::SuperdataConfig;
 use crate::store::{Contact, MessageSummary, Organization, Store, TrackingPreference};
 
@@ -72,7 +72,7 @@ fn section(
             how_to: HOW_TO_ENABLE,
         });
     }
-    if target.email().is_some_and(classify::is_non_human) {
+    if target.email().is_some_and(crate::address::is_non_human) {
         return Ok(SuperdataSection::NonHuman);
     }
     let report = cached_report(store, target)?;

@@ -5,8 +5,10 @@ use super::net::SafeClient;
 use super::{
     clean, clean_opt, clean_url, Provider, Source, SourceData, MAX_LIST, MAX_LONG_TEXT, MAX_TEXT,
 };
+use crate::address::normalize_email;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GravatarProfile {
@@ -104,7 +106,7 @@ impl Provider for Gravatar {
     }
 
     fn request(&self, email: &str) -> String {
-        format!("{}{}", self.base, super::classify::gravatar_hash(email))
+        format!("{}{}", self.base, gravatar_hash(email))
     }
 
     fn fetch<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<SourceData>, String>> {
@@ -121,9 +123,23 @@ impl Provider for Gravatar {
     }
 }
 
+/// Gravatar's key for an address: the SHA-256 of the trimmed, lower-cased address, in hex.
+pub fn gravatar_hash(email: &str) -> String {
+    hex::encode(Sha256::digest(normalize_email(email).as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gravatar_hash_is_sha256_of_normalized_address() {
+        // sha256("test@example.com")
+        assert_eq!(
+            gravatar_hash("  Test@Example.COM "),
+            "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
+        );
+    }
 
     #[test]
     fn profile_fields_are_kept_sanitized_and_hidden_accounts_dropped() {

@@ -1,11 +1,9 @@
 //! Superdata: public facts about a contact (Gravatar) and their organization's domain (homepage,
 //! RDAP, DNS MX), fetched only when the user asks, each source behind the [`Provider`] trait, each
 //! answer cached in SQLite with the time it was fetched. Owns the fetch policy ([`net`]), the
-//! free-mail and non-human classification ([`classify`]), the views the contact and organization
+//! the views the contact and organization
 //! panes draw ([`details`]) and the offline demo sources ([`demo`]). Knows nothing of the screen.
 
-pub mod classify;
-pub mod demo;
 pub mod details;
 pub mod gravatar;
 pub mod homepage;
@@ -14,7 +12,7 @@ pub mod net;
 pub mod rdap;
 
 use crate::config::SuperdataConfig;
-use crate::mail::sanitize::sanitize_line;
+use crate::sanitize::sanitize_line;
 use crate::store::{Store, StoreError, SuperdataRow};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -93,15 +91,15 @@ impl Target {
     pub fn parse(input: &str) -> Result<Target, SuperdataError> {
         let s = input.trim();
         if s.contains('@') {
-            if !classify::is_valid_email(s) {
+            if !crate::address::is_valid_email(s) {
                 return Err(SuperdataError::BadTarget(input.to_string()));
             }
-            let email = classify::normalize_email(s);
-            let domain =
-                classify::domain_of(&email).ok_or(SuperdataError::BadTarget(input.to_string()))?;
+            let email = crate::address::normalize_email(s);
+            let domain = crate::address::domain_of(&email)
+                .ok_or(SuperdataError::BadTarget(input.to_string()))?;
             Ok(Target::Email { email, domain })
         } else {
-            classify::ascii_domain(s)
+            crate::address::ascii_domain(s)
                 .map(Target::Domain)
                 .ok_or(SuperdataError::BadTarget(input.to_string()))
         }
@@ -127,7 +125,7 @@ impl Target {
             plan.push((Source::Gravatar, email.to_string()));
         }
         let domain = self.domain();
-        if self.email().is_none() || !classify::is_freemail(domain) {
+        if self.email().is_none() || !crate::address::is_freemail(domain) {
             for s in [Source::Homepage, Source::Rdap, Source::Mx] {
                 plan.push((s, domain.to_string()));
             }
@@ -348,7 +346,7 @@ pub fn cached_report(store: &Store, target: &Target) -> Result<Report, Superdata
     }
     Ok(Report {
         target: target.clone(),
-        free_mail: target.email().is_some() && classify::is_freemail(target.domain()),
+        free_mail: target.email().is_some() && crate::address::is_freemail(target.domain()),
         sources,
     })
 }
@@ -449,7 +447,7 @@ impl Superdata {
         refresh: bool,
     ) -> Result<Report, SuperdataError> {
         if let Some(email) = target.email() {
-            if classify::is_non_human(email) {
+            if crate::address::is_non_human(email) {
                 return Err(SuperdataError::NonHuman(email.to_string()));
             }
         }

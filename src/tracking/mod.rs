@@ -1,30 +1,21 @@
-//! Email open and link tracking: tokens, the pure rewriting of a mail into per-recipient tracked
-//! copies, machine-open classification, the tracker's storage and HTTP server, and the client for
-//! its API, and the poller that brings events into the local store. Knows nothing of the screen.
+//! Email open and link tracking, as two programs that share only the wire format:
+//!
+//! - [`server`] is what `tidings tracker serve` runs: the HTTP endpoints for pixels, links and the
+//!   API, the tracker's own databases (SQLite or PostgreSQL) and machine-open classification.
+//! - [`client`] is what the inbox uses: the per-recipient rewriting of a mail into tracked copies,
+//!   registration through the API, tracked sending as the outbox's planner, and the poller that
+//!   brings events into the local store.
+//!
+//! [`wire`] holds the API's JSON types and limits, [`token`] the shape of tokens; both sides use
+//! them, and neither side imports the other. Knows nothing of the screen.
 //!
 //! The composer/outbox uses it like this, once per recipient of a tracked mail:
-//! [`rewrite::rewrite_for_recipient`] → send that copy; collect
-//! [`TrackedCopy::registration`](rewrite::TrackedCopy::registration) for every recipient into a
-//! [`db::Registration`] and [`api::TrackerClient::register_message`] it before the mail leaves.
+//! [`client::rewrite::rewrite_for_recipient`] → send that copy; collect
+//! [`TrackedCopy::registration`](client::rewrite::TrackedCopy::registration) for every recipient
+//! into a [`wire::Registration`] and [`client::api::TrackerClient::register_message`] it before
+//! the mail leaves.
 
-pub mod api;
-pub mod classify;
-pub mod db;
-pub mod demo_seed;
-pub mod embedded;
-pub mod poller;
-pub mod rewrite;
-pub mod send;
+pub mod client;
 pub mod server;
 pub mod token;
-
-impl rewrite::TrackedCopy {
-    /// What the tracker must learn about this copy: its recipient and tokens.
-    pub fn registration(&self, address: &str) -> db::RecipientRegistration {
-        db::RecipientRegistration {
-            address: address.to_string(),
-            token: self.recipient_token.clone(),
-            links: self.links.clone(),
-        }
-    }
-}
+pub mod wire;

@@ -6,7 +6,7 @@ use super::fit;
 use super::theme::Theme;
 use crate::app::timeline::{classification_label, event_time, short_person};
 use crate::app::App;
-use crate::tracking::classify::{Classification, EventKind};
+use crate::tracking::server::classify::{Classification, EventKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};

@@ -5,7 +5,7 @@ use super::theme::Theme;
 use crate::app::timeline::{classification_note, event_time, person, recipient_summary};
 use crate::app::App;
 use crate::store::MessageTimeline;
-use crate::tracking::classify::{Classification, EventKind};
+use crate::tracking::server::classify::{Classification, EventKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};

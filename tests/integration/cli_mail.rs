@@ -274,8 +274,8 @@ fn an_error_states_its_cause_once() {
 #[test]
 fn tracked_list_json_gives_every_time_as_rfc3339() {
     use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
-    use tidings::tracking::classify::{Classification, EventKind};
-    use tidings::tracking::db::Event;
+    use tidings::tracking::server::classify::{Classification, EventKind};
+    use tidings::tracking::server::db::Event;
     let env = offline_env();
     let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
         .unwrap()

@@ -138,7 +138,7 @@ mod sending {
     use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};
     use tidings::mail::outbox::{Outbox, Outcome, Which};
     use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
-    use tidings::tracking::send::{planner_for, TrackingChoice};
+    use tidings::tracking::client::send::{planner_for, TrackingChoice};
 
     fn folder(store: &Store, name: &str) -> Vec<MessageSummary> {
         store
@@ -507,7 +507,7 @@ mod tracked {
     use super::demo;
     use std::process::Command;
     use tidings::cli::demo::{poll_once, prepare_demo, Pace};
-    use tidings::tracking::classify::{Classification, EventKind};
+    use tidings::tracking::server::classify::{Classification, EventKind};
 
     fn tracked_json(home: &std::path::Path, dir: &str) -> Vec<serde_json::Value> {
         let out = Command::new(env!("CARGO_BIN_EXE_tidings"))

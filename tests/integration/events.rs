@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Instant;
 use tidings::store::{Store, TrackedMessageRecord, TrackedRecipient};
-use tidings::tracking::api::TrackerClient;
-use tidings::tracking::db::{RecipientRegistration, Registration};
-use tidings::tracking::rewrite::TrackedLink;
+use tidings::tracking::client::api::TrackerClient;
+use tidings::tracking::client::rewrite::TrackedLink;
+use tidings::tracking::server::db::{RecipientRegistration, Registration};
 use tidings::tracking::token::new_tracking_token;
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -917,7 +917,7 @@ async fn each_account_sends_with_its_own_tracking_and_its_events_come_back_to_it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poller_reports_what_another_process_stored_and_notified_exactly_once() {
     use tidings::config::{NotificationsConfig, TrackingConfig};
-    use tidings::tracking::poller::{Poller, PollerConfig};
+    use tidings::tracking::client::poller::{Poller, PollerConfig};
 
     let live = Live::start().await;
     let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
@@ -971,16 +971,16 @@ async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
     let live = Live::start().await;
     let (home, reg) = (&live.home, &live.reg);
     // An open from two hours ago, stored by a poller that died before deciding on it.
-    let old = tidings::tracking::db::Event {
+    let old = tidings::tracking::server::db::Event {
         id: 999,
-        kind: tidings::tracking::classify::EventKind::Open,
+        kind: tidings::tracking_event::EventKind::Open,
         message_id: reg.message_id.clone(),
         recipient: DANA.into(),
         url: None,
         at: Utc::now() - Duration::hours(2),
         user_agent: FIREFOX.into(),
         ip: None,
-        classification: tidings::tracking::classify::Classification::Human,
+        classification: tidings::tracking_event::Classification::Human,
         reason: String::new(),
     };
     home.store()
@@ -1022,9 +1022,9 @@ async fn hostile_tracker(
     (url, asked)
 }
 
-fn hostile_poller(base_url: &str, db: PathBuf) -> tidings::tracking::poller::Poller {
+fn hostile_poller(base_url: &str, db: PathBuf) -> tidings::tracking::client::poller::Poller {
     use tidings::config::{NotificationsConfig, TrackingConfig};
-    use tidings::tracking::poller::{Poller, PollerConfig};
+    use tidings::tracking::client::poller::{Poller, PollerConfig};
     let mut config = PollerConfig::from_config(
         "default",
         &TrackingConfig {
@@ -1119,7 +1119,7 @@ async fn serve_router(app: axum::Router) -> String {
 /// ends times out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_client_bounds_endless_redirected_and_stalled_answers() {
-    use tidings::tracking::api::{ApiError, TrackerClient};
+    use tidings::tracking::client::api::{ApiError, TrackerClient};
     let endless = axum::Router::new().route(
         "/api/v1/events",
         axum::routing::get(|| async {

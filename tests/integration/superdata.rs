@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 use tidings::config::SuperdataConfig;
 use tidings::store::{NewMessage, Store};
-use tidings::superdata::classify::gravatar_hash;
+use tidings::superdata::gravatar::gravatar_hash;
 use tidings::superdata::net::{FetchPolicy, PrivateAddresses};
 use tidings::superdata::{Outcome, Source, SourceResult, Superdata, Target};
 
@@ -814,7 +814,7 @@ async fn requests_carry_the_tidings_user_agent() {
 
 #[tokio::test]
 async fn demo_sources_serve_marked_demo_data_for_the_demo_companies() {
-    let demo = tidings::superdata::demo::serve_demo_sources()
+    let demo = tidings::demo::superdata::serve_demo_sources()
         .await
         .unwrap();
     assert!(demo.config.demo && demo.config.enabled);

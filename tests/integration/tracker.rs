@@ -6,10 +6,10 @@ use crate::support::tracker::{add_user, run_cli, run_cli_status, TrackerProcess}
 use chrono::{Duration, Utc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tidings::tracking::api::{ApiError, TrackerClient};
-use tidings::tracking::classify::{Classification, EventKind};
-use tidings::tracking::db::{Event, Hit, RecipientRegistration, Registration};
-use tidings::tracking::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
+use tidings::tracking::client::api::{ApiError, TrackerClient};
+use tidings::tracking::client::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
+use tidings::tracking::server::classify::{Classification, EventKind};
+use tidings::tracking::server::db::{Event, Hit, RecipientRegistration, Registration};
 use tidings::tracking::token::new_tracking_token;
 
 struct Backend {
@@ -517,7 +517,7 @@ async fn retention_purges_old_events(db: Backend) {
     let reg = message("dana@example.com", &[], Duration::days(30));
     {
         // Backdated events can only be made through the library.
-        let store = tidings::tracking::db::open(&db.url).await.unwrap();
+        let store = tidings::tracking::server::db::open(&db.url).await.unwrap();
         let server = TrackerProcess::start(&db.url, &[]);
         api(&server, &token).register_message(&reg).await.unwrap();
         for days in [20, 1] {
@@ -769,7 +769,7 @@ async fn api_client_caps_answers_and_times_out() {
     let app = axum::Router::new()
         .route(
             "/huge/api/v1/events",
-            get(|| async { "x".repeat(tidings::tracking::api::MAX_RESPONSE_BYTES + 1) }),
+            get(|| async { "x".repeat(tidings::tracking::client::api::MAX_RESPONSE_BYTES + 1) }),
         )
         .route(
             "/stuck/api/v1/events",
@@ -1120,7 +1120,7 @@ async fn tracker_with_limits(
     use tidings::tracking::server::{serve_with_limits, Metrics, ServerOptions};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("tracker.sqlite3").display());
-    let db = tidings::tracking::db::open(&url).await.unwrap();
+    let db = tidings::tracking::server::db::open(&url).await.unwrap();
     let token = db.add_user("alice").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();

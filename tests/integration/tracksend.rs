@@ -13,8 +13,8 @@ use mail_parser::MessageParser;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use tidings::store::{Store, TrackingPreference};
-use tidings::tracking::api::TrackerClient;
-use tidings::tracking::classify::EventKind;
+use tidings::tracking::client::api::TrackerClient;
+use tidings::tracking_event::EventKind;
 
 const ALICE: &str = "alice@acme.test";
 const BOB: &str = "bob@acme.test";
@@ -291,7 +291,7 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
     addresses.sort();
     assert_eq!(addresses, vec![ALICE, BOB, CAROL]);
     // What `tidings show` appends for this mail: each recipient's own pixel.
-    let report = tidings::tracking::send::tracking_report(&store, message_id)
+    let report = tidings::tracking::client::send::tracking_report(&store, message_id)
         .unwrap()
         .unwrap();
     for (address, token) in [ALICE, BOB, CAROL].iter().zip(&tokens) {
@@ -324,7 +324,7 @@ fn tracked_send_gives_each_recipient_own_tokens_and_files_an_untracked_sent_copy
     );
     // With its outbox row gone, the report comes from the client-side tracked mail, the same.
     assert!(store.outbox_delete(entry["id"].as_i64().unwrap()).unwrap());
-    let kept = tidings::tracking::send::tracking_report(&store, message_id)
+    let kept = tidings::tracking::client::send::tracking_report(&store, message_id)
         .unwrap()
         .unwrap();
     let lines = |r: &str| {
@@ -375,7 +375,7 @@ fn tracking_choice_is_remembered_per_account_for_the_next_send() {
     assert_eq!(tracked(&env.outbox()[4]), (false, true));
 
     let store = env.store();
-    let choice = tidings::tracking::send::defaults(
+    let choice = tidings::tracking::client::send::defaults(
         &store,
         "work",
         &tidings::config::TrackingConfig::default(),
@@ -573,12 +573,12 @@ fn an_outbox_without_the_tracking_planner_never_sends_a_tracked_mail_untracked()
     draft.subject = "tracked".into();
     draft.body = "hi\n".into();
     let config = tidings::config::Config::load(&env.path("config.toml")).unwrap();
-    let choice = tidings::tracking::send::TrackingChoice {
+    let choice = tidings::tracking::client::send::TrackingChoice {
         opens: true,
         links: false,
     };
     let record =
-        tidings::tracking::send::record_for_draft(&store, &config.tracking, &draft, choice)
+        tidings::tracking::client::send::record_for_draft(&store, &config.tracking, &draft, choice)
             .unwrap()
             .unwrap();
     enqueue(&store, &draft, Some(&record.to_json()), 100).unwrap();
@@ -594,7 +594,7 @@ fn an_outbox_without_the_tracking_planner_never_sends_a_tracked_mail_untracked()
 
 #[test]
 fn the_demo_tracker_serves_on_loopback_and_keeps_its_user_across_runs() {
-    use tidings::tracking::embedded::EmbeddedTracker;
+    use tidings::demo::tracker::EmbeddedTracker;
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let first = EmbeddedTracker::start(dir.path()).unwrap();

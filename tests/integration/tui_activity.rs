@@ -11,9 +11,9 @@ use tidings::app::runtime::load_folders;
 use tidings::app::{Action, Filter, Msg, Pane};
 use tidings::mail::parse::parse_message;
 use tidings::store::{Flags, Store, TrackedMessageRecord, TrackedRecipient};
-use tidings::tracking::classify::{Classification, EventKind};
-use tidings::tracking::db::Event;
-use tidings::tracking::poller::PollerEvent;
+use tidings::tracking::client::poller::PollerEvent;
+use tidings::tracking::server::classify::{Classification, EventKind};
+use tidings::tracking::server::db::Event;
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const GMAIL: &str =
@@ -356,10 +356,10 @@ fn tmux_an_open_recorded_by_the_real_tracker_reaches_the_bell_and_marks_while_th
     add_tracked_sent_mail(&mut store, "work", sent_at.timestamp());
     drop(store);
     let pixel_token = tidings::tracking::token::new_tracking_token();
-    let reg = tidings::tracking::db::Registration {
+    let reg = tidings::tracking::server::db::Registration {
         message_id: MSGID.into(),
         sent_at,
-        recipients: vec![tidings::tracking::db::RecipientRegistration {
+        recipients: vec![tidings::tracking::server::db::RecipientRegistration {
             address: "dana@acme.test".into(),
             token: pixel_token.clone(),
             links: Vec::new(),
@@ -370,7 +370,7 @@ fn tmux_an_open_recorded_by_the_real_tracker_reaches_the_bell_and_marks_while_th
         .build()
         .unwrap();
     rt.block_on(async {
-        tidings::tracking::api::TrackerClient::new(
+        tidings::tracking::client::api::TrackerClient::new(
             &server.base_url,
             &token,
             std::time::Duration::from_secs(20),

@@ -3,8 +3,8 @@
 //! 127.0.0.1, the tracking preference written to the store, and "Forget" asking first.
 
 use crate::tui_snapshots::{snap, Harness};
+use tidings::demo::superdata::{serve_demo_sources, DemoSources};
 use tidings::store::TrackingPreference;
-use tidings::superdata::demo::{serve_demo_sources, DemoSources};
 
 /// Fetch dates are the real clock's and the demo server's port is ephemeral: both replaced so
 /// snapshots stay stable.

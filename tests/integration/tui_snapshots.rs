@@ -320,8 +320,8 @@ fn undo_puts_a_flag_back_in_the_store() {
 #[test]
 fn tracked_filter_shows_opens_clicks_and_the_last_open() {
     use tidings::store::{TrackedMessageRecord, TrackedRecipient};
-    use tidings::tracking::classify::{Classification, EventKind};
-    use tidings::tracking::db::Event;
+    use tidings::tracking::server::classify::{Classification, EventKind};
+    use tidings::tracking::server::db::Event;
     let mut h = Harness::new(140, 16);
     h.store
         .record_tracked_message(&TrackedMessageRecord {

@@ -9,9 +9,9 @@
 //! at a time, a line and message size limit, a timeout on every read and write and a deadline
 //! per connection, AUTH PLAIN with a per-run random password, and a clean stop on drop.
 
-use super::local_mailbox::{self, LocalFolder};
-use super::sync::SyncEvent;
 use crate::config::{Security, ServerConfig};
+use crate::mail::local_mailbox::{self, LocalFolder};
+use crate::mail::sync::SyncEvent;
 use crate::store::Store;
 use mailin::{response, Action, AuthMechanism, Handler, Response, SessionBuilder};
 use std::io::{BufRead, BufReader, Read, Write};

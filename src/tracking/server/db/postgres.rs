@@ -98,7 +98,7 @@ pub struct PostgresDb {
 fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
     match e {
         deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
-        other => DbError::Pool(crate::mail::sanitize::error_line(&other)),
+        other => DbError::Pool(crate::sanitize::error_line(&other)),
     }
 }
 
@@ -127,7 +127,7 @@ impl PostgresDb {
             .wait_timeout(Some(std::time::Duration::from_secs(10)))
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
-            .map_err(|e| DbError::Pool(crate::mail::sanitize::error_line(&e)))?;
+            .map_err(|e| DbError::Pool(crate::sanitize::error_line(&e)))?;
         migrate(&pool).await?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let rx = Arc::new(Mutex::new(rx));

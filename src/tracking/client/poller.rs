@@ -11,11 +11,11 @@
 //! token) of the configured accounts.
 
 use super::api::{ApiError, TrackerClient};
-use super::classify::{Classification, EventKind};
-use super::db::Event;
 use crate::config::{Config, NotificationsConfig, TrackingConfig};
 use crate::notify::{self, DesktopNotification};
 use crate::store::{Store, StoreError, StoredNotification, TrackingPreference};
+use crate::tracking_event::Event;
+use crate::tracking_event::{Classification, EventKind};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -449,9 +449,9 @@ impl Poller {
 /// controls (they reach the TUI, notifications and `tidings watch`) and are no longer than
 /// the tracker itself would store, so a hostile tracker cannot fill the disk through them.
 fn clean_event(mut e: Event) -> Event {
-    use super::db::{MAX_URL_LEN, MAX_USER_AGENT};
+    use crate::tracking::wire::{MAX_URL_LEN, MAX_USER_AGENT};
     let clean = |s: &str, max: usize| {
-        clip(&crate::mail::sanitize::sanitize_line(clip(s, max * 4)), max).to_string()
+        clip(&crate::sanitize::sanitize_line(clip(s, max * 4)), max).to_string()
     };
     e.message_id = clean(&e.message_id, 998);
     e.recipient = clean(&e.recipient, 320);
@@ -491,7 +491,7 @@ fn decide_notification(
     if !wanted(n, e) {
         return Ok(None);
     }
-    let message_id = crate::store::bracketed_message_id(&e.message_id);
+    let message_id = crate::message_id::bracketed(&e.message_id);
     let at = e.at.timestamp();
     let (key, window) = match e.kind {
         EventKind::Open => (
@@ -533,7 +533,7 @@ fn notification_text(
     let automated = e.classification == Classification::Automated;
     let who = display_name(store, account, &e.message_id, &e.recipient)?;
     let subject = subject(store, account, &e.message_id)?;
-    let clean = |s: &str| crate::mail::sanitize::sanitize_line(s);
+    let clean = |s: &str| crate::sanitize::sanitize_line(s);
     let (mut summary, mut body) = match e.kind {
         EventKind::Open => {
             let nth = store.open_ordinal(account, &e.message_id, &e.recipient, e.id)?;
@@ -594,7 +594,7 @@ fn subject(store: &Store, account: &str, message_id: &str) -> Result<String, Pol
     if let Some(s) = tracked {
         return Ok(s);
     }
-    let cached = store.subject_by_message_id(&crate::store::bracketed_message_id(message_id))?;
+    let cached = store.subject_by_message_id(&crate::message_id::bracketed(message_id))?;
     Ok(cached
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "(no subject)".into()))

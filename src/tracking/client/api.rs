@@ -3,7 +3,7 @@
 //! timeout, answers are size-capped, and redirects are not followed (a token never leaves for
 //! another host).
 
-use super::db::{EventPage, OptOut, Registration};
+use crate::tracking::wire::{EventPage, OptOut, Registration};
 use reqwest::{header, StatusCode, Url};
 use std::time::Duration;
 
@@ -164,7 +164,7 @@ pub async fn fetch_events(
 
 fn network(e: reqwest::Error) -> ApiError {
     // Without the URL: it may carry nothing secret, but the message stays short.
-    ApiError::Network(crate::mail::sanitize::error_line(&e.without_url()))
+    ApiError::Network(crate::sanitize::error_line(&e.without_url()))
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
@@ -203,7 +203,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
             });
         return Err(ApiError::Status {
             status: status.as_u16(),
-            message: crate::mail::sanitize::sanitize_line(&message),
+            message: crate::sanitize::sanitize_line(&message),
         });
     }
     serde_json::from_slice(&body).map_err(|e| ApiError::BadJson(e.to_string()))

@@ -142,7 +142,7 @@ fn route(path: &str) -> (&'static str, &'static str, String) {
     if let Some(hash) = path.strip_prefix("/gravatar/") {
         return DEMO_PEOPLE
             .iter()
-            .find(|p| super::classify::gravatar_hash(p.0) == hash)
+            .find(|p| crate::superdata::gravatar::gravatar_hash(p.0) == hash)
             .map(|p| ("200 OK", "application/json", gravatar_json(p)))
             .unwrap_or(not_found);
     }
@@ -179,7 +179,7 @@ fn gravatar_json(p: &(&str, &str, &str, &str)) -> String {
     let company = company(domain).map(|c| c.1).unwrap_or("");
     let handle = email.split('@').next().unwrap_or("").replace('.', "");
     serde_json::json!({
-        "hash": super::classify::gravatar_hash(email),
+        "hash": crate::superdata::gravatar::gravatar_hash(email),
         "display_name": name,
         "profile_url": format!("https://gravatar.example/{handle}"),
         "avatar_url": format!("https://gravatar.example/avatar/{handle}"),
@@ -296,14 +296,14 @@ mod tests {
     fn demo_profiles_belong_to_people_of_the_demo_mailbox() {
         for (email, name, _, _) in DEMO_PEOPLE {
             assert!(
-                crate::mail::demo::DEMO_PEOPLE
+                crate::demo::mailbox::DEMO_PEOPLE
                     .iter()
                     .any(|p| p.email == *email && p.name == *name),
                 "{email} ({name}) is not in the demo mailbox"
             );
         }
         for (domain, ..) in DEMO_COMPANIES {
-            assert!(crate::mail::demo::DEMO_COMPANIES
+            assert!(crate::demo::mailbox::DEMO_COMPANIES
                 .iter()
                 .any(|(d, ..)| d == domain));
         }

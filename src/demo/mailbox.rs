@@ -6,7 +6,7 @@
 //! Everyone lives at reserved names (`*.test`, `example.com`/`.org`), and the same people recur
 //! across threads: Acme (a customer), Globex (a vendor) and Initech (your employer).
 
-use super::parse::parse_message;
+use crate::mail::parse::parse_message;
 use crate::store::{Flags, Store, StoreError};
 use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
@@ -943,7 +943,7 @@ fn crc32(data: &[u8]) -> u32 {
 mod tests {
     use super::*;
     use crate::mail::render::{render_message, render_to_text};
-    use crate::mail::sanitize::is_terminal_safe;
+    use crate::sanitize::is_terminal_safe;
     use crate::store::{ListFilter, ListQuery};
 
     const NOW: i64 = 1_788_256_800;

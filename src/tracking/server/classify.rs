@@ -2,63 +2,9 @@
 //! what the tracker knows when the request arrives — user agent, the client's full address (before
 //! truncation), the time since sending, and this recipient's earlier clicks.
 
+pub use crate::tracking_event::{Classification, EventKind};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Classification {
-    /// A person, as far as we can tell.
-    Human,
-    /// A real open seen through a caching image proxy: later opens by the same recipient are invisible.
-    Proxy,
-    /// A machine: privacy prefetch, security scanner, crawler.
-    Automated,
-}
-
-impl Classification {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Classification::Human => "human",
-            Classification::Proxy => "proxy",
-            Classification::Automated => "automated",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Classification> {
-        match s {
-            "human" => Some(Classification::Human),
-            "proxy" => Some(Classification::Proxy),
-            "automated" => Some(Classification::Automated),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    Open,
-    Click,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Open => "open",
-            EventKind::Click => "click",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EventKind> {
-        match s {
-            "open" => Some(EventKind::Open),
-            "click" => Some(EventKind::Click),
-            _ => None,
-        }
-    }
-}
 
 /// Every link of a mail clicked within this many seconds is a scanner walking the mail.
 pub const CLICK_BURST_SECONDS: i64 = 10;

@@ -2,9 +2,9 @@
 //! over a SQLite database in the demo dir, with a demo user whose token the demo's config uses,
 //! so tracked sending and events work with no deployment. Stops when dropped.
 
-use super::db;
-use super::server::{serve, Metrics, ServerOptions};
 use crate::config::TrackingConfig;
+use crate::tracking::server::db;
+use crate::tracking::server::{serve, Metrics, ServerOptions};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::path::Path;

@@ -6,11 +6,11 @@
 //! the poller, like anyone's: the tracker classifies them (human, Gmail's proxy, Apple's privacy
 //! prefetch, a link scanner) and the poller notifies.
 
-use super::api::{ApiError, TrackerClient, DEFAULT_TIMEOUT};
-use super::db::Registration;
-use super::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
-use crate::mail::demo::SentMail;
+use crate::demo::mailbox::SentMail;
 use crate::store::{Store, StoreError, TrackedMessageRecord, TrackedRecipient};
+use crate::tracking::client::api::{ApiError, TrackerClient, DEFAULT_TIMEOUT};
+use crate::tracking::client::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
+use crate::tracking::wire::Registration;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -181,7 +181,12 @@ pub fn register(
                 .push(copy.registration(person.email));
             urls.push((
                 person.email.to_string(),
-                super::send::copy_urls(base_url, copy.pixel_url.clone(), None, &copy.links),
+                crate::tracking::client::send::copy_urls(
+                    base_url,
+                    copy.pixel_url.clone(),
+                    None,
+                    &copy.links,
+                ),
             ));
             copies.push(RegisteredCopy {
                 message_id: mail.message_id.clone(),
@@ -353,12 +358,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::demo::TRACKED_SENT;
+    use crate::demo::mailbox::TRACKED_SENT;
 
     #[test]
     fn every_scripted_hit_names_a_tracked_demo_mail_and_one_of_its_recipients() {
         let store = Store::open_in_memory().unwrap();
-        let summary = crate::mail::demo::seed(&store, 1_788_256_800).unwrap();
+        let summary = crate::demo::mailbox::seed(&store, 1_788_256_800).unwrap();
         assert_eq!(summary.tracked_sent.len(), TRACKED_SENT.len());
         for hit in SCRIPT {
             let mail = summary

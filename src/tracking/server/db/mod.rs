@@ -11,7 +11,7 @@ pub mod sqlite;
 use super::classify::{
     classify_with_agent, Classification, EventKind, Observation, CLICK_BURST_SECONDS,
 };
-use super::rewrite::TrackedLink;
+pub use crate::tracking::wire::*;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     /// With its whole cause chain ("connection refused", "password authentication failed", "database
     /// … does not exist"): tokio-postgres' own text is only "error connecting to server".
-    #[error("postgres: {}", crate::mail::sanitize::error_line(.0))]
+    #[error("postgres: {}", crate::sanitize::error_line(.0))]
     Postgres(tokio_postgres::Error),
     #[error("postgres pool: {0}")]
     Pool(String),
@@ -54,24 +54,6 @@ impl From<tokio_postgres::Error> for DbError {
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
-
-/// A sent message as the client registers it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Registration {
-    /// The mail's Message-ID header, as sent (with or without angle brackets).
-    pub message_id: String,
-    pub sent_at: DateTime<Utc>,
-    pub recipients: Vec<RecipientRegistration>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RecipientRegistration {
-    pub address: String,
-    /// Names the pixel and the opt-out page for this recipient.
-    pub token: String,
-    #[serde(default)]
-    pub links: Vec<TrackedLink>,
-}
 
 /// A request for a pixel or a link, as the server saw it.
 #[derive(Debug, Clone)]
@@ -112,21 +94,6 @@ impl HitOutcome {
     }
 }
 
-/// An event as the API returns it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Event {
-    pub id: i64,
-    pub kind: EventKind,
-    pub message_id: String,
-    pub recipient: String,
-    pub url: Option<String>,
-    pub at: DateTime<Utc>,
-    pub user_agent: String,
-    pub ip: Option<String>,
-    pub classification: Classification,
-    pub reason: String,
-}
-
 /// An event row as both backends read it, before its text columns are checked.
 pub(crate) struct EventRow {
     pub id: i64,
@@ -161,19 +128,6 @@ impl TryFrom<EventRow> for Event {
             reason: r.reason,
         })
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct EventPage {
-    pub events: Vec<Event>,
-    /// Pass back as `after` to get the next events; unchanged when there are none.
-    pub cursor: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct OptOut {
-    pub address: String,
-    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -330,58 +284,6 @@ pub(crate) fn decide(hit: &Hit, target: &Target, clicked_in_burst: usize) -> Opt
 
 pub(crate) fn burst_cutoff(at: DateTime<Utc>) -> DateTime<Utc> {
     at - chrono::Duration::seconds(CLICK_BURST_SECONDS)
-}
-
-/// Longest user agent kept; the rest is noise or an attack on our disk.
-pub const MAX_USER_AGENT: usize = 512;
-/// Caps on what one registration may carry.
-pub const MAX_RECIPIENTS: usize = 1000;
-pub const MAX_LINKS_PER_RECIPIENT: usize = 500;
-pub const MAX_URL_LEN: usize = 4096;
-/// Most events one page returns.
-pub const MAX_PAGE: u32 = 1000;
-
-/// Checks a registration before it reaches the database: sizes, token shapes, http(s) URLs.
-pub fn validate_registration(r: &Registration) -> std::result::Result<(), String> {
-    use super::token::is_plausible_token;
-    if r.message_id.trim().is_empty() || r.message_id.len() > 998 {
-        return Err("message_id must be 1..998 characters".into());
-    }
-    if r.recipients.is_empty() || r.recipients.len() > MAX_RECIPIENTS {
-        return Err(format!("recipients must be 1..{MAX_RECIPIENTS}"));
-    }
-    for rcpt in &r.recipients {
-        if rcpt.address.is_empty() || rcpt.address.len() > 320 {
-            return Err("recipient address must be 1..320 characters".into());
-        }
-        if !is_plausible_token(&rcpt.token) || rcpt.token.len() < 22 {
-            return Err(format!(
-                "recipient token for {} is not a tracking token",
-                rcpt.address
-            ));
-        }
-        if rcpt.links.len() > MAX_LINKS_PER_RECIPIENT {
-            return Err(format!(
-                "at most {MAX_LINKS_PER_RECIPIENT} links per recipient"
-            ));
-        }
-        for link in &rcpt.links {
-            if !is_plausible_token(&link.token) || link.token.len() < 22 {
-                return Err("a link token is not a tracking token".into());
-            }
-            let lower = link.url.to_ascii_lowercase();
-            if link.url.len() > MAX_URL_LEN
-                || !(lower.starts_with("http://") || lower.starts_with("https://"))
-                || link
-                    .url
-                    .chars()
-                    .any(|c| c.is_control() || c.is_whitespace())
-            {
-                return Err(format!("link URL {:?} is not an http(s) URL", link.url));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The storage the tracker server and the CLI use. Object-safe so the server holds a

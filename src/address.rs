@@ -1,7 +1,6 @@
-//! What kind of address or domain something is, decided from the text alone: free-mail domains
+//! Email addresses as every layer sees them, decided from the text alone: parsing, free-mail domains
 //! (never organizations), non-human addresses (never enriched), and the normal forms used as keys.
 
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -163,11 +162,6 @@ pub fn is_valid_email(email: &str) -> bool {
         && domain_of(email).is_some()
 }
 
-/// Gravatar's key for an address: the SHA-256 of the trimmed, lower-cased address, in hex.
-pub fn gravatar_hash(email: &str) -> String {
-    hex::encode(Sha256::digest(normalize_email(email).as_bytes()))
-}
-
 /// One address parsed out of the stored display text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedAddress {
@@ -245,15 +239,6 @@ mod tests {
         ] {
             assert!(!is_non_human(a), "{a}");
         }
-    }
-
-    #[test]
-    fn gravatar_hash_is_sha256_of_normalized_address() {
-        // sha256("test@example.com")
-        assert_eq!(
-            gravatar_hash("  Test@Example.COM "),
-            "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
-        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::classify::{Classification, EventKind};
 use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
-use super::token::{hash_api_token, is_plausible_token, strip_suffix};
+use crate::tracking::token::{hash_api_token, is_plausible_token, strip_suffix};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -740,7 +740,7 @@ async fn register_message(
         Ok(r) => r,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
     };
-    if let Err(e) = super::db::validate_registration(&reg) {
+    if let Err(e) = crate::tracking::wire::validate_registration(&reg) {
         return json_error(StatusCode::BAD_REQUEST, &e);
     }
     match state.db.register(user, reg).await {

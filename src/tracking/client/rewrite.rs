@@ -15,7 +15,8 @@
 //! with a `!` right before the URL (`!https://example.com`; the `!` is removed), or by a pattern
 //! in [`RewriteOptions::excluded_urls`] (`[tracking] exclude_links`, see [`url_matches_pattern`]).
 
-use super::token::new_tracking_token;
+use crate::tracking::token::new_tracking_token;
+pub use crate::tracking::wire::TrackedLink;
 use std::collections::HashMap;
 
 /// The attribute an author puts on `<a>` to keep that link untracked.
@@ -33,13 +34,6 @@ pub struct RewriteOptions<'a> {
     pub unsubscribe_urls: &'a [String],
     /// Patterns of URLs the author chose not to track (see [`url_matches_pattern`]).
     pub excluded_urls: &'a [String],
-}
-
-/// A link token and the URL it redirects to: what the tracker must learn at registration.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TrackedLink {
-    pub token: String,
-    pub url: String,
 }
 
 /// One recipient's tracked copy of the body.

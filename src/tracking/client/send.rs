@@ -8,7 +8,6 @@
 //! the tracker answers or the user says "send it untracked" ([`mark_untracked`]).
 
 use super::api::{ApiError, TrackerClient, DEFAULT_TIMEOUT};
-use super::db::{RecipientRegistration, Registration};
 use super::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
 use crate::config::TrackingConfig;
 use crate::mail::compose::Draft;
@@ -17,6 +16,7 @@ use crate::store::{
     CopyLink, CopyUrls, OutboxRow, Store, StoreError, TrackedMessageRecord, TrackedRecipient,
     TrackingPreference,
 };
+use crate::tracking::wire::{RecipientRegistration, Registration};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

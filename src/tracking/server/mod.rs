@@ -1,0 +1,10 @@
+//! The tracker server, what `tidings tracker serve` runs: the HTTP endpoints ([`http`]) for pixels,
+//! links, opt-outs and the API, its databases ([`db`]: SQLite or PostgreSQL) and the rules that tell
+//! a person from a proxy or a machine ([`classify`]). Shares only [`super::wire`] and
+//! [`super::token`] with the client.
+
+pub mod classify;
+pub mod db;
+pub mod http;
+
+pub use http::{serve, serve_with_limits, ConnectionLimits, Metrics, ServerOptions};
