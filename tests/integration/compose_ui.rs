@@ -133,7 +133,7 @@ fn composer_new_mail_takes_fields_and_body_and_signs_it() {
     assert_eq!(d.subject, "Lunch");
     assert!(d.body.starts_with("Thursday works."), "{:?}", d.body);
     assert!(d.body.contains("-- \nMe\nExample Corp"), "{:?}", d.body);
-    insta::assert_snapshot!("composer_new_mail", h.screen());
+    crate::tui_snapshots::snap!("composer_new_mail", h.screen());
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn composer_reply_prefills_quote_recipients_and_references() {
     // The signature sits above the quote in a reply.
     let sig = d.body.find("Example Corp").unwrap();
     assert!(sig < d.body.find("> A week").unwrap(), "{:?}", d.body);
-    insta::assert_snapshot!("composer_reply", h.screen());
+    crate::tui_snapshots::snap!("composer_reply", h.screen());
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn composer_forward_keeps_attachments_and_can_remove_one() {
     assert_eq!(d.subject, "Fwd: Proposal for Q3");
     assert_eq!(d.attachments.len(), 1);
     assert_eq!(d.attachments[0].filename, "proposal.txt");
-    insta::assert_snapshot!("composer_forward", h.screen());
+    crate::tui_snapshots::snap!("composer_forward", h.screen());
     h.press(&["C-x"]);
     assert!(h.draft().attachments.is_empty());
 }
@@ -195,7 +195,7 @@ fn composer_leaving_a_changed_draft_asks_and_saves_on_request() {
     );
     assert!(h.app.compose.as_ref().unwrap().suggestions.is_empty());
     h.press(&["Esc"]);
-    insta::assert_snapshot!("composer_ask_on_leave", h.screen());
+    crate::tui_snapshots::snap!("composer_ask_on_leave", h.screen());
     h.press(&["c"]);
     assert!(h.app.compose.is_some(), "c cancels the question");
     h.press(&["Tab", "Tab", "Tab"]);
@@ -458,7 +458,7 @@ fn outbox_view_shows_every_state_with_its_keys_and_the_arrived_question() {
     );
     h.press(&["w"]);
     assert_eq!(h.app.outbox.as_ref().unwrap().lines.len(), 4);
-    insta::assert_snapshot!("outbox_states", h.screen());
+    crate::tui_snapshots::snap!("outbox_states", h.screen());
     h.press(&["G", "y"]);
     let asking = h
         .app
@@ -469,7 +469,7 @@ fn outbox_view_shows_every_state_with_its_keys_and_the_arrived_question() {
         .clone()
         .expect("retry asks first");
     assert_eq!(asking.question, Question::Arrived);
-    insta::assert_snapshot!("outbox_arrived_question", h.screen());
+    crate::tui_snapshots::snap!("outbox_arrived_question", h.screen());
     // A key that is not an answer changes nothing; Esc leaves it for later.
     h.press(&["x"]);
     assert!(h.app.outbox.as_ref().unwrap().asking.is_some());
@@ -614,7 +614,7 @@ fn outbox_cancel_asks_and_puts_the_mail_back_in_the_drafts() {
     let mut h = Harness::new();
     let id = put_in_outbox(&mut h, "Second thoughts", "queued", None, None, false);
     h.press(&["w", "d"]);
-    insta::assert_snapshot!("outbox_cancel_question", h.screen());
+    crate::tui_snapshots::snap!("outbox_cancel_question", h.screen());
     h.press(&["n"]);
     assert_eq!(outbox_state(&h, id).as_deref(), Some("queued"));
     h.press(&["d", "y"]);
