@@ -1,6 +1,7 @@
 //! Mail protocols and formats: IMAP sync and operations, SMTP and the outbox, MIME parsing,
 //! Knows the store; knows nothing of the screen.
 
+pub mod account;
 pub mod compose;
 pub mod drafts;
 pub mod filing;

@@ -13,9 +13,9 @@
 //! Folders are named by their wire names (modified UTF-7) in queued ops and on the server; a
 //! destination a person typed is looked up as shown or as on the wire (`mailbox_name::find`).
 
+use super::account::{MailAccount, SyncError, SyncEvent};
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name::{self, FindError};
-use super::sync::{MailAccount, SyncError, SyncEvent};
 use crate::store::{Folder, MessageRef, NewOp, PendingOp, Store, StoreError};
 use std::collections::BTreeMap;
 

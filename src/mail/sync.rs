@@ -26,15 +26,15 @@
 //! lacks IDLE, polls every `[sync] poll_seconds`; each change triggers a sync (which first
 //! replays pending ops). Connection errors are reported as [`SyncEvent::Error`] and retried.
 
+pub use super::account::{MailAccount, SyncError, SyncEvent};
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
 use super::parse::parse_message;
-use crate::config::{AccountConfig, Config, SyncConfig};
-use crate::store::{Flags, Folder, NewMessage, Store, StoreError};
+use crate::store::{Flags, Folder, NewMessage, Store};
 use imap::types::{Fetch, Flag};
 use imap_proto::NameAttribute;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,109 +47,6 @@ const MAX_CHUNK_BYTES: u64 = 32 * 1024 * 1024;
 const SIZE_WINDOW: usize = 2000;
 /// RFC 2177 asks clients to re-issue IDLE before 29 minutes.
 const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
-
-/// Errors of the sync engine and of mail operations (`ops`).
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Imap(#[from] ImapError),
-    #[error("local cache: {0}")]
-    Store(#[from] StoreError),
-    #[error("local cache: {0}")]
-    Sql(#[from] rusqlite::Error),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("stopped")]
-    Stopped,
-}
-
-/// What the engine reports while it works. `account` is the config's account name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SyncEvent {
-    /// `done` of `total` new messages of `folder` are stored. Only shown, so `folder` is the
-    /// name people read (decoded); elsewhere `folder` is the wire name, the folder's identity.
-    Progress {
-        account: String,
-        folder: String,
-        done: u64,
-        total: u64,
-    },
-    /// The folder's messages or flags changed locally: reload what shows it.
-    FolderChanged {
-        account: String,
-        folder: String,
-    },
-    /// A sync finished (the watcher sends one after each).
-    Finished {
-        account: String,
-    },
-    Error {
-        account: String,
-        message: String,
-    },
-    /// A queued local change was refused by the server and has been rolled back locally.
-    OpRolledBack {
-        account: String,
-        message_row: Option<i64>,
-        reason: String,
-    },
-}
-
-/// Everything the engine needs about one account, owned so it can move to a thread.
-#[derive(Debug, Clone)]
-pub struct MailAccount {
-    pub name: String,
-    pub config: AccountConfig,
-    /// The config file, named in error messages ("check password_command in …").
-    pub config_path: PathBuf,
-    pub sync: SyncConfig,
-}
-
-impl MailAccount {
-    pub fn new(config: &Config, config_path: &Path, name: &str) -> Result<MailAccount, String> {
-        let (name, acc) = config.account(Some(name))?;
-        if acc.imap.is_none() {
-            return Err(format!(
-                "account {name:?} has no [imap] section: nothing to sync"
-            ));
-        }
-        Ok(MailAccount {
-            name: name.to_string(),
-            config: acc.clone(),
-            config_path: config_path.to_path_buf(),
-            sync: config.sync.clone(),
-        })
-    }
-
-    /// Every configured account, in name order.
-    pub fn all(config: &Config, config_path: &Path) -> Vec<MailAccount> {
-        config
-            .accounts
-            .keys()
-            .filter_map(|n| MailAccount::new(config, config_path, n).ok())
-            .collect()
-    }
-
-    pub fn connect(&self) -> Result<Connection, ImapError> {
-        // `new` refuses accounts without [imap], so this is only reached with one.
-        match &self.config.imap {
-            Some(imap) => imapconn::connect(imap, &self.config_path),
-            None => Err(ImapError::Connect {
-                addr: format!("account {:?}", self.name),
-                reason: "it has no [imap] section".into(),
-                config: self.config_path.clone(),
-            }),
-        }
-    }
-
-    pub fn ensure_in_store(&self, store: &Store) -> Result<i64, StoreError> {
-        store.ensure_account(
-            &self.name,
-            &self.config.email,
-            self.config.display_name.as_deref(),
-        )
-    }
-}
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -833,12 +730,6 @@ fn watch_connection(
             return Ok(());
         }
     }
-}
-
-/// Sanity check used by tests and the CLI: the account's folders as the store knows them.
-pub fn folder_names(store: &Store, account: &str) -> Result<Vec<String>, StoreError> {
-    let id = store.account_id(account)?;
-    Ok(store.folders(id)?.into_iter().map(|f| f.name).collect())
 }
 
 #[cfg(test)]

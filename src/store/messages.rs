@@ -540,7 +540,7 @@ impl Store {
             ListFilter::All => {}
             ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
             ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
-            ListFilter::Tracked => sql.push_str(super::tracking::TRACKED_MESSAGES_SQL),
+            ListFilter::Tracked => sql.push_str(super::tracking_events::TRACKED_MESSAGES_SQL),
         }
         if let Some(fts) = q.search.as_deref().and_then(fts_query) {
             args.push(Box::new(fts));
@@ -550,7 +550,7 @@ impl Store {
             ));
         }
         if q.filter == ListFilter::Tracked {
-            sql.push_str(super::tracking::TRACKED_ORDER_SQL);
+            sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);
         } else {
             sql.push_str(" ORDER BY m.date DESC, m.id DESC");
         }
@@ -561,20 +561,6 @@ impl Store {
         let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Where a stored message lives on the server: (account name, folder name, uidvalidity, uid).
-    pub fn message_location(&self, id: i64) -> Result<(String, String, Option<u32>, u32)> {
-        self.conn
-            .query_row(
-                "SELECT a.name, f.name, f.uidvalidity, m.uid FROM messages m
-                 JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id
-                 WHERE m.id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?
-            .ok_or(StoreError::NoSuchMessage(id))
     }
 
     /// Sets flags on a message locally (the caller reaches the server, or queues a pending op).

@@ -11,11 +11,10 @@ mod local_mail;
 mod messages;
 mod outbox;
 mod schema;
-mod sent_tracked;
 mod superdata;
 mod sync;
-mod tracked_copy_urls;
-mod tracking;
+mod tracked_mail;
+mod tracking_events;
 
 pub use activity::*;
 pub use contacts::*;
@@ -23,11 +22,10 @@ pub use drafts::*;
 pub use forget_account::*;
 pub use messages::*;
 pub use outbox::*;
-pub use sent_tracked::SentTracking;
 pub use superdata::*;
 pub use sync::*;
-pub use tracked_copy_urls::*;
-pub use tracking::*;
+pub use tracked_mail::*;
+pub use tracking_events::*;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -62,11 +62,4 @@ impl Store {
             ])?;
         Ok(())
     }
-
-    /// Deletes every cached answer about `subject`; returns how many rows went.
-    pub fn superdata_delete(&self, subject: &str) -> Result<usize> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM superdata_cache WHERE subject = ?1", [subject])?)
-    }
 }

@@ -1,8 +1,10 @@
-//! Client-side tracking state: the tracked mail this user sent (written by the sending side when it
-//! registers a mail with the tracker), the events the poller fetched, the poll cursor, and the
-//! in-app notification list. Automated events are kept (with their reason) for the timeline but
+//! What happened to the tracked mail this user sent (the mail itself is in `tracked_mail`): the
+//! events the poller fetched, the poll cursor, notification claims and the repeat throttle, the
+//! in-app notification list, and the views built from events (timeline, summaries, list marks,
+//! a contact's or organization's activity). Automated events are kept (with their reason) for the timeline but
 //! never counted as opens or clicks.
 
+use super::tracked_mail::TrackedMessageRecord;
 use super::{Result, Store};
 use crate::address::normalize_email;
 use crate::message_id;
@@ -11,50 +13,6 @@ use crate::tracking_event::{Classification, EventKind};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-
-/// A tracked mail as the sending side records it when the tracker accepted its registration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrackedMessageRecord {
-    pub account: String,
-    /// The Message-ID header; stored with angle brackets whether or not they are given.
-    pub message_id: String,
-    pub subject: String,
-    /// Unix seconds.
-    pub sent_at: i64,
-    pub track_opens: bool,
-    pub track_links: bool,
-    pub recipients: Vec<TrackedRecipient>,
-}
-
-#[cfg(test)]
-impl TrackedMessageRecord {
-    /// The unit tests' tracked mail: "Proposal for Q3" from account `work`, sent at 1000 with
-    /// opens and links tracked, to `recipients` as (address, name).
-    pub(crate) fn q3_for_tests(message_id: &str, recipients: &[(&str, &str)]) -> Self {
-        TrackedMessageRecord {
-            account: "work".into(),
-            message_id: message_id.into(),
-            subject: "Proposal for Q3".into(),
-            sent_at: 1000,
-            track_opens: true,
-            track_links: true,
-            recipients: recipients
-                .iter()
-                .map(|(address, name)| TrackedRecipient {
-                    address: address.to_string(),
-                    name: name.to_string(),
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrackedRecipient {
-    pub address: String,
-    /// Display name as addressed; empty when none.
-    pub name: String,
-}
 
 /// Opens and clicks of one recipient; automated events are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -96,20 +54,6 @@ pub struct StoredPage {
     /// False when another poller moved the cursor since this page was asked for: it was left
     /// alone (the events were still stored, idempotently).
     pub cursor_saved: bool,
-}
-
-/// One line of the Tracked list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrackedItem {
-    pub message: TrackedMessageRecord,
-    pub summary: TrackingSummary,
-}
-
-impl TrackedItem {
-    /// What the list sorts on: the last counted activity, else the sending time.
-    pub fn sort_time(&self) -> i64 {
-        self.summary.last_activity.unwrap_or(self.message.sent_at)
-    }
 }
 
 /// One event as the timeline shows it.
@@ -193,32 +137,55 @@ fn class_of(s: &str) -> Classification {
     Classification::parse(s).unwrap_or(Classification::Automated)
 }
 
+/// One line of the Tracked list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackedItem {
+    pub message: TrackedMessageRecord,
+    pub summary: TrackingSummary,
+}
+
+impl TrackedItem {
+    /// What the list sorts on: the last counted activity, else the sending time.
+    pub fn sort_time(&self) -> i64 {
+        self.summary.last_activity.unwrap_or(self.message.sent_at)
+    }
+}
+
 impl Store {
-    /// Records (or replaces) a tracked mail and its recipients.
-    pub fn record_tracked_message(&mut self, r: &TrackedMessageRecord) -> Result<()> {
-        let id = message_id::bracketed(&r.message_id);
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO tracked_messages(account, message_id, subject, sent_at, track_opens, track_links)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(account, message_id) DO UPDATE SET subject = excluded.subject,
-                 sent_at = excluded.sent_at, track_opens = excluded.track_opens,
-                 track_links = excluded.track_links",
-            params![r.account, id, r.subject, r.sent_at, r.track_opens, r.track_links],
+    /// Tracked mail of `account` (every account when `None`), newest activity first. Mail with
+    /// events the tracker reported but no local record (sent from another machine) is listed too.
+    pub fn tracked_list(&self, account: Option<&str>) -> Result<Vec<TrackedItem>> {
+        let mut st = self.conn.prepare(
+            "SELECT account, message_id FROM tracked_messages WHERE ?1 IS NULL OR account = ?1
+             UNION
+             SELECT DISTINCT account, message_id FROM tracking_events WHERE ?1 IS NULL OR account = ?1",
         )?;
-        tx.execute(
-            "DELETE FROM tracked_recipients WHERE account = ?1 AND message_id = ?2",
-            params![r.account, id],
-        )?;
-        for rec in &r.recipients {
-            tx.execute(
-                "INSERT OR REPLACE INTO tracked_recipients(account, message_id, address, name)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![r.account, id, normalize_email(&rec.address), rec.name],
-            )?;
+        let keys: Vec<(String, String)> = st
+            .query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut items = Vec::with_capacity(keys.len());
+        for (acc, id) in keys {
+            let summary = self.tracking_summary(&acc, &id)?;
+            let message = match self.tracked_message(&acc, &id)? {
+                Some(m) => m,
+                None => TrackedMessageRecord {
+                    account: acc.clone(),
+                    message_id: id.clone(),
+                    subject: String::new(),
+                    sent_at: summary.first_open.unwrap_or(0),
+                    track_opens: true,
+                    track_links: summary.clicks > 0,
+                    recipients: Vec::new(),
+                },
+            };
+            items.push(TrackedItem { message, summary });
         }
-        tx.commit()?;
-        Ok(())
+        items.sort_by(|a, b| {
+            b.sort_time()
+                .cmp(&a.sort_time())
+                .then_with(|| b.message.message_id.cmp(&a.message.message_id))
+        });
+        Ok(items)
     }
 
     /// The cursor to pass as `after` on the next poll (`None`: from the start).
@@ -437,54 +404,6 @@ impl Store {
             .query_row("SELECT count(*) FROM tracking_events", [], |r| r.get(0))?)
     }
 
-    pub fn tracked_message(
-        &self,
-        account: &str,
-        message_id: &str,
-    ) -> Result<Option<TrackedMessageRecord>> {
-        let id = message_id::bracketed(message_id);
-        let row = self
-            .conn
-            .query_row(
-                "SELECT subject, sent_at, track_opens, track_links FROM tracked_messages
-                 WHERE account = ?1 AND message_id = ?2",
-                params![account, id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, bool>(2)?,
-                        r.get::<_, bool>(3)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((subject, sent_at, track_opens, track_links)) = row else {
-            return Ok(None);
-        };
-        let mut st = self.conn.prepare(
-            "SELECT address, name FROM tracked_recipients WHERE account = ?1 AND message_id = ?2
-             ORDER BY address",
-        )?;
-        let recipients = st
-            .query_map(params![account, id], |r| {
-                Ok(TrackedRecipient {
-                    address: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(Some(TrackedMessageRecord {
-            account: account.to_string(),
-            message_id: id,
-            subject,
-            sent_at,
-            track_opens,
-            track_links,
-            recipients,
-        }))
-    }
-
     /// Every event of one mail, oldest first, automated ones included.
     pub fn timeline(&self, account: &str, message_id: &str) -> Result<Vec<TimelineEntry>> {
         let mut st = self.conn.prepare(
@@ -586,42 +505,6 @@ impl Store {
         )?)
     }
 
-    /// Tracked mail of `account` (every account when `None`), newest activity first. Mail with
-    /// events the tracker reported but no local record (sent from another machine) is listed too.
-    pub fn tracked_list(&self, account: Option<&str>) -> Result<Vec<TrackedItem>> {
-        let mut st = self.conn.prepare(
-            "SELECT account, message_id FROM tracked_messages WHERE ?1 IS NULL OR account = ?1
-             UNION
-             SELECT DISTINCT account, message_id FROM tracking_events WHERE ?1 IS NULL OR account = ?1",
-        )?;
-        let keys: Vec<(String, String)> = st
-            .query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut items = Vec::with_capacity(keys.len());
-        for (acc, id) in keys {
-            let summary = self.tracking_summary(&acc, &id)?;
-            let message = match self.tracked_message(&acc, &id)? {
-                Some(m) => m,
-                None => TrackedMessageRecord {
-                    account: acc.clone(),
-                    message_id: id.clone(),
-                    subject: String::new(),
-                    sent_at: summary.first_open.unwrap_or(0),
-                    track_opens: true,
-                    track_links: summary.clicks > 0,
-                    recipients: Vec::new(),
-                },
-            };
-            items.push(TrackedItem { message, summary });
-        }
-        items.sort_by(|a, b| {
-            b.sort_time()
-                .cmp(&a.sort_time())
-                .then_with(|| b.message.message_id.cmp(&a.message.message_id))
-        });
-        Ok(items)
-    }
-
     /// For the list's marks: every tracked Message-ID of `account` (recorded as sent tracked, or
     /// with events) and its counted opens and clicks. One query, so a list of any length is
     /// marked by looking its rows up in the map.
@@ -709,34 +592,6 @@ impl Store {
             clicks,
             last_activity: last,
         })
-    }
-
-    /// The subject of a cached copy of `message_id` (with brackets), preferring the Sent folder.
-    pub fn subject_by_message_id(&self, message_id: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT m.subject FROM messages m JOIN folders f ON f.id = m.folder_id
-                 WHERE m.message_id = ?1 ORDER BY (f.role = 'sent') DESC LIMIT 1",
-                [message_id],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// The id of the cached copy of `message_id` in `account`'s folders, preferring Sent.
-    pub fn cached_copy(&self, account: &str, message_id: &str) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT m.id FROM messages m JOIN folders f ON f.id = m.folder_id
-                 JOIN accounts a ON a.id = f.account_id
-                 WHERE a.name = ?1 AND m.message_id = ?2 AND m.deleted = 0
-                 ORDER BY (f.role = 'sent') DESC, m.id LIMIT 1",
-                params![account, message_id::bracketed(message_id)],
-                |r| r.get(0),
-            )
-            .optional()?)
     }
 
     /// Adds an in-app notification for event `event_id` (at most one per event and account);
