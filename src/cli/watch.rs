@@ -1,7 +1,7 @@
 //! `tidings watch`: the events pollers without the TUI — desktop notifications while the terminal
 //! app is closed (docs/tracking.md has a systemd user unit), one poller per tracker the accounts
 //! use. `--once` polls until caught up and exits, for scripts and tests. It may run beside the
-//! TUI on the same data dir: each event notifies once in total (see `tracking::poller`).
+//! TUI on the same data dir: each event notifies once in total (see `tracking::client::poller`).
 
 use super::{Context, WatchArgs};
 use crate::tracking::client::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};

@@ -777,7 +777,7 @@ impl OutboxWorker {
     }
 
     /// Like [`OutboxWorker::spawn`], with the planner each pass uses (e.g. the tracking
-    /// feature's `tracking::send::planner_for`, so tracked mail goes out tracked).
+    /// feature's `tracking::client::send::planner_for`, so tracked mail goes out tracked).
     pub fn spawn_with_planner(
         config: Config,
         db_path: PathBuf,
