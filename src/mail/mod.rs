@@ -1,5 +1,5 @@
 //! Mail protocols and formats: IMAP sync and operations, SMTP and the outbox, MIME parsing,
-//! Knows the store; knows nothing of the screen.
+//! building and rendering, folder names. Knows the store; knows nothing of the screen.
 
 pub mod account;
 pub mod compose;

@@ -1,8 +1,8 @@
 //! Superdata: public facts about a contact (Gravatar) and their organization's domain (homepage,
 //! RDAP, DNS MX), fetched only when the user asks, each source behind the [`Provider`] trait, each
-//! answer cached in SQLite with the time it was fetched. Owns the fetch policy ([`net`]), the
-//! the views the contact and organization
-//! panes draw ([`details`]) and the offline demo sources ([`demo`]). Knows nothing of the screen.
+//! answer cached in SQLite with the time it was fetched. Owns the fetch policy ([`net`]) and the
+//! views the contact and organization panes draw ([`details`]); the demo's offline sources are
+//! in `crate::demo`. Knows nothing of the screen.
 
 pub mod details;
 pub mod gravatar;
