@@ -74,7 +74,7 @@ fn demo_prints_a_seeded_inbox_and_leaves_no_trace() {
 
 #[test]
 fn one_demo_dir_serves_one_demo_at_a_time() {
-    use tidings::cli::demo::prepare_demo;
+    use tidings::demo::session::prepare_demo;
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("demo");
     let first = prepare_demo(Some(&dir), 1_788_256_800).unwrap();
@@ -134,7 +134,7 @@ mod sending {
     use crate::tui_snapshots::{snap, Harness};
     use tidings::app::compose::queue_draft;
     use tidings::app::TrackingLine;
-    use tidings::cli::demo::{prepare_demo, DemoEnv, DemoServers};
+    use tidings::demo::session::{prepare_demo, DemoEnv, DemoServers};
     use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};
     use tidings::mail::outbox::{Outbox, Outcome, Which};
     use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
@@ -506,7 +506,7 @@ mod tracked {
 
     use super::demo;
     use std::process::Command;
-    use tidings::cli::demo::{poll_once, prepare_demo, Pace};
+    use tidings::demo::session::{poll_once, prepare_demo, Pace};
     use tidings::tracking::server::classify::{Classification, EventKind};
 
     fn tracked_json(home: &std::path::Path, dir: &str) -> Vec<serde_json::Value> {
