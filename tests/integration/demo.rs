@@ -90,6 +90,54 @@ fn one_demo_dir_serves_one_demo_at_a_time() {
 }
 
 #[test]
+fn the_inbox_gets_ordinary_config_pointing_at_demo_sources_that_live_as_long_as_the_demo() {
+    use tidings::demo::session::{start, Audience, DemoOptions};
+    use tidings::superdata::{Superdata, Target};
+    let home = tempfile::tempdir().unwrap();
+    let mut demo = start(DemoOptions {
+        keep_in: Some(home.path().join("demo")),
+        now: 1_788_256_800,
+        audience: Audience::Inbox,
+    })
+    .unwrap();
+    let superdata = demo.config().superdata.clone();
+    assert!(superdata.enabled && superdata.demo, "{superdata:?}");
+    assert!(
+        superdata.gravatar_url.starts_with("http://127.0.0.1:"),
+        "{superdata:?}"
+    );
+    assert!(demo.take_local_events().is_some());
+    assert!(demo.take_local_events().is_none());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = home.path().join("lookups.sqlite3");
+    let report = rt
+        .block_on(Superdata::new(&superdata).unwrap().lookup(
+            &db,
+            &Target::parse("dana.lee@acme.test").unwrap(),
+            false,
+        ))
+        .unwrap();
+    assert!(report.demo());
+
+    let http = superdata
+        .gravatar_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    drop(demo);
+    let stopped = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(&http).is_err()
+    });
+    assert!(stopped, "the demo sources at {http} outlived the demo");
+}
+
+#[test]
 fn demo_dir_is_kept_reusable_and_never_a_real_cache() {
     let home = tempfile::tempdir().unwrap();
     let kept = home.path().join("kept");
