@@ -18,7 +18,7 @@
 //! serve as demo data.
 
 use super::mailbox::{seed, DemoSummary, DEMO_ACCOUNT};
-use super::people::{ME, INITECH};
+use super::people::{INITECH, ME};
 use super::smtp::{LocalSmtp, LocalSmtpOptions};
 use super::superdata::BackgroundDemoSources;
 use super::tracker::EmbeddedTracker;
