@@ -73,10 +73,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!(
         "\nSending: an embedded SMTP server runs at {}; what it receives is kept in {} and \
          mail to {} lands in INBOX.\nTracking: an embedded tracker runs at {}",
-        demo.servers.smtp.addr(),
-        demo.servers.smtp.delivered_dir().display(),
+        demo.servers().smtp.addr(),
+        demo.servers().smtp.delivered_dir().display(),
         ME.email,
-        demo.servers.tracker.base_url
+        demo.servers().tracker.base_url
     );
     match &args.dir {
         Some(dir) => println!(

@@ -64,9 +64,9 @@ pub struct RunningDemo {
     // Fields drop in this order: the sources and servers before the log that may hear of their
     // stopping, and the dir (which may be deleted) last.
     _sources: Option<BackgroundDemoSources>,
-    pub servers: DemoServers,
+    servers: DemoServers,
     _log: Option<tracing_appender::non_blocking::WorkerGuard>,
-    pub env: DemoEnv,
+    env: DemoEnv,
     local_events: Option<UnboundedReceiver<SyncEvent>>,
 }
 
@@ -113,6 +113,11 @@ impl RunningDemo {
 
     pub fn summary(&self) -> &DemoSummary {
         &self.env.summary
+    }
+
+    /// The embedded SMTP server and tracker, for saying where they run.
+    pub fn servers(&self) -> &DemoServers {
+        &self.servers
     }
 
     /// Folder changes the demo's SMTP receiver makes (mail to the demo user filed into INBOX),
