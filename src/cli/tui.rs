@@ -15,9 +15,6 @@ use std::sync::Arc;
 pub struct TuiOptions {
     /// Start the background sync of the configured accounts (off for demo data).
     pub sync: bool,
-    /// Serve the demo companies' Superdata sources from an embedded server on 127.0.0.1 and use
-    /// them instead of `[superdata]` (for `tidings demo`: offline, marked as demo data).
-    pub demo_superdata: bool,
     /// Folder changes made outside the app (the demo's SMTP receiver filing into INBOX).
     pub local_events: Option<tokio::sync::mpsc::UnboundedReceiver<SyncEvent>>,
 }
@@ -44,7 +41,6 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
         &ctx.config,
         TuiOptions {
             sync: true,
-            demo_superdata: false,
             local_events: None,
         },
     )
@@ -96,16 +92,6 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
             });
         }
         app.superdata = config.superdata.clone();
-        // Held until the inbox closes: dropping it stops the demo sources.
-        let _demo_sources = if opts.demo_superdata {
-            let sources = crate::demo::superdata::serve_demo_sources()
-                .await
-                .map_err(|e| anyhow::anyhow!("starting the demo Superdata sources: {e}"))?;
-            app.superdata = sources.config.clone();
-            Some(sources)
-        } else {
-            None
-        };
         let ui = Ui::new(theme, keymap, config.ui.mouse);
         crate::ui::event_loop::run(app, ui, runtime, rx).await?;
         anyhow::Ok(())

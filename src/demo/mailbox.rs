@@ -2,10 +2,12 @@
 //! `tidings demo` needs no server. Every message is a real RFC 5322 message built with
 //! mail-builder and stored through [`parse_message`] and [`Store::put_message`], the path real mail
 //! takes — the demo exercises the parser, the sanitizer and the renderer like an IMAP account does.
-//!
-//! Everyone lives at reserved names (`*.test`, `example.com`/`.org`), and the same people recur
-//! across threads: Acme (a customer), Globex (a vendor) and Initech (your employer).
+//! Who writes to whom is [`super::people`].
 
+use super::people::{
+    Person, BILL, DANA, DEMO_PEOPLE, GLOBEX_BILLING, GLOBEX_NEWS, HANK, INITECH_CI, JOANNA, LENA,
+    MARCUS, ME, PETER, PRIYA, SAM, SAMIR, TERMINAL_WEEKLY,
+};
 use crate::mail::parse::parse_message;
 use crate::store::{Flags, Store, StoreError};
 use mail_builder::headers::address::Address;
@@ -13,9 +15,8 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::mime::MimePart;
 use mail_builder::MessageBuilder;
 
+/// The account the demo user's mail is stored under.
 pub const DEMO_ACCOUNT: &str = "demo";
-pub const DEMO_EMAIL: &str = "alex@initech.test";
-pub const DEMO_NAME: &str = "Alex Morgan";
 
 /// The folders of the demo account with their SPECIAL-USE roles, INBOX first.
 pub const DEMO_FOLDERS: &[(&str, &str)] = &[
@@ -69,52 +70,6 @@ pub struct SentMail {
     /// The plain-text body.
     pub body: String,
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Person {
-    pub name: &'static str,
-    pub email: &'static str,
-}
-
-const fn p(name: &'static str, email: &'static str) -> Person {
-    Person { name, email }
-}
-
-const ME: Person = p(DEMO_NAME, DEMO_EMAIL);
-// Acme: a customer.
-const DANA: Person = p("Dana Lee", "dana.lee@acme.test");
-const MARCUS: Person = p("Marcus Chen", "marcus@acme.test");
-const PRIYA: Person = p("Priya Natarajan", "priya@acme.test");
-// Globex: a vendor.
-const HANK: Person = p("Hank Scorpio", "hank@globex.test");
-const LENA: Person = p("Lena Ortiz", "lena.ortiz@globex.test");
-const GLOBEX_BILLING: Person = p("Globex Billing", "billing@globex.test");
-// Initech: your own company.
-const BILL: Person = p("Bill Lumbergh", "bill@initech.test");
-const PETER: Person = p("Peter Gibbons", "peter@initech.test");
-const SAMIR: Person = p("Samir Nagheenanajar", "samir@initech.test");
-const JOANNA: Person = p("Joanna Park", "joanna@initech.test");
-const CI: Person = p("Initech CI", "ci@initech.test");
-// Elsewhere.
-const SAM: Person = p("Sam Rivera", "sam.rivera@example.org");
-const RUST_WEEKLY: Person = p(
-    "This Week in Terminals",
-    "editor@terminal-weekly.example.com",
-);
-const GLOBEX_NEWS: Person = p("Globex Product News", "news@globex.test");
-
-/// Everyone who writes to the demo account, for whoever later wants demo contacts or companies.
-pub const DEMO_PEOPLE: &[Person] = &[
-    DANA, MARCUS, PRIYA, HANK, LENA, BILL, PETER, SAMIR, JOANNA, SAM,
-];
-
-/// The demo's companies as (domain, name, what they are to the user), for features that show
-/// organizations (contacts, Superdata) to serve their demo data from.
-pub const DEMO_COMPANIES: &[(&str, &str, &str)] = &[
-    ("acme.test", "Acme Corporation", "customer"),
-    ("globex.test", "Globex", "vendor"),
-    ("initech.test", "Initech", "the user's employer"),
-];
 
 /// splitmix64: a few lines, stable forever — unlike a library RNG whose stream may change with a
 /// version bump, which would change the demo.
@@ -303,7 +258,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
         .conn
         .unchecked_transaction()
         .map_err(StoreError::from)?;
-    let account = store.ensure_account(DEMO_ACCOUNT, DEMO_EMAIL, Some(DEMO_NAME))?;
+    let account = store.ensure_account(DEMO_ACCOUNT, ME.email, Some(ME.name))?;
     let mut folder_ids = Vec::new();
     for (name, role) in DEMO_FOLDERS {
         let id = store.upsert_folder(account, name, Some("/"), Some(role), true)?;
@@ -327,7 +282,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
     tx.commit().map_err(StoreError::from)?;
     Ok(DemoSummary {
         account: DEMO_ACCOUNT.into(),
-        email: DEMO_EMAIL.into(),
+        email: ME.email.into(),
         messages: folders.iter().map(|(_, n)| n).sum(),
         folders,
         tracked_sent,
@@ -336,10 +291,6 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
 
 fn msg_id(slug: &str, n: usize, domain: &str) -> String {
     format!("{slug}.{n}@{domain}")
-}
-
-fn domain_of(p: &Person) -> &'static str {
-    p.email.rsplit('@').next().unwrap_or("example.com")
 }
 
 /// (sender, body, attachment) for each turn of a conversation; `ME` turns land in Sent.
@@ -411,7 +362,7 @@ fn threads(mail: &mut Vec<Draft>, now: i64) {
         let mut ids: Vec<String> = Vec::new();
         let mut last_other = DANA;
         for (i, (who, body, attach)) in turns.iter().enumerate() {
-            let id = msg_id(&format!("thread{t}"), i, domain_of(who));
+            let id = msg_id(&format!("thread{t}"), i, who.domain());
             let is_me = who.email == ME.email;
             let folder = if is_me { "Sent" } else { folder };
             let subject = if i == 0 {
@@ -508,7 +459,7 @@ fn newsletters(mail: &mut Vec<Draft>, now: i64) {
         };
         let mut d = Draft::new(
             folder,
-            RUST_WEEKLY,
+            TERMINAL_WEEKLY,
             &format!("This Week in Terminals #{}", 120 - week),
             date,
             msg_id("twit", week, "terminal-weekly.example.com"),
@@ -561,7 +512,7 @@ fn notifications(mail: &mut Vec<Draft>, rng: &mut Rng, now: i64) {
         };
         let mut d = Draft::new(
             folder,
-            CI,
+            INITECH_CI,
             &format!(
                 "[initech/tps] Build #{build} {} on {branch}",
                 if failed { "failed" } else { "passed" }
@@ -639,12 +590,9 @@ fn chatter(mail: &mut Vec<Draft>, rng: &mut Rng, now: i64) {
         ("Thanks!", "Thanks for the help yesterday, the fix worked."),
         ("Office move", "We move to the 3rd floor on the 15th. Boxes arrive Monday."),
     ];
-    let senders = [
-        DANA, MARCUS, PRIYA, HANK, LENA, BILL, PETER, SAMIR, JOANNA, SAM,
-    ];
     for n in 0..150usize {
         let (subject, body) = *rng.pick(topics);
-        let from = *rng.pick(&senders);
+        let from = *rng.pick(DEMO_PEOPLE);
         let age = (n as i64) * 7 * HOUR + rng.below(5 * HOUR as u64) as i64;
         let date = now - age - 20 * 60;
         let folder = if age < 12 * DAY {
@@ -660,7 +608,7 @@ fn chatter(mail: &mut Vec<Draft>, rng: &mut Rng, now: i64) {
             from,
             subject,
             date,
-            msg_id("chat", n, domain_of(&from)),
+            msg_id("chat", n, from.domain()),
         );
         d.body = Body::Text(format!("{body}\n\n{first_name}\n"));
         d.flags.flagged = rng.chance(6);
@@ -674,8 +622,8 @@ fn chatter(mail: &mut Vec<Draft>, rng: &mut Rng, now: i64) {
                 msg_id("chatreply", n, "initech.test"),
             );
             reply.to = vec![from];
-            reply.in_reply_to = Some(msg_id("chat", n, domain_of(&from)));
-            reply.references = vec![msg_id("chat", n, domain_of(&from))];
+            reply.in_reply_to = Some(msg_id("chat", n, from.domain()));
+            reply.references = vec![msg_id("chat", n, from.domain())];
             reply.body = Body::Text(format!("Thanks {first_name}, will do.\n\nAlex\n"));
             mail.push(reply);
         }
@@ -704,10 +652,7 @@ fn junk_and_hostile(mail: &mut Vec<Draft>, now: i64) {
         ("Hot singles in your area", "hello@dating.test"),
     ];
     for (i, (subject, from)) in spam.iter().enumerate() {
-        let sender = Person {
-            name: "Customer Service",
-            email: from,
-        };
+        let sender = Person::new("Customer Service", from);
         let mut d = Draft::new(
             "Junk",
             sender,
@@ -719,15 +664,12 @@ fn junk_and_hostile(mail: &mut Vec<Draft>, now: i64) {
             None,
             format!(
                 "<p>Click <a href=\"https://{}/claim\">here</a> to claim.</p>",
-                domain_of(&sender)
+                sender.domain()
             ),
         );
         mail.push(d);
     }
-    let evil = Person {
-        name: "IT Helpdesk",
-        email: "helpdesk@evil.test",
-    };
+    let evil = Person::new("IT Helpdesk", "helpdesk@evil.test");
     let mut d = Draft::new(
         "INBOX",
         evil,
@@ -747,10 +689,10 @@ tidings shows every one of these as visible text instead of obeying it.\n"
             .into(),
     );
     mail.push(d);
-    let spoof = Person {
-        name: "Acme Payroll \u{202E}tset.emca@llorYAP\u{202C}",
-        email: "pay\u{200B}roll@acme-payroll.test",
-    };
+    let spoof = Person::new(
+        "Acme Payroll \u{202E}tset.emca@llorYAP\u{202C}",
+        "pay\u{200B}roll@acme-payroll.test",
+    );
     let mut d = Draft::new(
         "INBOX",
         spoof,
@@ -1028,17 +970,6 @@ mod tests {
         assert!(text.contains("Title change: ␛]0;pwned␇"), "{text}");
         assert!(text.contains("Amount due: $100") && text.contains("Amount due: $999"));
         assert!(text.contains("Clear screen: ␛[2J␛[H"), "{text}");
-    }
-
-    #[test]
-    fn demo_people_belong_to_demo_companies_or_free_mail() {
-        for person in DEMO_PEOPLE {
-            let domain = domain_of(person);
-            assert!(
-                DEMO_COMPANIES.iter().any(|(d, _, _)| *d == domain) || domain == "example.org",
-                "{domain}"
-            );
-        }
     }
 
     #[test]

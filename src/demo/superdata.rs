@@ -1,9 +1,10 @@
 //! The demo's own Superdata sources: an HTTP server and a DNS server on 127.0.0.1, in process,
 //! serving made-up Gravatar profiles, homepages, RDAP records and MX records for the demo
-//! companies (acme.test, globex.test, initech.test), so `tidings demo` can show the feature with
-//! no network. Everything served says it is demo data, and the returned config marks every value
+//! people and companies ([`super::people`]), so `tidings demo` can show the feature with no
+//! network. Everything served says it is demo data, and the returned config marks every value
 //! fetched through it as demo.
 
+use super::people::{company, Company, Person, DEMO_PEOPLE};
 use crate::config::SuperdataConfig;
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
 use hickory_resolver::proto::rr::rdata::MX;
@@ -12,60 +13,6 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
-
-/// The demo people with a Gravatar profile: (address, name, job title, location). They are people
-/// the demo mailbox (`mail::demo::DEMO_PEOPLE`) really contains; the others get Gravatar's 404,
-/// as most real people do.
-pub const DEMO_PEOPLE: &[(&str, &str, &str, &str)] = &[
-    ("dana.lee@acme.test", "Dana Lee", "CTO", "Springfield"),
-    (
-        "marcus@acme.test",
-        "Marcus Chen",
-        "Head of Sales",
-        "Shelbyville",
-    ),
-    ("hank@globex.test", "Hank Scorpio", "CEO", "Cypress Creek"),
-    (
-        "lena.ortiz@globex.test",
-        "Lena Ortiz",
-        "Account Manager",
-        "Cypress Creek",
-    ),
-    (
-        "peter@initech.test",
-        "Peter Gibbons",
-        "Software Engineer",
-        "Austin",
-    ),
-];
-
-/// The demo companies: (domain, name, founded, employees, MX host, registrar).
-pub const DEMO_COMPANIES: &[(&str, &str, &str, &str, &str, &str)] = &[
-    (
-        "acme.test",
-        "Acme Corporation",
-        "1949",
-        "250",
-        "aspmx.l.google.com",
-        "Demo Registrar Inc.",
-    ),
-    (
-        "globex.test",
-        "Globex Corporation",
-        "1996",
-        "1200",
-        "globex-test.mail.protection.outlook.com",
-        "Demo Registrar Inc.",
-    ),
-    (
-        "initech.test",
-        "Initech",
-        "1989",
-        "80",
-        "mx.initech.test",
-        "Another Demo Registrar",
-    ),
-];
 
 /// The running demo sources; dropping this stops them.
 pub struct DemoSources {
@@ -111,6 +58,42 @@ pub async fn serve_demo_sources() -> std::io::Result<DemoSources> {
     })
 }
 
+/// The demo sources on a tokio runtime of their own, for a caller that has none: `tidings demo`
+/// starts them before the inbox opens its runtime, and keeps them for as long as the inbox runs.
+/// Dropping this stops them.
+pub struct BackgroundDemoSources {
+    sources: DemoSources,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl BackgroundDemoSources {
+    pub fn start() -> std::io::Result<BackgroundDemoSources> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let sources = runtime.block_on(serve_demo_sources())?;
+        Ok(BackgroundDemoSources {
+            sources,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Points every Superdata source at these servers, with `demo = true`.
+    pub fn config(&self) -> &SuperdataConfig {
+        &self.sources.config
+    }
+}
+
+impl Drop for BackgroundDemoSources {
+    fn drop(&mut self) {
+        // Not a blocking shutdown: this may be dropped on a thread that runs async code.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 async fn serve_http(listener: TcpListener) {
     loop {
         let Ok((mut sock, _)) = listener.accept().await else {
@@ -142,7 +125,8 @@ fn route(path: &str) -> (&'static str, &'static str, String) {
     if let Some(hash) = path.strip_prefix("/gravatar/") {
         return DEMO_PEOPLE
             .iter()
-            .find(|p| crate::superdata::gravatar::gravatar_hash(p.0) == hash)
+            .filter(|p| p.profile.is_some())
+            .find(|p| crate::superdata::gravatar::gravatar_hash(p.email) == hash)
             .map(|p| ("200 OK", "application/json", gravatar_json(p)))
             .unwrap_or(not_found);
     }
@@ -160,23 +144,10 @@ fn route(path: &str) -> (&'static str, &'static str, String) {
     not_found
 }
 
-type Company = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-);
-
-fn company(domain: &str) -> Option<&'static Company> {
-    DEMO_COMPANIES.iter().find(|c| c.0 == domain)
-}
-
-fn gravatar_json(p: &(&str, &str, &str, &str)) -> String {
-    let (email, name, job, location) = *p;
-    let domain = email.rsplit('@').next().unwrap_or("");
-    let company = company(domain).map(|c| c.1).unwrap_or("");
+fn gravatar_json(p: &Person) -> String {
+    let (email, name) = (p.email, p.name);
+    let (job, location) = p.profile.map_or(("", ""), |p| (p.job_title, p.location));
+    let company = p.company().map(|c| c.name).unwrap_or("");
     let handle = email.split('@').next().unwrap_or("").replace('.', "");
     serde_json::json!({
         "hash": crate::superdata::gravatar::gravatar_hash(email),
@@ -198,7 +169,13 @@ fn gravatar_json(p: &(&str, &str, &str, &str)) -> String {
 }
 
 fn homepage_html(c: &Company) -> String {
-    let (domain, name, founded, employees, _, _) = *c;
+    let &Company {
+        domain,
+        name,
+        founded,
+        employees,
+        ..
+    } = c;
     let slug = domain.split('.').next().unwrap_or(domain);
     let ld = serde_json::json!({
         "@context": "https://schema.org",
@@ -227,7 +204,12 @@ fn homepage_html(c: &Company) -> String {
 }
 
 fn rdap_json(c: &Company) -> String {
-    let (domain, _, founded, _, _, registrar) = *c;
+    let &Company {
+        domain,
+        founded,
+        registrar,
+        ..
+    } = c;
     serde_json::json!({
         "objectClassName": "domain",
         "ldhName": domain.to_uppercase(),
@@ -275,7 +257,7 @@ fn dns_answer(query: &[u8]) -> Option<Vec<u8>> {
         .to_ascii_lowercase();
     match company(&qname) {
         Some(c) if question.query_type == RecordType::MX => {
-            let exchange = Name::from_ascii(format!("{}.", c.4)).ok()?;
+            let exchange = Name::from_ascii(format!("{}.", c.mx_host)).ok()?;
             resp.add_answer(Record::from_rdata(
                 question.name.clone(),
                 300,
@@ -286,26 +268,4 @@ fn dns_answer(query: &[u8]) -> Option<Vec<u8>> {
         None => resp.metadata.response_code = ResponseCode::NXDomain,
     }
     resp.to_vec().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn demo_profiles_belong_to_people_of_the_demo_mailbox() {
-        for (email, name, _, _) in DEMO_PEOPLE {
-            assert!(
-                crate::demo::mailbox::DEMO_PEOPLE
-                    .iter()
-                    .any(|p| p.email == *email && p.name == *name),
-                "{email} ({name}) is not in the demo mailbox"
-            );
-        }
-        for (domain, ..) in DEMO_COMPANIES {
-            assert!(crate::demo::mailbox::DEMO_COMPANIES
-                .iter()
-                .any(|(d, ..)| d == domain));
-        }
-    }
 }

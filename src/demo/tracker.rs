@@ -1,6 +1,7 @@
-//! An in-process tracker on 127.0.0.1 for `tidings demo`: the real server ([`super::server`])
-//! over a SQLite database in the demo dir, with a demo user whose token the demo's config uses,
-//! so tracked sending and events work with no deployment. Stops when dropped.
+//! An in-process tracker on 127.0.0.1 for `tidings demo`: the real server
+//! ([`crate::tracking::server`]) over a SQLite database in the demo dir, with a demo user whose
+//! token the demo's config uses, so tracked sending and events work with no deployment. Stops when
+//! dropped.
 
 use crate::config::TrackingConfig;
 use crate::tracking::server::db;

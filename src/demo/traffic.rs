@@ -6,7 +6,8 @@
 //! the poller, like anyone's: the tracker classifies them (human, Gmail's proxy, Apple's privacy
 //! prefetch, a link scanner) and the poller notifies.
 
-use crate::demo::mailbox::SentMail;
+use super::mailbox::SentMail;
+use super::people::{DANA, HANK, LENA, MARCUS, PETER, PRIYA, SAM};
 use crate::store::{Store, StoreError, TrackedMessageRecord, TrackedRecipient};
 use crate::tracking::client::api::{ApiError, TrackerClient, DEFAULT_TIMEOUT};
 use crate::tracking::client::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
@@ -67,7 +68,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 0,
         message_id: "<thread0.1@initech.test>",
-        recipient: "dana.lee@acme.test",
+        recipient: DANA.email,
         act: Act::Open,
         user_agent: CHROME,
         from: "198.51.100.23",
@@ -75,7 +76,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 0,
         message_id: "<thread1.1@initech.test>",
-        recipient: "hank@globex.test",
+        recipient: HANK.email,
         act: Act::Open,
         user_agent: GMAIL_PROXY,
         from: "66.249.84.17",
@@ -83,7 +84,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 0,
         message_id: "<thread2.1@initech.test>",
-        recipient: "priya@acme.test",
+        recipient: PRIYA.email,
         act: Act::Open,
         user_agent: APPLE_PREFETCH,
         from: "17.58.101.9",
@@ -91,7 +92,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 0,
         message_id: "<thread8.2@initech.test>",
-        recipient: "peter@initech.test",
+        recipient: PETER.email,
         act: Act::ClickEveryLink,
         user_agent: CHROME,
         from: "203.0.113.40",
@@ -99,7 +100,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 8,
         message_id: "<thread4.1@initech.test>",
-        recipient: "sam.rivera@example.org",
+        recipient: SAM.email,
         act: Act::Open,
         user_agent: IPHONE_MAIL,
         from: "198.51.100.77",
@@ -107,7 +108,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 20,
         message_id: "<thread0.1@initech.test>",
-        recipient: "dana.lee@acme.test",
+        recipient: DANA.email,
         act: Act::Open,
         user_agent: THUNDERBIRD,
         from: "198.51.100.23",
@@ -115,7 +116,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 35,
         message_id: "<thread0.1@initech.test>",
-        recipient: "marcus@acme.test",
+        recipient: MARCUS.email,
         act: Act::Click(0),
         user_agent: FIREFOX,
         from: "198.51.100.31",
@@ -123,7 +124,7 @@ pub const SCRIPT: &[ScriptedHit] = &[
     ScriptedHit {
         after_seconds: 50,
         message_id: "<thread1.1@initech.test>",
-        recipient: "lena.ortiz@globex.test",
+        recipient: LENA.email,
         act: Act::Open,
         user_agent: OUTLOOK,
         from: "192.0.2.61",
@@ -358,12 +359,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::mailbox::TRACKED_SENT;
+    use crate::demo::mailbox::{seed, TRACKED_SENT};
 
     #[test]
     fn every_scripted_hit_names_a_tracked_demo_mail_and_one_of_its_recipients() {
         let store = Store::open_in_memory().unwrap();
-        let summary = crate::demo::mailbox::seed(&store, 1_788_256_800).unwrap();
+        let summary = seed(&store, 1_788_256_800).unwrap();
         assert_eq!(summary.tracked_sent.len(), TRACKED_SENT.len());
         for hit in SCRIPT {
             let mail = summary

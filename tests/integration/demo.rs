@@ -74,7 +74,7 @@ fn demo_prints_a_seeded_inbox_and_leaves_no_trace() {
 
 #[test]
 fn one_demo_dir_serves_one_demo_at_a_time() {
-    use tidings::cli::demo::prepare_demo;
+    use tidings::demo::session::prepare_demo;
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("demo");
     let first = prepare_demo(Some(&dir), 1_788_256_800).unwrap();
@@ -87,6 +87,54 @@ fn one_demo_dir_serves_one_demo_at_a_time() {
     );
     drop(first);
     prepare_demo(Some(&dir), 1_788_256_800).expect("free again once the first has gone");
+}
+
+#[test]
+fn the_inbox_gets_ordinary_config_pointing_at_demo_sources_that_live_as_long_as_the_demo() {
+    use tidings::demo::session::{start, Audience, DemoOptions};
+    use tidings::superdata::{Superdata, Target};
+    let home = tempfile::tempdir().unwrap();
+    let mut demo = start(DemoOptions {
+        keep_in: Some(home.path().join("demo")),
+        now: 1_788_256_800,
+        audience: Audience::Inbox,
+    })
+    .unwrap();
+    let superdata = demo.config().superdata.clone();
+    assert!(superdata.enabled && superdata.demo, "{superdata:?}");
+    assert!(
+        superdata.gravatar_url.starts_with("http://127.0.0.1:"),
+        "{superdata:?}"
+    );
+    assert!(demo.take_local_events().is_some());
+    assert!(demo.take_local_events().is_none());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = home.path().join("lookups.sqlite3");
+    let report = rt
+        .block_on(Superdata::new(&superdata).unwrap().lookup(
+            &db,
+            &Target::parse("dana.lee@acme.test").unwrap(),
+            false,
+        ))
+        .unwrap();
+    assert!(report.demo());
+
+    let http = superdata
+        .gravatar_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    drop(demo);
+    let stopped = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(&http).is_err()
+    });
+    assert!(stopped, "the demo sources at {http} outlived the demo");
 }
 
 #[test]
@@ -134,7 +182,7 @@ mod sending {
     use crate::tui_snapshots::{snap, Harness};
     use tidings::app::compose::queue_draft;
     use tidings::app::TrackingLine;
-    use tidings::cli::demo::{prepare_demo, DemoEnv, DemoServers};
+    use tidings::demo::session::{prepare_demo, DemoEnv, DemoServers};
     use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};
     use tidings::mail::outbox::{Outbox, Outcome, Which};
     use tidings::store::{ListQuery, MessageSummary, NewOutboxEntry, Store};
@@ -506,7 +554,7 @@ mod tracked {
 
     use super::demo;
     use std::process::Command;
-    use tidings::cli::demo::{poll_once, prepare_demo, Pace};
+    use tidings::demo::session::{poll_once, prepare_demo, Pace};
     use tidings::tracking::server::classify::{Classification, EventKind};
 
     fn tracked_json(home: &std::path::Path, dir: &str) -> Vec<serde_json::Value> {
