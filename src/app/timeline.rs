@@ -110,7 +110,7 @@ pub fn classification_note(c: Classification, reason: &str, user_agent: &str) ->
 
 /// A time of day today, else the date and time: "14:05", "28 Nov 09:12", "2025-03-01 09:12".
 pub fn event_time(ts: i64, now: i64, utc_offset_secs: i32) -> String {
-    let Some((d, n)) = super::local_pair(ts, now, utc_offset_secs) else {
+    let Some((d, n)) = super::dates::local_pair(ts, now, utc_offset_secs) else {
         return String::new();
     };
     if d.date_naive() == n.date_naive() {

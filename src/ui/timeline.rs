@@ -17,7 +17,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let (now, off) = (app.now, app.utc_offset_secs);
     let inner = block.inner(area);
     let h = inner.height as usize;
-    app.reader_height = h.max(1);
+    app.heights.reader = h.max(1);
     let Some(view) = app.tracking.timeline.as_mut() else {
         f.render_widget(block, area);
         return;
