@@ -59,7 +59,7 @@ impl BodyEditor {
                 _ => None,
             };
         }
-        super::input_key(e).map(Msg::Input)
+        super::keymap::input_key(e).map(Msg::Input)
     }
 }
 

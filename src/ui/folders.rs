@@ -1,6 +1,6 @@
 //! The folder pane: every folder of every account with its unread count.
 
-use super::{fit, theme::Theme};
+use super::{text::fit, theme::Theme};
 use crate::app::{App, Pane};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};

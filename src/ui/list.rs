@@ -1,7 +1,7 @@
 //! The message list, virtualized: only the rows in view are built each frame, so a folder of
 //! 100,000 messages draws as fast as one of 100. Columns: flags, tracking marks, sender, subject, date.
 
-use super::{fit, theme::Theme};
+use super::{text::fit, theme::Theme};
 use crate::app::{short_date, App, Filter, Pane, Row};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -52,7 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         );
         return;
     }
-    super::follow_cursor(&mut app.list.offset, app.list.cursor, height);
+    super::text::follow_cursor(&mut app.list.offset, app.list.cursor, height);
     app.list.offset = app.list.offset.min(app.list.rows.len().saturating_sub(1));
     let width = inner.width as usize;
     let end = (app.list.offset + height).min(app.list.rows.len());

@@ -102,7 +102,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         .unwrap_or("");
     let block = block.title(format!(
         " {} ",
-        super::fit(subject, w.saturating_sub(4)).trim_end()
+        super::text::fit(subject, w.saturating_sub(4)).trim_end()
     ));
     f.render_widget(
         Paragraph::new(lines)

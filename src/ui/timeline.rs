@@ -24,7 +24,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     };
     let title = format!(
         " Timeline: {} ",
-        super::fit(view.title(), (inner.width as usize).saturating_sub(14)).trim_end()
+        super::text::fit(view.title(), (inner.width as usize).saturating_sub(14)).trim_end()
     );
     let block = block.title(title);
     let lines = match &view.data {
@@ -35,7 +35,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         )],
         Some(Ok(data)) => lines(data, now, off, t),
     };
-    let wrapped = super::wrapped_height(&lines, inner.width);
+    let wrapped = super::text::wrapped_height(&lines, inner.width);
     let max_scroll = wrapped.saturating_sub(h).min(u16::MAX as usize) as u16;
     view.scroll = view.scroll.min(max_scroll);
     f.render_widget(
