@@ -5,8 +5,12 @@
 //! presses "Smart data search" or "Refresh data".
 
 use crate::config::SuperdataConfig;
-use crate::store::{Contact, TrackingPreference};
-pub use crate::superdata::details::{ContactDetails, OrganizationDetails};
+// The records the people panes draw, so `ui` reads them from here.
+pub use crate::store::{Contact, TrackingPreference};
+pub use crate::superdata::details::{
+    ContactDetails, OrganizationDetails, SuperdataSection, TrackingStats,
+};
+pub use crate::superdata::{Outcome, Source, SourceResult};
 use crate::superdata::{Report, Target};
 
 /// Which contact the `i` key means.

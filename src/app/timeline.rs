@@ -3,8 +3,9 @@
 //! newest first, with its classification. Loaded off the UI loop; reloaded when the poller stores
 //! new events. Also the words both tracking panes use for a classification and a time.
 
-use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
-use crate::tracking_event::Classification;
+// The records the tracking panes draw, so `ui` reads them from here.
+pub use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
+pub use crate::tracking_event::{Classification, EventKind};
 
 /// The open timeline pane.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! back). No behaviour beyond small accessors; every other app file builds on these.
 
 use super::tracking_urls::ReaderContent;
-use crate::store::MessageSummary;
+pub use crate::store::MessageSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {

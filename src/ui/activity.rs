@@ -4,9 +4,10 @@
 
 use super::text::fit;
 use super::theme::Theme;
-use crate::app::timeline::{classification_label, event_time, short_person};
+use crate::app::timeline::{
+    classification_label, event_time, short_person, Classification, EventKind,
+};
 use crate::app::App;
-use crate::tracking::server::classify::{Classification, EventKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};

@@ -4,11 +4,12 @@
 use super::keymap::Keymap;
 use super::text::{fit, wrapped_height};
 use super::theme::Theme;
-use crate::app::contact::{preference_label, ContactView, Searching};
+use crate::app::contact::{
+    preference_label, Contact, ContactView, Outcome, Searching, Source, SourceResult,
+    SuperdataSection, TrackingStats,
+};
+use crate::app::MessageSummary;
 use crate::app::{Action, App};
-use crate::store::{Contact, MessageSummary};
-use crate::superdata::details::{SuperdataSection, TrackingStats};
-use crate::superdata::{Outcome, Source};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -178,7 +179,7 @@ pub fn superdata_lines<'a>(
 
 fn source_lines<'a>(
     source: Source,
-    result: Option<&crate::superdata::SourceResult>,
+    result: Option<&SourceResult>,
     app: &App,
     t: &Theme,
 ) -> Vec<Line<'a>> {

@@ -2,10 +2,11 @@
 //! every event newest first — time, kind, recipient, link, classification; automated events dim.
 
 use super::theme::Theme;
-use crate::app::timeline::{classification_note, event_time, person, recipient_summary};
+use crate::app::timeline::{
+    classification_note, event_time, person, recipient_summary, Classification, EventKind,
+    MessageTimeline,
+};
 use crate::app::App;
-use crate::store::MessageTimeline;
-use crate::tracking::server::classify::{Classification, EventKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
