@@ -12,7 +12,7 @@ use crate::superdata::{Report, Superdata, Target};
 pub const RECENT_LIMIT: u32 = 10;
 
 /// Runs one store-side people effect to completion on the calling thread (a blocking-pool
-/// thread or the writer). A lookup is network work: the [`super::Runtime`] runs it as a task
+/// thread or the writer). A lookup is network work: the runtime runs it as a tokio task
 /// ([`lookup_report`]); here it is `None`.
 pub fn perform(store: &Store, effect: PeopleEffect) -> Option<PeopleMsg> {
     Some(match effect {
