@@ -61,14 +61,7 @@ impl std::ops::Deref for ReaderContent {
 /// The report without its title, at most [`MAX_TRACKING_LINES`] lines. The report's
 /// `label: URL` lines become a label line and a URL line: a URL is longer than the reader is
 /// wide, and wrapped mid-line it could not be copied.
-impl TrackingUrls {
-    /// The tracking report of a sent mail as the reader shows it.
-    pub fn from_report(report: &str) -> TrackingUrls {
-        bounded(report)
-    }
-}
-
-fn bounded(report: &str) -> TrackingUrls {
+pub fn bounded(report: &str) -> TrackingUrls {
     let mut lines = report
         .lines()
         .map(str::trim)

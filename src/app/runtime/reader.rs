@@ -2,7 +2,7 @@
 //! saved to a file or opened with the system's viewer.
 
 use crate::app::msg::Msg;
-use crate::app::tracking_urls::{ReaderContent, TrackingUrls};
+use crate::app::tracking_urls::{bounded, ReaderContent, TrackingUrls};
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ fn tracking_urls(store: &Store, id: i64) -> Option<TrackingUrls> {
         Ok(report) => report?,
         Err(e) => format!("cannot be read ({e})"),
     };
-    Some(TrackingUrls::from_report(&report))
+    Some(bounded(&report))
 }
 
 fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
