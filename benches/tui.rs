@@ -121,7 +121,7 @@ fn main() {
     let first_frame = start.elapsed();
     println!(
         "start to first frame ({} rows shown of {N} cached): {:.1} ms",
-        app.rows.len(),
+        app.list.rows.len(),
         first_frame.as_secs_f64() * 1e3
     );
 
@@ -131,18 +131,18 @@ fn main() {
     pump(&store, &mut app, fx);
     println!(
         "full load of {} summaries into memory: {:.0} ms",
-        app.rows.len(),
+        app.list.rows.len(),
         t.elapsed().as_secs_f64() * 1e3
     );
     let rss = rss_mb();
     println!(
         "resident memory with {} rows loaded: {rss:.0} MB (before the load: {rss_before:.0} MB)",
-        app.rows.len()
+        app.list.rows.len()
     );
 
     // Frame time: scroll through the list, including deep in it.
     for (label, jump) in [("top", 0usize), ("middle", 50_000), ("end", 99_000)] {
-        app.cursor = jump;
+        app.list.cursor = jump;
         frame_time(&mut app, &mut ui, &mut term, label);
     }
     let t = Instant::now();
@@ -152,14 +152,14 @@ fn main() {
     println!(
         "toggling the thread view on {} rows: {:.1} ms on the UI loop, {:.0} ms until regrouped \
          (reload and grouping run off the UI loop)",
-        app.rows.len(),
+        app.list.rows.len(),
         on_ui.as_secs_f64() * 1e3,
         t.elapsed().as_secs_f64() * 1e3
     );
 
     // The same frame with 100 messages, for comparison.
-    app.rows.truncate(100);
-    app.cursor = 0;
+    app.list.rows.truncate(100);
+    app.list.cursor = 0;
     frame_time(&mut app, &mut ui, &mut term, "top");
 }
 
@@ -175,7 +175,7 @@ fn frame_time(app: &mut App, ui: &mut Ui, term: &mut Terminal<TestBackend>, labe
     }
     println!(
         "one frame, 160x48, list of {} at {label}: {:.3} ms (mean of {frames})",
-        app.rows.len(),
+        app.list.rows.len(),
         total.as_secs_f64() * 1e3 / frames as f64
     );
 }

@@ -1,7 +1,7 @@
 //! Orders rows flat (newest first) or as conversations: each thread (by the References /
 //! In-Reply-To root the store keeps) placed by its newest message, its messages oldest first.
 
-use super::state::Row;
+use super::view::Row;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -69,7 +69,7 @@ mod tests {
     use super::*;
 
     fn row(id: i64, date: i64, root: &str) -> Row {
-        let mut m = crate::app::test_summary(id, date, "");
+        let mut m = crate::app::view::test_summary(id, date, "");
         m.thread_root = Some(root.into());
         Row::new(m)
     }

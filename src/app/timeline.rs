@@ -3,8 +3,9 @@
 //! newest first, with its classification. Loaded off the UI loop; reloaded when the poller stores
 //! new events. Also the words both tracking panes use for a classification and a time.
 
-use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
-use crate::tracking_event::Classification;
+// The records the tracking panes draw, so `ui` reads them from here.
+pub use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
+pub use crate::tracking_event::{Classification, EventKind};
 
 /// The open timeline pane.
 #[derive(Debug, Clone)]
@@ -110,7 +111,7 @@ pub fn classification_note(c: Classification, reason: &str, user_agent: &str) ->
 
 /// A time of day today, else the date and time: "14:05", "28 Nov 09:12", "2025-03-01 09:12".
 pub fn event_time(ts: i64, now: i64, utc_offset_secs: i32) -> String {
-    let Some((d, n)) = super::local_pair(ts, now, utc_offset_secs) else {
+    let Some((d, n)) = super::dates::local_pair(ts, now, utc_offset_secs) else {
         return String::new();
     };
     if d.date_naive() == n.date_naive() {

@@ -6,7 +6,6 @@
 
 use crate::mail::render::Rendered;
 use crate::sanitize::sanitize_line;
-use crate::store::Store;
 
 /// Lines of tracking URLs the reader shows at most; the rest are counted.
 pub const MAX_TRACKING_LINES: usize = 40;
@@ -59,29 +58,10 @@ impl std::ops::Deref for ReaderContent {
     }
 }
 
-/// Reads and renders message `id`, with its tracking URLs when it was sent tracked.
-pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
-    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    Ok(ReaderContent {
-        message: crate::mail::render::render_message(&raw),
-        tracking: tracking_urls(store, id),
-    })
-}
-
-/// The tracking section for message `id`; None when it is not a mail sent tracked.
-pub fn tracking_urls(store: &Store, id: i64) -> Option<TrackingUrls> {
-    let message_id = store.message(id).ok()?.message_id?;
-    let report = match crate::tracking::client::send::tracking_report(store, &message_id) {
-        Ok(report) => report?,
-        Err(e) => format!("cannot be read ({e})"),
-    };
-    Some(bounded(&report))
-}
-
 /// The report without its title, at most [`MAX_TRACKING_LINES`] lines. The report's
 /// `label: URL` lines become a label line and a URL line: a URL is longer than the reader is
 /// wide, and wrapped mid-line it could not be copied.
-fn bounded(report: &str) -> TrackingUrls {
+pub fn bounded(report: &str) -> TrackingUrls {
     let mut lines = report
         .lines()
         .map(str::trim)

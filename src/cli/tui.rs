@@ -3,8 +3,8 @@
 
 use super::Context;
 use crate::app::runtime::{OpsBackend, Runtime};
-use crate::app::state::Msg;
 use crate::app::App;
+use crate::app::Msg;
 use crate::config::{Config, Paths};
 use crate::mail::sync::{spawn_watcher, MailAccount, SyncEvent};
 use crate::ui::{keymap::Keymap, theme, Ui};
@@ -162,7 +162,7 @@ fn start_tracking(
             while let Ok(more) = handle.events.try_recv() {
                 batch.push(more);
             }
-            for msg in crate::app::activity::poller_msgs(batch) {
+            for msg in crate::app::poller_msgs(batch) {
                 if tx.send(msg).is_err() {
                     handle.stop();
                     return;

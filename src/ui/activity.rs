@@ -2,11 +2,12 @@
 //! who did what, which mail, classification. Unread (new since last looked at) rows are marked,
 //! automated ones dim. Only the rows in view are built.
 
-use super::fit;
+use super::text::fit;
 use super::theme::Theme;
-use crate::app::timeline::{classification_label, event_time, short_person};
+use crate::app::timeline::{
+    classification_label, event_time, short_person, Classification, EventKind,
+};
 use crate::app::App;
-use crate::tracking::server::classify::{Classification, EventKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -57,7 +58,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, t: &Theme) {
         );
         return;
     }
-    super::follow_cursor(&mut v.offset, v.cursor, h);
+    super::text::follow_cursor(&mut v.offset, v.cursor, h);
     let w = inner.width as usize;
     // Columns: marker, time, who did what, the mail, classification.
     let label_w = (w * 2 / 5).clamp(10, 52);

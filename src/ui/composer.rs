@@ -1,10 +1,10 @@
 //! The composer pane: header fields, attachments, address suggestions, the body in a
 //! `ratatui-textarea` editor, and the leave / attach prompts. The app owns the draft; this keeps
-//! the body's editing widget and reports its text back as `Msg::ComposeBody`.
+//! the body's editing widget and reports its text back as `ComposeMsg::Body`.
 
 use super::keymap::Keymap;
 use super::theme::Theme;
-use crate::app::compose::{Composer, Field, Prompt};
+use crate::app::compose::{ComposeMsg, Composer, Field, Prompt};
 use crate::app::{Action, ComposeKind, InputKey, Msg};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -48,7 +48,7 @@ impl BodyEditor {
             if c.focus == Field::Body {
                 self.sync(c);
                 if self.area.input(*e) {
-                    return Some(Msg::ComposeBody(self.area.lines().join("\n")));
+                    return Some(Msg::Compose(ComposeMsg::Body(self.area.lines().join("\n"))));
                 }
                 return None;
             }
@@ -59,7 +59,7 @@ impl BodyEditor {
                 _ => None,
             };
         }
-        super::input_key(e).map(Msg::Input)
+        super::keymap::input_key(e).map(Msg::Input)
     }
 }
 

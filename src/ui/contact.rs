@@ -1,42 +1,23 @@
-//! The people views drawn over the inbox: the contacts list and the contact pane (details, recent
-//! conversation, tracking, the Superdata section), plus the Superdata section and small helpers
-//! the organization pane shares.
+//! The contacts list and the contact pane (details, recent conversation, tracking, the Superdata
+//! section), plus the Superdata section and small helpers the organization pane shares.
 
-use super::{fit, keymap::Keymap, theme::Theme, wrapped_height};
-use crate::app::contact::{preference_label, ContactView, PeopleView, Searching};
+use super::keymap::Keymap;
+use super::text::{fit, wrapped_height};
+use super::theme::Theme;
+use crate::app::contact::{
+    preference_label, Contact, ContactView, Outcome, Searching, Source, SourceResult,
+    SuperdataSection, TrackingStats,
+};
+use crate::app::MessageSummary;
 use crate::app::{Action, App};
-use crate::store::{Contact, MessageSummary};
-use crate::superdata::details::{SuperdataSection, TrackingStats};
-use crate::superdata::{Outcome, Source};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// From this width a pane puts Superdata in a column of its own.
 const TWO_COLUMNS: u16 = 100;
-
-pub fn draw(f: &mut Frame, area: Rect, app: &mut App, keys: &Keymap, t: &Theme) {
-    let Some(view) = app.people.last() else {
-        return;
-    };
-    f.render_widget(Clear, area);
-    let scroll = match view {
-        PeopleView::Contacts { contacts, cursor } => {
-            draw_list(f, area, contacts.as_deref(), *cursor, app, keys, t);
-            return;
-        }
-        PeopleView::Contact(c) => draw_contact(f, area, c, app, keys, t),
-        PeopleView::Organization(o) => super::organization::draw(f, area, o, app, keys, t),
-    };
-    // Kept as drawn, so paging up after paging past the end answers at once.
-    match app.people.last_mut() {
-        Some(PeopleView::Contact(c)) => c.scroll = scroll,
-        Some(PeopleView::Organization(o)) => o.scroll = scroll,
-        _ => {}
-    }
-}
 
 pub fn frame_block<'a>(title: String, t: &Theme) -> Block<'a> {
     Block::default()
@@ -198,7 +179,7 @@ pub fn superdata_lines<'a>(
 
 fn source_lines<'a>(
     source: Source,
-    result: Option<&crate::superdata::SourceResult>,
+    result: Option<&SourceResult>,
     app: &App,
     t: &Theme,
 ) -> Vec<Line<'a>> {
@@ -296,7 +277,7 @@ pub fn two_columns(
     }
 }
 
-fn draw_list(
+pub fn draw_list(
     f: &mut Frame,
     area: Rect,
     contacts: Option<&[Contact]>,
@@ -346,7 +327,7 @@ fn draw_list(
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_contact(
+pub fn draw_contact(
     f: &mut Frame,
     area: Rect,
     c: &ContactView,

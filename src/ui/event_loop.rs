@@ -3,6 +3,7 @@
 //! messages to the app, runs its effects and draws.
 
 use super::Ui;
+use crate::app::compose::{ComposeEffect, ComposeMsg};
 use crate::app::runtime::Runtime;
 use crate::app::{App, Effect, Msg};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
@@ -108,14 +109,14 @@ pub async fn run(
             let mut edited = None;
             for e in app.update(m) {
                 match e {
-                    Effect::ExternalEditor { body } => {
+                    Effect::Compose(ComposeEffect::ExternalEditor { body }) => {
                         edited = Some(edit_externally(&mut term, ui.mouse, &body));
                     }
                     e => runtime.run(e),
                 }
             }
             next = edited
-                .map(Msg::ExternalEdited)
+                .map(|r| Msg::Compose(ComposeMsg::ExternalEdited(r)))
                 .or_else(|| msgs.try_recv().ok());
         }
         if app.quit {

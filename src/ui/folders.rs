@@ -1,6 +1,6 @@
 //! The folder pane: every folder of every account with its unread count.
 
-use super::{fit, theme::Theme};
+use super::{text::fit, theme::Theme};
 use crate::app::{App, Pane};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -15,11 +15,16 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let height = inner.height as usize;
     let width = inner.width as usize;
     let many_accounts = app
+        .list
         .folders
         .first()
-        .is_some_and(|first| app.folders.iter().any(|x| x.account != first.account));
-    let start = app.folder_cursor.saturating_sub(height.saturating_sub(1));
+        .is_some_and(|first| app.list.folders.iter().any(|x| x.account != first.account));
+    let start = app
+        .list
+        .folder_cursor
+        .saturating_sub(height.saturating_sub(1));
     let lines: Vec<Line> = app
+        .list
         .folders
         .iter()
         .enumerate()
@@ -40,6 +45,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
             };
             let name_w = width.saturating_sub(count.len() + 1);
             let current = app
+                .list
                 .current
                 .as_ref()
                 .is_some_and(|(a, n)| *a == folder.account && *n == folder.name);
@@ -47,7 +53,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
             if folder.unread > 0 {
                 style = style.add_modifier(Modifier::BOLD);
             }
-            if i == app.folder_cursor && app.focus == Pane::Folders {
+            if i == app.list.folder_cursor && app.focus == Pane::Folders {
                 style = style.bg(t.selection_bg).fg(t.selection_fg);
             }
             Line::from(vec![
@@ -56,8 +62,8 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
             ])
         })
         .collect();
-    if app.folders.is_empty() {
-        let text = if app.loading {
+    if app.list.folders.is_empty() {
+        let text = if app.list.loading {
             "Loading…"
         } else {
             "No folders yet — the first sync fills them."

@@ -4,6 +4,7 @@
 //! `Backspace`, `Delete`, `F1`…`F12`), with `C-` (ctrl) or `M-` (alt) prefixes.
 
 use crate::app::action::{default_bindings, Action};
+use crate::app::input::InputKey;
 use crate::config::KeySpec;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::{BTreeMap, HashMap};
@@ -139,6 +140,20 @@ impl Keymap {
             })
             .collect()
     }
+}
+
+/// A key as text input for prompts and fields.
+pub fn input_key(e: &KeyEvent) -> Option<InputKey> {
+    Some(match e.code {
+        KeyCode::Char(c) => InputKey::Char(c),
+        KeyCode::Backspace => InputKey::Backspace,
+        KeyCode::Enter => InputKey::Enter,
+        KeyCode::Esc => InputKey::Esc,
+        KeyCode::Up => InputKey::Up,
+        KeyCode::Down => InputKey::Down,
+        KeyCode::Tab => InputKey::Tab,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

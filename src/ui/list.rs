@@ -1,7 +1,7 @@
 //! The message list, virtualized: only the rows in view are built each frame, so a folder of
 //! 100,000 messages draws as fast as one of 100. Columns: flags, tracking marks, sender, subject, date.
 
-use super::{fit, theme::Theme};
+use super::{text::fit, theme::Theme};
 use crate::app::{short_date, App, Filter, Pane, Row};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -13,26 +13,27 @@ const DATE_W: usize = 7;
 
 pub fn title(app: &App) -> String {
     let (account, folder) = app
+        .list
         .current
         .as_ref()
         .map(|(a, f)| (a.as_str(), f.as_str()))
         .unwrap_or(("", ""));
-    let what = match &app.search {
+    let what = match &app.list.search {
         Some(q) => format!("search “{q}”"),
         // Tracked mail is gathered from every folder of the account, not only this one.
-        None if app.filter == Filter::Tracked => format!("{account}, all folders"),
+        None if app.list.filter == Filter::Tracked => format!("{account}, all folders"),
         None => crate::app::folder_display_name(folder).into_owned(),
     };
-    let marked = if app.marked.is_empty() {
+    let marked = if app.list.marked.is_empty() {
         String::new()
     } else {
-        format!(", {} selected", app.marked.len())
+        format!(", {} selected", app.list.marked.len())
     };
-    let view = if app.threads { ", threads" } else { "" };
+    let view = if app.list.threads { ", threads" } else { "" };
     format!(
         " {what} — {} ({}{marked}{view}) ",
-        app.filter.label(),
-        app.rows.len()
+        app.list.filter.label(),
+        app.list.rows.len()
     )
 }
 
@@ -41,8 +42,8 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
-    app.list_height = height.max(1);
-    if app.rows.is_empty() {
+    app.heights.list = height.max(1);
+    if app.list.rows.is_empty() {
         f.render_widget(
             Paragraph::new(empty_text(app))
                 .style(Style::default().fg(t.dim))
@@ -51,14 +52,14 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         );
         return;
     }
-    super::follow_cursor(&mut app.offset, app.cursor, height);
-    app.offset = app.offset.min(app.rows.len().saturating_sub(1));
+    super::text::follow_cursor(&mut app.list.offset, app.list.cursor, height);
+    app.list.offset = app.list.offset.min(app.list.rows.len().saturating_sub(1));
     let width = inner.width as usize;
-    let end = (app.offset + height).min(app.rows.len());
-    let lines: Vec<Line> = (app.offset..end)
+    let end = (app.list.offset + height).min(app.list.rows.len());
+    let lines: Vec<Line> = (app.list.offset..end)
         .map(|i| {
-            let row = &app.rows[i];
-            let selected = i == app.cursor;
+            let row = &app.list.rows[i];
+            let selected = i == app.list.cursor;
             line(row, selected, app, width, t)
         })
         .collect();
@@ -66,10 +67,10 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
 }
 
 fn empty_text(app: &App) -> String {
-    if app.loading {
+    if app.list.loading {
         return "Loading…".into();
     }
-    match (&app.search, app.filter) {
+    match (&app.list.search, app.list.filter) {
         (_, Filter::Tracked) => {
             // Neutral on purpose: tracking may already be on (the demo, a configured tracker).
             "No tracked mail yet: send a mail with tracking on (C-o / C-l in the composer). \
@@ -79,7 +80,7 @@ Tracked mail shows here with its opens, clicks and last open, newest activity fi
         (Some(q), _) => format!("No messages match “{q}”."),
         (None, Filter::Unread) => "No unread messages here.".into(),
         (None, Filter::Flagged) => "No flagged messages here.".into(),
-        (None, Filter::All) if app.current.is_none() => {
+        (None, Filter::All) if app.list.current.is_none() => {
             "No mail cached yet — the first sync fills this list.".into()
         }
         (None, Filter::All) => "This folder is empty.".into(),
@@ -88,7 +89,7 @@ Tracked mail shows here with its opens, clicks and last open, newest activity fi
 
 fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) -> Line<'a> {
     let m = &row.msg;
-    let marked = app.marked.contains(&m.id);
+    let marked = app.list.marked.contains(&m.id);
     let mut base = Style::default().fg(if m.seen { t.foreground } else { t.unread });
     if !m.seen {
         base = base.add_modifier(Modifier::BOLD);
@@ -135,7 +136,7 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     };
     let date = short_date(m.date, app.now, app.utc_offset_secs);
     // The Tracked filter answers "who read it, and when": counts and the last open by the subject.
-    let activity = if app.filter == Filter::Tracked && row.marks.tracked {
+    let activity = if app.list.filter == Filter::Tracked && row.marks.tracked {
         let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         let last = row
             .marks

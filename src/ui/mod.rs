@@ -11,9 +11,11 @@ pub mod keymap;
 pub mod list;
 pub mod organization;
 pub mod outbox;
+pub mod people;
 pub mod picker;
 pub mod reader;
 pub mod status;
+pub mod text;
 pub mod theme;
 pub mod timeline;
 
@@ -25,7 +27,6 @@ use ratatui::style::Style;
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 use theme::Theme;
-use unicode_width::UnicodeWidthChar;
 
 /// Below this width one pane is shown at a time.
 pub const MULTI_PANE_WIDTH: u16 = 100;
@@ -71,7 +72,7 @@ impl Ui {
                     _ => None,
                 };
             }
-            return input_key(e).map(Msg::Input);
+            return keymap::input_key(e).map(Msg::Input);
         }
         self.keymap.action(e).map(Msg::Action)
     }
@@ -143,7 +144,7 @@ impl Ui {
             }
         }
         if !app.people.is_empty() {
-            contact::draw(f, main, app, &self.keymap, &self.theme);
+            people::draw(f, main, app, &self.keymap, &self.theme);
         }
         if app.tracking.activity.is_some() {
             activity::draw(f, main, app, &self.theme);
@@ -162,20 +163,6 @@ impl Ui {
             outbox::draw(f, main, v, app.now, &self.keymap, &self.theme);
         }
     }
-}
-
-/// A key as text input for prompts and fields.
-pub fn input_key(e: &KeyEvent) -> Option<InputKey> {
-    Some(match e.code {
-        KeyCode::Char(c) => InputKey::Char(c),
-        KeyCode::Backspace => InputKey::Backspace,
-        KeyCode::Enter => InputKey::Enter,
-        KeyCode::Esc => InputKey::Esc,
-        KeyCode::Up => InputKey::Up,
-        KeyCode::Down => InputKey::Down,
-        KeyCode::Tab => InputKey::Tab,
-        _ => return None,
-    })
 }
 
 /// Which panes are visible and where: three side by side on a wide terminal, fewer as it narrows,
@@ -202,55 +189,4 @@ pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     }
     let [b, c] = Layout::horizontal([Constraint::Percentage(45), Constraint::Min(40)]).areas(area);
     vec![(Pane::List, b), (Pane::Reader, c)]
-}
-
-/// How many rows `lines` take wrapped at `width` (estimated per line by display width): what a
-/// scrolling pane clamps its scroll to.
-pub fn wrapped_height(lines: &[ratatui::text::Line], width: u16) -> usize {
-    let w = width.max(1) as usize;
-    lines
-        .iter()
-        .map(|l| {
-            let lw: usize = l
-                .spans
-                .iter()
-                .map(|s| unicode_width::UnicodeWidthStr::width(s.content.as_ref()))
-                .sum();
-            lw.div_ceil(w).max(1)
-        })
-        .sum()
-}
-
-/// `s` cut or padded to exactly `width` columns, with `…` where it was cut.
-/// Moves a list's first shown row (`offset`) as little as possible to keep `cursor` among the
-/// `height` rows in view.
-pub fn follow_cursor(offset: &mut usize, cursor: usize, height: usize) {
-    if cursor < *offset {
-        *offset = cursor;
-    } else if cursor >= *offset + height {
-        *offset = cursor + 1 - height;
-    }
-}
-
-pub fn fit(s: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
-    if total <= width {
-        out.push_str(s);
-        used = total;
-    } else if width > 0 {
-        for c in s.chars() {
-            let w = c.width().unwrap_or(0);
-            if used + w + 1 > width {
-                break;
-            }
-            out.push(c);
-            used += w;
-        }
-        out.push('…');
-        used += 1;
-    }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
 }

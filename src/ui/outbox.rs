@@ -2,8 +2,8 @@
 //! error and when the next attempt is due; its keys in a hint line, and the y / n questions
 //! (did an unconfirmed mail arrive, cancel sending, send untracked) over it.
 
-use super::fit;
 use super::keymap::Keymap;
+use super::text::fit;
 use super::theme::Theme;
 use crate::app::outbox_state as state;
 use crate::app::outbox_view::{Asking, OutboxLine, OutboxView, Question};

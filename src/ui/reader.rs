@@ -91,7 +91,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         })
         .sum();
     let h = inner.height as usize;
-    app.reader_height = h.max(1);
+    app.heights.reader = h.max(1);
     let max_scroll = wrapped.saturating_sub(h).min(u16::MAX as usize) as u16;
     reader.scroll = reader.scroll.min(max_scroll);
     let subject = content
@@ -102,7 +102,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         .unwrap_or("");
     let block = block.title(format!(
         " {} ",
-        super::fit(subject, w.saturating_sub(4)).trim_end()
+        super::text::fit(subject, w.saturating_sub(4)).trim_end()
     ));
     f.render_widget(
         Paragraph::new(lines)

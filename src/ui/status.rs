@@ -18,9 +18,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             Span::styled(
                 format!(
                     "  {} result{}{} · Enter keep · Esc clear",
-                    app.rows.len(),
-                    if app.rows.len() == 1 { "" } else { "s" },
-                    if app.loading { "…" } else { "" }
+                    app.list.rows.len(),
+                    if app.list.rows.len() == 1 { "" } else { "s" },
+                    if app.list.loading { "…" } else { "" }
                 ),
                 base.fg(t.dim),
             ),
@@ -41,6 +41,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
 fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
     let mut pieces: Vec<(u8, Span<'a>)> = Vec::new();
     let (account, folder) = app
+        .list
         .current
         .as_ref()
         .map(|(a, f)| (a.as_str(), f.as_str()))

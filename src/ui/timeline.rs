@@ -2,10 +2,11 @@
 //! every event newest first — time, kind, recipient, link, classification; automated events dim.
 
 use super::theme::Theme;
-use crate::app::timeline::{classification_note, event_time, person, recipient_summary};
+use crate::app::timeline::{
+    classification_note, event_time, person, recipient_summary, Classification, EventKind,
+    MessageTimeline,
+};
 use crate::app::App;
-use crate::store::MessageTimeline;
-use crate::tracking::server::classify::{Classification, EventKind};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -17,14 +18,14 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let (now, off) = (app.now, app.utc_offset_secs);
     let inner = block.inner(area);
     let h = inner.height as usize;
-    app.reader_height = h.max(1);
+    app.heights.reader = h.max(1);
     let Some(view) = app.tracking.timeline.as_mut() else {
         f.render_widget(block, area);
         return;
     };
     let title = format!(
         " Timeline: {} ",
-        super::fit(view.title(), (inner.width as usize).saturating_sub(14)).trim_end()
+        super::text::fit(view.title(), (inner.width as usize).saturating_sub(14)).trim_end()
     );
     let block = block.title(title);
     let lines = match &view.data {
@@ -35,7 +36,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         )],
         Some(Ok(data)) => lines(data, now, off, t),
     };
-    let wrapped = super::wrapped_height(&lines, inner.width);
+    let wrapped = super::text::wrapped_height(&lines, inner.width);
     let max_scroll = wrapped.saturating_sub(h).min(u16::MAX as usize) as u16;
     view.scroll = view.scroll.min(max_scroll);
     f.render_widget(

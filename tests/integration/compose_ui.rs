@@ -10,6 +10,8 @@ use crossterm::event::KeyEvent;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::collections::{HashMap, VecDeque};
+use tidings::app::compose::ComposeEffect;
+use tidings::app::outbox_view::OutboxEffect;
 use tidings::app::runtime::{perform_with, OpsBackend};
 use tidings::app::{App, Effect, Msg};
 use tidings::config::Config;
@@ -70,7 +72,7 @@ impl Harness {
     fn run(&mut self, effects: Vec<Effect>) {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(e) = queue.pop_front() {
-            if matches!(e, Effect::ExternalEditor { .. }) {
+            if matches!(e, Effect::Compose(ComposeEffect::ExternalEditor { .. })) {
                 self.held.push(e);
                 continue;
             }
@@ -323,7 +325,7 @@ fn outbox_view_lists_waiting_mail_with_attempts() {
     // On a queued mail the retry key wakes the worker at once.
     let fx = h.app.update(Msg::Action(tidings::app::Action::RetrySend));
     assert!(
-        matches!(fx.as_slice(), [Effect::FlushOutbox { account }] if account == "work"),
+        matches!(fx.as_slice(), [Effect::Outbox(OutboxEffect::Flush { account })] if account == "work"),
         "{fx:?}"
     );
     h.press(&["q"]);
@@ -552,11 +554,11 @@ fn outbox_mail_that_may_have_been_delivered_cannot_be_edited_or_cancelled() {
     assert!(h.app.outbox.as_ref().unwrap().asking.is_none());
     // Even if the view were stale, the library refuses: the entry stays.
     h.send(Msg::Action(tidings::app::Action::Back));
-    let fx = vec![Effect::ChangeOutbox {
+    let fx = vec![Effect::Outbox(OutboxEffect::Change {
         id: sending,
         account: "work".into(),
         change: tidings::app::outbox_view::OutboxChange::Edit,
-    }];
+    })];
     h.run(fx);
     assert!(h.app.compose.is_none());
     assert!(
@@ -651,7 +653,7 @@ fn outbox_untrack_asks_warns_and_lets_the_mail_go_without_tracking() {
     assert!(screen.contains("WITHOUT tracking"), "{screen}");
     let fx = h.app.update(Msg::Input(tidings::app::InputKey::Char('y')));
     assert!(
-        matches!(fx.as_slice(), [Effect::ChangeOutbox { .. }]),
+        matches!(fx.as_slice(), [Effect::Outbox(OutboxEffect::Change { .. })]),
         "{fx:?}"
     );
     h.run(fx);
@@ -894,13 +896,13 @@ Message-ID: <draft-1@other-client.test>\r\n\r\nDear Sam,\r\n\r\nthe price is\r\n
     // Walk the folder pane to Drafts.
     h.press(&["Tab"]);
     for _ in 0..10 {
-        if h.app.folders[h.app.folder_cursor].name == "Drafts" {
+        if h.app.list.folders[h.app.list.folder_cursor].name == "Drafts" {
             break;
         }
         h.press(&["j"]);
     }
     h.press(&["Enter"]);
-    assert_eq!(h.app.current.as_ref().unwrap().1, "Drafts");
+    assert_eq!(h.app.list.current.as_ref().unwrap().1, "Drafts");
     h.press(&["E"]);
     let d = h.draft();
     assert_eq!(d.message_id, "<draft-1@other-client.test>");

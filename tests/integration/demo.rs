@@ -180,7 +180,7 @@ mod sending {
     //! arrives (INBOX for the demo user, `delivered/` for everyone) and is filed in Sent, once.
 
     use crate::tui_snapshots::{snap, Harness};
-    use tidings::app::compose::queue_draft;
+    use tidings::app::runtime::queue_draft;
     use tidings::app::TrackingLine;
     use tidings::demo::session::{prepare_demo, DemoEnv, DemoServers};
     use tidings::mail::compose::{Draft, Mailbox, ReplyKind, Sender};

@@ -6,7 +6,7 @@ use crate::support::mailbox::{raw, seed, Mail, NOW};
 use crate::support::tmux::Tmux;
 use crate::support::tracker::{add_user, TrackerProcess};
 use crate::tui_snapshots::{snap, Harness};
-use tidings::app::activity::poller_msgs;
+use tidings::app::poller_msgs;
 use tidings::app::runtime::load_folders;
 use tidings::app::{Action, Filter, Msg, Pane};
 use tidings::mail::parse::parse_message;
@@ -166,7 +166,7 @@ fn feed(h: &mut Harness, events: Vec<PollerEvent>) {
 fn tracked_filter_enter_shows_the_timeline_with_each_recipients_opens_and_clicks() {
     let mut h = harness(150, 34);
     h.press(&["4"]);
-    assert_eq!(h.app.rows[0].msg.subject, SUBJECT);
+    assert_eq!(h.app.list.rows[0].msg.subject, SUBJECT);
     h.press(&["Enter"]);
     assert!(
         h.app.reader.is_none(),
@@ -251,7 +251,7 @@ fn the_activity_pane_lists_events_newest_first_reads_the_bell_and_jumps_to_the_m
     // Down to Dana's last click, Enter: the Tracked filter, the cursor on the mail, its timeline.
     h.press(&["j", "Enter"]);
     assert!(h.app.tracking.activity.is_none());
-    assert_eq!(h.app.filter, Filter::Tracked);
+    assert_eq!(h.app.list.filter, Filter::Tracked);
     assert_eq!(
         h.app.selected_row().unwrap().msg.message_id.as_deref(),
         Some(MSGID)
@@ -266,10 +266,13 @@ fn the_activity_pane_lists_events_newest_first_reads_the_bell_and_jumps_to_the_m
 fn a_poller_event_updates_list_marks_the_bell_and_the_open_timeline_at_once() {
     let mut h = harness(140, 24);
     // The Sent folder's list: the tracked mark counts Dana's 2 opens and Sam's proxied one.
-    h.app.current = Some(("work".into(), "Sent".into()));
+    h.app.list.current = Some(("work".into(), "Sent".into()));
     h.press(&["1"]);
     assert_eq!(
-        (h.app.rows[0].marks.opens, h.app.rows[0].marks.clicks),
+        (
+            h.app.list.rows[0].marks.opens,
+            h.app.list.rows[0].marks.clicks
+        ),
         (3, 2)
     );
     let n = poller_stores(
@@ -286,7 +289,10 @@ fn a_poller_event_updates_list_marks_the_bell_and_the_open_timeline_at_once() {
         "kim@acme.test opened",
     );
     feed(&mut h, vec![PollerEvent::NewEvents { count: 1 }, n]);
-    assert_eq!(h.app.rows[0].marks.opens, 4, "folder list marks update");
+    assert_eq!(
+        h.app.list.rows[0].marks.opens, 4,
+        "folder list marks update"
+    );
     assert_eq!(h.app.bell, 1);
 
     // The Tracked filter with the timeline open: both follow the next event.
@@ -307,7 +313,10 @@ fn a_poller_event_updates_list_marks_the_bell_and_the_open_timeline_at_once() {
         "kim@acme.test clicked a link",
     );
     feed(&mut h, vec![PollerEvent::NewEvents { count: 1 }, n]);
-    assert_eq!(h.app.rows[0].marks.clicks, 3, "Tracked list marks update");
+    assert_eq!(
+        h.app.list.rows[0].marks.clicks, 3,
+        "Tracked list marks update"
+    );
     assert_eq!(h.app.bell, 2);
     let screen = h.screen();
     assert!(screen.contains("4 opens · 3 clicks"), "{screen}");

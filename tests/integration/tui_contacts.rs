@@ -90,7 +90,9 @@ fn contact_pane_shows_details_and_how_to_enable_superdata_when_off() {
 
 #[test]
 fn smart_data_search_shows_each_value_with_source_date_and_demo_mark() {
-    let (_rt, sources) = demo_sources();
+    let (rt, sources) = demo_sources();
+    // Lookups run on the runtime the harness is in, as the app's runtime runs them as tasks.
+    let _in_runtime = rt.enter();
     let mut h = Harness::new(150, 48);
     h.app.superdata = sources.config.clone();
     // Dana Lee's address in the demo mailbox, which has a demo Gravatar profile.
@@ -120,7 +122,9 @@ fn smart_data_search_shows_each_value_with_source_date_and_demo_mark() {
 
 #[test]
 fn organization_pane_lists_its_contacts_and_looks_up_the_domain() {
-    let (_rt, sources) = demo_sources();
+    let (rt, sources) = demo_sources();
+    // Lookups run on the runtime the harness is in, as the app's runtime runs them as tasks.
+    let _in_runtime = rt.enter();
     let mut h = Harness::new(150, 40);
     h.app.superdata = sources.config.clone();
     h.press(&["i", "O"]);
@@ -196,7 +200,13 @@ fn contact_of_a_sent_message_is_its_first_recipient() {
     );
     // Open the Sent folder from the folder pane and ask for the contact.
     h.press(&["Tab"]);
-    let idx = h.app.folders.iter().position(|f| f.name == "Sent").unwrap();
+    let idx = h
+        .app
+        .list
+        .folders
+        .iter()
+        .position(|f| f.name == "Sent")
+        .unwrap();
     h.press(&["g"]);
     for _ in 0..idx {
         h.press(&["j"]);

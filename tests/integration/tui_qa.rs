@@ -55,7 +55,7 @@ fn help_scroll_stops_at_the_last_binding() {
 fn a_narrow_list_gives_the_subject_more_room_than_the_sender() {
     let mut h = Harness::new(40, 12);
     let screen = h.screen();
-    let subject: String = h.app.rows[0].msg.subject.chars().take(10).collect();
+    let subject: String = h.app.list.rows[0].msg.subject.chars().take(10).collect();
     assert!(screen.contains(&subject), "{subject:?} in\n{screen}");
 }
 
@@ -92,7 +92,7 @@ fn esc_h_and_left_never_quit_only_q_does() {
     h.type_text("proposal");
     h.press(&["Enter", "Esc", "Esc", "Esc", "h", "Left"]);
     assert!(!h.app.quit, "{}", h.screen());
-    assert!(h.app.search.is_none(), "Esc left the search");
+    assert!(h.app.list.search.is_none(), "Esc left the search");
     h.press(&["Enter", "q"]);
     assert!(
         h.app.reader.is_none() && !h.app.quit,

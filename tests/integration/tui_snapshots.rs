@@ -155,7 +155,7 @@ fn archive_removes_at_once_queues_for_the_server_and_undo_brings_it_back() {
     let queued = h.queued_move();
     assert_eq!(queued, "Archive");
     h.press(&["z"]);
-    assert_eq!(h.app.rows[0].msg.subject, "Re: Proposal for Q3");
+    assert_eq!(h.app.list.rows[0].msg.subject, "Re: Proposal for Q3");
     assert_eq!(replies(&h), 2);
     let left: i64 = h
         .store
@@ -173,7 +173,7 @@ fn archive_removes_at_once_queues_for_the_server_and_undo_brings_it_back() {
 fn flag_read_and_multi_select_delete_act_together() {
     let mut h = Harness::new(120, 16);
     h.press(&["!", "u"]);
-    let first = &h.app.rows[0].msg;
+    let first = &h.app.list.rows[0].msg;
     assert!(first.flagged && first.seen);
     h.press(&["j", "v", "Space", "d"]);
     snap!("after_bulk_delete", h.screen());
@@ -196,7 +196,7 @@ fn a_failed_change_rolls_back_visibly_with_the_reason() {
         .unwrap();
     h.press(&["d"]);
     snap!("rollback", h.screen());
-    assert_eq!(h.app.rows.len(), 8);
+    assert_eq!(h.app.list.rows.len(), 8);
     assert!(h
         .app
         .last_error
@@ -212,9 +212,9 @@ fn search_shows_results_as_you_type() {
     h.type_text("invo");
     snap!("search_typing", h.screen());
     h.press(&["Enter"]);
-    assert_eq!(h.app.rows.len(), 1);
+    assert_eq!(h.app.list.rows.len(), 1);
     h.press(&["q"]);
-    assert_eq!(h.app.rows.len(), 8, "q leaves the search");
+    assert_eq!(h.app.list.rows.len(), 8, "q leaves the search");
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn mouse_click_selects_and_wheel_scrolls() {
         pane: tidings::app::Pane::List,
         row: 3,
     });
-    assert_eq!(h.app.cursor, 3);
+    assert_eq!(h.app.list.cursor, 3);
     h.send(Msg::Click {
         pane: tidings::app::Pane::List,
         row: 3,
@@ -292,10 +292,10 @@ fn mouse_click_selects_and_wheel_scrolls() {
 #[test]
 fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
     let mut h = Harness::new(120, 8);
-    let id = h.app.rows[1].msg.id;
+    let id = h.app.list.rows[1].msg.id;
     h.send(Msg::Marks(vec![(
         id,
-        tidings::app::TrackingMarks {
+        tidings::app::RowMarks {
             tracked: true,
             opens: 2,
             clicks: 1,
@@ -309,11 +309,11 @@ fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
 #[test]
 fn undo_puts_a_flag_back_in_the_store() {
     let mut h = Harness::new(120, 8);
-    let id = h.app.rows[0].msg.id;
+    let id = h.app.list.rows[0].msg.id;
     h.press(&["!"]);
     assert!(h.store.message(id).unwrap().flagged);
     h.press(&["z"]);
-    assert!(!h.app.rows[0].msg.flagged);
+    assert!(!h.app.list.rows[0].msg.flagged);
     assert!(!h.store.message(id).unwrap().flagged);
 }
 

@@ -1,10 +1,28 @@
 //! The pure state transition: `App::update(msg) -> effects`. No I/O happens here; the runtime runs
 //! the returned effects and feeds their results back as messages. Triage is optimistic: the rows
-//! change at once, and a failure reported later puts them back with the reason.
+//! change at once, and a failure reported later puts them back with the reason. This file holds
+//! the dispatch, the list, the reader, prompts and triage; each feature's step is a file beside it.
 
-use super::action::Action;
-use super::fuzzy;
-use super::state::*;
+mod activity;
+mod compose;
+mod outbox;
+mod people;
+#[cfg(test)]
+mod tests;
+
+use crate::app::action::Action;
+use crate::app::compose::ComposeEffect;
+use crate::app::contact::PeopleEffect;
+use crate::app::fuzzy;
+use crate::app::input::{edit, expand_home, InputKey};
+use crate::app::msg::{Effect, Msg};
+use crate::app::state::App;
+use crate::app::tracking_urls::ReaderContent;
+use crate::app::view::{
+    Change, ComposeKind, ComposeRequest, Filter, FolderEntry, Mode, Pane, Picker, PickerPurpose,
+    Reader, Revert, Row, RowMarks, SyncState, Undoable,
+};
+use crate::mail::sync::SyncEvent;
 use std::path::PathBuf;
 
 impl App {
@@ -70,9 +88,8 @@ impl App {
             Msg::OpFinished { op, result } => self.on_op_finished(op, result),
             Msg::Sync(s) => self.on_sync(s),
             Msg::Marks(marks) => {
-                let by_id: std::collections::HashMap<i64, TrackingMarks> =
-                    marks.into_iter().collect();
-                for r in &mut self.rows {
+                let by_id: std::collections::HashMap<i64, RowMarks> = marks.into_iter().collect();
+                for r in &mut self.list.rows {
                     if let Some(m) = by_id.get(&r.msg.id) {
                         r.marks = *m;
                     }
@@ -98,8 +115,8 @@ impl App {
         // Contacts are gathered from the cache in the background; the panes read them.
         vec![
             Effect::LoadFolders,
-            Effect::FindDrafts,
-            Effect::People(super::contact::PeopleEffect::RefreshContacts),
+            Effect::Compose(ComposeEffect::FindDrafts),
+            Effect::People(PeopleEffect::RefreshContacts),
         ]
     }
 
@@ -155,8 +172,8 @@ impl App {
             Action::PrevMessage => self.reader_step(-1),
             Action::Select => {
                 if let Some(id) = self.selected_row().map(|r| r.msg.id) {
-                    if !self.marked.remove(&id) {
-                        self.marked.insert(id);
+                    if !self.list.marked.remove(&id) {
+                        self.list.marked.insert(id);
                     }
                     self.step(1);
                 }
@@ -189,7 +206,7 @@ impl App {
             | Action::Activity => Vec::new(),
             Action::Search => {
                 self.mode = Mode::Search {
-                    input: self.search.clone().unwrap_or_default(),
+                    input: self.list.search.clone().unwrap_or_default(),
                 };
                 Vec::new()
             }
@@ -200,8 +217,8 @@ impl App {
             Action::FilterFlagged => self.set_filter(Filter::Flagged),
             Action::FilterTracked => self.set_filter(Filter::Tracked),
             Action::ToggleThreads => {
-                self.threads = !self.threads;
-                self.status = Some(if self.threads {
+                self.list.threads = !self.list.threads;
+                self.status = Some(if self.list.threads {
                     "conversation view".into()
                 } else {
                     "flat view".into()
@@ -218,9 +235,9 @@ impl App {
 
     fn page(&self, list: bool) -> i64 {
         let h = if list {
-            self.list_height
+            self.heights.list
         } else {
-            self.reader_height
+            self.heights.reader
         };
         h.saturating_sub(1).max(1) as i64
     }
@@ -229,10 +246,11 @@ impl App {
     fn step(&mut self, delta: i64) -> Vec<Effect> {
         match self.focus {
             Pane::Folders => {
-                self.folder_cursor = clamp_add(self.folder_cursor, delta, self.folders.len());
+                self.list.folder_cursor =
+                    clamp_add(self.list.folder_cursor, delta, self.list.folders.len());
             }
             Pane::List => {
-                self.cursor = clamp_add(self.cursor, delta, self.rows.len());
+                self.list.cursor = clamp_add(self.list.cursor, delta, self.list.rows.len());
             }
             Pane::Reader => {
                 if let Some(r) = &mut self.reader {
@@ -252,13 +270,21 @@ impl App {
                 }
             }
             Pane::List => {
-                let max = self.rows.len().saturating_sub(1);
-                self.offset = (self.offset as i64 + lines as i64).clamp(0, max as i64) as usize;
-                let visible_end = self.offset + self.list_height.saturating_sub(1);
-                self.cursor = self.cursor.clamp(self.offset, visible_end.min(max));
+                let max = self.list.rows.len().saturating_sub(1);
+                self.list.offset =
+                    (self.list.offset as i64 + lines as i64).clamp(0, max as i64) as usize;
+                let visible_end = self.list.offset + self.heights.list.saturating_sub(1);
+                self.list.cursor = self
+                    .list
+                    .cursor
+                    .clamp(self.list.offset, visible_end.min(max));
             }
             Pane::Folders => {
-                self.folder_cursor = clamp_add(self.folder_cursor, lines as i64, self.folders.len())
+                self.list.folder_cursor = clamp_add(
+                    self.list.folder_cursor,
+                    lines as i64,
+                    self.list.folders.len(),
+                )
             }
         }
     }
@@ -269,16 +295,16 @@ impl App {
         }
         self.focus = pane;
         match pane {
-            Pane::Folders if row < self.folders.len() => {
-                self.folder_cursor = row;
+            Pane::Folders if row < self.list.folders.len() => {
+                self.list.folder_cursor = row;
                 self.open()
             }
-            Pane::List if self.offset + row < self.rows.len() => {
-                let idx = self.offset + row;
-                if self.cursor == idx {
+            Pane::List if self.list.offset + row < self.list.rows.len() => {
+                let idx = self.list.offset + row;
+                if self.list.cursor == idx {
                     return self.open();
                 }
-                self.cursor = idx;
+                self.list.cursor = idx;
                 Vec::new()
             }
             _ => Vec::new(),
@@ -298,18 +324,18 @@ impl App {
     fn open(&mut self) -> Vec<Effect> {
         match self.focus {
             Pane::Folders => {
-                let Some(f) = self.folders.get(self.folder_cursor) else {
+                let Some(f) = self.list.folders.get(self.list.folder_cursor) else {
                     return Vec::new();
                 };
-                self.current = Some((f.account.clone(), f.name.clone()));
-                self.search = None;
+                self.list.current = Some((f.account.clone(), f.name.clone()));
+                self.list.search = None;
                 self.focus = Pane::List;
                 self.reader = None;
                 self.tracking.timeline = None;
                 self.reload(true)
             }
             // In the Tracked filter Enter shows the mail's timeline; from there, the mail.
-            Pane::List if self.filter == Filter::Tracked => self.open_timeline_of_selected(),
+            Pane::List if self.list.filter == Filter::Tracked => self.open_timeline_of_selected(),
             Pane::List | Pane::Reader => {
                 let Some(row) = self.selected_row() else {
                     return Vec::new();
@@ -321,9 +347,9 @@ impl App {
     }
 
     /// Opens message `id` in the reader (from a contact's recent conversation).
-    pub(super) fn open_message_by_id(&mut self, id: i64) -> Vec<Effect> {
-        if let Some(i) = self.rows.iter().position(|r| r.msg.id == id) {
-            self.cursor = i;
+    fn open_message_by_id(&mut self, id: i64) -> Vec<Effect> {
+        if let Some(i) = self.list.rows.iter().position(|r| r.msg.id == id) {
+            self.list.cursor = i;
         }
         self.open_message(id)
     }
@@ -339,6 +365,7 @@ impl App {
         self.focus = Pane::Reader;
         let mut fx = vec![Effect::LoadMessage { id }];
         let unseen = self
+            .list
             .rows
             .iter()
             .find(|r| r.msg.id == id)
@@ -346,7 +373,7 @@ impl App {
         if unseen {
             // Reading marks read, optimistically, but it is not a triage step to undo.
             let op = self.set_flags_locally(&[id], Change::Seen(true), "read");
-            self.undo.pop();
+            self.triage.undo.pop();
             if let Some(e) = op {
                 fx.push(e);
             }
@@ -360,12 +387,12 @@ impl App {
             self.focus = Pane::List;
             return Vec::new();
         }
-        if !self.marked.is_empty() {
-            self.marked.clear();
+        if !self.list.marked.is_empty() {
+            self.list.marked.clear();
             return Vec::new();
         }
-        if self.search.is_some() {
-            self.search = None;
+        if self.list.search.is_some() {
+            self.list.search = None;
             return self.reload(true);
         }
         if self.focus == Pane::Folders {
@@ -388,87 +415,93 @@ impl App {
         };
         let id = reader.id;
         let idx = self
+            .list
             .rows
             .iter()
             .position(|r| r.msg.id == id)
-            .unwrap_or(self.cursor);
-        let next = clamp_add(idx, delta, self.rows.len());
+            .unwrap_or(self.list.cursor);
+        let next = clamp_add(idx, delta, self.list.rows.len());
         if next == idx {
             return Vec::new();
         }
-        self.cursor = next;
-        let id = self.rows[next].msg.id;
+        self.list.cursor = next;
+        let id = self.list.rows[next].msg.id;
         self.open_message(id)
     }
 
     fn set_filter(&mut self, f: Filter) -> Vec<Effect> {
-        self.filter = f;
+        self.list.filter = f;
         self.reload(true)
     }
 
     /// Asks for the list again; `reset` puts the cursor on top (a new folder/filter/search).
     pub fn reload(&mut self, reset: bool) -> Vec<Effect> {
-        self.generation += 1;
+        self.list.generation += 1;
         if reset {
-            self.cursor = 0;
-            self.offset = 0;
-            self.marked.clear();
+            self.list.cursor = 0;
+            self.list.offset = 0;
+            self.list.marked.clear();
         }
         match self.list_query() {
             Some(query) => {
-                self.loading = true;
+                self.list.loading = true;
                 vec![Effect::LoadMessages {
-                    generation: self.generation,
+                    generation: self.list.generation,
                     query,
-                    threads: self.threads,
+                    threads: self.list.threads,
                 }]
             }
             None => {
-                self.loading = false;
-                self.rows.clear();
+                self.list.loading = false;
+                self.list.rows.clear();
                 Vec::new()
             }
         }
     }
 
     fn on_folders(&mut self, folders: Vec<FolderEntry>) -> Vec<Effect> {
-        let keep = self.current.clone();
-        self.folders = folders;
-        let still_there = keep
-            .as_ref()
-            .is_some_and(|(a, n)| self.folders.iter().any(|f| &f.account == a && &f.name == n));
+        let keep = self.list.current.clone();
+        self.list.folders = folders;
+        let still_there = keep.as_ref().is_some_and(|(a, n)| {
+            self.list
+                .folders
+                .iter()
+                .any(|f| &f.account == a && &f.name == n)
+        });
         if still_there {
             if let Some((a, n)) = &keep {
                 if let Some(i) = self
+                    .list
                     .folders
                     .iter()
                     .position(|f| &f.account == a && &f.name == n)
                 {
-                    self.folder_cursor = i;
+                    self.list.folder_cursor = i;
                 }
             }
             return Vec::new();
         }
         let first = self
+            .list
             .folders
             .iter()
             .position(|f| {
                 f.role.as_deref() == Some("inbox") || f.name.eq_ignore_ascii_case("INBOX")
             })
-            .or(if self.folders.is_empty() {
+            .or(if self.list.folders.is_empty() {
                 None
             } else {
                 Some(0)
             });
         match first {
             Some(i) => {
-                self.folder_cursor = i;
-                let f = &self.folders[i];
-                self.current = Some((f.account.clone(), f.name.clone()));
+                self.list.folder_cursor = i;
+                let f = &self.list.folders[i];
+                self.list.current = Some((f.account.clone(), f.name.clone()));
                 self.reload(true)
             }
             None => {
-                self.loading = false;
+                self.list.loading = false;
                 Vec::new()
             }
         }
@@ -480,27 +513,29 @@ impl App {
         rows: Result<Vec<Row>, String>,
         complete: bool,
     ) -> Vec<Effect> {
-        if generation != self.generation {
+        if generation != self.list.generation {
             return Vec::new(); // a newer folder/search/filter replaced this one
         }
         match rows {
             Ok(rows) => {
                 let id = self.selected_row().map(|r| r.msg.id);
-                let marks: std::collections::HashMap<i64, TrackingMarks> = self
+                let marks: std::collections::HashMap<i64, RowMarks> = self
+                    .list
                     .rows
                     .iter()
-                    .filter(|r| r.marks != TrackingMarks::default())
+                    .filter(|r| r.marks != RowMarks::default())
                     .map(|r| (r.msg.id, r.marks))
                     .collect();
-                self.rows = rows;
+                self.list.rows = rows;
                 // Marks read with the rows are fresher than those held; others are kept.
-                for r in &mut self.rows {
+                for r in &mut self.list.rows {
                     if let Some(mk) = marks.get(&r.msg.id).filter(|_| !r.marks.tracked) {
                         r.marks = *mk;
                     }
                 }
                 // Rows hidden by an optimistic move still in flight stay hidden.
                 let hidden: std::collections::HashSet<i64> = self
+                    .triage
                     .inflight
                     .values()
                     .filter_map(|u| match &u.revert {
@@ -510,15 +545,15 @@ impl App {
                     .flatten()
                     .collect();
                 if !hidden.is_empty() {
-                    self.rows.retain(|r| !hidden.contains(&r.msg.id));
+                    self.list.rows.retain(|r| !hidden.contains(&r.msg.id));
                 }
                 self.cursor_to(id);
                 if complete {
-                    self.loading = false;
+                    self.list.loading = false;
                 }
             }
             Err(e) => {
-                self.loading = false;
+                self.list.loading = false;
                 self.last_error = Some(e);
             }
         }
@@ -526,19 +561,20 @@ impl App {
     }
 
     fn cursor_to(&mut self, id: Option<i64>) {
-        if let Some(i) = id.and_then(|id| self.rows.iter().position(|r| r.msg.id == id)) {
-            self.cursor = i;
+        if let Some(i) = id.and_then(|id| self.list.rows.iter().position(|r| r.msg.id == id)) {
+            self.list.cursor = i;
         }
-        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+        self.list.cursor = self.list.cursor.min(self.list.rows.len().saturating_sub(1));
     }
 
     /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
     fn targets(&self) -> Vec<i64> {
-        if !self.marked.is_empty() {
+        if !self.list.marked.is_empty() {
             return self
+                .list
                 .rows
                 .iter()
-                .filter(|r| self.marked.contains(&r.msg.id))
+                .filter(|r| self.list.marked.contains(&r.msg.id))
                 .map(|r| r.msg.id)
                 .collect();
         }
@@ -570,12 +606,13 @@ impl App {
         let ids = self.targets();
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
         let all = self
+            .list
             .rows
             .iter()
             .filter(|r| wanted.contains(&r.msg.id))
             .all(|r| has(&r.msg));
         let fx = self.set_flags_locally(&ids, change(!all), labels[all as usize]);
-        self.marked.clear();
+        self.list.marked.clear();
         fx.into_iter().collect()
     }
 
@@ -593,7 +630,12 @@ impl App {
         let mut before = Vec::new();
         let mut unread_delta: i64 = 0;
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        for r in self.rows.iter_mut().filter(|r| wanted.contains(&r.msg.id)) {
+        for r in self
+            .list
+            .rows
+            .iter_mut()
+            .filter(|r| wanted.contains(&r.msg.id))
+        {
             before.push((r.msg.id, r.msg.seen, r.msg.flagged));
             if let Some(s) = seen {
                 if r.msg.seen != s {
@@ -613,8 +655,8 @@ impl App {
             revert: Revert::Flags { before },
         };
         self.status = Some(u.label.clone());
-        self.inflight.insert(op, u.clone());
-        self.undo.push(u);
+        self.triage.inflight.insert(op, u.clone());
+        self.triage.undo.push(u);
         Some(Effect::Triage {
             op,
             ids: ids.to_vec(),
@@ -626,8 +668,9 @@ impl App {
         if delta == 0 {
             return;
         }
-        if let Some((a, n)) = self.current.clone() {
+        if let Some((a, n)) = self.list.current.clone() {
             if let Some(f) = self
+                .list
                 .folders
                 .iter_mut()
                 .find(|f| f.account == a && f.name == n)
@@ -638,8 +681,8 @@ impl App {
     }
 
     fn new_op(&mut self) -> u64 {
-        let op = self.next_op;
-        self.next_op += 1;
+        let op = self.triage.next_op;
+        self.triage.next_op += 1;
         op
     }
 
@@ -649,14 +692,14 @@ impl App {
     }
 
     fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
-        let Some((account, folder)) = self.current.clone() else {
+        let Some((account, folder)) = self.list.current.clone() else {
             return Vec::new();
         };
         if ids.is_empty() {
             return Vec::new();
         }
         if let Change::Move(f) = &dest {
-            if *f == folder && self.search.is_none() {
+            if *f == folder && self.list.search.is_none() {
                 self.status = Some(format!("already in {f}"));
                 return Vec::new();
             }
@@ -664,9 +707,9 @@ impl App {
         let reader_id = self.reader.as_ref().map(|r| r.id);
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
         let mut removed = Vec::new();
-        let mut kept = Vec::with_capacity(self.rows.len());
+        let mut kept = Vec::with_capacity(self.list.rows.len());
         let mut unread_delta = 0i64;
-        for (i, r) in std::mem::take(&mut self.rows).into_iter().enumerate() {
+        for (i, r) in std::mem::take(&mut self.list.rows).into_iter().enumerate() {
             if wanted.contains(&r.msg.id) {
                 if !r.msg.seen {
                     unread_delta -= 1;
@@ -676,10 +719,10 @@ impl App {
                 kept.push(r);
             }
         }
-        self.rows = kept;
+        self.list.rows = kept;
         self.adjust_unread(unread_delta);
-        self.marked.clear();
-        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+        self.list.marked.clear();
+        self.list.cursor = self.list.cursor.min(self.list.rows.len().saturating_sub(1));
         let op = self.new_op();
         let u = Undoable {
             op,
@@ -691,8 +734,8 @@ impl App {
             },
         };
         self.status = Some(format!("{} (z to undo)", u.label));
-        self.inflight.insert(op, u.clone());
-        self.undo.push(u);
+        self.triage.inflight.insert(op, u.clone());
+        self.triage.undo.push(u);
         let mut fx = vec![Effect::Triage {
             op,
             ids: ids.clone(),
@@ -712,11 +755,11 @@ impl App {
     }
 
     fn undo(&mut self) -> Vec<Effect> {
-        let Some(u) = self.undo.pop() else {
+        let Some(u) = self.triage.undo.pop() else {
             self.status = Some("nothing to undo".into());
             return Vec::new();
         };
-        self.inflight.remove(&u.op);
+        self.triage.inflight.remove(&u.op);
         let op = self.new_op();
         self.status = Some(format!("undone: {}", u.label));
         self.revert_locally(u.revert);
@@ -738,7 +781,7 @@ impl App {
     fn apply_flag_revert(&mut self, before: &[(i64, bool, bool)]) {
         let mut unread_delta = 0i64;
         for (id, seen, flagged) in before {
-            if let Some(r) = self.rows.iter_mut().find(|r| r.msg.id == *id) {
+            if let Some(r) = self.list.rows.iter_mut().find(|r| r.msg.id == *id) {
                 if r.msg.seen != *seen {
                     unread_delta += if *seen { -1 } else { 1 };
                 }
@@ -751,9 +794,10 @@ impl App {
 
     fn restore_rows(&mut self, account: &str, folder: &str, rows: Vec<(usize, Row)>) {
         let here = self
+            .list
             .current
             .as_ref()
-            .is_some_and(|(a, f)| a == account && (f == folder || self.search.is_some()));
+            .is_some_and(|(a, f)| a == account && (f == folder || self.list.search.is_some()));
         if !here {
             return;
         }
@@ -763,17 +807,17 @@ impl App {
             if !r.msg.seen {
                 unread_delta += 1;
             }
-            let at = i.min(self.rows.len());
-            self.rows.insert(at, r);
+            let at = i.min(self.list.rows.len());
+            self.list.rows.insert(at, r);
         }
         self.adjust_unread(unread_delta);
         if let Some(i) = first {
-            self.cursor = i.min(self.rows.len().saturating_sub(1));
+            self.list.cursor = i.min(self.list.rows.len().saturating_sub(1));
         }
     }
 
     fn on_op_finished(&mut self, op: u64, result: Result<(), String>) -> Vec<Effect> {
-        let Some(u) = self.inflight.remove(&op) else {
+        let Some(u) = self.triage.inflight.remove(&op) else {
             // An undo that did not take: show the store's truth again.
             if let Err(e) = result {
                 self.last_error = Some(format!("undo failed: {e}"));
@@ -787,7 +831,7 @@ impl App {
             return Vec::new();
         };
         // The change did not take: put it back where the user can see it, and say why.
-        self.undo.retain(|x| x.op != op);
+        self.triage.undo.retain(|x| x.op != op);
         self.revert_locally(u.revert);
         self.status = None;
         self.last_error = Some(format!("{} failed, rolled back: {reason}", u.label));
@@ -803,11 +847,12 @@ impl App {
             return Vec::new();
         };
         let items: Vec<String> = self
+            .list
             .folders
             .iter()
             .filter(|f| f.account == account)
             // As the folder pane shows them; a move resolves shown names back to wire names.
-            .map(|f| super::folder_display_name(&f.name).into_owned())
+            .map(|f| crate::mail::mailbox_name::display(&f.name).into_owned())
             .collect();
         self.mode = Mode::Picker(Picker {
             title: format!("Move {} to", count_label(ids.len())),
@@ -906,11 +951,11 @@ impl App {
                 }
             },
         };
-        vec![Effect::Compose(ComposeRequest {
+        vec![Effect::Compose(ComposeEffect::Open(ComposeRequest {
             kind,
             account: self.current_account().map(str::to_string),
             source,
-        })]
+        }))]
     }
 
     fn on_input(&mut self, key: InputKey) -> Vec<Effect> {
@@ -921,7 +966,7 @@ impl App {
             Mode::Normal | Mode::Help { .. } => Vec::new(),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
-                    let had = self.search.take().is_some();
+                    let had = self.list.search.take().is_some();
                     if had {
                         self.reload(true)
                     } else {
@@ -936,7 +981,7 @@ impl App {
                 InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
                     edit(&mut input, key);
                     let q = input.trim().to_string();
-                    self.search = (!q.is_empty()).then_some(q);
+                    self.list.search = (!q.is_empty()).then_some(q);
                     self.mode = Mode::Search { input };
                     self.reload(true)
                 }
@@ -1014,9 +1059,9 @@ impl App {
         }
     }
 
-    fn on_sync(&mut self, s: SyncUpdate) -> Vec<Effect> {
+    fn on_sync(&mut self, s: SyncEvent) -> Vec<Effect> {
         match s {
-            SyncUpdate::Progress {
+            SyncEvent::Progress {
                 account,
                 folder,
                 done,
@@ -1033,27 +1078,26 @@ impl App {
                 );
                 Vec::new()
             }
-            SyncUpdate::FolderChanged { account, folder } => {
+            SyncEvent::FolderChanged { account, folder } => {
                 let mut fx = vec![Effect::LoadFolders];
-                let shown = self
-                    .current
-                    .as_ref()
-                    .is_some_and(|(a, f)| *a == account && (*f == folder || self.search.is_some()));
+                let shown = self.list.current.as_ref().is_some_and(|(a, f)| {
+                    *a == account && (*f == folder || self.list.search.is_some())
+                });
                 if shown {
                     fx.extend(self.reload(false));
                 }
                 fx
             }
-            SyncUpdate::Finished { account } => {
+            SyncEvent::Finished { account } => {
                 if let Some(st) = self.sync.get_mut(&account) {
                     st.running = false;
                 }
                 vec![
                     Effect::LoadFolders,
-                    Effect::People(super::contact::PeopleEffect::RefreshContacts),
+                    Effect::People(PeopleEffect::RefreshContacts),
                 ]
             }
-            SyncUpdate::OpRolledBack {
+            SyncEvent::OpRolledBack {
                 account, reason, ..
             } => {
                 self.last_error = Some(format!(
@@ -1063,7 +1107,7 @@ impl App {
                 fx.extend(self.reload(false));
                 fx
             }
-            SyncUpdate::Error { account, message } => {
+            SyncEvent::Error { account, message } => {
                 if let Some(st) = self.sync.get_mut(&account) {
                     st.running = false;
                 }
@@ -1071,18 +1115,6 @@ impl App {
                 Vec::new()
             }
         }
-    }
-}
-
-/// Applies a text-editing key to a prompt's input; other keys leave it alone.
-fn edit(input: &mut String, key: InputKey) {
-    match key {
-        InputKey::Char(c) => input.push(c),
-        InputKey::Backspace => {
-            input.pop();
-        }
-        InputKey::Clear => input.clear(),
-        _ => {}
     }
 }
 
@@ -1117,83 +1149,5 @@ pub fn safe_file_name(name: &str) -> String {
         "attachment".into()
     } else {
         cleaned
-    }
-}
-
-fn expand_home(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(p),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn summary(id: i64, subject: &str) -> crate::store::MessageSummary {
-        crate::app::test_summary(id, id, subject)
-    }
-
-    #[test]
-    fn results_of_a_superseded_search_are_dropped() {
-        let mut app = App::new(false);
-        app.current = Some(("w".into(), "INBOX".into()));
-        app.update(Msg::Action(Action::Search));
-        let fx = app.update(Msg::Input(InputKey::Char('a')));
-        let Some(Effect::LoadMessages {
-            generation: old, ..
-        }) = fx.first().cloned()
-        else {
-            panic!("typing searches: {fx:?}");
-        };
-        let fx = app.update(Msg::Input(InputKey::Char('b')));
-        let Some(Effect::LoadMessages {
-            generation: new, ..
-        }) = fx.first().cloned()
-        else {
-            panic!("typing searches: {fx:?}");
-        };
-        app.update(Msg::MessagesLoaded {
-            generation: new,
-            rows: Ok(vec![Row::new(summary(2, "ab"))]),
-            complete: true,
-        });
-        app.update(Msg::MessagesLoaded {
-            generation: old,
-            rows: Ok(vec![Row::new(summary(1, "a")), Row::new(summary(3, "a"))]),
-            complete: true,
-        });
-        assert_eq!(app.rows.len(), 1);
-        assert_eq!(app.rows[0].msg.subject, "ab");
-        assert_eq!(app.search.as_deref(), Some("ab"));
-    }
-
-    #[test]
-    fn a_failed_flag_change_is_rolled_back_with_the_reason() {
-        let mut app = App::new(false);
-        app.current = Some(("w".into(), "INBOX".into()));
-        app.generation = 1;
-        app.update(Msg::MessagesLoaded {
-            generation: 1,
-            rows: Ok(vec![Row::new(summary(1, "x"))]),
-            complete: true,
-        });
-        let fx = app.update(Msg::Action(Action::ToggleFlag));
-        let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
-            panic!("{fx:?}")
-        };
-        assert!(app.rows[0].msg.flagged);
-        app.update(Msg::OpFinished {
-            op,
-            result: Err("server said NO".into()),
-        });
-        assert!(!app.rows[0].msg.flagged);
-        assert!(app
-            .last_error
-            .as_deref()
-            .unwrap()
-            .contains("server said NO"));
-        assert!(app.undo.is_empty(), "a rolled-back change is not undoable");
     }
 }

@@ -1,0 +1,139 @@
+//! What flows through the pure update: [`Msg`] in (user intents and the runtime's answers) and
+//! [`Effect`] out (work for the runtime). Each feature's messages and effects are one nested enum
+//! defined beside its state (`compose`, `outbox_view`, `contact`, `activity`).
+
+use super::action::Action;
+use super::activity::{ActivityEffect, ActivityMsg};
+use super::compose::{ComposeEffect, ComposeMsg};
+use super::contact::{PeopleEffect, PeopleMsg};
+use super::input::InputKey;
+use super::outbox_view::{OutboxEffect, OutboxMsg};
+use super::tracking_urls::ReaderContent;
+use super::view::{Change, FolderEntry, Pane, Row, RowMarks};
+use crate::mail::sync::SyncEvent;
+use crate::store::ListQuery;
+use crate::tracking::client::poller::{PollerEvent, PollerState};
+use std::path::PathBuf;
+
+/// Work for the runtime: it runs each off the UI loop and answers with a [`Msg`].
+#[derive(Debug, Clone)]
+pub enum Effect {
+    LoadFolders,
+    /// Lists messages; `threads` arranges them as conversations (off the UI loop, as that sorts
+    /// the whole folder).
+    LoadMessages {
+        generation: u64,
+        query: ListQuery,
+        threads: bool,
+    },
+    LoadMessage {
+        id: i64,
+    },
+    /// Changes the store at once and gets the change to the server (now or queued); answered
+    /// by `OpFinished { op }`.
+    Triage {
+        op: u64,
+        ids: Vec<i64>,
+        change: Change,
+    },
+    /// Takes back triage operation `of`; answered by `OpFinished { op }`.
+    Undo {
+        op: u64,
+        of: u64,
+    },
+    SaveAttachment {
+        id: i64,
+        index: usize,
+        path: PathBuf,
+    },
+    OpenAttachment {
+        id: i64,
+        index: usize,
+    },
+    /// The composer's drafts, suggestions and files (see `app::compose`).
+    Compose(ComposeEffect),
+    /// The Outbox view and the outbox worker (see `app::outbox_view`).
+    Outbox(OutboxEffect),
+    /// Contacts, organizations and Superdata (see `app::contact`).
+    People(PeopleEffect),
+    /// The tracking views: timeline, activity feed, marks, bell (see `app::activity`).
+    Activity(ActivityEffect),
+    Quit,
+}
+
+/// Everything that can change the state: user intents and the runtime's answers.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Action(Action),
+    Input(InputKey),
+    /// A click on the `row`-th visible line of a pane.
+    Click {
+        pane: Pane,
+        row: usize,
+    },
+    Scroll {
+        pane: Pane,
+        lines: i32,
+    },
+    FoldersLoaded(Result<Vec<FolderEntry>, String>),
+    MessagesLoaded {
+        generation: u64,
+        rows: Result<Vec<Row>, String>,
+        complete: bool,
+    },
+    MessageLoaded {
+        id: i64,
+        content: Result<ReaderContent, String>,
+    },
+    OpFinished {
+        op: u64,
+        result: Result<(), String>,
+    },
+    /// What the sync watchers report; the status bar shows it and the lists reload on it.
+    Sync(SyncEvent),
+    /// Tracking marks for listed messages (from the tracking feature), by message id.
+    Marks(Vec<(i64, RowMarks)>),
+    /// The count of unread in-app notifications, for the bell.
+    Notifications {
+        unread: u32,
+    },
+    Notice(String),
+    Error(String),
+    /// The clock (every few seconds): autosave runs from it.
+    Tick(i64),
+    /// The composer's answers and its editing widget's text.
+    Compose(ComposeMsg),
+    /// Answers for the Outbox view.
+    Outbox(OutboxMsg),
+    /// Answers for the contact and organization panes.
+    People(PeopleMsg),
+    /// Tracking: the poller's news and the tracking views' answers.
+    Activity(ActivityMsg),
+}
+
+/// The poller's reports as app messages: every report that says new data reached the store folds
+/// into one `Polled` (so a burst of events costs one refresh); state changes that need the user's
+/// attention become a notice.
+pub fn poller_msgs(events: impl IntoIterator<Item = PollerEvent>) -> Vec<Msg> {
+    let (mut new_events, mut notifications) = (0, 0);
+    let mut out = Vec::new();
+    for ev in events {
+        match ev {
+            PollerEvent::NewEvents { count } => new_events += count,
+            PollerEvent::Notification(_) => notifications += 1,
+            PollerEvent::StateChanged(s) => match s.state {
+                PollerState::Unreachable | PollerState::Failing => {
+                    out.push(Msg::Notice(s.describe()))
+                }
+                PollerState::Starting | PollerState::CaughtUp { .. } => {}
+            },
+        }
+    }
+    if new_events > 0 || notifications > 0 {
+        out.push(Msg::Activity(ActivityMsg::Polled {
+            new_events,
+            notifications,
+        }));
+    }
+    out
+}

@@ -1,0 +1,305 @@
+//! Unit tests of `App::update`: small, no store, no servers. Each drives one flow with messages
+//! and checks the state and the effects it asks for, so a behaviour change fails here first.
+
+use crate::app::action::Action;
+use crate::app::compose::{ComposeEffect, ComposeMsg, ComposeOpen};
+use crate::app::input::InputKey;
+use crate::app::msg::{Effect, Msg};
+use crate::app::state::App;
+use crate::app::view::{Change, ComposeKind, Filter, Row};
+use crate::store::ListFilter;
+
+fn summary(id: i64, subject: &str) -> crate::store::MessageSummary {
+    crate::app::view::test_summary(id, id, subject)
+}
+
+#[test]
+fn results_of_a_superseded_search_are_dropped() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.update(Msg::Action(Action::Search));
+    let fx = app.update(Msg::Input(InputKey::Char('a')));
+    let Some(Effect::LoadMessages {
+        generation: old, ..
+    }) = fx.first().cloned()
+    else {
+        panic!("typing searches: {fx:?}");
+    };
+    let fx = app.update(Msg::Input(InputKey::Char('b')));
+    let Some(Effect::LoadMessages {
+        generation: new, ..
+    }) = fx.first().cloned()
+    else {
+        panic!("typing searches: {fx:?}");
+    };
+    app.update(Msg::MessagesLoaded {
+        generation: new,
+        rows: Ok(vec![Row::new(summary(2, "ab"))]),
+        complete: true,
+    });
+    app.update(Msg::MessagesLoaded {
+        generation: old,
+        rows: Ok(vec![Row::new(summary(1, "a")), Row::new(summary(3, "a"))]),
+        complete: true,
+    });
+    assert_eq!(app.list.rows.len(), 1);
+    assert_eq!(app.list.rows[0].msg.subject, "ab");
+    assert_eq!(app.list.search.as_deref(), Some("ab"));
+}
+
+#[test]
+fn a_failed_flag_change_is_rolled_back_with_the_reason() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok(vec![Row::new(summary(1, "x"))]),
+        complete: true,
+    });
+    let fx = app.update(Msg::Action(Action::ToggleFlag));
+    let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    assert!(app.list.rows[0].msg.flagged);
+    app.update(Msg::OpFinished {
+        op,
+        result: Err("server said NO".into()),
+    });
+    assert!(!app.list.rows[0].msg.flagged);
+    assert!(app
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("server said NO"));
+    assert!(
+        app.triage.undo.is_empty(),
+        "a rolled-back change is not undoable"
+    );
+}
+
+/// An app showing INBOX of account `w` with rows 1..=n, as after the first list load.
+fn app_with_rows(n: i64) -> App {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok((1..=n)
+            .map(|id| Row::new(summary(id, &format!("m{id}"))))
+            .collect()),
+        complete: true,
+    });
+    app
+}
+
+fn ids(app: &App) -> Vec<i64> {
+    app.list.rows.iter().map(|r| r.msg.id).collect()
+}
+
+#[test]
+fn archive_removes_the_row_at_once_and_asks_the_runtime_to_archive_it() {
+    let mut app = app_with_rows(3);
+    app.update(Msg::Action(Action::Down));
+    let fx = app.update(Msg::Action(Action::Archive));
+    assert_eq!(ids(&app), vec![1, 3]);
+    assert_eq!(app.list.cursor, 1, "the cursor stays at the same place");
+    let [Effect::Triage {
+        op,
+        ids: moved,
+        change,
+    }] = fx.as_slice()
+    else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(
+        (moved.as_slice(), change),
+        ([2].as_slice(), &Change::Archive)
+    );
+    assert!(app.triage.inflight.contains_key(op));
+    assert_eq!(
+        app.status.as_deref(),
+        Some("1 message archived (z to undo)")
+    );
+}
+
+#[test]
+fn delete_of_marked_rows_moves_all_of_them_to_trash() {
+    let mut app = app_with_rows(4);
+    app.update(Msg::Action(Action::Select));
+    app.update(Msg::Action(Action::Down));
+    app.update(Msg::Action(Action::Select));
+    let fx = app.update(Msg::Action(Action::Delete));
+    assert_eq!(ids(&app), vec![2, 4]);
+    assert!(app.list.marked.is_empty());
+    let [Effect::Triage {
+        ids: moved, change, ..
+    }] = fx.as_slice()
+    else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(
+        (moved.as_slice(), change),
+        ([1, 3].as_slice(), &Change::Delete)
+    );
+}
+
+#[test]
+fn flag_sets_the_flag_at_once_and_a_second_press_clears_it() {
+    let mut app = app_with_rows(2);
+    let fx = app.update(Msg::Action(Action::ToggleFlag));
+    assert!(app.list.rows[0].msg.flagged);
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Triage {
+            change: Change::Flagged(true),
+            ..
+        }]
+    ));
+    let fx = app.update(Msg::Action(Action::ToggleFlag));
+    assert!(!app.list.rows[0].msg.flagged);
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Triage {
+            change: Change::Flagged(false),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn undo_puts_an_archived_row_back_and_asks_to_take_the_change_back() {
+    let mut app = app_with_rows(3);
+    app.update(Msg::Action(Action::Down));
+    let fx = app.update(Msg::Action(Action::Archive));
+    let [Effect::Triage { op: archived, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    let archived = *archived;
+    let fx = app.update(Msg::Action(Action::Undo));
+    assert_eq!(ids(&app), vec![1, 2, 3]);
+    assert_eq!(app.list.cursor, 1, "the cursor is back on the restored row");
+    let [Effect::Undo { op, of }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(*of, archived);
+    assert_ne!(*op, archived, "the undo is an operation of its own");
+    assert!(app.triage.undo.is_empty() && app.triage.inflight.is_empty());
+    assert_eq!(app.status.as_deref(), Some("undone: 1 message archived"));
+    let fx = app.update(Msg::Action(Action::Undo));
+    assert!(fx.is_empty());
+    assert_eq!(app.status.as_deref(), Some("nothing to undo"));
+}
+
+#[test]
+fn undo_of_a_flag_restores_it() {
+    let mut app = app_with_rows(1);
+    app.update(Msg::Action(Action::ToggleFlag));
+    let fx = app.update(Msg::Action(Action::Undo));
+    assert!(!app.list.rows[0].msg.flagged);
+    assert!(matches!(fx.as_slice(), [Effect::Undo { .. }]));
+}
+
+fn opened_composer(app: &mut App) {
+    let sender = crate::mail::compose::Sender {
+        account: "w".into(),
+        from: crate::mail::compose::Mailbox::new(Some("Me"), "me@x.test"),
+        signature: None,
+    };
+    let draft = crate::mail::compose::Draft::new(&sender);
+    app.update(Msg::Compose(ComposeMsg::Ready(Ok(Box::new(ComposeOpen {
+        kind: ComposeKind::New,
+        draft,
+        accounts: vec![("w".into(), sender.from.clone())],
+        resumed: false,
+        tracking: Default::default(),
+    })))));
+}
+
+#[test]
+fn compose_asks_for_a_new_draft_and_opens_when_it_is_ready() {
+    let mut app = app_with_rows(1);
+    let fx = app.update(Msg::Action(Action::Compose));
+    let [Effect::Compose(ComposeEffect::Open(req))] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(req.kind, ComposeKind::New);
+    assert_eq!(req.account.as_deref(), Some("w"));
+    assert_eq!(req.source, None);
+    assert!(
+        app.compose.is_none(),
+        "the composer opens when the draft is ready"
+    );
+    opened_composer(&mut app);
+    assert!(app.compose.is_some());
+}
+
+#[test]
+fn leaving_an_unchanged_composer_discards_its_draft() {
+    let mut app = app_with_rows(1);
+    opened_composer(&mut app);
+    let fx = app.update(Msg::Action(Action::Back));
+    assert!(app.compose.is_none());
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Compose(ComposeEffect::DiscardDraft { .. })]
+    ));
+}
+
+#[test]
+fn leaving_a_changed_composer_asks_and_s_saves_the_draft() {
+    let mut app = app_with_rows(1);
+    opened_composer(&mut app);
+    app.update(Msg::Input(InputKey::Char('a')));
+    let fx = app.update(Msg::Action(Action::Back));
+    assert!(fx.is_empty());
+    assert!(
+        app.compose.as_ref().is_some_and(|c| c.prompt.is_some()),
+        "it asks first"
+    );
+    let fx = app.update(Msg::Input(InputKey::Char('s')));
+    assert!(app.compose.is_none());
+    assert!(matches!(
+        fx.as_slice(),
+        [
+            Effect::Compose(ComposeEffect::Autosave { flush: true, .. }),
+            Effect::Compose(ComposeEffect::DraftToServer { .. })
+        ]
+    ));
+}
+
+#[test]
+fn the_tracked_filter_reloads_across_the_account_with_the_cursor_on_top() {
+    let mut app = app_with_rows(3);
+    app.update(Msg::Action(Action::Bottom));
+    let before = app.list.generation;
+    let fx = app.update(Msg::Action(Action::FilterTracked));
+    assert_eq!(app.list.filter, Filter::Tracked);
+    assert_eq!(app.list.cursor, 0);
+    assert!(app.list.loading);
+    let [Effect::LoadMessages {
+        generation, query, ..
+    }] = fx.as_slice()
+    else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(*generation, before + 1);
+    assert_eq!(query.filter, ListFilter::Tracked);
+    assert_eq!(query.account.as_deref(), Some("w"));
+    assert_eq!(
+        query.folder, None,
+        "tracked mail is listed across the account's folders"
+    );
+}
+
+#[test]
+fn the_unread_filter_reloads_the_current_folder() {
+    let mut app = app_with_rows(2);
+    let fx = app.update(Msg::Action(Action::FilterUnread));
+    assert_eq!(app.list.filter, Filter::Unread);
+    let [Effect::LoadMessages { query, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(query.filter, ListFilter::Unread);
+    assert_eq!(query.folder.as_deref(), Some("INBOX"));
+}

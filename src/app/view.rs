@@ -1,0 +1,216 @@
+//! The plain data the screen is drawn from: panes, filters, list rows and their tracking marks,
+//! folders, the reader, prompts and pickers, and the triage vocabulary (what changed, how to put it
+//! back). No behaviour beyond small accessors; every other app file builds on these.
+
+use super::tracking_urls::ReaderContent;
+pub use crate::store::MessageSummary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Folders,
+    List,
+    Reader,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    #[default]
+    All,
+    Unread,
+    Flagged,
+    /// Sent mail with tracking on, across the account's folders, newest activity first.
+    Tracked,
+}
+
+impl Filter {
+    pub fn label(self) -> &'static str {
+        match self {
+            Filter::All => "All",
+            Filter::Unread => "Unread",
+            Filter::Flagged => "Flagged",
+            Filter::Tracked => "Tracked",
+        }
+    }
+}
+
+/// Opened / clicked marks of a tracked sent message as its list row shows them (the store's
+/// [`crate::store::TrackingMark`] is the count they are read from). Empty until the tracking
+/// feature sets them; the list draws them dim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowMarks {
+    pub tracked: bool,
+    pub opens: u32,
+    pub clicks: u32,
+    /// Unix seconds of the last counted open, shown in the Tracked filter.
+    pub last_open: Option<i64>,
+}
+
+impl From<&crate::store::TrackingMark> for RowMarks {
+    fn from(m: &crate::store::TrackingMark) -> RowMarks {
+        RowMarks {
+            tracked: true,
+            opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
+            clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
+            last_open: m.last_open,
+        }
+    }
+}
+
+/// One line of the message list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub msg: MessageSummary,
+    pub marks: RowMarks,
+    /// Indent in the thread view (0 = first message of its conversation).
+    pub depth: u8,
+}
+
+impl Row {
+    pub fn new(msg: MessageSummary) -> Row {
+        Row {
+            msg,
+            marks: RowMarks::default(),
+            depth: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderEntry {
+    pub account: String,
+    pub name: String,
+    pub role: Option<String>,
+    pub total: u64,
+    pub unread: u64,
+}
+
+pub type AttachmentView = crate::mail::render::RenderedAttachment;
+
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub id: i64,
+    /// `None` while the message loads off the UI thread.
+    pub content: Option<ReaderContent>,
+    pub scroll: u16,
+}
+
+/// What a folder/attachment picker is choosing for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickerPurpose {
+    Move { ids: Vec<i64> },
+    SaveAttachment { id: i64 },
+    OpenAttachment { id: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Picker {
+    pub purpose: PickerPurpose,
+    pub title: String,
+    pub items: Vec<String>,
+    pub input: String,
+    /// Indices into `items` matching `input`, best first.
+    pub matches: Vec<usize>,
+    pub cursor: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Help {
+        scroll: u16,
+    },
+    Search {
+        input: String,
+    },
+    Picker(Picker),
+    SavePrompt {
+        id: i64,
+        index: usize,
+        input: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposeKind {
+    New,
+    Reply,
+    ReplyAll,
+    Forward,
+    /// A draft from the server's Drafts folder, opened for editing with its own Message-ID.
+    Recall,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposeRequest {
+    pub kind: ComposeKind,
+    pub account: Option<String>,
+    /// The message replied to or forwarded.
+    pub source: Option<i64>,
+}
+
+/// A triage change, in the terms the mail engine takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Seen(bool),
+    Flagged(bool),
+    /// To the account's Archive-role folder.
+    Archive,
+    /// To the account's Trash-role folder.
+    Delete,
+    /// To the named folder of the message's account.
+    Move(String),
+}
+/// How to put things back: for undo, and for rolling back a failed optimistic change.
+#[derive(Debug, Clone)]
+pub enum Revert {
+    Flags {
+        before: Vec<(i64, bool, bool)>,
+    },
+    Moved {
+        account: String,
+        folder: String,
+        /// Removed rows with the list index each had.
+        rows: Vec<(usize, Row)>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Undoable {
+    pub op: u64,
+    pub label: String,
+    pub revert: Revert,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncState {
+    pub folder: String,
+    pub done: u64,
+    pub total: u64,
+    pub running: bool,
+}
+
+/// A plain summary for unit tests of the app layer.
+#[cfg(test)]
+pub(crate) fn test_summary(id: i64, date: i64, subject: &str) -> crate::store::MessageSummary {
+    crate::store::MessageSummary {
+        id,
+        account: "w".into(),
+        folder: "INBOX".into(),
+        uid: id as u32,
+        message_id: Some(format!("<{id}@test>")),
+        in_reply_to: None,
+        thread_root: None,
+        from_name: "A".into(),
+        from_addr: "a@x.test".into(),
+        to: String::new(),
+        cc: String::new(),
+        subject: subject.into(),
+        date,
+        seen: false,
+        flagged: false,
+        answered: false,
+        draft: false,
+        has_attachments: false,
+        preview: String::new(),
+    }
+}
