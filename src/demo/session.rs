@@ -295,7 +295,18 @@ fn lock_demo_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("{}: cannot open", path.display()))?;
-    match file.try_lock() {
+    // A process forked by another thread of ours (a test, a password command) holds a copy of the
+    // lock's file description until it execs, so a lock just released may look held for a moment:
+    // look again for a little while before saying another demo holds it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    let mut attempt = file.try_lock();
+    while matches!(attempt, Err(std::fs::TryLockError::WouldBlock))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        attempt = file.try_lock();
+    }
+    match attempt {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
             "{}: another `tidings demo` is using this dir; quit it, or give a different --dir",
