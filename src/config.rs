@@ -239,6 +239,24 @@ pub struct SyncConfig {
     pub poll_seconds: u64,
     /// Bodies larger than this are stored truncated for search only; the raw message is kept whole.
     pub max_message_bytes: u64,
+    /// Which bodies a sync downloads after the envelopes (the rest are fetched when opened).
+    pub bodies: BodyPolicy,
+    /// With `bodies = "recent"`: messages that reached the server in the last this many days.
+    pub body_days: u32,
+}
+
+/// Which message bodies the background sync downloads; a message whose body is not cached is
+/// fetched when it is opened, shown or saved, whatever the policy.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyPolicy {
+    /// Every body, newest first: the whole mailbox readable and searchable offline.
+    All,
+    /// Bodies of mail that arrived within `body_days` (by the server's INTERNALDATE).
+    #[default]
+    Recent,
+    /// No body until it is opened: envelopes only.
+    OnDemand,
 }
 
 impl Default for SyncConfig {
@@ -247,6 +265,10 @@ impl Default for SyncConfig {
             chunk_size: 500,
             poll_seconds: 120,
             max_message_bytes: 50 * 1024 * 1024,
+            // See docs/sync.md: three months covers what a daily user opens and searches
+            // without downloading ten years of mail before the first day's work.
+            bodies: BodyPolicy::Recent,
+            body_days: 90,
         }
     }
 }

@@ -29,6 +29,11 @@ pub enum Effect {
     LoadMessage {
         id: i64,
     },
+    /// Downloads the body of message `id` (opened before the sync reached it) ahead of the
+    /// background work; answered by `MessageLoaded`.
+    FetchBody {
+        id: i64,
+    },
     /// Changes the store at once and gets the change to the server (now or queued); answered
     /// by `OpFinished { op }`.
     Triage {
@@ -84,6 +89,10 @@ pub enum Msg {
     MessageLoaded {
         id: i64,
         content: Result<ReaderContent, String>,
+    },
+    /// Message `id` has only its envelope cached: its body must come from the server.
+    BodyNotCached {
+        id: i64,
     },
     OpFinished {
         op: u64,

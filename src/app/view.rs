@@ -91,6 +91,8 @@ pub struct Reader {
     pub id: i64,
     /// `None` while the message loads off the UI thread.
     pub content: Option<ReaderContent>,
+    /// Its body is being downloaded from the server (it was not cached yet).
+    pub downloading: bool,
     pub scroll: u16,
 }
 
@@ -184,6 +186,8 @@ pub struct Undoable {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncState {
     pub folder: String,
+    /// What `done`/`total` count: bodies (true) or envelopes.
+    pub bodies: bool,
     pub done: u64,
     pub total: u64,
     pub running: bool,

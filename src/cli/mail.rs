@@ -182,7 +182,15 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
                 done,
                 total,
             } => {
-                let _ = writeln!(err, "{account}: {folder}: {done}/{total}");
+                let _ = writeln!(err, "{account}: {folder}: {done}/{total} envelopes");
+            }
+            SyncEvent::BodyProgress {
+                account,
+                folder,
+                done,
+                total,
+            } => {
+                let _ = writeln!(err, "{account}: {folder} (bodies): {done}/{total}");
             }
             SyncEvent::OpRolledBack {
                 account, reason, ..
@@ -195,13 +203,14 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             Ok(r) => {
                 let _ = writeln!(
                     err,
-                    "{}: synced {} folders in {:.2}s: {} new, {} flag changes, {} expunged",
+                    "{}: synced {} folders in {:.2}s: {} new, {} flag changes, {} expunged, {} bodies",
                     account.name,
                     r.folders,
                     started.elapsed().as_secs_f64(),
                     r.new_messages,
                     r.flag_updates,
-                    r.expunged
+                    r.expunged,
+                    r.bodies
                 );
             }
             Err(e) => {

@@ -1,4 +1,5 @@
-//! `tidings show ID [--raw]`: one stored message, rendered exactly as the reader pane shows it.
+//! `tidings show ID [--raw]`: one stored message, rendered exactly as the reader pane shows it;
+//! its body is fetched from the server first when the sync has not downloaded it yet.
 //!
 //! `--raw` prints the message bytes. Piped or redirected (not a terminal), they go out untouched,
 //! so `tidings show ID --raw > mail.eml` saves the exact message. On a terminal, raw bytes could
@@ -6,7 +7,9 @@
 //! visible pictures (`␛`) instead; `show` never changes a message's flags.
 
 use super::{Context, ShowArgs};
+use crate::mail::bodies::raw_message_or_fetch;
 use crate::mail::render::{render_message, render_to_text};
+use crate::mail::sync::SyncError;
 use crate::sanitize::visible_raw;
 use crate::store::StoreError;
 use anyhow::Context as _;
@@ -15,9 +18,12 @@ use std::process::ExitCode;
 
 pub fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store()?;
-    let raw = match store.raw_message(args.id) {
+    // A message whose body the sync has not downloaded yet is fetched now (and cached).
+    let raw = match raw_message_or_fetch(&ctx.config, &ctx.paths.config_file, &store, args.id) {
         Ok(raw) => raw,
-        Err(StoreError::NoSuchMessage(id)) => anyhow::bail!("no message with id {id}"),
+        Err(SyncError::Store(StoreError::NoSuchMessage(id))) => {
+            anyhow::bail!("no message with id {id}")
+        }
         Err(e) => return Err(e).context("reading the message"),
     };
     let stdout = std::io::stdout();

@@ -74,8 +74,9 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         } else {
             OpsBackend::local_only()
         };
-        let runtime =
-            Runtime::new(&paths.db_path(), tx.clone(), Arc::new(backend)).with_config(config);
+        let runtime = Runtime::new(&paths.db_path(), tx.clone(), Arc::new(backend))
+            .with_config(config)
+            .config_file(&paths.config_file);
         let mut app = App::new(config.ui.threads);
         app.now = chrono::Utc::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();

@@ -25,9 +25,17 @@ pub enum SyncError {
 /// What the engine reports while it works. `account` is the config's account name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {
-    /// `done` of `total` new messages of `folder` are stored. Only shown, so `folder` is the
+    /// `done` of `total` new envelopes of `folder` (newest first) are stored. Only shown, so `folder` is the
     /// name people read (decoded); elsewhere `folder` is the wire name, the folder's identity.
     Progress {
+        account: String,
+        folder: String,
+        done: u64,
+        total: u64,
+    },
+    /// `done` of `total` bodies of `folder` (the name people read) are stored: the background
+    /// downloads that follow the envelopes (`[sync] bodies`).
+    BodyProgress {
         account: String,
         folder: String,
         done: u64,

@@ -2,8 +2,10 @@
 //! building and rendering, folder names. Knows the store; knows nothing of the screen.
 
 pub mod account;
+pub mod bodies;
 pub mod compose;
 pub mod drafts;
+pub mod fetch;
 pub mod filing;
 pub mod imap;
 pub mod local_mailbox;

@@ -218,6 +218,27 @@ pub fn parse_message(
     m
 }
 
+/// Parses the header block of a message fetched without its body (`BODY.PEEK[HEADER.FIELDS …]`)
+/// into an envelope: the list's fields, no body, preview or attachments. `size` is the server's
+/// RFC822.SIZE of the whole message.
+pub fn parse_envelope(
+    uid: u32,
+    header: &[u8],
+    size: u64,
+    flags: Flags,
+    internal_date: Option<i64>,
+) -> NewMessage {
+    let mut m = parse_message(uid, header.to_vec(), flags, internal_date);
+    m.size = size;
+    // A header block has no body: whatever the parser took for one (a stray blank line in a
+    // hostile header) is not the message's text.
+    m.raw = Vec::new();
+    m.body_text.clear();
+    m.preview.clear();
+    m.attachments.clear();
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

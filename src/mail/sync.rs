@@ -27,9 +27,10 @@
 //! replays pending ops). Connection errors are reported as [`SyncEvent::Error`] and retried.
 
 pub use super::account::{MailAccount, SyncError, SyncEvent};
+use super::fetch::{pipelined, plan_chunks};
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
-use super::parse::parse_message;
+use super::parse::parse_envelope;
 use crate::store::{Flags, Folder, NewMessage, Store};
 use imap::types::{Fetch, Flag};
 use imap_proto::NameAttribute;
@@ -40,11 +41,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// A chunk is also cut when its messages add up to this many bytes, so memory stays bounded
-/// whatever `chunk_size` and the message sizes are.
-const MAX_CHUNK_BYTES: u64 = 32 * 1024 * 1024;
-/// UIDs whose sizes are asked for in one round trip while planning the chunks.
-const SIZE_WINDOW: usize = 2000;
+/// The watcher fetches bodies for at most this long before it looks for new mail again, so a
+/// first sync of a big mailbox does not hold back today's mail for hours.
+const BODY_PASS: Duration = Duration::from_secs(60);
+/// While a folder's envelopes stream in, the list is told to reload at most this often.
+const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// RFC 2177 asks clients to re-issue IDLE before 29 minutes.
 const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
 
@@ -58,6 +59,11 @@ pub struct SyncReport {
     pub removed_folders: usize,
     pub ops_replayed: u64,
     pub ops_rolled_back: u64,
+    /// Bodies downloaded after the envelopes (`[sync] bodies`).
+    pub bodies: u64,
+    /// True when the body phase stopped at its time budget with bodies left to fetch (the
+    /// watcher then syncs again at once instead of waiting for news).
+    pub bodies_pending: bool,
 }
 
 /// Connects and runs one full sync of the account (replaying queued ops first).
@@ -67,18 +73,27 @@ pub fn sync_account(
     on_event: &mut dyn FnMut(SyncEvent),
 ) -> Result<SyncReport, SyncError> {
     let mut conn = account.connect()?;
-    let report = sync_connected(&mut conn, account, store, on_event, &AtomicBool::new(false));
+    let report = sync_connected(
+        &mut conn,
+        account,
+        store,
+        on_event,
+        &AtomicBool::new(false),
+        None,
+    );
     conn.logout();
     report
 }
 
-/// One full sync over an open connection. `stop` is checked between chunks and folders.
+/// One full sync over an open connection. `stop` is checked between chunks and folders; the
+/// body phase ends at `body_deadline` (None: when every body the policy asks for is stored).
 pub fn sync_connected(
     conn: &mut Connection,
     account: &MailAccount,
     store: &Store,
     on_event: &mut dyn FnMut(SyncEvent),
     stop: &AtomicBool,
+    body_deadline: Option<Instant>,
 ) -> Result<SyncReport, SyncError> {
     let account_id = account.ensure_in_store(store)?;
     let mut report = SyncReport::default();
@@ -102,10 +117,14 @@ pub fn sync_connected(
         report.removed_folders = store.remove_folders_except(account_id, &names)?;
         tx.commit()?;
     }
-    // INBOX first: it is what the user looks at.
+    // INBOX first: it is what the user looks at; then Sent, which threads and replies need.
     let mut order: Vec<&ListedFolder> = folders.iter().filter(|f| f.selectable).collect();
-    order.sort_by_key(|f| f.role != Some("inbox"));
-    for f in order {
+    order.sort_by_key(|f| match f.role {
+        Some("inbox") => 0,
+        Some("sent") => 1,
+        _ => 2,
+    });
+    for f in &order {
         if stop.load(Ordering::Relaxed) {
             return Err(SyncError::Stopped);
         }
@@ -119,6 +138,15 @@ pub fn sync_connected(
             });
         }
     }
+    // Every envelope is stored: now the bodies, in the same folder order, newest first.
+    let synced: Vec<Folder> = order
+        .iter()
+        .map(|f| store.folder(account_id, &f.name))
+        .collect::<Result<_, _>>()?;
+    let bodies =
+        super::bodies::sync_bodies(conn, account, store, &synced, on_event, stop, body_deadline)?;
+    report.bodies = bodies.stored;
+    report.bodies_pending = bodies.pending;
     Ok(report)
 }
 
@@ -283,13 +311,12 @@ pub(crate) fn flags_from_imap(flags: &[Flag<'_>]) -> Flags {
     f
 }
 
-fn parse_fetch(f: &Fetch<'_>) -> Option<NewMessage> {
-    let uid = f.uid?;
-    let raw = f.body().unwrap_or_default().to_vec();
-    let internal = f.internal_date().map(|d| d.timestamp());
-    let mut m = parse_message(uid, raw, flags_from_imap(f.flags()), internal);
-    m.modseq = f.mod_seq();
-    Some(m)
+/// Every UID in the selected folder.
+fn search_all(conn: &mut Connection, shown: &str) -> Result<HashSet<u32>, SyncError> {
+    Ok(conn
+        .session
+        .uid_search("ALL")
+        .map_err(conn.err(format!("UID SEARCH in {shown}")))?)
 }
 
 /// Syncs one folder; true when anything changed locally.
@@ -337,11 +364,23 @@ fn sync_folder(
     }
 
     let old_max = store.max_uid(local.id)?;
-    // 1. New messages.
-    if !uidnext_unchanged && mb.exists > 0 {
-        let n = fetch_new(conn, account, store, &local, old_max, on_event, stop)?;
-        report.new_messages += n;
-        changed |= n > 0;
+    // The server's UIDs, asked once and used for both the missing envelopes and the expunges.
+    let mut on_server: Option<HashSet<u32>> = None;
+    // 1. Envelopes of the messages we do not hold, newest first. "Missing" is the difference
+    // between the server's UIDs and the stored ones, not "above the largest stored": a first
+    // sync goes downwards, so after a kill the gap is below what is stored, and the difference
+    // finds it again with nothing to remember and nothing fetched twice.
+    if (!uidnext_unchanged || u64::from(mb.exists) != rows_before) && mb.exists > 0 {
+        let all = search_all(conn, &shown)?;
+        let held: HashSet<u32> = store.local_uids(local.id)?.into_iter().collect();
+        let mut missing: Vec<u32> = all.iter().filter(|u| !held.contains(u)).copied().collect();
+        missing.sort_unstable_by(|a, b| b.cmp(a));
+        on_server = Some(all);
+        if !missing.is_empty() {
+            let n = fetch_envelopes(conn, account, store, &local, &missing, on_event, stop)?;
+            report.new_messages += n;
+            changed |= n > 0;
+        }
     }
     // 2. Flags of the messages we had.
     if old_max > 0 && !modseq_unchanged {
@@ -379,10 +418,10 @@ fn sync_folder(
     // 3. Expunges.
     let rows_now = store.folder_row_count(local.id)?;
     if !(modseq_unchanged && u64::from(mb.exists) == rows_now) && rows_now > 0 {
-        let on_server: HashSet<u32> = conn
-            .session
-            .uid_search("ALL")
-            .map_err(conn.err(format!("UID SEARCH in {shown}")))?;
+        let on_server = match on_server {
+            Some(all) => all,
+            None => search_all(conn, &shown)?,
+        };
         let gone: Vec<u32> = store
             .local_uids(local.id)?
             .into_iter()
@@ -400,135 +439,85 @@ fn sync_folder(
     Ok(changed)
 }
 
-/// Fetches every UID above `old_max` in chunks; returns how many were stored.
-fn fetch_new(
+/// The header fields the list, threading and search need: fetched for every message before
+/// any body, so a first sync lists the newest mail after one round trip per chunk.
+const ENVELOPE_FIELDS: &str =
+    "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE";
+
+fn parse_envelope_fetch(f: &Fetch<'_>) -> Option<NewMessage> {
+    let uid = f.uid?;
+    let header = f.header().unwrap_or_default();
+    let internal = f.internal_date().map(|d| d.timestamp());
+    let size = u64::from(f.size.unwrap_or(0));
+    let mut m = parse_envelope(uid, header, size, flags_from_imap(f.flags()), internal);
+    m.modseq = f.mod_seq();
+    Some(m)
+}
+
+/// Fetches the envelopes of `missing` (newest first) in chunks, each stored in one transaction;
+/// returns how many were stored. The list is told to reload after the first chunk and then
+/// every [`RELOAD_EVERY`], so the newest mail shows while the rest streams in.
+fn fetch_envelopes(
     conn: &mut Connection,
     account: &MailAccount,
     store: &Store,
     local: &Folder,
-    old_max: u32,
+    missing: &[u32],
     on_event: &mut dyn FnMut(SyncEvent),
     stop: &AtomicBool,
 ) -> Result<u64, SyncError> {
     let shown = mailbox_name::display(&local.name).into_owned();
-    // The new UIDs (a compact list), then their sizes a window at a time, so chunks can be
-    // bounded by bytes as well as by count without holding N parsed responses at once.
-    let mut new: Vec<u32> = conn
-        .session
-        .uid_search(format!("UID {}:*", old_max + 1))
-        .map_err(conn.err(format!("UID SEARCH in {shown}")))?
-        .into_iter()
-        .filter(|uid| *uid > old_max)
-        .collect();
-    if new.is_empty() {
-        return Ok(0);
-    }
-    new.sort_unstable();
-    let chunk_size = account.sync.chunk_size.max(1) as usize;
-    let mut chunks: Vec<Vec<u32>> = Vec::new();
-    let (mut cur, mut bytes) = (Vec::new(), 0u64);
-    for window in new.chunks(SIZE_WINDOW) {
-        let sizes: HashMap<u32, u64> = conn
-            .session
-            .uid_fetch(imapconn::uid_set(window), "(UID RFC822.SIZE)")
-            .map_err(conn.err(format!("UID FETCH sizes in {shown}")))?
-            .iter()
-            .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
-            .collect();
-        for uid in window {
-            let size = sizes.get(uid).copied().unwrap_or(0);
-            if !cur.is_empty() && (cur.len() >= chunk_size || bytes + size > MAX_CHUNK_BYTES) {
-                chunks.push(std::mem::take(&mut cur));
-                bytes = 0;
-            }
-            cur.push(*uid);
-            bytes += size;
-        }
-    }
-    chunks.push(cur);
-    let total = new.len() as u64;
-    let query = if conn.caps.condstore {
-        "(UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ BODY.PEEK[])"
-    } else {
-        "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"
-    };
-    let addr = conn.addr.clone();
-    let folder_name = shown.clone();
-    let session = &mut conn.session;
+    let total = missing.len() as u64;
+    let query = format!(
+        "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
+        if conn.caps.condstore { " MODSEQ" } else { "" }
+    );
+    // Header fields are a few hundred bytes each: the count bounds a chunk, and the answer
+    // budget of one command (`imap::MAX_ANSWER_BYTES`) bounds a hostile one.
+    let chunks = plan_chunks(missing.iter().map(|u| (*u, 0)), account.sync.chunk_size);
     let mut done = 0u64;
-    on_event(SyncEvent::Progress {
+    let progress = |done| SyncEvent::Progress {
         account: account.name.clone(),
         folder: shown.clone(),
         done,
         total,
-    });
+    };
+    on_event(progress(done));
+    let mut last_reload: Option<Instant> = None;
     // Checkpoints fsync the database; during a bulk fetch one every ~80 MB of WAL instead of
     // every 4 MB keeps the disk out of the critical path. Restored below.
     store
         .conn
         .execute_batch("PRAGMA wal_autocheckpoint = 20000;")?;
-    // The fetcher thread reads and parses chunk k+1 while this thread stores chunk k.
-    let result = std::thread::scope(|scope| -> Result<u64, SyncError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, SyncError>>(1);
-        let fetcher = scope.spawn(move || {
-            for chunk in &chunks {
-                if stop.load(Ordering::Relaxed) {
-                    let _ = tx.send(Err(SyncError::Stopped));
-                    return;
-                }
-                let result = session
-                    .uid_fetch(imapconn::uid_set(chunk), query)
-                    .map_err(|source| {
-                        SyncError::Imap(ImapError::Protocol {
-                            addr: addr.clone(),
-                            context: format!("UID FETCH in {folder_name}"),
-                            source: Box::new(source),
-                        })
-                    })
-                    .map(|fetches| fetches.iter().filter_map(parse_fetch).collect());
-                let failed = result.is_err();
-                if tx.send(result).is_err() || failed {
-                    return;
-                }
+    let result = pipelined(
+        conn,
+        &chunks,
+        &query,
+        &format!("UID FETCH envelopes in {shown}"),
+        parse_envelope_fetch,
+        || stop.load(Ordering::Relaxed),
+        |batch: Vec<NewMessage>| {
+            let txn = store.conn.unchecked_transaction()?;
+            for m in &batch {
+                store.put_envelope(local.id, m)?;
             }
-        });
-        let mut outcome = Ok(());
-        for batch in rx.iter() {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            };
-            let stored = (|| -> Result<(), SyncError> {
-                let txn = store.conn.unchecked_transaction()?;
-                for m in &batch {
-                    store.put_message(local.id, m)?;
-                }
-                txn.commit()?;
-                Ok(())
-            })();
-            if let Err(e) = stored {
-                outcome = Err(e);
-                break;
-            }
+            txn.commit()?;
             done += batch.len() as u64;
-            on_event(SyncEvent::Progress {
-                account: account.name.clone(),
-                folder: shown.clone(),
-                done,
-                total,
-            });
-        }
-        drop(rx);
-        let _ = fetcher.join();
-        outcome.map(|()| done)
-    });
+            on_event(progress(done));
+            if last_reload.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) && done < total {
+                last_reload = Some(Instant::now());
+                on_event(SyncEvent::FolderChanged {
+                    account: account.name.clone(),
+                    folder: local.name.clone(),
+                });
+            }
+            Ok(())
+        },
+    );
     store
         .conn
         .execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
-    result
+    result.map(|()| done)
 }
 
 /// Controls a running watcher. Dropping it stops the watcher too.
@@ -686,10 +675,21 @@ fn watch_connection(
     };
     loop {
         shared.wake.store(false, Ordering::Relaxed);
-        sync_connected(&mut conn, account, store, &mut on_event, &shared.stop)?;
+        let report = sync_connected(
+            &mut conn,
+            account,
+            store,
+            &mut on_event,
+            &shared.stop,
+            Some(Instant::now() + BODY_PASS),
+        )?;
         on_event(SyncEvent::Finished {
             account: account.name.clone(),
         });
+        if report.bodies_pending {
+            // Bodies remain: look for news (cheap when nothing changed), then fetch more.
+            continue;
+        }
         if shared.stop.load(Ordering::Relaxed) {
             return Ok(());
         }

@@ -354,6 +354,74 @@ impl Store {
             ],
             |r| r.get(0),
         )?;
+        self.store_body_parts(id, m)?;
+        Ok(id)
+    }
+
+    /// Stores a message's envelope (headers, size, flags) without its body, which
+    /// [`Store::put_body`] adds later. A row already at (folder, uid) is left as it is, body and
+    /// all: the sync asks only for UIDs it does not hold, so a clash is a replay of the same data.
+    /// Returns the row's id when it was inserted.
+    pub fn put_envelope(&self, folder_id: i64, m: &NewMessage) -> Result<Option<i64>> {
+        let thread_root = m
+            .references
+            .first()
+            .cloned()
+            .or_else(|| m.in_reply_to.clone())
+            .or_else(|| m.message_id.clone());
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs, thread_root,
+                 from_name, from_addr, to_addrs, cc_addrs, subject, date, size, seen, flagged, answered,
+                 draft, deleted, keywords)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20)
+             ON CONFLICT(folder_id, uid) DO NOTHING
+             RETURNING id",
+        )?;
+        let id: Option<i64> = st
+            .query_row(
+                params![
+                    folder_id,
+                    m.uid,
+                    m.modseq.map(|v| v as i64),
+                    m.message_id,
+                    m.in_reply_to,
+                    m.references.join(" "),
+                    thread_root,
+                    m.from_name,
+                    m.from_addr,
+                    m.to,
+                    m.cc,
+                    m.subject,
+                    m.date,
+                    m.size as i64,
+                    m.flags.seen,
+                    m.flags.flagged,
+                    m.flags.answered,
+                    m.flags.draft,
+                    m.flags.deleted,
+                    m.flags.keywords,
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = id {
+            // Searchable by its headers at once; the body joins the index when it arrives.
+            self.index_message(id, m)?;
+        }
+        Ok(id)
+    }
+
+    /// Adds the body of a message whose envelope is stored: the raw bytes, attachments, preview
+    /// and the body's words in the search index. `m` is the whole message parsed.
+    pub fn put_body(&self, id: i64, m: &NewMessage) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE messages SET preview = ?2, has_attachments = ?3 WHERE id = ?1")?
+            .execute(params![id, m.preview, !m.attachments.is_empty()])?;
+        self.store_body_parts(id, m)
+    }
+
+    fn store_body_parts(&self, id: i64, m: &NewMessage) -> Result<()> {
         self.conn
             .prepare_cached("INSERT OR REPLACE INTO bodies(message_id, raw) VALUES (?1, ?2)")?
             .execute(params![id, m.raw])?;
@@ -366,6 +434,11 @@ impl Store {
         for a in &m.attachments {
             att.execute(params![id, a.part, a.filename, a.mime_type, a.size as i64])?;
         }
+        self.index_message(id, m)
+    }
+
+    /// (Re)writes message `id`'s search entry from `m`'s headers and body text.
+    fn index_message(&self, id: i64, m: &NewMessage) -> Result<()> {
         self.conn
             .prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?
             .execute([id])?;
@@ -376,7 +449,59 @@ impl Store {
                 "INSERT INTO messages_fts(rowid, sender, recipients, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![id, sender, recipients, m.subject, m.body_text])?;
-        Ok(id)
+        Ok(())
+    }
+
+    /// (UID, size on the server) of a folder's messages whose body is not cached, newest
+    /// (highest UID) first.
+    pub fn uids_without_body(&self, folder_id: i64) -> Result<Vec<(u32, u64)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.uid, m.size FROM messages m WHERE m.folder_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
+             ORDER BY m.uid DESC",
+        )?;
+        let rows = st.query_map([folder_id], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many listed messages (of `account`, or of every account) have no cached body, so
+    /// search matches them by their headers only.
+    pub fn count_without_body(&self, account: Option<&str>) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
+                 JOIN accounts a ON a.id = f.account_id
+             WHERE m.deleted = 0 AND (?1 IS NULL OR a.name = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)",
+            [account],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Where message `id` lives on the server: (account name, folder wire name, folder
+    /// UIDVALIDITY as cached, UID) — what fetching its body needs.
+    pub fn message_location(&self, id: i64) -> Result<(String, String, Option<u32>, u32)> {
+        self.conn
+            .query_row(
+                "SELECT a.name, f.name, f.uidvalidity, m.uid FROM messages m
+                     JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id
+                 WHERE m.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchMessage(id))
+    }
+
+    /// The row id of (folder, uid), if stored.
+    pub fn message_row(&self, folder_id: i64, uid: u32) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2")?
+            .query_row(params![folder_id, uid], |r| r.get(0))
+            .optional()?)
     }
 
     /// Removes messages by UID (expunged on the server).
@@ -480,13 +605,22 @@ impl Store {
             .ok_or(StoreError::NoSuchMessage(id))
     }
 
+    /// The message's raw bytes; [`StoreError::BodyNotCached`] when only its envelope is stored.
     pub fn raw_message(&self, id: i64) -> Result<Vec<u8>> {
-        self.conn
-            .query_row("SELECT raw FROM bodies WHERE message_id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or(StoreError::NoSuchMessage(id))
+        let found: Option<Option<Vec<u8>>> = self
+            .conn
+            .query_row(
+                "SELECT b.raw FROM messages m LEFT JOIN bodies b ON b.message_id = m.id
+                 WHERE m.id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            Some(Some(raw)) => Ok(raw),
+            Some(None) => Err(StoreError::BodyNotCached(id)),
+            None => Err(StoreError::NoSuchMessage(id)),
+        }
     }
 
     pub fn attachments(&self, id: i64) -> Result<Vec<AttachmentMeta>> {

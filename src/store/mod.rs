@@ -42,6 +42,9 @@ pub enum StoreError {
     TooNew { path: PathBuf, migration: String },
     #[error("no message with id {0}")]
     NoSuchMessage(i64),
+    /// The envelope is stored, the body not yet (see `[sync] bodies`): fetch it from the server.
+    #[error("message {0} has not been downloaded yet")]
+    BodyNotCached(i64),
     #[error("no folder {0:?}")]
     NoSuchFolder(String),
     #[error("no account {0:?} in the cache (run `tidings sync` first)")]

@@ -43,8 +43,13 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     };
     let inner = block.inner(area);
     let Some(content) = &reader.content else {
+        let note = if reader.downloading {
+            "Downloading the message from the server…"
+        } else {
+            "Loading…"
+        };
         f.render_widget(
-            Paragraph::new("Loading…")
+            Paragraph::new(note)
                 .style(Style::default().fg(t.dim))
                 .block(block),
             area,

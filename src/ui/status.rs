@@ -60,7 +60,13 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
         pieces.push((
             4,
             Span::styled(
-                format!("sync {acc} {} {}/{}", s.folder, s.done, s.total),
+                format!(
+                    "sync {acc} {} {} {}/{}",
+                    s.folder,
+                    if s.bodies { "bodies" } else { "envelopes" },
+                    s.done,
+                    s.total
+                ),
                 base.fg(t.accent),
             ),
         ));

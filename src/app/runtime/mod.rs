@@ -39,6 +39,8 @@ pub struct Runtime {
     config: Arc<Config>,
     /// Sends queued mail in the background; `None` when no account has SMTP.
     outbox: Option<OutboxWorker>,
+    /// The config file, named in the errors of a body downloaded on demand.
+    config_path: PathBuf,
 }
 
 /// Runs one store-side effect to completion on the calling thread and returns its answers. The
@@ -68,10 +70,14 @@ pub fn perform_with(
             query,
             threads,
         } => list::load_messages(store, generation, query, threads),
-        Effect::LoadMessage { id } => vec![Msg::MessageLoaded {
+        Effect::LoadMessage { id } => vec![reader::load_message(store, id)],
+        // Called directly (tests), the download runs here; the runtime runs it as a task.
+        Effect::FetchBody { id } => vec![reader::fetch_body(
+            store,
+            config,
+            Path::new("the config file"),
             id,
-            content: reader_content(store, id),
-        }],
+        )],
         Effect::Triage { op, ids, change } => finished(op, backend.apply(store, op, &ids, &change)),
         Effect::Undo { op, of } => finished(op, backend.undo(store, of)),
         Effect::SaveAttachment { id, index, path } => {
@@ -154,7 +160,15 @@ impl Runtime {
             writer,
             config: Arc::new(Config::default()),
             outbox: None,
+            config_path: PathBuf::from("the config file"),
         }
+    }
+
+    /// Names the config file in the errors the runtime reports (a login that failed while
+    /// downloading a message, say).
+    pub fn config_file(mut self, path: &Path) -> Runtime {
+        self.config_path = path.to_path_buf();
+        self
     }
 
     /// Gives the runtime the accounts (for the composer) and starts the outbox worker when an
@@ -270,6 +284,15 @@ impl Runtime {
                         "the store writer stopped; restart tidings".into(),
                     ));
                 }
+            }
+            Effect::FetchBody { id } => {
+                // Its own blocking task and IMAP connection: ahead of the background sync,
+                // never on the UI loop.
+                let config = self.config.clone();
+                let path = self.config_path.clone();
+                self.read(move |store, tx| {
+                    let _ = tx.send(reader::fetch_body(store, &config, &path, id));
+                });
             }
             Effect::OpenAttachment { id, index } => {
                 let db = self.db.clone();

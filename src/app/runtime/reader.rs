@@ -3,17 +3,47 @@
 
 use crate::app::msg::Msg;
 use crate::app::tracking_urls::{bounded, ReaderContent, TrackingUrls};
-use crate::store::Store;
+use crate::config::Config;
+use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
 /// Reads and renders message `id` (sanitized, HTML as text), with its tracking URLs when it was
 /// sent tracked.
 pub fn reader_content(store: &Store, id: i64) -> Result<ReaderContent, String> {
     let raw = store.raw_message(id).map_err(|e| e.to_string())?;
-    Ok(ReaderContent {
-        message: crate::mail::render::render_message(&raw),
+    Ok(render(store, id, &raw))
+}
+
+fn render(store: &Store, id: i64, raw: &[u8]) -> ReaderContent {
+    ReaderContent {
+        message: crate::mail::render::render_message(raw),
         tracking: tracking_urls(store, id),
-    })
+    }
+}
+
+/// The answer to `LoadMessage`: the rendered message, or `BodyNotCached` when only its envelope
+/// is stored, so the app can show that it is downloading and ask for it.
+pub fn load_message(store: &Store, id: i64) -> Msg {
+    match store.raw_message(id) {
+        Err(StoreError::BodyNotCached(_)) => Msg::BodyNotCached { id },
+        raw => Msg::MessageLoaded {
+            id,
+            content: raw
+                .map(|raw| render(store, id, &raw))
+                .map_err(|e| e.to_string()),
+        },
+    }
+}
+
+/// The answer to `FetchBody`: downloads the body of `id` on a connection of its own (network
+/// and disk: run off the UI loop), then renders it.
+pub fn fetch_body(store: &Store, config: &Config, config_path: &Path, id: i64) -> Msg {
+    Msg::MessageLoaded {
+        id,
+        content: crate::mail::bodies::fetch_body_now(config, config_path, store, id)
+            .map(|raw| render(store, id, &raw))
+            .map_err(|e| format!("downloading the message: {e}")),
+    }
 }
 
 /// The tracking section for message `id`; None when it is not a mail sent tracked.
@@ -27,7 +57,12 @@ fn tracking_urls(store: &Store, id: i64) -> Option<TrackingUrls> {
 }
 
 fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
-    let raw = store.raw_message(id).map_err(|e| e.to_string())?;
+    let raw = store.raw_message(id).map_err(|e| match e {
+        StoreError::BodyNotCached(_) => {
+            "the message is still downloading; open it first, then save".to_string()
+        }
+        e => e.to_string(),
+    })?;
     crate::mail::render::attachment_bytes(&raw, index)
         .ok_or_else(|| format!("no attachment {}", index + 1))
 }

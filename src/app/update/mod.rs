@@ -74,7 +74,17 @@ impl App {
                 self.follow_jump();
                 fx
             }
+            Msg::BodyNotCached { id } => match &mut self.reader {
+                Some(r) if r.id == id => {
+                    r.downloading = true;
+                    vec![Effect::FetchBody { id }]
+                }
+                _ => Vec::new(),
+            },
             Msg::MessageLoaded { id, content } => {
+                if let Some(r) = self.reader.as_mut().filter(|r| r.id == id) {
+                    r.downloading = false;
+                }
                 match (&mut self.reader, content) {
                     (Some(r), Ok(c)) if r.id == id => r.content = Some(c),
                     (Some(r), Err(e)) if r.id == id => {
@@ -360,6 +370,7 @@ impl App {
         self.reader = Some(Reader {
             id,
             content: None,
+            downloading: false,
             scroll: 0,
         });
         self.focus = Pane::Reader;
@@ -1071,6 +1082,25 @@ impl App {
                     account,
                     SyncState {
                         folder,
+                        bodies: false,
+                        done,
+                        total,
+                        running: true,
+                    },
+                );
+                Vec::new()
+            }
+            SyncEvent::BodyProgress {
+                account,
+                folder,
+                done,
+                total,
+            } => {
+                self.sync.insert(
+                    account,
+                    SyncState {
+                        folder,
+                        bodies: true,
                         done,
                         total,
                         running: true,
