@@ -11,6 +11,8 @@ mod compose_ui;
 mod demo;
 #[path = "integration/events.rs"]
 mod events;
+#[path = "integration/first_day.rs"]
+mod first_day;
 #[path = "integration/layering.rs"]
 mod layering;
 #[path = "integration/render.rs"]

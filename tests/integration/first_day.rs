@@ -1,0 +1,217 @@
+//! A first sync as a new user lives it, against a real Dovecot: the newest envelopes first, the
+//! bodies after them (or on demand), a kill -9 in either phase converging on the next run.
+
+use crate::support::dovecot::{message, Dovecot};
+use crate::support::TidingsEnv;
+use std::collections::{HashSet, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use tidings::app::msg::{Effect, Msg};
+use tidings::app::runtime::{perform_with, OpsBackend};
+use tidings::app::{Action, App};
+use tidings::config::Config;
+use tidings::mail::sync::{sync_account, MailAccount, SyncEvent};
+use tidings::store::{ListQuery, Store, StoreError};
+
+/// A Dovecot with `alice`, and a config for her whose `[sync]` section is `sync_toml`.
+fn account(sync_toml: &str) -> (Dovecot, tempfile::TempDir, Config, MailAccount) {
+    let dc = Dovecot::start();
+    dc.add_user("alice", "secret");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let toml = format!(
+        "{}\n[sync]\n{sync_toml}\n",
+        dc.config_toml("work", "alice", "secret")
+    );
+    std::fs::write(&path, toml).unwrap();
+    let config = Config::load(&path).unwrap();
+    let account = MailAccount::new(&config, &path, "work").unwrap();
+    (dc, dir, config, account)
+}
+
+fn stored_uids(store: &Store, folder: &str) -> Vec<u32> {
+    let mut v: Vec<u32> = store
+        .list_messages(&ListQuery {
+            folder: Some(folder.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn newest_envelopes_are_stored_before_the_oldest_and_bodies_follow() {
+    let (dc, dir, _, account) = account("chunk_size = 50\nbodies = \"all\"");
+    dc.seed_maildir("alice", "INBOX", 300, |i| message(i, "Order"));
+    let db = dir.path().join("tidings.sqlite3");
+    let store = Store::open(&db).unwrap();
+    let mut server = dc.uids("alice", "INBOX");
+    server.sort_unstable();
+    let newest: Vec<u32> = server[server.len() - 50..].to_vec();
+    let mut after_first_chunk = None;
+    let mut body_events = 0;
+    sync_account(&account, &store, &mut |e| match e {
+        SyncEvent::Progress {
+            folder, done: 50, ..
+        } if folder == "INBOX" && after_first_chunk.is_none() => {
+            // What another process (the TUI) sees once the first chunk is committed.
+            let look = Store::open(&db).unwrap();
+            after_first_chunk = Some((
+                stored_uids(&look, "INBOX"),
+                look.count_without_body(None).unwrap(),
+            ));
+        }
+        SyncEvent::BodyProgress { .. } => body_events += 1,
+        _ => {}
+    })
+    .unwrap_or_else(|e| panic!("sync: {e}\n{}", dc.log()));
+    let (first, without_body) = after_first_chunk.expect("a progress report after 50");
+    assert_eq!(first, newest, "the first chunk holds the newest 50 UIDs");
+    assert_eq!(without_body, 50, "envelopes come before any body");
+    assert_eq!(stored_uids(&store, "INBOX"), server);
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
+    assert!(body_events >= 7, "bodies reported chunk by chunk");
+}
+
+/// Runs `tidings sync` and kills it (SIGKILL) at the first stderr line that `kill_at` accepts;
+/// returns that line.
+fn sync_and_kill(env: &TidingsEnv, kill_at: impl Fn(&str) -> bool) -> String {
+    let mut child = env
+        .command()
+        .arg("sync")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut killed = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if kill_at(&line) {
+            child.kill().unwrap();
+            killed = Some(line);
+            break;
+        }
+    }
+    child.wait().unwrap();
+    killed.expect("the sync was killed mid-way")
+}
+
+/// `done` of a progress line such as `work: INBOX: 300/2000 envelopes`.
+fn done_of(line: &str, prefix: &str) -> Option<u64> {
+    line.strip_prefix(prefix)?.split('/').next()?.parse().ok()
+}
+
+#[test]
+fn kill_9_in_the_envelope_and_in_the_body_phase_then_resume_converges() {
+    let dc = Dovecot::start();
+    dc.add_user("alice", "secret");
+    dc.seed_maildir("alice", "INBOX", 1500, |i| message(i, "Resume"));
+    let env = TidingsEnv::new(&format!(
+        "{}\n[sync]\nchunk_size = 50\nbodies = \"all\"\n",
+        dc.config_toml("work", "alice", "secret")
+    ));
+    let mut server = dc.uids("alice", "INBOX");
+    server.sort_unstable();
+
+    // Killed among the envelopes: what is stored is the newest part, with no body yet.
+    sync_and_kill(&env, |l| {
+        done_of(l, "work: INBOX: ").is_some_and(|d| (300..1500).contains(&d))
+    });
+    let store = Store::open(&env.db_path()).unwrap();
+    let partial = stored_uids(&store, "INBOX");
+    assert!((300..1500).contains(&partial.len()), "{}", partial.len());
+    assert_eq!(partial, server[server.len() - partial.len()..].to_vec());
+
+    // Killed among the bodies: every envelope is stored, some bodies are.
+    sync_and_kill(&env, |l| {
+        done_of(l, "work: INBOX (bodies): ").is_some_and(|d| d >= 300)
+    });
+    assert_eq!(stored_uids(&store, "INBOX"), server);
+    let missing = store.count_without_body(Some("work")).unwrap();
+    assert!((1..1500).contains(&missing), "{missing} bodies missing");
+
+    env.ok(&["sync"]);
+    let list = env.list_json("INBOX");
+    let uids: HashSet<u64> = list.iter().map(|m| m["uid"].as_u64().unwrap()).collect();
+    assert_eq!(list.len(), 1500);
+    assert_eq!(uids, server.iter().map(|u| u64::from(*u)).collect());
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
+    // Every body is in the search index, once.
+    let found: Vec<serde_json::Value> = serde_json::from_str(&env.ok(&[
+        "list", "--folder", "INBOX", "--search", "Regards", "--json",
+    ]))
+    .unwrap();
+    assert_eq!(found.len(), 1500);
+}
+
+#[test]
+fn a_message_opened_before_its_body_arrived_shows_its_body() {
+    let (dc, dir, config, account) = account("bodies = \"on-demand\"");
+    dc.append("alice", "INBOX", &message(7, "Later"));
+    let db = dir.path().join("tidings.sqlite3");
+    let store = Store::open(&db).unwrap();
+    let r = sync_account(&account, &store, &mut |_| {}).unwrap();
+    assert_eq!((r.new_messages, r.bodies), (1, 0));
+    let id = store.list_messages(&ListQuery::default()).unwrap()[0].id;
+    assert!(matches!(
+        store.raw_message(id),
+        Err(StoreError::BodyNotCached(_))
+    ));
+
+    let mut app = App::new(false);
+    let mut savers = Default::default();
+    let backend = OpsBackend::local_only();
+    let mut run = |app: &mut App, effects: Vec<Effect>, until_fetch: bool| {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(e) = queue.pop_front() {
+            if until_fetch && matches!(e, Effect::FetchBody { .. }) {
+                return Some(e);
+            }
+            for m in perform_with(&store, &backend, &config, &mut savers, e) {
+                queue.extend(app.update(m));
+            }
+        }
+        None
+    };
+    let start = app.start();
+    run(&mut app, start, false);
+    let open = app.update(Msg::Action(Action::Open));
+    let fetch = run(&mut app, open, true).expect("opening asks for the body");
+    let reader = app.reader.as_ref().expect("the reader is open");
+    assert!(reader.downloading && reader.content.is_none(), "a visible loading state");
+
+    run(&mut app, vec![fetch], false);
+    let reader = app.reader.as_ref().unwrap();
+    assert!(!reader.downloading);
+    let body = &reader.content.as_ref().expect("the body arrived").body;
+    assert!(body.contains("Hello, this is message number 7."), "{body}");
+    // Cached now, and searchable by its body.
+    assert!(store.raw_message(id).is_ok());
+    let hits = store
+        .list_messages(&ListQuery {
+            search: Some("Regards".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+}
+
+#[test]
+fn show_downloads_a_body_the_sync_left_on_the_server() {
+    let dc = Dovecot::start();
+    dc.add_user("alice", "secret");
+    dc.append("alice", "INBOX", &message(3, "Shown"));
+    let env = TidingsEnv::new(&format!(
+        "{}\n[sync]\nbodies = \"on-demand\"\n",
+        dc.config_toml("work", "alice", "secret")
+    ));
+    env.ok(&["sync"]);
+    let id = env.list_json("INBOX")[0]["id"].as_i64().unwrap();
+    let shown = env.ok(&["show", &id.to_string()]);
+    assert!(shown.contains("Hello, this is message number 3."), "{shown}");
+}
