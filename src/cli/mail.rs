@@ -74,6 +74,14 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         None => super::forget_account::shown_accounts(ctx),
     };
     let msgs = store.list_messages_among(&q, among.as_deref())?;
+    if q.search.is_some() {
+        let missing = store.count_without_body(args.account.as_deref())?;
+        if let Some(note) = crate::mail::bodies::search_coverage_note(missing) {
+            eprintln!(
+                "tidings: {note} (`tidings sync` with [sync] bodies = \"all\" downloads them)"
+            );
+        }
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         let arr: Vec<_> = msgs.iter().map(summary_json).collect();

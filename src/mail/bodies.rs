@@ -194,3 +194,15 @@ pub fn raw_message_or_fetch(
         other => Ok(other?),
     }
 }
+
+/// What a search says when it cannot cover everything: `not_downloaded` messages (see
+/// [`Store::count_without_body`]) are matched by sender, recipients and subject only.
+pub fn search_coverage_note(not_downloaded: u64) -> Option<String> {
+    (not_downloaded > 0).then(|| {
+        format!(
+            "{not_downloaded} message{} not yet downloaded {} searched by headers only",
+            if not_downloaded == 1 { "" } else { "s" },
+            if not_downloaded == 1 { "is" } else { "are" }
+        )
+    })
+}

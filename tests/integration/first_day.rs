@@ -142,9 +142,9 @@ fn kill_9_in_the_envelope_and_in_the_body_phase_then_resume_converges() {
     assert_eq!(uids, server.iter().map(|u| u64::from(*u)).collect());
     assert_eq!(store.count_without_body(None).unwrap(), 0);
     // Every body is in the search index, once.
-    let found: Vec<serde_json::Value> = serde_json::from_str(&env.ok(&[
-        "list", "--folder", "INBOX", "--search", "Regards", "--json",
-    ]))
+    let found: Vec<serde_json::Value> = serde_json::from_str(
+        &env.ok(&["list", "--folder", "INBOX", "--search", "Regards", "--json"]),
+    )
     .unwrap();
     assert_eq!(found.len(), 1500);
 }
@@ -183,7 +183,10 @@ fn a_message_opened_before_its_body_arrived_shows_its_body() {
     let open = app.update(Msg::Action(Action::Open));
     let fetch = run(&mut app, open, true).expect("opening asks for the body");
     let reader = app.reader.as_ref().expect("the reader is open");
-    assert!(reader.downloading && reader.content.is_none(), "a visible loading state");
+    assert!(
+        reader.downloading && reader.content.is_none(),
+        "a visible loading state"
+    );
 
     run(&mut app, vec![fetch], false);
     let reader = app.reader.as_ref().unwrap();
@@ -211,7 +214,27 @@ fn show_downloads_a_body_the_sync_left_on_the_server() {
         dc.config_toml("work", "alice", "secret")
     ));
     env.ok(&["sync"]);
+    let search = |word: &str| {
+        let out = env.run(&["list", "--search", word]);
+        assert!(out.status.success());
+        (
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (hits, note) = search("Regards");
+    assert_eq!(hits, 0);
+    assert!(
+        note.contains("1 message not yet downloaded is searched by headers only"),
+        "{note}"
+    );
     let id = env.list_json("INBOX")[0]["id"].as_i64().unwrap();
     let shown = env.ok(&["show", &id.to_string()]);
-    assert!(shown.contains("Hello, this is message number 3."), "{shown}");
+    assert!(
+        shown.contains("Hello, this is message number 3."),
+        "{shown}"
+    );
+    let (hits, note) = search("Regards");
+    assert_eq!(hits, 1, "the body shown is cached and indexed");
+    assert!(!note.contains("not yet downloaded"), "{note}");
 }

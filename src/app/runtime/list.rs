@@ -161,6 +161,13 @@ pub(super) fn load_messages_streaming(
         let _ = early.send(msg);
     }
     let rows = rows_of(&q);
+    if q.search.is_some() {
+        // Said while bodies are still downloading, so an empty result is not taken as final.
+        let missing = store.count_without_body(q.account.as_deref()).unwrap_or(0);
+        if let Some(note) = crate::mail::bodies::search_coverage_note(missing) {
+            let _ = early.send(Msg::Notice(format!("search: {note}")));
+        }
+    }
     vec![Msg::MessagesLoaded {
         generation,
         rows,
