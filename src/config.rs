@@ -243,6 +243,10 @@ pub struct SyncConfig {
     pub bodies: BodyPolicy,
     /// With `bodies = "recent"`: messages that reached the server in the last this many days.
     pub body_days: u32,
+    /// List folders that are only views of other folders' mail — SPECIAL-USE `\Flagged` and
+    /// `\Important` (Gmail's Starred and Important) — as folders of their own. Off: starred is
+    /// the flagged state, and All Mail already holds every message.
+    pub view_folders: bool,
 }
 
 /// Which message bodies the background sync downloads; a message whose body is not cached is
@@ -269,6 +273,7 @@ impl Default for SyncConfig {
             // without downloading ten years of mail before the first day's work.
             bodies: BodyPolicy::Recent,
             body_days: 90,
+            view_folders: false,
         }
     }
 }

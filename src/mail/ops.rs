@@ -60,14 +60,18 @@ fn resolve(
     }
     let dest = match action {
         Action::Move(name) => find_folder(store, msg, name)?,
-        Action::Archive => store
-            .folder_by_role(msg.account_id, "archive")?
-            .ok_or_else(|| {
-                SyncError::Invalid(format!(
-                    "account {} has no Archive folder (set [accounts.{}.folders] archive = \"NAME\")",
-                    msg.account, msg.account
-                ))
-            })?,
+        // With no Archive folder but an \All one (Gmail), archiving takes the message out of
+        // INBOX into All Mail — on Gmail that removes the INBOX label.
+        Action::Archive => match store.folder_by_role(msg.account_id, "archive")? {
+            Some(f) => Some(f),
+            None => store.folder_by_role(msg.account_id, "all")?,
+        }
+        .ok_or_else(|| {
+            SyncError::Invalid(format!(
+                "account {} has no Archive folder (set [accounts.{}.folders] archive = \"NAME\")",
+                msg.account, msg.account
+            ))
+        })?,
         Action::Delete => {
             if msg.folder_role.as_deref() == Some("trash") {
                 return Ok(Some(ServerChange::Expunge));

@@ -103,6 +103,9 @@ pub fn sync_connected(
 
     let folders = list_folders(conn, account)?;
     let names: Vec<String> = folders.iter().map(|f| f.name.clone()).collect();
+    // With an \All folder the other folders are views over it (Gmail's labels): a message's
+    // copies share one body, downloaded once.
+    let share_bodies = folders.iter().any(|f| f.role == Some("all"));
     {
         let tx = store.conn.unchecked_transaction()?;
         for f in &folders {
@@ -129,7 +132,16 @@ pub fn sync_connected(
             return Err(SyncError::Stopped);
         }
         let local = store.folder(account_id, &f.name)?;
-        let changed = sync_folder(conn, account, store, &local, on_event, stop, &mut report)?;
+        let changed = sync_folder(
+            conn,
+            account,
+            store,
+            &local,
+            share_bodies,
+            on_event,
+            stop,
+            &mut report,
+        )?;
         report.folders += 1;
         if changed {
             on_event(SyncEvent::FolderChanged {
@@ -165,7 +177,7 @@ impl mailbox_name::WireName for ListedFolder {
     }
 }
 
-const ROLES: [&str; 5] = ["sent", "drafts", "trash", "archive", "junk"];
+const ROLES: [&str; 6] = ["sent", "drafts", "trash", "archive", "junk", "all"];
 
 fn common_names(role: &str) -> &'static [&'static str] {
     match role {
@@ -185,7 +197,16 @@ fn common_names(role: &str) -> &'static [&'static str] {
             "INBOX.Trash",
         ],
         "archive" => &["Archive", "Archives", "INBOX.Archive"],
-        "junk" => &["Junk", "Spam", "Junk E-mail", "INBOX.Junk", "INBOX.Spam"],
+        "junk" => &[
+            "Junk",
+            "Spam",
+            "Junk Email",
+            "Junk E-mail",
+            "INBOX.Junk",
+            "INBOX.Spam",
+        ],
+        // Every message, whatever its labels: Gmail's, for servers that do not say \All.
+        "all" => &["[Gmail]/All Mail", "[Google Mail]/All Mail", "All Mail"],
         _ => &[],
     }
 }
@@ -231,6 +252,16 @@ fn list_folders(
             continue;
         }
         let mut selectable = true;
+        // \Flagged and \Important folders are views over mail that All Mail holds (Gmail's
+        // Starred and Important): syncing them would list and fetch each message again.
+        let view = n.attributes().iter().any(|a| match a {
+            NameAttribute::Flagged => true,
+            NameAttribute::Extension(e) => e.eq_ignore_ascii_case("\\Important"),
+            _ => false,
+        });
+        if view && !account.sync.view_folders {
+            continue;
+        }
         for a in n.attributes() {
             let role = match a {
                 NameAttribute::NoSelect => {
@@ -246,6 +277,7 @@ fn list_folders(
                 NameAttribute::Trash => Some("trash"),
                 NameAttribute::Archive => Some("archive"),
                 NameAttribute::Junk => Some("junk"),
+                NameAttribute::All => Some("all"),
                 _ => None,
             };
             if let Some(r) = role {
@@ -325,6 +357,7 @@ fn sync_folder(
     account: &MailAccount,
     store: &Store,
     local: &Folder,
+    share_bodies: bool,
     on_event: &mut dyn FnMut(SyncEvent),
     stop: &AtomicBool,
     report: &mut SyncReport,
@@ -377,7 +410,16 @@ fn sync_folder(
         missing.sort_unstable_by(|a, b| b.cmp(a));
         on_server = Some(all);
         if !missing.is_empty() {
-            let n = fetch_envelopes(conn, account, store, &local, &missing, on_event, stop)?;
+            let n = fetch_envelopes(
+                conn,
+                account,
+                store,
+                &local,
+                &missing,
+                share_bodies,
+                on_event,
+                stop,
+            )?;
             report.new_messages += n;
             changed |= n > 0;
         }
@@ -463,6 +505,7 @@ fn fetch_envelopes(
     store: &Store,
     local: &Folder,
     missing: &[u32],
+    share_bodies: bool,
     on_event: &mut dyn FnMut(SyncEvent),
     stop: &AtomicBool,
 ) -> Result<u64, SyncError> {
@@ -494,7 +537,15 @@ fn fetch_envelopes(
         &chunks,
         &query,
         &format!("UID FETCH envelopes in {shown}"),
-        parse_envelope_fetch,
+        |f| {
+            let mut m = parse_envelope_fetch(f)?;
+            if share_bodies {
+                // The Message-ID alone could be forged to pass one mail off as another; with
+                // the exact size too, two copies are the same stored message.
+                m.body_key = m.message_id.as_ref().map(|id| format!("{id} {}", m.size));
+            }
+            Some(m)
+        },
         || stop.load(Ordering::Relaxed),
         |batch: Vec<NewMessage>| {
             let txn = store.conn.unchecked_transaction()?;

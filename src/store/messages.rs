@@ -51,6 +51,9 @@ pub struct NewMessage {
     pub preview: String,
     /// Text for the search index (bounded by the parser).
     pub body_text: String,
+    /// Set where the account's folders are views over the same messages (an `\All` folder):
+    /// rows with the same key share one stored body (see [`Store::put_envelope`]).
+    pub body_key: Option<String>,
     pub raw: Vec<u8>,
 }
 
@@ -108,6 +111,13 @@ pub struct ListQuery {
     pub limit: Option<u64>,
     pub offset: u64,
 }
+
+/// A message `m` (in folder `f`) with no body cached: not its own, nor a copy's that shares its
+/// body key in the same account.
+const WITHOUT_BODY: &str = "NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
+    AND (m.body_key IS NULL OR NOT EXISTS (SELECT 1 FROM messages s
+        JOIN bodies sb ON sb.message_id = s.id JOIN folders sf ON sf.id = s.folder_id
+        WHERE s.body_key = m.body_key AND sf.account_id = f.account_id))";
 
 const SUMMARY_COLUMNS: &str =
     "m.id, a.name, f.name, m.uid, m.message_id, m.in_reply_to, m.thread_root,
@@ -372,9 +382,9 @@ impl Store {
         let mut st = self.conn.prepare_cached(
             "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs, thread_root,
                  from_name, from_addr, to_addrs, cc_addrs, subject, date, size, seen, flagged, answered,
-                 draft, deleted, keywords)
+                 draft, deleted, keywords, body_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20)
+                 ?19, ?20, ?21)
              ON CONFLICT(folder_id, uid) DO NOTHING
              RETURNING id",
         )?;
@@ -401,6 +411,7 @@ impl Store {
                     m.flags.draft,
                     m.flags.deleted,
                     m.flags.keywords,
+                    m.body_key,
                 ],
                 |r| r.get(0),
             )
@@ -408,15 +419,47 @@ impl Store {
         if let Some(id) = id {
             // Searchable by its headers at once; the body joins the index when it arrives.
             self.index_message(id, m)?;
+            if let Some(shared) = self.shared_body_row(id)? {
+                // Another copy's body is already here: the list shows its preview at once.
+                self.conn
+                    .prepare_cached(
+                        "UPDATE messages SET (preview, has_attachments) =
+                             (SELECT preview, has_attachments FROM messages WHERE id = ?2)
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![id, shared])?;
+            }
         }
         Ok(id)
+    }
+
+    /// Another row of the same account with message `id`'s body key whose body is stored.
+    fn shared_body_row(&self, id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT s.id FROM messages m JOIN folders f ON f.id = m.folder_id
+                     JOIN messages s ON s.body_key = m.body_key AND s.id != m.id
+                     JOIN folders sf ON sf.id = s.folder_id AND sf.account_id = f.account_id
+                     JOIN bodies b ON b.message_id = s.id
+                 WHERE m.id = ?1 AND m.body_key IS NOT NULL LIMIT 1",
+            )?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
     }
 
     /// Adds the body of a message whose envelope is stored: the raw bytes, attachments, preview
     /// and the body's words in the search index. `m` is the whole message parsed.
     pub fn put_body(&self, id: i64, m: &NewMessage) -> Result<()> {
+        // The copies that share this body (same key, same account) show its preview too.
         self.conn
-            .prepare_cached("UPDATE messages SET preview = ?2, has_attachments = ?3 WHERE id = ?1")?
+            .prepare_cached(
+                "UPDATE messages SET preview = ?2, has_attachments = ?3 WHERE id = ?1
+                     OR (body_key = (SELECT body_key FROM messages WHERE id = ?1)
+                         AND folder_id IN (SELECT id FROM folders WHERE account_id =
+                             (SELECT f.account_id FROM messages x JOIN folders f
+                                  ON f.id = x.folder_id WHERE x.id = ?1)))",
+            )?
             .execute(params![id, m.preview, !m.attachments.is_empty()])?;
         self.store_body_parts(id, m)
     }
@@ -452,14 +495,14 @@ impl Store {
         Ok(())
     }
 
-    /// (UID, size on the server) of a folder's messages whose body is not cached, newest
-    /// (highest UID) first.
+    /// (UID, size on the server) of a folder's messages whose body is not cached (neither their
+    /// own nor a shared copy's), newest (highest UID) first.
     pub fn uids_without_body(&self, folder_id: i64) -> Result<Vec<(u32, u64)>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT m.uid, m.size FROM messages m WHERE m.folder_id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)
-             ORDER BY m.uid DESC",
-        )?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT m.uid, m.size FROM messages m JOIN folders f ON f.id = m.folder_id
+             WHERE m.folder_id = ?1 AND {WITHOUT_BODY}
+             ORDER BY m.uid DESC"
+        ))?;
         let rows = st.query_map([folder_id], |r| {
             Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
         })?;
@@ -470,10 +513,11 @@ impl Store {
     /// search matches them by their headers only.
     pub fn count_without_body(&self, account: Option<&str>) -> Result<u64> {
         let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
-                 JOIN accounts a ON a.id = f.account_id
-             WHERE m.deleted = 0 AND (?1 IS NULL OR a.name = ?1)
-                 AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)",
+            &format!(
+                "SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
+                     JOIN accounts a ON a.id = f.account_id
+                 WHERE m.deleted = 0 AND (?1 IS NULL OR a.name = ?1) AND {WITHOUT_BODY}"
+            ),
             [account],
             |r| r.get(0),
         )?;
@@ -618,7 +662,10 @@ impl Store {
             .optional()?;
         match found {
             Some(Some(raw)) => Ok(raw),
-            Some(None) => Err(StoreError::BodyNotCached(id)),
+            Some(None) => match self.shared_body_row(id)? {
+                Some(copy) => self.raw_message(copy),
+                None => Err(StoreError::BodyNotCached(id)),
+            },
             None => Err(StoreError::NoSuchMessage(id)),
         }
     }
@@ -678,9 +725,15 @@ impl Store {
         }
         if let Some(fts) = q.search.as_deref().and_then(fts_query) {
             args.push(Box::new(fts));
+            // A copy that shares its body with another (an \All account's INBOX and All Mail)
+            // matches on that copy's indexed body too.
             sql.push_str(&format!(
-                " AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{})",
-                args.len()
+                " AND (m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{n})
+                   OR (m.body_key IS NOT NULL AND EXISTS (SELECT 1 FROM messages s
+                       JOIN folders sf ON sf.id = s.folder_id
+                       WHERE s.body_key = m.body_key AND sf.account_id = f.account_id
+                         AND s.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{n}))))",
+                n = args.len()
             ));
         }
         if q.filter == ListFilter::Tracked {

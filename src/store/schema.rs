@@ -354,4 +354,15 @@ CREATE TABLE tracked_copy_urls (
 ) WITHOUT ROWID;
 "#,
     ),
+    // Envelopes before bodies: on a server whose folders are views over one store of messages
+    // (Gmail's All Mail, INBOX and labels; an `\All` folder anywhere), the copies of a message
+    // share one key, and its body is downloaded and stored once for all of them.
+    (
+        "0009_shared_bodies",
+        r#"
+-- "<Message-ID> <RFC822.SIZE>" where the account has an \All folder, else NULL (not shared).
+ALTER TABLE messages ADD COLUMN body_key TEXT;
+CREATE INDEX messages_by_body_key ON messages(body_key) WHERE body_key IS NOT NULL;
+"#,
+    ),
 ];

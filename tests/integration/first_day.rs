@@ -238,3 +238,156 @@ fn show_downloads_a_body_the_sync_left_on_the_server() {
     assert_eq!(hits, 1, "the body shown is cached and indexed");
     assert!(!note.contains("not yet downloaded"), "{note}");
 }
+
+/// A Dovecot shaped like Gmail: "All Mail" (`\All`) holds every message, "Important"
+/// (`\Important`) and "Starred" (`\Flagged`) hold copies of INBOX's, and there is no `\Archive`.
+const GMAIL_LIKE: &str = r#"
+namespace inbox {
+  mailbox Archive {
+    auto = no
+    special_use =
+  }
+  mailbox "All Mail" {
+    special_use = \All
+    auto = create
+  }
+  mailbox Important {
+    special_use = \Important
+    auto = create
+  }
+  mailbox Starred {
+    special_use = \Flagged
+    auto = create
+  }
+}
+"#;
+
+/// A message whose body holds a word nothing else has.
+fn with_body_word(i: usize, subject: &str, word: &str) -> Vec<u8> {
+    let base = String::from_utf8(message(i, subject)).unwrap();
+    base.replace("Regards, Dana", &format!("Regards, Dana. {word}"))
+        .into_bytes()
+}
+
+#[test]
+fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_archives_to_all_mail() {
+    let dc = Dovecot::start_with(GMAIL_LIKE);
+    dc.add_user("alice", "secret");
+    for i in 0..3 {
+        let raw = message(i, "Labelled");
+        for folder in ["INBOX", "All Mail", "Important", "Starred"] {
+            dc.append("alice", folder, &raw);
+        }
+    }
+    // Archived: in All Mail only.
+    dc.append(
+        "alice",
+        "All Mail",
+        &with_body_word(9, "Old", "pomegranate"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, dc.config_toml("work", "alice", "secret")).unwrap();
+    let config = Config::load(&path).unwrap();
+    let account = MailAccount::new(&config, &path, "work").unwrap();
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+
+    let r = sync_account(&account, &store, &mut |_| {})
+        .unwrap_or_else(|e| panic!("sync: {e}\n{}", dc.log()));
+    assert_eq!(
+        r.bodies, 4,
+        "four distinct messages, each body downloaded once"
+    );
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
+    let acc = store.account_id("work").unwrap();
+    let names: Vec<String> = store
+        .folders(acc)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert!(names.contains(&"All Mail".to_string()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "Important" || n == "Starred"),
+        "views are not folders: {names:?}"
+    );
+    assert_eq!(stored_uids(&store, "INBOX").len(), 3);
+    assert_eq!(stored_uids(&store, "All Mail").len(), 4);
+    // Archived mail is listed and found by a word of its body.
+    let hits = store
+        .list_messages(&ListQuery {
+            search: Some("pomegranate".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].folder, "All Mail");
+    // An INBOX copy reads the body downloaded once, and is found by its words too.
+    let inbox = store
+        .list_messages(&ListQuery {
+            folder: Some("INBOX".into()),
+            search: Some("Regards".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(inbox.len(), 3);
+    let raw = store.raw_message(inbox[0].id).unwrap();
+    assert!(String::from_utf8_lossy(&raw).contains("Hello, this is message number"));
+    // A second sync downloads nothing again.
+    let again = sync_account(&account, &store, &mut |_| {}).unwrap();
+    assert_eq!((again.new_messages, again.bodies), (0, 0));
+
+    // Archive: out of INBOX, into All Mail.
+    let archived_mid = inbox[0].message_id.clone().unwrap();
+    tidings::mail::ops::apply_now(
+        std::slice::from_ref(&account),
+        &store,
+        &[inbox[0].id],
+        &tidings::mail::ops::Action::Archive,
+    )
+    .unwrap_or_else(|e| panic!("archive: {e}\n{}", dc.log()));
+    assert!(!dc.message_ids("alice", "INBOX").contains(&archived_mid));
+    assert!(dc.message_ids("alice", "All Mail").contains(&archived_mid));
+}
+
+#[test]
+fn microsoft_folder_names_get_their_roles_without_special_use() {
+    // Exchange's names, and no SPECIAL-USE attributes on any folder.
+    let mut conf = String::from("namespace inbox {\n");
+    for name in ["Sent", "Drafts", "Trash", "Archive", "Junk"] {
+        conf.push_str(&format!(
+            "  mailbox {name} {{\n    auto = no\n    special_use =\n  }}\n"
+        ));
+    }
+    conf.push_str("}\n");
+    let dc = Dovecot::start_with(&conf);
+    dc.add_user("alice", "secret");
+    for name in [
+        "Sent Items",
+        "Deleted Items",
+        "Junk Email",
+        "Archive",
+        "Drafts",
+    ] {
+        dc.create_folder("alice", name);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, dc.config_toml("work", "alice", "secret")).unwrap();
+    let config = Config::load(&path).unwrap();
+    let account = MailAccount::new(&config, &path, "work").unwrap();
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    sync_account(&account, &store, &mut |_| {})
+        .unwrap_or_else(|e| panic!("sync: {e}\n{}", dc.log()));
+    let acc = store.account_id("work").unwrap();
+    for (role, name) in [
+        ("sent", "Sent Items"),
+        ("trash", "Deleted Items"),
+        ("junk", "Junk Email"),
+        ("archive", "Archive"),
+        ("drafts", "Drafts"),
+    ] {
+        let folder = store.folder_by_role(acc, role).unwrap();
+        assert_eq!(folder.map(|f| f.name).as_deref(), Some(name), "role {role}");
+    }
+}
