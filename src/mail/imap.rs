@@ -79,6 +79,8 @@ impl ImapError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Capabilities {
     pub condstore: bool,
+    /// QRESYNC (RFC 7162): a resync learns expunges as VANISHED instead of listing every UID.
+    pub qresync: bool,
     pub idle: bool,
     pub mv: bool,
     pub uidplus: bool,
@@ -361,6 +363,7 @@ pub fn connect_with_interrupter(
         let c = session.capabilities().map_err(proto_err("CAPABILITY"))?;
         Capabilities {
             condstore: c.has_str("CONDSTORE") || c.has_str("QRESYNC"),
+            qresync: c.has_str("QRESYNC"),
             idle: c.has_str("IDLE"),
             mv: c.has_str("MOVE"),
             uidplus: c.has_str("UIDPLUS"),
@@ -370,9 +373,14 @@ pub fn connect_with_interrupter(
     };
     if caps.condstore {
         // With CONDSTORE enabled every SELECT reports HIGHESTMODSEQ and FETCH reports MODSEQ.
+        let enable = if caps.qresync {
+            "ENABLE CONDSTORE QRESYNC"
+        } else {
+            "ENABLE CONDSTORE"
+        };
         session
-            .run_command_and_check_ok("ENABLE CONDSTORE")
-            .map_err(proto_err("ENABLE CONDSTORE"))?;
+            .run_command_and_check_ok(enable)
+            .map_err(proto_err(enable))?;
     }
     tracing::debug!(%addr, user = %server.user, ?caps, "IMAP logged in");
     Ok(Connection {

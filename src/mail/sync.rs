@@ -32,9 +32,10 @@ use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
 use super::parse::parse_envelope;
 use crate::store::{Flags, Folder, NewMessage, Store};
+use imap::types::UnsolicitedResponse;
 use imap::types::{Fetch, Flag};
 use imap_proto::NameAttribute;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,8 @@ pub struct SyncReport {
     pub removed_folders: usize,
     pub ops_replayed: u64,
     pub ops_rolled_back: u64,
+    /// Of `expunged`, those learned from QRESYNC's VANISHED (no UID list asked for).
+    pub vanished: u64,
     /// Bodies downloaded after the envelopes (`[sync] bodies`).
     pub bodies: u64,
     /// True when the body phase stopped at its time budget with bodies left to fetch (the
@@ -404,11 +407,29 @@ fn sync_folder(
     // sync goes downwards, so after a kill the gap is below what is stored, and the difference
     // finds it again with nothing to remember and nothing fetched twice.
     if (!uidnext_unchanged || u64::from(mb.exists) != rows_before) && mb.exists > 0 {
-        let all = search_all(conn, &shown)?;
+        let candidates = match local.uidnext {
+            // Every UID below the UIDNEXT of the last completed sync of this folder is stored
+            // (or expunged since, which step 3 handles): only UIDs from it on can be missing,
+            // a gap left by a kill among them. Cheap however big the folder.
+            Some(next) => conn
+                .session
+                .uid_search(format!("UID {next}:*"))
+                .map_err(conn.err(format!("UID SEARCH in {shown}")))?
+                .into_iter()
+                .filter(|u| *u >= next)
+                .collect(),
+            None => {
+                let all = search_all(conn, &shown)?;
+                on_server = Some(all.clone());
+                all
+            }
+        };
         let held: HashSet<u32> = store.local_uids(local.id)?.into_iter().collect();
-        let mut missing: Vec<u32> = all.iter().filter(|u| !held.contains(u)).copied().collect();
+        let mut missing: Vec<u32> = candidates
+            .into_iter()
+            .filter(|u| !held.contains(u))
+            .collect();
         missing.sort_unstable_by(|a, b| b.cmp(a));
-        on_server = Some(all);
         if !missing.is_empty() {
             let n = fetch_envelopes(
                 conn,
@@ -424,9 +445,11 @@ fn sync_folder(
             changed |= n > 0;
         }
     }
-    // 2. Flags of the messages we had.
+    // 2. Flags of the messages we had; with QRESYNC, the expunges since then come with them.
+    let mut vanished: Option<HashSet<u32>> = None;
     if old_max > 0 && !modseq_unchanged {
         let query = match (caps.condstore, local.highestmodseq) {
+            (true, Some(h)) if caps.qresync => format!("(UID FLAGS) (CHANGEDSINCE {h} VANISHED)"),
             (true, Some(h)) => format!("(UID FLAGS) (CHANGEDSINCE {h})"),
             (true, None) => "(UID FLAGS MODSEQ)".to_string(),
             (false, _) => "(UID FLAGS)".to_string(),
@@ -435,7 +458,7 @@ fn sync_folder(
             .session
             .uid_fetch(format!("1:{old_max}"), &query)
             .map_err(conn.err(format!("UID FETCH flags in {shown}")))?;
-        let known: HashMap<u32, Flags> = store
+        let known: BTreeMap<u32, Flags> = store
             .folder_uids(local.id)?
             .into_iter()
             .map(|(uid, f, _)| (uid, f))
@@ -456,10 +479,34 @@ fn sync_folder(
         tx.commit()?;
         report.flag_updates += n;
         changed |= n > 0;
+        if caps.qresync && local.highestmodseq.is_some() {
+            let mut gone = HashSet::new();
+            for r in conn.session.take_all_unsolicited() {
+                if let UnsolicitedResponse::Vanished { uids, .. } = r {
+                    // Bounded by what we hold: a hostile "1:4294967295" costs nothing, and a
+                    // reversed range (which BTreeMap::range would panic on) means nothing.
+                    for range in uids.into_iter().filter(|r| r.start() <= r.end()) {
+                        gone.extend(known.range(range).map(|(u, _)| *u));
+                    }
+                }
+            }
+            vanished = Some(gone);
+        }
     }
-    // 3. Expunges.
+    // 3. Expunges: QRESYNC's VANISHED when it came, then a full comparison only if the counts
+    // still disagree.
+    if let Some(gone) = vanished.filter(|g| !g.is_empty()) {
+        let gone: Vec<u32> = gone.into_iter().collect();
+        let tx = store.conn.unchecked_transaction()?;
+        let n = store.delete_uids(local.id, &gone)?;
+        tx.commit()?;
+        report.expunged += n as u64;
+        report.vanished += n as u64;
+        changed |= n > 0;
+    }
     let rows_now = store.folder_row_count(local.id)?;
-    if !(modseq_unchanged && u64::from(mb.exists) == rows_now) && rows_now > 0 {
+    let settled = caps.qresync && local.highestmodseq.is_some();
+    if !((modseq_unchanged || settled) && u64::from(mb.exists) == rows_now) && rows_now > 0 {
         let on_server = match on_server {
             Some(all) => all,
             None => search_all(conn, &shown)?,

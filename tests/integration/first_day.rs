@@ -391,3 +391,24 @@ fn microsoft_folder_names_get_their_roles_without_special_use() {
         assert_eq!(folder.map(|f| f.name).as_deref(), Some(name), "role {role}");
     }
 }
+
+#[test]
+fn qresync_brings_expunges_as_vanished_and_new_mail_after_a_completed_sync() {
+    let (dc, dir, _, account) = account("");
+    let uids: Vec<u32> = (0..6)
+        .map(|i| dc.append("alice", "INBOX", &message(i, "Q")))
+        .collect();
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    sync_account(&account, &store, &mut |_| {}).unwrap();
+    dc.expunge("alice", "INBOX", uids[1]);
+    dc.expunge("alice", "INBOX", uids[4]);
+    dc.set_flags("alice", "INBOX", uids[2], "\\Seen", true);
+    let late = dc.append("alice", "INBOX", &message(7, "Q"));
+    let r = sync_account(&account, &store, &mut |_| {}).unwrap();
+    assert_eq!((r.expunged, r.vanished), (2, 2), "{r:?}");
+    assert_eq!((r.new_messages, r.flag_updates), (1, 1), "{r:?}");
+    assert_eq!(
+        stored_uids(&store, "INBOX"),
+        vec![uids[0], uids[2], uids[3], uids[5], late]
+    );
+}
