@@ -9,7 +9,7 @@ use super::fetch::{pipelined, plan_chunks};
 use super::mailbox_name;
 use super::parse::parse_message;
 use crate::config::{BodyPolicy, Config};
-use crate::store::{Flags, Folder, NewMessage, Store, StoreError};
+use crate::store::{Flags, Folder, Store, StoreError};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,22 +97,22 @@ pub fn sync_bodies(
             &chunks,
             "(UID BODY.PEEK[])",
             &format!("UID FETCH bodies in {shown}"),
-            |f| {
-                let uid = f.uid?;
-                let raw = f.body()?.to_vec();
-                Some(parse_message(uid, raw, Flags::default(), None))
-            },
+            // Only copied out on the fetching thread; parsed here, so the link is not idle
+            // while MIME is decoded.
+            |f| Some((f.uid?, f.body()?.to_vec())),
             || stop.load(Ordering::Relaxed) || out_of_time(),
-            |batch: Vec<NewMessage>| {
+            |batch: Vec<(u32, Vec<u8>)>| {
+                let count = batch.len() as u64;
                 let txn = store.conn.unchecked_transaction()?;
-                for m in &batch {
+                for (uid, raw) in batch {
                     // Expunged locally since the list was made: nothing to attach it to.
-                    if let Some(id) = store.message_row(folder.id, m.uid)? {
-                        store.put_body(id, m)?;
+                    if let Some(id) = store.message_row(folder.id, uid)? {
+                        let m = parse_message(uid, raw, Flags::default(), None);
+                        store.put_body(id, &m)?;
                     }
                 }
                 txn.commit()?;
-                done += batch.len() as u64;
+                done += count;
                 on_event(progress(done));
                 Ok(())
             },

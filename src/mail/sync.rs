@@ -27,11 +27,11 @@
 //! replays pending ops). Connection errors are reported as [`SyncEvent::Error`] and retried.
 
 pub use super::account::{MailAccount, SyncError, SyncEvent};
-use super::fetch::{pipelined, plan_chunks};
+use super::fetch::pipelined;
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
 use super::parse::parse_envelope;
-use crate::store::{Flags, Folder, NewMessage, Store};
+use crate::store::{Flags, Folder, Store};
 use imap::types::UnsolicitedResponse;
 use imap::types::{Fetch, Flag};
 use imap_proto::NameAttribute;
@@ -45,6 +45,8 @@ use tokio::sync::mpsc::UnboundedSender;
 /// The watcher fetches bodies for at most this long before it looks for new mail again, so a
 /// first sync of a big mailbox does not hold back today's mail for hours.
 const BODY_PASS: Duration = Duration::from_secs(60);
+/// After the first chunk, envelopes are asked for this many chunks per round trip.
+const ENVELOPE_CHUNKS_PER_FETCH: usize = 4;
 /// While a folder's envelopes stream in, the list is told to reload at most this often.
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// RFC 2177 asks clients to re-issue IDLE before 29 minutes.
@@ -533,14 +535,26 @@ fn sync_folder(
 const ENVELOPE_FIELDS: &str =
     "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE";
 
-fn parse_envelope_fetch(f: &Fetch<'_>) -> Option<NewMessage> {
-    let uid = f.uid?;
-    let header = f.header().unwrap_or_default();
-    let internal = f.internal_date().map(|d| d.timestamp());
-    let size = u64::from(f.size.unwrap_or(0));
-    let mut m = parse_envelope(uid, header, size, flags_from_imap(f.flags()), internal);
-    m.modseq = f.mod_seq();
-    Some(m)
+/// One envelope as read off the wire: copied out on the fetching thread, parsed on the storing
+/// one, so the link is not idle while headers are decoded.
+struct RawEnvelope {
+    uid: u32,
+    header: Vec<u8>,
+    size: u64,
+    flags: Flags,
+    internal: Option<i64>,
+    modseq: Option<u64>,
+}
+
+fn raw_envelope(f: &Fetch<'_>) -> Option<RawEnvelope> {
+    Some(RawEnvelope {
+        uid: f.uid?,
+        header: f.header().unwrap_or_default().to_vec(),
+        size: u64::from(f.size.unwrap_or(0)),
+        flags: flags_from_imap(f.flags()),
+        internal: f.internal_date().map(|d| d.timestamp()),
+        modseq: f.mod_seq(),
+    })
 }
 
 /// Fetches the envelopes of `missing` (newest first) in chunks, each stored in one transaction;
@@ -563,8 +577,19 @@ fn fetch_envelopes(
         if conn.caps.condstore { " MODSEQ" } else { "" }
     );
     // Header fields are a few hundred bytes each: the count bounds a chunk, and the answer
-    // budget of one command (`imap::MAX_ANSWER_BYTES`) bounds a hostile one.
-    let chunks = plan_chunks(missing.iter().map(|u| (*u, 0)), account.sync.chunk_size);
+    // budget of one command (`imap::MAX_ANSWER_BYTES`) bounds a hostile one. The first chunk
+    // (the newest mail, what the list shows first) is `chunk_size`; later ones ask for
+    // ENVELOPE_CHUNKS_PER_FETCH times that per round trip, since on a distant server the round
+    // trips, not the bytes, are what envelopes cost. Each is still stored and reported
+    // `chunk_size` at a time.
+    let step = account.sync.chunk_size.max(1) as usize;
+    let (first, rest) = missing.split_at(step.min(missing.len()));
+    let mut chunks = vec![first.to_vec()];
+    chunks.extend(
+        rest.chunks(step * ENVELOPE_CHUNKS_PER_FETCH)
+            .map(<[u32]>::to_vec),
+    );
+    chunks.retain(|c| !c.is_empty());
     let mut done = 0u64;
     let progress = |done| SyncEvent::Progress {
         account: account.name.clone(),
@@ -584,30 +609,37 @@ fn fetch_envelopes(
         &chunks,
         &query,
         &format!("UID FETCH envelopes in {shown}"),
-        |f| {
-            let mut m = parse_envelope_fetch(f)?;
-            if share_bodies {
-                // The Message-ID alone could be forged to pass one mail off as another; with
-                // the exact size too, two copies are the same stored message.
-                m.body_key = m.message_id.as_ref().map(|id| format!("{id} {}", m.size));
-            }
-            Some(m)
-        },
+        raw_envelope,
         || stop.load(Ordering::Relaxed),
-        |batch: Vec<NewMessage>| {
-            let txn = store.conn.unchecked_transaction()?;
-            for m in &batch {
-                store.put_envelope(local.id, m)?;
-            }
-            txn.commit()?;
-            done += batch.len() as u64;
-            on_event(progress(done));
-            if last_reload.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) && done < total {
-                last_reload = Some(Instant::now());
-                on_event(SyncEvent::FolderChanged {
-                    account: account.name.clone(),
-                    folder: local.name.clone(),
-                });
+        |mut batch: Vec<RawEnvelope>| {
+            // The server answers in UID order; newest first is ours to keep, so that what a
+            // kill leaves stored is always the newest part.
+            batch.sort_unstable_by(|a, b| b.uid.cmp(&a.uid));
+            let mut batch = batch.into_iter().peekable();
+            while batch.peek().is_some() {
+                let txn = store.conn.unchecked_transaction()?;
+                let mut count = 0;
+                for r in batch.by_ref().take(step) {
+                    let mut m = parse_envelope(r.uid, &r.header, r.size, r.flags, r.internal);
+                    m.modseq = r.modseq;
+                    if share_bodies {
+                        // The Message-ID alone could be forged to pass one mail off as
+                        // another; with the exact size too, two copies are the same message.
+                        m.body_key = m.message_id.as_ref().map(|id| format!("{id} {}", m.size));
+                    }
+                    store.put_envelope(local.id, &m)?;
+                    count += 1;
+                }
+                txn.commit()?;
+                done += count;
+                on_event(progress(done));
+                if last_reload.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) && done < total {
+                    last_reload = Some(Instant::now());
+                    on_event(SyncEvent::FolderChanged {
+                        account: account.name.clone(),
+                        folder: local.name.clone(),
+                    });
+                }
             }
             Ok(())
         },
