@@ -95,11 +95,16 @@ pub fn sync_bodies(
         let result = pipelined(
             conn,
             &chunks,
-            "(UID BODY.PEEK[])",
             &format!("UID FETCH bodies in {shown}"),
             // Only copied out on the fetching thread; parsed here, so the link is not idle
             // while MIME is decoded.
-            |f| Some((f.uid?, f.body()?.to_vec())),
+            |session, set| {
+                Ok(session
+                    .uid_fetch(set, "(UID BODY.PEEK[])")?
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                    .collect())
+            },
             || stop.load(Ordering::Relaxed) || out_of_time(),
             |batch: Vec<(u32, Vec<u8>)>| {
                 let count = batch.len() as u64;

@@ -3,8 +3,7 @@
 //! the envelope phase (`sync`) and the body phase (`bodies`).
 
 use super::account::SyncError;
-use super::imap::{self as imapconn, Connection, ImapError};
-use imap::types::Fetch;
+use super::imap::{self as imapconn, Connection, ImapError, Session};
 
 /// A chunk is also cut when its messages add up to this many bytes, so memory stays bounded
 /// whatever `chunk_size` and the message sizes are.
@@ -30,23 +29,23 @@ pub fn plan_chunks(uids: impl IntoIterator<Item = (u32, u64)>, chunk_size: u32) 
     chunks
 }
 
-/// Fetches each chunk with `query` (a FETCH attribute list such as `(UID BODY.PEEK[])`), parses
-/// every answer with `parse` on the fetching thread and hands each chunk's results to `store`
-/// on this one, in order. `stop` is asked before each chunk; when it says so the result is
-/// [`SyncError::Stopped`]. `what` names the step in errors
-/// ("UID FETCH bodies in INBOX").
+/// Fetches each chunk with `fetch` on a scoped thread (which should only copy bytes out of the
+/// answers, not decode them) and hands each chunk's results to `store` on this one, in order,
+/// so the link is busy with chunk k+1 while chunk k is parsed and stored. `stop` is asked before
+/// each chunk; when it says so the result is [`SyncError::Stopped`]. `what` names the step in
+/// errors ("UID FETCH bodies in INBOX").
 pub fn pipelined<T: Send>(
     conn: &mut Connection,
     chunks: &[Vec<u32>],
-    query: &str,
     what: &str,
-    parse: impl Fn(&Fetch<'_>) -> Option<T> + Sync,
+    fetch: impl FnMut(&mut Session, &str) -> imap::Result<Vec<T>> + Send,
     stop: impl Fn() -> bool + Sync,
     mut store: impl FnMut(Vec<T>) -> Result<(), SyncError>,
 ) -> Result<(), SyncError> {
     let addr = conn.addr.clone();
     let session = &mut conn.session;
-    let (parse, stop) = (&parse, &stop);
+    let stop = &stop;
+    let mut fetch = fetch;
     std::thread::scope(|scope| -> Result<(), SyncError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<T>, SyncError>>(1);
         let fetcher = scope.spawn(move || {
@@ -58,16 +57,13 @@ pub fn pipelined<T: Send>(
                 // A chunk runs newest first; the set on the wire is sorted to compress runs.
                 let mut sorted = chunk.clone();
                 sorted.sort_unstable();
-                let result = session
-                    .uid_fetch(imapconn::uid_set(&sorted), query)
-                    .map_err(|source| {
-                        SyncError::Imap(ImapError::Protocol {
-                            addr: addr.clone(),
-                            context: what.to_string(),
-                            source: Box::new(source),
-                        })
+                let result = fetch(session, &imapconn::uid_set(&sorted)).map_err(|source| {
+                    SyncError::Imap(ImapError::Protocol {
+                        addr: addr.clone(),
+                        context: what.to_string(),
+                        source: Box::new(source),
                     })
-                    .map(|fetches| fetches.iter().filter_map(parse).collect());
+                });
                 let failed = result.is_err();
                 if tx.send(result).is_err() || failed {
                     return;

@@ -30,7 +30,8 @@ pub use super::account::{MailAccount, SyncError, SyncEvent};
 use super::fetch::pipelined;
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
-use super::parse::parse_envelope;
+use super::parse::{parse_envelope, parse_message};
+use crate::config::BodyPolicy;
 use crate::store::{Flags, Folder, Store};
 use imap::types::UnsolicitedResponse;
 use imap::types::{Fetch, Flag};
@@ -45,6 +46,10 @@ use tokio::sync::mpsc::UnboundedSender;
 /// The watcher fetches bodies for at most this long before it looks for new mail again, so a
 /// first sync of a big mailbox does not hold back today's mail for hours.
 const BODY_PASS: Duration = Duration::from_secs(60);
+/// A message no bigger than this, whose body `[sync] bodies` wants, is fetched whole with its
+/// envelope: about the size of a few header lines, so the envelope phase barely slows, and
+/// one write instead of two.
+const INLINE_BODY_BYTES: u64 = 4 * 1024;
 /// After the first chunk, envelopes are asked for this many chunks per round trip.
 const ENVELOPE_CHUNKS_PER_FETCH: usize = 4;
 /// While a folder's envelopes stream in, the list is told to reload at most this often.
@@ -64,7 +69,7 @@ pub struct SyncReport {
     pub ops_rolled_back: u64,
     /// Of `expunged`, those learned from QRESYNC's VANISHED (no UID list asked for).
     pub vanished: u64,
-    /// Bodies downloaded after the envelopes (`[sync] bodies`).
+    /// Bodies downloaded (`[sync] bodies`): small ones with their envelopes, the rest after.
     pub bodies: u64,
     /// True when the body phase stopped at its time budget with bodies left to fetch (the
     /// watcher then syncs again at once instead of waiting for news).
@@ -162,7 +167,7 @@ pub fn sync_connected(
         .collect::<Result<_, _>>()?;
     let bodies =
         super::bodies::sync_bodies(conn, account, store, &synced, on_event, stop, body_deadline)?;
-    report.bodies = bodies.stored;
+    report.bodies += bodies.stored;
     report.bodies_pending = bodies.pending;
     Ok(report)
 }
@@ -433,7 +438,7 @@ fn sync_folder(
             .collect();
         missing.sort_unstable_by(|a, b| b.cmp(a));
         if !missing.is_empty() {
-            let n = fetch_envelopes(
+            let (n, inline) = fetch_envelopes(
                 conn,
                 account,
                 store,
@@ -444,6 +449,7 @@ fn sync_folder(
                 stop,
             )?;
             report.new_messages += n;
+            report.bodies += inline;
             changed |= n > 0;
         }
     }
@@ -544,6 +550,8 @@ struct RawEnvelope {
     flags: Flags,
     internal: Option<i64>,
     modseq: Option<u64>,
+    /// The whole message, for one small enough to ride along (see [`INLINE_BODY_BYTES`]).
+    body: Option<Vec<u8>>,
 }
 
 fn raw_envelope(f: &Fetch<'_>) -> Option<RawEnvelope> {
@@ -554,11 +562,23 @@ fn raw_envelope(f: &Fetch<'_>) -> Option<RawEnvelope> {
         flags: flags_from_imap(f.flags()),
         internal: f.internal_date().map(|d| d.timestamp()),
         modseq: f.mod_seq(),
+        body: None,
     })
 }
 
+/// Whether `[sync] bodies` wants the body of a message that reached the server at `internal`.
+fn body_wanted(sync: &crate::config::SyncConfig, internal: Option<i64>) -> bool {
+    match sync.bodies {
+        BodyPolicy::All => true,
+        BodyPolicy::OnDemand => false,
+        BodyPolicy::Recent => internal.is_some_and(|t| {
+            t >= chrono::Utc::now().timestamp() - i64::from(sync.body_days) * 86_400
+        }),
+    }
+}
+
 /// Fetches the envelopes of `missing` (newest first) in chunks, each stored in one transaction;
-/// returns how many were stored. The list is told to reload after the first chunk and then
+/// returns how many were stored, and how many of them came whole (small bodies). The list is told to reload after the first chunk and then
 /// every [`RELOAD_EVERY`], so the newest mail shows while the rest streams in.
 fn fetch_envelopes(
     conn: &mut Connection,
@@ -569,7 +589,7 @@ fn fetch_envelopes(
     share_bodies: bool,
     on_event: &mut dyn FnMut(SyncEvent),
     stop: &AtomicBool,
-) -> Result<u64, SyncError> {
+) -> Result<(u64, u64), SyncError> {
     let shown = mailbox_name::display(&local.name).into_owned();
     let total = missing.len() as u64;
     let query = format!(
@@ -599,6 +619,7 @@ fn fetch_envelopes(
     };
     on_event(progress(done));
     let mut last_reload: Option<Instant> = None;
+    let mut inline = 0u64;
     // Checkpoints fsync the database; during a bulk fetch one every ~80 MB of WAL instead of
     // every 4 MB keeps the disk out of the critical path. Restored below.
     store
@@ -607,9 +628,37 @@ fn fetch_envelopes(
     let result = pipelined(
         conn,
         &chunks,
-        &query,
         &format!("UID FETCH envelopes in {shown}"),
-        raw_envelope,
+        |session, set| {
+            let mut raws: Vec<RawEnvelope> = session
+                .uid_fetch(set, &query)?
+                .iter()
+                .filter_map(raw_envelope)
+                .collect();
+            // A message hardly bigger than its headers is fetched whole right away: a second
+            // pass for its body would cost more in round trips and writes than its bytes.
+            let small: Vec<u32> = raws
+                .iter()
+                // Not where copies share a body: that one is downloaded once, after all.
+                .filter(|r| {
+                    !share_bodies
+                        && r.size <= INLINE_BODY_BYTES
+                        && body_wanted(&account.sync, r.internal)
+                })
+                .map(|r| r.uid)
+                .collect();
+            if !small.is_empty() {
+                let fetched = session.uid_fetch(imapconn::uid_set(&small), "(UID BODY.PEEK[])")?;
+                let mut bodies: std::collections::HashMap<u32, Vec<u8>> = fetched
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                    .collect();
+                for r in &mut raws {
+                    r.body = bodies.remove(&r.uid);
+                }
+            }
+            Ok(raws)
+        },
         || stop.load(Ordering::Relaxed),
         |mut batch: Vec<RawEnvelope>| {
             // The server answers in UID order; newest first is ours to keep, so that what a
@@ -620,14 +669,27 @@ fn fetch_envelopes(
                 let txn = store.conn.unchecked_transaction()?;
                 let mut count = 0;
                 for r in batch.by_ref().take(step) {
-                    let mut m = parse_envelope(r.uid, &r.header, r.size, r.flags, r.internal);
+                    let whole = r.body.is_some();
+                    let mut m = match r.body {
+                        Some(raw) => {
+                            let mut m = parse_message(r.uid, raw, r.flags, r.internal);
+                            m.size = r.size;
+                            m
+                        }
+                        None => parse_envelope(r.uid, &r.header, r.size, r.flags, r.internal),
+                    };
                     m.modseq = r.modseq;
                     if share_bodies {
                         // The Message-ID alone could be forged to pass one mail off as
                         // another; with the exact size too, two copies are the same message.
                         m.body_key = m.message_id.as_ref().map(|id| format!("{id} {}", m.size));
                     }
-                    store.put_envelope(local.id, &m)?;
+                    if whole {
+                        store.put_message(local.id, &m)?;
+                        inline += 1;
+                    } else {
+                        store.put_envelope(local.id, &m)?;
+                    }
                     count += 1;
                 }
                 txn.commit()?;
@@ -647,7 +709,7 @@ fn fetch_envelopes(
     store
         .conn
         .execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
-    result.map(|()| done)
+    result.map(|()| (done, inline))
 }
 
 /// Controls a running watcher. Dropping it stops the watcher too.

@@ -323,9 +323,9 @@ impl Store {
         let mut st = self.conn.prepare_cached(
             "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs, thread_root,
                  from_name, from_addr, to_addrs, cc_addrs, subject, date, size, seen, flagged, answered,
-                 draft, deleted, keywords, has_attachments, preview)
+                 draft, deleted, keywords, has_attachments, preview, body_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22)
+                 ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT(folder_id, uid) DO UPDATE SET modseq = excluded.modseq,
                  message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
                  refs = excluded.refs, thread_root = excluded.thread_root,
@@ -334,7 +334,8 @@ impl Store {
                  subject = excluded.subject, date = excluded.date, size = excluded.size,
                  seen = excluded.seen, flagged = excluded.flagged, answered = excluded.answered,
                  draft = excluded.draft, deleted = excluded.deleted, keywords = excluded.keywords,
-                 has_attachments = excluded.has_attachments, preview = excluded.preview
+                 has_attachments = excluded.has_attachments, preview = excluded.preview,
+                 body_key = excluded.body_key
              RETURNING id",
         )?;
         let id: i64 = st.query_row(
@@ -361,6 +362,7 @@ impl Store {
                 m.flags.keywords,
                 !m.attachments.is_empty(),
                 m.preview,
+                m.body_key,
             ],
             |r| r.get(0),
         )?;

@@ -13,6 +13,18 @@ use tidings::config::Config;
 use tidings::mail::sync::{sync_account, MailAccount, SyncEvent};
 use tidings::store::{ListQuery, Store, StoreError};
 
+/// A message of about 7 KB: bigger than what rides along with its envelope, so its body comes
+/// in the body phase.
+fn big(i: usize, subject: &str) -> Vec<u8> {
+    let mut raw = message(i, subject);
+    for line in 0..150 {
+        raw.extend_from_slice(
+            format!("Padding line {line} of the quarterly report.\r\n").as_bytes(),
+        );
+    }
+    raw
+}
+
 /// A Dovecot with `alice`, and a config for her whose `[sync]` section is `sync_toml`.
 fn account(sync_toml: &str) -> (Dovecot, tempfile::TempDir, Config, MailAccount) {
     let dc = Dovecot::start();
@@ -46,7 +58,7 @@ fn stored_uids(store: &Store, folder: &str) -> Vec<u32> {
 #[test]
 fn newest_envelopes_are_stored_before_the_oldest_and_bodies_follow() {
     let (dc, dir, _, account) = account("chunk_size = 50\nbodies = \"all\"");
-    dc.seed_maildir("alice", "INBOX", 300, |i| message(i, "Order"));
+    dc.seed_maildir("alice", "INBOX", 300, |i| big(i, "Order"));
     let db = dir.path().join("tidings.sqlite3");
     let store = Store::open(&db).unwrap();
     let mut server = dc.uids("alice", "INBOX");
@@ -110,7 +122,7 @@ fn done_of(line: &str, prefix: &str) -> Option<u64> {
 fn kill_9_in_the_envelope_and_in_the_body_phase_then_resume_converges() {
     let dc = Dovecot::start();
     dc.add_user("alice", "secret");
-    dc.seed_maildir("alice", "INBOX", 1500, |i| message(i, "Resume"));
+    dc.seed_maildir("alice", "INBOX", 1500, |i| big(i, "Resume"));
     let env = TidingsEnv::new(&format!(
         "{}\n[sync]\nchunk_size = 50\nbodies = \"all\"\n",
         dc.config_toml("work", "alice", "secret")
