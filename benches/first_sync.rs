@@ -207,10 +207,8 @@ fn main() {
     });
     let mut newest_at = None;
     loop {
-        if newest_at.is_none() {
-            if listed(&config, &data) == newest {
-                newest_at = Some(started.elapsed().as_secs_f64());
-            }
+        if newest_at.is_none() && listed(&config, &data) == newest {
+            newest_at = Some(started.elapsed().as_secs_f64());
         }
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "tidings sync failed");

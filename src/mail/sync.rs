@@ -142,16 +142,13 @@ pub fn sync_connected(
             return Err(SyncError::Stopped);
         }
         let local = store.folder(account_id, &f.name)?;
-        let changed = sync_folder(
-            conn,
+        let job = Job {
             account,
             store,
-            &local,
             share_bodies,
-            on_event,
             stop,
-            &mut report,
-        )?;
+        };
+        let changed = sync_folder(conn, job, &local, on_event, &mut report)?;
         report.folders += 1;
         if changed {
             on_event(SyncEvent::FolderChanged {
@@ -353,6 +350,16 @@ pub(crate) fn flags_from_imap(flags: &[Flag<'_>]) -> Flags {
     f
 }
 
+/// What every folder of one sync shares.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    account: &'a MailAccount,
+    store: &'a Store,
+    /// The account has an `\All` folder: copies of a message share one body.
+    share_bodies: bool,
+    stop: &'a AtomicBool,
+}
+
 /// Every UID in the selected folder.
 fn search_all(conn: &mut Connection, shown: &str) -> Result<HashSet<u32>, SyncError> {
     Ok(conn
@@ -364,14 +371,12 @@ fn search_all(conn: &mut Connection, shown: &str) -> Result<HashSet<u32>, SyncEr
 /// Syncs one folder; true when anything changed locally.
 fn sync_folder(
     conn: &mut Connection,
-    account: &MailAccount,
-    store: &Store,
+    job: Job<'_>,
     local: &Folder,
-    share_bodies: bool,
     on_event: &mut dyn FnMut(SyncEvent),
-    stop: &AtomicBool,
     report: &mut SyncReport,
 ) -> Result<bool, SyncError> {
+    let store = job.store;
     // Untagged responses we do not act on would otherwise pile up for the session's lifetime.
     drop(conn.session.take_all_unsolicited());
     let shown = mailbox_name::display(&local.name).into_owned();
@@ -438,16 +443,7 @@ fn sync_folder(
             .collect();
         missing.sort_unstable_by(|a, b| b.cmp(a));
         if !missing.is_empty() {
-            let (n, inline) = fetch_envelopes(
-                conn,
-                account,
-                store,
-                &local,
-                &missing,
-                share_bodies,
-                on_event,
-                stop,
-            )?;
+            let (n, inline) = fetch_envelopes(conn, job, &local, &missing, on_event)?;
             report.new_messages += n;
             report.bodies += inline;
             changed |= n > 0;
@@ -582,14 +578,17 @@ fn body_wanted(sync: &crate::config::SyncConfig, internal: Option<i64>) -> bool 
 /// every [`RELOAD_EVERY`], so the newest mail shows while the rest streams in.
 fn fetch_envelopes(
     conn: &mut Connection,
-    account: &MailAccount,
-    store: &Store,
+    job: Job<'_>,
     local: &Folder,
     missing: &[u32],
-    share_bodies: bool,
     on_event: &mut dyn FnMut(SyncEvent),
-    stop: &AtomicBool,
 ) -> Result<(u64, u64), SyncError> {
+    let Job {
+        account,
+        store,
+        share_bodies,
+        stop,
+    } = job;
     let shown = mailbox_name::display(&local.name).into_owned();
     let total = missing.len() as u64;
     let query = format!(
@@ -663,7 +662,7 @@ fn fetch_envelopes(
         |mut batch: Vec<RawEnvelope>| {
             // The server answers in UID order; newest first is ours to keep, so that what a
             // kill leaves stored is always the newest part.
-            batch.sort_unstable_by(|a, b| b.uid.cmp(&a.uid));
+            batch.sort_unstable_by_key(|r| std::cmp::Reverse(r.uid));
             let mut batch = batch.into_iter().peekable();
             while batch.peek().is_some() {
                 let txn = store.conn.unchecked_transaction()?;
