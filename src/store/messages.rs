@@ -313,20 +313,24 @@ impl Store {
     /// Inserts or replaces the message at (folder, uid), with its body, attachments and index entry.
     /// Call inside a transaction when storing many.
     pub fn put_message(&self, folder_id: i64, m: &NewMessage) -> Result<i64> {
+        let id = self
+            .insert_row(folder_id, m, true)?
+            .ok_or_else(|| StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+        self.store_body_parts(id, m)?;
+        Ok(id)
+    }
+
+    /// The `messages` row of `m`: replaced when `replace`, else left alone if one is there
+    /// (then None).
+    fn insert_row(&self, folder_id: i64, m: &NewMessage, replace: bool) -> Result<Option<i64>> {
         let thread_root = m
             .references
             .first()
             .cloned()
             .or_else(|| m.in_reply_to.clone())
             .or_else(|| m.message_id.clone());
-        let refs = m.references.join(" ");
-        let mut st = self.conn.prepare_cached(
-            "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs, thread_root,
-                 from_name, from_addr, to_addrs, cc_addrs, subject, date, size, seen, flagged, answered,
-                 draft, deleted, keywords, has_attachments, preview, body_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?23)
-             ON CONFLICT(folder_id, uid) DO UPDATE SET modseq = excluded.modseq,
+        let on_conflict = if replace {
+            "DO UPDATE SET modseq = excluded.modseq,
                  message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
                  refs = excluded.refs, thread_root = excluded.thread_root,
                  from_name = excluded.from_name, from_addr = excluded.from_addr,
@@ -335,62 +339,20 @@ impl Store {
                  seen = excluded.seen, flagged = excluded.flagged, answered = excluded.answered,
                  draft = excluded.draft, deleted = excluded.deleted, keywords = excluded.keywords,
                  has_attachments = excluded.has_attachments, preview = excluded.preview,
-                 body_key = excluded.body_key
-             RETURNING id",
-        )?;
-        let id: i64 = st.query_row(
-            params![
-                folder_id,
-                m.uid,
-                m.modseq.map(|v| v as i64),
-                m.message_id,
-                m.in_reply_to,
-                refs,
-                thread_root,
-                m.from_name,
-                m.from_addr,
-                m.to,
-                m.cc,
-                m.subject,
-                m.date,
-                m.size as i64,
-                m.flags.seen,
-                m.flags.flagged,
-                m.flags.answered,
-                m.flags.draft,
-                m.flags.deleted,
-                m.flags.keywords,
-                !m.attachments.is_empty(),
-                m.preview,
-                m.body_key,
-            ],
-            |r| r.get(0),
-        )?;
-        self.store_body_parts(id, m)?;
-        Ok(id)
-    }
-
-    /// Stores a message's envelope (headers, size, flags) without its body, which
-    /// [`Store::put_body`] adds later. A row already at (folder, uid) is left as it is, body and
-    /// all: the sync asks only for UIDs it does not hold, so a clash is a replay of the same data.
-    /// Returns the row's id when it was inserted.
-    pub fn put_envelope(&self, folder_id: i64, m: &NewMessage) -> Result<Option<i64>> {
-        let thread_root = m
-            .references
-            .first()
-            .cloned()
-            .or_else(|| m.in_reply_to.clone())
-            .or_else(|| m.message_id.clone());
-        let mut st = self.conn.prepare_cached(
+                 body_key = excluded.body_key"
+        } else {
+            "DO NOTHING"
+        };
+        let mut st = self.conn.prepare_cached(&format!(
             "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs, thread_root,
                  from_name, from_addr, to_addrs, cc_addrs, subject, date, size, seen, flagged, answered,
-                 draft, deleted, keywords, body_key)
+                 draft, deleted, keywords, has_attachments, preview, body_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21)
-             ON CONFLICT(folder_id, uid) DO NOTHING
-             RETURNING id",
-        )?;
-        let id: Option<i64> = st
+                 ?19, ?20, ?21, ?22, ?23)
+             ON CONFLICT(folder_id, uid) {on_conflict}
+             RETURNING id"
+        ))?;
+        Ok(st
             .query_row(
                 params![
                     folder_id,
@@ -413,11 +375,21 @@ impl Store {
                     m.flags.draft,
                     m.flags.deleted,
                     m.flags.keywords,
+                    !m.attachments.is_empty(),
+                    m.preview,
                     m.body_key,
                 ],
                 |r| r.get(0),
             )
-            .optional()?;
+            .optional()?)
+    }
+
+    /// Stores a message's envelope (headers, size, flags) without its body, which
+    /// [`Store::put_body`] adds later. A row already at (folder, uid) is left as it is, body and
+    /// all: the sync asks only for UIDs it does not hold, so a clash is a replay of the same data.
+    /// Returns the row's id when it was inserted.
+    pub fn put_envelope(&self, folder_id: i64, m: &NewMessage) -> Result<Option<i64>> {
+        let id = self.insert_row(folder_id, m, false)?;
         if let Some(id) = id {
             // Searchable by its headers at once; the body joins the index when it arrives.
             self.index_message(id, m)?;

@@ -29,6 +29,12 @@ fn big(i: usize, subject: &str) -> Vec<u8> {
 fn account(sync_toml: &str) -> (Dovecot, tempfile::TempDir, Config, MailAccount) {
     let dc = Dovecot::start();
     dc.add_user("alice", "secret");
+    let (dir, config, account) = account_on(&dc, sync_toml);
+    (dc, dir, config, account)
+}
+
+/// A data dir and a config for `alice` on `dc`, whose `[sync]` section is `sync_toml`.
+fn account_on(dc: &Dovecot, sync_toml: &str) -> (tempfile::TempDir, Config, MailAccount) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let toml = format!(
@@ -38,7 +44,7 @@ fn account(sync_toml: &str) -> (Dovecot, tempfile::TempDir, Config, MailAccount)
     std::fs::write(&path, toml).unwrap();
     let config = Config::load(&path).unwrap();
     let account = MailAccount::new(&config, &path, "work").unwrap();
-    (dc, dir, config, account)
+    (dir, config, account)
 }
 
 fn stored_uids(store: &Store, folder: &str) -> Vec<u32> {
@@ -297,11 +303,7 @@ fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_arch
         "All Mail",
         &with_body_word(9, "Old", "pomegranate"),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, dc.config_toml("work", "alice", "secret")).unwrap();
-    let config = Config::load(&path).unwrap();
-    let account = MailAccount::new(&config, &path, "work").unwrap();
+    let (dir, _, account) = account_on(&dc, "");
     let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
 
     let r = sync_account(&account, &store, &mut |_| {})
@@ -383,11 +385,7 @@ fn microsoft_folder_names_get_their_roles_without_special_use() {
     ] {
         dc.create_folder("alice", name);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, dc.config_toml("work", "alice", "secret")).unwrap();
-    let config = Config::load(&path).unwrap();
-    let account = MailAccount::new(&config, &path, "work").unwrap();
+    let (dir, _, account) = account_on(&dc, "");
     let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
     sync_account(&account, &store, &mut |_| {})
         .unwrap_or_else(|e| panic!("sync: {e}\n{}", dc.log()));

@@ -1071,26 +1071,15 @@ impl App {
     }
 
     fn on_sync(&mut self, s: SyncEvent) -> Vec<Effect> {
+        let bodies = matches!(s, SyncEvent::BodyProgress { .. });
         match s {
             SyncEvent::Progress {
                 account,
                 folder,
                 done,
                 total,
-            } => {
-                self.sync.insert(
-                    account,
-                    SyncState {
-                        folder,
-                        bodies: false,
-                        done,
-                        total,
-                        running: true,
-                    },
-                );
-                Vec::new()
             }
-            SyncEvent::BodyProgress {
+            | SyncEvent::BodyProgress {
                 account,
                 folder,
                 done,
@@ -1100,7 +1089,7 @@ impl App {
                     account,
                     SyncState {
                         folder,
-                        bodies: true,
+                        bodies,
                         done,
                         total,
                         running: true,
