@@ -49,7 +49,17 @@ pub fn sync_bodies(
             out.pending = true;
             return Ok(out);
         }
-        let missing = store.uids_without_body(folder.id)?;
+        // With "recent", messages whose Date is far older than the window are not even asked
+        // about: a resync after every new mail must not EXAMINE and SEARCH every folder of a
+        // ten-year mailbox. The server's INTERNALDATE decides below; a year of slack lets a
+        // misdated or late-imported message through.
+        let since = match account.sync.bodies {
+            BodyPolicy::Recent => {
+                chrono::Utc::now().timestamp() - (i64::from(account.sync.body_days) + 365) * 86_400
+            }
+            BodyPolicy::All | BodyPolicy::OnDemand => i64::MIN,
+        };
+        let missing = store.uids_without_body(folder.id, since)?;
         if missing.is_empty() {
             continue;
         }

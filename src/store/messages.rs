@@ -469,15 +469,16 @@ impl Store {
         Ok(())
     }
 
-    /// (UID, size on the server) of a folder's messages whose body is not cached (neither their
-    /// own nor a shared copy's), newest (highest UID) first.
-    pub fn uids_without_body(&self, folder_id: i64) -> Result<Vec<(u32, u64)>> {
+    /// (UID, size on the server) of a folder's messages dated `since` or later (unix seconds)
+    /// whose body is not cached (neither their own nor a shared copy's), newest (highest UID)
+    /// first.
+    pub fn uids_without_body(&self, folder_id: i64, since: i64) -> Result<Vec<(u32, u64)>> {
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT m.uid, m.size FROM messages m JOIN folders f ON f.id = m.folder_id
-             WHERE m.folder_id = ?1 AND {WITHOUT_BODY}
+             WHERE m.folder_id = ?1 AND m.date >= ?2 AND {WITHOUT_BODY}
              ORDER BY m.uid DESC"
         ))?;
-        let rows = st.query_map([folder_id], |r| {
+        let rows = st.query_map(params![folder_id, since], |r| {
             Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
