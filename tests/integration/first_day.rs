@@ -422,3 +422,36 @@ fn qresync_brings_expunges_as_vanished_and_new_mail_after_a_completed_sync() {
         vec![uids[0], uids[2], uids[3], uids[5], late]
     );
 }
+
+#[test]
+fn an_attachment_of_a_message_not_downloaded_is_saved_from_the_server() {
+    let (dc, dir, config, account) = account("bodies = \"on-demand\"");
+    let raw = b"From: Dana Lee <dana@acme.test>\r\nTo: alice@example.test\r\nSubject: Q3\r\n\
+Message-ID: <att1@acme.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n\
+--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=q3.pdf\r\n\r\n\
+%PDF-1.4 figures\r\n--XX--\r\n";
+    dc.append("alice", "INBOX", raw);
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    sync_account(&account, &store, &mut |_| {}).unwrap();
+    let id = store.list_messages(&ListQuery::default()).unwrap()[0].id;
+    let path = dir.path().join("saved").join("q3.pdf");
+    let msgs = perform_with(
+        &store,
+        &OpsBackend::local_only(),
+        &config,
+        &mut Default::default(),
+        Effect::SaveAttachment {
+            id,
+            index: 0,
+            path: path.clone(),
+        },
+    );
+    assert!(
+        matches!(&msgs[..], [Msg::Notice(n)] if n.starts_with("saved")),
+        "{msgs:?}"
+    );
+    assert!(std::fs::read(&path)
+        .unwrap()
+        .starts_with(b"%PDF-1.4 figures"));
+}

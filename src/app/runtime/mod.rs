@@ -81,7 +81,12 @@ pub fn perform_with(
         Effect::Triage { op, ids, change } => finished(op, backend.apply(store, op, &ids, &change)),
         Effect::Undo { op, of } => finished(op, backend.undo(store, of)),
         Effect::SaveAttachment { id, index, path } => {
-            vec![match reader::save_attachment(store, id, index, &path) {
+            let src = reader::AttachmentSource {
+                store,
+                config,
+                config_path: Path::new("the config file"),
+            };
+            vec![match reader::save_attachment(&src, id, index, &path) {
                 Ok(n) => Msg::Notice(format!("saved {} ({n} bytes)", path.display())),
                 Err(e) => Msg::Error(format!("saving {}: {e}", path.display())),
             }]
@@ -297,10 +302,17 @@ impl Runtime {
             Effect::OpenAttachment { id, index } => {
                 let db = self.db.clone();
                 let tx = self.tx.clone();
+                let config = self.config.clone();
+                let config_path = self.config_path.clone();
                 tokio::spawn(async move {
                     let file = tokio::task::spawn_blocking(move || {
                         let store = Store::open(&db).map_err(|e| e.to_string())?;
-                        reader::attachment_to_temp(&store, id, index)
+                        let src = reader::AttachmentSource {
+                            store: &store,
+                            config: &config,
+                            config_path: &config_path,
+                        };
+                        reader::attachment_to_temp(&src, id, index)
                     })
                     .await
                     .map_err(|e| e.to_string())

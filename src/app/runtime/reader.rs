@@ -56,24 +56,32 @@ fn tracking_urls(store: &Store, id: i64) -> Option<TrackingUrls> {
     Some(bounded(&report))
 }
 
-fn attachment_bytes(store: &Store, id: i64, index: usize) -> Result<(String, Vec<u8>), String> {
-    let raw = store.raw_message(id).map_err(|e| match e {
-        StoreError::BodyNotCached(_) => {
-            "the message is still downloading; open it first, then save".to_string()
-        }
-        e => e.to_string(),
-    })?;
+/// Where attachments come from: the cache, or the server when the message's body is not
+/// downloaded yet (an attachment too big for `[sync] bodies` is fetched when saved or opened).
+pub(super) struct AttachmentSource<'a> {
+    pub store: &'a Store,
+    pub config: &'a Config,
+    pub config_path: &'a Path,
+}
+
+fn attachment_bytes(
+    src: &AttachmentSource<'_>,
+    id: i64,
+    index: usize,
+) -> Result<(String, Vec<u8>), String> {
+    let raw = crate::mail::bodies::raw_message_or_fetch(src.config, src.config_path, src.store, id)
+        .map_err(|e| e.to_string())?;
     crate::mail::render::attachment_bytes(&raw, index)
         .ok_or_else(|| format!("no attachment {}", index + 1))
 }
 
 pub(super) fn save_attachment(
-    store: &Store,
+    src: &AttachmentSource<'_>,
     id: i64,
     index: usize,
     path: &Path,
 ) -> Result<usize, String> {
-    let (_, bytes) = attachment_bytes(store, id, index)?;
+    let (_, bytes) = attachment_bytes(src, id, index)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
@@ -81,8 +89,12 @@ pub(super) fn save_attachment(
     Ok(bytes.len())
 }
 
-pub(super) fn attachment_to_temp(store: &Store, id: i64, index: usize) -> Result<PathBuf, String> {
-    let (name, bytes) = attachment_bytes(store, id, index)?;
+pub(super) fn attachment_to_temp(
+    src: &AttachmentSource<'_>,
+    id: i64,
+    index: usize,
+) -> Result<PathBuf, String> {
+    let (name, bytes) = attachment_bytes(src, id, index)?;
     let dir = std::env::temp_dir().join(format!("tidings-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let path = dir.join(name);
