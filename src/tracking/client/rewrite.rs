@@ -59,6 +59,25 @@ pub fn rewrite_for_recipient(
     text: Option<&str>,
     opts: &RewriteOptions,
 ) -> TrackedCopy {
+    rewrite_with(html, text, opts, scan_html)
+}
+
+/// Temporary: the same rewrite on the hand-written scanner, for `benches/rewrite.rs` to compare.
+#[doc(hidden)]
+pub fn rewrite_for_recipient_with_handwritten_scanner(
+    html: Option<&str>,
+    text: Option<&str>,
+    opts: &RewriteOptions,
+) -> TrackedCopy {
+    rewrite_with(html, text, opts, |s| Ok(scan_html_handwritten(s)))
+}
+
+fn rewrite_with(
+    html: Option<&str>,
+    text: Option<&str>,
+    opts: &RewriteOptions,
+    scan: fn(&str) -> Result<Vec<Item>, ScanError>,
+) -> TrackedCopy {
     let base = opts.base_url.trim_end_matches('/').to_string();
     let recipient_token = new_tracking_token();
     let opt_out_url = opts
@@ -77,12 +96,24 @@ pub fn rewrite_for_recipient(
             &generated
         }
     };
-    let html_out = rewrite_html(
-        html_in,
-        &mut links,
-        pixel_url.as_deref(),
-        opt_out_url.as_deref(),
-    );
+    let (html_out, pixel_url) = match scan(html_in) {
+        Ok(items) => {
+            let html = rewrite_html(
+                html_in,
+                &items,
+                &mut links,
+                pixel_url.as_deref(),
+                opt_out_url.as_deref(),
+            );
+            (html, pixel_url)
+        }
+        Err(e) => {
+            // Nothing was issued yet: the HTML goes out exactly as written, with no pixel and
+            // no tracked link, so what the tracker registers matches what the recipient gets.
+            tracing::warn!("HTML part sent untracked: {e}");
+            (html_in.to_string(), None)
+        }
+    };
     let text_out = text.map(|t| rewrite_text(t, &mut links, opt_out_url.as_deref()));
     TrackedCopy {
         html: html_out,
@@ -205,9 +236,8 @@ enum Item {
     Start {
         name: String,
         span: (usize, usize),
+        /// Only the attributes the rewrite reads (see [`SCANNED_ATTRIBUTES`]).
         attrs: Vec<Attr>,
-        /// False when the input ended inside the tag (a browser drops such a tag).
-        closed: bool,
     },
     End {
         name: String,
@@ -217,6 +247,150 @@ enum Item {
         span: (usize, usize),
     },
 }
+
+/// The attributes that decide anything: links, the author's opt-out marker, quote containers.
+const SCANNED_ATTRIBUTES: &[&str] = &["href", NOTRACK_ATTRIBUTE, "class", "id"];
+
+/// What lol_html may buffer for one mail beyond the input itself (its open-element stack, a tag
+/// cut off by the end of the input). Real mail stays within a few KiB; a hostile nesting of
+/// millions of elements or a megabytes-long unterminated tag stops here instead of growing.
+const MAX_PARSER_MEMORY: usize = 16 << 20;
+
+/// Why the HTML part could not be scanned; the caller then sends it untracked.
+#[derive(Debug, thiserror::Error)]
+enum ScanError {
+    #[error("the HTML parser gave up: {0}")]
+    Parser(#[from] lol_html::errors::RewritingError),
+    #[error("the HTML parser reported a position outside the input")]
+    Position,
+}
+
+/// The start tags, end tags and text runs of `s` in source order, as lol_html's tokenizer (the
+/// HTML standard's, with its raw-text, comment and foreign-content states) finds them. Nothing is
+/// rewritten here: the edits are spliced into `s` by byte offset, so every byte we do not change
+/// stays as the author wrote it. Tags cut off by the end of the input are not reported, and end
+/// tags only when they close an element lol_html saw open.
+fn scan_html(s: &str) -> Result<Vec<Item>, ScanError> {
+    use lol_html::{doc_text, element, end_tag, HtmlRewriter, MemorySettings, Settings};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    // End-tag handlers must be 'static, hence shared ownership rather than a borrow.
+    let items = Rc::new(RefCell::new(Vec::new()));
+    let settings = Settings::new()
+        // Strict mode gives up on `<select><script>`-like markup; we never run scripts, and a
+        // misread there costs at most one link, so read on as the tokenizer does.
+        .with_strict(false)
+        .with_memory_settings(
+            MemorySettings::new().with_max_allowed_memory_usage(MAX_PARSER_MEMORY),
+        )
+        .append_element_content_handler(element!("*", |el| {
+            let attrs = el
+                .attributes()
+                .iter()
+                .filter_map(|a| scanned_attr(s, a))
+                .collect();
+            items.borrow_mut().push(Item::Start {
+                name: el.tag_name(),
+                span: span_of(&el.source_location()),
+                attrs,
+            });
+            if let Some(handlers) = el.end_tag_handlers() {
+                let items = Rc::clone(&items);
+                handlers.push(end_tag!(move |end| {
+                    items.borrow_mut().push(Item::End {
+                        name: end.name(),
+                        span: span_of(&end.source_location()),
+                    });
+                    Ok(())
+                }));
+            }
+            Ok(())
+        }))
+        .append_document_content_handler(doc_text!(|chunk| {
+            let span = span_of(&chunk.source_location());
+            if span.0 == span.1 {
+                return Ok(());
+            }
+            // lol_html may cut one run of text into chunks; quote detection wants it whole.
+            let mut items = items.borrow_mut();
+            if let Some(Item::Text { span: last }) = items.last_mut() {
+                if last.1 == span.0 {
+                    last.1 = span.1;
+                    return Ok(());
+                }
+            }
+            items.push(Item::Text { span });
+            Ok(())
+        }));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter.write(s.as_bytes())?;
+    rewriter.end()?;
+    let items = items.take();
+    // The splice slices `s` at these offsets: check them once rather than trust them.
+    let valid = |span: (usize, usize)| s.get(span.0..span.1).is_some();
+    let mut last_start = 0;
+    for item in &items {
+        let (Item::Start { span, .. } | Item::End { span, .. } | Item::Text { span }) = item;
+        if !valid(*span) || span.0 < last_start {
+            return Err(ScanError::Position);
+        }
+        last_start = span.0;
+        if let Item::Start { attrs, .. } = item {
+            let spans = attrs
+                .iter()
+                .flat_map(|a| [Some(a.span), a.value_span, a.raw_value]);
+            if !spans.flatten().all(valid) {
+                return Err(ScanError::Position);
+            }
+        }
+    }
+    Ok(items)
+}
+
+fn span_of(location: &lol_html::html_content::SourceLocation) -> (usize, usize) {
+    let bytes = location.bytes();
+    (bytes.start, bytes.end)
+}
+
+/// One of [`SCANNED_ATTRIBUTES`] with its byte spans in `s`. lol_html locates the name and the
+/// value without its quotes; the quotes are the bytes around the value when it has them.
+fn scanned_attr(s: &str, a: &lol_html::html_content::Attribute) -> Option<Attr> {
+    let name = a.name();
+    if !SCANNED_ATTRIBUTES.contains(&name.as_str()) {
+        return None;
+    }
+    let name_span = span_of(&a.name_source_location()?);
+    let Some(value) = a.value_source_location() else {
+        return Some(Attr {
+            name,
+            span: name_span,
+            value_span: None,
+            raw_value: None,
+        });
+    };
+    let raw = span_of(&value);
+    let b = s.as_bytes();
+    let quote = raw
+        .0
+        .checked_sub(1)
+        .and_then(|i| b.get(i))
+        .filter(|&&q| q == b'"' || q == b'\'');
+    let value_span = match quote {
+        Some(&q) if b.get(raw.1) == Some(&q) => (raw.0 - 1, raw.1 + 1),
+        Some(_) => (raw.0 - 1, raw.1),
+        None => raw,
+    };
+    Some(Attr {
+        name,
+        span: (name_span.0, value_span.1),
+        value_span: Some(value_span),
+        raw_value: Some(raw),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hand-written scanner, kept until the benchmark has compared it (temporary)
 
 /// Elements whose content the tokenizer treats as text up to the matching end tag.
 const RAW_TEXT_ELEMENTS: &[&str] = &[
@@ -231,7 +405,7 @@ const RAW_TEXT_ELEMENTS: &[&str] = &[
     "plaintext",
 ];
 
-fn scan_html(s: &str) -> Vec<Item> {
+fn scan_html_handwritten(s: &str) -> Vec<Item> {
     let b = s.as_bytes();
     let n = b.len();
     let mut items = Vec::new();
@@ -281,12 +455,13 @@ fn scan_html(s: &str) -> Vec<Item> {
                 flush_text(&mut items, text_start, i);
                 let (name, attrs, end, closed) = scan_tag(s, i);
                 let raw = RAW_TEXT_ELEMENTS.contains(&name.as_str());
-                items.push(Item::Start {
-                    name: name.clone(),
-                    span: (i, end),
-                    attrs,
-                    closed,
-                });
+                if closed {
+                    items.push(Item::Start {
+                        name: name.clone(),
+                        span: (i, end),
+                        attrs,
+                    });
+                }
                 i = end;
                 text_start = i;
                 if raw {
@@ -681,25 +856,18 @@ fn opt_out_html(url: &str) -> String {
 
 fn rewrite_html(
     s: &str,
+    items: &[Item],
     links: &mut LinkTable,
     pixel_url: Option<&str>,
     opt_out_url: Option<&str>,
 ) -> String {
-    let items = scan_html(s);
     // (start, end, replacement) edits, in source order.
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for (idx, item) in items.iter().enumerate() {
-        let Item::Start {
-            name,
-            attrs,
-            closed,
-            ..
-        } = item
-        else {
+        let Item::Start { name, attrs, .. } = item else {
             continue;
         };
-        // A tag cut off by the end of input is dropped by browsers: nothing to rewrite.
-        if !closed || (name != "a" && name != "area") {
+        if name != "a" && name != "area" {
             continue;
         }
         // Browsers use the first of duplicate attributes; so do we.
@@ -741,9 +909,9 @@ fn rewrite_html(
         None
     } else {
         Some(
-            quote_start(s, &items)
-                .or_else(|| last_end_tag(&items, "body"))
-                .or_else(|| last_end_tag(&items, "html"))
+            quote_start(s, items)
+                .or_else(|| last_end_tag(items, "body"))
+                .or_else(|| last_end_tag(items, "html"))
                 .unwrap_or(s.len()),
         )
     };
@@ -1387,14 +1555,12 @@ mod tests {
 
     fn our_hrefs(input: &str) -> Vec<String> {
         scan_html(input)
+            .unwrap_or_default()
             .iter()
             .filter_map(|item| match item {
-                Item::Start {
-                    name,
-                    attrs,
-                    closed: true,
-                    ..
-                } if name == "a" => attr(attrs, "href").map(|a| attr_value(input, a)),
+                Item::Start { name, attrs, .. } if name == "a" => {
+                    attr(attrs, "href").map(|a| attr_value(input, a))
+                }
                 _ => None,
             })
             .collect()
