@@ -3,10 +3,14 @@
 //! and an HTML alternative for plain-text mail. Pure functions: no I/O; the caller registers the
 //! returned tokens with the tracker before the mail leaves the outbox.
 //!
-//! The HTML is scanned, not parsed into a tree and re-serialized: every byte we do not rewrite is
-//! kept as the author wrote it. The scanner follows the HTML tokenizer's rules where they matter
-//! for finding `href`s (quoted/unquoted attributes, comments, raw-text elements such as `<script>`
-//! and `<style>`, bogus comments) and is linear in the input's size.
+//! The HTML is tokenized by lol_html, not parsed into a tree and re-serialized: the edits (an
+//! `href`, the removed opt-out marker, the pixel and footer) are spliced in at the byte positions
+//! lol_html reports, so every other byte goes out as the author wrote it. The decisions need what
+//! follows a tag (a link's text, an "On … wrote:" line), which a streaming handler has not seen
+//! yet, hence one tokenizing pass and then the splice. Linear in the input's size. HTML that
+//! lol_html gives up on (past its memory cap) goes out unchanged and untracked. A `</body>` with
+//! no `<body>` before it is not reported (lol_html only closes elements it saw open): the pixel
+//! then goes at the very end, where a reader shows it all the same.
 //!
 //! Links stay untouched when they are `mailto:`, `tel:`, in-page anchors or anything but http(s),
 //! unsubscribe links (a `List-Unsubscribe` target, or "unsubscribe" in the URL or the link's text),
@@ -59,25 +63,6 @@ pub fn rewrite_for_recipient(
     text: Option<&str>,
     opts: &RewriteOptions,
 ) -> TrackedCopy {
-    rewrite_with(html, text, opts, scan_html)
-}
-
-/// Temporary: the same rewrite on the hand-written scanner, for `benches/rewrite.rs` to compare.
-#[doc(hidden)]
-pub fn rewrite_for_recipient_with_handwritten_scanner(
-    html: Option<&str>,
-    text: Option<&str>,
-    opts: &RewriteOptions,
-) -> TrackedCopy {
-    rewrite_with(html, text, opts, |s| Ok(scan_html_handwritten(s)))
-}
-
-fn rewrite_with(
-    html: Option<&str>,
-    text: Option<&str>,
-    opts: &RewriteOptions,
-    scan: fn(&str) -> Result<Vec<Item>, ScanError>,
-) -> TrackedCopy {
     let base = opts.base_url.trim_end_matches('/').to_string();
     let recipient_token = new_tracking_token();
     let opt_out_url = opts
@@ -96,7 +81,7 @@ fn rewrite_with(
             &generated
         }
     };
-    let (html_out, pixel_url) = match scan(html_in) {
+    let (html_out, pixel_url) = match scan_html(html_in) {
         Ok(items) => {
             let html = rewrite_html(
                 html_in,
@@ -270,7 +255,57 @@ enum ScanError {
 /// rewritten here: the edits are spliced into `s` by byte offset, so every byte we do not change
 /// stays as the author wrote it. Tags cut off by the end of the input are not reported, and end
 /// tags only when they close an element lol_html saw open.
+///
+/// lol_html reads `<noscript>` as a browser running scripts does, as text. Mail readers run none
+/// and show its content as markup, so that text is tokenized again — once: a `<noscript>` nested
+/// in another stays text, which keeps hostile nesting linear.
 fn scan_html(s: &str) -> Result<Vec<Item>, ScanError> {
+    let mut items = Vec::new();
+    let mut in_noscript = false;
+    for item in tokenize(s)? {
+        match item {
+            Item::Text { span } if in_noscript => {
+                let inner = s.get(span.0..span.1).ok_or(ScanError::Position)?;
+                items.extend(tokenize(inner)?.into_iter().map(|i| i.shifted(span.0)));
+                in_noscript = false;
+            }
+            item => {
+                in_noscript = matches!(&item, Item::Start { name, .. } if name == "noscript");
+                items.push(item);
+            }
+        }
+    }
+    Ok(items)
+}
+
+impl Item {
+    /// The same item in a text that starts `by` bytes later.
+    fn shifted(self, by: usize) -> Item {
+        let shift = |(a, b): (usize, usize)| (a + by, b + by);
+        match self {
+            Item::Start { name, span, attrs } => Item::Start {
+                name,
+                span: shift(span),
+                attrs: attrs
+                    .into_iter()
+                    .map(|a| Attr {
+                        name: a.name,
+                        span: shift(a.span),
+                        value_span: a.value_span.map(shift),
+                        raw_value: a.raw_value.map(shift),
+                    })
+                    .collect(),
+            },
+            Item::End { name, span } => Item::End {
+                name,
+                span: shift(span),
+            },
+            Item::Text { span } => Item::Text { span: shift(span) },
+        }
+    }
+}
+
+fn tokenize(s: &str) -> Result<Vec<Item>, ScanError> {
     use lol_html::{doc_text, element, end_tag, HtmlRewriter, MemorySettings, Settings};
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -285,11 +320,16 @@ fn scan_html(s: &str) -> Result<Vec<Item>, ScanError> {
             MemorySettings::new().with_max_allowed_memory_usage(MAX_PARSER_MEMORY),
         )
         .append_element_content_handler(element!("*", |el| {
-            let attrs = el
-                .attributes()
-                .iter()
-                .filter_map(|a| scanned_attr(s, a))
-                .collect();
+            // Looking an attribute up is cheaper than listing them all, and most tags have none
+            // of ours.
+            let attrs = if SCANNED_ATTRIBUTES.iter().any(|n| el.has_attribute(n)) {
+                el.attributes()
+                    .iter()
+                    .filter_map(|a| scanned_attr(s, a))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             items.borrow_mut().push(Item::Start {
                 name: el.tag_name(),
                 span: span_of(&el.source_location()),
@@ -348,6 +388,10 @@ fn scan_html(s: &str) -> Result<Vec<Item>, ScanError> {
     Ok(items)
 }
 
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
 fn span_of(location: &lol_html::html_content::SourceLocation) -> (usize, usize) {
     let bytes = location.bytes();
     (bytes.start, bytes.end)
@@ -387,302 +431,6 @@ fn scanned_attr(s: &str, a: &lol_html::html_content::Attribute) -> Option<Attr> 
         value_span: Some(value_span),
         raw_value: Some(raw),
     })
-}
-
-// ---------------------------------------------------------------------------------------------
-// The hand-written scanner, kept until the benchmark has compared it (temporary)
-
-/// Elements whose content the tokenizer treats as text up to the matching end tag.
-const RAW_TEXT_ELEMENTS: &[&str] = &[
-    "script",
-    "style",
-    "textarea",
-    "title",
-    "xmp",
-    "iframe",
-    "noembed",
-    "noframes",
-    "plaintext",
-];
-
-fn scan_html_handwritten(s: &str) -> Vec<Item> {
-    let b = s.as_bytes();
-    let n = b.len();
-    let mut items = Vec::new();
-    let mut i = 0;
-    let mut text_start = 0;
-    let flush_text = |items: &mut Vec<Item>, from: usize, to: usize| {
-        if to > from {
-            items.push(Item::Text { span: (from, to) });
-        }
-    };
-    while i < n {
-        if b[i] != b'<' {
-            i += 1;
-            continue;
-        }
-        let next = b.get(i + 1).copied();
-        match next {
-            Some(b'!') => {
-                flush_text(&mut items, text_start, i);
-                i = skip_markup_declaration(b, i);
-                text_start = i;
-            }
-            Some(b'?') => {
-                // A bogus comment: runs to the next '>'.
-                flush_text(&mut items, text_start, i);
-                i = find_byte(b, i + 2, b'>').map_or(n, |p| p + 1);
-                text_start = i;
-            }
-            Some(b'/') if b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic()) => {
-                flush_text(&mut items, text_start, i);
-                // Attributes on an end tag are ignored, but they still decide where it ends.
-                let (name, _, end, _) = scan_tag(s, i + 1);
-                items.push(Item::End {
-                    name,
-                    span: (i, end),
-                });
-                i = end;
-                text_start = i;
-            }
-            Some(b'/') => {
-                // `</>` is dropped, `</ x>` is a bogus comment; both run to the next '>'.
-                flush_text(&mut items, text_start, i);
-                i = find_byte(b, i + 2, b'>').map_or(n, |p| p + 1);
-                text_start = i;
-            }
-            Some(c) if c.is_ascii_alphabetic() => {
-                flush_text(&mut items, text_start, i);
-                let (name, attrs, end, closed) = scan_tag(s, i);
-                let raw = RAW_TEXT_ELEMENTS.contains(&name.as_str());
-                if closed {
-                    items.push(Item::Start {
-                        name: name.clone(),
-                        span: (i, end),
-                        attrs,
-                    });
-                }
-                i = end;
-                text_start = i;
-                if raw {
-                    // Everything up to the element's end tag is text that must not be scanned
-                    // for tags; `<plaintext>` never ends.
-                    let close = match name.as_str() {
-                        "script" => script_end(b, i),
-                        "plaintext" => None,
-                        _ => find_end_tag_ci(b, i, &name),
-                    }
-                    .unwrap_or(n);
-                    if close > i {
-                        items.push(Item::Text { span: (i, close) });
-                    }
-                    i = close;
-                    text_start = i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    flush_text(&mut items, text_start, n);
-    items
-}
-
-fn find_byte(b: &[u8], from: usize, byte: u8) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|&c| c == byte)
-        .map(|p| p + from)
-}
-
-fn find_seq(b: &[u8], from: usize, seq: &[u8]) -> Option<usize> {
-    if from >= b.len() {
-        return None;
-    }
-    b[from..]
-        .windows(seq.len())
-        .position(|w| w == seq)
-        .map(|p| p + from)
-}
-
-/// `<!-- … -->`, `<!DOCTYPE …>`, `<![CDATA[ … ]]>` and other `<!…>`: returns the index after it.
-fn skip_markup_declaration(b: &[u8], i: usize) -> usize {
-    let n = b.len();
-    if b[i..].starts_with(b"<!--") {
-        let body = i + 4;
-        // `<!-->` and `<!--->` close at once (the tokenizer's abrupt comment ends).
-        if b[body..].starts_with(b">") {
-            return body + 1;
-        }
-        if b[body..].starts_with(b"->") {
-            return body + 2;
-        }
-        let mut j = body;
-        while let Some(p) = find_seq(b, j, b"--") {
-            if b[p + 2..].starts_with(b">") {
-                return p + 3;
-            }
-            if b[p + 2..].starts_with(b"!>") {
-                return p + 4;
-            }
-            j = p + 1;
-        }
-        return n;
-    }
-    find_byte(b, i + 2, b'>').map_or(n, |p| p + 1)
-}
-
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
-}
-
-/// Scans a tag whose name starts at `i + 1` (`i` is the `<` of a start tag or the `/` of an
-/// end tag) following the tokenizer's states: returns its lowercased name, its attributes, the
-/// index after it, and whether it was closed by a `>` before the input ended.
-fn scan_tag(s: &str, i: usize) -> (String, Vec<Attr>, usize, bool) {
-    let b = s.as_bytes();
-    let n = b.len();
-    let mut j = i + 1;
-    while j < n && !is_space(b[j]) && b[j] != b'/' && b[j] != b'>' {
-        j += 1;
-    }
-    let name = s[i + 1..j].to_ascii_lowercase();
-    let mut attrs = Vec::new();
-    loop {
-        while j < n && (is_space(b[j]) || b[j] == b'/') {
-            j += 1;
-        }
-        if j >= n {
-            return (name, attrs, n, false);
-        }
-        if b[j] == b'>' {
-            return (name, attrs, j + 1, true);
-        }
-        let name_start = j;
-        // The first character may be '=' (a parse error the tokenizer keeps as a name).
-        j += 1;
-        while j < n && !is_space(b[j]) && !matches!(b[j], b'/' | b'>' | b'=') {
-            j += 1;
-        }
-        let attr_name = s[name_start..j].to_ascii_lowercase();
-        let mut k = j;
-        while k < n && is_space(b[k]) {
-            k += 1;
-        }
-        if k < n && b[k] == b'=' {
-            k += 1;
-            while k < n && is_space(b[k]) {
-                k += 1;
-            }
-            let (value_span, raw_value, end) = if k < n && (b[k] == b'"' || b[k] == b'\'') {
-                let q = b[k];
-                match find_byte(b, k + 1, q) {
-                    Some(p) => ((k, p + 1), (k + 1, p), p + 1),
-                    None => ((k, n), (k + 1, n), n),
-                }
-            } else {
-                let mut e = k;
-                while e < n && !is_space(b[e]) && b[e] != b'>' {
-                    e += 1;
-                }
-                ((k, e), (k, e), e)
-            };
-            attrs.push(Attr {
-                name: attr_name,
-                span: (name_start, end),
-                value_span: Some(value_span),
-                raw_value: Some(raw_value),
-            });
-            j = end;
-        } else {
-            attrs.push(Attr {
-                name: attr_name,
-                span: (name_start, j),
-                value_span: None,
-                raw_value: None,
-            });
-        }
-    }
-}
-
-fn starts_with_ci(b: &[u8], at: usize, prefix: &[u8]) -> bool {
-    b.get(at..at + prefix.len())
-        .is_some_and(|w| w.eq_ignore_ascii_case(prefix))
-}
-
-/// `<script` / `</script` followed by what ends a tag name.
-fn script_tag_at(b: &[u8], at: usize, end_tag: bool) -> bool {
-    let prefix: &[u8] = if end_tag { b"</script" } else { b"<script" };
-    starts_with_ci(b, at, prefix)
-        && b.get(at + prefix.len())
-            .is_some_and(|&c| is_space(c) || c == b'/' || c == b'>')
-}
-
-/// Where a `<script>` element's text ends, with the tokenizer's escape states: inside `<!--`
-/// a nested `<script>` makes the next `</script>` part of the text.
-fn script_end(b: &[u8], from: usize) -> Option<usize> {
-    #[derive(PartialEq)]
-    enum State {
-        Data,
-        Escaped,
-        DoubleEscaped,
-    }
-    let mut state = State::Data;
-    let mut j = from;
-    while j < b.len() {
-        match state {
-            State::Data => {
-                if script_tag_at(b, j, true) {
-                    return Some(j);
-                }
-                if b[j..].starts_with(b"<!--") {
-                    state = State::Escaped;
-                    // The dashes of `<!--` may also start its `-->` (as in `<!-->`).
-                    j += 2;
-                    continue;
-                }
-            }
-            State::Escaped | State::DoubleEscaped => {
-                if b[j..].starts_with(b"-->") {
-                    state = State::Data;
-                    j += 3;
-                    continue;
-                }
-                if state == State::Escaped {
-                    if script_tag_at(b, j, true) {
-                        return Some(j);
-                    }
-                    if script_tag_at(b, j, false) {
-                        state = State::DoubleEscaped;
-                        j += 7;
-                        continue;
-                    }
-                } else if script_tag_at(b, j, true) {
-                    state = State::Escaped;
-                    j += 8;
-                    continue;
-                }
-            }
-        }
-        j += 1;
-    }
-    None
-}
-
-fn find_end_tag_ci(b: &[u8], from: usize, name: &str) -> Option<usize> {
-    let name = name.as_bytes();
-    let mut j = from;
-    while let Some(p) = find_seq(b, j, b"</") {
-        let after = p + 2;
-        let candidate = b.get(after..after + name.len())?;
-        let boundary = b.get(after + name.len()).copied();
-        if candidate.eq_ignore_ascii_case(name)
-            && boundary.is_some_and(|c| is_space(c) || c == b'/' || c == b'>')
-        {
-            return Some(p);
-        }
-        j = after;
-    }
-    None
 }
 
 /// Decodes the character references a URL in an attribute may carry (`&amp;`, `&#38;`, `&#x26;`…).
@@ -1508,6 +1256,63 @@ mod tests {
         );
         assert_eq!(decode_entities("&#xZZ;"), "&#xZZ;");
         assert_eq!(decode_entities("&#99999999;"), "\u{fffd}");
+    }
+
+    #[test]
+    fn html_the_parser_gives_up_on_goes_out_whole_and_untracked() {
+        // A tag left open for more bytes than the parser may buffer.
+        let html = format!(
+            "<p><a href=\"https://example.com/a\">a</a></p><a title=\"{}",
+            "x".repeat(MAX_PARSER_MEMORY + 1)
+        );
+        let o = RewriteOptions {
+            opt_out_link: true,
+            ..opts(&[], &[])
+        };
+        let c = rewrite_for_recipient(Some(&html), Some("see https://example.com/t"), &o);
+        assert!(c.html == html, "the HTML part was changed");
+        assert!(c.pixel_url.is_none());
+        // Only the text part's link is registered: nothing the HTML part does not carry.
+        assert_eq!(hrefs(&c), vec!["https://example.com/t"]);
+        assert!(c.text.unwrap().contains(&format!("{BASE}/l/")));
+    }
+
+    #[test]
+    fn sloppy_html_with_thousands_of_unclosed_elements_stays_within_the_memory_cap() {
+        // Old-style mail leaves <p>, <li> and <td> open; each stays on lol_html's element stack
+        // (about 100,000 of them fit in MAX_PARSER_MEMORY; real mail has hundreds).
+        let mut html = String::from("<body>");
+        for i in 0..10_000 {
+            html.push_str(&format!("<p>para {i}<li>item<td>cell"));
+        }
+        html.push_str("<a href=\"https://example.com/end\">end</a></body>");
+        let c = rewrite(&html);
+        assert_eq!(hrefs(&c), vec!["https://example.com/end"]);
+        assert!(c.pixel_url.is_some());
+    }
+
+    #[test]
+    fn links_in_noscript_are_tracked_as_mail_readers_show_them() {
+        let c = rewrite(concat!(
+            "<noscript><a href=\"https://example.com/ns\">x</a>",
+            "<noscript><a href=\"https://example.com/nested\"></noscript></noscript>",
+            "<a href=\"https://example.com/after\">y</a>"
+        ));
+        assert_eq!(
+            hrefs(&c),
+            vec!["https://example.com/ns", "https://example.com/after"]
+        );
+    }
+
+    #[test]
+    fn style_inside_svg_is_markup_as_the_html_standard_says() {
+        // In SVG, <style> is an element like any other: its content is not raw text (the
+        // hand-written scanner took it for CSS and missed this link).
+        let c = rewrite(concat!(
+            "<svg><style><a href=\"https://example.com/svg\">x</a></style></svg>",
+            "<style><a href=\"https://example.com/css\"></style>"
+        ));
+        assert_eq!(hrefs(&c), vec!["https://example.com/svg"]);
     }
 
     /// The hrefs of `<a>` start tags as html5ever's tokenizer (the one browsers' engines follow)
