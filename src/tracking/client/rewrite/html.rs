@@ -5,9 +5,7 @@
 //! an "On … wrote:" line), which a handler has not seen yet; one tokenizing pass, then the splice.
 //!
 //! HTML lol_html gives up on (past [`MAX_PARSER_MEMORY`]) is reported as an error; the caller
-//! then sends it unchanged and untracked. A `</body>` with no `<body>` before it is not reported
-//! (lol_html only closes elements it saw open): the pixel then goes at the very end, where a
-//! reader shows it all the same.
+//! then sends it unchanged and untracked.
 
 use super::{decode_entities, escape_html, LinkTable, NOTRACK_ATTRIBUTE};
 use lol_html::html_content::{Attribute, SourceLocation};
@@ -41,6 +39,13 @@ pub(super) enum Item {
     },
 }
 
+impl Item {
+    fn span(&self) -> (usize, usize) {
+        let (Item::Start { span, .. } | Item::End { span, .. } | Item::Text { span }) = self;
+        *span
+    }
+}
+
 /// The attributes that decide anything: links, the author's opt-out marker, quote containers.
 const SCANNED_ATTRIBUTES: &[&str] = &["href", NOTRACK_ATTRIBUTE, "class", "id"];
 
@@ -61,8 +66,7 @@ pub(super) enum ScanError {
 /// The start tags, end tags and text runs of `s` in source order, as lol_html's tokenizer (the
 /// HTML standard's, with its raw-text, comment and foreign-content states) finds them. Nothing is
 /// rewritten here: the edits are spliced into `s` by byte offset, so every byte we do not change
-/// stays as the author wrote it. Tags cut off by the end of the input are not reported, and end
-/// tags only when they close an element lol_html saw open.
+/// stays as the author wrote it. Tags cut off by the end of the input are not reported.
 ///
 /// lol_html reads `<noscript>` as a browser running scripts does, as text. Mail readers run none
 /// and show its content as markup, so that text is tokenized again — once: a `<noscript>` nested
@@ -87,7 +91,9 @@ pub(super) fn scan_html(s: &str) -> Result<Vec<Item>, ScanError> {
 
 /// Tokenizes `s[range]`, with every position reported as an offset into `s`.
 fn tokenize(s: &str, range: (usize, usize)) -> Result<Vec<Item>, ScanError> {
-    use lol_html::{doc_text, element, end_tag, HtmlRewriter, MemorySettings, Settings};
+    use lol_html::{
+        doc_comments, doc_text, doctype, element, end_tag, HtmlRewriter, MemorySettings, Settings,
+    };
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -98,6 +104,8 @@ fn tokenize(s: &str, range: (usize, usize)) -> Result<Vec<Item>, ScanError> {
     };
     // End-tag handlers must be 'static, hence shared ownership rather than a borrow.
     let items = Rc::new(RefCell::new(Vec::new()));
+    // Comments and doctypes, only so that what lies between the reported tokens is known.
+    let skipped = RefCell::new(Vec::new());
     let settings = Settings::new()
         // Strict mode gives up on `<select><script>`-like markup; we never run scripts, and a
         // misread there costs at most one link, so read on as the tokenizer does.
@@ -148,17 +156,34 @@ fn tokenize(s: &str, range: (usize, usize)) -> Result<Vec<Item>, ScanError> {
             }
             items.push(Item::Text { span });
             Ok(())
+        }))
+        .append_document_content_handler(doc_comments!(|comment| {
+            skipped
+                .borrow_mut()
+                .push(span_of(&comment.source_location()));
+            Ok(())
+        }))
+        .append_document_content_handler(doctype!(|doctype| {
+            skipped
+                .borrow_mut()
+                .push(span_of(&doctype.source_location()));
+            Ok(())
         }));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     rewriter.write(input.as_bytes())?;
     rewriter.end()?;
-    let items = items.take();
+    let mut items = items.take();
+    let stray = stray_end_tags(s, range, &items, &skipped.take());
+    if !stray.is_empty() {
+        items.extend(stray);
+        items.sort_by_key(|item| item.span().0);
+    }
     // The splice slices `s` at these offsets: check them once rather than trust them.
     let valid = |span: (usize, usize)| s.get(span.0..span.1).is_some();
     let mut last_start = 0;
     for item in &items {
-        let (Item::Start { span, .. } | Item::End { span, .. } | Item::Text { span }) = item;
-        if !valid(*span) || span.0 < last_start {
+        let span = item.span();
+        if !valid(span) || span.0 < last_start {
             return Err(ScanError::Position);
         }
         last_start = span.0;
@@ -172,6 +197,63 @@ fn tokenize(s: &str, range: (usize, usize)) -> Result<Vec<Item>, ScanError> {
         }
     }
     Ok(items)
+}
+
+/// lol_html reports an end tag only when it closes an element it saw open, so the `</body>` of a
+/// fragment that has no `<body>` would go unseen and the pixel would land after it. Such end tags
+/// are what is left between the reported tokens, comments and doctypes.
+fn stray_end_tags(
+    s: &str,
+    range: (usize, usize),
+    items: &[Item],
+    skipped: &[(usize, usize)],
+) -> Vec<Item> {
+    let mut covered: Vec<(usize, usize)> = items
+        .iter()
+        .map(Item::span)
+        .chain(skipped.iter().copied())
+        .collect();
+    covered.sort_unstable();
+    covered.push((range.1, range.1));
+    let mut found = Vec::new();
+    let mut pos = range.0;
+    for (start, end) in covered {
+        if start > pos {
+            read_end_tags(s, (pos, start), &mut found);
+        }
+        pos = pos.max(end);
+    }
+    found
+}
+
+/// The end tags (`</name …>`) that `s[gap]` starts with, one after the other.
+fn read_end_tags(s: &str, gap: (usize, usize), found: &mut Vec<Item>) {
+    let Some(b) = s.as_bytes().get(..gap.1) else {
+        return;
+    };
+    let mut at = gap.0;
+    loop {
+        // `</>` is dropped by the tokenizer and so lies between reported tokens too.
+        if b.get(at..at + 3) == Some(b"</>") {
+            at += 3;
+            continue;
+        }
+        if b.get(at..at + 2) != Some(b"</") || !b.get(at + 2).is_some_and(u8::is_ascii_alphabetic) {
+            return;
+        }
+        let Some(close) = b[at..].iter().position(|&c| c == b'>').map(|p| at + p) else {
+            return;
+        };
+        let name_end = b[at + 2..close]
+            .iter()
+            .position(|&c| is_space(c) || c == b'/')
+            .map_or(close, |p| at + 2 + p);
+        found.push(Item::End {
+            name: String::from_utf8_lossy(&b[at + 2..name_end]).to_ascii_lowercase(),
+            span: (at, close + 1),
+        });
+        at = close + 1;
+    }
 }
 
 fn is_space(c: u8) -> bool {
@@ -602,6 +684,16 @@ mod tests {
         let c = rewrite("é<a href=\"https://example.com/é\">ü</a>ß<");
         assert_eq!(hrefs(&c), vec!["https://example.com/é"]);
         assert!(c.html.starts_with("é<a href=\""));
+    }
+
+    #[test]
+    fn pixel_goes_before_a_body_end_tag_that_has_no_start_tag() {
+        let c = rewrite("<p>Hi</p><!-- </body> --></body></html>");
+        let pixel = pixel_html(c.pixel_url.as_deref().unwrap_or_default());
+        assert_eq!(
+            c.html,
+            format!("<p>Hi</p><!-- </body> -->{pixel}</body></html>")
+        );
     }
 
     #[test]
