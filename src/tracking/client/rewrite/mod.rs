@@ -94,7 +94,7 @@ pub fn rewrite_for_recipient(
         Err(e) => {
             // Nothing was issued yet: the HTML goes out exactly as written, with no pixel and
             // no tracked link, so what the tracker registers matches what the recipient gets.
-            tracing::warn!("HTML part sent untracked: {e}");
+            tracing::warn!("tracked copy: the HTML part goes out unchanged, with no pixel or tracked link: {e}");
             (html_in.to_string(), None)
         }
     };
