@@ -298,6 +298,11 @@ pub fn run(cli: Cli) -> ExitCode {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
             return demo::demo(args);
         }
+        if let Some(Command::Tracker(args)) = &cli.command {
+            // A server: it reads no user config and logs to stderr (or --log-file), not to a
+            // file under a home directory that a hardened service does not have.
+            return tracker::run(args);
+        }
         let ctx = Context::load(&cli)?;
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {

@@ -711,4 +711,26 @@ impl TrackerDb for SqliteDb {
             )?)
         })
     }
+
+    fn check_writable(&self) -> BoxFuture<'_, Result<()>> {
+        let writer_gone = self.writer.is_closed();
+        self.with_conn(move |conn| check_writable(conn, writer_gone))
+    }
+}
+
+/// Writes a row and rolls it back: that fails as a hit's commit would on a file that is
+/// read-only (permissions, a read-only mount — taking the write lock alone still succeeds there in
+/// WAL mode) or locked by another process beyond the busy timeout. A stopped writer thread fails
+/// too.
+fn check_writable(conn: &mut Connection, writer_gone: bool) -> Result<()> {
+    if writer_gone {
+        return Err(DbError::WriterGone);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO tracker_migrations (name) VALUES ('readiness-probe')",
+        [],
+    )?;
+    tx.rollback()?;
+    Ok(())
 }
