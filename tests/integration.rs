@@ -23,6 +23,8 @@ mod superdata;
 mod sync;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tracker_prod.rs"]
+mod tracker_prod;
 #[path = "integration/tracksend.rs"]
 mod tracksend;
 #[path = "integration/tui_activity.rs"]

@@ -3,7 +3,7 @@
 //! timeout, answers are size-capped, and redirects are not followed (a token never leaves for
 //! another host).
 
-use crate::tracking::wire::{EventPage, OptOut, Registration};
+use crate::tracking::wire::{EventPage, OptOut, Registration, MAX_REGISTRATION_BYTES};
 use reqwest::{header, StatusCode, Url};
 use std::time::Duration;
 
@@ -25,6 +25,26 @@ pub enum ApiError {
     TooLarge,
     #[error("the tracker's answer is not the expected JSON: {0}")]
     BadJson(String),
+    /// A 413 to a registration: usually a reverse proxy's body limit (nginx's is 1 MB), smaller
+    /// than what the tracker takes. Sending the same registration again gets the same answer.
+    #[error("{}", registration_too_large(*bytes))]
+    RegistrationTooLarge { bytes: usize },
+}
+
+fn registration_too_large(bytes: usize) -> String {
+    if bytes > MAX_REGISTRATION_BYTES {
+        format!(
+            "the tracker refused a registration of {bytes} bytes: more than the {} MB it takes; \
+             send the mail to fewer recipients or with fewer tracked links",
+            MAX_REGISTRATION_BYTES / (1024 * 1024)
+        )
+    } else {
+        format!(
+            "the tracker (or its proxy) refused a registration of {bytes} bytes: raise the \
+             proxy's body limit (nginx: client_max_body_size {}m)",
+            MAX_REGISTRATION_BYTES / (1024 * 1024)
+        )
+    }
 }
 
 impl ApiError {
@@ -87,6 +107,7 @@ impl TrackerClient {
     pub async fn register_message(&self, registration: &Registration) -> Result<(), ApiError> {
         let body =
             serde_json::to_vec(registration).map_err(|e| ApiError::BadJson(e.to_string()))?;
+        let bytes = body.len();
         let response = self
             .http
             .post(self.url("api/v1/messages")?)
@@ -96,6 +117,10 @@ impl TrackerClient {
             .send()
             .await
             .map_err(network)?;
+        // Whoever answered (a proxy's HTML page, the tracker's JSON), the size is the cause.
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Err(ApiError::RegistrationTooLarge { bytes });
+        }
         read_json::<serde_json::Value>(response).await.map(|_| ())
     }
 
