@@ -649,7 +649,10 @@ fn a_registration_refused_as_too_large_fails_the_mail_with_the_fix_and_is_not_re
     assert!(entry["last_error"].as_str().unwrap().contains(why));
     let listed = env.run(&["outbox", "--all"]);
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
-    assert!(listed.contains("failed") && listed.contains(why), "{listed}");
+    assert!(
+        listed.contains("failed") && listed.contains(why),
+        "{listed}"
+    );
 
     let flushed = env.run(&["outbox", "flush"]);
     assert!(flushed.status.success(), "{}", stderr(&flushed));
