@@ -6,7 +6,11 @@ use std::path::Path;
 use tracing_subscriber::EnvFilter;
 
 fn filter() -> EnvFilter {
-    EnvFilter::try_from_env("TIDINGS_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
+    filter_or("info")
+}
+
+fn filter_or(default: &str) -> EnvFilter {
+    EnvFilter::try_from_env("TIDINGS_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
 /// Starts file logging; the guard must live as long as the program so buffered lines are flushed.
@@ -28,8 +32,9 @@ pub fn init(log_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuar
 /// journald or the supervisor keeps it. Written synchronously, so a line logged just before the
 /// process exits is not lost.
 pub fn init_server(file: Option<&Path>) -> std::io::Result<()> {
+    // PostgreSQL's notices ("relation … already exists, skipping" at every start) are not news.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter())
+        .with_env_filter(filter_or("info,tokio_postgres::connection=warn"))
         .with_ansi(false);
     // A second initialisation (tests running several servers in one process) keeps the first.
     match file {
