@@ -22,7 +22,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cargo deb --no-build --locked --output "$work/" >"$work/cargo-deb.log" 2>&1 || { cat "$work/cargo-deb.log" >&2; fail "cargo deb"; }
+cargo deb --no-build --locked --fast --output "$work/" >"$work/cargo-deb.log" 2>&1 || { cat "$work/cargo-deb.log" >&2; fail "cargo deb"; }
 deb=$(ls "$work"/*.deb)
 root=$work/root
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
