@@ -343,16 +343,18 @@ fn metrics_token_hash(path: &std::path::Path) -> anyhow::Result<String> {
 
 async fn serve_command(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.url()?;
-    tracing::info!(
-        "tidings tracker {} starting: database {}",
-        env!("CARGO_PKG_VERSION"),
-        db::describe_url(&url)
-    );
     let metrics_token_sha256 = match &args.metrics_token_file {
         Some(path) => Some(metrics_token_hash(path)?),
         None => None,
     };
     let db = args.db.open(args.durability).await?;
+    // Logged once the database is open: a start that fails says why in the one line on stderr
+    // that every failing command prints.
+    tracing::info!(
+        "tidings tracker {} starting: database {}",
+        env!("CARGO_PKG_VERSION"),
+        db::describe_url(&url)
+    );
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
