@@ -75,6 +75,10 @@ pub struct Metrics {
     /// What the last readiness check found (see [`Readiness`]); shared by every listener, so a
     /// change is logged once.
     pub database_ready: std::sync::atomic::AtomicU8,
+    /// The last readiness check and when it ran: checks within [`READY_CHECK_REUSE`] of it get
+    /// its answer, and concurrent ones wait for one check, so a flood of `/readyz` on the public
+    /// listener cannot compete with hits for the database's write lock.
+    ready_check: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
 impl Metrics {
@@ -838,6 +842,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// within its own timeout, and a database that takes longer is not fit to record hits.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a readiness check's answer is reused.
+pub const READY_CHECK_REUSE: Duration = Duration::from_secs(1);
+
 /// What the last readiness check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readiness {
@@ -860,6 +867,12 @@ impl Readiness {
 /// [`READY_TIMEOUT`]; the reason when not. A change from the last check's result is logged —
 /// with its cause when the database fails — so the log shows when an outage began and ended.
 pub async fn check_ready(db: &dyn TrackerDb, metrics: &Metrics) -> Result<(), String> {
+    let mut last = metrics.ready_check.lock().await;
+    if let Some((at, result)) = last.as_ref() {
+        if at.elapsed() < READY_CHECK_REUSE {
+            return result.clone();
+        }
+    }
     let result = match tokio::time::timeout(READY_TIMEOUT, db.check_writable()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(crate::sanitize::sanitize_line(&e.to_string())),
@@ -884,6 +897,7 @@ pub async fn check_ready(db: &dyn TrackerDb, metrics: &Metrics) -> Result<(), St
         }
         _ => {}
     }
+    *last = Some((std::time::Instant::now(), result.clone()));
     result
 }
 
