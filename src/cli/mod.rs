@@ -1,6 +1,8 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+mod account_add;
+mod completions;
 pub mod demo;
 mod forget_account;
 mod mail;
@@ -74,6 +76,26 @@ pub enum Command {
     Watch(WatchArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
+    /// Set up and list accounts
+    Account(AccountArgs),
+    /// Print a completion script for bash, zsh or fish
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub command: AccountCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Set an account up: discover its servers, check the login, add it to the config
+    Add(account_add::AddArgs),
+    /// Each account, how it signs in and whether it is signed in
+    List(account_add::ListArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -298,6 +320,17 @@ pub fn run(cli: Cli) -> ExitCode {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
             return demo::demo(args);
         }
+        // Before Context::load: these need no valid config (completions none at all, and the
+        // account commands read the file as text to add to it or list it).
+        match &cli.command {
+            Some(Command::Completions(args)) => return completions::completions(args),
+            Some(Command::Man) => return completions::man(),
+            Some(Command::Account(args)) => {
+                let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
+                return account_add::run(&paths, args);
+            }
+            _ => {}
+        }
         let ctx = Context::load(&cli)?;
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match cli.command {
@@ -318,6 +351,13 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
+            Some(Command::Account(args)) => account_add::run(&ctx.paths, &args),
+            Some(Command::Completions(args)) => completions::completions(&args),
+            Some(Command::Man) => completions::man(),
+            None if ctx.config.accounts.is_empty() => match account_add::first_run(&ctx.paths)? {
+                Some(code) => Ok(code),
+                None => tui::run(&ctx),
+            },
             None => tui::run(&ctx),
         }
     })();
