@@ -14,10 +14,20 @@ const CHECK_TIMEOUT_SECONDS: i64 = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The server refused the user name or password.
     #[error("{0}")]
-    Refused(String),
+    Login(String),
+    /// The server could not be reached, or TLS or the protocol failed before the login.
+    #[error("{0}")]
+    Connection(String),
     #[error("the settings do not make a server config: {0}")]
     Settings(String),
+}
+
+impl CheckError {
+    pub fn is_login_refused(&self) -> bool {
+        matches!(self, CheckError::Login(_))
+    }
 }
 
 /// The typed server config the connection code takes, built through its deserializer so every
@@ -51,16 +61,16 @@ pub fn check_imap(
         // The connection code's own hints name config keys; here nothing is written yet.
         Err(ImapError::Login {
             addr, user, reason, ..
-        }) => Err(CheckError::Refused(format!(
+        }) => Err(CheckError::Login(format!(
             "{addr}: login failed for {user}: {reason}"
         ))),
-        Err(ImapError::Connect { addr, reason, .. }) => Err(CheckError::Refused(format!(
+        Err(ImapError::Connect { addr, reason, .. }) => Err(CheckError::Connection(format!(
             "{addr}: cannot connect: {reason}"
         ))),
-        Err(ImapError::Tls { addr, reason, .. }) => {
-            Err(CheckError::Refused(format!("{addr}: TLS failed: {reason}")))
-        }
-        Err(e) => Err(CheckError::Refused(e.to_string())),
+        Err(ImapError::Tls { addr, reason, .. }) => Err(CheckError::Connection(format!(
+            "{addr}: TLS failed: {reason}"
+        ))),
+        Err(e) => Err(CheckError::Connection(e.to_string())),
     }
 }
 
@@ -77,9 +87,17 @@ pub fn check_smtp(
             session.quit();
             Ok(())
         }
-        Err(e) => Err(CheckError::Refused(format!(
-            "{}:{}: {} (user {user})",
-            server.host, server.port, e.message
-        ))),
+        Err(e) => {
+            let line = format!(
+                "{}:{}: {} (user {user})",
+                server.host, server.port, e.message
+            );
+            // mail::smtp names the step that failed first: "AUTH: 535 …".
+            if e.message.starts_with("AUTH") {
+                Err(CheckError::Login(line))
+            } else {
+                Err(CheckError::Connection(line))
+            }
+        }
     }
 }

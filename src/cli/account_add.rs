@@ -459,7 +459,7 @@ fn check_login(
 ) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     let mut report =
-        |what: &str, server: &Server, result: Result<(), check::CheckError>| match result {
+        |what: &str, server: &Server, result: &Result<(), check::CheckError>| match result {
             Ok(()) => println!("  {what} {}: signed in", show_server(server)),
             Err(e) => {
                 let line = crate::sanitize::sanitize_line(&e.to_string());
@@ -468,16 +468,22 @@ fn check_login(
             }
         };
     println!("Checking the login …");
-    report(
-        "IMAP",
-        &account.imap,
-        check::check_imap(&account.imap, &account.user, password, &paths.config_file),
-    );
-    report(
-        "SMTP",
-        &account.smtp,
-        check::check_smtp(&account.smtp, &account.user, password, &account.email),
-    );
+    let imap = check::check_imap(&account.imap, &account.user, password, &paths.config_file);
+    report("IMAP", &account.imap, &imap);
+    // The same user and password: once IMAP refused them, SMTP would only refuse them again
+    // (some servers answer a failed AUTH only after a long delay).
+    if imap
+        .as_ref()
+        .is_err_and(check::CheckError::is_login_refused)
+    {
+        println!(
+            "  SMTP {}: not checked (the IMAP login was refused)",
+            show_server(&account.smtp)
+        );
+    } else {
+        let smtp = check::check_smtp(&account.smtp, &account.user, password, &account.email);
+        report("SMTP", &account.smtp, &smtp);
+    }
     if failures.is_empty() {
         return Ok(());
     }
