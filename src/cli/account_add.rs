@@ -165,8 +165,9 @@ fn print_discovery(d: &Discovery) {
         Some(&d.auth.source),
     );
     if d.imap.is_none() || d.smtp.is_none() {
-        for t in &d.tried {
-            println!("    asked: {t}");
+        let mut shown = std::collections::HashSet::new();
+        for t in d.tried.iter().filter(|t| shown.insert(t.as_str())) {
+            println!("    asked: {}", crate::sanitize::sanitize_line(t));
         }
     }
 }
@@ -300,9 +301,9 @@ fn settle_name(
 
 /// `tidings account …`.
 pub fn run(paths: &Paths, args: &super::AccountArgs) -> anyhow::Result<ExitCode> {
-    match &args.command {
-        super::AccountCommand::Add(add_args) => add(paths, add_args),
-        super::AccountCommand::List(_) => list(paths),
+    match &args.action {
+        super::AccountAction::Add(add_args) => add(paths, add_args),
+        super::AccountAction::List(_) => list(paths),
     }
 }
 
@@ -369,6 +370,12 @@ pub fn add(paths: &Paths, args: &AddArgs) -> anyhow::Result<ExitCode> {
                 paths.config_file.display(),
                 provider.config_name()
             );
+            if provider == OAuthProvider::Google {
+                println!(
+                    "Google also asks for the client's secret: add client_secret (or \
+                     client_secret_command) to [accounts.{name}.oauth2] (docs/accounts.md)."
+                );
+            }
             println!("Next, sign in in your browser: tidings account login {name}");
         }
         AuthMethod::Password => {
@@ -575,8 +582,9 @@ pub fn first_run(paths: &Paths) -> anyhow::Result<Option<ExitCode>> {
          d  try tidings on a demo mailbox (tidings demo)\n  q  quit",
         paths.config_file.display()
     );
-    let mut p = Prompter::new();
-    match p.ask("Choice", Some("a"))?.as_str() {
+    // The wizard takes stdin's lock itself: this one is let go first.
+    let choice = Prompter::new().ask("Choice", Some("a"))?;
+    match choice.as_str() {
         "a" => add(paths, &AddArgs::default()).map(Some),
         "d" => super::demo::demo(&super::DemoArgs { dir: None }).map(Some),
         _ => Ok(Some(ExitCode::SUCCESS)),

@@ -87,11 +87,11 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct AccountArgs {
     #[command(subcommand)]
-    pub command: AccountCommand,
+    pub action: AccountAction,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum AccountCommand {
+pub enum AccountAction {
     /// Set an account up: discover its servers, check the login, add it to the config
     Add(account_add::AddArgs),
     /// Each account, how it signs in and whether it is signed in

@@ -7,6 +7,7 @@ use crate::support::dns::Dnsmasq;
 use crate::support::dovecot::Dovecot;
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::SmtpServer;
+use crate::support::tmux::Tmux;
 use crate::support::TidingsEnv;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -459,4 +460,54 @@ fn completions_and_the_man_page_name_the_commands() {
     assert!(fish.contains("complete -c tidings"), "{fish}");
     let man = env.ok(&["man"]);
     assert!(man.contains(".TH tidings 1"), "{man}");
+}
+
+/// `tidings` with no config, in a real terminal: it offers the wizard, which asks its questions,
+/// reads the password without echoing it, and writes the account.
+#[test]
+fn a_first_run_on_a_terminal_offers_the_wizard_and_reads_the_password_unseen() {
+    let s = setup();
+    let config = s.env.dir.path().join("first-run.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env {}={} {} --config {} --data-dir {}; sleep 60",
+        "TIDINGS_AUTOCONFIG_HTTP_PORT",
+        s.http.addr.port(),
+        env!("CARGO_BIN_EXE_tidings"),
+        config.display(),
+        s.env.data_dir().display()
+    );
+    // The config names the test's DNS server, and no account yet.
+    let before = config_before(&s._dns);
+    let before = &before[before.find("[superdata]").unwrap()..];
+    std::fs::write(&config, before).unwrap();
+    let t = Tmux::run("first-run", dir, s.env.data_dir(), &cmd);
+    t.wait_for("No account is set up yet");
+    t.wait_for("Choice [a]:");
+    t.keys(&["Enter"]);
+    t.wait_for("Email address:");
+    t.type_text(EMAIL);
+    t.keys(&["Enter"]);
+    t.wait_for("Your name");
+    t.keys(&["Enter"]);
+    t.wait_for("IMAP server [127.0.0.1]:");
+    for _ in 0..7 {
+        t.keys(&["Enter"]);
+    }
+    t.wait_for("Account name (for --account and the config) [example]:");
+    t.keys(&["Enter"]);
+    t.wait_for("Password for smtpuser:");
+    t.type_text(PASSWORD);
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("Added [accounts.example]");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password was echoed:\n{screen}"
+    );
+    assert!(screen.contains("signed in"), "{screen}");
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.starts_with(before) && after.contains("[accounts.example.smtp]"),
+        "{after}"
+    );
 }
