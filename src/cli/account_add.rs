@@ -13,6 +13,9 @@ use clap::ValueEnum;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+/// The longest the whole discovery may take.
+const DISCOVERY_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, clap::Args, Default)]
 pub struct AddArgs {
     /// The address to set up (asked for when left out)
@@ -144,7 +147,11 @@ fn show_server(s: &Server) -> String {
 
 fn print_discovery(d: &Discovery) {
     let row = |what: &str, value: Option<String>, source: Option<&str>| match (value, source) {
-        (Some(v), Some(s)) => println!("  {what:<8} {v:<40} from {s}"),
+        (Some(v), Some(s)) => println!(
+            "  {what:<8} {:<40} from {}",
+            crate::sanitize::sanitize_line(&v),
+            crate::sanitize::sanitize_line(s)
+        ),
         _ => println!("  {what:<8} not found"),
     };
     println!("Settings for {}:", d.domain);
@@ -332,7 +339,19 @@ pub fn add(paths: &Paths, args: &AddArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let d = rt.block_on(discover::discover(&email, &opts))?;
+    // Each question has its own timeout; this bounds them all, for a DNS server that never
+    // answers.
+    let d = rt
+        .block_on(async {
+            tokio::time::timeout(DISCOVERY_LIMIT, discover::discover(&email, &opts)).await
+        })
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "looking up the servers took more than {} s; is the DNS server ([superdata] \
+                 dns_server) reachable? nothing written",
+                DISCOVERY_LIMIT.as_secs()
+            )
+        })??;
     drop(rt);
     print_discovery(&d);
 
