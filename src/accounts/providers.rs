@@ -79,6 +79,10 @@ const fn starttls(host: &'static str, port: u16) -> KnownServer {
     }
 }
 
+const GOOGLE_IMAP: KnownServer = tls("imap.gmail.com", 993);
+const GOOGLE_SMTP: KnownServer = tls("smtp.gmail.com", 465);
+const MICROSOFT_IMAP: KnownServer = tls("outlook.office365.com", 993);
+
 // Gmail and Workspace refuse plain passwords for new apps, and Microsoft turned basic auth off
 // for Outlook.com and (from December 2026) for SMTP in existing tenants: OAuth2 for all three.
 // iCloud, Yahoo and Fastmail take app-specific passwords over IMAP and SMTP.
@@ -87,8 +91,8 @@ pub const PROVIDERS: &[Provider] = &[
         name: "Gmail",
         domains: &["gmail.com", "googlemail.com"],
         mx_suffixes: &[],
-        imap: tls("imap.gmail.com", 993),
-        smtp: tls("smtp.gmail.com", 465),
+        imap: GOOGLE_IMAP,
+        smtp: GOOGLE_SMTP,
         auth: AuthMethod::OAuth2(OAuthProvider::Google),
         server_saves_sent: true,
         password_note: None,
@@ -97,8 +101,8 @@ pub const PROVIDERS: &[Provider] = &[
         name: "Google Workspace",
         domains: &[],
         mx_suffixes: &["google.com", "googlemail.com"],
-        imap: tls("imap.gmail.com", 993),
-        smtp: tls("smtp.gmail.com", 465),
+        imap: GOOGLE_IMAP,
+        smtp: GOOGLE_SMTP,
         auth: AuthMethod::OAuth2(OAuthProvider::Google),
         server_saves_sent: true,
         password_note: None,
@@ -120,7 +124,7 @@ pub const PROVIDERS: &[Provider] = &[
             "live.fr",
         ],
         mx_suffixes: &[],
-        imap: tls("outlook.office365.com", 993),
+        imap: MICROSOFT_IMAP,
         smtp: starttls("smtp-mail.outlook.com", 587),
         auth: AuthMethod::OAuth2(OAuthProvider::Microsoft),
         server_saves_sent: true,
@@ -130,7 +134,7 @@ pub const PROVIDERS: &[Provider] = &[
         name: "Microsoft 365",
         domains: &[],
         mx_suffixes: &["mail.protection.outlook.com"],
-        imap: tls("outlook.office365.com", 993),
+        imap: MICROSOFT_IMAP,
         smtp: starttls("smtp.office365.com", 587),
         auth: AuthMethod::OAuth2(OAuthProvider::Microsoft),
         server_saves_sent: true,
