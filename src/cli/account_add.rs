@@ -316,6 +316,11 @@ pub fn run(paths: &Paths, args: &super::AccountArgs) -> anyhow::Result<ExitCode>
 
 /// `tidings account add`.
 pub fn add(paths: &Paths, args: &AddArgs) -> anyhow::Result<ExitCode> {
+    add_account(paths, args).map(|_| ExitCode::SUCCESS)
+}
+
+/// The wizard; returns how the new account signs in.
+fn add_account(paths: &Paths, args: &AddArgs) -> anyhow::Result<AuthMethod> {
     let config = Config::load(&paths.config_file)?;
     let mut p = Prompter::new();
     let email = match &args.email {
@@ -416,7 +421,17 @@ pub fn add(paths: &Paths, args: &AddArgs) -> anyhow::Result<ExitCode> {
             println!("Open your inbox: tidings   (or fetch the mail first: tidings sync --account {name})");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(auth)
+}
+
+/// What the first-run offer came to.
+pub enum FirstRun {
+    /// Not on a terminal: nothing was asked.
+    NotAsked,
+    /// A password account was added: the inbox can open on it now.
+    Added,
+    /// Done (the demo ran, the user quit, or an OAuth2 account waits for its sign-in).
+    Exit(ExitCode),
 }
 
 fn settle_auth(p: &mut Prompter, args: &AddArgs, d: &Discovery) -> anyhow::Result<AuthMethod> {
@@ -592,9 +607,9 @@ pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 /// `tidings` with no account: on a terminal, offer to set one up or try the demo.
-pub fn first_run(paths: &Paths) -> anyhow::Result<Option<ExitCode>> {
+pub fn first_run(paths: &Paths) -> anyhow::Result<FirstRun> {
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
-        return Ok(None);
+        return Ok(FirstRun::NotAsked);
     }
     println!(
         "No account is set up yet ({}).\n  a  set one up now (tidings account add)\n  \
@@ -604,8 +619,11 @@ pub fn first_run(paths: &Paths) -> anyhow::Result<Option<ExitCode>> {
     // The wizard takes stdin's lock itself: this one is let go first.
     let choice = Prompter::new().ask("Choice", Some("a"))?;
     match choice.as_str() {
-        "a" => add(paths, &AddArgs::default()).map(Some),
-        "d" => super::demo::demo(&super::DemoArgs { dir: None }).map(Some),
-        _ => Ok(Some(ExitCode::SUCCESS)),
+        "a" => Ok(match add_account(paths, &AddArgs::default())? {
+            AuthMethod::Password => FirstRun::Added,
+            AuthMethod::OAuth2(_) => FirstRun::Exit(ExitCode::SUCCESS),
+        }),
+        "d" => super::demo::demo(&super::DemoArgs { dir: None }).map(FirstRun::Exit),
+        _ => Ok(FirstRun::Exit(ExitCode::SUCCESS)),
     }
 }

@@ -355,8 +355,13 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Completions(args)) => completions::completions(&args),
             Some(Command::Man) => completions::man(),
             None if ctx.config.accounts.is_empty() => match account_add::first_run(&ctx.paths)? {
-                Some(code) => Ok(code),
-                None => tui::run(&ctx),
+                account_add::FirstRun::NotAsked => tui::run(&ctx),
+                account_add::FirstRun::Exit(code) => Ok(code),
+                // The new account is in the file now: the inbox opens on it.
+                account_add::FirstRun::Added => tui::run(&Context {
+                    config: Config::load(&ctx.paths.config_file)?,
+                    paths: ctx.paths,
+                }),
             },
             None => tui::run(&ctx),
         }
