@@ -373,3 +373,41 @@ async fn guess(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offline() -> DiscoverOptions {
+        DiscoverOptions {
+            // Nothing listens there: a question asked would fail, not hang the test.
+            dns_server: "127.0.0.1:9".into(),
+            private: PrivateAddresses::Refuse,
+            timeout: Duration::from_secs(1),
+            autoconfig_http_port: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_provider_of_the_table_is_known_by_its_domain_without_asking_anyone() {
+        let d = discover("Someone@Gmail.com", &offline()).await.unwrap();
+        assert_eq!(d.provider.map(|p| p.name), Some("Gmail"));
+        assert_eq!(d.imap.unwrap().value.host, "imap.gmail.com");
+        assert_eq!(
+            d.auth.value,
+            AuthMethod::OAuth2(providers::OAuthProvider::Google)
+        );
+        assert!(
+            d.auth.source.contains("built-in table"),
+            "{}",
+            d.auth.source
+        );
+        assert!(d.tried.is_empty(), "{:?}", d.tried);
+        let icloud = discover("me@icloud.com", &offline()).await.unwrap();
+        assert_eq!(icloud.auth.value, AuthMethod::Password);
+        assert!(matches!(
+            discover("not an address", &offline()).await,
+            Err(DiscoverError::NotAnAddress(_))
+        ));
+    }
+}

@@ -517,3 +517,15 @@ fn a_first_run_on_a_terminal_offers_the_wizard_and_reads_the_password_unseen() {
         "{after}"
     );
 }
+
+#[test]
+fn without_a_terminal_a_first_run_says_how_to_set_an_account_up() {
+    let env = TidingsEnv::new("");
+    let out = env.command().stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no accounts configured") && stderr.contains("tidings account add"),
+        "{stderr}"
+    );
+}
