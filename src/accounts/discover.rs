@@ -335,13 +335,21 @@ async fn srv(
             tried.push(format!("SRV {name}: not a usable host and port"));
             continue;
         };
+        // DNS answers are not authenticated (RFC 6186 §6): a target outside the domain is
+        // pointed out, so the user can tell a hosting provider from a forged answer.
+        let own = host == domain || host.ends_with(&format!(".{domain}"));
+        let source = if own {
+            format!("DNS SRV {name}")
+        } else {
+            format!("DNS SRV {name} (outside {domain}: check that it is your provider's)")
+        };
         return Some(Found {
             value: Server {
                 host,
                 port,
                 security: *security,
             },
-            source: format!("DNS SRV {name}"),
+            source,
         });
     }
     None

@@ -376,7 +376,10 @@ async fn discovery_falls_back_to_well_known_autoconfig_srv_and_host_names() {
         &[
             ("_imaps._tcp.srv.test", Some(("imap.srv.test", 10993))),
             ("_submissions._tcp.srv.test", None),
-            ("_submission._tcp.srv.test", Some(("smtp.srv.test", 10587))),
+            (
+                "_submission._tcp.srv.test",
+                Some(("smtp.provider.test", 10587)),
+            ),
         ],
     );
     let opts = DiscoverOptions {
@@ -420,8 +423,13 @@ async fn discovery_falls_back_to_well_known_autoconfig_srv_and_host_names() {
             smtp.value.port,
             smtp.value.security
         ),
-        ("smtp.srv.test", 10587, Security::Starttls),
+        ("smtp.provider.test", 10587, Security::Starttls),
         "a \".\" target means not offered: the next record is used"
+    );
+    assert!(
+        smtp.source.contains("outside srv.test"),
+        "a target elsewhere is pointed out: {}",
+        smtp.source
     );
     assert!(
         srv.tried
