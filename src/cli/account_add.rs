@@ -222,9 +222,14 @@ fn settle_server(
         "a port (1-65535)",
         accounts::valid_port,
     )?;
-    let default_security = d.map_or(if port == 587 { "starttls" } else { "tls" }, |s| {
-        accounts::security_name(s.security)
-    });
+    let default_security = d.map_or(
+        if matches!(port, 25 | 143 | 587) {
+            "starttls"
+        } else {
+            "tls"
+        },
+        |s| accounts::security_name(s.security),
+    );
     let security = p.ask_valid(
         &format!("{kind} security (tls, starttls, none)"),
         Some(default_security),
