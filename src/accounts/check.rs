@@ -88,10 +88,13 @@ pub fn check_smtp(
             Ok(())
         }
         Err(e) => {
-            let line = format!(
-                "{}:{}: {} (user {user})",
-                server.host, server.port, e.message
-            );
+            let addr = format!("{}:{}", server.host, server.port);
+            // A connection error names the server already.
+            let line = if e.message.contains(&addr) {
+                format!("{} (user {user})", e.message)
+            } else {
+                format!("{addr}: {} (user {user})", e.message)
+            };
             // mail::smtp names the step that failed first: "AUTH: 535 …".
             if e.message.starts_with("AUTH") {
                 Err(CheckError::Login(line))
