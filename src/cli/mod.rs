@@ -1,6 +1,8 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+mod account_add;
+mod completions;
 pub mod demo;
 mod forget_account;
 mod mail;
@@ -74,6 +76,26 @@ pub enum Command {
     Watch(WatchArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
+    /// Set up and list accounts
+    Account(AccountArgs),
+    /// Print a completion script for bash, zsh or fish
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub action: AccountAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Set an account up: discover its servers, check the login, add it to the config
+    Add(account_add::AddArgs),
+    /// Each account, how it signs in and whether it is signed in
+    List(account_add::ListArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -298,10 +320,19 @@ pub fn run(cli: Cli) -> ExitCode {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
             return demo::demo(args);
         }
-        if let Some(Command::Tracker(args)) = &cli.command {
-            // A server: it reads no user config and logs to stderr (or --log-file), not to a
-            // file under a home directory that a hardened service does not have.
-            return tracker::run(args);
+        // Before Context::load: these need no valid config (completions none at all, and the
+        // account commands read the file as text to add to it or list it). The tracker is a
+        // server: it reads no user config and logs to stderr (or --log-file), not to a file
+        // under a home directory that a hardened service does not have.
+        match &cli.command {
+            Some(Command::Completions(args)) => return completions::completions(args),
+            Some(Command::Man) => return completions::man(),
+            Some(Command::Account(args)) => {
+                let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
+                return account_add::run(&paths, args);
+            }
+            Some(Command::Tracker(args)) => return tracker::run(args),
+            _ => {}
         }
         let ctx = Context::load(&cli)?;
         let _log = crate::logging::init(&ctx.paths.log_dir());
@@ -323,6 +354,18 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
+            Some(Command::Account(args)) => account_add::run(&ctx.paths, &args),
+            Some(Command::Completions(args)) => completions::completions(&args),
+            Some(Command::Man) => completions::man(),
+            None if ctx.config.accounts.is_empty() => match account_add::first_run(&ctx.paths)? {
+                account_add::FirstRun::NotAsked => tui::run(&ctx),
+                account_add::FirstRun::Exit(code) => Ok(code),
+                // The new account is in the file now: the inbox opens on it.
+                account_add::FirstRun::Added => tui::run(&Context {
+                    config: Config::load(&ctx.paths.config_file)?,
+                    paths: ctx.paths,
+                }),
+            },
             None => tui::run(&ctx),
         }
     })();

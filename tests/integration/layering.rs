@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("notify", &[]),
     ("mail", &["store", "config"]),
     ("superdata", &["store", "config"]),
+    ("accounts", &["mail", "superdata", "config"]),
     (
         "tracking",
         &[
@@ -86,6 +87,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "ui",
             "app",
+            "accounts",
             "demo",
             "mail",
             "superdata",
