@@ -1,6 +1,7 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+pub mod account;
 pub mod demo;
 mod forget_account;
 mod mail;
@@ -72,6 +73,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Poll the tracker for opens and clicks and notify (headless; `--once`: until caught up)
     Watch(WatchArgs),
+    /// Accounts: sign in with OAuth2 (`login NAME`, `login NAME --device`) or out (`logout NAME`)
+    Account(account::AccountArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
 }
@@ -271,7 +274,8 @@ pub struct Context {
 impl Context {
     pub fn load(cli: &Cli) -> anyhow::Result<Context> {
         let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
-        let config = Config::load(&paths.config_file)?;
+        let mut config = Config::load(&paths.config_file)?;
+        config.bind_data_dir(&paths.data_dir);
         Ok(Context { paths, config })
     }
 
@@ -293,13 +297,27 @@ impl Context {
 
 /// Runs the parsed command line; errors become a one-line reason on stderr and exit code 1.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::private_files::restrict_umask();
     let result = (|| -> anyhow::Result<ExitCode> {
         if let Some(Command::Demo(args)) = &cli.command {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
             return demo::demo(args);
         }
         let ctx = Context::load(&cli)?;
+        let tightened = crate::private_files::tighten_tree(&ctx.paths.data_dir);
         let _log = crate::logging::init(&ctx.paths.log_dir());
+        match tightened {
+            Ok(changed) if !changed.is_empty() => tracing::warn!(
+                "{}: made private (files 0600, directories 0700): {} path(s) others could read",
+                ctx.paths.data_dir.display(),
+                changed.len()
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "{}: could not make private: {e}",
+                ctx.paths.data_dir.display()
+            ),
+        }
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
             Some(Command::Send(args)) => send::send(&ctx, &args),
@@ -317,6 +335,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::ForgetAccount(args)) => forget_account::forget_account(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
+            Some(Command::Account(args)) => account::run(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
             None => tui::run(&ctx),
         }
