@@ -3,6 +3,9 @@
 
 mod support;
 
+#[path = "integration/accounts.rs"]
+mod accounts;
+
 #[path = "integration/cli_mail.rs"]
 mod cli_mail;
 #[path = "integration/compose_ui.rs"]

@@ -11,6 +11,7 @@ pub mod hostile_imap;
 pub mod http;
 /// A small cached mailbox for UI tests.
 pub mod mailbox;
+pub mod oauth;
 pub mod postgres;
 pub mod smtp;
 pub mod tmux;

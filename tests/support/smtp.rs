@@ -17,6 +17,7 @@ pub struct SmtpServer {
     pub maildir: PathBuf,
     routes: Vec<(String, PathBuf)>,
     sent_maildir: Option<PathBuf>,
+    oauth_introspect: Option<String>,
     control: PathBuf,
     log: PathBuf,
     tls: Tls,
@@ -33,6 +34,9 @@ pub struct SmtpOptions {
     /// Also file every accepted mail here, like a server that saves sent mail itself.
     pub sent_maildir: Option<PathBuf>,
     pub tls: Tls,
+    /// Also accept AUTH XOAUTH2, checking tokens at this introspection URL (an
+    /// [`super::oauth::OAuthServer`]'s).
+    pub oauth_introspect: Option<String>,
 }
 
 /// How the server secures connections (with a fresh self-signed certificate).
@@ -83,6 +87,7 @@ impl SmtpServer {
             maildir: dir.path().join("Maildir"),
             routes: opts.routes,
             sent_maildir: opts.sent_maildir,
+            oauth_introspect: opts.oauth_introspect,
             control: dir.path().join("mode"),
             log: dir.path().join("deliveries.jsonl"),
             tls: opts.tls,
@@ -115,6 +120,9 @@ impl SmtpServer {
         }
         if let Some(sent) = &self.sent_maildir {
             cmd.arg("--sent-maildir").arg(sent);
+        }
+        if let Some(url) = &self.oauth_introspect {
+            cmd.arg("--oauth-introspect").arg(url);
         }
         if self.tls != Tls::None {
             let (cert, key) = self.self_signed_cert();

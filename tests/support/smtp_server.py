@@ -15,6 +15,11 @@ while the server runs:
   hang-before-data SECS   stall SECS seconds at RCPT, before anything is delivered
   hang-after-data SECS    deliver, then stall SECS seconds before answering 250
 
+With --oauth-introspect URL it also accepts AUTH XOAUTH2, checking the bearer token with that
+RFC 7662 introspection endpoint (tests/support/oauth_server.py): a token the authorization server
+calls inactive gets the 334 JSON challenge and then 535, as Gmail answers. Each logged
+transaction says which mechanism signed its session in ("auth").
+
 --tls starttls (STARTTLS required before AUTH) or --tls implicit (TLS from the first byte) use
 --cert/--key. With --sent-maildir it also files a copy of every accepted mail there, like Gmail does.
 On start it prints "PORT <n>" on stdout.
@@ -22,6 +27,7 @@ On start it prints "PORT <n>" on stdout.
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -29,9 +35,11 @@ import socket
 import ssl
 import sys
 import time
+import urllib.parse
+import urllib.request
 import warnings
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 
 def parse_args():
@@ -47,6 +55,7 @@ def parse_args():
     p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--oauth-introspect")
     return p.parse_args()
 
 
@@ -113,7 +122,7 @@ def maildir_put(path, data):
     os.rename(tmp, os.path.join(path, "new", name))
 
 
-def deliver(envelope):
+def deliver(envelope, auth):
     data = envelope.original_content
     targets = []
     for rcpt in envelope.rcpt_tos:
@@ -136,6 +145,7 @@ def deliver(envelope):
             "rcpt_tos": envelope.rcpt_tos,
             "message_id": message_id,
             "size": len(data),
+            "auth": auth,
         }) + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -157,13 +167,51 @@ class Handler:
         m, arg = mode()
         if m == "data-5xx":
             return "554 5.7.1 message rejected as spam"
-        deliver(envelope)
+        auth = session.auth_data if isinstance(session.auth_data, str) else "password"
+        deliver(envelope, auth)
         if m == "drop-after-data":
             server.transport.abort()
             return "250 OK"
         if m == "hang-after-data":
             await asyncio.sleep(float(arg))
         return "250 2.0.0 OK queued"
+
+
+def token_is_active(user, token):
+    """Asks the authorization server (RFC 7662) whether `token` is live and issued to `user`."""
+    body = urllib.parse.urlencode({"token": token}).encode()
+    try:
+        with urllib.request.urlopen(ARGS.oauth_introspect, data=body, timeout=5) as r:
+            answer = json.loads(r.read(65536))
+    except (OSError, ValueError):
+        return False
+    return answer.get("active") is True and answer.get("username") == user
+
+
+class OAuthHandler(Handler):
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) > 1:
+            try:
+                raw = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False)
+        else:
+            raw = await server.challenge_auth("")
+            if raw is MISSING:
+                return AuthResult(success=False, handled=True)
+        fields = dict(
+            part.split("=", 1) for part in raw.decode("utf-8", "replace").split("\x01") if "=" in part
+        )
+        user = fields.get("user", "")
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        if token_is_active(user, token):
+            return AuthResult(success=True, auth_data="xoauth2")
+        # Gmail's answer to a bad token: a JSON challenge, then 535 after the empty response.
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+        reply = await server.challenge_auth(error)
+        if reply is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False)
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
@@ -177,7 +225,7 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 async def main():
     loop = asyncio.get_running_loop()
-    handler = Handler()
+    handler = OAuthHandler() if ARGS.oauth_introspect else Handler()
     ctx = None
     if ARGS.tls != "none":
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
