@@ -310,6 +310,8 @@ fn browser_login_then_sync_and_send_with_tokens_in_a_private_file() {
     env.ok(&["sync"]);
     let listed = env.ok(&["list", "--json"]);
     assert!(listed.contains("Signed in 1"), "{listed}");
+    // Dovecot advertises OAUTHBEARER (RFC 7628), so IMAP signs in with it; SMTP uses XOAUTH2.
+    assert!(s.dc.log().contains("method=OAUTHBEARER"), "{}", s.dc.log());
     let sent = send(&env, "By token");
     assert!(
         sent.status.success(),
@@ -444,4 +446,30 @@ fn a_revoked_grant_asks_to_sign_in_again_and_loses_no_mail() {
     assert!(env.login_with_device(&s).status.success());
     env.ok(&["outbox", "flush"]);
     assert_eq!(s.smtp.deliveries().len(), 1);
+}
+
+#[test]
+fn the_trackers_database_is_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tracker/tracker.sqlite3");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    c.args(["tracker", "user", "add", "alice", "--db"])
+        .arg(format!("sqlite:{}", db.display()));
+    // SAFETY: as in Env::command.
+    unsafe {
+        c.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(db.parent().unwrap()), 0o700);
+    for file in files_below(db.parent().unwrap()) {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
 }
