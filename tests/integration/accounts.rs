@@ -36,9 +36,10 @@ struct Servers {
 }
 
 impl Servers {
-    fn start(access_ttl: u64) -> Servers {
+    /// `mechanisms`: what Dovecot offers ("xoauth2 oauthbearer", or "xoauth2" alone as Gmail).
+    fn start(access_ttl: u64, mechanisms: &str) -> Servers {
         let oauth = OAuthServer::start(USER, access_ttl);
-        let dc = Dovecot::start_with(&oauth.dovecot_conf());
+        let dc = Dovecot::start_with(&oauth.dovecot_conf(mechanisms));
         // The password user gives Dovecot a Maildir to fill; tidings itself only ever signs in
         // with tokens (the oauth2 passdb answers for XOAUTH2 and OAUTHBEARER).
         dc.add_user(USER, "password-not-used-by-tidings");
@@ -284,7 +285,7 @@ fn send(env: &Env, subject: &str) -> Output {
 
 #[test]
 fn browser_login_then_sync_and_send_with_tokens_in_a_private_file() {
-    let s = Servers::start(3600);
+    let s = Servers::start(3600, "xoauth2 oauthbearer");
     let env = Env::new(&s, Keyring::None);
     // A data dir left readable by others (an older version, a careless copy) is tightened.
     std::fs::create_dir_all(env.data_dir()).unwrap();
@@ -374,7 +375,7 @@ fn browser_login_then_sync_and_send_with_tokens_in_a_private_file() {
 
 #[test]
 fn device_login_to_the_keyring_and_expired_tokens_are_refreshed_unasked() {
-    let s = Servers::start(2);
+    let s = Servers::start(2, "xoauth2 oauthbearer");
     let env = Env::new(&s, Keyring::Test);
     let out = env.login_with_device(&s);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -411,10 +412,20 @@ fn device_login_to_the_keyring_and_expired_tokens_are_refreshed_unasked() {
 
 #[test]
 fn a_revoked_grant_asks_to_sign_in_again_and_loses_no_mail() {
-    let s = Servers::start(3600);
+    // Dovecot offers XOAUTH2 only, as Gmail and Outlook do.
+    let s = Servers::start(3600, "xoauth2");
     let env = Env::new(&s, Keyring::Test);
     assert!(env.login_with_device(&s).status.success());
     env.ok(&["sync"]);
+    assert!(s.dc.log().contains("method=XOAUTH2"), "{}", s.dc.log());
+
+    // A server that refuses a token still within its lifetime (revoked early) gets one more
+    // try with a refreshed token: no user action.
+    s.oauth.revoke_access_tokens();
+    let refreshed = s.oauth.issued("refresh_token");
+    env.ok(&["sync"]);
+    assert_eq!(s.oauth.issued("refresh_token"), refreshed + 1);
+
     s.oauth.revoke_all();
 
     let sync = env.run(&["sync"]);

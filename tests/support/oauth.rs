@@ -77,8 +77,9 @@ impl OAuthServer {
         self.url("/introspect")
     }
 
-    /// Lines for `Dovecot::start_with`: XOAUTH2 and OAUTHBEARER, tokens checked by introspection.
-    pub fn dovecot_conf(&self) -> String {
+    /// Lines for `Dovecot::start_with`: `mechanisms` (e.g. "xoauth2 oauthbearer") offered,
+    /// tokens checked by introspection.
+    pub fn dovecot_conf(&self, mechanisms: &str) -> String {
         use std::os::unix::fs::PermissionsExt;
         let ext = self.dir.path().join("dovecot-oauth2.conf.ext");
         std::fs::write(
@@ -94,8 +95,8 @@ impl OAuthServer {
         std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&ext, std::fs::Permissions::from_mode(0o644)).unwrap();
         format!(
-            "auth_mechanisms = plain login xoauth2 oauthbearer\n\
-             passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+            "auth_mechanisms = plain login {mechanisms}\n\
+             passdb {{\n  driver = oauth2\n  mechanisms = {mechanisms}\n  args = {}\n}}\n",
             ext.display()
         )
     }
@@ -121,6 +122,11 @@ impl OAuthServer {
     /// The user approves the device code `user_code` (what they would type in the browser).
     pub fn approve(&self, user_code: &str) {
         self.post("/test/approve", &format!("user_code={user_code}"));
+    }
+
+    /// Revokes every access token issued so far; refresh tokens keep working.
+    pub fn revoke_access_tokens(&self) {
+        self.post("/test/revoke-access", "");
     }
 
     /// Revokes every token issued so far, refresh tokens included.

@@ -10,6 +10,7 @@ GET /authorize answers with the redirect to the loopback listener carrying the c
 For the test only (never a real server's API):
   POST /test/approve  user_code=…   the user approves a device code
   POST /test/revoke                 every refresh token (and access token) is revoked
+  POST /test/revoke-access          every access token is revoked (refresh tokens still work)
   GET  /test/tokens                 JSON counts of grants issued, by grant type
 Access tokens live --access-ttl seconds. On start it prints "PORT <n>" on stdout.
 """
@@ -344,6 +345,11 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/test/approve":
             with LOCK:
                 APPROVED_USER_CODES.add(form.get("user_code", ""))
+            self.reply((200, "{}", [("Content-Type", "application/json")]))
+        elif path == "/test/revoke-access":
+            with LOCK:
+                for t in TOKENS:
+                    t.revoked = True
             self.reply((200, "{}", [("Content-Type", "application/json")]))
         elif path == "/test/revoke":
             with LOCK:

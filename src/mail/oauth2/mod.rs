@@ -235,7 +235,26 @@ fn token(b: &OAuth2Binding, rejected: Option<&str>) -> Result<String, OAuth2Erro
     let refresh_token = saved
         .and_then(|t| t.refresh_token)
         .ok_or_else(sign_in_again)?;
-    let fresh = refresh(b, &refresh_token)?;
+    let fresh = match refresh(b, &refresh_token) {
+        Err(e) if e.needs_sign_in() => {
+            // Providers that rotate refresh tokens (Microsoft) refuse the old one once another
+            // process (the inbox next to `tidings send`) has spent it; that process saved the
+            // new one, which is worth one try before the user is asked to sign in again.
+            let now_saved = load(b)?;
+            match now_saved {
+                Some(t) if t.refresh_token.as_deref() != Some(refresh_token.as_str()) => {
+                    if usable(&t) {
+                        cache.insert(key, t.clone());
+                        return Ok(t.access_token);
+                    }
+                    let rotated = t.refresh_token.ok_or_else(sign_in_again)?;
+                    refresh(b, &rotated)?
+                }
+                _ => return Err(e),
+            }
+        }
+        other => other?,
+    };
     save(b, &fresh)?;
     tracing::info!(account = %b.account, "OAuth2 access token refreshed");
     let token = fresh.access_token.clone();
