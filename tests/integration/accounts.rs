@@ -11,6 +11,7 @@
 use crate::support::dovecot::{message, Dovecot};
 use crate::support::oauth::{request, OAuthServer};
 use crate::support::smtp::{SmtpOptions, SmtpServer};
+use crate::support::tmux::Tmux;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -452,6 +453,20 @@ fn a_revoked_grant_asks_to_sign_in_again_and_loses_no_mail() {
     assert!(outbox.contains("Queued while signed out"), "{outbox}");
     assert!(outbox.contains("sign in again"), "{outbox}");
     assert!(s.smtp.deliveries().is_empty());
+
+    // The inbox opens on the cache and says the same line in its status bar.
+    let cmd = format!(
+        "env TIDINGS_CONFIG={} TIDINGS_DATA_DIR={} TIDINGS_TEST_KEYRING={} XDG_CONFIG_HOME={} {}",
+        env.dir.path().join("config.toml").display(),
+        env.data_dir().display(),
+        env.keyring_file().display(),
+        env.dir.path().display(),
+        env!("CARGO_BIN_EXE_tidings")
+    );
+    let tui = Tmux::run("oauth2", tempfile::tempdir().unwrap(), env.data_dir(), &cmd);
+    tui.wait_for("Signed in 1");
+    tui.wait_for("sign in again: tidings account login work");
+    drop(tui);
 
     // Signing in again delivers it.
     assert!(env.login_with_device(&s).status.success());
