@@ -60,14 +60,7 @@ impl TidingsEnv {
 
     /// Runs and asserts exit 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "tidings {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.run(args))
     }
 
     pub fn list_json(&self, folder: &str) -> Vec<serde_json::Value> {
@@ -78,4 +71,32 @@ impl TidingsEnv {
     pub fn path(&self, p: &str) -> PathBuf {
         Path::new(self.dir.path()).join(p)
     }
+}
+
+/// The stdout of a `tidings` run that must have exited 0; else a panic with its stderr.
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "tidings {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Panics with how to install it unless Debian's `/usr/bin/python3` can import `module`
+/// (Debian's Python packages load only under the system interpreter).
+pub fn require_python_module(module: &str, tests: &str, package: &str) {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "the {tests} tests need Debian's {module} under /usr/bin/python3: \
+         `sudo apt-get install {package}` (or run tests/run.sh)"
+    );
 }

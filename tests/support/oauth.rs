@@ -20,25 +20,10 @@ pub struct OAuthServer {
     dir: tempfile::TempDir,
 }
 
-fn check_python() {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import authlib"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "the OAuth2 tests need Debian's Authlib under {PYTHON}: \
-         `sudo apt-get install python3-authlib` (or run tests/run.sh)"
-    );
-}
-
 impl OAuthServer {
     /// Starts the server; access tokens live `access_ttl` seconds.
     pub fn start(user: &str, access_ttl: u64) -> OAuthServer {
-        check_python();
+        super::require_python_module("authlib", "OAuth2", "python3-authlib");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oauth_server.py");
         let mut child = Command::new(PYTHON)
             .arg(&script)

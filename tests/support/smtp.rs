@@ -50,21 +50,6 @@ pub enum Tls {
     Implicit,
 }
 
-fn check_python() {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "the SMTP tests need Debian's aiosmtpd under {PYTHON}: \
-         `sudo apt-get install python3-aiosmtpd` (or run tests/run.sh)"
-    );
-}
-
 /// A port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -77,7 +62,7 @@ impl SmtpServer {
     }
 
     pub fn start_with(opts: SmtpOptions) -> SmtpServer {
-        check_python();
+        super::require_python_module("aiosmtpd", "SMTP", "python3-aiosmtpd");
         let dir = tempfile::tempdir().unwrap();
         let mut s = SmtpServer {
             child: None,
