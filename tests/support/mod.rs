@@ -100,3 +100,23 @@ pub fn require_python_module(module: &str, tests: &str, package: &str) {
          `sudo apt-get install {package}` (or run tests/run.sh)"
     );
 }
+
+/// Starts a test server script that prints `PORT <n>` on its first stdout line; returns the
+/// process and the port. `what` names the server when it does not start.
+pub fn spawn_server_printing_port(cmd: &mut Command, what: &str) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the {what}: {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the {what} did not start: {line:?}"));
+    (child, port)
+}

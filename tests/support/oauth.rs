@@ -4,9 +4,8 @@
 //! passdb ([`OAuthServer::dovecot_conf`]) and the SMTP test server (`oauth_introspect`) check
 //! tokens against it.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 const PYTHON: &str = "/usr/bin/python3";
 pub const CLIENT_ID: &str = "tidings-test";
@@ -25,23 +24,14 @@ impl OAuthServer {
     pub fn start(user: &str, access_ttl: u64) -> OAuthServer {
         super::require_python_module("authlib", "OAuth2", "python3-authlib");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oauth_server.py");
-        let mut child = Command::new(PYTHON)
-            .arg(&script)
-            .args(["--user", user, "--client-id", CLIENT_ID, "--scope", SCOPE])
-            .arg("--access-ttl")
-            .arg(access_ttl.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the OAuth2 test server did not start: {line:?}"));
+        let (child, port) = super::spawn_server_printing_port(
+            Command::new(PYTHON)
+                .arg(&script)
+                .args(["--user", user, "--client-id", CLIENT_ID, "--scope", SCOPE])
+                .arg("--access-ttl")
+                .arg(access_ttl.to_string()),
+            "OAuth2 test server",
+        );
         let dir = tempfile::Builder::new()
             .prefix("tidings-oauth-")
             .tempdir()

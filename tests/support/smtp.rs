@@ -2,7 +2,6 @@
 //! on 127.0.0.1, delivering into Maildirs and logging every accepted transaction. Its answers can
 //! be changed while it runs (`set_mode`), and it can be stopped and started again on the same port.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -122,19 +121,7 @@ impl SmtpServer {
                 .arg("--key")
                 .arg(key);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the SMTP test server did not start: {line:?}"));
+        let (child, port) = super::spawn_server_printing_port(&mut cmd, "SMTP test server");
         self.port = port;
         self.child = Some(child);
     }
