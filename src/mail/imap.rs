@@ -407,9 +407,11 @@ enum AuthFailure {
 }
 
 /// Answers the server's SASL challenges: the first with the token message, any later one (the
-/// JSON error that a refusal starts with) with the empty response that lets the server say NO.
+/// JSON error that a refusal starts with) with the mechanism's acknowledgement, so the server
+/// says NO instead of waiting.
 struct BearerAuthenticator {
     initial: String,
+    failure_ack: &'static str,
     answered: std::cell::Cell<bool>,
 }
 
@@ -417,7 +419,7 @@ impl imap::Authenticator for BearerAuthenticator {
     type Response = String;
     fn process(&self, _challenge: &[u8]) -> String {
         if self.answered.replace(true) {
-            String::new()
+            self.failure_ack.to_string()
         } else {
             self.initial.clone()
         }
@@ -439,6 +441,7 @@ fn authenticate_oauth2(
     loop {
         let auth = BearerAuthenticator {
             initial: mechanism.initial_response(&server.user, &token, &server.host, server.port),
+            failure_ack: mechanism.failure_ack(),
             answered: std::cell::Cell::new(false),
         };
         match client.authenticate(mechanism.name(), &auth) {

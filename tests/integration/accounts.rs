@@ -369,7 +369,7 @@ fn browser_login_then_sync_and_send_with_tokens_in_a_private_file() {
 
 #[test]
 fn device_login_to_the_keyring_and_expired_tokens_are_refreshed_unasked() {
-    let s = Servers::start(2, "xoauth2 oauthbearer");
+    let s = Servers::start(5, "xoauth2 oauthbearer");
     let env = Env::new(&s, Keyring::Test);
     let out = env.login_with_device(&s);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -384,20 +384,28 @@ fn device_login_to_the_keyring_and_expired_tokens_are_refreshed_unasked() {
         !env.secrets_file().exists(),
         "no file fallback with a keyring"
     );
+    // A fresh access token is used as it is, from the keyring, by the next process.
     env.ok(&["sync"]);
+    assert_eq!(s.oauth.issued("refresh_token"), 0);
 
-    // The access token lives 2 s: later runs refresh it by themselves, IMAP and SMTP alike.
-    std::thread::sleep(Duration::from_millis(2500));
+    // The access token lives 5 s: once it has lapsed, the next run refreshes it by itself.
+    std::thread::sleep(Duration::from_millis(5200));
     env.ok(&["sync"]);
-    assert!(s.oauth.issued("refresh_token") >= 1);
-    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(s.oauth.issued("refresh_token"), 1);
+
+    // A token refused before its time (revoked early, a clock off) is refreshed once and the
+    // command goes on: IMAP with OAUTHBEARER here, SMTP with XOAUTH2.
+    s.oauth.revoke_access_tokens();
+    env.ok(&["sync"]);
+    assert_eq!(s.oauth.issued("refresh_token"), 2);
+    s.oauth.revoke_access_tokens();
     let sent = send(&env, "After a refresh");
     assert!(
         sent.status.success(),
         "{}",
         String::from_utf8_lossy(&sent.stderr)
     );
-    assert!(s.oauth.issued("refresh_token") >= 2);
+    assert!(s.oauth.issued("refresh_token") >= 3);
     assert_eq!(s.smtp.deliveries().len(), 1);
     let tokens = env.saved_tokens();
     let config = std::fs::read_to_string(env.dir.path().join("config.toml")).unwrap();

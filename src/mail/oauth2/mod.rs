@@ -28,7 +28,8 @@ use std::time::Duration;
 pub use http::HttpError;
 
 /// An access token this close to its expiry is refreshed before use: a sync that starts with a
-/// token about to lapse would fail half-way through its LOGIN.
+/// token about to lapse would fail half-way through its LOGIN. (A quarter of the token's life
+/// when that is shorter, so short-lived tokens are still used.)
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +135,9 @@ struct SavedTokens {
     refresh_token: Option<String>,
     /// Unix seconds; None when the server did not say.
     expires_at: Option<i64>,
+    /// Unix seconds, when the access token was issued.
+    #[serde(default)]
+    obtained_at: Option<i64>,
 }
 
 impl fmt::Debug for SavedTokens {
@@ -147,7 +151,11 @@ impl fmt::Debug for SavedTokens {
 impl SavedTokens {
     fn fresh(&self, now: i64) -> bool {
         match self.expires_at {
-            Some(at) => at - REFRESH_MARGIN.as_secs() as i64 > now,
+            Some(at) => {
+                let life = at - self.obtained_at.unwrap_or(at);
+                let margin = (REFRESH_MARGIN.as_secs() as i64).min(life / 4);
+                at - margin > now
+            }
             None => true,
         }
     }
@@ -314,6 +322,7 @@ fn saved_from<R: TokenResponse>(r: &R, old_refresh: Option<&str>) -> SavedTokens
             .map(|t| t.secret().clone())
             .or_else(|| old_refresh.map(str::to_string)),
         expires_at: r.expires_in().map(|d| now() + d.as_secs() as i64),
+        obtained_at: Some(now()),
     }
 }
 
@@ -404,10 +413,18 @@ mod tests {
         let t = SavedTokens {
             access_token: "at-secret".into(),
             refresh_token: Some("rt-secret".into()),
-            expires_at: Some(10),
+            expires_at: Some(1000),
+            obtained_at: Some(0),
         };
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("secret"), "{dbg}");
-        assert!(!t.fresh(10) && t.fresh(10 - 61));
+        assert!(!t.fresh(1000 - 60) && t.fresh(1000 - 61));
+        // A token living 8 s is refreshed in its last 2 s, not at once.
+        let short = SavedTokens {
+            expires_at: Some(108),
+            obtained_at: Some(100),
+            ..t
+        };
+        assert!(short.fresh(105) && !short.fresh(106));
     }
 }

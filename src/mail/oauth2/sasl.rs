@@ -27,6 +27,15 @@ impl Mechanism {
         }
     }
 
+    /// What the client answers to the error challenge a refused token brings, so the server can
+    /// finish with NO (or 535): nothing for XOAUTH2, a lone ^A for OAUTHBEARER (RFC 7628 §3.2.3).
+    pub fn failure_ack(self) -> &'static str {
+        match self {
+            Mechanism::XOauth2 => "",
+            Mechanism::OAuthBearer => "\x01",
+        }
+    }
+
     /// The initial client response (before base64) for `user` with `token` at `host:port`.
     pub fn initial_response(self, user: &str, token: &str, host: &str, port: u16) -> String {
         match self {
@@ -60,5 +69,6 @@ mod tests {
             "n,a=a=2Cb=3Dc,\x01host=h\x01port=993\x01auth=Bearer tok\x01\x01"
         );
         assert_eq!(Mechanism::choose(true), Mechanism::OAuthBearer);
+        assert_eq!(Mechanism::OAuthBearer.failure_ack(), "\x01");
     }
 }
