@@ -8,6 +8,7 @@
 //! keyring, to a 0600 file; no token reaches the log, the config or the cache; everything
 //! written is private whatever the umask.
 
+use crate::support::dbus::NotificationBus;
 use crate::support::dovecot::{message, Dovecot};
 use crate::support::oauth::{request, OAuthServer};
 use crate::support::smtp::{SmtpOptions, SmtpServer};
@@ -56,10 +57,16 @@ impl Servers {
 struct Env {
     dir: tempfile::TempDir,
     keyring: Keyring,
+    /// A session bus to run with (none by default).
+    bus: Option<String>,
 }
 
 impl Env {
     fn new(s: &Servers, keyring: Keyring) -> Env {
+        Env::with_ports(&s.oauth, s.dc.port, s.smtp.port, keyring)
+    }
+
+    fn with_ports(oauth: &OAuthServer, imap: u16, smtp: u16, keyring: Keyring) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             "[accounts.work]\nemail = \"me@example.test\"\n\
@@ -68,12 +75,16 @@ impl Env {
              [accounts.work.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
              user = \"{USER}\"\nauth = \"oauth2\"\ntimeout_seconds = 10\n\
              [accounts.work.oauth2]\n{}",
-            s.dc.port,
-            s.smtp.port,
-            s.oauth.config_section()
+            imap,
+            smtp,
+            oauth.config_section()
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Env { dir, keyring }
+        Env {
+            dir,
+            keyring,
+            bus: None,
+        }
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -104,6 +115,9 @@ impl Env {
             .stdin(Stdio::null());
         if self.keyring == Keyring::Test {
             c.env("TIDINGS_TEST_KEYRING", self.keyring_file());
+        }
+        if let Some(bus) = &self.bus {
+            c.env("DBUS_SESSION_BUS_ADDRESS", bus);
         }
         // SAFETY: umask is async-signal-safe and touches nothing but the child's mask.
         unsafe {
@@ -175,7 +189,7 @@ impl Env {
 
     /// Signs in by the device flow: reads `url: ` and `code: `, approves the code as the user
     /// would on another device, and waits for tidings to finish.
-    fn login_with_device(&self, s: &Servers) -> Output {
+    fn login_with_device(&self, oauth: &OAuthServer) -> Output {
         let (child, lines, rest) = self.start_login(&["--device"], "code: ");
         assert!(
             lines
@@ -184,7 +198,7 @@ impl Env {
             "{lines:?}"
         );
         let code = lines.last().unwrap().strip_prefix("code: ").unwrap();
-        s.oauth.approve(code);
+        oauth.approve(code);
         wait(child, rest)
     }
 
@@ -371,7 +385,7 @@ fn browser_login_then_sync_and_send_with_tokens_in_a_private_file() {
 fn device_login_to_the_keyring_and_expired_tokens_are_refreshed_unasked() {
     let s = Servers::start(5, "xoauth2 oauthbearer");
     let env = Env::new(&s, Keyring::Test);
-    let out = env.login_with_device(&s);
+    let out = env.login_with_device(&s.oauth);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "device login failed: {stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
@@ -417,7 +431,7 @@ fn a_revoked_grant_asks_to_sign_in_again_and_loses_no_mail() {
     // Dovecot offers XOAUTH2 only, as Gmail and Outlook do.
     let s = Servers::start(3600, "xoauth2");
     let env = Env::new(&s, Keyring::Test);
-    assert!(env.login_with_device(&s).status.success());
+    assert!(env.login_with_device(&s.oauth).status.success());
     env.ok(&["sync"]);
     assert!(s.dc.log().contains("method=XOAUTH2"), "{}", s.dc.log());
 
@@ -470,7 +484,7 @@ fn a_revoked_grant_asks_to_sign_in_again_and_loses_no_mail() {
     drop(tui);
 
     // Signing in again delivers it.
-    assert!(env.login_with_device(&s).status.success());
+    assert!(env.login_with_device(&s.oauth).status.success());
     env.ok(&["outbox", "flush"]);
     assert_eq!(s.smtp.deliveries().len(), 1);
 }
@@ -499,4 +513,31 @@ fn the_trackers_database_is_private_whatever_the_umask() {
     for file in files_below(db.parent().unwrap()) {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
+}
+
+#[test]
+fn a_session_bus_without_a_secret_service_means_the_private_file() {
+    // Common on servers: a user D-Bus session, but no keyring daemon on it.
+    let bus = NotificationBus::start();
+    let oauth = OAuthServer::start(USER, 3600);
+    let mut env = Env::with_ports(&oauth, 1, 1, Keyring::None);
+    env.bus = Some(bus.address.clone());
+    let out = env.login_with_device(&oauth);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one warning line: {stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("secrets.json"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("org.freedesktop.secrets"),
+        "says why: {stderr}"
+    );
+    assert_eq!(mode(&env.secrets_file()), 0o600);
+    assert!(env
+        .ok(&["account", "logout", "work"])
+        .contains("Signed out"));
+    let left = std::fs::read_to_string(env.secrets_file()).unwrap();
+    assert!(!left.contains("oauth2:work"), "{left}");
 }
