@@ -139,7 +139,7 @@ impl SecretStore {
     /// The secret saved under `key`: the keyring's, else the file's; `None` when neither has it.
     pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
         if let Ok(k) = keyring() {
-            match entry(k, key)?.get_password() {
+            match off_runtime(|| entry(k, key).map(|e| e.get_password()))? {
                 Ok(v) => return Ok(Some(v)),
                 Err(keyring_core::Error::NoEntry) => {}
                 Err(e) => {
@@ -154,7 +154,9 @@ impl SecretStore {
     /// Saves `value` under `key`, in the keyring when one answers, else in the private file.
     pub fn set(&self, key: &str, value: &str) -> Result<Place, SecretError> {
         let why = match keyring() {
-            Ok(k) => match entry(k, key)?.set_password(value).and_then(|()| k.saved()) {
+            Ok(k) => match off_runtime(|| {
+                entry(k, key).map(|e| e.set_password(value).and_then(|()| k.saved()))
+            })? {
                 Ok(()) => {
                     // A copy left in the file by an earlier run without a keyring is stale now.
                     self.remove_from_file(key)?;
@@ -178,7 +180,7 @@ impl SecretStore {
     pub fn delete(&self, key: &str) -> Result<bool, SecretError> {
         let mut found = false;
         if let Ok(k) = keyring() {
-            match entry(k, key)?.delete_credential() {
+            match off_runtime(|| entry(k, key).map(|e| e.delete_credential()))? {
                 Ok(()) => {
                     found = true;
                     k.saved().map_err(|e| keyring_error("deleting", key, e))?;
@@ -232,6 +234,19 @@ impl SecretStore {
             }
         })
     }
+}
+
+/// Runs a keyring call on a thread of its own when the caller is inside a tokio runtime (the
+/// inbox's blocking tasks): the Secret Service client blocks on D-Bus with its own executor,
+/// which must not run on a thread that tokio drives.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 fn entry(k: &Keyring, key: &str) -> Result<keyring_core::Entry, SecretError> {
