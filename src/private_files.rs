@@ -85,42 +85,78 @@ fn set_private(path: &Path, mode: u32) -> io::Result<()> {
     }
 }
 
-/// Tightens `dir` and everything below it that others may read, write or enter: directories to
-/// 0700, files to 0600 (symlinks are not followed). Returns the paths that were changed, so the
-/// caller can say so once in the log. A missing `dir` is no error.
-pub fn tighten_tree(dir: &Path) -> io::Result<Vec<PathBuf>> {
+/// What tidings keeps in its data dir: the cache (`tidings.sqlite3` and its `-wal`/`-shm`) and
+/// these directories. Only they are tightened: a data dir pointed at a shared place (`--data-dir
+/// ~`) must not have the user's other files changed.
+const DATA_DIR_SUBDIRS: &[&str] = &["logs", "secrets"];
+const DATA_DIR_FILE_PREFIX: &str = "tidings.";
+
+/// Tightens the data dir (0700) and what tidings keeps in it — the cache files (0600), the logs
+/// and secrets directories with everything below them — where others may read, write or enter.
+/// Returns the paths that were changed, so the caller can say so once in the log. A missing
+/// `dir` is no error.
+pub fn tighten_data_dir(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut changed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(changed),
+        Err(e) => return Err(e),
+    };
+    changed.extend(tighten_one(dir)?);
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() && DATA_DIR_SUBDIRS.contains(&name.as_ref()) {
+            changed.extend(tighten_tree(&path)?);
+        } else if kind.is_file() && name.starts_with(DATA_DIR_FILE_PREFIX) {
+            changed.extend(tighten_one(&path)?);
+        }
+    }
+    Ok(changed)
+}
+
+/// Tightens one file (to 0600 at most) or directory (0700); symlinks are left alone.
+fn tighten_one(path: &Path) -> io::Result<Option<PathBuf>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = match std::fs::symlink_metadata(dir) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(changed),
-            Err(e) => return Err(e),
+        let meta = std::fs::symlink_metadata(path)?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 || meta.file_type().is_symlink() {
+            return Ok(None);
+        }
+        let private = if meta.is_dir() {
+            mode & 0o700 | DIR_MODE
+        } else {
+            mode & 0o700
         };
-        let mut stack = vec![(dir.to_path_buf(), meta)];
-        while let Some((path, meta)) = stack.pop() {
-            let mode = meta.permissions().mode() & 0o777;
-            if meta.is_dir() {
-                if mode & 0o077 != 0 {
-                    set_private(&path, mode & 0o700 | DIR_MODE)?;
-                    changed.push(path.clone());
-                }
-                for entry in std::fs::read_dir(&path)? {
-                    let entry = entry?;
-                    let m = std::fs::symlink_metadata(entry.path())?;
-                    if !m.file_type().is_symlink() {
-                        stack.push((entry.path(), m));
-                    }
-                }
-            } else if meta.is_file() && mode & 0o077 != 0 {
-                set_private(&path, mode & 0o700)?;
-                changed.push(path);
+        set_private(path, private)?;
+        Ok(Some(path.to_path_buf()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(None)
+    }
+}
+
+/// Tightens `dir` and everything below it that others may read, write or enter: directories to
+/// 0700, files to 0600 (symlinks are not followed). Returns the paths that were changed.
+fn tighten_tree(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut changed = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        changed.extend(tighten_one(&path)?);
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                stack.push(entry?.path());
             }
         }
     }
-    #[cfg(not(unix))]
-    let _ = dir;
     Ok(changed)
 }
 
@@ -134,22 +170,27 @@ mod tests {
     }
 
     #[test]
-    fn a_wide_tree_is_tightened_and_reported() {
+    fn a_wide_data_dir_is_tightened_and_reported_but_not_what_it_does_not_own() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
         std::fs::create_dir_all(dir.join("logs")).unwrap();
-        std::fs::write(dir.join("logs/a.log"), "x").unwrap();
+        std::fs::create_dir_all(dir.join("photos")).unwrap();
+        for f in ["logs/a.log", "tidings.sqlite3", "notes.txt"] {
+            std::fs::write(dir.join(f), "x").unwrap();
+            std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::set_permissions(
-            dir.join("logs/a.log"),
-            std::fs::Permissions::from_mode(0o644),
-        )
-        .unwrap();
-        let changed = tighten_tree(&dir).unwrap();
+        std::fs::set_permissions(dir.join("photos"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let changed = tighten_data_dir(&dir).unwrap();
         assert!(changed.contains(&dir), "{changed:?}");
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("logs/a.log")), 0o600);
-        assert!(tighten_tree(&dir).unwrap().is_empty());
+        assert_eq!(mode(&dir.join("tidings.sqlite3")), 0o600);
+        // Not tidings' own: left as the user made them.
+        assert_eq!(mode(&dir.join("notes.txt")), 0o644);
+        assert_eq!(mode(&dir.join("photos")), 0o755);
+        assert!(tighten_data_dir(&dir).unwrap().is_empty());
     }
 
     #[test]

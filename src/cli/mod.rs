@@ -304,7 +304,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return demo::demo(args);
         }
         let ctx = Context::load(&cli)?;
-        let tightened = crate::private_files::tighten_tree(&ctx.paths.data_dir);
+        let tightened = crate::private_files::tighten_data_dir(&ctx.paths.data_dir);
         let _log = crate::logging::init(&ctx.paths.log_dir());
         match tightened {
             Ok(changed) if !changed.is_empty() => tracing::warn!(

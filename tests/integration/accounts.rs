@@ -298,12 +298,10 @@ fn browser_login_then_sync_and_send_with_tokens_in_a_private_file() {
     // A data dir left readable by others (an older version, a careless copy) is tightened.
     std::fs::create_dir_all(env.data_dir()).unwrap();
     std::fs::set_permissions(env.data_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(env.data_dir().join("notes.txt"), "old").unwrap();
-    std::fs::set_permissions(
-        env.data_dir().join("notes.txt"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
+    std::fs::create_dir_all(env.data_dir().join("logs")).unwrap();
+    let old_log = env.data_dir().join("logs/tidings.log.old");
+    std::fs::write(&old_log, "old").unwrap();
+    std::fs::set_permissions(&old_log, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let out = env.login_in_browser();
     let stderr = String::from_utf8_lossy(&out.stderr);
