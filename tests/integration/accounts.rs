@@ -5,8 +5,8 @@
 //! approves the code), then syncs and sends with the token; tokens that expire are refreshed
 //! unasked; a revoked grant asks the user to sign in again and loses nothing. Tokens go to the
 //! keyring (keyring-core's file-backed sample store, through `TIDINGS_TEST_KEYRING`) or, with no
-//! keyring, to a 0600 file; no token reaches the log, the config or the cache; everything
-//! written is private whatever the umask.
+//! keyring — no session bus, or one without a Secret Service — to a 0600 file; no token reaches
+//! the log, the config or the cache; everything written is private whatever the umask.
 
 use crate::support::dbus::NotificationBus;
 use crate::support::dovecot::{message, Dovecot};
