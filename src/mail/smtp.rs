@@ -115,7 +115,7 @@ impl SmtpSession {
         let token_err = |e: oauth2::OAuth2Error| SmtpError::temporary(e.to_string());
         let mut token = oauth2::access_token(binding).map_err(token_err)?;
         let mut session = SmtpSession::connect(cfg, from_email, None)?;
-        match session.auth_bearer(cfg, &token) {
+        match session.auth_bearer(cfg, from_email, &token) {
             Ok(()) => return Ok(session),
             Err(e) if e.kind != FailureKind::Permanent => return Err(e),
             Err(e) => tracing::info!(
@@ -126,46 +126,72 @@ impl SmtpSession {
         }
         token = oauth2::token_after_rejection(binding, &token).map_err(token_err)?;
         let mut session = SmtpSession::connect(cfg, from_email, None)?;
-        session.auth_bearer(cfg, &token)?;
+        session.auth_bearer(cfg, from_email, &token)?;
         Ok(session)
     }
 
-    /// AUTH XOAUTH2 with `token` (lettre's EHLO parser keeps only the mechanisms it knows, so an
-    /// OAUTHBEARER offer cannot be seen here; every provider that offers it offers XOAUTH2 too).
-    /// A refusal is Permanent for this token only; the caller decides whether a fresh one is
-    /// worth a try.
-    fn auth_bearer(&mut self, cfg: &ServerConfig, token: &str) -> Result<(), SmtpError> {
-        let info = self.conn.server_info();
-        if !info.supports_auth_mechanism(Mechanism::Xoauth2) {
+    /// AUTH OAUTHBEARER (RFC 7628) when the server offers it, else XOAUTH2, with `token`. A
+    /// refusal is Permanent for this token only; the caller decides whether a fresh one is worth
+    /// a try.
+    fn auth_bearer(
+        &mut self,
+        cfg: &ServerConfig,
+        from_email: &str,
+        token: &str,
+    ) -> Result<(), SmtpError> {
+        let mechanism = if self.offers_oauthbearer(from_email) {
+            sasl::Mechanism::OAuthBearer
+        } else if self
+            .conn
+            .server_info()
+            .supports_auth_mechanism(Mechanism::Xoauth2)
+        {
+            sasl::Mechanism::XOauth2
+        } else {
             return Err(SmtpError::temporary(format!(
-                "{}:{} does not offer AUTH XOAUTH2 (check smtp.auth)",
+                "{}:{} offers neither AUTH OAUTHBEARER nor XOAUTH2 (check smtp.auth)",
                 cfg.host, cfg.port
             )));
-        }
-        let mechanism = sasl::Mechanism::XOauth2;
+        };
         let initial = mechanism.initial_response(&cfg.user, token, &cfg.host, cfg.port);
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(initial);
         let command = RawCommand(format!("AUTH {} {encoded}\r\n", mechanism.name()));
         let step = format!("AUTH {}", mechanism.name());
         match self.conn.command(command) {
-            // 334 carries the server's JSON error; the empty answer ends the exchange (with 535).
+            // 334 carries the server's JSON error; the mechanism's acknowledgement ends the
+            // exchange (with 535).
             Ok(r)
                 if r.code().severity
                     == lettre::transport::smtp::response::Severity::PositiveIntermediate =>
             {
-                let end = self.conn.command(RawCommand("\r\n".into()));
-                let why = match end {
-                    Err(e) => describe(&e),
-                    Ok(_) => "the server did not accept the token".into(),
-                };
-                Err(SmtpError {
-                    kind: FailureKind::Permanent,
-                    message: format!("{step}: {why}"),
-                })
+                let ack = base64::engine::general_purpose::STANDARD.encode(mechanism.failure_ack());
+                match self.conn.command(RawCommand(format!("{ack}\r\n"))) {
+                    // 535 (permanent): this token is refused; a 4xx says nothing about it.
+                    Err(e) => Err(SmtpError::classify(&step, &e)),
+                    Ok(_) => Err(SmtpError {
+                        kind: FailureKind::Permanent,
+                        message: format!("{step}: the server did not accept the token"),
+                    }),
+                }
             }
             Ok(_) => Ok(()),
             Err(e) => Err(SmtpError::classify(&step, &e)),
+        }
+    }
+
+    /// Whether the server offers AUTH OAUTHBEARER. lettre's EHLO parser keeps only the mechanisms
+    /// it knows (not this one), so EHLO is sent again — allowed at any time, it only resets the
+    /// transaction — and its lines are read here.
+    fn offers_oauthbearer(&mut self, from_email: &str) -> bool {
+        let ehlo = RawCommand(format!("EHLO {}\r\n", hello_name(from_email)));
+        match self.conn.command(ehlo) {
+            Ok(r) => r.message().any(|line| {
+                let mut words = line.split_whitespace();
+                words.next().is_some_and(|w| w.eq_ignore_ascii_case("AUTH"))
+                    && words.any(|w| w.eq_ignore_ascii_case("OAUTHBEARER"))
+            }),
+            Err(_) => false,
         }
     }
 

@@ -17,6 +17,7 @@ pub struct SmtpServer {
     routes: Vec<(String, PathBuf)>,
     sent_maildir: Option<PathBuf>,
     oauth_introspect: Option<String>,
+    oauthbearer: bool,
     control: PathBuf,
     log: PathBuf,
     tls: Tls,
@@ -36,6 +37,8 @@ pub struct SmtpOptions {
     /// Also accept AUTH XOAUTH2, checking tokens at this introspection URL (an
     /// [`super::oauth::OAuthServer`]'s).
     pub oauth_introspect: Option<String>,
+    /// With `oauth_introspect`: also offer AUTH OAUTHBEARER.
+    pub oauthbearer: bool,
 }
 
 /// How the server secures connections (with a fresh self-signed certificate).
@@ -72,6 +75,7 @@ impl SmtpServer {
             routes: opts.routes,
             sent_maildir: opts.sent_maildir,
             oauth_introspect: opts.oauth_introspect,
+            oauthbearer: opts.oauthbearer,
             control: dir.path().join("mode"),
             log: dir.path().join("deliveries.jsonl"),
             tls: opts.tls,
@@ -107,6 +111,9 @@ impl SmtpServer {
         }
         if let Some(url) = &self.oauth_introspect {
             cmd.arg("--oauth-introspect").arg(url);
+            if self.oauthbearer {
+                cmd.arg("--oauthbearer");
+            }
         }
         if self.tls != Tls::None {
             let (cert, key) = self.self_signed_cert();
