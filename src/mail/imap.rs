@@ -342,13 +342,15 @@ pub fn connect_with_interrupter(
         (AuthMethod::Oauth2, Some(binding)) => authenticate_oauth2(client, server, binding)
             .map_err(|e| match e {
                 AuthFailure::Io(e) => proto_err("AUTHENTICATE")(e),
-                AuthFailure::Refused(reason) => login_err(reason, "accounts.NAME.oauth2"),
+                AuthFailure::Refused(reason) => {
+                    login_err(reason, "imap.user and the account's [oauth2] section")
+                }
                 AuthFailure::Token(e) => ImapError::OAuth2(e),
             })?,
         (AuthMethod::Oauth2, None) => {
             return Err(login_err(
                 "auth = \"oauth2\" but the account has no [oauth2] section".into(),
-                "accounts.NAME.oauth2",
+                "the account's [oauth2] section",
             ))
         }
         (AuthMethod::Password, _) => {
