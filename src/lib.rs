@@ -3,6 +3,7 @@
 //! Layers, with arrows pointing one way: `ui → app → {mail, tracking, superdata, store}`.
 //! `cli` is an edge like `ui`: it parses arguments and calls into the layers below.
 
+pub mod accounts;
 pub mod address;
 pub mod app;
 pub mod cli;

@@ -1,5 +1,6 @@
-//! `tidings account …`: signing an account in and out. `login` runs the browser flow (PKCE,
-//! loopback redirect) or, with `--device`, the device-code flow; `logout` forgets the tokens.
+//! `tidings account login` and `logout`: signing an account in and out. `login` runs the browser
+//! flow (PKCE, loopback redirect) or, with `--device`, the device-code flow; `logout` forgets the
+//! tokens. (`account add` and `list` are `account_add.rs`.)
 //! The OAuth2 work is `mail::oauth2`'s; this file picks the account and says what happened.
 
 use super::Context;
@@ -8,20 +9,6 @@ use crate::mail::oauth2::{self, login};
 use crate::secrets::Place;
 use anyhow::{anyhow, Result};
 use std::process::ExitCode;
-
-#[derive(Debug, clap::Args)]
-pub struct AccountArgs {
-    #[command(subcommand)]
-    pub action: AccountAction,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum AccountAction {
-    /// Sign in with OAuth2 (a browser; `--device`: a code to enter on another device)
-    Login(LoginArgs),
-    /// Forget the account's OAuth2 tokens (sign in again with `tidings account login`)
-    Logout(LogoutArgs),
-}
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -41,13 +28,6 @@ pub struct LogoutArgs {
     pub name: String,
 }
 
-pub fn run(ctx: &Context, args: &AccountArgs) -> Result<ExitCode> {
-    match &args.action {
-        AccountAction::Login(a) => login(ctx, a),
-        AccountAction::Logout(a) => logout(ctx, a),
-    }
-}
-
 /// The OAuth2 binding of account `name`: its IMAP server's, else its SMTP server's.
 pub fn oauth2_binding(ctx: &Context, name: &str) -> Result<OAuth2Binding> {
     let (_, acc) = ctx.config.account(Some(name)).map_err(|e| anyhow!(e))?;
@@ -65,7 +45,8 @@ pub fn oauth2_binding(ctx: &Context, name: &str) -> Result<OAuth2Binding> {
         })
 }
 
-fn login(ctx: &Context, args: &LoginArgs) -> Result<ExitCode> {
+/// `tidings account login NAME [--device]`.
+pub fn login(ctx: &Context, args: &LoginArgs) -> Result<ExitCode> {
     let binding = oauth2_binding(ctx, &args.name)?;
     let mut out = std::io::stdout();
     let place = if args.device {
@@ -90,7 +71,8 @@ fn login(ctx: &Context, args: &LoginArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn logout(ctx: &Context, args: &LogoutArgs) -> Result<ExitCode> {
+/// `tidings account logout NAME`.
+pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<ExitCode> {
     let binding = oauth2_binding(ctx, &args.name)?;
     if oauth2::forget(&binding)? {
         println!("Signed out of {}: tokens forgotten.", args.name);

@@ -1,7 +1,9 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
-pub mod account;
+mod account;
+mod account_add;
+mod completions;
 pub mod demo;
 mod forget_account;
 mod mail;
@@ -73,10 +75,40 @@ pub enum Command {
     Show(ShowArgs),
     /// Poll the tracker for opens and clicks and notify (headless; `--once`: until caught up)
     Watch(WatchArgs),
-    /// Accounts: sign in with OAuth2 (`login NAME`, `login NAME --device`) or out (`logout NAME`)
-    Account(account::AccountArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
+    /// Set up and list accounts
+    Account(AccountArgs),
+    /// Print a completion script for bash, zsh or fish
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub action: AccountAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Set an account up: discover its servers, check the login, add it to the config
+    Add(account_add::AddArgs),
+    /// Each account, how it signs in and whether it is signed in
+    List(account_add::ListArgs),
+    /// Sign in with OAuth2 (a browser; `--device`: a code to enter on another device)
+    Login(account::LoginArgs),
+    /// Forget the account's OAuth2 tokens (sign in again with `tidings account login`)
+    Logout(account::LogoutArgs),
+}
+
+impl AccountAction {
+    /// Login and logout work on the typed config (they need the account's `[oauth2]` and the
+    /// data dir); add and list read the file as text.
+    fn needs_context(&self) -> bool {
+        matches!(self, AccountAction::Login(_) | AccountAction::Logout(_))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -303,6 +335,17 @@ pub fn run(cli: Cli) -> ExitCode {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
             return demo::demo(args);
         }
+        // Before Context::load: these need no valid config (completions none at all, and the
+        // account commands read the file as text to add to it or list it).
+        match &cli.command {
+            Some(Command::Completions(args)) => return completions::completions(args),
+            Some(Command::Man) => return completions::man(),
+            Some(Command::Account(args)) if !args.action.needs_context() => {
+                let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
+                return account_add::run(&paths, args);
+            }
+            _ => {}
+        }
         let ctx = Context::load(&cli)?;
         let tightened = crate::private_files::tighten_data_dir(&ctx.paths.data_dir);
         let _log = crate::logging::init(&ctx.paths.log_dir());
@@ -335,8 +378,23 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::ForgetAccount(args)) => forget_account::forget_account(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
-            Some(Command::Account(args)) => account::run(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
+            Some(Command::Account(args)) => match &args.action {
+                AccountAction::Login(a) => account::login(&ctx, a),
+                AccountAction::Logout(a) => account::logout(&ctx, a),
+                _ => account_add::run(&ctx.paths, &args),
+            },
+            Some(Command::Completions(args)) => completions::completions(&args),
+            Some(Command::Man) => completions::man(),
+            None if ctx.config.accounts.is_empty() => match account_add::first_run(&ctx.paths)? {
+                account_add::FirstRun::NotAsked => tui::run(&ctx),
+                account_add::FirstRun::Exit(code) => Ok(code),
+                // The new account is in the file now: the inbox opens on it.
+                account_add::FirstRun::Added => tui::run(&Context {
+                    config: Config::load(&ctx.paths.config_file)?,
+                    paths: ctx.paths,
+                }),
+            },
             None => tui::run(&ctx),
         }
     })();

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("notify", &[]),
     ("mail", &["store", "config", "secrets"]),
     ("superdata", &["store", "config"]),
+    ("accounts", &["mail", "superdata", "config"]),
     (
         "tracking",
         &[
@@ -94,6 +95,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "ui",
             "app",
+            "accounts",
             "demo",
             "mail",
             "superdata",
