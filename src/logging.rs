@@ -16,7 +16,8 @@ fn filter_or(default: &str) -> EnvFilter {
 /// Starts file logging; the guard must live as long as the program so buffered lines are flushed.
 /// `TIDINGS_LOG` sets the filter (default `info`).
 pub fn init(log_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(log_dir).ok()?;
+    // Logs name senders and subjects: the user's alone, like the cache.
+    crate::private_files::create_private_dir(log_dir).ok()?;
     let appender = tracing_appender::rolling::daily(log_dir, "tidings.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()

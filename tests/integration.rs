@@ -5,6 +5,8 @@ mod support;
 
 #[path = "integration/account_add.rs"]
 mod account_add;
+#[path = "integration/accounts.rs"]
+mod accounts;
 #[path = "integration/cli_mail.rs"]
 mod cli_mail;
 #[path = "integration/compose_ui.rs"]

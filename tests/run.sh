@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(openssl dovecot-core dovecot-imapd python3-aiosmtpd python3-dbusmock dbus tmux isync dnsmasq-base postgresql wrk nginx-light chromium)
 # systemd-analyze (the unit's security score) and dpkg for tests/package.sh.
 packages+=(systemd dpkg)
+# OAuth2 sign-in tests: the authorization server (tests/support/oauth_server.py).
+packages+=(python3-authlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -316,6 +316,10 @@ pub fn run(paths: &Paths, args: &super::AccountArgs) -> anyhow::Result<ExitCode>
     match &args.action {
         super::AccountAction::Add(add_args) => add(paths, add_args),
         super::AccountAction::List(_) => list(paths),
+        // Dispatched by cli::run with the typed config (cli::account).
+        super::AccountAction::Login(_) | super::AccountAction::Logout(_) => {
+            anyhow::bail!("account login and logout need the typed config")
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+mod account;
 mod account_add;
 mod completions;
 pub mod demo;
@@ -96,6 +97,18 @@ pub enum AccountAction {
     Add(account_add::AddArgs),
     /// Each account, how it signs in and whether it is signed in
     List(account_add::ListArgs),
+    /// Sign in with OAuth2 (a browser; `--device`: a code to enter on another device)
+    Login(account::LoginArgs),
+    /// Forget the account's OAuth2 tokens (sign in again with `tidings account login`)
+    Logout(account::LogoutArgs),
+}
+
+impl AccountAction {
+    /// Login and logout work on the typed config (they need the account's `[oauth2]` and the
+    /// data dir); add and list read the file as text.
+    fn needs_context(&self) -> bool {
+        matches!(self, AccountAction::Login(_) | AccountAction::Logout(_))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -293,7 +306,8 @@ pub struct Context {
 impl Context {
     pub fn load(cli: &Cli) -> anyhow::Result<Context> {
         let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
-        let config = Config::load(&paths.config_file)?;
+        let mut config = Config::load(&paths.config_file)?;
+        config.bind_data_dir(&paths.data_dir);
         Ok(Context { paths, config })
     }
 
@@ -315,6 +329,7 @@ impl Context {
 
 /// Runs the parsed command line; errors become a one-line reason on stderr and exit code 1.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::private_files::restrict_umask();
     let result = (|| -> anyhow::Result<ExitCode> {
         if let Some(Command::Demo(args)) = &cli.command {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
@@ -327,7 +342,7 @@ pub fn run(cli: Cli) -> ExitCode {
         match &cli.command {
             Some(Command::Completions(args)) => return completions::completions(args),
             Some(Command::Man) => return completions::man(),
-            Some(Command::Account(args)) => {
+            Some(Command::Account(args)) if !args.action.needs_context() => {
                 let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
                 return account_add::run(&paths, args);
             }
@@ -335,7 +350,20 @@ pub fn run(cli: Cli) -> ExitCode {
             _ => {}
         }
         let ctx = Context::load(&cli)?;
+        let tightened = crate::private_files::tighten_data_dir(&ctx.paths.data_dir);
         let _log = crate::logging::init(&ctx.paths.log_dir());
+        match tightened {
+            Ok(changed) if !changed.is_empty() => tracing::warn!(
+                "{}: made private (files 0600, directories 0700): {} path(s) others could read",
+                ctx.paths.data_dir.display(),
+                changed.len()
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "{}: could not make private: {e}",
+                ctx.paths.data_dir.display()
+            ),
+        }
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
             Some(Command::Send(args)) => send::send(&ctx, &args),
@@ -354,7 +382,11 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
-            Some(Command::Account(args)) => account_add::run(&ctx.paths, &args),
+            Some(Command::Account(args)) => match &args.action {
+                AccountAction::Login(a) => account::login(&ctx, a),
+                AccountAction::Logout(a) => account::logout(&ctx, a),
+                _ => account_add::run(&ctx.paths, &args),
+            },
             Some(Command::Completions(args)) => completions::completions(&args),
             Some(Command::Man) => completions::man(),
             None if ctx.config.accounts.is_empty() => match account_add::first_run(&ctx.paths)? {

@@ -141,9 +141,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 impl SqliteDb {
     pub fn open(path: &Path, durability: Durability) -> Result<SqliteDb> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::private_files::create_private_dir(dir)
                 .map_err(|e| DbError::Other(format!("{}: {e}", dir.display())))?;
         }
+        // Who opened which mail is private: 0600, and SQLite gives the WAL and SHM that mode.
+        crate::private_files::precreate_private_file(path)
+            .map_err(|e| DbError::Other(format!("{}: {e}", path.display())))?;
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
         let writer_conn = connect(path)?;
