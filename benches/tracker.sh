@@ -126,11 +126,13 @@ for setup in $TRACKERS; do
     *) echo "benches/tracker.sh: unknown tracker setup $setup" >&2; exit 2 ;;
   esac
   api_token=$("$BIN" tracker user add bench --db "$db" | tail -1)
-  "$BIN" tracker serve --listen 127.0.0.1:0 --db "$db" "${args[@]}" >"$work/$setup.out" 2>"$work/$setup.err" &
+  "$BIN" tracker serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --db "$db" "${args[@]}" >"$work/$setup.out" 2>"$work/$setup.err" &
   tracker_pid=$!
   pids+=($tracker_pid)
   for _ in $(seq 100); do grep -q "listening on" "$work/$setup.out" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 100); do grep -q "metrics on" "$work/$setup.out" 2>/dev/null && break; sleep 0.05; done
   tracker=$(sed -n 's/^tidings tracker listening on //p' "$work/$setup.out")
+  metrics_url=$(sed -n 's/^tidings tracker metrics on //p' "$work/$setup.out")
   [ -n "$tracker" ] || { echo "tracker ($setup) did not start: $(cat "$work/$setup.err")" >&2; exit 1; }
   rcpt=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   curl -sf -X POST "$tracker/api/v1/messages" -H "Authorization: Bearer $api_token" \
@@ -138,7 +140,7 @@ for setup in $TRACKERS; do
   run_wrk "$tracker/p/$rcpt.gif" >"$work/$setup.wrk"
   # Let the last in-flight requests finish before counting.
   sleep 1
-  metric=$(curl -sf "$tracker/metrics" | awk '/events_recorded_total\{kind="open"\}/ {print $2}')
+  metric=$(curl -sf "$metrics_url" | awk '/events_recorded_total\{kind="open"\}/ {print $2}')
   kill "$tracker_pid"; wait "$tracker_pid" 2>/dev/null || true
   recorded=$("$BIN" tracker stats --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["opens"])')
   t_rps=$(rps "$work/$setup.wrk")

@@ -93,6 +93,100 @@ pub struct AccountConfig {
     /// `[accounts.NAME.tracking]`: what this account does differently from `[tracking]`.
     #[serde(default)]
     pub tracking: Option<AccountTrackingConfig>,
+    /// `[accounts.NAME.oauth2]`: the OAuth2 client for servers with `auth = "oauth2"`.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Config>,
+}
+
+/// How tidings signs in to a server: `auth = "password"` (the default) or `"oauth2"`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    #[default]
+    Password,
+    Oauth2,
+}
+
+/// Whose authorization server issues the tokens: built-in endpoints and scopes for Google and
+/// Microsoft, or `custom` with every URL given.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuth2Provider {
+    Google,
+    Microsoft,
+    Custom,
+}
+
+/// `[accounts.NAME.oauth2]`. tidings ships no client id: the user registers one (docs/accounts.md).
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    pub provider: OAuth2Provider,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_secret_command: Option<String>,
+    /// Required for `custom`; overrides the built-in endpoint otherwise.
+    #[serde(default)]
+    pub authorization_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// For `tidings account login NAME --device` (RFC 8628).
+    #[serde(default)]
+    pub device_authorization_url: Option<String>,
+    /// Replaces the provider's built-in scopes.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Microsoft only: the directory (tenant) id or domain; default `common`.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+// Hand-written so a client secret can never reach a log through `{:?}`.
+impl fmt::Debug for OAuth2Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth2Config")
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_secret_command", &self.client_secret_command)
+            .field("authorization_url", &self.authorization_url)
+            .field("token_url", &self.token_url)
+            .field("device_authorization_url", &self.device_authorization_url)
+            .field("scopes", &self.scopes)
+            .field("tenant", &self.tenant)
+            .finish()
+    }
+}
+
+impl OAuth2Config {
+    /// The client secret from `client_secret` or `client_secret_command`; `Ok(None)` for a
+    /// public client (the usual case for a desktop app with PKCE).
+    pub fn resolve_client_secret(&self) -> Result<Option<String>, String> {
+        if let Some(s) = self.client_secret.as_deref().filter(|s| !s.is_empty()) {
+            return Ok(Some(s.to_string()));
+        }
+        match &self.client_secret_command {
+            Some(cmd) => secret_from_command(cmd, "oauth2.client_secret_command").map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// What a server with `auth = "oauth2"` needs to get a token: filled in by [`Config::parse`]
+/// (the account and its `[oauth2]` section) and [`Config::bind_data_dir`] (where tokens live).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2Binding {
+    /// The account's name in the config: tokens are saved under it.
+    pub account: String,
+    pub email: String,
+    pub settings: OAuth2Config,
+    /// The data dir holding the secrets file when there is no keyring; None until bound.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Per-account overrides of `[tracking]`; a key left out keeps the `[tracking]` value. Most
@@ -142,6 +236,12 @@ pub struct ServerConfig {
     pub password: Option<String>,
     #[serde(default)]
     pub password_command: Option<String>,
+    /// `"password"` (default) or `"oauth2"` (then `[accounts.NAME.oauth2]` says how).
+    #[serde(default)]
+    pub auth: AuthMethod,
+    /// Set for `auth = "oauth2"` after parsing; not a config-file key.
+    #[serde(skip)]
+    pub oauth2: Option<OAuth2Binding>,
     /// Accept self-signed/invalid certificates. Only for test servers on loopback.
     #[serde(default)]
     pub accept_invalid_certs: bool,
@@ -164,6 +264,7 @@ impl fmt::Debug for ServerConfig {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("password_command", &self.password_command)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -485,6 +586,8 @@ impl Config {
             message: describe_toml_error(&e, text),
         })?;
         config.validate(path)?;
+        let mut config = config;
+        config.bind_oauth2();
         Ok(config)
     }
 
@@ -523,11 +626,57 @@ impl Config {
                         "set either password or password_command, not both",
                     ));
                 }
-                if s.password.is_none() && s.password_command.is_none() {
+                if s.auth == AuthMethod::Oauth2 {
+                    if acc.oauth2.is_none() {
+                        return Err(err(
+                            "oauth2",
+                            &format!(
+                                "is missing: {section}.auth = \"oauth2\" needs an \
+                                 [accounts.{name}.oauth2] section (see docs/accounts.md)"
+                            ),
+                        ));
+                    }
+                } else if s.password.is_none() && s.password_command.is_none() {
                     return Err(err(
                         &format!("{section}.password_command"),
                         "is missing (or set password)",
                     ));
+                }
+            }
+            if let Some(o) = &acc.oauth2 {
+                if o.client_id.trim().is_empty() {
+                    return Err(err("oauth2.client_id", "must not be empty"));
+                }
+                if o.client_secret.is_some() && o.client_secret_command.is_some() {
+                    return Err(err(
+                        "oauth2.client_secret",
+                        "set either client_secret or client_secret_command, not both",
+                    ));
+                }
+                if o.provider == OAuth2Provider::Custom {
+                    for (key, v) in [
+                        ("authorization_url", &o.authorization_url),
+                        ("token_url", &o.token_url),
+                    ] {
+                        if v.is_none() {
+                            return Err(err(
+                                &format!("oauth2.{key}"),
+                                "is missing (provider = \"custom\" needs it)",
+                            ));
+                        }
+                    }
+                }
+                let urls = [
+                    ("authorization_url", &o.authorization_url),
+                    ("token_url", &o.token_url),
+                    ("device_authorization_url", &o.device_authorization_url),
+                ];
+                for (key, v) in urls {
+                    if let Some(u) = v {
+                        if url::Url::parse(u).is_err() {
+                            return Err(err(&format!("oauth2.{key}"), "is not a URL"));
+                        }
+                    }
                 }
             }
             if let Some(t) = &acc.tracking {
@@ -550,6 +699,38 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Gives every server with `auth = "oauth2"` its account and `[oauth2]` section.
+    fn bind_oauth2(&mut self) {
+        for (name, acc) in self.accounts.iter_mut() {
+            let Some(settings) = acc.oauth2.clone() else {
+                continue;
+            };
+            let email = acc.email.clone();
+            for s in [acc.imap.as_mut(), acc.smtp.as_mut()].into_iter().flatten() {
+                if s.auth == AuthMethod::Oauth2 {
+                    s.oauth2 = Some(OAuth2Binding {
+                        account: name.clone(),
+                        email: email.clone(),
+                        settings: settings.clone(),
+                        data_dir: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Tells OAuth2 servers which data dir keeps their tokens when there is no keyring. Called
+    /// once the paths are resolved (`cli::Context::load`).
+    pub fn bind_data_dir(&mut self, data_dir: &Path) {
+        for acc in self.accounts.values_mut() {
+            for s in [acc.imap.as_mut(), acc.smtp.as_mut()].into_iter().flatten() {
+                if let Some(b) = s.oauth2.as_mut() {
+                    b.data_dir = Some(data_dir.to_path_buf());
+                }
+            }
+        }
     }
 
     /// The `[tracking]` settings that apply to `account`: the section with the account's
@@ -747,5 +928,39 @@ track_links = true
             .unwrap_err()
             .to_string();
         assert!(e.contains("accounts.out.imap"), "{e}");
+    }
+
+    const OAUTH: &str = "[accounts.work]\nemail = \"me@example.com\"\n\
+        [accounts.work.imap]\nhost = \"imap.gmail.com\"\nport = 993\nuser = \"me@example.com\"\n\
+        auth = \"oauth2\"\n\
+        [accounts.work.smtp]\nhost = \"smtp.gmail.com\"\nport = 465\nuser = \"me@example.com\"\n\
+        auth = \"oauth2\"\n\
+        [accounts.work.oauth2]\nprovider = \"google\"\nclient_id = \"id.apps\"\n\
+        client_secret = \"s3cret\"\n";
+
+    #[test]
+    fn oauth2_servers_need_no_password_and_know_their_account() {
+        let mut c = Config::parse(OAUTH, Path::new("c.toml")).unwrap();
+        c.bind_data_dir(Path::new("/data"));
+        let imap = c.accounts["work"].imap.as_ref().unwrap();
+        assert_eq!(imap.auth, AuthMethod::Oauth2);
+        let b = imap.oauth2.as_ref().unwrap();
+        assert_eq!(b.account, "work");
+        assert_eq!(b.data_dir.as_deref(), Some(Path::new("/data")));
+        assert_eq!(
+            b.settings.resolve_client_secret().unwrap().as_deref(),
+            Some("s3cret")
+        );
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let no_section = OAUTH.split("[accounts.work.oauth2]").next().unwrap();
+        let e = Config::parse(no_section, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("accounts.work.oauth2"), "{e}");
+        let custom = OAUTH.replace("\"google\"", "\"custom\"");
+        let e = Config::parse(&custom, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("oauth2.authorization_url"), "{e}");
     }
 }

@@ -3,6 +3,10 @@
 
 mod support;
 
+#[path = "integration/account_add.rs"]
+mod account_add;
+#[path = "integration/accounts.rs"]
+mod accounts;
 #[path = "integration/cli_mail.rs"]
 mod cli_mail;
 #[path = "integration/compose_ui.rs"]
@@ -25,6 +29,8 @@ mod superdata;
 mod sync;
 #[path = "integration/tracker.rs"]
 mod tracker;
+#[path = "integration/tracker_prod.rs"]
+mod tracker_prod;
 #[path = "integration/tracksend.rs"]
 mod tracksend;
 #[path = "integration/tui_activity.rs"]

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openssl dovecot-core dovecot-imapd python3-aiosmtpd python3-dbusmock dbus tmux isync dnsmasq-base postgresql wrk nginx-light chromium)
+# systemd-analyze (the unit's security score) and dpkg for tests/package.sh.
+packages+=(systemd dpkg)
+# OAuth2 sign-in tests: the authorization server (tests/support/oauth_server.py).
+packages+=(python3-authlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,4 +23,6 @@ fi
 if command -v systemctl >/dev/null 2>&1; then systemctl stop dovecot >/dev/null 2>&1 || true; fi
 
 cargo build --locked --release
+# The Debian package from that release build (cargo deb --no-build), installed into a throwaway root.
+tests/package.sh
 cargo test --locked --release -- --test-threads=2 "$@"

@@ -223,7 +223,12 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 failed = true;
-                let _ = writeln!(err, "tidings: {}: {e}", account.name);
+                if e.needs_sign_in() {
+                    // The one line to act on; it names the account already.
+                    let _ = writeln!(err, "tidings: {e}");
+                } else {
+                    let _ = writeln!(err, "tidings: {}: {e}", account.name);
+                }
             }
         }
     }

@@ -1,6 +1,9 @@
 //! The headless command line: clap definitions and dispatch. Scripts and tests rely on these
 //! commands, their flags, their JSON and their exit codes (0 ok, 1 failure, 2 usage).
 
+mod account;
+mod account_add;
+mod completions;
 pub mod demo;
 mod forget_account;
 mod mail;
@@ -74,6 +77,38 @@ pub enum Command {
     Watch(WatchArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
+    /// Set up and list accounts
+    Account(AccountArgs),
+    /// Print a completion script for bash, zsh or fish
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub action: AccountAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Set an account up: discover its servers, check the login, add it to the config
+    Add(account_add::AddArgs),
+    /// Each account, how it signs in and whether it is signed in
+    List(account_add::ListArgs),
+    /// Sign in with OAuth2 (a browser; `--device`: a code to enter on another device)
+    Login(account::LoginArgs),
+    /// Forget the account's OAuth2 tokens (sign in again with `tidings account login`)
+    Logout(account::LogoutArgs),
+}
+
+impl AccountAction {
+    /// Login and logout work on the typed config (they need the account's `[oauth2]` and the
+    /// data dir); add and list read the file as text.
+    fn needs_context(&self) -> bool {
+        matches!(self, AccountAction::Login(_) | AccountAction::Logout(_))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -271,7 +306,8 @@ pub struct Context {
 impl Context {
     pub fn load(cli: &Cli) -> anyhow::Result<Context> {
         let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
-        let config = Config::load(&paths.config_file)?;
+        let mut config = Config::load(&paths.config_file)?;
+        config.bind_data_dir(&paths.data_dir);
         Ok(Context { paths, config })
     }
 
@@ -293,13 +329,41 @@ impl Context {
 
 /// Runs the parsed command line; errors become a one-line reason on stderr and exit code 1.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::private_files::restrict_umask();
     let result = (|| -> anyhow::Result<ExitCode> {
         if let Some(Command::Demo(args)) = &cli.command {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
             return demo::demo(args);
         }
+        // Before Context::load: these need no valid config (completions none at all, and the
+        // account commands read the file as text to add to it or list it). The tracker is a
+        // server: it reads no user config and logs to stderr (or --log-file), not to a file
+        // under a home directory that a hardened service does not have.
+        match &cli.command {
+            Some(Command::Completions(args)) => return completions::completions(args),
+            Some(Command::Man) => return completions::man(),
+            Some(Command::Account(args)) if !args.action.needs_context() => {
+                let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())?;
+                return account_add::run(&paths, args);
+            }
+            Some(Command::Tracker(args)) => return tracker::run(args),
+            _ => {}
+        }
         let ctx = Context::load(&cli)?;
+        let tightened = crate::private_files::tighten_data_dir(&ctx.paths.data_dir);
         let _log = crate::logging::init(&ctx.paths.log_dir());
+        match tightened {
+            Ok(changed) if !changed.is_empty() => tracing::warn!(
+                "{}: made private (files 0600, directories 0700): {} path(s) others could read",
+                ctx.paths.data_dir.display(),
+                changed.len()
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "{}: could not make private: {e}",
+                ctx.paths.data_dir.display()
+            ),
+        }
         match cli.command {
             Some(Command::List(args)) => mail::list(&ctx, &args),
             Some(Command::Send(args)) => send::send(&ctx, &args),
@@ -318,6 +382,22 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Show(args)) => show::show(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
+            Some(Command::Account(args)) => match &args.action {
+                AccountAction::Login(a) => account::login(&ctx, a),
+                AccountAction::Logout(a) => account::logout(&ctx, a),
+                _ => account_add::run(&ctx.paths, &args),
+            },
+            Some(Command::Completions(args)) => completions::completions(&args),
+            Some(Command::Man) => completions::man(),
+            None if ctx.config.accounts.is_empty() => match account_add::first_run(&ctx.paths)? {
+                account_add::FirstRun::NotAsked => tui::run(&ctx),
+                account_add::FirstRun::Exit(code) => Ok(code),
+                // The new account is in the file now: the inbox opens on it.
+                account_add::FirstRun::Added => tui::run(&Context {
+                    config: Config::load(&ctx.paths.config_file)?,
+                    paths: ctx.paths,
+                }),
+            },
             None => tui::run(&ctx),
         }
     })();

@@ -23,7 +23,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     if ctx.config.accounts.is_empty() {
         eprintln!(
             "tidings: no accounts configured in {}.\n\
-             Add one like this:\n\n\
+             Set one up with `tidings account add`, or add one like this:\n\n\
              [accounts.work]\n\
              email = \"me@example.com\"\n\
              [accounts.work.imap]\n\

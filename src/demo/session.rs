@@ -176,6 +176,7 @@ impl DemoEnv {
                 folders: Default::default(),
                 server_saves_sent: None,
                 tracking: None,
+                oauth2: None,
             },
         );
         Ok(DemoServers {

@@ -140,6 +140,8 @@ impl LocalSmtp {
             user: self.shared.user.clone(),
             password: Some(self.shared.password.clone()),
             password_command: None,
+            auth: Default::default(),
+            oauth2: None,
             accept_invalid_certs: false,
             timeout_seconds: IO_TIMEOUT.as_secs(),
         }

@@ -22,6 +22,13 @@ pub enum SyncError {
     Stopped,
 }
 
+impl SyncError {
+    /// True when only the user can fix it by signing in again (`tidings account login NAME`).
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, SyncError::Imap(ImapError::OAuth2(e)) if e.needs_sign_in())
+    }
+}
+
 /// What the engine reports while it works. `account` is the config's account name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {

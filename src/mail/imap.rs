@@ -1,10 +1,12 @@
 //! One authenticated IMAP connection: TCP with connect/read/write timeouts, then TLS, STARTTLS or
-//! plain text as the account's `security` says, then LOGIN and CAPABILITY. Errors name the server,
-//! the user and what to check in the config file. The password is never logged.
+//! plain text as the account's `security` says, then LOGIN (or AUTHENTICATE with an OAuth2 token:
+//! OAUTHBEARER where offered, else XOAUTH2) and CAPABILITY. Errors name the server, the user and
+//! what to check in the config file. The password and the token are never logged.
 //!
 //! The `imap` crate is blocking; callers run it on their own threads (see `sync::spawn_watcher`).
 
-use crate::config::{Security, ServerConfig};
+use super::oauth2::{self, sasl, OAuth2Error};
+use crate::config::{AuthMethod, OAuth2Binding, Security, ServerConfig};
 use imap::extensions::idle::SetReadTimeout;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -37,6 +39,9 @@ pub enum ImapError {
         hint: &'static str,
         config: PathBuf,
     },
+    /// OAuth2 could not give a token; "sign in again: …" when only the user can fix it.
+    #[error(transparent)]
+    OAuth2(#[from] OAuth2Error),
     // The server's words are hostile bytes: sanitized before they reach a terminal.
     #[error("{addr}: {context}: {}", describe(source))]
     Protocol {
@@ -328,37 +333,50 @@ pub fn connect_with_interrupter(
             )));
         }
     }
-    let password = server
-        .resolve_password()
-        .map_err(|reason| ImapError::Login {
-            addr: addr.clone(),
-            user: server.user.clone(),
-            reason,
-            hint: "imap.password_command",
-            config: config.clone(),
-        })?;
-    let mut session = client.login(&server.user, &password).map_err(|(e, _)| {
-        // A connection that failed or stalled says nothing about the password.
-        if let imap::Error::Io(_) = e {
-            return proto_err("LOGIN")(e);
+    let login_err = |reason: String, hint: &'static str| ImapError::Login {
+        addr: addr.clone(),
+        user: server.user.clone(),
+        reason,
+        hint,
+        config: config.clone(),
+    };
+    let mut session = match (server.auth, &server.oauth2) {
+        (AuthMethod::Oauth2, Some(binding)) => authenticate_oauth2(client, server, binding)
+            .map_err(|e| match e {
+                AuthFailure::Io(e) => proto_err("AUTHENTICATE")(e),
+                AuthFailure::Refused(reason) => {
+                    login_err(reason, "imap.user and the account's [oauth2] section")
+                }
+                AuthFailure::Token(e) => ImapError::OAuth2(e),
+            })?,
+        (AuthMethod::Oauth2, None) => {
+            return Err(login_err(
+                "auth = \"oauth2\" but the account has no [oauth2] section".into(),
+                "the account's [oauth2] section",
+            ))
         }
-        let reason = match &e {
-            imap::Error::No(no) => crate::sanitize::sanitize_line(&no.information),
-            other => other.to_string(),
-        };
-        ImapError::Login {
-            addr: addr.clone(),
-            user: server.user.clone(),
-            reason,
-            hint: if server.password.is_some() {
-                "imap.user and imap.password"
-            } else {
-                "imap.user and imap.password_command"
-            },
-            config: config.clone(),
+        (AuthMethod::Password, _) => {
+            let password = server
+                .resolve_password()
+                .map_err(|reason| login_err(reason, "imap.password_command"))?;
+            client.login(&server.user, &password).map_err(|(e, _)| {
+                // A connection that failed or stalled says nothing about the password.
+                if let imap::Error::Io(_) = e {
+                    return proto_err("LOGIN")(e);
+                }
+                let reason = match &e {
+                    imap::Error::No(no) => crate::sanitize::sanitize_line(&no.information),
+                    other => other.to_string(),
+                };
+                let hint = if server.password.is_some() {
+                    "imap.user and imap.password"
+                } else {
+                    "imap.user and imap.password_command"
+                };
+                login_err(reason, hint)
+            })?
         }
-    })?;
-    drop(password);
+    };
     let caps = {
         let c = session.capabilities().map_err(proto_err("CAPABILITY"))?;
         Capabilities {
@@ -389,6 +407,72 @@ pub fn connect_with_interrupter(
         addr,
         interrupter,
     })
+}
+
+enum AuthFailure {
+    Io(imap::Error),
+    /// The server said NO twice: with the token we had and with a freshly refreshed one.
+    Refused(String),
+    Token(OAuth2Error),
+}
+
+/// Answers the server's SASL challenges: the first with the token message, any later one (the
+/// JSON error that a refusal starts with) with the mechanism's acknowledgement, so the server
+/// says NO instead of waiting.
+struct BearerAuthenticator {
+    initial: String,
+    failure_ack: &'static str,
+    answered: std::cell::Cell<bool>,
+}
+
+impl imap::Authenticator for BearerAuthenticator {
+    type Response = String;
+    fn process(&self, _challenge: &[u8]) -> String {
+        if self.answered.replace(true) {
+            self.failure_ack.to_string()
+        } else {
+            self.initial.clone()
+        }
+    }
+}
+
+/// AUTHENTICATE with the account's access token; when the server refuses it, once more with a
+/// refreshed token (it may have been revoked early or the clock be off).
+fn authenticate_oauth2(
+    mut client: imap::Client<ImapStream>,
+    server: &ServerConfig,
+    binding: &OAuth2Binding,
+) -> Result<Session, AuthFailure> {
+    let caps = client.capabilities().map_err(AuthFailure::Io)?;
+    let mechanism = sasl::Mechanism::choose(caps.has_str("AUTH=OAUTHBEARER"));
+    drop(caps);
+    let mut token = oauth2::access_token(binding).map_err(AuthFailure::Token)?;
+    let mut refreshed = false;
+    loop {
+        let auth = BearerAuthenticator {
+            initial: mechanism.initial_response(&server.user, &token, &server.host, server.port),
+            failure_ack: mechanism.failure_ack(),
+            answered: std::cell::Cell::new(false),
+        };
+        match client.authenticate(mechanism.name(), &auth) {
+            Ok(session) => return Ok(session),
+            Err((imap::Error::Io(e), _)) => return Err(AuthFailure::Io(imap::Error::Io(e))),
+            Err((e, back)) => {
+                let reason = match &e {
+                    imap::Error::No(no) => crate::sanitize::sanitize_line(&no.information),
+                    other => crate::sanitize::sanitize_line(&other.to_string()),
+                };
+                if refreshed {
+                    return Err(AuthFailure::Refused(reason));
+                }
+                tracing::info!(account = %binding.account, "IMAP refused the access token ({reason}); refreshing it");
+                refreshed = true;
+                client = back;
+                token =
+                    oauth2::token_after_rejection(binding, &token).map_err(AuthFailure::Token)?;
+            }
+        }
+    }
 }
 
 fn open_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, String> {

@@ -10,6 +10,7 @@ pub mod filing;
 pub mod imap;
 pub mod local_mailbox;
 pub mod mailbox_name;
+pub mod oauth2;
 pub mod ops;
 pub mod outbox;
 pub mod parse;

@@ -509,10 +509,6 @@ impl Outbox {
                 entry.account, entry.account
             )));
         };
-        let password = match smtp.resolve_password() {
-            Ok(p) => p,
-            Err(e) => return Ok(Some(format!("SMTP password: {e}"))),
-        };
         let mut session: Option<SmtpSession> = None;
         for d in store.outbox_deliveries(entry.id)? {
             if d.state != delivery::PENDING {
@@ -520,7 +516,7 @@ impl Outbox {
             }
             let conn = match session.as_mut() {
                 Some(s) => s,
-                None => match SmtpSession::connect(smtp, &entry.envelope_from, Some(&password)) {
+                None => match SmtpSession::connect_account(smtp, &entry.envelope_from) {
                     Ok(s) => session.insert(s),
                     Err(e) => {
                         // A refusal before any mail is named (e.g. 535 at AUTH) concerns the

@@ -3,7 +3,8 @@
 //! before DATA so the outbox can record the one moment after which a mail may have been accepted.
 //! Failures are classified the way the outbox needs them: retry later, give up, or unknown.
 
-use crate::config::{Security, ServerConfig};
+use super::oauth2::{self, sasl};
+use crate::config::{AuthMethod, Security, ServerConfig};
 use lettre::address::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
@@ -58,6 +59,16 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
     crate::sanitize::error_line(e)
 }
 
+/// A command lettre has no type for (AUTH OAUTHBEARER, the SASL empty response); it must end
+/// with CRLF and hold no secret in its Debug form, which lettre never prints anyway.
+struct RawCommand(String);
+
+impl std::fmt::Display for RawCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An open, authenticated SMTP session. Dropping it closes the connection.
 pub struct SmtpSession {
     conn: SmtpConnection,
@@ -82,6 +93,108 @@ fn hello_name(from_email: &str) -> ClientId {
 }
 
 impl SmtpSession {
+    /// Connects and signs in as the account's `[smtp]` says: with the password (or
+    /// password_command), or with an OAuth2 token — refreshed and tried once more when the server
+    /// refuses it. A token that cannot be had is a temporary failure (the mail waits in the
+    /// outbox) whose message is the one line the user acts on: "sign in again: …".
+    pub fn connect_account(cfg: &ServerConfig, from_email: &str) -> Result<SmtpSession, SmtpError> {
+        let binding = match (cfg.auth, &cfg.oauth2) {
+            (AuthMethod::Password, _) => {
+                let password = cfg
+                    .resolve_password()
+                    .map_err(|e| SmtpError::temporary(format!("SMTP password: {e}")))?;
+                return SmtpSession::connect(cfg, from_email, Some(&password));
+            }
+            (AuthMethod::Oauth2, None) => {
+                return Err(SmtpError::temporary(
+                    "auth = \"oauth2\" but the account has no [oauth2] section",
+                ))
+            }
+            (AuthMethod::Oauth2, Some(b)) => b,
+        };
+        let token_err = |e: oauth2::OAuth2Error| SmtpError::temporary(e.to_string());
+        let mut token = oauth2::access_token(binding).map_err(token_err)?;
+        let mut session = SmtpSession::connect(cfg, from_email, None)?;
+        match session.auth_bearer(cfg, from_email, &token) {
+            Ok(()) => return Ok(session),
+            Err(e) if e.kind != FailureKind::Permanent => return Err(e),
+            Err(e) => tracing::info!(
+                account = %binding.account,
+                "SMTP refused the access token ({}); refreshing it",
+                e.message
+            ),
+        }
+        token = oauth2::token_after_rejection(binding, &token).map_err(token_err)?;
+        let mut session = SmtpSession::connect(cfg, from_email, None)?;
+        session.auth_bearer(cfg, from_email, &token)?;
+        Ok(session)
+    }
+
+    /// AUTH OAUTHBEARER (RFC 7628) when the server offers it, else XOAUTH2, with `token`. A
+    /// refusal is Permanent for this token only; the caller decides whether a fresh one is worth
+    /// a try.
+    fn auth_bearer(
+        &mut self,
+        cfg: &ServerConfig,
+        from_email: &str,
+        token: &str,
+    ) -> Result<(), SmtpError> {
+        let mechanism = if self.offers_oauthbearer(from_email) {
+            sasl::Mechanism::OAuthBearer
+        } else if self
+            .conn
+            .server_info()
+            .supports_auth_mechanism(Mechanism::Xoauth2)
+        {
+            sasl::Mechanism::XOauth2
+        } else {
+            return Err(SmtpError::temporary(format!(
+                "{}:{} offers neither AUTH OAUTHBEARER nor XOAUTH2 (check smtp.auth)",
+                cfg.host, cfg.port
+            )));
+        };
+        let initial = mechanism.initial_response(&cfg.user, token, &cfg.host, cfg.port);
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(initial);
+        let command = RawCommand(format!("AUTH {} {encoded}\r\n", mechanism.name()));
+        let step = format!("AUTH {}", mechanism.name());
+        match self.conn.command(command) {
+            // 334 carries the server's JSON error; the mechanism's acknowledgement ends the
+            // exchange (with 535).
+            Ok(r)
+                if r.code().severity
+                    == lettre::transport::smtp::response::Severity::PositiveIntermediate =>
+            {
+                let ack = base64::engine::general_purpose::STANDARD.encode(mechanism.failure_ack());
+                match self.conn.command(RawCommand(format!("{ack}\r\n"))) {
+                    // 535 (permanent): this token is refused; a 4xx says nothing about it.
+                    Err(e) => Err(SmtpError::classify(&step, &e)),
+                    Ok(_) => Err(SmtpError {
+                        kind: FailureKind::Permanent,
+                        message: format!("{step}: the server did not accept the token"),
+                    }),
+                }
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(SmtpError::classify(&step, &e)),
+        }
+    }
+
+    /// Whether the server offers AUTH OAUTHBEARER. lettre's EHLO parser keeps only the mechanisms
+    /// it knows (not this one), so EHLO is sent again — allowed at any time, it only resets the
+    /// transaction — and its lines are read here.
+    fn offers_oauthbearer(&mut self, from_email: &str) -> bool {
+        let ehlo = RawCommand(format!("EHLO {}\r\n", hello_name(from_email)));
+        match self.conn.command(ehlo) {
+            Ok(r) => r.message().any(|line| {
+                let mut words = line.split_whitespace();
+                words.next().is_some_and(|w| w.eq_ignore_ascii_case("AUTH"))
+                    && words.any(|w| w.eq_ignore_ascii_case("OAUTHBEARER"))
+            }),
+            Err(_) => false,
+        }
+    }
+
     /// Connects, secures the connection as configured and logs in. `password` is the resolved
     /// secret (None = do not authenticate). A server that offers no AUTH at all is used without
     /// logging in; one that offers AUTH but none we speak is an error.

@@ -63,9 +63,12 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
+        // All of the user's mail is in this file: 0600 in a 0700 dir, and SQLite gives the WAL
+        // and SHM files the database's mode, so they are private too.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = crate::private_files::create_private_dir(dir);
         }
+        let _ = crate::private_files::precreate_private_file(path);
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,

@@ -47,6 +47,9 @@ pub struct OptOut {
 
 /// Longest user agent kept; the rest is noise or an attack on our disk.
 pub const MAX_USER_AGENT: usize = 512;
+/// Largest registration body the tracker accepts (413 above it). A reverse proxy in front of
+/// the tracker needs a body limit at least this large (nginx's default is 1 MB).
+pub const MAX_REGISTRATION_BYTES: usize = 4 * 1024 * 1024;
 /// Caps on what one registration may carry.
 pub const MAX_RECIPIENTS: usize = 1000;
 pub const MAX_LINKS_PER_RECIPIENT: usize = 500;

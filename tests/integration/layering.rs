@@ -11,7 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The bottom layer's shared vocabulary: every layer may use it, it uses nothing of the crate.
-const VOCABULARY: &[&str] = &["address", "message_id", "sanitize", "tracking_event"];
+const VOCABULARY: &[&str] = &[
+    "address",
+    "message_id",
+    "sanitize",
+    "tracking_event",
+    "private_files",
+];
 
 /// Each layer (a module path) and the layers it may name, besides itself and the vocabulary.
 /// A file belongs to the longest layer that is a prefix of its module path.
@@ -20,12 +26,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("message_id", &[]),
     ("sanitize", &[]),
     ("tracking_event", &[]),
+    ("private_files", &[]),
+    ("secrets", &[]),
     ("store", &[]),
     ("config", &[]),
     ("logging", &["config"]),
     ("notify", &[]),
-    ("mail", &["store", "config"]),
+    ("mail", &["store", "config", "secrets"]),
     ("superdata", &["store", "config"]),
+    ("accounts", &["mail", "superdata", "config"]),
     (
         "tracking",
         &[
@@ -86,6 +95,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "ui",
             "app",
+            "accounts",
             "demo",
             "mail",
             "superdata",
@@ -94,6 +104,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "logging",
             "notify",
+            "secrets",
         ],
     ),
 ];

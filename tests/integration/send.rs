@@ -1090,6 +1090,8 @@ fn a_trickling_imap_server_is_cut_off_at_the_filing_deadline() {
         user: "me".into(),
         password: Some("pw".into()),
         password_command: None,
+        auth: Default::default(),
+        oauth2: None,
         accept_invalid_certs: false,
         timeout_seconds: 1,
     };

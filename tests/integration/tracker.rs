@@ -138,7 +138,7 @@ async fn all_events(client: &TrackerClient, expected: usize) -> Vec<Event> {
 
 async fn pixel_is_a_no_store_gif_and_unknown_tokens_record_nothing(db: Backend) {
     let token = add_user(&db.url, "alice");
-    let server = TrackerProcess::start(&db.url, &[]);
+    let server = TrackerProcess::start(&db.url, &["--metrics-listen", "127.0.0.1:0"]);
     let alice = api(&server, &token);
     let reg = message("dana@example.com", &[], Duration::hours(1));
     alice.register_message(&reg).await.unwrap();
@@ -181,8 +181,9 @@ async fn pixel_is_a_no_store_gif_and_unknown_tokens_record_nothing(db: Backend) 
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    // Metrics are on their own listener (not the public one).
     let metrics = http()
-        .get(format!("{}/metrics", server.base_url))
+        .get(server.metrics_url.as_deref().unwrap())
         .send()
         .await
         .unwrap()

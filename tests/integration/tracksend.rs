@@ -622,3 +622,44 @@ fn the_demo_tracker_serves_on_loopback_and_keeps_its_user_across_runs() {
         TrackerClient::new(&second.base_url, &token, std::time::Duration::from_secs(5)).unwrap();
     assert!(rt.block_on(client.fetch_events(None, 10)).is_ok());
 }
+
+/// A reverse proxy whose body limit is below the registration's size answers 413 (nginx's own
+/// HTML page): the mail fails at once with the fix in its reason, and is not retried blindly.
+#[test]
+fn a_registration_refused_as_too_large_fails_the_mail_with_the_fix_and_is_not_retried() {
+    let boxes = Mailboxes::start();
+    let proxy = HttpServer::start(vec![("/api/v1/messages".to_string(), Reply::Status(413))]);
+    let base = proxy.url("");
+    let env = Env::new(&boxes.smtp, &tracking_section(&base, "tdg_whatever"));
+    let out = env.send(
+        &[ALICE, BOB],
+        &["--track-opens", "--track-links"],
+        "https://x.test/",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let why = "the tracker (or its proxy) refused a registration of ";
+    assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bytes: raise the proxy's body limit"),
+        "{}",
+        stderr(&out)
+    );
+    let entry = &env.outbox()[0];
+    assert_eq!(entry["state"], "failed");
+    assert!(entry["last_error"].as_str().unwrap().contains(why));
+    let listed = env.run(&["outbox", "--all"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains("failed") && listed.contains(why),
+        "{listed}"
+    );
+
+    let flushed = env.run(&["outbox", "flush"]);
+    assert!(flushed.status.success(), "{}", stderr(&flushed));
+    assert_eq!(
+        proxy.hits().len(),
+        1,
+        "a registration the proxy refuses for its size is not sent again by itself"
+    );
+    assert!(boxes.smtp.deliveries().is_empty(), "nothing left untracked");
+}

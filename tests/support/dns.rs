@@ -1,5 +1,5 @@
 //! A real DNS server for tests: Debian's dnsmasq on 127.0.0.1, answering only what the test
-//! configures (`--mx-host`, `--address`), never forwarding anywhere.
+//! configures (`--mx-host`, `--address`, `--srv-host`), never forwarding anywhere.
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
@@ -27,6 +27,16 @@ fn dnsmasq_binary() -> PathBuf {
 impl Dnsmasq {
     /// `mx`: (domain, mail host, preference); `addresses`: (domain, IPv4) A records.
     pub fn start(mx: &[(&str, &str, u16)], addresses: &[(&str, &str)]) -> Dnsmasq {
+        Dnsmasq::start_with_srv(mx, addresses, &[])
+    }
+
+    /// Also SRV records: (`_service._proto.domain`, Some((target, port))), or None for the
+    /// "decidedly not offered here" record (target ".").
+    pub fn start_with_srv(
+        mx: &[(&str, &str, u16)],
+        addresses: &[(&str, &str)],
+        srv: &[(&str, Option<(&str, u16)>)],
+    ) -> Dnsmasq {
         let bin = dnsmasq_binary();
         let mut last_err = String::new();
         for _attempt in 0..5 {
@@ -55,6 +65,12 @@ impl Dnsmasq {
             }
             for (domain, ip) in addresses {
                 cmd.arg(format!("--address=/{domain}/{ip}"));
+            }
+            for (name, target) in srv {
+                cmd.arg(match target {
+                    Some((host, port)) => format!("--srv-host={name},{host},{port},0,1"),
+                    None => format!("--srv-host={name}"),
+                });
             }
             let mut child = cmd
                 .stdin(Stdio::null())

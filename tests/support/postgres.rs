@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 pub struct Cluster {
     pub port: u16,
+    /// The postmaster's pid, to stop a private cluster.
+    pid: u32,
     _dir: tempfile::TempDir,
 }
 
@@ -149,6 +151,17 @@ fn start() -> Result<Cluster, String> {
             String::from_utf8_lossy(&init.stderr)
         ));
     }
+    // The superuser the tests connect as needs no password; every other role does, so a test
+    // can tell that a password was really sent (and from where).
+    std::fs::write(
+        data.join("pg_hba.conf"),
+        "local all all trust\n\
+         host all postgres 127.0.0.1/32 trust\n\
+         host all postgres ::1/128 trust\n\
+         host all all 127.0.0.1/32 scram-sha-256\n\
+         host all all ::1/128 scram-sha-256\n",
+    )
+    .map_err(|e| format!("pg_hba.conf: {e}"))?;
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("postgres.log")).map_err(|e| e.to_string())?;
     let mut server = as_service_user(&user, &bin.join("postgres"));
@@ -166,14 +179,14 @@ fn start() -> Result<Cluster, String> {
     std::thread::spawn(move || {
         let child = server.spawn();
         let ok = child.is_ok();
-        let _ = tx.send(child.map_err(|e| e.to_string()));
+        let _ = tx.send(child.as_ref().map(|c| c.id()).map_err(|e| e.to_string()));
         if ok {
             loop {
                 std::thread::park();
             }
         }
     });
-    let _child = rx
+    let pid = rx
         .recv()
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("postgres did not start: {e}"))?;
@@ -190,7 +203,11 @@ fn start() -> Result<Cluster, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(Cluster { port, _dir: dir })
+    Ok(Cluster {
+        port,
+        pid,
+        _dir: dir,
+    })
 }
 
 /// Runs one statement on the cluster. On its own thread with its own runtime, so it can be
@@ -235,15 +252,43 @@ pub fn cluster() -> &'static Cluster {
 
 /// A fresh, empty database on the shared cluster: its `postgres://` URL.
 pub fn fresh_database() -> String {
-    let c = cluster();
-    let name = format!(
-        "t{}_{}",
-        std::process::id(),
-        NEXT_DB.fetch_add(1, Ordering::SeqCst)
-    );
-    // CREATE DATABASE cannot run inside a transaction block, so it is sent on its own.
-    let sql_on = |stmt: &str| sql(c.port, "postgres", stmt);
-    sql_on(&format!("CREATE DATABASE {name}"))
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-    format!("postgres://postgres@127.0.0.1:{}/{name}", c.port)
+    cluster().fresh_database()
+}
+
+/// A cluster of the test's own, which it may stop (the shared one must keep running).
+pub fn private_cluster() -> Cluster {
+    start().unwrap_or_else(|e| panic!("cannot start a private test PostgreSQL: {e}"))
+}
+
+impl Cluster {
+    /// A fresh, empty database: its `postgres://` URL (as the superuser, no password).
+    pub fn fresh_database(&self) -> String {
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        // CREATE DATABASE cannot run inside a transaction block, so it is sent on its own.
+        self.execute("postgres", &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Runs `statement` in database `db` as the superuser.
+    pub fn execute(&self, db: &str, statement: &str) -> Result<(), String> {
+        sql(self.port, db, statement)
+    }
+
+    /// Fast shutdown (SIGINT: sessions are cut, as when the server crashes or is stopped for
+    /// maintenance), then waits until the port is closed.
+    pub fn stop(&self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.pid.to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(Instant::now() < deadline, "postgres did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }

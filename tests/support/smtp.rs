@@ -2,7 +2,6 @@
 //! on 127.0.0.1, delivering into Maildirs and logging every accepted transaction. Its answers can
 //! be changed while it runs (`set_mode`), and it can be stopped and started again on the same port.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -17,6 +16,8 @@ pub struct SmtpServer {
     pub maildir: PathBuf,
     routes: Vec<(String, PathBuf)>,
     sent_maildir: Option<PathBuf>,
+    oauth_introspect: Option<String>,
+    oauthbearer: bool,
     control: PathBuf,
     log: PathBuf,
     tls: Tls,
@@ -33,6 +34,11 @@ pub struct SmtpOptions {
     /// Also file every accepted mail here, like a server that saves sent mail itself.
     pub sent_maildir: Option<PathBuf>,
     pub tls: Tls,
+    /// Also accept AUTH XOAUTH2, checking tokens at this introspection URL (an
+    /// [`super::oauth::OAuthServer`]'s).
+    pub oauth_introspect: Option<String>,
+    /// With `oauth_introspect`: also offer AUTH OAUTHBEARER.
+    pub oauthbearer: bool,
 }
 
 /// How the server secures connections (with a fresh self-signed certificate).
@@ -44,21 +50,6 @@ pub enum Tls {
     Starttls,
     /// TLS from the first byte (port 465 style).
     Implicit,
-}
-
-fn check_python() {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "the SMTP tests need Debian's aiosmtpd under {PYTHON}: \
-         `sudo apt-get install python3-aiosmtpd` (or run tests/run.sh)"
-    );
 }
 
 /// A port on 127.0.0.1 that nothing listens on right now.
@@ -73,7 +64,7 @@ impl SmtpServer {
     }
 
     pub fn start_with(opts: SmtpOptions) -> SmtpServer {
-        check_python();
+        super::require_python_module("aiosmtpd", "SMTP", "python3-aiosmtpd");
         let dir = tempfile::tempdir().unwrap();
         let mut s = SmtpServer {
             child: None,
@@ -83,6 +74,8 @@ impl SmtpServer {
             maildir: dir.path().join("Maildir"),
             routes: opts.routes,
             sent_maildir: opts.sent_maildir,
+            oauth_introspect: opts.oauth_introspect,
+            oauthbearer: opts.oauthbearer,
             control: dir.path().join("mode"),
             log: dir.path().join("deliveries.jsonl"),
             tls: opts.tls,
@@ -116,6 +109,12 @@ impl SmtpServer {
         if let Some(sent) = &self.sent_maildir {
             cmd.arg("--sent-maildir").arg(sent);
         }
+        if let Some(url) = &self.oauth_introspect {
+            cmd.arg("--oauth-introspect").arg(url);
+            if self.oauthbearer {
+                cmd.arg("--oauthbearer");
+            }
+        }
         if self.tls != Tls::None {
             let (cert, key) = self.self_signed_cert();
             let mode = if self.tls == Tls::Starttls {
@@ -129,19 +128,7 @@ impl SmtpServer {
                 .arg("--key")
                 .arg(key);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the SMTP test server did not start: {line:?}"));
+        let (child, port) = super::spawn_server_printing_port(&mut cmd, "SMTP test server");
         self.port = port;
         self.child = Some(child);
     }

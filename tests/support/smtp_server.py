@@ -15,6 +15,12 @@ while the server runs:
   hang-before-data SECS   stall SECS seconds at RCPT, before anything is delivered
   hang-after-data SECS    deliver, then stall SECS seconds before answering 250
 
+With --oauth-introspect URL it also accepts AUTH XOAUTH2, checking the bearer token with that
+RFC 7662 introspection endpoint (tests/support/oauth_server.py): a token the authorization server
+calls inactive gets the 334 JSON challenge and then 535, as Gmail answers. --oauthbearer also
+offers AUTH OAUTHBEARER (RFC 7628), checked the same way. Each logged transaction says which
+mechanism signed its session in ("auth").
+
 --tls starttls (STARTTLS required before AUTH) or --tls implicit (TLS from the first byte) use
 --cert/--key. With --sent-maildir it also files a copy of every accepted mail there, like Gmail does.
 On start it prints "PORT <n>" on stdout.
@@ -22,6 +28,7 @@ On start it prints "PORT <n>" on stdout.
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -29,9 +36,11 @@ import socket
 import ssl
 import sys
 import time
+import urllib.parse
+import urllib.request
 import warnings
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 
 def parse_args():
@@ -47,6 +56,8 @@ def parse_args():
     p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--oauth-introspect")
+    p.add_argument("--oauthbearer", action="store_true")
     return p.parse_args()
 
 
@@ -113,7 +124,7 @@ def maildir_put(path, data):
     os.rename(tmp, os.path.join(path, "new", name))
 
 
-def deliver(envelope):
+def deliver(envelope, auth):
     data = envelope.original_content
     targets = []
     for rcpt in envelope.rcpt_tos:
@@ -136,6 +147,7 @@ def deliver(envelope):
             "rcpt_tos": envelope.rcpt_tos,
             "message_id": message_id,
             "size": len(data),
+            "auth": auth,
         }) + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -157,13 +169,80 @@ class Handler:
         m, arg = mode()
         if m == "data-5xx":
             return "554 5.7.1 message rejected as spam"
-        deliver(envelope)
+        auth = session.auth_data if isinstance(session.auth_data, str) else "password"
+        deliver(envelope, auth)
         if m == "drop-after-data":
             server.transport.abort()
             return "250 OK"
         if m == "hang-after-data":
             await asyncio.sleep(float(arg))
         return "250 2.0.0 OK queued"
+
+
+def token_is_active(user, token):
+    """Asks the authorization server (RFC 7662) whether `token` is live and issued to `user`."""
+    body = urllib.parse.urlencode({"token": token}).encode()
+    try:
+        with urllib.request.urlopen(ARGS.oauth_introspect, data=body, timeout=5) as r:
+            answer = json.loads(r.read(65536))
+    except (OSError, ValueError):
+        return False
+    return answer.get("active") is True and answer.get("username") == user
+
+
+async def bearer_auth(server, args, mechanism, parse):
+    """One bearer-token exchange: the initial response (inline or after an empty challenge),
+    the token checked by introspection, and on refusal the JSON challenge before the 535."""
+    if len(args) > 1:
+        try:
+            raw = base64.b64decode(args[1], validate=True)
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+    else:
+        raw = await server.challenge_auth("")
+        if raw is MISSING:
+            return AuthResult(success=False, handled=True)
+    user, token = parse(raw.decode("utf-8", "replace"))
+    if token_is_active(user, token):
+        return AuthResult(success=True, auth_data=mechanism)
+    # Gmail's answer to a bad token: a JSON challenge, then 535 after the client's
+    # acknowledgement (empty for XOAUTH2, ^A for OAUTHBEARER).
+    error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+    reply = await server.challenge_auth(error)
+    if reply is MISSING:
+        return AuthResult(success=False, handled=True)
+    expected = b"\x01" if mechanism == "oauthbearer" else b""
+    if reply != expected:
+        # Temporary, so a client that sent the wrong acknowledgement fails instead of retrying.
+        return AuthResult(success=False, message="454 4.7.0 bad SASL acknowledgement")
+    return AuthResult(success=False, handled=False)
+
+
+def fields(text, sep="\x01"):
+    return dict(part.split("=", 1) for part in text.split(sep) if "=" in part)
+
+
+def parse_xoauth2(text):
+    f = fields(text)
+    return f.get("user", ""), f.get("auth", "").removeprefix("Bearer ")
+
+
+def parse_oauthbearer(text):
+    # "n,a=USER,^Ahost=…^Aport=…^Aauth=Bearer TOKEN^A^A" (RFC 7628 §3.1)
+    gs2, _, rest = text.partition("\x01")
+    user = ""
+    for part in gs2.split(","):
+        if part.startswith("a="):
+            user = part[2:].replace("=2C", ",").replace("=3D", "=")
+    return user, fields(rest).get("auth", "").removeprefix("Bearer ")
+
+
+class OAuthHandler(Handler):
+    async def auth_XOAUTH2(self, server, args):
+        return await bearer_auth(server, args, "xoauth2", parse_xoauth2)
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await bearer_auth(server, args, "oauthbearer", parse_oauthbearer)
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
@@ -177,7 +256,7 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 async def main():
     loop = asyncio.get_running_loop()
-    handler = Handler()
+    handler = OAuthHandler() if ARGS.oauth_introspect else Handler()
     ctx = None
     if ARGS.tls != "none":
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -194,6 +273,7 @@ async def main():
             enable_SMTPUTF8=True,
             tls_context=ctx if starttls else None,
             require_starttls=starttls,
+            auth_exclude_mechanism=[] if ARGS.oauthbearer else ["OAUTHBEARER"],
         )
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -3,7 +3,7 @@
 //! timeout, answers are size-capped, and redirects are not followed (a token never leaves for
 //! another host).
 
-use crate::tracking::wire::{EventPage, OptOut, Registration};
+use crate::tracking::wire::{EventPage, OptOut, Registration, MAX_REGISTRATION_BYTES};
 use reqwest::{header, StatusCode, Url};
 use std::time::Duration;
 
@@ -25,6 +25,26 @@ pub enum ApiError {
     TooLarge,
     #[error("the tracker's answer is not the expected JSON: {0}")]
     BadJson(String),
+    /// A 413 to a registration: usually a reverse proxy's body limit (nginx's is 1 MB), smaller
+    /// than what the tracker takes. Sending the same registration again gets the same answer.
+    #[error("{}", registration_too_large(*bytes))]
+    RegistrationTooLarge { bytes: usize },
+}
+
+fn registration_too_large(bytes: usize) -> String {
+    if bytes > MAX_REGISTRATION_BYTES {
+        format!(
+            "a registration of {bytes} bytes is more than the {} MB the tracker takes: send the \
+             mail to fewer recipients or with fewer tracked links",
+            MAX_REGISTRATION_BYTES / (1024 * 1024)
+        )
+    } else {
+        format!(
+            "the tracker (or its proxy) refused a registration of {bytes} bytes: raise the \
+             proxy's body limit (nginx: client_max_body_size {}m)",
+            MAX_REGISTRATION_BYTES / (1024 * 1024)
+        )
+    }
 }
 
 impl ApiError {
@@ -87,6 +107,12 @@ impl TrackerClient {
     pub async fn register_message(&self, registration: &Registration) -> Result<(), ApiError> {
         let body =
             serde_json::to_vec(registration).map_err(|e| ApiError::BadJson(e.to_string()))?;
+        let bytes = body.len();
+        // The tracker would refuse it, and a proxy in front may not say so with a 413 (Caddy
+        // 2.6 answers 502, which looks worth retrying): it is not sent at all.
+        if bytes > MAX_REGISTRATION_BYTES {
+            return Err(ApiError::RegistrationTooLarge { bytes });
+        }
         let response = self
             .http
             .post(self.url("api/v1/messages")?)
@@ -96,6 +122,10 @@ impl TrackerClient {
             .send()
             .await
             .map_err(network)?;
+        // Whoever answered (a proxy's HTML page, the tracker's JSON), the size is the cause.
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Err(ApiError::RegistrationTooLarge { bytes });
+        }
         read_json::<serde_json::Value>(response).await.map(|_| ())
     }
 
@@ -207,4 +237,38 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         });
     }
     serde_json::from_slice(&body).map_err(|e| ApiError::BadJson(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::wire::RecipientRegistration;
+
+    #[tokio::test]
+    async fn a_registration_over_the_trackers_limit_is_refused_before_it_is_sent() {
+        let url = format!("https://example.com/{}", "a".repeat(4000));
+        let recipient = |n: usize| RecipientRegistration {
+            address: format!("r{n}@example.com"),
+            token: format!("{n:032x}"),
+            links: (0..500)
+                .map(|i| crate::tracking::wire::TrackedLink {
+                    token: format!("{:032x}", n * 1000 + i),
+                    url: url.clone(),
+                })
+                .collect(),
+        };
+        let registration = Registration {
+            message_id: "<big@example.com>".into(),
+            sent_at: chrono::Utc::now(),
+            recipients: (0..3).map(recipient).collect(),
+        };
+        // Nothing listens there: an attempt to send would fail as a network error instead.
+        let client = TrackerClient::new("http://127.0.0.1:9", "tdg_x", DEFAULT_TIMEOUT).unwrap();
+        let e = client.register_message(&registration).await.unwrap_err();
+        assert!(
+            matches!(e, ApiError::RegistrationTooLarge { bytes } if bytes > MAX_REGISTRATION_BYTES)
+        );
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("fewer recipients"), "{e}");
+    }
 }

@@ -377,6 +377,18 @@ impl TrackedPlanner {
                     .map_err(|e| temporary(e.to_string()))?;
                 return Ok(Self::untracked(draft));
             }
+            // The same registration would be refused again: the mail fails now, with the fix
+            // in its reason, instead of retrying for ever.
+            Err(e @ ApiError::RegistrationTooLarge { .. }) => {
+                return Err(PlanError {
+                    temporary: false,
+                    message: format!(
+                        "tracking: {e}; the mail was not sent (once the limit is raised: \
+                         `tidings outbox retry {}`)",
+                        entry.id
+                    ),
+                })
+            }
             Err(e) => {
                 return Err(temporary(format!(
                     "tracking: {e} (the mail waits; `tidings outbox untrack {}` sends it \

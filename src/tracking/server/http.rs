@@ -1,5 +1,7 @@
 //! The tracking server (axum): pixels, link redirects, opt-out pages, the authenticated API the
-//! client uses to register messages and fetch events, health and Prometheus metrics.
+//! client uses to register messages and fetch events, health (`/healthz`: the process answers;
+//! `/readyz`: it can record a hit right now) and Prometheus metrics — on a listener of their own
+//! (`--metrics-listen`), or on the public one only behind a bearer token.
 //!
 //! Hits are committed before they are answered (see [`super::db`]). Anything malformed or unknown
 //! in a pixel or link URL is answered without a 5xx: an unknown pixel still gets its image, an
@@ -30,7 +32,7 @@ pub const PIXEL_GIF: &[u8] = &[
 ];
 
 /// Largest registration body accepted.
-const MAX_REGISTRATION_BYTES: usize = 4 * 1024 * 1024;
+const MAX_REGISTRATION_BYTES: usize = crate::tracking::wire::MAX_REGISTRATION_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -40,6 +42,9 @@ pub struct ServerOptions {
     /// Bits of a client address kept in storage (24 and 48 by default; 32/128 keep it whole).
     pub ip_prefix_v4: u8,
     pub ip_prefix_v6: u8,
+    /// SHA-256 (hex) of the bearer token that opens `/metrics` on the public listener. None:
+    /// the public listener has no `/metrics` (404); serve it with [`metrics_router`] instead.
+    pub metrics_token_sha256: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -49,6 +54,7 @@ impl Default for ServerOptions {
             trusted_proxies: Vec::new(),
             ip_prefix_v4: 24,
             ip_prefix_v6: 48,
+            metrics_token_sha256: None,
         }
     }
 }
@@ -66,6 +72,13 @@ pub struct Metrics {
     pub unknown_tokens: AtomicU64,
     pub not_recorded: AtomicU64,
     pub db_errors: AtomicU64,
+    /// What the last readiness check found (see [`Readiness`]); shared by every listener, so a
+    /// change is logged once.
+    pub database_ready: std::sync::atomic::AtomicU8,
+    /// The last readiness check and when it ran: checks within [`READY_CHECK_REUSE`] of it get
+    /// its answer, and concurrent ones wait for one check, so a flood of `/readyz` on the public
+    /// listener cannot compete with hits for the database's write lock.
+    ready_check: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
 impl Metrics {
@@ -114,6 +127,12 @@ impl Metrics {
             "tidings_tracker_db_errors_total {}\n",
             g(&self.db_errors)
         ));
+        out.push_str("# HELP tidings_tracker_database_ready 1 if the last readiness check could write to the database.\n");
+        out.push_str("# TYPE tidings_tracker_database_ready gauge\n");
+        out.push_str(&format!(
+            "tidings_tracker_database_ready {}\n",
+            u8::from(Readiness::load(self) == Readiness::Ready)
+        ));
         out
     }
 }
@@ -147,9 +166,26 @@ pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metri
         .route("/o/{*rest}", get(opt_out_page).post(opt_out_confirm))
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_page))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(public_metrics_page))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_REGISTRATION_BYTES))
+        .with_state(state)
+}
+
+/// The routes of the private listener (`--metrics-listen`): `/metrics` without a token, and the
+/// health checks, for a Prometheus or a load balancer on a private network.
+pub fn metrics_router(db: Arc<dyn TrackerDb>, metrics: Arc<Metrics>) -> Router {
+    let state = AppState {
+        db,
+        options: Arc::new(ServerOptions::default()),
+        metrics,
+    };
+    Router::new()
+        .route("/metrics", get(metrics_page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -204,7 +240,17 @@ pub async fn serve_with_limits(
     limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(db, options, metrics);
+    serve_app(listener, router(db, options, metrics), limits, shutdown).await
+}
+
+/// Serves `app` (the public [`router`] or the [`metrics_router`]) on `listener` until `shutdown`
+/// resolves, then lets the requests under way finish.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -790,6 +836,139 @@ async fn optouts(State(state): State<AppState>, headers: HeaderMap) -> Response 
 async fn healthz(State(state): State<AppState>) -> Response {
     state.metrics.other_requests.fetch_add(1, Ordering::Relaxed);
     (StatusCode::OK, "ok\n").into_response()
+}
+
+/// How long `/readyz` waits for the database: a load balancer's check must get an answer well
+/// within its own timeout, and a database that takes longer is not fit to record hits.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a readiness check's answer is reused.
+pub const READY_CHECK_REUSE: Duration = Duration::from_secs(1);
+
+/// What the last readiness check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Unknown = 0,
+    Ready = 1,
+    NotReady = 2,
+}
+
+impl Readiness {
+    fn load(metrics: &Metrics) -> Readiness {
+        match metrics.database_ready.load(Ordering::Relaxed) {
+            1 => Readiness::Ready,
+            2 => Readiness::NotReady,
+            _ => Readiness::Unknown,
+        }
+    }
+}
+
+/// Checks that a hit could be recorded now (see [`TrackerDb::check_writable`]) within
+/// [`READY_TIMEOUT`]; the reason when not. A change from the last check's result is logged —
+/// with its cause when the database fails — so the log shows when an outage began and ended.
+pub async fn check_ready(db: &dyn TrackerDb, metrics: &Metrics) -> Result<(), String> {
+    let mut last = metrics.ready_check.lock().await;
+    if let Some((at, result)) = last.as_ref() {
+        if at.elapsed() < READY_CHECK_REUSE {
+            return result.clone();
+        }
+    }
+    let result = match tokio::time::timeout(READY_TIMEOUT, db.check_writable()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(crate::sanitize::sanitize_line(&e.to_string())),
+        Err(_) => Err(format!(
+            "the database did not answer within {} s",
+            READY_TIMEOUT.as_secs()
+        )),
+    };
+    let now = if result.is_ok() {
+        Readiness::Ready
+    } else {
+        Readiness::NotReady
+    };
+    let before = metrics.database_ready.swap(now as u8, Ordering::Relaxed);
+    match (&result, before) {
+        (Ok(()), b) if b == Readiness::NotReady as u8 => {
+            tracing::info!("tracker: database ready again: hits are recorded")
+        }
+        (Ok(()), b) if b == Readiness::Unknown as u8 => tracing::info!("tracker: database ready"),
+        (Err(reason), b) if b != Readiness::NotReady as u8 => {
+            tracing::error!("tracker: database not ready, hits cannot be recorded: {reason}")
+        }
+        _ => {}
+    }
+    *last = Some((std::time::Instant::now(), result.clone()));
+    result
+}
+
+/// Checks readiness every `every` for as long as the runtime lives, so a database that fails
+/// (or comes back) is logged even while no request arrives.
+pub fn spawn_readiness_watch(db: Arc<dyn TrackerDb>, metrics: Arc<Metrics>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let _ = check_ready(db.as_ref(), &metrics).await;
+        }
+    });
+}
+
+/// 200 `ready` when a hit could be recorded now, else 503 with the reason: what a load balancer
+/// should route by (`/healthz` only says the process answers).
+async fn readyz(State(state): State<AppState>) -> Response {
+    state.metrics.other_requests.fetch_add(1, Ordering::Relaxed);
+    let (status, body) = match check_ready(state.db.as_ref(), &state.metrics).await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
+        Err(reason) => {
+            let mut end = reason.len().min(MAX_ERROR_BYTES);
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: database: {}\n", &reason[..end]),
+            )
+        }
+    };
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `/metrics` on the public listener: only with the configured bearer token; without one
+/// configured, the route does not exist there (counters tell an outsider about the traffic).
+async fn public_metrics_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = state.options.metrics_token_sha256.as_deref() else {
+        return not_found(State(state)).await;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| hash_api_token(token.trim()));
+    // Hashes are compared, not tokens: how long a comparison takes tells about a hash, which
+    // does not help anyone guess the token.
+    if presented.as_deref() != Some(expected) {
+        state.metrics.other_requests.fetch_add(1, Ordering::Relaxed);
+        return (
+            StatusCode::UNAUTHORIZED,
+            [
+                (header::WWW_AUTHENTICATE, "Bearer realm=\"tidings-metrics\""),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            "metrics need the bearer token (--metrics-token-file)\n",
+        )
+            .into_response();
+    }
+    metrics_page(State(state)).await
 }
 
 async fn metrics_page(State(state): State<AppState>) -> Response {

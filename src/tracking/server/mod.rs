@@ -7,4 +7,7 @@ pub mod classify;
 pub mod db;
 pub mod http;
 
-pub use http::{serve, serve_with_limits, ConnectionLimits, Metrics, ServerOptions};
+pub use http::{
+    check_ready, metrics_router, serve, serve_app, serve_with_limits, spawn_readiness_watch,
+    ConnectionLimits, Metrics, ServerOptions,
+};

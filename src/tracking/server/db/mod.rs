@@ -5,6 +5,8 @@
 //! Both backends commit a pixel or link hit before [`TrackerDb::record`] returns, batching hits
 //! that arrive together into one transaction (group commit), so a crash loses no answered event.
 
+pub mod backup;
+pub mod password;
 pub mod postgres;
 pub mod sqlite;
 
@@ -317,6 +319,9 @@ pub trait TrackerDb: Send + Sync {
     /// Deletes events older than `cutoff`; returns how many.
     fn purge_before(&self, cutoff: DateTime<Utc>) -> BoxFuture<'_, Result<u64>>;
     fn stats(&self) -> BoxFuture<'_, Result<Stats>>;
+    /// Whether a hit could be recorded right now: the write path is exercised (the write lock
+    /// taken, or a write made and rolled back) without committing anything. `/readyz` asks it.
+    fn check_writable(&self) -> BoxFuture<'_, Result<()>>;
 }
 
 /// When a recorded hit counts as safe, and so may be answered.
@@ -340,18 +345,92 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn TrackerDb>> {
 
 /// Opens the database named by `url`: `sqlite:PATH` or `postgres://…` / `postgresql://…`.
 pub async fn open_with(url: &str, durability: Durability) -> Result<std::sync::Arc<dyn TrackerDb>> {
-    if let Some(path) = url.strip_prefix("sqlite:") {
-        let path = path.strip_prefix("//").unwrap_or(path);
-        if path.is_empty() {
-            return Err(DbError::BadUrl(url.to_string()));
+    open_with_options(
+        url,
+        &ConnectOptions {
+            durability,
+            ..ConnectOptions::default()
+        },
+    )
+    .await
+}
+
+/// How to open a tracker database beyond its URL.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub durability: Durability,
+    /// PostgreSQL: a file whose first line is the password, used when the URL has none (before
+    /// `PGPASSWORD` and `~/.pgpass`; see [`password`]).
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+/// [`open_with`] with every option.
+pub async fn open_with_options(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<std::sync::Arc<dyn TrackerDb>> {
+    if let Some(path) = sqlite_path(url) {
+        if options.password_file.is_some() {
+            return Err(DbError::Other(
+                "a database password file is for PostgreSQL; an SQLite tracker has no password"
+                    .into(),
+            ));
         }
-        let db = sqlite::SqliteDb::open(std::path::Path::new(path), durability)?;
+        let path = path.ok_or_else(|| DbError::BadUrl(url.to_string()))?;
+        let db = sqlite::SqliteDb::open(path, options.durability)?;
         Ok(std::sync::Arc::new(db))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let db = postgres::PostgresDb::connect(url, durability).await?;
+    } else if is_postgres_url(url) {
+        let db = postgres::PostgresDb::connect(url, options).await?;
         Ok(std::sync::Arc::new(db))
     } else {
-        Err(DbError::BadUrl(url.to_string()))
+        Err(DbError::BadUrl(redacted_scheme(url)))
+    }
+}
+
+/// `Some(Some(path))` for `sqlite:PATH` (or `sqlite://PATH`), `Some(None)` for an empty path,
+/// `None` for any other scheme.
+pub fn sqlite_path(url: &str) -> Option<Option<&std::path::Path>> {
+    let path = url.strip_prefix("sqlite:")?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    Some((!path.is_empty()).then(|| std::path::Path::new(path)))
+}
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// What a log line or an error may show of a database URL: an SQLite path whole, a PostgreSQL
+/// URL as `postgres://USER@HOST:PORT/DB` — never a password, wherever it was written.
+pub fn describe_url(url: &str) -> String {
+    if sqlite_path(url).is_some() {
+        return url.to_string();
+    }
+    if !is_postgres_url(url) {
+        return redacted_scheme(url);
+    }
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "postgres://… (unparsable, not shown)".into();
+    };
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().or(config.get_user()).unwrap_or("")
+    )
+}
+
+/// A URL of an unknown scheme is shown as its scheme only: a mistyped `postgress://u:pw@…`
+/// must not put the password in an error message.
+fn redacted_scheme(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, _)) if scheme.len() <= 20 => format!("{scheme}:… (rest not shown)"),
+        _ => "(not shown)".into(),
     }
 }
 

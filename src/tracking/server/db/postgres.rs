@@ -103,10 +103,14 @@ fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
 }
 
 impl PostgresDb {
-    pub async fn connect(url: &str, durability: Durability) -> Result<PostgresDb> {
+    /// Connects (the password from the URL or, without one, see [`super::password`]) and
+    /// runs the migrations.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresDb> {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|_| DbError::BadUrl("postgres URL (not shown)".into()))?;
+        super::password::fill_password(&mut config, options.password_file.as_deref())?;
+        let durability = options.durability;
         if durability == Durability::Process {
             let options = format!(
                 "{} -c synchronous_commit=off",
@@ -765,4 +769,23 @@ impl TrackerDb for PostgresDb {
             })
         })
     }
+
+    fn check_writable(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(check_writable(&self.pool))
+    }
+}
+
+/// A connection from the pool (a fresh one if the server went away since), then an insert that
+/// is rolled back: it fails as a hit would on a server that is down, read-only (a standby, or
+/// `default_transaction_read_only`), out of connections, or that revoked our right to write.
+async fn check_writable(pool: &Pool) -> Result<()> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO tracker_migrations (name) VALUES ('readiness-probe') ON CONFLICT DO NOTHING",
+        &[],
+    )
+    .await?;
+    tx.rollback().await?;
+    Ok(())
 }

@@ -141,9 +141,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 impl SqliteDb {
     pub fn open(path: &Path, durability: Durability) -> Result<SqliteDb> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::private_files::create_private_dir(dir)
                 .map_err(|e| DbError::Other(format!("{}: {e}", dir.display())))?;
         }
+        // Who opened which mail is private: 0600, and SQLite gives the WAL and SHM that mode.
+        crate::private_files::precreate_private_file(path)
+            .map_err(|e| DbError::Other(format!("{}: {e}", path.display())))?;
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
         let writer_conn = connect(path)?;
@@ -711,4 +714,26 @@ impl TrackerDb for SqliteDb {
             )?)
         })
     }
+
+    fn check_writable(&self) -> BoxFuture<'_, Result<()>> {
+        let writer_gone = self.writer.is_closed();
+        self.with_conn(move |conn| check_writable(conn, writer_gone))
+    }
+}
+
+/// Writes a row and rolls it back: that fails as a hit's commit would on a file that is
+/// read-only (permissions, a read-only mount — taking the write lock alone still succeeds there in
+/// WAL mode) or locked by another process beyond the busy timeout. A stopped writer thread fails
+/// too.
+fn check_writable(conn: &mut Connection, writer_gone: bool) -> Result<()> {
+    if writer_gone {
+        return Err(DbError::WriterGone);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO tracker_migrations (name) VALUES ('readiness-probe')",
+        [],
+    )?;
+    tx.rollback()?;
+    Ok(())
 }

@@ -1,0 +1,539 @@
+//! `tidings account add` end to end: discovery against a local autoconfig server and records
+//! served by dnsmasq, the login checked against a real Dovecot and SMTP server, and the config
+//! file gaining exactly one section with every other byte kept; `account list`; the shell
+//! completions. Everything on 127.0.0.1.
+
+use crate::support::dns::Dnsmasq;
+use crate::support::dovecot::Dovecot;
+use crate::support::http::{HttpServer, Reply};
+use crate::support::smtp::SmtpServer;
+use crate::support::tmux::Tmux;
+use crate::support::TidingsEnv;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+use tidings::accounts::discover::{discover, DiscoverOptions};
+use tidings::config::Security;
+use tidings::superdata::net::PrivateAddresses;
+
+/// What the test SMTP server accepts; the Dovecot user is made to match, so one password
+/// signs in to both, as with most providers.
+const USER: &str = "smtpuser";
+const PASSWORD: &str = "smtp-secret";
+const EMAIL: &str = "smtpuser@example.test";
+
+/// A hand-written config: comments, odd spacing, an account and other sections, no final
+/// newline. `account add` must keep every byte of it.
+fn config_before(dns: &Dnsmasq) -> String {
+    format!(
+        "# My tidings config — written by hand, keep these comments\n\
+         theme = \"dark\"    # the dark one\n\n\
+         [accounts.home]   # the old server\n\
+         email = \"me@home.test\"\n\
+         [accounts.home.imap]\n\
+         host = \"127.0.0.1\"\nport = 1\nuser = \"me\"\npassword_command = \"echo x\"\n\n\
+         [superdata]\n\
+         # the test's DNS server (account add asks it too)\n\
+         dns_server = \"{}\"\nallow_private_addresses = true\ntimeout_seconds = 5",
+        dns.addr
+    )
+}
+
+fn autoconfig_xml(dovecot: &Dovecot, smtp: &SmtpServer) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="example.test">
+    <domain>example.test</domain>
+    <displayName>Example</displayName>
+    <incomingServer type="imap">
+      <hostname>127.0.0.1</hostname>
+      <port>{}</port>
+      <socketType>plain</socketType>
+      <username>%EMAILLOCALPART%</username>
+      <authentication>password-cleartext</authentication>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>127.0.0.1</hostname>
+      <port>{}</port>
+      <socketType>plain</socketType>
+      <username>%EMAILLOCALPART%</username>
+      <authentication>password-cleartext</authentication>
+    </outgoingServer>
+  </emailProvider>
+</clientConfig>"#,
+        dovecot.port, smtp.port
+    )
+}
+
+/// Dovecot, the SMTP server, the autoconfig file at autoconfig.example.test, and the config.
+struct Setup {
+    dovecot: Dovecot,
+    _smtp: SmtpServer,
+    http: HttpServer,
+    _dns: Dnsmasq,
+    env: TidingsEnv,
+    before: String,
+}
+
+fn setup() -> Setup {
+    let dovecot = Dovecot::start();
+    dovecot.add_user(USER, PASSWORD);
+    let smtp = SmtpServer::start();
+    let http = HttpServer::start(vec![(
+        "/mail/config-v1.1.xml".into(),
+        Reply::Body("text/xml", autoconfig_xml(&dovecot, &smtp)),
+    )]);
+    let dns = Dnsmasq::start(&[], &[("autoconfig.example.test", "127.0.0.1")]);
+    let before = config_before(&dns);
+    let env = TidingsEnv::new(&before);
+    Setup {
+        dovecot,
+        _smtp: smtp,
+        http,
+        _dns: dns,
+        env,
+        before,
+    }
+}
+
+impl Setup {
+    /// `tidings account add ARGS` with `answers` piped in, one per line.
+    fn add(&self, args: &[&str], answers: &[&str]) -> Output {
+        let mut child = self
+            .env
+            .command()
+            .args(["account", "add"])
+            .args(args)
+            .env(
+                "TIDINGS_AUTOCONFIG_HTTP_PORT",
+                self.http.addr.port().to_string(),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for a in answers {
+            writeln!(stdin, "{a}").unwrap();
+        }
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    fn config(&self) -> String {
+        std::fs::read_to_string(self.env.config_path()).unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
+    let s = setup();
+    let answers = [
+        EMAIL,
+        "Sam Smith",
+        "", // IMAP server: as discovered
+        "",
+        "",
+        "", // SMTP server
+        "",
+        "",
+        "",     // user name
+        "work", // account name
+        PASSWORD,
+    ];
+    let out = s.add(&[], &answers);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{}",
+        text(&out.stderr),
+        s.dovecot.log()
+    );
+    let url = format!(
+        "http://autoconfig.example.test:{}/mail/config-v1.1.xml",
+        s.http.addr.port()
+    );
+    assert!(
+        stdout.contains(&format!("from autoconfig {url}")),
+        "each setting says where it came from: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "IMAP 127.0.0.1:{} none: signed in",
+            s.dovecot.port
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SMTP 127.0.0.1:"), "{stdout}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+
+    let after = s.config();
+    assert!(
+        after.starts_with(&s.before),
+        "every earlier byte is kept:\n{after}"
+    );
+    let added = &after[s.before.len()..];
+    assert_eq!(added.matches("[accounts.").count(), 3, "{added}");
+    assert!(added.starts_with("\n\n[accounts.work]\n"), "{added}");
+    assert!(added.contains("email = \"smtpuser@example.test\"\n"));
+    assert!(added.contains("display_name = \"Sam Smith\"\n"));
+    assert!(added.contains(&format!("port = {}\n", s.dovecot.port)));
+    assert!(added.contains("security = \"none\"\nuser = \"smtpuser\"\n"));
+    assert!(
+        !after.contains(PASSWORD),
+        "the password never reaches the config"
+    );
+
+    // The password is in a private file the config reads with password_command …
+    let secret = s.env.data_dir().join("secrets/work.password");
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        format!("{PASSWORD}\n")
+    );
+    assert_eq!(std::fs::metadata(&secret).unwrap().mode() & 0o777, 0o600);
+    assert!(added.contains("password_command = \"cat '"), "{added}");
+    // … and the account works: a sync signs in with it.
+    s.env.ok(&["sync", "--account", "work"]);
+
+    let list = s.env.ok(&["account", "list"]);
+    let rows: Vec<&str> = list.lines().collect();
+    assert_eq!(rows.len(), 3, "{list}");
+    assert!(
+        rows[1].starts_with("home ") && rows[1].contains("password") && rows[1].ends_with(" yes"),
+        "{list}"
+    );
+    assert!(
+        rows[2].starts_with("work ") && rows[2].contains(EMAIL),
+        "{list}"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_nothing_is_written() {
+    let s = setup();
+    let answers = [
+        EMAIL,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "work",
+        "not-the-password",
+        "n", // write it anyway? no
+    ];
+    let out = s.add(&[], &answers);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("nothing written") && stderr.contains("login failed for smtpuser"),
+        "one clear line: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("not-the-password") && !stdout.contains("not-the-password"));
+    assert_eq!(s.config(), s.before, "the config is untouched");
+    assert!(!s.env.data_dir().join("secrets/work.password").exists());
+
+    // --yes never writes what failed either.
+    let out = s.add(&[EMAIL, "--yes", "--password-command", "echo wrong"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("login failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(s.config(), s.before);
+}
+
+#[test]
+fn yes_accepts_what_was_discovered_with_a_password_command() {
+    let s = setup();
+    let out = s.add(
+        &[
+            EMAIL,
+            "--yes",
+            "--name",
+            "scripted",
+            "--password-command",
+            &format!("echo {PASSWORD}"),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let after = s.config();
+    assert!(after.starts_with(&s.before));
+    let added = &after[s.before.len()..];
+    assert!(added.starts_with("\n\n[accounts.scripted]\n"), "{added}");
+    assert_eq!(
+        added
+            .matches(&format!("password_command = \"echo {PASSWORD}\""))
+            .count(),
+        2,
+        "the given command, for IMAP and SMTP: {added}"
+    );
+    assert!(
+        !s.env.data_dir().join("secrets").exists(),
+        "nothing stored when the user names the command"
+    );
+    // The name is taken now: a second run says so and writes nothing.
+    let out = s.add(
+        &[
+            EMAIL,
+            "--yes",
+            "--name",
+            "scripted",
+            "--password-command",
+            "echo x",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("taken"), "{}", text(&out.stderr));
+    assert_eq!(s.config(), after);
+}
+
+#[test]
+fn a_google_workspace_domain_is_recognised_by_its_mx_and_set_up_for_oauth2() {
+    let dns = Dnsmasq::start(&[("workspace.test", "aspmx.l.google.com", 1)], &[]);
+    let before = config_before(&dns);
+    let env = TidingsEnv::new(&before);
+    let out = env
+        .command()
+        .args([
+            "account",
+            "add",
+            "boss@workspace.test",
+            "--yes",
+            "--client-id",
+            "123-abc.apps.googleusercontent.com",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("from built-in table: Google Workspace (MX aspmx.l.google.com)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("tidings account login workspace"),
+        "{stdout}"
+    );
+    let after = std::fs::read_to_string(env.config_path()).unwrap();
+    let added = &after[before.len()..];
+    assert!(after.starts_with(&before));
+    assert_eq!(
+        added,
+        "\n\n[accounts.workspace]\nemail = \"boss@workspace.test\"\nserver_saves_sent = true\n\n\
+         [accounts.workspace.imap]\nhost = \"imap.gmail.com\"\nport = 993\nsecurity = \"tls\"\n\
+         user = \"boss@workspace.test\"\nauth = \"oauth2\"\n\n\
+         [accounts.workspace.smtp]\nhost = \"smtp.gmail.com\"\nport = 465\nsecurity = \"tls\"\n\
+         user = \"boss@workspace.test\"\nauth = \"oauth2\"\n\n\
+         [accounts.workspace.oauth2]\nprovider = \"google\"\n\
+         client_id = \"123-abc.apps.googleusercontent.com\"\n"
+    );
+    let list = env.ok(&["account", "list"]);
+    let row = list.lines().find(|l| l.starts_with("workspace ")).unwrap();
+    assert!(row.contains("oauth2") && row.ends_with("unknown"), "{list}");
+}
+
+/// SRV records (RFC 6186), the .well-known autoconfig location and the usual host names, each
+/// found by the library against dnsmasq and a local HTTP server.
+#[tokio::test]
+async fn discovery_falls_back_to_well_known_autoconfig_srv_and_host_names() {
+    let http = HttpServer::start(vec![(
+        "/.well-known/autoconfig/mail/config-v1.1.xml".into(),
+        Reply::Body(
+            "text/xml",
+            "<clientConfig><emailProvider id=\"wk.test\"><incomingServer type=\"imap\">\
+             <hostname>imap.wk.test</hostname><port>993</port><socketType>SSL</socketType>\
+             <username>%EMAILADDRESS%</username></incomingServer>\
+             <outgoingServer type=\"smtp\"><hostname>smtp.wk.test</hostname><port>465</port>\
+             <socketType>SSL</socketType></outgoingServer></emailProvider></clientConfig>"
+                .into(),
+        ),
+    )]);
+    let dns = Dnsmasq::start_with_srv(
+        &[],
+        &[("wk.test", "127.0.0.1"), ("mail.names.test", "127.0.0.1")],
+        &[
+            ("_imaps._tcp.srv.test", Some(("imap.srv.test", 10993))),
+            ("_submissions._tcp.srv.test", None),
+            (
+                "_submission._tcp.srv.test",
+                Some(("smtp.provider.test", 10587)),
+            ),
+        ],
+    );
+    let opts = DiscoverOptions {
+        dns_server: dns.addr.to_string(),
+        private: PrivateAddresses::LoopbackOnly,
+        timeout: Duration::from_secs(3),
+        autoconfig_http_port: Some(http.addr.port()),
+    };
+
+    let wk = discover("ann@wk.test", &opts).await.unwrap();
+    let imap = wk.imap.unwrap();
+    assert_eq!(
+        (
+            imap.value.host.as_str(),
+            imap.value.port,
+            imap.value.security
+        ),
+        ("imap.wk.test", 993, Security::Tls)
+    );
+    assert!(
+        imap.source.contains("/.well-known/autoconfig/"),
+        "{}",
+        imap.source
+    );
+    assert_eq!(wk.user.value, "ann@wk.test");
+
+    let srv = discover("bo@srv.test", &opts).await.unwrap();
+    let (imap, smtp) = (srv.imap.unwrap(), srv.smtp.unwrap());
+    assert_eq!(
+        (
+            imap.value.host.as_str(),
+            imap.value.port,
+            imap.value.security
+        ),
+        ("imap.srv.test", 10993, Security::Tls)
+    );
+    assert_eq!(imap.source, "DNS SRV _imaps._tcp.srv.test");
+    assert_eq!(
+        (
+            smtp.value.host.as_str(),
+            smtp.value.port,
+            smtp.value.security
+        ),
+        ("smtp.provider.test", 10587, Security::Starttls),
+        "a \".\" target means not offered: the next record is used"
+    );
+    assert!(
+        smtp.source.contains("outside srv.test"),
+        "a target elsewhere is pointed out: {}",
+        smtp.source
+    );
+    assert!(
+        srv.tried
+            .iter()
+            .any(|t| t.contains("_submissions._tcp") && t.contains("no such service")),
+        "{:?}",
+        srv.tried
+    );
+
+    let names = discover("cy@names.test", &opts).await.unwrap();
+    let (imap, smtp) = (names.imap.unwrap(), names.smtp.unwrap());
+    assert_eq!(
+        (imap.value.host.as_str(), imap.value.port),
+        ("mail.names.test", 993)
+    );
+    assert_eq!(
+        (
+            smtp.value.host.as_str(),
+            smtp.value.port,
+            smtp.value.security
+        ),
+        ("mail.names.test", 587, Security::Starttls)
+    );
+    assert!(imap.source.contains("guess"), "{}", imap.source);
+}
+
+#[test]
+fn completions_and_the_man_page_name_the_commands() {
+    let env = TidingsEnv::new("");
+    let bash = env.ok(&["completions", "bash"]);
+    for cmd in ["account", "sync", "send", "demo", "completions"] {
+        assert!(bash.contains(cmd), "{cmd} missing from the bash script");
+    }
+    assert!(bash.contains("complete -F _tidings"), "{bash}");
+    let fish = env.ok(&["completions", "fish"]);
+    assert!(fish.contains("complete -c tidings"), "{fish}");
+    let man = env.ok(&["man"]);
+    assert!(man.contains(".TH tidings 1"), "{man}");
+}
+
+/// `tidings` with no config, in a real terminal: it offers the wizard, which asks its questions,
+/// reads the password without echoing it and writes the account; then the inbox opens on it.
+#[test]
+fn a_first_run_on_a_terminal_offers_the_wizard_and_reads_the_password_unseen() {
+    let s = setup();
+    s.dovecot.append(
+        USER,
+        "INBOX",
+        &crate::support::dovecot::message(1, "Welcome aboard"),
+    );
+    let config = s.env.dir.path().join("first-run.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "env {}={} {} --config {} --data-dir {}; sleep 60",
+        "TIDINGS_AUTOCONFIG_HTTP_PORT",
+        s.http.addr.port(),
+        env!("CARGO_BIN_EXE_tidings"),
+        config.display(),
+        s.env.data_dir().display()
+    );
+    // The config names the test's DNS server, and no account yet.
+    let before = config_before(&s._dns);
+    let before = &before[before.find("[superdata]").unwrap()..];
+    std::fs::write(&config, before).unwrap();
+    let t = Tmux::run("first-run", dir, s.env.data_dir(), &cmd);
+    t.wait_for("No account is set up yet");
+    t.wait_for("Choice [a]:");
+    t.keys(&["Enter"]);
+    t.wait_for("Email address:");
+    t.type_text(EMAIL);
+    t.keys(&["Enter"]);
+    t.wait_for("Your name");
+    t.keys(&["Enter"]);
+    t.wait_for("IMAP server [127.0.0.1]:");
+    for _ in 0..7 {
+        t.keys(&["Enter"]);
+    }
+    t.wait_for("Account name (for --account and the config) [example]:");
+    t.keys(&["Enter"]);
+    t.wait_for("Password for smtpuser:");
+    t.type_text(PASSWORD);
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("Checking the login");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password was echoed:\n{screen}"
+    );
+    // Then the inbox opens on the new account and syncs it.
+    t.wait_for("Welcome aboard");
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.starts_with(before) && after.contains("[accounts.example.smtp]"),
+        "{after}"
+    );
+}
+
+#[test]
+fn without_a_terminal_a_first_run_says_how_to_set_an_account_up() {
+    let env = TidingsEnv::new("");
+    let out = env.command().stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no accounts configured") && stderr.contains("tidings account add"),
+        "{stderr}"
+    );
+}
