@@ -22,9 +22,13 @@ pub fn restrict_umask() {
     }
 }
 
-/// Creates `dir` and its missing parents with mode 0700 (existing ones are left as they are,
-/// except `dir` itself, which is made 0700).
+/// Creates `dir` and its missing parents with mode 0700. A directory that exists already is left
+/// as it is: it may be shared (`--db sqlite:/tmp/x.sqlite3` names /tmp), and the data dir's own
+/// modes are [`tighten_data_dir`]'s business.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -32,6 +36,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
             .recursive(true)
             .mode(DIR_MODE)
             .create(dir)?;
+        // Whatever the umask was, the directory we made is ours alone.
         let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
         if mode != DIR_MODE {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))?;
@@ -43,16 +48,21 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Creates `path` empty with mode 0600 if it does not exist, so that a program that opens it
-/// afterwards (SQLite) keeps that mode — and gives its journal files the same one.
+/// afterwards (SQLite) keeps that mode — and gives its journal files the same one. An existing
+/// file is not opened at all: it may be read-only on purpose, and SQLite then opens it read-only.
 pub fn precreate_private_file(path: &Path) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(FILE_MODE);
     }
-    options.open(path).map(drop)
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes `bytes` to `path` through a private temporary file renamed over it, so a reader never

@@ -223,6 +223,48 @@ fn a_message_opened_before_its_body_arrived_shows_its_body() {
 }
 
 #[test]
+fn a_reply_to_a_message_whose_body_is_not_downloaded_quotes_its_body() {
+    let (dc, dir, config, account) = account("bodies = \"on-demand\"");
+    dc.append("alice", "INBOX", &message(8, "Quote me"));
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    sync_account(&account, &store, &mut |_| {}).unwrap();
+    let id = store.list_messages(&ListQuery::default()).unwrap()[0].id;
+    assert!(matches!(
+        store.raw_message(id),
+        Err(StoreError::BodyNotCached(_))
+    ));
+
+    let mut app = App::new(false);
+    let mut savers = Default::default();
+    let backend = OpsBackend::local_only();
+    let mut queue: VecDeque<Effect> = app.start().into();
+    let mut replied = false;
+    loop {
+        while let Some(e) = queue.pop_front() {
+            for m in perform_with(&store, &backend, &config, &mut savers, e) {
+                queue.extend(app.update(m));
+            }
+        }
+        if replied {
+            break;
+        }
+        // Reply from the list, without opening the message first.
+        queue.extend(app.update(Msg::Action(Action::Reply)));
+        replied = true;
+    }
+    let composer = app.compose.as_ref().expect("the composer opened");
+    assert!(
+        composer
+            .draft
+            .body
+            .contains("> Hello, this is message number 8."),
+        "{}",
+        composer.draft.body
+    );
+    assert!(store.raw_message(id).is_ok(), "the body is cached now");
+}
+
+#[test]
 fn show_downloads_a_body_the_sync_left_on_the_server() {
     let dc = Dovecot::start();
     dc.add_user("alice", "secret");

@@ -69,8 +69,15 @@ async fn readyz_fails_with_the_reason_on_a_read_only_sqlite_file() {
     std::fs::set_permissions(&db_file, std::fs::Permissions::from_mode(0o444)).unwrap();
     let home = tempfile::tempdir().unwrap();
     let mut command = if running_as_root() {
-        for p in [dir.path().to_path_buf(), db_file.clone()] {
-            std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
+        // The database's WAL and shared-memory files too, when `user add` left them behind.
+        let mut owned = vec![dir.path().to_path_buf(), db_file.clone()];
+        owned.extend(["-wal", "-shm"].iter().map(|s| {
+            let mut p = db_file.clone().into_os_string();
+            p.push(s);
+            std::path::PathBuf::from(p)
+        }));
+        for p in owned.iter().filter(|p| p.exists()) {
+            std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
         }
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])

@@ -23,10 +23,12 @@ pub(super) fn senders(config: &Config) -> Vec<(String, Mailbox)> {
 }
 
 /// The draft a compose request starts from: blank, or prefilled from the source message's raw
-/// bytes, with the account's signature. Blocking (reads the store).
+/// bytes, with the account's signature. Blocking (reads the store, and downloads the source's
+/// body when the sync has only its envelope so far: a reply must quote what was written).
 pub fn prepare(
     store: &Store,
     config: &Config,
+    config_path: &Path,
     req: &ComposeRequest,
 ) -> Result<ComposeOpen, String> {
     let source_account = match req.source {
@@ -57,7 +59,10 @@ pub fn prepare(
         accounts.insert(0, (account.clone(), sender.from.clone()));
     }
     let raw = match req.source {
-        Some(id) => Some(store.raw_message(id).map_err(|e| e.to_string())?),
+        Some(id) => Some(
+            crate::mail::bodies::raw_message_or_fetch(config, config_path, store, id)
+                .map_err(|e| e.to_string())?,
+        ),
         None => None,
     };
     let draft = match (&req.kind, raw) {
@@ -130,10 +135,15 @@ pub fn queue_draft(
 }
 
 /// Composer effects that only read (prefill, suggestions, files): run on any thread.
-pub fn perform_read(store: &Store, config: &Config, effect: ComposeEffect) -> Vec<Msg> {
+pub fn perform_read(
+    store: &Store,
+    config: &Config,
+    config_path: &Path,
+    effect: ComposeEffect,
+) -> Vec<Msg> {
     match effect {
         ComposeEffect::Open(req) => vec![Msg::Compose(ComposeMsg::Ready(
-            prepare(store, config, &req).map(Box::new),
+            prepare(store, config, config_path, &req).map(Box::new),
         ))],
         ComposeEffect::Suggest { prefix } => {
             match store.address_suggestions(&prefix, SUGGESTIONS) {

@@ -97,7 +97,7 @@ pub fn perform_with(
             | ComposeEffect::DraftToServer { .. }
             | ComposeEffect::QueueDraft { .. }),
         ) => compose::perform_write(store, config, savers, e),
-        Effect::Compose(e) => compose::perform_read(store, config, e),
+        Effect::Compose(e) => compose::perform_read(store, config, Path::new("the config file"), e),
         Effect::Outbox(OutboxEffect::Load) => {
             vec![Msg::Outbox(OutboxMsg::Loaded(outbox::load(store)))]
         }
@@ -332,6 +332,16 @@ impl Runtime {
                 // Streams: the first page goes out before the whole folder is read.
                 self.read(move |store, tx| {
                     for m in list::load_messages_streaming(store, generation, query, threads, tx) {
+                        let _ = tx.send(m);
+                    }
+                })
+            }
+            Effect::Compose(e @ ComposeEffect::Open(_)) => {
+                // May download the source's body: the config file names the account in errors.
+                let config = self.config.clone();
+                let path = self.config_path.clone();
+                self.read(move |store, tx| {
+                    for m in compose::perform_read(store, &config, &path, e) {
                         let _ = tx.send(m);
                     }
                 })
