@@ -98,13 +98,15 @@ pub struct AccountConfig {
     pub oauth2: Option<OAuth2Config>,
 }
 
-/// How tidings signs in to a server: `auth = "password"` (the default) or `"oauth2"`.
+/// How tidings signs in to a server: `auth = "password"` (the default), `"oauth2"`, or — for an
+/// SMTP server that relays without AUTH (a LAN smarthost, a local MTA) — `"none"`.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     #[default]
     Password,
     Oauth2,
+    None,
 }
 
 /// Whose authorization server issues the tokens: built-in endpoints and scopes for Google and
@@ -231,6 +233,8 @@ pub struct ServerConfig {
     pub port: u16,
     #[serde(default)]
     pub security: Security,
+    /// Required for IMAP; an SMTP server that offers no AUTH needs none.
+    #[serde(default)]
     pub user: String,
     #[serde(default)]
     pub password: Option<String>,
@@ -636,11 +640,25 @@ impl Config {
                             ),
                         ));
                     }
-                } else if s.password.is_none() && s.password_command.is_none() {
-                    return Err(err(
-                        &format!("{section}.password_command"),
-                        "is missing (or set password)",
-                    ));
+                } else if section == "imap" {
+                    if s.auth == AuthMethod::None {
+                        return Err(err(
+                            "imap.auth",
+                            "\"none\" is for SMTP relays; an IMAP server always needs a sign-in",
+                        ));
+                    }
+                    if s.user.trim().is_empty() {
+                        return Err(err("imap.user", "is missing"));
+                    }
+                    if s.password.is_none() && s.password_command.is_none() {
+                        return Err(err("imap.password_command", "is missing (or set password)"));
+                    }
+                } else if (s.password.is_some() || s.password_command.is_some())
+                    && s.user.trim().is_empty()
+                {
+                    // SMTP: without credentials tidings sends without AUTH where the server
+                    // offers none (docs/sending.md); a password without a user is a mistake.
+                    return Err(err("smtp.user", "is missing (a password is set)"));
                 }
             }
             if let Some(o) = &acc.oauth2 {

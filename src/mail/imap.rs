@@ -355,6 +355,13 @@ pub fn connect_with_interrupter(
                 "the account's [oauth2] section",
             ))
         }
+        // The config refuses it for IMAP; said here too so no path logs in without a sign-in.
+        (AuthMethod::None, _) => {
+            return Err(login_err(
+                "auth = \"none\" is for SMTP relays; IMAP needs a sign-in".into(),
+                "imap.auth",
+            ))
+        }
         (AuthMethod::Password, _) => {
             let password = server
                 .resolve_password()

@@ -99,6 +99,13 @@ impl SmtpSession {
     /// outbox) whose message is the one line the user acts on: "sign in again: …".
     pub fn connect_account(cfg: &ServerConfig, from_email: &str) -> Result<SmtpSession, SmtpError> {
         let binding = match (cfg.auth, &cfg.oauth2) {
+            // No credentials configured: a relay that offers no AUTH takes the mail as it is.
+            (AuthMethod::None, _) => return SmtpSession::connect(cfg, from_email, None),
+            (AuthMethod::Password, _)
+                if cfg.password.is_none() && cfg.password_command.is_none() =>
+            {
+                return SmtpSession::connect(cfg, from_email, None)
+            }
             (AuthMethod::Password, _) => {
                 let password = cfg
                     .resolve_password()

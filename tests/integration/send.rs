@@ -377,6 +377,29 @@ fn send_delivers_headers_body_html_and_attachments_byte_for_byte() {
 }
 
 #[test]
+fn a_relay_without_auth_takes_mail_from_an_account_with_no_smtp_user_or_password() {
+    let (dc, smtp) = mail_servers(
+        &["dana"],
+        SmtpOptions {
+            no_auth: true,
+            ..SmtpOptions::default()
+        },
+    );
+    // No user, no password: what a LAN smarthost or a local MTA needs. `auth = "none"` says it
+    // outright; leaving the credentials out says the same.
+    for auth in ["", "auth = \"none\"\n"] {
+        let env = Env::with_smtp_section(&format!(
+            "host = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n{auth}timeout_seconds = 5\n",
+            smtp.port
+        ));
+        let out = env.send_simple("through the relay");
+        assert_eq!(code(&out), 0, "{auth:?}: {}", stderr(&out));
+    }
+    assert_eq!(dc.uids("dana", "INBOX").len(), 2);
+    assert!(smtp.deliveries().iter().all(|d| d["auth"].is_null()));
+}
+
+#[test]
 fn smtp_down_queues_with_exit_75_and_flush_delivers_exactly_once() {
     let (dc, mut smtp) = mail_servers(&["dana"], SmtpOptions::default());
     let env = Env::new(&smtp);

@@ -18,6 +18,7 @@ pub struct SmtpServer {
     sent_maildir: Option<PathBuf>,
     oauth_introspect: Option<String>,
     oauthbearer: bool,
+    no_auth: bool,
     control: PathBuf,
     log: PathBuf,
     tls: Tls,
@@ -39,6 +40,8 @@ pub struct SmtpOptions {
     pub oauth_introspect: Option<String>,
     /// With `oauth_introspect`: also offer AUTH OAUTHBEARER.
     pub oauthbearer: bool,
+    /// A relay that offers no AUTH at all and takes mail without it.
+    pub no_auth: bool,
 }
 
 /// How the server secures connections (with a fresh self-signed certificate).
@@ -76,6 +79,7 @@ impl SmtpServer {
             sent_maildir: opts.sent_maildir,
             oauth_introspect: opts.oauth_introspect,
             oauthbearer: opts.oauthbearer,
+            no_auth: opts.no_auth,
             control: dir.path().join("mode"),
             log: dir.path().join("deliveries.jsonl"),
             tls: opts.tls,
@@ -114,6 +118,9 @@ impl SmtpServer {
             if self.oauthbearer {
                 cmd.arg("--oauthbearer");
             }
+        }
+        if self.no_auth {
+            cmd.arg("--no-auth");
         }
         if self.tls != Tls::None {
             let (cert, key) = self.self_signed_cert();

@@ -58,6 +58,7 @@ def parse_args():
     p.add_argument("--key")
     p.add_argument("--oauth-introspect")
     p.add_argument("--oauthbearer", action="store_true")
+    p.add_argument("--no-auth", action="store_true", help="a relay: offers no AUTH, takes mail without it")
     return p.parse_args()
 
 
@@ -169,7 +170,10 @@ class Handler:
         m, arg = mode()
         if m == "data-5xx":
             return "554 5.7.1 message rejected as spam"
-        auth = session.auth_data if isinstance(session.auth_data, str) else "password"
+        if isinstance(session.auth_data, str):
+            auth = session.auth_data
+        else:
+            auth = "password" if session.authenticated else None
         deliver(envelope, auth)
         if m == "drop-after-data":
             server.transport.abort()
@@ -269,11 +273,15 @@ async def main():
             hostname="smtp.test",
             authenticator=authenticator,
             auth_require_tls=starttls,
-            auth_required=True,
+            auth_required=not ARGS.no_auth,
             enable_SMTPUTF8=True,
             tls_context=ctx if starttls else None,
             require_starttls=starttls,
-            auth_exclude_mechanism=[] if ARGS.oauthbearer else ["OAUTHBEARER"],
+            auth_exclude_mechanism=(
+                ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"]
+                if ARGS.no_auth
+                else [] if ARGS.oauthbearer else ["OAUTHBEARER"]
+            ),
         )
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
