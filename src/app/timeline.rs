@@ -186,6 +186,8 @@ mod tests {
             message_id: "<a@b>".into(),
             subject: "S".into(),
             unread: false,
+            confidence: Default::default(),
+            client: String::new(),
         };
         sanitize_event(&mut e);
         assert!(crate::sanitize::is_terminal_safe(&e.name), "{:?}", e.name);

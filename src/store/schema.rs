@@ -354,4 +354,13 @@ CREATE TABLE tracked_copy_urls (
 ) WITHOUT ROWID;
 "#,
     ),
+    // Every event's verdict confidence (certain / likely) and the client the tracker named
+    // ("Outlook on Windows", "Gmail (image proxy)"). Older events read as "likely" and unnamed.
+    (
+        "0009_event_verdicts",
+        r#"
+ALTER TABLE tracking_events ADD COLUMN confidence TEXT NOT NULL DEFAULT 'likely';
+ALTER TABLE tracking_events ADD COLUMN client TEXT NOT NULL DEFAULT '';
+"#,
+    ),
 ];

@@ -9,7 +9,7 @@ use super::{Result, Store};
 use crate::address::normalize_email;
 use crate::message_id;
 use crate::tracking_event::Event;
-use crate::tracking_event::{Classification, EventKind};
+use crate::tracking_event::{Classification, Confidence, EventKind};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +67,9 @@ pub struct TimelineEntry {
     pub user_agent: String,
     pub classification: Classification,
     pub reason: String,
+    pub confidence: Confidence,
+    /// The client the tracker named ("Outlook on Windows"); empty when it could not tell.
+    pub client: String,
 }
 
 /// An in-app notification (the bell).
@@ -250,11 +253,23 @@ impl Store {
             )?;
             let mut insert = tx.prepare(
                 "INSERT OR IGNORE INTO tracking_events(account, event_id, kind, message_id, recipient,
-                     url, at, user_agent, classification, reason, notify_pending)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)",
+                     url, at, user_agent, classification, reason, notify_pending, confidence, client)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)",
+            )?;
+            // Later evidence (a sweep, the trap link) re-marks earlier events of the same mail:
+            // one still waiting to be notified is then an automated one, and is not notified.
+            let mut remark = tx.prepare(
+                "UPDATE tracking_events SET classification = 'automated', confidence = ?3,
+                     reason = ?4
+                 WHERE event_id = ?1 AND message_id = ?2",
             )?;
             for e in events {
                 let message_id = message_id::bracketed(&e.message_id);
+                if e.classification == Classification::Automated {
+                    for id in &e.reclassified {
+                        remark.execute(params![id, message_id, e.confidence.as_str(), e.reason])?;
+                    }
+                }
                 if known.exists(params![e.id, message_id])? {
                     continue;
                 }
@@ -273,6 +288,8 @@ impl Store {
                     e.user_agent,
                     e.classification.as_str(),
                     e.reason,
+                    e.confidence.as_str(),
+                    e.client,
                 ])?;
                 if n == 1 {
                     page.fresh.push(e.clone());
@@ -311,6 +328,17 @@ impl Store {
     /// once; if `decide` fails nothing is marked and the next poll tries again.
     pub fn claim_pending_events<T, E: From<super::StoreError>>(
         &mut self,
+        decide: impl FnMut(&Store, &str, &Event) -> std::result::Result<Option<T>, E>,
+    ) -> std::result::Result<Vec<T>, E> {
+        self.claim_settled_events(i64::MAX, decide)
+    }
+
+    /// [`Store::claim_pending_events`] for the events that happened at or before `settled_at`
+    /// (unix seconds) only: the younger ones wait, since later evidence (a sweep over the links,
+    /// the hidden trap link) may still show them to be a machine.
+    pub fn claim_settled_events<T, E: From<super::StoreError>>(
+        &mut self,
+        settled_at: i64,
         mut decide: impl FnMut(&Store, &str, &Event) -> std::result::Result<Option<T>, E>,
     ) -> std::result::Result<Vec<T>, E> {
         self.conn
@@ -318,7 +346,7 @@ impl Store {
             .map_err(super::StoreError::from)?;
         let mut claim = || -> std::result::Result<Vec<T>, E> {
             let mut decided = Vec::new();
-            for (account, e) in self.pending_events()? {
+            for (account, e) in self.pending_events(settled_at)? {
                 self.conn
                     .execute(
                         "UPDATE tracking_events SET notify_pending = 0
@@ -348,13 +376,13 @@ impl Store {
         }
     }
 
-    fn pending_events(&self) -> Result<Vec<(String, Event)>> {
+    fn pending_events(&self, settled_at: i64) -> Result<Vec<(String, Event)>> {
         let mut st = self.conn.prepare(
             "SELECT event_id, kind, message_id, recipient, url, at, user_agent, classification,
-                    reason, account
-             FROM tracking_events WHERE notify_pending = 1 ORDER BY at, event_id",
+                    reason, account, confidence, client
+             FROM tracking_events WHERE notify_pending = 1 AND at <= ?1 ORDER BY at, event_id",
         )?;
-        let rows = st.query_map([], |r| {
+        let rows = st.query_map([settled_at], |r| {
             let e = Event {
                 id: r.get(0)?,
                 kind: kind_of(&r.get::<_, String>(1)?),
@@ -366,6 +394,9 @@ impl Store {
                 ip: None,
                 classification: class_of(&r.get::<_, String>(7)?),
                 reason: r.get(8)?,
+                confidence: Confidence::parse(&r.get::<_, String>(10)?).unwrap_or_default(),
+                client: r.get(11)?,
+                reclassified: Vec::new(),
             };
             Ok((r.get(9)?, e))
         })?;
@@ -407,7 +438,8 @@ impl Store {
     /// Every event of one mail, oldest first, automated ones included.
     pub fn timeline(&self, account: &str, message_id: &str) -> Result<Vec<TimelineEntry>> {
         let mut st = self.conn.prepare(
-            "SELECT event_id, at, kind, recipient, url, user_agent, classification, reason
+            "SELECT event_id, at, kind, recipient, url, user_agent, classification, reason,
+                    confidence, client
              FROM tracking_events WHERE account = ?1 AND message_id = ?2 ORDER BY at, event_id",
         )?;
         let rows = st.query_map(params![account, message_id::bracketed(message_id)], |r| {
@@ -420,6 +452,8 @@ impl Store {
                 user_agent: r.get(5)?,
                 classification: class_of(&r.get::<_, String>(6)?),
                 reason: r.get(7)?,
+                confidence: Confidence::parse(&r.get::<_, String>(8)?).unwrap_or_default(),
+                client: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -724,6 +758,9 @@ mod tests {
             } else {
                 String::new()
             },
+            confidence: Default::default(),
+            client: String::new(),
+            reclassified: Vec::new(),
         }
     }
 

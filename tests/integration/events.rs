@@ -191,6 +191,7 @@ async fn send_tracked(server: &TrackerProcess, token: &str, home: &Home) -> Regi
             .map(|u| TrackedLink {
                 token: new_tracking_token(),
                 url: u.to_string(),
+                trap: false,
             })
             .collect(),
     };
@@ -982,6 +983,9 @@ async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
         ip: None,
         classification: tidings::tracking_event::Classification::Human,
         reason: String::new(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     };
     home.store()
         .store_events_page("default", None, &[old], "")

@@ -91,6 +91,7 @@ fn message(address: &str, urls: &[&str], ago: Duration) -> Registration {
                 .map(|u| TrackedLink {
                     token: new_tracking_token(),
                     url: u.to_string(),
+                    trap: false,
                 })
                 .collect(),
         }],
@@ -531,7 +532,7 @@ async fn retention_purges_old_events(db: Backend) {
                     at: Utc::now() - Duration::days(days),
                     sender_token_hash: None,
                     scanner_window_seconds: 60,
-                    agent_verdict: None,
+                    request: Default::default(),
                 })
                 .await
                 .unwrap();

@@ -97,6 +97,9 @@ fn event(
         ip: None,
         classification: class,
         reason: reason.into(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     }
 }
 

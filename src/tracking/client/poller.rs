@@ -701,6 +701,9 @@ mod tests {
             ip: None,
             classification: class,
             reason: reason.into(),
+            confidence: Default::default(),
+            client: String::new(),
+            reclassified: Vec::new(),
         }
     }
 

@@ -5,14 +5,14 @@
 //! in a pixel or link URL is answered without a 5xx: an unknown pixel still gets its image, an
 //! unknown link gets a 404 page. A link only ever redirects to the URL registered for its token.
 
-use super::classify::{Classification, EventKind};
+use super::classify::{request_verdict, EventKind, RequestSignals};
 use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
 use crate::tracking::token::{hash_api_token, is_plausible_token, strip_suffix};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use chrono::Utc;
 use ipnet::IpNet;
@@ -141,9 +141,11 @@ pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metri
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
-        .route("/p/{*rest}", get(pixel))
-        .route("/p/", get(pixel))
-        .route("/l/{*rest}", get(link))
+        // Every method reaches the hit handlers: a POST or OPTIONS on a pixel or link is
+        // evidence of a machine, recorded as such rather than lost in a 405.
+        .route("/p/{*rest}", any(pixel))
+        .route("/p/", any(pixel))
+        .route("/l/{*rest}", any(link))
         .route("/o/{*rest}", get(opt_out_page).post(opt_out_confirm))
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
@@ -395,22 +397,37 @@ fn build_hit(
     kind: EventKind,
     token: &str,
     peer: SocketAddr,
+    method: &axum::http::Method,
     headers: &HeaderMap,
-    probe: bool,
 ) -> Hit {
     let ip = client_ip(peer.ip(), headers, &state.options.trusted_proxies);
     let user_agent = headers
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let agent_verdict = if probe {
-        Some((Classification::Automated, HEAD_PROBE_REASON.to_string()))
-    } else {
-        super::classify::agent_verdict(kind, &user_agent, Some(ip))
-    };
+    // Headers that are not text are as good as absent to the classifier.
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let purpose = text("sec-purpose")
+        .or_else(|| text("purpose"))
+        .or_else(|| text("x-purpose"))
+        .or_else(|| text("x-moz"));
+    let request = request_verdict(
+        kind,
+        &RequestSignals {
+            method: method.as_str(),
+            user_agent: &user_agent,
+            ip: Some(ip),
+            accept: text("accept"),
+            referer: text("referer"),
+            via: text("via"),
+            sec_fetch_mode: text("sec-fetch-mode"),
+            sec_fetch_dest: text("sec-fetch-dest"),
+            purpose,
+        },
+    );
     Hit {
         kind,
-        agent_verdict,
+        request,
         token: token.to_string(),
         user_agent,
         client_ip: Some(ip),
@@ -462,18 +479,16 @@ enum HitResult {
     Failed,
 }
 
-/// Why a HEAD on a link is machine traffic: a person's browser always GETs the page.
-const HEAD_PROBE_REASON: &str = "HEAD request: a link checker probing the URL, not a person";
-
-/// Records a hit. `probe` (a HEAD on a link) is recorded as automated: link checkers and
-/// security gateways send it, a reader's browser never does.
+/// Records a hit, whatever its method: a HEAD or any other non-GET is recorded as automated
+/// (link checkers and gateways send them, a reader's client never does), so it neither counts
+/// nor notifies, and the timeline still shows it happened.
 async fn record_hit(
     state: &AppState,
     kind: EventKind,
+    method: &axum::http::Method,
     uri: &Uri,
     peer: SocketAddr,
     headers: &HeaderMap,
-    probe: bool,
 ) -> HitResult {
     let requests = match kind {
         EventKind::Open => &state.metrics.pixel_requests,
@@ -486,7 +501,7 @@ async fn record_hit(
         state.metrics.unknown_tokens.fetch_add(1, Ordering::Relaxed);
         return HitResult::Malformed;
     }
-    let hit = build_hit(state, kind, token, peer, headers, probe);
+    let hit = build_hit(state, kind, token, peer, method, headers);
     match state.db.record(hit).await {
         Ok(outcome) => {
             count_outcome(&state.metrics, kind, outcome.known, outcome.recorded);
@@ -507,21 +522,8 @@ async fn pixel(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    // A HEAD fetches no image, so nothing was shown: a link checker or proxy probing the URL.
-    if request.method() == axum::http::Method::HEAD {
-        state.metrics.pixel_requests.fetch_add(1, Ordering::Relaxed);
-        return pixel_response(StatusCode::OK);
-    }
-    match record_hit(
-        &state,
-        EventKind::Open,
-        request.uri(),
-        peer,
-        request.headers(),
-        false,
-    )
-    .await
-    {
+    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+    match record_hit(&state, EventKind::Open, method, uri, peer, headers).await {
         HitResult::Recorded(_) | HitResult::Malformed => pixel_response(StatusCode::OK),
         HitResult::Failed => pixel_response(StatusCode::SERVICE_UNAVAILABLE),
     }
@@ -571,17 +573,8 @@ async fn link(
     request: Request,
 ) -> Response {
     // The target is the URL registered for the token, never anything from the request.
-    let probe = request.method() == axum::http::Method::HEAD;
-    let outcome = match record_hit(
-        &state,
-        EventKind::Click,
-        request.uri(),
-        peer,
-        request.headers(),
-        probe,
-    )
-    .await
-    {
+    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+    let outcome = match record_hit(&state, EventKind::Click, method, uri, peer, headers).await {
         HitResult::Recorded(outcome) => outcome,
         HitResult::Malformed => return link_not_found(),
         HitResult::Failed => {

@@ -4,6 +4,8 @@
 //! [`super::token`] with the client.
 
 pub mod classify;
+#[cfg(test)]
+mod corpus_tests;
 pub mod db;
 pub mod http;
 

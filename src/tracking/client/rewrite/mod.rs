@@ -159,6 +159,7 @@ impl<'a> LinkTable<'a> {
                 self.issued.push(TrackedLink {
                     token: new_tracking_token(),
                     url: url.to_string(),
+                    trap: false,
                 });
                 self.by_url.insert(url.to_string(), self.issued.len() - 1);
                 self.issued.len() - 1
