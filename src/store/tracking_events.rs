@@ -403,6 +403,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The time of the first event still waiting for a notification decision that happened
+    /// after `at` (unix seconds): one in its settle window.
+    pub fn first_pending_after(&self, at: i64) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT min(at) FROM tracking_events WHERE notify_pending = 1 AND at > ?1",
+            [at],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The notification throttle, shared by every process on this data dir: true (and `at`
     /// recorded for `key`) unless `key` last notified within `window_seconds` before `at` (unix
     /// seconds). Decided in one statement, so two pollers can never both pass.
