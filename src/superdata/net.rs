@@ -116,8 +116,7 @@ pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
             } else if s[0] == 0x2001 && s[1] == 0 {
                 // Teredo (2001::/32): the server's IPv4 address in bits 32..64, the client's
                 // (each bit flipped) in the last 32; either may lead inside.
-                v4_reason(embedded_v4(s[2], s[3]))
-                    .or_else(|| v4_reason(embedded_v4(!s[6], !s[7])))
+                v4_reason(embedded_v4(s[2], s[3])).or_else(|| v4_reason(embedded_v4(!s[6], !s[7])))
             } else if s[..6] == [0, 0, 0, 0, 0, 0] {
                 Some("an IPv4-compatible")
             } else {

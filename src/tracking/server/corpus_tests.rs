@@ -64,14 +64,16 @@ fn cases() -> Vec<Case> {
     out
 }
 
-struct Tracker {
+pub(super) struct Tracker {
     _dir: tempfile::TempDir,
-    db: Arc<dyn TrackerDb>,
-    app: axum::Router,
-    user: i64,
+    pub db: Arc<dyn TrackerDb>,
+    pub app: axum::Router,
+    pub user: i64,
+    /// The user's API token.
+    pub token: String,
 }
 
-async fn tracker() -> Tracker {
+pub(super) async fn tracker() -> Tracker {
     let dir = tempfile::tempdir().expect("temp dir");
     let db: Arc<dyn TrackerDb> = Arc::new(
         SqliteDb::open(&dir.path().join("tracker.db"), Durability::Process).expect("open"),
@@ -92,18 +94,19 @@ async fn tracker() -> Tracker {
         db,
         app,
         user,
+        token,
     }
 }
 
 /// A registered copy: its pixel token, its link tokens and its trap token.
-struct Copy {
-    pixel: String,
-    links: Vec<String>,
-    trap: String,
+pub(super) struct Copy {
+    pub pixel: String,
+    pub links: Vec<String>,
+    pub trap: String,
 }
 
 impl Tracker {
-    async fn register(&self, address: &str, seconds_ago: i64) -> Copy {
+    pub async fn register(&self, address: &str, seconds_ago: i64) -> Copy {
         let links: Vec<String> = (0..3).map(|_| new_tracking_token()).collect();
         let trap = new_tracking_token();
         let mut tracked: Vec<TrackedLink> = links
@@ -139,7 +142,7 @@ impl Tracker {
         Copy { pixel, links, trap }
     }
 
-    async fn hit(
+    pub async fn hit(
         &self,
         path: &str,
         ip: IpAddr,

@@ -716,16 +716,40 @@ fn db_failure(state: &AppState, e: DbError) -> Response {
     json_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
 }
 
-async fn register_message(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    let user = match authenticate(&state, &headers).await {
+/// A registration whose declared size is over the limit is refused from its headers, before
+/// anything else: reading (or waiting for) a body that will be refused anyway would hold the
+/// connection until the request timeout. The connection is closed, since the body is not read.
+fn declared_too_large(headers: &HeaderMap) -> Option<Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    if declared <= MAX_REGISTRATION_BYTES as u64 {
+        return None;
+    }
+    let mut r = json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("a registration is at most {MAX_REGISTRATION_BYTES} bytes"),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(r)
+}
+
+async fn register_message(State(state): State<AppState>, request: Request) -> Response {
+    if let Some(refused) = declared_too_large(request.headers()) {
+        state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
+        return refused;
+    }
+    let user = match authenticate(&state, request.headers()).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let body = match body {
+    use axum::extract::FromRequest;
+    let body = match axum::body::Bytes::from_request(request, &state).await {
         Ok(b) => b,
         Err(e) => return json_error(e.status(), &e.body_text()),
     };
@@ -763,10 +787,44 @@ async fn events(
     };
     let limit = q.limit.unwrap_or(100).clamp(1, super::db::MAX_PAGE);
     match state.db.events(user, q.after, limit).await {
-        Ok(page) => Json(page).into_response(),
+        Ok(page) => Json(escape_page(page)).into_response(),
         Err(e @ DbError::BadCursor(_)) => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => db_failure(&state, e),
     }
+}
+
+/// Text that came from the network (agents, URLs) with every control and bidirectional
+/// formatting character written as `\u{…}`: whatever shows it — a terminal, a log, a web page —
+/// shows what was sent, and cannot be made to move the cursor or reorder the line.
+fn escape_controls(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hostile(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An event page as the API answers it: see [`escape_controls`].
+fn escape_page(mut page: super::db::EventPage) -> super::db::EventPage {
+    for e in &mut page.events {
+        e.user_agent = escape_controls(&e.user_agent);
+        e.url = e.url.as_deref().map(escape_controls);
+        e.recipient = escape_controls(&e.recipient);
+        e.message_id = escape_controls(&e.message_id);
+        e.client = escape_controls(&e.client);
+    }
+    page
 }
 
 async fn optouts(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -845,6 +903,16 @@ mod tests {
             truncate_ip("203.0.113.77".parse().unwrap(), 32, 128),
             "203.0.113.77"
         );
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_in_what_the_api_returns() {
+        assert_eq!(escape_controls("Mozilla/5.0 (X11)"), "Mozilla/5.0 (X11)");
+        assert_eq!(
+            escape_controls("a\u{1b}[2Jb\u{202e}gpj.exe\u{2066}\n"),
+            "a\\u{001b}[2Jb\\u{202e}gpj.exe\\u{2066}\\u{000a}"
+        );
+        assert_eq!(escape_controls("caf\u{e9} \u{9d}"), "caf\u{e9} \\u{009d}");
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod classify;
 #[cfg(test)]
 mod corpus_tests;
 pub mod db;
+#[cfg(test)]
+mod hardening_tests;
 pub mod http;
 
 pub use http::{serve, serve_with_limits, ConnectionLimits, Metrics, ServerOptions};
