@@ -25,6 +25,11 @@ pub struct RecipientActivity {
     pub clicks: u64,
     /// Seen through a caching image proxy: later opens by this recipient are invisible.
     pub via_proxy: bool,
+    /// The clients this recipient's counted opens and clicks came from ("Outlook on Windows"),
+    /// first seen first.
+    pub clients: Vec<String>,
+    /// This recipient's machine events (prefetch, scanners, previews): apart, never counted.
+    pub automated: u64,
 }
 
 /// What is known about one tracked mail's opens and clicks. Times are unix seconds.
@@ -488,10 +493,6 @@ impl Store {
         let mut first_opens: Vec<(i64, String)> = Vec::new();
         for e in self.timeline(account, message_id)? {
             s.last_activity = Some(s.last_activity.map_or(e.at, |t| t.max(e.at)));
-            if e.classification == Classification::Automated {
-                s.automated += 1;
-                continue;
-            }
             let who =
                 by_recipient
                     .entry(e.recipient.clone())
@@ -499,6 +500,14 @@ impl Store {
                         address: e.recipient.clone(),
                         ..Default::default()
                     });
+            if e.classification == Classification::Automated {
+                s.automated += 1;
+                who.automated += 1;
+                continue;
+            }
+            if !e.client.is_empty() && !who.clients.contains(&e.client) {
+                who.clients.push(e.client.clone());
+            }
             match e.kind {
                 EventKind::Open => {
                     s.opens += 1;
