@@ -163,6 +163,17 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The desktop notifications once `n` have arrived and a moment has passed for any more.
+fn exactly_calls(bus: &NotificationBus, n: usize) -> Vec<String> {
+    let calls = bus.wait_for_calls(n, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if calls.len() == n {
+        bus.notify_calls()
+    } else {
+        calls
+    }
+}
+
 /// Stored events no poller has decided on yet.
 fn pending_events(store: &Store) -> i64 {
     store
@@ -319,13 +330,7 @@ async fn a_sweep_within_the_settle_window_is_never_notified() {
     hit(&link(server, reg, 0, 0), FIREFOX, None).await;
     std::thread::sleep(std::time::Duration::from_millis(3500));
     ok(&home.watch_once(Some(&bus)));
-    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(5));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let calls = if calls.len() == 1 {
-        bus.notify_calls()
-    } else {
-        calls
-    };
+    let calls = exactly_calls(&bus, 1);
     assert_eq!(calls.len(), 1, "Sam's open only: {calls:#?}");
     assert!(calls[0].contains("Sam Ortiz opened"), "{}", calls[0]);
     assert!(
@@ -890,13 +895,7 @@ async fn opens_of_a_copy_addressed_to_the_sender_are_never_counted() {
     hit(&link(server, reg, 1, 0), FIREFOX, None).await;
     hit(&pixel(server, reg, 0), FIREFOX, None).await;
     ok(&home.watch_once(Some(&bus)));
-    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(5));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let calls = if calls.len() == 1 {
-        bus.notify_calls()
-    } else {
-        calls
-    };
+    let calls = exactly_calls(&bus, 1);
     assert_eq!(calls.len(), 1, "{calls:#?}");
     assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
     let m = &home.tracked()[0];

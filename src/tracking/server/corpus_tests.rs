@@ -279,38 +279,15 @@ async fn the_trap_link_marks_that_visitors_events_automated_and_no_one_elses() {
         .parse()
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let image = vec![("accept".to_string(), "image/*".to_string())];
-    t.hit(
-        &format!("/p/{}.gif", copy.pixel),
-        reader,
-        "GET",
-        &image,
-        Some(CHROME),
-    )
-    .await;
-    t.hit(
-        &format!("/p/{}.gif", copy.pixel),
-        sandbox,
-        "GET",
-        &image,
-        Some(CHROME),
-    )
-    .await;
-    t.hit(
-        &format!("/l/{}", copy.trap),
-        sandbox,
-        "GET",
-        &navigate(),
-        Some(CHROME),
-    )
-    .await;
-    t.hit(
-        &format!("/p/{}.gif", copy.pixel),
-        sandbox,
-        "GET",
-        &image,
-        Some(CHROME),
-    )
-    .await;
+    let pixel = format!("/p/{}.gif", copy.pixel);
+    for (path, ip, headers) in [
+        (&pixel, reader, &image),
+        (&pixel, sandbox, &image),
+        (&format!("/l/{}", copy.trap), sandbox, &navigate()),
+        (&pixel, sandbox, &image),
+    ] {
+        t.hit(path, ip, "GET", headers, Some(CHROME)).await;
+    }
     let events = t.events().await;
     assert_eq!(events.len(), 4, "{events:?}");
     assert_eq!(events[2].classification, Classification::Automated);
