@@ -144,7 +144,7 @@ impl Store {
         }
         let mut st = self.conn.prepare(
             "SELECT recipient,
-                 coalesce(sum(kind = 'open' AND classification != 'automated'), 0),
+                 coalesce(sum(kind = 'open' AND classification != 'automated' AND repeat = 0), 0),
                  min(CASE WHEN kind = 'open' AND classification != 'automated' THEN at END),
                  max(CASE WHEN kind = 'open' AND classification != 'automated' THEN at END),
                  coalesce(sum(kind = 'click' AND classification != 'automated'), 0),
