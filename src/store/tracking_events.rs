@@ -843,7 +843,12 @@ mod tests {
             open(2, 2005, "Outlook on Windows", Classification::Human),
             // Her phone, seconds later: another reading.
             open(3, 2010, "Apple Mail on iPhone", Classification::Human),
-            open(4, 2011, "Apple Mail Privacy Protection", Classification::Automated),
+            open(
+                4,
+                2011,
+                "Apple Mail Privacy Protection",
+                Classification::Automated,
+            ),
             // Back in Outlook ten minutes on.
             open(5, 2600, "Outlook on Windows", Classification::Human),
         ];
