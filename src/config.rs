@@ -927,11 +927,14 @@ track_links = true
             .unwrap_err()
             .to_string();
         assert!(e.contains("ssl") && e.contains("security"), "{e}");
-        let bad = GOOD.replace("password = \"pw\"", "");
+        // An SMTP relay may need no password (issue 16), but IMAP always signs in.
+        let relay = GOOD.replace("password = \"pw\"", "");
+        assert!(Config::parse(&relay, Path::new("c.toml")).is_ok());
+        let bad = GOOD.replace("password_command = \"echo secret; echo ignored\"", "");
         let e = Config::parse(&bad, Path::new("c.toml"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("accounts.work.smtp.password_command"), "{e}");
+        assert!(e.contains("accounts.work.imap.password_command"), "{e}");
         let bad = GOOD.replace("display_name", "dispaly_name");
         let e = Config::parse(&bad, Path::new("c.toml"))
             .unwrap_err()
