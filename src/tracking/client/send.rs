@@ -338,8 +338,7 @@ impl TrackedPlanner {
             registrations.push(RecipientRegistration {
                 address: address.clone(),
                 token: copy.recipient_token.clone(),
-                // The hidden trap link is registered like any link, marked as the trap.
-                links: copy.links.iter().chain(&copy.trap).cloned().collect(),
+                links: copy.links.clone(),
             });
             tracked.push(RecipientTracking {
                 address: address.clone(),
