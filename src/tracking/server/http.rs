@@ -81,58 +81,68 @@ pub struct Metrics {
     ready_check: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
+/// A metric family as `/metrics` prints it: name, type, help, and its samples (labels, value).
+type MetricFamily<'a> = (&'a str, &'a str, &'a str, Vec<(&'a str, u64)>);
+
 impl Metrics {
     fn render(&self) -> String {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let ready = u64::from(Readiness::load(self) == Readiness::Ready);
+        // (name, type, help, [(labels, value)]): one family each, in the order scrapers saw them.
+        let families: [MetricFamily; 6] = [
+            (
+                "tidings_tracker_requests_total",
+                "counter",
+                "HTTP requests by route.",
+                vec![
+                    ("{route=\"pixel\"}", g(&self.pixel_requests)),
+                    ("{route=\"link\"}", g(&self.link_requests)),
+                    ("{route=\"api\"}", g(&self.api_requests)),
+                    ("{route=\"optout\"}", g(&self.optout_requests)),
+                    ("{route=\"other\"}", g(&self.other_requests)),
+                ],
+            ),
+            (
+                "tidings_tracker_events_recorded_total",
+                "counter",
+                "Events committed, by kind.",
+                vec![
+                    ("{kind=\"open\"}", g(&self.opens_recorded)),
+                    ("{kind=\"click\"}", g(&self.clicks_recorded)),
+                ],
+            ),
+            (
+                "tidings_tracker_unknown_tokens_total",
+                "counter",
+                "Pixel or link requests with an unknown or malformed token.",
+                vec![("", g(&self.unknown_tokens))],
+            ),
+            (
+                "tidings_tracker_events_not_recorded_total",
+                "counter",
+                "Known hits not recorded (sender's own, opted out).",
+                vec![("", g(&self.not_recorded))],
+            ),
+            (
+                "tidings_tracker_db_errors_total",
+                "counter",
+                "Database operations that failed.",
+                vec![("", g(&self.db_errors))],
+            ),
+            (
+                "tidings_tracker_database_ready",
+                "gauge",
+                "1 if the last readiness check could write to the database.",
+                vec![("", ready)],
+            ),
+        ];
         let mut out = String::new();
-        out.push_str("# HELP tidings_tracker_requests_total HTTP requests by route.\n");
-        out.push_str("# TYPE tidings_tracker_requests_total counter\n");
-        for (route, c) in [
-            ("pixel", &self.pixel_requests),
-            ("link", &self.link_requests),
-            ("api", &self.api_requests),
-            ("optout", &self.optout_requests),
-            ("other", &self.other_requests),
-        ] {
-            out.push_str(&format!(
-                "tidings_tracker_requests_total{{route=\"{route}\"}} {}\n",
-                g(c)
-            ));
+        for (name, kind, help, samples) in families {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, value) in samples {
+                out.push_str(&format!("{name}{labels} {value}\n"));
+            }
         }
-        out.push_str("# HELP tidings_tracker_events_recorded_total Events committed, by kind.\n");
-        out.push_str("# TYPE tidings_tracker_events_recorded_total counter\n");
-        out.push_str(&format!(
-            "tidings_tracker_events_recorded_total{{kind=\"open\"}} {}\n",
-            g(&self.opens_recorded)
-        ));
-        out.push_str(&format!(
-            "tidings_tracker_events_recorded_total{{kind=\"click\"}} {}\n",
-            g(&self.clicks_recorded)
-        ));
-        out.push_str("# HELP tidings_tracker_unknown_tokens_total Pixel or link requests with an unknown or malformed token.\n");
-        out.push_str("# TYPE tidings_tracker_unknown_tokens_total counter\n");
-        out.push_str(&format!(
-            "tidings_tracker_unknown_tokens_total {}\n",
-            g(&self.unknown_tokens)
-        ));
-        out.push_str("# HELP tidings_tracker_events_not_recorded_total Known hits not recorded (sender's own, opted out).\n");
-        out.push_str("# TYPE tidings_tracker_events_not_recorded_total counter\n");
-        out.push_str(&format!(
-            "tidings_tracker_events_not_recorded_total {}\n",
-            g(&self.not_recorded)
-        ));
-        out.push_str("# HELP tidings_tracker_db_errors_total Database operations that failed.\n");
-        out.push_str("# TYPE tidings_tracker_db_errors_total counter\n");
-        out.push_str(&format!(
-            "tidings_tracker_db_errors_total {}\n",
-            g(&self.db_errors)
-        ));
-        out.push_str("# HELP tidings_tracker_database_ready 1 if the last readiness check could write to the database.\n");
-        out.push_str("# TYPE tidings_tracker_database_ready gauge\n");
-        out.push_str(&format!(
-            "tidings_tracker_database_ready {}\n",
-            u8::from(Readiness::load(self) == Readiness::Ready)
-        ));
         out
     }
 }
