@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod address;
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod logging;

@@ -17,6 +17,7 @@ const VOCABULARY: &[&str] = &[
     "sanitize",
     "tracking_event",
     "private_files",
+    "clock",
 ];
 
 /// Each layer (a module path) and the layers it may name, besides itself and the vocabulary.
@@ -27,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sanitize", &[]),
     ("tracking_event", &[]),
     ("private_files", &[]),
+    ("clock", &[]),
     ("secrets", &[]),
     ("store", &[]),
     ("config", &[]),
