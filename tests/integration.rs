@@ -21,6 +21,8 @@ mod first_day;
 mod layering;
 #[path = "integration/render.rs"]
 mod render;
+#[path = "integration/scheduling.rs"]
+mod scheduling;
 #[path = "integration/send.rs"]
 mod send;
 #[path = "integration/superdata.rs"]

@@ -7,8 +7,10 @@ mod completions;
 pub mod demo;
 mod forget_account;
 mod mail;
+mod schedule;
 mod send;
 mod show;
+mod snooze;
 mod superdata;
 mod tracker;
 pub mod tui;
@@ -73,7 +75,12 @@ pub enum Command {
     ForgetAccount(ForgetAccountArgs),
     /// Show one message as the reader pane renders it (`--raw`: its bytes)
     Show(ShowArgs),
-    /// Poll the tracker for opens and clicks and notify (headless; `--once`: until caught up)
+    /// Put a received message away until a time (it moves to Snoozed and comes back unread)
+    Snooze(snooze::SnoozeArgs),
+    /// Bring a snoozed message back now
+    Unsnooze(snooze::UnsnoozeArgs),
+    /// Poll the tracker and notify, send scheduled mail, return snoozed messages (headless;
+    /// `--once`: one round of each)
     Watch(WatchArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
@@ -210,12 +217,20 @@ pub struct SendArgs {
     /// Blind copy recipients, as --to (in the envelope only; kept in your Sent copy)
     #[arg(long, num_args = 1.., value_name = "ADDR")]
     pub bcc: Vec<String>,
-    /// The subject (one line: line breaks become spaces)
-    #[arg(long)]
-    pub subject: String,
+    /// The subject (one line: line breaks become spaces); with --template, overrides its own
+    #[arg(long, required_unless_present = "template")]
+    pub subject: Option<String>,
     /// The text/plain body (default: read from stdin)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "template")]
     pub body_file: Option<PathBuf>,
+    /// Write from a template in $XDG_CONFIG_HOME/tidings/templates (placeholders filled from the
+    /// first To recipient; an unfilled one refuses the send)
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    /// Send at this time instead of now: "2026-12-08 09:00" (local time), RFC 3339, "tomorrow
+    /// 09:00", "in 2h"; exits 0 once scheduled (`tidings watch` or the TUI sends it then)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// An HTML alternative to the text body
     #[arg(long, value_name = "FILE")]
     pub html_file: Option<PathBuf>,
@@ -266,6 +281,8 @@ pub enum OutboxAction {
     Edit { id: i64 },
     /// Send a tracked mail that waits for the tracker untracked instead (with a warning)
     Untrack { id: i64 },
+    /// Drop a waiting or scheduled mail from the outbox without sending it
+    Cancel { id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -380,6 +397,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Forget(args)) => superdata::forget(&ctx, &args),
             Some(Command::ForgetAccount(args)) => forget_account::forget_account(&ctx, &args),
             Some(Command::Show(args)) => show::show(&ctx, &args),
+            Some(Command::Snooze(args)) => snooze::snooze(&ctx, &args),
+            Some(Command::Unsnooze(args)) => snooze::unsnooze(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
             Some(Command::Account(args)) => match &args.action {

@@ -25,7 +25,7 @@ fn line(text: &str) -> String {
 }
 
 fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    crate::clock::now().timestamp()
 }
 
 fn read_text(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
@@ -66,7 +66,15 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
     draft.to = addresses(&args.to)?;
     draft.cc = addresses(&args.cc)?;
     draft.bcc = addresses(&args.bcc)?;
-    draft.subject = args.subject.clone();
+    if let Some(name) = &args.template {
+        let (subject, body) = from_template(ctx, &draft, name)?;
+        draft.subject = args.subject.clone().or(subject).ok_or_else(|| {
+            anyhow::anyhow!("template {name:?} has no Subject: line; give --subject")
+        })?;
+        draft.body = body;
+        return finish_draft(draft, acc, args);
+    }
+    draft.subject = args.subject.clone().unwrap_or_default();
     let body = match &args.body_file {
         Some(p) => read_text(p, "body file")?,
         None => {
@@ -89,6 +97,15 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
         }
     };
     draft.body = body;
+    finish_draft(draft, acc, args)
+}
+
+/// The signature, the HTML part and the attachments, whatever the body came from.
+fn finish_draft(
+    mut draft: Draft,
+    acc: &crate::config::AccountConfig,
+    args: &SendArgs,
+) -> anyhow::Result<Draft> {
     if let Some(sig) = acc.signature.as_deref().filter(|s| !s.trim().is_empty()) {
         if !draft.body.ends_with('\n') && !draft.body.is_empty() {
             draft.body.push('\n');
@@ -102,6 +119,53 @@ fn draft_from_args(ctx: &Context, args: &SendArgs) -> anyhow::Result<Draft> {
         draft.attach_file(p)?;
     }
     Ok(draft)
+}
+
+/// The template's subject and body, filled for the first To recipient; refused while any
+/// placeholder has no value, naming it (a raw `{company}` must never reach a customer).
+fn from_template(
+    ctx: &Context,
+    draft: &Draft,
+    name: &str,
+) -> anyhow::Result<(Option<String>, String)> {
+    use crate::app::templates;
+    let dir = templates::default_dir()
+        .ok_or_else(|| anyhow::anyhow!("no home directory: cannot find the templates"))?;
+    let template = templates::find(&dir, name)?;
+    let store = ctx.open_store()?;
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let to = draft.to.first();
+    let values = templates::values_for(&store, &draft.from, to, &today);
+    let filled = templates::fill(&template, &values);
+    if !filled.unfilled.is_empty() {
+        let names: Vec<String> = filled.unfilled.iter().map(|u| format!("{{{u}}}")).collect();
+        let who = to.map(|m| m.email.as_str()).unwrap_or("the recipient");
+        anyhow::bail!(
+            "template {name:?}: nothing fills {} for {who} (not sent; known placeholders: {};              `tidings superdata {who}` fetches company data, or edit the template)",
+            names.join(", "),
+            templates::PLACEHOLDERS
+                .iter()
+                .map(|(p, _)| *p)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok((filled.subject, filled.body))
+}
+
+/// `--at`: the time the mail goes, which must be ahead.
+fn send_time(args: &SendArgs) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let Some(text) = &args.at else {
+        return Ok(None);
+    };
+    let now = crate::clock::now();
+    let at = crate::clock::parse_time(text, now)?;
+    anyhow::ensure!(
+        at > now,
+        "{} is not in the future: leave out --at to send now",
+        crate::clock::format_local(at)
+    );
+    Ok(Some(at))
 }
 
 /// `--track-x` / `--no-track-x` over the account's remembered choice.
@@ -146,6 +210,7 @@ fn print_warnings(planner: &Mutex<TrackedPlanner>) {
 }
 
 pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
+    let at = send_time(args)?;
     let draft = draft_from_args(ctx, args)?;
     let mut store = ctx.open_store()?;
     let choice = tracking_choice(&store, ctx, &draft.account, args)?;
@@ -156,8 +221,24 @@ pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
         choice,
     )?;
     let json = record.as_ref().map(|r| r.to_json());
-    let id = outbox::enqueue(&store, &draft, json.as_deref(), now())?;
+    let id = outbox::enqueue_at(
+        &store,
+        &draft,
+        json.as_deref(),
+        now(),
+        at.map(|t| t.timestamp()),
+    )?;
     tracking::send::remember_choice(&store, &draft.account, choice)?;
+    if let Some(at) = at {
+        // Tracking (if chosen) is registered when it goes, by whichever process sends it.
+        writeln!(
+            std::io::stdout(),
+            "scheduled #{id} for {} {}",
+            crate::clock::format_local(at),
+            draft.message_id
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let (mut ob, planner) = tracked_outbox(ctx, &store, args.untracked_if_tracker_down);
     let results = ob.flush(&mut store, Which::One(id), now())?;
     print_warnings(&planner);
@@ -180,6 +261,7 @@ fn item_json(i: &OutboxItem) -> serde_json::Value {
         "last_attempt_at": opt_time(e.last_attempt_at),
         "next_attempt_at": (e.state == outbox::state::QUEUED).then(|| rfc3339(e.next_attempt_at)),
         "sent_at": opt_time(e.sent_at),
+        "send_at": opt_time(e.send_at),
         "filed": e.filed,
         "filed_error": e.filed_error,
         "tracked": e.tracking.is_some(),
@@ -234,7 +316,10 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
                     if let Some(err) = &e.last_error {
                         writeln!(out, "       last error: {}", line(err))?;
                     }
-                    if e.state == outbox::state::QUEUED {
+                    if let Some(at) = e.send_at.filter(|_| e.state == outbox::state::QUEUED) {
+                        let at = chrono::DateTime::from_timestamp(at, 0).unwrap_or_default();
+                        writeln!(out, "       scheduled: {}", crate::clock::format_local(at))?;
+                    } else if e.state == outbox::state::QUEUED {
                         writeln!(out, "       next attempt: {}", rfc3339(e.next_attempt_at))?;
                     }
                 }
@@ -289,6 +374,15 @@ pub fn outbox(ctx: &Context, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
         Some(OutboxAction::Edit { id }) => {
             let (draft_id, _) = ob.edit(&mut store, *id, now())?;
             writeln!(out, "#{id} moved back to the drafts as draft {draft_id}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(OutboxAction::Cancel { id }) => {
+            let subject = ob.cancel(&mut store, *id)?;
+            writeln!(
+                out,
+                "#{id} {:?} cancelled: it will not be sent",
+                line(&subject)
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Some(OutboxAction::Untrack { id }) => {

@@ -30,8 +30,13 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Some(a) => Some(tracking_account(ctx, Some(a))?),
         None => None,
     };
-    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())
-        .map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?;
+    // Without a tracker, watch still sends scheduled mail and returns snoozed messages.
+    let configs =
+        match PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path()) {
+            Err(poller::PollError::NoBaseUrl) if !ctx.config.accounts.is_empty() => Vec::new(),
+            other => other.map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?,
+        };
+    let polling = !configs.is_empty();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -49,14 +54,18 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
                     writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
                 }
             }
+            for line in super::schedule::round(&ctx.config, &ctx.paths.db_path())? {
+                writeln!(std::io::stdout(), "{line}")?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
+        let (stop_scheduled, scheduled) = super::schedule::spawn(ctx);
         let mut handle = poller::spawn_all(configs)?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
-                ev = handle.events.recv() => match ev {
+                ev = handle.events.recv(), if polling => match ev {
                     Some(PollerEvent::Notification(n)) => {
                         writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
                     }
@@ -75,6 +84,8 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         }
         handle.stop();
         let _ = handle.task.await;
+        stop_scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = scheduled.join();
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -127,7 +127,7 @@ const CONFIG_HINT: &str = "the config file";
 /// times out; the overall deadline (a few command timeouts plus time for `payload` bytes at a
 /// slow 64 KiB/s) also stops a server that trickles: when it passes, the connection is cut (so
 /// the worker ends too) and `Timeout` is returned.
-fn with_connection<T: Send + 'static>(
+pub(super) fn with_connection<T: Send + 'static>(
     cfg: &ServerConfig,
     doing: &'static str,
     payload: usize,
@@ -165,7 +165,7 @@ fn with_connection<T: Send + 'static>(
 }
 
 /// `HEADER Message-ID "<id>"`, quoted so that nothing in the id can break out of the string.
-fn message_id_query(message_id: &str) -> Result<String, FilingError> {
+pub(super) fn message_id_query(message_id: &str) -> Result<String, FilingError> {
     let quoted = imapconn::quote(message_id)
         .ok_or_else(|| FilingError::BadMessageId(message_id.to_string()))?;
     Ok(format!("HEADER Message-ID {quoted}"))
@@ -183,7 +183,7 @@ fn uids_with(conn: &mut Connection, query: &str, folder: &str) -> Result<Vec<u32
 }
 
 /// SELECTs (`writable`) or EXAMINEs `folder` and returns the UIDs matching `query`.
-fn open_and_search(
+pub(super) fn open_and_search(
     conn: &mut Connection,
     folder: &str,
     query: &str,
@@ -202,7 +202,7 @@ fn open_and_search(
 /// Marks `uids` \Deleted in the selected folder and expunges them: UID EXPUNGE (UIDPLUS)
 /// touches only these; without it a plain EXPUNGE also removes what other clients marked
 /// \Deleted there, which is what they asked for anyway.
-fn remove(conn: &mut Connection, uids: &[u32], folder: &str) -> Result<(), ImapError> {
+pub(super) fn remove(conn: &mut Connection, uids: &[u32], folder: &str) -> Result<(), ImapError> {
     if uids.is_empty() {
         return Ok(());
     }

@@ -16,4 +16,5 @@ pub mod outbox;
 pub mod parse;
 pub mod render;
 pub mod smtp;
+pub mod snooze;
 pub mod sync;

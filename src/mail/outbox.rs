@@ -136,9 +136,23 @@ impl DeliveryPlanner for Untracked {
 /// one transaction. The Date and the bytes are fixed here; `tracking` is opaque JSON for the
 /// tracking planner (None = untracked).
 pub fn enqueue(store: &Store, draft: &Draft, tracking: Option<&str>, now: i64) -> Result<i64> {
+    enqueue_at(store, draft, tracking, now, None)
+}
+
+/// [`enqueue`] for a mail that must not go before `send_at` (unix seconds; None = now). It is
+/// dated, planned (tracking registered) and sent by whichever process flushes the outbox once
+/// that time has come; until then it can be edited or cancelled.
+pub fn enqueue_at(
+    store: &Store,
+    draft: &Draft,
+    tracking: Option<&str>,
+    now: i64,
+    send_at: Option<i64>,
+) -> Result<i64> {
     draft.validate_for_sending()?;
-    let raw = draft.build(now, false)?;
-    let sent_copy = draft.build(now, true)?;
+    let date = send_at.unwrap_or(now).max(now);
+    let raw = draft.build(date, false)?;
+    let sent_copy = draft.build(date, true)?;
     let json = serde_json::to_string(draft)
         .map_err(|e| OutboxError::BadDraft(0, format!("serializing: {e}")))?;
     let tx = store
@@ -149,13 +163,16 @@ pub fn enqueue(store: &Store, draft: &Draft, tracking: Option<&str>, now: i64) -
         account: &draft.account,
         message_id: &draft.message_id,
         draft_json: &json,
-        date: now,
+        date,
         raw: &raw,
         sent_copy: &sent_copy,
         envelope_from: &draft.from.email,
         tracking,
         now,
     })?;
+    if let Some(t) = send_at.filter(|t| *t > now) {
+        store.outbox_schedule(id, t)?;
+    }
     if let Some(d) = store.draft_by_message_id(&draft.message_id)? {
         store.delete_draft(d.id)?;
     }
@@ -309,10 +326,13 @@ impl Outbox {
                 }
                 results.remove(pos);
             }
-            let due = match which {
-                Which::Due => entry.next_attempt_at <= now,
-                _ => true,
-            };
+            // A mail scheduled for later waits for its time, whoever asks: a "flush now" from the
+            // user or a script must not send it early.
+            let due = !entry.scheduled_after(now)
+                && match which {
+                    Which::Due => entry.next_attempt_at <= now,
+                    _ => true,
+                };
             let outcome = if entry.state == state::QUEUED && due {
                 self.attempt(store, &entry, now)?
             } else if entry.state == state::SENT {
@@ -322,7 +342,7 @@ impl Outbox {
                 Outcome::Sent
             } else {
                 match which {
-                    Which::One(_) => current_outcome(&entry),
+                    Which::One(_) => current_outcome(&entry, now),
                     _ => continue,
                 }
             };
@@ -468,6 +488,24 @@ impl Outbox {
         store.outbox_begin_attempt(entry.id, now)?;
         let draft: Draft = serde_json::from_str(&entry.draft_json)
             .map_err(|e| OutboxError::BadDraft(entry.id, e.to_string()))?;
+        let redated;
+        let entry = if entry.send_at.is_some()
+            && entry.date != now
+            && store.outbox_deliveries(entry.id)?.is_empty()
+        {
+            // A scheduled mail bears the time it actually goes (the machine may have been off
+            // at the chosen time); its bytes are fixed from here on, like any other mail's.
+            let raw = draft.build(now, false)?;
+            let sent_copy = draft.build(now, true)?;
+            store.outbox_set_bytes(entry.id, now, &raw, &sent_copy)?;
+            redated = OutboxRow {
+                date: now,
+                ..entry.clone()
+            };
+            &redated
+        } else {
+            entry
+        };
         if store.outbox_deliveries(entry.id)?.is_empty() {
             match self.planner.plan(entry, &draft) {
                 Ok(plan) => {
@@ -697,10 +735,17 @@ impl Outbox {
         Ok(())
     }
 
-    /// Takes a mail out of the outbox and back into the drafts so it can be edited and sent
-    /// again (it keeps its Message-ID). Only while no copy of it has been delivered.
-    pub fn edit(&mut self, store: &mut Store, id: i64, now: i64) -> Result<(i64, Draft)> {
+    /// The user's decision not to send a mail after all (a scheduled one, typically): it leaves
+    /// the outbox for good. Only while no copy of it has been delivered; returns its Subject.
+    pub fn cancel(&mut self, store: &mut Store, id: i64) -> Result<String> {
         let _guard = self.lock()?;
+        let entry = self.editable(store, id, "cancel")?;
+        store.outbox_delete(id)?;
+        Ok(subject_of(&entry))
+    }
+
+    /// The entry, if nothing of it may have reached anyone (so it can be changed or dropped).
+    fn editable(&self, store: &Store, id: i64, action: &'static str) -> Result<OutboxRow> {
         let entry = store
             .outbox_entry(id)?
             .ok_or(OutboxError::NoSuchEntry(id))?;
@@ -713,10 +758,18 @@ impl Outbox {
             return Err(OutboxError::WrongState {
                 id,
                 state: entry.state,
-                action: "edit",
+                action,
                 needed: "queued or failed with nothing delivered",
             });
         }
+        Ok(entry)
+    }
+
+    /// Takes a mail out of the outbox and back into the drafts so it can be edited and sent
+    /// again (it keeps its Message-ID). Only while no copy of it has been delivered.
+    pub fn edit(&mut self, store: &mut Store, id: i64, now: i64) -> Result<(i64, Draft)> {
+        let _guard = self.lock()?;
+        let entry = self.editable(store, id, "edit")?;
         let draft: Draft = serde_json::from_str(&entry.draft_json)
             .map_err(|e| OutboxError::BadDraft(id, e.to_string()))?;
         let tx = store
@@ -816,7 +869,7 @@ fn worker_loop(
 ) {
     let mut which = Which::Due;
     loop {
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::clock::now().timestamp();
         let next_due = match Store::open(db_path) {
             Ok(mut store) => {
                 let mut ob = Outbox::new(config.clone(), &store)
@@ -843,7 +896,7 @@ fn worker_loop(
         };
         // At least a second between automatic passes, so a zero backoff cannot spin.
         let until_due = next_due
-            .map(|t| Duration::from_secs((t - chrono::Utc::now().timestamp()).max(1) as u64))
+            .map(|t| Duration::from_secs((t - crate::clock::now().timestamp()).max(1) as u64))
             .unwrap_or(poll);
         which = match commands.recv_timeout(until_due.min(poll)) {
             Ok(WorkerCommand::FlushNow) => Which::AllWaiting,
@@ -855,7 +908,12 @@ fn worker_loop(
     }
 }
 
-fn current_outcome(entry: &OutboxRow) -> Outcome {
+fn current_outcome(entry: &OutboxRow, now: i64) -> Outcome {
+    if entry.state == state::QUEUED && entry.scheduled_after(now) {
+        let at = entry.send_at.unwrap_or(now);
+        let at = chrono::DateTime::from_timestamp(at, 0).unwrap_or_default();
+        return Outcome::Queued(format!("scheduled for {}", crate::clock::format_local(at)));
+    }
     let why = entry.last_error.clone().unwrap_or_default();
     match entry.state.as_str() {
         state::SENT => Outcome::Sent,

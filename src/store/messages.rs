@@ -714,7 +714,7 @@ impl Store {
         if q.filter == ListFilter::Tracked {
             sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);
         } else {
-            sql.push_str(" ORDER BY m.date DESC, m.id DESC");
+            sql.push_str(super::snoozes::SNOOZE_AWARE_ORDER_SQL);
         }
         args.push(Box::new(q.limit.map(|l| l as i64).unwrap_or(-1)));
         sql.push_str(&format!(" LIMIT ?{}", args.len()));

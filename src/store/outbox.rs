@@ -57,6 +57,15 @@ pub struct OutboxRow {
     pub filed: String,
     pub filed_error: Option<String>,
     pub tracking: Option<String>,
+    /// The time the user chose to send it at (unix seconds); None = as soon as possible.
+    pub send_at: Option<i64>,
+}
+
+impl OutboxRow {
+    /// True while the mail waits for the time the user chose: no flush may send it yet.
+    pub fn scheduled_after(&self, now: i64) -> bool {
+        self.send_at.is_some_and(|t| t > now)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +82,8 @@ pub struct DeliveryRow {
 }
 
 const OUTBOX_COLUMNS: &str = "id, account, message_id, draft, date, envelope_from, state, attempts,
-    last_error, created_at, last_attempt_at, next_attempt_at, sent_at, filed, filed_error, tracking";
+    last_error, created_at, last_attempt_at, next_attempt_at, sent_at, filed, filed_error, tracking,
+    send_at";
 
 fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
@@ -93,6 +103,7 @@ fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
         filed: r.get(13)?,
         filed_error: r.get(14)?,
         tracking: r.get(15)?,
+        send_at: r.get(16)?,
     })
 }
 
@@ -295,6 +306,26 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(n)
+    }
+
+    /// Replaces the Date and the bytes of a mail not yet planned (a scheduled mail is dated when
+    /// it goes, not when it was written).
+    pub fn outbox_set_bytes(&self, id: i64, date: i64, raw: &[u8], sent_copy: &[u8]) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET date = ?2, raw = ?3, sent_copy = ?4 WHERE id = ?1",
+            params![id, date, raw, sent_copy],
+        )?;
+        Ok(())
+    }
+
+    /// Makes a queued mail wait until `send_at` (unix seconds): no attempt before then.
+    pub fn outbox_schedule(&self, id: i64, send_at: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET send_at = ?2, next_attempt_at = MAX(next_attempt_at, ?2)
+             WHERE id = ?1",
+            params![id, send_at],
+        )?;
+        Ok(())
     }
 
     pub fn outbox_delete(&self, id: i64) -> Result<bool> {

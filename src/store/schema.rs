@@ -365,4 +365,33 @@ ALTER TABLE messages ADD COLUMN body_key TEXT;
 CREATE INDEX messages_by_body_key ON messages(body_key) WHERE body_key IS NOT NULL;
 "#,
     ),
+    // Scheduling (docs/scheduling.md): an outbox mail may wait for a chosen time (`send_at`; the
+    // outbox never attempts it before), and a snoozed message waits in the Snoozed folder for its
+    // time. Each snooze is returned by whichever process claims it first (the TUI or `tidings
+    // watch`), in an IMMEDIATE transaction: `claimed_at` is set by the claimer and a claim older
+    // than a few minutes belongs to a process that died.
+    (
+        "0012_scheduling",
+        r#"
+ALTER TABLE outbox ADD COLUMN send_at INTEGER;   -- unix seconds; NULL = as soon as possible
+
+CREATE TABLE snoozes (
+    id           INTEGER PRIMARY KEY,
+    account      TEXT NOT NULL,
+    message_id   TEXT NOT NULL,      -- Message-ID header, with <>; how the mail is found again
+    subject      TEXT NOT NULL DEFAULT '',
+    from_folder  TEXT NOT NULL,      -- wire name of the folder it returns to
+    folder       TEXT NOT NULL,      -- wire name of the folder it waits in
+    until        INTEGER NOT NULL,   -- unix seconds
+    state        TEXT NOT NULL,      -- waiting | returning | returned | cancelled
+    created_at   INTEGER NOT NULL,
+    claimed_at   INTEGER,
+    claimed_by   TEXT,
+    returned_at  INTEGER,
+    last_error   TEXT
+);
+CREATE INDEX snoozes_due ON snoozes(state, until);
+CREATE INDEX snoozes_by_message ON snoozes(message_id, account);
+"#,
+    ),
 ];
