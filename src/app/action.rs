@@ -83,6 +83,7 @@ actions! {
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
+    Snooze => "snooze", "Snooze until later today, tomorrow, next week or a time";
     Help => "help", "This help";
 }
 
@@ -144,6 +145,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
+        (Snooze, &["Z"]),
         (Help, &["?"]),
     ]
 }

@@ -63,6 +63,11 @@ pub enum Effect {
     People(PeopleEffect),
     /// The tracking views: timeline, activity feed, marks, bell (see `app::activity`).
     Activity(ActivityEffect),
+    /// Moves messages to the Snoozed folder until `until` (unix seconds); answered by `Snoozed`.
+    Snooze {
+        ids: Vec<i64>,
+        until: i64,
+    },
     Quit,
 }
 
@@ -118,6 +123,8 @@ pub enum Msg {
     People(PeopleMsg),
     /// Tracking: the poller's news and the tracking views' answers.
     Activity(ActivityMsg),
+    /// What a snooze came to, for the status line.
+    Snoozed(Result<String, String>),
 }
 
 /// The poller's reports as app messages: every report that says new data reached the store folds

@@ -9,6 +9,7 @@ pub mod list;
 pub mod outbox;
 pub mod people;
 pub mod reader;
+pub mod snooze;
 pub mod triage;
 
 pub use compose::queue_draft;
@@ -41,6 +42,8 @@ pub struct Runtime {
     outbox: Option<OutboxWorker>,
     /// The config file, named in the errors of a body downloaded on demand.
     config_path: PathBuf,
+    /// Brings snoozed messages back at their time.
+    snoozes: Option<snooze::Returner>,
 }
 
 /// Runs one store-side effect to completion on the calling thread and returns its answers. The
@@ -135,6 +138,7 @@ pub fn perform_with(
             .into_iter()
             .collect(),
         Effect::Activity(e) => activity::perform(store, e),
+        Effect::Snooze { ids, until } => snooze::perform(store, config, &ids, until),
         Effect::OpenAttachment { .. }
         | Effect::Outbox(OutboxEffect::Flush { .. })
         | Effect::Quit => Vec::new(),
@@ -166,6 +170,7 @@ impl Runtime {
             config: Arc::new(Config::default()),
             outbox: None,
             config_path: PathBuf::from("the config file"),
+            snoozes: None,
         }
     }
 
@@ -182,6 +187,13 @@ impl Runtime {
         self.config = Arc::new(config.clone());
         // Queueing a draft applies [tracking] (consent, opt-out link): the writer needs it too.
         let _ = self.writes.send(WriterJob::Config(self.config.clone()));
+        if !config.accounts.is_empty() {
+            self.snoozes = Some(snooze::Returner::spawn(
+                config.clone(),
+                self.db.clone(),
+                self.tx.clone(),
+            ));
+        }
         if config.accounts.values().any(|a| a.smtp.is_some()) {
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             // The tracked planner: tracked mail is registered with the tracker and sent as one
@@ -227,6 +239,9 @@ impl Runtime {
         }
         if let Some(w) = self.outbox.take() {
             w.stop();
+        }
+        if let Some(s) = self.snoozes.take() {
+            s.stop();
         }
     }
 

@@ -7,6 +7,7 @@ mod activity;
 mod compose;
 mod outbox;
 mod people;
+mod snooze;
 #[cfg(test)]
 mod tests;
 
@@ -110,6 +111,7 @@ impl App {
                 self.bell = unread;
                 Vec::new()
             }
+            Msg::Snoozed(result) => self.on_snoozed(result),
             Msg::Notice(text) => {
                 self.status = Some(text);
                 Vec::new()
@@ -194,6 +196,7 @@ impl App {
             Action::Archive => self.move_targets(Change::Archive, "archived"),
             Action::Delete => self.move_targets(Change::Delete, "deleted"),
             Action::Move => self.open_move_picker(),
+            Action::Snooze => self.open_snooze_picker(),
             Action::Undo => self.undo(),
             Action::Compose => self.compose(ComposeKind::New),
             Action::Reply => self.compose(ComposeKind::Reply),
@@ -1022,6 +1025,12 @@ impl App {
             },
             Mode::Picker(mut p) => match key {
                 InputKey::Esc => Vec::new(),
+                InputKey::Enter if matches!(p.purpose, PickerPurpose::Snooze { .. }) => {
+                    let PickerPurpose::Snooze { ids } = p.purpose.clone() else {
+                        return Vec::new();
+                    };
+                    self.pick_snooze(p, ids)
+                }
                 InputKey::Enter => {
                     let Some(&item) = p.matches.get(p.cursor) else {
                         self.mode = Mode::Picker(p);
@@ -1033,6 +1042,8 @@ impl App {
                             let label = format!("moved to {dest}");
                             self.move_ids(ids, Change::Move(dest), &label)
                         }
+                        // Handled above, with the typed text.
+                        PickerPurpose::Snooze { .. } => Vec::new(),
                         PickerPurpose::SaveAttachment { id }
                         | PickerPurpose::OpenAttachment { id } => {
                             let save = matches!(p.purpose, PickerPurpose::SaveAttachment { .. });
