@@ -69,6 +69,8 @@ actions! {
     ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
     ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
     SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
+    SendLater => "send_later", "Composer: send at a chosen time (asks for it)";
+    InsertTemplate => "template", "Composer: insert a template (fuzzy picker)";
     ResumeDraft => "resume_draft", "Resume the last saved draft (in Drafts: the selected one)";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, edit, q closes)";
     RetrySend => "retry_send", "Outbox: retry the selected mail now (unconfirmed: asks)";
@@ -131,6 +133,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (ToggleTrackOpens, &["C-o"]),
         (ToggleTrackLinks, &["C-l"]),
         (SaveDraft, &["M-s"]),
+        (SendLater, &["M-l"]),
+        (InsertTemplate, &["M-t"]),
         (ResumeDraft, &["E"]),
         (Outbox, &["w"]),
         (RetrySend, &["y"]),

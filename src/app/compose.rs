@@ -55,6 +55,22 @@ pub enum Prompt {
     Attach(String),
     /// Leaving a changed, unsent draft: save / discard / cancel.
     Leave,
+    /// "Send later": the time, as typed (`update::schedule`).
+    SendAt(String),
+    /// The template picker.
+    Templates(TemplatePick),
+    /// Sending with these placeholders unfilled: send anyway or go back.
+    Unfilled(Vec<String>),
+}
+
+/// The composer's template picker: each template filled for the first recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplatePick {
+    pub items: Vec<(String, crate::app::templates::Filled)>,
+    pub input: String,
+    /// Indices into `items` matching `input`, best first.
+    pub matches: Vec<usize>,
+    pub cursor: usize,
 }
 
 /// What the runtime hands the app to open a composer with.
@@ -89,6 +105,10 @@ pub struct Composer {
     pub sending: bool,
     /// "Track opens" / "track links" for this mail; always shown in the header.
     pub tracking: TrackingChoice,
+    /// "Send later": the time chosen (unix seconds), shown in the header until it is queued.
+    pub send_at: Option<i64>,
+    /// A template was inserted: its unfilled placeholders are shown and asked about on send.
+    pub from_template: bool,
     /// The draft as opened, to tell whether leaving loses anything.
     opened: Option<Draft>,
     pub(super) last_autosave: i64,
@@ -114,6 +134,14 @@ pub enum ComposeEffect {
         /// "Track opens" / "track links" as set in the composer.
         tracking: TrackingChoice,
         now: i64,
+        /// "Send later": not before this time (unix seconds).
+        send_at: Option<i64>,
+    },
+    /// Reads the templates, filled for writing from `from` to `to`; answered by
+    /// [`ComposeMsg::Templates`].
+    LoadTemplates {
+        from: Mailbox,
+        to: Option<Mailbox>,
     },
     Suggest {
         prefix: String,
@@ -180,6 +208,8 @@ pub enum ComposeMsg {
         id: i64,
     },
     ServerDraftDiscarded(Result<(), String>),
+    /// The templates, filled for the first recipient (name, filled), or why none.
+    Templates(Result<Vec<(String, crate::app::templates::Filled)>, String>),
 }
 
 impl Composer {
@@ -205,6 +235,8 @@ impl Composer {
             accounts: open.accounts,
             sending: false,
             tracking: open.tracking,
+            send_at: None,
+            from_template: false,
             last_autosave: now,
         }
     }
@@ -237,6 +269,14 @@ impl Composer {
         }
         d.validate_for_sending().map_err(|e| e.to_string())?;
         Ok(d)
+    }
+
+    /// The placeholders still in the subject and body of a mail written from a template.
+    pub fn unfilled(&self) -> Vec<String> {
+        if !self.from_template {
+            return Vec::new();
+        }
+        crate::app::templates::unfilled(&format!("{}\n{}", self.draft.subject, self.draft.body))
     }
 
     pub fn changed(&self) -> bool {

@@ -18,6 +18,8 @@ pub struct OutboxLine {
     pub last_error: Option<String>,
     /// Unix seconds of the next automatic attempt (meaningful while `queued`).
     pub next_attempt_at: i64,
+    /// "Send later": the chosen time (unix seconds); nothing is tried before it.
+    pub send_at: Option<i64>,
     /// Queued or refused with no copy possibly delivered: it can go back to the composer.
     pub editable: bool,
     /// Tracked, not yet planned (so no tracked copy exists): it can still go out untracked.

@@ -70,6 +70,8 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::Attach,
     Action::RemoveAttachment,
     Action::SaveDraft,
+    Action::SendLater,
+    Action::InsertTemplate,
     Action::ToggleTrackOpens,
     Action::ToggleTrackLinks,
     Action::NextPane,
@@ -167,7 +169,7 @@ pub fn draw(
     f.render_widget(Paragraph::new(lines), head);
 
     let mark = |on: bool| if on { "on " } else { "off" };
-    let tracking_line = Line::from(vec![
+    let mut tracking_spans = vec![
         Span::styled(
             format!("{:>8}: ", "Tracking"),
             Style::default().fg(t.header),
@@ -179,7 +181,9 @@ pub fn draw(
             mark(c.tracking.links),
             keys_for(keymap, Action::ToggleTrackLinks),
         )),
-    ]);
+    ];
+    tracking_spans.extend(schedule_spans(c, t));
+    let tracking_line = Line::from(tracking_spans);
     f.render_widget(Paragraph::new(tracking_line), tracking);
 
     let hint = format!(
@@ -253,6 +257,25 @@ pub fn draw(
                 " Attach file (Tab completes, Enter attaches) ",
                 format!("{input}▏"),
             ),
+            Prompt::SendAt(input) => (
+                " Send at (tomorrow 09:00, 2026-12-08 09:00, in 2h; Enter schedules) ",
+                format!("{input}▏"),
+            ),
+            Prompt::Unfilled(names) => (
+                " Unfilled placeholders ",
+                format!(
+                    "{} still in the text: y send anyway · n back to writing",
+                    names
+                        .iter()
+                        .map(|n| format!("{{{n}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Prompt::Templates(pick) => {
+                draw_template_picker(f, inner, pick, t);
+                return;
+            }
         };
         let width = (inner.width.saturating_sub(4)).min(70);
         let pop = Rect {
@@ -272,4 +295,77 @@ pub fn draw(
             pop,
         );
     }
+}
+
+/// " · sends Tue 08 Dec 09:00" and the unfilled placeholders of a template, highlighted.
+fn schedule_spans(c: &Composer, t: &Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if let Some(at) = c
+        .send_at
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+    {
+        spans.push(Span::styled(
+            format!(
+                " · sends {}",
+                at.with_timezone(&chrono::Local).format("%a %d %b %H:%M")
+            ),
+            Style::default().fg(t.accent),
+        ));
+    }
+    let unfilled = c.unfilled();
+    if !unfilled.is_empty() {
+        let names: Vec<String> = unfilled.iter().map(|n| format!("{{{n}}}")).collect();
+        spans.push(Span::styled(
+            format!(" · unfilled: {}", names.join(" ")),
+            Style::default()
+                .fg(t.selection_fg)
+                .bg(t.selection_bg)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    spans
+}
+
+/// The template picker over the composer: what is typed, then the matching templates.
+fn draw_template_picker(
+    f: &mut Frame,
+    inner: Rect,
+    pick: &crate::app::compose::TemplatePick,
+    t: &Theme,
+) {
+    let width = (inner.width.saturating_sub(4)).min(60);
+    let height = (pick.matches.len() as u16 + 3)
+        .min(inner.height.saturating_sub(2))
+        .max(3);
+    let pop = Rect {
+        x: inner.x + (inner.width.saturating_sub(width)) / 2,
+        y: inner.y + 2,
+        width,
+        height,
+    };
+    let mut lines = vec![Line::raw(format!("{}▏", pick.input))];
+    for (row, &i) in pick.matches.iter().enumerate() {
+        let (name, filled) = &pick.items[i];
+        let note = if filled.unfilled.is_empty() {
+            String::new()
+        } else {
+            format!("  ({} unfilled)", filled.unfilled.len())
+        };
+        let style = if row == pick.cursor {
+            Style::default().bg(t.selection_bg).fg(t.selection_fg)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(format!("{name}{note}"), style));
+    }
+    f.render_widget(Clear, pop);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(t.accent))
+                .title(" Template (type to filter, Enter inserts) "),
+        ),
+        pop,
+    );
 }

@@ -28,6 +28,13 @@ fn after(secs: i64) -> String {
 fn detail(l: &OutboxLine, now: i64) -> String {
     let why = l.last_error.clone().unwrap_or_default();
     let next = match l.state.as_str() {
+        state::QUEUED if l.send_at.is_some_and(|t| t > now) => {
+            let at = chrono::DateTime::from_timestamp(l.send_at.unwrap_or(now), 0);
+            format!(
+                "scheduled for {}",
+                crate::clock::format_local(at.unwrap_or_default())
+            )
+        }
         state::QUEUED if l.attempts > 0 => format!("next try {}", after(l.next_attempt_at - now)),
         state::QUEUED => "waiting to be sent".into(),
         state::SENDING => "being sent".into(),

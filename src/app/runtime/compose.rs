@@ -121,6 +121,18 @@ pub fn queue_draft(
     tracking: TrackingChoice,
     now: i64,
 ) -> Result<i64, String> {
+    queue_draft_at(store, config, draft, tracking, now, None)
+}
+
+/// [`queue_draft`] for a mail that waits until `send_at` (unix seconds), when given.
+pub fn queue_draft_at(
+    store: &Store,
+    config: &Config,
+    draft: &Draft,
+    tracking: TrackingChoice,
+    now: i64,
+    send_at: Option<i64>,
+) -> Result<i64, String> {
     let record = send_tracking::record_for_draft(
         store,
         &config.tracking_for(&draft.account),
@@ -129,7 +141,8 @@ pub fn queue_draft(
     )
     .map_err(|e| e.to_string())?;
     let json = record.map(|r| r.to_json());
-    let id = outbox::enqueue(store, draft, json.as_deref(), now).map_err(|e| e.to_string())?;
+    let id = outbox::enqueue_at(store, draft, json.as_deref(), now, send_at)
+        .map_err(|e| e.to_string())?;
     send_tracking::remember_choice(store, &draft.account, tracking).map_err(|e| e.to_string())?;
     Ok(id)
 }
@@ -144,6 +157,9 @@ pub fn perform_read(
     match effect {
         ComposeEffect::Open(req) => vec![Msg::Compose(ComposeMsg::Ready(
             prepare(store, config, config_path, &req).map(Box::new),
+        ))],
+        ComposeEffect::LoadTemplates { from, to } => vec![Msg::Compose(ComposeMsg::Templates(
+            super::schedule::filled_templates(store, &from, to.as_ref()),
         ))],
         ComposeEffect::Suggest { prefix } => {
             match store.address_suggestions(&prefix, SUGGESTIONS) {
@@ -255,10 +271,12 @@ pub fn perform_write(
             draft,
             tracking,
             now,
+            send_at,
         } => {
             savers.remove(&draft.message_id);
             vec![Msg::Compose(ComposeMsg::Queued(
-                queue_draft(store, config, &draft, tracking, now).map(|_| draft.account.clone()),
+                queue_draft_at(store, config, &draft, tracking, now, send_at)
+                    .map(|_| draft.account.clone()),
             ))]
         }
         _ => Vec::new(),

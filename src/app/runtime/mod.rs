@@ -9,6 +9,7 @@ pub mod list;
 pub mod outbox;
 pub mod people;
 pub mod reader;
+pub mod schedule;
 pub mod snooze;
 pub mod triage;
 

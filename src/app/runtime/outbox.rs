@@ -54,6 +54,7 @@ pub fn load(store: &Store) -> Result<Vec<OutboxLine>, String> {
                 attempts: r.attempts,
                 last_error: r.last_error.map(|e| crate::sanitize::sanitize_line(&e)),
                 next_attempt_at: r.next_attempt_at,
+                send_at: r.send_at,
             })
         })
         .collect()

@@ -95,6 +95,7 @@ impl App {
                 Vec::new()
             }
             ComposeMsg::Queued(result) => self.on_queued(result),
+            ComposeMsg::Templates(result) => self.on_templates(result),
             other => self.on_open_composer_msg(other),
         }
     }
@@ -111,10 +112,14 @@ impl App {
             };
         };
         c.sending = false;
+        let scheduled = c.send_at;
         match result {
             Ok(account) => {
                 self.compose = None;
-                self.status = Some("queued in the outbox; sending…".into());
+                self.status = Some(match scheduled {
+                    Some(t) => self.scheduled_note(t),
+                    None => "queued in the outbox; sending…".into(),
+                });
                 let mut fx = vec![Effect::Outbox(OutboxEffect::Flush { account })];
                 if self.outbox.is_some() {
                     fx.push(Effect::Outbox(OutboxEffect::Load));
@@ -162,6 +167,7 @@ impl App {
             | ComposeMsg::DraftStored { .. }
             | ComposeMsg::DraftUploaded(_)
             | ComposeMsg::DraftOnServer { .. }
+            | ComposeMsg::Templates(_)
             | ComposeMsg::ServerDraftDiscarded(_) => {}
         }
         Vec::new()
@@ -181,22 +187,8 @@ impl App {
                 c.cycle_focus(-1);
                 Vec::new()
             }
-            Action::Send => match c.for_sending() {
-                Ok(draft) if !c.sending => {
-                    c.sending = true;
-                    self.status = Some("queueing…".into());
-                    vec![Effect::Compose(ComposeEffect::QueueDraft {
-                        draft: Box::new(draft),
-                        tracking: c.tracking,
-                        now: self.now,
-                    })]
-                }
-                Ok(_) => Vec::new(),
-                Err(e) => {
-                    self.status = Some(format!("cannot send: {e}"));
-                    Vec::new()
-                }
-            },
+            Action::Send => self.send_composed(false),
+            Action::SendLater | Action::InsertTemplate => self.compose_schedule_action(a),
             Action::EditExternal => vec![Effect::Compose(ComposeEffect::ExternalEditor {
                 body: c.draft.body.clone(),
             })],
@@ -254,6 +246,9 @@ impl App {
             return Vec::new();
         };
         match c.prompt.take() {
+            Some(p @ (Prompt::SendAt(_) | Prompt::Templates(_) | Prompt::Unfilled(_))) => {
+                return self.schedule_prompt_input(p, key);
+            }
             Some(Prompt::Leave) => {
                 return match key {
                     InputKey::Char('s') => {

@@ -7,6 +7,7 @@ mod activity;
 mod compose;
 mod outbox;
 mod people;
+mod schedule;
 mod snooze;
 #[cfg(test)]
 mod tests;
@@ -210,6 +211,8 @@ impl App {
             | Action::ToggleTrackOpens
             | Action::ToggleTrackLinks
             | Action::SaveDraft
+            | Action::SendLater
+            | Action::InsertTemplate
             | Action::ResumeDraft
             | Action::Outbox
             | Action::RetrySend
