@@ -225,31 +225,16 @@ fn braces(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use crate::app::action::Action;
-    use crate::app::compose::{ComposeEffect, ComposeMsg, ComposeOpen, Prompt};
+    use crate::app::compose::{ComposeEffect, ComposeMsg, Prompt};
     use crate::app::input::InputKey;
     use crate::app::msg::{Effect, Msg};
     use crate::app::state::App;
     use crate::app::templates::{fill, parse, Values};
-    use crate::app::view::ComposeKind;
-    use crate::mail::compose::{Draft, Mailbox, Sender};
 
     fn composing() -> App {
         let mut app = App::new(false);
         app.now = 1_796_040_000; // 2026-11-30 12:00 UTC
-        let sender = Sender {
-            account: "w".into(),
-            from: Mailbox::new(Some("Sam Seller"), "sam@me.test"),
-            signature: None,
-        };
-        let mut draft = Draft::new(&sender);
-        draft.to = vec![Mailbox::new(Some("Dana Lee"), "dana@acme.test")];
-        app.update(Msg::Compose(ComposeMsg::Ready(Ok(Box::new(ComposeOpen {
-            kind: ComposeKind::New,
-            draft,
-            accounts: vec![("w".into(), sender.from.clone())],
-            resumed: false,
-            tracking: Default::default(),
-        })))));
+        crate::app::update::tests::opened_composer(&mut app);
         app.compose.as_mut().unwrap().to = "Dana Lee <dana@acme.test>".into();
         app
     }

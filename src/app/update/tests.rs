@@ -200,7 +200,7 @@ fn undo_of_a_flag_restores_it() {
     assert!(matches!(fx.as_slice(), [Effect::Undo { .. }]));
 }
 
-fn opened_composer(app: &mut App) {
+pub(super) fn opened_composer(app: &mut App) {
     let sender = crate::mail::compose::Sender {
         account: "w".into(),
         from: crate::mail::compose::Mailbox::new(Some("Me"), "me@x.test"),
