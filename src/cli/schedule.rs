@@ -4,7 +4,7 @@
 
 use super::Context;
 use crate::config::Config;
-use crate::mail::outbox::{Outbox, Outcome, Which};
+use crate::mail::outbox::{state, Outbox, Outcome, Which};
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +20,12 @@ pub fn round(config: &Config, db: &Path) -> anyhow::Result<Vec<String>> {
     let now = crate::clock::now().timestamp();
     let mut store = Store::open(db)?;
     let mut lines = Vec::new();
-    let waiting = !store
-        .outbox_entries(&[crate::mail::outbox::state::QUEUED])?
+    // Only open the outbox (and its lock) when something is due, or was left half-sent by a
+    // process that died (the flush settles it).
+    let waiting = store
+        .outbox_entries(&[state::QUEUED, state::SENDING])?
         .iter()
-        .all(|e| e.next_attempt_at > now);
+        .any(|e| e.state == state::SENDING || e.next_attempt_at <= now);
     if waiting {
         let planner = crate::tracking::client::send::planner_for(config, db);
         let mut ob = Outbox::new(config.clone(), &store).with_planner(planner);

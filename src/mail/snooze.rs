@@ -326,3 +326,83 @@ fn return_on_server(imap: &ServerConfig, row: &SnoozeRow) -> Result<bool> {
 pub fn next_due(store: &Store) -> Result<Option<i64>> {
     Ok(store.next_snooze_due()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::local_mailbox::{deliver, LocalFolder};
+    use crate::store::ListQuery;
+
+    fn mail(id: &str, date: &str) -> Vec<u8> {
+        format!(
+            "From: a@x.test\r\nTo: me@x.test\r\nSubject: {id}\r\nMessage-ID: <{id}@x.test>\r\n\
+             Date: {date}\r\n\r\nbody\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn subjects(store: &Store, folder: &str) -> Vec<(String, bool)> {
+        store
+            .list_messages(&ListQuery {
+                folder: Some(folder.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.subject, m.seen))
+            .collect()
+    }
+
+    #[test]
+    fn an_account_without_imap_snoozes_in_the_cache_and_the_message_comes_back_once_on_top() {
+        let config: Config = toml::from_str("[accounts.demo]\nemail = \"me@x.test\"\n").unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        store.ensure_account("demo", "me@x.test", None).unwrap();
+        let inbox = LocalFolder {
+            account: "demo",
+            role: "inbox",
+            default_name: "INBOX",
+        };
+        let old = deliver(
+            &store,
+            inbox,
+            mail("old", "Tue, 1 Dec 2026 10:00:00 +0000"),
+            true,
+            0,
+        )
+        .unwrap()
+        .id
+        .unwrap();
+        deliver(
+            &store,
+            inbox,
+            mail("new", "Wed, 2 Dec 2026 10:00:00 +0000"),
+            true,
+            0,
+        )
+        .unwrap();
+
+        let row = snooze(&config, &store, old, 2_000_000_000, 1_800_000_000).unwrap();
+        assert_eq!(
+            (row.folder.as_str(), row.from_folder.as_str()),
+            ("Snoozed", "INBOX")
+        );
+        assert_eq!(subjects(&store, "INBOX"), [("new".to_string(), true)]);
+        assert_eq!(subjects(&store, "Snoozed").len(), 1);
+
+        assert!(return_due(&config, &mut store, 1_999_999_999)
+            .unwrap()
+            .is_empty());
+        let back = return_due(&config, &mut store, 2_000_000_000).unwrap();
+        assert_eq!(back.len(), 1);
+        assert!(return_due(&config, &mut store, 2_000_000_100)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            subjects(&store, "INBOX"),
+            [("old".to_string(), false), ("new".to_string(), true)],
+            "back unread, above the newer message"
+        );
+        assert!(subjects(&store, "Snoozed").is_empty());
+    }
+}

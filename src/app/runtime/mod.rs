@@ -112,7 +112,7 @@ pub fn perform_with(
                     config,
                     id,
                     change,
-                    chrono::Utc::now().timestamp(),
+                    crate::clock::now().timestamp(),
                 )
                 .map(Box::new),
             ))]
