@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// A template file larger than this is skipped (a template is a mail, not an archive).
 const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
+/// A placeholder's value is cut at this many characters.
+const MAX_VALUE_CHARS: usize = 200;
 /// At most this many templates are read from the directory.
 const MAX_TEMPLATES: usize = 1000;
 
@@ -180,9 +182,10 @@ impl Values {
         let Some(v) = value.map(crate::sanitize::sanitize_line) else {
             return;
         };
-        let v = v.trim();
+        // Values come from the network (Superdata): one line, and a sane length.
+        let v: String = v.trim().chars().take(MAX_VALUE_CHARS).collect();
         if !v.is_empty() && !self.0.contains_key(key) {
-            self.0.insert(key.to_string(), v.to_string());
+            self.0.insert(key.to_string(), v);
         }
     }
 }

@@ -12,6 +12,9 @@ use super::mailbox_name;
 use crate::config::{Config, ServerConfig};
 use crate::store::{NewSnooze, SnoozeRow, Store, StoreError};
 
+/// A return that failed (server down, folder gone) is tried again after this many seconds.
+const RETRY_SECS: i64 = 60;
+
 /// The folder snoozed mail waits in, at the top level (or under INBOX on servers that keep
 /// every folder there).
 pub const SNOOZED_FOLDER: &str = "Snoozed";
@@ -89,9 +92,19 @@ pub fn snooze(config: &Config, store: &Store, id: i64, until: i64, now: i64) -> 
             let mid = message_id.clone();
             let folder = filing::with_connection(imap, "snoozing a message", 0, move |conn| {
                 let folder = ensure_snoozed_folder(conn)?;
-                move_out(conn, &from, validity, uid, &folder, &mid)?;
+                if folder != from {
+                    move_out(conn, &from, validity, uid, &folder, &mid)?;
+                }
                 Ok(folder)
             })?;
+            if folder == m.folder {
+                // Already in Snoozed (filed there by hand or by another client): it will come
+                // back to INBOX.
+                return stored(
+                    store,
+                    store.snooze_insert(&new(&m, ids, ("INBOX", &folder), until, now))?,
+                );
+            }
             // Recorded only once the server holds it in Snoozed: a failed move leaves nothing
             // waiting that would "return" a message that never left.
             let sid = store.snooze_insert(&new(&m, ids, (&m.folder, &folder), until, now))?;
@@ -234,7 +247,7 @@ pub fn return_due(
             Err(e) => {
                 let why = crate::sanitize::sanitize_line(&e.to_string());
                 tracing::warn!(snooze = row.id, "could not return a snoozed message: {why}");
-                store.finish_snooze(row.id, None, Some(&why))?;
+                store.snooze_retry_later(row.id, &why, now + RETRY_SECS)?;
                 out.push(Err((row, why)));
             }
         }
@@ -259,7 +272,8 @@ pub fn unsnooze(config: &Config, store: &mut Store, id: i64, now: i64) -> Result
             already_back,
         }),
         Err(e) => {
-            store.finish_snooze(row.id, None, Some(&e.to_string()))?;
+            let why = crate::sanitize::sanitize_line(&e.to_string());
+            store.snooze_retry_later(row.id, &why, now + RETRY_SECS)?;
             Err(e)
         }
     }
@@ -290,7 +304,7 @@ fn return_one(config: &Config, store: &Store, row: &SnoozeRow, now: i64) -> Resu
             store.delete_message_row(c)?;
         }
     }
-    store.finish_snooze(row.id, Some(now), None)?;
+    store.snooze_returned(row.id, now)?;
     tracing::info!(snooze = row.id, already_back, "snoozed message returned");
     Ok(already_back)
 }
@@ -316,7 +330,14 @@ fn return_on_server(imap: &ServerConfig, row: &SnoozeRow) -> Result<bool> {
             conn.session
                 .uid_store(&set, "-FLAGS.SILENT (\\Seen)")
                 .map_err(conn.err("UID STORE -\\Seen in Snoozed"))?;
-            move_uids(conn, &uids, &folder, &back_to)?;
+            match move_uids(conn, &uids, &folder, &back_to) {
+                // The folder it came from is gone (renamed, deleted): INBOX, not nowhere.
+                Err(e) if e.is_refusal() && !back_to.eq_ignore_ascii_case("INBOX") => {
+                    tracing::warn!("returning a snoozed message to INBOX instead: {e}");
+                    move_uids(conn, &uids, &folder, "INBOX")?;
+                }
+                other => other?,
+            }
             Ok(false)
         },
     )?)

@@ -166,19 +166,23 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Ends a claimed (or waiting) snooze: `returned` with the time, or back to `waiting` with
-    /// the error so the next round tries again.
-    pub fn finish_snooze(
-        &self,
-        id: i64,
-        returned_at: Option<i64>,
-        error: Option<&str>,
-    ) -> Result<()> {
+    /// Marks a claimed snooze returned.
+    pub fn snooze_returned(&self, id: i64, at: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE snoozes SET state = CASE WHEN ?2 IS NULL THEN 'waiting' ELSE 'returned' END,
-                 returned_at = ?2, last_error = ?3, claimed_at = NULL, claimed_by = NULL
-             WHERE id = ?1",
-            params![id, returned_at, error],
+            "UPDATE snoozes SET state = 'returned', returned_at = ?2, last_error = NULL,
+                 claimed_at = NULL, claimed_by = NULL WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// Puts a claimed snooze back to `waiting` with the reason it could not return, not to be
+    /// tried again before `retry_at` (so a server that is down is not asked every round).
+    pub fn snooze_retry_later(&self, id: i64, error: &str, retry_at: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE snoozes SET state = 'waiting', until = MAX(until, ?3), last_error = ?2,
+                 claimed_at = NULL, claimed_by = NULL WHERE id = ?1",
+            params![id, error, retry_at],
         )?;
         Ok(())
     }
@@ -264,12 +268,23 @@ mod tests {
         // p1 died holding it: after the stale window another process takes it over.
         let again = s.claim_due_snoozes(100 + STALE_CLAIM_SECS, "p2").unwrap();
         assert_eq!(again.len(), 1);
-        s.finish_snooze(due, Some(500), None).unwrap();
+        s.snooze_returned(due, 500).unwrap();
         assert!(
             s.claim_due_snoozes(10_000_000, "p3").unwrap().len() == 1,
             "only <b@x> left"
         );
         assert_eq!(s.snooze(due).unwrap().unwrap().state, "returned");
+    }
+
+    #[test]
+    fn a_failed_return_waits_before_it_is_tried_again() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = snooze(&s, "<a@x>", 100);
+        assert_eq!(s.claim_due_snoozes(100, "p1").unwrap().len(), 1);
+        s.snooze_retry_later(id, "server down", 160).unwrap();
+        assert!(s.claim_due_snoozes(159, "p1").unwrap().is_empty());
+        let again = s.claim_due_snoozes(160, "p1").unwrap();
+        assert_eq!(again[0].last_error.as_deref(), Some("server down"));
     }
 
     #[test]
