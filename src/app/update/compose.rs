@@ -120,7 +120,11 @@ impl App {
                     Some(t) => self.scheduled_note(t),
                     None => "queued in the outbox; sending…".into(),
                 });
-                let mut fx = vec![Effect::Outbox(OutboxEffect::Flush { account })];
+                // A scheduled mail waits for the outbox worker to reach its time.
+                let mut fx = match scheduled {
+                    Some(_) => Vec::new(),
+                    None => vec![Effect::Outbox(OutboxEffect::Flush { account })],
+                };
                 if self.outbox.is_some() {
                     fx.push(Effect::Outbox(OutboxEffect::Load));
                 }

@@ -256,7 +256,8 @@ mod tests {
             panic!("{fx:?}");
         };
         assert_eq!(*send_at, Some(app.now + 3 * 3600));
-        app.update(Msg::Compose(ComposeMsg::Queued(Ok("w".into()))));
+        let fx = app.update(Msg::Compose(ComposeMsg::Queued(Ok("w".into()))));
+        assert!(fx.is_empty(), "no flush: it waits for its time: {fx:?}");
         assert!(app.compose.is_none());
         assert!(app
             .status

@@ -67,7 +67,7 @@ impl App {
             .map(|(label, _)| label)
             .collect();
         self.mode = Mode::Picker(Picker {
-            title: "Snooze until (or type a time: tomorrow 14:00, 2026-12-11 09:00, in 3h)".into(),
+            title: "Snooze until (or type a time)".into(),
             purpose: PickerPurpose::Snooze { ids },
             matches: (0..items.len()).collect(),
             items,
@@ -128,7 +128,10 @@ impl App {
             Ok(done) => self.status = Some(done),
             Err(e) => self.last_error = Some(e),
         }
-        self.reload(false)
+        // The Snoozed folder may be new, and its count changed.
+        let mut fx = vec![Effect::LoadFolders];
+        fx.extend(self.reload(false));
+        fx
     }
 }
 
