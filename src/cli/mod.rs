@@ -229,7 +229,11 @@ pub struct SendArgs {
     pub template: Option<String>,
     /// Send at this time instead of now: "2026-12-08 09:00" (local time), RFC 3339, "tomorrow
     /// 09:00", "in 2h"; exits 0 once scheduled (`tidings watch` or the TUI sends it then)
-    #[arg(long, value_name = "TIME", conflicts_with = "untracked_if_tracker_down")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        conflicts_with = "untracked_if_tracker_down"
+    )]
     pub at: Option<String>,
     /// An HTML alternative to the text body
     #[arg(long, value_name = "FILE")]

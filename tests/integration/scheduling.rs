@@ -345,3 +345,49 @@ fn a_template_fills_from_the_contact_and_superdata_and_refuses_an_unfilled_place
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("intro"));
 }
+
+#[test]
+fn in_the_tui_z_snoozes_and_the_composer_schedules_a_template_after_asking_about_its_gaps() {
+    use crate::support::tmux::Tmux;
+    let t = Tmux::demo("scheduling");
+    t.wait_for("INBOX — All");
+    t.keys(&["Z"]);
+    t.wait_for("Tomorrow morning");
+    t.keys(&["Down", "Down", "Enter"]);
+    t.wait_for("snoozed 1 until");
+    let store = t.store();
+    let waiting = store.waiting_snoozes().unwrap();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].folder, "Snoozed");
+
+    // Templates are read when the picker opens: one written now is offered.
+    let templates = t.data.parent().unwrap().join("config/tidings/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("intro.md"),
+        "Subject: Hello {first_name}\n\nHi {first_name}, how is {company}?\n",
+    )
+    .unwrap();
+    t.keys(&["c"]);
+    t.wait_for("New message");
+    t.type_text("Dana Lee <dana.lee@acme.test>");
+    t.keys(&["M-t"]);
+    t.wait_for("intro  (1 unfilled)");
+    t.keys(&["Enter"]);
+    t.wait_for("unfilled: {company}");
+    t.wait_for("Hello Dana");
+    t.keys(&["M-l"]);
+    t.wait_for("Send at");
+    t.type_text("in 2h");
+    t.keys(&["Enter"]);
+    t.wait_for("{company} still in the text");
+    t.keys(&["y"]);
+    t.wait_for("scheduled for");
+    t.keys(&["w"]);
+    t.wait_for("Hello Dana");
+    let screen = t.wait_for("scheduled for 20");
+    assert!(!screen.contains("sent \"Hello"), "{screen}");
+    let queued = t.store().outbox_entries(&["queued"]).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].send_at.is_some());
+}
