@@ -425,5 +425,22 @@ mod tests {
             "back unread, above the newer message"
         );
         assert!(subjects(&store, "Snoozed").is_empty());
+        let page = |offset| {
+            store
+                .list_messages(&ListQuery {
+                    folder: Some("INBOX".into()),
+                    limit: Some(1),
+                    offset,
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|m| m.subject)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            (page(0), page(1), page(2)),
+            (vec!["old".to_string()], vec!["new".to_string()], vec![])
+        );
     }
 }

@@ -714,7 +714,8 @@ impl Store {
         if q.filter == ListFilter::Tracked {
             sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);
         } else {
-            sql.push_str(super::snoozes::SNOOZE_AWARE_ORDER_SQL);
+            // The LIMIT and OFFSET pushed next are the following two parameters.
+            sql = super::snoozes::returned_on_top(&sql, args.len() + 1);
         }
         args.push(Box::new(q.limit.map(|l| l as i64).unwrap_or(-1)));
         sql.push_str(&format!(" LIMIT ?{}", args.len()));

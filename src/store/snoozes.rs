@@ -66,12 +66,40 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SnoozeRow> {
     })
 }
 
-/// The ORDER BY of a folder listing with returned snoozes on top: a message that came back from
-/// a snooze sorts by the time it came back, in the folder it came back to (`m`, `f`, `a` as in
+/// A message back from a snooze, in the folder it came back to (`m`, `f`, `a` as in
 /// `Store::list_messages_among`).
-pub const SNOOZE_AWARE_ORDER_SQL: &str = " ORDER BY MAX(m.date, COALESCE((SELECT MAX(s.returned_at)
-    FROM snoozes s WHERE s.message_id = m.message_id AND s.account = a.name
-    AND s.from_folder = f.name AND s.state = 'returned'), 0)) DESC, m.id DESC";
+const RETURNED: &str = "s.message_id = m.message_id AND s.account = a.name
+    AND s.from_folder = f.name AND s.state = 'returned'";
+
+/// Turns a folder listing (`SELECT … FROM messages m JOIN folders f … JOIN accounts a … WHERE
+/// …`, no ORDER BY) into one ordered newest first with messages back from a snooze on top: each
+/// sorts by the later of its date and the time it came back. The plain messages still come from
+/// the date index, at most LIMIT + OFFSET of them (parameters `?limit_param` and the one after;
+/// a negative limit is none), and the few returned ones are found through the snoozes, so a
+/// first page of a 100,000-message folder costs what it did without snoozes. The caller appends
+/// LIMIT and OFFSET.
+pub fn returned_on_top(listing: &str, limit_param: usize) -> String {
+    let (select, filters) = listing.split_once(" WHERE ").unwrap_or((listing, "1"));
+    let (columns, from) = select.split_once(" FROM ").unwrap_or((select, ""));
+    let (l, o) = (limit_param, limit_param + 1);
+    let from_snoozes = from.replacen(
+        "messages m",
+        // Driven by the snoozes (a handful), never by the folder's rows.
+        "snoozes s CROSS JOIN messages m INDEXED BY messages_by_msgid ON m.message_id = s.message_id",
+        1,
+    );
+    format!(
+        "SELECT * FROM (
+           SELECT * FROM ({columns}, m.date AS sort_key, m.id AS sort_id FROM {from}
+             WHERE {filters} AND NOT EXISTS (SELECT 1 FROM snoozes s WHERE {RETURNED})
+             ORDER BY m.date DESC, m.id DESC
+             LIMIT CASE WHEN ?{l} < 0 THEN -1 ELSE ?{l} + ?{o} END)
+           UNION ALL
+           {columns}, MAX(m.date, MAX(s.returned_at)), m.id FROM {from_snoozes}
+             WHERE {filters} AND {RETURNED} GROUP BY m.id)
+         ORDER BY sort_key DESC, sort_id DESC"
+    )
+}
 
 impl Store {
     /// Records a snooze; an earlier waiting snooze of the same message is replaced (snoozing
