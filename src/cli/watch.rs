@@ -2,6 +2,8 @@
 //! app is closed (docs/tracking.md has a systemd user unit), one poller per tracker the accounts
 //! use. `--once` polls until caught up and exits, for scripts and tests. It may run beside the
 //! TUI on the same data dir: each event notifies once in total (see `tracking::client::poller`).
+//! It also sends scheduled mail and brings snoozed messages back (`super::schedule`), with or
+//! without a tracker.
 
 use super::{Context, WatchArgs};
 use crate::tracking::client::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};

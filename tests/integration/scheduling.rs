@@ -239,8 +239,10 @@ fn a_mail_sent_later_goes_once_at_its_time_survives_a_kill_and_can_be_cancelled(
     assert!(cancelled.contains("cancelled"), "{cancelled}");
     assert_eq!(env.outbox(false).len(), 1);
 
-    // Neither a flush nor a running watch sends it early; a kill -9 loses nothing.
+    // Neither a flush, nor a round of `watch --once` (no tracker configured: it does the rest),
+    // nor a running watch sends it early; a kill -9 loses nothing.
     env.run(&["outbox", "flush"]);
+    assert_eq!(env.ok(&["watch", "--once"]), "");
     let mut first = env.watch();
     std::thread::sleep(Duration::from_secs(3));
     first.kill().unwrap();
