@@ -112,12 +112,17 @@ pub fn snooze(config: &Config, store: &Store, id: i64, until: i64, now: i64) -> 
             stored(store, sid)
         }
         None => {
-            let folder_id =
-                store.upsert_folder(m.account_id, SNOOZED_FOLDER, Some("/"), None, true)?;
-            store.move_local_message(id, folder_id, false)?;
+            let from = if m.folder == SNOOZED_FOLDER {
+                "INBOX"
+            } else {
+                let folder_id =
+                    store.upsert_folder(m.account_id, SNOOZED_FOLDER, Some("/"), None, true)?;
+                store.move_local_message(id, folder_id, false)?;
+                &m.folder
+            };
             stored(
                 store,
-                store.snooze_insert(&new(&m, ids, (&m.folder, SNOOZED_FOLDER), until, now))?,
+                store.snooze_insert(&new(&m, ids, (from, SNOOZED_FOLDER), until, now))?,
             )
         }
     }
