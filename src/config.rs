@@ -240,9 +240,15 @@ pub struct ServerConfig {
     pub password: Option<String>,
     #[serde(default)]
     pub password_command: Option<String>,
+    /// `"keyring"`: the password tidings saved itself (`account add`, `account login`).
+    #[serde(default)]
+    pub password_source: Option<PasswordSource>,
     /// `"password"` (default) or `"oauth2"` (then `[accounts.NAME.oauth2]` says how).
     #[serde(default)]
     pub auth: AuthMethod,
+    /// Set for `password_source = "keyring"` after parsing; not a config-file key.
+    #[serde(skip)]
+    pub saved_password: Option<SavedPassword>,
     /// Set for `auth = "oauth2"` after parsing; not a config-file key.
     #[serde(skip)]
     pub oauth2: Option<OAuth2Binding>,
@@ -268,9 +274,26 @@ impl fmt::Debug for ServerConfig {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("password_command", &self.password_command)
+            .field("password_source", &self.password_source)
             .field("auth", &self.auth)
             .finish()
     }
+}
+
+/// Where a password comes from besides `password` and `password_command`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordSource {
+    /// The system keyring, else the private secrets file in the data dir (`crate::secrets`).
+    Keyring,
+}
+
+/// Which saved password a `password_source = "keyring"` server reads: filled in by
+/// [`Config::parse`] (the account) and [`Config::bind_data_dir`] (the fallback file's dir).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedPassword {
+    pub account: String,
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -283,7 +306,13 @@ pub enum Security {
 }
 
 impl ServerConfig {
-    /// The password, from `password` or by running `password_command` with `sh -c`.
+    /// True when the config says where the password comes from (it may still fail to come).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some() || self.password_command.is_some() || self.password_source.is_some()
+    }
+
+    /// The password, from `password` or by running `password_command` with `sh -c`. (A
+    /// `password_source` is read by `mail::credentials`, which knows the keyring.)
     pub fn resolve_password(&self) -> Result<String, String> {
         if let Some(p) = &self.password {
             return Ok(p.clone());
@@ -624,10 +653,15 @@ impl Config {
                         "must be between 1 and 65535",
                     ));
                 }
-                if s.password.is_some() && s.password_command.is_some() {
+                let sources = [
+                    s.password.is_some(),
+                    s.password_command.is_some(),
+                    s.password_source.is_some(),
+                ];
+                if sources.into_iter().filter(|set| *set).count() > 1 {
                     return Err(err(
                         &format!("{section}.password"),
-                        "set either password or password_command, not both",
+                        "set only one of password, password_command and password_source",
                     ));
                 }
                 if s.auth == AuthMethod::Oauth2 {
@@ -650,12 +684,13 @@ impl Config {
                     if s.user.trim().is_empty() {
                         return Err(err("imap.user", "is missing"));
                     }
-                    if s.password.is_none() && s.password_command.is_none() {
-                        return Err(err("imap.password_command", "is missing (or set password)"));
+                    if !s.has_password() {
+                        return Err(err(
+                            "imap.password_command",
+                            "is missing (or set password, or password_source = \"keyring\")",
+                        ));
                     }
-                } else if (s.password.is_some() || s.password_command.is_some())
-                    && s.user.trim().is_empty()
-                {
+                } else if s.has_password() && s.user.trim().is_empty() {
                     // SMTP: without credentials tidings sends without AUTH where the server
                     // offers none (docs/sending.md); a password without a user is a mistake.
                     return Err(err("smtp.user", "is missing (a password is set)"));
@@ -719,9 +754,18 @@ impl Config {
         Ok(())
     }
 
-    /// Gives every server with `auth = "oauth2"` its account and `[oauth2]` section.
+    /// Gives every server with `auth = "oauth2"` its account and `[oauth2]` section, and every
+    /// `password_source` server its account.
     fn bind_oauth2(&mut self) {
         for (name, acc) in self.accounts.iter_mut() {
+            for s in [acc.imap.as_mut(), acc.smtp.as_mut()].into_iter().flatten() {
+                if s.password_source.is_some() {
+                    s.saved_password = Some(SavedPassword {
+                        account: name.clone(),
+                        data_dir: None,
+                    });
+                }
+            }
             let Some(settings) = acc.oauth2.clone() else {
                 continue;
             };
@@ -739,12 +783,15 @@ impl Config {
         }
     }
 
-    /// Tells OAuth2 servers which data dir keeps their tokens when there is no keyring. Called
-    /// once the paths are resolved (`cli::Context::load`).
+    /// Tells OAuth2 and `password_source` servers which data dir keeps their secrets when there
+    /// is no keyring. Called once the paths are resolved (`cli::Context::load`).
     pub fn bind_data_dir(&mut self, data_dir: &Path) {
         for acc in self.accounts.values_mut() {
             for s in [acc.imap.as_mut(), acc.smtp.as_mut()].into_iter().flatten() {
                 if let Some(b) = s.oauth2.as_mut() {
+                    b.data_dir = Some(data_dir.to_path_buf());
+                }
+                if let Some(b) = s.saved_password.as_mut() {
                     b.data_dir = Some(data_dir.to_path_buf());
                 }
             }
@@ -902,6 +949,42 @@ track_links = true
         );
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("\"mine\""), "{dbg}");
+    }
+
+    #[test]
+    fn a_saved_password_is_one_source_and_knows_its_account() {
+        let text = GOOD.replace(
+            "password_command = \"echo secret; echo ignored\"",
+            "password_source = \"keyring\"",
+        );
+        let mut c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        c.bind_data_dir(Path::new("/data"));
+        let imap = c.accounts["work"].imap.as_ref().unwrap();
+        assert!(imap.has_password());
+        assert_eq!(
+            imap.saved_password,
+            Some(SavedPassword {
+                account: "work".into(),
+                data_dir: Some("/data".into()),
+            })
+        );
+        assert_eq!(
+            c.accounts["work"].smtp.as_ref().unwrap().saved_password,
+            None
+        );
+        let both = text.replace(
+            "user = \"me\"\npassword_source",
+            "user = \"me\"\npassword = \"x\"\npassword_source",
+        );
+        let e = Config::parse(&both, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("accounts.work.imap.password: set only one of"),
+            "{e}"
+        );
+        let typo = text.replace("\"keyring\"", "\"keychain\"");
+        assert!(Config::parse(&typo, Path::new("c.toml")).is_err());
     }
 
     #[test]

@@ -25,6 +25,14 @@ pub enum ConfigFileError {
     WouldBreak { path: PathBuf, message: String },
 }
 
+/// Where a new account's password comes from: the user's own command, or the secret store
+/// (`password_source = "keyring"`), where the wizard saved the password it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordFrom {
+    Command(String),
+    Keyring,
+}
+
 /// What `tidings account add` writes.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -35,8 +43,8 @@ pub struct NewAccount {
     pub smtp: Server,
     pub user: String,
     pub auth: AuthMethod,
-    /// For a password account: the command that prints the password.
-    pub password_command: Option<String>,
+    /// For a password account: where its password comes from.
+    pub password: Option<PasswordFrom>,
     /// For an OAuth2 account: the client id the user registered.
     pub client_id: Option<String>,
     pub server_saves_sent: bool,
@@ -49,11 +57,15 @@ fn server_table(acc: &NewAccount, server: &Server) -> Table {
     t.insert("security", value(security_name(server.security)));
     t.insert("user", value(acc.user.as_str()));
     match acc.auth {
-        AuthMethod::Password => {
-            if let Some(cmd) = &acc.password_command {
+        AuthMethod::Password => match &acc.password {
+            Some(PasswordFrom::Command(cmd)) => {
                 t.insert("password_command", value(cmd.as_str()));
             }
-        }
+            Some(PasswordFrom::Keyring) => {
+                t.insert("password_source", value("keyring"));
+            }
+            None => {}
+        },
         AuthMethod::OAuth2(_) => {
             t.insert("auth", value(acc.auth.config_name()));
         }
@@ -187,8 +199,6 @@ pub struct ListedAccount {
     pub email: String,
     /// `auth` of `[imap]` (else `[smtp]`): "password" when not set.
     pub auth: String,
-    /// A password account names where its password comes from (`password`, `password_command`).
-    pub has_password: bool,
     pub imap: Option<String>,
     pub smtp: Option<String>,
 }
@@ -224,15 +234,10 @@ pub fn list(text: &str, path: &Path) -> Result<Vec<ListedAccount>, ConfigFileErr
             .iter()
             .find_map(|k| server(k).and_then(|s| str_of(s, "auth")))
             .unwrap_or_else(|| "password".into());
-        let has_password = ["imap", "smtp"].iter().any(|k| {
-            server(k)
-                .is_some_and(|s| s.contains_key("password") || s.contains_key("password_command"))
-        });
         out.push(ListedAccount {
             name: crate::sanitize::sanitize_line(name),
             email: str_of(acc, "email").unwrap_or_default(),
             auth,
-            has_password,
             imap: addr("imap"),
             smtp: addr("smtp"),
         });
@@ -263,7 +268,7 @@ mod tests {
             },
             user: "alice".into(),
             auth,
-            password_command: Some("cat '/d/secrets/work.password'".into()),
+            password: Some(PasswordFrom::Keyring),
             client_id: Some("id-1".into()),
             server_saves_sent: false,
         }
@@ -285,10 +290,9 @@ mod tests {
             "\n\n[accounts.work]\nemail = 'al\"ice@example.com'\n\
              display_name = 'Alice \"Al\" Liddell'\n\n\
              [accounts.work.imap]\nhost = \"imap.example.com\"\nport = 993\nsecurity = \"tls\"\n\
-             user = \"alice\"\npassword_command = \"cat '/d/secrets/work.password'\"\n\n\
+             user = \"alice\"\npassword_source = \"keyring\"\n\n\
              [accounts.work.smtp]\nhost = \"smtp.example.com\"\nport = 587\n\
-             security = \"starttls\"\nuser = \"alice\"\n\
-             password_command = \"cat '/d/secrets/work.password'\"\n"
+             security = \"starttls\"\nuser = \"alice\"\npassword_source = \"keyring\"\n"
         );
         let e = append(&out, &acc, Path::new("c.toml")).unwrap_err();
         assert!(matches!(e, ConfigFileError::Exists { .. }), "{e}");
@@ -300,7 +304,7 @@ mod tests {
         let text = section(&acc);
         assert!(text.contains("[accounts.work.imap]\n"), "{text}");
         assert!(text.contains("auth = \"oauth2\"\n"), "{text}");
-        assert!(!text.contains("password_command"), "{text}");
+        assert!(!text.contains("password"), "{text}");
         assert!(
             text.ends_with(
                 "\n[accounts.work.oauth2]\nprovider = \"google\"\nclient_id = \"id-1\"\n"
@@ -331,7 +335,6 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].name, "home");
         assert_eq!(listed[0].auth, "password");
-        assert!(listed[0].has_password && !listed[1].has_password);
         assert_eq!(listed[0].smtp, None);
         assert_eq!(listed[1].auth, "oauth2");
         assert_eq!(listed[1].imap.as_deref(), Some("imap.example.com:993"));

@@ -3,11 +3,16 @@
 //! are `accounts`'. Prompts read lines from stdin (so a script or a test can pipe answers in),
 //! the password without echo when stdin is a terminal.
 
-use crate::accounts::config_file::{self, NewAccount};
+use crate::accounts::config_file::{self, NewAccount, PasswordFrom};
 use crate::accounts::discover::{self, DiscoverOptions, Discovery};
 use crate::accounts::providers::{AuthMethod, OAuthProvider};
-use crate::accounts::{self, check, secret_file, Found, Server};
-use crate::config::{Config, Paths, Security};
+use crate::accounts::{self, check, Found, Server};
+use crate::config::{
+    AccountConfig, AuthMethod as ServerAuth, Config, Paths, Security, ServerConfig,
+};
+use crate::mail::credentials::{self, PasswordError};
+use crate::mail::oauth2;
+use crate::secrets::Place;
 use anyhow::{bail, Context as _};
 use clap::ValueEnum;
 use std::io::{BufRead, IsTerminal, Write};
@@ -52,13 +57,13 @@ pub enum AuthArg {
 pub struct ListArgs {}
 
 /// Questions on stdout, answers from stdin.
-struct Prompter {
+pub(super) struct Prompter {
     stdin: std::io::StdinLock<'static>,
     terminal: bool,
 }
 
 impl Prompter {
-    fn new() -> Prompter {
+    pub(super) fn new() -> Prompter {
         let stdin = std::io::stdin();
         let terminal = stdin.is_terminal();
         Prompter {
@@ -119,7 +124,7 @@ impl Prompter {
     }
 
     /// The password: without echo on a terminal, else the next line of stdin.
-    fn password(&mut self, question: &str) -> anyhow::Result<String> {
+    pub(super) fn password(&mut self, question: &str) -> anyhow::Result<String> {
         let password = if self.terminal {
             rpassword::prompt_password(format!("{question}: ")).context("reading the password")?
         } else {
@@ -136,7 +141,7 @@ impl Prompter {
     }
 }
 
-fn show_server(s: &Server) -> String {
+pub(super) fn show_server(s: &Server) -> String {
     format!(
         "{}:{} {}",
         s.host,
@@ -389,7 +394,7 @@ fn add_account(paths: &Paths, args: &AddArgs) -> anyhow::Result<AuthMethod> {
         smtp,
         user,
         auth,
-        password_command: args.password_command.clone(),
+        password: args.password_command.clone().map(PasswordFrom::Command),
         client_id: None,
         server_saves_sent: d.server_saves_sent,
     };
@@ -543,23 +548,23 @@ fn check_login(
     bail!("nothing written: {}", failures.join("; "))
 }
 
-/// Stores a typed password in its private file, then writes the section; a failed write takes
-/// the file away again.
+/// Saves a typed password in the secret store, then writes the section; a failed write takes
+/// the password away again.
 fn write_password_account(
     paths: &Paths,
     account: &mut NewAccount,
     password: &str,
 ) -> anyhow::Result<()> {
-    let stored = if account.password_command.is_none() {
-        let path = secret_file::store_password(&paths.data_dir, &account.name, password)?;
-        account.password_command = Some(secret_file::password_command(&path));
-        Some(path)
+    let saved = if account.password.is_none() {
+        let place = credentials::save(&paths.data_dir, &account.name, &account.user, password)?;
+        account.password = Some(PasswordFrom::Keyring);
+        Some(place)
     } else {
         None
     };
     if let Err(e) = config_file::write_account(&paths.config_file, account) {
-        if let Some(path) = &stored {
-            let _ = std::fs::remove_file(path);
+        if saved.is_some() {
+            let _ = credentials::forget(&paths.data_dir, &account.name, &account.user);
         }
         return Err(e.into());
     }
@@ -568,13 +573,22 @@ fn write_password_account(
         account.name,
         paths.config_file.display()
     );
-    if let Some(path) = stored {
-        println!(
-            "The password is in {} (readable only by you); the config reads it with password_command.",
-            path.display()
-        );
+    if let Some(place) = saved {
+        say_where_saved(&place, "the password");
     }
     Ok(())
+}
+
+/// Where a secret went: the keyring on stdout; the file as the one-line warning on stderr.
+pub(super) fn say_where_saved(place: &Place, what: &str) {
+    match place {
+        Place::Keyring => println!("Saved {what} in the system keyring."),
+        Place::File { path, reason } => eprintln!(
+            "tidings: warning: no system keyring ({}); saved {what} in {} (readable only by you)",
+            crate::sanitize::sanitize_line(reason),
+            path.display()
+        ),
+    }
 }
 
 /// `tidings account list`.
@@ -592,6 +606,12 @@ pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // The text lists every account the file names; whether one can sign in needs the typed
+    // config (its OAuth2 binding, its password source).
+    let typed = Config::parse(&text, &paths.config_file).map(|mut c| {
+        c.bind_data_dir(&paths.data_dir);
+        c
+    });
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -599,20 +619,83 @@ pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
         "NAME", "EMAIL", "AUTH"
     )?;
     for a in listed {
-        // A password account is signed in when it says where its password comes from; an
-        // OAuth2 account when a refresh token is stored, which only the OAuth2 token store knows.
-        let signed_in = match (a.auth.as_str(), a.has_password) {
-            ("password", true) => "yes",
-            ("password", false) => "no (no password or password_command)",
-            _ => "unknown",
+        let (auth, signed_in) = match &typed {
+            Ok(c) => match c.accounts.get(&a.name) {
+                Some(acc) => sign_in_state(&a.name, acc),
+                None => (a.auth, "unknown".into()),
+            },
+            Err(_) => (a.auth, "unknown (the config has an error)".into()),
         };
-        writeln!(
-            out,
-            "{:<16} {:<32} {:<9} {signed_in}",
-            a.name, a.email, a.auth
-        )?;
+        writeln!(out, "{:<16} {:<32} {auth:<9} {signed_in}", a.name, a.email)?;
+    }
+    drop(out);
+    if let Err(e) = typed {
+        eprintln!(
+            "tidings: {}",
+            crate::sanitize::sanitize_line(&e.to_string())
+        );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when tidings signs in to `s` at all: an SMTP relay without credentials takes mail
+/// without AUTH.
+fn signs_in(s: &ServerConfig) -> bool {
+    match s.auth {
+        ServerAuth::Oauth2 => true,
+        ServerAuth::Password => s.has_password(),
+        ServerAuth::None => false,
+    }
+}
+
+/// The account's sign-in method and whether it is signed in, for `account list`: OAuth2 when a
+/// usable token is saved, a password when its source gives one (it is never shown). Nothing
+/// is sent to the mail servers.
+fn sign_in_state(name: &str, acc: &AccountConfig) -> (String, String) {
+    let servers: Vec<&ServerConfig> = [acc.imap.as_ref(), acc.smtp.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| signs_in(s))
+        .collect();
+    let Some(first) = servers.first() else {
+        return ("none".into(), "not needed (no sign-in)".into());
+    };
+    let auth = match first.auth {
+        ServerAuth::Oauth2 => "oauth2",
+        _ => "password",
+    };
+    let login_hint = format!("no: tidings account login {name}");
+    let mut checked: Vec<(ServerAuth, &str, Option<&str>, bool)> = Vec::new();
+    for s in servers {
+        // SMTP usually signs in as IMAP does: that password (command) is asked for once.
+        let same = (
+            s.auth,
+            s.user.as_str(),
+            s.password_command.as_deref(),
+            s.password_source.is_some(),
+        );
+        if checked.contains(&same) {
+            continue;
+        }
+        checked.push(same);
+        let state = match (&s.auth, &s.oauth2) {
+            (ServerAuth::Oauth2, Some(b)) => match oauth2::is_signed_in(b) {
+                Ok(true) => None,
+                Ok(false) => Some(login_hint.clone()),
+                Err(e) => Some(format!("unknown ({e})")),
+            },
+            (ServerAuth::Oauth2, None) => Some("no ([oauth2] is missing)".into()),
+            _ => match credentials::password(s) {
+                Ok(_) => None,
+                Err(PasswordError::NotSaved { .. }) => Some(login_hint.clone()),
+                Err(PasswordError::Other(e)) => Some(format!("no ({e})")),
+            },
+        };
+        if let Some(state) = state {
+            return (auth.into(), crate::sanitize::sanitize_line(&state));
+        }
+    }
+    (auth.into(), "yes".into())
 }
 
 /// `tidings` with no account: on a terminal, offer to set one up or try the demo.

@@ -101,11 +101,34 @@ fn setup() -> Setup {
 impl Setup {
     /// `tidings account add ARGS` with `answers` piped in, one per line.
     fn add(&self, args: &[&str], answers: &[&str]) -> Output {
-        let mut child = self
-            .env
-            .command()
-            .args(["account", "add"])
+        let mut all = vec!["account", "add"];
+        all.extend_from_slice(args);
+        self.run_with(None, &all, answers)
+    }
+
+    /// The test keyring (keyring-core's file-backed sample store).
+    fn keyring(&self) -> std::path::PathBuf {
+        self.env.dir.path().join("keyring.ron")
+    }
+
+    /// `tidings ARGS` with `answers` piped in, with the test keyring or with none reachable
+    /// (no session bus): the secret store's file then.
+    fn run_with(
+        &self,
+        keyring: Option<&std::path::Path>,
+        args: &[&str],
+        answers: &[&str],
+    ) -> Output {
+        let mut command = self.env.command();
+        command
             .args(args)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("TIDINGS_TEST_KEYRING");
+        if let Some(k) = keyring {
+            command.env("TIDINGS_TEST_KEYRING", k);
+        }
+        let mut child = command
             .env(
                 "TIDINGS_AUTOCONFIG_HTTP_PORT",
                 self.http.addr.port().to_string(),
@@ -148,7 +171,7 @@ fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
         "work", // account name
         PASSWORD,
     ];
-    let out = s.add(&[], &answers);
+    let out = s.run_with(Some(&s.keyring()), &["account", "add"], &answers);
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -191,18 +214,25 @@ fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
         "the password never reaches the config"
     );
 
-    // The password is in a private file the config reads with password_command …
-    let secret = s.env.data_dir().join("secrets/work.password");
-    assert_eq!(
-        std::fs::read_to_string(&secret).unwrap(),
-        format!("{PASSWORD}\n")
+    // The password is in the keyring, and the config says so …
+    assert!(added.contains("password_source = \"keyring\"\n"), "{added}");
+    assert!(!added.contains("password_command"), "{added}");
+    assert!(
+        stdout.contains("Saved the password in the system keyring."),
+        "{stdout}"
     );
-    assert_eq!(std::fs::metadata(&secret).unwrap().mode() & 0o777, 0o600);
-    assert!(added.contains("password_command = \"cat '"), "{added}");
+    assert_eq!(text(&out.stderr), "", "no warning with a keyring");
+    assert!(s.keyring().exists());
+    assert!(
+        !s.env.data_dir().join("secrets").exists(),
+        "no file fallback"
+    );
     // … and the account works: a sync signs in with it.
-    s.env.ok(&["sync", "--account", "work"]);
+    let keyring = s.keyring();
+    let ok = |args: &[&str]| crate::support::succeeded(args, s.run_with(Some(&keyring), args, &[]));
+    ok(&["sync", "--account", "work"]);
 
-    let list = s.env.ok(&["account", "list"]);
+    let list = ok(&["account", "list"]);
     let rows: Vec<&str> = list.lines().collect();
     assert_eq!(rows.len(), 3, "{list}");
     assert!(
@@ -210,9 +240,106 @@ fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
         "{list}"
     );
     assert!(
-        rows[2].starts_with("work ") && rows[2].contains(EMAIL),
+        rows[2].starts_with("work ") && rows[2].contains(EMAIL) && rows[2].ends_with(" yes"),
         "{list}"
     );
+
+    // logout forgets the password: the account says how to sign in again, in one line.
+    assert!(
+        ok(&["account", "logout", "work"]).contains("Signed out of work: password forgotten"),
+        "{list}"
+    );
+    let list = ok(&["account", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("work ") && l.ends_with(" no: tidings account login work")),
+        "{list}"
+    );
+    let sync = s.run_with(Some(&keyring), &["sync", "--account", "work"], &[]);
+    assert_eq!(sync.status.code(), Some(1));
+    assert_eq!(
+        text(&sync.stderr),
+        "tidings: sign in again: tidings account login work\n"
+    );
+    // login asks for the password, checks it with the server, and saves it only if it works.
+    let wrong = s.run_with(
+        Some(&keyring),
+        &["account", "login", "work"],
+        &["wrong-one"],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let stderr = text(&wrong.stderr);
+    assert!(
+        stderr.contains("login failed for smtpuser")
+            && stderr.trim_end().ends_with("nothing saved"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-one"), "{stderr}");
+    let login = s.run_with(Some(&keyring), &["account", "login", "work"], &[PASSWORD]);
+    let login = crate::support::succeeded(&["account", "login"], login);
+    assert!(login.contains("IMAP 127.0.0.1:"), "{login}");
+    ok(&["sync", "--account", "work"]);
+}
+
+/// With no keyring reachable (a headless server), the wizard saves the password in a file only
+/// the user can read, says so in one line, and no copy of it is anywhere else.
+#[test]
+fn without_a_keyring_the_password_goes_to_a_private_file_and_nowhere_else() {
+    let s = setup();
+    let answers = [EMAIL, "", "", "", "", "", "", "", "", "work", PASSWORD];
+    let out = s.add(&[], &answers);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", text(&out.stdout));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one warning line: {stderr}");
+    assert!(
+        lines[0].starts_with("tidings: warning: no system keyring (")
+            && lines[0].contains("secrets/secrets.json (readable only by you)"),
+        "{stderr}"
+    );
+    let secrets = s.env.data_dir().join("secrets/secrets.json");
+    assert_eq!(std::fs::metadata(&secrets).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(secrets.parent().unwrap()).unwrap().mode() & 0o777,
+        0o700
+    );
+    let run = |args: &[&str]| crate::support::succeeded(args, s.run_with(None, args, &[]));
+    run(&["sync", "--account", "work"]);
+    assert!(run(&["account", "list"]).contains(" yes\n"));
+    // The password is in that file and in no other: not the config, the log or the cache.
+    let mut files = vec![s.env.config_path()];
+    let mut dirs = vec![s.env.data_dir()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p != secrets {
+                files.push(p);
+            }
+        }
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("tidings.sqlite3")),
+        "{files:?}"
+    );
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "the password is in {}",
+            f.display()
+        );
+    }
+    assert!(std::fs::read_to_string(&secrets)
+        .unwrap()
+        .contains(PASSWORD));
+    assert!(run(&["account", "logout", "work"]).contains("password forgotten"));
+    assert!(!std::fs::read_to_string(&secrets)
+        .unwrap()
+        .contains(PASSWORD));
 }
 
 #[test]
@@ -243,7 +370,10 @@ fn a_wrong_password_is_refused_and_nothing_is_written() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("not-the-password") && !stdout.contains("not-the-password"));
     assert_eq!(s.config(), s.before, "the config is untouched");
-    assert!(!s.env.data_dir().join("secrets/work.password").exists());
+    assert!(
+        !s.env.data_dir().join("secrets").exists(),
+        "no password kept"
+    );
 
     // --yes never writes what failed either.
     let out = s.add(&[EMAIL, "--yes", "--password-command", "echo wrong"], &[]);
@@ -351,7 +481,10 @@ fn a_google_workspace_domain_is_recognised_by_its_mx_and_set_up_for_oauth2() {
     );
     let list = env.ok(&["account", "list"]);
     let row = list.lines().find(|l| l.starts_with("workspace ")).unwrap();
-    assert!(row.contains("oauth2") && row.ends_with("unknown"), "{list}");
+    assert!(
+        row.contains("oauth2") && row.ends_with(" no: tidings account login workspace"),
+        "{list}"
+    );
 }
 
 /// SRV records (RFC 6186), the .well-known autoconfig location and the usual host names, each
