@@ -129,6 +129,9 @@ pub struct OAuth2Config {
     pub client_secret: Option<String>,
     #[serde(default)]
     pub client_secret_command: Option<String>,
+    /// `"keyring"`: the client secret `tidings account add` saved.
+    #[serde(default)]
+    pub client_secret_source: Option<SecretSource>,
     /// Required for `custom`; overrides the built-in endpoint otherwise.
     #[serde(default)]
     pub authorization_url: Option<String>,
@@ -156,6 +159,7 @@ impl fmt::Debug for OAuth2Config {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("client_secret_command", &self.client_secret_command)
+            .field("client_secret_source", &self.client_secret_source)
             .field("authorization_url", &self.authorization_url)
             .field("token_url", &self.token_url)
             .field("device_authorization_url", &self.device_authorization_url)
@@ -166,8 +170,25 @@ impl fmt::Debug for OAuth2Config {
 }
 
 impl OAuth2Config {
+    /// The client `client_id` of `provider`, with every other key left out.
+    pub fn new(provider: OAuth2Provider, client_id: String) -> OAuth2Config {
+        OAuth2Config {
+            provider,
+            client_id,
+            client_secret: None,
+            client_secret_command: None,
+            client_secret_source: None,
+            authorization_url: None,
+            token_url: None,
+            device_authorization_url: None,
+            scopes: None,
+            tenant: None,
+        }
+    }
+
     /// The client secret from `client_secret` or `client_secret_command`; `Ok(None)` for a
-    /// public client (the usual case for a desktop app with PKCE).
+    /// public client (the usual case for a desktop app with PKCE). (A `client_secret_source` is
+    /// read by `mail::oauth2`, which knows the keyring.)
     pub fn resolve_client_secret(&self) -> Result<Option<String>, String> {
         if let Some(s) = self.client_secret.as_deref().filter(|s| !s.is_empty()) {
             return Ok(Some(s.to_string()));
@@ -242,7 +263,7 @@ pub struct ServerConfig {
     pub password_command: Option<String>,
     /// `"keyring"`: the password tidings saved itself (`account add`, `account login`).
     #[serde(default)]
-    pub password_source: Option<PasswordSource>,
+    pub password_source: Option<SecretSource>,
     /// `"password"` (default) or `"oauth2"` (then `[accounts.NAME.oauth2]` says how).
     #[serde(default)]
     pub auth: AuthMethod,
@@ -280,10 +301,10 @@ impl fmt::Debug for ServerConfig {
     }
 }
 
-/// Where a password comes from besides `password` and `password_command`.
+/// Where a password or client secret comes from besides the config itself and a command.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum PasswordSource {
+pub enum SecretSource {
     /// The system keyring, else the private secrets file in the data dir (`crate::secrets`).
     Keyring,
 }
@@ -700,10 +721,16 @@ impl Config {
                 if o.client_id.trim().is_empty() {
                     return Err(err("oauth2.client_id", "must not be empty"));
                 }
-                if o.client_secret.is_some() && o.client_secret_command.is_some() {
+                let sources = [
+                    o.client_secret.is_some(),
+                    o.client_secret_command.is_some(),
+                    o.client_secret_source.is_some(),
+                ];
+                if sources.into_iter().filter(|set| *set).count() > 1 {
                     return Err(err(
                         "oauth2.client_secret",
-                        "set either client_secret or client_secret_command, not both",
+                        "set only one of client_secret, client_secret_command and \
+                         client_secret_source",
                     ));
                 }
                 if o.provider == OAuth2Provider::Custom {

@@ -5,6 +5,7 @@
 
 use super::providers::AuthMethod;
 use super::{security_name, Server};
+use crate::config::{OAuth2Config, OAuth2Provider, SecretSource};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,8 @@ pub struct NewAccount {
     pub auth: AuthMethod,
     /// For a password account: where its password comes from.
     pub password: Option<PasswordFrom>,
-    /// For an OAuth2 account: the client id the user registered.
-    pub client_id: Option<String>,
+    /// For an OAuth2 account: the client the user registered (and endpoints, for `custom`).
+    pub oauth2: Option<OAuth2Config>,
     pub server_saves_sent: bool,
 }
 
@@ -75,6 +76,41 @@ fn server_table(acc: &NewAccount, server: &Server) -> Table {
     t
 }
 
+/// `[accounts.NAME.oauth2]`: the provider and client id, where the client secret is, and the
+/// endpoints and scopes where they are not the provider's.
+fn oauth2_table(o: &OAuth2Config) -> Table {
+    let mut t = Table::new();
+    let provider = match o.provider {
+        OAuth2Provider::Google => "google",
+        OAuth2Provider::Microsoft => "microsoft",
+        OAuth2Provider::Custom => "custom",
+    };
+    t.insert("provider", value(provider));
+    t.insert("client_id", value(o.client_id.as_str()));
+    if o.client_secret_source == Some(SecretSource::Keyring) {
+        t.insert("client_secret_source", value("keyring"));
+    }
+    if let Some(cmd) = &o.client_secret_command {
+        t.insert("client_secret_command", value(cmd.as_str()));
+    }
+    let urls = [
+        ("authorization_url", &o.authorization_url),
+        ("token_url", &o.token_url),
+        ("device_authorization_url", &o.device_authorization_url),
+        ("tenant", &o.tenant),
+    ];
+    for (key, v) in urls {
+        if let Some(v) = v {
+            t.insert(key, value(v.as_str()));
+        }
+    }
+    if let Some(scopes) = &o.scopes {
+        t.insert("scopes", value(scopes.iter().collect::<toml_edit::Array>()));
+    }
+    t.decor_mut().set_prefix("\n");
+    t
+}
+
 /// The section's text: `[accounts.NAME]`, `.imap`, `.smtp` and, for OAuth2, `.oauth2`.
 pub fn section(acc: &NewAccount) -> String {
     let mut account = Table::new();
@@ -87,14 +123,8 @@ pub fn section(acc: &NewAccount) -> String {
     }
     account.insert("imap", Item::Table(server_table(acc, &acc.imap)));
     account.insert("smtp", Item::Table(server_table(acc, &acc.smtp)));
-    if let AuthMethod::OAuth2(provider) = acc.auth {
-        let mut o = Table::new();
-        o.insert("provider", value(provider.config_name()));
-        if let Some(id) = &acc.client_id {
-            o.insert("client_id", value(id.as_str()));
-        }
-        o.decor_mut().set_prefix("\n");
-        account.insert("oauth2", Item::Table(o));
+    if let (AuthMethod::OAuth2(_), Some(settings)) = (acc.auth, &acc.oauth2) {
+        account.insert("oauth2", Item::Table(oauth2_table(settings)));
     }
     let mut accounts = Table::new();
     accounts.set_implicit(true);
@@ -147,11 +177,7 @@ pub fn append(text: &str, acc: &NewAccount, path: &Path) -> Result<String, Confi
     if !has_account(&back, &acc.name) {
         return Err(would_break("the account is missing".into()));
     }
-    // A password account must also pass the typed config's checks; an OAuth2 account's keys are
-    // read by the OAuth2 sign-in's own config.
-    if acc.auth == AuthMethod::Password {
-        crate::config::Config::parse(&out, path).map_err(|e| would_break(e.to_string()))?;
-    }
+    crate::config::Config::parse(&out, path).map_err(|e| would_break(e.to_string()))?;
     Ok(out)
 }
 
@@ -269,7 +295,13 @@ mod tests {
             user: "alice".into(),
             auth,
             password: Some(PasswordFrom::Keyring),
-            client_id: Some("id-1".into()),
+            oauth2: match auth {
+                AuthMethod::OAuth2(_) => Some(OAuth2Config {
+                    client_secret_source: Some(SecretSource::Keyring),
+                    ..OAuth2Config::new(OAuth2Provider::Google, "id-1".into())
+                }),
+                AuthMethod::Password => None,
+            },
             server_saves_sent: false,
         }
     }
@@ -307,7 +339,8 @@ mod tests {
         assert!(!text.contains("password"), "{text}");
         assert!(
             text.ends_with(
-                "\n[accounts.work.oauth2]\nprovider = \"google\"\nclient_id = \"id-1\"\n"
+                "\n[accounts.work.oauth2]\nprovider = \"google\"\nclient_id = \"id-1\"\n\
+                 client_secret_source = \"keyring\"\n"
             ),
             "{text}"
         );

@@ -6,7 +6,8 @@
 
 use super::account_add::{say_where_saved, show_server, Prompter};
 use super::Context;
-use crate::accounts::{check, Server};
+use crate::accounts::check::{self, Credential};
+use crate::accounts::Server;
 use crate::config::{AccountConfig, AuthMethod, OAuth2Binding, ServerConfig};
 use crate::mail::credentials;
 use crate::mail::oauth2::{self, login};
@@ -78,6 +79,12 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<ExitCode> {
         }
         return login_with_password(ctx, name, acc, &servers);
     };
+    // A config copied from another machine: the client secret `account add` saved there is
+    // not here yet.
+    if oauth2::client_secret_missing(binding)? {
+        let secret = Prompter::new().hidden("OAuth2 client secret", "client secret")?;
+        oauth2::save_client_secret(binding, &secret)?;
+    }
     let mut out = std::io::stdout();
     let place = if args.device {
         login::login_with_device_code(binding, &mut out)?
@@ -117,9 +124,19 @@ fn login_with_password(
         };
         let is_imap = acc.imap.as_ref().is_some_and(|i| std::ptr::eq(i, *s));
         let checked = if is_imap {
-            check::check_imap(&server, &s.user, &password, &ctx.paths.config_file)
+            check::check_imap(
+                &server,
+                &s.user,
+                Credential::Password(&password),
+                &ctx.paths.config_file,
+            )
         } else {
-            check::check_smtp(&server, &s.user, &password, &acc.email)
+            check::check_smtp(
+                &server,
+                &s.user,
+                Credential::Password(&password),
+                &acc.email,
+            )
         };
         if let Err(e) = checked {
             bail!(

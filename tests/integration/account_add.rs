@@ -11,7 +11,7 @@ use crate::support::tmux::Tmux;
 use crate::support::TidingsEnv;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::process::{Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 use tidings::accounts::discover::{discover, DiscoverOptions};
 use tidings::config::Security;
@@ -119,36 +119,48 @@ impl Setup {
         args: &[&str],
         answers: &[&str],
     ) -> Output {
-        let mut command = self.env.command();
-        command
-            .args(args)
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env_remove("XDG_RUNTIME_DIR")
-            .env_remove("TIDINGS_TEST_KEYRING");
-        if let Some(k) = keyring {
-            command.env("TIDINGS_TEST_KEYRING", k);
-        }
-        let mut child = command
-            .env(
-                "TIDINGS_AUTOCONFIG_HTTP_PORT",
-                self.http.addr.port().to_string(),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        for a in answers {
-            writeln!(stdin, "{a}").unwrap();
-        }
-        drop(stdin);
-        child.wait_with_output().unwrap()
+        let mut command = tidings(&self.env, keyring, args);
+        command.env(
+            "TIDINGS_AUTOCONFIG_HTTP_PORT",
+            self.http.addr.port().to_string(),
+        );
+        answer(&mut command, answers).wait_with_output().unwrap()
     }
 
     fn config(&self) -> String {
         std::fs::read_to_string(self.env.config_path()).unwrap()
     }
+}
+
+/// `tidings ARGS` in `env`, with the test keyring at `keyring` or with none reachable (no
+/// session bus), whatever the environment the tests run in.
+fn tidings(env: &TidingsEnv, keyring: Option<&std::path::Path>, args: &[&str]) -> Command {
+    let mut command = env.command();
+    command
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("TIDINGS_TEST_KEYRING");
+    if let Some(k) = keyring {
+        command.env("TIDINGS_TEST_KEYRING", k);
+    }
+    command
+}
+
+/// Starts `command` with `answers` piped in, one per line, and its output piped back.
+fn answer(command: &mut Command, answers: &[&str]) -> Child {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for a in answers {
+        writeln!(stdin, "{a}").unwrap();
+    }
+    drop(stdin);
+    child
 }
 
 fn text(b: &[u8]) -> String {
@@ -485,6 +497,145 @@ fn a_google_workspace_domain_is_recognised_by_its_mx_and_set_up_for_oauth2() {
         row.contains("oauth2") && row.ends_with(" no: tidings account login workspace"),
         "{list}"
     );
+}
+
+/// A Google Workspace user's whole setup in one command: the domain is recognised by its MX,
+/// the user points the servers at the test's (standing in for Gmail's), gives the client id and
+/// secret, signs in in the browser (the test plays it), and the wizard checks IMAP and SMTP with
+/// the token before it writes the section. The client secret and the tokens are kept out of
+/// the config; the account then syncs.
+#[test]
+fn an_oauth2_account_is_signed_in_and_checked_before_it_is_written() {
+    use crate::support::oauth::{request, OAuthServer, CLIENT_ID, SCOPE};
+    use crate::support::smtp::SmtpOptions;
+    use std::io::{BufRead, BufReader};
+    const SECRET: &str = "tidings-test-secret";
+    let oauth = OAuthServer::start("me", 3600);
+    let dovecot = Dovecot::start_with(&oauth.dovecot_conf("xoauth2 oauthbearer"));
+    dovecot.add_user("me", "password-not-used-by-tidings");
+    dovecot.append(
+        "me",
+        "INBOX",
+        &crate::support::dovecot::message(1, "Hello boss"),
+    );
+    let smtp = SmtpServer::start_with(SmtpOptions {
+        oauth_introspect: Some(oauth.introspection_url()),
+        ..Default::default()
+    });
+    let dns = Dnsmasq::start(&[("workspace.test", "aspmx.l.google.com", 1)], &[]);
+    let before = config_before(&dns);
+    let env = TidingsEnv::new(&before);
+    let endpoints = format!(
+        "{} {} {} {SCOPE}",
+        oauth.url("/authorize"),
+        oauth.url("/token"),
+        oauth.url("/device_authorization")
+    );
+    let (dc_port, smtp_port) = (dovecot.port.to_string(), smtp.port.to_string());
+    let answers = [
+        "", // display name
+        "127.0.0.1",
+        &dc_port,
+        "none",
+        "127.0.0.1",
+        &smtp_port,
+        "none",
+        "me",
+        "", // sign in with oauth2
+        "", // account name: workspace
+        CLIENT_ID,
+        SECRET,
+    ];
+    // Runs the wizard with `answers`, plays the browser, and returns what it printed.
+    let add = |answers: &[&str]| {
+        let mut command = tidings(
+            &env,
+            None,
+            &["account", "add", "boss@workspace.test", "--no-browser"],
+        );
+        command.env("TIDINGS_TEST_OAUTH2_ENDPOINTS", &endpoints);
+        let mut child = answer(&mut command, answers);
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut shown = String::new();
+        let url = loop {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "no sign-in URL: {shown}"
+            );
+            shown.push_str(&line);
+            if let Some(url) = line.trim_end().strip_prefix("url: ") {
+                break url.to_string();
+            }
+        };
+        // The browser: the authorization server approves and sends it back to tidings.
+        let (status, location, _) = request("GET", &url, "");
+        assert_eq!(status, 302);
+        let (status, _, body) = request("GET", &location.unwrap(), "");
+        assert_eq!(status, 200, "{body}");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+        (shown, rest, child.wait_with_output().unwrap())
+    };
+    let (shown, rest, out) = add(&answers);
+    assert!(
+        shown.contains("from built-in table: Google Workspace"),
+        "{shown}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{shown}{rest}\n{stderr}");
+    assert!(
+        rest.contains(&format!("IMAP 127.0.0.1:{dc_port} none: signed in"))
+            && rest.contains(&format!("SMTP 127.0.0.1:{smtp_port} none: signed in")),
+        "{rest}"
+    );
+    assert!(rest.contains("Open your inbox: tidings"), "{rest}");
+    // No keyring here: one warning line says where the tokens went.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("secrets.json"), "{stderr}");
+
+    let after = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(after.starts_with(&before), "{after}");
+    let added = &after[before.len()..];
+    assert_eq!(added.matches("[accounts.workspace").count(), 4, "{added}");
+    assert!(
+        added.contains(&format!(
+            "[accounts.workspace.oauth2]\nprovider = \"custom\"\nclient_id = \"{CLIENT_ID}\"\n\
+             client_secret_source = \"keyring\"\n"
+        )),
+        "{added}"
+    );
+    assert!(
+        !after.contains(SECRET),
+        "the client secret stays out of the config"
+    );
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets/secrets.json")).unwrap();
+    assert!(secrets.contains("oauth2:workspace:boss@workspace.test"));
+    assert!(secrets.contains(SECRET));
+
+    // Straight into the mailbox, with the saved token and client secret.
+    let synced = tidings(&env, None, &["sync", "--account", "workspace"])
+        .output()
+        .unwrap();
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let listed = env.ok(&["list", "--account", "workspace", "--json"]);
+    assert!(listed.contains("Hello boss"), "{listed}");
+
+    // A server that does not take the token: refused, nothing written, no secret left behind.
+    let mut wrong = answers.to_vec();
+    wrong[2] = "1"; // IMAP port: nothing listens there
+    wrong.push("n"); // write it anyway? no
+    let (_, rest, out) = add(&wrong);
+    assert_eq!(out.status.code(), Some(1), "{rest}");
+    assert!(rest.contains("IMAP 127.0.0.1:1 none: FAILED"), "{rest}");
+    assert!(
+        text(&out.stderr).contains("nothing written"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), after);
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets/secrets.json")).unwrap();
+    assert!(!secrets.contains("workspace-2"), "{secrets}");
 }
 
 /// SRV records (RFC 6186), the .well-known autoconfig location and the usual host names, each
