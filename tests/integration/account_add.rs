@@ -620,6 +620,14 @@ fn an_oauth2_account_is_signed_in_and_checked_before_it_is_written() {
     assert!(synced.status.success(), "{}", text(&synced.stderr));
     let listed = env.ok(&["list", "--account", "workspace", "--json"]);
     assert!(listed.contains("Hello boss"), "{listed}");
+    let accounts = tidings(&env, None, &["account", "list"]).output().unwrap();
+    let accounts = text(&accounts.stdout);
+    assert!(
+        accounts
+            .lines()
+            .any(|l| l.starts_with("workspace ") && l.contains(" oauth2 ") && l.ends_with(" yes")),
+        "{accounts}"
+    );
 
     // A server that does not take the token: refused, nothing written, no secret left behind.
     let mut wrong = answers.to_vec();
@@ -807,6 +815,39 @@ fn a_first_run_on_a_terminal_offers_the_wizard_and_reads_the_password_unseen() {
     assert!(
         after.starts_with(before) && after.contains("[accounts.example.smtp]"),
         "{after}"
+    );
+}
+
+/// A send-only relay that takes mail without AUTH needs no sign-in, and `account list` says so;
+/// a password that cannot be had is named without being shown.
+#[test]
+fn account_list_says_when_no_sign_in_is_needed_or_the_password_is_missing() {
+    let env = TidingsEnv::new(
+        "[accounts.relay]\nemail = \"me@lan.test\"\n\
+         [accounts.relay.smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\nauth = \"none\"\n\n\
+         [accounts.broken]\nemail = \"me@b.test\"\n\
+         [accounts.broken.imap]\nhost = \"127.0.0.1\"\nport = 1\nuser = \"me\"\n\
+         password_command = \"exit 3\"\n",
+    );
+    let list = text(
+        &tidings(&env, None, &["account", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let row = |name: &str| {
+        list.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_string()
+    };
+    assert!(
+        row("relay ").contains(" none ") && row("relay ").ends_with(" not needed (no sign-in)"),
+        "{list}"
+    );
+    assert!(
+        row("broken ").ends_with(" no (password_command exited with exit status: 3)"),
+        "{list}"
     );
 }
 
