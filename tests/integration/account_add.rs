@@ -629,6 +629,29 @@ fn an_oauth2_account_is_signed_in_and_checked_before_it_is_written() {
         "{accounts}"
     );
 
+    // On a new machine (nothing saved), `account login` asks for the client secret first, then
+    // signs in, here by device code.
+    std::fs::remove_file(env.data_dir().join("secrets/secrets.json")).unwrap();
+    let mut command = tidings(&env, None, &["account", "login", "workspace", "--device"]);
+    let mut child = answer(&mut command, &[SECRET]);
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let code = loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            let out = child.wait_with_output().unwrap();
+            panic!("no code: line: {}", text(&out.stderr));
+        }
+        if let Some(code) = line.trim_end().strip_prefix("code: ") {
+            break code.to_string();
+        }
+    };
+    oauth.approve(&code);
+    std::io::Read::read_to_string(&mut reader, &mut String::new()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets/secrets.json")).unwrap();
+    assert!(secrets.contains(SECRET) && secrets.contains("oauth2:workspace:"));
+
     // A server that does not take the token: refused, nothing written, no secret left behind.
     let mut wrong = answers.to_vec();
     wrong[2] = "1"; // IMAP port: nothing listens there

@@ -213,7 +213,7 @@ class DeviceGrant(DeviceCodeGrant):
 
 
 class DeviceEndpoint(DeviceAuthorizationEndpoint):
-    CLIENT_AUTH_METHODS = ["none"]
+    CLIENT_AUTH_METHODS = AUTH_METHODS
     INTERVAL = 1
 
     def get_verification_uri(self):
@@ -221,7 +221,9 @@ class DeviceEndpoint(DeviceAuthorizationEndpoint):
 
     def save_device_credential(self, client_id, scope, data):
         cred = DeviceCredential(data)
-        cred["client_id"] = client_id
+        # Authlib passes the form's client_id, which a client authenticating with HTTP Basic
+        # does not send; the endpoint has authenticated the one client by then.
+        cred["client_id"] = client_id or CLIENT.client_id
         cred["scope"] = scope
         cred["expires_at"] = time.time() + data["expires_in"]
         with LOCK:
