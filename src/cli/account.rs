@@ -59,8 +59,9 @@ fn saved_password_servers(acc: &AccountConfig) -> Vec<&ServerConfig> {
 
 fn nothing_kept(ctx: &Context, name: &str) -> anyhow::Error {
     anyhow!(
-        "account {name:?} keeps no secret in tidings: it signs in with password or          password_command in {} (sign-in with OAuth2 or password_source = \"keyring\": see \
-         docs/accounts.md)",
+        "account {name:?} keeps no secret in tidings: it signs in with password or \
+         password_command in {} (to sign in with OAuth2 or keep the password in the keyring, \
+         see docs/accounts.md)",
         ctx.config_file_note()
     )
 }

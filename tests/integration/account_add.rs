@@ -872,6 +872,16 @@ fn account_list_says_when_no_sign_in_is_needed_or_the_password_is_missing() {
         row("broken ").ends_with(" no (password_command exited with exit status: 3)"),
         "{list}"
     );
+    // Its password is the user's own command's: nothing for login or logout to do.
+    for action in ["login", "logout"] {
+        let out = tidings(&env, None, &["account", action, "broken"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("keeps no secret in tidings"), "{stderr}");
+    }
 }
 
 #[test]
