@@ -129,6 +129,9 @@ pub struct OAuth2Config {
     pub client_secret: Option<String>,
     #[serde(default)]
     pub client_secret_command: Option<String>,
+    /// `"keyring"`: the client secret `tidings account add` saved.
+    #[serde(default)]
+    pub client_secret_source: Option<SecretSource>,
     /// Required for `custom`; overrides the built-in endpoint otherwise.
     #[serde(default)]
     pub authorization_url: Option<String>,
@@ -156,6 +159,7 @@ impl fmt::Debug for OAuth2Config {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("client_secret_command", &self.client_secret_command)
+            .field("client_secret_source", &self.client_secret_source)
             .field("authorization_url", &self.authorization_url)
             .field("token_url", &self.token_url)
             .field("device_authorization_url", &self.device_authorization_url)
@@ -166,8 +170,25 @@ impl fmt::Debug for OAuth2Config {
 }
 
 impl OAuth2Config {
+    /// The client `client_id` of `provider`, with every other key left out.
+    pub fn new(provider: OAuth2Provider, client_id: String) -> OAuth2Config {
+        OAuth2Config {
+            provider,
+            client_id,
+            client_secret: None,
+            client_secret_command: None,
+            client_secret_source: None,
+            authorization_url: None,
+            token_url: None,
+            device_authorization_url: None,
+            scopes: None,
+            tenant: None,
+        }
+    }
+
     /// The client secret from `client_secret` or `client_secret_command`; `Ok(None)` for a
-    /// public client (the usual case for a desktop app with PKCE).
+    /// public client (the usual case for a desktop app with PKCE). (A `client_secret_source` is
+    /// read by `mail::oauth2`, which knows the keyring.)
     pub fn resolve_client_secret(&self) -> Result<Option<String>, String> {
         if let Some(s) = self.client_secret.as_deref().filter(|s| !s.is_empty()) {
             return Ok(Some(s.to_string()));
@@ -240,9 +261,15 @@ pub struct ServerConfig {
     pub password: Option<String>,
     #[serde(default)]
     pub password_command: Option<String>,
+    /// `"keyring"`: the password tidings saved itself (`account add`, `account login`).
+    #[serde(default)]
+    pub password_source: Option<SecretSource>,
     /// `"password"` (default) or `"oauth2"` (then `[accounts.NAME.oauth2]` says how).
     #[serde(default)]
     pub auth: AuthMethod,
+    /// Set for `password_source = "keyring"` after parsing; not a config-file key.
+    #[serde(skip)]
+    pub saved_password: Option<SavedPassword>,
     /// Set for `auth = "oauth2"` after parsing; not a config-file key.
     #[serde(skip)]
     pub oauth2: Option<OAuth2Binding>,
@@ -268,9 +295,26 @@ impl fmt::Debug for ServerConfig {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("password_command", &self.password_command)
+            .field("password_source", &self.password_source)
             .field("auth", &self.auth)
             .finish()
     }
+}
+
+/// Where a password or client secret comes from besides the config itself and a command.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretSource {
+    /// The system keyring, else the private secrets file in the data dir (`crate::secrets`).
+    Keyring,
+}
+
+/// Which saved password a `password_source = "keyring"` server reads: filled in by
+/// [`Config::parse`] (the account) and [`Config::bind_data_dir`] (the fallback file's dir).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedPassword {
+    pub account: String,
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -283,7 +327,13 @@ pub enum Security {
 }
 
 impl ServerConfig {
-    /// The password, from `password` or by running `password_command` with `sh -c`.
+    /// True when the config says where the password comes from (it may still fail to come).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some() || self.password_command.is_some() || self.password_source.is_some()
+    }
+
+    /// The password, from `password` or by running `password_command` with `sh -c`. (A
+    /// `password_source` is read by `mail::credentials`, which knows the keyring.)
     pub fn resolve_password(&self) -> Result<String, String> {
         if let Some(p) = &self.password {
             return Ok(p.clone());
@@ -624,10 +674,15 @@ impl Config {
                         "must be between 1 and 65535",
                     ));
                 }
-                if s.password.is_some() && s.password_command.is_some() {
+                let sources = [
+                    s.password.is_some(),
+                    s.password_command.is_some(),
+                    s.password_source.is_some(),
+                ];
+                if sources.into_iter().filter(|set| *set).count() > 1 {
                     return Err(err(
                         &format!("{section}.password"),
-                        "set either password or password_command, not both",
+                        "set only one of password, password_command and password_source",
                     ));
                 }
                 if s.auth == AuthMethod::Oauth2 {
@@ -650,12 +705,13 @@ impl Config {
                     if s.user.trim().is_empty() {
                         return Err(err("imap.user", "is missing"));
                     }
-                    if s.password.is_none() && s.password_command.is_none() {
-                        return Err(err("imap.password_command", "is missing (or set password)"));
+                    if !s.has_password() {
+                        return Err(err(
+                            "imap.password_command",
+                            "is missing (or set password, or password_source = \"keyring\")",
+                        ));
                     }
-                } else if (s.password.is_some() || s.password_command.is_some())
-                    && s.user.trim().is_empty()
-                {
+                } else if s.has_password() && s.user.trim().is_empty() {
                     // SMTP: without credentials tidings sends without AUTH where the server
                     // offers none (docs/sending.md); a password without a user is a mistake.
                     return Err(err("smtp.user", "is missing (a password is set)"));
@@ -665,10 +721,16 @@ impl Config {
                 if o.client_id.trim().is_empty() {
                     return Err(err("oauth2.client_id", "must not be empty"));
                 }
-                if o.client_secret.is_some() && o.client_secret_command.is_some() {
+                let sources = [
+                    o.client_secret.is_some(),
+                    o.client_secret_command.is_some(),
+                    o.client_secret_source.is_some(),
+                ];
+                if sources.into_iter().filter(|set| *set).count() > 1 {
                     return Err(err(
                         "oauth2.client_secret",
-                        "set either client_secret or client_secret_command, not both",
+                        "set only one of client_secret, client_secret_command and \
+                         client_secret_source",
                     ));
                 }
                 if o.provider == OAuth2Provider::Custom {
@@ -719,9 +781,18 @@ impl Config {
         Ok(())
     }
 
-    /// Gives every server with `auth = "oauth2"` its account and `[oauth2]` section.
+    /// Gives every server with `auth = "oauth2"` its account and `[oauth2]` section, and every
+    /// `password_source` server its account.
     fn bind_oauth2(&mut self) {
         for (name, acc) in self.accounts.iter_mut() {
+            for s in [acc.imap.as_mut(), acc.smtp.as_mut()].into_iter().flatten() {
+                if s.password_source.is_some() {
+                    s.saved_password = Some(SavedPassword {
+                        account: name.clone(),
+                        data_dir: None,
+                    });
+                }
+            }
             let Some(settings) = acc.oauth2.clone() else {
                 continue;
             };
@@ -739,12 +810,15 @@ impl Config {
         }
     }
 
-    /// Tells OAuth2 servers which data dir keeps their tokens when there is no keyring. Called
-    /// once the paths are resolved (`cli::Context::load`).
+    /// Tells OAuth2 and `password_source` servers which data dir keeps their secrets when there
+    /// is no keyring. Called once the paths are resolved (`cli::Context::load`).
     pub fn bind_data_dir(&mut self, data_dir: &Path) {
         for acc in self.accounts.values_mut() {
             for s in [acc.imap.as_mut(), acc.smtp.as_mut()].into_iter().flatten() {
                 if let Some(b) = s.oauth2.as_mut() {
+                    b.data_dir = Some(data_dir.to_path_buf());
+                }
+                if let Some(b) = s.saved_password.as_mut() {
                     b.data_dir = Some(data_dir.to_path_buf());
                 }
             }
@@ -902,6 +976,42 @@ track_links = true
         );
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("\"mine\""), "{dbg}");
+    }
+
+    #[test]
+    fn a_saved_password_is_one_source_and_knows_its_account() {
+        let text = GOOD.replace(
+            "password_command = \"echo secret; echo ignored\"",
+            "password_source = \"keyring\"",
+        );
+        let mut c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        c.bind_data_dir(Path::new("/data"));
+        let imap = c.accounts["work"].imap.as_ref().unwrap();
+        assert!(imap.has_password());
+        assert_eq!(
+            imap.saved_password,
+            Some(SavedPassword {
+                account: "work".into(),
+                data_dir: Some("/data".into()),
+            })
+        );
+        assert_eq!(
+            c.accounts["work"].smtp.as_ref().unwrap().saved_password,
+            None
+        );
+        let both = text.replace(
+            "user = \"me\"\npassword_source",
+            "user = \"me\"\npassword = \"x\"\npassword_source",
+        );
+        let e = Config::parse(&both, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("accounts.work.imap.password: set only one of"),
+            "{e}"
+        );
+        let typo = text.replace("\"keyring\"", "\"keychain\"");
+        assert!(Config::parse(&typo, Path::new("c.toml")).is_err());
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Checking that an account's settings work before they are written: an IMAP LOGIN with the
-//! existing connection code (`mail::imap`) and an SMTP AUTH with the sender's (`mail::smtp`).
-//! The password is handed over in memory only; the errors name the server and the user, never
-//! the password.
+//! Checking that an account's settings work before they are written: an IMAP sign-in with the
+//! existing connection code (`mail::imap`) and an SMTP AUTH with the sender's (`mail::smtp`),
+//! with a password or with the OAuth2 tokens a sign-in just saved. The password is handed over
+//! in memory only; the errors name the server and the user, never the password or a token.
 
 use super::{security_name, Server};
-use crate::config::ServerConfig;
+use crate::config::{AuthMethod, OAuth2Binding, ServerConfig};
 use crate::mail::imap::{self, ImapError};
 use crate::mail::smtp::SmtpSession;
 use std::path::Path;
@@ -30,29 +30,48 @@ impl CheckError {
     }
 }
 
+/// What a check signs in with.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    Password(&'a str),
+    /// Tokens saved by a sign-in (`mail::oauth2::login`) for this binding.
+    OAuth2(&'a OAuth2Binding),
+}
+
 /// The typed server config the connection code takes, built through its deserializer so every
 /// key the wizard does not set gets its ordinary default.
-fn server_config(server: &Server, user: &str, password: &str) -> Result<ServerConfig, CheckError> {
+fn server_config(
+    server: &Server,
+    user: &str,
+    credential: Credential<'_>,
+) -> Result<ServerConfig, CheckError> {
     let mut t = toml::Table::new();
     t.insert("host".into(), server.host.clone().into());
     t.insert("port".into(), i64::from(server.port).into());
     t.insert("security".into(), security_name(server.security).into());
     t.insert("user".into(), user.into());
-    t.insert("password".into(), password.into());
+    if let Credential::Password(password) = credential {
+        t.insert("password".into(), password.into());
+    }
     t.insert("timeout_seconds".into(), CHECK_TIMEOUT_SECONDS.into());
-    toml::Value::Table(t)
+    let mut cfg: ServerConfig = toml::Value::Table(t)
         .try_into()
-        .map_err(|e: toml::de::Error| CheckError::Settings(e.message().to_string()))
+        .map_err(|e: toml::de::Error| CheckError::Settings(e.message().to_string()))?;
+    if let Credential::OAuth2(binding) = credential {
+        cfg.auth = AuthMethod::Oauth2;
+        cfg.oauth2 = Some(binding.clone());
+    }
+    Ok(cfg)
 }
 
 /// Connects, logs in and logs out.
 pub fn check_imap(
     server: &Server,
     user: &str,
-    password: &str,
+    credential: Credential<'_>,
     config_path: &Path,
 ) -> Result<(), CheckError> {
-    let cfg = server_config(server, user, password)?;
+    let cfg = server_config(server, user, credential)?;
     match imap::connect(&cfg, config_path) {
         Ok(conn) => {
             conn.logout();
@@ -78,11 +97,11 @@ pub fn check_imap(
 pub fn check_smtp(
     server: &Server,
     user: &str,
-    password: &str,
+    credential: Credential<'_>,
     email: &str,
 ) -> Result<(), CheckError> {
-    let cfg = server_config(server, user, password)?;
-    match SmtpSession::connect(&cfg, email, Some(password)) {
+    let cfg = server_config(server, user, credential)?;
+    match SmtpSession::connect_account(&cfg, email) {
         Ok(session) => {
             session.quit();
             Ok(())

@@ -5,6 +5,7 @@
 
 use super::providers::AuthMethod;
 use super::{security_name, Server};
+use crate::config::{OAuth2Config, OAuth2Provider, SecretSource};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,14 @@ pub enum ConfigFileError {
     WouldBreak { path: PathBuf, message: String },
 }
 
+/// Where a new account's password comes from: the user's own command, or the secret store
+/// (`password_source = "keyring"`), where the wizard saved the password it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordFrom {
+    Command(String),
+    Keyring,
+}
+
 /// What `tidings account add` writes.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -35,10 +44,10 @@ pub struct NewAccount {
     pub smtp: Server,
     pub user: String,
     pub auth: AuthMethod,
-    /// For a password account: the command that prints the password.
-    pub password_command: Option<String>,
-    /// For an OAuth2 account: the client id the user registered.
-    pub client_id: Option<String>,
+    /// For a password account: where its password comes from.
+    pub password: Option<PasswordFrom>,
+    /// For an OAuth2 account: the client the user registered (and endpoints, for `custom`).
+    pub oauth2: Option<OAuth2Config>,
     pub server_saves_sent: bool,
 }
 
@@ -49,16 +58,55 @@ fn server_table(acc: &NewAccount, server: &Server) -> Table {
     t.insert("security", value(security_name(server.security)));
     t.insert("user", value(acc.user.as_str()));
     match acc.auth {
-        AuthMethod::Password => {
-            if let Some(cmd) = &acc.password_command {
+        AuthMethod::Password => match &acc.password {
+            Some(PasswordFrom::Command(cmd)) => {
                 t.insert("password_command", value(cmd.as_str()));
             }
-        }
+            Some(PasswordFrom::Keyring) => {
+                t.insert("password_source", value("keyring"));
+            }
+            None => {}
+        },
         AuthMethod::OAuth2(_) => {
             t.insert("auth", value(acc.auth.config_name()));
         }
     }
     // A blank line before each sub-section, as people write them.
+    t.decor_mut().set_prefix("\n");
+    t
+}
+
+/// `[accounts.NAME.oauth2]`: the provider and client id, where the client secret is, and the
+/// endpoints and scopes where they are not the provider's.
+fn oauth2_table(o: &OAuth2Config) -> Table {
+    let mut t = Table::new();
+    let provider = match o.provider {
+        OAuth2Provider::Google => "google",
+        OAuth2Provider::Microsoft => "microsoft",
+        OAuth2Provider::Custom => "custom",
+    };
+    t.insert("provider", value(provider));
+    t.insert("client_id", value(o.client_id.as_str()));
+    if o.client_secret_source == Some(SecretSource::Keyring) {
+        t.insert("client_secret_source", value("keyring"));
+    }
+    if let Some(cmd) = &o.client_secret_command {
+        t.insert("client_secret_command", value(cmd.as_str()));
+    }
+    let urls = [
+        ("authorization_url", &o.authorization_url),
+        ("token_url", &o.token_url),
+        ("device_authorization_url", &o.device_authorization_url),
+        ("tenant", &o.tenant),
+    ];
+    for (key, v) in urls {
+        if let Some(v) = v {
+            t.insert(key, value(v.as_str()));
+        }
+    }
+    if let Some(scopes) = &o.scopes {
+        t.insert("scopes", value(scopes.iter().collect::<toml_edit::Array>()));
+    }
     t.decor_mut().set_prefix("\n");
     t
 }
@@ -75,14 +123,8 @@ pub fn section(acc: &NewAccount) -> String {
     }
     account.insert("imap", Item::Table(server_table(acc, &acc.imap)));
     account.insert("smtp", Item::Table(server_table(acc, &acc.smtp)));
-    if let AuthMethod::OAuth2(provider) = acc.auth {
-        let mut o = Table::new();
-        o.insert("provider", value(provider.config_name()));
-        if let Some(id) = &acc.client_id {
-            o.insert("client_id", value(id.as_str()));
-        }
-        o.decor_mut().set_prefix("\n");
-        account.insert("oauth2", Item::Table(o));
+    if let (AuthMethod::OAuth2(_), Some(settings)) = (acc.auth, &acc.oauth2) {
+        account.insert("oauth2", Item::Table(oauth2_table(settings)));
     }
     let mut accounts = Table::new();
     accounts.set_implicit(true);
@@ -135,11 +177,7 @@ pub fn append(text: &str, acc: &NewAccount, path: &Path) -> Result<String, Confi
     if !has_account(&back, &acc.name) {
         return Err(would_break("the account is missing".into()));
     }
-    // A password account must also pass the typed config's checks; an OAuth2 account's keys are
-    // read by the OAuth2 sign-in's own config.
-    if acc.auth == AuthMethod::Password {
-        crate::config::Config::parse(&out, path).map_err(|e| would_break(e.to_string()))?;
-    }
+    crate::config::Config::parse(&out, path).map_err(|e| would_break(e.to_string()))?;
     Ok(out)
 }
 
@@ -187,8 +225,6 @@ pub struct ListedAccount {
     pub email: String,
     /// `auth` of `[imap]` (else `[smtp]`): "password" when not set.
     pub auth: String,
-    /// A password account names where its password comes from (`password`, `password_command`).
-    pub has_password: bool,
     pub imap: Option<String>,
     pub smtp: Option<String>,
 }
@@ -224,15 +260,10 @@ pub fn list(text: &str, path: &Path) -> Result<Vec<ListedAccount>, ConfigFileErr
             .iter()
             .find_map(|k| server(k).and_then(|s| str_of(s, "auth")))
             .unwrap_or_else(|| "password".into());
-        let has_password = ["imap", "smtp"].iter().any(|k| {
-            server(k)
-                .is_some_and(|s| s.contains_key("password") || s.contains_key("password_command"))
-        });
         out.push(ListedAccount {
             name: crate::sanitize::sanitize_line(name),
             email: str_of(acc, "email").unwrap_or_default(),
             auth,
-            has_password,
             imap: addr("imap"),
             smtp: addr("smtp"),
         });
@@ -263,8 +294,14 @@ mod tests {
             },
             user: "alice".into(),
             auth,
-            password_command: Some("cat '/d/secrets/work.password'".into()),
-            client_id: Some("id-1".into()),
+            password: Some(PasswordFrom::Keyring),
+            oauth2: match auth {
+                AuthMethod::OAuth2(_) => Some(OAuth2Config {
+                    client_secret_source: Some(SecretSource::Keyring),
+                    ..OAuth2Config::new(OAuth2Provider::Google, "id-1".into())
+                }),
+                AuthMethod::Password => None,
+            },
             server_saves_sent: false,
         }
     }
@@ -285,10 +322,9 @@ mod tests {
             "\n\n[accounts.work]\nemail = 'al\"ice@example.com'\n\
              display_name = 'Alice \"Al\" Liddell'\n\n\
              [accounts.work.imap]\nhost = \"imap.example.com\"\nport = 993\nsecurity = \"tls\"\n\
-             user = \"alice\"\npassword_command = \"cat '/d/secrets/work.password'\"\n\n\
+             user = \"alice\"\npassword_source = \"keyring\"\n\n\
              [accounts.work.smtp]\nhost = \"smtp.example.com\"\nport = 587\n\
-             security = \"starttls\"\nuser = \"alice\"\n\
-             password_command = \"cat '/d/secrets/work.password'\"\n"
+             security = \"starttls\"\nuser = \"alice\"\npassword_source = \"keyring\"\n"
         );
         let e = append(&out, &acc, Path::new("c.toml")).unwrap_err();
         assert!(matches!(e, ConfigFileError::Exists { .. }), "{e}");
@@ -300,10 +336,11 @@ mod tests {
         let text = section(&acc);
         assert!(text.contains("[accounts.work.imap]\n"), "{text}");
         assert!(text.contains("auth = \"oauth2\"\n"), "{text}");
-        assert!(!text.contains("password_command"), "{text}");
+        assert!(!text.contains("password"), "{text}");
         assert!(
             text.ends_with(
-                "\n[accounts.work.oauth2]\nprovider = \"google\"\nclient_id = \"id-1\"\n"
+                "\n[accounts.work.oauth2]\nprovider = \"google\"\nclient_id = \"id-1\"\n\
+                 client_secret_source = \"keyring\"\n"
             ),
             "{text}"
         );
@@ -331,7 +368,6 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].name, "home");
         assert_eq!(listed[0].auth, "password");
-        assert!(listed[0].has_password && !listed[1].has_password);
         assert_eq!(listed[0].smtp, None);
         assert_eq!(listed[1].auth, "oauth2");
         assert_eq!(listed[1].imap.as_deref(), Some("imap.example.com:993"));

@@ -1,15 +1,14 @@
 //! Setting up an account: finding its servers (`discover`, from the built-in `providers`, the
-//! domain's `autoconfig` file and DNS), checking that the login works (`check`), keeping a typed
-//! password out of the config (`secret_file`) and writing one `[accounts.NAME]` section into the
-//! config file with every other byte kept (`config_file`). The prompts are the CLI's; nothing here
-//! reads a terminal.
+//! domain's `autoconfig` file and DNS), checking that the login works (`check`), and writing one
+//! `[accounts.NAME]` section into the config file with every other byte kept (`config_file`).
+//! A typed password goes to the secret store (`mail::credentials`), never the config. The
+//! prompts are the CLI's; nothing here reads a terminal.
 
 pub mod autoconfig;
 pub mod check;
 pub mod config_file;
 pub mod discover;
 pub mod providers;
-pub mod secret_file;
 
 use crate::config::Security;
 use std::net::IpAddr;

@@ -3,11 +3,18 @@
 //! are `accounts`'. Prompts read lines from stdin (so a script or a test can pipe answers in),
 //! the password without echo when stdin is a terminal.
 
-use crate::accounts::config_file::{self, NewAccount};
+use crate::accounts::check::{self, Credential};
+use crate::accounts::config_file::{self, NewAccount, PasswordFrom};
 use crate::accounts::discover::{self, DiscoverOptions, Discovery};
 use crate::accounts::providers::{AuthMethod, OAuthProvider};
-use crate::accounts::{self, check, secret_file, Found, Server};
-use crate::config::{Config, Paths, Security};
+use crate::accounts::{self, Found, Server};
+use crate::config::{
+    AccountConfig, AuthMethod as ServerAuth, Config, OAuth2Binding, OAuth2Config, OAuth2Provider,
+    Paths, SecretSource, Security, ServerConfig,
+};
+use crate::mail::credentials::{self, PasswordError};
+use crate::mail::oauth2;
+use crate::secrets::Place;
 use anyhow::{bail, Context as _};
 use clap::ValueEnum;
 use std::io::{BufRead, IsTerminal, Write};
@@ -40,6 +47,12 @@ pub struct AddArgs {
     /// The OAuth2 client id you registered with Google or Microsoft (see docs/accounts.md)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// OAuth2: sign in with a device code (for SSH sessions) instead of the browser
+    #[arg(long)]
+    pub device: bool,
+    /// OAuth2: print the sign-in URL only; do not start a browser
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -52,13 +65,13 @@ pub enum AuthArg {
 pub struct ListArgs {}
 
 /// Questions on stdout, answers from stdin.
-struct Prompter {
+pub(super) struct Prompter {
     stdin: std::io::StdinLock<'static>,
     terminal: bool,
 }
 
 impl Prompter {
-    fn new() -> Prompter {
+    pub(super) fn new() -> Prompter {
         let stdin = std::io::stdin();
         let terminal = stdin.is_terminal();
         Prompter {
@@ -119,9 +132,15 @@ impl Prompter {
     }
 
     /// The password: without echo on a terminal, else the next line of stdin.
-    fn password(&mut self, question: &str) -> anyhow::Result<String> {
-        let password = if self.terminal {
-            rpassword::prompt_password(format!("{question}: ")).context("reading the password")?
+    pub(super) fn password(&mut self, question: &str) -> anyhow::Result<String> {
+        self.hidden(question, "password")
+    }
+
+    /// A secret (`what`): without echo on a terminal, else the next line of stdin.
+    pub(super) fn hidden(&mut self, question: &str, what: &str) -> anyhow::Result<String> {
+        let secret = if self.terminal {
+            rpassword::prompt_password(format!("{question}: "))
+                .with_context(|| format!("reading the {what}"))?
         } else {
             print!("{question}: ");
             std::io::stdout().flush()?;
@@ -129,14 +148,14 @@ impl Prompter {
             println!();
             p
         };
-        if password.is_empty() {
-            bail!("no password given; nothing written");
+        if secret.is_empty() {
+            bail!("no {what} given; nothing written");
         }
-        Ok(password)
+        Ok(secret)
     }
 }
 
-fn show_server(s: &Server) -> String {
+pub(super) fn show_server(s: &Server) -> String {
     format!(
         "{}:{} {}",
         s.host,
@@ -328,8 +347,8 @@ pub fn add(paths: &Paths, args: &AddArgs) -> anyhow::Result<ExitCode> {
     add_account(paths, args).map(|_| ExitCode::SUCCESS)
 }
 
-/// The wizard; returns how the new account signs in.
-fn add_account(paths: &Paths, args: &AddArgs) -> anyhow::Result<AuthMethod> {
+/// The wizard; true when the new account is signed in (the inbox can open on it).
+fn add_account(paths: &Paths, args: &AddArgs) -> anyhow::Result<bool> {
     let config = Config::load(&paths.config_file)?;
     let mut p = Prompter::new();
     let email = match &args.email {
@@ -389,14 +408,22 @@ fn add_account(paths: &Paths, args: &AddArgs) -> anyhow::Result<AuthMethod> {
         smtp,
         user,
         auth,
-        password_command: args.password_command.clone(),
-        client_id: None,
+        password: args.password_command.clone().map(PasswordFrom::Command),
+        oauth2: None,
         server_saves_sent: d.server_saves_sent,
     };
 
     match auth {
+        AuthMethod::OAuth2(provider) if !args.yes => {
+            let (settings, client_secret) = oauth2_settings(&mut p, args, provider)?;
+            account.oauth2 = Some(settings);
+            sign_in_and_write(&mut p, args, &account, client_secret.as_deref(), paths)?;
+            println!("Open your inbox: tidings");
+            return Ok(true);
+        }
         AuthMethod::OAuth2(provider) => {
-            account.client_id = Some(client_id(&mut p, args, provider)?);
+            // A script has no one to sign in in the browser: that is the next step.
+            account.oauth2 = Some(oauth2_settings(&mut p, args, provider)?.0);
             config_file::write_account(&paths.config_file, &account)?;
             println!(
                 "Added [accounts.{name}] to {} (sign-in: OAuth2 with {}).",
@@ -425,21 +452,28 @@ fn add_account(paths: &Paths, args: &AddArgs) -> anyhow::Result<AuthMethod> {
                     p.password(&format!("Password for {}", account.user))?
                 }
             };
-            check_login(&mut p, args, &account, &password, paths)?;
+            check_login(
+                &mut p,
+                args,
+                &account,
+                Credential::Password(&password),
+                paths,
+            )?;
             write_password_account(paths, &mut account, &password)?;
             println!("Open your inbox: tidings   (or fetch the mail first: tidings sync --account {name})");
+            return Ok(true);
         }
     }
-    Ok(auth)
+    Ok(false)
 }
 
 /// What the first-run offer came to.
 pub enum FirstRun {
     /// Not on a terminal: nothing was asked.
     NotAsked,
-    /// A password account was added: the inbox can open on it now.
+    /// An account was added and signed in: the inbox can open on it now.
     Added,
-    /// Done (the demo ran, the user quit, or an OAuth2 account waits for its sign-in).
+    /// Done (the demo ran or the user quit).
     Exit(ExitCode),
 }
 
@@ -477,34 +511,155 @@ fn settle_auth(p: &mut Prompter, args: &AddArgs, d: &Discovery) -> anyhow::Resul
     )
 }
 
-fn client_id(p: &mut Prompter, args: &AddArgs, provider: OAuthProvider) -> anyhow::Result<String> {
+/// The OAuth2 client for the account: the client id the user registered, the client secret
+/// where the provider wants one (Google; saved in the secret store, never the config) and the
+/// tenant for Microsoft. Returns the settings and the secret to save.
+fn oauth2_settings(
+    p: &mut Prompter,
+    args: &AddArgs,
+    provider: OAuthProvider,
+) -> anyhow::Result<(OAuth2Config, Option<String>)> {
     let valid = |id: &str| {
         let id = id.trim();
         (!id.is_empty() && id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()))
             .then(|| id.to_string())
     };
-    if let Some(id) = &args.client_id {
-        return valid(id).context("--client-id: not a client id");
-    }
-    if args.yes {
-        bail!("--yes needs --client-id for an OAuth2 account (docs/accounts.md shows how to register one)");
-    }
-    println!(
-        "  tidings ships no OAuth2 client of its own: docs/accounts.md shows how to register one with {}.",
-        match provider {
-            OAuthProvider::Google => "Google Cloud",
-            OAuthProvider::Microsoft => "Microsoft Entra",
+    let client_id = match &args.client_id {
+        Some(id) => valid(id).context("--client-id: not a client id")?,
+        None if args.yes => bail!(
+            "--yes needs --client-id for an OAuth2 account (docs/accounts.md shows how to register one)"
+        ),
+        None => {
+            println!(
+                "  tidings ships no OAuth2 client of its own: docs/accounts.md shows how to register one with {}.",
+                match provider {
+                    OAuthProvider::Google => "Google Cloud",
+                    OAuthProvider::Microsoft => "Microsoft Entra",
+                }
+            );
+            p.ask_valid("OAuth2 client id", None, "a client id", valid)?
         }
+    };
+    let mut settings = OAuth2Config::new(
+        match provider {
+            OAuthProvider::Google => OAuth2Provider::Google,
+            OAuthProvider::Microsoft => OAuth2Provider::Microsoft,
+        },
+        client_id,
     );
-    p.ask_valid("OAuth2 client id", None, "a client id", valid)
+    let mut secret = None;
+    if !args.yes {
+        match provider {
+            OAuthProvider::Google => {
+                secret = Some(p.hidden(
+                    "OAuth2 client secret (next to the client id in the Google Cloud console)",
+                    "client secret",
+                )?);
+                settings.client_secret_source = Some(SecretSource::Keyring);
+            }
+            OAuthProvider::Microsoft => {
+                let tenant = p.ask_valid(
+                    "Microsoft tenant: the directory (tenant) id of a single-tenant app, or common",
+                    Some("common"),
+                    "a tenant id or domain",
+                    |t| {
+                        valid(t).filter(|t| {
+                            t.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
+                        })
+                    },
+                )?;
+                settings.tenant = (tenant != "common").then_some(tenant);
+            }
+        }
+    }
+    if let Ok(endpoints) = std::env::var(TEST_OAUTH2_ENDPOINTS_ENV) {
+        test_endpoints(&mut settings, &endpoints)?;
+    }
+    Ok((settings, secret))
 }
 
-/// IMAP LOGIN and SMTP AUTH with the password; a failure writes nothing unless the user insists.
+/// Tests run their own authorization server: with this set to "AUTHORIZATION_URL TOKEN_URL
+/// DEVICE_AUTHORIZATION_URL SCOPE", the wizard's OAuth2 client uses them (as `custom`, written to
+/// the config so the account keeps working). Not documented for users.
+const TEST_OAUTH2_ENDPOINTS_ENV: &str = "TIDINGS_TEST_OAUTH2_ENDPOINTS";
+
+fn test_endpoints(settings: &mut OAuth2Config, value: &str) -> anyhow::Result<()> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let [auth, token, device, scope] = parts[..] else {
+        bail!("{TEST_OAUTH2_ENDPOINTS_ENV}: four words expected");
+    };
+    settings.provider = OAuth2Provider::Custom;
+    settings.authorization_url = Some(auth.into());
+    settings.token_url = Some(token.into());
+    settings.device_authorization_url = Some(device.into());
+    settings.scopes = Some(vec![scope.into()]);
+    Ok(())
+}
+
+/// Signs in (browser or device code), checks IMAP and SMTP with the tokens, then writes the
+/// section. Whatever fails before the section is written takes the saved secrets away again.
+fn sign_in_and_write(
+    p: &mut Prompter,
+    args: &AddArgs,
+    account: &NewAccount,
+    client_secret: Option<&str>,
+    paths: &Paths,
+) -> anyhow::Result<()> {
+    let Some(settings) = account.oauth2.clone() else {
+        bail!("internal: no OAuth2 settings");
+    };
+    let binding = OAuth2Binding {
+        account: account.name.clone(),
+        email: account.email.clone(),
+        settings,
+        data_dir: Some(paths.data_dir.clone()),
+    };
+    let forget = || {
+        let _ = oauth2::forget(&binding);
+        let _ = oauth2::forget_client_secret(&binding);
+    };
+    let result = (|| -> anyhow::Result<Place> {
+        if let Some(secret) = client_secret {
+            oauth2::save_client_secret(&binding, secret)?;
+        }
+        let mut out = std::io::stdout();
+        let place = if args.device {
+            oauth2::login::login_with_device_code(&binding, &mut out)?
+        } else {
+            oauth2::login::login_in_browser(&binding, &mut out, !args.no_browser)?
+        };
+        check_login(p, args, account, Credential::OAuth2(&binding), paths)?;
+        config_file::write_account(&paths.config_file, account)?;
+        Ok(place)
+    })();
+    let place = match result {
+        Ok(place) => place,
+        Err(e) => {
+            forget();
+            let line = e.to_string();
+            if line.contains("nothing written") {
+                return Err(e);
+            }
+            bail!("{}; nothing written", crate::sanitize::sanitize_line(&line));
+        }
+    };
+    println!(
+        "Added [accounts.{}] to {} (sign-in: OAuth2).",
+        account.name,
+        paths.config_file.display()
+    );
+    say_where_saved(&place, "the tokens");
+    Ok(())
+}
+
+/// IMAP and SMTP sign-ins with the password or the tokens; a failure writes nothing unless the
+/// user insists.
 fn check_login(
     p: &mut Prompter,
     args: &AddArgs,
     account: &NewAccount,
-    password: &str,
+    credential: Credential<'_>,
     paths: &Paths,
 ) -> anyhow::Result<()> {
     let mut failures = Vec::new();
@@ -518,7 +673,7 @@ fn check_login(
             }
         };
     println!("Checking the login …");
-    let imap = check::check_imap(&account.imap, &account.user, password, &paths.config_file);
+    let imap = check::check_imap(&account.imap, &account.user, credential, &paths.config_file);
     report("IMAP", &account.imap, &imap);
     // The same user and password: once IMAP refused them, SMTP would only refuse them again
     // (some servers answer a failed AUTH only after a long delay).
@@ -531,7 +686,7 @@ fn check_login(
             show_server(&account.smtp)
         );
     } else {
-        let smtp = check::check_smtp(&account.smtp, &account.user, password, &account.email);
+        let smtp = check::check_smtp(&account.smtp, &account.user, credential, &account.email);
         report("SMTP", &account.smtp, &smtp);
     }
     if failures.is_empty() {
@@ -543,23 +698,23 @@ fn check_login(
     bail!("nothing written: {}", failures.join("; "))
 }
 
-/// Stores a typed password in its private file, then writes the section; a failed write takes
-/// the file away again.
+/// Saves a typed password in the secret store, then writes the section; a failed write takes
+/// the password away again.
 fn write_password_account(
     paths: &Paths,
     account: &mut NewAccount,
     password: &str,
 ) -> anyhow::Result<()> {
-    let stored = if account.password_command.is_none() {
-        let path = secret_file::store_password(&paths.data_dir, &account.name, password)?;
-        account.password_command = Some(secret_file::password_command(&path));
-        Some(path)
+    let saved = if account.password.is_none() {
+        let place = credentials::save(&paths.data_dir, &account.name, &account.user, password)?;
+        account.password = Some(PasswordFrom::Keyring);
+        Some(place)
     } else {
         None
     };
     if let Err(e) = config_file::write_account(&paths.config_file, account) {
-        if let Some(path) = &stored {
-            let _ = std::fs::remove_file(path);
+        if saved.is_some() {
+            let _ = credentials::forget(&paths.data_dir, &account.name, &account.user);
         }
         return Err(e.into());
     }
@@ -568,13 +723,22 @@ fn write_password_account(
         account.name,
         paths.config_file.display()
     );
-    if let Some(path) = stored {
-        println!(
-            "The password is in {} (readable only by you); the config reads it with password_command.",
-            path.display()
-        );
+    if let Some(place) = saved {
+        say_where_saved(&place, "the password");
     }
     Ok(())
+}
+
+/// Where a secret went: the keyring on stdout; the file as the one-line warning on stderr.
+pub(super) fn say_where_saved(place: &Place, what: &str) {
+    match place {
+        Place::Keyring => println!("Saved {what} in the system keyring."),
+        Place::File { path, reason } => eprintln!(
+            "tidings: warning: no system keyring ({}); saved {what} in {} (readable only by you)",
+            crate::sanitize::sanitize_line(reason),
+            path.display()
+        ),
+    }
 }
 
 /// `tidings account list`.
@@ -592,6 +756,12 @@ pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // The text lists every account the file names; whether one can sign in needs the typed
+    // config (its OAuth2 binding, its password source).
+    let typed = Config::parse(&text, &paths.config_file).map(|mut c| {
+        c.bind_data_dir(&paths.data_dir);
+        c
+    });
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -599,20 +769,83 @@ pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
         "NAME", "EMAIL", "AUTH"
     )?;
     for a in listed {
-        // A password account is signed in when it says where its password comes from; an
-        // OAuth2 account when a refresh token is stored, which only the OAuth2 token store knows.
-        let signed_in = match (a.auth.as_str(), a.has_password) {
-            ("password", true) => "yes",
-            ("password", false) => "no (no password or password_command)",
-            _ => "unknown",
+        let (auth, signed_in) = match &typed {
+            Ok(c) => match c.accounts.get(&a.name) {
+                Some(acc) => sign_in_state(&a.name, acc),
+                None => (a.auth, "unknown".into()),
+            },
+            Err(_) => (a.auth, "unknown (the config has an error)".into()),
         };
-        writeln!(
-            out,
-            "{:<16} {:<32} {:<9} {signed_in}",
-            a.name, a.email, a.auth
-        )?;
+        writeln!(out, "{:<16} {:<32} {auth:<9} {signed_in}", a.name, a.email)?;
+    }
+    drop(out);
+    if let Err(e) = typed {
+        eprintln!(
+            "tidings: {}",
+            crate::sanitize::sanitize_line(&e.to_string())
+        );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when tidings signs in to `s` at all: an SMTP relay without credentials takes mail
+/// without AUTH.
+fn signs_in(s: &ServerConfig) -> bool {
+    match s.auth {
+        ServerAuth::Oauth2 => true,
+        ServerAuth::Password => s.has_password(),
+        ServerAuth::None => false,
+    }
+}
+
+/// The account's sign-in method and whether it is signed in, for `account list`: OAuth2 when a
+/// usable token is saved, a password when its source gives one (it is never shown). Nothing
+/// is sent to the mail servers.
+fn sign_in_state(name: &str, acc: &AccountConfig) -> (String, String) {
+    let servers: Vec<&ServerConfig> = [acc.imap.as_ref(), acc.smtp.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| signs_in(s))
+        .collect();
+    let Some(first) = servers.first() else {
+        return ("none".into(), "not needed (no sign-in)".into());
+    };
+    let auth = match first.auth {
+        ServerAuth::Oauth2 => "oauth2",
+        _ => "password",
+    };
+    let login_hint = format!("no: tidings account login {name}");
+    let mut checked: Vec<(ServerAuth, &str, Option<&str>, bool)> = Vec::new();
+    for s in servers {
+        // SMTP usually signs in as IMAP does: that password (command) is asked for once.
+        let same = (
+            s.auth,
+            s.user.as_str(),
+            s.password_command.as_deref(),
+            s.password_source.is_some(),
+        );
+        if checked.contains(&same) {
+            continue;
+        }
+        checked.push(same);
+        let state = match (&s.auth, &s.oauth2) {
+            (ServerAuth::Oauth2, Some(b)) => match oauth2::is_signed_in(b) {
+                Ok(true) => None,
+                Ok(false) => Some(login_hint.clone()),
+                Err(e) => Some(format!("unknown ({e})")),
+            },
+            (ServerAuth::Oauth2, None) => Some("no ([oauth2] is missing)".into()),
+            _ => match credentials::password(s) {
+                Ok(_) => None,
+                Err(PasswordError::NotSaved { .. }) => Some(login_hint.clone()),
+                Err(PasswordError::Other(e)) => Some(format!("no ({e})")),
+            },
+        };
+        if let Some(state) = state {
+            return (auth.into(), crate::sanitize::sanitize_line(&state));
+        }
+    }
+    (auth.into(), "yes".into())
 }
 
 /// `tidings` with no account: on a terminal, offer to set one up or try the demo.
@@ -629,8 +862,8 @@ pub fn first_run(paths: &Paths) -> anyhow::Result<FirstRun> {
     let choice = Prompter::new().ask("Choice", Some("a"))?;
     match choice.as_str() {
         "a" => Ok(match add_account(paths, &AddArgs::default())? {
-            AuthMethod::Password => FirstRun::Added,
-            AuthMethod::OAuth2(_) => FirstRun::Exit(ExitCode::SUCCESS),
+            true => FirstRun::Added,
+            false => FirstRun::Exit(ExitCode::SUCCESS),
         }),
         "d" => super::demo::demo(&super::DemoArgs { dir: None }).map(FirstRun::Exit),
         _ => Ok(FirstRun::Exit(ExitCode::SUCCESS)),

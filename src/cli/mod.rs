@@ -104,9 +104,11 @@ pub enum AccountAction {
     Add(account_add::AddArgs),
     /// Each account, how it signs in and whether it is signed in
     List(account_add::ListArgs),
-    /// Sign in with OAuth2 (a browser; `--device`: a code to enter on another device)
+    /// Sign in with OAuth2 (a browser; `--device`: a code to enter on another device), or save
+    /// the password of a `password_source = "keyring"` account
     Login(account::LoginArgs),
-    /// Forget the account's OAuth2 tokens (sign in again with `tidings account login`)
+    /// Forget the account's OAuth2 tokens or saved password (sign in again with `tidings account
+    /// login`)
     Logout(account::LogoutArgs),
 }
 
@@ -416,10 +418,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 account_add::FirstRun::NotAsked => tui::run(&ctx),
                 account_add::FirstRun::Exit(code) => Ok(code),
                 // The new account is in the file now: the inbox opens on it.
-                account_add::FirstRun::Added => tui::run(&Context {
-                    config: Config::load(&ctx.paths.config_file)?,
-                    paths: ctx.paths,
-                }),
+                account_add::FirstRun::Added => {
+                    let mut config = Config::load(&ctx.paths.config_file)?;
+                    // Its password is in the secret store, whose file is in the data dir.
+                    config.bind_data_dir(&ctx.paths.data_dir);
+                    tui::run(&Context {
+                        config,
+                        paths: ctx.paths,
+                    })
+                }
             },
             None => tui::run(&ctx),
         }

@@ -5,6 +5,7 @@
 //!
 //! The `imap` crate is blocking; callers run it on their own threads (see `sync::spawn_watcher`).
 
+use super::credentials::{self, PasswordError};
 use super::oauth2::{self, sasl, OAuth2Error};
 use crate::config::{AuthMethod, OAuth2Binding, Security, ServerConfig};
 use imap::extensions::idle::SetReadTimeout;
@@ -363,9 +364,13 @@ pub fn connect_with_interrupter(
             ))
         }
         (AuthMethod::Password, _) => {
-            let password = server
-                .resolve_password()
-                .map_err(|reason| login_err(reason, "imap.password_command"))?;
+            let password = credentials::password(server).map_err(|e| match e {
+                // The same line, and the same handling, as a lapsed OAuth2 sign-in.
+                PasswordError::NotSaved { account } => {
+                    ImapError::OAuth2(OAuth2Error::SignInAgain { account })
+                }
+                PasswordError::Other(reason) => login_err(reason, "imap.password_command"),
+            })?;
             client.login(&server.user, &password).map_err(|(e, _)| {
                 // A connection that failed or stalled says nothing about the password.
                 if let imap::Error::Io(_) = e {
@@ -377,6 +382,8 @@ pub fn connect_with_interrupter(
                 };
                 let hint = if server.password.is_some() {
                     "imap.user and imap.password"
+                } else if server.password_source.is_some() {
+                    "imap.user, or save the new password with `tidings account login`,"
                 } else {
                     "imap.user and imap.password_command"
                 };

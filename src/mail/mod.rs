@@ -4,6 +4,7 @@
 pub mod account;
 pub mod bodies;
 pub mod compose;
+pub mod credentials;
 pub mod drafts;
 pub mod fetch;
 pub mod filing;

@@ -3,6 +3,7 @@
 //! before DATA so the outbox can record the one moment after which a mail may have been accepted.
 //! Failures are classified the way the outbox needs them: retry later, give up, or unknown.
 
+use super::credentials::{self, PasswordError};
 use super::oauth2::{self, sasl};
 use crate::config::{AuthMethod, Security, ServerConfig};
 use lettre::address::Address;
@@ -101,15 +102,15 @@ impl SmtpSession {
         let binding = match (cfg.auth, &cfg.oauth2) {
             // No credentials configured: a relay that offers no AUTH takes the mail as it is.
             (AuthMethod::None, _) => return SmtpSession::connect(cfg, from_email, None),
-            (AuthMethod::Password, _)
-                if cfg.password.is_none() && cfg.password_command.is_none() =>
-            {
+            (AuthMethod::Password, _) if !cfg.has_password() => {
                 return SmtpSession::connect(cfg, from_email, None)
             }
             (AuthMethod::Password, _) => {
-                let password = cfg
-                    .resolve_password()
-                    .map_err(|e| SmtpError::temporary(format!("SMTP password: {e}")))?;
+                let password = credentials::password(cfg).map_err(|e| match e {
+                    // "sign in again: …" is the whole line, as for OAuth2.
+                    PasswordError::NotSaved { .. } => SmtpError::temporary(e.to_string()),
+                    PasswordError::Other(e) => SmtpError::temporary(format!("SMTP password: {e}")),
+                })?;
                 return SmtpSession::connect(cfg, from_email, Some(&password));
             }
             (AuthMethod::Oauth2, None) => {

@@ -11,7 +11,7 @@ use crate::support::tmux::Tmux;
 use crate::support::TidingsEnv;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::process::{Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 use tidings::accounts::discover::{discover, DiscoverOptions};
 use tidings::config::Security;
@@ -101,31 +101,66 @@ fn setup() -> Setup {
 impl Setup {
     /// `tidings account add ARGS` with `answers` piped in, one per line.
     fn add(&self, args: &[&str], answers: &[&str]) -> Output {
-        let mut child = self
-            .env
-            .command()
-            .args(["account", "add"])
-            .args(args)
-            .env(
-                "TIDINGS_AUTOCONFIG_HTTP_PORT",
-                self.http.addr.port().to_string(),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        for a in answers {
-            writeln!(stdin, "{a}").unwrap();
-        }
-        drop(stdin);
-        child.wait_with_output().unwrap()
+        let mut all = vec!["account", "add"];
+        all.extend_from_slice(args);
+        self.run_with(None, &all, answers)
+    }
+
+    /// The test keyring (keyring-core's file-backed sample store).
+    fn keyring(&self) -> std::path::PathBuf {
+        self.env.dir.path().join("keyring.ron")
+    }
+
+    /// `tidings ARGS` with `answers` piped in, with the test keyring or with none reachable
+    /// (no session bus): the secret store's file then.
+    fn run_with(
+        &self,
+        keyring: Option<&std::path::Path>,
+        args: &[&str],
+        answers: &[&str],
+    ) -> Output {
+        let mut command = tidings(&self.env, keyring, args);
+        command.env(
+            "TIDINGS_AUTOCONFIG_HTTP_PORT",
+            self.http.addr.port().to_string(),
+        );
+        answer(&mut command, answers).wait_with_output().unwrap()
     }
 
     fn config(&self) -> String {
         std::fs::read_to_string(self.env.config_path()).unwrap()
     }
+}
+
+/// `tidings ARGS` in `env`, with the test keyring at `keyring` or with none reachable (no
+/// session bus), whatever the environment the tests run in.
+fn tidings(env: &TidingsEnv, keyring: Option<&std::path::Path>, args: &[&str]) -> Command {
+    let mut command = env.command();
+    command
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("TIDINGS_TEST_KEYRING");
+    if let Some(k) = keyring {
+        command.env("TIDINGS_TEST_KEYRING", k);
+    }
+    command
+}
+
+/// Starts `command` with `answers` piped in, one per line, and its output piped back.
+fn answer(command: &mut Command, answers: &[&str]) -> Child {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for a in answers {
+        writeln!(stdin, "{a}").unwrap();
+    }
+    drop(stdin);
+    child
 }
 
 fn text(b: &[u8]) -> String {
@@ -148,7 +183,7 @@ fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
         "work", // account name
         PASSWORD,
     ];
-    let out = s.add(&[], &answers);
+    let out = s.run_with(Some(&s.keyring()), &["account", "add"], &answers);
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -191,18 +226,25 @@ fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
         "the password never reaches the config"
     );
 
-    // The password is in a private file the config reads with password_command …
-    let secret = s.env.data_dir().join("secrets/work.password");
-    assert_eq!(
-        std::fs::read_to_string(&secret).unwrap(),
-        format!("{PASSWORD}\n")
+    // The password is in the keyring, and the config says so …
+    assert!(added.contains("password_source = \"keyring\"\n"), "{added}");
+    assert!(!added.contains("password_command"), "{added}");
+    assert!(
+        stdout.contains("Saved the password in the system keyring."),
+        "{stdout}"
     );
-    assert_eq!(std::fs::metadata(&secret).unwrap().mode() & 0o777, 0o600);
-    assert!(added.contains("password_command = \"cat '"), "{added}");
+    assert_eq!(text(&out.stderr), "", "no warning with a keyring");
+    assert!(s.keyring().exists());
+    assert!(
+        !s.env.data_dir().join("secrets").exists(),
+        "no file fallback"
+    );
     // … and the account works: a sync signs in with it.
-    s.env.ok(&["sync", "--account", "work"]);
+    let keyring = s.keyring();
+    let ok = |args: &[&str]| crate::support::succeeded(args, s.run_with(Some(&keyring), args, &[]));
+    ok(&["sync", "--account", "work"]);
 
-    let list = s.env.ok(&["account", "list"]);
+    let list = ok(&["account", "list"]);
     let rows: Vec<&str> = list.lines().collect();
     assert_eq!(rows.len(), 3, "{list}");
     assert!(
@@ -210,9 +252,106 @@ fn the_wizard_discovers_by_autoconfig_checks_the_login_and_adds_one_section() {
         "{list}"
     );
     assert!(
-        rows[2].starts_with("work ") && rows[2].contains(EMAIL),
+        rows[2].starts_with("work ") && rows[2].contains(EMAIL) && rows[2].ends_with(" yes"),
         "{list}"
     );
+
+    // logout forgets the password: the account says how to sign in again, in one line.
+    assert!(
+        ok(&["account", "logout", "work"]).contains("Signed out of work: password forgotten"),
+        "{list}"
+    );
+    let list = ok(&["account", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("work ") && l.ends_with(" no: tidings account login work")),
+        "{list}"
+    );
+    let sync = s.run_with(Some(&keyring), &["sync", "--account", "work"], &[]);
+    assert_eq!(sync.status.code(), Some(1));
+    assert_eq!(
+        text(&sync.stderr),
+        "tidings: sign in again: tidings account login work\n"
+    );
+    // login asks for the password, checks it with the server, and saves it only if it works.
+    let wrong = s.run_with(
+        Some(&keyring),
+        &["account", "login", "work"],
+        &["wrong-one"],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let stderr = text(&wrong.stderr);
+    assert!(
+        stderr.contains("login failed for smtpuser")
+            && stderr.trim_end().ends_with("nothing saved"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-one"), "{stderr}");
+    let login = s.run_with(Some(&keyring), &["account", "login", "work"], &[PASSWORD]);
+    let login = crate::support::succeeded(&["account", "login"], login);
+    assert!(login.contains("IMAP 127.0.0.1:"), "{login}");
+    ok(&["sync", "--account", "work"]);
+}
+
+/// With no keyring reachable (a headless server), the wizard saves the password in a file only
+/// the user can read, says so in one line, and no copy of it is anywhere else.
+#[test]
+fn without_a_keyring_the_password_goes_to_a_private_file_and_nowhere_else() {
+    let s = setup();
+    let answers = [EMAIL, "", "", "", "", "", "", "", "", "work", PASSWORD];
+    let out = s.add(&[], &answers);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", text(&out.stdout));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one warning line: {stderr}");
+    assert!(
+        lines[0].starts_with("tidings: warning: no system keyring (")
+            && lines[0].contains("secrets/secrets.json (readable only by you)"),
+        "{stderr}"
+    );
+    let secrets = s.env.data_dir().join("secrets/secrets.json");
+    assert_eq!(std::fs::metadata(&secrets).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(secrets.parent().unwrap()).unwrap().mode() & 0o777,
+        0o700
+    );
+    let run = |args: &[&str]| crate::support::succeeded(args, s.run_with(None, args, &[]));
+    run(&["sync", "--account", "work"]);
+    assert!(run(&["account", "list"]).contains(" yes\n"));
+    // The password is in that file and in no other: not the config, the log or the cache.
+    let mut files = vec![s.env.config_path()];
+    let mut dirs = vec![s.env.data_dir()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p != secrets {
+                files.push(p);
+            }
+        }
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("tidings.sqlite3")),
+        "{files:?}"
+    );
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "the password is in {}",
+            f.display()
+        );
+    }
+    assert!(std::fs::read_to_string(&secrets)
+        .unwrap()
+        .contains(PASSWORD));
+    assert!(run(&["account", "logout", "work"]).contains("password forgotten"));
+    assert!(!std::fs::read_to_string(&secrets)
+        .unwrap()
+        .contains(PASSWORD));
 }
 
 #[test]
@@ -243,7 +382,10 @@ fn a_wrong_password_is_refused_and_nothing_is_written() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("not-the-password") && !stdout.contains("not-the-password"));
     assert_eq!(s.config(), s.before, "the config is untouched");
-    assert!(!s.env.data_dir().join("secrets/work.password").exists());
+    assert!(
+        !s.env.data_dir().join("secrets").exists(),
+        "no password kept"
+    );
 
     // --yes never writes what failed either.
     let out = s.add(&[EMAIL, "--yes", "--password-command", "echo wrong"], &[]);
@@ -351,7 +493,180 @@ fn a_google_workspace_domain_is_recognised_by_its_mx_and_set_up_for_oauth2() {
     );
     let list = env.ok(&["account", "list"]);
     let row = list.lines().find(|l| l.starts_with("workspace ")).unwrap();
-    assert!(row.contains("oauth2") && row.ends_with("unknown"), "{list}");
+    assert!(
+        row.contains("oauth2") && row.ends_with(" no: tidings account login workspace"),
+        "{list}"
+    );
+}
+
+/// A Google Workspace user's whole setup in one command: the domain is recognised by its MX,
+/// the user points the servers at the test's (standing in for Gmail's), gives the client id and
+/// secret, signs in in the browser (the test plays it), and the wizard checks IMAP and SMTP with
+/// the token before it writes the section. The client secret and the tokens are kept out of
+/// the config; the account then syncs.
+#[test]
+fn an_oauth2_account_is_signed_in_and_checked_before_it_is_written() {
+    use crate::support::oauth::{request, OAuthServer, CLIENT_ID, SCOPE};
+    use crate::support::smtp::SmtpOptions;
+    use std::io::{BufRead, BufReader};
+    const SECRET: &str = "tidings-test-secret";
+    let oauth = OAuthServer::start("me", 3600);
+    let dovecot = Dovecot::start_with(&oauth.dovecot_conf("xoauth2 oauthbearer"));
+    dovecot.add_user("me", "password-not-used-by-tidings");
+    dovecot.append(
+        "me",
+        "INBOX",
+        &crate::support::dovecot::message(1, "Hello boss"),
+    );
+    let smtp = SmtpServer::start_with(SmtpOptions {
+        oauth_introspect: Some(oauth.introspection_url()),
+        ..Default::default()
+    });
+    let dns = Dnsmasq::start(&[("workspace.test", "aspmx.l.google.com", 1)], &[]);
+    let before = config_before(&dns);
+    let env = TidingsEnv::new(&before);
+    let endpoints = format!(
+        "{} {} {} {SCOPE}",
+        oauth.url("/authorize"),
+        oauth.url("/token"),
+        oauth.url("/device_authorization")
+    );
+    let (dc_port, smtp_port) = (dovecot.port.to_string(), smtp.port.to_string());
+    let answers = [
+        "", // display name
+        "127.0.0.1",
+        &dc_port,
+        "none",
+        "127.0.0.1",
+        &smtp_port,
+        "none",
+        "me",
+        "", // sign in with oauth2
+        "", // account name: workspace
+        CLIENT_ID,
+        SECRET,
+    ];
+    // Runs the wizard with `answers`, plays the browser, and returns what it printed.
+    let add = |answers: &[&str]| {
+        let mut command = tidings(
+            &env,
+            None,
+            &["account", "add", "boss@workspace.test", "--no-browser"],
+        );
+        command.env("TIDINGS_TEST_OAUTH2_ENDPOINTS", &endpoints);
+        let mut child = answer(&mut command, answers);
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut shown = String::new();
+        let url = loop {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "no sign-in URL: {shown}"
+            );
+            shown.push_str(&line);
+            if let Some(url) = line.trim_end().strip_prefix("url: ") {
+                break url.to_string();
+            }
+        };
+        // The browser: the authorization server approves and sends it back to tidings.
+        let (status, location, _) = request("GET", &url, "");
+        assert_eq!(status, 302);
+        let (status, _, body) = request("GET", &location.unwrap(), "");
+        assert_eq!(status, 200, "{body}");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+        (shown, rest, child.wait_with_output().unwrap())
+    };
+    let (shown, rest, out) = add(&answers);
+    assert!(
+        shown.contains("from built-in table: Google Workspace"),
+        "{shown}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{shown}{rest}\n{stderr}");
+    assert!(
+        rest.contains(&format!("IMAP 127.0.0.1:{dc_port} none: signed in"))
+            && rest.contains(&format!("SMTP 127.0.0.1:{smtp_port} none: signed in")),
+        "{rest}"
+    );
+    assert!(rest.contains("Open your inbox: tidings"), "{rest}");
+    // No keyring here: one warning line says where the tokens went.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("secrets.json"), "{stderr}");
+
+    let after = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(after.starts_with(&before), "{after}");
+    let added = &after[before.len()..];
+    assert_eq!(added.matches("[accounts.workspace").count(), 4, "{added}");
+    assert!(
+        added.contains(&format!(
+            "[accounts.workspace.oauth2]\nprovider = \"custom\"\nclient_id = \"{CLIENT_ID}\"\n\
+             client_secret_source = \"keyring\"\n"
+        )),
+        "{added}"
+    );
+    assert!(
+        !after.contains(SECRET),
+        "the client secret stays out of the config"
+    );
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets/secrets.json")).unwrap();
+    assert!(secrets.contains("oauth2:workspace:boss@workspace.test"));
+    assert!(secrets.contains(SECRET));
+
+    // Straight into the mailbox, with the saved token and client secret.
+    let synced = tidings(&env, None, &["sync", "--account", "workspace"])
+        .output()
+        .unwrap();
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let listed = env.ok(&["list", "--account", "workspace", "--json"]);
+    assert!(listed.contains("Hello boss"), "{listed}");
+    let accounts = tidings(&env, None, &["account", "list"]).output().unwrap();
+    let accounts = text(&accounts.stdout);
+    assert!(
+        accounts
+            .lines()
+            .any(|l| l.starts_with("workspace ") && l.contains(" oauth2 ") && l.ends_with(" yes")),
+        "{accounts}"
+    );
+
+    // On a new machine (nothing saved), `account login` asks for the client secret first, then
+    // signs in, here by device code.
+    std::fs::remove_file(env.data_dir().join("secrets/secrets.json")).unwrap();
+    let mut command = tidings(&env, None, &["account", "login", "workspace", "--device"]);
+    let mut child = answer(&mut command, &[SECRET]);
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let code = loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            let out = child.wait_with_output().unwrap();
+            panic!("no code: line: {}", text(&out.stderr));
+        }
+        if let Some(code) = line.trim_end().strip_prefix("code: ") {
+            break code.to_string();
+        }
+    };
+    oauth.approve(&code);
+    std::io::Read::read_to_string(&mut reader, &mut String::new()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets/secrets.json")).unwrap();
+    assert!(secrets.contains(SECRET) && secrets.contains("oauth2:workspace:"));
+
+    // A server that does not take the token: refused, nothing written, no secret left behind.
+    let mut wrong = answers.to_vec();
+    wrong[2] = "1"; // IMAP port: nothing listens there
+    wrong.push("n"); // write it anyway? no
+    let (_, rest, out) = add(&wrong);
+    assert_eq!(out.status.code(), Some(1), "{rest}");
+    assert!(rest.contains("IMAP 127.0.0.1:1 none: FAILED"), "{rest}");
+    assert!(
+        text(&out.stderr).contains("nothing written"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), after);
+    let secrets = std::fs::read_to_string(env.data_dir().join("secrets/secrets.json")).unwrap();
+    assert!(!secrets.contains("workspace-2"), "{secrets}");
 }
 
 /// SRV records (RFC 6186), the .well-known autoconfig location and the usual host names, each
@@ -524,6 +839,49 @@ fn a_first_run_on_a_terminal_offers_the_wizard_and_reads_the_password_unseen() {
         after.starts_with(before) && after.contains("[accounts.example.smtp]"),
         "{after}"
     );
+}
+
+/// A send-only relay that takes mail without AUTH needs no sign-in, and `account list` says so;
+/// a password that cannot be had is named without being shown.
+#[test]
+fn account_list_says_when_no_sign_in_is_needed_or_the_password_is_missing() {
+    let env = TidingsEnv::new(
+        "[accounts.relay]\nemail = \"me@lan.test\"\n\
+         [accounts.relay.smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\nauth = \"none\"\n\n\
+         [accounts.broken]\nemail = \"me@b.test\"\n\
+         [accounts.broken.imap]\nhost = \"127.0.0.1\"\nport = 1\nuser = \"me\"\n\
+         password_command = \"exit 3\"\n",
+    );
+    let list = text(
+        &tidings(&env, None, &["account", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let row = |name: &str| {
+        list.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_string()
+    };
+    assert!(
+        row("relay ").contains(" none ") && row("relay ").ends_with(" not needed (no sign-in)"),
+        "{list}"
+    );
+    assert!(
+        row("broken ").ends_with(" no (password_command exited with exit status: 3)"),
+        "{list}"
+    );
+    // Its password is the user's own command's: nothing for login or logout to do.
+    for action in ["login", "logout"] {
+        let out = tidings(&env, None, &["account", action, "broken"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("keeps no secret in tidings"), "{stderr}");
+    }
 }
 
 #[test]

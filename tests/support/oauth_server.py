@@ -40,6 +40,9 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--client-id", default="tidings-test")
+    # A confidential client (Google's desktop clients) sends this with HTTP Basic; a public one
+    # sends none.
+    p.add_argument("--client-secret", default="tidings-test-secret")
     p.add_argument("--user", required=True)
     p.add_argument("--scope", default="mail")
     p.add_argument("--access-ttl", type=int, default=3600)
@@ -47,6 +50,7 @@ def parse_args():
 
 
 ARGS = parse_args()
+AUTH_METHODS = ["none", "client_secret_basic"]
 LOCK = threading.Lock()
 AUTH_CODES = {}
 TOKENS = []
@@ -72,10 +76,10 @@ class Client:
         return u.scheme == "http" and u.hostname == "127.0.0.1" and u.port is not None
 
     def check_client_secret(self, client_secret):
-        return False
+        return client_secret == ARGS.client_secret
 
     def check_endpoint_auth_method(self, method, endpoint):
-        return method == "none"
+        return method in AUTH_METHODS
 
     def check_response_type(self, response_type):
         return response_type == "code"
@@ -151,7 +155,7 @@ class DeviceCredential(dict):
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def save_authorization_code(self, code, request):
         with LOCK:
@@ -173,7 +177,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
@@ -192,7 +196,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
 
 class DeviceGrant(DeviceCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def query_device_credential(self, device_code):
         with LOCK:
@@ -209,7 +213,7 @@ class DeviceGrant(DeviceCodeGrant):
 
 
 class DeviceEndpoint(DeviceAuthorizationEndpoint):
-    CLIENT_AUTH_METHODS = ["none"]
+    CLIENT_AUTH_METHODS = AUTH_METHODS
     INTERVAL = 1
 
     def get_verification_uri(self):
@@ -217,7 +221,9 @@ class DeviceEndpoint(DeviceAuthorizationEndpoint):
 
     def save_device_credential(self, client_id, scope, data):
         cred = DeviceCredential(data)
-        cred["client_id"] = client_id
+        # Authlib passes the form's client_id, which a client authenticating with HTTP Basic
+        # does not send; the endpoint has authenticated the one client by then.
+        cred["client_id"] = client_id or CLIENT.client_id
         cred["scope"] = scope
         cred["expires_at"] = time.time() + data["expires_in"]
         with LOCK:
@@ -334,7 +340,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         path = urlparse(self.path).path
         form = self.form()
-        headers = dict(self.headers.items())
+        # Authlib looks headers up as "Authorization"; HTTP clients may send them lower-case.
+        headers = {k.title(): v for k, v in self.headers.items()}
         req = ("POST", self.uri(), form, headers)
         if path == "/token":
             self.reply(SERVER.create_token_response(req))

@@ -340,10 +340,70 @@ fn client(b: &OAuth2Binding, e: &Endpoints) -> Result<Client, OAuth2Error> {
     let mut client = BasicClient::new(ClientId::new(b.settings.client_id.clone()))
         .set_auth_uri(auth)
         .set_token_uri(token);
-    if let Some(secret) = b.settings.resolve_client_secret().map_err(config)? {
+    if let Some(secret) = client_secret(b)? {
         client = client.set_client_secret(ClientSecret::new(secret));
     }
     Ok(client)
+}
+
+fn secret_err(b: &OAuth2Binding) -> impl Fn(SecretError) -> OAuth2Error + '_ {
+    move |source| OAuth2Error::Secret {
+        account: b.account.clone(),
+        source,
+    }
+}
+
+/// The key of a client secret saved for `client_secret_source = "keyring"`.
+fn client_secret_key(b: &OAuth2Binding) -> String {
+    format!("oauth2-client-secret:{}", b.account)
+}
+
+/// The client secret from the config, its command, or the secret store; `None` for a public
+/// client.
+fn client_secret(b: &OAuth2Binding) -> Result<Option<String>, OAuth2Error> {
+    let config = |message: String| OAuth2Error::Config {
+        account: b.account.clone(),
+        message,
+    };
+    if b.settings.client_secret_source.is_none() {
+        return b.settings.resolve_client_secret().map_err(config);
+    }
+    let saved = secrets(b)?
+        .get(&client_secret_key(b))
+        .map_err(secret_err(b))?;
+    match saved {
+        Some(s) if !s.is_empty() => Ok(Some(s)),
+        _ => Err(config(format!(
+            "client_secret_source = \"keyring\" but no client secret is saved; save it with \
+             tidings account login {}",
+            b.account
+        ))),
+    }
+}
+
+/// True when `b` reads its client secret from the secret store and none is saved there.
+pub fn client_secret_missing(b: &OAuth2Binding) -> Result<bool, OAuth2Error> {
+    if b.settings.client_secret_source.is_none() {
+        return Ok(false);
+    }
+    Ok(secrets(b)?
+        .get(&client_secret_key(b))
+        .map_err(secret_err(b))?
+        .is_none_or(|s| s.is_empty()))
+}
+
+/// Saves the client secret for `client_secret_source = "keyring"`.
+pub fn save_client_secret(b: &OAuth2Binding, secret: &str) -> Result<Place, OAuth2Error> {
+    secrets(b)?
+        .set(&client_secret_key(b), secret)
+        .map_err(secret_err(b))
+}
+
+/// Forgets a saved client secret (a wizard that wrote nothing takes it back).
+pub fn forget_client_secret(b: &OAuth2Binding) -> Result<bool, OAuth2Error> {
+    secrets(b)?
+        .delete(&client_secret_key(b))
+        .map_err(secret_err(b))
 }
 
 fn scopes(e: &Endpoints) -> Vec<Scope> {
@@ -357,12 +417,7 @@ pub fn forget(b: &OAuth2Binding) -> Result<bool, OAuth2Error> {
     if let Some(cache) = TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
         cache.remove(&key);
     }
-    secrets(b)?
-        .delete(&key)
-        .map_err(|source| OAuth2Error::Secret {
-            account: b.account.clone(),
-            source,
-        })
+    secrets(b)?.delete(&key).map_err(secret_err(b))
 }
 
 /// True when tokens are saved for the account (they may still have been revoked since).
@@ -375,17 +430,7 @@ mod tests {
     use super::*;
 
     fn settings(provider: OAuth2Provider) -> OAuth2Config {
-        OAuth2Config {
-            provider,
-            client_id: "id".into(),
-            client_secret: None,
-            client_secret_command: None,
-            authorization_url: None,
-            token_url: None,
-            device_authorization_url: None,
-            scopes: None,
-            tenant: None,
-        }
+        OAuth2Config::new(provider, "id".into())
     }
 
     #[test]
