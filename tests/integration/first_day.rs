@@ -354,6 +354,9 @@ fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_arch
         r.bodies, 4,
         "four distinct messages, each body downloaded once"
     );
+    // INBOX comes first; All Mail's copies of its three messages cost UID, flags and
+    // Message-ID only: one envelope fetched there, the archived one.
+    assert_eq!((r.new_messages, r.envelopes_copied), (7, 3));
     assert_eq!(store.count_without_body(None).unwrap(), 0);
     let acc = store.account_id("work").unwrap();
     let names: Vec<String> = store
