@@ -2,6 +2,7 @@
 //! bodies after them (or on demand), a kill -9 in either phase converging on the next run.
 
 use crate::support::dovecot::{message, Dovecot};
+use crate::support::hostile_imap::HostileImap;
 use crate::support::TidingsEnv;
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
@@ -499,4 +500,88 @@ Message-ID: <att1@acme.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mix
     assert!(std::fs::read(&path)
         .unwrap()
         .starts_with(b"%PDF-1.4 figures"));
+}
+
+#[test]
+fn on_gmail_all_mail_costs_only_uids_flags_and_x_gm_msgid_for_what_inbox_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("commands.log");
+    // tests/support/fake_gmail.py: X-GM-EXT-1; INBOX and "[Gmail]/All Mail" over the same four
+    // messages, three of them in INBOX; every command it gets is logged.
+    let gmail = HostileImap::run("fake_gmail.py", log.as_os_str());
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[accounts.g]\nemail = \"alice@example.test\"\n[accounts.g.imap]\nhost = \"127.0.0.1\"\n\
+             port = {}\nsecurity = \"none\"\nuser = \"alice\"\npassword = \"pw\"\n\
+             timeout_seconds = 10\n[sync]\nbodies = \"all\"\n",
+            gmail.port
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    let account = MailAccount::new(&config, &path, "g").unwrap();
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    let r = sync_account(&account, &store, &mut |_| {}).unwrap();
+    assert_eq!((r.new_messages, r.envelopes_copied, r.bodies), (7, 3, 4));
+    let log = std::fs::read_to_string(&log).unwrap();
+    let fetches: Vec<&str> = log.lines().filter(|l| l.contains("UID FETCH")).collect();
+    // All Mail (UIDs 100..103) is asked for ids first, then for the one envelope it alone
+    // holds; bodies: INBOX's three, then the archived one, never a copy's twice.
+    let all_mail: Vec<&&str> = fetches
+        .iter()
+        .filter(|l| l.starts_with("[Gmail]/All Mail|"))
+        .collect();
+    assert!(
+        all_mail[0].contains("X-GM-MSGID") && !all_mail[0].contains("HEADER"),
+        "{fetches:#?}"
+    );
+    assert!(
+        all_mail[1].contains("UID FETCH 103 ") && all_mail[1].contains("HEADER.FIELDS"),
+        "{fetches:#?}"
+    );
+    let bodies: Vec<&&str> = fetches
+        .iter()
+        .filter(|l| l.contains("BODY.PEEK[]"))
+        .collect();
+    assert_eq!(bodies.len(), 2, "{fetches:#?}");
+    assert!(bodies[0].starts_with("INBOX|") && bodies[0].contains("10:12"));
+    assert!(bodies[1].starts_with("[Gmail]/All Mail|") && bodies[1].contains("FETCH 103 "));
+    // The copies keep their own flags, list and read the one body.
+    let inbox = store
+        .list_messages(&ListQuery {
+            folder: Some("[Gmail]/All Mail".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(inbox.len(), 4);
+    let first = inbox.iter().find(|m| m.subject == "Labelled 0").unwrap();
+    assert!(first.seen);
+    let raw = store.raw_message(first.id).unwrap();
+    assert!(String::from_utf8_lossy(&raw).contains("Hello, this is message 0."));
+    let hits = store
+        .list_messages(&ListQuery {
+            search: Some("Labelled".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 6, "three messages, in INBOX and All Mail");
+}
+
+#[test]
+fn a_server_that_advertises_x_gm_ext_1_but_refuses_x_gm_msgid_tells_copies_by_message_id() {
+    let dc = Dovecot::start_with(&format!("{GMAIL_LIKE}\nimap_capability = +X-GM-EXT-1\n"));
+    dc.add_user("alice", "secret");
+    for i in 0..2 {
+        let raw = big(i, "Labelled");
+        dc.append("alice", "INBOX", &raw);
+        dc.append("alice", "All Mail", &raw);
+    }
+    let (dir, _, account) = account_on(&dc, "bodies = \"all\"");
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    let r = sync_account(&account, &store, &mut |_| {})
+        .unwrap_or_else(|e| panic!("sync: {e}\n{}", dc.log()));
+    assert_eq!((r.new_messages, r.envelopes_copied, r.bodies), (4, 2, 2));
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
 }
