@@ -585,3 +585,39 @@ fn a_server_that_advertises_x_gm_ext_1_but_refuses_x_gm_msgid_tells_copies_by_me
     assert_eq!((r.new_messages, r.envelopes_copied, r.bodies), (4, 2, 2));
     assert_eq!(store.count_without_body(None).unwrap(), 0);
 }
+
+#[test]
+fn the_status_line_reads_envelopes_then_bodies_n_of_n_and_clears_when_the_sync_ends() {
+    let mut h = crate::tui_snapshots::Harness::new(120, 20);
+    let status = |h: &mut crate::tui_snapshots::Harness| {
+        h.screen().lines().last().unwrap_or_default().to_string()
+    };
+    h.send(Msg::Sync(SyncEvent::Progress {
+        account: "work".into(),
+        folder: "INBOX".into(),
+        done: 500,
+        total: 4000,
+    }));
+    assert!(
+        status(&mut h).contains("sync work INBOX envelopes 500/4000"),
+        "{}",
+        h.screen()
+    );
+    h.send(Msg::Sync(SyncEvent::BodyProgress {
+        account: "work".into(),
+        folder: "Sent".into(),
+        done: 120,
+        total: 600,
+    }));
+    assert!(
+        status(&mut h).contains("sync work Sent bodies 120/600"),
+        "{}",
+        h.screen()
+    );
+    // The list stays usable meanwhile: keys move the cursor.
+    h.press(&["j"]);
+    h.send(Msg::Sync(SyncEvent::Finished {
+        account: "work".into(),
+    }));
+    assert!(!status(&mut h).contains("sync work"), "{}", h.screen());
+}
