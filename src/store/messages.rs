@@ -877,6 +877,62 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_takes_the_stored_envelope_keeps_its_own_flags_and_shares_the_body() {
+        let s = Store::open_in_memory().unwrap();
+        let a = s.ensure_account("g", "me@example.com", None).unwrap();
+        let inbox = s
+            .upsert_folder(a, "INBOX", None, Some("inbox"), true)
+            .unwrap();
+        let all = s
+            .upsert_folder(a, "All Mail", None, Some("all"), true)
+            .unwrap();
+        let other = s.ensure_account("h", "me@example.com", None).unwrap();
+        let elsewhere = s.upsert_folder(other, "INBOX", None, None, true).unwrap();
+        let mut m = msg(7, "Proposal for Q3");
+        m.body_key = Some("gm:42".into());
+        s.put_message(inbox, &m).unwrap();
+        assert!(s.account_has_body_keys(a, all).unwrap());
+        assert!(!s.account_has_body_keys(a, inbox).unwrap());
+        let keys = ["gm:42".to_string(), "gm:43".to_string()];
+        assert_eq!(
+            s.known_body_keys(a, &keys).unwrap(),
+            std::collections::HashSet::from(["gm:42".to_string()])
+        );
+        assert!(s.known_body_keys(other, &keys).unwrap().is_empty());
+        let flagged = Flags {
+            flagged: true,
+            ..Default::default()
+        };
+        let id = s.put_copy(all, 100, "gm:42", &flagged, Some(9)).unwrap();
+        let id = id.expect("copied");
+        let copy = s.message(id).unwrap();
+        assert_eq!((copy.uid, copy.subject.as_str()), (100, "Proposal for Q3"));
+        assert!(copy.flagged && !copy.seen);
+        assert_eq!(s.raw_message(id).unwrap(), m.raw);
+        // Found in both folders, by its headers and by its body's words.
+        for word in ["propos", "body"] {
+            let hits = s
+                .list_messages(&ListQuery {
+                    search: Some(word.into()),
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(hits.len(), 2, "{word}");
+        }
+        // Twice is once; a key not stored in this account is no copy.
+        assert_eq!(s.put_copy(all, 100, "gm:42", &flagged, None).unwrap(), None);
+        assert_eq!(s.put_copy(all, 101, "gm:43", &flagged, None).unwrap(), None);
+        assert_eq!(
+            s.put_copy(elsewhere, 1, "gm:42", &flagged, None).unwrap(),
+            None
+        );
+        assert!(
+            s.reader().unwrap().is_none(),
+            "no second connection to memory"
+        );
+    }
+
+    #[test]
     fn same_uid_twice_is_one_message_and_search_finds_it_once() {
         let s = Store::open_in_memory().unwrap();
         let a = s.ensure_account("work", "me@example.com", None).unwrap();
