@@ -1,6 +1,7 @@
 //! Pipelined UID FETCH in chunks: a scoped thread reads and parses chunk k+1 from the server
 //! while the caller stores chunk k, so the link and the disk work at the same time. Shared by
-//! the envelope phase (`sync`) and the body phase (`bodies`).
+//! the envelope phase (`sync`) and the body phase (`bodies`). [`raw_uid_fetch`] reads what the
+//! `imap` crate parses but does not hand out (Gmail's X-GM-MSGID).
 
 use super::account::SyncError;
 use super::imap::{self as imapconn, Connection, ImapError, Session};

@@ -8,7 +8,10 @@
 //! any moment leaves a consistent cache that the next sync resumes (rows are keyed by
 //! (folder, uid): never duplicated); then flags (skipped when HIGHESTMODSEQ is unchanged,
 //! CHANGEDSINCE otherwise) and expunges (UID SEARCH ALL against local UIDs). UIDNEXT and
-//! HIGHESTMODSEQ are saved only after the data they describe is committed.
+//! HIGHESTMODSEQ are saved only after the data they describe is committed. In an account with
+//! an `\All` folder (Gmail), a message another folder already holds is stored from its UID,
+//! flags and X-GM-MSGID (else Message-ID and size) alone, as a copy sharing the stored envelope
+//! and body (`Plan::fetch`, `Store::put_copy`).
 //! Network fetching runs on a scoped thread one chunk ahead of parsing-and-storing.
 //!
 //! # In the background ([`spawn_watcher`])

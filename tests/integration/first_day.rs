@@ -621,3 +621,31 @@ fn the_status_line_reads_envelopes_then_bodies_n_of_n_and_clears_when_the_sync_e
     }));
     assert!(!status(&mut h).contains("sync work"), "{}", h.screen());
 }
+
+#[test]
+fn kill_9_while_all_mail_stores_copies_then_resume_converges_with_each_body_once() {
+    let dc = Dovecot::start_with(GMAIL_LIKE);
+    dc.add_user("alice", "secret");
+    dc.seed_maildir("alice", "INBOX", 300, |i| big(i, "Labelled"));
+    dc.seed_maildir("alice", "All Mail", 360, |i| big(i, "Labelled"));
+    let env = TidingsEnv::new(&format!(
+        "{}\n[sync]\nchunk_size = 20\nbodies = \"all\"\n",
+        dc.config_toml("work", "alice", "secret")
+    ));
+    // All Mail comes after INBOX: its 300 copies cost ids only; killed among them.
+    sync_and_kill(&env, |l| {
+        done_of(l, "work: All Mail: ").is_some_and(|d| (40..300).contains(&d))
+    });
+    env.ok(&["sync"]);
+    let store = Store::open(&env.db_path()).unwrap();
+    let mut server = dc.uids("alice", "All Mail");
+    server.sort_unstable();
+    assert_eq!(stored_uids(&store, "All Mail"), server);
+    assert_eq!(stored_uids(&store, "INBOX").len(), 300);
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
+    let bodies: i64 = store
+        .conn
+        .query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bodies, 360, "one body per distinct message");
+}
