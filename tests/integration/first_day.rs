@@ -331,7 +331,8 @@ fn with_body_word(i: usize, subject: &str, word: &str) -> Vec<u8> {
 }
 
 #[test]
-fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_archives_to_all_mail() {
+fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_archives_to_all_mail_deletes_to_trash(
+) {
     let dc = Dovecot::start_with(GMAIL_LIKE);
     dc.add_user("alice", "secret");
     for i in 0..3 {
@@ -408,6 +409,17 @@ fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_arch
     .unwrap_or_else(|e| panic!("archive: {e}\n{}", dc.log()));
     assert!(!dc.message_ids("alice", "INBOX").contains(&archived_mid));
     assert!(dc.message_ids("alice", "All Mail").contains(&archived_mid));
+    // Delete: into \Trash.
+    let deleted_mid = inbox[1].message_id.clone().unwrap();
+    tidings::mail::ops::apply_now(
+        std::slice::from_ref(&account),
+        &store,
+        &[inbox[1].id],
+        &tidings::mail::ops::Action::Delete,
+    )
+    .unwrap_or_else(|e| panic!("delete: {e}\n{}", dc.log()));
+    assert!(!dc.message_ids("alice", "INBOX").contains(&deleted_mid));
+    assert!(dc.message_ids("alice", "Trash").contains(&deleted_mid));
 }
 
 #[test]
