@@ -398,28 +398,18 @@ fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_archives
     let again = sync_account(&account, &store, &mut |_| {}).unwrap();
     assert_eq!((again.new_messages, again.bodies), (0, 0));
 
-    // Archive: out of INBOX, into All Mail.
-    let archived_mid = inbox[0].message_id.clone().unwrap();
-    tidings::mail::ops::apply_now(
-        std::slice::from_ref(&account),
-        &store,
-        &[inbox[0].id],
-        &tidings::mail::ops::Action::Archive,
-    )
-    .unwrap_or_else(|e| panic!("archive: {e}\n{}", dc.log()));
-    assert!(!dc.message_ids("alice", "INBOX").contains(&archived_mid));
-    assert!(dc.message_ids("alice", "All Mail").contains(&archived_mid));
-    // Delete: into \Trash.
-    let deleted_mid = inbox[1].message_id.clone().unwrap();
-    tidings::mail::ops::apply_now(
-        std::slice::from_ref(&account),
-        &store,
-        &[inbox[1].id],
-        &tidings::mail::ops::Action::Delete,
-    )
-    .unwrap_or_else(|e| panic!("delete: {e}\n{}", dc.log()));
-    assert!(!dc.message_ids("alice", "INBOX").contains(&deleted_mid));
-    assert!(dc.message_ids("alice", "Trash").contains(&deleted_mid));
+    // Archive: out of INBOX, into All Mail; delete: into \Trash.
+    use tidings::mail::ops::{apply_now, Action};
+    for (m, action, into) in [
+        (&inbox[0], Action::Archive, "All Mail"),
+        (&inbox[1], Action::Delete, "Trash"),
+    ] {
+        let mid = m.message_id.clone().unwrap();
+        apply_now(std::slice::from_ref(&account), &store, &[m.id], &action)
+            .unwrap_or_else(|e| panic!("{action:?}: {e}\n{}", dc.log()));
+        assert!(!dc.message_ids("alice", "INBOX").contains(&mid));
+        assert!(dc.message_ids("alice", into).contains(&mid), "{into}");
+    }
 }
 
 #[test]
