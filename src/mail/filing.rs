@@ -235,13 +235,35 @@ pub enum SentFiling {
     /// A copy with this Message-ID was already there (an earlier APPEND whose result was lost,
     /// or a server that files sent mail itself): nothing added.
     AlreadyThere(String),
-    /// The server is Gmail (X-GM-EXT-1), which files sent mail itself: nothing added.
+    /// The server files sent mail itself (Gmail, Microsoft 365; see [`server_files_sent`]):
+    /// nothing added.
     ServerFiles,
+}
+
+/// Microsoft's SMTP submission hosts: Exchange Online and Outlook.com store what is submitted
+/// there in the mailbox's Sent Items themselves (since June 2018), so an APPEND would file it
+/// twice — and the server's copy may land after our Message-ID search, so that cannot tell.
+const MICROSOFT_SUBMISSION: [&str; 2] = ["smtp.office365.com", "smtp-mail.outlook.com"];
+
+/// Whether the server files what the account sends in Sent by itself: the account's
+/// `server_saves_sent` when set; else Gmail (its IMAP advertises X-GM-EXT-1, `gmail`) or
+/// Microsoft 365 / Outlook.com (mail submitted through Microsoft's SMTP hosts).
+pub fn server_files_sent(acc: &AccountConfig, gmail: bool) -> bool {
+    acc.server_saves_sent.unwrap_or_else(|| {
+        gmail
+            || acc.smtp.as_ref().is_some_and(|smtp| {
+                let host = smtp.host.trim_end_matches('.');
+                MICROSOFT_SUBMISSION
+                    .iter()
+                    .any(|m| host.eq_ignore_ascii_case(m))
+            })
+    })
 }
 
 /// Files the Sent copy of a sent mail, exactly once: in one session, looks for the Message-ID in
 /// the Sent folder first and APPENDs (flag \Seen) only when it is not there. With
-/// `server_saves_sent` unset, a Gmail server is left to file it itself. A missing Sent folder is
+/// `server_saves_sent` unset, a server that files sent mail itself ([`server_files_sent`]) is
+/// left to. A missing Sent folder is
 /// created. Afterwards the mail's draft copies are removed from Drafts (best effort: the mail is
 /// sent and filed either way).
 pub fn file_sent(
@@ -252,11 +274,11 @@ pub fn file_sent(
     raw: Vec<u8>,
 ) -> Result<SentFiling, FilingError> {
     let query = message_id_query(message_id)?;
-    let auto_detect = acc.server_saves_sent.is_none();
+    let acc_thread = acc.clone();
     let (sent, drafts) = (sent.clone(), drafts.clone());
     let imap = acc.imap.as_ref().ok_or(FilingError::NoServer)?;
     with_connection(imap, "filing in Sent", raw.len(), move |conn| {
-        let filing = if auto_detect && conn.caps.gmail {
+        let filing = if server_files_sent(&acc_thread, conn.caps.gmail) {
             SentFiling::ServerFiles
         } else {
             let folder = resolve(conn, &sent)?;
@@ -389,6 +411,33 @@ pub fn count_message_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn microsoft_and_gmail_file_sent_mail_themselves_unless_the_config_says_otherwise() {
+        let account = |smtp_host: &str, saves: &str| {
+            let text = format!(
+                "[accounts.a]\nemail = \"me@contoso.test\"\n{saves}\n\
+                 [accounts.a.smtp]\nhost = \"{smtp_host}\"\nport = 587\nuser = \"me\"\n\
+                 password = \"pw\"\n"
+            );
+            let config = crate::config::Config::parse(&text, Path::new("t.toml")).unwrap();
+            config.accounts["a"].clone()
+        };
+        assert!(server_files_sent(&account("smtp.office365.com", ""), false));
+        assert!(server_files_sent(
+            &account("SMTP-Mail.Outlook.com.", ""),
+            false
+        ));
+        assert!(!server_files_sent(&account("smtp.example.com", ""), false));
+        assert!(server_files_sent(&account("smtp.example.com", ""), true));
+        let relay = "server_saves_sent = false";
+        assert!(!server_files_sent(
+            &account("smtp.office365.com", relay),
+            true
+        ));
+        let says = "server_saves_sent = true";
+        assert!(server_files_sent(&account("smtp.example.com", says), false));
+    }
 
     #[test]
     fn a_message_id_with_a_line_break_is_refused_and_quotes_are_escaped() {

@@ -8,7 +8,10 @@
 //! any moment leaves a consistent cache that the next sync resumes (rows are keyed by
 //! (folder, uid): never duplicated); then flags (skipped when HIGHESTMODSEQ is unchanged,
 //! CHANGEDSINCE otherwise) and expunges (UID SEARCH ALL against local UIDs). UIDNEXT and
-//! HIGHESTMODSEQ are saved only after the data they describe is committed.
+//! HIGHESTMODSEQ are saved only after the data they describe is committed. In an account with
+//! an `\All` folder (Gmail), a message another folder already holds is stored from its UID,
+//! flags and X-GM-MSGID (else Message-ID and size) alone, as a copy sharing the stored envelope
+//! and body (`Plan::fetch`, `Store::put_copy`).
 //! Network fetching runs on a scoped thread one chunk ahead of parsing-and-storing.
 //!
 //! # In the background ([`spawn_watcher`])
@@ -27,7 +30,7 @@
 //! replays pending ops). Connection errors are reported as [`SyncEvent::Error`] and retried.
 
 pub use super::account::{MailAccount, SyncError, SyncEvent};
-use super::fetch::pipelined;
+use super::fetch::{pipelined, raw_uid_fetch, Fetched};
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
 use super::parse::{parse_envelope, parse_message};
@@ -71,6 +74,9 @@ pub struct SyncReport {
     pub vanished: u64,
     /// Bodies downloaded (`[sync] bodies`): small ones with their envelopes, the rest after.
     pub bodies: u64,
+    /// Of `new_messages`, copies of messages another folder holds (Gmail's labels): stored from
+    /// their UID, flags and id, with no envelope fetched.
+    pub envelopes_copied: u64,
     /// True when the body phase stopped at its time budget with bodies left to fetch (the
     /// watcher then syncs again at once instead of waiting for news).
     pub bodies_pending: bool,
@@ -443,10 +449,11 @@ fn sync_folder(
             .collect();
         missing.sort_unstable_by(|a, b| b.cmp(a));
         if !missing.is_empty() {
-            let (n, inline) = fetch_envelopes(conn, job, &local, &missing, on_event)?;
-            report.new_messages += n;
-            report.bodies += inline;
-            changed |= n > 0;
+            let stored = fetch_envelopes(conn, job, &local, &missing, on_event)?;
+            report.new_messages += stored.rows;
+            report.bodies += stored.whole;
+            report.envelopes_copied += stored.copies;
+            changed |= stored.rows > 0;
         }
     }
     // 2. Flags of the messages we had; with QRESYNC, the expunges since then come with them.
@@ -548,6 +555,32 @@ struct RawEnvelope {
     modseq: Option<u64>,
     /// The whole message, for one small enough to ride along (see [`INLINE_BODY_BYTES`]).
     body: Option<Vec<u8>>,
+    /// The body key the server's own id gives (Gmail's X-GM-MSGID); without one, the key
+    /// comes from the Message-ID when the envelope is stored.
+    key: Option<String>,
+}
+
+/// One message of a chunk, as it is to be stored.
+enum Arrival {
+    /// Fetched: its envelope, and perhaps its whole body.
+    New(RawEnvelope),
+    /// Another folder's view of a message already stored under `key` (a Gmail label of it):
+    /// only its UID, flags and id came over the link.
+    Copy {
+        uid: u32,
+        key: String,
+        flags: Flags,
+        modseq: Option<u64>,
+    },
+}
+
+impl Arrival {
+    fn uid(&self) -> u32 {
+        match self {
+            Arrival::New(r) => r.uid,
+            Arrival::Copy { uid, .. } => *uid,
+        }
+    }
 }
 
 fn raw_envelope(f: &Fetch<'_>) -> Option<RawEnvelope> {
@@ -559,7 +592,37 @@ fn raw_envelope(f: &Fetch<'_>) -> Option<RawEnvelope> {
         internal: f.internal_date().map(|d| d.timestamp()),
         modseq: f.mod_seq(),
         body: None,
+        key: None,
     })
+}
+
+fn gmail_key(msgid: u64) -> String {
+    format!("gm:{msgid}")
+}
+
+fn flags_of(names: &[String]) -> Flags {
+    let flags: Vec<Flag<'_>> = names.iter().map(|s| Flag::from(s.as_str())).collect();
+    flags_from_imap(&flags)
+}
+
+fn raw_from_gmail(f: Fetched) -> Option<RawEnvelope> {
+    Some(RawEnvelope {
+        uid: f.uid?,
+        header: f.section.unwrap_or_default(),
+        size: u64::from(f.size.unwrap_or(0)),
+        flags: flags_of(&f.flags),
+        internal: f.internal,
+        modseq: f.modseq,
+        body: None,
+        key: f.gm_msgid.map(gmail_key),
+    })
+}
+
+/// The key copies of one message share where the server has no id of its own for it: the
+/// Message-ID alone could be forged to pass one mail off as another; with the exact size too,
+/// two copies are the same message.
+fn message_id_key(m: &crate::store::NewMessage) -> Option<String> {
+    m.message_id.as_ref().map(|id| format!("{id} {}", m.size))
 }
 
 /// Whether `[sync] bodies` wants the body of a message that reached the server at `internal`.
@@ -573,16 +636,202 @@ fn body_wanted(sync: &crate::config::SyncConfig, internal: Option<i64>) -> bool 
     }
 }
 
-/// Fetches the envelopes of `missing` (newest first) in chunks, each stored in one transaction;
-/// returns how many were stored, and how many of them came whole (small bodies). The list is told to reload after the first chunk and then
-/// every [`RELOAD_EVERY`], so the newest mail shows while the rest streams in.
+/// How one folder's envelopes are fetched.
+struct Plan<'a> {
+    sync: &'a crate::config::SyncConfig,
+    share_bodies: bool,
+    /// " MODSEQ" where the server has CONDSTORE, else "".
+    modseq: &'static str,
+}
+
+/// Which stored messages a chunk's may be copies of: a second, read-only connection to the
+/// store (the storing thread writes on the first) and the account.
+type Known<'a> = Option<(&'a Store, i64)>;
+
+impl Plan<'_> {
+    fn envelope_items(&self) -> String {
+        format!(
+            "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
+            self.modseq
+        )
+    }
+
+    /// Fetches one chunk. In an account with an `\All` folder whose other folders hold
+    /// messages already (`known`), a message stored there costs only its UID, flags and id —
+    /// X-GM-MSGID on Gmail (`gmail`, cleared when the server refuses it), else the Message-ID
+    /// and size — and only the others' envelopes are fetched.
+    fn fetch(
+        &self,
+        session: &mut imapconn::Session,
+        set: &str,
+        gmail: &mut bool,
+        known: Known<'_>,
+    ) -> imap::Result<Vec<Arrival>> {
+        if self.share_bodies && *gmail {
+            match self.fetch_gmail(session, set, known) {
+                Err(imap::Error::Bad(_) | imap::Error::No(_)) => {
+                    tracing::info!("the server refuses X-GM-MSGID; copies are told by Message-ID");
+                    *gmail = false;
+                }
+                other => return other,
+            }
+        }
+        match known.filter(|_| self.share_bodies) {
+            Some(known) => {
+                let ids = session.uid_fetch(
+                    set,
+                    format!(
+                        "(UID FLAGS RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+                        self.modseq
+                    ),
+                )?;
+                let ids = ids.iter().filter_map(|f| {
+                    let uid = f.uid?;
+                    let size = u64::from(f.size.unwrap_or(0));
+                    let header = f.header().unwrap_or_default();
+                    let id = parse_envelope(uid, header, size, Flags::default(), None);
+                    Some((
+                        uid,
+                        message_id_key(&id),
+                        flags_from_imap(f.flags()),
+                        f.mod_seq(),
+                    ))
+                });
+                let (mut out, fresh) = split_copies(ids.collect(), known);
+                if !fresh.is_empty() {
+                    out.extend(self.fetch_new(session, &imapconn::uid_set(&fresh))?);
+                }
+                Ok(out)
+            }
+            None => self.fetch_new(session, set),
+        }
+    }
+
+    /// Gmail: every envelope comes with its X-GM-MSGID, the key its copies share.
+    fn fetch_gmail(
+        &self,
+        session: &mut imapconn::Session,
+        set: &str,
+        known: Known<'_>,
+    ) -> imap::Result<Vec<Arrival>> {
+        let items = format!(
+            "(UID X-GM-MSGID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
+            self.modseq
+        );
+        let whole = |session: &mut imapconn::Session, set: &str| -> imap::Result<Vec<Arrival>> {
+            Ok(raw_uid_fetch(session, set, &items)?
+                .into_iter()
+                .filter_map(raw_from_gmail)
+                .map(Arrival::New)
+                .collect())
+        };
+        let Some(known) = known else {
+            return whole(session, set);
+        };
+        let ids = raw_uid_fetch(
+            session,
+            set,
+            &format!("(UID X-GM-MSGID FLAGS{})", self.modseq),
+        )?;
+        let ids = ids.into_iter().filter_map(|f| {
+            Some((
+                f.uid?,
+                f.gm_msgid.map(gmail_key),
+                flags_of(&f.flags),
+                f.modseq,
+            ))
+        });
+        let (mut out, fresh) = split_copies(ids.collect(), known);
+        if !fresh.is_empty() {
+            out.extend(whole(session, &imapconn::uid_set(&fresh))?);
+        }
+        Ok(out)
+    }
+
+    /// Envelopes of messages not stored anywhere yet. A message hardly bigger than its headers
+    /// is fetched whole right away: a second pass for its body would cost more in round trips
+    /// and writes than its bytes.
+    fn fetch_new(&self, session: &mut imapconn::Session, set: &str) -> imap::Result<Vec<Arrival>> {
+        let mut raws: Vec<RawEnvelope> = session
+            .uid_fetch(set, self.envelope_items())?
+            .iter()
+            .filter_map(raw_envelope)
+            .collect();
+        let small: Vec<u32> = raws
+            .iter()
+            // Not where copies share a body: that one is downloaded once, after all.
+            .filter(|r| {
+                !self.share_bodies
+                    && r.size <= INLINE_BODY_BYTES
+                    && body_wanted(self.sync, r.internal)
+            })
+            .map(|r| r.uid)
+            .collect();
+        if !small.is_empty() {
+            let fetched = session.uid_fetch(imapconn::uid_set(&small), "(UID BODY.PEEK[])")?;
+            let mut bodies: std::collections::HashMap<u32, Vec<u8>> = fetched
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                .collect();
+            for r in &mut raws {
+                r.body = bodies.remove(&r.uid);
+            }
+        }
+        Ok(raws.into_iter().map(Arrival::New).collect())
+    }
+}
+
+/// Splits (uid, key, flags, modseq) into copies of stored messages and the UIDs (sorted) whose
+/// envelopes are still to be fetched. A lookup that fails costs bytes, not correctness: those
+/// messages are fetched whole.
+fn split_copies(
+    ids: Vec<(u32, Option<String>, Flags, Option<u64>)>,
+    (reader, account_id): (&Store, i64),
+) -> (Vec<Arrival>, Vec<u32>) {
+    let keys: Vec<String> = ids.iter().filter_map(|(_, k, _, _)| k.clone()).collect();
+    let stored = reader
+        .known_body_keys(account_id, &keys)
+        .unwrap_or_else(|e| {
+            tracing::warn!("looking up stored copies: {e}");
+            HashSet::new()
+        });
+    let (mut copies, mut fresh) = (Vec::new(), Vec::new());
+    for (uid, key, flags, modseq) in ids {
+        match key.filter(|k| stored.contains(k)) {
+            Some(key) => copies.push(Arrival::Copy {
+                uid,
+                key,
+                flags,
+                modseq,
+            }),
+            None => fresh.push(uid),
+        }
+    }
+    fresh.sort_unstable();
+    (copies, fresh)
+}
+
+/// What [`fetch_envelopes`] stored.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stored {
+    /// Rows added.
+    rows: u64,
+    /// Of them, messages that came whole (small bodies).
+    whole: u64,
+    /// Of them, copies of messages stored in another folder (UID, flags and id only).
+    copies: u64,
+}
+
+/// Fetches the envelopes of `missing` (newest first) in chunks, each stored in one transaction.
+/// The list is told to reload after the first chunk and then every [`RELOAD_EVERY`], so the
+/// newest mail shows while the rest streams in.
 fn fetch_envelopes(
     conn: &mut Connection,
     job: Job<'_>,
     local: &Folder,
     missing: &[u32],
     on_event: &mut dyn FnMut(SyncEvent),
-) -> Result<(u64, u64), SyncError> {
+) -> Result<Stored, SyncError> {
     let Job {
         account,
         store,
@@ -591,10 +840,19 @@ fn fetch_envelopes(
     } = job;
     let shown = mailbox_name::display(&local.name).into_owned();
     let total = missing.len() as u64;
-    let query = format!(
-        "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
-        if conn.caps.condstore { " MODSEQ" } else { "" }
-    );
+    let plan = Plan {
+        sync: &account.sync,
+        share_bodies,
+        modseq: if conn.caps.condstore { " MODSEQ" } else { "" },
+    };
+    let mut gmail = conn.caps.gmail;
+    // Only where other folders hold messages can this one's be copies of them; a lookup
+    // connection of its own, since the storing thread holds the first.
+    let reader = if share_bodies && store.account_has_body_keys(local.account_id, local.id)? {
+        store.reader()?
+    } else {
+        None
+    };
     // Header fields are a few hundred bytes each: the count bounds a chunk, and the answer
     // budget of one command (`imap::MAX_ANSWER_BYTES`) bounds a hostile one. The first chunk
     // (the newest mail, what the list shows first) is `chunk_size`; later ones ask for
@@ -609,106 +867,115 @@ fn fetch_envelopes(
             .map(<[u32]>::to_vec),
     );
     chunks.retain(|c| !c.is_empty());
-    let mut done = 0u64;
+    let mut stored = Stored::default();
     let progress = |done| SyncEvent::Progress {
         account: account.name.clone(),
         folder: shown.clone(),
         done,
         total,
     };
-    on_event(progress(done));
+    on_event(progress(0));
     let mut last_reload: Option<Instant> = None;
-    let mut inline = 0u64;
+    // Copies whose original vanished between the lookup and the store: fetched whole after.
+    let orphans = std::cell::RefCell::new(Vec::new());
     // Checkpoints fsync the database; during a bulk fetch one every ~80 MB of WAL instead of
     // every 4 MB keeps the disk out of the critical path. Restored below.
     store
         .conn
         .execute_batch("PRAGMA wal_autocheckpoint = 20000;")?;
-    let result = pipelined(
+    let mut store_batch = |mut batch: Vec<Arrival>| -> Result<(), SyncError> {
+        // The server answers in UID order; newest first is ours to keep, so that what a kill
+        // leaves stored is always the newest part.
+        batch.sort_unstable_by_key(|a| std::cmp::Reverse(a.uid()));
+        let mut batch = batch.into_iter().peekable();
+        while batch.peek().is_some() {
+            let txn = store.conn.unchecked_transaction()?;
+            let mut count = 0;
+            for a in batch.by_ref().take(step) {
+                let r = match a {
+                    Arrival::Copy {
+                        uid,
+                        key,
+                        flags,
+                        modseq,
+                    } => {
+                        if store
+                            .put_copy(local.id, uid, &key, &flags, modseq)?
+                            .is_some()
+                        {
+                            stored.copies += 1;
+                            count += 1;
+                        } else if store.message_row(local.id, uid)?.is_none() {
+                            orphans.borrow_mut().push(uid);
+                        }
+                        continue;
+                    }
+                    Arrival::New(r) => r,
+                };
+                let whole = r.body.is_some();
+                let mut m = match r.body {
+                    Some(raw) => {
+                        let mut m = parse_message(r.uid, raw, r.flags, r.internal);
+                        m.size = r.size;
+                        m
+                    }
+                    None => parse_envelope(r.uid, &r.header, r.size, r.flags, r.internal),
+                };
+                m.modseq = r.modseq;
+                if share_bodies {
+                    m.body_key = r.key.or_else(|| message_id_key(&m));
+                }
+                if whole {
+                    store.put_message(local.id, &m)?;
+                    stored.whole += 1;
+                } else {
+                    store.put_envelope(local.id, &m)?;
+                }
+                count += 1;
+            }
+            txn.commit()?;
+            stored.rows += count;
+            on_event(progress(stored.rows));
+            if last_reload.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) && stored.rows < total {
+                last_reload = Some(Instant::now());
+                on_event(SyncEvent::FolderChanged {
+                    account: account.name.clone(),
+                    folder: local.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    };
+    let (gmail_flag, plan_ref, account_id) = (&mut gmail, &plan, local.account_id);
+    let mut result = pipelined(
         conn,
         &chunks,
         &format!("UID FETCH envelopes in {shown}"),
-        |session, set| {
-            let mut raws: Vec<RawEnvelope> = session
-                .uid_fetch(set, &query)?
-                .iter()
-                .filter_map(raw_envelope)
-                .collect();
-            // A message hardly bigger than its headers is fetched whole right away: a second
-            // pass for its body would cost more in round trips and writes than its bytes.
-            let small: Vec<u32> = raws
-                .iter()
-                // Not where copies share a body: that one is downloaded once, after all.
-                .filter(|r| {
-                    !share_bodies
-                        && r.size <= INLINE_BODY_BYTES
-                        && body_wanted(&account.sync, r.internal)
-                })
-                .map(|r| r.uid)
-                .collect();
-            if !small.is_empty() {
-                let fetched = session.uid_fetch(imapconn::uid_set(&small), "(UID BODY.PEEK[])")?;
-                let mut bodies: std::collections::HashMap<u32, Vec<u8>> = fetched
-                    .iter()
-                    .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-                    .collect();
-                for r in &mut raws {
-                    r.body = bodies.remove(&r.uid);
-                }
-            }
-            Ok(raws)
+        // The reader moves to the fetching thread: a connection is not shared between threads.
+        move |session, set| {
+            let known = reader.as_ref().map(|r| (r, account_id));
+            plan_ref.fetch(session, set, gmail_flag, known)
         },
         || stop.load(Ordering::Relaxed),
-        |mut batch: Vec<RawEnvelope>| {
-            // The server answers in UID order; newest first is ours to keep, so that what a
-            // kill leaves stored is always the newest part.
-            batch.sort_unstable_by_key(|r| std::cmp::Reverse(r.uid));
-            let mut batch = batch.into_iter().peekable();
-            while batch.peek().is_some() {
-                let txn = store.conn.unchecked_transaction()?;
-                let mut count = 0;
-                for r in batch.by_ref().take(step) {
-                    let whole = r.body.is_some();
-                    let mut m = match r.body {
-                        Some(raw) => {
-                            let mut m = parse_message(r.uid, raw, r.flags, r.internal);
-                            m.size = r.size;
-                            m
-                        }
-                        None => parse_envelope(r.uid, &r.header, r.size, r.flags, r.internal),
-                    };
-                    m.modseq = r.modseq;
-                    if share_bodies {
-                        // The Message-ID alone could be forged to pass one mail off as
-                        // another; with the exact size too, two copies are the same message.
-                        m.body_key = m.message_id.as_ref().map(|id| format!("{id} {}", m.size));
-                    }
-                    if whole {
-                        store.put_message(local.id, &m)?;
-                        inline += 1;
-                    } else {
-                        store.put_envelope(local.id, &m)?;
-                    }
-                    count += 1;
-                }
-                txn.commit()?;
-                done += count;
-                on_event(progress(done));
-                if last_reload.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) && done < total {
-                    last_reload = Some(Instant::now());
-                    on_event(SyncEvent::FolderChanged {
-                        account: account.name.clone(),
-                        folder: local.name.clone(),
-                    });
-                }
-            }
-            Ok(())
-        },
+        &mut store_batch,
     );
+    let mut orphans = orphans.take();
+    if result.is_ok() && !orphans.is_empty() {
+        orphans.sort_unstable();
+        result = plan
+            .fetch(
+                &mut conn.session,
+                &imapconn::uid_set(&orphans),
+                &mut gmail,
+                None,
+            )
+            .map_err(|e| conn.err(format!("UID FETCH envelopes in {shown}"))(e).into())
+            .and_then(&mut store_batch);
+    }
     store
         .conn
         .execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
-    result.map(|()| (done, inline))
+    result.map(|()| stored)
 }
 
 /// Controls a running watcher. Dropping it stops the watcher too.

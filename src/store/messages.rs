@@ -422,6 +422,113 @@ impl Store {
             .optional()?)
     }
 
+    /// Whether a folder of the account other than `except` holds a message with a body key:
+    /// only then can a folder's messages be copies of stored ones.
+    pub fn account_has_body_keys(&self, account_id: i64, except: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM messages m JOIN folders f ON f.id = m.folder_id
+                     WHERE f.account_id = ?1 AND f.id != ?2 AND m.body_key IS NOT NULL)",
+            )?
+            .query_row(params![account_id, except], |r| r.get(0))?)
+    }
+
+    /// Which of `keys` a stored message of the account carries as its body key.
+    pub fn known_body_keys(
+        &self,
+        account_id: i64,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages m JOIN folders f ON f.id = m.folder_id
+                 WHERE m.body_key = ?1 AND f.account_id = ?2)",
+        )?;
+        let mut known = std::collections::HashSet::new();
+        for k in keys {
+            if st.query_row(params![k, account_id], |r| r.get::<_, bool>(0))? {
+                known.insert(k.clone());
+            }
+        }
+        Ok(known)
+    }
+
+    /// Stores message `uid` of folder `folder_id` as a copy of a message of the same account
+    /// already stored under `body_key` (another Gmail label of it): its envelope is copied, its
+    /// flags are its own, and it shares that message's body. None when no such message is
+    /// stored (any more), or when (folder, uid) already is.
+    pub fn put_copy(
+        &self,
+        folder_id: i64,
+        uid: u32,
+        body_key: &str,
+        flags: &Flags,
+        modseq: Option<u64>,
+    ) -> Result<Option<i64>> {
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages(folder_id, uid, modseq, message_id, in_reply_to, refs,
+                     thread_root, from_name, from_addr, to_addrs, cc_addrs, subject, date, size,
+                     seen, flagged, answered, draft, deleted, keywords, has_attachments, preview,
+                     body_key)
+                 SELECT ?1, ?2, ?3, s.message_id, s.in_reply_to, s.refs, s.thread_root,
+                     s.from_name, s.from_addr, s.to_addrs, s.cc_addrs, s.subject, s.date, s.size,
+                     ?4, ?5, ?6, ?7, ?8, ?9, s.has_attachments, s.preview, s.body_key
+                 FROM messages s JOIN folders sf ON sf.id = s.folder_id
+                 WHERE s.body_key = ?10 AND sf.account_id =
+                     (SELECT account_id FROM folders WHERE id = ?1)
+                 ORDER BY s.id LIMIT 1
+                 ON CONFLICT(folder_id, uid) DO NOTHING
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    folder_id,
+                    uid,
+                    modseq.map(|v| v as i64),
+                    flags.seen,
+                    flags.flagged,
+                    flags.answered,
+                    flags.draft,
+                    flags.deleted,
+                    flags.keywords,
+                    body_key,
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = id {
+            // Found by its headers in this folder too; its body's words are the shared copy's,
+            // which search reaches through the key.
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO messages_fts(rowid, sender, recipients, subject, body)
+                     SELECT id, from_name || ' ' || from_addr, to_addrs || ' ' || cc_addrs,
+                         subject, '' FROM messages WHERE id = ?1",
+                )?
+                .execute([id])?;
+        }
+        Ok(id)
+    }
+
+    /// A second connection to this database, read-only, for a thread that looks things up while
+    /// this one writes (WAL lets it read what is committed). None for an in-memory store.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        if self.path.as_os_str() == ":memory:" {
+            return Ok(None);
+        }
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Some(Store {
+            conn,
+            path: self.path.clone(),
+        }))
+    }
+
     /// Adds the body of a message whose envelope is stored: the raw bytes, attachments, preview
     /// and the body's words in the search index. `m` is the whole message parsed.
     pub fn put_body(&self, id: i64, m: &NewMessage) -> Result<()> {
@@ -768,6 +875,62 @@ mod tests {
             raw: b"Subject: x\r\n\r\nbody".to_vec(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_copy_takes_the_stored_envelope_keeps_its_own_flags_and_shares_the_body() {
+        let s = Store::open_in_memory().unwrap();
+        let a = s.ensure_account("g", "me@example.com", None).unwrap();
+        let inbox = s
+            .upsert_folder(a, "INBOX", None, Some("inbox"), true)
+            .unwrap();
+        let all = s
+            .upsert_folder(a, "All Mail", None, Some("all"), true)
+            .unwrap();
+        let other = s.ensure_account("h", "me@example.com", None).unwrap();
+        let elsewhere = s.upsert_folder(other, "INBOX", None, None, true).unwrap();
+        let mut m = msg(7, "Proposal for Q3");
+        m.body_key = Some("gm:42".into());
+        s.put_message(inbox, &m).unwrap();
+        assert!(s.account_has_body_keys(a, all).unwrap());
+        assert!(!s.account_has_body_keys(a, inbox).unwrap());
+        let keys = ["gm:42".to_string(), "gm:43".to_string()];
+        assert_eq!(
+            s.known_body_keys(a, &keys).unwrap(),
+            std::collections::HashSet::from(["gm:42".to_string()])
+        );
+        assert!(s.known_body_keys(other, &keys).unwrap().is_empty());
+        let flagged = Flags {
+            flagged: true,
+            ..Default::default()
+        };
+        let id = s.put_copy(all, 100, "gm:42", &flagged, Some(9)).unwrap();
+        let id = id.expect("copied");
+        let copy = s.message(id).unwrap();
+        assert_eq!((copy.uid, copy.subject.as_str()), (100, "Proposal for Q3"));
+        assert!(copy.flagged && !copy.seen);
+        assert_eq!(s.raw_message(id).unwrap(), m.raw);
+        // Found in both folders, by its headers and by its body's words.
+        for word in ["propos", "body"] {
+            let hits = s
+                .list_messages(&ListQuery {
+                    search: Some(word.into()),
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(hits.len(), 2, "{word}");
+        }
+        // Twice is once; a key not stored in this account is no copy.
+        assert_eq!(s.put_copy(all, 100, "gm:42", &flagged, None).unwrap(), None);
+        assert_eq!(s.put_copy(all, 101, "gm:43", &flagged, None).unwrap(), None);
+        assert_eq!(
+            s.put_copy(elsewhere, 1, "gm:42", &flagged, None).unwrap(),
+            None
+        );
+        assert!(
+            s.reader().unwrap().is_none(),
+            "no second connection to memory"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! bodies after them (or on demand), a kill -9 in either phase converging on the next run.
 
 use crate::support::dovecot::{message, Dovecot};
+use crate::support::hostile_imap::HostileImap;
 use crate::support::TidingsEnv;
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
@@ -330,7 +331,8 @@ fn with_body_word(i: usize, subject: &str, word: &str) -> Vec<u8> {
 }
 
 #[test]
-fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_archives_to_all_mail() {
+fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_archives_to_all_mail_deletes_to_trash(
+) {
     let dc = Dovecot::start_with(GMAIL_LIKE);
     dc.add_user("alice", "secret");
     for i in 0..3 {
@@ -354,6 +356,9 @@ fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_arch
         r.bodies, 4,
         "four distinct messages, each body downloaded once"
     );
+    // INBOX comes first; All Mail's copies of its three messages cost UID, flags and
+    // Message-ID only: one envelope fetched there, the archived one.
+    assert_eq!((r.new_messages, r.envelopes_copied), (7, 3));
     assert_eq!(store.count_without_body(None).unwrap(), 0);
     let acc = store.account_id("work").unwrap();
     let names: Vec<String> = store
@@ -393,17 +398,18 @@ fn a_gmail_like_account_downloads_each_message_once_keeps_archived_mail_and_arch
     let again = sync_account(&account, &store, &mut |_| {}).unwrap();
     assert_eq!((again.new_messages, again.bodies), (0, 0));
 
-    // Archive: out of INBOX, into All Mail.
-    let archived_mid = inbox[0].message_id.clone().unwrap();
-    tidings::mail::ops::apply_now(
-        std::slice::from_ref(&account),
-        &store,
-        &[inbox[0].id],
-        &tidings::mail::ops::Action::Archive,
-    )
-    .unwrap_or_else(|e| panic!("archive: {e}\n{}", dc.log()));
-    assert!(!dc.message_ids("alice", "INBOX").contains(&archived_mid));
-    assert!(dc.message_ids("alice", "All Mail").contains(&archived_mid));
+    // Archive: out of INBOX, into All Mail; delete: into \Trash.
+    use tidings::mail::ops::{apply_now, Action};
+    for (m, action, into) in [
+        (&inbox[0], Action::Archive, "All Mail"),
+        (&inbox[1], Action::Delete, "Trash"),
+    ] {
+        let mid = m.message_id.clone().unwrap();
+        apply_now(std::slice::from_ref(&account), &store, &[m.id], &action)
+            .unwrap_or_else(|e| panic!("{action:?}: {e}\n{}", dc.log()));
+        assert!(!dc.message_ids("alice", "INBOX").contains(&mid));
+        assert!(dc.message_ids("alice", into).contains(&mid), "{into}");
+    }
 }
 
 #[test]
@@ -496,4 +502,152 @@ Message-ID: <att1@acme.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mix
     assert!(std::fs::read(&path)
         .unwrap()
         .starts_with(b"%PDF-1.4 figures"));
+}
+
+#[test]
+fn on_gmail_all_mail_costs_only_uids_flags_and_x_gm_msgid_for_what_inbox_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("commands.log");
+    // tests/support/fake_gmail.py: X-GM-EXT-1; INBOX and "[Gmail]/All Mail" over the same four
+    // messages, three of them in INBOX; every command it gets is logged.
+    let gmail = HostileImap::run("fake_gmail.py", log.as_os_str());
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[accounts.g]\nemail = \"alice@example.test\"\n[accounts.g.imap]\nhost = \"127.0.0.1\"\n\
+             port = {}\nsecurity = \"none\"\nuser = \"alice\"\npassword = \"pw\"\n\
+             timeout_seconds = 10\n[sync]\nbodies = \"all\"\n",
+            gmail.port
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    let account = MailAccount::new(&config, &path, "g").unwrap();
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    let r = sync_account(&account, &store, &mut |_| {}).unwrap();
+    assert_eq!((r.new_messages, r.envelopes_copied, r.bodies), (7, 3, 4));
+    let log = std::fs::read_to_string(&log).unwrap();
+    let fetches: Vec<&str> = log.lines().filter(|l| l.contains("UID FETCH")).collect();
+    // All Mail (UIDs 100..103) is asked for ids first, then for the one envelope it alone
+    // holds; bodies: INBOX's three, then the archived one, never a copy's twice.
+    let all_mail: Vec<&&str> = fetches
+        .iter()
+        .filter(|l| l.starts_with("[Gmail]/All Mail|"))
+        .collect();
+    assert!(
+        all_mail[0].contains("X-GM-MSGID") && !all_mail[0].contains("HEADER"),
+        "{fetches:#?}"
+    );
+    assert!(
+        all_mail[1].contains("UID FETCH 103 ") && all_mail[1].contains("HEADER.FIELDS"),
+        "{fetches:#?}"
+    );
+    let bodies: Vec<&&str> = fetches
+        .iter()
+        .filter(|l| l.contains("BODY.PEEK[]"))
+        .collect();
+    assert_eq!(bodies.len(), 2, "{fetches:#?}");
+    assert!(bodies[0].starts_with("INBOX|") && bodies[0].contains("10:12"));
+    assert!(bodies[1].starts_with("[Gmail]/All Mail|") && bodies[1].contains("FETCH 103 "));
+    // The copies keep their own flags, list and read the one body.
+    let inbox = store
+        .list_messages(&ListQuery {
+            folder: Some("[Gmail]/All Mail".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(inbox.len(), 4);
+    let first = inbox.iter().find(|m| m.subject == "Labelled 0").unwrap();
+    assert!(first.seen);
+    let raw = store.raw_message(first.id).unwrap();
+    assert!(String::from_utf8_lossy(&raw).contains("Hello, this is message 0."));
+    let hits = store
+        .list_messages(&ListQuery {
+            search: Some("Labelled".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 6, "three messages, in INBOX and All Mail");
+}
+
+#[test]
+fn a_server_that_advertises_x_gm_ext_1_but_refuses_x_gm_msgid_tells_copies_by_message_id() {
+    let dc = Dovecot::start_with(&format!("{GMAIL_LIKE}\nimap_capability = +X-GM-EXT-1\n"));
+    dc.add_user("alice", "secret");
+    for i in 0..2 {
+        let raw = big(i, "Labelled");
+        dc.append("alice", "INBOX", &raw);
+        dc.append("alice", "All Mail", &raw);
+    }
+    let (dir, _, account) = account_on(&dc, "bodies = \"all\"");
+    let store = Store::open(&dir.path().join("tidings.sqlite3")).unwrap();
+    let r = sync_account(&account, &store, &mut |_| {})
+        .unwrap_or_else(|e| panic!("sync: {e}\n{}", dc.log()));
+    assert_eq!((r.new_messages, r.envelopes_copied, r.bodies), (4, 2, 2));
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
+}
+
+#[test]
+fn the_status_line_reads_envelopes_then_bodies_n_of_n_and_clears_when_the_sync_ends() {
+    let mut h = crate::tui_snapshots::Harness::new(120, 20);
+    let status = |h: &mut crate::tui_snapshots::Harness| {
+        h.screen().lines().last().unwrap_or_default().to_string()
+    };
+    h.send(Msg::Sync(SyncEvent::Progress {
+        account: "work".into(),
+        folder: "INBOX".into(),
+        done: 500,
+        total: 4000,
+    }));
+    assert!(
+        status(&mut h).contains("sync work INBOX envelopes 500/4000"),
+        "{}",
+        h.screen()
+    );
+    h.send(Msg::Sync(SyncEvent::BodyProgress {
+        account: "work".into(),
+        folder: "Sent".into(),
+        done: 120,
+        total: 600,
+    }));
+    assert!(
+        status(&mut h).contains("sync work Sent bodies 120/600"),
+        "{}",
+        h.screen()
+    );
+    // The list stays usable meanwhile: keys move the cursor.
+    h.press(&["j"]);
+    h.send(Msg::Sync(SyncEvent::Finished {
+        account: "work".into(),
+    }));
+    assert!(!status(&mut h).contains("sync work"), "{}", h.screen());
+}
+
+#[test]
+fn kill_9_while_all_mail_stores_copies_then_resume_converges_with_each_body_once() {
+    let dc = Dovecot::start_with(GMAIL_LIKE);
+    dc.add_user("alice", "secret");
+    dc.seed_maildir("alice", "INBOX", 300, |i| big(i, "Labelled"));
+    dc.seed_maildir("alice", "All Mail", 360, |i| big(i, "Labelled"));
+    let env = TidingsEnv::new(&format!(
+        "{}\n[sync]\nchunk_size = 20\nbodies = \"all\"\n",
+        dc.config_toml("work", "alice", "secret")
+    ));
+    // All Mail comes after INBOX: its 300 copies cost ids only; killed among them.
+    sync_and_kill(&env, |l| {
+        done_of(l, "work: All Mail: ").is_some_and(|d| (40..300).contains(&d))
+    });
+    env.ok(&["sync"]);
+    let store = Store::open(&env.db_path()).unwrap();
+    let mut server = dc.uids("alice", "All Mail");
+    server.sort_unstable();
+    assert_eq!(stored_uids(&store, "All Mail"), server);
+    assert_eq!(stored_uids(&store, "INBOX").len(), 300);
+    assert_eq!(store.count_without_body(None).unwrap(), 0);
+    let bodies: i64 = store
+        .conn
+        .query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bodies, 360, "one body per distinct message");
 }

@@ -69,9 +69,14 @@ def handle(c):
     except (BrokenPipeError, ConnectionResetError):
         return
 
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0)); s.listen(16)
-print(s.getsockname()[1], flush=True)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+def serve(handle):
+    """Listens on a free port of 127.0.0.1, prints it, and runs `handle` on each connection."""
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0)); s.listen(16)
+    print(s.getsockname()[1], flush=True)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+if __name__ == "__main__":
+    serve(handle)

@@ -11,10 +11,15 @@ pub struct HostileImap {
 
 impl HostileImap {
     pub fn start(mode: &str) -> HostileImap {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/hostile_imap.py");
+        HostileImap::run("hostile_imap.py", mode.as_ref())
+    }
+
+    /// Runs another server script of tests/support that prints its port (`fake_gmail.py`).
+    pub fn run(script: &str, arg: &std::ffi::OsStr) -> HostileImap {
+        let script = format!("{}/tests/support/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = Command::new("/usr/bin/python3")
-            .arg(script)
-            .arg(mode)
+            .arg(&script)
+            .arg(arg)
             .stdout(Stdio::piped())
             .spawn()
             .expect("cannot run /usr/bin/python3 (apt-get install python3)");
@@ -25,7 +30,7 @@ impl HostileImap {
         let port = line
             .trim()
             .parse()
-            .unwrap_or_else(|_| panic!("hostile_imap.py printed {line:?}, not its port"));
+            .unwrap_or_else(|_| panic!("{script} printed {line:?}, not its port"));
         HostileImap { child, port }
     }
 
