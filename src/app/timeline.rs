@@ -5,7 +5,7 @@
 
 // The records the tracking panes draw, so `ui` reads them from here.
 pub use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
-pub use crate::tracking_event::{Classification, EventKind};
+pub use crate::tracking_event::{Classification, Confidence, EventKind};
 
 /// The open timeline pane.
 #[derive(Debug, Clone)]
@@ -102,6 +102,29 @@ pub fn classification_label(c: Classification, reason: &str, user_agent: &str) -
     }
 }
 
+/// An event's verdict in words, for one column: a person's names the client ("human — Outlook on
+/// Windows"); a machine's or proxy's gives the reason, and says when it rests on habits rather
+/// than proof ("automated — … (likely)").
+pub fn verdict_label(e: &ActivityEvent) -> String {
+    let label = classification_label(e.classification, &e.reason, &e.user_agent);
+    match e.classification {
+        Classification::Human if e.client.is_empty() => label,
+        Classification::Human => format!("{label} — {}", e.client),
+        _ if e.confidence == Confidence::Likely && label.contains(" — ") => {
+            format!("{label} (likely)")
+        }
+        _ => label,
+    }
+}
+
+/// The line under an event in the timeline: the client for a person, what a machine or proxy
+/// event means (with its confidence when not certain) for the others.
+pub fn verdict_note(e: &ActivityEvent) -> Option<String> {
+    verdict_label(e)
+        .split_once(" — ")
+        .map(|(_, note)| note.to_string())
+}
+
 /// What a machine or proxy event means, for a line of its own under it: `None` for a person.
 pub fn classification_note(c: Classification, reason: &str, user_agent: &str) -> Option<String> {
     classification_label(c, reason, user_agent)
@@ -186,6 +209,8 @@ mod tests {
             message_id: "<a@b>".into(),
             subject: "S".into(),
             unread: false,
+            confidence: Default::default(),
+            client: String::new(),
         };
         sanitize_event(&mut e);
         assert!(crate::sanitize::is_terminal_safe(&e.name), "{:?}", e.name);

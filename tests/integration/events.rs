@@ -24,6 +24,10 @@ const SAM: &str = "sam@acme.test";
 const ME: &str = "me@example.com";
 
 /// A user's config and data dir for the `tidings` binary.
+/// Notifications without the settle window, for the tests about claims, throttles and restarts;
+/// the window has its own test (`a_sweep_within_the_settle_window_is_never_notified`).
+const NO_SETTLE: &str = "[notifications]\nsettle_seconds = 0\n";
+
 struct Home {
     dir: tempfile::TempDir,
 }
@@ -42,7 +46,7 @@ impl Home {
             self.dir.path().join("config.toml"),
             format!(
                 "[tracking]\nbase_url = \"{base_url}\"\napi_token_command = \"echo {token}\"\n\
-                 poll_seconds = 1\n"
+                 poll_seconds = 1\n{NO_SETTLE}"
             ),
         )
         .unwrap();
@@ -159,6 +163,17 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The desktop notifications once `n` have arrived and a moment has passed for any more.
+fn exactly_calls(bus: &NotificationBus, n: usize) -> Vec<String> {
+    let calls = bus.wait_for_calls(n, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if calls.len() == n {
+        bus.notify_calls()
+    } else {
+        calls
+    }
+}
+
 /// Stored events no poller has decided on yet.
 fn pending_events(store: &Store) -> i64 {
     store
@@ -191,6 +206,7 @@ async fn send_tracked(server: &TrackerProcess, token: &str, home: &Home) -> Regi
             .map(|u| TrackedLink {
                 token: new_tracking_token(),
                 url: u.to_string(),
+                trap: false,
             })
             .collect(),
     };
@@ -286,6 +302,51 @@ fn sqlite_tracker() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("tracker.sqlite3").display());
     (dir, url)
+}
+
+/// An event is notified only after its settle window, and later evidence arriving inside the
+/// window — here a sweep over every link of Dana's copy — makes it a machine's: no notification
+/// for it at all, while Sam's open, a person's, is notified once the window has passed (issue 13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_within_the_settle_window_is_never_notified() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
+    home.write_config(&format!(
+        "[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n\
+         [notifications]\nsettle_seconds = 3\n",
+        server.base_url
+    ));
+    // Alone, Dana's click looks like a person's.
+    hit(&link(server, reg, 0, 1), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    ok(&home.watch_once(Some(&bus)));
+    assert!(
+        bus.notify_calls().is_empty(),
+        "still settling: {:#?}",
+        bus.notify_calls()
+    );
+    // Seconds later the other link too: a scanner walking the mail, the first click included.
+    hit(&link(server, reg, 0, 0), FIREFOX, None).await;
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    ok(&home.watch_once(Some(&bus)));
+    let calls = exactly_calls(&bus, 1);
+    assert_eq!(calls.len(), 1, "Sam's open only: {calls:#?}");
+    assert!(calls[0].contains("Sam Ortiz opened"), "{}", calls[0]);
+    assert!(
+        calls[0].contains("Firefox on Linux"),
+        "the client named: {}",
+        calls[0]
+    );
+    let store = home.store();
+    let timeline = store.timeline("default", &reg.message_id).unwrap();
+    let dana: Vec<_> = timeline.iter().filter(|e| e.recipient == DANA).collect();
+    assert_eq!(dana.len(), 2);
+    assert!(
+        dana.iter()
+            .all(|e| e.classification == tidings::tracking_event::Classification::Automated),
+        "{dana:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,7 +507,8 @@ async fn without_a_session_bus_watch_exits_0_keeps_the_in_app_notification_and_s
     let n = store.notifications(10).unwrap();
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].summary, "Dana Lee opened");
-    assert_eq!(n[0].body, "Proposal for Q3 — 1st open");
+    // The client is named (issue 13).
+    assert_eq!(n[0].body, "Proposal for Q3 — Firefox on Linux, 1st open");
     assert_eq!(n[0].message_id, reg.message_id);
 }
 
@@ -734,7 +796,7 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
     let post = Postbox::start();
     let home = Home::new(&server.base_url, &token);
     home.write_config(&format!(
-        "{}[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n",
+        "{}[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n{NO_SETTLE}",
         post.account("work", ME),
         server.base_url
     ));
@@ -833,13 +895,7 @@ async fn opens_of_a_copy_addressed_to_the_sender_are_never_counted() {
     hit(&link(server, reg, 1, 0), FIREFOX, None).await;
     hit(&pixel(server, reg, 0), FIREFOX, None).await;
     ok(&home.watch_once(Some(&bus)));
-    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(5));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let calls = if calls.len() == 1 {
-        bus.notify_calls()
-    } else {
-        calls
-    };
+    let calls = exactly_calls(&bus, 1);
     assert_eq!(calls.len(), 1, "{calls:#?}");
     assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
     let m = &home.tracked()[0];
@@ -861,7 +917,7 @@ async fn each_account_sends_with_its_own_tracking_and_its_events_come_back_to_it
     home.write_config(&format!(
         "{}{}[accounts.team.tracking]\nbase_url = \"{}\"\napi_token = \"{team_token}\"\n\
          track_opens = true\n\
-         [tracking]\nbase_url = \"{}\"\napi_token = \"{home_token}\"\npoll_seconds = 1\n",
+         [tracking]\nbase_url = \"{}\"\napi_token = \"{home_token}\"\npoll_seconds = 1\n{NO_SETTLE}",
         post.account("home", "me@home.test"),
         post.account("team", "me@team.test"),
         team_tracker.base_url,
@@ -930,6 +986,7 @@ async fn a_poller_reports_what_another_process_stored_and_notified_exactly_once(
         },
         &NotificationsConfig {
             desktop: false,
+            settle_seconds: 0,
             ..Default::default()
         },
         home.db(),
@@ -982,6 +1039,9 @@ async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
         ip: None,
         classification: tidings::tracking_event::Classification::Human,
         reason: String::new(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     };
     home.store()
         .store_events_page("default", None, &[old], "")
