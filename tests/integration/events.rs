@@ -23,11 +23,20 @@ const DANA: &str = "dana.lee@acme.test";
 const SAM: &str = "sam@acme.test";
 const ME: &str = "me@example.com";
 
-/// A user's config and data dir for the `tidings` binary.
+/// A person's other clients: a person's opens seconds apart from one client are one reading
+/// (issue 13), so tests about several opens use several clients.
+const PEOPLES_CLIENTS: [&str; 4] = [
+    FIREFOX,
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0",
+];
+
 /// Notifications without the settle window, for the tests about claims, throttles and restarts;
 /// the window has its own test (`a_sweep_within_the_settle_window_is_never_notified`).
 const NO_SETTLE: &str = "[notifications]\nsettle_seconds = 0\n";
 
+/// A user's config and data dir for the `tidings` binary.
 struct Home {
     dir: tempfile::TempDir,
 }
@@ -358,9 +367,10 @@ async fn watch_once_attributes_opens_notifies_people_and_not_apples_proxy() {
     let home = Home::new(&server.base_url, &token);
     let reg = send_tracked(&server, &token, &home).await;
 
-    // Dana opens twice inside the throttle window and follows one of the two links.
+    // Dana opens twice inside the throttle window (on her laptop, then her desktop) and follows
+    // one of the two links.
     hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
-    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&pixel(&server, &reg, 0), PEOPLES_CLIENTS[1], None).await;
     hit(&link(&server, &reg, 0, 1), FIREFOX, None).await;
     // Sam's copy is fetched by Apple Mail Privacy Protection through the trusted proxy.
     hit(&pixel(&server, &reg, 1), "Mozilla/5.0", Some("17.58.63.10")).await;
@@ -419,8 +429,8 @@ async fn events_across_tracker_and_watcher_restarts_are_neither_lost_nor_doubled
     let mut server = TrackerProcess::start(&db, &[]);
     let home = Home::new(&server.base_url, &token);
     let reg = send_tracked(&server, &token, &home).await;
-    for _ in 0..3 {
-        hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    for agent in &PEOPLES_CLIENTS[..3] {
+        hit(&pixel(&server, &reg, 0), agent, None).await;
     }
 
     // A watcher that committed one page of two and died before the next.
@@ -443,19 +453,25 @@ async fn events_across_tracker_and_watcher_restarts_are_neither_lost_nor_doubled
     hit(&pixel(&server, &reg, 1), FIREFOX, None).await;
 
     // A long-running watcher picks them up, then is killed -9.
-    let mut watcher = home.tidings(None).arg("watch").spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while home.tracked()[0]["opens"] != 4 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "watcher never caught up"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    watcher.kill().unwrap();
-    watcher.wait().unwrap();
+    // Killed when dropped, also when an assertion fails: a leaked watcher would hold the test
+    // runner's output open.
+    let watcher = Watcher {
+        child: home
+            .tidings(None)
+            .arg("watch")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        log: PathBuf::new(),
+    };
+    wait_until("the watcher to catch up", || {
+        home.tracked()[0]["opens"] == 4
+    });
+    drop(watcher);
 
-    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&pixel(&server, &reg, 0), PEOPLES_CLIENTS[3], None).await;
     hit(&link(&server, &reg, 1, 0), FIREFOX, None).await;
     ok(&home.watch_once(None));
     ok(&home.watch_once(None));
@@ -637,10 +653,10 @@ async fn two_watchers_on_one_data_dir_notify_each_event_once_and_count_it_once()
     first.wait_caught_up();
     second.wait_caught_up();
 
-    // Dana opens four times (one notification: the throttle), spread over several polls so that
-    // both watchers get some of them, and follows a link; Sam opens.
-    for _ in 0..4 {
-        hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    // Dana opens four times on four clients (one notification: the throttle), spread over
+    // several polls so that both watchers get some of them, and follows a link; Sam opens.
+    for agent in PEOPLES_CLIENTS {
+        hit(&pixel(server, reg, 0), agent, None).await;
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     }
     hit(&link(server, reg, 0, 0), FIREFOX, None).await;
@@ -694,8 +710,8 @@ async fn a_restarted_watcher_neither_repeats_a_notification_nor_escapes_the_thro
         2
     );
 
-    // Restarted within the windows: Dana's next open (10 minutes) and Sam's first one arrive.
-    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    // Restarted within the windows: Dana's next open (on her Mac) and Sam's first one arrive.
+    hit(&pixel(server, reg, 0), PEOPLES_CLIENTS[2], None).await;
     hit(&pixel(server, reg, 1), FIREFOX, None).await;
     let watcher = home.spawn_watch(&bus, "restarted");
     watcher.wait_caught_up();

@@ -1196,10 +1196,15 @@ async fn a_body_that_never_arrives_gets_a_408() {
         header_read_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_millis(500),
     };
-    let (addr, _token, _dir, _stop) = tracker_with_limits(limits).await;
+    // Signed in: an unknown caller is answered 401 before its body is waited for at all.
+    let (addr, token, _dir, _stop) = tracker_with_limits(limits).await;
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
     s.write_all(
-        b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        format!(
+            "POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+        )
+        .as_bytes(),
     )
     .await
     .unwrap();
