@@ -269,7 +269,11 @@ fn bare_agent(ua: &str) -> bool {
 
 fn browser(lower: &str) -> Option<&'static str> {
     Some(
-        if lower.contains("edg/") || lower.contains("edga/") || lower.contains("edgios/") {
+        if lower.contains("edg/")
+            || lower.contains("edge/")
+            || lower.contains("edga/")
+            || lower.contains("edgios/")
+        {
             "Edge"
         } else if lower.contains("opr/") || lower.contains("opera") {
             "Opera"
