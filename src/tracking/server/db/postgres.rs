@@ -89,6 +89,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
          ALTER TABLE links ADD COLUMN trap BOOLEAN NOT NULL DEFAULT false;
          CREATE INDEX events_recipient ON events (recipient_id, at);",
     ),
+    // "Did this visitor follow the copy's trap link?" goes from the trap link to its clicks:
+    // through the recipient's events it read every open of the copy, once per hit.
+    (
+        "0004_events_by_link",
+        "CREATE INDEX events_link ON events (link_id) WHERE link_id IS NOT NULL;",
+    ),
 ];
 
 /// Any constant works; it only has to be the same for every instance migrating at once.
@@ -220,8 +226,8 @@ const CLICK_TARGET_SQL: &str =
 const RECIPIENT_STATE_SQL: &str = "SELECT r.id, u.token_hash, u.removed_at IS NOT NULL,
         EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
         (SELECT count(*) FROM links l WHERE l.recipient_id = r.id AND NOT l.trap),
-        EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id
-                WHERE e.recipient_id = r.id AND l.trap)
+        EXISTS (SELECT 1 FROM links l JOIN events e ON e.link_id = l.id
+                WHERE l.recipient_id = r.id AND l.trap)
      FROM recipients r JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
      WHERE r.id = ANY($1)";
 
@@ -415,8 +421,8 @@ async fn lookup(
 async fn visitor_hit_trap(client: &impl GenericClient, hit: &Hit, target: &Target) -> Result<bool> {
     let stmt = client
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id
-                            WHERE e.recipient_id = $1 AND l.trap
+            "SELECT EXISTS (SELECT 1 FROM links l JOIN events e ON e.link_id = l.id
+                            WHERE l.recipient_id = $1 AND l.trap
                               AND e.ip IS NOT DISTINCT FROM $2 AND e.user_agent = $3)",
         )
         .await?;

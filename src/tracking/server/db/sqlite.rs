@@ -91,6 +91,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
          ALTER TABLE links ADD COLUMN trap INTEGER NOT NULL DEFAULT 0;
          CREATE INDEX events_recipient ON events (recipient_id, at);",
     ),
+    // "Did this visitor follow the copy's trap link?" goes from the trap link to its clicks:
+    // through the recipient's events it read every open of the copy, once per hit.
+    (
+        "0004_events_by_link",
+        "CREATE INDEX events_link ON events (link_id) WHERE link_id IS NOT NULL;",
+    ),
 ];
 
 /// Fixed-width UTC so that text order is time order.
@@ -374,8 +380,9 @@ fn record_one(conn: &Connection, hit: &Hit, cache: &mut TargetCache) -> Result<H
     }
     facts.visitor_hit_trap = conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM events e JOIN links l ON l.id = e.link_id
-                            WHERE e.recipient_id = ?1 AND l.trap = 1
+            "SELECT EXISTS (SELECT 1 FROM links l JOIN events e INDEXED BY events_link
+                                ON e.link_id = l.id
+                            WHERE l.recipient_id = ?1 AND l.trap = 1
                               AND e.ip IS ?2 AND e.user_agent = ?3)",
         )?
         .query_row(params![target.recipient_id, hit.stored_ip, ua], |r| {
