@@ -10,6 +10,7 @@
 //! the history half ([`classify`]) in the database writer, which knows the other events.
 
 pub use crate::tracking_event::{Classification, Confidence, EventKind};
+use aho_corasick::AhoCorasick;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -97,11 +98,14 @@ pub const TRAP_REASON: &str =
 
 // --- the data files ---------------------------------------------------------------------------
 
+/// A pattern of a data file: the ids (in [`Rules::needles`]) of the substrings that must all occur.
+type Pattern = Vec<usize>;
+
 struct AgentRule {
     classification: Classification,
     confidence: Confidence,
     client: String,
-    pattern: Vec<String>,
+    pattern: Pattern,
     reason: String,
 }
 
@@ -116,7 +120,42 @@ enum Operator {
 struct Rules {
     agents: Vec<AgentRule>,
     networks: Vec<(IpNet, Operator)>,
-    clients: Vec<(Vec<String>, String)>,
+    clients: Vec<(Pattern, String)>,
+    /// Every distinct substring of every pattern, found in one pass over an agent.
+    needles: Option<AhoCorasick>,
+}
+
+/// Which needles occur in a text.
+struct Found(Vec<bool>);
+
+impl Found {
+    fn matches(&self, pattern: &[usize]) -> bool {
+        !pattern.is_empty()
+            && pattern
+                .iter()
+                .all(|&id| self.0.get(id).copied().unwrap_or(false))
+    }
+}
+
+/// The distinct substrings of the patterns, in order of first use.
+#[derive(Default)]
+struct Needles(Vec<String>);
+
+impl Needles {
+    /// "a & b": lowercase substrings that must all occur, as needle ids.
+    fn pattern(&mut self, text: &str) -> Pattern {
+        text.split('&')
+            .map(|p| p.trim().to_ascii_lowercase())
+            .filter(|p| !p.is_empty())
+            .map(|p| match self.0.iter().position(|n| *n == p) {
+                Some(id) => id,
+                None => {
+                    self.0.push(p);
+                    self.0.len() - 1
+                }
+            })
+            .collect()
+    }
 }
 
 const AGENTS: &str = include_str!("data/agents.txt");
@@ -130,13 +169,6 @@ fn data_lines(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .map(|(i, l)| (i, l.split('|').map(str::trim).collect()))
-}
-
-fn pattern(text: &str) -> Vec<String> {
-    text.split('&')
-        .map(|p| p.trim().to_ascii_lowercase())
-        .filter(|p| !p.is_empty())
-        .collect()
 }
 
 fn operator(name: &str) -> Option<Operator> {
@@ -157,11 +189,8 @@ fn operator(name: &str) -> Option<Operator> {
 impl Rules {
     /// Parses the three data files; a malformed line is an error naming file and line.
     fn parse(agents: &str, networks: &str, clients: &str) -> Result<Rules, String> {
-        let mut rules = Rules {
-            agents: Vec::new(),
-            networks: Vec::new(),
-            clients: Vec::new(),
-        };
+        let mut needles = Needles::default();
+        let mut rules = Rules::empty();
         for (line, f) in data_lines(agents) {
             let [verdict, confidence, client, pat, reason] = f[..] else {
                 return Err(format!("agents.txt:{line}: expected 5 fields"));
@@ -172,7 +201,7 @@ impl Rules {
                 confidence: Confidence::parse(confidence)
                     .ok_or_else(|| format!("agents.txt:{line}: confidence {confidence:?}"))?,
                 client: client.to_string(),
-                pattern: pattern(pat),
+                pattern: needles.pattern(pat),
                 reason: reason.to_string(),
             });
         }
@@ -190,9 +219,36 @@ impl Rules {
             let [pat, name] = f[..] else {
                 return Err(format!("clients.txt:{line}: expected 2 fields"));
             };
-            rules.clients.push((pattern(pat), name.to_string()));
+            rules.clients.push((needles.pattern(pat), name.to_string()));
         }
+        rules.needles = Some(
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&needles.0)
+                .map_err(|e| format!("patterns: {e}"))?,
+        );
         Ok(rules)
+    }
+
+    fn empty() -> Rules {
+        Rules {
+            agents: Vec::new(),
+            networks: Vec::new(),
+            clients: Vec::new(),
+            needles: None,
+        }
+    }
+
+    /// The needles in `text`: one pass, whatever the number of patterns.
+    fn find(&self, text: &str) -> Found {
+        let Some(needles) = &self.needles else {
+            return Found(Vec::new());
+        };
+        let mut found = vec![false; needles.patterns_len()];
+        for m in needles.find_overlapping_iter(text) {
+            found[m.pattern().as_usize()] = true;
+        }
+        Found(found)
     }
 
     fn network(&self, ip: Option<IpAddr>) -> Option<Operator> {
@@ -216,17 +272,9 @@ fn rules() -> &'static Rules {
         // is a broken build, not bad input.
         Rules::parse(AGENTS, NETWORKS, CLIENTS).unwrap_or_else(|e| {
             tracing::error!("tracker: classifier data: {e}");
-            Rules {
-                agents: Vec::new(),
-                networks: Vec::new(),
-                clients: Vec::new(),
-            }
+            Rules::empty()
         })
     })
-}
-
-fn matches(lower: &str, pattern: &[String]) -> bool {
-    !pattern.is_empty() && pattern.iter().all(|p| lower.contains(p.as_str()))
 }
 
 // --- naming the client ------------------------------------------------------------------------
@@ -296,17 +344,25 @@ fn browser(lower: &str) -> Option<&'static str> {
 /// The client a person would recognise, from the agent alone: "Outlook on Windows", "Apple Mail
 /// on iPhone", "Chrome on Windows". Empty when the agent names nothing we know.
 pub fn client_name(user_agent: &str) -> String {
-    let lower = user_agent.to_ascii_lowercase();
-    if let Some((_, name)) = rules().clients.iter().find(|(p, _)| matches(&lower, p)) {
+    let rules = rules();
+    named_client(
+        rules,
+        &rules.find(user_agent),
+        &user_agent.to_ascii_lowercase(),
+    )
+}
+
+fn named_client(rules: &Rules, found: &Found, lower: &str) -> String {
+    if let Some((_, name)) = rules.clients.iter().find(|(p, _)| found.matches(p)) {
         return name.clone();
     }
-    if webkit_only(&lower) {
-        return match system(&lower) {
+    if webkit_only(lower) {
+        return match system(lower) {
             Some(s) => format!("Apple Mail on {s}"),
             None => "Apple Mail".into(),
         };
     }
-    match (browser(&lower), system(&lower)) {
+    match (browser(lower), system(lower)) {
         (Some(b), Some(s)) => format!("{b} on {s}"),
         (Some(b), None) => b.to_string(),
         _ => String::new(),
@@ -325,10 +381,11 @@ pub fn request_verdict(kind: EventKind, r: &RequestSignals) -> RequestVerdict {
     let rules = rules();
     let ua = r.user_agent.trim();
     let lower = ua.to_ascii_lowercase();
-    let agent_rule = rules.agents.iter().find(|a| matches(&lower, &a.pattern));
+    let found = rules.find(ua);
+    let agent_rule = rules.agents.iter().find(|a| found.matches(&a.pattern));
     let named = match agent_rule {
         Some(rule) => rule.client.clone(),
-        None => client_name(ua),
+        None => named_client(rules, &found, &lower),
     };
     let done = |client: String, v: Verdict| RequestVerdict {
         client,
@@ -379,11 +436,12 @@ pub fn request_verdict(kind: EventKind, r: &RequestSignals) -> RequestVerdict {
             Verdict::new(rule.classification, rule.confidence, rule.reason.clone()),
         );
     }
-    let via = r.via.map(str::to_ascii_lowercase).unwrap_or_default();
+    let via = r.via.map(str::trim).unwrap_or_default();
+    let via_found = rules.find(via);
     if let Some(rule) = rules.agents.iter().find(|a| {
         a.classification == Classification::Automated
             && !via.is_empty()
-            && matches(&via, &a.pattern)
+            && via_found.matches(&a.pattern)
     }) {
         return done(
             rule.client.clone(),
