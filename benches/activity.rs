@@ -61,6 +61,9 @@ fn seed(store: &mut Store) {
                     Classification::Human
                 },
                 reason: String::new(),
+                confidence: Default::default(),
+                client: String::new(),
+                reclassified: Vec::new(),
             }
         })
         .collect();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pixel throughput and p99 latency: `tidings tracker serve` (release build, every open committed
-# before it is answered) beside nginx serving a static 1×1 GIF, on 127.0.0.1, in the same run,
+# before it is answered) beside nginx serving a static 1×1 GIF and writing its access log (each
+# hit recorded, as the tracker records it; nginx's default unbuffered log), on 127.0.0.1, in the same run,
 # with the same wrk settings. Prints req/s, p99 and the ratio to nginx for each tracker setup, and
 # checks for each that the events in its database equal the opens the server answered.
 #
@@ -54,7 +55,7 @@ pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  access_log $work/access.log;
   client_body_temp_path $work/nginx-tmp;
   proxy_temp_path $work/nginx-tmp;
   fastcgi_temp_path $work/nginx-tmp;

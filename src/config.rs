@@ -524,6 +524,9 @@ pub struct NotificationsConfig {
     pub automated: bool,
     pub open_throttle_seconds: u64,
     pub click_throttle_seconds: u64,
+    /// How long an event waits before it may notify: later evidence (a sweep over the links,
+    /// the hidden trap link) can still show it to be a machine's in that time.
+    pub settle_seconds: u64,
 }
 
 impl Default for NotificationsConfig {
@@ -535,6 +538,7 @@ impl Default for NotificationsConfig {
             automated: false,
             open_throttle_seconds: 600,
             click_throttle_seconds: 10,
+            settle_seconds: 30,
         }
     }
 }

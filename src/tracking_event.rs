@@ -35,6 +35,34 @@ impl Classification {
     }
 }
 
+/// How sure the verdict is: `Certain` when the request names what it is (a scanner's agent, a
+/// HEAD, the hidden trap link, Apple's network), `Likely` when it rests on timing or habits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Certain,
+    /// Also what an event from a tracker that predates confidences is read as.
+    #[default]
+    Likely,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Certain => "certain",
+            Confidence::Likely => "likely",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Confidence> {
+        match s {
+            "certain" => Some(Confidence::Certain),
+            "likely" => Some(Confidence::Likely),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
@@ -72,4 +100,14 @@ pub struct Event {
     pub ip: Option<String>,
     pub classification: Classification,
     pub reason: String,
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// What fetched it, named for a person: "Outlook on Windows", "Gmail (image proxy)",
+    /// "Microsoft Defender Safe Links". Empty when the tracker could not tell.
+    #[serde(default)]
+    pub client: String,
+    /// Earlier events (ids) this one showed to be automated — a sweep over the links, a hit on
+    /// the hidden trap link. A client that stored them must change their verdict too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reclassified: Vec<i64>,
 }

@@ -5,7 +5,7 @@
 
 // The records the tracking panes draw, so `ui` reads them from here.
 pub use crate::store::{ActivityEvent, MessageTimeline, RecipientTimeline};
-pub use crate::tracking_event::{Classification, EventKind};
+pub use crate::tracking_event::{Classification, Confidence, EventKind};
 
 /// The open timeline pane.
 #[derive(Debug, Clone)]
@@ -50,6 +50,7 @@ pub fn sanitize_event(e: &mut ActivityEvent) {
     e.url = e.url.as_deref().map(clean);
     e.user_agent = clean(&e.user_agent);
     e.reason = clean(&e.reason);
+    e.client = clean(&e.client);
     e.subject = clean(&e.subject);
     e.message_id = clean(&e.message_id);
 }
@@ -100,6 +101,35 @@ pub fn classification_label(c: Classification, reason: &str, user_agent: &str) -
         Classification::Automated if reason.is_empty() => "automated".into(),
         Classification::Automated => format!("automated — {reason}"),
     }
+}
+
+/// An event's verdict in words, for one column: "human — Outlook on Windows from an ordinary
+/// network, no scanner signs (likely)", "automated — Microsoft Defender Safe Links: … (certain)".
+pub fn verdict_label(e: &ActivityEvent) -> String {
+    let class = e.classification.as_str();
+    match verdict_note(e) {
+        Some(detail) => format!("{class} — {detail}"),
+        None => classification_label(e.classification, &e.reason, &e.user_agent),
+    }
+}
+
+/// What the verdict rests on, for a line under the event: the client (unless the reason names
+/// it), the reason, and how sure the tracker is. `None` for an event that carries neither client
+/// nor reason (stored before the tracker gave them).
+pub fn verdict_note(e: &ActivityEvent) -> Option<String> {
+    let reason = match e.classification {
+        Classification::Human => e.reason.trim().to_string(),
+        c => classification_note(c, &e.reason, &e.user_agent).unwrap_or_default(),
+    };
+    let client = e.client.trim();
+    let detail = if client.is_empty() || reason.contains(client) {
+        reason
+    } else if reason.is_empty() {
+        client.to_string()
+    } else {
+        format!("{client}: {reason}")
+    };
+    (!detail.is_empty()).then(|| format!("{detail} ({})", e.confidence.as_str()))
 }
 
 /// What a machine or proxy event means, for a line of its own under it: `None` for a person.
@@ -170,6 +200,62 @@ mod tests {
         assert_eq!(apple, "automated — Apple Mail Privacy Protection prefetch");
     }
 
+    fn event(
+        class: Classification,
+        confidence: Confidence,
+        client: &str,
+        reason: &str,
+    ) -> ActivityEvent {
+        ActivityEvent {
+            account: "w".into(),
+            event_id: 1,
+            at: 0,
+            kind: EventKind::Open,
+            recipient: "dana@acme.test".into(),
+            name: "Dana Lee".into(),
+            url: None,
+            user_agent: String::new(),
+            classification: class,
+            reason: reason.into(),
+            message_id: "<a@b>".into(),
+            subject: "S".into(),
+            unread: false,
+            confidence,
+            client: client.into(),
+        }
+    }
+
+    #[test]
+    fn every_verdict_shows_its_client_reason_and_confidence() {
+        let person = event(
+            Classification::Human,
+            Confidence::Likely,
+            "Outlook on Windows",
+            "Outlook on Windows from an ordinary network, no scanner signs",
+        );
+        assert_eq!(
+            verdict_label(&person),
+            "human — Outlook on Windows from an ordinary network, no scanner signs (likely)"
+        );
+        let scanner = event(
+            Classification::Automated,
+            Confidence::Certain,
+            "Microsoft Defender Safe Links",
+            "from Microsoft's mail protection network: a scanner, not the recipient",
+        );
+        assert_eq!(
+            verdict_note(&scanner).unwrap(),
+            "Microsoft Defender Safe Links: from Microsoft's mail protection network: a scanner, \
+             not the recipient (certain)"
+        );
+        // An event stored before verdicts had reasons says only what it is.
+        let old = event(Classification::Human, Confidence::Likely, "", "");
+        assert_eq!(verdict_note(&old), None);
+        assert_eq!(verdict_label(&old), "human");
+        let client_only = event(Classification::Human, Confidence::Likely, "Thunderbird", "");
+        assert_eq!(verdict_label(&client_only), "human — Thunderbird (likely)");
+    }
+
     #[test]
     fn hostile_event_text_is_made_inert() {
         let mut e = ActivityEvent {
@@ -186,9 +272,16 @@ mod tests {
             message_id: "<a@b>".into(),
             subject: "S".into(),
             unread: false,
+            confidence: Default::default(),
+            client: "Evil\u{1b}[2J".into(),
         };
         sanitize_event(&mut e);
         assert!(crate::sanitize::is_terminal_safe(&e.name), "{:?}", e.name);
+        assert!(
+            crate::sanitize::is_terminal_safe(&e.client),
+            "{:?}",
+            e.client
+        );
         assert!(crate::sanitize::is_terminal_safe(e.url.as_deref().unwrap()));
     }
 }

@@ -165,6 +165,9 @@ impl DemoEnv {
         ))?;
         let tracker = EmbeddedTracker::start(self.data_dir())?;
         tracker.configure(&mut self.config.tracking);
+        // The demo's traffic is scripted and no later evidence will change a verdict: the bell
+        // rings as it plays rather than a settle window later.
+        self.config.notifications.settle_seconds = 0;
         self.config.accounts.insert(
             DEMO_ACCOUNT.into(),
             AccountConfig {

@@ -5,7 +5,7 @@
 
 use super::{Result, Store};
 use crate::message_id;
-use crate::tracking_event::{Classification, EventKind};
+use crate::tracking_event::{Classification, Confidence, EventKind};
 use rusqlite::{params, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
@@ -46,6 +46,9 @@ pub struct ActivityEvent {
     pub user_agent: String,
     pub classification: Classification,
     pub reason: String,
+    pub confidence: Confidence,
+    /// The client the tracker named ("Outlook on Windows"); empty when it could not tell.
+    pub client: String,
     /// With angle brackets.
     pub message_id: String,
     /// The tracked mail's subject, else the cached copy's; empty when neither is known.
@@ -81,7 +84,8 @@ const EVENT_COLUMNS: &str = "e.account, e.event_id, e.at, e.kind, e.recipient,
                 AND n.event_id = e.event_id AND n.read = 0)
     OR EXISTS (SELECT 1 FROM notifications n WHERE n.message_id = e.message_id
                 AND n.kind = e.kind AND n.at = e.at AND n.event_id IS NULL
-                AND n.account = e.account AND n.read = 0)";
+                AND n.account = e.account AND n.read = 0),
+    e.confidence, e.client";
 
 fn event_row(r: &Row) -> rusqlite::Result<ActivityEvent> {
     Ok(ActivityEvent {
@@ -100,6 +104,8 @@ fn event_row(r: &Row) -> rusqlite::Result<ActivityEvent> {
         message_id: r.get(10)?,
         subject: r.get(11)?,
         unread: r.get(12)?,
+        confidence: Confidence::parse(&r.get::<_, String>(13)?).unwrap_or_default(),
+        client: r.get(14)?,
     })
 }
 
@@ -138,7 +144,7 @@ impl Store {
         }
         let mut st = self.conn.prepare(
             "SELECT recipient,
-                 coalesce(sum(kind = 'open' AND classification != 'automated'), 0),
+                 coalesce(sum(kind = 'open' AND classification != 'automated' AND repeat = 0), 0),
                  min(CASE WHEN kind = 'open' AND classification != 'automated' THEN at END),
                  max(CASE WHEN kind = 'open' AND classification != 'automated' THEN at END),
                  coalesce(sum(kind = 'click' AND classification != 'automated'), 0),
@@ -276,6 +282,9 @@ mod tests {
             } else {
                 String::new()
             },
+            confidence: Default::default(),
+            client: String::new(),
+            reclassified: Vec::new(),
         }
     }
 

@@ -365,6 +365,19 @@ ALTER TABLE messages ADD COLUMN body_key TEXT;
 CREATE INDEX messages_by_body_key ON messages(body_key) WHERE body_key IS NOT NULL;
 "#,
     ),
+    // Every event's verdict confidence (certain / likely) and the client the tracker named
+    // ("Outlook on Windows", "Gmail (image proxy)"); older events read as "likely" and unnamed.
+    // And which opens repeat one seconds before, so opens are counted once per reading.
+    (
+        "0010_event_verdicts",
+        r#"
+ALTER TABLE tracking_events ADD COLUMN confidence TEXT NOT NULL DEFAULT 'likely';
+ALTER TABLE tracking_events ADD COLUMN client TEXT NOT NULL DEFAULT '';
+-- 1: a person's open seconds after their last from the same client: the same reading, shown
+-- in the timeline, counted and notified once.
+ALTER TABLE tracking_events ADD COLUMN repeat INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
     // Scheduling (docs/scheduling.md): an outbox mail may wait for a chosen time (`send_at`; the
     // outbox never attempts it before), and a snoozed message waits in the Snoozed folder for its
     // time. Each snooze is returned by whichever process claims it first (the TUI or `tidings

@@ -9,7 +9,7 @@ use super::{Result, Store};
 use crate::address::normalize_email;
 use crate::message_id;
 use crate::tracking_event::Event;
-use crate::tracking_event::{Classification, EventKind};
+use crate::tracking_event::{Classification, Confidence, EventKind};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -25,6 +25,11 @@ pub struct RecipientActivity {
     pub clicks: u64,
     /// Seen through a caching image proxy: later opens by this recipient are invisible.
     pub via_proxy: bool,
+    /// The clients this recipient's counted opens and clicks came from ("Outlook on Windows"),
+    /// first seen first.
+    pub clients: Vec<String>,
+    /// This recipient's machine events (prefetch, scanners, previews): apart, never counted.
+    pub automated: u64,
 }
 
 /// What is known about one tracked mail's opens and clicks. Times are unix seconds.
@@ -45,6 +50,9 @@ pub struct TrackingSummary {
     /// Newest counted or automated event.
     pub last_activity: Option<i64>,
 }
+
+/// A person's open this soon after their last one from the same client is the same reading.
+pub const REPEAT_OPEN_SECONDS: i64 = 60;
 
 /// What [`Store::store_events_page`] did with a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,6 +75,12 @@ pub struct TimelineEntry {
     pub user_agent: String,
     pub classification: Classification,
     pub reason: String,
+    pub confidence: Confidence,
+    /// The client the tracker named ("Outlook on Windows"); empty when it could not tell.
+    pub client: String,
+    /// An open seconds after the recipient's last from the same client: not counted again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeat: bool,
 }
 
 /// An in-app notification (the bell).
@@ -250,11 +264,30 @@ impl Store {
             )?;
             let mut insert = tx.prepare(
                 "INSERT OR IGNORE INTO tracking_events(account, event_id, kind, message_id, recipient,
-                     url, at, user_agent, classification, reason, notify_pending)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)",
+                     url, at, user_agent, classification, reason, notify_pending, confidence, client,
+                     repeat)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?13, ?11, ?12, ?14)",
+            )?;
+            let mut repeats = tx.prepare(
+                "SELECT EXISTS (SELECT 1 FROM tracking_events
+                     WHERE account = ?1 AND message_id = ?2 AND recipient = ?3 AND kind = 'open'
+                       AND classification != 'automated' AND client = ?4
+                       AND at BETWEEN ?5 - ?6 AND ?5)",
+            )?;
+            // Later evidence (a sweep, the trap link) re-marks earlier events of the same mail:
+            // one still waiting to be notified is then an automated one, and is not notified.
+            let mut remark = tx.prepare(
+                "UPDATE tracking_events SET classification = 'automated', confidence = ?3,
+                     reason = ?4
+                 WHERE event_id = ?1 AND message_id = ?2",
             )?;
             for e in events {
                 let message_id = message_id::bracketed(&e.message_id);
+                if e.classification == Classification::Automated {
+                    for id in &e.reclassified {
+                        remark.execute(params![id, message_id, e.confidence.as_str(), e.reason])?;
+                    }
+                }
                 if known.exists(params![e.id, message_id])? {
                     continue;
                 }
@@ -262,17 +295,38 @@ impl Store {
                     .query_row(params![message_id, cursor_account], |r| r.get(0))
                     .optional()?
                     .unwrap_or_else(|| cursor_account.to_string());
+                let recipient = normalize_email(&e.recipient);
+                // A person's open right after their last from the same client is the same
+                // reading (a client re-rendering the mail): kept, counted once, not notified.
+                let repeat = e.kind == EventKind::Open
+                    && e.classification != Classification::Automated
+                    && !e.client.is_empty()
+                    && repeats.query_row(
+                        params![
+                            owner,
+                            message_id,
+                            recipient,
+                            e.client,
+                            e.at.timestamp(),
+                            REPEAT_OPEN_SECONDS
+                        ],
+                        |r| r.get::<_, bool>(0),
+                    )?;
                 let n = insert.execute(params![
                     owner,
                     e.id,
                     e.kind.as_str(),
                     message_id,
-                    normalize_email(&e.recipient),
+                    recipient,
                     e.url,
                     e.at.timestamp(),
                     e.user_agent,
                     e.classification.as_str(),
                     e.reason,
+                    e.confidence.as_str(),
+                    e.client,
+                    !repeat,
+                    repeat,
                 ])?;
                 if n == 1 {
                     page.fresh.push(e.clone());
@@ -311,6 +365,17 @@ impl Store {
     /// once; if `decide` fails nothing is marked and the next poll tries again.
     pub fn claim_pending_events<T, E: From<super::StoreError>>(
         &mut self,
+        decide: impl FnMut(&Store, &str, &Event) -> std::result::Result<Option<T>, E>,
+    ) -> std::result::Result<Vec<T>, E> {
+        self.claim_settled_events(i64::MAX, decide)
+    }
+
+    /// [`Store::claim_pending_events`] for the events that happened at or before `settled_at`
+    /// (unix seconds) only: the younger ones wait, since later evidence (a sweep over the links,
+    /// the hidden trap link) may still show them to be a machine.
+    pub fn claim_settled_events<T, E: From<super::StoreError>>(
+        &mut self,
+        settled_at: i64,
         mut decide: impl FnMut(&Store, &str, &Event) -> std::result::Result<Option<T>, E>,
     ) -> std::result::Result<Vec<T>, E> {
         self.conn
@@ -318,7 +383,7 @@ impl Store {
             .map_err(super::StoreError::from)?;
         let mut claim = || -> std::result::Result<Vec<T>, E> {
             let mut decided = Vec::new();
-            for (account, e) in self.pending_events()? {
+            for (account, e) in self.pending_events(settled_at)? {
                 self.conn
                     .execute(
                         "UPDATE tracking_events SET notify_pending = 0
@@ -348,13 +413,13 @@ impl Store {
         }
     }
 
-    fn pending_events(&self) -> Result<Vec<(String, Event)>> {
+    fn pending_events(&self, settled_at: i64) -> Result<Vec<(String, Event)>> {
         let mut st = self.conn.prepare(
             "SELECT event_id, kind, message_id, recipient, url, at, user_agent, classification,
-                    reason, account
-             FROM tracking_events WHERE notify_pending = 1 ORDER BY at, event_id",
+                    reason, account, confidence, client
+             FROM tracking_events WHERE notify_pending = 1 AND at <= ?1 ORDER BY at, event_id",
         )?;
-        let rows = st.query_map([], |r| {
+        let rows = st.query_map([settled_at], |r| {
             let e = Event {
                 id: r.get(0)?,
                 kind: kind_of(&r.get::<_, String>(1)?),
@@ -366,10 +431,23 @@ impl Store {
                 ip: None,
                 classification: class_of(&r.get::<_, String>(7)?),
                 reason: r.get(8)?,
+                confidence: Confidence::parse(&r.get::<_, String>(10)?).unwrap_or_default(),
+                client: r.get(11)?,
+                reclassified: Vec::new(),
             };
             Ok((r.get(9)?, e))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The time of the first event still waiting for a notification decision that happened
+    /// after `at` (unix seconds): one in its settle window.
+    pub fn first_pending_after(&self, at: i64) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT min(at) FROM tracking_events WHERE notify_pending = 1 AND at > ?1",
+            [at],
+            |r| r.get(0),
+        )?)
     }
 
     /// The notification throttle, shared by every process on this data dir: true (and `at`
@@ -407,7 +485,8 @@ impl Store {
     /// Every event of one mail, oldest first, automated ones included.
     pub fn timeline(&self, account: &str, message_id: &str) -> Result<Vec<TimelineEntry>> {
         let mut st = self.conn.prepare(
-            "SELECT event_id, at, kind, recipient, url, user_agent, classification, reason
+            "SELECT event_id, at, kind, recipient, url, user_agent, classification, reason,
+                    confidence, client, repeat
              FROM tracking_events WHERE account = ?1 AND message_id = ?2 ORDER BY at, event_id",
         )?;
         let rows = st.query_map(params![account, message_id::bracketed(message_id)], |r| {
@@ -420,6 +499,9 @@ impl Store {
                 user_agent: r.get(5)?,
                 classification: class_of(&r.get::<_, String>(6)?),
                 reason: r.get(7)?,
+                confidence: Confidence::parse(&r.get::<_, String>(8)?).unwrap_or_default(),
+                client: r.get(9)?,
+                repeat: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -444,10 +526,6 @@ impl Store {
         let mut first_opens: Vec<(i64, String)> = Vec::new();
         for e in self.timeline(account, message_id)? {
             s.last_activity = Some(s.last_activity.map_or(e.at, |t| t.max(e.at)));
-            if e.classification == Classification::Automated {
-                s.automated += 1;
-                continue;
-            }
             let who =
                 by_recipient
                     .entry(e.recipient.clone())
@@ -455,7 +533,19 @@ impl Store {
                         address: e.recipient.clone(),
                         ..Default::default()
                     });
+            if e.classification == Classification::Automated {
+                s.automated += 1;
+                who.automated += 1;
+                continue;
+            }
+            if !e.client.is_empty() && !who.clients.contains(&e.client) {
+                who.clients.push(e.client.clone());
+            }
             match e.kind {
+                EventKind::Open if e.repeat => {
+                    s.last_open = Some(s.last_open.map_or(e.at, |t| t.max(e.at)));
+                    who.last_open = Some(who.last_open.map_or(e.at, |t| t.max(e.at)));
+                }
                 EventKind::Open => {
                     s.opens += 1;
                     s.first_open = Some(s.first_open.map_or(e.at, |t| t.min(e.at)));
@@ -494,7 +584,7 @@ impl Store {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM tracking_events INDEXED BY tracking_events_by_message
              WHERE account = ?1 AND message_id = ?2 AND recipient = ?3 AND kind = 'open'
-                 AND classification != 'automated' AND event_id <= ?4",
+                 AND classification != 'automated' AND repeat = 0 AND event_id <= ?4",
             params![
                 account,
                 message_id::bracketed(message_id),
@@ -517,7 +607,7 @@ impl Store {
                  SELECT message_id, kind = 'open', kind = 'click',
                         CASE WHEN kind = 'open' THEN at END
                  FROM tracking_events
-                 WHERE account = ?1 AND classification != 'automated'
+                 WHERE account = ?1 AND classification != 'automated' AND repeat = 0
                  UNION ALL
                  SELECT message_id, 0, 0, NULL FROM tracking_events WHERE account = ?1
              ) GROUP BY message_id",
@@ -545,7 +635,8 @@ impl Store {
                      SELECT message_id, 0 AS opens, 0 AS clicks, NULL AS last_open
                      FROM tracked_messages WHERE account = ?1 AND message_id IN ({list})
                      UNION ALL
-                     SELECT message_id, kind = 'open' AND classification != 'automated',
+                     SELECT message_id,
+                            kind = 'open' AND classification != 'automated' AND repeat = 0,
                             kind = 'click' AND classification != 'automated',
                             CASE WHEN kind = 'open' AND classification != 'automated' THEN at END
                      FROM tracking_events INDEXED BY tracking_events_by_message
@@ -580,7 +671,8 @@ impl Store {
             |r| r.get(0),
         )?;
         let (opens, clicks, last): (u64, u64, Option<i64>) = self.conn.query_row(
-            "SELECT coalesce(sum(kind = 'open'), 0), coalesce(sum(kind = 'click'), 0), max(at)
+            "SELECT coalesce(sum(kind = 'open' AND repeat = 0), 0), coalesce(sum(kind = 'click'), 0),
+                    max(at)
              FROM tracking_events WHERE recipient LIKE ?1 ESCAPE '\\'
                  AND classification != 'automated'",
             [pattern],
@@ -724,6 +816,9 @@ mod tests {
             } else {
                 String::new()
             },
+            confidence: Default::default(),
+            client: String::new(),
+            reclassified: Vec::new(),
         }
     }
 
@@ -732,6 +827,45 @@ mod tests {
             "<q3@acme.test>",
             &[("Dana@Acme.test", "Dana Lee"), ("sam@acme.test", "")],
         )
+    }
+
+    #[test]
+    fn a_persons_opens_seconds_apart_from_one_client_count_once_and_machines_apart() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_tracked_message(&record()).unwrap();
+        let open = |id, ts, client: &str, class| Event {
+            client: client.into(),
+            ..event(id, EventKind::Open, "dana@acme.test", ts, class)
+        };
+        let page = [
+            open(1, 2000, "Outlook on Windows", Classification::Human),
+            // Outlook renders the mail again 5 s later: the same reading.
+            open(2, 2005, "Outlook on Windows", Classification::Human),
+            // Her phone, seconds later: another reading.
+            open(3, 2010, "Apple Mail on iPhone", Classification::Human),
+            open(
+                4,
+                2011,
+                "Apple Mail Privacy Protection",
+                Classification::Automated,
+            ),
+            // Back in Outlook ten minutes on.
+            open(5, 2600, "Outlook on Windows", Classification::Human),
+        ];
+        s.store_events_and_cursor("work", &page, "5").unwrap();
+        let summary = s.tracking_summary("work", "q3@acme.test").unwrap();
+        assert_eq!(summary.opens, 3);
+        assert_eq!(summary.automated, 1);
+        let dana = &summary.recipients[0];
+        assert_eq!((dana.opens, dana.automated), (3, 1));
+        assert_eq!(dana.clients, ["Outlook on Windows", "Apple Mail on iPhone"]);
+        let marks = s.tracking_marks("work").unwrap();
+        assert_eq!(marks["<q3@acme.test>"].opens, 3);
+        // The repeat is not even considered for a notification.
+        let pending = s
+            .claim_pending_events(|_, _, e| -> Result<Option<i64>> { Ok(Some(e.id)) })
+            .unwrap();
+        assert_eq!(pending, [1, 3, 4, 5]);
     }
 
     #[test]

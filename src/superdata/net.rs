@@ -104,11 +104,19 @@ pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("a multicast")
             } else if s[0] == 0x2001 && s[1] == 0x0db8 {
                 Some("a documentation")
-            } else if s[0] == 0x64 && s[1] == 0xff9b {
-                // NAT64: the embedded IPv4 address decides.
-                let v4 =
-                    Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-                v4_reason(v4)
+            } else if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                // NAT64 (64:ff9b::/96): the embedded IPv4 address decides.
+                v4_reason(embedded_v4(s[6], s[7]))
+            } else if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+                // Local-use NAT64 (64:ff9b:1::/48, RFC 8215): translates into a private network.
+                Some("a local-use NAT64")
+            } else if s[0] == 0x2002 {
+                // 6to4 (2002::/16): the relay delivers to the IPv4 address in bits 16..48.
+                v4_reason(embedded_v4(s[1], s[2]))
+            } else if s[0] == 0x2001 && s[1] == 0 {
+                // Teredo (2001::/32): the server's IPv4 address in bits 32..64, the client's
+                // (each bit flipped) in the last 32; either may lead inside.
+                v4_reason(embedded_v4(s[2], s[3])).or_else(|| v4_reason(embedded_v4(!s[6], !s[7])))
             } else if s[..6] == [0, 0, 0, 0, 0, 0] {
                 Some("an IPv4-compatible")
             } else {
@@ -116,6 +124,13 @@ pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
             }
         }
     }
+}
+
+/// The IPv4 address carried in two 16-bit groups of an IPv6 address.
+fn embedded_v4(high: u16, low: u16) -> Ipv4Addr {
+    let [a, b] = high.to_be_bytes();
+    let [c, d] = low.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
 }
 
 fn v4_reason(v4: Ipv4Addr) -> Option<&'static str> {
@@ -404,13 +419,30 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.1.2.3",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a01:203",
+            // 6to4 of 10.0.0.1, 127.0.0.1 and 192.168.1.1
+            "2002:a00:1::1",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            // Teredo with the client 10.0.0.1 (bits flipped), and with a private server
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe",
+            "2001:0:a00:1::1",
         ] {
             let ip: IpAddr = a.parse().unwrap();
             assert!(non_public_reason(ip).is_some(), "{a}");
             assert!(PrivateAddresses::Refuse.check(ip).is_err(), "{a}");
             assert!(PrivateAddresses::Allow.check(ip).is_ok(), "{a}");
         }
-        for a in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
+        // Embedded public addresses stay public: 6to4 of 93.184.216.34, Teredo of 65.54.227.120
+        // with the client 93.184.216.34, NAT64 of 1.1.1.1.
+        for a in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "1.1.1.1",
+            "2002:5db8:d822::1",
+            "2001:0:4136:e378:8000:63bf:a247:27dd",
+            "64:ff9b::101:101",
+        ] {
             let ip: IpAddr = a.parse().unwrap();
             assert_eq!(non_public_reason(ip), None, "{a}");
         }

@@ -44,6 +44,15 @@ pub fn is_plausible_token(token: &str) -> bool {
             .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'_')
 }
 
+/// True for exactly the shape [`new_tracking_token`] mints: 32 lowercase hex digits (128 bits).
+/// The server accepts no other in a registration, so no token is shorter or guessable by shape.
+pub fn is_tracking_token(token: &str) -> bool {
+    token.len() == TRACKING_TOKEN_BYTES * 2
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// The token part of a pixel path segment: `TOKEN.gif`, `TOKEN.png`, `TOKEN` all name `TOKEN`.
 pub fn strip_suffix(segment: &str) -> &str {
     match segment.find('.') {
@@ -64,6 +73,17 @@ mod tests {
         for t in &tokens {
             assert_eq!(t.len(), 32);
             assert!(is_plausible_token(t), "{t}");
+            assert!(is_tracking_token(t), "{t}");
+        }
+        // Shorter, longer, or outside lowercase hex: not a token the server accepts.
+        for other in [
+            "abc",
+            &"a".repeat(31),
+            &"a".repeat(33),
+            &"g".repeat(32),
+            &"A".repeat(32),
+        ] {
+            assert!(!is_tracking_token(other), "{other}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! event pages and opt-outs it reads back, and the limits the server enforces. Shared by
 //! `tracking::client` and `tracking::server`, so neither imports the other.
 
-use super::token::is_plausible_token;
+use super::token::is_tracking_token;
 pub use crate::tracking_event::Event;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,10 @@ pub struct RecipientRegistration {
 pub struct TrackedLink {
     pub token: String,
     pub url: String,
+    /// The copy's hidden trap link: in the HTML where no person sees or clicks it, so whatever
+    /// follows it is a machine (and so is the rest of what that visitor did).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trap: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -69,9 +73,9 @@ pub fn validate_registration(r: &Registration) -> std::result::Result<(), String
         if rcpt.address.is_empty() || rcpt.address.len() > 320 {
             return Err("recipient address must be 1..320 characters".into());
         }
-        if !is_plausible_token(&rcpt.token) || rcpt.token.len() < 22 {
+        if !is_tracking_token(&rcpt.token) {
             return Err(format!(
-                "recipient token for {} is not a tracking token",
+                "recipient token for {} is not a tracking token (32 lowercase hex digits)",
                 rcpt.address
             ));
         }
@@ -81,8 +85,10 @@ pub fn validate_registration(r: &Registration) -> std::result::Result<(), String
             ));
         }
         for link in &rcpt.links {
-            if !is_plausible_token(&link.token) || link.token.len() < 22 {
-                return Err("a link token is not a tracking token".into());
+            if !is_tracking_token(&link.token) {
+                return Err(
+                    "a link token is not a tracking token (32 lowercase hex digits)".into(),
+                );
             }
             let lower = link.url.to_ascii_lowercase();
             if link.url.len() > MAX_URL_LEN

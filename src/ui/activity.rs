@@ -4,9 +4,7 @@
 
 use super::text::fit;
 use super::theme::Theme;
-use crate::app::timeline::{
-    classification_label, event_time, short_person, Classification, EventKind,
-};
+use crate::app::timeline::{event_time, short_person, verdict_label, Classification, EventKind};
 use crate::app::App;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -94,7 +92,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, t: &Theme) {
                 (None, true) => "(no subject)".to_string(),
                 (None, false) => e.subject.clone(),
             };
-            let label = classification_label(e.classification, &e.reason, &e.user_agent);
+            let label = verdict_label(e);
             Line::from(vec![
                 Span::styled(if e.unread { "● " } else { "  " }, base.fg(t.accent)),
                 Span::styled(format!("{:>time_w$}  ", event_time(e.at, now, off)), base),

@@ -3,8 +3,7 @@
 
 use super::theme::Theme;
 use crate::app::timeline::{
-    classification_note, event_time, person, recipient_summary, Classification, EventKind,
-    MessageTimeline,
+    event_time, person, recipient_summary, verdict_note, Classification, EventKind, MessageTimeline,
 };
 use crate::app::App;
 use ratatui::layout::Rect;
@@ -141,7 +140,7 @@ fn lines<'a>(data: &'a MessageTimeline, now: i64, off: i32, t: &Theme) -> Vec<Li
         if let Some(url) = &e.url {
             out.push(Line::styled(format!("{indent}→ {url}"), base));
         }
-        if let Some(note) = classification_note(e.classification, &e.reason, &e.user_agent) {
+        if let Some(note) = verdict_note(e) {
             out.push(Line::styled(format!("{indent}{note}"), class_style));
         }
     }

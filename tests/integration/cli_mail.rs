@@ -306,6 +306,9 @@ fn tracked_list_json_gives_every_time_as_rfc3339() {
         ip: None,
         classification: Classification::Human,
         reason: String::new(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     };
     store.store_events_page("work", None, &[open], "1").unwrap();
     drop(store);

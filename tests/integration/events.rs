@@ -23,6 +23,19 @@ const DANA: &str = "dana.lee@acme.test";
 const SAM: &str = "sam@acme.test";
 const ME: &str = "me@example.com";
 
+/// A person's other clients: a person's opens seconds apart from one client are one reading
+/// (issue 13), so tests about several opens use several clients.
+const PEOPLES_CLIENTS: [&str; 4] = [
+    FIREFOX,
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0",
+];
+
+/// Notifications without the settle window, for the tests about claims, throttles and restarts;
+/// the window has its own test (`a_sweep_within_the_settle_window_is_never_notified`).
+const NO_SETTLE: &str = "[notifications]\nsettle_seconds = 0\n";
+
 /// A user's config and data dir for the `tidings` binary.
 struct Home {
     dir: tempfile::TempDir,
@@ -42,7 +55,7 @@ impl Home {
             self.dir.path().join("config.toml"),
             format!(
                 "[tracking]\nbase_url = \"{base_url}\"\napi_token_command = \"echo {token}\"\n\
-                 poll_seconds = 1\n"
+                 poll_seconds = 1\n{NO_SETTLE}"
             ),
         )
         .unwrap();
@@ -159,6 +172,17 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The desktop notifications once `n` have arrived and a moment has passed for any more.
+fn exactly_calls(bus: &NotificationBus, n: usize) -> Vec<String> {
+    let calls = bus.wait_for_calls(n, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if calls.len() == n {
+        bus.notify_calls()
+    } else {
+        calls
+    }
+}
+
 /// Stored events no poller has decided on yet.
 fn pending_events(store: &Store) -> i64 {
     store
@@ -191,6 +215,7 @@ async fn send_tracked(server: &TrackerProcess, token: &str, home: &Home) -> Regi
             .map(|u| TrackedLink {
                 token: new_tracking_token(),
                 url: u.to_string(),
+                trap: false,
             })
             .collect(),
     };
@@ -288,6 +313,51 @@ fn sqlite_tracker() -> (tempfile::TempDir, String) {
     (dir, url)
 }
 
+/// An event is notified only after its settle window, and later evidence arriving inside the
+/// window — here a sweep over every link of Dana's copy — makes it a machine's: no notification
+/// for it at all, while Sam's open, a person's, is notified once the window has passed (issue 13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_within_the_settle_window_is_never_notified() {
+    let bus = NotificationBus::start();
+    let live = Live::start().await;
+    let (server, token, home, reg) = (&live.server, &live.token, &live.home, &live.reg);
+    home.write_config(&format!(
+        "[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n\
+         [notifications]\nsettle_seconds = 3\n",
+        server.base_url
+    ));
+    // Alone, Dana's click looks like a person's.
+    hit(&link(server, reg, 0, 1), FIREFOX, None).await;
+    hit(&pixel(server, reg, 1), FIREFOX, None).await;
+    ok(&home.watch_once(Some(&bus)));
+    assert!(
+        bus.notify_calls().is_empty(),
+        "still settling: {:#?}",
+        bus.notify_calls()
+    );
+    // Seconds later the other link too: a scanner walking the mail, the first click included.
+    hit(&link(server, reg, 0, 0), FIREFOX, None).await;
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    ok(&home.watch_once(Some(&bus)));
+    let calls = exactly_calls(&bus, 1);
+    assert_eq!(calls.len(), 1, "Sam's open only: {calls:#?}");
+    assert!(calls[0].contains("Sam Ortiz opened"), "{}", calls[0]);
+    assert!(
+        calls[0].contains("Firefox on Linux"),
+        "the client named: {}",
+        calls[0]
+    );
+    let store = home.store();
+    let timeline = store.timeline("default", &reg.message_id).unwrap();
+    let dana: Vec<_> = timeline.iter().filter(|e| e.recipient == DANA).collect();
+    assert_eq!(dana.len(), 2);
+    assert!(
+        dana.iter()
+            .all(|e| e.classification == tidings::tracking_event::Classification::Automated),
+        "{dana:#?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_once_attributes_opens_notifies_people_and_not_apples_proxy() {
     let bus = NotificationBus::start();
@@ -297,9 +367,10 @@ async fn watch_once_attributes_opens_notifies_people_and_not_apples_proxy() {
     let home = Home::new(&server.base_url, &token);
     let reg = send_tracked(&server, &token, &home).await;
 
-    // Dana opens twice inside the throttle window and follows one of the two links.
+    // Dana opens twice inside the throttle window (on her laptop, then her desktop) and follows
+    // one of the two links.
     hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
-    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&pixel(&server, &reg, 0), PEOPLES_CLIENTS[1], None).await;
     hit(&link(&server, &reg, 0, 1), FIREFOX, None).await;
     // Sam's copy is fetched by Apple Mail Privacy Protection through the trusted proxy.
     hit(&pixel(&server, &reg, 1), "Mozilla/5.0", Some("17.58.63.10")).await;
@@ -358,8 +429,8 @@ async fn events_across_tracker_and_watcher_restarts_are_neither_lost_nor_doubled
     let mut server = TrackerProcess::start(&db, &[]);
     let home = Home::new(&server.base_url, &token);
     let reg = send_tracked(&server, &token, &home).await;
-    for _ in 0..3 {
-        hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    for agent in &PEOPLES_CLIENTS[..3] {
+        hit(&pixel(&server, &reg, 0), agent, None).await;
     }
 
     // A watcher that committed one page of two and died before the next.
@@ -382,19 +453,25 @@ async fn events_across_tracker_and_watcher_restarts_are_neither_lost_nor_doubled
     hit(&pixel(&server, &reg, 1), FIREFOX, None).await;
 
     // A long-running watcher picks them up, then is killed -9.
-    let mut watcher = home.tidings(None).arg("watch").spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while home.tracked()[0]["opens"] != 4 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "watcher never caught up"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    watcher.kill().unwrap();
-    watcher.wait().unwrap();
+    // Killed when dropped, also when an assertion fails: a leaked watcher would hold the test
+    // runner's output open.
+    let watcher = Watcher {
+        child: home
+            .tidings(None)
+            .arg("watch")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        log: PathBuf::new(),
+    };
+    wait_until("the watcher to catch up", || {
+        home.tracked()[0]["opens"] == 4
+    });
+    drop(watcher);
 
-    hit(&pixel(&server, &reg, 0), FIREFOX, None).await;
+    hit(&pixel(&server, &reg, 0), PEOPLES_CLIENTS[3], None).await;
     hit(&link(&server, &reg, 1, 0), FIREFOX, None).await;
     ok(&home.watch_once(None));
     ok(&home.watch_once(None));
@@ -446,7 +523,8 @@ async fn without_a_session_bus_watch_exits_0_keeps_the_in_app_notification_and_s
     let n = store.notifications(10).unwrap();
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].summary, "Dana Lee opened");
-    assert_eq!(n[0].body, "Proposal for Q3 — 1st open");
+    // The client is named (issue 13).
+    assert_eq!(n[0].body, "Proposal for Q3 — Firefox on Linux, 1st open");
     assert_eq!(n[0].message_id, reg.message_id);
 }
 
@@ -575,10 +653,10 @@ async fn two_watchers_on_one_data_dir_notify_each_event_once_and_count_it_once()
     first.wait_caught_up();
     second.wait_caught_up();
 
-    // Dana opens four times (one notification: the throttle), spread over several polls so that
-    // both watchers get some of them, and follows a link; Sam opens.
-    for _ in 0..4 {
-        hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    // Dana opens four times on four clients (one notification: the throttle), spread over
+    // several polls so that both watchers get some of them, and follows a link; Sam opens.
+    for agent in PEOPLES_CLIENTS {
+        hit(&pixel(server, reg, 0), agent, None).await;
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     }
     hit(&link(server, reg, 0, 0), FIREFOX, None).await;
@@ -632,8 +710,8 @@ async fn a_restarted_watcher_neither_repeats_a_notification_nor_escapes_the_thro
         2
     );
 
-    // Restarted within the windows: Dana's next open (10 minutes) and Sam's first one arrive.
-    hit(&pixel(server, reg, 0), FIREFOX, None).await;
+    // Restarted within the windows: Dana's next open (on her Mac) and Sam's first one arrive.
+    hit(&pixel(server, reg, 0), PEOPLES_CLIENTS[2], None).await;
     hit(&pixel(server, reg, 1), FIREFOX, None).await;
     let watcher = home.spawn_watch(&bus, "restarted");
     watcher.wait_caught_up();
@@ -734,7 +812,7 @@ async fn opening_a_sent_mail_in_a_browser_notifies_once_while_apples_prefetch_is
     let post = Postbox::start();
     let home = Home::new(&server.base_url, &token);
     home.write_config(&format!(
-        "{}[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n",
+        "{}[tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n{NO_SETTLE}",
         post.account("work", ME),
         server.base_url
     ));
@@ -833,13 +911,7 @@ async fn opens_of_a_copy_addressed_to_the_sender_are_never_counted() {
     hit(&link(server, reg, 1, 0), FIREFOX, None).await;
     hit(&pixel(server, reg, 0), FIREFOX, None).await;
     ok(&home.watch_once(Some(&bus)));
-    let calls = bus.wait_for_calls(1, std::time::Duration::from_secs(5));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let calls = if calls.len() == 1 {
-        bus.notify_calls()
-    } else {
-        calls
-    };
+    let calls = exactly_calls(&bus, 1);
     assert_eq!(calls.len(), 1, "{calls:#?}");
     assert!(calls[0].contains("Dana Lee opened"), "{}", calls[0]);
     let m = &home.tracked()[0];
@@ -861,7 +933,7 @@ async fn each_account_sends_with_its_own_tracking_and_its_events_come_back_to_it
     home.write_config(&format!(
         "{}{}[accounts.team.tracking]\nbase_url = \"{}\"\napi_token = \"{team_token}\"\n\
          track_opens = true\n\
-         [tracking]\nbase_url = \"{}\"\napi_token = \"{home_token}\"\npoll_seconds = 1\n",
+         [tracking]\nbase_url = \"{}\"\napi_token = \"{home_token}\"\npoll_seconds = 1\n{NO_SETTLE}",
         post.account("home", "me@home.test"),
         post.account("team", "me@team.test"),
         team_tracker.base_url,
@@ -930,6 +1002,7 @@ async fn a_poller_reports_what_another_process_stored_and_notified_exactly_once(
         },
         &NotificationsConfig {
             desktop: false,
+            settle_seconds: 0,
             ..Default::default()
         },
         home.db(),
@@ -982,6 +1055,9 @@ async fn events_hours_old_when_first_seen_go_to_the_bell_but_not_the_desktop() {
         ip: None,
         classification: tidings::tracking_event::Classification::Human,
         reason: String::new(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     };
     home.store()
         .store_events_page("default", None, &[old], "")

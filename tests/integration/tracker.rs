@@ -91,6 +91,7 @@ fn message(address: &str, urls: &[&str], ago: Duration) -> Registration {
                 .map(|u| TrackedLink {
                     token: new_tracking_token(),
                     url: u.to_string(),
+                    trap: false,
                 })
                 .collect(),
         }],
@@ -403,9 +404,10 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy(db: Backend) {
     {
         let direct = TrackerProcess::start(&db.url, &[]);
         api(&direct, &token).register_message(&reg).await.unwrap();
+        // A full Safari agent: only the (ignored) forwarded Apple address could make it a machine.
         let r = http()
             .get(pixel_url(&direct, &reg))
-            .header("user-agent", "Mozilla/5.0")
+            .header("user-agent", SAFARI)
             .header("x-forwarded-for", "17.58.63.10")
             .send()
             .await
@@ -472,7 +474,10 @@ async fn classification_uses_real_agents_timing_and_bursts(db: Backend) {
     assert_eq!(classes[0].0, Classification::Proxy, "{classes:?}");
     assert!(classes[0].1.contains("cached"));
     assert_eq!(classes[1].0, Classification::Automated);
-    assert_eq!(classes[2], (Classification::Human, ""));
+    // A person's event has a reason too (issue 13), naming the client.
+    assert_eq!(classes[2].0, Classification::Human);
+    assert!(classes[2].1.contains("Safari on Mac"), "{}", classes[2].1);
+    assert_eq!(events[2].client, "Safari on Mac");
     assert_eq!(classes[3].0, Classification::Automated);
     assert!(classes[3].1.contains("scanner"), "{}", classes[3].1);
     // Both links of the mail within seconds: a link scanner, and the first click is re-marked.
@@ -532,7 +537,7 @@ async fn retention_purges_old_events(db: Backend) {
                     at: Utc::now() - Duration::days(days),
                     sender_token_hash: None,
                     scanner_window_seconds: 60,
-                    agent_verdict: None,
+                    request: Default::default(),
                 })
                 .await
                 .unwrap();
@@ -1191,10 +1196,15 @@ async fn a_body_that_never_arrives_gets_a_408() {
         header_read_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_millis(500),
     };
-    let (addr, _token, _dir, _stop) = tracker_with_limits(limits).await;
+    // Signed in: an unknown caller is answered 401 before its body is waited for at all.
+    let (addr, token, _dir, _stop) = tracker_with_limits(limits).await;
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
     s.write_all(
-        b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        format!(
+            "POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+        )
+        .as_bytes(),
     )
     .await
     .unwrap();
@@ -1240,13 +1250,14 @@ async fn error_reasons_quoting_the_request_stay_short() {
 }
 
 /// A HEAD on the pixel (a link checker, a proxy probing the URL) gets the image's headers but
-/// is no open: nothing can have been shown to anyone.
+/// is no open: nothing can have been shown to anyone. It is kept as automated (issue 13: every
+/// request gets a verdict and a reason), so it neither counts nor notifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_head_on_the_pixel_is_answered_but_not_recorded() {
+async fn a_head_on_the_pixel_is_answered_and_recorded_as_automated() {
     let (addr, token, _dir, _stop) = tracker_with_limits(Default::default()).await;
     let base = format!("http://{addr}");
     let client = TrackerClient::new(&base, &token, std::time::Duration::from_secs(20)).unwrap();
-    let reg = message("dana@acme.test", &[], Duration::zero());
+    let reg = message("dana@acme.test", &[], Duration::hours(1));
     client.register_message(&reg).await.unwrap();
     let pixel = format!("{base}/p/{}.gif", reg.recipients[0].token);
     let head = reqwest::Client::new()
@@ -1257,17 +1268,14 @@ async fn a_head_on_the_pixel_is_answered_but_not_recorded() {
         .unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-type"], "image/gif");
-    assert!(client
-        .fetch_events(None, 100)
-        .await
-        .unwrap()
-        .events
-        .is_empty());
+    let events = client.fetch_events(None, 100).await.unwrap().events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].classification, Classification::Automated);
+    assert!(events[0].reason.contains("HEAD"), "{}", events[0].reason);
     assert_eq!(get_ua(&pixel, SAFARI).await.status(), 200);
-    assert_eq!(
-        client.fetch_events(None, 100).await.unwrap().events.len(),
-        1
-    );
+    let events = client.fetch_events(None, 100).await.unwrap().events;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].classification, Classification::Human);
 }
 
 /// A HEAD on a tracked link is a link checker's probe: it gets the redirect a GET would get, and

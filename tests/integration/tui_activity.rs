@@ -97,6 +97,9 @@ fn event(
         ip: None,
         classification: class,
         reason: reason.into(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     }
 }
 
@@ -398,7 +401,8 @@ fn tmux_an_open_recorded_by_the_real_tracker_reaches_the_bell_and_marks_while_th
             "[accounts.work]\nemail = \"me@example.com\"\n[accounts.work.imap]\n\
              host = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n\
              [tracking]\nbase_url = \"{}\"\napi_token = \"{token}\"\npoll_seconds = 1\n\
-             [notifications]\ndesktop = false\n",
+             [notifications]\ndesktop = false\n\
+             settle_seconds = 0\n",
             server.base_url
         ),
     )

@@ -348,6 +348,9 @@ fn tracked_filter_shows_opens_clicks_and_the_last_open() {
         ip: None,
         classification,
         reason: String::new(),
+        confidence: Default::default(),
+        client: String::new(),
+        reclassified: Vec::new(),
     };
     h.store
         .store_events_and_cursor(

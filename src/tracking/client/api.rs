@@ -254,6 +254,7 @@ mod tests {
                 .map(|i| crate::tracking::wire::TrackedLink {
                     token: format!("{:032x}", n * 1000 + i),
                     url: url.clone(),
+                    trap: false,
                 })
                 .collect(),
         };

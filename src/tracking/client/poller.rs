@@ -240,6 +240,8 @@ pub struct PollOutcome {
     pub to_report: Vec<StoredNotification>,
     /// Events addressed to the user's own addresses, dropped uncounted.
     pub own_dropped: usize,
+    /// When the first event still in its settle window may notify (unix seconds).
+    pub next_settled: Option<i64>,
 }
 
 pub struct Poller {
@@ -339,9 +341,18 @@ impl Poller {
     /// one.
     async fn notify_pending(&mut self, out: &mut PollOutcome) -> Result<(), PollError> {
         let n = self.config.notifications.clone();
+        // Only events past the settle window: a younger one may yet turn out to be a machine's.
+        let settle = i64::try_from(n.settle_seconds).unwrap_or(i64::MAX / 2);
+        let settled_at = chrono::Utc::now().timestamp() - settle;
         let claimed = self
             .store
-            .claim_pending_events(|store, account, e| decide_notification(store, &n, account, e))?;
+            .claim_settled_events(settled_at, |store, account, e| {
+                decide_notification(store, &n, account, e)
+            })?;
+        out.next_settled = self
+            .store
+            .first_pending_after(settled_at)?
+            .map(|at| at.saturating_add(settle));
         let longest = n.open_throttle_seconds.max(n.click_throttle_seconds);
         let horizon = chrono::Utc::now().timestamp()
             - i64::try_from(longest).unwrap_or(i64::MAX / 2)
@@ -408,11 +419,20 @@ impl Poller {
                     status.state = PollerState::CaughtUp {
                         at: SystemTime::now(),
                     };
-                    status.next_attempt = Some(SystemTime::now() + self.config.poll_interval);
+                    // An event waiting out its settle window is decided when the window ends,
+                    // not a whole poll interval later.
+                    let until_settled = outcome.next_settled.map(|at| {
+                        let secs = at.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+                        Duration::from_secs(secs.unsigned_abs() + 1)
+                    });
+                    let wait = until_settled.map_or(self.config.poll_interval, |w| {
+                        w.min(self.config.poll_interval)
+                    });
+                    status.next_attempt = Some(SystemTime::now() + wait);
                     if was_failing {
                         let _ = events.send(PollerEvent::StateChanged(status.clone()));
                     }
-                    self.config.poll_interval
+                    wait
                 }
                 Err(e) => {
                     status.consecutive_failures = status.consecutive_failures.saturating_add(1);
@@ -458,6 +478,9 @@ fn clean_event(mut e: Event) -> Event {
     e.url = e.url.as_deref().map(|u| clean(u, MAX_URL_LEN));
     e.user_agent = clean(&e.user_agent, MAX_USER_AGENT);
     e.reason = clean(&e.reason, 200);
+    e.client = clean(&e.client, 80);
+    e.reclassified
+        .truncate(crate::tracking::wire::MAX_PAGE as usize);
     e.ip = e.ip.as_deref().map(|ip| clean(ip, 64));
     e
 }
@@ -542,13 +565,26 @@ fn notification_text(
                     "{subject} — opened through Google's image proxy; later opens are invisible"
                 ),
                 Classification::Automated => format!("{subject} — automated open"),
-                Classification::Human => format!("{subject} — {} open", notify::ordinal(nth)),
+                Classification::Human if e.client.is_empty() => {
+                    format!("{subject} — {} open", notify::ordinal(nth))
+                }
+                Classification::Human => {
+                    format!("{subject} — {}, {} open", e.client, notify::ordinal(nth))
+                }
             };
             (format!("{who} opened"), body)
         }
-        EventKind::Click => (
+        EventKind::Click if e.client.is_empty() => (
             format!("{who} clicked a link"),
             format!("{subject} — {}", e.url.as_deref().unwrap_or("")),
+        ),
+        EventKind::Click => (
+            format!("{who} clicked a link"),
+            format!(
+                "{subject} — {} — {}",
+                e.client,
+                e.url.as_deref().unwrap_or("")
+            ),
         ),
     };
     if automated {
@@ -701,6 +737,9 @@ mod tests {
             ip: None,
             classification: class,
             reason: reason.into(),
+            confidence: Default::default(),
+            client: String::new(),
+            reclassified: Vec::new(),
         }
     }
 

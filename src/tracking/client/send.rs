@@ -338,7 +338,8 @@ impl TrackedPlanner {
             registrations.push(RecipientRegistration {
                 address: address.clone(),
                 token: copy.recipient_token.clone(),
-                links: copy.links.clone(),
+                // The hidden trap link is registered like any link, marked as the trap.
+                links: copy.links.iter().chain(&copy.trap).cloned().collect(),
             });
             tracked.push(RecipientTracking {
                 address: address.clone(),

@@ -7,14 +7,14 @@
 //! in a pixel or link URL is answered without a 5xx: an unknown pixel still gets its image, an
 //! unknown link gets a 404 page. A link only ever redirects to the URL registered for its token.
 
-use super::classify::{Classification, EventKind};
+use super::classify::{request_verdict, EventKind, RequestSignals};
 use super::db::{DbError, Hit, HitOutcome, Registration, TrackerDb};
 use crate::tracking::token::{hash_api_token, is_plausible_token, strip_suffix};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use chrono::Utc;
 use ipnet::IpNet;
@@ -170,9 +170,11 @@ pub fn router(db: Arc<dyn TrackerDb>, options: ServerOptions, metrics: Arc<Metri
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
-        .route("/p/{*rest}", get(pixel))
-        .route("/p/", get(pixel))
-        .route("/l/{*rest}", get(link))
+        // Every method reaches the hit handlers: a POST or OPTIONS on a pixel or link is
+        // evidence of a machine, recorded as such rather than lost in a 405.
+        .route("/p/{*rest}", any(pixel))
+        .route("/p/", any(pixel))
+        .route("/l/{*rest}", any(link))
         .route("/o/{*rest}", get(opt_out_page).post(opt_out_confirm))
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
@@ -451,22 +453,37 @@ fn build_hit(
     kind: EventKind,
     token: &str,
     peer: SocketAddr,
+    method: &axum::http::Method,
     headers: &HeaderMap,
-    probe: bool,
 ) -> Hit {
     let ip = client_ip(peer.ip(), headers, &state.options.trusted_proxies);
     let user_agent = headers
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let agent_verdict = if probe {
-        Some((Classification::Automated, HEAD_PROBE_REASON.to_string()))
-    } else {
-        super::classify::agent_verdict(kind, &user_agent, Some(ip))
-    };
+    // Headers that are not text are as good as absent to the classifier.
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let purpose = text("sec-purpose")
+        .or_else(|| text("purpose"))
+        .or_else(|| text("x-purpose"))
+        .or_else(|| text("x-moz"));
+    let request = request_verdict(
+        kind,
+        &RequestSignals {
+            method: method.as_str(),
+            user_agent: &user_agent,
+            ip: Some(ip),
+            accept: text("accept"),
+            referer: text("referer"),
+            via: text("via"),
+            sec_fetch_mode: text("sec-fetch-mode"),
+            sec_fetch_dest: text("sec-fetch-dest"),
+            purpose,
+        },
+    );
     Hit {
         kind,
-        agent_verdict,
+        request,
         token: token.to_string(),
         user_agent,
         client_ip: Some(ip),
@@ -518,18 +535,16 @@ enum HitResult {
     Failed,
 }
 
-/// Why a HEAD on a link is machine traffic: a person's browser always GETs the page.
-const HEAD_PROBE_REASON: &str = "HEAD request: a link checker probing the URL, not a person";
-
-/// Records a hit. `probe` (a HEAD on a link) is recorded as automated: link checkers and
-/// security gateways send it, a reader's browser never does.
+/// Records a hit, whatever its method: a HEAD or any other non-GET is recorded as automated
+/// (link checkers and gateways send them, a reader's client never does), so it neither counts
+/// nor notifies, and the timeline still shows it happened.
 async fn record_hit(
     state: &AppState,
     kind: EventKind,
+    method: &axum::http::Method,
     uri: &Uri,
     peer: SocketAddr,
     headers: &HeaderMap,
-    probe: bool,
 ) -> HitResult {
     let requests = match kind {
         EventKind::Open => &state.metrics.pixel_requests,
@@ -542,7 +557,7 @@ async fn record_hit(
         state.metrics.unknown_tokens.fetch_add(1, Ordering::Relaxed);
         return HitResult::Malformed;
     }
-    let hit = build_hit(state, kind, token, peer, headers, probe);
+    let hit = build_hit(state, kind, token, peer, method, headers);
     match state.db.record(hit).await {
         Ok(outcome) => {
             count_outcome(&state.metrics, kind, outcome.known, outcome.recorded);
@@ -563,21 +578,8 @@ async fn pixel(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    // A HEAD fetches no image, so nothing was shown: a link checker or proxy probing the URL.
-    if request.method() == axum::http::Method::HEAD {
-        state.metrics.pixel_requests.fetch_add(1, Ordering::Relaxed);
-        return pixel_response(StatusCode::OK);
-    }
-    match record_hit(
-        &state,
-        EventKind::Open,
-        request.uri(),
-        peer,
-        request.headers(),
-        false,
-    )
-    .await
-    {
+    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+    match record_hit(&state, EventKind::Open, method, uri, peer, headers).await {
         HitResult::Recorded(_) | HitResult::Malformed => pixel_response(StatusCode::OK),
         HitResult::Failed => pixel_response(StatusCode::SERVICE_UNAVAILABLE),
     }
@@ -627,17 +629,8 @@ async fn link(
     request: Request,
 ) -> Response {
     // The target is the URL registered for the token, never anything from the request.
-    let probe = request.method() == axum::http::Method::HEAD;
-    let outcome = match record_hit(
-        &state,
-        EventKind::Click,
-        request.uri(),
-        peer,
-        request.headers(),
-        probe,
-    )
-    .await
-    {
+    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+    let outcome = match record_hit(&state, EventKind::Click, method, uri, peer, headers).await {
         HitResult::Recorded(outcome) => outcome,
         HitResult::Malformed => return link_not_found(),
         HitResult::Failed => {
@@ -779,16 +772,40 @@ fn db_failure(state: &AppState, e: DbError) -> Response {
     json_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
 }
 
-async fn register_message(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    let user = match authenticate(&state, &headers).await {
+/// A registration whose declared size is over the limit is refused from its headers, before
+/// anything else: reading (or waiting for) a body that will be refused anyway would hold the
+/// connection until the request timeout. The connection is closed, since the body is not read.
+fn declared_too_large(headers: &HeaderMap) -> Option<Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    if declared <= MAX_REGISTRATION_BYTES as u64 {
+        return None;
+    }
+    let mut r = json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("a registration is at most {MAX_REGISTRATION_BYTES} bytes"),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(r)
+}
+
+async fn register_message(State(state): State<AppState>, request: Request) -> Response {
+    if let Some(refused) = declared_too_large(request.headers()) {
+        state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
+        return refused;
+    }
+    let user = match authenticate(&state, request.headers()).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let body = match body {
+    use axum::extract::FromRequest;
+    let body = match axum::body::Bytes::from_request(request, &state).await {
         Ok(b) => b,
         Err(e) => return json_error(e.status(), &e.body_text()),
     };
@@ -826,10 +843,44 @@ async fn events(
     };
     let limit = q.limit.unwrap_or(100).clamp(1, super::db::MAX_PAGE);
     match state.db.events(user, q.after, limit).await {
-        Ok(page) => Json(page).into_response(),
+        Ok(page) => Json(escape_page(page)).into_response(),
         Err(e @ DbError::BadCursor(_)) => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => db_failure(&state, e),
     }
+}
+
+/// Text that came from the network (agents, URLs) with every control and bidirectional
+/// formatting character written as `\u{…}`: whatever shows it — a terminal, a log, a web page —
+/// shows what was sent, and cannot be made to move the cursor or reorder the line.
+fn escape_controls(text: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hostile(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An event page as the API answers it: see [`escape_controls`].
+fn escape_page(mut page: super::db::EventPage) -> super::db::EventPage {
+    for e in &mut page.events {
+        e.user_agent = escape_controls(&e.user_agent);
+        e.url = e.url.as_deref().map(escape_controls);
+        e.recipient = escape_controls(&e.recipient);
+        e.message_id = escape_controls(&e.message_id);
+        e.client = escape_controls(&e.client);
+    }
+    page
 }
 
 async fn optouts(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -1041,6 +1092,16 @@ mod tests {
             truncate_ip("203.0.113.77".parse().unwrap(), 32, 128),
             "203.0.113.77"
         );
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_in_what_the_api_returns() {
+        assert_eq!(escape_controls("Mozilla/5.0 (X11)"), "Mozilla/5.0 (X11)");
+        assert_eq!(
+            escape_controls("a\u{1b}[2Jb\u{202e}gpj.exe\u{2066}\n"),
+            "a\\u{001b}[2Jb\\u{202e}gpj.exe\\u{2066}\\u{000a}"
+        );
+        assert_eq!(escape_controls("caf\u{e9} \u{9d}"), "caf\u{e9} \\u{009d}");
     }
 
     #[test]

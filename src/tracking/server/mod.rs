@@ -4,7 +4,11 @@
 //! [`super::token`] with the client.
 
 pub mod classify;
+#[cfg(test)]
+mod corpus_tests;
 pub mod db;
+#[cfg(test)]
+mod hardening_tests;
 pub mod http;
 
 pub use http::{

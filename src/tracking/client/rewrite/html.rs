@@ -387,6 +387,15 @@ fn pixel_html(url: &str) -> String {
     )
 }
 
+/// The trap: an anchor with nothing to click, hidden every way mail clients honour, so only a
+/// machine that follows every href in the mail ever requests it.
+fn trap_html(url: &str) -> String {
+    format!(
+        "<a href=\"{}\" aria-hidden=\"true\" tabindex=\"-1\" style=\"display:none;font-size:0;line-height:0;max-height:0;overflow:hidden;mso-hide:all\"></a>",
+        escape_html(url)
+    )
+}
+
 fn opt_out_html(url: &str) -> String {
     format!(
         "<p style=\"font-size:11px;color:#888888\"><a href=\"{}\" style=\"color:#888888\">Opt out of email tracking</a></p>",
@@ -398,7 +407,7 @@ pub(super) fn rewrite_html(
     s: &str,
     items: &[Item],
     links: &mut LinkTable,
-    pixel_url: Option<&str>,
+    pixel_and_trap: Option<(&str, &str)>,
     opt_out_url: Option<&str>,
 ) -> String {
     // (start, end, replacement) edits, in source order.
@@ -442,8 +451,9 @@ pub(super) fn rewrite_html(
     if let Some(url) = opt_out_url {
         insert.push_str(&opt_out_html(url));
     }
-    if let Some(url) = pixel_url {
-        insert.push_str(&pixel_html(url));
+    if let Some((pixel, trap)) = pixel_and_trap {
+        insert.push_str(&pixel_html(pixel));
+        insert.push_str(&trap_html(trap));
     }
     let insert_at = if insert.is_empty() {
         None
@@ -531,12 +541,39 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
 
+    /// What goes where the pixel goes: the pixel, then the hidden trap link.
+    fn pixel_and_trap(c: &super::super::TrackedCopy) -> String {
+        let trap = c.trap.as_ref().expect("a trap beside the pixel");
+        format!(
+            "{}{}",
+            pixel_html(c.pixel_url.as_deref().unwrap_or_default()),
+            trap_html(&format!("{BASE}/l/{}", trap.token))
+        )
+    }
+
+    #[test]
+    fn a_hidden_trap_link_goes_beside_the_pixel_and_is_registered_as_the_trap() {
+        let c = rewrite("<p>Hi <a href=\"https://example.com/a\">a</a></p>");
+        let trap = c.trap.clone().expect("trap");
+        assert!(trap.trap && !c.links.iter().any(|l| l.trap));
+        assert_ne!(trap.token, c.links[0].token);
+        assert!(
+            c.html
+                .contains(&format!("/l/{}\" aria-hidden=\"true\"", trap.token)),
+            "{}",
+            c.html
+        );
+        assert!(c.html.contains("display:none"));
+        // Nothing to click: the anchor is empty.
+        assert!(c.html.contains("mso-hide:all\"></a>"));
+    }
+
     #[test]
     fn pixel_goes_at_the_end_of_the_body() {
         let c = rewrite("<html><body><p>Hi</p></body></html>");
         let pixel = c.pixel_url.clone().unwrap();
         assert!(pixel.starts_with("https://t.example.com/p/") && pixel.ends_with(".gif"));
-        let expected = format!("<html><body><p>Hi</p>{}</body></html>", pixel_html(&pixel));
+        let expected = format!("<html><body><p>Hi</p>{}</body></html>", pixel_and_trap(&c));
         assert_eq!(c.html, expected);
         assert!(c.html.contains("<img alt=\"\" width=\"1\" height=\"1\""));
     }
@@ -654,10 +691,7 @@ mod tests {
         let t = &c.links[0].token;
         assert_eq!(
             c.html,
-            format!(
-                "<a href=\"{BASE}/l/{t}\">x</a>{}",
-                pixel_html(c.pixel_url.as_ref().unwrap())
-            )
+            format!("<a href=\"{BASE}/l/{t}\">x</a>{}", pixel_and_trap(&c))
         );
         // Tokens never carry the URL or the recipient.
         assert!(!t.contains("example"));
@@ -689,7 +723,7 @@ mod tests {
     #[test]
     fn pixel_goes_before_a_body_end_tag_that_has_no_start_tag() {
         let c = rewrite("<p>Hi</p><!-- </body> --></body></html>");
-        let pixel = pixel_html(c.pixel_url.as_deref().unwrap_or_default());
+        let pixel = pixel_and_trap(&c);
         assert_eq!(
             c.html,
             format!("<p>Hi</p><!-- </body> -->{pixel}</body></html>")

@@ -53,6 +53,9 @@ pub struct TrackedCopy {
     pub opt_out_url: Option<String>,
     /// One token per distinct rewritten URL, in order of first appearance.
     pub links: Vec<TrackedLink>,
+    /// The hidden trap link in the HTML, next to the pixel: no person sees or follows it, so a
+    /// hit on it shows a machine walking the mail. Registered with the links, shown nowhere.
+    pub trap: Option<TrackedLink>,
 }
 
 /// Builds the tracked copy for one recipient. Call it once per recipient: every call draws fresh
@@ -71,6 +74,12 @@ pub fn rewrite_for_recipient(
         .track_opens
         .then(|| format!("{base}/p/{recipient_token}.gif"));
     let mut links = LinkTable::new(&base, opts);
+    // Only beside a pixel: a copy tracked for links alone gets no extra link either.
+    let trap = pixel_url.as_ref().map(|_| TrackedLink {
+        token: new_tracking_token(),
+        url: format!("{base}/"),
+        trap: true,
+    });
 
     let generated;
     let html_in = match html {
@@ -80,22 +89,23 @@ pub fn rewrite_for_recipient(
             &generated
         }
     };
-    let (html_out, pixel_url) = match html::scan_html(html_in) {
+    let trap_url = trap.as_ref().map(|t| format!("{base}/l/{}", t.token));
+    let (html_out, pixel_url, trap) = match html::scan_html(html_in) {
         Ok(items) => {
             let html = html::rewrite_html(
                 html_in,
                 &items,
                 &mut links,
-                pixel_url.as_deref(),
+                pixel_url.as_deref().zip(trap_url.as_deref()),
                 opt_out_url.as_deref(),
             );
-            (html, pixel_url)
+            (html, pixel_url, trap)
         }
         Err(e) => {
             // Nothing was issued yet: the HTML goes out exactly as written, with no pixel and
             // no tracked link, so what the tracker registers matches what the recipient gets.
             tracing::warn!("tracked copy: the HTML part goes out unchanged, with no pixel or tracked link: {e}");
-            (html_in.to_string(), None)
+            (html_in.to_string(), None, None)
         }
     };
     let text_out = text.map(|t| text::rewrite_text(t, &mut links, opt_out_url.as_deref()));
@@ -106,6 +116,7 @@ pub fn rewrite_for_recipient(
         pixel_url,
         opt_out_url,
         links: links.issued,
+        trap,
     }
 }
 
@@ -159,6 +170,7 @@ impl<'a> LinkTable<'a> {
                 self.issued.push(TrackedLink {
                     token: new_tracking_token(),
                     url: url.to_string(),
+                    trap: false,
                 });
                 self.by_url.insert(url.to_string(), self.issued.len() - 1);
                 self.issued.len() - 1

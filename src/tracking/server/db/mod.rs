@@ -11,7 +11,8 @@ pub mod postgres;
 pub mod sqlite;
 
 use super::classify::{
-    classify_with_agent, Classification, EventKind, Observation, CLICK_BURST_SECONDS,
+    classify, is_sweep, sweep_reason, Classification, Confidence, EventKind, History,
+    RequestVerdict, CLICK_BURST_SECONDS,
 };
 pub use crate::tracking::wire::*;
 use chrono::{DateTime, Utc};
@@ -71,9 +72,9 @@ pub struct Hit {
     /// SHA-256 of an API token the request carried, if any: the sender's own opens are not counted.
     pub sender_token_hash: Option<String>,
     pub scanner_window_seconds: i64,
-    /// [`classify::agent_verdict`](super::classify::agent_verdict) for this request, computed
-    /// by the caller so the single database writer does not have to.
-    pub agent_verdict: Option<(Classification, String)>,
+    /// [`classify::request_verdict`](super::classify::request_verdict) for this request,
+    /// computed by the caller so the single database writer does not have to.
+    pub request: RequestVerdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,10 @@ pub(crate) struct EventRow {
     pub ip: Option<String>,
     pub classification: String,
     pub reason: String,
+    pub confidence: String,
+    pub client: String,
+    /// Ids separated by commas (see [`Event::reclassified`]).
+    pub reclassified: String,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -128,6 +133,13 @@ impl TryFrom<EventRow> for Event {
                 DbError::Other(format!("bad classification {:?}", r.classification))
             })?,
             reason: r.reason,
+            confidence: Confidence::parse(&r.confidence).unwrap_or_default(),
+            client: r.client,
+            reclassified: r
+                .reclassified
+                .split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect(),
         })
     }
 }
@@ -177,8 +189,10 @@ pub(crate) struct Target {
     /// The owner was removed (without purge): its links still answer, nothing is recorded.
     pub owner_removed: bool,
     pub opted_out: bool,
-    /// Distinct links this recipient's copy has.
+    /// Distinct links this recipient's copy has, its hidden trap link not counted.
     pub links_total: usize,
+    /// The token is this copy's hidden trap link.
+    pub trap: bool,
 }
 
 /// Recently resolved tokens, so a hot pixel costs one insert and no join. Entries live
@@ -243,14 +257,36 @@ impl TargetCache {
 /// A classified event ready to insert.
 pub(crate) struct NewEvent {
     pub classification: Classification,
+    pub confidence: Confidence,
     pub reason: String,
-    /// Earlier clicks in the same burst should be marked automated too.
-    pub burst: bool,
+    pub client: String,
+    /// Earlier events this one shows to be automated, to re-mark with its reason.
+    pub reclassify: Option<Reclassify>,
 }
 
-/// Decides whether and how a hit on a known target is recorded. `clicked_in_burst` counts the
-/// distinct links this recipient clicked within [`CLICK_BURST_SECONDS`] before, this one included.
-pub(crate) fn decide(hit: &Hit, target: &Target, clicked_in_burst: usize) -> Option<NewEvent> {
+/// Which earlier events of the recipient a new event re-marks as automated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reclassify {
+    /// A sweep: the recipient's clicks since the burst cutoff.
+    Sweep,
+    /// The trap link: the same visitor's events (same stored address and agent). Not the rest
+    /// of the burst: a person who opened seconds before a scanner walked the mail stays a person.
+    Trap,
+}
+
+/// What the database found about a hit's recipient before deciding.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts {
+    /// Distinct links clicked within [`CLICK_BURST_SECONDS`] before, this one included.
+    pub clicked_in_burst: usize,
+    /// A not-automated open of this recipient came before.
+    pub opened_before: bool,
+    /// This recipient's trap link was hit from the same stored address and agent.
+    pub visitor_hit_trap: bool,
+}
+
+/// Decides whether and how a hit on a known target is recorded.
+pub(crate) fn decide(hit: &Hit, target: &Target, facts: Facts) -> Option<NewEvent> {
     if target.opted_out || target.owner_removed {
         return None;
     }
@@ -261,27 +297,45 @@ pub(crate) fn decide(hit: &Hit, target: &Target, clicked_in_burst: usize) -> Opt
     {
         return None;
     }
-    let (classification, reason) = classify_with_agent(
-        &Observation {
-            kind: hit.kind,
-            user_agent: &hit.user_agent,
-            ip: hit.client_ip,
-            at: hit.at,
-            sent_at: target.sent_at,
-            scanner_window_seconds: hit.scanner_window_seconds,
-            links_total: target.links_total,
-            links_clicked_in_burst: clicked_in_burst,
-        },
-        hit.agent_verdict.clone(),
-    );
-    let burst = hit.kind == EventKind::Click
-        && classification == Classification::Automated
-        && reason.starts_with("all ");
+    let history = History {
+        at: hit.at,
+        sent_at: target.sent_at,
+        scanner_window_seconds: hit.scanner_window_seconds,
+        links_total: target.links_total,
+        links_clicked_in_burst: facts.clicked_in_burst,
+        opened_before: facts.opened_before,
+        trap: target.trap,
+        visitor_hit_trap: facts.visitor_hit_trap,
+    };
+    let verdict = classify(hit.kind, &hit.request, &history);
+    let reclassify = if target.trap {
+        Some(Reclassify::Trap)
+    } else if hit.kind == EventKind::Click
+        && verdict.classification == Classification::Automated
+        && is_sweep(&history)
+        && verdict.reason == sweep_reason(&history)
+    {
+        Some(Reclassify::Sweep)
+    } else {
+        None
+    };
+    let client = if target.trap && hit.request.client.is_empty() {
+        "Link scanner".to_string()
+    } else {
+        hit.request.client.clone()
+    };
     Some(NewEvent {
-        classification,
-        reason,
-        burst,
+        classification: verdict.classification,
+        confidence: verdict.confidence,
+        reason: verdict.reason,
+        client,
+        reclassify,
     })
+}
+
+/// The `reclassified` column: ids separated by commas.
+pub(crate) fn join_ids(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 pub(crate) fn burst_cutoff(at: DateTime<Utc>) -> DateTime<Utc> {

@@ -79,10 +79,28 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_user_removal",
         "ALTER TABLE users ADD COLUMN removed_at TIMESTAMPTZ;",
     ),
+    // Verdicts with a confidence and the client named; the ids an event re-marked automated;
+    // each copy's hidden trap link.
+    (
+        "0003_verdicts",
+        "ALTER TABLE events ADD COLUMN confidence TEXT NOT NULL DEFAULT 'likely';
+         ALTER TABLE events ADD COLUMN client TEXT NOT NULL DEFAULT '';
+         ALTER TABLE events ADD COLUMN reclassified TEXT NOT NULL DEFAULT '';
+         ALTER TABLE links ADD COLUMN trap BOOLEAN NOT NULL DEFAULT false;
+         CREATE INDEX events_recipient ON events (recipient_id, at);",
+    ),
+    // "Did this visitor follow the copy's trap link?" goes from the trap link to its clicks:
+    // through the recipient's events it read every open of the copy, once per hit.
+    (
+        "0004_events_by_link",
+        "CREATE INDEX events_link ON events (link_id) WHERE link_id IS NOT NULL;",
+    ),
 ];
 
 /// Any constant works; it only has to be the same for every instance migrating at once.
 const MIGRATION_LOCK: i64 = 0x7469_6469_6e67;
+/// Serializes registrations across instances (see [`register`]).
+const REGISTRATION_LOCK: i64 = 0x7469_6469_6e68;
 /// Concurrent batch writers per instance: while some batches wait for PostgreSQL's WAL flush,
 /// others are collected and sent. Measured at -c64 on the 2-core bench machine: 2 writers
 /// 6.7 k opens/s, 4 7.8 k, 8 9.7 k (at about twice the database CPU per open of 2 writers).
@@ -195,9 +213,10 @@ async fn writer_loop(
 /// `links` and `messages` are only inserted, or deleted with their user by a purge, which the
 /// per-batch [`RECIPIENT_STATE_SQL`] notices), so other instances cannot make them stale.
 const OPEN_TARGET_SQL: &str =
-    "SELECT r.id, r.message_pk, m.user_id, m.sent_at, NULL::bigint, NULL::text
+    "SELECT r.id, r.message_pk, m.user_id, m.sent_at, NULL::bigint, NULL::text, false
      FROM recipients r JOIN messages m ON m.id = r.message_pk WHERE r.token = $1";
-const CLICK_TARGET_SQL: &str = "SELECT r.id, r.message_pk, m.user_id, m.sent_at, l.id, l.url
+const CLICK_TARGET_SQL: &str =
+    "SELECT r.id, r.message_pk, m.user_id, m.sent_at, l.id, l.url, l.trap
      FROM links l JOIN recipients r ON r.id = l.recipient_id
      JOIN messages m ON m.id = r.message_pk WHERE l.token = $1";
 
@@ -206,16 +225,19 @@ const CLICK_TARGET_SQL: &str = "SELECT r.id, r.message_pk, m.user_id, m.sent_at,
 /// their user): read once per batch for all its recipients. A purged recipient has no row here.
 const RECIPIENT_STATE_SQL: &str = "SELECT r.id, u.token_hash, u.removed_at IS NOT NULL,
         EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
-        (SELECT count(*) FROM links l WHERE l.recipient_id = r.id)
+        (SELECT count(*) FROM links l WHERE l.recipient_id = r.id AND NOT l.trap),
+        EXISTS (SELECT 1 FROM links l JOIN events e ON e.link_id = l.id
+                WHERE l.recipient_id = r.id AND l.trap)
      FROM recipients r JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
      WHERE r.id = ANY($1)";
 
 /// All opens of a batch go in with one statement: one round trip instead of one per open.
 const INSERT_OPENS_SQL: &str = "INSERT INTO events (user_id, message_pk, recipient_id, kind, at,
-                            user_agent, ip, classification, reason)
-     SELECT u, m, r, 'open', a, ua, ip, c, why
+                            user_agent, ip, classification, reason, confidence, client)
+     SELECT u, m, r, 'open', a, ua, ip, c, why, conf, cl
      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[],
-                 $6::text[], $7::text[], $8::text[]) AS t (u, m, r, a, ua, ip, c, why)";
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+          AS t (u, m, r, a, ua, ip, c, why, conf, cl)";
 
 /// Column arrays for [`INSERT_OPENS_SQL`].
 #[derive(Default)]
@@ -228,6 +250,8 @@ struct OpenRows {
     ip: Vec<Option<String>>,
     classification: Vec<&'static str>,
     reason: Vec<String>,
+    confidence: Vec<&'static str>,
+    client: Vec<String>,
 }
 
 async fn record_batch(
@@ -284,6 +308,7 @@ async fn record_batch_on(
                     row.get::<_, bool>(2),
                     row.get::<_, bool>(3),
                     links,
+                    row.get::<_, bool>(5),
                 ),
             );
         }
@@ -296,7 +321,9 @@ async fn record_batch_on(
             outcomes.push(HitOutcome::unknown());
             continue;
         };
-        let Some((owner_hash, removed, opted_out, links)) = state.get(&target.recipient_id) else {
+        let Some((owner_hash, removed, opted_out, links, trap_hit)) =
+            state.get(&target.recipient_id)
+        else {
             outcomes.push(HitOutcome::unknown());
             continue;
         };
@@ -304,8 +331,17 @@ async fn record_batch_on(
         target.owner_removed = *removed;
         target.opted_out = *opted_out;
         target.links_total = *links as usize;
+        // Only a recipient whose trap was hit costs the query that asks whether it was this visitor.
+        let visitor_hit_trap = *trap_hit && visitor_hit_trap(db, hit, &target).await?;
         let recorded = match hit.kind {
-            EventKind::Open => match decide(hit, &target, 0) {
+            EventKind::Open => match decide(
+                hit,
+                &target,
+                Facts {
+                    visitor_hit_trap,
+                    ..Facts::default()
+                },
+            ) {
                 Some(event) => {
                     opens.user_id.push(target.user_id);
                     opens.message_pk.push(target.message_pk);
@@ -315,12 +351,14 @@ async fn record_batch_on(
                     opens.ip.push(hit.stored_ip.clone());
                     opens.classification.push(event.classification.as_str());
                     opens.reason.push(event.reason);
+                    opens.confidence.push(event.confidence.as_str());
+                    opens.client.push(event.client);
                     true
                 }
                 None => false,
             },
             // Clicks go in one by one, in order: the burst rule counts the clicks before them.
-            EventKind::Click => record_click(db, hit, &target).await?,
+            EventKind::Click => record_click(db, hit, &target, visitor_hit_trap).await?,
         };
         outcomes.push(HitOutcome {
             known: true,
@@ -341,6 +379,8 @@ async fn record_batch_on(
                 &opens.ip,
                 &opens.classification,
                 &opens.reason,
+                &opens.confidence,
+                &opens.client,
             ],
         )
         .await?;
@@ -373,36 +413,103 @@ async fn lookup(
         owner_removed: false,
         opted_out: false,
         links_total: 0,
+        trap: row.get(6),
     }))
 }
 
+/// Whether this recipient's trap link was hit from the hit's stored address and agent.
+async fn visitor_hit_trap(client: &impl GenericClient, hit: &Hit, target: &Target) -> Result<bool> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM links l JOIN events e ON e.link_id = l.id
+                            WHERE l.recipient_id = $1 AND l.trap
+                              AND e.ip IS NOT DISTINCT FROM $2 AND e.user_agent = $3)",
+        )
+        .await?;
+    Ok(client
+        .query_one(
+            &stmt,
+            &[
+                &target.recipient_id,
+                &hit.stored_ip,
+                &clip_user_agent(&hit.user_agent),
+            ],
+        )
+        .await?
+        .get(0))
+}
+
 /// Classifies and inserts one click; true when it was recorded.
-async fn record_click(client: &impl GenericClient, hit: &Hit, target: &Target) -> Result<bool> {
+async fn record_click(
+    client: &impl GenericClient,
+    hit: &Hit,
+    target: &Target,
+    visitor_hit_trap: bool,
+) -> Result<bool> {
     let cutoff = burst_cutoff(hit.at);
-    let clicked_in_burst = match target.link_id {
-        Some(link_id) => {
-            let stmt = client
-                .prepare_cached(
-                    "SELECT count(DISTINCT link_id) FROM events
-                     WHERE recipient_id = $1 AND kind = 'click' AND at >= $2 AND link_id <> $3",
-                )
-                .await?;
-            let others: i64 = client
-                .query_one(&stmt, &[&target.recipient_id, &cutoff, &link_id])
-                .await?
-                .get(0);
-            others as usize + 1
-        }
-        None => 0,
+    let mut facts = Facts {
+        visitor_hit_trap,
+        ..Facts::default()
     };
-    let Some(event) = decide(hit, target, clicked_in_burst) else {
+    if let Some(link_id) = target.link_id {
+        let stmt = client
+            .prepare_cached(
+                "SELECT (SELECT count(DISTINCT e.link_id) FROM events e
+                         JOIN links l ON l.id = e.link_id
+                         WHERE e.recipient_id = $1 AND e.kind = 'click' AND e.at >= $2
+                           AND e.link_id <> $3 AND NOT l.trap),
+                        EXISTS (SELECT 1 FROM events WHERE recipient_id = $1 AND kind = 'open'
+                                AND classification <> 'automated')",
+            )
+            .await?;
+        let row = client
+            .query_one(&stmt, &[&target.recipient_id, &cutoff, &link_id])
+            .await?;
+        facts.clicked_in_burst = row.get::<_, i64>(0) as usize + 1;
+        facts.opened_before = row.get(1);
+    }
+    let Some(event) = decide(hit, target, facts) else {
         return Ok(false);
+    };
+    let ua = clip_user_agent(&hit.user_agent);
+    // Re-marked before the insert, so the new event is not among them.
+    let reclassified: Vec<i64> = match event.reclassify {
+        None => Vec::new(),
+        Some(Reclassify::Sweep) => client
+            .query(
+                "UPDATE events SET classification = 'automated', confidence = $3, reason = $4
+                 WHERE recipient_id = $1 AND kind = 'click' AND at >= $2
+                   AND (classification <> 'automated' OR reason <> $4)
+                 RETURNING id",
+                &[
+                    &target.recipient_id,
+                    &cutoff,
+                    &event.confidence.as_str(),
+                    &event.reason,
+                ],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+        Some(Reclassify::Trap) => client
+            .query(
+                "UPDATE events SET classification = 'automated', confidence = 'certain', reason = $4
+                 WHERE recipient_id = $1 AND classification <> 'automated'
+                   AND ip IS NOT DISTINCT FROM $2 AND user_agent = $3
+                 RETURNING id",
+                &[&target.recipient_id, &hit.stored_ip, &ua, &event.reason],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
     };
     let stmt = client
         .prepare_cached(
             "INSERT INTO events (user_id, message_pk, recipient_id, link_id, kind, at, user_agent,
-                                 ip, classification, reason)
-             VALUES ($1, $2, $3, $4, 'click', $5, $6, $7, $8, $9)",
+                                 ip, classification, reason, confidence, client, reclassified)
+             VALUES ($1, $2, $3, $4, 'click', $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .await?;
     client
@@ -414,22 +521,16 @@ async fn record_click(client: &impl GenericClient, hit: &Hit, target: &Target) -
                 &target.recipient_id,
                 &target.link_id,
                 &hit.at,
-                &clip_user_agent(&hit.user_agent),
+                &ua,
                 &hit.stored_ip,
                 &event.classification.as_str(),
                 &event.reason,
+                &event.confidence.as_str(),
+                &event.client,
+                &join_ids(&reclassified),
             ],
         )
         .await?;
-    if event.burst {
-        client
-            .execute(
-                "UPDATE events SET classification = 'automated', reason = $3
-                 WHERE recipient_id = $1 AND kind = 'click' AND at >= $2",
-                &[&target.recipient_id, &cutoff, &event.reason],
-            )
-            .await?;
-    }
     Ok(true)
 }
 
@@ -442,6 +543,10 @@ async fn register(pool: &Pool, user_id: i64, reg: &Registration) -> Result<()> {
         &[&user_id, &reg.message_id, &reg.sent_at],
     )
     .await?;
+    // Registrations take turns (they are rare), so the check that a token is not already the
+    // other kind's (pixel vs link) cannot race another instance's registration.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REGISTRATION_LOCK])
+        .await?;
     let message_pk: i64 = tx
         .query_one(
             "SELECT id FROM messages WHERE user_id = $1 AND message_id = $2",
@@ -450,6 +555,18 @@ async fn register(pool: &Pool, user_id: i64, reg: &Registration) -> Result<()> {
         .await?
         .get(0);
     for rcpt in &reg.recipients {
+        // One token names one thing: a pixel token that is some link's token would let whoever
+        // registered the link decide where the other's pixel URL leads.
+        let is_link: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM links WHERE token = $1)",
+                &[&rcpt.token],
+            )
+            .await?
+            .get(0);
+        if is_link {
+            return Err(DbError::TokenConflict(rcpt.token.clone()));
+        }
         // ON CONFLICT keeps a concurrent registration of the same tokens from failing.
         tx.execute(
             "INSERT INTO recipients (message_pk, address, token) VALUES ($1, $2, $3)
@@ -468,10 +585,20 @@ async fn register(pool: &Pool, user_id: i64, reg: &Registration) -> Result<()> {
             return Err(DbError::TokenConflict(rcpt.token.clone()));
         }
         for link in &rcpt.links {
+            let is_recipient: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM recipients WHERE token = $1)",
+                    &[&link.token],
+                )
+                .await?
+                .get(0);
+            if is_recipient {
+                return Err(DbError::TokenConflict(link.token.clone()));
+            }
             tx.execute(
-                "INSERT INTO links (recipient_id, token, url) VALUES ($1, $2, $3)
+                "INSERT INTO links (recipient_id, token, url, trap) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (token) DO NOTHING",
-                &[&recipient_id, &link.token, &link.url],
+                &[&recipient_id, &link.token, &link.url, &link.trap],
             )
             .await?;
             let owner: i64 = tx
@@ -656,7 +783,8 @@ impl TrackerDb for PostgresDb {
             let stmt = client
                 .prepare_cached(
                     "SELECT e.tx, e.id, e.kind, m.message_id, r.address, l.url, e.at,
-                            e.user_agent, e.ip, e.classification, e.reason
+                            e.user_agent, e.ip, e.classification, e.reason, e.confidence,
+                            e.client, e.reclassified
                      FROM events e
                      JOIN messages m ON m.id = e.message_pk
                      JOIN recipients r ON r.id = e.recipient_id
@@ -685,6 +813,9 @@ impl TrackerDb for PostgresDb {
                     ip: row.get(8),
                     classification: row.get(9),
                     reason: row.get(10),
+                    confidence: row.get(11),
+                    client: row.get(12),
+                    reclassified: row.get(13),
                 })?);
             }
             Ok(EventPage {

@@ -81,6 +81,22 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_user_removal",
         "ALTER TABLE users ADD COLUMN removed_at TEXT;",
     ),
+    // Verdicts with a confidence and the client named; the ids an event re-marked automated;
+    // each copy's hidden trap link.
+    (
+        "0003_verdicts",
+        "ALTER TABLE events ADD COLUMN confidence TEXT NOT NULL DEFAULT 'likely';
+         ALTER TABLE events ADD COLUMN client TEXT NOT NULL DEFAULT '';
+         ALTER TABLE events ADD COLUMN reclassified TEXT NOT NULL DEFAULT '';
+         ALTER TABLE links ADD COLUMN trap INTEGER NOT NULL DEFAULT 0;
+         CREATE INDEX events_recipient ON events (recipient_id, at);",
+    ),
+    // "Did this visitor follow the copy's trap link?" goes from the trap link to its clicks:
+    // through the recipient's events it read every open of the copy, once per hit.
+    (
+        "0004_events_by_link",
+        "CREATE INDEX events_link ON events (link_id) WHERE link_id IS NOT NULL;",
+    ),
 ];
 
 /// Fixed-width UTC so that text order is time order.
@@ -267,17 +283,17 @@ fn record_batch(
 const TARGET_COLUMNS: &str = "r.id, r.message_pk, m.user_id, m.sent_at, u.token_hash,
     u.removed_at IS NOT NULL,
     EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
-    (SELECT count(*) FROM links l2 WHERE l2.recipient_id = r.id)";
+    (SELECT count(*) FROM links l2 WHERE l2.recipient_id = r.id AND l2.trap = 0)";
 
 fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Target>> {
     let sql = match kind {
         EventKind::Open => format!(
-            "SELECT {TARGET_COLUMNS}, NULL, NULL FROM recipients r
+            "SELECT {TARGET_COLUMNS}, NULL, NULL, 0 FROM recipients r
              JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
              WHERE r.token = ?1"
         ),
         EventKind::Click => format!(
-            "SELECT {TARGET_COLUMNS}, l.id, l.url FROM links l
+            "SELECT {TARGET_COLUMNS}, l.id, l.url, l.trap FROM links l
              JOIN recipients r ON r.id = l.recipient_id
              JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
              WHERE l.token = ?1"
@@ -297,6 +313,7 @@ fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Targ
                 r.get::<_, i64>(7)?,
                 r.get::<_, Option<i64>>(8)?,
                 r.get::<_, Option<String>>(9)?,
+                r.get::<_, bool>(10)?,
             ))
         })
         .optional()?;
@@ -311,6 +328,7 @@ fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Targ
         links,
         link_id,
         url,
+        trap,
     )) = row
     else {
         return Ok(None);
@@ -326,6 +344,7 @@ fn lookup(conn: &Connection, kind: EventKind, token: &str) -> Result<Option<Targ
         owner_removed: removed,
         opted_out,
         links_total: links as usize,
+        trap,
     }))
 }
 
@@ -341,29 +360,78 @@ fn record_one(conn: &Connection, hit: &Hit, cache: &mut TargetCache) -> Result<H
         },
     };
     let cutoff = fmt_time(burst_cutoff(hit.at));
-    let clicked_in_burst = match target.link_id {
-        Some(link_id) => {
-            let others: i64 = conn
-                .prepare_cached(
-                    "SELECT count(DISTINCT link_id) FROM events
-                     WHERE recipient_id = ?1 AND kind = 'click' AND at >= ?2 AND link_id != ?3",
-                )?
-                .query_row(params![target.recipient_id, cutoff, link_id], |r| r.get(0))?;
-            others as usize + 1
-        }
-        None => 0,
-    };
-    let Some(event) = decide(hit, &target, clicked_in_burst) else {
+    let ua = clip_user_agent(&hit.user_agent);
+    let mut facts = Facts::default();
+    if let Some(link_id) = target.link_id {
+        let others: i64 = conn
+            .prepare_cached(
+                "SELECT count(DISTINCT e.link_id) FROM events e JOIN links l ON l.id = e.link_id
+                 WHERE e.recipient_id = ?1 AND e.kind = 'click' AND e.at >= ?2
+                   AND e.link_id != ?3 AND l.trap = 0",
+            )?
+            .query_row(params![target.recipient_id, cutoff, link_id], |r| r.get(0))?;
+        facts.clicked_in_burst = others as usize + 1;
+        facts.opened_before = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE recipient_id = ?1 AND kind = 'open'
+                                AND classification != 'automated')",
+            )?
+            .query_row([target.recipient_id], |r| r.get(0))?;
+    }
+    facts.visitor_hit_trap = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM links l JOIN events e INDEXED BY events_link
+                                ON e.link_id = l.id
+                            WHERE l.recipient_id = ?1 AND l.trap = 1
+                              AND e.ip IS ?2 AND e.user_agent = ?3)",
+        )?
+        .query_row(params![target.recipient_id, hit.stored_ip, ua], |r| {
+            r.get(0)
+        })?;
+    let Some(event) = decide(hit, &target, facts) else {
         return Ok(HitOutcome {
             known: true,
             recorded: false,
             url: target.url,
         });
     };
+    // Re-marked before the insert, so the new event is not among them.
+    let reclassified: Vec<i64> = match event.reclassify {
+        None => Vec::new(),
+        Some(Reclassify::Sweep) => conn
+            .prepare_cached(
+                "UPDATE events SET classification = 'automated', confidence = ?3, reason = ?4
+                 WHERE recipient_id = ?1 AND kind = 'click' AND at >= ?2
+                   AND (classification != 'automated' OR reason != ?4)
+                 RETURNING id",
+            )?
+            .query_map(
+                params![
+                    target.recipient_id,
+                    cutoff,
+                    event.confidence.as_str(),
+                    event.reason
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?,
+        Some(Reclassify::Trap) => conn
+            .prepare_cached(
+                "UPDATE events SET classification = 'automated', confidence = 'certain', reason = ?4
+                 WHERE recipient_id = ?1 AND classification != 'automated'
+                   AND ip IS ?2 AND user_agent = ?3
+                 RETURNING id",
+            )?
+            .query_map(
+                params![target.recipient_id, hit.stored_ip, ua, event.reason],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?,
+    };
     conn.prepare_cached(
         "INSERT INTO events (user_id, message_pk, recipient_id, link_id, kind, at, user_agent, ip,
-                             classification, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             classification, reason, confidence, client, reclassified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         target.user_id,
@@ -372,18 +440,14 @@ fn record_one(conn: &Connection, hit: &Hit, cache: &mut TargetCache) -> Result<H
         target.link_id,
         hit.kind.as_str(),
         fmt_time(hit.at),
-        clip_user_agent(&hit.user_agent),
+        ua,
         hit.stored_ip,
         event.classification.as_str(),
         event.reason,
+        event.confidence.as_str(),
+        event.client,
+        join_ids(&reclassified),
     ])?;
-    if event.burst {
-        conn.prepare_cached(
-            "UPDATE events SET classification = 'automated', reason = ?3
-             WHERE recipient_id = ?1 AND kind = 'click' AND at >= ?2",
-        )?
-        .execute(params![target.recipient_id, cutoff, event.reason])?;
-    }
     Ok(HitOutcome {
         known: true,
         recorded: true,
@@ -419,6 +483,11 @@ fn register(conn: &mut Connection, user_id: i64, reg: &Registration) -> Result<(
         let recipient_id = match existing {
             Some((id, pk)) if pk == message_pk => id,
             Some(_) => return Err(DbError::TokenConflict(rcpt.token.clone())),
+            // One token names one thing: a pixel token that is some link's token would let
+            // whoever registered the link decide where the other's pixel URL leads.
+            None if token_is_link(&tx, &rcpt.token)? => {
+                return Err(DbError::TokenConflict(rcpt.token.clone()))
+            }
             None => {
                 tx.execute(
                     "INSERT INTO recipients (message_pk, address, token) VALUES (?1, ?2, ?3)",
@@ -438,10 +507,13 @@ fn register(conn: &mut Connection, user_id: i64, reg: &Registration) -> Result<(
             match owner {
                 Some(id) if id == recipient_id => {}
                 Some(_) => return Err(DbError::TokenConflict(link.token.clone())),
+                None if token_is_recipient(&tx, &link.token)? => {
+                    return Err(DbError::TokenConflict(link.token.clone()))
+                }
                 None => {
                     tx.execute(
-                        "INSERT INTO links (recipient_id, token, url) VALUES (?1, ?2, ?3)",
-                        params![recipient_id, link.token, link.url],
+                        "INSERT INTO links (recipient_id, token, url, trap) VALUES (?1, ?2, ?3, ?4)",
+                        params![recipient_id, link.token, link.url, link.trap],
                     )?;
                 }
             }
@@ -449,6 +521,18 @@ fn register(conn: &mut Connection, user_id: i64, reg: &Registration) -> Result<(
     }
     tx.commit()?;
     Ok(())
+}
+
+fn token_is_link(conn: &Connection, token: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM links WHERE token = ?1)")?
+        .query_row([token], |r| r.get(0))?)
+}
+
+fn token_is_recipient(conn: &Connection, token: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM recipients WHERE token = ?1)")?
+        .query_row([token], |r| r.get(0))?)
 }
 
 /// The user's id and whether it was removed.
@@ -478,7 +562,7 @@ fn events_page(
     };
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.kind, m.message_id, r.address, l.url, e.at, e.user_agent, e.ip,
-                e.classification, e.reason
+                e.classification, e.reason, e.confidence, e.client, e.reclassified
          FROM events e
          JOIN messages m ON m.id = e.message_pk
          JOIN recipients r ON r.id = e.recipient_id
@@ -499,6 +583,9 @@ fn events_page(
                 ip: r.get(7)?,
                 classification: r.get(8)?,
                 reason: r.get(9)?,
+                confidence: r.get(10)?,
+                client: r.get(11)?,
+                reclassified: r.get(12)?,
             },
             r.get::<_, String>(5)?,
         ))
