@@ -4,6 +4,7 @@
 //! `runtime::compose`. The body's editing widget lives in `ui`; it reports the text back as
 //! [`ComposeMsg::Body`].
 
+use super::followups::RemindChoice;
 use super::view::{ComposeKind, ComposeRequest};
 use crate::mail::compose::{Attachment, Draft, Mailbox};
 use crate::tracking::client::send::TrackingChoice;
@@ -68,6 +69,8 @@ pub struct ComposeOpen {
     pub resumed: bool,
     /// The account's tracking defaults: the choice made for its last sent mail.
     pub tracking: TrackingChoice,
+    /// "Remind me if no reply": the choice made for the account's last sent mail.
+    pub remind: Option<RemindChoice>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +92,8 @@ pub struct Composer {
     pub sending: bool,
     /// "Track opens" / "track links" for this mail; always shown in the header.
     pub tracking: TrackingChoice,
+    /// "Remind me if no reply in N days" for this mail (`None`: off); shown beside tracking.
+    pub remind: Option<RemindChoice>,
     /// The draft as opened, to tell whether leaving loses anything.
     opened: Option<Draft>,
     pub(super) last_autosave: i64,
@@ -113,6 +118,8 @@ pub enum ComposeEffect {
         draft: Box<Draft>,
         /// "Track opens" / "track links" as set in the composer.
         tracking: TrackingChoice,
+        /// The reminder as set in the composer.
+        remind: Option<RemindChoice>,
         now: i64,
     },
     Suggest {
@@ -205,6 +212,7 @@ impl Composer {
             accounts: open.accounts,
             sending: false,
             tracking: open.tracking,
+            remind: open.remind,
             last_autosave: now,
         }
     }

@@ -6,6 +6,7 @@ use super::action::Action;
 use super::activity::{ActivityEffect, ActivityMsg};
 use super::compose::{ComposeEffect, ComposeMsg};
 use super::contact::{PeopleEffect, PeopleMsg};
+use super::followups::{FollowUpEffect, FollowUpMsg};
 use super::input::InputKey;
 use super::outbox_view::{OutboxEffect, OutboxMsg};
 use super::tracking_urls::ReaderContent;
@@ -63,6 +64,8 @@ pub enum Effect {
     People(PeopleEffect),
     /// The tracking views: timeline, activity feed, marks, bell (see `app::activity`).
     Activity(ActivityEffect),
+    /// The Follow up filter's snooze and done (see `app::followups`).
+    FollowUp(FollowUpEffect),
     Quit,
 }
 
@@ -118,6 +121,8 @@ pub enum Msg {
     People(PeopleMsg),
     /// Tracking: the poller's news and the tracking views' answers.
     Activity(ActivityMsg),
+    /// Reminders that came due, and the Follow up filter's answers.
+    FollowUps(FollowUpMsg),
 }
 
 /// The poller's reports as app messages: every report that says new data reached the store folds

@@ -158,6 +158,21 @@ pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
     let json = record.as_ref().map(|r| r.to_json());
     let id = outbox::enqueue(&store, &draft, json.as_deref(), now())?;
     tracking::send::remember_choice(&store, &draft.account, choice)?;
+    if let Some(after) = args.remind_after {
+        let due = crate::app::runtime::followups::set_reminder(
+            &store,
+            &draft,
+            after,
+            args.remind_if.into(),
+        )?;
+        if std::io::stderr().is_terminal() {
+            let due = chrono::DateTime::from_timestamp(due, 0).unwrap_or_default();
+            eprintln!(
+                "tidings: reminder at {} unless someone answers",
+                crate::clock::format_local(due)
+            );
+        }
+    }
     let (mut ob, planner) = tracked_outbox(ctx, &store, args.untracked_if_tracker_down);
     let results = ob.flush(&mut store, Which::One(id), now())?;
     print_warnings(&planner);

@@ -2,8 +2,11 @@
 //! app is closed (docs/tracking.md has a systemd user unit), one poller per tracker the accounts
 //! use. `--once` polls until caught up and exits, for scripts and tests. It may run beside the
 //! TUI on the same data dir: each event notifies once in total (see `tracking::client::poller`).
+//! It also raises reminders that came due (`app::runtime::followups`), once in total likewise;
+//! with no tracker configured it does only that.
 
 use super::{Context, WatchArgs};
+use crate::app::runtime::followups;
 use crate::tracking::client::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,8 +33,13 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Some(a) => Some(tracking_account(ctx, Some(a))?),
         None => None,
     };
-    let configs = PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path())
-        .map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?;
+    let configs =
+        match PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path()) {
+            // Reminders need no tracker.
+            Err(poller::PollError::NoBaseUrl) => Vec::new(),
+            c => c.map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?,
+        };
+    let db = ctx.paths.db_path();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -49,14 +57,20 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
                     writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
                 }
             }
+            for n in followups::remind_round(&ctx.config, &db).await? {
+                writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
+        let (rtx, mut reminders) = tokio::sync::mpsc::unbounded_channel();
+        let remind = followups::spawn_reminders(ctx.config.clone(), db, rtx);
+        let polling = !configs.is_empty();
         let mut handle = poller::spawn_all(configs)?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
-                ev = handle.events.recv() => match ev {
+                ev = handle.events.recv(), if polling => match ev {
                     Some(PollerEvent::Notification(n)) => {
                         writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
                     }
@@ -68,13 +82,18 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
                     Some(PollerEvent::NewEvents { .. }) => {}
                     None => return Ok(ExitCode::FAILURE),
                 },
+                Some(n) = reminders.recv() => {
+                    writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
+                }
                 // systemd stops the unit with SIGTERM: finish the current poll, exit 0.
                 _ = tokio::signal::ctrl_c() => break,
                 _ = terminate.recv() => break,
             }
         }
         handle.stop();
+        remind.stop();
         let _ = handle.task.await;
+        let _ = remind.task.await;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -15,5 +15,6 @@ pub mod ops;
 pub mod outbox;
 pub mod parse;
 pub mod render;
+pub mod replies;
 pub mod smtp;
 pub mod sync;

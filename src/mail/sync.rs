@@ -31,6 +31,7 @@ use super::fetch::pipelined;
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
 use super::parse::{parse_envelope, parse_message};
+use super::replies;
 use crate::config::BodyPolicy;
 use crate::store::{Flags, Folder, Store};
 use imap::types::UnsolicitedResponse;
@@ -532,8 +533,9 @@ fn sync_folder(
     Ok(changed)
 }
 
-/// The header fields the list, threading and search need: fetched for every message before
-/// any body, so a first sync lists the newest mail after one round trip per chunk.
+/// The header fields the list, threading and search need (and, with them, reply detection's
+/// `replies::AUTOMATIC_ANSWER_FIELDS`): fetched for every message before any body, so a first
+/// sync lists the newest mail after one round trip per chunk.
 const ENVELOPE_FIELDS: &str =
     "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE";
 
@@ -592,8 +594,9 @@ fn fetch_envelopes(
     let shown = mailbox_name::display(&local.name).into_owned();
     let total = missing.len() as u64;
     let query = format!(
-        "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
-        if conn.caps.condstore { " MODSEQ" } else { "" }
+        "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS} {})])",
+        if conn.caps.condstore { " MODSEQ" } else { "" },
+        replies::AUTOMATIC_ANSWER_FIELDS
     );
     // Header fields are a few hundred bytes each: the count bounds a chunk, and the answer
     // budget of one command (`imap::MAX_ANSWER_BYTES`) bounds a hostile one. The first chunk
@@ -688,6 +691,11 @@ fn fetch_envelopes(
                         inline += 1;
                     } else {
                         store.put_envelope(local.id, &m)?;
+                    }
+                    let own = std::slice::from_ref(&account.config.email);
+                    if let Err(e) = replies::note_arrival(store, &account.name, own, &m, &r.header)
+                    {
+                        tracing::warn!(error = %e, "reply detection failed for one message");
                     }
                     count += 1;
                 }

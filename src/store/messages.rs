@@ -98,6 +98,8 @@ pub enum ListFilter {
     Flagged,
     /// Mail sent with tracking (see store::tracking), newest counted activity first.
     Tracked,
+    /// Sent mail with a reminder nothing settled yet (see store::reminders), due first.
+    FollowUp,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -697,6 +699,7 @@ impl Store {
             ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
             ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
             ListFilter::Tracked => sql.push_str(super::tracking_events::TRACKED_MESSAGES_SQL),
+            ListFilter::FollowUp => sql.push_str(super::reminders::FOLLOWUP_MESSAGES_SQL),
         }
         if let Some(fts) = q.search.as_deref().and_then(fts_query) {
             args.push(Box::new(fts));
@@ -713,6 +716,8 @@ impl Store {
         }
         if q.filter == ListFilter::Tracked {
             sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);
+        } else if q.filter == ListFilter::FollowUp {
+            sql.push_str(super::reminders::FOLLOWUP_ORDER_SQL);
         } else {
             sql.push_str(" ORDER BY m.date DESC, m.id DESC");
         }

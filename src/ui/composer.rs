@@ -72,6 +72,7 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::SaveDraft,
     Action::ToggleTrackOpens,
     Action::ToggleTrackLinks,
+    Action::ToggleRemind,
     Action::NextPane,
     Action::PrevPane,
     Action::Back,
@@ -173,11 +174,13 @@ pub fn draw(
             Style::default().fg(t.header),
         ),
         Span::raw(format!(
-            "opens {} ({}) · links {} ({})",
+            "opens {} ({}) · links {} ({}) · remind {} ({})",
             mark(c.tracking.opens),
             keys_for(keymap, Action::ToggleTrackOpens),
             mark(c.tracking.links),
             keys_for(keymap, Action::ToggleTrackLinks),
+            crate::app::followups::remind_label(c.remind),
+            keys_for(keymap, Action::ToggleRemind),
         )),
     ]);
     f.render_widget(Paragraph::new(tracking_line), tracking);

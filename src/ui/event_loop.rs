@@ -98,7 +98,7 @@ pub async fn run(
                 Some(Input::Event(Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => ui.key(&app, &k),
                 Some(Input::Event(Event::Mouse(m))) => ui.mouse(&app, &m),
                 Some(Input::Event(_)) => None, // resize and focus: the next draw adapts
-                Some(Input::Tick) => Some(Msg::Tick(chrono::Utc::now().timestamp())),
+                Some(Input::Tick) => Some(Msg::Tick(crate::clock::now().timestamp())),
                 None => break Ok(()),
             },
             m = msgs.recv() => m,

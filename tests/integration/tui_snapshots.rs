@@ -300,6 +300,7 @@ fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
             opens: 2,
             clicks: 1,
             last_open: None,
+            ..Default::default()
         },
     )]));
     h.send(Msg::Notifications { unread: 3 });

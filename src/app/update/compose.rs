@@ -188,6 +188,7 @@ impl App {
                     vec![Effect::Compose(ComposeEffect::QueueDraft {
                         draft: Box::new(draft),
                         tracking: c.tracking,
+                        remind: c.remind,
                         now: self.now,
                     })]
                 }
@@ -219,6 +220,10 @@ impl App {
             }
             Action::ToggleTrackLinks => {
                 c.tracking.links = !c.tracking.links;
+                Vec::new()
+            }
+            Action::ToggleRemind => {
+                c.remind = crate::app::followups::next_remind(c.remind);
                 Vec::new()
             }
             Action::RemoveAttachment => {

@@ -5,6 +5,7 @@
 
 mod activity;
 mod compose;
+mod followups;
 mod outbox;
 mod people;
 #[cfg(test)]
@@ -49,6 +50,10 @@ impl App {
             Err(msg) => *msg,
         };
         let msg = match self.activity_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
+        let msg = match self.followups_update(msg) {
             Ok(effects) => return effects,
             Err(msg) => *msg,
         };
@@ -101,7 +106,7 @@ impl App {
                 let by_id: std::collections::HashMap<i64, RowMarks> = marks.into_iter().collect();
                 for r in &mut self.list.rows {
                     if let Some(m) = by_id.get(&r.msg.id) {
-                        r.marks = *m;
+                        r.marks.set_tracking(m);
                     }
                 }
                 Vec::new()
@@ -226,6 +231,11 @@ impl App {
             Action::FilterUnread => self.set_filter(Filter::Unread),
             Action::FilterFlagged => self.set_filter(Filter::Flagged),
             Action::FilterTracked => self.set_filter(Filter::Tracked),
+            // Handled in `followups_update`.
+            Action::FilterFollowUp
+            | Action::FollowUpSnooze
+            | Action::FollowUpDone
+            | Action::ToggleRemind => Vec::new(),
             Action::ToggleThreads => {
                 self.list.threads = !self.list.threads;
                 self.status = Some(if self.list.threads {
@@ -535,13 +545,13 @@ impl App {
                     .rows
                     .iter()
                     .filter(|r| r.marks != RowMarks::default())
-                    .map(|r| (r.msg.id, r.marks))
+                    .map(|r| (r.msg.id, r.marks.clone()))
                     .collect();
                 self.list.rows = rows;
                 // Marks read with the rows are fresher than those held; others are kept.
                 for r in &mut self.list.rows {
                     if let Some(mk) = marks.get(&r.msg.id).filter(|_| !r.marks.tracked) {
-                        r.marks = *mk;
+                        r.marks.set_tracking(mk);
                     }
                 }
                 // Rows hidden by an optimistic move still in flight stay hidden.
@@ -1033,6 +1043,8 @@ impl App {
                             let label = format!("moved to {dest}");
                             self.move_ids(ids, Change::Move(dest), &label)
                         }
+                        // Chosen in `followups_update`, which sees the picker first.
+                        PickerPurpose::SnoozeReminder { .. } => Vec::new(),
                         PickerPurpose::SaveAttachment { id }
                         | PickerPurpose::OpenAttachment { id } => {
                             let save = matches!(p.purpose, PickerPurpose::SaveAttachment { .. });
