@@ -71,7 +71,7 @@ actions! {
     RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
     ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
     ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
-    ToggleRemind => "remind", "Composer: remind me if no reply in 1, 2, 3, 5, 7, 14 days / off";
+    ToggleRemind => "remind", "Composer: remind me if no reply in N days (1 … 14, off)";
     SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
     ResumeDraft => "resume_draft", "Resume the last saved draft (in Drafts: the selected one)";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, edit, q closes)";

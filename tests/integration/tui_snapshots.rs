@@ -255,7 +255,7 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 64);
+    let mut h = Harness::new(100, 70);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {
