@@ -35,8 +35,9 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
     };
     let configs =
         match PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path()) {
-            // Reminders need no tracker.
-            Err(poller::PollError::NoBaseUrl) => Vec::new(),
+            // Reminders need no tracker; a config file that is not there is still a mistake
+            // worth naming (a watch unit with a mistyped path would otherwise idle for ever).
+            Err(poller::PollError::NoBaseUrl) if ctx.paths.config_file.exists() => Vec::new(),
             c => c.map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?,
         };
     let db = ctx.paths.db_path();
