@@ -112,7 +112,8 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     let flag = if m.flagged { "!" } else { " " };
     let attach = if m.has_attachments { "+" } else { " " };
     // Tracking marks: dim dots until the tracking feature records an open or a click.
-    let opened = if row.marks.opens > 0 {
+    // A real reply is the surest sign the mail was read, opens seen or not.
+    let opened = if row.marks.opens > 0 || row.marks.replied.is_some() {
         Span::styled("o", base.fg(t.opened))
     } else {
         Span::styled("·", dim)

@@ -238,3 +238,53 @@ fn tmux_follow_up_loop_from_reminder_to_reply() {
     assert_eq!(state_of(&list, &sent)["state"], "done", "{list:?}");
     t.keys(&["q"]);
 }
+
+/// `list --filter tracked --json` says whether a tracked mail was answered, and by whom; a mail
+/// nobody answered says so too.
+#[test]
+fn the_tracked_list_names_who_replied() {
+    use tidings::store::{Reply, Store, TrackedMessageRecord, TrackedRecipient};
+    let env = TidingsEnv::new(&format!(
+        "[accounts.work]\nemail = \"me@example.test\"\n[accounts.work.imap]\n{}",
+        "host = \"127.0.0.1\"\nport = 1\nsecurity = \"none\"\nuser = \"me\"\npassword = \"x\"\n"
+    ));
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    let mut store = Store::open(&env.db_path()).unwrap();
+    for id in ["<q3@me>", "<q4@me>"] {
+        store
+            .record_tracked_message(&TrackedMessageRecord {
+                account: "work".into(),
+                message_id: id.into(),
+                subject: format!("Proposal {id}"),
+                sent_at: 1_780_000_000,
+                track_opens: true,
+                track_links: false,
+                recipients: vec![TrackedRecipient {
+                    address: "dana@acme.test".into(),
+                    name: "Dana Lee".into(),
+                }],
+            })
+            .unwrap();
+    }
+    store
+        .record_reply(&Reply {
+            account: "work".into(),
+            sent_message_id: "<q3@me>".into(),
+            reply_message_id: "<re@acme.test>".into(),
+            replied_by: "dana@acme.test".into(),
+            replied_by_name: "Dana Lee".into(),
+            replied_at: 1_780_007_200,
+        })
+        .unwrap();
+    drop(store);
+    let out = env.ok(&["list", "--filter", "tracked", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["message_id"] == id).unwrap().clone();
+    let q3 = row("<q3@me>");
+    assert_eq!(q3["replied"], true, "{q3}");
+    assert_eq!(q3["replied_by"], "dana@acme.test");
+    assert_eq!(q3["replied_at"], "2026-05-28T22:26:40+00:00");
+    let q4 = row("<q4@me>");
+    assert_eq!(q4["replied"], false);
+    assert_eq!(q4["replied_by"], serde_json::Value::Null);
+}
