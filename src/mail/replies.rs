@@ -182,7 +182,7 @@ fn answers_for(from: &str, recipients: &[String]) -> bool {
 
 /// Judges a message just stored in `account` (`header`: its raw header block) and records it
 /// as the reply to the sent mail it answers, if it is one. `own` are the user's addresses: what
-/// the user writes in a thread never answers their own mail. Returns the reply stored.
+/// the user writes in a thread never answers their own mail. Returns the reply when it is new.
 pub fn note_arrival(
     store: &Store,
     account: &str,
@@ -216,66 +216,98 @@ pub fn note_arrival(
             replied_by_name: m.from_name.clone(),
             replied_at: m.date,
         };
-        store.record_reply(&reply)?;
-        return Ok(Some(reply));
+        // Stored once: a message judged again (a rescan, a copy in another folder) is not news.
+        return Ok(store.record_reply(&reply)?.then_some(reply));
     }
     Ok(None)
 }
 
-/// The kv key marking how far the scan of cached mail got (a row id).
+/// The kv keys marking how far the scans of cached mail got (row ids).
 const BACKFILL_KEY: &str = "replies.backfilled_upto";
+const SENT_SCAN_KEY: &str = "replies.sent_scanned_upto";
 const BACKFILL_BATCH: u32 = 2000;
 
-/// Finds the replies among mail cached before reply detection existed — once per data dir:
-/// afterwards the sync engine judges each message as it arrives. Messages whose body was never
-/// downloaded are judged by their sender and subject (the automatic-answer headers came only
-/// with the body). `own_of` gives each account's own addresses. Returns the replies found.
+/// Finds replies the sync could not see as they arrived, and records them. Two scans:
+/// - once per data dir, the mail cached before reply detection existed;
+/// - each time, the Sent-folder mail stored since the last time, for answers cached before it
+///   (a first sync takes INBOX before Sent, so a reply to mail sent from another client is
+///   stored before the mail it answers).
+///
+/// Messages whose body was never downloaded are judged by their headers as stored, their
+/// sender and subject. `own_of` gives each account's own addresses. Returns the replies found.
 pub fn backfill(store: &Store, own_of: &dyn Fn(&str) -> Vec<String>) -> Result<usize, StoreError> {
-    let done: i64 = match store.kv_get(BACKFILL_KEY)? {
-        Some(v) if v == "done" => return Ok(0),
-        Some(v) => v.parse().unwrap_or(0),
-        None => 0,
-    };
-    let sent = store.sent_message_ids()?;
-    let mut after = done;
     let mut found = 0;
+    let done = store.kv_get(BACKFILL_KEY)?;
+    if done.as_deref() != Some("done") {
+        let sent = store.sent_message_ids()?;
+        let mut after: i64 = done.and_then(|v| v.parse().ok()).unwrap_or(0);
+        loop {
+            let batch = store.answering_messages(after, BACKFILL_BATCH)?;
+            let Some(last) = batch.last().map(|(id, _, _)| *id) else {
+                break;
+            };
+            for (id, account, ids) in batch {
+                if ids.iter().any(|i| sent.contains(i)) {
+                    found += usize::from(judge_cached(store, own_of, id, &account, &ids)?);
+                }
+            }
+            after = last;
+            store.kv_set(BACKFILL_KEY, &after.to_string())?;
+        }
+        store.kv_set(BACKFILL_KEY, "done")?;
+    }
+    let mut after: i64 = store
+        .kv_get(SENT_SCAN_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     loop {
-        let batch = store.answering_messages(after, BACKFILL_BATCH)?;
-        let Some(last) = batch.last().map(|(id, _, _)| *id) else {
+        let batch = store.sent_messages_after(after, BACKFILL_BATCH)?;
+        let Some(last) = batch.last().map(|(id, _)| *id) else {
             break;
         };
-        for (id, account, ids) in batch {
-            if !ids.iter().any(|i| sent.contains(i)) {
-                continue;
-            }
-            let summary = store.message(id)?;
-            let header = match store.raw_message(id) {
-                Ok(raw) => header_block(&raw).to_vec(),
-                Err(StoreError::BodyNotCached(_)) => Vec::new(),
-                Err(e) => return Err(e),
-            };
-            let m = NewMessage {
-                message_id: summary.message_id,
-                in_reply_to: ids.first().cloned(),
-                references: ids.iter().skip(1).cloned().collect(),
-                from_addr: summary.from_addr,
-                from_name: summary.from_name,
-                subject: summary.subject,
-                date: summary.date,
-                ..Default::default()
-            };
-            if note_arrival(store, &account, &own_of(&account), &m, &header)?.is_some() {
-                found += 1;
+        for (_, sent_id) in batch {
+            for (id, account, ids) in store.answers_to(&sent_id)? {
+                found += usize::from(judge_cached(store, own_of, id, &account, &ids)?);
             }
         }
         after = last;
-        store.kv_set(BACKFILL_KEY, &after.to_string())?;
+        store.kv_set(SENT_SCAN_KEY, &after.to_string())?;
     }
-    store.kv_set(BACKFILL_KEY, "done")?;
     if found > 0 {
-        tracing::info!(found, "replies found in mail cached before reply detection");
+        tracing::info!(found, "replies found among mail already cached");
     }
     Ok(found)
+}
+
+/// Judges cached message `id` of `account` (answering `ids`) as [`note_arrival`] would have;
+/// true when it is a reply not recorded before.
+fn judge_cached(
+    store: &Store,
+    own_of: &dyn Fn(&str) -> Vec<String>,
+    id: i64,
+    account: &str,
+    ids: &[String],
+) -> Result<bool, StoreError> {
+    let summary = store.message(id)?;
+    let header = match store.raw_message(id) {
+        Ok(raw) => header_block(&raw).to_vec(),
+        Err(StoreError::BodyNotCached(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let Some(reply_id) = summary.message_id.clone() else {
+        return Ok(false);
+    };
+    let m = NewMessage {
+        message_id: Some(reply_id),
+        in_reply_to: ids.first().cloned(),
+        references: ids.iter().skip(1).cloned().collect(),
+        from_addr: summary.from_addr,
+        from_name: summary.from_name,
+        subject: summary.subject,
+        date: summary.date,
+        ..Default::default()
+    };
+    Ok(note_arrival(store, account, &own_of(account), &m, &header)?.is_some())
 }
 
 /// The header block of a raw message: up to the first empty line.
@@ -386,6 +418,46 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.sent_message_id, "<q3@me>");
+        assert_eq!(
+            s.first_reply("<q3@me>").unwrap().unwrap().replied_by,
+            "dana@acme.test"
+        );
+    }
+
+    #[test]
+    fn a_reply_cached_before_the_sent_mail_is_found_when_the_sent_mail_arrives() {
+        let s = Store::open_in_memory().unwrap();
+        let acc = s.ensure_account("work", "me@example.com", None).unwrap();
+        let inbox = s
+            .upsert_folder(acc, "INBOX", Some("/"), Some("inbox"), true)
+            .unwrap();
+        let sent = s
+            .upsert_folder(acc, "Sent", Some("/"), Some("sent"), true)
+            .unwrap();
+        let own = |_: &str| vec!["me@example.com".to_string()];
+        let reply = NewMessage {
+            uid: 1,
+            message_id: Some("<re@acme>".into()),
+            in_reply_to: Some("<q3@me>".into()),
+            from_addr: "dana@acme.test".into(),
+            subject: "Re: Proposal".into(),
+            date: 5000,
+            ..Default::default()
+        };
+        s.put_envelope(inbox, &reply).unwrap();
+        assert_eq!(backfill(&s, &own).unwrap(), 0);
+        let mine = NewMessage {
+            uid: 1,
+            message_id: Some("<q3@me>".into()),
+            from_addr: "me@example.com".into(),
+            to: "Dana <dana@acme.test>".into(),
+            subject: "Proposal".into(),
+            date: 1000,
+            ..Default::default()
+        };
+        s.put_envelope(sent, &mine).unwrap();
+        assert_eq!(backfill(&s, &own).unwrap(), 1);
+        assert_eq!(backfill(&s, &own).unwrap(), 0);
         assert_eq!(
             s.first_reply("<q3@me>").unwrap().unwrap().replied_by,
             "dana@acme.test"

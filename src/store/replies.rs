@@ -183,6 +183,30 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Sent-folder messages stored after row `after_id`, up to `limit`: (row id, Message-ID).
+    pub fn sent_messages_after(&self, after_id: i64, limit: u32) -> Result<Vec<(i64, String)>> {
+        let mut st = self.conn.prepare(
+            "SELECT m.id, m.message_id FROM messages m JOIN folders f ON f.id = m.folder_id
+             WHERE m.id > ?1 AND f.role = 'sent' AND m.message_id IS NOT NULL
+             ORDER BY m.id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after_id, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Cached messages (outside Sent and Drafts) that answer `sent_message_id` directly or
+    /// belong to the thread it started: (row id, account, what each answers).
+    pub fn answers_to(&self, sent_message_id: &str) -> Result<Vec<(i64, String, Vec<String>)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.id, a.name, m.in_reply_to, m.refs FROM messages m
+             JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id
+             WHERE (m.in_reply_to = ?1 OR m.thread_root = ?1)
+               AND coalesce(f.role, '') NOT IN ('sent', 'drafts')",
+        )?;
+        let rows = st.query_map([message_id::bracketed(sent_message_id)], answering_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Cached messages that answer something (In-Reply-To or References set), outside Sent and
     /// Drafts, after row `after_id`, up to `limit`: (row id, account, in_reply_to, references).
     pub fn answering_messages(
@@ -197,21 +221,24 @@ impl Store {
                AND coalesce(f.role, '') NOT IN ('sent', 'drafts')
              ORDER BY m.id LIMIT ?2",
         )?;
-        let rows = st.query_map(params![after_id, limit], |r| {
-            let in_reply_to: Option<String> = r.get(2)?;
-            let refs: Option<String> = r.get(3)?;
-            let ids = in_reply_to
-                .into_iter()
-                .chain(
-                    refs.unwrap_or_default()
-                        .split_whitespace()
-                        .map(str::to_string),
-                )
-                .collect();
-            Ok((r.get(0)?, r.get(1)?, ids))
-        })?;
+        let rows = st.query_map(params![after_id, limit], answering_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// (row id, account, In-Reply-To then References) from `m.id, a.name, m.in_reply_to, m.refs`.
+fn answering_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, String, Vec<String>)> {
+    let in_reply_to: Option<String> = r.get(2)?;
+    let refs: Option<String> = r.get(3)?;
+    let ids = in_reply_to
+        .into_iter()
+        .chain(
+            refs.unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string),
+        )
+        .collect();
+    Ok((r.get(0)?, r.get(1)?, ids))
 }
 
 #[cfg(test)]

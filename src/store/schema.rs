@@ -398,6 +398,9 @@ CREATE TABLE reminders (
 ) WITHOUT ROWID;
 CREATE INDEX reminders_by_message ON reminders(message_id);
 CREATE INDEX reminders_waiting ON reminders(due_at) WHERE done = 0 AND notified_at IS NULL;
+-- The answers to a sent mail that reached the cache before it did (a first sync takes INBOX
+-- before Sent): found by what they answer.
+CREATE INDEX messages_by_in_reply_to ON messages(in_reply_to) WHERE in_reply_to IS NOT NULL;
 "#,
     ),
 ];
