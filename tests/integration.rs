@@ -17,6 +17,8 @@ mod demo;
 mod events;
 #[path = "integration/first_day.rs"]
 mod first_day;
+#[path = "integration/followups.rs"]
+mod followups;
 #[path = "integration/layering.rs"]
 mod layering;
 #[path = "integration/render.rs"]

@@ -61,6 +61,9 @@ actions! {
     FilterUnread => "filter_unread", "Show unread messages";
     FilterFlagged => "filter_flagged", "Show flagged messages";
     FilterTracked => "filter_tracked", "Show tracked sent mail";
+    FilterFollowUp => "filter_follow_up", "Follow up: sent mail with a reminder, due first";
+    FollowUpSnooze => "follow_up_snooze", "Follow up: snooze the reminder (+1 day, +3 days, a date)";
+    FollowUpDone => "follow_up_done", "Follow up: done with the reminder";
     ToggleThreads => "toggle_threads", "Conversation (thread) view on / off";
     Send => "send", "Composer: send (queue in the outbox and deliver)";
     EditExternal => "edit_external", "Composer: edit the body in $VISUAL / $EDITOR";
@@ -68,6 +71,7 @@ actions! {
     RemoveAttachment => "remove_attachment", "Composer: remove the last attachment";
     ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
     ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
+    ToggleRemind => "remind", "Composer: remind me if no reply in N days (1 … 14, off)";
     SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
     SendLater => "send_later", "Composer: send at a chosen time (asks for it)";
     InsertTemplate => "template", "Composer: insert a template (fuzzy picker)";
@@ -125,6 +129,9 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (FilterUnread, &["2"]),
         (FilterFlagged, &["3"]),
         (FilterTracked, &["4"]),
+        (FilterFollowUp, &["5"]),
+        (FollowUpSnooze, &["L"]),
+        (FollowUpDone, &["x"]),
         (ToggleThreads, &["t"]),
         (Send, &["C-s"]),
         (EditExternal, &["C-e"]),
@@ -132,6 +139,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (RemoveAttachment, &["C-x"]),
         (ToggleTrackOpens, &["C-o"]),
         (ToggleTrackLinks, &["C-l"]),
+        (ToggleRemind, &["C-r"]),
         (SaveDraft, &["M-s"]),
         (SendLater, &["M-l"]),
         (InsertTemplate, &["M-t"]),

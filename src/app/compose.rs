@@ -4,6 +4,7 @@
 //! `runtime::compose`. The body's editing widget lives in `ui`; it reports the text back as
 //! [`ComposeMsg::Body`].
 
+use super::followups::RemindChoice;
 use super::view::{ComposeKind, ComposeRequest};
 use crate::mail::compose::{Attachment, Draft, Mailbox};
 use crate::tracking::client::send::TrackingChoice;
@@ -84,6 +85,8 @@ pub struct ComposeOpen {
     pub resumed: bool,
     /// The account's tracking defaults: the choice made for its last sent mail.
     pub tracking: TrackingChoice,
+    /// "Remind me if no reply": the choice made for the account's last sent mail.
+    pub remind: Option<RemindChoice>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +112,8 @@ pub struct Composer {
     pub send_at: Option<i64>,
     /// A template was inserted: its unfilled placeholders are shown and asked about on send.
     pub from_template: bool,
+    /// "Remind me if no reply in N days" for this mail (`None`: off); shown beside tracking.
+    pub remind: Option<RemindChoice>,
     /// The draft as opened, to tell whether leaving loses anything.
     opened: Option<Draft>,
     pub(super) last_autosave: i64,
@@ -133,6 +138,8 @@ pub enum ComposeEffect {
         draft: Box<Draft>,
         /// "Track opens" / "track links" as set in the composer.
         tracking: TrackingChoice,
+        /// The reminder as set in the composer.
+        remind: Option<RemindChoice>,
         now: i64,
         /// "Send later": not before this time (unix seconds).
         send_at: Option<i64>,
@@ -237,6 +244,7 @@ impl Composer {
             tracking: open.tracking,
             send_at: None,
             from_template: false,
+            remind: open.remind,
             last_autosave: now,
         }
     }

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod compose;
 pub mod contact;
 pub mod dates;
+pub mod followups;
 pub mod fuzzy;
 pub mod input;
 pub mod msg;

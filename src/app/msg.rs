@@ -6,6 +6,7 @@ use super::action::Action;
 use super::activity::{ActivityEffect, ActivityMsg};
 use super::compose::{ComposeEffect, ComposeMsg};
 use super::contact::{PeopleEffect, PeopleMsg};
+use super::followups::{FollowUpEffect, FollowUpMsg};
 use super::input::InputKey;
 use super::outbox_view::{OutboxEffect, OutboxMsg};
 use super::tracking_urls::ReaderContent;
@@ -68,6 +69,8 @@ pub enum Effect {
         ids: Vec<i64>,
         until: i64,
     },
+    /// The Follow up filter's snooze and done (see `app::followups`).
+    FollowUp(FollowUpEffect),
     Quit,
 }
 
@@ -125,6 +128,8 @@ pub enum Msg {
     Activity(ActivityMsg),
     /// What a snooze came to, for the status line.
     Snoozed(Result<String, String>),
+    /// Reminders that came due, and the Follow up filter's answers.
+    FollowUps(FollowUpMsg),
 }
 
 /// The poller's reports as app messages: every report that says new data reached the store folds

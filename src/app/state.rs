@@ -91,7 +91,7 @@ impl App {
     /// filter) — "To" and its first recipient, as mutt's `%F` does; a Sent folder full of the
     /// user's own name says nothing.
     pub fn correspondent(&self, m: &MessageSummary) -> String {
-        let sent_by_me = self.list.filter == Filter::Tracked
+        let sent_by_me = matches!(self.list.filter, Filter::Tracked | Filter::FollowUp)
             || self.list.folders.iter().any(|f| {
                 f.account == m.account
                     && f.name == m.folder
@@ -190,10 +190,13 @@ impl App {
             Filter::Unread => ListFilter::Unread,
             Filter::Flagged => ListFilter::Flagged,
             Filter::Tracked => ListFilter::Tracked,
+            Filter::FollowUp => ListFilter::FollowUp,
         };
         Some(ListQuery {
             account: Some(account),
-            folder: if self.list.search.is_some() || filter == ListFilter::Tracked {
+            folder: if self.list.search.is_some()
+                || matches!(filter, ListFilter::Tracked | ListFilter::FollowUp)
+            {
                 None
             } else {
                 Some(folder)

@@ -66,6 +66,10 @@ pub fn sanitize_timeline(t: &mut MessageTimeline) {
         }
     }
     t.events.iter_mut().for_each(sanitize_event);
+    for r in &mut t.replies {
+        r.replied_by = clean(&r.replied_by);
+        r.replied_by_name = clean(&r.replied_by_name);
+    }
 }
 
 /// "Dana Lee <dana@acme.test>", or the address alone.

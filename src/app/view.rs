@@ -20,6 +20,8 @@ pub enum Filter {
     Flagged,
     /// Sent mail with tracking on, across the account's folders, newest activity first.
     Tracked,
+    /// Sent mail with a reminder nothing settled yet, across the account's folders, due first.
+    FollowUp,
 }
 
 impl Filter {
@@ -29,6 +31,7 @@ impl Filter {
             Filter::Unread => "Unread",
             Filter::Flagged => "Flagged",
             Filter::Tracked => "Tracked",
+            Filter::FollowUp => "Follow up",
         }
     }
 }
@@ -36,13 +39,17 @@ impl Filter {
 /// Opened / clicked marks of a tracked sent message as its list row shows them (the store's
 /// [`crate::store::TrackingMark`] is the count they are read from). Empty until the tracking
 /// feature sets them; the list draws them dim.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowMarks {
     pub tracked: bool,
     pub opens: u32,
     pub clicks: u32,
     /// Unix seconds of the last counted open, shown in the Tracked filter.
     pub last_open: Option<i64>,
+    /// "replied by Dana, 2 h after sending", for the user's sent mail someone answered.
+    pub replied: Option<String>,
+    /// Unix seconds the mail's open reminder comes (came) due, for the Follow up filter.
+    pub due_at: Option<i64>,
 }
 
 impl From<&crate::store::TrackingMark> for RowMarks {
@@ -52,7 +59,20 @@ impl From<&crate::store::TrackingMark> for RowMarks {
             opens: u32::try_from(m.opens).unwrap_or(u32::MAX),
             clicks: u32::try_from(m.clicks).unwrap_or(u32::MAX),
             last_open: m.last_open,
+            replied: None,
+            due_at: None,
         }
+    }
+}
+
+impl RowMarks {
+    /// Takes the tracking counts of `m`, keeping the reply and reminder marks: a refresh of the
+    /// opens after a poll does not know about replies.
+    pub fn set_tracking(&mut self, m: &RowMarks) {
+        self.tracked = m.tracked;
+        self.opens = m.opens;
+        self.clicks = m.clicks;
+        self.last_open = m.last_open;
     }
 }
 
@@ -111,6 +131,10 @@ pub enum PickerPurpose {
     /// Until a chosen or typed time (`update::snooze`).
     Snooze {
         ids: Vec<i64>,
+    },
+    /// Where to move the reminder of a sent mail (Message-ID).
+    SnoozeReminder {
+        message_id: String,
     },
 }
 

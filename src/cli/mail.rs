@@ -337,8 +337,21 @@ fn list_tracked(
                 "date": rfc3339(m.sent_at),
             }),
         };
+        let replies = store.replies_to(&m.message_id)?;
+        let first_reply = replies.first();
         let extra = json!({
             "tracked": true,
+            // A real reply (automatic answers never count): the strongest sign it was read.
+            "replied": first_reply.is_some(),
+            "replied_by": first_reply.map(|r| r.replied_by.clone()),
+            "replied_by_name": first_reply.map(|r| r.replied_by_name.clone()),
+            "replied_at": first_reply.map(|r| rfc3339(r.replied_at)),
+            "replies": replies.iter().map(|r| json!({
+                "from": r.replied_by,
+                "name": r.replied_by_name,
+                "at": rfc3339(r.replied_at),
+                "message_id": r.reply_message_id,
+            })).collect::<Vec<_>>(),
             "opens": s.opens,
             "clicks": s.clicks,
             "first_open": s.first_open.map(rfc3339),

@@ -5,6 +5,7 @@ mod account;
 mod account_add;
 mod completions;
 pub mod demo;
+mod followups;
 mod forget_account;
 mod mail;
 mod schedule;
@@ -82,6 +83,8 @@ pub enum Command {
     /// Poll the tracker and notify, send scheduled mail, return snoozed messages (headless;
     /// `--once`: one round of each)
     Watch(WatchArgs),
+    /// Reminders on sent mail, due first: who has not answered (or opened) yet
+    Followups(FollowupsArgs),
     /// Try tidings on a realistic demo mailbox (no account, no network; never touches your data)
     Demo(DemoArgs),
     /// Set up and list accounts
@@ -261,6 +264,44 @@ pub struct SendArgs {
     /// If the tracker cannot be reached, send untracked (with a warning) instead of waiting
     #[arg(long)]
     pub untracked_if_tracker_down: bool,
+    /// Remind me when nobody answered within this long: 90s, 30m, 2h, 3d, 1w
+    #[arg(long, value_name = "DURATION", value_parser = parse_remind_after)]
+    pub remind_after: Option<chrono::Duration>,
+    /// What cancels the reminder: a reply (default), or for no-open also a human open
+    #[arg(
+        long,
+        value_enum,
+        requires = "remind_after",
+        default_value = "no-reply"
+    )]
+    pub remind_if: RemindIfArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RemindIfArg {
+    NoReply,
+    NoOpen,
+}
+
+fn parse_remind_after(s: &str) -> Result<chrono::Duration, String> {
+    match crate::clock::parse_duration(s) {
+        Ok(d) if d > chrono::Duration::zero() => Ok(d),
+        Ok(_) => Err("the reminder must come after the mail: give a positive duration".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FollowupsArgs {
+    /// JSON only on stdout: one array, due first
+    #[arg(long)]
+    pub json: bool,
+    /// Also reminders settled more than a month ago
+    #[arg(long)]
+    pub all: bool,
+    /// Only this account's reminders
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -406,6 +447,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Snooze(args)) => snooze::snooze(&ctx, &args),
             Some(Command::Unsnooze(args)) => snooze::unsnooze(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
+            Some(Command::Followups(args)) => followups::followups(&ctx, &args),
             Some(Command::Demo(args)) => demo::demo(&args),
             Some(Command::Account(args)) => match &args.action {
                 AccountAction::Login(a) => account::login(&ctx, a),

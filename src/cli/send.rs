@@ -229,6 +229,22 @@ pub fn send(ctx: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
         at.map(|t| t.timestamp()),
     )?;
     tracking::send::remember_choice(&store, &draft.account, choice)?;
+    if let Some(after) = args.remind_after {
+        let due = crate::app::runtime::followups::set_reminder(
+            &store,
+            &draft,
+            after,
+            args.remind_if.into(),
+            at.map(|t| t.timestamp()),
+        )?;
+        if std::io::stderr().is_terminal() {
+            let due = chrono::DateTime::from_timestamp(due, 0).unwrap_or_default();
+            eprintln!(
+                "tidings: reminder at {} unless someone answers",
+                crate::clock::format_local(due)
+            );
+        }
+    }
     if let Some(at) = at {
         // Tracking (if chosen) is registered when it goes, by whichever process sends it.
         writeln!(

@@ -82,6 +82,7 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
         app.last_error = theme_error;
         start_tracking(paths, config, tx.clone());
+        crate::app::runtime::followups::start_in_app(config, paths.db_path(), tx.clone());
         if let Some(mut events) = opts.local_events {
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -4,8 +4,11 @@
 //! TUI on the same data dir: each event notifies once in total (see `tracking::client::poller`).
 //! It also sends scheduled mail and brings snoozed messages back (`super::schedule`), with or
 //! without a tracker.
+//! It also raises reminders that came due (`app::runtime::followups`), once in total likewise;
+//! with no tracker configured it does only that.
 
 use super::{Context, WatchArgs};
+use crate::app::runtime::followups;
 use crate::tracking::client::poller::{self, Poller, PollerConfig, PollerEvent, PollerState};
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,13 +35,14 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Some(a) => Some(tracking_account(ctx, Some(a))?),
         None => None,
     };
-    // Without a tracker, watch still sends scheduled mail and returns snoozed messages.
     let configs =
         match PollerConfig::for_trackers(&ctx.config, account.as_deref(), ctx.paths.db_path()) {
-            Err(poller::PollError::NoBaseUrl) if !ctx.config.accounts.is_empty() => Vec::new(),
-            other => other.map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?,
+            // Reminders need no tracker; a config file that is not there is still a mistake
+            // worth naming (a watch unit with a mistyped path would otherwise idle for ever).
+            Err(poller::PollError::NoBaseUrl) if ctx.paths.config_file.exists() => Vec::new(),
+            c => c.map_err(|e| anyhow::anyhow!("{e} in {}", ctx.config_file_note()))?,
         };
-    let polling = !configs.is_empty();
+    let db = ctx.paths.db_path();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -59,9 +63,15 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
             for line in super::schedule::round(&ctx.config, &ctx.paths.db_path())? {
                 writeln!(std::io::stdout(), "{line}")?;
             }
+            for n in followups::remind_round(&ctx.config, &db).await? {
+                writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         let (stop_scheduled, scheduled) = super::schedule::spawn(ctx);
+        let (rtx, mut reminders) = tokio::sync::mpsc::unbounded_channel();
+        let remind = followups::spawn_reminders(ctx.config.clone(), db, rtx);
+        let polling = !configs.is_empty();
         let mut handle = poller::spawn_all(configs)?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -79,15 +89,20 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
                     Some(PollerEvent::NewEvents { .. }) => {}
                     None => return Ok(ExitCode::FAILURE),
                 },
+                Some(n) = reminders.recv() => {
+                    writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
+                }
                 // systemd stops the unit with SIGTERM: finish the current poll, exit 0.
                 _ = tokio::signal::ctrl_c() => break,
                 _ = terminate.recv() => break,
             }
         }
         handle.stop();
+        remind.stop();
         let _ = handle.task.await;
         stop_scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = scheduled.join();
+        let _ = remind.task.await;
         Ok(ExitCode::SUCCESS)
     })
 }

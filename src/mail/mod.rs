@@ -16,6 +16,7 @@ pub mod ops;
 pub mod outbox;
 pub mod parse;
 pub mod render;
+pub mod replies;
 pub mod smtp;
 pub mod snooze;
 pub mod sync;

@@ -34,6 +34,7 @@ use super::fetch::{pipelined, raw_uid_fetch, Fetched};
 use super::imap::{self as imapconn, Connection, ImapError};
 use super::mailbox_name;
 use super::parse::{parse_envelope, parse_message};
+use super::replies;
 use crate::config::BodyPolicy;
 use crate::store::{Flags, Folder, Store};
 use imap::types::UnsolicitedResponse;
@@ -539,8 +540,9 @@ fn sync_folder(
     Ok(changed)
 }
 
-/// The header fields the list, threading and search need: fetched for every message before
-/// any body, so a first sync lists the newest mail after one round trip per chunk.
+/// The header fields the list, threading and search need (and, with them, reply detection's
+/// `replies::AUTOMATIC_ANSWER_FIELDS`): fetched for every message before any body, so a first
+/// sync lists the newest mail after one round trip per chunk.
 const ENVELOPE_FIELDS: &str =
     "FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE";
 
@@ -651,8 +653,9 @@ type Known<'a> = Option<(&'a Store, i64)>;
 impl Plan<'_> {
     fn envelope_items(&self) -> String {
         format!(
-            "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
-            self.modseq
+            "(UID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS} {})])",
+            self.modseq,
+            replies::AUTOMATIC_ANSWER_FIELDS
         )
     }
 
@@ -715,8 +718,9 @@ impl Plan<'_> {
         known: Known<'_>,
     ) -> imap::Result<Vec<Arrival>> {
         let items = format!(
-            "(UID X-GM-MSGID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS})])",
-            self.modseq
+            "(UID X-GM-MSGID FLAGS INTERNALDATE RFC822.SIZE{} BODY.PEEK[HEADER.FIELDS ({ENVELOPE_FIELDS} {})])",
+            self.modseq,
+            replies::AUTOMATIC_ANSWER_FIELDS
         );
         let whole = |session: &mut imapconn::Session, set: &str| -> imap::Result<Vec<Arrival>> {
             Ok(raw_uid_fetch(session, set, &items)?
@@ -930,6 +934,10 @@ fn fetch_envelopes(
                     stored.whole += 1;
                 } else {
                     store.put_envelope(local.id, &m)?;
+                }
+                let own = std::slice::from_ref(&account.config.email);
+                if let Err(e) = replies::note_arrival(store, &account.name, own, &m, &r.header) {
+                    tracing::warn!(error = %e, "reply detection failed for one message");
                 }
                 count += 1;
             }

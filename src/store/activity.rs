@@ -68,6 +68,8 @@ pub struct MessageTimeline {
     pub events: Vec<ActivityEvent>,
     /// Every event of the mail, shown or not.
     pub total_events: u64,
+    /// Real replies to the mail, earliest first (automatic answers are never stored).
+    pub replies: Vec<super::Reply>,
 }
 
 /// The columns of an [`ActivityEvent`], from `tracking_events e`. A notification names its event;
@@ -131,6 +133,7 @@ impl Store {
         if out.subject.trim().is_empty() {
             out.subject = self.subject_by_message_id(&id)?.unwrap_or_default();
         }
+        out.replies = self.replies_to(&id)?;
         let mut by_address: BTreeMap<String, RecipientTimeline> = BTreeMap::new();
         for r in record.iter().flat_map(|m| &m.recipients) {
             by_address.insert(

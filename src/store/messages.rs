@@ -98,6 +98,8 @@ pub enum ListFilter {
     Flagged,
     /// Mail sent with tracking (see store::tracking), newest counted activity first.
     Tracked,
+    /// Sent mail with a reminder nothing settled yet (see store::reminders), due first.
+    FollowUp,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -804,6 +806,7 @@ impl Store {
             ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
             ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
             ListFilter::Tracked => sql.push_str(super::tracking_events::TRACKED_MESSAGES_SQL),
+            ListFilter::FollowUp => sql.push_str(super::reminders::FOLLOWUP_MESSAGES_SQL),
         }
         if let Some(fts) = q.search.as_deref().and_then(fts_query) {
             args.push(Box::new(fts));
@@ -820,6 +823,8 @@ impl Store {
         }
         if q.filter == ListFilter::Tracked {
             sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);
+        } else if q.filter == ListFilter::FollowUp {
+            sql.push_str(super::reminders::FOLLOWUP_ORDER_SQL);
         } else {
             // The LIMIT and OFFSET pushed next are the following two parameters.
             sql = super::snoozes::returned_on_top(&sql, args.len() + 1);

@@ -10,6 +10,8 @@ mod identities;
 mod local_mail;
 mod messages;
 mod outbox;
+mod reminders;
+mod replies;
 mod schema;
 mod snoozes;
 mod superdata;
@@ -24,6 +26,8 @@ pub use forget_account::*;
 pub use messages::*;
 pub use outbox::*;
 pub use snoozes::*;
+pub use reminders::*;
+pub use replies::*;
 pub use superdata::*;
 pub use sync::*;
 pub use tracked_mail::*;
@@ -156,6 +160,32 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction on this connection: another process wanting
+    /// to write waits for it. Committed when `work` succeeds, rolled back when it fails.
+    pub(crate) fn in_immediate<T, E: From<StoreError>>(
+        &mut self,
+        what: &str,
+        work: impl FnOnce(&Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(StoreError::from)?;
+        match work(self) {
+            Ok(t) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(StoreError::from)?;
+                Ok(t)
+            }
+            Err(e) => {
+                if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
+                    tracing::warn!(error = %rollback, "rollback of a {what} failed");
+                }
+                Err(e)
+            }
+        }
     }
 
     pub fn kv_get(&self, key: &str) -> Result<Option<String>> {

@@ -378,6 +378,44 @@ ALTER TABLE tracking_events ADD COLUMN client TEXT NOT NULL DEFAULT '';
 ALTER TABLE tracking_events ADD COLUMN repeat INTEGER NOT NULL DEFAULT 0;
 "#,
     ),
+    // Follow-ups: who answered the mail the user sent (real replies only: automatic answers are
+    // never stored), and the reminders "nudge me if nobody answered in N days". A reminder's
+    // state (replied, opened, due) is derived from these rows and the events, never stored, so it
+    // cannot go stale; `notified_at` is the claim that makes a due reminder notify once across
+    // every process on the data dir.
+    (
+        "0011_replies_reminders",
+        r#"
+CREATE TABLE replies (
+    account           TEXT NOT NULL,    -- the account the reply arrived in
+    sent_message_id   TEXT NOT NULL,    -- the user's mail that was answered, with <>
+    reply_message_id  TEXT NOT NULL,    -- with <>
+    replied_by        TEXT NOT NULL,    -- lower case
+    replied_by_name   TEXT NOT NULL DEFAULT '',
+    replied_at        INTEGER NOT NULL, -- unix seconds (the reply's Date)
+    PRIMARY KEY (sent_message_id, reply_message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE reminders (
+    account      TEXT NOT NULL,
+    message_id   TEXT NOT NULL,         -- with <>
+    subject      TEXT NOT NULL DEFAULT '',
+    to_addrs     TEXT NOT NULL DEFAULT '',   -- as addressed, for display
+    recipients   TEXT NOT NULL DEFAULT '',   -- lower-case addresses, space separated
+    sent_at      INTEGER NOT NULL,
+    due_at       INTEGER NOT NULL,
+    condition    TEXT NOT NULL DEFAULT 'no-reply',  -- no-reply | no-open
+    done         INTEGER NOT NULL DEFAULT 0,
+    notified_at  INTEGER,
+    PRIMARY KEY (account, message_id)
+) WITHOUT ROWID;
+CREATE INDEX reminders_by_message ON reminders(message_id);
+CREATE INDEX reminders_waiting ON reminders(due_at) WHERE done = 0 AND notified_at IS NULL;
+-- The answers to a sent mail that reached the cache before it did (a first sync takes INBOX
+-- before Sent): found by what they answer.
+CREATE INDEX messages_by_in_reply_to ON messages(in_reply_to) WHERE in_reply_to IS NOT NULL;
+"#,
+    ),
     // Scheduling (docs/scheduling.md): an outbox mail may wait for a chosen time (`send_at`; the
     // outbox never attempts it before), and a snoozed message waits in the Snoozed folder for its
     // time. Each snooze is returned by whichever process claims it first (the TUI or `tidings

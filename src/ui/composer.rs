@@ -74,6 +74,7 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::InsertTemplate,
     Action::ToggleTrackOpens,
     Action::ToggleTrackLinks,
+    Action::ToggleRemind,
     Action::NextPane,
     Action::PrevPane,
     Action::Back,
@@ -175,11 +176,13 @@ pub fn draw(
             Style::default().fg(t.header),
         ),
         Span::raw(format!(
-            "opens {} ({}) · links {} ({})",
+            "opens {} ({}) · links {} ({}) · remind {} ({})",
             mark(c.tracking.opens),
             keys_for(keymap, Action::ToggleTrackOpens),
             mark(c.tracking.links),
             keys_for(keymap, Action::ToggleTrackLinks),
+            crate::app::followups::remind_label(c.remind),
+            keys_for(keymap, Action::ToggleRemind),
         )),
     ];
     tracking_spans.extend(schedule_spans(c, t));

@@ -21,7 +21,9 @@ pub fn title(app: &App) -> String {
     let what = match &app.list.search {
         Some(q) => format!("search “{q}”"),
         // Tracked mail is gathered from every folder of the account, not only this one.
-        None if app.list.filter == Filter::Tracked => format!("{account}, all folders"),
+        None if matches!(app.list.filter, Filter::Tracked | Filter::FollowUp) => {
+            format!("{account}, all folders")
+        }
         None => crate::app::folder_display_name(folder).into_owned(),
     };
     let marked = if app.list.marked.is_empty() {
@@ -77,6 +79,9 @@ fn empty_text(app: &App) -> String {
 Tracked mail shows here with its opens, clicks and last open, newest activity first."
                 .into()
         }
+        (_, Filter::FollowUp) => "Nothing to follow up: mail sent with a reminder (C-r in the \
+composer, or `tidings send --remind-after 3d`) shows here until someone answers, due first."
+            .into(),
         (Some(q), _) => format!("No messages match “{q}”."),
         (None, Filter::Unread) => "No unread messages here.".into(),
         (None, Filter::Flagged) => "No flagged messages here.".into(),
@@ -107,7 +112,8 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     let flag = if m.flagged { "!" } else { " " };
     let attach = if m.has_attachments { "+" } else { " " };
     // Tracking marks: dim dots until the tracking feature records an open or a click.
-    let opened = if row.marks.opens > 0 {
+    // A real reply is the surest sign the mail was read, opens seen or not.
+    let opened = if row.marks.opens > 0 || row.marks.replied.is_some() {
         Span::styled("o", base.fg(t.opened))
     } else {
         Span::styled("·", dim)
@@ -153,8 +159,20 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
             plural(row.marks.opens, "open"),
             plural(row.marks.clicks, "click")
         )
+    } else if app.list.filter == Filter::FollowUp {
+        match row.marks.due_at {
+            Some(due) if due <= app.now => {
+                format!(" — due {} ago", crate::app::followups::span(app.now - due))
+            }
+            Some(due) => format!(" — due in {}", crate::app::followups::span(due - app.now)),
+            None => String::new(),
+        }
     } else {
         String::new()
+    };
+    let activity = match &row.marks.replied {
+        Some(replied) if app.list.filter == Filter::Tracked => format!("{activity} · {replied}"),
+        _ => activity,
     };
     Line::from(vec![
         Span::styled(pick, base.fg(t.marked)),

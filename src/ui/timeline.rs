@@ -68,6 +68,16 @@ fn lines<'a>(data: &'a MessageTimeline, now: i64, off: i32, t: &Theme) -> Vec<Li
         ),
         dim,
     ));
+    for reply in &data.replies {
+        let label = match data.sent_at {
+            Some(sent) => crate::app::followups::replied_label(reply, sent),
+            None => format!("replied by {}", reply.who()),
+        };
+        out.push(Line::styled(
+            format!("{label} ({})", event_time(reply.replied_at, now, off)),
+            Style::default().fg(t.opened).add_modifier(Modifier::BOLD),
+        ));
+    }
     out.push(Line::raw(""));
     for r in &data.recipients {
         out.push(Line::styled(person(&r.name, &r.address), bold));

@@ -255,7 +255,7 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 64);
+    let mut h = Harness::new(100, 70);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {
@@ -300,6 +300,7 @@ fn tracking_marks_and_the_bell_show_what_the_tracking_feature_reports() {
             opens: 2,
             clicks: 1,
             last_open: None,
+            ..Default::default()
         },
     )]));
     h.send(Msg::Notifications { unread: 3 });

@@ -78,6 +78,7 @@ pub fn prepare(
         draft.body = signature_above_quote(&draft.body, sender.signature.as_deref());
     }
     let tracking = tracking_defaults(store, config, &draft.account);
+    let remind = super::followups::remind_default(store, &draft.account);
     Ok(ComposeOpen {
         kind: req.kind.clone(),
         draft,
@@ -85,6 +86,7 @@ pub fn prepare(
         // A recalled draft is the user's own unsent text: leaving it asks, like a resumed one.
         resumed: req.kind == ComposeKind::Recall,
         tracking,
+        remind,
     })
 }
 
@@ -210,12 +212,14 @@ pub fn perform_read(
                 .and_then(|list| list.into_iter().next().ok_or("no saved drafts".to_string()))
                 .map(|s| {
                     let tracking = tracking_defaults(store, config, &s.draft.account);
+                    let remind = super::followups::remind_default(store, &s.draft.account);
                     Box::new(ComposeOpen {
                         kind: ComposeKind::New,
                         draft: s.draft,
                         accounts: senders(config),
                         resumed: true,
                         tracking,
+                        remind,
                     })
                 }),
         ))],
@@ -270,13 +274,16 @@ pub fn perform_write(
         ComposeEffect::QueueDraft {
             draft,
             tracking,
+            remind,
             now,
             send_at,
         } => {
             savers.remove(&draft.message_id);
+            let queued = queue_draft_at(store, config, &draft, tracking, now, send_at).and_then(|_| {
+                super::followups::on_queued(store, &draft, remind, send_at).map_err(|e| e.to_string())
+            });
             vec![Msg::Compose(ComposeMsg::Queued(
-                queue_draft_at(store, config, &draft, tracking, now, send_at)
-                    .map(|_| draft.account.clone()),
+                queued.map(|_| draft.account.clone()),
             ))]
         }
         _ => Vec::new(),

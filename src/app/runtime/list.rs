@@ -119,6 +119,7 @@ fn mark_tracked(store: &Store, rows: &mut [Row]) {
             r.marks = RowMarks::from(m);
         }
     }
+    super::followups::mark_followups(store, rows);
 }
 
 /// A first page at once (sent on `early`), then the whole folder (returned), so a huge folder

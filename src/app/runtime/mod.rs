@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod compose;
+pub mod followups;
 pub mod list;
 pub mod outbox;
 pub mod people;
@@ -140,6 +141,7 @@ pub fn perform_with(
             .collect(),
         Effect::Activity(e) => activity::perform(store, e),
         Effect::Snooze { ids, until } => snooze::perform(store, config, &ids, until),
+        Effect::FollowUp(e) => followups::perform(store, e),
         Effect::OpenAttachment { .. }
         | Effect::Outbox(OutboxEffect::Flush { .. })
         | Effect::Quit => Vec::new(),
@@ -299,7 +301,8 @@ impl Runtime {
                 | PeopleEffect::RefreshContacts,
             )
             // Marks notifications read.
-            | Effect::Activity(ActivityEffect::ReadFeed) => {
+            | Effect::Activity(ActivityEffect::ReadFeed)
+            | Effect::FollowUp(_) => {
                 if self.writes.send(WriterJob::Effect(effect)).is_err() {
                     let _ = self.tx.send(Msg::Error(
                         "the store writer stopped; restart tidings".into(),

@@ -100,6 +100,7 @@ pub fn perform_change(
                 })
                 .unwrap_or_default();
             let (_, draft) = ob.edit(&mut store, id, now).map_err(|e| err(&e))?;
+            let remind = super::followups::remind_default(&store, &draft.account);
             let mut accounts = senders(config);
             if !accounts.iter().any(|(a, _)| *a == draft.account) {
                 accounts.insert(0, (draft.account.clone(), draft.from.clone()));
@@ -110,6 +111,7 @@ pub fn perform_change(
                 accounts,
                 resumed: true,
                 tracking,
+                remind,
             }));
             format!("editing {subject:?}: it left the outbox and is a draft again — sending replaces it")
         }

@@ -113,7 +113,7 @@ impl App {
                     .filter(|r| r.msg.account == account)
                 {
                     if let Some(m) = r.msg.message_id.as_deref().and_then(|id| marks.get(id)) {
-                        r.marks = *m;
+                        r.marks.set_tracking(m);
                     }
                 }
                 Vec::new()

@@ -217,6 +217,10 @@ impl App {
                 c.tracking.links = !c.tracking.links;
                 Vec::new()
             }
+            Action::ToggleRemind => {
+                c.remind = crate::app::followups::next_remind(c.remind);
+                Vec::new()
+            }
             Action::RemoveAttachment => {
                 if let Some(a) = c.draft.attachments.pop() {
                     self.status = Some(format!("removed {}", a.filename));

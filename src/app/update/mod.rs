@@ -5,6 +5,7 @@
 
 mod activity;
 mod compose;
+mod followups;
 mod outbox;
 mod people;
 mod schedule;
@@ -51,6 +52,10 @@ impl App {
             Err(msg) => *msg,
         };
         let msg = match self.activity_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
+        let msg = match self.followups_update(msg) {
             Ok(effects) => return effects,
             Err(msg) => *msg,
         };
@@ -103,7 +108,7 @@ impl App {
                 let by_id: std::collections::HashMap<i64, RowMarks> = marks.into_iter().collect();
                 for r in &mut self.list.rows {
                     if let Some(m) = by_id.get(&r.msg.id) {
-                        r.marks = *m;
+                        r.marks.set_tracking(m);
                     }
                 }
                 Vec::new()
@@ -232,6 +237,11 @@ impl App {
             Action::FilterUnread => self.set_filter(Filter::Unread),
             Action::FilterFlagged => self.set_filter(Filter::Flagged),
             Action::FilterTracked => self.set_filter(Filter::Tracked),
+            // Handled in `followups_update`.
+            Action::FilterFollowUp
+            | Action::FollowUpSnooze
+            | Action::FollowUpDone
+            | Action::ToggleRemind => Vec::new(),
             Action::ToggleThreads => {
                 self.list.threads = !self.list.threads;
                 self.status = Some(if self.list.threads {
@@ -541,13 +551,13 @@ impl App {
                     .rows
                     .iter()
                     .filter(|r| r.marks != RowMarks::default())
-                    .map(|r| (r.msg.id, r.marks))
+                    .map(|r| (r.msg.id, r.marks.clone()))
                     .collect();
                 self.list.rows = rows;
                 // Marks read with the rows are fresher than those held; others are kept.
                 for r in &mut self.list.rows {
                     if let Some(mk) = marks.get(&r.msg.id).filter(|_| !r.marks.tracked) {
-                        r.marks = *mk;
+                        r.marks.set_tracking(mk);
                     }
                 }
                 // Rows hidden by an optimistic move still in flight stay hidden.
@@ -1047,6 +1057,8 @@ impl App {
                         }
                         // Handled above, with the typed text.
                         PickerPurpose::Snooze { .. } => Vec::new(),
+                        // Chosen in `followups_update`, which sees the picker first.
+                        PickerPurpose::SnoozeReminder { .. } => Vec::new(),
                         PickerPurpose::SaveAttachment { id }
                         | PickerPurpose::OpenAttachment { id } => {
                             let save = matches!(p.purpose, PickerPurpose::SaveAttachment { .. });

@@ -73,6 +73,7 @@ impl App {
         vec![Effect::Compose(ComposeEffect::QueueDraft {
             draft: Box::new(draft),
             tracking: c.tracking,
+            remind: c.remind,
             now: self.now,
             send_at: c.send_at,
         })]

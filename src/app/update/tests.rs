@@ -213,6 +213,7 @@ pub(super) fn opened_composer(app: &mut App) {
         accounts: vec![("w".into(), sender.from.clone())],
         resumed: false,
         tracking: Default::default(),
+        remind: None,
     })))));
 }
 
