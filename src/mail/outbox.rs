@@ -741,6 +741,7 @@ impl Outbox {
         let _guard = self.lock()?;
         let entry = self.editable(store, id, "cancel")?;
         store.outbox_delete(id)?;
+        store.delete_reminder(&entry.message_id)?;
         Ok(subject_of(&entry))
     }
 

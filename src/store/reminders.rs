@@ -278,6 +278,14 @@ impl Store {
     }
 
     /// Marks a reminder done: the user followed up (or chose not to). False when there is none.
+    /// A mail the user cancelled before it went has nothing to wait for.
+    pub fn delete_reminder(&self, message_id: &str) -> Result<bool> {
+        Ok(self.conn.execute(
+            "DELETE FROM reminders WHERE message_id = ?1",
+            [message_id::bracketed(message_id)],
+        )? > 0)
+    }
+
     pub fn finish_reminder(&self, message_id: &str) -> Result<bool> {
         Ok(self.conn.execute(
             "UPDATE reminders SET done = 1 WHERE message_id = ?1",

@@ -219,7 +219,11 @@ fn a_mail_sent_later_goes_once_at_its_time_survives_a_kill_and_can_be_cancelled(
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("scheduled #"), "{said}");
-    let dropped = send(&env, "Never mind", &["--at", "2099-01-01 09:00"]);
+    let dropped = send(
+        &env,
+        "Never mind",
+        &["--at", "2099-01-01 09:00", "--remind-after", "3d"],
+    );
     assert!(dropped.status.success());
 
     let waiting = env.outbox(false);
@@ -238,6 +242,8 @@ fn a_mail_sent_later_goes_once_at_its_time_survives_a_kill_and_can_be_cancelled(
     let cancelled = env.ok(&["outbox", "cancel", &cancel_id]);
     assert!(cancelled.contains("cancelled"), "{cancelled}");
     assert_eq!(env.outbox(false).len(), 1);
+    // A mail that never went has no reminder left to wait on it.
+    assert_eq!(env.ok(&["followups", "--json", "--all"]).trim(), "[]");
 
     // Neither a flush, nor a round of `watch --once` (no tracker configured: it does the rest),
     // nor a running watch sends it early; a kill -9 loses nothing.
