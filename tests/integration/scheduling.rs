@@ -358,7 +358,8 @@ fn a_template_fills_from_the_contact_and_superdata_and_refuses_an_unfilled_place
 fn in_the_tui_z_snoozes_and_the_composer_schedules_a_template_after_asking_about_its_gaps() {
     use crate::support::tmux::Tmux;
     let t = Tmux::demo("scheduling");
-    t.wait_for("INBOX — All");
+    // The rows, not only the title: Z acts on the selected message.
+    t.wait_for("Q3 proposal for Acme");
     t.keys(&["Z"]);
     t.wait_for("Tomorrow morning");
     t.keys(&["Down", "Down", "Enter"]);
