@@ -53,8 +53,8 @@ actions! {
     ReplyAll => "reply_all", "Reply to all";
     Forward => "forward", "Forward";
     Search => "search", "Search (full text, results as you type)";
-    NextMessage => "next_message", "Reader: next message";
-    PrevMessage => "prev_message", "Reader: previous message";
+    NextMessage => "next_message", "Next message / search result";
+    PrevMessage => "prev_message", "Previous message / search result";
     SaveAttachment => "save_attachment", "Reader: save an attachment";
     OpenAttachment => "open_attachment", "Reader: open an attachment (xdg-open)";
     FilterAll => "filter_all", "Show all messages";
@@ -115,7 +115,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (Forward, &["f"]),
         (Search, &["/"]),
         (NextMessage, &["n"]),
-        (PrevMessage, &["p"]),
+        (PrevMessage, &["p", "N"]),
         (SaveAttachment, &["s"]),
         (OpenAttachment, &["o"]),
         (FilterAll, &["1"]),

@@ -33,3 +33,4 @@ pub use view::*;
 pub use crate::mail::mailbox_name::display as folder_display_name;
 pub use crate::mail::outbox::state as outbox_state;
 pub use crate::mail::render::human_size;
+pub use crate::store::SYNTAX_HELP as SEARCH_SYNTAX;

@@ -11,6 +11,9 @@ mod local_mail;
 mod messages;
 mod outbox;
 mod schema;
+mod search;
+#[cfg(test)]
+mod search_tests;
 mod superdata;
 mod sync;
 mod tracked_mail;
@@ -22,6 +25,7 @@ pub use drafts::*;
 pub use forget_account::*;
 pub use messages::*;
 pub use outbox::*;
+pub use search::*;
 pub use superdata::*;
 pub use sync::*;
 pub use tracked_mail::*;

@@ -56,11 +56,28 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     app.list.offset = app.list.offset.min(app.list.rows.len().saturating_sub(1));
     let width = inner.width as usize;
     let end = (app.list.offset + height).min(app.list.rows.len());
+    // Search results come from every folder: a column says where each is, as wide as the
+    // longest name in view.
+    let folder_w = if app.list.search.is_some() {
+        app.list.rows[app.list.offset..end]
+            .iter()
+            .map(|r| {
+                crate::app::folder_display_name(&r.msg.folder)
+                    .chars()
+                    .count()
+                    + 1
+            })
+            .max()
+            .unwrap_or(0)
+            .min(17)
+    } else {
+        0
+    };
     let lines: Vec<Line> = (app.list.offset..end)
         .map(|i| {
             let row = &app.list.rows[i];
             let selected = i == app.list.cursor;
-            line(row, selected, app, width, t)
+            line(row, selected, app, width, folder_w, t)
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
@@ -87,7 +104,14 @@ Tracked mail shows here with its opens, clicks and last open, newest activity fi
     }
 }
 
-fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) -> Line<'a> {
+fn line<'a>(
+    row: &'a Row,
+    selected: bool,
+    app: &App,
+    width: usize,
+    folder_w: usize,
+    t: &Theme,
+) -> Line<'a> {
     let m = &row.msg;
     let marked = app.list.marked.contains(&m.id);
     let mut base = Style::default().fg(if m.seen { t.foreground } else { t.unread });
@@ -127,7 +151,18 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     };
     let sender = app.correspondent(m);
     let fixed = fixed + sender_w;
-    let subject_w = width.saturating_sub(fixed);
+    let mut subject_w = width.saturating_sub(fixed);
+    // Narrow, the subject matters more than the folder.
+    let folder = if folder_w > 0 && subject_w >= 30 {
+        let w = folder_w.min(subject_w / 3);
+        subject_w -= w;
+        fit(
+            &crate::app::folder_display_name(&m.folder),
+            w.saturating_sub(1),
+        ) + " "
+    } else {
+        String::new()
+    };
     let indent = if row.depth > 0 { "  ↳ " } else { "" };
     let subject = if m.subject.is_empty() {
         "(no subject)"
@@ -167,6 +202,7 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
         Span::styled(" ", base),
         Span::styled(fit(&sender, sender_w), base),
         Span::styled(" ", base),
+        Span::styled(folder, dim),
         Span::styled(
             fit(&format!("{indent}{subject}{activity}"), subject_w),
             base,

@@ -218,6 +218,41 @@ fn search_shows_results_as_you_type() {
 }
 
 #[test]
+fn search_language_spans_folders_names_them_and_n_walks_the_results() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["/"]);
+    h.type_text("from:dana");
+    h.press(&["Enter"]);
+    let subjects = |h: &Harness| -> Vec<String> {
+        h.app
+            .list
+            .rows
+            .iter()
+            .map(|r| r.msg.subject.clone())
+            .collect()
+    };
+    assert_eq!(
+        subjects(&h),
+        [
+            "Re: Proposal for Q3",
+            "Proposal for Q3",
+            "Acme kickoff notes"
+        ]
+    );
+    snap!("search_language", h.screen());
+    h.press(&["n", "n"]);
+    assert_eq!(h.app.list.cursor, 2);
+    h.press(&["N"]);
+    assert_eq!(h.app.list.cursor, 1);
+    // Narrowed, negated, and a bad term said in the status line rather than failing.
+    h.press(&["/"]);
+    h.type_text(" -is:read is:purple");
+    h.press(&["Enter"]);
+    assert_eq!(subjects(&h), ["Re: Proposal for Q3", "Proposal for Q3"]);
+    assert!(h.screen().contains("is:purple"), "{}", h.screen());
+}
+
+#[test]
 fn move_picker_filters_folders_fuzzily() {
     let mut h = Harness::new(120, 16);
     h.press(&["m"]);
@@ -255,11 +290,17 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 64);
+    let mut h = Harness::new(100, 80);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {
         assert!(screen.contains(a.help()), "help lacks {a:?}");
+    }
+    for (syntax, what) in tidings::app::SEARCH_SYNTAX {
+        assert!(
+            screen.contains(syntax) && screen.contains(what),
+            "help lacks {syntax}"
+        );
     }
     snap!("help", screen);
 }
