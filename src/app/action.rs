@@ -57,6 +57,8 @@ actions! {
     PrevMessage => "prev_message", "Previous message / search result";
     SaveAttachment => "save_attachment", "Reader: save an attachment";
     OpenAttachment => "open_attachment", "Reader: open an attachment (xdg-open)";
+    Links => "links", "Reader: list the message's links (Enter opens, C-y copies)";
+    CopyLink => "copy_link", "Links list: copy the selected link";
     FilterAll => "filter_all", "Show all messages";
     FilterUnread => "filter_unread", "Show unread messages";
     FilterFlagged => "filter_flagged", "Show flagged messages";
@@ -118,6 +120,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (PrevMessage, &["p", "N"]),
         (SaveAttachment, &["s"]),
         (OpenAttachment, &["o"]),
+        (Links, &["L"]),
+        (CopyLink, &["C-y"]),
         (FilterAll, &["1"]),
         (FilterUnread, &["2"]),
         (FilterFlagged, &["3"]),

@@ -10,6 +10,7 @@ pub mod contact;
 pub mod dates;
 pub mod fuzzy;
 pub mod input;
+pub mod links;
 pub mod msg;
 pub mod outbox_view;
 pub mod runtime;

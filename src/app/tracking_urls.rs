@@ -35,6 +35,9 @@ pub struct ReaderContent {
     pub message: Rendered,
     /// Set only for a mail sent tracked from this cache.
     pub tracking: Option<TrackingUrls>,
+    /// (tracker redirect URL, where it leads) of a tracked mail the user sent: the link list
+    /// shows the target.
+    pub link_targets: Vec<(String, String)>,
 }
 
 impl ReaderContent {
@@ -46,6 +49,7 @@ impl ReaderContent {
                 ..Default::default()
             },
             tracking: None,
+            link_targets: Vec::new(),
         }
     }
 }

@@ -99,9 +99,19 @@ pub struct Reader {
 /// What a folder/attachment picker is choosing for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PickerPurpose {
-    Move { ids: Vec<i64> },
-    SaveAttachment { id: i64 },
-    OpenAttachment { id: i64 },
+    Move {
+        ids: Vec<i64>,
+    },
+    SaveAttachment {
+        id: i64,
+    },
+    OpenAttachment {
+        id: i64,
+    },
+    /// The reader's links (targets, as listed).
+    Link {
+        urls: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

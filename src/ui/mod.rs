@@ -19,7 +19,7 @@ pub mod text;
 pub mod theme;
 pub mod timeline;
 
-use crate::app::{App, InputKey, Mode, Msg, Pane};
+use crate::app::{Action, App, InputKey, Mode, Msg, Pane, PickerPurpose};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use keymap::Keymap;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -65,6 +65,12 @@ impl Ui {
         ) || app.people_confirming()
             || app.outbox_asking();
         if typing {
+            // The links list copies with its own key (C-y); typing filters it as any picker.
+            if matches!(&app.mode, Mode::Picker(p) if matches!(p.purpose, PickerPurpose::Link { .. }))
+                && self.keymap.action(e) == Some(Action::CopyLink)
+            {
+                return Some(Msg::Action(Action::CopyLink));
+            }
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {
                     KeyCode::Char('c') => Some(Msg::Input(InputKey::Esc)),

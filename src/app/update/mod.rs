@@ -131,6 +131,9 @@ impl App {
     }
 
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
+        if a == Action::CopyLink {
+            return self.copy_link();
+        }
         if let Mode::Help { scroll } = &mut self.mode {
             match a {
                 Action::Down => *scroll = scroll.saturating_add(1),
@@ -220,6 +223,8 @@ impl App {
                 };
                 Vec::new()
             }
+            Action::Links => self.open_links(),
+            Action::CopyLink => Vec::new(),
             Action::SaveAttachment => self.attachment_action(true),
             Action::OpenAttachment => self.attachment_action(false),
             Action::FilterAll => self.set_filter(Filter::All),
@@ -929,6 +934,57 @@ impl App {
         Vec::new()
     }
 
+    /// The links of the message in the reader, numbered, in a picker (typing filters them).
+    fn open_links(&mut self) -> Vec<Effect> {
+        let Some(content) = self.reader.as_ref().and_then(|r| r.content.as_ref()) else {
+            self.status = Some("open a message to list its links".into());
+            return Vec::new();
+        };
+        let links = crate::app::links::message_links(content);
+        if links.is_empty() {
+            self.status = Some("this message has no links".into());
+            return Vec::new();
+        }
+        let items: Vec<String> = links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let via = if l.tracked {
+                    "  (via your tracker)"
+                } else {
+                    ""
+                };
+                format!("[{}] {}{via}", i + 1, l.target)
+            })
+            .collect();
+        self.mode = Mode::Picker(Picker {
+            title: format!("Links ({}): Enter opens, C-y copies", links.len()),
+            purpose: PickerPurpose::Link {
+                urls: links.into_iter().map(|l| l.target).collect(),
+            },
+            matches: (0..items.len()).collect(),
+            items,
+            input: String::new(),
+            cursor: 0,
+        });
+        Vec::new()
+    }
+
+    /// Copies the link selected in the links list; the list stays open.
+    fn copy_link(&mut self) -> Vec<Effect> {
+        let Mode::Picker(p) = &self.mode else {
+            return Vec::new();
+        };
+        let PickerPurpose::Link { urls } = &p.purpose else {
+            return Vec::new();
+        };
+        let Some(url) = p.matches.get(p.cursor).and_then(|&i| urls.get(i)) else {
+            return Vec::new();
+        };
+        self.status = Some(format!("copied {url}"));
+        vec![Effect::Copy { text: url.clone() }]
+    }
+
     fn pick_attachment(
         &mut self,
         id: i64,
@@ -1032,6 +1088,11 @@ impl App {
                             let dest = p.items[item].clone();
                             let label = format!("moved to {dest}");
                             self.move_ids(ids, Change::Move(dest), &label)
+                        }
+                        PickerPurpose::Link { urls } => {
+                            let url = urls[item].clone();
+                            self.status = Some(format!("opening {url}"));
+                            vec![Effect::OpenUrl { url }]
                         }
                         PickerPurpose::SaveAttachment { id }
                         | PickerPurpose::OpenAttachment { id } => {
