@@ -46,7 +46,7 @@ actions! {
     ToggleFlag => "flag", "Flag / unflag";
     ToggleRead => "toggle_read", "Mark read / unread";
     Move => "move", "Move to a folder (fuzzy picker)";
-    Select => "select", "Select / unselect for a bulk action";
+    Select => "select", "Select / unselect for a bulk action; reader: page down";
     Undo => "undo", "Undo the last triage action";
     Compose => "compose", "Write a new message";
     Reply => "reply", "Reply";
@@ -55,6 +55,7 @@ actions! {
     Search => "search", "Search (full text, results as you type)";
     NextMessage => "next_message", "Next message / search result";
     PrevMessage => "prev_message", "Previous message / search result";
+    NextUnread => "next_unread", "Next unread message (opened if the reader is open)";
     SaveAttachment => "save_attachment", "Reader: save an attachment";
     OpenAttachment => "open_attachment", "Reader: open an attachment (xdg-open)";
     Links => "links", "Reader: list the message's links (Enter opens, C-y copies)";
@@ -118,6 +119,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (Search, &["/"]),
         (NextMessage, &["n"]),
         (PrevMessage, &["p", "N"]),
+        (NextUnread, &["]"]),
         (SaveAttachment, &["s"]),
         (OpenAttachment, &["o"]),
         (Links, &["L"]),

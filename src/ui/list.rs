@@ -30,10 +30,14 @@ pub fn title(app: &App) -> String {
         format!(", {} selected", app.list.marked.len())
     };
     let view = if app.list.threads { ", threads" } else { "" };
+    // Where the cursor is, as "12/72".
+    let position = match app.list.rows.len() {
+        0 => "0".to_string(),
+        n => format!("{}/{n}", app.list.cursor.min(n - 1) + 1),
+    };
     format!(
-        " {what} — {} ({}{marked}{view}) ",
+        " {what} — {} ({position}{marked}{view}) ",
         app.list.filter.label(),
-        app.list.rows.len()
     )
 }
 
@@ -73,11 +77,15 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     } else {
         0
     };
+    // The open/click column shows only where tracked mail is in view: received mail has none.
+    let marks = app.list.rows[app.list.offset..end]
+        .iter()
+        .any(|r| r.marks.tracked);
     let lines: Vec<Line> = (app.list.offset..end)
         .map(|i| {
             let row = &app.list.rows[i];
             let selected = i == app.list.cursor;
-            line(row, selected, app, width, folder_w, t)
+            line(row, selected, app, width, (folder_w, marks), t)
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
@@ -109,7 +117,7 @@ fn line<'a>(
     selected: bool,
     app: &App,
     width: usize,
-    folder_w: usize,
+    (folder_w, marks): (usize, bool),
     t: &Theme,
 ) -> Line<'a> {
     let m = &row.msg;
@@ -130,19 +138,29 @@ fn line<'a>(
     let unread = if m.seen { " " } else { "●" };
     let flag = if m.flagged { "!" } else { " " };
     let attach = if m.has_attachments { "+" } else { " " };
-    // Tracking marks: dim dots until the tracking feature records an open or a click.
-    let opened = if row.marks.opens > 0 {
-        Span::styled("o", base.fg(t.opened))
+    // Tracking marks on tracked mail only: dim dots until an open or a click is recorded;
+    // received mail leaves the column blank.
+    let (opened, clicked) = if !marks {
+        (Span::raw(""), Span::raw(""))
+    } else if !row.marks.tracked {
+        (Span::styled(" ", base), Span::styled(" ", base))
     } else {
-        Span::styled("·", dim)
-    };
-    let clicked = if row.marks.clicks > 0 {
-        Span::styled("c", base.fg(t.clicked))
-    } else {
-        Span::styled("·", dim)
+        (
+            if row.marks.opens > 0 {
+                Span::styled("o", base.fg(t.opened))
+            } else {
+                Span::styled("·", dim)
+            },
+            if row.marks.clicks > 0 {
+                Span::styled("c", base.fg(t.clicked))
+            } else {
+                Span::styled("·", dim)
+            },
+        )
     };
     // Flags, marks, spaces and the date; what is left goes to sender and subject.
-    let fixed = 1 + 3 + 1 + 2 + 1 + 1 + 1 + DATE_W;
+    let marks_w = if marks { 3 } else { 0 };
+    let fixed = 1 + 3 + 1 + marks_w + 1 + 1 + DATE_W;
     let sender_w = match width {
         90.. => 22,
         60.. => 16,
@@ -199,7 +217,7 @@ fn line<'a>(
         Span::styled(" ", base),
         opened,
         clicked,
-        Span::styled(" ", base),
+        Span::styled(if marks { " " } else { "" }, base),
         Span::styled(fit(&sender, sender_w), base),
         Span::styled(" ", base),
         Span::styled(folder, dim),

@@ -109,6 +109,16 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         " {} ",
         super::text::fit(subject, w.saturating_sub(4)).trim_end()
     ));
+    // Where the page is in the message, as less shows it.
+    let first = reader.scroll as usize + 1;
+    let last = (reader.scroll as usize + h).min(wrapped);
+    let block = if wrapped > h {
+        block.title_bottom(
+            ratatui::text::Line::from(format!(" {first}–{last}/{wrapped} ")).right_aligned(),
+        )
+    } else {
+        block
+    };
     f.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -167,8 +167,13 @@ impl App {
             }
             Action::Down => self.step(1),
             Action::Up => self.step(-1),
-            Action::PageDown => self.step(self.page(true)),
-            Action::PageUp => self.step(-self.page(true)),
+            Action::PageDown => self.step(self.page(self.focus != Pane::Reader)),
+            Action::PageUp => self.step(-self.page(self.focus != Pane::Reader)),
+            // Space pages the reader, as in mutt and less.
+            Action::Select if self.focus == Pane::Reader && self.reader.is_some() => {
+                self.step(self.page(false))
+            }
+            Action::NextUnread => self.next_unread(),
             Action::Top => self.step(i64::MIN / 2),
             Action::Bottom => self.step(i64::MAX / 2),
             Action::Open => self.open(),
@@ -443,6 +448,25 @@ impl App {
         self.list.cursor = next;
         let id = self.list.rows[next].msg.id;
         self.open_message(id)
+    }
+
+    /// The first unread row below the cursor: selected, and opened when the reader is open.
+    fn next_unread(&mut self) -> Vec<Effect> {
+        let from = self.list.cursor + 1;
+        let Some(i) = self.list.rows[from.min(self.list.rows.len())..]
+            .iter()
+            .position(|r| !r.msg.seen)
+            .map(|i| i + from)
+        else {
+            self.status = Some("no unread message below".into());
+            return Vec::new();
+        };
+        self.list.cursor = i;
+        if self.reader.is_some() {
+            let id = self.list.rows[i].msg.id;
+            return self.open_message(id);
+        }
+        Vec::new()
     }
 
     fn set_filter(&mut self, f: Filter) -> Vec<Effect> {

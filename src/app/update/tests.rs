@@ -352,3 +352,39 @@ fn the_links_list_opens_and_copies_the_real_target() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn next_unread_skips_read_mail_and_space_pages_the_reader() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    let mut rows: Vec<Row> = (1..=4).map(|i| Row::new(summary(i, "x"))).collect();
+    for r in &mut rows[..3] {
+        r.msg.seen = true;
+    }
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok(rows),
+        complete: true,
+    });
+    app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.list.cursor, 3);
+    app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.list.cursor, 3);
+    assert!(app.status.as_deref().unwrap_or("").contains("no unread"));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::Open));
+    app.heights.reader = 10;
+    app.update(Msg::Action(Action::Select));
+    assert_eq!(app.reader.as_ref().map(|r| r.scroll), Some(9));
+    assert!(
+        app.list.marked.is_empty(),
+        "Space in the reader pages, selects nothing"
+    );
+    // From the reader, next unread opens it.
+    let fx = app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.reader.as_ref().map(|r| r.id), Some(4));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::LoadMessage { id: 4 })));
+}
