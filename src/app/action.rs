@@ -86,6 +86,7 @@ actions! {
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
+    ToggleMouse => "toggle_mouse", "Mouse on / off (off: the terminal selects text)";
     Help => "help", "This help";
 }
 
@@ -150,6 +151,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
+        (ToggleMouse, &["M-m"]),
         (Help, &["?"]),
     ]
 }

@@ -229,6 +229,8 @@ impl App {
                 Vec::new()
             }
             Action::Links => self.open_links(),
+            // The terminal's mouse mode belongs to the UI, which switches it.
+            Action::ToggleMouse => Vec::new(),
             Action::CopyLink => Vec::new(),
             Action::SaveAttachment => self.attachment_action(true),
             Action::OpenAttachment => self.attachment_action(false),
