@@ -86,6 +86,9 @@ actions! {
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
+    ReaderFullscreen => "reader_fullscreen", "Reader full screen on / off";
+    ShrinkList => "shrink_list", "Narrower list, wider reader";
+    GrowList => "grow_list", "Wider list, narrower reader";
     ToggleMouse => "toggle_mouse", "Mouse on / off (off: the terminal selects text)";
     Help => "help", "This help";
 }
@@ -151,6 +154,9 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
+        (ReaderFullscreen, &["F"]),
+        (ShrinkList, &["<"]),
+        (GrowList, &[">"]),
         (ToggleMouse, &["M-m"]),
         (Help, &["?"]),
     ]

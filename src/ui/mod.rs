@@ -175,6 +175,9 @@ impl Ui {
 /// and only the focused one below [`MULTI_PANE_WIDTH`].
 pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     let reader_open = app.reader.is_some() || app.tracking.timeline.is_some();
+    if app.reader_full && app.reader.is_some() && app.focus == Pane::Reader {
+        return vec![(Pane::Reader, area)];
+    }
     if area.width < MULTI_PANE_WIDTH {
         let pane = match app.focus {
             Pane::Reader if !reader_open => Pane::List,
@@ -188,11 +191,18 @@ pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
         return vec![(Pane::Folders, a), (Pane::List, b)];
     }
     if area.width >= THREE_PANE_WIDTH || app.focus == Pane::Folders {
-        let [a, b, c] =
-            Layout::horizontal([folder_w, Constraint::Percentage(45), Constraint::Min(40)])
-                .areas(area);
+        let [a, b, c] = Layout::horizontal([
+            folder_w,
+            Constraint::Percentage(app.list_percent),
+            Constraint::Min(40),
+        ])
+        .areas(area);
         return vec![(Pane::Folders, a), (Pane::List, b), (Pane::Reader, c)];
     }
-    let [b, c] = Layout::horizontal([Constraint::Percentage(45), Constraint::Min(40)]).areas(area);
+    let [b, c] = Layout::horizontal([
+        Constraint::Percentage(app.list_percent),
+        Constraint::Min(40),
+    ])
+    .areas(area);
     vec![(Pane::List, b), (Pane::Reader, c)]
 }

@@ -483,3 +483,33 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
     }
     out
 }
+
+#[test]
+fn the_reader_goes_full_screen_and_the_split_moves() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["Enter"]);
+    let list_width = |screen: &str| {
+        let top = screen.lines().next().unwrap_or("").to_string();
+        top.split('┐')
+            .find(|s| s.contains("INBOX — All"))
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+    };
+    let before = list_width(&h.screen());
+    h.press(&[">", ">"]);
+    assert!(list_width(&h.screen()) > before, "{}", h.screen());
+    h.press(&["<", "<", "<", "<"]);
+    assert!(list_width(&h.screen()) < before, "{}", h.screen());
+    h.press(&["F"]);
+    let screen = h.screen();
+    assert!(
+        !screen.contains("Folders") && !screen.contains("INBOX — All"),
+        "{screen}"
+    );
+    assert!(screen.contains("Re: Proposal for Q3"), "{screen}");
+    // Tab back to the list shows the panes; F again leaves full screen for good.
+    h.press(&["Tab"]);
+    assert!(h.screen().contains("INBOX — All"));
+    h.press(&["Enter", "F"]);
+    assert!(h.screen().contains("Folders"));
+}

@@ -231,6 +231,21 @@ impl App {
             Action::Links => self.open_links(),
             // The terminal's mouse mode belongs to the UI, which switches it.
             Action::ToggleMouse => Vec::new(),
+            Action::ReaderFullscreen => {
+                if self.reader.is_some() {
+                    self.reader_full = !self.reader_full;
+                    self.focus = Pane::Reader;
+                } else {
+                    self.status = Some("open a message first".into());
+                }
+                Vec::new()
+            }
+            Action::ShrinkList | Action::GrowList => {
+                let step: i32 = if a == Action::GrowList { 5 } else { -5 };
+                self.list_percent = (self.list_percent as i32 + step).clamp(20, 80) as u16;
+                self.reader_full = false;
+                Vec::new()
+            }
             Action::CopyLink => Vec::new(),
             Action::SaveAttachment => self.attachment_action(true),
             Action::OpenAttachment => self.attachment_action(false),
