@@ -86,6 +86,7 @@ actions! {
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
+    AllHeaders => "all_headers", "Reader: every header of the message on / off";
     ReaderFullscreen => "reader_fullscreen", "Reader full screen on / off";
     ShrinkList => "shrink_list", "Narrower list, wider reader";
     GrowList => "grow_list", "Wider list, narrower reader";
@@ -154,6 +155,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
+        (AllHeaders, &["H"]),
         (ReaderFullscreen, &["F"]),
         (ShrinkList, &["<"]),
         (GrowList, &[">"]),

@@ -99,6 +99,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             tracking: None,
+            all_headers: Vec::new(),
         }
     }
 

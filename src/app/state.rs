@@ -80,6 +80,8 @@ pub struct App {
     pub tracking: TrackingUi,
     /// The reader takes the whole main area.
     pub reader_full: bool,
+    /// The reader shows every header of the message, as received.
+    pub all_headers: bool,
     /// The list's share of the width beside the reader, in percent.
     pub list_percent: u16,
 }
@@ -167,6 +169,7 @@ impl App {
             superdata: crate::config::SuperdataConfig::default(),
             tracking: Default::default(),
             reader_full: false,
+            all_headers: false,
             list_percent: 45,
         }
     }

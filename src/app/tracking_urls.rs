@@ -38,6 +38,8 @@ pub struct ReaderContent {
     /// (tracker redirect URL, where it leads) of a tracked mail the user sent: the link list
     /// shows the target.
     pub link_targets: Vec<(String, String)>,
+    /// Every header as received (name, value unfolded and sanitized), for the reader's `H`.
+    pub all_headers: Vec<(String, String)>,
 }
 
 impl ReaderContent {
@@ -50,6 +52,7 @@ impl ReaderContent {
             },
             tracking: None,
             link_targets: Vec::new(),
+            all_headers: Vec::new(),
         }
     }
 }

@@ -57,7 +57,12 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         return;
     };
     let mut lines: Vec<Line> = Vec::new();
-    for (k, v) in &content.headers {
+    let headers = if app.all_headers && !content.all_headers.is_empty() {
+        &content.all_headers
+    } else {
+        &content.headers
+    };
+    for (k, v) in headers {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{k}: "),

@@ -513,3 +513,18 @@ fn the_reader_goes_full_screen_and_the_split_moves() {
     h.press(&["Enter", "F"]);
     assert!(h.screen().contains("Folders"));
 }
+
+#[test]
+fn h_shows_every_header_of_the_message() {
+    let mut h = Harness::new(140, 30);
+    h.press(&["Enter"]);
+    assert!(!h.screen().contains("Message-ID:"));
+    h.press(&["H"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("Message-ID: <p3@acme.test>") && screen.contains("In-Reply-To:"),
+        "{screen}"
+    );
+    h.press(&["H"]);
+    assert!(!h.screen().contains("Message-ID:"));
+}

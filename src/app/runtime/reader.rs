@@ -19,7 +19,51 @@ fn render(store: &Store, id: i64, raw: &[u8]) -> ReaderContent {
         message: crate::mail::render::render_message(raw),
         tracking: tracking_urls(store, id),
         link_targets: link_targets(store, id),
+        all_headers: all_headers(raw),
     }
+}
+
+/// At most this many headers are kept for the all-headers view (a hostile mail can have
+/// thousands), each value cut at [`MAX_HEADER_CHARS`].
+const MAX_HEADERS: usize = 200;
+const MAX_HEADER_CHARS: usize = 2000;
+
+/// The message's header block as received: one (name, value) per field, continuation lines
+/// unfolded, control characters removed. Encoded words stay as sent, as mutt's full headers show.
+fn all_headers(raw: &[u8]) -> Vec<(String, String)> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(raw.len());
+    let text = String::from_utf8_lossy(&raw[..end]);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = out.last_mut() {
+                if v.chars().count() < MAX_HEADER_CHARS {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                }
+            }
+            continue;
+        }
+        if out.len() == MAX_HEADERS {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            out.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    out.into_iter()
+        .map(|(k, v)| {
+            let v: String = v.chars().take(MAX_HEADER_CHARS).collect();
+            (
+                crate::sanitize::sanitize_line(&k),
+                crate::sanitize::sanitize_line(&v),
+            )
+        })
+        .collect()
 }
 
 /// Every tracker redirect of a tracked mail the user sent, with where it leads (a copy sent to
@@ -217,6 +261,23 @@ pub(super) async fn copy(text: &str, osc52: bool) -> Option<Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_headers_are_unfolded_sanitized_and_bounded() {
+        let mut raw = b"Received: from a\r\n\tby b\r\nX-Evil: \x1b]0;pwned\x07ok\r\nSubject: =?utf-8?q?hi?=\r\n"
+            .to_vec();
+        for i in 0..500 {
+            raw.extend(format!("X-Spam-{i}: {}\r\n", "y".repeat(5000)).as_bytes());
+        }
+        raw.extend(b"\r\nBody: not a header\r\n");
+        let h = all_headers(&raw);
+        assert_eq!(h[0], ("Received".into(), "from a by b".into()));
+        assert_eq!(h[1], ("X-Evil".into(), "]0;pwnedok".into()));
+        assert_eq!(h[2], ("Subject".into(), "=?utf-8?q?hi?=".into()));
+        assert_eq!(h.len(), MAX_HEADERS);
+        assert!(h.iter().all(|(_, v)| v.chars().count() <= MAX_HEADER_CHARS));
+        assert!(!h.iter().any(|(k, _)| k == "Body"));
+    }
 
     #[tokio::test]
     async fn links_open_with_the_configured_opener_and_never_a_file_url() {

@@ -231,6 +231,10 @@ impl App {
             Action::Links => self.open_links(),
             // The terminal's mouse mode belongs to the UI, which switches it.
             Action::ToggleMouse => Vec::new(),
+            Action::AllHeaders => {
+                self.all_headers = !self.all_headers;
+                Vec::new()
+            }
             Action::ReaderFullscreen => {
                 if self.reader.is_some() {
                     self.reader_full = !self.reader_full;
