@@ -86,6 +86,7 @@ actions! {
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
+    MarkAllRead => "mark_all_read", "Mark every listed message read (undo with z)";
     AllHeaders => "all_headers", "Reader: every header of the message on / off";
     ReaderFullscreen => "reader_fullscreen", "Reader full screen on / off";
     ShrinkList => "shrink_list", "Narrower list, wider reader";
@@ -155,6 +156,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
+        (MarkAllRead, &["A"]),
         (AllHeaders, &["H"]),
         (ReaderFullscreen, &["F"]),
         (ShrinkList, &["<"]),

@@ -231,6 +231,22 @@ impl App {
             Action::Links => self.open_links(),
             // The terminal's mouse mode belongs to the UI, which switches it.
             Action::ToggleMouse => Vec::new(),
+            Action::MarkAllRead => {
+                let ids: Vec<i64> = self
+                    .list
+                    .rows
+                    .iter()
+                    .filter(|r| !r.msg.seen)
+                    .map(|r| r.msg.id)
+                    .collect();
+                if ids.is_empty() {
+                    self.status = Some("nothing unread here".into());
+                    return Vec::new();
+                }
+                self.set_flags_locally(&ids, Change::Seen(true), "marked read")
+                    .into_iter()
+                    .collect()
+            }
             Action::AllHeaders => {
                 self.all_headers = !self.all_headers;
                 Vec::new()

@@ -388,3 +388,32 @@ fn next_unread_skips_read_mail_and_space_pages_the_reader() {
         .iter()
         .any(|e| matches!(e, Effect::LoadMessage { id: 4 })));
 }
+
+#[test]
+fn mark_all_read_marks_every_unread_row_in_one_undoable_step() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    let mut rows: Vec<Row> = (1..=3).map(|i| Row::new(summary(i, "x"))).collect();
+    rows[1].msg.seen = true;
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok(rows),
+        complete: true,
+    });
+    let fx = app.update(Msg::Action(Action::MarkAllRead));
+    assert!(
+        matches!(&fx[..], [Effect::Triage { ids, change: Change::Seen(true), .. }] if ids == &[1, 3]),
+        "{fx:?}"
+    );
+    assert!(app.list.rows.iter().all(|r| r.msg.seen));
+    app.update(Msg::Action(Action::Undo));
+    let unread: Vec<i64> = app
+        .list
+        .rows
+        .iter()
+        .filter(|r| !r.msg.seen)
+        .map(|r| r.msg.id)
+        .collect();
+    assert_eq!(unread, [1, 3]);
+}
