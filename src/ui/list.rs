@@ -89,6 +89,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+    super::text::scrollbar(f, area, app.list.rows.len(), height, app.list.offset);
 }
 
 fn empty_text(app: &App) -> String {

@@ -131,4 +131,5 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
             .scroll((reader.scroll, 0)),
         area,
     );
+    super::text::scrollbar(f, area, wrapped, h, reader.scroll as usize);
 }
