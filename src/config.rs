@@ -374,6 +374,11 @@ pub struct UiConfig {
     pub threads: bool,
     /// Mouse capture (click to select, wheel to scroll).
     pub mouse: bool,
+    /// The command that opens links (the URL is its last argument; no shell): default
+    /// `xdg-open`, or `open` on macOS.
+    pub opener: Option<String>,
+    /// Copy through the terminal (OSC 52, works over SSH) instead of a clipboard tool.
+    pub osc52: bool,
 }
 
 impl Default for UiConfig {
@@ -381,6 +386,8 @@ impl Default for UiConfig {
         Self {
             threads: false,
             mouse: true,
+            opener: None,
+            osc52: false,
         }
     }
 }

@@ -46,17 +46,20 @@ actions! {
     ToggleFlag => "flag", "Flag / unflag";
     ToggleRead => "toggle_read", "Mark read / unread";
     Move => "move", "Move to a folder (fuzzy picker)";
-    Select => "select", "Select / unselect for a bulk action";
+    Select => "select", "Select / unselect for a bulk action; reader: page down";
     Undo => "undo", "Undo the last triage action";
     Compose => "compose", "Write a new message";
     Reply => "reply", "Reply";
     ReplyAll => "reply_all", "Reply to all";
     Forward => "forward", "Forward";
     Search => "search", "Search (full text, results as you type)";
-    NextMessage => "next_message", "Reader: next message";
-    PrevMessage => "prev_message", "Reader: previous message";
+    NextMessage => "next_message", "Next message / search result";
+    PrevMessage => "prev_message", "Previous message / search result";
+    NextUnread => "next_unread", "Next unread message (opened if the reader is open)";
     SaveAttachment => "save_attachment", "Reader: save an attachment";
     OpenAttachment => "open_attachment", "Reader: open an attachment (xdg-open)";
+    Links => "links", "Reader: list the message's links (Enter opens, C-y copies)";
+    CopyLink => "copy_link", "Links list: copy the selected link";
     FilterAll => "filter_all", "Show all messages";
     FilterUnread => "filter_unread", "Show unread messages";
     FilterFlagged => "filter_flagged", "Show flagged messages";
@@ -90,6 +93,12 @@ actions! {
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
     Snooze => "snooze", "Snooze until later today, tomorrow, next week or a time";
+    MarkAllRead => "mark_all_read", "Mark every listed message read (undo with z)";
+    AllHeaders => "all_headers", "Reader: every header of the message on / off";
+    ReaderFullscreen => "reader_fullscreen", "Reader full screen on / off";
+    ShrinkList => "shrink_list", "Narrower list, wider reader";
+    GrowList => "grow_list", "Wider list, narrower reader";
+    ToggleMouse => "toggle_mouse", "Mouse on / off (off: the terminal selects text)";
     Help => "help", "This help";
 }
 
@@ -122,15 +131,18 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (Forward, &["f"]),
         (Search, &["/"]),
         (NextMessage, &["n"]),
-        (PrevMessage, &["p"]),
+        (PrevMessage, &["p", "N"]),
+        (NextUnread, &["]"]),
         (SaveAttachment, &["s"]),
         (OpenAttachment, &["o"]),
+        (Links, &["L"]),
+        (CopyLink, &["C-y"]),
         (FilterAll, &["1"]),
         (FilterUnread, &["2"]),
         (FilterFlagged, &["3"]),
         (FilterTracked, &["4"]),
         (FilterFollowUp, &["5"]),
-        (FollowUpSnooze, &["L"]),
+        (FollowUpSnooze, &["W"]),
         (FollowUpDone, &["x"]),
         (ToggleThreads, &["t"]),
         (Send, &["C-s"]),
@@ -158,6 +170,12 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
         (Snooze, &["Z"]),
+        (MarkAllRead, &["A"]),
+        (AllHeaders, &["H"]),
+        (ReaderFullscreen, &["F"]),
+        (ShrinkList, &["<"]),
+        (GrowList, &[">"]),
+        (ToggleMouse, &["M-m"]),
         (Help, &["?"]),
     ]
 }

@@ -56,6 +56,14 @@ pub enum Effect {
         id: i64,
         index: usize,
     },
+    /// Opens a link with `[ui] opener` or the system's opener.
+    OpenUrl {
+        url: String,
+    },
+    /// Puts text on the clipboard (a clipboard tool, or OSC 52 when `[ui] osc52` asks for it).
+    Copy {
+        text: String,
+    },
     /// The composer's drafts, suggestions and files (see `app::compose`).
     Compose(ComposeEffect),
     /// The Outbox view and the outbox worker (see `app::outbox_view`).

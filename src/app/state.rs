@@ -78,6 +78,12 @@ pub struct App {
     pub superdata: crate::config::SuperdataConfig,
     /// The timeline, the activity pane and a pending jump to a mail (see `app::activity`).
     pub tracking: TrackingUi,
+    /// The reader takes the whole main area.
+    pub reader_full: bool,
+    /// The reader shows every header of the message, as received.
+    pub all_headers: bool,
+    /// The list's share of the width beside the reader, in percent.
+    pub list_percent: u16,
 }
 
 impl Default for App {
@@ -162,6 +168,9 @@ impl App {
             people: Vec::new(),
             superdata: crate::config::SuperdataConfig::default(),
             tracking: Default::default(),
+            reader_full: false,
+            all_headers: false,
+            list_percent: 45,
         }
     }
 

@@ -35,6 +35,11 @@ pub struct ReaderContent {
     pub message: Rendered,
     /// Set only for a mail sent tracked from this cache.
     pub tracking: Option<TrackingUrls>,
+    /// (tracker redirect URL, where it leads) of a tracked mail the user sent: the link list
+    /// shows the target.
+    pub link_targets: Vec<(String, String)>,
+    /// Every header as received (name, value unfolded and sanitized), for the reader's `H`.
+    pub all_headers: Vec<(String, String)>,
 }
 
 impl ReaderContent {
@@ -46,6 +51,8 @@ impl ReaderContent {
                 ..Default::default()
             },
             tracking: None,
+            link_targets: Vec::new(),
+            all_headers: Vec::new(),
         }
     }
 }

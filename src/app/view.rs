@@ -136,6 +136,10 @@ pub enum PickerPurpose {
     SnoozeReminder {
         message_id: String,
     },
+    /// The reader's links (targets, as listed).
+    Link {
+        urls: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -51,7 +51,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         &ctx,
         &ListArgs {
             account: None,
-            folder: "INBOX".into(),
+            folder: Some("INBOX".into()),
             filter: None,
             search: None,
             limit: None,
@@ -63,7 +63,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         &ctx,
         &ListArgs {
             account: None,
-            folder: "INBOX".into(),
+            folder: Some("INBOX".into()),
             filter: Some(FilterArg::Tracked),
             search: None,
             limit: None,

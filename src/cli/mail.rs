@@ -56,11 +56,12 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     };
     let q = ListQuery {
         account: args.account.clone(),
-        folder: Some(folder_wire_name(
-            &store,
-            args.account.as_deref(),
-            &args.folder,
-        )?),
+        // A search spans every folder (its `folder:` narrows it) unless --folder says which.
+        folder: match (&args.folder, &args.search) {
+            (Some(f), _) => Some(folder_wire_name(&store, args.account.as_deref(), f)?),
+            (None, Some(_)) => None,
+            (None, None) => Some(folder_wire_name(&store, args.account.as_deref(), "INBOX")?),
+        },
         filter,
         search: args.search.clone(),
         limit: args.limit,
@@ -73,6 +74,11 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         Some(_) => None,
         None => super::forget_account::shown_accounts(ctx),
     };
+    if let Some(search) = &q.search {
+        for problem in crate::store::SearchQuery::parse(search).problems {
+            eprintln!("tidings: search: {problem}");
+        }
+    }
     let msgs = store.list_messages_among(&q, among.as_deref())?;
     if q.search.is_some() {
         let missing = store.count_without_body(args.account.as_deref())?;
@@ -95,9 +101,15 @@ pub fn list(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 if m.flagged { '!' } else { ' ' },
                 if m.has_attachments { '@' } else { ' ' }
             );
+            // Results from several folders say where each one is.
+            let folder = if q.folder.is_none() {
+                format!("[{}] ", mailbox_name::display(&m.folder))
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{:>7} {} {:<16} {:<24.24} {}",
+                "{:>7} {} {:<16} {:<24.24} {folder}{}",
                 m.id,
                 flags,
                 rfc3339(m.date).get(..16).unwrap_or(""),

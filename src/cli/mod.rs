@@ -344,13 +344,15 @@ pub struct ListArgs {
     /// Only this account
     #[arg(long)]
     pub account: Option<String>,
-    /// Folder name
-    #[arg(long, default_value = "INBOX")]
-    pub folder: String,
+    /// Folder name (default INBOX; with --search, every folder unless given)
+    #[arg(long)]
+    pub folder: Option<String>,
     /// Only unread or flagged messages; `tracked`: tracked sent mail with opens and clicks
     #[arg(long, value_enum)]
     pub filter: Option<FilterArg>,
-    /// Full-text search over sender, recipients, subject and body
+    /// Search: words, "phrases", from: to: cc: subject: body: has:attachment
+    /// is:unread|read|flagged|tracked|answered|replied folder: before: after: on: (2024-03-01,
+    /// 2024-03, today, 7d), -term negates (see docs/search.md)
     #[arg(long)]
     pub search: Option<String>,
     /// At most this many messages, newest first

@@ -108,7 +108,7 @@ pub struct ListQuery {
     /// Folder name; `None` = every folder.
     pub folder: Option<String>,
     pub filter: ListFilter,
-    /// Free text, matched against sender, recipients, subject and body (prefix match per word).
+    /// A search in the language of [`super::SearchQuery`] (words, phrases, `from:`, `is:`…).
     pub search: Option<String>,
     pub limit: Option<u64>,
     pub offset: u64,
@@ -166,18 +166,6 @@ fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<Folder> {
 
 const FOLDER_COLUMNS: &str =
     "id, account_id, name, delimiter, role, selectable, uidvalidity, uidnext, highestmodseq";
-
-/// Turns what a user types into an FTS5 query: each word becomes a quoted prefix term, so FTS
-/// syntax characters in the input can never cause a syntax error.
-pub fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
-        .split_whitespace()
-        .map(|w| w.replace('"', ""))
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
-}
 
 impl Store {
     pub fn ensure_account(
@@ -808,18 +796,9 @@ impl Store {
             ListFilter::Tracked => sql.push_str(super::tracking_events::TRACKED_MESSAGES_SQL),
             ListFilter::FollowUp => sql.push_str(super::reminders::FOLLOWUP_MESSAGES_SQL),
         }
-        if let Some(fts) = q.search.as_deref().and_then(fts_query) {
-            args.push(Box::new(fts));
-            // A copy that shares its body with another (an \All account's INBOX and All Mail)
-            // matches on that copy's indexed body too.
-            sql.push_str(&format!(
-                " AND (m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{n})
-                   OR (m.body_key IS NOT NULL AND EXISTS (SELECT 1 FROM messages s
-                       JOIN folders sf ON sf.id = s.folder_id
-                       WHERE s.body_key = m.body_key AND sf.account_id = f.account_id
-                         AND s.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{n}))))",
-                n = args.len()
-            ));
+        if let Some(search) = q.search.as_deref() {
+            let parsed = super::SearchQuery::parse(search);
+            sql.push_str(&parsed.to_sql(&super::Clock::local(), &mut args));
         }
         if q.filter == ListFilter::Tracked {
             sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);

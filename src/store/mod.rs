@@ -14,6 +14,9 @@ mod reminders;
 mod replies;
 mod schema;
 mod snoozes;
+mod search;
+#[cfg(test)]
+mod search_tests;
 mod superdata;
 mod sync;
 mod tracked_mail;
@@ -28,6 +31,7 @@ pub use outbox::*;
 pub use snoozes::*;
 pub use reminders::*;
 pub use replies::*;
+pub use search::*;
 pub use superdata::*;
 pub use sync::*;
 pub use tracked_mail::*;

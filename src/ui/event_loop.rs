@@ -5,7 +5,7 @@
 use super::Ui;
 use crate::app::compose::{ComposeEffect, ComposeMsg};
 use crate::app::runtime::Runtime;
-use crate::app::{App, Effect, Msg};
+use crate::app::{Action, App, Effect, Msg};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{
@@ -77,6 +77,21 @@ fn spawn_input() -> UnboundedReceiver<Input> {
     rx
 }
 
+/// Switches mouse capture: off, the terminal selects and copies text as usual.
+fn toggle_mouse(ui: &mut Ui) -> Msg {
+    ui.mouse = !ui.mouse;
+    let done = if ui.mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)
+    } else {
+        execute!(std::io::stdout(), DisableMouseCapture)
+    };
+    match (done, ui.mouse) {
+        (Err(e), _) => Msg::Error(format!("switching the mouse: {e}")),
+        (Ok(()), true) => Msg::Notice("mouse on: click selects, the wheel scrolls".into()),
+        (Ok(()), false) => Msg::Notice("mouse off: the terminal selects text".into()),
+    }
+}
+
 /// Runs the inbox until the user quits. `msgs` carries the runtime's (and sync's) answers.
 pub async fn run(
     mut app: App,
@@ -95,7 +110,12 @@ pub async fn run(
         }
         let msg = tokio::select! {
             i = input.recv() => match i {
-                Some(Input::Event(Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => ui.key(&app, &k),
+                Some(Input::Event(Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => {
+                    match ui.key(&app, &k) {
+                        Some(Msg::Action(Action::ToggleMouse)) => Some(toggle_mouse(&mut ui)),
+                        m => m,
+                    }
+                }
                 Some(Input::Event(Event::Mouse(m))) => ui.mouse(&app, &m),
                 Some(Input::Event(_)) => None, // resize and focus: the next draw adapts
                 Some(Input::Tick) => Some(Msg::Tick(crate::clock::now().timestamp())),

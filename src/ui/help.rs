@@ -17,9 +17,14 @@ pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+/// Lines of the help: one per action, then the search language.
+fn line_count() -> u16 {
+    (crate::app::Action::ALL.len() + 2 + crate::app::SEARCH_SYNTAX.len()) as u16
+}
+
 /// How far the help can scroll in `area` before its last line leaves the bottom.
 pub fn max_scroll(area: Rect) -> u16 {
-    let rows = crate::app::Action::ALL.len() as u16 + 2;
+    let rows = line_count() + 2;
     rows.saturating_sub(rows.min(area.height))
 }
 
@@ -43,7 +48,29 @@ pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) 
             ])
         })
         .collect();
-    let rect = popup(area, 78, crate::app::Action::ALL.len() as u16 + 2);
+    let mut lines = lines;
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        " Search (/, and `tidings list --search`): terms are ANDed",
+        Style::default()
+            .fg(t.foreground)
+            .add_modifier(Modifier::BOLD),
+    ));
+    let syntax_w = crate::app::SEARCH_SYNTAX
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(8);
+    lines.extend(crate::app::SEARCH_SYNTAX.iter().map(|(syntax, what)| {
+        Line::from(vec![
+            Span::styled(
+                format!(" {syntax:<syntax_w$}  "),
+                Style::default().fg(t.accent),
+            ),
+            Span::styled(*what, Style::default().fg(t.foreground)),
+        ])
+    }));
+    let rect = popup(area, 78, line_count() + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)

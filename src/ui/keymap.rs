@@ -164,6 +164,20 @@ mod tests {
         KeyEvent::new(code, mods)
     }
 
+    /// Features added side by side once both took `L`; a key bound twice does only one of them.
+    #[test]
+    fn no_default_key_is_bound_to_two_actions() {
+        let mut seen = std::collections::BTreeMap::new();
+        for (action, keys) in default_bindings() {
+            for k in keys {
+                let key = parse_key(k).expect("default keys parse");
+                if let Some(other) = seen.insert(format!("{key:?}"), action) {
+                    panic!("{k} is bound to both {other:?} and {action:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn defaults_and_overrides_map_keys_to_actions() {
         let km = Keymap::default();

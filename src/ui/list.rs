@@ -32,10 +32,14 @@ pub fn title(app: &App) -> String {
         format!(", {} selected", app.list.marked.len())
     };
     let view = if app.list.threads { ", threads" } else { "" };
+    // Where the cursor is, as "12/72".
+    let position = match app.list.rows.len() {
+        0 => "0".to_string(),
+        n => format!("{}/{n}", app.list.cursor.min(n - 1) + 1),
+    };
     format!(
-        " {what} — {} ({}{marked}{view}) ",
+        " {what} — {} ({position}{marked}{view}) ",
         app.list.filter.label(),
-        app.list.rows.len()
     )
 }
 
@@ -58,14 +62,36 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     app.list.offset = app.list.offset.min(app.list.rows.len().saturating_sub(1));
     let width = inner.width as usize;
     let end = (app.list.offset + height).min(app.list.rows.len());
+    // Search results come from every folder: a column says where each is, as wide as the
+    // longest name in view.
+    let folder_w = if app.list.search.is_some() {
+        app.list.rows[app.list.offset..end]
+            .iter()
+            .map(|r| {
+                crate::app::folder_display_name(&r.msg.folder)
+                    .chars()
+                    .count()
+                    + 1
+            })
+            .max()
+            .unwrap_or(0)
+            .min(17)
+    } else {
+        0
+    };
+    // The open/click column shows only where tracked mail is in view: received mail has none.
+    let marks = app.list.rows[app.list.offset..end]
+        .iter()
+        .any(|r| r.marks.tracked);
     let lines: Vec<Line> = (app.list.offset..end)
         .map(|i| {
             let row = &app.list.rows[i];
             let selected = i == app.list.cursor;
-            line(row, selected, app, width, t)
+            line(row, selected, app, width, (folder_w, marks), t)
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+    super::text::scrollbar(f, area, app.list.rows.len(), height, app.list.offset);
 }
 
 fn empty_text(app: &App) -> String {
@@ -92,7 +118,14 @@ composer, or `tidings send --remind-after 3d`) shows here until someone answers,
     }
 }
 
-fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) -> Line<'a> {
+fn line<'a>(
+    row: &'a Row,
+    selected: bool,
+    app: &App,
+    width: usize,
+    (folder_w, marks): (usize, bool),
+    t: &Theme,
+) -> Line<'a> {
     let m = &row.msg;
     let marked = app.list.marked.contains(&m.id);
     let mut base = Style::default().fg(if m.seen { t.foreground } else { t.unread });
@@ -111,20 +144,30 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     let unread = if m.seen { " " } else { "●" };
     let flag = if m.flagged { "!" } else { " " };
     let attach = if m.has_attachments { "+" } else { " " };
-    // Tracking marks: dim dots until the tracking feature records an open or a click.
-    // A real reply is the surest sign the mail was read, opens seen or not.
-    let opened = if row.marks.opens > 0 || row.marks.replied.is_some() {
-        Span::styled("o", base.fg(t.opened))
+    // Tracking marks on tracked mail only: dim dots until an open or a click is recorded;
+    // received mail leaves the column blank.
+    let (opened, clicked) = if !marks {
+        (Span::raw(""), Span::raw(""))
+    } else if !row.marks.tracked {
+        (Span::styled(" ", base), Span::styled(" ", base))
     } else {
-        Span::styled("·", dim)
-    };
-    let clicked = if row.marks.clicks > 0 {
-        Span::styled("c", base.fg(t.clicked))
-    } else {
-        Span::styled("·", dim)
+        (
+            // A real reply is the surest sign the mail was read, opens seen or not.
+            if row.marks.opens > 0 || row.marks.replied.is_some() {
+                Span::styled("o", base.fg(t.opened))
+            } else {
+                Span::styled("·", dim)
+            },
+            if row.marks.clicks > 0 {
+                Span::styled("c", base.fg(t.clicked))
+            } else {
+                Span::styled("·", dim)
+            },
+        )
     };
     // Flags, marks, spaces and the date; what is left goes to sender and subject.
-    let fixed = 1 + 3 + 1 + 2 + 1 + 1 + 1 + DATE_W;
+    let marks_w = if marks { 3 } else { 0 };
+    let fixed = 1 + 3 + 1 + marks_w + 1 + 1 + DATE_W;
     let sender_w = match width {
         90.. => 22,
         60.. => 16,
@@ -133,7 +176,18 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
     };
     let sender = app.correspondent(m);
     let fixed = fixed + sender_w;
-    let subject_w = width.saturating_sub(fixed);
+    let mut subject_w = width.saturating_sub(fixed);
+    // Narrow, the subject matters more than the folder.
+    let folder = if folder_w > 0 && subject_w >= 30 {
+        let w = folder_w.min(subject_w / 3);
+        subject_w -= w;
+        fit(
+            &crate::app::folder_display_name(&m.folder),
+            w.saturating_sub(1),
+        ) + " "
+    } else {
+        String::new()
+    };
     let indent = if row.depth > 0 { "  ↳ " } else { "" };
     let subject = if m.subject.is_empty() {
         "(no subject)"
@@ -182,9 +236,10 @@ fn line<'a>(row: &'a Row, selected: bool, app: &App, width: usize, t: &Theme) ->
         Span::styled(" ", base),
         opened,
         clicked,
-        Span::styled(" ", base),
+        Span::styled(if marks { " " } else { "" }, base),
         Span::styled(fit(&sender, sender_w), base),
         Span::styled(" ", base),
+        Span::styled(folder, dim),
         Span::styled(
             fit(&format!("{indent}{subject}{activity}"), subject_w),
             base,

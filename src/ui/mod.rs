@@ -19,7 +19,7 @@ pub mod text;
 pub mod theme;
 pub mod timeline;
 
-use crate::app::{App, InputKey, Mode, Msg, Pane};
+use crate::app::{Action, App, InputKey, Mode, Msg, Pane, PickerPurpose};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use keymap::Keymap;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -65,6 +65,12 @@ impl Ui {
         ) || app.people_confirming()
             || app.outbox_asking();
         if typing {
+            // The links list copies with its own key (C-y); typing filters it as any picker.
+            if matches!(&app.mode, Mode::Picker(p) if matches!(p.purpose, PickerPurpose::Link { .. }))
+                && self.keymap.action(e) == Some(Action::CopyLink)
+            {
+                return Some(Msg::Action(Action::CopyLink));
+            }
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {
                     KeyCode::Char('c') => Some(Msg::Input(InputKey::Esc)),
@@ -169,6 +175,9 @@ impl Ui {
 /// and only the focused one below [`MULTI_PANE_WIDTH`].
 pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     let reader_open = app.reader.is_some() || app.tracking.timeline.is_some();
+    if app.reader_full && app.reader.is_some() && app.focus == Pane::Reader {
+        return vec![(Pane::Reader, area)];
+    }
     if area.width < MULTI_PANE_WIDTH {
         let pane = match app.focus {
             Pane::Reader if !reader_open => Pane::List,
@@ -182,11 +191,18 @@ pub fn pane_layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
         return vec![(Pane::Folders, a), (Pane::List, b)];
     }
     if area.width >= THREE_PANE_WIDTH || app.focus == Pane::Folders {
-        let [a, b, c] =
-            Layout::horizontal([folder_w, Constraint::Percentage(45), Constraint::Min(40)])
-                .areas(area);
+        let [a, b, c] = Layout::horizontal([
+            folder_w,
+            Constraint::Percentage(app.list_percent),
+            Constraint::Min(40),
+        ])
+        .areas(area);
         return vec![(Pane::Folders, a), (Pane::List, b), (Pane::Reader, c)];
     }
-    let [b, c] = Layout::horizontal([Constraint::Percentage(45), Constraint::Min(40)]).areas(area);
+    let [b, c] = Layout::horizontal([
+        Constraint::Percentage(app.list_percent),
+        Constraint::Min(40),
+    ])
+    .areas(area);
     vec![(Pane::List, b), (Pane::Reader, c)]
 }

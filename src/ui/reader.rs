@@ -57,7 +57,12 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         return;
     };
     let mut lines: Vec<Line> = Vec::new();
-    for (k, v) in &content.headers {
+    let headers = if app.all_headers && !content.all_headers.is_empty() {
+        &content.all_headers
+    } else {
+        &content.headers
+    };
+    for (k, v) in headers {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{k}: "),
@@ -109,6 +114,16 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         " {} ",
         super::text::fit(subject, w.saturating_sub(4)).trim_end()
     ));
+    // Where the page is in the message, as less shows it.
+    let first = reader.scroll as usize + 1;
+    let last = (reader.scroll as usize + h).min(wrapped);
+    let block = if wrapped > h {
+        block.title_bottom(
+            ratatui::text::Line::from(format!(" {first}–{last}/{wrapped} ")).right_aligned(),
+        )
+    } else {
+        block
+    };
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -116,4 +131,5 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
             .scroll((reader.scroll, 0)),
         area,
     );
+    super::text::scrollbar(f, area, wrapped, h, reader.scroll as usize);
 }

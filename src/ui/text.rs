@@ -30,6 +30,32 @@ pub fn follow_cursor(offset: &mut usize, cursor: usize, height: usize) {
     }
 }
 
+/// A scrollbar on the right border of `area` when `len` lines do not fit in the `shown` rows;
+/// `at` is the first line in view.
+pub fn scrollbar(
+    f: &mut ratatui::Frame,
+    area: ratatui::layout::Rect,
+    len: usize,
+    shown: usize,
+    at: usize,
+) {
+    use ratatui::widgets::{Scrollbar, ScrollbarOrientation, ScrollbarState};
+    if len <= shown {
+        return;
+    }
+    let mut state = ScrollbarState::new(len.saturating_sub(shown)).position(at);
+    f.render_stateful_widget(
+        Scrollbar::new(ScrollbarOrientation::VerticalRight)
+            .begin_symbol(None)
+            .end_symbol(None),
+        area.inner(ratatui::layout::Margin {
+            vertical: 1,
+            horizontal: 0,
+        }),
+        &mut state,
+    );
+}
+
 /// `s` cut or padded to exactly `width` columns, with `…` where it was cut.
 pub fn fit(s: &str, width: usize) -> String {
     let mut out = String::new();

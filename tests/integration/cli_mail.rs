@@ -573,3 +573,65 @@ fn a_renamed_accounts_stale_cache_is_hidden_named_by_sync_and_forgotten_on_reque
     let missing = env.run(&["forget-account", "work"]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[test]
+fn list_search_speaks_the_language_across_folders_and_names_each_folder() {
+    let (dc, env) = setup();
+    dc.append("alice", "INBOX", &message(1, "Quarterly plan"));
+    let read = dc.append("alice", "INBOX", &message(2, "Lunch"));
+    dc.set_flags("alice", "INBOX", read, "\\Seen", true);
+    dc.append("alice", "Archive", &message(3, "Quarterly numbers"));
+    let other = "From: Billing <billing@shop.test>\r\nTo: alice@example.test\r\n\
+                 Subject: Quarterly invoice\r\nDate: Tue, 1 Sep 2026 11:00:00 +0000\r\n\
+                 Message-ID: <bill@shop.test>\r\n\r\nPay \"within 30\" days.\r\n";
+    dc.append("alice", "INBOX", other.as_bytes());
+    assert!(env.run(&["sync"]).status.success());
+    let subjects = |search: &str| -> Vec<String> {
+        let out = env.ok(&["list", "--json", "--search", search]);
+        let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        let mut s: Vec<String> = v
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} in {}",
+                    m["subject"].as_str().unwrap(),
+                    m["folder"].as_str().unwrap()
+                )
+            })
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(
+        subjects("quarterly from:dana"),
+        [
+            "Quarterly numbers 3 in Archive",
+            "Quarterly plan 1 in INBOX"
+        ]
+    );
+    assert_eq!(
+        subjects("quarterly -from:dana"),
+        ["Quarterly invoice in INBOX"]
+    );
+    assert_eq!(subjects("is:read"), ["Lunch 2 in INBOX"]);
+    assert_eq!(
+        subjects("quarterly folder:archive"),
+        ["Quarterly numbers 3 in Archive"]
+    );
+    assert_eq!(
+        subjects("\"within 30\" on:2026-09-01"),
+        ["Quarterly invoice in INBOX"]
+    );
+    assert!(subjects("before:2026-09-01").is_empty());
+    // --folder still narrows a search to one folder.
+    let out = env.ok(&["list", "--folder", "Archive", "--search", "quarterly"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    // Text output names each result's folder; a bad term is a note, not a failure.
+    let out = env.run(&["list", "--search", "quarterly is:purple \"unbalanced"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is:purple"), "{stderr}");
+    let out = env.ok(&["list", "--search", "quarterly"]);
+    assert!(out.contains("[Archive] Quarterly numbers 3"), "{out}");
+    assert!(out.contains("[INBOX] Quarterly plan 1"), "{out}");
+}

@@ -488,7 +488,7 @@ fn tmux_demo_shows_tracked_mail_at_start_and_a_live_open_updates_list_and_bell()
     let t = Tmux::demo("demo-tracked");
     t.wait_for("INBOX — All");
     t.keys(&["4"]);
-    t.wait_for("all folders — Tracked (5)");
+    t.wait_for("all folders — Tracked (1/5)");
     t.wait_for("Re: Q3 proposal for Acme — 1 open");
     // Sam opens a few seconds in: the list and the bell follow without a key pressed. Only
     // people ring it (Dana, Hank through Gmail's proxy, Sam), never Apple's prefetch or a scanner.

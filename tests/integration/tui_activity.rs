@@ -458,7 +458,7 @@ fn a_narrow_terminal_shows_the_timeline_alone_and_q_returns_to_the_list() {
     h.press(&["q"]);
     let screen = h.screen();
     assert!(
-        screen.contains("work, all folders — Tracked (1)"),
+        screen.contains("work, all folders — Tracked (1/1)"),
         "{screen}"
     );
     // The activity pane closes with the key that opened it, too.

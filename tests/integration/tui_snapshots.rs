@@ -218,6 +218,41 @@ fn search_shows_results_as_you_type() {
 }
 
 #[test]
+fn search_language_spans_folders_names_them_and_n_walks_the_results() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["/"]);
+    h.type_text("from:dana");
+    h.press(&["Enter"]);
+    let subjects = |h: &Harness| -> Vec<String> {
+        h.app
+            .list
+            .rows
+            .iter()
+            .map(|r| r.msg.subject.clone())
+            .collect()
+    };
+    assert_eq!(
+        subjects(&h),
+        [
+            "Re: Proposal for Q3",
+            "Proposal for Q3",
+            "Acme kickoff notes"
+        ]
+    );
+    snap!("search_language", h.screen());
+    h.press(&["n", "n"]);
+    assert_eq!(h.app.list.cursor, 2);
+    h.press(&["N"]);
+    assert_eq!(h.app.list.cursor, 1);
+    // Narrowed, negated, and a bad term said in the status line rather than failing.
+    h.press(&["/"]);
+    h.type_text(" -is:read is:purple");
+    h.press(&["Enter"]);
+    assert_eq!(subjects(&h), ["Re: Proposal for Q3", "Proposal for Q3"]);
+    assert!(h.screen().contains("is:purple"), "{}", h.screen());
+}
+
+#[test]
 fn move_picker_filters_folders_fuzzily() {
     let mut h = Harness::new(120, 16);
     h.press(&["m"]);
@@ -255,11 +290,17 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 70);
+    let mut h = Harness::new(100, 86);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {
         assert!(screen.contains(a.help()), "help lacks {a:?}");
+    }
+    for (syntax, what) in tidings::app::SEARCH_SYNTAX {
+        assert!(
+            screen.contains(syntax) && screen.contains(what),
+            "help lacks {syntax}"
+        );
     }
     snap!("help", screen);
 }
@@ -445,4 +486,49 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
         out.push('\n');
     }
     out
+}
+
+#[test]
+fn the_reader_goes_full_screen_and_the_split_moves() {
+    let mut h = Harness::new(120, 16);
+    h.press(&["Enter"]);
+    let list_width = |screen: &str| {
+        let top = screen.lines().next().unwrap_or("").to_string();
+        top.split('┐')
+            .find(|s| s.contains("INBOX — All"))
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+    };
+    let before = list_width(&h.screen());
+    h.press(&[">", ">"]);
+    assert!(list_width(&h.screen()) > before, "{}", h.screen());
+    h.press(&["<", "<", "<", "<"]);
+    assert!(list_width(&h.screen()) < before, "{}", h.screen());
+    h.press(&["F"]);
+    let screen = h.screen();
+    assert!(
+        !screen.contains("Folders") && !screen.contains("INBOX — All"),
+        "{screen}"
+    );
+    assert!(screen.contains("Re: Proposal for Q3"), "{screen}");
+    // Tab back to the list shows the panes; F again leaves full screen for good.
+    h.press(&["Tab"]);
+    assert!(h.screen().contains("INBOX — All"));
+    h.press(&["Enter", "F"]);
+    assert!(h.screen().contains("Folders"));
+}
+
+#[test]
+fn h_shows_every_header_of_the_message() {
+    let mut h = Harness::new(140, 30);
+    h.press(&["Enter"]);
+    assert!(!h.screen().contains("Message-ID:"));
+    h.press(&["H"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("Message-ID: <p3@acme.test>") && screen.contains("In-Reply-To:"),
+        "{screen}"
+    );
+    h.press(&["H"]);
+    assert!(!h.screen().contains("Message-ID:"));
 }

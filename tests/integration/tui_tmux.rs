@@ -158,3 +158,23 @@ fn tmux_flag_archive_and_delete_reach_the_imap_server() {
     });
     t.keys(&["q"]);
 }
+
+#[test]
+fn tmux_a_key_hands_the_mouse_back_to_the_terminal_and_takes_it_again() {
+    let t = start("mouse");
+    t.wait_for("Proposal for Q3");
+    let mouse_mode = || {
+        t.tmux(&["display-message", "-p", "#{mouse_any_flag}"])
+            .trim()
+            .to_string()
+    };
+    wait_until("the app captures the mouse at start", || {
+        mouse_mode() == "1"
+    });
+    t.keys(&["M-m"]);
+    t.wait_for("mouse off");
+    wait_until("capture is released", || mouse_mode() == "0");
+    t.keys(&["M-m"]);
+    t.wait_for("mouse on");
+    wait_until("capture is back", || mouse_mode() == "1");
+}

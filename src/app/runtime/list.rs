@@ -142,8 +142,13 @@ pub(super) fn load_messages_streaming(
             })
             .map_err(|e| e.to_string())
     };
-    if q.search.is_some() {
+    if let Some(search) = &q.search {
         q.limit = Some(SEARCH_LIMIT);
+        // What the search could not use is said at once, not taken as "no results".
+        let problems = crate::store::SearchQuery::parse(search).problems;
+        if !problems.is_empty() {
+            let _ = early.send(Msg::Notice(format!("search: {}", problems.join("; "))));
+        }
     } else {
         let first = ListQuery {
             limit: Some(FIRST_PAGE),

@@ -143,6 +143,8 @@ pub fn perform_with(
         Effect::Snooze { ids, until } => snooze::perform(store, config, &ids, until),
         Effect::FollowUp(e) => followups::perform(store, e),
         Effect::OpenAttachment { .. }
+        | Effect::OpenUrl { .. }
+        | Effect::Copy { .. }
         | Effect::Outbox(OutboxEffect::Flush { .. })
         | Effect::Quit => Vec::new(),
     }
@@ -316,6 +318,22 @@ impl Runtime {
                 let path = self.config_path.clone();
                 self.read(move |store, tx| {
                     let _ = tx.send(reader::fetch_body(store, &config, &path, id));
+                });
+            }
+            Effect::OpenUrl { url } => {
+                let tx = self.tx.clone();
+                let opener = self.config.ui.opener.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(reader::open_url(opener.as_deref(), &url).await);
+                });
+            }
+            Effect::Copy { text } => {
+                let tx = self.tx.clone();
+                let osc52 = self.config.ui.osc52;
+                tokio::spawn(async move {
+                    if let Some(msg) = reader::copy(&text, osc52).await {
+                        let _ = tx.send(msg);
+                    }
                 });
             }
             Effect::OpenAttachment { id, index } => {

@@ -139,6 +139,9 @@ impl App {
     }
 
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
+        if a == Action::CopyLink {
+            return self.copy_link();
+        }
         if let Mode::Help { scroll } = &mut self.mode {
             match a {
                 Action::Down => *scroll = scroll.saturating_add(1),
@@ -172,8 +175,13 @@ impl App {
             }
             Action::Down => self.step(1),
             Action::Up => self.step(-1),
-            Action::PageDown => self.step(self.page(true)),
-            Action::PageUp => self.step(-self.page(true)),
+            Action::PageDown => self.step(self.page(self.focus != Pane::Reader)),
+            Action::PageUp => self.step(-self.page(self.focus != Pane::Reader)),
+            // Space pages the reader, as in mutt and less.
+            Action::Select if self.focus == Pane::Reader && self.reader.is_some() => {
+                self.step(self.page(false))
+            }
+            Action::NextUnread => self.next_unread(),
             Action::Top => self.step(i64::MIN / 2),
             Action::Bottom => self.step(i64::MAX / 2),
             Action::Open => self.open(),
@@ -231,6 +239,45 @@ impl App {
                 };
                 Vec::new()
             }
+            Action::Links => self.open_links(),
+            // The terminal's mouse mode belongs to the UI, which switches it.
+            Action::ToggleMouse => Vec::new(),
+            Action::MarkAllRead => {
+                let ids: Vec<i64> = self
+                    .list
+                    .rows
+                    .iter()
+                    .filter(|r| !r.msg.seen)
+                    .map(|r| r.msg.id)
+                    .collect();
+                if ids.is_empty() {
+                    self.status = Some("nothing unread here".into());
+                    return Vec::new();
+                }
+                self.set_flags_locally(&ids, Change::Seen(true), "marked read")
+                    .into_iter()
+                    .collect()
+            }
+            Action::AllHeaders => {
+                self.all_headers = !self.all_headers;
+                Vec::new()
+            }
+            Action::ReaderFullscreen => {
+                if self.reader.is_some() {
+                    self.reader_full = !self.reader_full;
+                    self.focus = Pane::Reader;
+                } else {
+                    self.status = Some("open a message first".into());
+                }
+                Vec::new()
+            }
+            Action::ShrinkList | Action::GrowList => {
+                let step: i32 = if a == Action::GrowList { 5 } else { -5 };
+                self.list_percent = (self.list_percent as i32 + step).clamp(20, 80) as u16;
+                self.reader_full = false;
+                Vec::new()
+            }
+            Action::CopyLink => Vec::new(),
             Action::SaveAttachment => self.attachment_action(true),
             Action::OpenAttachment => self.attachment_action(false),
             Action::FilterAll => self.set_filter(Filter::All),
@@ -454,6 +501,25 @@ impl App {
         self.list.cursor = next;
         let id = self.list.rows[next].msg.id;
         self.open_message(id)
+    }
+
+    /// The first unread row below the cursor: selected, and opened when the reader is open.
+    fn next_unread(&mut self) -> Vec<Effect> {
+        let from = self.list.cursor + 1;
+        let Some(i) = self.list.rows[from.min(self.list.rows.len())..]
+            .iter()
+            .position(|r| !r.msg.seen)
+            .map(|i| i + from)
+        else {
+            self.status = Some("no unread message below".into());
+            return Vec::new();
+        };
+        self.list.cursor = i;
+        if self.reader.is_some() {
+            let id = self.list.rows[i].msg.id;
+            return self.open_message(id);
+        }
+        Vec::new()
     }
 
     fn set_filter(&mut self, f: Filter) -> Vec<Effect> {
@@ -945,6 +1011,57 @@ impl App {
         Vec::new()
     }
 
+    /// The links of the message in the reader, numbered, in a picker (typing filters them).
+    fn open_links(&mut self) -> Vec<Effect> {
+        let Some(content) = self.reader.as_ref().and_then(|r| r.content.as_ref()) else {
+            self.status = Some("open a message to list its links".into());
+            return Vec::new();
+        };
+        let links = crate::app::links::message_links(content);
+        if links.is_empty() {
+            self.status = Some("this message has no links".into());
+            return Vec::new();
+        }
+        let items: Vec<String> = links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let via = if l.tracked {
+                    "  (via your tracker)"
+                } else {
+                    ""
+                };
+                format!("[{}] {}{via}", i + 1, l.target)
+            })
+            .collect();
+        self.mode = Mode::Picker(Picker {
+            title: format!("Links ({}): Enter opens, C-y copies", links.len()),
+            purpose: PickerPurpose::Link {
+                urls: links.into_iter().map(|l| l.target).collect(),
+            },
+            matches: (0..items.len()).collect(),
+            items,
+            input: String::new(),
+            cursor: 0,
+        });
+        Vec::new()
+    }
+
+    /// Copies the link selected in the links list; the list stays open.
+    fn copy_link(&mut self) -> Vec<Effect> {
+        let Mode::Picker(p) = &self.mode else {
+            return Vec::new();
+        };
+        let PickerPurpose::Link { urls } = &p.purpose else {
+            return Vec::new();
+        };
+        let Some(url) = p.matches.get(p.cursor).and_then(|&i| urls.get(i)) else {
+            return Vec::new();
+        };
+        self.status = Some(format!("copied {url}"));
+        vec![Effect::Copy { text: url.clone() }]
+    }
+
     fn pick_attachment(
         &mut self,
         id: i64,
@@ -1059,6 +1176,11 @@ impl App {
                         PickerPurpose::Snooze { .. } => Vec::new(),
                         // Chosen in `followups_update`, which sees the picker first.
                         PickerPurpose::SnoozeReminder { .. } => Vec::new(),
+                        PickerPurpose::Link { urls } => {
+                            let url = urls[item].clone();
+                            self.status = Some(format!("opening {url}"));
+                            vec![Effect::OpenUrl { url }]
+                        }
                         PickerPurpose::SaveAttachment { id }
                         | PickerPurpose::OpenAttachment { id } => {
                             let save = matches!(p.purpose, PickerPurpose::SaveAttachment { .. });

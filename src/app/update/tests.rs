@@ -47,8 +47,8 @@ fn results_of_a_superseded_search_are_dropped() {
     assert_eq!(app.list.search.as_deref(), Some("ab"));
 }
 
-#[test]
-fn a_failed_flag_change_is_rolled_back_with_the_reason() {
+/// An app listing INBOX with one message, id 1.
+fn one_message_listed() -> App {
     let mut app = App::new(false);
     app.list.current = Some(("w".into(), "INBOX".into()));
     app.list.generation = 1;
@@ -57,6 +57,12 @@ fn a_failed_flag_change_is_rolled_back_with_the_reason() {
         rows: Ok(vec![Row::new(summary(1, "x"))]),
         complete: true,
     });
+    app
+}
+
+#[test]
+fn a_failed_flag_change_is_rolled_back_with_the_reason() {
+    let mut app = one_message_listed();
     let fx = app.update(Msg::Action(Action::ToggleFlag));
     let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
         panic!("{fx:?}")
@@ -303,4 +309,106 @@ fn the_unread_filter_reloads_the_current_folder() {
     };
     assert_eq!(query.filter, ListFilter::Unread);
     assert_eq!(query.folder.as_deref(), Some("INBOX"));
+}
+
+#[test]
+fn the_links_list_opens_and_copies_the_real_target() {
+    use crate::app::tracking_urls::ReaderContent;
+    let mut app = one_message_listed();
+    app.update(Msg::Action(Action::Links));
+    assert!(app
+        .status
+        .as_deref()
+        .unwrap_or("")
+        .contains("open a message"));
+    app.update(Msg::Action(Action::Open));
+    let mut content = ReaderContent::default();
+    content.message.body =
+        "Pricing: https://t.test/l/x1 and the plan https://acme.test/plan.".into();
+    content.link_targets = vec![("https://t.test/l/x1".into(), "https://globex.test/p".into())];
+    app.update(Msg::MessageLoaded {
+        id: 1,
+        content: Ok(content),
+    });
+    app.update(Msg::Action(Action::Links));
+    let crate::app::view::Mode::Picker(p) = &app.mode else {
+        panic!("L lists the links");
+    };
+    assert_eq!(
+        p.items,
+        [
+            "[1] https://globex.test/p  (via your tracker)",
+            "[2] https://acme.test/plan"
+        ]
+    );
+    let fx = app.update(Msg::Action(Action::CopyLink));
+    assert!(
+        matches!(&fx[..], [Effect::Copy { text }] if text == "https://globex.test/p"),
+        "{fx:?}"
+    );
+    app.update(Msg::Input(InputKey::Char('2')));
+    let fx = app.update(Msg::Input(InputKey::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::OpenUrl { url }] if url == "https://acme.test/plan"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn next_unread_skips_read_mail_and_space_pages_the_reader() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    let mut rows: Vec<Row> = (1..=4).map(|i| Row::new(summary(i, "x"))).collect();
+    for r in &mut rows[..3] {
+        r.msg.seen = true;
+    }
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok(rows),
+        complete: true,
+    });
+    app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.list.cursor, 3);
+    app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.list.cursor, 3);
+    assert!(app.status.as_deref().unwrap_or("").contains("no unread"));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::Open));
+    app.heights.reader = 10;
+    app.update(Msg::Action(Action::Select));
+    assert_eq!(app.reader.as_ref().map(|r| r.scroll), Some(9));
+    assert!(
+        app.list.marked.is_empty(),
+        "Space in the reader pages, selects nothing"
+    );
+    // From the reader, next unread opens it.
+    let fx = app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.reader.as_ref().map(|r| r.id), Some(4));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::LoadMessage { id: 4 })));
+}
+
+#[test]
+fn mark_all_read_marks_every_unread_row_in_one_undoable_step() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    let mut rows: Vec<Row> = (1..=3).map(|i| Row::new(summary(i, "x"))).collect();
+    rows[1].msg.seen = true;
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok(rows),
+        complete: true,
+    });
+    let fx = app.update(Msg::Action(Action::MarkAllRead));
+    assert!(
+        matches!(&fx[..], [Effect::Triage { ids, change: Change::Seen(true), .. }] if ids == &[1, 3]),
+        "{fx:?}"
+    );
+    assert!(app.list.rows.iter().all(|r| r.msg.seen));
+    app.update(Msg::Action(Action::Undo));
+    let seen: Vec<bool> = app.list.rows.iter().map(|r| r.msg.seen).collect();
+    assert_eq!(seen, [false, true, false], "undo puts back what was unread");
 }
