@@ -9,6 +9,8 @@ mod outbox;
 mod people;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timeline_tests;
 
 use crate::app::action::Action;
 use crate::app::compose::ComposeEffect;
