@@ -69,6 +69,7 @@ actions! {
     ToggleTrackOpens => "track_opens", "Composer: track opens on / off (pixel per recipient)";
     ToggleTrackLinks => "track_links", "Composer: track links on / off (redirect per recipient)";
     SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
+    DiscardDraft => "discard_draft", "Composer: leave asking save / discard, even unchanged";
     ResumeDraft => "resume_draft", "Resume the last saved draft (in Drafts: the selected one)";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, edit, q closes)";
     RetrySend => "retry_send", "Outbox: retry the selected mail now (unconfirmed: asks)";
@@ -130,6 +131,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (ToggleTrackOpens, &["C-o"]),
         (ToggleTrackLinks, &["C-l"]),
         (SaveDraft, &["M-s"]),
+        (DiscardDraft, &["M-d"]),
         (ResumeDraft, &["E"]),
         (Outbox, &["w"]),
         (RetrySend, &["y"]),

@@ -70,6 +70,7 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::Attach,
     Action::RemoveAttachment,
     Action::SaveDraft,
+    Action::DiscardDraft,
     Action::ToggleTrackOpens,
     Action::ToggleTrackLinks,
     Action::NextPane,
@@ -137,28 +138,34 @@ pub fn draw(
     } else {
         c.draft.from.display()
     };
+    // Attachments never take the focus (nor typed text): the hint line gives their keys.
+    let attach_label = "Attach";
     let rows = [
-        (Field::From, from),
-        (Field::To, c.to.clone()),
-        (Field::Cc, c.cc.clone()),
-        (Field::Bcc, c.bcc.clone()),
-        (Field::Subject, c.draft.subject.clone()),
-        (Field::Attachments, attachments),
+        (Field::From.label(), Some(Field::From), from),
+        (Field::To.label(), Some(Field::To), c.to.clone()),
+        (Field::Cc.label(), Some(Field::Cc), c.cc.clone()),
+        (Field::Bcc.label(), Some(Field::Bcc), c.bcc.clone()),
+        (
+            Field::Subject.label(),
+            Some(Field::Subject),
+            c.draft.subject.clone(),
+        ),
+        (attach_label, None, attachments),
     ];
     let lines: Vec<Line> = rows
         .into_iter()
-        .map(|(field, value)| {
-            let focused = c.focus == field;
+        .map(|(label, field, value)| {
+            let focused = field.is_some_and(|f| c.focus == f);
             let label_style = if focused {
                 Style::default().fg(t.accent).add_modifier(Modifier::BOLD)
             } else {
                 Style::default().fg(t.header)
             };
             let mut spans = vec![
-                Span::styled(format!("{:>8}: ", field.label()), label_style),
+                Span::styled(format!("{label:>8}: "), label_style),
                 Span::raw(value),
             ];
-            if focused && !matches!(field, Field::From | Field::Attachments) {
+            if focused && field != Some(Field::From) {
                 spans.push(Span::styled("▏", Style::default().fg(t.accent)));
             }
             Line::from(spans)

@@ -70,7 +70,7 @@ impl Tmux {
         self.type_text(to);
         self.keys(&["Tab", "Tab", "Tab"]);
         self.type_text(subject);
-        self.keys(&["Tab", "Tab"]);
+        self.keys(&["Tab"]);
         self.type_text(body);
         self.wait_for(body);
     }

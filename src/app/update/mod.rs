@@ -5,6 +5,8 @@
 
 mod activity;
 mod compose;
+#[cfg(test)]
+mod compose_tests;
 mod outbox;
 mod people;
 #[cfg(test)]
@@ -209,6 +211,7 @@ impl App {
             | Action::ToggleTrackOpens
             | Action::ToggleTrackLinks
             | Action::SaveDraft
+            | Action::DiscardDraft
             | Action::ResumeDraft
             | Action::Outbox
             | Action::RetrySend
