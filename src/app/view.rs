@@ -130,6 +130,12 @@ pub enum Mode {
         index: usize,
         input: String,
     },
+    /// Delete asks first when it would erase for good (messages already in Trash): `y` deletes,
+    /// any other key keeps them. `in_trash` of the `ids` are erased, the others go to Trash.
+    ConfirmDelete {
+        ids: Vec<i64>,
+        in_trash: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

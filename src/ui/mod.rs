@@ -61,7 +61,10 @@ impl Ui {
         }
         let typing = matches!(
             app.mode,
-            Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
+            Mode::Search { .. }
+                | Mode::Picker(_)
+                | Mode::SavePrompt { .. }
+                | Mode::ConfirmDelete { .. }
         ) || app.people_confirming()
             || app.outbox_asking();
         if typing {

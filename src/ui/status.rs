@@ -30,6 +30,23 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             Span::styled(format!("{input}▏"), base),
             Span::styled("  Enter save · Esc cancel", base.fg(t.dim)),
         ]),
+        Mode::ConfirmDelete { ids, in_trash } => {
+            let question = if *in_trash == ids.len() {
+                format!(" Delete {} for good? ", messages(ids.len()))
+            } else {
+                format!(
+                    " Delete {} in Trash for good (the others go to Trash)? ",
+                    messages(*in_trash)
+                )
+            };
+            Line::from(vec![
+                Span::styled(question, base.fg(t.error).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    "This cannot be undone.  y delete · any other key keeps them",
+                    base.fg(t.dim),
+                ),
+            ])
+        }
         _ => normal(app, t, base, area.width as usize),
     };
     f.render_widget(Paragraph::new(line).style(base), area);
@@ -110,4 +127,12 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
         spans.push(span);
     }
     Line::from(spans)
+}
+
+fn messages(n: usize) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
 }

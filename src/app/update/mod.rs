@@ -13,6 +13,9 @@ mod people;
 mod tests;
 #[cfg(test)]
 mod timeline_tests;
+mod triage;
+#[cfg(test)]
+mod triage_tests;
 
 use crate::app::action::Action;
 use crate::app::compose::ComposeEffect;
@@ -196,7 +199,7 @@ impl App {
             Action::ToggleRead => self.toggle_read(),
             Action::ToggleFlag => self.toggle_flag(),
             Action::Archive => self.move_targets(Change::Archive, "archived"),
-            Action::Delete => self.move_targets(Change::Delete, "deleted"),
+            Action::Delete => self.delete_targets(),
             Action::Move => self.open_move_picker(),
             Action::Undo => self.undo(),
             Action::Compose => self.compose(ComposeKind::New),
@@ -584,7 +587,7 @@ impl App {
     }
 
     /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
-    fn targets(&self) -> Vec<i64> {
+    pub(super) fn targets(&self) -> Vec<i64> {
         if !self.list.marked.is_empty() {
             return self
                 .list
@@ -707,7 +710,7 @@ impl App {
         self.move_ids(ids, dest, label)
     }
 
-    fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
+    pub(super) fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
         let Some((account, folder)) = self.list.current.clone() else {
             return Vec::new();
         };
@@ -980,6 +983,7 @@ impl App {
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal | Mode::Help { .. } => Vec::new(),
+            Mode::ConfirmDelete { ids, .. } => self.on_confirm_delete(ids, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
                     let had = self.list.search.take().is_some();
@@ -1149,7 +1153,7 @@ fn clamp_add(i: usize, delta: i64, len: usize) -> usize {
     (i as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
 }
 
-fn count_label(n: usize) -> String {
+pub(super) fn count_label(n: usize) -> String {
     if n == 1 {
         "1 message".into()
     } else {
