@@ -84,6 +84,7 @@ actions! {
     TrackingPreference => "tracking_preference", "Contact: tracking preference allow / never / unset";
     ForgetContact => "forget_contact", "Contact: forget everything stored about them (asks y/n)";
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
+    MessageLog => "message_log", "Messages and errors shown in the status bar, newest last";
     Help => "help", "This help";
 }
 
@@ -146,6 +147,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (TrackingPreference, &["T"]),
         (ForgetContact, &["X"]),
         (Activity, &["b"]),
+        (MessageLog, &["L"]),
         (Help, &["?"]),
     ]
 }

@@ -14,6 +14,7 @@ pub mod msg;
 pub mod outbox_view;
 pub mod runtime;
 pub mod state;
+pub mod status;
 pub mod threads;
 pub mod timeline;
 pub mod tracking_urls;

@@ -121,6 +121,10 @@ pub enum Mode {
     Help {
         scroll: u16,
     },
+    /// The message log: what the status bar said, errors included, newest last.
+    Log {
+        scroll: u16,
+    },
     Search {
         input: String,
     },

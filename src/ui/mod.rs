@@ -160,6 +160,13 @@ impl Ui {
                 help::draw(f, main, *scroll, &self.keymap, &self.theme)
             }
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
+            Mode::Log { scroll } => {
+                let mut s = *scroll;
+                status::draw_log(f, main, app, &mut s, &self.theme);
+                if let Mode::Log { scroll } = &mut app.mode {
+                    *scroll = s;
+                }
+            }
             _ => {}
         }
         if let Some(v) = &app.outbox {

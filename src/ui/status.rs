@@ -136,3 +136,48 @@ fn messages(n: usize) -> String {
         format!("{n} messages")
     }
 }
+
+/// The message log (`L`): every message and error the bar showed, newest last, with its time.
+pub fn draw_log(f: &mut Frame, area: Rect, app: &App, scroll: &mut u16, t: &Theme) {
+    use ratatui::widgets::{Block, Borders, Clear};
+    let lines: Vec<Line> = if app.log.entries.is_empty() {
+        vec![Line::styled(" nothing yet", Style::default().fg(t.dim))]
+    } else {
+        app.log
+            .entries
+            .iter()
+            .map(|e| {
+                let time = chrono::DateTime::from_timestamp(e.at + app.utc_offset_secs as i64, 0)
+                    .map(|d| d.format("%H:%M:%S").to_string())
+                    .unwrap_or_default();
+                Line::from(vec![
+                    Span::styled(format!(" {time}  "), Style::default().fg(t.dim)),
+                    if e.error {
+                        Span::styled(format!("error: {}", e.text), Style::default().fg(t.error))
+                    } else {
+                        Span::styled(e.text.as_str(), Style::default().fg(t.foreground))
+                    },
+                ])
+            })
+            .collect()
+    };
+    let rect = super::help::popup(area, area.width.saturating_sub(4).min(110), area.height);
+    let inner_rows = rect.height.saturating_sub(2);
+    // Opened at the newest; scrolling stops where the last line reaches the bottom.
+    let max = (lines.len() as u16).saturating_sub(inner_rows);
+    *scroll = (*scroll).min(max);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(Style::default().bg(t.background))
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((*scroll, 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(t.border_focus))
+                    .title(" Messages (j/k scroll, any other key closes) "),
+            ),
+        rect,
+    );
+}

@@ -9,6 +9,7 @@ mod compose;
 mod compose_tests;
 mod outbox;
 mod people;
+mod status;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -41,7 +42,10 @@ impl App {
             m => (m, false),
         };
         self.back_may_quit = may_quit;
+        self.status_before(&msg);
+        let before = (self.status.clone(), self.last_error.clone());
         let fx = self.update_views(msg);
+        self.status_after(before);
         self.back_may_quit = false;
         fx
     }
@@ -138,7 +142,7 @@ impl App {
     }
 
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
-        if let Mode::Help { scroll } = &mut self.mode {
+        if let Mode::Help { scroll } | Mode::Log { scroll } = &mut self.mode {
             match a {
                 Action::Down => *scroll = scroll.saturating_add(1),
                 Action::Up => *scroll = scroll.saturating_sub(1),
@@ -167,6 +171,10 @@ impl App {
             }
             Action::Help => {
                 self.mode = Mode::Help { scroll: 0 };
+                Vec::new()
+            }
+            Action::MessageLog => {
+                self.toggle_log();
                 Vec::new()
             }
             Action::Down => self.step(1),
@@ -982,7 +990,7 @@ impl App {
             return self.on_people_input(key);
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal | Mode::Help { .. } => Vec::new(),
+            Mode::Normal | Mode::Help { .. } | Mode::Log { .. } => Vec::new(),
             Mode::ConfirmDelete { ids, .. } => self.on_confirm_delete(ids, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
