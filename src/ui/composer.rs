@@ -32,6 +32,21 @@ impl BodyEditor {
         }
     }
 
+    /// Inserts pasted `text` at the cursor as one edit (one undo step) and reports the body.
+    /// Terminal control characters are dropped; line breaks of any style become `\n`.
+    pub fn paste(&mut self, c: &Composer, text: &str) -> Option<Msg> {
+        self.sync(c);
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let clean: String = text
+            .chars()
+            .filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\t'))
+            .collect();
+        if !self.area.insert_str(clean) {
+            return None;
+        }
+        Some(Msg::Compose(ComposeMsg::Body(self.area.lines().join("\n"))))
+    }
+
     /// A key for the composer: its own actions through the keymap (keys with Ctrl/Alt, Esc, Tab),
     /// the body's editing keys to the editor, the rest as text for the focused field or prompt.
     pub fn key(&mut self, c: &Composer, keymap: &Keymap, e: &KeyEvent) -> Option<Msg> {
@@ -61,6 +76,19 @@ impl BodyEditor {
         }
         super::keymap::input_key(e).map(Msg::Input)
     }
+}
+
+/// Pasted text for a one-line field or prompt: line breaks and tabs as spaces, control
+/// characters dropped.
+pub fn one_line(text: &str) -> String {
+    text.trim_end_matches(['\r', '\n'])
+        .chars()
+        .filter_map(|ch| match ch {
+            '\r' | '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
 }
 
 /// The actions that mean something while composing.
@@ -278,5 +306,57 @@ pub fn draw(
             ),
             pop,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::compose::ComposeOpen;
+    use crate::mail::compose::{Draft, Mailbox, Sender};
+
+    fn composer_on_body() -> Composer {
+        let sender = Sender {
+            account: "w".into(),
+            from: Mailbox::new(Some("Me"), "me@x.test"),
+            signature: None,
+        };
+        let mut c = Composer::new(
+            ComposeOpen {
+                kind: ComposeKind::Reply,
+                draft: Draft::new(&sender),
+                accounts: vec![("w".into(), sender.from.clone())],
+                resumed: false,
+                tracking: Default::default(),
+            },
+            0,
+        );
+        c.draft.body = "Hi,\n".into();
+        c
+    }
+
+    #[test]
+    fn a_paste_lands_whole_as_one_undo_step() {
+        let c = composer_on_body();
+        let mut editor = BodyEditor::default();
+        let page: String = (1..=150)
+            .map(|i| format!("line {i}: {}\r\n", "x".repeat(110)))
+            .collect();
+        let Some(Msg::Compose(ComposeMsg::Body(body))) = editor.paste(&c, &page) else {
+            panic!("a paste reports the body");
+        };
+        assert!(body.contains("line 1: ") && body.contains("line 150: "));
+        assert!(!body.contains('\r'));
+        assert_eq!(editor.area.lines().len(), 152);
+        // One undo takes the whole paste back.
+        let undo = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        editor.key(&c, &Keymap::default(), &undo);
+        assert_eq!(editor.area.lines().join("\n"), "Hi,\n");
+    }
+
+    #[test]
+    fn pasted_text_for_a_field_is_one_line_without_controls() {
+        assert_eq!(one_line("dana@acme.test\r\n"), "dana@acme.test");
+        assert_eq!(one_line("a\nb\tc\u{1b}[31m"), "a b c[31m");
     }
 }

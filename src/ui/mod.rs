@@ -80,6 +80,23 @@ impl Ui {
         self.keymap.action(e).map(Msg::Action)
     }
 
+    /// A bracketed paste: into the composer's body as one edit (one undo step), into a field
+    /// or prompt as text (line breaks as spaces). Elsewhere it is ignored: pasted text is never
+    /// taken as keys.
+    pub fn paste(&self, app: &App, text: &str) -> Vec<Msg> {
+        if let Some(c) = &app.compose {
+            if c.prompt.is_none() && c.focus == crate::app::compose::Field::Body {
+                return self.body.borrow_mut().paste(c, text).into_iter().collect();
+            }
+        } else if matches!(app.mode, Mode::Normal) || app.people_confirming() {
+            return Vec::new();
+        }
+        composer::one_line(text)
+            .chars()
+            .map(|ch| Msg::Input(InputKey::Char(ch)))
+            .collect()
+    }
+
     pub fn mouse(&self, app: &App, e: &MouseEvent) -> Option<Msg> {
         if !self.mouse
             || !matches!(app.mode, Mode::Normal)

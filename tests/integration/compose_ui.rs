@@ -306,6 +306,27 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
 }
 
 #[test]
+fn tmux_a_pasted_page_lands_at_once_and_c_s_right_after_sends_it_whole() {
+    let smtp = SmtpServer::start();
+    let t = tmux_app("paste", &smtp);
+    t.wait_for("INBOX");
+    t.compose("dana@acme.test", "Pasted", "Hello Dana,");
+    t.keys(&["Enter"]);
+    // 150 lines, 18 KB: typed key by key this took over half a minute to land.
+    let page: String = (1..=150)
+        .map(|i| format!("pasted line {i:03} {}\n", "lorem ipsum ".repeat(9)))
+        .collect();
+    t.paste(&page);
+    t.keys(&["C-s"]);
+    t.wait_for("sent \"");
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let text = String::from_utf8_lossy(&raw);
+    for line in ["Hello Dana,", "pasted line 001 ", "pasted line 150 "] {
+        assert!(text.contains(line), "{line:?} missing:\n{text}");
+    }
+}
+
+#[test]
 fn outbox_view_lists_waiting_mail_with_attempts() {
     let mut h = Harness::new();
     h.press(&["c"]);

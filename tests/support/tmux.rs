@@ -89,6 +89,15 @@ impl Tmux {
         self.tmux(&["send-keys", "-l", text]);
     }
 
+    /// Pastes `text` as a terminal does: bracketed when the app asked for bracketed paste.
+    pub fn paste(&self, text: &str) {
+        // Through a file: a long text is too long for a tmux command line.
+        let file = self._dir.path().join("paste.txt");
+        std::fs::write(&file, text).unwrap();
+        self.tmux(&["load-buffer", "-b", "tidings-test", file.to_str().unwrap()]);
+        self.tmux(&["paste-buffer", "-p", "-d", "-b", "tidings-test"]);
+    }
+
     pub fn keys(&self, keys: &[&str]) {
         for k in keys {
             self.tmux(&["send-keys", k]);
