@@ -311,48 +311,7 @@ pub fn draw(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::app::compose::ComposeOpen;
-    use crate::mail::compose::{Draft, Mailbox, Sender};
-
-    fn composer_on_body() -> Composer {
-        let sender = Sender {
-            account: "w".into(),
-            from: Mailbox::new(Some("Me"), "me@x.test"),
-            signature: None,
-        };
-        let mut c = Composer::new(
-            ComposeOpen {
-                kind: ComposeKind::Reply,
-                draft: Draft::new(&sender),
-                accounts: vec![("w".into(), sender.from.clone())],
-                resumed: false,
-                tracking: Default::default(),
-            },
-            0,
-        );
-        c.draft.body = "Hi,\n".into();
-        c
-    }
-
-    #[test]
-    fn a_paste_lands_whole_as_one_undo_step() {
-        let c = composer_on_body();
-        let mut editor = BodyEditor::default();
-        let page: String = (1..=150)
-            .map(|i| format!("line {i}: {}\r\n", "x".repeat(110)))
-            .collect();
-        let Some(Msg::Compose(ComposeMsg::Body(body))) = editor.paste(&c, &page) else {
-            panic!("a paste reports the body");
-        };
-        assert!(body.contains("line 1: ") && body.contains("line 150: "));
-        assert!(!body.contains('\r'));
-        assert_eq!(editor.area.lines().len(), 152);
-        // One undo takes the whole paste back.
-        let undo = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
-        editor.key(&c, &Keymap::default(), &undo);
-        assert_eq!(editor.area.lines().join("\n"), "Hi,\n");
-    }
+    use super::one_line;
 
     #[test]
     fn pasted_text_for_a_field_is_one_line_without_controls() {

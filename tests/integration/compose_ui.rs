@@ -170,6 +170,25 @@ fn composer_forward_keeps_attachments_and_can_remove_one() {
 }
 
 #[test]
+fn composer_paste_lands_whole_as_one_undo_step() {
+    let mut h = Harness::new();
+    h.press(&["r"]);
+    let before = h.draft().body;
+    let page: String = (1..=150)
+        .map(|i| format!("line {i}: {}\r\n", "x".repeat(110)))
+        .collect();
+    for m in h.ui.paste(&h.app, &page) {
+        h.send(m);
+    }
+    let body = h.draft().body;
+    assert!(body.contains("line 1: ") && body.contains("line 150: "));
+    assert!(!body.contains('\r'));
+    // One undo takes the whole paste back.
+    h.press(&["C-u"]);
+    assert_eq!(h.draft().body, before);
+}
+
+#[test]
 fn composer_attaches_a_file_by_path_with_completion() {
     let mut h = Harness::new();
     let file = h._dir.path().join("report-2026.txt");
