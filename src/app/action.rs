@@ -78,6 +78,7 @@ actions! {
     SaveDraft => "save_draft", "Composer: save the draft (here and in the server's Drafts)";
     SendLater => "send_later", "Composer: send at a chosen time (asks for it)";
     InsertTemplate => "template", "Composer: insert a template (fuzzy picker)";
+    DiscardDraft => "discard_draft", "Composer: leave asking save / discard, even unchanged";
     ResumeDraft => "resume_draft", "Resume the last saved draft (in Drafts: the selected one)";
     Outbox => "outbox", "Outbox: mail waiting or refused (j/k, retry, edit, q closes)";
     RetrySend => "retry_send", "Outbox: retry the selected mail now (unconfirmed: asks)";
@@ -99,6 +100,7 @@ actions! {
     ShrinkList => "shrink_list", "Narrower list, wider reader";
     GrowList => "grow_list", "Wider list, narrower reader";
     ToggleMouse => "toggle_mouse", "Mouse on / off (off: the terminal selects text)";
+    MessageLog => "message_log", "Messages and errors shown in the status bar, newest last";
     Help => "help", "This help";
 }
 
@@ -155,6 +157,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (SaveDraft, &["M-s"]),
         (SendLater, &["M-l"]),
         (InsertTemplate, &["M-t"]),
+        (DiscardDraft, &["M-d"]),
         (ResumeDraft, &["E"]),
         (Outbox, &["w"]),
         (RetrySend, &["y"]),
@@ -176,6 +179,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (ShrinkList, &["<"]),
         (GrowList, &[">"]),
         (ToggleMouse, &["M-m"]),
+        (MessageLog, &["I"]),
         (Help, &["?"]),
     ]
 }

@@ -15,6 +15,8 @@ pub const AUTOSAVE_SECONDS: i64 = 3;
 /// Address suggestions shown under a recipient field.
 pub const SUGGESTIONS: u32 = 6;
 
+/// The fields that take the focus. Attachments are not one: a row that took the focus but no
+/// text swallowed what was typed into it; they have their own keys (attach, remove).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     From,
@@ -22,17 +24,16 @@ pub enum Field {
     Cc,
     Bcc,
     Subject,
-    Attachments,
     Body,
 }
 
-pub const FIELDS: [Field; 7] = [
+/// Tab order, as in mutt and aerc. From comes first only when there is an account to choose.
+pub const FIELDS: [Field; 6] = [
     Field::From,
     Field::To,
     Field::Cc,
     Field::Bcc,
     Field::Subject,
-    Field::Attachments,
     Field::Body,
 ];
 
@@ -44,7 +45,6 @@ impl Field {
             Field::Cc => "Cc",
             Field::Bcc => "Bcc",
             Field::Subject => "Subject",
-            Field::Attachments => "Attach",
             Field::Body => "Body",
         }
     }
@@ -81,7 +81,8 @@ pub struct ComposeOpen {
     pub draft: Draft,
     /// Every configured account that can be chosen as From.
     pub accounts: Vec<(String, Mailbox)>,
-    /// Reopened from the drafts table (so it counts as changed: leaving asks).
+    /// Reopened from the drafts table or the server's Drafts: it is stored already, so leaving
+    /// it unchanged keeps it.
     pub resumed: bool,
     /// The account's tracking defaults: the choice made for its last sent mail.
     pub tracking: TrackingChoice,
@@ -114,8 +115,10 @@ pub struct Composer {
     pub from_template: bool,
     /// "Remind me if no reply in N days" for this mail (`None`: off); shown beside tracking.
     pub remind: Option<RemindChoice>,
+    /// A stored draft reopened (see [`ComposeOpen::resumed`]).
+    pub resumed: bool,
     /// The draft as opened, to tell whether leaving loses anything.
-    opened: Option<Draft>,
+    opened: Draft,
     pub(super) last_autosave: i64,
 }
 
@@ -228,7 +231,8 @@ impl Composer {
             to: Mailbox::format_list(&d.to),
             cc: Mailbox::format_list(&d.cc),
             bcc: Mailbox::format_list(&d.bcc),
-            opened: if open.resumed { None } else { Some(d.clone()) },
+            resumed: open.resumed,
+            opened: d.clone(),
             draft: d,
             // A reply has its recipients; the body is where writing starts.
             focus: match kind {
@@ -287,10 +291,9 @@ impl Composer {
         crate::app::templates::unfilled(&format!("{}\n{}", self.draft.subject, self.draft.body))
     }
 
+    /// Whether leaving now would lose anything typed since the composer opened.
     pub fn changed(&self) -> bool {
-        let Some(opened) = &self.opened else {
-            return true;
-        };
+        let opened = &self.opened;
         *opened != self.current()
             || [
                 (&self.to, &opened.to),
@@ -312,9 +315,13 @@ impl Composer {
     }
 
     pub(super) fn cycle_focus(&mut self, dir: i32) {
-        let i = FIELDS.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
-        let n = FIELDS.len() as i32;
-        self.focus = FIELDS[((i + dir).rem_euclid(n)) as usize];
+        let order: Vec<Field> = FIELDS
+            .into_iter()
+            .filter(|f| *f != Field::From || self.accounts.len() > 1)
+            .collect();
+        let i = order.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
+        let n = order.len() as i32;
+        self.focus = order[((i + dir).rem_euclid(n)) as usize];
         self.suggestions.clear();
     }
 

@@ -16,6 +16,7 @@ pub mod msg;
 pub mod outbox_view;
 pub mod runtime;
 pub mod state;
+pub mod status;
 pub mod templates;
 pub mod threads;
 pub mod timeline;

@@ -55,6 +55,8 @@ pub struct App {
     pub reader: Option<Reader>,
     pub status: Option<String>,
     pub last_error: Option<String>,
+    /// Every message and error shown, and when each went up (see `update::status`).
+    pub log: super::status::MessageLog,
     pub sync: BTreeMap<String, SyncState>,
     /// Unread in-app notifications (the tracking events feature fills it).
     pub bell: u32,
@@ -147,6 +149,7 @@ impl App {
             reader: None,
             status: None,
             last_error: None,
+            log: Default::default(),
             sync: BTreeMap::new(),
             bell: 0,
             triage: TriageState {

@@ -159,6 +159,10 @@ pub enum Mode {
     Help {
         scroll: u16,
     },
+    /// The message log: what the status bar said, errors included, newest last.
+    Log {
+        scroll: u16,
+    },
     Search {
         input: String,
     },
@@ -167,6 +171,12 @@ pub enum Mode {
         id: i64,
         index: usize,
         input: String,
+    },
+    /// Delete asks first when it would erase for good (messages already in Trash): `y` deletes,
+    /// any other key keeps them. `in_trash` of the `ids` are erased, the others go to Trash.
+    ConfirmDelete {
+        ids: Vec<i64>,
+        in_trash: usize,
     },
 }
 

@@ -70,9 +70,11 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             json: false,
         },
     )?;
+    // Printed as the demo ends: its servers stop with it, so this says what they did.
     println!(
-        "\nSending: an embedded SMTP server runs at {}; what it receives is kept in {} and \
-         mail to {} lands in INBOX.\nTracking: an embedded tracker runs at {}",
+        "\nSending: while the demo runs, an embedded SMTP server (this time at {}) takes its \
+         mail; what it receives is kept in {} and mail to {} lands in INBOX.\nTracking: while the \
+         demo runs, an embedded tracker (this time at {}) counts the opens and clicks.",
         demo.servers().smtp.addr(),
         demo.servers().smtp.delivered_dir().display(),
         ME.email,

@@ -74,6 +74,14 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         } else {
             OpsBackend::local_only()
         };
+        // An account with no IMAP server (the demo's, a send-only one) keeps its mail here only.
+        let backend = backend.with_local_accounts(
+            config
+                .accounts
+                .iter()
+                .filter(|(_, a)| a.imap.is_none())
+                .map(|(name, _)| name.clone()),
+        );
         let runtime = Runtime::new(&paths.db_path(), tx.clone(), Arc::new(backend))
             .with_config(config)
             .config_file(&paths.config_file);

@@ -233,27 +233,7 @@ impl Draft {
 /// Fills the account "demo" in `store` with a few hundred messages dated relative to `now`
 /// (unix seconds). Deterministic for a given `now`; replaces any earlier demo content.
 pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
-    let mut mail = Vec::new();
-    let mut rng = Rng(0x0074_6964_696e_6773);
-    threads(&mut mail, now);
-    newsletters(&mut mail, now);
-    notifications(&mut mail, &mut rng, now);
-    chatter(&mut mail, &mut rng, now);
-    junk_and_hostile(&mut mail, now);
-    drafts(&mut mail, now);
-    // The newest mail is what a user sees first: keep a realistic share of it unread.
-    for d in &mut mail {
-        if d.folder == "Sent" || d.folder == "Drafts" {
-            d.flags.seen = true;
-        } else if d.date > now - 2 * DAY {
-            d.flags.seen = d.flags.seen || rng.chance(45);
-        } else {
-            d.flags.seen = d.flags.seen || !rng.chance(4);
-        }
-    }
-    mail.sort_by(|a, b| a.date.cmp(&b.date).then(a.message_id.cmp(&b.message_id)));
-    let tracked_sent = mail.iter().filter_map(Draft::tracked_sent).collect();
-
+    let (mail, _) = plan(now);
     let tx = store
         .conn
         .unchecked_transaction()
@@ -274,19 +254,62 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoSummary, DemoError> {
         let raw = d.build()?;
         store.put_message(folder_id, &parse_message(uid, raw, flags, Some(date)))?;
     }
-    let mut folders = Vec::new();
-    for (name, id, count) in &folder_ids {
+    for (_, id, count) in &folder_ids {
         store.set_folder_state(*id, Some(1), Some(count + 1), None)?;
-        folders.push((name.to_string(), *count as usize));
     }
     tx.commit().map_err(StoreError::from)?;
+    kept(store, now)
+}
+
+/// The summary of a demo mailbox seeded at `seeded_at` and used since: the folders as they are
+/// now (mail sent, archived, deleted since), and the tracked Sent mail as seeded.
+pub fn kept(store: &Store, seeded_at: i64) -> Result<DemoSummary, DemoError> {
+    let account = store.account_id(DEMO_ACCOUNT)?;
+    let by_name: Vec<(String, i64)> = store
+        .folders(account)?
+        .into_iter()
+        .map(|f| (f.name, f.id))
+        .collect();
+    let mut folders = Vec::new();
+    for (name, _) in DEMO_FOLDERS {
+        let count = match by_name.iter().find(|(n, _)| n == name) {
+            Some((_, id)) => store.count_messages(*id)?.0 as usize,
+            None => 0,
+        };
+        folders.push((name.to_string(), count));
+    }
     Ok(DemoSummary {
         account: DEMO_ACCOUNT.into(),
         email: ME.email.into(),
         messages: folders.iter().map(|(_, n)| n).sum(),
         folders,
-        tracked_sent,
+        tracked_sent: plan(seeded_at).1,
     })
+}
+
+/// The demo's mail dated relative to `now`, oldest first, and its tracked Sent mail.
+fn plan(now: i64) -> (Vec<Draft>, Vec<SentMail>) {
+    let mut mail = Vec::new();
+    let mut rng = Rng(0x0074_6964_696e_6773);
+    threads(&mut mail, now);
+    newsletters(&mut mail, now);
+    notifications(&mut mail, &mut rng, now);
+    chatter(&mut mail, &mut rng, now);
+    junk_and_hostile(&mut mail, now);
+    drafts(&mut mail, now);
+    // The newest mail is what a user sees first: keep a realistic share of it unread.
+    for d in &mut mail {
+        if d.folder == "Sent" || d.folder == "Drafts" {
+            d.flags.seen = true;
+        } else if d.date > now - 2 * DAY {
+            d.flags.seen = d.flags.seen || rng.chance(45);
+        } else {
+            d.flags.seen = d.flags.seen || !rng.chance(4);
+        }
+    }
+    mail.sort_by(|a, b| a.date.cmp(&b.date).then(a.message_id.cmp(&b.message_id)));
+    let tracked_sent = mail.iter().filter_map(Draft::tracked_sent).collect();
+    (mail, tracked_sent)
 }
 
 fn msg_id(slug: &str, n: usize, domain: &str) -> String {

@@ -3,7 +3,8 @@
 //!
 //! The demo never touches the user's own data: it ignores `--data-dir`/`TIDINGS_DATA_DIR` and the
 //! config file, and works in a fresh temporary directory that is deleted on exit (logs included),
-//! or in a directory the caller keeps, which must be new, empty, or an earlier demo dir.
+//! or in a directory the caller keeps, which must be new, empty, or an earlier demo dir — whose
+//! mailbox is kept as the last run left it.
 //!
 //! The demo account is seeded into the store ([`super::mailbox`]) and configured in memory only,
 //! without `[imap]` (the sync engine skips it), with `[smtp]` pointing at an embedded SMTP server
@@ -17,7 +18,7 @@
 //! `[superdata]` points at the demo's own sources ([`super::superdata`]), which mark what they
 //! serve as demo data.
 
-use super::mailbox::{seed, DemoSummary, DEMO_ACCOUNT};
+use super::mailbox::{kept, seed, DemoSummary, DEMO_ACCOUNT};
 use super::people::{INITECH, ME};
 use super::smtp::{LocalSmtp, LocalSmtpOptions};
 use super::superdata::BackgroundDemoSources;
@@ -36,6 +37,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const DEMO_MARKER: &str = "tidings-demo";
 /// Locked while a demo runs in the dir.
 const DEMO_LOCK: &str = "tidings-demo.lock";
+/// When the dir's mailbox was seeded (unix seconds): a later start keeps that mailbox — what was
+/// sent, archived, read and deleted, its dates and ids — instead of seeding it again.
+const DEMO_SEEDED: &str = "tidings-demo-seeded";
 
 /// What a demo run is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,7 +283,20 @@ pub fn prepare_demo(keep_in: Option<&Path>, now: i64) -> anyhow::Result<DemoEnv>
         user_themes_dir: None,
     };
     let store = Store::open(&paths.db_path())?;
-    let summary = seed(&store, now)?;
+    let seeded_file = paths.data_dir.join(DEMO_SEEDED);
+    let seeded_at = std::fs::read_to_string(&seeded_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .filter(|_| store.account_id(DEMO_ACCOUNT).is_ok());
+    let summary = match seeded_at {
+        Some(at) => kept(&store, at)?,
+        None => {
+            let summary = seed(&store, now)?;
+            std::fs::write(&seeded_file, format!("{now}\n"))
+                .with_context(|| format!("{}: cannot write", seeded_file.display()))?;
+            summary
+        }
+    };
     Ok(DemoEnv {
         paths,
         config: Config::default(),

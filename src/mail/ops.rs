@@ -34,7 +34,7 @@ pub enum Action {
 
 /// A change as the server sees it, for one folder's UIDs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum ServerChange {
+pub(crate) enum ServerChange {
     Flag { add: bool, flag: &'static str },
     Move { dest: String },
     Expunge,
@@ -50,7 +50,7 @@ fn flag_name(action: &Action) -> Option<(&'static str, bool)> {
 
 /// Works out what `action` means for one message: the server change, or an error the user can
 /// act on (no Archive folder, unknown folder…). `None` means nothing to do (already there).
-fn resolve(
+pub(crate) fn resolve(
     store: &Store,
     msg: &MessageRef,
     action: &Action,

@@ -117,7 +117,7 @@ pub fn snooze(config: &Config, store: &Store, id: i64, until: i64, now: i64) -> 
             } else {
                 let folder_id =
                     store.upsert_folder(m.account_id, SNOOZED_FOLDER, Some("/"), None, true)?;
-                store.move_local_message(id, folder_id, false)?;
+                store.snooze_move_local(id, folder_id, false)?;
                 &m.folder
             };
             stored(
@@ -297,7 +297,7 @@ fn return_one(config: &Config, store: &Store, row: &SnoozeRow, now: i64) -> Resu
             let to = store.folder(account_id, &row.from_folder)?;
             let copies = store.cached_copies(&row.account, &row.folder, &row.message_id)?;
             for c in &copies {
-                store.move_local_message(*c, to.id, true)?;
+                store.snooze_move_local(*c, to.id, true)?;
             }
             copies.is_empty()
         }

@@ -1,5 +1,6 @@
 //! Queries for mail that lives only in the cache (accounts without IMAP, e.g. the demo's): which
-//! UID comes next in a folder and whether a Message-ID is already filed there.
+//! UID comes next in a folder, whether a Message-ID is already filed there, and moving a message
+//! between folders (no server will do it).
 
 use super::{Result, Store};
 use rusqlite::params;
@@ -26,5 +27,21 @@ impl Store {
         )?;
         let max = self.max_uid(folder_id)?;
         Ok(uidnext.unwrap_or(1).max(max.saturating_add(1)))
+    }
+
+    /// Moves message `id` into folder `dest` under that folder's next UID (its body, parts and
+    /// index entry follow the row); returns the UID. For local mail only: an IMAP folder's UIDs
+    /// are the server's. The caller holds the transaction.
+    pub fn move_local_message(&self, id: i64, dest: i64) -> Result<u32> {
+        let uid = self.next_local_uid(dest)?;
+        self.conn.execute(
+            "UPDATE messages SET folder_id = ?2, uid = ?3, deleted = 0, pending = 0 WHERE id = ?1",
+            params![id, dest, uid],
+        )?;
+        self.conn.execute(
+            "UPDATE folders SET uidnext = ?2 WHERE id = ?1",
+            params![dest, uid.saturating_add(1)],
+        )?;
+        Ok(uid)
     }
 }

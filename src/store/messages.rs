@@ -954,4 +954,42 @@ mod tests {
             .unwrap();
         assert!(hits.is_empty());
     }
+
+    #[test]
+    fn the_tracked_list_shows_a_mail_sent_to_oneself_once_as_its_sent_copy() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record_tracked_message(&crate::store::TrackedMessageRecord::q3_for_tests(
+            "<q3@acme.test>",
+            &[("dana@acme.test", "Dana Lee")],
+        ))
+        .unwrap();
+        let a = s.ensure_account("work", "me@acme.test", None).unwrap();
+        let inbox = s
+            .upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true)
+            .unwrap();
+        let sent = s
+            .upsert_folder(a, "Sent", Some("/"), Some("sent"), true)
+            .unwrap();
+        let copy = |uid| NewMessage {
+            uid,
+            message_id: Some("<q3@acme.test>".into()),
+            from_addr: "me@acme.test".into(),
+            to: "me@acme.test, dana@acme.test".into(),
+            subject: "Proposal for Q3".into(),
+            date: 1000,
+            ..Default::default()
+        };
+        // The INBOX copy arrives first (lower id), as the self-addressed copy does.
+        s.put_message(inbox, &copy(1)).unwrap();
+        let sent_id = s.put_message(sent, &copy(1)).unwrap();
+        let listed = s
+            .list_messages(&ListQuery {
+                account: Some("work".into()),
+                filter: ListFilter::Tracked,
+                ..Default::default()
+            })
+            .unwrap();
+        let ids: Vec<i64> = listed.iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![sent_id]);
+    }
 }

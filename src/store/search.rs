@@ -140,7 +140,10 @@ pub const SYNTAX_HELP: &[(&str, &str)] = &[
     ("has:attachment", "with attachments"),
     ("is:unread read", "unread / read"),
     ("is:flagged tracked", "flagged / sent with tracking"),
-    ("is:answered replied", "you answered it (\\Answered) / someone answered your mail"),
+    (
+        "is:answered replied",
+        "you answered it (\\Answered) / someone answered your mail",
+    ),
     (
         "folder:NAME",
         "in that folder (name or role: inbox, sent, archive…)",

@@ -237,20 +237,14 @@ impl Store {
 }
 
 impl Store {
-    /// Moves a cached message to another folder under a fresh UID (accounts without a server
-    /// keep their mail only here); `unseen` marks it unread on the way.
-    pub fn move_local_message(&self, id: i64, folder_id: i64, unseen: bool) -> Result<()> {
+    /// A snooze's move of a cached message (accounts without a server keep their mail only
+    /// here): to `folder_id` under a fresh UID, and unread on the way back when `unseen`.
+    pub fn snooze_move_local(&self, id: i64, folder_id: i64, unseen: bool) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
-        let uid = self.next_local_uid(folder_id)?;
-        tx.execute(
-            "UPDATE messages SET folder_id = ?2, uid = ?3,
-                 seen = CASE WHEN ?4 THEN 0 ELSE seen END WHERE id = ?1",
-            params![id, folder_id, uid, unseen],
-        )?;
-        tx.execute(
-            "UPDATE folders SET uidnext = MAX(COALESCE(uidnext, 1), ?2 + 1) WHERE id = ?1",
-            params![folder_id, uid],
-        )?;
+        self.move_local_message(id, folder_id)?;
+        if unseen {
+            tx.execute("UPDATE messages SET seen = 0 WHERE id = ?1", params![id])?;
+        }
         tx.commit()?;
         Ok(())
     }

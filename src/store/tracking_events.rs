@@ -115,10 +115,14 @@ pub struct ContactTracking {
 }
 
 /// The `list_messages` condition for [`ListFilter::Tracked`](super::ListFilter::Tracked): the
-/// message is tracked mail of its account (`m` messages, `a` accounts).
+/// message is tracked mail of its account (`m` messages, `f` folders, `a` accounts), listed once
+/// — a mail sent to oneself also has an INBOX copy; the Sent copy stands for it, as in the CLI.
 pub(super) const TRACKED_MESSAGES_SQL: &str = " AND m.message_id IN (
     SELECT message_id FROM tracked_messages WHERE account = a.name
-    UNION SELECT message_id FROM tracking_events WHERE account = a.name)";
+    UNION SELECT message_id FROM tracking_events WHERE account = a.name)
+    AND m.id = (SELECT c.id FROM messages c JOIN folders cf ON cf.id = c.folder_id
+        WHERE cf.account_id = f.account_id AND c.message_id = m.message_id AND c.deleted = 0
+        ORDER BY coalesce(cf.role = 'sent', 0) DESC, c.id LIMIT 1)";
 
 /// Newest counted activity first, else newest sent.
 pub(super) const TRACKED_ORDER_SQL: &str = " ORDER BY coalesce((SELECT max(e.at)

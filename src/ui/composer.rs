@@ -32,6 +32,21 @@ impl BodyEditor {
         }
     }
 
+    /// Inserts pasted `text` at the cursor as one edit (one undo step) and reports the body.
+    /// Terminal control characters are dropped; line breaks of any style become `\n`.
+    pub fn paste(&mut self, c: &Composer, text: &str) -> Option<Msg> {
+        self.sync(c);
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let clean: String = text
+            .chars()
+            .filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\t'))
+            .collect();
+        if !self.area.insert_str(clean) {
+            return None;
+        }
+        Some(Msg::Compose(ComposeMsg::Body(self.area.lines().join("\n"))))
+    }
+
     /// A key for the composer: its own actions through the keymap (keys with Ctrl/Alt, Esc, Tab),
     /// the body's editing keys to the editor, the rest as text for the focused field or prompt.
     pub fn key(&mut self, c: &Composer, keymap: &Keymap, e: &KeyEvent) -> Option<Msg> {
@@ -63,6 +78,19 @@ impl BodyEditor {
     }
 }
 
+/// Pasted text for a one-line field or prompt: line breaks and tabs as spaces, control
+/// characters dropped.
+pub fn one_line(text: &str) -> String {
+    text.trim_end_matches(['\r', '\n'])
+        .chars()
+        .filter_map(|ch| match ch {
+            '\r' | '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// The actions that mean something while composing.
 pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::Send,
@@ -72,6 +100,7 @@ pub const COMPOSER_ACTIONS: &[Action] = &[
     Action::SaveDraft,
     Action::SendLater,
     Action::InsertTemplate,
+    Action::DiscardDraft,
     Action::ToggleTrackOpens,
     Action::ToggleTrackLinks,
     Action::ToggleRemind,
@@ -140,28 +169,34 @@ pub fn draw(
     } else {
         c.draft.from.display()
     };
+    // Attachments never take the focus (nor typed text): the hint line gives their keys.
+    let attach_label = "Attach";
     let rows = [
-        (Field::From, from),
-        (Field::To, c.to.clone()),
-        (Field::Cc, c.cc.clone()),
-        (Field::Bcc, c.bcc.clone()),
-        (Field::Subject, c.draft.subject.clone()),
-        (Field::Attachments, attachments),
+        (Field::From.label(), Some(Field::From), from),
+        (Field::To.label(), Some(Field::To), c.to.clone()),
+        (Field::Cc.label(), Some(Field::Cc), c.cc.clone()),
+        (Field::Bcc.label(), Some(Field::Bcc), c.bcc.clone()),
+        (
+            Field::Subject.label(),
+            Some(Field::Subject),
+            c.draft.subject.clone(),
+        ),
+        (attach_label, None, attachments),
     ];
     let lines: Vec<Line> = rows
         .into_iter()
-        .map(|(field, value)| {
-            let focused = c.focus == field;
+        .map(|(label, field, value)| {
+            let focused = field.is_some_and(|f| c.focus == f);
             let label_style = if focused {
                 Style::default().fg(t.accent).add_modifier(Modifier::BOLD)
             } else {
                 Style::default().fg(t.header)
             };
             let mut spans = vec![
-                Span::styled(format!("{:>8}: ", field.label()), label_style),
+                Span::styled(format!("{label:>8}: "), label_style),
                 Span::raw(value),
             ];
-            if focused && !matches!(field, Field::From | Field::Attachments) {
+            if focused && field != Some(Field::From) {
                 spans.push(Span::styled("▏", Style::default().fg(t.accent)));
             }
             Line::from(spans)
@@ -371,4 +406,15 @@ fn draw_template_picker(
         ),
         pop,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn pasted_text_for_a_field_is_one_line_without_controls() {
+        assert_eq!(one_line("dana@acme.test\r\n"), "dana@acme.test");
+        assert_eq!(one_line("a\nb\tc\u{1b}[31m"), "a b c[31m");
+    }
 }

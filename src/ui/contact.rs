@@ -98,10 +98,10 @@ pub fn tracking_lines<'a>(stats: &Option<TrackingStats>, app: &App, t: &Theme) -
         Some(s) => vec![label(
             "Tracking",
             format!(
-                "{} tracked sent · {} opens · {} clicks · last activity {}",
+                "{} tracked sent · {} · {} · last activity {}",
                 s.tracked_sent,
-                s.opens,
-                s.clicks,
+                super::text::count(s.opens, "open"),
+                super::text::count(s.clicks, "click"),
                 date(s.last_activity, app, "%Y-%m-%d %H:%M")
             ),
             t,
@@ -346,8 +346,8 @@ pub fn draw_contact(
         Some(None) => {
             f.render_widget(
                 Paragraph::new(
-                    "Not a contact yet: contacts are gathered from the cached mail in the \
-                     background; try again in a moment.",
+                    "Not a contact: contacts are gathered from mail exchanged with you (not \
+                     from Junk), and one you forgot comes back only with new mail.",
                 )
                 .wrap(Wrap { trim: false })
                 .block(frame_block(" Contact ".into(), t)),

@@ -6,7 +6,10 @@ use super::Ui;
 use crate::app::compose::{ComposeEffect, ComposeMsg};
 use crate::app::runtime::Runtime;
 use crate::app::{Action, App, Effect, Msg};
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -26,7 +29,12 @@ fn restore(mouse: bool) {
     if mouse {
         let _ = execute!(out, DisableMouseCapture);
     }
-    let _ = execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 fn setup(mouse: bool) -> std::io::Result<Term> {
@@ -39,7 +47,8 @@ fn setup(mouse: bool) -> std::io::Result<Term> {
     }));
     enable_raw_mode()?;
     let mut out = std::io::stdout();
-    execute!(out, EnterAlternateScreen)?;
+    // A paste arrives as one event (not a key per character, Enter included): one edit.
+    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }
@@ -108,36 +117,23 @@ pub async fn run(
         if let Err(e) = term.draw(|f| ui.draw(f, &mut app)) {
             break Err(e);
         }
-        let msg = tokio::select! {
+        let mut batch = tokio::select! {
             i = input.recv() => match i {
-                Some(Input::Event(Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => {
-                    match ui.key(&app, &k) {
-                        Some(Msg::Action(Action::ToggleMouse)) => Some(toggle_mouse(&mut ui)),
-                        m => m,
-                    }
-                }
-                Some(Input::Event(Event::Mouse(m))) => ui.mouse(&app, &m),
-                Some(Input::Event(_)) => None, // resize and focus: the next draw adapts
-                Some(Input::Tick) => Some(Msg::Tick(crate::clock::now().timestamp())),
+                Some(i) => input_msgs(&mut ui, &app, i),
                 None => break Ok(()),
             },
-            m = msgs.recv() => m,
+            m = msgs.recv() => m.into_iter().collect(),
         };
-        let mut next = msg;
-        // Apply everything already waiting before drawing again.
-        while let Some(m) = next {
-            let mut edited = None;
-            for e in app.update(m) {
-                match e {
-                    Effect::Compose(ComposeEffect::ExternalEditor { body }) => {
-                        edited = Some(edit_externally(&mut term, ui.mouse, &body));
-                    }
-                    e => runtime.run(e),
-                }
+        // Apply everything already waiting — answers, and keys typed or pasted in a burst —
+        // before drawing again: a frame per key made a pasted page trickle in.
+        loop {
+            for m in batch.drain(..) {
+                apply(&mut app, &runtime, &mut term, ui.mouse, &mut msgs, m);
             }
-            next = edited
-                .map(|r| Msg::Compose(ComposeMsg::ExternalEdited(r)))
-                .or_else(|| msgs.try_recv().ok());
+            match input.try_recv() {
+                Ok(i) if !app.quit => batch = input_msgs(&mut ui, &app, i),
+                _ => break,
+            }
         }
         if app.quit {
             break Ok(());
@@ -150,6 +146,49 @@ pub async fn run(
     runtime.finish();
     restore(ui.mouse);
     result
+}
+
+/// A terminal event (or the clock) as messages for the app.
+fn input_msgs(ui: &mut Ui, app: &App, i: Input) -> Vec<Msg> {
+    match i {
+        Input::Event(Event::Key(k)) if k.kind != crossterm::event::KeyEventKind::Release => {
+            match ui.key(app, &k) {
+                Some(Msg::Action(Action::ToggleMouse)) => vec![toggle_mouse(ui)],
+                m => m.into_iter().collect(),
+            }
+        }
+        Input::Event(Event::Mouse(m)) => ui.mouse(app, &m).into_iter().collect(),
+        Input::Event(Event::Paste(text)) => ui.paste(app, &text),
+        Input::Event(_) => Vec::new(), // resize and focus: the next draw adapts
+        Input::Tick => vec![Msg::Tick(crate::clock::now().timestamp())],
+    }
+}
+
+/// Runs `m` through the app and its effects through the runtime, then the answers already
+/// waiting; `$EDITOR` runs here, with the terminal handed over.
+fn apply(
+    app: &mut App,
+    runtime: &Runtime,
+    term: &mut Term,
+    mouse: bool,
+    msgs: &mut UnboundedReceiver<Msg>,
+    m: Msg,
+) {
+    let mut next = Some(m);
+    while let Some(m) = next {
+        let mut edited = None;
+        for e in app.update(m) {
+            match e {
+                Effect::Compose(ComposeEffect::ExternalEditor { body }) => {
+                    edited = Some(edit_externally(term, mouse, &body));
+                }
+                e => runtime.run(e),
+            }
+        }
+        next = edited
+            .map(|r| Msg::Compose(ComposeMsg::ExternalEdited(r)))
+            .or_else(|| msgs.try_recv().ok());
+    }
 }
 
 /// The editor to run: `$VISUAL`, else `$EDITOR`, else `vi`.
@@ -182,6 +221,7 @@ fn edit_externally(term: &mut Term, mouse: bool, body: &str) -> Result<String, S
         execute!(
             std::io::stdout(),
             EnterAlternateScreen,
+            EnableBracketedPaste,
             crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
         )?;
         if mouse {

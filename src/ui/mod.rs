@@ -61,7 +61,10 @@ impl Ui {
         }
         let typing = matches!(
             app.mode,
-            Mode::Search { .. } | Mode::Picker(_) | Mode::SavePrompt { .. }
+            Mode::Search { .. }
+                | Mode::Picker(_)
+                | Mode::SavePrompt { .. }
+                | Mode::ConfirmDelete { .. }
         ) || app.people_confirming()
             || app.outbox_asking();
         if typing {
@@ -81,6 +84,23 @@ impl Ui {
             return keymap::input_key(e).map(Msg::Input);
         }
         self.keymap.action(e).map(Msg::Action)
+    }
+
+    /// A bracketed paste: into the composer's body as one edit (one undo step), into a field
+    /// or prompt as text (line breaks as spaces). Elsewhere it is ignored: pasted text is never
+    /// taken as keys.
+    pub fn paste(&self, app: &App, text: &str) -> Vec<Msg> {
+        if let Some(c) = &app.compose {
+            if c.prompt.is_none() && c.focus == crate::app::compose::Field::Body {
+                return self.body.borrow_mut().paste(c, text).into_iter().collect();
+            }
+        } else if matches!(app.mode, Mode::Normal) || app.people_confirming() {
+            return Vec::new();
+        }
+        composer::one_line(text)
+            .chars()
+            .map(|ch| Msg::Input(InputKey::Char(ch)))
+            .collect()
     }
 
     pub fn mouse(&self, app: &App, e: &MouseEvent) -> Option<Msg> {
@@ -163,6 +183,13 @@ impl Ui {
                 help::draw(f, main, *scroll, &self.keymap, &self.theme)
             }
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
+            Mode::Log { scroll } => {
+                let mut s = *scroll;
+                status::draw_log(f, main, app, &mut s, &self.theme);
+                if let Mode::Log { scroll } = &mut app.mode {
+                    *scroll = s;
+                }
+            }
             _ => {}
         }
         if let Some(v) = &app.outbox {

@@ -30,6 +30,23 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             Span::styled(format!("{input}▏"), base),
             Span::styled("  Enter save · Esc cancel", base.fg(t.dim)),
         ]),
+        Mode::ConfirmDelete { ids, in_trash } => {
+            let question = if *in_trash == ids.len() {
+                format!(" Delete {} for good? ", messages(ids.len()))
+            } else {
+                format!(
+                    " Delete {} in Trash for good (the others go to Trash)? ",
+                    messages(*in_trash)
+                )
+            };
+            Line::from(vec![
+                Span::styled(question, base.fg(t.error).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    "This cannot be undone.  y delete · any other key keeps them",
+                    base.fg(t.dim),
+                ),
+            ])
+        }
         _ => normal(app, t, base, area.width as usize),
     };
     f.render_widget(Paragraph::new(line).style(base), area);
@@ -110,4 +127,57 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
         spans.push(span);
     }
     Line::from(spans)
+}
+
+fn messages(n: usize) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+/// The message log (`I`): every message and error the bar showed, newest last, with its time.
+pub fn draw_log(f: &mut Frame, area: Rect, app: &App, scroll: &mut u16, t: &Theme) {
+    use ratatui::widgets::{Block, Borders, Clear};
+    let lines: Vec<Line> = if app.log.entries.is_empty() {
+        vec![Line::styled(" nothing yet", Style::default().fg(t.dim))]
+    } else {
+        app.log
+            .entries
+            .iter()
+            .map(|e| {
+                let time = chrono::DateTime::from_timestamp(e.at + app.utc_offset_secs as i64, 0)
+                    .map(|d| d.format("%H:%M:%S").to_string())
+                    .unwrap_or_default();
+                Line::from(vec![
+                    Span::styled(format!(" {time}  "), Style::default().fg(t.dim)),
+                    if e.error {
+                        Span::styled(format!("error: {}", e.text), Style::default().fg(t.error))
+                    } else {
+                        Span::styled(e.text.as_str(), Style::default().fg(t.foreground))
+                    },
+                ])
+            })
+            .collect()
+    };
+    let rect = super::help::popup(area, area.width.saturating_sub(4).min(110), area.height);
+    let inner_rows = rect.height.saturating_sub(2);
+    // Opened at the newest; scrolling stops where the last line reaches the bottom.
+    let max = (lines.len() as u16).saturating_sub(inner_rows);
+    *scroll = (*scroll).min(max);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(Style::default().bg(t.background))
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((*scroll, 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(t.border_focus))
+                    .title(" Messages (j/k scroll, any other key closes) "),
+            ),
+        rect,
+    );
 }

@@ -79,3 +79,18 @@ pub fn fit(s: &str, width: usize) -> String {
     out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
     out
 }
+
+/// `n` and `word`, plural unless `n` is 1 ("1 open", "3 opens").
+pub fn count(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_say_one_thing_and_several_things() {
+        assert_eq!(super::count(1, "click"), "1 click");
+        assert_eq!(super::count(0, "open"), "0 opens");
+        assert_eq!(super::count(2, "open"), "2 opens");
+    }
+}

@@ -128,7 +128,8 @@ fn composer_new_mail_takes_fields_and_body_and_signs_it() {
     h.type_text("dana@acme.test");
     h.press(&["Tab", "Tab", "Tab"]);
     h.type_text("Lunch");
-    h.press(&["Tab", "Tab"]);
+    // Subject → Body: no stop in between that would swallow the text (issue 14).
+    h.press(&["Tab"]);
     h.type_text("Thursday works.");
     let d = h.draft();
     assert_eq!(d.to[0].email, "dana@acme.test");
@@ -166,6 +167,25 @@ fn composer_forward_keeps_attachments_and_can_remove_one() {
     crate::tui_snapshots::snap!("composer_forward", h.screen());
     h.press(&["C-x"]);
     assert!(h.draft().attachments.is_empty());
+}
+
+#[test]
+fn composer_paste_lands_whole_as_one_undo_step() {
+    let mut h = Harness::new();
+    h.press(&["r"]);
+    let before = h.draft().body;
+    let page: String = (1..=150)
+        .map(|i| format!("line {i}: {}\r\n", "x".repeat(110)))
+        .collect();
+    for m in h.ui.paste(&h.app, &page) {
+        h.send(m);
+    }
+    let body = h.draft().body;
+    assert!(body.contains("line 1: ") && body.contains("line 150: "));
+    assert!(!body.contains('\r'));
+    // One undo takes the whole paste back.
+    h.press(&["C-u"]);
+    assert_eq!(h.draft().body, before);
 }
 
 #[test]
@@ -302,6 +322,27 @@ fn tmux_composer_writes_and_sends_one_mail_over_smtp() {
     assert!(text.contains("Subject: Tmux hello"), "{text}");
     assert!(text.contains("Me Sender"), "{text}");
     assert!(text.contains("Written in tmux."), "{text}");
+}
+
+#[test]
+fn tmux_a_pasted_page_lands_at_once_and_c_s_right_after_sends_it_whole() {
+    let smtp = SmtpServer::start();
+    let t = tmux_app("paste", &smtp);
+    t.wait_for("INBOX");
+    t.compose("dana@acme.test", "Pasted", "Hello Dana,");
+    t.keys(&["Enter"]);
+    // 150 lines, 18 KB: typed key by key this took over half a minute to land.
+    let page: String = (1..=150)
+        .map(|i| format!("pasted line {i:03} {}\n", "lorem ipsum ".repeat(9)))
+        .collect();
+    t.paste(&page);
+    t.keys(&["C-s"]);
+    t.wait_for("sent \"");
+    let raw = SmtpServer::maildir_messages(&smtp.maildir).remove(0);
+    let text = String::from_utf8_lossy(&raw);
+    for line in ["Hello Dana,", "pasted line 001 ", "pasted line 150 "] {
+        assert!(text.contains(line), "{line:?} missing:\n{text}");
+    }
 }
 
 #[test]
@@ -512,8 +553,9 @@ fn outbox_edit_reopens_a_refused_mail_with_everything_and_sending_replaces_it() 
     assert_eq!(outbox_state(&h, id), None);
     assert_eq!(drafts::list(&h.store, None).unwrap().len(), 1);
     // Fix the address and send: one outbox entry, the same Message-ID, queued again.
-    h.press(&["Tab", "Tab", "Tab", "Tab", "Tab", "Tab"]);
-    h.press(&["Tab", "C-u"]);
+    // Round the fields (To, Cc, Bcc, Subject, Body) back to To.
+    h.press(&["Tab", "Tab", "Tab", "Tab", "Tab"]);
+    h.press(&["C-u"]);
     h.type_text("sam@globex.example");
     h.press(&["C-s"]);
     assert!(h.app.compose.is_none(), "{:?}", h.app.status);
@@ -794,7 +836,7 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     assert_eq!(saved[0].draft.subject, "On the server v2");
     assert!(saved[0].on_server);
     // Discarding it takes the server copy too, not only the local one.
-    h.press(&["E", "Esc", "d"]);
+    h.press(&["E", "M-d", "d"]);
     let status = h.app.status.clone().unwrap();
     assert!(status.contains("in the server's Drafts"), "{status}");
     assert!(dc.message_ids("alice", "Drafts").is_empty());
@@ -808,7 +850,7 @@ fn composer_discard_keeps_the_draft_when_its_server_copy_cannot_be_removed() {
     h.press(&["Esc", "s"]);
     assert!(drafts::list(&h.store, None).unwrap()[0].on_server);
     drop(dc);
-    h.press(&["E", "Esc", "d"]);
+    h.press(&["E", "M-d", "d"]);
     let status = h.app.status.clone().unwrap();
     assert!(status.contains("the draft is kept"), "{status}");
     let saved = drafts::list(&h.store, None).unwrap();
@@ -910,7 +952,13 @@ Message-ID: <draft-1@other-client.test>\r\n\r\nDear Sam,\r\n\r\nthe price is\r\n
     assert_eq!(d.to[0].email, "sam@globex.test");
     assert_eq!(d.bcc[0].email, "boss@example.com");
     assert!(d.body.contains("the price is"), "{:?}", d.body);
-    // The user's own unsent text: leaving asks.
+    // Unchanged, leaving loses nothing: no question, and the draft stays where it was.
+    h.press(&["Esc"]);
+    assert!(h.app.compose.is_none(), "{:?}", h.app.status);
+    assert_eq!(h.app.list.rows.len(), 1, "the draft is still in Drafts");
+    // Changed, leaving asks.
+    h.press(&["E"]);
+    h.type_text("!");
     h.press(&["Esc"]);
     assert!(h.app.compose.as_ref().unwrap().prompt.is_some());
 }

@@ -47,12 +47,14 @@ fn demo_prints_a_seeded_inbox_and_leaves_no_trace() {
         "Q3 proposal for Acme",
         "This Week in Terminals #120",
         "[initech/tps] Build #4812",
-        "Sending: an embedded SMTP server runs at 127.0.0.1:",
+        "Sending: while the demo runs, an embedded SMTP server (this time at 127.0.0.1:",
         "mail to alex@initech.test lands in INBOX",
-        "Tracking: an embedded tracker runs at http://127.0.0.1:",
+        "Tracking: while the demo runs, an embedded tracker (this time at http://127.0.0.1:",
     ] {
         assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
     }
+    // Printed as the demo exits: nothing claims its servers still run.
+    assert!(!stdout.contains("server runs at") && !stdout.contains("tracker runs at"));
     let rows = stdout
         .lines()
         .filter(|l| l.contains("T") && l.trim_start().starts_with(char::is_numeric))
@@ -143,7 +145,7 @@ fn demo_dir_is_kept_reusable_and_never_a_real_cache() {
     let kept = home.path().join("kept");
     let dir = kept.to_str().unwrap();
     assert!(demo(home.path(), &["--dir", dir]).status.success());
-    // Seeding the same demo dir again replaces the mail instead of duplicating it.
+    // Starting the same demo dir again keeps its mailbox instead of duplicating it.
     assert!(demo(home.path(), &["--dir", dir]).status.success());
     let list = Command::new(env!("CARGO_BIN_EXE_tidings"))
         .args(["--data-dir", dir, "list", "--folder", "Archive", "--json"])
@@ -499,7 +501,10 @@ fn tmux_demo_shows_tracked_mail_at_start_and_a_live_open_updates_list_and_bell()
     assert!(screen.contains("Apple Mail Privacy Protection"), "{screen}");
     // The scanner's sweep: its verdict, the client named, the start of the reason (the pane is
     // narrower than the whole line).
-    assert!(screen.contains("automated — Chrome on Windows: all 2 links"), "{screen}");
+    assert!(
+        screen.contains("automated — Chrome on Windows: all 2 links"),
+        "{screen}"
+    );
     t.keys(&["q", "q"]);
 }
 
@@ -768,4 +773,72 @@ mod tracked {
         // Seeding twice in one run registers nothing more.
         assert!(!servers.seed_tracking(&env, Pace::AllNow).unwrap());
     }
+}
+
+#[test]
+fn a_kept_demo_dir_keeps_its_mailbox_and_triage_across_starts() {
+    use tidings::app::runtime::{OpsBackend, TriageBackend};
+    use tidings::app::Change;
+    use tidings::demo::session::prepare_demo;
+    use tidings::mail::local_mailbox::{deliver, LocalFolder};
+    use tidings::store::{ListQuery, MessageSummary, Store};
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("demo");
+    let listed = |store: &Store, folder: &str| -> Vec<MessageSummary> {
+        store
+            .list_messages(&ListQuery {
+                account: Some("demo".into()),
+                folder: Some(folder.into()),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let first = prepare_demo(Some(&dir), 1_788_256_800).unwrap();
+    let store = first.open_store().unwrap();
+    let inbox = listed(&store, "INBOX");
+    let (archived, read) = (inbox[0].id, inbox.iter().find(|m| !m.seen).unwrap().id);
+    // The demo's account has no IMAP server: its triage applies to the folders at once.
+    let backend = OpsBackend::local_only().with_local_accounts(["demo".to_string()]);
+    backend
+        .apply(&store, 1, &[archived], &Change::Archive)
+        .unwrap();
+    backend
+        .apply(&store, 2, &[read], &Change::Seen(true))
+        .unwrap();
+    assert!(listed(&store, "Archive").iter().any(|m| m.id == archived));
+    let to_self = b"From: Alex Morgan <alex@initech.test>\r\nTo: alex@initech.test\r\n\
+Subject: Note to self\r\nMessage-ID: <self-1@initech.test>\r\n\
+Date: Tue, 01 Sep 2026 10:00:00 +0000\r\n\r\nremember\r\n";
+    let inbox_role = LocalFolder {
+        account: "demo",
+        role: "inbox",
+        default_name: "INBOX",
+    };
+    deliver(&store, inbox_role, to_self.to_vec(), false, 0).unwrap();
+    let before: Vec<(i64, i64, bool)> = listed(&store, "INBOX")
+        .iter()
+        .map(|m| (m.id, m.date, m.seen))
+        .collect();
+    drop(store);
+    drop(first);
+
+    // Started again days later: the same mailbox, not a fresh seed.
+    let again = prepare_demo(Some(&dir), 1_788_256_800 + 3 * 86_400).unwrap();
+    let store = again.open_store().unwrap();
+    let after: Vec<(i64, i64, bool)> = listed(&store, "INBOX")
+        .iter()
+        .map(|m| (m.id, m.date, m.seen))
+        .collect();
+    assert_eq!(after, before, "ids, dates and read state are kept");
+    assert!(listed(&store, "Archive").iter().any(|m| m.id == archived));
+    assert!(listed(&store, "INBOX")
+        .iter()
+        .any(|m| m.subject == "Note to self"));
+    let summary = &again.summary;
+    assert_eq!(
+        summary.folders[0],
+        ("INBOX".to_string(), before.len()),
+        "{summary:?}"
+    );
+    assert_eq!(summary.tracked_sent.len(), 5);
 }

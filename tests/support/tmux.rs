@@ -70,7 +70,7 @@ impl Tmux {
         self.type_text(to);
         self.keys(&["Tab", "Tab", "Tab"]);
         self.type_text(subject);
-        self.keys(&["Tab", "Tab"]);
+        self.keys(&["Tab"]);
         self.type_text(body);
         self.wait_for(body);
     }
@@ -87,6 +87,15 @@ impl Tmux {
     /// Types `text` literally (no key names).
     pub fn type_text(&self, text: &str) {
         self.tmux(&["send-keys", "-l", text]);
+    }
+
+    /// Pastes `text` as a terminal does: bracketed when the app asked for bracketed paste.
+    pub fn paste(&self, text: &str) {
+        // Through a file: a long text is too long for a tmux command line.
+        let file = self._dir.path().join("paste.txt");
+        std::fs::write(&file, text).unwrap();
+        self.tmux(&["load-buffer", "-b", "tidings-test", file.to_str().unwrap()]);
+        self.tmux(&["paste-buffer", "-p", "-d", "-b", "tidings-test"]);
     }
 
     pub fn keys(&self, keys: &[&str]) {

@@ -279,9 +279,11 @@ pub fn perform_write(
             send_at,
         } => {
             savers.remove(&draft.message_id);
-            let queued = queue_draft_at(store, config, &draft, tracking, now, send_at).and_then(|_| {
-                super::followups::on_queued(store, &draft, remind, send_at).map_err(|e| e.to_string())
-            });
+            let queued =
+                queue_draft_at(store, config, &draft, tracking, now, send_at).and_then(|_| {
+                    super::followups::on_queued(store, &draft, remind, send_at)
+                        .map_err(|e| e.to_string())
+                });
             vec![Msg::Compose(ComposeMsg::Queued(
                 queued.map(|_| draft.account.clone()),
             ))]

@@ -52,9 +52,13 @@ pub fn perform(store: &Store, effect: PeopleEffect) -> Option<PeopleMsg> {
             result: Store::open(store.path())
                 .and_then(|mut s| s.forget_contact(&email))
                 .map(|f| {
+                    let n = |n: usize, one: &str, many: &str| {
+                        format!("{n} {}", if n == 1 { one } else { many })
+                    };
                     let mut text = format!(
-                        "forgot {email}: {} message links, {} cached values",
-                        f.message_links, f.superdata_rows
+                        "forgot {email}: {}, {}",
+                        n(f.message_links as usize, "message link", "message links"),
+                        n(f.superdata_rows as usize, "cached value", "cached values")
                     );
                     if let Some(org) = f.organization {
                         text.push_str(&format!(", organization {org}"));

@@ -2,7 +2,7 @@
 //! mail engine's implementation of it.
 
 use crate::app::view::Change;
-use crate::mail::ops;
+use crate::mail::{local_mailbox, ops};
 use crate::store::Store;
 
 /// Where triage changes go: the local store at once, and the server (now or queued). `op`
@@ -17,8 +17,17 @@ pub trait TriageBackend: Send + Sync {
 /// change in `pending_ops`; the account's sync watcher (poked through `after_queue`) replays the
 /// queue to the server and rolls back what the server refuses.
 pub struct OpsBackend {
-    undos: std::sync::Mutex<std::collections::HashMap<u64, ops::Undo>>,
+    undos: std::sync::Mutex<std::collections::HashMap<u64, Vec<Undo>>>,
     after_queue: Box<dyn Fn() + Send + Sync>,
+    /// Accounts without an IMAP server: their changes apply to the local folders for good
+    /// (`mail::local_mailbox`) instead of waiting in a queue no server will ever take.
+    local_accounts: std::collections::HashSet<String>,
+}
+
+/// How to take back one part of a change: queued for a server, or done locally.
+enum Undo {
+    Queued(ops::Undo),
+    Local(local_mailbox::LocalUndo),
 }
 
 impl OpsBackend {
@@ -27,7 +36,14 @@ impl OpsBackend {
         OpsBackend {
             undos: Default::default(),
             after_queue,
+            local_accounts: Default::default(),
         }
+    }
+
+    /// Marks `accounts` as having no server (no `[imap]`): their mail is triaged locally.
+    pub fn with_local_accounts(mut self, accounts: impl IntoIterator<Item = String>) -> Self {
+        self.local_accounts.extend(accounts);
+        self
     }
 
     /// Queues only: for demo data and tests, where no server is behind the cache.
@@ -54,11 +70,30 @@ fn ops_action(change: &Change) -> ops::Action {
 
 impl TriageBackend for OpsBackend {
     fn apply(&self, store: &Store, op: u64, ids: &[i64], change: &Change) -> Result<(), String> {
-        let undo = ops::queue(store, ids, &ops_action(change)).map_err(|e| e.to_string())?;
+        let action = ops_action(change);
+        let mut local = Vec::new();
+        let mut queued = Vec::new();
+        for id in ids {
+            let account = store.message_ref(*id).map_err(|e| e.to_string())?.account;
+            if self.local_accounts.contains(&account) {
+                local.push(*id);
+            } else {
+                queued.push(*id);
+            }
+        }
+        let mut undo = Vec::new();
+        if !local.is_empty() {
+            let done = local_mailbox::apply(store, &local, &action).map_err(|e| e.to_string())?;
+            undo.push(Undo::Local(done));
+        }
+        if !queued.is_empty() {
+            let q = ops::queue(store, &queued, &action).map_err(|e| e.to_string())?;
+            undo.push(Undo::Queued(q));
+            (self.after_queue)();
+        }
         if let Ok(mut undos) = self.undos.lock() {
             undos.insert(op, undo);
         }
-        (self.after_queue)();
         Ok(())
     }
 
@@ -69,8 +104,15 @@ impl TriageBackend for OpsBackend {
             .map_err(|_| "undo state is unavailable".to_string())?
             .remove(&of)
             .ok_or("nothing to undo for that change")?;
-        ops::queue_undo(store, &undo).map_err(|e| e.to_string())?;
-        (self.after_queue)();
+        for part in &undo {
+            match part {
+                Undo::Queued(q) => {
+                    ops::queue_undo(store, q).map_err(|e| e.to_string())?;
+                    (self.after_queue)();
+                }
+                Undo::Local(l) => local_mailbox::undo(store, l).map_err(|e| e.to_string())?,
+            }
+        }
         Ok(())
     }
 }

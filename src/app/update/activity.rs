@@ -19,6 +19,14 @@ impl App {
             }
             Msg::Action(Action::Activity) => Ok(self.toggle_activity()),
             Msg::Action(a) if self.tracking.activity.is_some() => self.activity_key(a),
+            // Before the timeline's own keys: with the timeline focused, another filter must
+            // close it too, or it stays beside a list that no longer holds its mail.
+            Msg::Action(a @ (Action::FilterAll | Action::FilterUnread | Action::FilterFlagged)) => {
+                // The timeline belongs to the Tracked filter.
+                self.close_timeline();
+                self.tracking.return_to = None;
+                Err(Box::new(Msg::Action(a)))
+            }
             Msg::Action(a) if self.timeline_focused() => self.timeline_key(a),
             Msg::Action(Action::Back)
                 if self.focus == Pane::Reader
@@ -30,12 +38,18 @@ impl App {
             {
                 self.reader = None;
                 self.tracking.timeline = self.tracking.return_to.take().map(|(_, t)| t);
-                Ok(Vec::new())
-            }
-            Msg::Action(a @ (Action::FilterAll | Action::FilterUnread | Action::FilterFlagged)) => {
-                // The timeline belongs to the Tracked filter.
-                self.close_timeline();
-                Err(Box::new(Msg::Action(a)))
+                // Events may have arrived while the mail was open: read the timeline again.
+                Ok(self
+                    .tracking
+                    .timeline
+                    .iter()
+                    .map(|t| {
+                        Effect::Activity(ActivityEffect::LoadTimeline {
+                            account: t.account.clone(),
+                            message_id: t.message_id.clone(),
+                        })
+                    })
+                    .collect())
             }
             Msg::Action(Action::Back)
                 if self.tracking.timeline.is_some() && self.focus == Pane::List =>

@@ -232,9 +232,19 @@ impl App {
                 c.suggestions.clear();
                 Vec::new()
             }
+            Action::DiscardDraft => {
+                c.prompt = Some(Prompt::Leave);
+                Vec::new()
+            }
+            // Asks only when leaving would lose something: an unchanged new mail or reply has
+            // nothing to keep, an unchanged resumed draft is stored already and stays so.
             Action::Back | Action::Quit => {
                 if c.changed() {
                     c.prompt = Some(Prompt::Leave);
+                    Vec::new()
+                } else if c.resumed {
+                    self.compose = None;
+                    self.status = Some("draft unchanged, still saved".into());
                     Vec::new()
                 } else {
                     let id = c.draft.message_id.clone();
@@ -307,7 +317,10 @@ impl App {
             None => {}
         }
         match (c.focus, key) {
-            (Field::From, InputKey::Char(_) | InputKey::Enter) => c.cycle_from(),
+            (Field::From, InputKey::Char(' ') | InputKey::Enter) => c.cycle_from(),
+            (Field::From, InputKey::Char(_) | InputKey::Backspace | InputKey::Clear) => {
+                self.status = Some("From: Space picks the next account; Tab goes to To".into());
+            }
             (_, InputKey::Tab) => c.cycle_focus(1),
             (_, InputKey::Esc) => {
                 return self.compose_action(Action::Back).unwrap_or_default();

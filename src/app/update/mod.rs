@@ -5,13 +5,21 @@
 
 mod activity;
 mod compose;
+#[cfg(test)]
+mod compose_tests;
 mod followups;
 mod outbox;
 mod people;
 mod schedule;
 mod snooze;
+mod status;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timeline_tests;
+mod triage;
+#[cfg(test)]
+mod triage_tests;
 
 use crate::app::action::Action;
 use crate::app::compose::ComposeEffect;
@@ -37,7 +45,10 @@ impl App {
             m => (m, false),
         };
         self.back_may_quit = may_quit;
+        self.status_before(&msg);
+        let before = (self.status.clone(), self.last_error.clone());
         let fx = self.update_views(msg);
+        self.status_after(before);
         self.back_may_quit = false;
         fx
     }
@@ -142,7 +153,7 @@ impl App {
         if a == Action::CopyLink {
             return self.copy_link();
         }
-        if let Mode::Help { scroll } = &mut self.mode {
+        if let Mode::Help { scroll } | Mode::Log { scroll } = &mut self.mode {
             match a {
                 Action::Down => *scroll = scroll.saturating_add(1),
                 Action::Up => *scroll = scroll.saturating_sub(1),
@@ -171,6 +182,10 @@ impl App {
             }
             Action::Help => {
                 self.mode = Mode::Help { scroll: 0 };
+                Vec::new()
+            }
+            Action::MessageLog => {
+                self.toggle_log();
                 Vec::new()
             }
             Action::Down => self.step(1),
@@ -208,7 +223,7 @@ impl App {
             Action::ToggleRead => self.toggle_read(),
             Action::ToggleFlag => self.toggle_flag(),
             Action::Archive => self.move_targets(Change::Archive, "archived"),
-            Action::Delete => self.move_targets(Change::Delete, "deleted"),
+            Action::Delete => self.delete_targets(),
             Action::Move => self.open_move_picker(),
             Action::Snooze => self.open_snooze_picker(),
             Action::Undo => self.undo(),
@@ -226,6 +241,7 @@ impl App {
             | Action::SaveDraft
             | Action::SendLater
             | Action::InsertTemplate
+            | Action::DiscardDraft
             | Action::ResumeDraft
             | Action::Outbox
             | Action::RetrySend
@@ -661,7 +677,7 @@ impl App {
     }
 
     /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
-    fn targets(&self) -> Vec<i64> {
+    pub(super) fn targets(&self) -> Vec<i64> {
         if !self.list.marked.is_empty() {
             return self
                 .list
@@ -784,7 +800,7 @@ impl App {
         self.move_ids(ids, dest, label)
     }
 
-    fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
+    pub(super) fn move_ids(&mut self, ids: Vec<i64>, dest: Change, label: &str) -> Vec<Effect> {
         let Some((account, folder)) = self.list.current.clone() else {
             return Vec::new();
         };
@@ -1107,7 +1123,8 @@ impl App {
             return self.on_people_input(key);
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal | Mode::Help { .. } => Vec::new(),
+            Mode::Normal | Mode::Help { .. } | Mode::Log { .. } => Vec::new(),
+            Mode::ConfirmDelete { ids, .. } => self.on_confirm_delete(ids, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
                     let had = self.list.search.take().is_some();
@@ -1292,7 +1309,7 @@ fn clamp_add(i: usize, delta: i64, len: usize) -> usize {
     (i as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
 }
 
-fn count_label(n: usize) -> String {
+pub(super) fn count_label(n: usize) -> String {
     if n == 1 {
         "1 message".into()
     } else {

@@ -1,0 +1,127 @@
+//! The composer's focus order and its Esc: typing always lands in a field, and leaving asks only
+//! when something would be lost.
+
+use crate::app::action::Action;
+use crate::app::compose::{ComposeEffect, ComposeMsg, ComposeOpen, Field, Prompt};
+use crate::app::input::InputKey;
+use crate::app::msg::{Effect, Msg};
+use crate::app::state::App;
+use crate::app::view::{ComposeKind, Row};
+
+fn app_with_composer(kind: ComposeKind, resumed: bool) -> App {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.generation = 1;
+    app.update(Msg::MessagesLoaded {
+        generation: 1,
+        rows: Ok((1..=2)
+            .map(|id| Row::new(crate::app::view::test_summary(id, id, "m")))
+            .collect()),
+        complete: true,
+    });
+    let sender = crate::mail::compose::Sender {
+        account: "w".into(),
+        from: crate::mail::compose::Mailbox::new(Some("Me"), "me@x.test"),
+        signature: None,
+    };
+    let mut draft = crate::mail::compose::Draft::new(&sender);
+    if resumed {
+        draft.subject = "written yesterday".into();
+    }
+    app.update(Msg::Compose(ComposeMsg::Ready(Ok(Box::new(ComposeOpen {
+        kind,
+        draft,
+        accounts: vec![("w".into(), sender.from.clone())],
+        resumed,
+        tracking: Default::default(),
+        remind: None,
+    })))));
+    app
+}
+
+fn typed(app: &mut App, text: &str) {
+    for ch in text.chars() {
+        app.update(Msg::Input(InputKey::Char(ch)));
+    }
+}
+
+#[test]
+fn tab_goes_to_cc_bcc_subject_then_body_and_typing_is_never_dropped() {
+    let mut app = app_with_composer(ComposeKind::New, false);
+    let focus = |app: &App| app.compose.as_ref().map(|c| c.focus);
+    assert_eq!(focus(&app), Some(Field::To));
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        app.update(Msg::Action(Action::NextPane));
+        seen.push(focus(&app).unwrap());
+    }
+    assert_eq!(
+        seen,
+        [
+            Field::Cc,
+            Field::Bcc,
+            Field::Subject,
+            Field::Body,
+            Field::To
+        ],
+        "with one account From is not a stop"
+    );
+    for _ in 0..3 {
+        app.update(Msg::Action(Action::NextPane));
+    }
+    typed(&mut app, "Hi");
+    app.update(Msg::Action(Action::NextPane));
+    assert_eq!(focus(&app), Some(Field::Body), "Subject → Body");
+    let c = app.compose.as_ref().unwrap();
+    assert_eq!(c.draft.subject, "Hi");
+}
+
+#[test]
+fn esc_on_an_unchanged_reply_or_resumed_draft_leaves_without_asking() {
+    let mut app = app_with_composer(ComposeKind::Reply, false);
+    let fx = app.update(Msg::Action(Action::Back));
+    assert!(
+        app.compose.is_none(),
+        "an unchanged reply has nothing to lose"
+    );
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Compose(ComposeEffect::DiscardDraft { .. })]
+    ));
+
+    let mut app = app_with_composer(ComposeKind::New, true);
+    let fx = app.update(Msg::Action(Action::Back));
+    assert!(
+        app.compose.is_none(),
+        "an unchanged resumed draft loses nothing either: no s/d/c question"
+    );
+    assert!(fx.is_empty(), "and it stays saved: {fx:?}");
+}
+
+#[test]
+fn a_key_answering_the_leave_prompt_never_reaches_the_list() {
+    let mut app = app_with_composer(ComposeKind::New, true);
+    typed(&mut app, "!");
+    app.update(Msg::Action(Action::Back));
+    assert_eq!(
+        app.compose.as_ref().and_then(|c| c.prompt.clone()),
+        Some(Prompt::Leave),
+        "a changed resumed draft asks"
+    );
+    // Keys that mean something in the list are answers (or nothing) here.
+    for msg in [
+        Msg::Input(InputKey::Char('a')),
+        Msg::Action(Action::Delete),
+        Msg::Action(Action::Archive),
+    ] {
+        let fx = app.update(msg);
+        assert!(fx.is_empty(), "{fx:?}");
+    }
+    let fx = app.update(Msg::Input(InputKey::Char('d')));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Compose(ComposeEffect::DiscardDraft { .. })]
+    ));
+    assert_eq!(app.list.rows.len(), 2, "nothing left the list");
+    assert!(app.triage.undo.is_empty());
+}

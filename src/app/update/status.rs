@@ -1,0 +1,109 @@
+//! The status bar over time (see `app::status`): what the update step showed is logged, and it
+//! fades at the next key or after a few seconds on the clock.
+
+use crate::app::action::Action;
+use crate::app::msg::Msg;
+use crate::app::state::App;
+use crate::app::status::{ERROR_SECONDS, STATUS_SECONDS};
+use crate::app::view::Mode;
+
+impl App {
+    /// Before a message is handled: a key clears what the bar said about the last one.
+    pub(super) fn status_before(&mut self, msg: &Msg) {
+        let key = matches!(msg, Msg::Action(a) if *a != Action::MessageLog)
+            && matches!(self.mode, Mode::Normal);
+        if key {
+            self.status = None;
+            self.last_error = None;
+        }
+    }
+
+    /// After: logs what went up, and lets it fade once its time is over.
+    pub(super) fn status_after(&mut self, before: (Option<String>, Option<String>)) {
+        let now = self.now;
+        if self.status.is_some() && self.status != before.0 {
+            if let Some(s) = &self.status {
+                self.log.push(now, s, false);
+            }
+            self.log.status_since = Some(now);
+        }
+        if self.last_error.is_some() && self.last_error != before.1 {
+            if let Some(e) = &self.last_error {
+                self.log.push(now, e, true);
+            }
+            self.log.error_since = Some(now);
+        }
+        if self
+            .log
+            .status_since
+            .is_some_and(|t| now - t >= STATUS_SECONDS)
+        {
+            self.status = None;
+            self.log.status_since = None;
+        }
+        if self
+            .log
+            .error_since
+            .is_some_and(|t| now - t >= ERROR_SECONDS)
+        {
+            self.last_error = None;
+            self.log.error_since = None;
+        }
+    }
+
+    /// `I`: opens the message log (scrolled to the newest) or closes it.
+    pub(super) fn toggle_log(&mut self) {
+        self.mode = match self.mode {
+            Mode::Log { .. } => Mode::Normal,
+            _ => Mode::Log {
+                scroll: u16::try_from(self.log.entries.len()).unwrap_or(u16::MAX),
+            },
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::action::Action;
+    use crate::app::msg::Msg;
+    use crate::app::state::App;
+    use crate::app::view::Mode;
+
+    #[test]
+    fn a_message_fades_with_time_or_the_next_key_and_errors_stay_in_the_log() {
+        let mut app = App::new(false);
+        app.update(Msg::Tick(1000));
+        app.update(Msg::Error("imap.example.com: connection refused".into()));
+        app.update(Msg::Notice("tracker unreachable".into()));
+        assert!(app.last_error.is_some() && app.status.is_some());
+        app.update(Msg::Tick(1006));
+        assert_eq!(app.status, None, "a notice fades after a few seconds");
+        app.update(Msg::Tick(1020));
+        assert_eq!(app.last_error, None, "an error fades too, later");
+
+        app.update(Msg::Error("send failed".into()));
+        app.update(Msg::Action(Action::Down));
+        assert_eq!(app.last_error, None, "the next key clears it");
+
+        app.update(Msg::Action(Action::MessageLog));
+        assert!(matches!(app.mode, Mode::Log { .. }));
+        let texts: Vec<(&str, bool)> = app
+            .log
+            .entries
+            .iter()
+            .map(|e| (e.text.as_str(), e.error))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("imap.example.com: connection refused", true),
+                ("tracker unreachable", false),
+                ("send failed", true)
+            ]
+        );
+        app.update(Msg::Action(Action::Down));
+        assert!(matches!(app.mode, Mode::Log { .. }), "j scrolls the log");
+        app.update(Msg::Action(Action::Back));
+        assert!(matches!(app.mode, Mode::Normal));
+    }
+}
