@@ -142,7 +142,7 @@ pub const SYNTAX_HELP: &[(&str, &str)] = &[
     ("is:flagged tracked", "flagged / sent with tracking"),
     (
         "is:answered replied",
-        "you answered it (\\Answered) / someone answered your mail",
+        "you answered it / your mail was answered",
     ),
     (
         "folder:NAME",
