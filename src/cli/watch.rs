@@ -48,21 +48,14 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     rt.block_on(async move {
         if args.once {
-            for config in configs {
-                let mut p = Poller::new(config)?;
-                let outcome = p.poll_once().await?;
-                tracing::info!(
-                    events = outcome.new_events,
-                    notifications = outcome.notifications.len(),
-                    "watch --once caught up"
-                );
-                for n in &outcome.notifications {
-                    writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
-                }
-            }
+            // A tracker that cannot be reached must not hold back scheduled mail or snoozes,
+            // which do not depend on it; its error is still the exit status.
+            let polled = poll_each_once(configs).await;
             for line in super::schedule::round(&ctx.config, &ctx.paths.db_path())? {
                 writeln!(std::io::stdout(), "{line}")?;
             }
+            // Reminders wait for the events: an open not yet fetched may settle a no-open one.
+            polled?;
             for n in followups::remind_round(&ctx.config, &db).await? {
                 writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
             }
@@ -105,4 +98,21 @@ pub fn watch(ctx: &Context, args: &WatchArgs) -> anyhow::Result<ExitCode> {
         let _ = remind.task.await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// One poll of each tracker until caught up, printing its notifications.
+async fn poll_each_once(configs: Vec<PollerConfig>) -> anyhow::Result<()> {
+    for config in configs {
+        let mut p = Poller::new(config)?;
+        let outcome = p.poll_once().await?;
+        tracing::info!(
+            events = outcome.new_events,
+            notifications = outcome.notifications.len(),
+            "watch --once caught up"
+        );
+        for n in &outcome.notifications {
+            writeln!(std::io::stdout(), "{} — {}", n.summary, n.body)?;
+        }
+    }
+    Ok(())
 }

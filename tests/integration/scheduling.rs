@@ -274,6 +274,38 @@ fn a_mail_sent_later_goes_once_at_its_time_survives_a_kill_and_can_be_cancelled(
     assert!(env.outbox(false).is_empty());
 }
 
+/// A tracker that is down must not keep scheduled mail from going: `watch --once` still sends it,
+/// and still says (exit status 1) that the tracker could not be polled.
+#[test]
+fn scheduled_mail_goes_while_the_tracker_is_down() {
+    let smtp = SmtpServer::start();
+    let config = format!(
+        "{}\n[tracking]\nbase_url = \"http://127.0.0.1:{}\"\napi_token = \"t\"\n",
+        smtp_config(&smtp),
+        free_port()
+    );
+    let env = Env::new(&config);
+    let out = send(
+        &env,
+        "Later",
+        &["--at", "in 1h", "--no-track-opens", "--no-track-links"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.set_clock("+2h");
+    let out = env.run(&["watch", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the tracker's failure is reported"
+    );
+    assert_eq!(smtp.deliveries().len(), 1, "{:?}", smtp.deliveries());
+    assert!(env.outbox(false).is_empty());
+}
+
 fn put_gravatar(db: &Path, email: &str, company: &str) {
     let store = tidings::store::Store::open(db).unwrap();
     store
