@@ -865,7 +865,14 @@ pub fn first_run(paths: &Paths) -> anyhow::Result<FirstRun> {
             true => FirstRun::Added,
             false => FirstRun::Exit(ExitCode::SUCCESS),
         }),
-        "d" => super::demo::demo(&super::DemoArgs { dir: None }).map(FirstRun::Exit),
+        "d" => super::demo::demo(
+            &super::DemoArgs {
+                dir: None,
+                theme: None,
+            },
+            Some(paths.config_file.clone()),
+        )
+        .map(FirstRun::Exit),
         _ => Ok(FirstRun::Exit(ExitCode::SUCCESS)),
     }
 }

@@ -10,7 +10,20 @@ use crate::demo::people::ME;
 use crate::demo::session::{self, Audience, DemoOptions};
 use std::process::ExitCode;
 
-pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+pub fn demo(args: &DemoArgs, config_file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    // The demo reads nothing else of the user's config, but it should look like their inbox.
+    let user_paths = crate::config::Paths::resolve(config_file, None).ok();
+    let theme = args.theme.clone().or_else(|| {
+        let paths = user_paths.as_ref()?;
+        crate::config::Config::load(&paths.config_file).ok()?.theme
+    });
+    let themes_dir = user_paths.and_then(|p| p.user_themes_dir);
+    if let Some(name) = theme.as_deref() {
+        // One clear line before anything starts, rather than a default theme and a note.
+        if let (_, Some(e)) = crate::ui::theme::load(Some(name), themes_dir.as_deref()) {
+            anyhow::bail!("{}", e.trim_end_matches("; using the default"));
+        }
+    }
     // On a terminal the demo is the inbox itself; piped (scripts, tests) it prints the inbox.
     let audience = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         Audience::Inbox
@@ -25,9 +38,13 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     if audience == Audience::Inbox {
         // `demo` outlives the inbox: its servers and sources stop only when it is dropped.
         let local_events = demo.take_local_events();
+        let mut paths = demo.paths().clone();
+        paths.user_themes_dir = themes_dir;
+        let mut config = demo.config().clone();
+        config.theme = theme;
         return super::tui::run_tui(
-            demo.paths(),
-            demo.config(),
+            &paths,
+            &config,
             super::tui::TuiOptions {
                 sync: false,
                 local_events,

@@ -180,6 +180,10 @@ pub struct DemoArgs {
     /// Keep the demo mailbox in DIR (new, empty, or an earlier demo dir) instead of a temporary dir
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Colour theme (shipped: see themes/; or yours in ~/.config/tidings/themes/); default: the
+    /// `theme` of your config file, if any
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -399,7 +403,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = (|| -> anyhow::Result<ExitCode> {
         if let Some(Command::Demo(args)) = &cli.command {
             // Before Context::load: the demo reads no config and opens no log in the data dir.
-            return demo::demo(args);
+            return demo::demo(args, cli.config.clone());
         }
         // Before Context::load: these need no valid config (completions none at all, and the
         // account commands read the file as text to add to it or list it). The tracker is a
@@ -450,7 +454,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Unsnooze(args)) => snooze::unsnooze(&ctx, &args),
             Some(Command::Watch(args)) => watch::watch(&ctx, &args),
             Some(Command::Followups(args)) => followups::followups(&ctx, &args),
-            Some(Command::Demo(args)) => demo::demo(&args),
+            Some(Command::Demo(args)) => demo::demo(&args, Some(ctx.paths.config_file.clone())),
             Some(Command::Account(args)) => match &args.action {
                 AccountAction::Login(a) => account::login(&ctx, a),
                 AccountAction::Logout(a) => account::logout(&ctx, a),

@@ -842,3 +842,40 @@ Date: Tue, 01 Sep 2026 10:00:00 +0000\r\n\r\nremember\r\n";
     );
     assert_eq!(summary.tracked_sent.len(), 5);
 }
+
+/// The demo wears the user's theme (`--theme`, else the config file's); a theme that does not
+/// exist is one clear line before anything starts, not a default theme and a note.
+#[test]
+fn a_bad_theme_is_one_line_at_start_and_a_good_one_is_taken() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+    let out = demo(home.path(), &["--theme", "no-such-theme"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("\"no-such-theme\" not found"), "{err}");
+    assert!(err.contains("gruvbox"), "the shipped themes are named: {err}");
+    assert!(!err.contains("using the default"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing started");
+
+    // The config file's theme is the default, and is checked the same way.
+    let config = home.path().join("config/tidings");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "theme = \"neon\"\n").unwrap();
+    let out = demo(home.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"neon\" not found"));
+
+    // A user's own theme file by that name is found; a shipped one by flag wins over the config.
+    std::fs::create_dir_all(config.join("themes")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/themes/light.toml"),
+        config.join("themes/neon.toml"),
+    )
+    .unwrap();
+    let out = demo(home.path(), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(config.join("themes/neon.toml")).unwrap();
+    let out = demo(home.path(), &["--theme", "gruvbox"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
