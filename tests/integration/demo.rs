@@ -854,7 +854,10 @@ fn a_bad_theme_is_one_line_at_start_and_a_good_one_is_taken() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("\"no-such-theme\" not found"), "{err}");
-    assert!(err.contains("gruvbox"), "the shipped themes are named: {err}");
+    assert!(
+        err.contains("gruvbox"),
+        "the shipped themes are named: {err}"
+    );
     assert!(!err.contains("using the default"), "{err}");
     assert!(out.stdout.is_empty(), "nothing started");
 
@@ -874,8 +877,16 @@ fn a_bad_theme_is_one_line_at_start_and_a_good_one_is_taken() {
     )
     .unwrap();
     let out = demo(home.path(), &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_file(config.join("themes/neon.toml")).unwrap();
     let out = demo(home.path(), &["--theme", "gruvbox"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
