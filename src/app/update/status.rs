@@ -21,8 +21,11 @@ impl App {
     /// After: logs what went up, and lets it fade once its time is over.
     pub(super) fn status_after(&mut self, before: (Option<String>, Option<String>)) {
         let now = self.now;
+        // What the bar says about a query still being typed ("is:u: use unread, …") is
+        // about that keystroke only; logging it would bury the log under half-typed queries.
+        let typing = matches!(self.mode, Mode::Search { .. });
         if self.status.is_some() && self.status != before.0 {
-            if let Some(s) = &self.status {
+            if let Some(s) = self.status.as_ref().filter(|_| !typing) {
                 self.log.push(now, s, false);
             }
             self.log.status_since = Some(now);
@@ -105,5 +108,16 @@ mod tests {
         assert!(matches!(app.mode, Mode::Log { .. }), "j scrolls the log");
         app.update(Msg::Action(Action::Back));
         assert!(matches!(app.mode, Mode::Normal));
+    }
+
+    #[test]
+    fn notes_on_a_search_still_being_typed_are_shown_but_not_logged() {
+        let mut app = App::new(false);
+        app.update(Msg::Tick(1000));
+        app.update(Msg::Action(Action::Search));
+        assert!(matches!(app.mode, Mode::Search { .. }));
+        app.update(Msg::Notice("search: is:u: use unread, read, …".into()));
+        assert!(app.status.is_some(), "the bar still says it");
+        assert!(app.log.entries.is_empty(), "{:?}", app.log.entries.len());
     }
 }
