@@ -39,6 +39,8 @@ mod tracker_prod;
 mod tracksend;
 #[path = "integration/tui_activity.rs"]
 mod tui_activity;
+#[path = "integration/tui_cmdline.rs"]
+mod tui_cmdline;
 #[path = "integration/tui_contacts.rs"]
 mod tui_contacts;
 #[path = "integration/tui_qa.rs"]

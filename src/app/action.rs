@@ -53,6 +53,7 @@ actions! {
     ReplyAll => "reply_all", "Reply to all";
     Forward => "forward", "Forward";
     Search => "search", "Search (full text, results as you type)";
+    CommandLine => "command_line", "Command line (:archive, :move FOLDER, :theme NAME …)";
     NextMessage => "next_message", "Next message / search result";
     PrevMessage => "prev_message", "Previous message / search result";
     NextUnread => "next_unread", "Next unread message (opened if the reader is open)";
@@ -132,6 +133,7 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (ReplyAll, &["R"]),
         (Forward, &["f"]),
         (Search, &["/"]),
+        (CommandLine, &[":"]),
         (NextMessage, &["n"]),
         (PrevMessage, &["p", "N"]),
         (NextUnread, &["]"]),

@@ -14,6 +14,9 @@ pub enum InputKey {
     Up,
     Down,
     Tab,
+    BackTab,
+    /// Deletes the word before the cursor (C-w), and the spaces after it.
+    DeleteWord,
 }
 
 /// Applies a text-editing key to a prompt's input; other keys leave it alone.
@@ -24,6 +27,16 @@ pub fn edit(input: &mut String, key: InputKey) {
             input.pop();
         }
         InputKey::Clear => input.clear(),
+        InputKey::DeleteWord => {
+            let kept = input.trim_end().len();
+            input.truncate(kept);
+            let start = input
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_whitespace())
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            input.truncate(start);
+        }
         _ => {}
     }
 }
@@ -33,5 +46,22 @@ pub fn expand_home(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_w_deletes_the_last_word_and_the_spaces_after_it() {
+        let mut s = String::from("move Sent  ");
+        edit(&mut s, InputKey::DeleteWord);
+        assert_eq!(s, "move ");
+        edit(&mut s, InputKey::DeleteWord);
+        assert_eq!(s, "");
+        let mut s = String::from("from:dänа ünï");
+        edit(&mut s, InputKey::DeleteWord);
+        assert_eq!(s, "from:dänа ");
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod activity;
+pub mod command;
 pub mod compose;
 pub mod contact;
 pub mod dates;
@@ -27,7 +28,7 @@ pub mod view;
 pub use action::Action;
 pub use dates::short_date;
 pub use input::InputKey;
-pub use msg::{poller_msgs, Effect, Msg};
+pub use msg::{poller_msgs, Effect, Msg, UiEffect};
 pub use state::{App, ListState, PaneHeights, TriageState};
 pub use tracking_urls::{ReaderContent, TrackingLine, TrackingUrls};
 pub use update::safe_file_name;

@@ -79,7 +79,18 @@ pub enum Effect {
     },
     /// The Follow up filter's snooze and done (see `app::followups`).
     FollowUp(FollowUpEffect),
+    /// The terminal front end's own state; the UI loop runs it, not the runtime.
+    Ui(UiEffect),
     Quit,
+}
+
+/// What only the terminal front end can change: its look and the terminal's modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiEffect {
+    /// Wear theme `name` from now on; answered by `Msg::ThemeSet`.
+    Theme(String),
+    /// Mouse capture on / off (off: the terminal selects text).
+    ToggleMouse,
 }
 
 /// Everything that can change the state: user intents and the runtime's answers.
@@ -138,6 +149,8 @@ pub enum Msg {
     Snoozed(Result<String, String>),
     /// Reminders that came due, and the Follow up filter's answers.
     FollowUps(FollowUpMsg),
+    /// The theme the UI switched to (its name), or why it could not.
+    ThemeSet(Result<String, String>),
 }
 
 /// The poller's reports as app messages: every report that says new data reached the store folds

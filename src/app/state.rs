@@ -86,6 +86,11 @@ pub struct App {
     pub all_headers: bool,
     /// The list's share of the width beside the reader, in percent.
     pub list_percent: u16,
+    /// Lines run on the `:` command line, oldest first (bounded, see `app::command`).
+    pub command_history: Vec<String>,
+    /// The themes `:theme` can switch to, and the one in use.
+    pub themes: Vec<String>,
+    pub theme: String,
 }
 
 impl Default for App {
@@ -174,6 +179,9 @@ impl App {
             reader_full: false,
             all_headers: false,
             list_percent: 45,
+            command_history: Vec::new(),
+            themes: Vec::new(),
+            theme: "default".into(),
         }
     }
 

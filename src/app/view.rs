@@ -166,6 +166,8 @@ pub enum Mode {
     Search {
         input: String,
     },
+    /// The `:` command line (see `app::command`).
+    Command(crate::app::command::CommandLine),
     Picker(Picker),
     SavePrompt {
         id: i64,

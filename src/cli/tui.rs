@@ -52,6 +52,8 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         .map_err(|e| anyhow::anyhow!("{}: {e}", paths.config_file.display()))?;
     let (theme, theme_error) =
         theme::load(config.theme.as_deref(), paths.user_themes_dir.as_deref());
+    let themes = theme::load_all(paths.user_themes_dir.as_deref());
+    let history_file = paths.data_dir.join(HISTORY_FILE);
     // Opening once here applies migrations and records configured accounts before any task reads.
     let store = crate::store::Store::open(&paths.db_path())?;
     for (name, acc) in &config.accounts {
@@ -88,7 +90,13 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
         let mut app = App::new(config.ui.threads);
         app.now = crate::clock::now().timestamp();
         app.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
+        app.theme = match (&theme_error, &config.theme) {
+            (None, Some(name)) => name.clone(),
+            _ => "default".into(),
+        };
         app.last_error = theme_error;
+        app.themes = themes.keys().cloned().collect();
+        app.command_history = read_history(&history_file);
         start_tracking(paths, config, tx.clone());
         crate::app::runtime::followups::start_in_app(config, paths.db_path(), tx.clone());
         if let Some(mut events) = opts.local_events {
@@ -102,11 +110,35 @@ pub fn run_tui(paths: &Paths, config: &Config, opts: TuiOptions) -> anyhow::Resu
             });
         }
         app.superdata = config.superdata.clone();
-        let ui = Ui::new(theme, keymap, config.ui.mouse);
-        crate::ui::event_loop::run(app, ui, runtime, rx).await?;
+        let ui = Ui::new(theme, keymap, config.ui.mouse).with_themes(themes);
+        let app = crate::ui::event_loop::run(app, ui, runtime, rx).await?;
+        write_history(&history_file, &app.command_history);
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `:` command line's history in the data dir, one line per command, oldest first.
+const HISTORY_FILE: &str = "command_history";
+
+/// The history kept from earlier sessions; none when there is no file or it cannot be read.
+fn read_history(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut history = Vec::new();
+    for line in text.lines() {
+        crate::app::command::remember(&mut history, line);
+    }
+    history
+}
+
+/// Keeps the history for the next session. It holds searches, so only the user may read it;
+/// failing to write it costs only the history, so it is logged, not fatal.
+fn write_history(path: &std::path::Path, history: &[String]) {
+    let mut text = history.join("\n");
+    text.push('\n');
+    if let Err(e) = crate::private_files::write_private_file(path, text.as_bytes()) {
+        tracing::warn!("saving the command history to {}: {e}", path.display());
+    }
 }
 
 /// One sync watcher per configured account (initial sync, then IDLE or polling, replaying queued
@@ -180,4 +212,27 @@ fn start_tracking(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_history_outlives_the_session_privately_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        assert!(read_history(&path).is_empty(), "no file: no history");
+        let mut lines: Vec<String> = (0..crate::app::command::HISTORY_MAX + 5)
+            .map(|i| format!("search {i}"))
+            .collect();
+        lines.push("theme light".into());
+        write_history(&path, &lines);
+        let back = read_history(&path);
+        assert_eq!(back.len(), crate::app::command::HISTORY_MAX);
+        assert_eq!(back.last().map(String::as_str), Some("theme light"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only the user reads it: {mode:o}");
+    }
 }

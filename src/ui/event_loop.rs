@@ -5,7 +5,7 @@
 use super::Ui;
 use crate::app::compose::{ComposeEffect, ComposeMsg};
 use crate::app::runtime::Runtime;
-use crate::app::{Action, App, Effect, Msg};
+use crate::app::{App, Effect, Msg, UiEffect};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
     EventStream,
@@ -101,13 +101,14 @@ fn toggle_mouse(ui: &mut Ui) -> Msg {
     }
 }
 
-/// Runs the inbox until the user quits. `msgs` carries the runtime's (and sync's) answers.
+/// Runs the inbox until the user quits. `msgs` carries the runtime's (and sync's) answers. The
+/// app comes back, for what outlives the session (the command history).
 pub async fn run(
     mut app: App,
     mut ui: Ui,
     runtime: Runtime,
     mut msgs: UnboundedReceiver<Msg>,
-) -> std::io::Result<()> {
+) -> std::io::Result<App> {
     let mut term = setup(ui.mouse)?;
     let mut input = spawn_input();
     for e in app.start() {
@@ -128,7 +129,7 @@ pub async fn run(
         // before drawing again: a frame per key made a pasted page trickle in.
         loop {
             for m in batch.drain(..) {
-                apply(&mut app, &runtime, &mut term, ui.mouse, &mut msgs, m);
+                apply(&mut app, &runtime, &mut term, &mut ui, &mut msgs, m);
             }
             match input.try_recv() {
                 Ok(i) if !app.quit => batch = input_msgs(&mut ui, &app, i),
@@ -145,17 +146,14 @@ pub async fn run(
     }
     runtime.finish();
     restore(ui.mouse);
-    result
+    result.map(|()| app)
 }
 
 /// A terminal event (or the clock) as messages for the app.
 fn input_msgs(ui: &mut Ui, app: &App, i: Input) -> Vec<Msg> {
     match i {
         Input::Event(Event::Key(k)) if k.kind != crossterm::event::KeyEventKind::Release => {
-            match ui.key(app, &k) {
-                Some(Msg::Action(Action::ToggleMouse)) => vec![toggle_mouse(ui)],
-                m => m.into_iter().collect(),
-            }
+            ui.key(app, &k).into_iter().collect()
         }
         Input::Event(Event::Mouse(m)) => ui.mouse(app, &m).into_iter().collect(),
         Input::Event(Event::Paste(text)) => ui.paste(app, &text),
@@ -170,24 +168,25 @@ fn apply(
     app: &mut App,
     runtime: &Runtime,
     term: &mut Term,
-    mouse: bool,
+    ui: &mut Ui,
     msgs: &mut UnboundedReceiver<Msg>,
     m: Msg,
 ) {
     let mut next = Some(m);
     while let Some(m) = next {
-        let mut edited = None;
+        let mut answer = None;
         for e in app.update(m) {
             match e {
                 Effect::Compose(ComposeEffect::ExternalEditor { body }) => {
-                    edited = Some(edit_externally(term, mouse, &body));
+                    let edited = edit_externally(term, ui.mouse, &body);
+                    answer = Some(Msg::Compose(ComposeMsg::ExternalEdited(edited)));
                 }
+                Effect::Ui(UiEffect::ToggleMouse) => answer = Some(toggle_mouse(ui)),
+                Effect::Ui(UiEffect::Theme(name)) => answer = Some(ui.set_theme(&name)),
                 e => runtime.run(e),
             }
         }
-        next = edited
-            .map(|r| Msg::Compose(ComposeMsg::ExternalEdited(r)))
-            .or_else(|| msgs.try_recv().ok());
+        next = answer.or_else(|| msgs.try_recv().ok());
     }
 }
 

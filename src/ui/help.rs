@@ -1,6 +1,7 @@
 //! `?`: every binding, generated from the keymap in use (so rebinding shows here too).
 
 use super::{keymap::Keymap, theme::Theme};
+use crate::app::command::{ALIASES, ARG_COMMANDS};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -17,9 +18,51 @@ pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
-/// Lines of the help: one per action, then the search language.
+/// Lines of the help: one per action, the commands, then the search language.
 fn line_count() -> u16 {
-    (crate::app::Action::ALL.len() + 2 + crate::app::SEARCH_SYNTAX.len()) as u16
+    (crate::app::Action::ALL.len() + commands_len() + 2 + crate::app::SEARCH_SYNTAX.len()) as u16
+}
+
+/// The `:` section: a heading, one line per command with an argument, the aliases.
+fn commands_len() -> usize {
+    ARG_COMMANDS.len() + 2 + ALIASES.len().div_ceil(ALIASES_PER_LINE)
+}
+
+/// Aliases on one line of the 78-column popup.
+const ALIASES_PER_LINE: usize = 3;
+
+fn command_lines(t: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::default(),
+        Line::styled(
+            " Commands (:): every action above by its name (:archive), and",
+            Style::default()
+                .fg(t.foreground)
+                .add_modifier(Modifier::BOLD),
+        ),
+    ];
+    let usage_w = ARG_COMMANDS
+        .iter()
+        .map(|c| c.usage.len())
+        .max()
+        .unwrap_or(8);
+    lines.extend(ARG_COMMANDS.iter().map(|c| {
+        Line::from(vec![
+            Span::styled(
+                format!(" {:<usage_w$}  ", c.usage),
+                Style::default().fg(t.accent),
+            ),
+            Span::styled(c.help, Style::default().fg(t.foreground)),
+        ])
+    }));
+    lines.extend(ALIASES.chunks(ALIASES_PER_LINE).map(|chunk| {
+        let aliases: Vec<String> = chunk.iter().map(|(a, c)| format!(":{a} = :{c}")).collect();
+        Line::styled(
+            format!(" {}", aliases.join(" · ")),
+            Style::default().fg(t.dim),
+        )
+    }));
+    lines
 }
 
 /// How far the help can scroll in `area` before its last line leaves the bottom.
@@ -49,6 +92,7 @@ pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) 
         })
         .collect();
     let mut lines = lines;
+    lines.extend(command_lines(t));
     lines.push(Line::default());
     lines.push(Line::styled(
         " Search (/, and `tidings list --search`): terms are ANDed",

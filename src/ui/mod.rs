@@ -2,6 +2,7 @@
 //! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
 
 pub mod activity;
+pub mod cmdline;
 pub mod composer;
 pub mod contact;
 pub mod event_loop;
@@ -36,6 +37,8 @@ pub const THREE_PANE_WIDTH: u16 = 140;
 /// What the UI keeps besides the app: look, keys, and where panes were drawn (for the mouse).
 pub struct Ui {
     pub theme: Theme,
+    /// Every theme `:theme` can switch to, read at start (the UI loop never reads files).
+    pub themes: std::collections::BTreeMap<String, Result<Theme, String>>,
     pub keymap: Keymap,
     pub mouse: bool,
     areas: Vec<(Pane, Rect)>,
@@ -47,11 +50,33 @@ impl Ui {
     pub fn new(theme: Theme, keymap: Keymap, mouse: bool) -> Ui {
         Ui {
             theme,
+            themes: Default::default(),
             keymap,
             mouse,
             areas: Vec::new(),
             body: Default::default(),
         }
+    }
+
+    /// The themes `:theme` offers (see [`theme::load_all`]).
+    pub fn with_themes(
+        mut self,
+        themes: std::collections::BTreeMap<String, Result<Theme, String>>,
+    ) -> Ui {
+        self.themes = themes;
+        self
+    }
+
+    /// Wears theme `name` from those read at start; the answer says which, or why not.
+    pub fn set_theme(&mut self, name: &str) -> Msg {
+        Msg::ThemeSet(match self.themes.get(name) {
+            Some(Ok(t)) => {
+                self.theme = t.clone();
+                Ok(name.to_string())
+            }
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!("no theme {name:?}")),
+        })
     }
 
     /// A key press as a message: text for prompts, else whatever the keymap says.
@@ -62,6 +87,7 @@ impl Ui {
         let typing = matches!(
             app.mode,
             Mode::Search { .. }
+                | Mode::Command(_)
                 | Mode::Picker(_)
                 | Mode::SavePrompt { .. }
                 | Mode::ConfirmDelete { .. }
@@ -78,8 +104,12 @@ impl Ui {
                 return match e.code {
                     KeyCode::Char('c') => Some(Msg::Input(InputKey::Esc)),
                     KeyCode::Char('u') => Some(Msg::Input(InputKey::Clear)),
+                    KeyCode::Char('w') => Some(Msg::Input(InputKey::DeleteWord)),
                     _ => None,
                 };
+            }
+            if e.code == KeyCode::BackTab {
+                return Some(Msg::Input(InputKey::BackTab));
             }
             return keymap::input_key(e).map(Msg::Input);
         }
@@ -183,6 +213,7 @@ impl Ui {
                 help::draw(f, main, *scroll, &self.keymap, &self.theme)
             }
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
+            Mode::Command(c) => cmdline::draw_candidates(f, main, c, &self.theme),
             Mode::Log { scroll } => {
                 let mut s = *scroll;
                 status::draw_log(f, main, app, &mut s, &self.theme);

@@ -31,6 +31,11 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
     if p.matches.is_empty() {
         lines.push(Line::styled(" no match", Style::default().fg(t.dim)));
     }
+    framed(f, rect, lines, &format!(" {} ", p.title), t);
+}
+
+/// `lines` in a focused, titled box over whatever was drawn at `rect`.
+pub fn framed(f: &mut Frame, rect: Rect, lines: Vec<Line>, title: &str, t: &Theme) {
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
@@ -39,7 +44,7 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
                 Block::default()
                     .borders(Borders::ALL)
                     .border_style(Style::default().fg(t.border_focus))
-                    .title(format!(" {} ", p.title)),
+                    .title(title.to_string()),
             ),
         rect,
     );

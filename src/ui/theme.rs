@@ -2,6 +2,7 @@
 //! user's own in `$XDG_CONFIG_HOME/tidings/themes/`, which add themes or override shipped ones.
 
 use ratatui::style::Color;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Shipped themes, by name.
@@ -128,39 +129,54 @@ pub fn parse(text: &str, base: Theme) -> Result<Theme, String> {
 /// Loads theme `name` (`None` = default): the user's dir first, then the shipped ones. A missing or
 /// broken theme yields the default plus a message saying what was wrong.
 pub fn load(name: Option<&str>, user_dir: Option<&Path>) -> (Theme, Option<String>) {
-    let name = name.unwrap_or("default");
+    match read(name.unwrap_or("default"), user_dir) {
+        Ok(t) => (t, None),
+        Err(e) => (Theme::default(), Some(format!("{e}; using the default"))),
+    }
+}
+
+/// Theme `name`: the user's file first, then the shipped one; the error says what was wrong.
+pub fn read(name: &str, user_dir: Option<&Path>) -> Result<Theme, String> {
     let user_file = user_dir.map(|d| d.join(format!("{name}.toml")));
     let (text, origin) = match user_file.as_ref().filter(|p| p.exists()) {
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(t) => (t, path.display().to_string()),
-            Err(e) => {
-                return (
-                    Theme::default(),
-                    Some(format!("theme {}: {e}; using the default", path.display())),
-                )
-            }
-        },
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| format!("theme {}: {e}", path.display()))?,
+            path.display().to_string(),
+        ),
         None => match SHIPPED.iter().find(|(n, _)| *n == name) {
             Some((_, t)) => (t.to_string(), format!("themes/{name}.toml")),
             None => {
                 let known: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
-                return (
-                    Theme::default(),
-                    Some(format!(
-                        "theme {name:?} not found (shipped: {}); using the default",
-                        known.join(", ")
-                    )),
-                );
+                return Err(format!(
+                    "theme {name:?} not found (shipped: {})",
+                    known.join(", ")
+                ));
             }
         },
     };
-    match parse(&text, Theme::default()) {
-        Ok(t) => (t, None),
-        Err(e) => (
-            Theme::default(),
-            Some(format!("theme {origin}: {e}; using the default")),
-        ),
+    parse(&text, Theme::default()).map_err(|e| format!("theme {origin}: {e}"))
+}
+
+/// Every theme there is, shipped and the user's (`*.toml` in `user_dir`), each read and parsed
+/// (or why it could not be): what `:theme` switches between without touching the disk.
+pub fn load_all(user_dir: Option<&Path>) -> BTreeMap<String, Result<Theme, String>> {
+    let mut names: BTreeSet<String> = SHIPPED.iter().map(|(n, _)| n.to_string()).collect();
+    if let Some(entries) = user_dir.and_then(|d| std::fs::read_dir(d).ok()) {
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.extension().is_some_and(|x| x == "toml") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    names.insert(stem.to_string());
+                }
+            }
+        }
     }
+    names
+        .into_iter()
+        .map(|n| {
+            let t = read(&n, user_dir);
+            (n, t)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -199,5 +215,27 @@ mod tests {
         assert_eq!(t.accent, Color::Red);
         let (_, err) = load(Some("nope"), Some(dir.path()));
         assert!(err.unwrap().contains("\"nope\" not found"));
+    }
+
+    #[test]
+    fn load_all_offers_shipped_and_user_themes_and_says_why_one_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mine.toml"), "[colors]\naccent = \"red\"\n").unwrap();
+        std::fs::write(dir.path().join("bad.toml"), "[colors]\nnope = \"red\"\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a theme").unwrap();
+        let all = load_all(Some(dir.path()));
+        assert!(SHIPPED
+            .iter()
+            .all(|(n, _)| matches!(all.get(*n), Some(Ok(_)))));
+        assert_eq!(
+            all.get("mine").map(|t| t.as_ref().map(|t| t.accent)),
+            Some(Ok(Color::Red))
+        );
+        let bad = all.get("bad").unwrap().as_ref().unwrap_err();
+        assert!(
+            bad.contains("colors.nope") && bad.contains("bad.toml"),
+            "{bad}"
+        );
+        assert!(!all.contains_key("notes"));
     }
 }

@@ -12,6 +12,7 @@ fn every_overlay_draws_at_tiny_sizes_without_panicking() {
         &["?"],
         &["m"],
         &["/"],
+        &[":", "Tab"],
         &["i"],
         &["C"],
         &["4", "Enter"],

@@ -19,15 +19,20 @@ fn start(name: &str) -> Tmux {
 }
 
 fn inbox(store: &Store) -> Vec<tidings::store::MessageSummary> {
+    folder(store, "INBOX")
+}
+
+/// The messages the cache holds in `name`, of every account.
+pub(crate) fn folder(store: &Store, name: &str) -> Vec<tidings::store::MessageSummary> {
     store
         .list_messages(&ListQuery {
-            folder: Some("INBOX".into()),
+            folder: Some(name.into()),
             ..Default::default()
         })
         .unwrap()
 }
 
-fn wait_until(what: &str, f: impl Fn() -> bool) {
+pub(crate) fn wait_until(what: &str, f: impl Fn() -> bool) {
     let start = Instant::now();
     while !f() {
         assert!(start.elapsed() < Duration::from_secs(15), "{what}");

@@ -146,6 +146,7 @@ pub fn perform_with(
         | Effect::OpenUrl { .. }
         | Effect::Copy { .. }
         | Effect::Outbox(OutboxEffect::Flush { .. })
+        | Effect::Ui(_)
         | Effect::Quit => Vec::new(),
     }
 }
@@ -253,7 +254,8 @@ impl Runtime {
     /// Starts `effect`; never blocks.
     pub fn run(&self, effect: Effect) {
         match effect {
-            Effect::Quit => {}
+            // The UI loop takes these before they reach the runtime.
+            Effect::Quit | Effect::Ui(_) => {}
             Effect::Compose(ComposeEffect::ExternalEditor { .. }) => {}
             Effect::Outbox(OutboxEffect::Flush { account }) => {
                 let smtp = self

@@ -4,6 +4,7 @@
 //! the dispatch, the list, the reader, prompts and triage; each feature's step is a file beside it.
 
 mod activity;
+mod command;
 mod compose;
 #[cfg(test)]
 mod compose_tests;
@@ -54,6 +55,11 @@ impl App {
     }
 
     fn update_views(&mut self, msg: Msg) -> Vec<Effect> {
+        // First: while the command line is open every key is its text, whatever view is below.
+        let msg = match self.command_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
         let msg = match self.compose_update(msg) {
             Ok(effects) => return effects,
             Err(msg) => *msg,
@@ -257,7 +263,9 @@ impl App {
             }
             Action::Links => self.open_links(),
             // The terminal's mouse mode belongs to the UI, which switches it.
-            Action::ToggleMouse => Vec::new(),
+            Action::ToggleMouse => vec![Effect::Ui(crate::app::msg::UiEffect::ToggleMouse)],
+            // Opened in `command_update` where it can be.
+            Action::CommandLine => Vec::new(),
             Action::MarkAllRead => {
                 let ids: Vec<i64> = self
                     .list
@@ -1123,7 +1131,8 @@ impl App {
             return self.on_people_input(key);
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal | Mode::Help { .. } | Mode::Log { .. } => Vec::new(),
+            // The command line takes its keys in `command_update`.
+            Mode::Normal | Mode::Help { .. } | Mode::Log { .. } | Mode::Command(_) => Vec::new(),
             Mode::ConfirmDelete { ids, .. } => self.on_confirm_delete(ids, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
@@ -1135,11 +1144,14 @@ impl App {
                     }
                 }
                 InputKey::Enter | InputKey::Tab | InputKey::Down => Vec::new(),
-                InputKey::Up => {
+                InputKey::Up | InputKey::BackTab => {
                     self.mode = Mode::Search { input };
                     Vec::new()
                 }
-                InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
+                InputKey::Backspace
+                | InputKey::Char(_)
+                | InputKey::Clear
+                | InputKey::DeleteWord => {
                     edit(&mut input, key);
                     let q = input.trim().to_string();
                     self.list.search = (!q.is_empty()).then_some(q);
@@ -1214,7 +1226,7 @@ impl App {
                         }
                     }
                 }
-                InputKey::Up => {
+                InputKey::Up | InputKey::BackTab => {
                     p.cursor = p.cursor.saturating_sub(1);
                     self.mode = Mode::Picker(p);
                     Vec::new()
@@ -1224,7 +1236,10 @@ impl App {
                     self.mode = Mode::Picker(p);
                     Vec::new()
                 }
-                InputKey::Backspace | InputKey::Char(_) | InputKey::Clear => {
+                InputKey::Backspace
+                | InputKey::Char(_)
+                | InputKey::Clear
+                | InputKey::DeleteWord => {
                     edit(&mut p.input, key);
                     p.matches = fuzzy::filter(&p.input, &p.items);
                     p.cursor = 0;

@@ -23,7 +23,7 @@ impl App {
         let now = self.now;
         // What the bar says about a query still being typed ("is:u: use unread, …") is
         // about that keystroke only; logging it would bury the log under half-typed queries.
-        let typing = matches!(self.mode, Mode::Search { .. });
+        let typing = matches!(self.mode, Mode::Search { .. } | Mode::Command(_));
         if self.status.is_some() && self.status != before.0 {
             if let Some(s) = self.status.as_ref().filter(|_| !typing) {
                 self.log.push(now, s, false);

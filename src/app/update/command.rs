@@ -1,0 +1,365 @@
+//! The `:` command line in the update step: it opens from `:` wherever keys reach the app (not
+//! in the composer, whose keys are text), takes every key while open, and runs the line on Enter.
+//! An action command goes through the same dispatch as its key; the argument commands are here.
+
+use crate::app::action::Action;
+use crate::app::command::{self, Command, CommandLine, Sources};
+use crate::app::input::{edit, InputKey};
+use crate::app::msg::{Effect, Msg, UiEffect};
+use crate::app::state::App;
+use crate::app::view::{Change, Mode, Pane};
+
+impl App {
+    pub(super) fn command_update(&mut self, msg: Msg) -> Result<Vec<Effect>, Box<Msg>> {
+        match msg {
+            Msg::Action(Action::CommandLine)
+                if self.compose.is_none()
+                    && matches!(self.mode, Mode::Normal)
+                    && !self.people_confirming()
+                    && !self.outbox_asking() =>
+            {
+                self.mode = Mode::Command(CommandLine::default());
+                Ok(Vec::new())
+            }
+            Msg::Input(k) if matches!(self.mode, Mode::Command(_)) => Ok(self.command_key(k)),
+            Msg::ThemeSet(Ok(name)) => {
+                self.status = Some(format!("theme {name}"));
+                self.theme = name;
+                Ok(Vec::new())
+            }
+            Msg::ThemeSet(Err(e)) => {
+                self.last_error = Some(e);
+                Ok(Vec::new())
+            }
+            other => Err(Box::new(other)),
+        }
+    }
+
+    /// Folders of the current account as the folder pane names them (what `m` offers too).
+    fn account_folders(&self) -> Vec<String> {
+        let Some(account) = self.current_account() else {
+            return Vec::new();
+        };
+        self.list
+            .folders
+            .iter()
+            .filter(|f| f.account == account)
+            .map(|f| crate::mail::mailbox_name::display(&f.name).into_owned())
+            .collect()
+    }
+
+    fn accounts(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .list
+            .folders
+            .iter()
+            .map(|f| f.account.clone())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    fn command_key(&mut self, key: InputKey) -> Vec<Effect> {
+        let Mode::Command(mut line) = std::mem::replace(&mut self.mode, Mode::Normal) else {
+            return Vec::new();
+        };
+        match key {
+            InputKey::Esc => Vec::new(),
+            InputKey::Enter => {
+                command::remember(&mut self.command_history, &line.input);
+                self.run_command(&line.input)
+            }
+            InputKey::Tab | InputKey::BackTab => {
+                let (folders, accounts) = (self.account_folders(), self.accounts());
+                let src = Sources {
+                    folders: &folders,
+                    themes: &self.themes,
+                    accounts: &accounts,
+                };
+                if !line.tab(key == InputKey::Tab, src) {
+                    self.status = Some("no completion".into());
+                }
+                self.mode = Mode::Command(line);
+                Vec::new()
+            }
+            InputKey::Up | InputKey::Down => {
+                line.walk_history(key == InputKey::Up, &self.command_history);
+                self.mode = Mode::Command(line);
+                Vec::new()
+            }
+            // Backspace on an empty line leaves it, as in vim and aerc.
+            InputKey::Backspace if line.input.is_empty() => Vec::new(),
+            InputKey::Backspace | InputKey::Char(_) | InputKey::Clear | InputKey::DeleteWord => {
+                edit(&mut line.input, key);
+                line.cycle = None;
+                line.history_at = None;
+                self.status = None;
+                self.mode = Mode::Command(line);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Runs a typed line: errors are one line in the status bar, and nothing else happens.
+    pub(super) fn run_command(&mut self, line: &str) -> Vec<Effect> {
+        self.status = None;
+        self.last_error = None;
+        match command::parse(line) {
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                Vec::new()
+            }
+            Ok(Some(cmd)) => self.command(cmd),
+        }
+    }
+
+    fn command(&mut self, cmd: Command) -> Vec<Effect> {
+        match cmd {
+            // What `q` means (back, quit from the list) is decided in `update`; from here too.
+            Command::Action(Action::BackOrQuit) => {
+                self.back_may_quit = true;
+                self.update_views(Msg::Action(Action::Back))
+            }
+            Command::Action(a) => self.update_views(Msg::Action(a)),
+            Command::Search(q) => {
+                self.list.search = Some(q);
+                self.focus = Pane::List;
+                self.reload(true)
+            }
+            Command::Theme(None) => {
+                self.status = Some(format!("theme {}", self.theme));
+                Vec::new()
+            }
+            Command::Theme(Some(name)) => {
+                if self.themes.contains(&name) {
+                    vec![Effect::Ui(UiEffect::Theme(name))]
+                } else {
+                    self.last_error = Some(format!(
+                        "no theme {name:?} (themes: {})",
+                        self.themes.join(", ")
+                    ));
+                    Vec::new()
+                }
+            }
+            Command::Move(name) => {
+                let Some(folder) = self.folder_named(&name) else {
+                    return Vec::new();
+                };
+                let ids = self.targets();
+                if ids.is_empty() {
+                    self.status = Some("no message to move".into());
+                    return Vec::new();
+                }
+                let label = format!("moved to {folder}");
+                self.move_ids(ids, Change::Move(folder), &label)
+            }
+            Command::Folder(name) => match self.folder_named(&name) {
+                Some(folder) => {
+                    let account = self.current_account().unwrap_or_default().to_string();
+                    self.open_folder(&account, &folder)
+                }
+                None => Vec::new(),
+            },
+            Command::Account(name) => {
+                let Some(account) = self.accounts().into_iter().find(|a| *a == name) else {
+                    self.last_error = Some(format!(
+                        "no account {name:?} (accounts: {})",
+                        self.accounts().join(", ")
+                    ));
+                    return Vec::new();
+                };
+                let inbox = self
+                    .list
+                    .folders
+                    .iter()
+                    .filter(|f| f.account == account)
+                    .find(|f| {
+                        f.role.as_deref() == Some("inbox") || f.name.eq_ignore_ascii_case("INBOX")
+                    })
+                    .or_else(|| self.list.folders.iter().find(|f| f.account == account))
+                    .map(|f| crate::mail::mailbox_name::display(&f.name).into_owned());
+                match inbox {
+                    Some(folder) => self.open_folder(&account, &folder),
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// A folder of the current account by the name typed: as shown, else ignoring case when
+    /// that names one folder. Otherwise the error says so and `None` comes back.
+    fn folder_named(&mut self, typed: &str) -> Option<String> {
+        let folders = self.account_folders();
+        let found = folders.iter().find(|f| *f == typed).or_else(|| {
+            let mut same = folders.iter().filter(|f| f.eq_ignore_ascii_case(typed));
+            match (same.next(), same.next()) {
+                (Some(f), None) => Some(f),
+                _ => None,
+            }
+        });
+        if found.is_none() {
+            self.last_error = Some(match self.current_account() {
+                Some(a) => format!("no folder {typed:?} in account {a}; nothing moved or opened"),
+                None => "no account is open yet".into(),
+            });
+        }
+        found.cloned()
+    }
+
+    /// Opens a folder (named as shown) as Enter in the folder pane does.
+    fn open_folder(&mut self, account: &str, shown: &str) -> Vec<Effect> {
+        let Some(i) = self.list.folders.iter().position(|f| {
+            f.account == account && crate::mail::mailbox_name::display(&f.name) == shown
+        }) else {
+            return Vec::new();
+        };
+        self.list.folder_cursor = i;
+        self.focus = Pane::Folders;
+        self.update_views(Msg::Action(Action::Open))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::action::Action;
+    use crate::app::input::InputKey;
+    use crate::app::msg::{Effect, Msg, UiEffect};
+    use crate::app::state::App;
+    use crate::app::view::{test_summary, Change, FolderEntry, Mode, Pane, Row};
+
+    fn folder(account: &str, name: &str, role: Option<&str>) -> FolderEntry {
+        FolderEntry {
+            account: account.into(),
+            name: name.into(),
+            role: role.map(String::from),
+            total: 1,
+            unread: 0,
+        }
+    }
+
+    fn app() -> App {
+        let mut app = App::new(false);
+        app.update(Msg::FoldersLoaded(Ok(vec![
+            folder("w", "INBOX", Some("inbox")),
+            folder("w", "Archive", Some("archive")),
+            folder("w", "Projects/Acme", None),
+            folder("home", "Lists", None),
+            folder("home", "INBOX", Some("inbox")),
+        ])));
+        app.list.rows = (1..=3)
+            .map(|id| Row::new(test_summary(id, id, &format!("message {id}"))))
+            .collect();
+        app.themes = vec!["default".into(), "gruvbox".into()];
+        app
+    }
+
+    fn type_line(app: &mut App, keys: &str) -> Vec<Effect> {
+        let mut fx = app.update(Msg::Action(Action::CommandLine));
+        for c in keys.chars() {
+            let k = match c {
+                '\t' => InputKey::Tab,
+                '\n' => InputKey::Enter,
+                c => InputKey::Char(c),
+            };
+            fx.extend(app.update(Msg::Input(k)));
+        }
+        fx
+    }
+
+    #[test]
+    fn a_command_does_what_its_key_does() {
+        let mut app = app();
+        let fx = type_line(&mut app, "arch\t\n");
+        assert!(matches!(app.mode, Mode::Normal));
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::Triage { change: Change::Archive, ids, .. } if ids == &[1]
+            )),
+            "{fx:?}"
+        );
+        assert_eq!(
+            app.status.as_deref(),
+            Some("1 message archived (z to undo)")
+        );
+        // Where the key says something, so does the command.
+        type_line(&mut app, "reader_fullscreen\n");
+        assert_eq!(app.status.as_deref(), Some("open a message first"));
+        type_line(&mut app, "q\n");
+        assert!(app.quit, ":q quits from the list as q does");
+    }
+
+    #[test]
+    fn move_completes_folders_and_refuses_an_unknown_one() {
+        let mut app = app();
+        let fx = type_line(&mut app, "mo\tArc\t\n");
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::Triage { change: Change::Move(f), .. } if f == "Archive"
+            )),
+            "{fx:?}"
+        );
+        assert_eq!(app.command_history, vec!["move Archive".to_string()]);
+        let rows = app.list.rows.len();
+        let fx = type_line(&mut app, "move Nowhere\n");
+        assert!(fx.is_empty());
+        assert_eq!(app.list.rows.len(), rows, "nothing moved");
+        assert_eq!(
+            app.last_error.as_deref(),
+            Some("no folder \"Nowhere\" in account w; nothing moved or opened")
+        );
+        let fx = type_line(&mut app, "arhcive\n");
+        assert!(fx.is_empty());
+        assert_eq!(
+            app.last_error.as_deref(),
+            Some("unknown command :arhcive — did you mean :archive?")
+        );
+    }
+
+    #[test]
+    fn folder_account_search_and_theme_commands() {
+        let mut app = app();
+        type_line(&mut app, "cf projects/acme\n");
+        assert_eq!(app.list.current, Some(("w".into(), "Projects/Acme".into())));
+        assert_eq!(app.focus, Pane::List);
+        type_line(&mut app, "account ho\t\n");
+        assert_eq!(app.list.current, Some(("home".into(), "INBOX".into())));
+        type_line(&mut app, "search from:dana is:unread\n");
+        assert_eq!(app.list.search.as_deref(), Some("from:dana is:unread"));
+
+        let fx = type_line(&mut app, "theme gr\t\n");
+        assert!(
+            matches!(&fx[..], [Effect::Ui(UiEffect::Theme(t))] if t == "gruvbox"),
+            "{fx:?}"
+        );
+        app.update(Msg::ThemeSet(Ok("gruvbox".into())));
+        type_line(&mut app, "theme\n");
+        assert_eq!(app.status.as_deref(), Some("theme gruvbox"));
+        let fx = type_line(&mut app, "theme neon\n");
+        assert!(fx.is_empty());
+        assert_eq!(
+            app.last_error.as_deref(),
+            Some("no theme \"neon\" (themes: default, gruvbox)")
+        );
+    }
+
+    #[test]
+    fn keys_typed_into_the_line_never_reach_the_list_and_esc_cancels() {
+        let mut app = app();
+        let fx = type_line(&mut app, "dj");
+        assert!(fx.is_empty());
+        assert_eq!(app.list.rows.len(), 3);
+        assert_eq!(app.list.cursor, 0);
+        app.update(Msg::Input(InputKey::DeleteWord));
+        assert!(matches!(&app.mode, Mode::Command(c) if c.input.is_empty()));
+        app.update(Msg::Input(InputKey::Char('x')));
+        app.update(Msg::Input(InputKey::Esc));
+        assert!(matches!(app.mode, Mode::Normal));
+        assert!(
+            app.command_history.is_empty(),
+            "a cancelled line is not kept"
+        );
+    }
+}

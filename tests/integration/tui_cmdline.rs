@@ -1,0 +1,84 @@
+//! The `:` command line in a real terminal (tmux, on the demo's mailbox): completion, a move
+//! that reaches the store, a theme switched live, and the one-line errors. One session for all.
+
+use crate::support::tmux::Tmux;
+use crate::tui_tmux::{folder, wait_until};
+
+/// The screen with its colours (SGR sequences), to see a theme change.
+fn coloured(t: &Tmux) -> String {
+    t.tmux(&["capture-pane", "-p", "-e"])
+}
+
+#[test]
+fn tmux_command_line_moves_switches_theme_and_names_mistakes() {
+    let t = Tmux::demo("cmdline");
+    t.wait_for("INBOX — All");
+    let store = t.store();
+    let inbox_before = folder(&store, "INBOX");
+    let archive_before = folder(&store, "Archive").len();
+
+    // `:mo<Tab> Arc<Tab><Enter>`: completed to `:move Archive`, the top message moves.
+    t.keys(&[":"]);
+    t.wait_for("Tab complete");
+    t.type_text("mo");
+    t.keys(&["Tab"]);
+    t.wait_for(":move ▏");
+    t.type_text(" Arc");
+    t.keys(&["Tab"]);
+    t.wait_for(":move Archive▏");
+    t.keys(&["Enter"]);
+    t.wait_for("moved to Archive");
+    wait_until("the message reaches Archive", || {
+        folder(&store, "Archive").len() == archive_before + 1
+    });
+    let inbox_after = folder(&store, "INBOX");
+    let moved = inbox_before
+        .iter()
+        .find(|m| !inbox_after.iter().any(|a| a.id == m.id))
+        .expect("one message left INBOX");
+    assert_eq!(inbox_after.len(), inbox_before.len() - 1);
+
+    // `:cf Archive` opens the folder; the moved message is there.
+    t.keys(&[":"]);
+    t.type_text("cf Archive");
+    t.keys(&["Enter"]);
+    t.wait_for("Archive — All");
+    t.wait_for(&moved.subject);
+
+    // `:theme light` changes the colours at once (its background is #fafafa).
+    let light_bg = "48;2;250;250;250";
+    assert!(!coloured(&t).contains(light_bg));
+    t.keys(&[":"]);
+    t.type_text("theme li");
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for("theme light");
+    wait_until("the light theme's background is drawn", || {
+        coloured(&t).contains(light_bg)
+    });
+
+    // Mistakes are one line, and nothing else happens.
+    t.keys(&[":"]);
+    t.type_text("theme neon");
+    t.keys(&["Enter"]);
+    t.wait_for("no theme \"neon\"");
+    assert!(
+        coloured(&t).contains(light_bg),
+        "a bad name keeps the theme"
+    );
+    t.keys(&[":"]);
+    t.type_text("arhcive");
+    t.keys(&["Enter"]);
+    t.wait_for("unknown command :arhcive — did you mean :archive?");
+    assert_eq!(folder(&store, "Archive").len(), archive_before + 1);
+
+    // Up brings back the last line run; Esc leaves without running it.
+    t.keys(&[":", "Up"]);
+    t.wait_for(":arhcive▏");
+    t.keys(&["Up"]);
+    t.wait_for(":theme neon▏");
+    t.keys(&["Escape"]);
+    wait_until("Esc closes the line", || {
+        !t.screen().contains("Tab complete")
+    });
+    assert_eq!(folder(&store, "INBOX").len(), inbox_after.len());
+}
