@@ -147,6 +147,18 @@ pub fn all_names() -> Vec<&'static str> {
     names
 }
 
+/// One line on what command `name` does, for the completion list: its help, or for an alias
+/// the command it stands for.
+pub fn describe(name: &str) -> Option<String> {
+    let name = normalise(name.trim());
+    if let Some((_, c)) = ALIASES.iter().find(|(a, _)| *a == name) {
+        return Some(format!("= :{c}"));
+    }
+    arg_command(&name)
+        .map(|c| c.help.to_string())
+        .or_else(|| Action::from_name(&name).map(|a| a.help().to_string()))
+}
+
 /// The name closest to a mistyped one: a name it starts, else the fewest edits (a swap counts
 /// as one), when few enough for it to be a typo.
 pub fn closest(name: &str) -> Option<&'static str> {
@@ -428,6 +440,10 @@ mod tests {
         assert_eq!(closest("rply"), Some("reply"));
         assert_eq!(closest("arch"), Some("archive"));
         assert_eq!(closest("xyzzyplugh"), None);
+        assert_eq!(describe("cf").as_deref(), Some("= :folder"));
+        assert_eq!(describe("reply ").as_deref(), Some("Reply"));
+        assert_eq!(describe("Archive").as_deref(), Some("Archive"));
+        assert_eq!(describe("nope"), None);
         assert_eq!(
             parse("xyzzyplugh").unwrap_err().to_string(),
             "unknown command :xyzzyplugh (Tab lists the commands)"

@@ -2,7 +2,7 @@
 //! box just above the bar (as aerc shows them), the one on the line highlighted.
 
 use super::{contact::row, picker::framed, theme::Theme};
-use crate::app::command::CommandLine;
+use crate::app::command::{self, CommandLine};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -11,14 +11,19 @@ use ratatui::Frame;
 /// Candidate rows shown at most; the list scrolls to keep the chosen one in view.
 const MAX_ROWS: usize = 10;
 
-pub fn bar<'a>(c: &'a CommandLine, t: &Theme, base: Style) -> Line<'a> {
-    Line::from(vec![
-        Span::styled(" :", base.fg(t.accent).add_modifier(Modifier::BOLD)),
-        Span::styled(format!("{}▏", c.input), base),
-        Span::styled(
+/// The line being typed, then what the last Tab said ("no completion") or the keys' hint.
+pub fn bar<'a>(c: &'a CommandLine, note: Option<&'a str>, t: &Theme, base: Style) -> Line<'a> {
+    let after = match note {
+        Some(n) => Span::styled(format!("  {n}"), base.fg(t.accent)),
+        None => Span::styled(
             "  Tab complete · ↑↓ history · Enter run · Esc cancel",
             base.fg(t.dim),
         ),
+    };
+    Line::from(vec![
+        Span::styled(" :", base.fg(t.accent).add_modifier(Modifier::BOLD)),
+        Span::styled(format!("{}▏", c.input), base),
+        after,
     ])
 }
 
@@ -29,12 +34,26 @@ pub fn draw_candidates(f: &mut Frame, main: Rect, c: &CommandLine, t: &Theme) {
     };
     let items = &cycle.completions.items;
     let rows = items.len().min(MAX_ROWS);
-    let width = items
+    // Command names come with what they do; folder, theme and account names stand alone.
+    let names = cycle.completions.prefix.is_empty();
+    let name_w = items
         .iter()
         .map(|i| i.trim_end().chars().count())
         .max()
+        .unwrap_or(0);
+    let labels: Vec<String> = items
+        .iter()
+        .map(|i| match command::describe(i).filter(|_| names) {
+            Some(what) => format!(" {:<name_w$}  {what}", i.trim_end()),
+            None => format!(" {}", i.trim_end()),
+        })
+        .collect();
+    let width = labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
         .unwrap_or(0)
-        .saturating_add(4)
+        .saturating_add(3)
         .max(20) as u16;
     let height = rows as u16 + 2;
     if main.height < 3 || main.width < 8 {
@@ -49,19 +68,12 @@ pub fn draw_candidates(f: &mut Frame, main: Rect, c: &CommandLine, t: &Theme) {
     let visible = rect.height.saturating_sub(2) as usize;
     let start = cycle.index.saturating_sub(visible.saturating_sub(1));
     let inner_w = rect.width.saturating_sub(2) as usize;
-    let lines: Vec<Line> = items
-        .iter()
+    let lines: Vec<Line> = labels
+        .into_iter()
         .enumerate()
         .skip(start)
         .take(visible)
-        .map(|(i, item)| {
-            row(
-                format!(" {}", item.trim_end()),
-                i == cycle.index,
-                inner_w,
-                t,
-            )
-        })
+        .map(|(i, label)| row(label, i == cycle.index, inner_w, t))
         .collect();
     let title = format!(" {}/{} ", cycle.index + 1, items.len());
     framed(f, rect, lines, &title, t);

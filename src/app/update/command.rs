@@ -49,13 +49,12 @@ impl App {
     }
 
     fn accounts(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .list
-            .folders
-            .iter()
-            .map(|f| f.account.clone())
-            .collect();
-        names.dedup();
+        let mut names: Vec<String> = Vec::new();
+        for f in &self.list.folders {
+            if !names.contains(&f.account) {
+                names.push(f.account.clone());
+            }
+        }
         names
     }
 
@@ -162,10 +161,15 @@ impl App {
                 None => Vec::new(),
             },
             Command::Account(name) => {
-                let Some(account) = self.accounts().into_iter().find(|a| *a == name) else {
+                let accounts = self.accounts();
+                let found = accounts
+                    .iter()
+                    .find(|a| **a == name)
+                    .or_else(|| accounts.iter().find(|a| a.eq_ignore_ascii_case(&name)));
+                let Some(account) = found.cloned() else {
                     self.last_error = Some(format!(
                         "no account {name:?} (accounts: {})",
-                        self.accounts().join(", ")
+                        accounts.join(", ")
                     ));
                     return Vec::new();
                 };
