@@ -140,6 +140,8 @@ pub enum PickerPurpose {
     Link {
         urls: Vec<String>,
     },
+    /// The list's sort key (items are `SortKey::NAMES`).
+    Sort,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +172,10 @@ pub enum Mode {
     SavePrompt {
         id: i64,
         index: usize,
+        input: String,
+    },
+    /// A search-language pattern whose matches in the list get selected (`V`).
+    SelectPrompt {
         input: String,
     },
     /// Delete asks first when it would erase for good (messages already in Trash): `y` deletes,
@@ -264,5 +270,6 @@ pub(crate) fn test_summary(id: i64, date: i64, subject: &str) -> crate::store::M
         draft: false,
         has_attachments: false,
         preview: String::new(),
+        size: 0,
     }
 }
