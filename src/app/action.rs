@@ -96,6 +96,8 @@ actions! {
     Activity => "activity", "Activity: recent opens and clicks; Enter jumps to the mail";
     Snooze => "snooze", "Snooze until later today, tomorrow, next week or a time";
     MarkAllRead => "mark_all_read", "Mark every listed message read (undo with z)";
+    Sort => "sort", "Sort by date, from, subject or size (twice: reversed)";
+    SelectPattern => "select_pattern", "Select the listed messages matching a search (from:…)";
     AllHeaders => "all_headers", "Reader: every header of the message on / off";
     ReaderFullscreen => "reader_fullscreen", "Reader full screen on / off";
     ShrinkList => "shrink_list", "Narrower list, wider reader";
@@ -176,6 +178,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (Activity, &["b"]),
         (Snooze, &["Z"]),
         (MarkAllRead, &["A"]),
+        (Sort, &["^"]),
+        (SelectPattern, &["V"]),
         (AllHeaders, &["H"]),
         (ReaderFullscreen, &["F"]),
         (ShrinkList, &["<"]),

@@ -6,6 +6,9 @@
 
 use super::action::Action;
 use super::fuzzy;
+use super::sort::SortKey;
+// The line's state is a view type (`Mode::Command` holds it); its editing is here.
+pub use super::view::{CommandLine, Completions, Cycle};
 use std::fmt;
 
 /// What a line asks for.
@@ -23,6 +26,10 @@ pub enum Command {
     Search(String),
     /// Opens an account's INBOX.
     Account(String),
+    /// Sorts the list.
+    Sort { key: SortKey, reverse: bool },
+    /// Selects (or unselects) the listed messages matching a search; an empty unselect, all.
+    Select { query: String, select: bool },
 }
 
 /// What a command takes after its name, and so what Tab completes there.
@@ -31,6 +38,8 @@ pub enum ArgKind {
     Folder,
     Theme,
     Account,
+    /// A sort key, then `reverse`.
+    SortKey,
     /// Free text (a search query): nothing to complete.
     Text,
 }
@@ -74,7 +83,28 @@ pub const ARG_COMMANDS: &[ArgCommand] = &[
         usage: ":account NAME",
         help: "Open account NAME's INBOX",
     },
+    ArgCommand {
+        name: "sort",
+        kind: ArgKind::SortKey,
+        usage: ":sort date|from|subject|size [reverse]",
+        help: "Sort the list by that key, reversed if asked (alone: ^)",
+    },
+    ArgCommand {
+        name: "select",
+        kind: ArgKind::Text,
+        usage: ":select QUERY",
+        help: "Select the listed messages matching a search (alone: v)",
+    },
+    ArgCommand {
+        name: "unselect",
+        kind: ArgKind::Text,
+        usage: ":unselect [QUERY]",
+        help: "Unselect those matching a search; alone, all of them",
+    },
 ];
+
+/// What may follow a sort key: aerc's `-r`, or the word.
+const REVERSE: &[&str] = &["reverse", "-r"];
 
 /// aerc's and mutt users' short names: (alias, the command it stands for).
 pub const ALIASES: &[(&str, &str)] = &[
@@ -201,6 +231,19 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
             // Alone, these do what their key does (the picker, the prompt).
             ("move", None) => Command::Action(Action::Move),
             ("search", None) => Command::Action(Action::Search),
+            ("sort", None) => Command::Action(Action::Sort),
+            ("select", None) => Command::Action(Action::Select),
+            ("sort", Some(a)) => {
+                parse_sort(&a).ok_or_else(|| CommandError::Usage(c.usage.into()))?
+            }
+            ("select", Some(query)) => Command::Select {
+                query,
+                select: true,
+            },
+            ("unselect", a) => Command::Select {
+                query: a.unwrap_or_default(),
+                select: false,
+            },
             ("move", Some(a)) => Command::Move(a),
             ("folder", Some(a)) => Command::Folder(a),
             ("search", Some(a)) => Command::Search(a),
@@ -220,6 +263,21 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
     }
 }
 
+/// `KEY [reverse]` of `:sort`.
+fn parse_sort(arg: &str) -> Option<Command> {
+    let mut words = arg.split_whitespace();
+    let key = SortKey::parse(words.next()?)?;
+    let reverse = match words.next() {
+        None => false,
+        Some(w) if REVERSE.contains(&w.to_lowercase().as_str()) => true,
+        Some(_) => return None,
+    };
+    words
+        .next()
+        .is_none()
+        .then_some(Command::Sort { key, reverse })
+}
+
 /// What Tab can complete against, besides the command names.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sources<'a> {
@@ -227,13 +285,6 @@ pub struct Sources<'a> {
     pub folders: &'a [String],
     pub themes: &'a [String],
     pub accounts: &'a [String],
-}
-
-/// Completions of a line: the line is `prefix` followed by one of `items`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Completions {
-    pub prefix: String,
-    pub items: Vec<String>,
 }
 
 /// `items` matching `typed`: those it starts (ignoring case) in their order, else fuzzy matches.
@@ -273,10 +324,25 @@ pub fn complete(line: &str, src: Sources) -> Completions {
         }
         Some((word, arg)) => {
             let name = normalise(word);
+            let owned: Vec<String>;
             let pool: &[String] = match arg_command(canonical(&name)).map(|c| c.kind) {
                 Some(ArgKind::Folder) => src.folders,
                 Some(ArgKind::Theme) => src.themes,
                 Some(ArgKind::Account) => src.accounts,
+                Some(ArgKind::SortKey) => {
+                    // After the key, the word that reverses it.
+                    let arg = arg.trim_start();
+                    if let Some((key, rest)) = arg.split_once(char::is_whitespace) {
+                        let words: Vec<String> =
+                            REVERSE[..1].iter().map(|w| w.to_string()).collect();
+                        return Completions {
+                            prefix: format!("{word} {key} "),
+                            items: matching(rest.trim(), &words),
+                        };
+                    }
+                    owned = SortKey::NAMES.iter().map(|n| n.to_string()).collect();
+                    &owned
+                }
                 Some(ArgKind::Text) | None => &[],
             };
             Completions {
@@ -285,23 +351,6 @@ pub fn complete(line: &str, src: Sources) -> Completions {
             }
         }
     }
-}
-
-/// Tab cycling: the completions of the line as it was typed, and which one is shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cycle {
-    pub completions: Completions,
-    pub index: usize,
-}
-
-/// The command line being typed: its text, Tab's cycle, and where Up/Down are in the history.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CommandLine {
-    pub input: String,
-    pub cycle: Option<Cycle>,
-    /// Index into the history while walking it; the line typed before is kept in `typed`.
-    pub history_at: Option<usize>,
-    pub typed: String,
 }
 
 /// The session's command history is bounded; the oldest lines go first.
@@ -416,6 +465,35 @@ mod tests {
             );
         }
         assert_eq!(parse("   "), Ok(None));
+        assert_eq!(
+            parse("sort subject"),
+            Ok(Some(Command::Sort {
+                key: SortKey::Subject,
+                reverse: false
+            }))
+        );
+        assert_eq!(
+            parse("sort SIZE -r"),
+            Ok(Some(Command::Sort {
+                key: SortKey::Size,
+                reverse: true
+            }))
+        );
+        assert_eq!(parse("sort"), Ok(Some(Command::Action(Action::Sort))));
+        assert_eq!(
+            parse("select from:dana is:unread"),
+            Ok(Some(Command::Select {
+                query: "from:dana is:unread".into(),
+                select: true
+            }))
+        );
+        assert_eq!(
+            parse("unselect"),
+            Ok(Some(Command::Select {
+                query: String::new(),
+                select: false
+            }))
+        );
     }
 
     #[test]
@@ -428,6 +506,18 @@ mod tests {
             parse("account").unwrap_err().to_string(),
             "usage: :account NAME"
         );
+        for bad in [
+            "sort s",
+            "sort colour",
+            "sort date sideways",
+            "sort date reverse now",
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err().to_string(),
+                "usage: :sort date|from|subject|size [reverse]",
+                "{bad}"
+            );
+        }
         assert_eq!(
             parse("archive now").unwrap_err().to_string(),
             "usage: :archive (it takes no argument)"
@@ -497,6 +587,12 @@ mod tests {
         assert_eq!(got.prefix, "cf ");
         assert_eq!(got.items, strings(&["Projects/Acme"]));
         assert!(complete("search fr", src).items.is_empty());
+        assert_eq!(complete("sort s", src).items, strings(&["subject", "size"]));
+        let got = complete("sort size r", src);
+        assert_eq!(
+            (got.prefix.as_str(), got.items),
+            ("sort size ", strings(&["reverse"]))
+        );
         let mut c = CommandLine {
             input: "zzzzqq".into(),
             ..Default::default()

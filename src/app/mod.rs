@@ -16,6 +16,7 @@ pub mod links;
 pub mod msg;
 pub mod outbox_view;
 pub mod runtime;
+pub mod sort;
 pub mod state;
 pub mod status;
 pub mod templates;

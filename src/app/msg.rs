@@ -9,6 +9,7 @@ use super::contact::{PeopleEffect, PeopleMsg};
 use super::followups::{FollowUpEffect, FollowUpMsg};
 use super::input::InputKey;
 use super::outbox_view::{OutboxEffect, OutboxMsg};
+use super::sort::{ListSort, SortKey};
 use super::tracking_urls::ReaderContent;
 use super::view::{Change, FolderEntry, Pane, Row, RowMarks};
 use crate::mail::sync::SyncEvent;
@@ -26,6 +27,16 @@ pub enum Effect {
         generation: u64,
         query: ListQuery,
         threads: bool,
+        /// The order rows are arranged in (see `app::sort`).
+        sort: ListSort,
+    },
+    /// Finds which messages of list `generation` match `pattern` (the search language) within
+    /// `query` (the list's account, folder and filter); answered by `Matched`.
+    SelectMatching {
+        generation: u64,
+        query: ListQuery,
+        pattern: String,
+        select: bool,
     },
     LoadMessage {
         id: i64,
@@ -132,6 +143,26 @@ pub enum Msg {
     /// The count of unread in-app notifications, for the bell.
     Notifications {
         unread: u32,
+    },
+    /// Orders the list by `key` (reversed if asked) for the rest of the session; the list
+    /// reloads in that order with the cursor kept on its message.
+    SortBy {
+        key: SortKey,
+        reverse: bool,
+    },
+    /// Selects (`select`) or unselects the listed messages matching `query` in the search
+    /// language, as `v` does one by one; an empty query with `select: false` unselects all.
+    SelectMatching {
+        query: String,
+        select: bool,
+    },
+    /// The runtime's answer to `Effect::SelectMatching`: the ids matching `pattern` in list
+    /// `generation`, or why none could be (a query the search language cannot use, a store error).
+    Matched {
+        generation: u64,
+        pattern: String,
+        select: bool,
+        ids: Result<Vec<i64>, String>,
     },
     Notice(String),
     Error(String),

@@ -7,6 +7,7 @@ use super::activity::TrackingUi;
 use super::compose::Composer;
 use super::contact::{ContactView, PeopleView};
 use super::outbox_view::OutboxView;
+use super::sort::ListSort;
 use super::view::{Filter, FolderEntry, Mode, Pane, Reader, Row, SyncState, Undoable};
 use crate::store::{ListFilter, ListQuery, MessageSummary};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,6 +21,8 @@ pub struct ListState {
     pub current: Option<(String, String)>,
     pub filter: Filter,
     pub threads: bool,
+    /// The order of the rows; kept for the session, across folders.
+    pub sort: ListSort,
     /// The applied search, if any (across the account's folders).
     pub search: Option<String>,
     pub rows: Vec<Row>,
@@ -143,6 +146,7 @@ impl App {
                 current: None,
                 filter: Filter::All,
                 threads,
+                sort: ListSort::default(),
                 search: None,
                 rows: Vec::new(),
                 cursor: 0,

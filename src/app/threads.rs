@@ -5,7 +5,7 @@ use super::view::Row;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-fn thread_key(r: &Row) -> Cow<'_, str> {
+pub(crate) fn thread_key(r: &Row) -> Cow<'_, str> {
     match r.msg.thread_root.as_deref().or(r.msg.message_id.as_deref()) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(format!("#{}", r.msg.id)),
@@ -51,7 +51,11 @@ pub fn arrange(rows: &mut Vec<Row>, threads: bool) {
             .collect();
         order.into_iter().zip(depths).collect::<Vec<_>>()
     };
-    // Moves the rows into their new order; no summary is copied.
+    reorder(rows, order);
+}
+
+/// Moves the rows into `order` ((index, depth) in display order); no summary is copied.
+pub(crate) fn reorder(rows: &mut Vec<Row>, order: Vec<(usize, u8)>) {
     let mut slots: Vec<Option<Row>> = std::mem::take(rows).into_iter().map(Some).collect();
     *rows = order
         .into_iter()

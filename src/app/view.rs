@@ -140,6 +140,8 @@ pub enum PickerPurpose {
     Link {
         urls: Vec<String>,
     },
+    /// The list's sort key (items are `SortKey::NAMES`).
+    Sort,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +153,31 @@ pub struct Picker {
     /// Indices into `items` matching `input`, best first.
     pub matches: Vec<usize>,
     pub cursor: usize,
+}
+
+/// Completions of a command line: the line is `prefix` followed by one of `items`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Completions {
+    pub prefix: String,
+    pub items: Vec<String>,
+}
+
+/// Tab cycling: the completions of the line as it was typed, and which one is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    pub completions: Completions,
+    pub index: usize,
+}
+
+/// The `:` command line being typed: its text, Tab's cycle, and where Up/Down are in the
+/// history. Edited by `app::command`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    pub input: String,
+    pub cycle: Option<Cycle>,
+    /// Index into the history while walking it; the line typed before is kept in `typed`.
+    pub history_at: Option<usize>,
+    pub typed: String,
 }
 
 #[derive(Debug, Clone)]
@@ -167,11 +194,15 @@ pub enum Mode {
         input: String,
     },
     /// The `:` command line (see `app::command`).
-    Command(crate::app::command::CommandLine),
+    Command(CommandLine),
     Picker(Picker),
     SavePrompt {
         id: i64,
         index: usize,
+        input: String,
+    },
+    /// A search-language pattern whose matches in the list get selected (`V`).
+    SelectPrompt {
         input: String,
     },
     /// Delete asks first when it would erase for good (messages already in Trash): `y` deletes,
@@ -266,5 +297,6 @@ pub(crate) fn test_summary(id: i64, date: i64, subject: &str) -> crate::store::M
         draft: false,
         has_attachments: false,
         preview: String::new(),
+        size: 0,
     }
 }

@@ -88,6 +88,8 @@ pub struct MessageSummary {
     pub draft: bool,
     pub has_attachments: bool,
     pub preview: String,
+    /// Bytes, as the server reported the message (RFC822.SIZE).
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,7 +126,7 @@ const WITHOUT_BODY: &str = "NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_i
 const SUMMARY_COLUMNS: &str =
     "m.id, a.name, f.name, m.uid, m.message_id, m.in_reply_to, m.thread_root,
     m.from_name, m.from_addr, m.to_addrs, m.cc_addrs, m.subject, m.date, m.seen, m.flagged,
-    m.answered, m.draft, m.has_attachments, m.preview";
+    m.answered, m.draft, m.has_attachments, m.preview, m.size";
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
     Ok(MessageSummary {
@@ -147,7 +149,49 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<MessageSummary> {
         draft: r.get(16)?,
         has_attachments: r.get(17)?,
         preview: r.get(18)?,
+        size: r.get::<_, i64>(19)?.max(0) as u64,
     })
+}
+
+/// The `FROM … WHERE …` of a listing: `q`'s account, folder, filter and search, of the accounts
+/// in `among` (None: all); its parameters are pushed on `args`.
+fn listing_from_where(
+    q: &ListQuery,
+    among: Option<&[String]>,
+    args: &mut Vec<Box<dyn rusqlite::ToSql>>,
+) -> String {
+    let mut sql = String::from(
+        "FROM messages m JOIN folders f ON f.id = m.folder_id
+     JOIN accounts a ON a.id = f.account_id WHERE m.deleted = 0",
+    );
+    if let Some(names) = among {
+        // A list of strings always serializes.
+        args.push(Box::new(serde_json::to_string(names).unwrap_or_default()));
+        sql.push_str(&format!(
+            " AND a.name IN (SELECT value FROM json_each(?{}))",
+            args.len()
+        ));
+    }
+    if let Some(acc) = &q.account {
+        args.push(Box::new(acc.clone()));
+        sql.push_str(&format!(" AND a.name = ?{}", args.len()));
+    }
+    if let Some(folder) = &q.folder {
+        args.push(Box::new(folder.clone()));
+        sql.push_str(&format!(" AND f.name = ?{}", args.len()));
+    }
+    match q.filter {
+        ListFilter::All => {}
+        ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
+        ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
+        ListFilter::Tracked => sql.push_str(super::tracking_events::TRACKED_MESSAGES_SQL),
+        ListFilter::FollowUp => sql.push_str(super::reminders::FOLLOWUP_MESSAGES_SQL),
+    }
+    if let Some(search) = q.search.as_deref() {
+        let parsed = super::SearchQuery::parse(search);
+        sql.push_str(&parsed.to_sql(&super::Clock::local(), args));
+    }
+    sql
 }
 
 fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<Folder> {
@@ -768,38 +812,11 @@ impl Store {
         q: &ListQuery,
         among: Option<&[String]>,
     ) -> Result<Vec<MessageSummary>> {
-        let mut sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id
-             JOIN accounts a ON a.id = f.account_id WHERE m.deleted = 0"
-        );
         let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(names) = among {
-            // A list of strings always serializes.
-            args.push(Box::new(serde_json::to_string(names).unwrap_or_default()));
-            sql.push_str(&format!(
-                " AND a.name IN (SELECT value FROM json_each(?{}))",
-                args.len()
-            ));
-        }
-        if let Some(acc) = &q.account {
-            args.push(Box::new(acc.clone()));
-            sql.push_str(&format!(" AND a.name = ?{}", args.len()));
-        }
-        if let Some(folder) = &q.folder {
-            args.push(Box::new(folder.clone()));
-            sql.push_str(&format!(" AND f.name = ?{}", args.len()));
-        }
-        match q.filter {
-            ListFilter::All => {}
-            ListFilter::Unread => sql.push_str(" AND m.seen = 0"),
-            ListFilter::Flagged => sql.push_str(" AND m.flagged = 1"),
-            ListFilter::Tracked => sql.push_str(super::tracking_events::TRACKED_MESSAGES_SQL),
-            ListFilter::FollowUp => sql.push_str(super::reminders::FOLLOWUP_MESSAGES_SQL),
-        }
-        if let Some(search) = q.search.as_deref() {
-            let parsed = super::SearchQuery::parse(search);
-            sql.push_str(&parsed.to_sql(&super::Clock::local(), &mut args));
-        }
+        let mut sql = format!(
+            "SELECT {SUMMARY_COLUMNS} {}",
+            listing_from_where(q, among, &mut args)
+        );
         if q.filter == ListFilter::Tracked {
             sql.push_str(super::tracking_events::TRACKED_ORDER_SQL);
         } else if q.filter == ListFilter::FollowUp {
@@ -814,6 +831,16 @@ impl Store {
         sql.push_str(&format!(" OFFSET ?{}", args.len()));
         let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The ids of the messages [`Store::list_messages`] would list for `q`, in no order and
+    /// without its limit: what a pattern matches, read without building a summary per row.
+    pub fn list_message_ids(&self, q: &ListQuery) -> Result<Vec<i64>> {
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let sql = format!("SELECT m.id {}", listing_from_where(q, None, &mut args));
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -23,13 +23,44 @@ fn line_count() -> u16 {
     (crate::app::Action::ALL.len() + commands_len() + 2 + crate::app::SEARCH_SYNTAX.len()) as u16
 }
 
-/// The `:` section: a heading, one line per command with an argument, the aliases.
+/// The `:` section: a blank line and a heading, then the commands with an argument and the
+/// aliases, run together in as few lines as fit (the help is long; docs/commands.md has it all).
 fn commands_len() -> usize {
-    ARG_COMMANDS.len() + 2 + ALIASES.len().div_ceil(ALIASES_PER_LINE)
+    2 + command_text().len()
 }
 
-/// Aliases on one line of the 78-column popup.
-const ALIASES_PER_LINE: usize = 3;
+/// Width of a line of the help's text (the popup is 78 wide).
+const TEXT_WIDTH: usize = 74;
+
+/// The argument commands (with their aliases) and the other aliases, wrapped to [`TEXT_WIDTH`].
+fn command_text() -> Vec<String> {
+    let aliases_of = |name: &str| -> Vec<&str> {
+        ALIASES
+            .iter()
+            .filter(|(_, c)| *c == name)
+            .map(|(a, _)| *a)
+            .collect()
+    };
+    let usages = ARG_COMMANDS.iter().map(|c| match aliases_of(c.name)[..] {
+        [] => c.usage.to_string(),
+        ref short => format!("{} (:{})", c.usage, short.join(", :")),
+    });
+    let others = ALIASES
+        .iter()
+        .filter(|(_, c)| !ARG_COMMANDS.iter().any(|a| a.name == *c))
+        .map(|(a, c)| format!(":{a} = :{c}"));
+    let mut lines: Vec<String> = Vec::new();
+    for item in usages.chain(others) {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 3 + item.chars().count() <= TEXT_WIDTH => {
+                l.push_str(" · ");
+                l.push_str(&item);
+            }
+            _ => lines.push(item),
+        }
+    }
+    lines
+}
 
 fn command_lines(t: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![
@@ -41,27 +72,11 @@ fn command_lines(t: &Theme) -> Vec<Line<'static>> {
                 .add_modifier(Modifier::BOLD),
         ),
     ];
-    let usage_w = ARG_COMMANDS
-        .iter()
-        .map(|c| c.usage.len())
-        .max()
-        .unwrap_or(8);
-    lines.extend(ARG_COMMANDS.iter().map(|c| {
-        Line::from(vec![
-            Span::styled(
-                format!(" {:<usage_w$}  ", c.usage),
-                Style::default().fg(t.accent),
-            ),
-            Span::styled(c.help, Style::default().fg(t.foreground)),
-        ])
-    }));
-    lines.extend(ALIASES.chunks(ALIASES_PER_LINE).map(|chunk| {
-        let aliases: Vec<String> = chunk.iter().map(|(a, c)| format!(":{a} = :{c}")).collect();
-        Line::styled(
-            format!(" {}", aliases.join(" · ")),
-            Style::default().fg(t.dim),
-        )
-    }));
+    lines.extend(
+        command_text()
+            .into_iter()
+            .map(|l| Line::styled(format!(" {l}"), Style::default().fg(t.accent))),
+    );
     lines
 }
 

@@ -32,13 +32,19 @@ pub fn title(app: &App) -> String {
         format!(", {} selected", app.list.marked.len())
     };
     let view = if app.list.threads { ", threads" } else { "" };
+    // Another order than newest first has no first page: until the folder is read, it sorts.
+    let sort = match app.list.sort.label() {
+        Some(_) if app.list.loading => format!(", sorting by {}…", app.list.sort.key.name()),
+        Some(label) => format!(", {label}"),
+        None => String::new(),
+    };
     // Where the cursor is, as "12/72".
     let position = match app.list.rows.len() {
         0 => "0".to_string(),
         n => format!("{}/{n}", app.list.cursor.min(n - 1) + 1),
     };
     format!(
-        " {what} — {} ({position}{marked}{view}) ",
+        " {what} — {} ({position}{marked}{view}{sort}) ",
         app.list.filter.label(),
     )
 }

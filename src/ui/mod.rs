@@ -90,6 +90,7 @@ impl Ui {
                 | Mode::Command(_)
                 | Mode::Picker(_)
                 | Mode::SavePrompt { .. }
+                | Mode::SelectPrompt { .. }
                 | Mode::ConfirmDelete { .. }
         ) || app.people_confirming()
             || app.outbox_asking();
@@ -99,6 +100,12 @@ impl Ui {
                 && self.keymap.action(e) == Some(Action::CopyLink)
             {
                 return Some(Msg::Action(Action::CopyLink));
+            }
+            // The sort key pressed again in its picker reverses the order.
+            if matches!(&app.mode, Mode::Picker(p) if p.purpose == PickerPurpose::Sort)
+                && self.keymap.action(e) == Some(Action::Sort)
+            {
+                return Some(Msg::Action(Action::Sort));
             }
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {

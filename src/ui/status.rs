@@ -31,6 +31,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             Span::styled(format!("{input}▏"), base),
             Span::styled("  Enter save · Esc cancel", base.fg(t.dim)),
         ]),
+        Mode::SelectPrompt { input } => Line::from(vec![
+            Span::styled(" Select: ", base.fg(t.accent).add_modifier(Modifier::BOLD)),
+            Span::styled(format!("{input}▏"), base),
+            Span::styled(
+                "  a search (from:, is:unread, …) · Enter select · Esc cancel",
+                base.fg(t.dim),
+            ),
+        ]),
         Mode::ConfirmDelete { ids, in_trash } => {
             let question = if *in_trash == ids.len() {
                 format!(" Delete {} for good? ", messages(ids.len()))

@@ -617,6 +617,7 @@ async fn a_synced_sent_copy_is_listed_with_its_counts_and_marked_in_the_inbox_li
                 offset: 0,
             },
             threads: false,
+            sort: Default::default(),
         },
     );
     let Some(Msg::MessagesLoaded { rows: Ok(rows), .. }) = msgs.last() else {

@@ -1,8 +1,10 @@
 //! The `:` command line in a real terminal (tmux, on the demo's mailbox): completion, a move
-//! that reaches the store, a theme switched live, and the one-line errors. One session for all.
+//! that reaches the store, a theme switched live, the one-line errors, sorting, and a selection
+//! by pattern archived in bulk. One session for all.
 
 use crate::support::tmux::Tmux;
 use crate::tui_tmux::{folder, wait_until};
+use tidings::store::ListQuery;
 
 /// The screen with its colours (SGR sequences), to see a theme change.
 fn coloured(t: &Tmux) -> String {
@@ -81,4 +83,51 @@ fn tmux_command_line_moves_switches_theme_and_names_mistakes() {
         !t.screen().contains("Tab complete")
     });
     assert_eq!(folder(&store, "INBOX").len(), inbox_after.len());
+
+    // `:account demo` is back in INBOX; `:sort subject` puts the first subject (Re: aside) on top.
+    t.keys(&[":"]);
+    t.type_text("account demo");
+    t.keys(&["Enter"]);
+    t.wait_for("INBOX — All");
+    t.keys(&[":"]);
+    t.type_text("sort subject");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for(", sorted by subject)");
+    let first_key = inbox_after
+        .iter()
+        .map(|m| tidings::app::sort::subject_key(&m.subject))
+        .min()
+        .unwrap();
+    let top_row = screen.lines().nth(1).unwrap_or_default().to_lowercase();
+    assert!(
+        inbox_after.iter().any(|m| {
+            let s: String = m.subject.to_lowercase().chars().take(12).collect();
+            tidings::app::sort::subject_key(&m.subject) == first_key && top_row.contains(&s)
+        }),
+        "the top row is not the first subject ({first_key}):\n{screen}"
+    );
+
+    // `:select from:dana` selects Dana's mail in the list; `a` archives it all at once.
+    let danas: Vec<i64> = store
+        .list_messages(&ListQuery {
+            folder: Some("INBOX".into()),
+            search: Some("from:dana".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert!(danas.len() > 1, "the demo has several mails from Dana");
+    t.keys(&[":"]);
+    t.type_text("select from:dana");
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{} selected", danas.len()));
+    t.keys(&["a"]);
+    t.wait_for(&format!("{} messages archived", danas.len()));
+    wait_until("Dana's mail leaves INBOX for Archive", || {
+        let inbox = folder(&store, "INBOX");
+        inbox.len() == inbox_after.len() - danas.len()
+            && !inbox.iter().any(|m| danas.contains(&m.id))
+    });
 }

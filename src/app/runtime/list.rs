@@ -2,7 +2,7 @@
 //! the rows of a folder, a filter or a search with their tracking marks, a first page at once.
 
 use crate::app::msg::Msg;
-use crate::app::threads;
+use crate::app::sort::{self, ListSort};
 use crate::app::view::{FolderEntry, Row, RowMarks};
 use crate::config::Config;
 use crate::store::{ListQuery, Store};
@@ -63,15 +63,22 @@ fn load_folders_of(
     Ok(out)
 }
 
+/// How the rows of a list are arranged: as conversations or flat, in which order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListView {
+    pub threads: bool,
+    pub sort: ListSort,
+}
+
 pub(super) fn load_messages(
     store: &Store,
     generation: u64,
     q: ListQuery,
-    threads: bool,
+    view: ListView,
 ) -> Vec<Msg> {
     let mut out = Vec::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    out.extend(load_messages_streaming(store, generation, q, threads, &tx));
+    out.extend(load_messages_streaming(store, generation, q, view, &tx));
     drop(tx);
     let mut streamed = Vec::new();
     while let Ok(m) = rx.try_recv() {
@@ -123,12 +130,14 @@ fn mark_tracked(store: &Store, rows: &mut [Row]) {
 }
 
 /// A first page at once (sent on `early`), then the whole folder (returned), so a huge folder
-/// shows immediately.
+/// shows immediately. In an order other than newest first there is no first page: the newest
+/// messages sorted by subject would pass for the top of the folder sorted by subject, and the
+/// rows would change under the cursor when the rest arrives; the list says it is sorting instead.
 pub(super) fn load_messages_streaming(
     store: &Store,
     generation: u64,
     mut q: ListQuery,
-    threads: bool,
+    view: ListView,
     early: &UnboundedSender<Msg>,
 ) -> Vec<Msg> {
     let rows_of = |q: &ListQuery| {
@@ -137,7 +146,7 @@ pub(super) fn load_messages_streaming(
             .map(|msgs| {
                 let mut rows: Vec<Row> = msgs.into_iter().map(Row::new).collect();
                 mark_tracked(store, &mut rows);
-                threads::arrange(&mut rows, threads);
+                sort::arrange(&mut rows, view.threads, view.sort);
                 rows
             })
             .map_err(|e| e.to_string())
@@ -149,7 +158,7 @@ pub(super) fn load_messages_streaming(
         if !problems.is_empty() {
             let _ = early.send(Msg::Notice(format!("search: {}", problems.join("; "))));
         }
-    } else {
+    } else if view.sort.is_default() {
         let first = ListQuery {
             limit: Some(FIRST_PAGE),
             ..q.clone()
@@ -179,4 +188,142 @@ pub(super) fn load_messages_streaming(
         rows,
         complete: true,
     }]
+}
+
+/// The ids of list `query`'s messages matching `pattern`, for selecting them. A pattern the
+/// search language cannot fully use selects nothing: its note says why, as the search's does.
+pub(super) fn select_matching(
+    store: &Store,
+    generation: u64,
+    query: &ListQuery,
+    pattern: String,
+    select: bool,
+) -> Msg {
+    let problems = crate::store::SearchQuery::parse(&pattern).problems;
+    let ids = if problems.is_empty() {
+        let q = ListQuery {
+            search: Some(pattern.clone()),
+            limit: None,
+            offset: 0,
+            ..query.clone()
+        };
+        store.list_message_ids(&q).map_err(|e| e.to_string())
+    } else {
+        Err(format!("search: {}", problems.join("; ")))
+    };
+    Msg::Matched {
+        generation,
+        pattern,
+        select,
+        ids,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::sort::SortKey;
+    use crate::store::NewMessage;
+
+    fn msg(uid: u32, from: &str, subject: &str, size: u64) -> NewMessage {
+        NewMessage {
+            uid,
+            message_id: Some(format!("<{uid}@test>")),
+            from_name: from.into(),
+            from_addr: format!("{}@acme.test", from.to_lowercase()),
+            subject: subject.into(),
+            date: 1_700_000_000 + uid as i64,
+            size,
+            body_text: format!("body of {subject}"),
+            raw: b"Subject: x\r\n\r\nbody".to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// INBOX: Dana's 1 and 3, Sam's 2; Archive: Dana's 4.
+    fn store() -> Store {
+        let s = Store::open_in_memory().unwrap();
+        let a = s.ensure_account("w", "me@example.com", None).unwrap();
+        let inbox = s
+            .upsert_folder(a, "INBOX", None, Some("inbox"), true)
+            .unwrap();
+        let archive = s
+            .upsert_folder(a, "Archive", None, Some("archive"), true)
+            .unwrap();
+        s.put_message(inbox, &msg(1, "Dana", "Re: budget", 300))
+            .unwrap();
+        s.put_message(inbox, &msg(2, "Sam", "agenda", 9000))
+            .unwrap();
+        s.put_message(inbox, &msg(3, "Dana", "Fwd: Contract", 20))
+            .unwrap();
+        s.put_message(archive, &msg(4, "Dana", "old", 5)).unwrap();
+        s
+    }
+
+    fn inbox() -> ListQuery {
+        ListQuery {
+            account: Some("w".into()),
+            folder: Some("INBOX".into()),
+            ..Default::default()
+        }
+    }
+
+    fn uids(msgs: &[Msg]) -> Vec<Vec<u32>> {
+        msgs.iter()
+            .filter_map(|m| match m {
+                Msg::MessagesLoaded { rows: Ok(rows), .. } => {
+                    Some(rows.iter().map(|r| r.msg.uid).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_list_loads_in_the_chosen_order_with_sizes_from_the_store() {
+        let s = store();
+        let view = |key| ListView {
+            threads: false,
+            sort: ListSort {
+                key,
+                reverse: false,
+            },
+        };
+        let by = |key| uids(&load_messages(&s, 1, inbox(), view(key)));
+        assert_eq!(by(SortKey::Date), vec![vec![3, 2, 1]]);
+        assert_eq!(by(SortKey::Subject), vec![vec![2, 1, 3]]);
+        assert_eq!(by(SortKey::Size), vec![vec![2, 1, 3]]);
+        assert_eq!(by(SortKey::From), vec![vec![3, 1, 2]]);
+    }
+
+    #[test]
+    fn select_matching_finds_the_pattern_in_the_listed_folder_only() {
+        let s = store();
+        let ids_of = |pattern: &str| match select_matching(&s, 7, &inbox(), pattern.into(), true) {
+            Msg::Matched {
+                generation: 7,
+                ids,
+                select: true,
+                ..
+            } => ids,
+            other => panic!("{other:?}"),
+        };
+        let uid_of = |id: i64| {
+            s.list_messages(&ListQuery::default())
+                .unwrap()
+                .into_iter()
+                .find(|m| m.id == id)
+                .map(|m| m.uid)
+        };
+        let mut found: Vec<_> = ids_of("from:dana")
+            .unwrap()
+            .into_iter()
+            .filter_map(uid_of)
+            .collect();
+        found.sort();
+        assert_eq!(found, vec![1, 3], "Dana's mail in Archive is not listed");
+        assert_eq!(ids_of("from:nobody").unwrap(), Vec::<i64>::new());
+        let bad = ids_of("is:whatever").unwrap_err();
+        assert!(bad.starts_with("search: "), "{bad}");
+    }
 }

@@ -74,7 +74,16 @@ pub fn perform_with(
             generation,
             query,
             threads,
-        } => list::load_messages(store, generation, query, threads),
+            sort,
+        } => list::load_messages(store, generation, query, list::ListView { threads, sort }),
+        Effect::SelectMatching {
+            generation,
+            query,
+            pattern,
+            select,
+        } => vec![list::select_matching(
+            store, generation, &query, pattern, select,
+        )],
         Effect::LoadMessage { id } => vec![reader::load_message(store, id)],
         // Called directly (tests), the download runs here; the runtime runs it as a task.
         Effect::FetchBody { id } => vec![reader::fetch_body(
@@ -367,10 +376,12 @@ impl Runtime {
                 generation,
                 query,
                 threads,
+                sort,
             } => {
                 // Streams: the first page goes out before the whole folder is read.
                 self.read(move |store, tx| {
-                    for m in list::load_messages_streaming(store, generation, query, threads, tx) {
+                    let view = list::ListView { threads, sort };
+                    for m in list::load_messages_streaming(store, generation, query, view, tx) {
                         let _ = tx.send(m);
                     }
                 })

@@ -121,6 +121,10 @@ impl App {
                 self.update_views(Msg::Action(Action::Back))
             }
             Command::Action(a) => self.update_views(Msg::Action(a)),
+            Command::Sort { key, reverse } => self.update_views(Msg::SortBy { key, reverse }),
+            Command::Select { query, select } => {
+                self.update_views(Msg::SelectMatching { query, select })
+            }
             Command::Search(q) => {
                 self.list.search = Some(q);
                 self.focus = Pane::List;
@@ -229,6 +233,7 @@ mod tests {
     use crate::app::action::Action;
     use crate::app::input::InputKey;
     use crate::app::msg::{Effect, Msg, UiEffect};
+    use crate::app::sort::SortKey;
     use crate::app::state::App;
     use crate::app::view::{test_summary, Change, FolderEntry, Mode, Pane, Row};
 
@@ -346,6 +351,40 @@ mod tests {
         assert_eq!(
             app.last_error.as_deref(),
             Some("no theme \"neon\" (themes: default, gruvbox)")
+        );
+    }
+
+    #[test]
+    fn sort_select_and_unselect_go_to_the_list_engine() {
+        let mut app = app();
+        let fx = type_line(&mut app, "sort subj\t reverse\n");
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::LoadMessages { sort, .. }
+                    if sort.key == SortKey::Subject && sort.reverse
+            )),
+            "{fx:?}"
+        );
+        assert_eq!(app.list.sort.key, SortKey::Subject);
+        let fx = type_line(&mut app, "select from:dana\n");
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::SelectMatching { pattern, select: true, .. } if pattern == "from:dana"
+            )),
+            "{fx:?}"
+        );
+        app.list.marked.extend([1, 2]);
+        assert!(type_line(&mut app, "unselect\n").is_empty());
+        assert!(
+            app.list.marked.is_empty(),
+            ":unselect alone clears the selection"
+        );
+        type_line(&mut app, "sort sideways\n");
+        assert_eq!(
+            app.last_error.as_deref(),
+            Some("usage: :sort date|from|subject|size [reverse]")
         );
     }
 

@@ -13,6 +13,9 @@ mod outbox;
 mod people;
 mod schedule;
 mod snooze;
+mod sorting;
+#[cfg(test)]
+mod sorting_tests;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -73,6 +76,10 @@ impl App {
             Err(msg) => *msg,
         };
         let msg = match self.followups_update(msg) {
+            Ok(effects) => return effects,
+            Err(msg) => *msg,
+        };
+        let msg = match self.sorting_update(msg) {
             Ok(effects) => return effects,
             Err(msg) => *msg,
         };
@@ -158,6 +165,9 @@ impl App {
     fn on_action(&mut self, a: Action) -> Vec<Effect> {
         if a == Action::CopyLink {
             return self.copy_link();
+        }
+        if a == Action::Sort {
+            return self.sort_action();
         }
         if let Mode::Help { scroll } | Mode::Log { scroll } = &mut self.mode {
             match a {
@@ -262,6 +272,9 @@ impl App {
                 Vec::new()
             }
             Action::Links => self.open_links(),
+            Action::SelectPattern => self.open_select_prompt(),
+            // Handled first: it also reverses from the sort picker.
+            Action::Sort => Vec::new(),
             // The terminal's mouse mode belongs to the UI, which switches it.
             Action::ToggleMouse => vec![Effect::Ui(crate::app::msg::UiEffect::ToggleMouse)],
             // Opened in `command_update` where it can be.
@@ -562,10 +575,16 @@ impl App {
         match self.list_query() {
             Some(query) => {
                 self.list.loading = true;
+                // Another folder in a sort other than newest first: the old rows would pass for
+                // the new folder's while it is read whole (see `runtime::list`).
+                if reset && !self.list.sort.is_default() {
+                    self.list.rows.clear();
+                }
                 vec![Effect::LoadMessages {
                     generation: self.list.generation,
                     query,
                     threads: self.list.threads,
+                    sort: self.list.sort,
                 }]
             }
             None => {
@@ -1134,6 +1153,7 @@ impl App {
             // The command line takes its keys in `command_update`.
             Mode::Normal | Mode::Help { .. } | Mode::Log { .. } | Mode::Command(_) => Vec::new(),
             Mode::ConfirmDelete { ids, .. } => self.on_confirm_delete(ids, key),
+            Mode::SelectPrompt { input } => self.on_select_prompt(input, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
                     let had = self.list.search.take().is_some();
@@ -1205,6 +1225,7 @@ impl App {
                         PickerPurpose::Snooze { .. } => Vec::new(),
                         // Chosen in `followups_update`, which sees the picker first.
                         PickerPurpose::SnoozeReminder { .. } => Vec::new(),
+                        PickerPurpose::Sort => self.pick_sort(item),
                         PickerPurpose::Link { urls } => {
                             let url = urls[item].clone();
                             self.status = Some(format!("opening {url}"));

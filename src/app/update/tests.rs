@@ -85,7 +85,7 @@ fn a_failed_flag_change_is_rolled_back_with_the_reason() {
 }
 
 /// An app showing INBOX of account `w` with rows 1..=n, as after the first list load.
-fn app_with_rows(n: i64) -> App {
+pub(super) fn app_with_rows(n: i64) -> App {
     let mut app = App::new(false);
     app.list.current = Some(("w".into(), "INBOX".into()));
     app.list.generation = 1;
