@@ -11,8 +11,15 @@ use ratatui::Frame;
 /// Candidate rows shown at most; the list scrolls to keep the chosen one in view.
 const MAX_ROWS: usize = 10;
 
-/// The line being typed, then what the last Tab said ("no completion") or the keys' hint.
-pub fn bar<'a>(c: &'a CommandLine, note: Option<&'a str>, t: &Theme, base: Style) -> Line<'a> {
+/// The line being typed, then what the last Tab said ("no completion") or the keys' hint. A line
+/// wider than the bar shows its end, where the typing is.
+pub fn bar<'a>(
+    c: &'a CommandLine,
+    note: Option<&'a str>,
+    width: usize,
+    t: &Theme,
+    base: Style,
+) -> Line<'a> {
     let after = match note {
         Some(n) => Span::styled(format!("  {n}"), base.fg(t.accent)),
         None => Span::styled(
@@ -22,9 +29,32 @@ pub fn bar<'a>(c: &'a CommandLine, note: Option<&'a str>, t: &Theme, base: Style
     };
     Line::from(vec![
         Span::styled(" :", base.fg(t.accent).add_modifier(Modifier::BOLD)),
-        Span::styled(format!("{}▏", c.input), base),
+        Span::styled(
+            format!("{}▏", tail(&c.input, width.saturating_sub(4))),
+            base,
+        ),
         after,
     ])
+}
+
+/// The end of `s` that fits in `width` columns, with `…` where it was cut.
+fn tail(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in s.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
 }
 
 /// The candidates above the bar, at the bottom left of `main`.
@@ -77,4 +107,18 @@ pub fn draw_candidates(f: &mut Frame, main: Rect, c: &CommandLine, t: &Theme) {
         .collect();
     let title = format!(" {}/{} ", cycle.index + 1, items.len());
     framed(f, rect, lines, &title, t);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_line_wider_than_the_bar_shows_its_end() {
+        assert_eq!(super::tail("move Archive", 20), "move Archive");
+        assert_eq!(
+            super::tail("search from:dana subject:plan", 10),
+            "…ject:plan"
+        );
+        // Wide characters count two columns: the end that fits is cut before one.
+        assert_eq!(super::tail("日本語のフォルダ", 7), "…ォルダ");
+    }
 }

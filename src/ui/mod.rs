@@ -220,7 +220,6 @@ impl Ui {
                 help::draw(f, main, *scroll, &self.keymap, &self.theme)
             }
             Mode::Picker(p) => picker::draw(f, main, p, &self.theme),
-            Mode::Command(c) => cmdline::draw_candidates(f, main, c, &self.theme),
             Mode::Log { scroll } => {
                 let mut s = *scroll;
                 status::draw_log(f, main, app, &mut s, &self.theme);
@@ -232,6 +231,10 @@ impl Ui {
         }
         if let Some(v) = &app.outbox {
             outbox::draw(f, main, v, app.now, &self.keymap, &self.theme);
+        }
+        // Last: the command line opens over any view, the Outbox included.
+        if let Mode::Command(c) = &app.mode {
+            cmdline::draw_candidates(f, main, c, &self.theme);
         }
     }
 }

@@ -25,7 +25,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 base.fg(t.dim),
             ),
         ]),
-        Mode::Command(c) => super::cmdline::bar(c, app.status.as_deref(), t, base),
+        Mode::Command(c) => {
+            super::cmdline::bar(c, app.status.as_deref(), area.width as usize, t, base)
+        }
         Mode::SavePrompt { input, .. } => Line::from(vec![
             Span::styled(" Save to: ", base.fg(t.accent).add_modifier(Modifier::BOLD)),
             Span::styled(format!("{input}▏"), base),

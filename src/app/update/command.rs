@@ -404,5 +404,12 @@ mod tests {
             app.command_history.is_empty(),
             "a cancelled line is not kept"
         );
+
+        // Over a view that takes every key (the Outbox), `:` still opens the line.
+        app.outbox = Some(Default::default());
+        app.update(Msg::Action(Action::CommandLine));
+        assert!(matches!(app.mode, Mode::Command(_)));
+        app.update(Msg::Input(InputKey::Char('q')));
+        assert!(app.outbox.is_some(), "a typed q is text: the Outbox stays");
     }
 }
