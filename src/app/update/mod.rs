@@ -563,13 +563,15 @@ impl App {
             self.list.cursor = 0;
             self.list.offset = 0;
             self.list.marked.clear();
+            self.list.follow = None;
         }
         match self.list_query() {
             Some(query) => {
                 self.list.loading = true;
                 // Another folder in a sort other than newest first: the old rows would pass for
-                // the new folder's while it is read whole (see `runtime::list`).
-                if reset && !self.list.sort.is_default() {
+                // the new folder's while it is read whole (see `runtime::list`). Search results
+                // stay while the next query runs, as they do in any order.
+                if reset && !self.list.sort.is_default() && self.list.search.is_none() {
                     self.list.rows.clear();
                 }
                 vec![Effect::LoadMessages {
@@ -646,7 +648,10 @@ impl App {
         }
         match rows {
             Ok(rows) => {
-                let id = self.selected_row().map(|r| r.msg.id);
+                let id = self
+                    .list
+                    .follow
+                    .or_else(|| self.selected_row().map(|r| r.msg.id));
                 let marks: std::collections::HashMap<i64, RowMarks> = self
                     .list
                     .rows
@@ -676,8 +681,10 @@ impl App {
                     self.list.rows.retain(|r| !hidden.contains(&r.msg.id));
                 }
                 self.cursor_to(id);
+                self.list.arranged = self.list.sort;
                 if complete {
                     self.list.loading = false;
+                    self.list.follow = None;
                 }
             }
             Err(e) => {

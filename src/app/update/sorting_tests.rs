@@ -92,6 +92,46 @@ fn the_cursor_stays_on_its_message_when_the_sorted_rows_arrive() {
 }
 
 #[test]
+fn back_to_newest_first_the_cursor_finds_its_message_past_the_first_page() {
+    let mut app = app_with_rows(5);
+    app.update(Msg::SortBy {
+        key: SortKey::Size,
+        reverse: false,
+    });
+    let rows = |ids: &[i64]| -> Vec<Row> {
+        ids.iter()
+            .map(|&id| Row::new(crate::app::view::test_summary(id, id, "x")))
+            .collect()
+    };
+    app.update(Msg::MessagesLoaded {
+        generation: app.list.generation,
+        rows: Ok(rows(&[1, 2, 3, 4, 5])),
+        complete: true,
+    });
+    // The oldest message, at the top in size order.
+    assert_eq!(app.selected_row().map(|r| r.msg.id), Some(1));
+    let fx = app.update(Msg::SortBy {
+        key: SortKey::Date,
+        reverse: false,
+    });
+    let (generation, _) = load_effect(&fx);
+    assert_eq!(app.list.sort_note().as_deref(), Some("sorting by date…"));
+    // A first page of the newest two, then all.
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok(rows(&[5, 4])),
+        complete: false,
+    });
+    assert_eq!(app.list.sort_note(), None);
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok(rows(&[5, 4, 3, 2, 1])),
+        complete: true,
+    });
+    assert_eq!(app.selected_row().map(|r| r.msg.id), Some(1));
+}
+
+#[test]
 fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
     let mut app = app_with_rows(2);
     app.update(Msg::Action(Action::Sort));
