@@ -160,7 +160,10 @@ impl App {
         if a == Action::CopyLink {
             return self.copy_link();
         }
-        if a == Action::Sort {
+        // The sort key again in its picker reverses the order.
+        if a == Action::Sort
+            && matches!(&self.mode, Mode::Picker(p) if p.purpose == PickerPurpose::Sort)
+        {
             return self.sort_action();
         }
         if let Mode::Help { scroll } | Mode::Log { scroll } = &mut self.mode {
@@ -267,8 +270,7 @@ impl App {
             }
             Action::Links => self.open_links(),
             Action::SelectPattern => self.open_select_prompt(),
-            // Handled first: it also reverses from the sort picker.
-            Action::Sort => Vec::new(),
+            Action::Sort => self.sort_action(),
             // The terminal's mouse mode belongs to the UI, which switches it.
             Action::ToggleMouse => Vec::new(),
             Action::MarkAllRead => {

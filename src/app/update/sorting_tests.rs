@@ -149,6 +149,10 @@ fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
     assert!(matches!(app.mode, Mode::Normal));
     // The key twice: the same key, reversed.
     app.update(Msg::Action(Action::Sort));
+    assert!(
+        matches!(&app.mode, Mode::Picker(p) if p.cursor == 1),
+        "on from"
+    );
     let fx = app.update(Msg::Action(Action::Sort));
     assert_eq!(
         load_effect(&fx).1,
@@ -158,6 +162,10 @@ fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
         }
     );
     assert_eq!(app.status.as_deref(), Some("sorted by from, reversed"));
+    assert!(matches!(app.mode, Mode::Normal));
+    // Over the help screen the key only closes it, as any other key does.
+    app.update(Msg::Action(Action::Help));
+    assert!(app.update(Msg::Action(Action::Sort)).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
 }
 
