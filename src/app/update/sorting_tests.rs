@@ -263,3 +263,42 @@ fn v_prompts_for_a_pattern_and_enter_selects_by_it() {
     assert!(app.update(Msg::Input(InputKey::Esc)).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
 }
+
+#[test]
+fn bulk_actions_take_a_selection_made_by_pattern_and_undo_them_as_one() {
+    let mut app = app_with_rows(4);
+    matched(&mut app, Ok(vec![2, 4]), true);
+    let fx = app.update(Msg::Action(Action::ToggleFlag));
+    let [Effect::Triage { ids, change, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    let mut ids = ids.clone();
+    ids.sort();
+    assert_eq!(ids, vec![2, 4]);
+    assert_eq!(*change, crate::app::view::Change::Flagged(true));
+    let flagged = |app: &App| -> Vec<i64> {
+        let mut f: Vec<i64> = app
+            .list
+            .rows
+            .iter()
+            .filter(|r| r.msg.flagged)
+            .map(|r| r.msg.id)
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(flagged(&app), vec![2, 4]);
+    assert!(matches!(
+        app.update(Msg::Action(Action::Undo)).as_slice(),
+        [Effect::Undo { .. }]
+    ));
+    assert!(flagged(&app).is_empty());
+    matched(&mut app, Ok(vec![1, 3]), true);
+    let fx = app.update(Msg::Action(Action::Archive));
+    assert!(matches!(fx.as_slice(), [Effect::Triage { ids, .. }] if ids.len() == 2));
+    assert_eq!(app.list.rows.len(), 2);
+    app.update(Msg::Action(Action::Undo));
+    let mut back: Vec<i64> = app.list.rows.iter().map(|r| r.msg.id).collect();
+    back.sort();
+    assert_eq!(back, vec![1, 2, 3, 4]);
+}
