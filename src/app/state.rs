@@ -45,7 +45,7 @@ impl ListState {
     /// "sorting by from…" until the list asked for in a new order has arrived (the rows shown
     /// are still in the old one).
     pub fn sort_note(&self) -> Option<String> {
-        if self.arranged != self.sort {
+        if self.arranged != self.sort && self.loading {
             return Some(format!("sorting by {}…", self.sort.key.name()));
         }
         self.sort.label()
