@@ -215,6 +215,10 @@ fn tmux_sort_by_subject_select_by_sender_archive_and_undo() {
     t.keys(&["z"]);
     t.wait_for("undone: 2 messages archived");
     wait_until("undo brings both back", || inbox(&store).len() == 8);
-    // Still sorted by subject after the undo.
+    // Still sorted by subject after the undo; the sort key twice reverses it.
     t.wait_for("sorted by subject");
+    t.keys(&["^", "^"]);
+    let screen = t.wait_for("sorted by subject, reversed");
+    let (ticket, ci) = (screen.find("Your ticket"), screen.find("CI passed"));
+    assert!(ticket.is_some() && ci.is_some() && ticket < ci, "{screen}");
 }
