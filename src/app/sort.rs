@@ -93,6 +93,10 @@ const SUBJECT_PREFIXES: &[&str] = &[
 
 /// Lower case without accents: "Émile" and "emile" sort together.
 fn fold(s: &str) -> String {
+    // Most names and subjects are ASCII: nothing to decompose.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)

@@ -23,6 +23,11 @@ pub struct ListState {
     pub threads: bool,
     /// The order of the rows; kept for the session, across folders.
     pub sort: ListSort,
+    /// The order the rows shown are in: `sort` once a list asked for in it has arrived.
+    pub arranged: ListSort,
+    /// The message the cursor stays on through a re-sort, until the whole list has arrived (a
+    /// first page newest first may not hold it).
+    pub follow: Option<i64>,
     /// The applied search, if any (across the account's folders).
     pub search: Option<String>,
     pub rows: Vec<Row>,
@@ -33,6 +38,18 @@ pub struct ListState {
     pub loading: bool,
     /// Bumped by every reload: answers for an older one are dropped.
     pub generation: u64,
+}
+
+impl ListState {
+    /// What the list title says of the order: nothing for newest first, "sorted by from", and
+    /// "sorting by from…" until the list asked for in a new order has arrived (the rows shown
+    /// are still in the old one).
+    pub fn sort_note(&self) -> Option<String> {
+        if self.arranged != self.sort && self.loading {
+            return Some(format!("sorting by {}…", self.sort.key.name()));
+        }
+        self.sort.label()
+    }
 }
 
 /// Triage changes: what can be undone, what the runtime has not confirmed yet, and the next
@@ -147,6 +164,8 @@ impl App {
                 filter: Filter::All,
                 threads,
                 sort: ListSort::default(),
+                arranged: ListSort::default(),
+                follow: None,
                 search: None,
                 rows: Vec::new(),
                 cursor: 0,

@@ -32,12 +32,11 @@ pub fn title(app: &App) -> String {
         format!(", {} selected", app.list.marked.len())
     };
     let view = if app.list.threads { ", threads" } else { "" };
-    // Another order than newest first has no first page: until the folder is read, it sorts.
-    let sort = match app.list.sort.label() {
-        Some(_) if app.list.loading => format!(", sorting by {}…", app.list.sort.key.name()),
-        Some(label) => format!(", {label}"),
-        None => String::new(),
-    };
+    let sort = app
+        .list
+        .sort_note()
+        .map(|n| format!(", {n}"))
+        .unwrap_or_default();
     // Where the cursor is, as "12/72".
     let position = match app.list.rows.len() {
         0 => "0".to_string(),

@@ -183,3 +183,47 @@ fn tmux_a_key_hands_the_mouse_back_to_the_terminal_and_takes_it_again() {
     t.wait_for("mouse on");
     wait_until("capture is back", || mouse_mode() == "1");
 }
+
+#[test]
+fn tmux_sort_by_subject_select_by_sender_archive_and_undo() {
+    let t = start("sort");
+    t.wait_for("Proposal for Q3");
+    // ^ opens the sort picker; "su" picks subject.
+    t.keys(&["^"]);
+    t.wait_for("Sort by");
+    t.type_text("su");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("sorted by subject");
+    // Re: is not part of the order, "[tidings]" sorts before letters; no cursor jump needed.
+    let at = |s: &str| {
+        screen
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} not shown:\n{screen}"))
+    };
+    assert!(at("CI passed") < at("Invoice 2026"), "{screen}");
+    assert!(at("Invoice 2026") < at("Lunch on Thursday"), "{screen}");
+    assert!(at("Lunch on Thursday") < at("Proposal for Q3"), "{screen}");
+    assert!(at("Proposal for Q3") < at("Your ticket"), "{screen}");
+    // V selects by a search: Dana's two INBOX mails, not her mail in Projects/Acme.
+    t.keys(&["V"]);
+    t.wait_for("Select:");
+    t.type_text("from:dana");
+    t.keys(&["Enter"]);
+    t.wait_for("2 selected");
+    t.keys(&["a"]);
+    t.wait_for("2 messages archived");
+    let store = t.store();
+    wait_until("the selection is archived", || inbox(&store).len() == 6);
+    assert!(inbox(&store)
+        .iter()
+        .all(|m| m.from_addr != "dana@acme.test"));
+    t.keys(&["z"]);
+    t.wait_for("undone: 2 messages archived");
+    wait_until("undo brings both back", || inbox(&store).len() == 8);
+    // Still sorted by subject after the undo; the sort key twice reverses it.
+    t.wait_for("sorted by subject");
+    t.keys(&["^", "^"]);
+    let screen = t.wait_for("sorted by subject, reversed");
+    let (ticket, ci) = (screen.find("Your ticket"), screen.find("CI passed"));
+    assert!(ticket.is_some() && ci.is_some() && ticket < ci, "{screen}");
+}

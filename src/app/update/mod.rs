@@ -166,7 +166,10 @@ impl App {
         if a == Action::CopyLink {
             return self.copy_link();
         }
-        if a == Action::Sort {
+        // The sort key again in its picker reverses the order.
+        if a == Action::Sort
+            && matches!(&self.mode, Mode::Picker(p) if p.purpose == PickerPurpose::Sort)
+        {
             return self.sort_action();
         }
         if let Mode::Help { scroll } | Mode::Log { scroll } = &mut self.mode {
@@ -273,8 +276,7 @@ impl App {
             }
             Action::Links => self.open_links(),
             Action::SelectPattern => self.open_select_prompt(),
-            // Handled first: it also reverses from the sort picker.
-            Action::Sort => Vec::new(),
+            Action::Sort => self.sort_action(),
             // The terminal's mouse mode belongs to the UI, which switches it.
             Action::ToggleMouse => vec![Effect::Ui(crate::app::msg::UiEffect::ToggleMouse)],
             // Opened in `command_update` where it can be.
@@ -571,13 +573,15 @@ impl App {
             self.list.cursor = 0;
             self.list.offset = 0;
             self.list.marked.clear();
+            self.list.follow = None;
         }
         match self.list_query() {
             Some(query) => {
                 self.list.loading = true;
                 // Another folder in a sort other than newest first: the old rows would pass for
-                // the new folder's while it is read whole (see `runtime::list`).
-                if reset && !self.list.sort.is_default() {
+                // the new folder's while it is read whole (see `runtime::list`). Search results
+                // stay while the next query runs, as they do in any order.
+                if reset && !self.list.sort.is_default() && self.list.search.is_none() {
                     self.list.rows.clear();
                 }
                 vec![Effect::LoadMessages {
@@ -654,7 +658,10 @@ impl App {
         }
         match rows {
             Ok(rows) => {
-                let id = self.selected_row().map(|r| r.msg.id);
+                let id = self
+                    .list
+                    .follow
+                    .or_else(|| self.selected_row().map(|r| r.msg.id));
                 let marks: std::collections::HashMap<i64, RowMarks> = self
                     .list
                     .rows
@@ -684,8 +691,10 @@ impl App {
                     self.list.rows.retain(|r| !hidden.contains(&r.msg.id));
                 }
                 self.cursor_to(id);
+                self.list.arranged = self.list.sort;
                 if complete {
                     self.list.loading = false;
+                    self.list.follow = None;
                 }
             }
             Err(e) => {

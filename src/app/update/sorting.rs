@@ -39,6 +39,7 @@ impl App {
         }
         self.list.sort = sort;
         self.status = Some(label);
+        self.list.follow = self.selected_row().map(|r| r.msg.id);
         self.reload(false)
     }
 

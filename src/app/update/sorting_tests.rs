@@ -92,6 +92,46 @@ fn the_cursor_stays_on_its_message_when_the_sorted_rows_arrive() {
 }
 
 #[test]
+fn back_to_newest_first_the_cursor_finds_its_message_past_the_first_page() {
+    let mut app = app_with_rows(5);
+    app.update(Msg::SortBy {
+        key: SortKey::Size,
+        reverse: false,
+    });
+    let rows = |ids: &[i64]| -> Vec<Row> {
+        ids.iter()
+            .map(|&id| Row::new(crate::app::view::test_summary(id, id, "x")))
+            .collect()
+    };
+    app.update(Msg::MessagesLoaded {
+        generation: app.list.generation,
+        rows: Ok(rows(&[1, 2, 3, 4, 5])),
+        complete: true,
+    });
+    // The oldest message, at the top in size order.
+    assert_eq!(app.selected_row().map(|r| r.msg.id), Some(1));
+    let fx = app.update(Msg::SortBy {
+        key: SortKey::Date,
+        reverse: false,
+    });
+    let (generation, _) = load_effect(&fx);
+    assert_eq!(app.list.sort_note().as_deref(), Some("sorting by date…"));
+    // A first page of the newest two, then all.
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok(rows(&[5, 4])),
+        complete: false,
+    });
+    assert_eq!(app.list.sort_note(), None);
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok(rows(&[5, 4, 3, 2, 1])),
+        complete: true,
+    });
+    assert_eq!(app.selected_row().map(|r| r.msg.id), Some(1));
+}
+
+#[test]
 fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
     let mut app = app_with_rows(2);
     app.update(Msg::Action(Action::Sort));
@@ -109,6 +149,10 @@ fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
     assert!(matches!(app.mode, Mode::Normal));
     // The key twice: the same key, reversed.
     app.update(Msg::Action(Action::Sort));
+    assert!(
+        matches!(&app.mode, Mode::Picker(p) if p.cursor == 1),
+        "on from"
+    );
     let fx = app.update(Msg::Action(Action::Sort));
     assert_eq!(
         load_effect(&fx).1,
@@ -118,6 +162,10 @@ fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
         }
     );
     assert_eq!(app.status.as_deref(), Some("sorted by from, reversed"));
+    assert!(matches!(app.mode, Mode::Normal));
+    // Over the help screen the key only closes it, as any other key does.
+    app.update(Msg::Action(Action::Help));
+    assert!(app.update(Msg::Action(Action::Sort)).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
 }
 
@@ -214,4 +262,43 @@ fn v_prompts_for_a_pattern_and_enter_selects_by_it() {
     app.update(Msg::Action(Action::SelectPattern));
     assert!(app.update(Msg::Input(InputKey::Esc)).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
+}
+
+#[test]
+fn bulk_actions_take_a_selection_made_by_pattern_and_undo_them_as_one() {
+    let mut app = app_with_rows(4);
+    matched(&mut app, Ok(vec![2, 4]), true);
+    let fx = app.update(Msg::Action(Action::ToggleFlag));
+    let [Effect::Triage { ids, change, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    let mut ids = ids.clone();
+    ids.sort();
+    assert_eq!(ids, vec![2, 4]);
+    assert_eq!(*change, crate::app::view::Change::Flagged(true));
+    let flagged = |app: &App| -> Vec<i64> {
+        let mut f: Vec<i64> = app
+            .list
+            .rows
+            .iter()
+            .filter(|r| r.msg.flagged)
+            .map(|r| r.msg.id)
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(flagged(&app), vec![2, 4]);
+    assert!(matches!(
+        app.update(Msg::Action(Action::Undo)).as_slice(),
+        [Effect::Undo { .. }]
+    ));
+    assert!(flagged(&app).is_empty());
+    matched(&mut app, Ok(vec![1, 3]), true);
+    let fx = app.update(Msg::Action(Action::Archive));
+    assert!(matches!(fx.as_slice(), [Effect::Triage { ids, .. }] if ids.len() == 2));
+    assert_eq!(app.list.rows.len(), 2);
+    app.update(Msg::Action(Action::Undo));
+    let mut back: Vec<i64> = app.list.rows.iter().map(|r| r.msg.id).collect();
+    back.sort();
+    assert_eq!(back, vec![1, 2, 3, 4]);
 }
