@@ -278,6 +278,37 @@ fn parse_sort(arg: &str) -> Option<Command> {
         .then_some(Command::Sort { key, reverse })
 }
 
+/// The last word of a search (`:search`, `:select`): a key of the search language, or after
+/// `folder:` a folder name (quoted when it has a space). A leading `-` (negation) stays.
+fn complete_query(word: &str, arg: &str, src: Sources) -> Completions {
+    let arg = arg.trim_start();
+    let cut = arg.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let (head, last) = arg.split_at(cut);
+    let (neg, last) = match last.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", last),
+    };
+    let lower = last.to_lowercase();
+    let items: Vec<String> = match lower.split_once(':') {
+        Some((key @ ("folder" | "in"), typed)) => matching(typed.trim_matches('"'), src.folders)
+            .into_iter()
+            .map(|f| match f.contains(char::is_whitespace) {
+                true => format!("{key}:\"{f}\""),
+                false => format!("{key}:{f}"),
+            })
+            .collect(),
+        _ => crate::store::COMPLETIONS
+            .iter()
+            .filter(|c| c.starts_with(&lower))
+            .map(|c| c.to_string())
+            .collect(),
+    };
+    Completions {
+        prefix: format!("{word} {head}{neg}"),
+        items,
+    }
+}
+
 /// What Tab can complete against, besides the command names.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sources<'a> {
@@ -343,7 +374,8 @@ pub fn complete(line: &str, src: Sources) -> Completions {
                     owned = SortKey::NAMES.iter().map(|n| n.to_string()).collect();
                     &owned
                 }
-                Some(ArgKind::Text) | None => &[],
+                Some(ArgKind::Text) => return complete_query(word, arg, src),
+                None => &[],
             };
             Completions {
                 prefix: format!("{word} "),
@@ -586,7 +618,12 @@ mod tests {
         let got = complete("cf pa", src);
         assert_eq!(got.prefix, "cf ");
         assert_eq!(got.items, strings(&["Projects/Acme"]));
-        assert!(complete("search fr", src).items.is_empty());
+        let got = complete("search dana -is:u", src);
+        assert_eq!(got.prefix, "search dana -");
+        assert_eq!(got.items, strings(&["is:unread"]));
+        let got = complete("select folder:sent", src);
+        assert_eq!(got.items, strings(&["folder:\"Sent Items\""]));
+        assert_eq!(complete("search is:", src).items.len(), 6);
         assert_eq!(complete("sort s", src).items, strings(&["subject", "size"]));
         let got = complete("sort size r", src);
         assert_eq!(
@@ -625,6 +662,23 @@ mod tests {
         }
         assert_eq!(h.len(), HISTORY_MAX);
         assert_eq!(h.last().map(String::as_str), Some("search 209"));
+    }
+
+    /// Each completion of a search word is a search the language takes.
+    #[test]
+    fn search_completions_are_the_search_language() {
+        for c in crate::store::COMPLETIONS {
+            let q = match c.ends_with(':') {
+                true => format!("{c}2024-03-01"),
+                false => c.to_string(),
+            };
+            let parsed = crate::store::SearchQuery::parse(&q);
+            assert!(
+                parsed.problems.is_empty() && parsed.terms.len() == 1,
+                "{q}: {:?}",
+                parsed.problems
+            );
+        }
     }
 
     /// docs/commands.md lists every command: a new action without its line fails here.

@@ -343,6 +343,27 @@ struct Word {
     quoted: bool,
 }
 
+/// What the `:` command line completes a word of a search to: the keys, with the values of those
+/// whose values are a fixed set.
+pub const COMPLETIONS: &[&str] = &[
+    "from:",
+    "to:",
+    "cc:",
+    "subject:",
+    "body:",
+    "has:attachment",
+    "is:unread",
+    "is:read",
+    "is:flagged",
+    "is:tracked",
+    "is:answered",
+    "is:replied",
+    "folder:",
+    "before:",
+    "after:",
+    "on:",
+];
+
 const KEYS: &[&str] = &[
     "from", "to", "cc", "subject", "body", "has", "is", "folder", "in", "before", "after", "on",
 ];
