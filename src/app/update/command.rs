@@ -405,6 +405,25 @@ mod tests {
             "a cancelled line is not kept"
         );
 
+        // The mouse key (or :toggle_mouse) reaches the UI from any view, as it did before the
+        // key went through the app.
+        for mode in [Mode::Help { scroll: 0 }, Mode::Normal] {
+            app.mode = mode;
+            app.outbox = Some(Default::default());
+            let fx = app.update(Msg::Action(Action::ToggleMouse));
+            assert!(
+                matches!(&fx[..], [Effect::Ui(UiEffect::ToggleMouse)]),
+                "{fx:?}"
+            );
+        }
+        app.outbox = None;
+        type_line(&mut app, "toggle_mouse");
+        let fx = app.update(Msg::Input(InputKey::Enter));
+        assert!(
+            matches!(&fx[..], [Effect::Ui(UiEffect::ToggleMouse)]),
+            "{fx:?}"
+        );
+
         // Over a view that takes every key (the Outbox), `:` still opens the line.
         app.outbox = Some(Default::default());
         app.update(Msg::Action(Action::CommandLine));

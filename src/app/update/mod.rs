@@ -58,7 +58,11 @@ impl App {
     }
 
     fn update_views(&mut self, msg: Msg) -> Vec<Effect> {
-        // First: while the command line is open every key is its text, whatever view is below.
+        // The terminal's mouse mode is the UI's: it switches over any view, help included.
+        if let Msg::Action(Action::ToggleMouse) = msg {
+            return vec![Effect::Ui(crate::app::msg::UiEffect::ToggleMouse)];
+        }
+        // While the command line is open every key is its text, whatever view is below.
         let msg = match self.command_update(msg) {
             Ok(effects) => return effects,
             Err(msg) => *msg,
@@ -277,8 +281,8 @@ impl App {
             Action::Links => self.open_links(),
             Action::SelectPattern => self.open_select_prompt(),
             Action::Sort => self.sort_action(),
-            // The terminal's mouse mode belongs to the UI, which switches it.
-            Action::ToggleMouse => vec![Effect::Ui(crate::app::msg::UiEffect::ToggleMouse)],
+            // Asked of the UI in `update_views`, over any view.
+            Action::ToggleMouse => Vec::new(),
             // Opened in `command_update` where it can be.
             Action::CommandLine => Vec::new(),
             Action::MarkAllRead => {
