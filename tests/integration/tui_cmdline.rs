@@ -3,6 +3,7 @@
 //! by pattern archived in bulk. One session for all.
 
 use crate::support::tmux::Tmux;
+use crate::tui_snapshots::{snap, Harness};
 use crate::tui_tmux::{folder, wait_until};
 use tidings::store::ListQuery;
 
@@ -130,4 +131,19 @@ fn tmux_command_line_moves_switches_theme_and_names_mistakes() {
         inbox.len() == inbox_after.len() - danas.len()
             && !inbox.iter().any(|m| danas.contains(&m.id))
     });
+}
+
+/// Tab with several candidates lists them above the bar, each with what it does, the one on the
+/// line highlighted; a folder's candidates stand alone.
+#[test]
+fn completions_show_above_the_bar() {
+    let mut h = Harness::new(100, 16);
+    h.press(&[":", "r", "e", "p", "Tab", "Tab"]);
+    snap!("command_line_completions", h.screen());
+    h.press(&["Esc", ":"]);
+    h.type_text("cf ");
+    h.press(&["Tab"]);
+    let screen = h.screen();
+    assert!(screen.contains(" :cf INBOX▏"), "{screen}");
+    assert!(screen.contains("│ Projects/Acme"), "{screen}");
 }
