@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod activity;
+pub mod collapse;
 pub mod compose;
 pub mod contact;
 pub mod dates;

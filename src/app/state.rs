@@ -20,6 +20,8 @@ pub struct ListState {
     pub current: Option<(String, String)>,
     pub filter: Filter,
     pub threads: bool,
+    /// Which conversations the thread view shows collapsed, by thread root.
+    pub folds: super::collapse::Folds,
     /// The applied search, if any (across the account's folders).
     pub search: Option<String>,
     pub rows: Vec<Row>,
@@ -138,6 +140,7 @@ impl App {
                 current: None,
                 filter: Filter::All,
                 threads,
+                folds: Default::default(),
                 search: None,
                 rows: Vec::new(),
                 cursor: 0,

@@ -128,8 +128,11 @@ fn line<'a>(
 ) -> Line<'a> {
     let m = &row.msg;
     let marked = app.list.marked.contains(&m.id);
-    let mut base = Style::default().fg(if m.seen { t.foreground } else { t.unread });
-    if !m.seen {
+    // A collapsed conversation is unread (flagged) when any message in it is.
+    let seen = !row.any_unread();
+    let flagged = m.flagged || row.folded.iter().any(|r| r.msg.flagged);
+    let mut base = Style::default().fg(if seen { t.foreground } else { t.unread });
+    if !seen {
         base = base.add_modifier(Modifier::BOLD);
     }
     if selected {
@@ -141,8 +144,8 @@ fn line<'a>(
     }
     let dim = base.fg(t.dim).remove_modifier(Modifier::BOLD);
     let pick = if marked { "*" } else { " " };
-    let unread = if m.seen { " " } else { "●" };
-    let flag = if m.flagged { "!" } else { " " };
+    let unread = if seen { " " } else { "●" };
+    let flag = if flagged { "!" } else { " " };
     let attach = if m.has_attachments { "+" } else { " " };
     // Tracking marks on tracked mail only: dim dots until an open or a click is recorded;
     // received mail leaves the column blank.
@@ -188,7 +191,11 @@ fn line<'a>(
     } else {
         String::new()
     };
-    let indent = if row.depth > 0 { "  ↳ " } else { "" };
+    let indent = match (row.depth, row.folded.len()) {
+        (0, 0) => String::new(),
+        (0, n) => format!("▸ ({}) ", n + 1),
+        _ => "  ↳ ".into(),
+    };
     let subject = if m.subject.is_empty() {
         "(no subject)"
     } else {
