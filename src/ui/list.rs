@@ -201,7 +201,9 @@ fn line<'a>(
     } else {
         &m.subject
     };
-    let date = short_date(m.date, app.now, app.utc_offset_secs);
+    // A collapsed conversation is dated by its newest message, as it is placed.
+    let newest = row.folded.iter().map(|r| r.msg.date).fold(m.date, i64::max);
+    let date = short_date(newest, app.now, app.utc_offset_secs);
     // The Tracked filter answers "who read it, and when": counts and the last open by the subject.
     let activity = if app.list.filter == Filter::Tracked && row.marks.tracked {
         let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
