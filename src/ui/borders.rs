@@ -59,6 +59,22 @@ pub fn highlight(buf: &mut Buffer, rect: Rect, style: Style) {
     }
 }
 
+/// Joins a line drawn across the inside of `outer` at row `y` to its left and right borders
+/// (├ … ┤), as the composer's Body line.
+pub fn tee(buf: &mut Buffer, outer: Rect, y: u16, style: Style) {
+    if outer.width < 2 || y <= outer.top() || y + 1 >= outer.bottom() {
+        return;
+    }
+    for (x, symbol) in [
+        (outer.left(), line::VERTICAL_RIGHT),
+        (outer.right() - 1, line::VERTICAL_LEFT),
+    ] {
+        if let Some(cell) = buf.cell_mut((x, y)) {
+            cell.set_symbol(symbol).set_style(style);
+        }
+    }
+}
+
 /// Box-drawing characters (U+2500…U+257F): what borders and their joins are made of.
 fn is_line(symbol: &str) -> bool {
     let mut chars = symbol.chars();
