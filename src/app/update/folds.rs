@@ -108,6 +108,17 @@ impl ListState {
         }
     }
 
+    /// Expands row `i` if it is a collapsed conversation; returns where that row is now.
+    pub fn expand_at(&mut self, i: usize) -> usize {
+        let Some(row) = self.rows.get(i).filter(|r| !r.folded.is_empty()) else {
+            return i;
+        };
+        let (key, id) = (thread_key(row).into_owned(), row.msg.id);
+        self.folds.set(&key, false);
+        apply(&mut self.rows, &self.folds);
+        self.position_of(id).unwrap_or(i)
+    }
+
     /// Expands the collapsed rows that hold some of `ids` but not all of their conversation, so
     /// a change to part of a conversation (the message in the reader) leaves the rest listed.
     pub fn unfold_partial(&mut self, ids: &HashSet<i64>) {

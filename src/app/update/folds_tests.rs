@@ -146,3 +146,16 @@ fn archiving_the_open_message_of_a_collapsed_thread_leaves_the_rest_listed() {
     let ids: Vec<i64> = app.list.all_rows().map(|r| r.msg.id).collect();
     assert_eq!(ids, vec![1, 4, 2]);
 }
+
+#[test]
+fn next_unread_opens_up_a_collapsed_conversation_on_its_unread_message() {
+    let mut app = threaded();
+    app.update(Msg::Action(Action::CollapseThread));
+    // A newer conversation on top; below it x, collapsed, whose unread message is 3.
+    load(&mut app, "1x 2y 3x 4x 9w");
+    assert_eq!(shown(&app), vec![(9, 0), (1, 2), (2, 0)]);
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::NextUnread));
+    assert_eq!(app.list.rows[app.list.cursor].msg.id, 3);
+    assert_eq!(app.list.rows.len(), 5, "the conversation is open");
+}

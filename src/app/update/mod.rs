@@ -532,12 +532,18 @@ impl App {
         let from = self.list.cursor + 1;
         let Some(i) = self.list.rows[from.min(self.list.rows.len())..]
             .iter()
-            .position(|r| !r.msg.seen)
+            .position(Row::any_unread)
             .map(|i| i + from)
         else {
             self.status = Some("no unread message below".into());
             return Vec::new();
         };
+        // Unread mail inside a collapsed conversation: it opens up, on that message.
+        let i = self.list.expand_at(i);
+        let i = self.list.rows[i..]
+            .iter()
+            .position(|r| !r.msg.seen)
+            .map_or(i, |j| i + j);
         self.list.cursor = i;
         if self.reader.is_some() {
             let id = self.list.rows[i].msg.id;
