@@ -78,7 +78,8 @@ impl App {
         };
         if a == Action::FollowUpDone {
             // Out of the list at once; the store follows on the writer.
-            let cursor = self.list.cursor;
+            // Only this mail leaves: the rest of a collapsed conversation stays listed.
+            let cursor = self.list.expand_at(self.list.cursor);
             if cursor < self.list.rows.len() {
                 self.list.rows.remove(cursor);
                 self.list.cursor = cursor.min(self.list.rows.len().saturating_sub(1));
