@@ -57,7 +57,7 @@ fn shown(app: &App) -> Vec<(i64, usize)> {
 #[test]
 fn a_collapsed_conversation_is_one_row_and_enter_opens_it_up() {
     let mut app = threaded();
-    app.list.cursor = 2; // message 3, inside thread x
+    app.list.cursor = 2; // message 4, inside thread x
     app.update(Msg::Action(Action::CollapseThread));
     assert_eq!(shown(&app), vec![(1, 2), (2, 0)]);
     assert_eq!(app.list.cursor, 0, "the cursor stays on its conversation");
@@ -158,4 +158,22 @@ fn next_unread_opens_up_a_collapsed_conversation_on_its_unread_message() {
     app.update(Msg::Action(Action::NextUnread));
     assert_eq!(app.list.rows[app.list.cursor].msg.id, 3);
     assert_eq!(app.list.rows.len(), 5, "the conversation is open");
+}
+
+#[test]
+fn a_selection_made_before_collapsing_stays_what_was_selected() {
+    let mut app = threaded();
+    app.list.cursor = 1; // message 3; selecting steps down to 4
+    app.update(Msg::Action(Action::Select));
+    app.update(Msg::Action(Action::Down)); // 2, in y
+    app.update(Msg::Action(Action::Select));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::CollapseThread));
+    let fx = app.update(Msg::Action(Action::Archive));
+    assert!(
+        matches!(fx.first(), Some(Effect::Triage { ids, .. }) if ids == &vec![3, 2]),
+        "{fx:?}"
+    );
+    let ids: Vec<i64> = app.list.all_rows().map(|r| r.msg.id).collect();
+    assert_eq!(ids, vec![1, 4], "the rest of x is listed, opened up");
 }

@@ -696,12 +696,17 @@ impl App {
     /// A collapsed conversation counts as all its messages.
     pub(super) fn targets(&self) -> Vec<i64> {
         if !self.list.marked.is_empty() {
+            let marked = &self.list.marked;
+            // A selected collapsed row is its whole conversation; a message selected before its
+            // conversation was collapsed is still selected alone.
             return self
                 .list
                 .rows
                 .iter()
-                .filter(|r| self.list.marked.contains(&r.msg.id))
-                .flat_map(Row::ids)
+                .flat_map(|r| {
+                    let whole = marked.contains(&r.msg.id);
+                    r.ids().filter(move |id| whole || marked.contains(id))
+                })
                 .collect();
         }
         if self.focus == Pane::Reader {
