@@ -16,7 +16,7 @@ pub struct Folds {
 
 impl Folds {
     pub fn is_folded(&self, key: &str) -> bool {
-        self.all != self.except.contains(key)
+        self.all != (!self.except.is_empty() && self.except.contains(key))
     }
 
     pub fn set(&mut self, key: &str, folded: bool) {

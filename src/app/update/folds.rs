@@ -75,21 +75,33 @@ impl ListState {
             return Folded::Nothing;
         };
         let key = thread_key(row).into_owned();
-        let size = self
-            .all_rows()
-            .filter(|r| thread_key(r) == key.as_str())
-            .count();
-        if size < 2 {
+        // Only this conversation's rows move (they are consecutive): the rest of a long list
+        // is not regrouped on the UI loop.
+        if !row.folded.is_empty() {
+            let size = row.folded.len() + 1;
+            self.folds.set(&key, false);
+            let rest = std::mem::take(&mut self.rows[self.cursor].folded);
+            let at = self.cursor + 1;
+            self.rows.splice(at..at, rest);
+            return Folded::Expanded(size);
+        }
+        let same = |r: &Row| thread_key(r) == key.as_str();
+        let start = self.rows[..self.cursor]
+            .iter()
+            .rposition(|r| !same(r))
+            .map_or(0, |i| i + 1);
+        let end = self.rows[self.cursor..]
+            .iter()
+            .position(|r| !same(r))
+            .map_or(self.rows.len(), |i| self.cursor + i);
+        if end - start < 2 {
             return Folded::Nothing;
         }
-        let collapse = row.folded.is_empty();
-        self.folds.set(&key, collapse);
-        self.refold();
-        if collapse {
-            Folded::Collapsed(size)
-        } else {
-            Folded::Expanded(size)
-        }
+        self.folds.set(&key, true);
+        let rest: Vec<Row> = self.rows.drain(start + 1..end).collect();
+        self.rows[start].folded = rest;
+        self.cursor = start;
+        Folded::Collapsed(end - start)
     }
 
     /// Collapses every conversation, or expands them all when none is open.
