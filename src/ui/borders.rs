@@ -179,4 +179,69 @@ mod tests {
             }
         }
     }
+
+    /// The inside of the popup whose top line holds `title`, row by row.
+    fn popup_inside(buf: &Buffer, title: &str) -> Vec<String> {
+        let row =
+            |y: u16| -> String { (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect() };
+        let y0 = (0..buf.area.height)
+            .find(|&y| row(y).contains(title))
+            .unwrap_or_else(|| panic!("no popup {title:?}"));
+        let cells: Vec<String> = (0..buf.area.width)
+            .map(|x| buf[(x, y0)].symbol().into())
+            .collect();
+        // The corners around the title, not those of the panes on the same row.
+        let at = cells
+            .windows(title.len())
+            .position(|w| w.concat() == title)
+            .unwrap();
+        let x0 = cells[..at].iter().rposition(|c| c == "┌").unwrap() as u16;
+        let x1 = (at + cells[at..].iter().position(|c| c == "┐").unwrap()) as u16;
+        (y0 + 1..buf.area.height)
+            .take_while(|&y| buf[(x0, y)].symbol() != "└")
+            .map(|y| (x0 + 1..x1).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    /// Every popup is drawn on a cleared area: nothing of the list under it shows through.
+    #[test]
+    fn popups_hide_what_is_under_them() {
+        use crate::app::{Action, FolderEntry, Msg};
+        let mut app = App::new(false);
+        app.update(Msg::FoldersLoaded(Ok(vec![FolderEntry {
+            account: "w".into(),
+            name: "INBOX".into(),
+            role: Some("inbox".into()),
+            total: 40,
+            unread: 0,
+        }])));
+        let generation = app.list.generation;
+        let subject = "X".repeat(200);
+        app.update(Msg::MessagesLoaded {
+            generation,
+            rows: Ok((1..=40)
+                .map(|id| crate::app::Row::new(crate::app::view::test_summary(id, id, &subject)))
+                .collect()),
+            complete: true,
+        });
+        app.focus = Pane::List;
+        for (action, title) in [
+            (Action::Help, "Keys"),
+            (Action::MessageLog, "Messages"),
+            (Action::Move, "Move 1 message to"),
+        ] {
+            app.update(Msg::Action(action));
+            let buf = draw(&mut app, 120, 40);
+            let inside = popup_inside(&buf, title);
+            assert!(inside.len() > 1, "{title}");
+            for line in &inside {
+                assert!(
+                    !line.contains("XXX"),
+                    "{title}: the list shows through: {line:?}"
+                );
+            }
+            app.update(Msg::Action(Action::Back));
+            app.mode = crate::app::Mode::Normal;
+        }
+    }
 }
