@@ -250,7 +250,7 @@ impl App {
             .position(|r| is(r) || r.folded.iter().any(is))
         {
             // Inside a collapsed conversation: it opens up on the mail.
-            let i = self.list.expand_at(i);
+            self.list.expand_at(i);
             self.list.cursor = self.list.rows.iter().position(is).unwrap_or(i);
         }
         if !self.list.loading {

@@ -79,10 +79,7 @@ impl ListState {
         // is not regrouped on the UI loop.
         if !row.folded.is_empty() {
             let size = row.folded.len() + 1;
-            self.folds.set(&key, false);
-            let rest = std::mem::take(&mut self.rows[self.cursor].folded);
-            let at = self.cursor + 1;
-            self.rows.splice(at..at, rest);
+            self.expand_at(self.cursor);
             return Folded::Expanded(size);
         }
         let same = |r: &Row| thread_key(r) == key.as_str();
@@ -120,15 +117,19 @@ impl ListState {
         }
     }
 
-    /// Expands row `i` if it is a collapsed conversation; returns where that row is now.
-    pub fn expand_at(&mut self, i: usize) -> usize {
-        let Some(row) = self.rows.get(i).filter(|r| !r.folded.is_empty()) else {
-            return i;
+    /// Expands row `i` if it is a collapsed conversation, its messages listed right under it;
+    /// the cursor stays on the row it was on.
+    pub fn expand_at(&mut self, i: usize) {
+        let Some(row) = self.rows.get_mut(i).filter(|r| !r.folded.is_empty()) else {
+            return;
         };
-        let (key, id) = (thread_key(row).into_owned(), row.msg.id);
+        let rest = std::mem::take(&mut row.folded);
+        let key = thread_key(row).into_owned();
         self.folds.set(&key, false);
-        apply(&mut self.rows, &self.folds);
-        self.position_of(id).unwrap_or(i)
+        if self.cursor > i {
+            self.cursor += rest.len();
+        }
+        self.rows.splice(i + 1..i + 1, rest);
     }
 
     /// Expands the collapsed rows that hold some of `ids` but not all of their conversation, so

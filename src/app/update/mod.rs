@@ -539,7 +539,7 @@ impl App {
             return Vec::new();
         };
         // Unread mail inside a collapsed conversation: it opens up, on that message.
-        let i = self.list.expand_at(i);
+        self.list.expand_at(i);
         let i = self.list.rows[i..]
             .iter()
             .position(|r| !r.msg.seen)
