@@ -163,6 +163,26 @@ fn main() {
 
     sort_figures(&store, &mut app);
 
+    // Collapsing runs on the UI loop: every conversation, one, and back.
+    for (what, action) in [
+        ("collapsing every conversation", Action::CollapseAll),
+        ("expanding every conversation", Action::CollapseAll),
+        (
+            "collapsing the conversation under the cursor",
+            Action::CollapseThread,
+        ),
+    ] {
+        let t = Instant::now();
+        app.update(Msg::Action(action));
+        println!(
+            "{what} of {} messages: {:.1} ms on the UI loop ({} rows shown)",
+            app.list.all_rows().count(),
+            t.elapsed().as_secs_f64() * 1e3,
+            app.list.rows.len()
+        );
+    }
+    frame_time(&mut app, &mut ui, &mut term, "middle, collapsed");
+
     // The same frame with 100 messages, for comparison.
     app.list.rows.truncate(100);
     app.list.cursor = 0;

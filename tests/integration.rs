@@ -47,5 +47,7 @@ mod tui_contacts;
 mod tui_qa;
 #[path = "integration/tui_snapshots.rs"]
 mod tui_snapshots;
+#[path = "integration/tui_threads.rs"]
+mod tui_threads;
 #[path = "integration/tui_tmux.rs"]
 mod tui_tmux;

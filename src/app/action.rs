@@ -69,6 +69,8 @@ actions! {
     FollowUpSnooze => "follow_up_snooze", "Follow up: snooze the reminder (+1 day, +3 days, a date)";
     FollowUpDone => "follow_up_done", "Follow up: done with the reminder";
     ToggleThreads => "toggle_threads", "Conversation (thread) view on / off";
+    CollapseThread => "collapse_thread", "Threads: collapse / expand the conversation (mutt Esc-v)";
+    CollapseAll => "collapse_all", "Threads: collapse / expand every conversation";
     Send => "send", "Composer: send (queue in the outbox and deliver)";
     EditExternal => "edit_external", "Composer: edit the body in $VISUAL / $EDITOR";
     Attach => "attach", "Composer: attach a file by path (Tab completes)";
@@ -151,6 +153,8 @@ pub fn default_bindings() -> Vec<(Action, &'static [&'static str])> {
         (FollowUpSnooze, &["W"]),
         (FollowUpDone, &["x"]),
         (ToggleThreads, &["t"]),
+        (CollapseThread, &["-", "M-v"]),
+        (CollapseAll, &["+", "M-V"]),
         (Send, &["C-s"]),
         (EditExternal, &["C-e"]),
         (Attach, &["C-t"]),

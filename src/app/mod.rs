@@ -6,6 +6,7 @@
 pub mod action;
 pub mod activity;
 pub mod command;
+pub mod collapse;
 pub mod compose;
 pub mod contact;
 pub mod dates;

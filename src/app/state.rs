@@ -28,6 +28,8 @@ pub struct ListState {
     /// The message the cursor stays on through a re-sort, until the whole list has arrived (a
     /// first page newest first may not hold it).
     pub follow: Option<i64>,
+    /// Which conversations the thread view shows collapsed, by thread root.
+    pub folds: super::collapse::Folds,
     /// The applied search, if any (across the account's folders).
     pub search: Option<String>,
     pub rows: Vec<Row>,
@@ -166,6 +168,7 @@ impl App {
                 sort: ListSort::default(),
                 arranged: ListSort::default(),
                 follow: None,
+                folds: Default::default(),
                 search: None,
                 rows: Vec::new(),
                 cursor: 0,

@@ -5,7 +5,8 @@ use super::view::Row;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-pub(crate) fn thread_key(r: &Row) -> Cow<'_, str> {
+/// The conversation a row belongs to: its References root, else its own Message-ID or row id.
+pub fn thread_key(r: &Row) -> Cow<'_, str> {
     match r.msg.thread_root.as_deref().or(r.msg.message_id.as_deref()) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(format!("#{}", r.msg.id)),

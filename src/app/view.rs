@@ -83,6 +83,8 @@ pub struct Row {
     pub marks: RowMarks,
     /// Indent in the thread view (0 = first message of its conversation).
     pub depth: u8,
+    /// The rest of its conversation while the thread is collapsed into this row (`collapse`).
+    pub folded: Vec<Row>,
 }
 
 impl Row {
@@ -91,7 +93,18 @@ impl Row {
             msg,
             marks: RowMarks::default(),
             depth: 0,
+            folded: Vec::new(),
         }
+    }
+
+    /// This message's id and those folded into it.
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.msg.id).chain(self.folded.iter().map(|r| r.msg.id))
+    }
+
+    /// Whether this message, or one folded into it, is unread.
+    pub fn any_unread(&self) -> bool {
+        !self.msg.seen || self.folded.iter().any(|r| !r.msg.seen)
     }
 }
 

@@ -251,6 +251,10 @@ pub fn draw(
         Style::default()
     });
     f.render_widget(&editor.area, body);
+    if body.height > 0 {
+        let style = Style::default().fg(t.border_focus);
+        super::borders::tee(f.buffer_mut(), area, body.y, style);
+    }
 
     if !c.suggestions.is_empty() {
         let row = match c.focus {

@@ -2,7 +2,7 @@
 //! section), plus the Superdata section and small helpers the organization pane shares.
 
 use super::keymap::Keymap;
-use super::text::{fit, wrapped_height};
+use super::text::{fit, hang, wrapped_height};
 use super::theme::Theme;
 use crate::app::contact::{
     preference_label, Contact, ContactView, Outcome, Searching, Source, SourceResult,
@@ -248,6 +248,7 @@ pub fn two_columns(
         let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .spacing(2)
             .areas(inner);
+        let (left, right) = (hang(left, l.width), hang(right, r.width));
         let scroll = stop(wrapped_height(&left, l.width).max(wrapped_height(&right, r.width)));
         f.render_widget(
             Paragraph::new(left)
@@ -266,6 +267,7 @@ pub fn two_columns(
         let mut all = left;
         all.push(Line::raw(""));
         all.extend(right);
+        let all = hang(all, inner.width);
         let scroll = stop(wrapped_height(&all, inner.width));
         f.render_widget(
             Paragraph::new(all)
@@ -452,4 +454,48 @@ pub fn draw_contact(
     let right = superdata_lines(&details.superdata, c.searching.as_ref(), app, keys, t);
     let block = frame_block(format!(" Contact: {} ", ct.email), t);
     two_columns(f, area, block, left, right, c.scroll)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{label, two_columns};
+    use crate::ui::theme::Theme;
+    use ratatui::backend::TestBackend;
+    use ratatui::widgets::{Block, Borders};
+    use ratatui::Terminal;
+
+    /// Bug 10 of issue 14: a long value wrapped back to column 0, under its label.
+    #[test]
+    fn a_long_value_wraps_under_its_start_in_one_and_two_columns() {
+        let t = Theme::default();
+        let bio = "Builds mail tools in Lisbon, writes about IMAP and keeps bees on the roof";
+        for width in [44, 120] {
+            let mut term = Terminal::new(TestBackend::new(width, 8)).unwrap();
+            term.draw(|f| {
+                let left = vec![label("Bio", bio, &t)];
+                let right = vec![label("Company", bio, &t)];
+                two_columns(
+                    f,
+                    f.area(),
+                    Block::default().borders(Borders::ALL),
+                    left,
+                    right,
+                    0,
+                );
+            })
+            .unwrap();
+            let buf = term.backend().buffer();
+            let row = |y: u16| -> String {
+                (1..width.min(60) - 1)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect()
+            };
+            assert!(row(1).starts_with("Bio           Builds"), "{:?}", row(1));
+            let next = row(2);
+            assert!(
+                next.starts_with(&" ".repeat(14)) && !next[14..].starts_with(' '),
+                "width {width}: {next:?}"
+            );
+        }
+    }
 }

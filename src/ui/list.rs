@@ -133,8 +133,11 @@ fn line<'a>(
 ) -> Line<'a> {
     let m = &row.msg;
     let marked = app.list.marked.contains(&m.id);
-    let mut base = Style::default().fg(if m.seen { t.foreground } else { t.unread });
-    if !m.seen {
+    // A collapsed conversation is unread (flagged) when any message in it is.
+    let seen = !row.any_unread();
+    let flagged = m.flagged || row.folded.iter().any(|r| r.msg.flagged);
+    let mut base = Style::default().fg(if seen { t.foreground } else { t.unread });
+    if !seen {
         base = base.add_modifier(Modifier::BOLD);
     }
     if selected {
@@ -146,8 +149,8 @@ fn line<'a>(
     }
     let dim = base.fg(t.dim).remove_modifier(Modifier::BOLD);
     let pick = if marked { "*" } else { " " };
-    let unread = if m.seen { " " } else { "●" };
-    let flag = if m.flagged { "!" } else { " " };
+    let unread = if seen { " " } else { "●" };
+    let flag = if flagged { "!" } else { " " };
     let attach = if m.has_attachments { "+" } else { " " };
     // Tracking marks on tracked mail only: dim dots until an open or a click is recorded;
     // received mail leaves the column blank.
@@ -193,13 +196,19 @@ fn line<'a>(
     } else {
         String::new()
     };
-    let indent = if row.depth > 0 { "  ↳ " } else { "" };
+    let indent = match (row.depth, row.folded.len()) {
+        (0, 0) => String::new(),
+        (0, n) => format!("▸ ({}) ", n + 1),
+        _ => "  ↳ ".into(),
+    };
     let subject = if m.subject.is_empty() {
         "(no subject)"
     } else {
         &m.subject
     };
-    let date = short_date(m.date, app.now, app.utc_offset_secs);
+    // A collapsed conversation is dated by its newest message, as it is placed.
+    let newest = row.folded.iter().map(|r| r.msg.date).fold(m.date, i64::max);
+    let date = short_date(newest, app.now, app.utc_offset_secs);
     // The Tracked filter answers "who read it, and when": counts and the last open by the subject.
     let activity = if app.list.filter == Filter::Tracked && row.marks.tracked {
         let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });

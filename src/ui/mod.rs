@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod cmdline;
+pub mod borders;
 pub mod composer;
 pub mod contact;
 pub mod event_loop;
@@ -25,7 +26,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 use keymap::Keymap;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::widgets::{Block, Borders};
+use ratatui::widgets::Block;
 use ratatui::Frame;
 use theme::Theme;
 
@@ -186,15 +187,13 @@ impl Ui {
             status::draw(f, bar, app, &self.theme);
             return;
         }
-        for (pane, rect) in pane_layout(main, app) {
-            let focused = app.focus == pane;
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(Style::default().fg(if focused {
-                    self.theme.border_focus
-                } else {
-                    self.theme.border
-                }));
+        let panes = pane_layout(main, app);
+        let mut focused_outline = None;
+        for (i, &(pane, rect)) in panes.iter().enumerate() {
+            if app.focus == pane {
+                focused_outline = Some(borders::outline(i, rect));
+            }
+            let block = borders::pane_block(i, panes.len(), Style::default().fg(self.theme.border));
             let inner = block.inner(rect);
             self.areas.push((pane, inner));
             match pane {
@@ -205,6 +204,10 @@ impl Ui {
                 }
                 Pane::Reader => reader::draw(f, rect, block, app, &self.theme),
             }
+        }
+        if let Some(outline) = focused_outline {
+            let focus = Style::default().fg(self.theme.border_focus);
+            borders::highlight(f.buffer_mut(), outline, focus);
         }
         if !app.people.is_empty() {
             people::draw(f, main, app, &self.keymap, &self.theme);

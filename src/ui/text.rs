@@ -1,7 +1,9 @@
 //! Text fitted to a pane: cut or padded to a width, the height of wrapped lines, and the scroll
 //! offset that keeps a cursor in view. Every pane uses these.
 
-use unicode_width::UnicodeWidthChar;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, StyledGrapheme};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// How many rows `lines` take wrapped at `width` (estimated per line by display width): what a
 /// scrolling pane clamps its scroll to.
@@ -80,6 +82,124 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// `lines` wrapped to `width` columns with a hanging indent, so a long value continues under its
+/// own start rather than at column 0 under its label: on a line of several spans the first is the
+/// label and the rest its value; a line of one span continues under its leading spaces. Words
+/// move whole to the next row; a word wider than the room is cut. Widths are display widths, so
+/// CJK and emoji wrap where the terminal does.
+pub fn hang(lines: Vec<Line<'_>>, width: u16) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let mut out = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let indent = match line.spans.as_slice() {
+            [label, _, ..] => label.width(),
+            [only] => only.content.len() - only.content.trim_start_matches(' ').len(),
+            [] => 0,
+        };
+        // Too little room beside the indent: continue at the left edge instead.
+        let indent = if indent + 8 > width { 0 } else { indent };
+        out.extend(hang_line(line, indent, width));
+    }
+    out
+}
+
+fn hang_line(line: &Line<'_>, indent: usize, width: usize) -> Vec<Line<'static>> {
+    let graphemes: Vec<StyledGrapheme> = line.styled_graphemes(Style::default()).collect();
+    let g_width = |g: &StyledGrapheme| g.symbol.width();
+    let total: usize = graphemes.iter().map(g_width).sum();
+    if width == 0 || total <= width {
+        return vec![to_line(&graphemes, 0)];
+    }
+    // Words and the spaces between them, in order, as ranges of `graphemes`.
+    let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
+    for (i, g) in graphemes.iter().enumerate() {
+        let space = g.symbol == " ";
+        match tokens.last_mut() {
+            Some((_, end, s)) if *s == space => *end = i + 1,
+            _ => tokens.push((i, i + 1, space)),
+        }
+    }
+    let mut rows: Vec<Vec<StyledGrapheme>> = vec![Vec::new()];
+    let mut used = 0;
+    let room = |rows: &Vec<Vec<StyledGrapheme>>| {
+        if rows.len() == 1 {
+            width
+        } else {
+            width - indent
+        }
+    };
+    for (start, end, space) in tokens {
+        let word = &graphemes[start..end];
+        let w: usize = word.iter().map(g_width).sum();
+        let fresh = used == 0 && rows.len() > 1;
+        if space && fresh {
+            continue; // a continuation row starts at a word
+        }
+        if used + w <= room(&rows) {
+            if let Some(r) = rows.last_mut() {
+                r.extend_from_slice(word);
+            }
+            used += w;
+            continue;
+        }
+        if space {
+            rows.push(Vec::new());
+            used = 0;
+            continue;
+        }
+        // A word that fits a row of its own moves there whole; a longer one is cut where it is.
+        if used > 0 && w <= width - indent {
+            rows.push(Vec::new());
+            used = 0;
+        }
+        for g in word {
+            let gw = g_width(g);
+            if used + gw > room(&rows) && used > 0 {
+                rows.push(Vec::new());
+                used = 0;
+            }
+            if let Some(r) = rows.last_mut() {
+                r.push(g.clone());
+            }
+            used += gw;
+        }
+    }
+    rows.iter_mut()
+        .enumerate()
+        .map(|(i, r)| {
+            // The space a row was broken at is not drawn.
+            while r.last().is_some_and(|g| g.symbol == " ") {
+                r.pop();
+            }
+            to_line(r, if i == 0 { 0 } else { indent })
+        })
+        .collect()
+}
+
+/// Graphemes as spans of one style each, after `indent` spaces.
+fn to_line(graphemes: &[StyledGrapheme], indent: usize) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    if indent > 0 {
+        spans.push(Span::raw(" ".repeat(indent)));
+    }
+    let mut run = String::new();
+    let mut style = None;
+    for g in graphemes {
+        if style.is_some_and(|s| s != g.style) {
+            spans.push(Span::styled(
+                std::mem::take(&mut run),
+                style.unwrap_or_default(),
+            ));
+        }
+        style = Some(g.style);
+        run.push_str(g.symbol);
+    }
+    if let Some(s) = style {
+        spans.push(Span::styled(run, s));
+    }
+    Line::from(spans)
+}
+
 /// `n` and `word`, plural unless `n` is 1 ("1 open", "3 opens").
 pub fn count(n: u64, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
@@ -87,6 +207,73 @@ pub fn count(n: u64, word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::text::{Line, Span};
+
+    fn rows(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn long_values_wrap_under_their_own_start() {
+        let label = Line::from(vec![
+            Span::raw(format!("{:<14}", "Bio")),
+            Span::raw("Builds mail tools in Lisbon and writes about them"),
+        ]);
+        let note = Line::raw("       Gmail's image proxy, cached: later opens invisible (likely)");
+        let out = super::hang(vec![label, note], 40);
+        assert_eq!(
+            rows(&out),
+            [
+                "Bio           Builds mail tools in",
+                "              Lisbon and writes about",
+                "              them",
+                "       Gmail's image proxy, cached:",
+                "       later opens invisible (likely)",
+            ]
+        );
+    }
+
+    #[test]
+    fn wide_characters_wrap_by_their_width_and_long_words_are_cut() {
+        let cjk = Line::from(vec![
+            Span::raw("Name  "),
+            Span::raw("東京都千代田区丸の内一丁目🎉🎉 https://example.test/a/very/long/path"),
+        ]);
+        let out = super::hang(vec![cjk], 20);
+        for l in &out {
+            assert!(l.width() <= 20, "{:?} is {} wide", l.to_string(), l.width());
+        }
+        let text = rows(&out);
+        assert!(
+            text[1..]
+                .iter()
+                .all(|r| r.starts_with("      ") && !r[6..].starts_with(' ')),
+            "{text:?}"
+        );
+        assert_eq!(
+            text,
+            [
+                "Name  東京都千代田区",
+                "      丸の内一丁目🎉",
+                "      🎉 https://exa",
+                "      mple.test/a/ve",
+                "      ry/long/path",
+            ]
+        );
+    }
+
+    #[test]
+    fn too_narrow_for_the_indent_and_zero_width_do_not_lose_text() {
+        let l = Line::from(vec![
+            Span::raw(format!("{:<14}", "Company")),
+            Span::raw("Acme Ltd"),
+        ]);
+        assert_eq!(
+            rows(&super::hang(vec![l.clone()], 16)),
+            ["Company", "Acme Ltd"]
+        );
+        assert_eq!(rows(&super::hang(vec![l], 0)), ["Company       Acme Ltd"]);
+    }
     #[test]
     fn counts_say_one_thing_and_several_things() {
         assert_eq!(super::count(1, "click"), "1 click");

@@ -35,6 +35,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         )],
         Some(Ok(data)) => lines(data, now, off, t),
     };
+    let lines = super::text::hang(lines, inner.width);
     let wrapped = super::text::wrapped_height(&lines, inner.width);
     let max_scroll = wrapped.saturating_sub(h).min(u16::MAX as usize) as u16;
     view.scroll = view.scroll.min(max_scroll);

@@ -494,7 +494,7 @@ fn the_reader_goes_full_screen_and_the_split_moves() {
     h.press(&["Enter"]);
     let list_width = |screen: &str| {
         let top = screen.lines().next().unwrap_or("").to_string();
-        top.split('┐')
+        top.split(['┐', '┬'])
             .find(|s| s.contains("INBOX — All"))
             .map(|s| s.chars().count())
             .unwrap_or(0)

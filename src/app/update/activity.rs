@@ -240,10 +240,18 @@ impl App {
         let Some((account, message_id)) = &self.tracking.jump else {
             return;
         };
-        if let Some(i) = self.list.rows.iter().position(|r| {
+        let is = |r: &crate::app::view::Row| {
             &r.msg.account == account && r.msg.message_id.as_deref() == Some(message_id.as_str())
-        }) {
-            self.list.cursor = i;
+        };
+        if let Some(i) = self
+            .list
+            .rows
+            .iter()
+            .position(|r| is(r) || r.folded.iter().any(is))
+        {
+            // Inside a collapsed conversation: it opens up on the mail.
+            self.list.expand_at(i);
+            self.list.cursor = self.list.rows.iter().position(is).unwrap_or(i);
         }
         if !self.list.loading {
             self.tracking.jump = None;

@@ -77,8 +77,10 @@ impl App {
             return Vec::new();
         };
         if a == Action::FollowUpDone {
-            // Out of the list at once; the store follows on the writer.
+            // Out of the list at once (only this mail: the rest of a collapsed conversation
+            // stays listed); the store follows on the writer.
             let cursor = self.list.cursor;
+            self.list.expand_at(cursor);
             if cursor < self.list.rows.len() {
                 self.list.rows.remove(cursor);
                 self.list.cursor = cursor.min(self.list.rows.len().saturating_sub(1));

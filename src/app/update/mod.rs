@@ -8,6 +8,9 @@ mod command;
 mod compose;
 #[cfg(test)]
 mod compose_tests;
+mod folds;
+#[cfg(test)]
+mod folds_tests;
 mod followups;
 mod outbox;
 mod people;
@@ -288,8 +291,7 @@ impl App {
             Action::MarkAllRead => {
                 let ids: Vec<i64> = self
                     .list
-                    .rows
-                    .iter()
+                    .all_rows()
                     .filter(|r| !r.msg.seen)
                     .map(|r| r.msg.id)
                     .collect();
@@ -332,6 +334,8 @@ impl App {
             | Action::FollowUpSnooze
             | Action::FollowUpDone
             | Action::ToggleRemind => Vec::new(),
+            Action::CollapseThread => self.fold_key(false),
+            Action::CollapseAll => self.fold_key(true),
             Action::ToggleThreads => {
                 self.list.threads = !self.list.threads;
                 self.status = Some(if self.list.threads {
@@ -452,6 +456,10 @@ impl App {
             }
             // In the Tracked filter Enter shows the mail's timeline; from there, the mail.
             Pane::List if self.list.filter == Filter::Tracked => self.open_timeline_of_selected(),
+            // Enter on a collapsed conversation opens it up, as in aerc.
+            Pane::List if self.selected_row().is_some_and(|r| !r.folded.is_empty()) => {
+                self.fold_key(false)
+            }
             Pane::List | Pane::Reader => {
                 let Some(row) = self.selected_row() else {
                     return Vec::new();
@@ -551,12 +559,18 @@ impl App {
         let from = self.list.cursor + 1;
         let Some(i) = self.list.rows[from.min(self.list.rows.len())..]
             .iter()
-            .position(|r| !r.msg.seen)
+            .position(Row::any_unread)
             .map(|i| i + from)
         else {
             self.status = Some("no unread message below".into());
             return Vec::new();
         };
+        // Unread mail inside a collapsed conversation: it opens up, on that message.
+        self.list.expand_at(i);
+        let i = self.list.rows[i..]
+            .iter()
+            .position(|r| !r.msg.seen)
+            .map_or(i, |j| i + j);
         self.list.cursor = i;
         if self.reader.is_some() {
             let id = self.list.rows[i].msg.id;
@@ -668,8 +682,7 @@ impl App {
                     .or_else(|| self.selected_row().map(|r| r.msg.id));
                 let marks: std::collections::HashMap<i64, RowMarks> = self
                     .list
-                    .rows
-                    .iter()
+                    .all_rows()
                     .filter(|r| r.marks != RowMarks::default())
                     .map(|r| (r.msg.id, r.marks.clone()))
                     .collect();
@@ -694,6 +707,9 @@ impl App {
                 if !hidden.is_empty() {
                     self.list.rows.retain(|r| !hidden.contains(&r.msg.id));
                 }
+                if self.list.threads {
+                    crate::app::collapse::apply(&mut self.list.rows, &self.list.folds);
+                }
                 self.cursor_to(id);
                 self.list.arranged = self.list.sort;
                 if complete {
@@ -710,21 +726,27 @@ impl App {
     }
 
     fn cursor_to(&mut self, id: Option<i64>) {
-        if let Some(i) = id.and_then(|id| self.list.rows.iter().position(|r| r.msg.id == id)) {
+        if let Some(i) = id.and_then(|id| self.list.position_of(id)) {
             self.list.cursor = i;
         }
         self.list.cursor = self.list.cursor.min(self.list.rows.len().saturating_sub(1));
     }
 
     /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
+    /// A collapsed conversation counts as all its messages.
     pub(super) fn targets(&self) -> Vec<i64> {
         if !self.list.marked.is_empty() {
+            let marked = &self.list.marked;
+            // A selected collapsed row is its whole conversation; a message selected before its
+            // conversation was collapsed is still selected alone.
             return self
                 .list
                 .rows
                 .iter()
-                .filter(|r| self.list.marked.contains(&r.msg.id))
-                .map(|r| r.msg.id)
+                .flat_map(|r| {
+                    let whole = marked.contains(&r.msg.id);
+                    r.ids().filter(move |id| whole || marked.contains(id))
+                })
                 .collect();
         }
         if self.focus == Pane::Reader {
@@ -733,7 +755,7 @@ impl App {
             }
         }
         self.selected_row()
-            .map(|r| vec![r.msg.id])
+            .map(|r| r.ids().collect())
             .unwrap_or_default()
     }
 
@@ -756,8 +778,7 @@ impl App {
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
         let all = self
             .list
-            .rows
-            .iter()
+            .all_rows()
             .filter(|r| wanted.contains(&r.msg.id))
             .all(|r| has(&r.msg));
         let fx = self.set_flags_locally(&ids, change(!all), labels[all as usize]);
@@ -779,12 +800,10 @@ impl App {
         let mut before = Vec::new();
         let mut unread_delta: i64 = 0;
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        for r in self
-            .list
-            .rows
-            .iter_mut()
-            .filter(|r| wanted.contains(&r.msg.id))
-        {
+        self.list.for_each_row_mut(|r| {
+            if !wanted.contains(&r.msg.id) {
+                return;
+            }
             before.push((r.msg.id, r.msg.seen, r.msg.flagged));
             if let Some(s) = seen {
                 if r.msg.seen != s {
@@ -795,7 +814,7 @@ impl App {
             if let Some(f) = flagged {
                 r.msg.flagged = f;
             }
-        }
+        });
         self.adjust_unread(unread_delta);
         let op = self.new_op();
         let u = Undoable {
@@ -855,14 +874,17 @@ impl App {
         }
         let reader_id = self.reader.as_ref().map(|r| r.id);
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        self.list.unfold_partial(&wanted);
         let mut removed = Vec::new();
         let mut kept = Vec::with_capacity(self.list.rows.len());
         let mut unread_delta = 0i64;
         for (i, r) in std::mem::take(&mut self.list.rows).into_iter().enumerate() {
             if wanted.contains(&r.msg.id) {
-                if !r.msg.seen {
-                    unread_delta -= 1;
-                }
+                let folded = r.folded.iter().map(|f| &f.msg);
+                unread_delta -= std::iter::once(&r.msg)
+                    .chain(folded)
+                    .filter(|m| !m.seen)
+                    .count() as i64;
                 removed.push((i, r));
             } else {
                 kept.push(r);
@@ -929,15 +951,17 @@ impl App {
 
     fn apply_flag_revert(&mut self, before: &[(i64, bool, bool)]) {
         let mut unread_delta = 0i64;
-        for (id, seen, flagged) in before {
-            if let Some(r) = self.list.rows.iter_mut().find(|r| r.msg.id == *id) {
-                if r.msg.seen != *seen {
-                    unread_delta += if *seen { -1 } else { 1 };
+        let before: std::collections::HashMap<i64, (bool, bool)> =
+            before.iter().map(|&(id, s, f)| (id, (s, f))).collect();
+        self.list.for_each_row_mut(|r| {
+            if let Some(&(seen, flagged)) = before.get(&r.msg.id) {
+                if r.msg.seen != seen {
+                    unread_delta += if seen { -1 } else { 1 };
                 }
-                r.msg.seen = *seen;
-                r.msg.flagged = *flagged;
+                r.msg.seen = seen;
+                r.msg.flagged = flagged;
             }
-        }
+        });
         self.adjust_unread(unread_delta);
     }
 
@@ -953,9 +977,11 @@ impl App {
         let mut unread_delta = 0i64;
         let first = rows.first().map(|(i, _)| *i);
         for (i, r) in rows {
-            if !r.msg.seen {
-                unread_delta += 1;
-            }
+            let folded = r.folded.iter().map(|f| &f.msg);
+            unread_delta += std::iter::once(&r.msg)
+                .chain(folded)
+                .filter(|m| !m.seen)
+                .count() as i64;
             let at = i.min(self.list.rows.len());
             self.list.rows.insert(at, r);
         }

@@ -109,6 +109,7 @@ impl App {
         }
         let shown = until.with_timezone(&self.zone()).format("%a %d %b %H:%M");
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        self.list.unfold_partial(&wanted);
         self.list.rows.retain(|r| !wanted.contains(&r.msg.id));
         self.list.marked.clear();
         self.list.cursor = self.list.cursor.min(self.list.rows.len().saturating_sub(1));

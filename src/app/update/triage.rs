@@ -37,7 +37,7 @@ impl App {
     }
 
     fn in_trash(&self, id: i64) -> bool {
-        let Some(row) = self.list.rows.iter().find(|r| r.msg.id == id) else {
+        let Some(row) = self.list.all_rows().find(|r| r.msg.id == id) else {
             return false;
         };
         self.list.folders.iter().any(|f| {

@@ -69,3 +69,27 @@ fn a_confirmed_delete_in_trash_offers_no_undo() {
     assert!(fx.is_empty(), "an undo that cannot work is not offered");
     assert_eq!(app.status.as_deref(), Some("nothing to undo"));
 }
+
+#[test]
+fn deleting_a_collapsed_thread_in_trash_counts_all_of_it() {
+    let mut app = trash_with_rows(0);
+    app.update(Msg::Action(Action::ToggleThreads));
+    let generation = app.list.generation;
+    let mut rows: Vec<Row> = (1..=3)
+        .map(|id| {
+            let mut m = crate::app::view::test_summary(id, id, "old");
+            m.folder = "Trash".into();
+            m.thread_root = Some("t".into());
+            Row::new(m)
+        })
+        .collect();
+    crate::app::threads::arrange(&mut rows, true);
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok(rows),
+        complete: true,
+    });
+    app.update(Msg::Action(Action::CollapseThread));
+    app.update(Msg::Action(Action::Delete));
+    assert!(matches!(app.mode, Mode::ConfirmDelete { in_trash: 3, .. }));
+}

@@ -1,0 +1,159 @@
+//! The thread view's collapse keys (mutt's Esc-v / Esc-V): the fold itself is
+//! `app::collapse`; here the list keeps its cursor through it, and says what happened.
+
+use crate::app::collapse::{apply, Folded};
+use crate::app::msg::Effect;
+use crate::app::state::{App, ListState};
+use crate::app::threads::thread_key;
+use crate::app::view::{Pane, Row};
+use std::collections::HashSet;
+
+impl App {
+    /// `-` (the conversation under the cursor) or `+` (`all` of them).
+    pub(super) fn fold_key(&mut self, all: bool) -> Vec<Effect> {
+        if !self.list.threads {
+            self.status = Some("conversations fold in the thread view (t)".into());
+            return Vec::new();
+        }
+        self.focus = Pane::List;
+        let done = if all {
+            self.list.toggle_fold_all()
+        } else {
+            self.list.toggle_fold()
+        };
+        self.status = Some(match done {
+            Folded::Collapsed(n) if all => format!("{} collapsed", conversations(n)),
+            Folded::Expanded(n) if all => format!("{} expanded", conversations(n)),
+            Folded::Collapsed(n) => format!("conversation of {n} collapsed"),
+            Folded::Expanded(n) => format!("conversation of {n} expanded"),
+            Folded::Nothing => "a single message: nothing to collapse".into(),
+        });
+        Vec::new()
+    }
+}
+
+fn conversations(n: usize) -> String {
+    format!("{n} conversation{}", if n == 1 { "" } else { "s" })
+}
+
+impl ListState {
+    /// Every message listed, those inside collapsed conversations too.
+    pub fn all_rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .flat_map(|r| std::iter::once(r).chain(&r.folded))
+    }
+
+    /// Calls `f` on every message listed, those inside collapsed conversations too.
+    pub fn for_each_row_mut(&mut self, mut f: impl FnMut(&mut Row)) {
+        for r in &mut self.rows {
+            f(r);
+            r.folded.iter_mut().for_each(&mut f);
+        }
+    }
+
+    /// The index of the row showing message `id`, itself or folded into it.
+    pub fn position_of(&self, id: i64) -> Option<usize> {
+        self.rows
+            .iter()
+            .position(|r| r.msg.id == id || r.folded.iter().any(|f| f.msg.id == id))
+    }
+
+    /// Folds the rows again as [`ListState::folds`] says, keeping the cursor on its conversation.
+    pub fn refold(&mut self) {
+        let id = self.rows.get(self.cursor).map(|r| r.msg.id);
+        apply(&mut self.rows, &self.folds);
+        if let Some(i) = id.and_then(|id| self.position_of(id)) {
+            self.cursor = i;
+        }
+        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// Collapses the conversation under the cursor, or expands it when it is collapsed.
+    pub fn toggle_fold(&mut self) -> Folded {
+        let Some(row) = self.rows.get(self.cursor).filter(|_| self.threads) else {
+            return Folded::Nothing;
+        };
+        let key = thread_key(row).into_owned();
+        // Only this conversation's rows move (they are consecutive): the rest of a long list
+        // is not regrouped on the UI loop.
+        if !row.folded.is_empty() {
+            let size = row.folded.len() + 1;
+            self.expand_at(self.cursor);
+            return Folded::Expanded(size);
+        }
+        let same = |r: &Row| thread_key(r) == key.as_str();
+        let start = self.rows[..self.cursor]
+            .iter()
+            .rposition(|r| !same(r))
+            .map_or(0, |i| i + 1);
+        let end = self.rows[self.cursor..]
+            .iter()
+            .position(|r| !same(r))
+            .map_or(self.rows.len(), |i| self.cursor + i);
+        if end - start < 2 {
+            return Folded::Nothing;
+        }
+        self.folds.set(&key, true);
+        let rest: Vec<Row> = self.rows.drain(start + 1..end).collect();
+        self.rows[start].folded = rest;
+        self.cursor = start;
+        Folded::Collapsed(end - start)
+    }
+
+    /// Collapses every conversation, or expands them all when none is open.
+    pub fn toggle_fold_all(&mut self) -> Folded {
+        if !self.threads {
+            return Folded::Nothing;
+        }
+        let open = self.rows.iter().any(|r| r.depth > 0);
+        self.folds.set_all(open);
+        self.refold();
+        let n = self.rows.iter().filter(|r| r.depth == 0).count();
+        if open {
+            Folded::Collapsed(n)
+        } else {
+            Folded::Expanded(n)
+        }
+    }
+
+    /// Expands row `i` if it is a collapsed conversation, its messages listed right under it;
+    /// the cursor stays on the row it was on.
+    pub fn expand_at(&mut self, i: usize) {
+        let Some(row) = self.rows.get_mut(i).filter(|r| !r.folded.is_empty()) else {
+            return;
+        };
+        let rest = std::mem::take(&mut row.folded);
+        let key = thread_key(row).into_owned();
+        self.folds.set(&key, false);
+        if self.cursor > i {
+            self.cursor += rest.len();
+        }
+        self.rows.splice(i + 1..i + 1, rest);
+    }
+
+    /// Expands the collapsed rows that hold some of `ids` but not all of their conversation, so
+    /// a change to part of a conversation (the message in the reader) leaves the rest listed.
+    pub fn unfold_partial(&mut self, ids: &HashSet<i64>) {
+        let partial = |r: &Row| {
+            let n = std::iter::once(r)
+                .chain(&r.folded)
+                .filter(|x| ids.contains(&x.msg.id))
+                .count();
+            !r.folded.is_empty() && n > 0 && n < r.folded.len() + 1
+        };
+        let keys: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| partial(r))
+            .map(|r| thread_key(r).into_owned())
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        for k in &keys {
+            self.folds.set(k, false);
+        }
+        self.refold();
+    }
+}
