@@ -319,7 +319,7 @@ impl App {
                 let Some(t) = &self.tracking.timeline else {
                     return Ok(Vec::new());
                 };
-                let row = self.list.rows.iter().find(|r| {
+                let row = self.list.all_rows().find(|r| {
                     r.msg.account == t.account
                         && r.msg.message_id.as_deref() == Some(t.message_id.as_str())
                 });

@@ -132,6 +132,18 @@ impl ListState {
         self.rows.splice(i + 1..i + 1, rest);
     }
 
+    /// The row of message `id`, its collapsed conversation opened up if it is inside one.
+    pub fn reveal(&mut self, id: i64) -> Option<usize> {
+        let i = self.position_of(id)?;
+        if self.rows[i].msg.id != id {
+            self.expand_at(i);
+        }
+        self.rows[i..]
+            .iter()
+            .position(|r| r.msg.id == id)
+            .map(|j| i + j)
+    }
+
     /// Expands the collapsed rows that hold some of `ids` but not all of their conversation, so
     /// a change to part of a conversation (the message in the reader) leaves the rest listed.
     pub fn unfold_partial(&mut self, ids: &HashSet<i64>) {

@@ -177,3 +177,13 @@ fn a_selection_made_before_collapsing_stays_what_was_selected() {
     let ids: Vec<i64> = app.list.all_rows().map(|r| r.msg.id).collect();
     assert_eq!(ids, vec![1, 4], "the rest of x is listed, opened up");
 }
+
+#[test]
+fn a_mail_opened_from_elsewhere_opens_up_its_collapsed_conversation() {
+    let mut app = threaded();
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(app.list.reveal(4), Some(2));
+    assert_eq!(app.list.rows.len(), 4);
+    assert_eq!(app.list.reveal(2), Some(3));
+    assert_eq!(app.list.reveal(99), None);
+}

@@ -137,11 +137,11 @@ impl App {
             Msg::Sync(s) => self.on_sync(s),
             Msg::Marks(marks) => {
                 let by_id: std::collections::HashMap<i64, RowMarks> = marks.into_iter().collect();
-                for r in &mut self.list.rows {
+                self.list.for_each_row_mut(|r| {
                     if let Some(m) = by_id.get(&r.msg.id) {
                         r.marks.set_tracking(m);
                     }
-                }
+                });
                 Vec::new()
             }
             Msg::Notifications { unread } => {
@@ -472,7 +472,7 @@ impl App {
 
     /// Opens message `id` in the reader (from a contact's recent conversation).
     fn open_message_by_id(&mut self, id: i64) -> Vec<Effect> {
-        if let Some(i) = self.list.rows.iter().position(|r| r.msg.id == id) {
+        if let Some(i) = self.list.reveal(id) {
             self.list.cursor = i;
         }
         self.open_message(id)
