@@ -5,8 +5,8 @@
 
 pub mod action;
 pub mod activity;
-pub mod command;
 pub mod collapse;
+pub mod command;
 pub mod compose;
 pub mod contact;
 pub mod dates;

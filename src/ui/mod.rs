@@ -2,8 +2,8 @@
 //! into [`Msg`]s. It never waits on disk or network — the runtime does that and answers by channel.
 
 pub mod activity;
-pub mod cmdline;
 pub mod borders;
+pub mod cmdline;
 pub mod composer;
 pub mod contact;
 pub mod event_loop;
