@@ -3,7 +3,10 @@
 # before it is answered) beside nginx serving a static 1×1 GIF and writing its access log (each
 # hit recorded, as the tracker records it; nginx's default unbuffered log), on 127.0.0.1, in the same run,
 # with the same wrk settings. Prints req/s, p99 and the ratio to nginx for each tracker setup, and
-# checks for each that the events in its database equal the opens the server answered.
+# checks for each that the events in its database equal the opens the server answered. Beside
+# req/s it prints the CPU time each server spent per answered request (µs, user + system, from
+# /proc; for PostgreSQL its cluster's processes are counted too): unlike req/s, that figure
+# hardly moves when other work shares the machine.
 #
 # Tracker setups (TRACKERS, space-separated, all by default):
 #   sqlite          SQLite, --durability fsync (the default: the WAL is fsynced before answering)
@@ -104,14 +107,27 @@ p99() { awk '$1 == "99%" {print $2}' "$1"; }
 answered() { awk '/requests in/ {print $1}' "$1"; }
 non2xx() { awk '/Non-2xx or 3xx responses:/ {print $5}' "$1"; }
 errors() { awk '/Socket errors:/ {print $0}' "$1"; }
+# CPU clock ticks (user + system) used so far by the given processes and their children.
+cpu_ticks() {
+  local pid
+  for pid in "$@" $(for p in "$@"; do pgrep -P "$p"; done); do
+    # Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+    sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}'
+  done | awk '{s += $1} END {print s + 0}'
+}
+# µs of CPU per answered request: ticks before, ticks after, wrk's output.
+cpu_us() { python3 -c "import os; print(f'{($2 - $1) * 1e6 / os.sysconf(\"SC_CLK_TCK\") / max(1, $(answered "$3")):.1f}')"; }
 
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$nginx_port/p/x.gif" >/dev/null && break; sleep 0.05; done
+nginx_pid=$(cat "$work/nginx.pid")
+before=$(cpu_ticks "$nginx_pid")
 run_wrk "http://127.0.0.1:$nginx_port/p/x.gif" >"$work/nginx.wrk"
+n_cpu=$(cpu_us "$before" "$(cpu_ticks "$nginx_pid")" "$work/nginx.wrk")
 n_rps=$(rps "$work/nginx.wrk")
 
 report="$work/report"
-printf '%-36s %12s %10s %7s\n' "server" "req/s" "p99" "ratio" >"$report"
-printf '%-36s %12s %10s %7s\n' "nginx (static GIF)" "$n_rps" "$(p99 "$work/nginx.wrk")" "1.00" >>"$report"
+printf '%-36s %12s %10s %7s %14s\n' "server" "req/s" "p99" "ratio" "CPU µs/req" >"$report"
+printf '%-36s %12s %10s %7s %14s\n' "nginx (static GIF)" "$n_rps" "$(p99 "$work/nginx.wrk")" "1.00" "$n_cpu" >>"$report"
 checks="$work/checks"
 : >"$checks"
 failed=0
@@ -138,7 +154,11 @@ for setup in $TRACKERS; do
   rcpt=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   curl -sf -X POST "$tracker/api/v1/messages" -H "Authorization: Bearer $api_token" \
     -d "{\"message_id\":\"<bench@tidings>\",\"sent_at\":\"2020-01-01T00:00:00Z\",\"recipients\":[{\"address\":\"bench@example.com\",\"token\":\"$rcpt\"}]}" >/dev/null
+  measured=("$tracker_pid")
+  [ "$setup" = postgres ] && measured+=("$(head -1 "$pg/data/postmaster.pid")")
+  before=$(cpu_ticks "${measured[@]}")
   run_wrk "$tracker/p/$rcpt.gif" >"$work/$setup.wrk"
+  t_cpu=$(cpu_us "$before" "$(cpu_ticks "${measured[@]}")" "$work/$setup.wrk")
   # Let the last in-flight requests finish before counting.
   sleep 1
   metric=$(curl -sf "$metrics_url" | awk '/events_recorded_total\{kind="open"\}/ {print $2}')
@@ -146,7 +166,7 @@ for setup in $TRACKERS; do
   recorded=$("$BIN" tracker stats --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["opens"])')
   t_rps=$(rps "$work/$setup.wrk")
   ratio=$(python3 -c "print(f'{float(\"$t_rps\")/float(\"$n_rps\"):.2f}')")
-  printf '%-36s %12s %10s %7s\n' "tidings tracker ($setup)" "$t_rps" "$(p99 "$work/$setup.wrk")" "$ratio" >>"$report"
+  printf '%-36s %12s %10s %7s %14s\n' "tidings tracker ($setup)" "$t_rps" "$(p99 "$work/$setup.wrk")" "$ratio" "$t_cpu" >>"$report"
   {
     if [ -n "$(errors "$work/$setup.wrk")" ]; then echo "$setup: $(errors "$work/$setup.wrk")"; fi
     nx=$(non2xx "$work/$setup.wrk")

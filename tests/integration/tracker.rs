@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tidings::tracking::client::api::{ApiError, TrackerClient};
 use tidings::tracking::client::rewrite::{rewrite_for_recipient, RewriteOptions, TrackedLink};
-use tidings::tracking::server::classify::{Classification, EventKind};
+use tidings::tracking::server::classify::{Classification, Confidence, EventKind};
 use tidings::tracking::server::db::{Event, Hit, RecipientRegistration, Registration};
 use tidings::tracking::token::new_tracking_token;
 
@@ -58,6 +58,7 @@ on_both_backends!(
     forwarded_for_is_believed_only_from_a_trusted_proxy,
     classification_uses_real_agents_timing_and_bursts,
     senders_own_opens_are_not_counted,
+    opens_after_the_trap_link_are_automated_for_that_visitor_only,
     retention_purges_old_events,
     rewritten_copies_attribute_events_to_their_recipient,
     kill_9_under_load_keeps_every_answered_event,
@@ -484,6 +485,60 @@ async fn classification_uses_real_agents_timing_and_bursts(db: Backend) {
     assert_eq!(classes[4].0, Classification::Automated, "{classes:?}");
     assert_eq!(classes[5].0, Classification::Automated);
     assert!(classes[5].1.contains("all 2 links"));
+}
+
+/// Only copies whose trap link was followed cost the per-visitor check (the writers read that
+/// with the batch's recipient state): an open from that visitor is a scanner, from anyone else
+/// and on any other copy it is not.
+async fn opens_after_the_trap_link_are_automated_for_that_visitor_only(db: Backend) {
+    let token = add_user(&db.url, "alice");
+    let server = TrackerProcess::start(&db.url, &[]);
+    let alice = api(&server, &token);
+    let mut trapped = message(
+        "dana@example.com",
+        &["https://example.com/a"],
+        Duration::hours(1),
+    );
+    trapped.recipients[0].links.push(TrackedLink {
+        token: new_tracking_token(),
+        url: "https://example.com/".into(),
+        trap: true,
+    });
+    alice.register_message(&trapped).await.unwrap();
+    let untouched = message("lee@example.com", &[], Duration::hours(1));
+    alice.register_message(&untouched).await.unwrap();
+    const SCANNER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    assert_eq!(
+        get_ua(&link_url(&server, &trapped, 1), SCANNER)
+            .await
+            .status(),
+        302
+    );
+    // Opens of both copies at once, so that some of them share a batch.
+    let opens = [
+        (pixel_url(&server, &trapped), SCANNER),
+        (pixel_url(&server, &trapped), SAFARI),
+        (pixel_url(&server, &untouched), SCANNER),
+        (pixel_url(&server, &untouched), SAFARI),
+    ];
+    let answers = futures::future::join_all(opens.iter().map(|(url, ua)| get_ua(url, ua))).await;
+    assert!(answers.iter().all(|a| a.status() == 200));
+    let events = all_events(&alice, 5).await;
+    assert_eq!(events.len(), 5, "{events:?}");
+    let verdict = |recipient: &str, ua: &str| {
+        let e = events
+            .iter()
+            .find(|e| e.kind == EventKind::Open && e.recipient == recipient && e.user_agent == ua)
+            .unwrap_or_else(|| panic!("no open of {recipient} by {ua}: {events:?}"));
+        (e.classification, e.confidence)
+    };
+    assert_eq!(
+        verdict("dana@example.com", SCANNER),
+        (Classification::Automated, Confidence::Certain)
+    );
+    assert_eq!(verdict("dana@example.com", SAFARI).0, Classification::Human);
+    assert_eq!(verdict("lee@example.com", SCANNER).0, Classification::Human);
+    assert_eq!(verdict("lee@example.com", SAFARI).0, Classification::Human);
 }
 
 async fn senders_own_opens_are_not_counted(db: Backend) {

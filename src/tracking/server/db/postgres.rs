@@ -104,6 +104,7 @@ const REGISTRATION_LOCK: i64 = 0x7469_6469_6e68;
 /// Concurrent batch writers per instance: while some batches wait for PostgreSQL's WAL flush,
 /// others are collected and sent. Measured at -c64 on the 2-core bench machine: 2 writers
 /// 6.7 k opens/s, 4 7.8 k, 8 9.7 k (at about twice the database CPU per open of 2 writers).
+/// Again with generic plans, on a loaded machine: 2 writers 7.5 k, 4 6.5–7.7 k, 8 10.5–12.9 k.
 const WRITERS: usize = 8;
 
 pub struct PostgresDb {
@@ -120,6 +121,32 @@ fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
     }
 }
 
+/// Connections for everything but hits: registrations, the events API, opt-outs, `/readyz`.
+const OTHER_CONNECTIONS: usize = 8;
+
+/// Adds `-c NAME=VALUE` to the settings every session of `config` starts with.
+fn add_session_setting(config: &mut tokio_postgres::Config, setting: &str) {
+    let options = format!("{} -c {setting}", config.get_options().unwrap_or_default());
+    config.options(options.trim_start());
+}
+
+fn build_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .create_timeout(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .map_err(|e| DbError::Pool(crate::sanitize::error_line(&e)))
+}
+
 impl PostgresDb {
     /// Connects (the password from the URL or, without one, see [`super::password`]) and
     /// runs the migrations.
@@ -128,34 +155,21 @@ impl PostgresDb {
             .parse()
             .map_err(|_| DbError::BadUrl("postgres URL (not shown)".into()))?;
         super::password::fill_password(&mut config, options.password_file.as_deref())?;
-        let durability = options.durability;
-        if durability == Durability::Process {
-            let options = format!(
-                "{} -c synchronous_commit=off",
-                config.get_options().unwrap_or_default()
-            );
-            config.options(options.trim_start());
+        if options.durability == Durability::Process {
+            add_session_setting(&mut config, "synchronous_commit=off");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(WRITERS + 8)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(std::time::Duration::from_secs(10)))
-            .create_timeout(Some(std::time::Duration::from_secs(10)))
-            .build()
-            .map_err(|e| DbError::Pool(crate::sanitize::error_line(&e)))?;
+        let pool = build_pool(config.clone(), OTHER_CONNECTIONS)?;
         migrate(&pool).await?;
+        // The hit statements run thousands of times a second with parameters that do not change
+        // their best plan; left to itself PostgreSQL kept planning them afresh (custom plans)
+        // each time, about half of its CPU per hit.
+        add_session_setting(&mut config, "plan_cache_mode=force_generic_plan");
+        let hits_pool = build_pool(config, WRITERS)?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let rx = Arc::new(Mutex::new(rx));
         let cache = Arc::new(std::sync::Mutex::new(TargetCache::new()));
         for _ in 0..WRITERS {
-            tokio::spawn(writer_loop(pool.clone(), rx.clone(), cache.clone()));
+            tokio::spawn(writer_loop(hits_pool.clone(), rx.clone(), cache.clone()));
         }
         Ok(PostgresDb { pool, writer: tx })
     }
