@@ -10,6 +10,11 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 const DATE_W: usize = 7;
+/// The size column ("1.2K", "340K", "12M"), as mutt's index shows it.
+const SIZE_W: usize = 5;
+/// From this inner width on, the size column shows whatever the sort; narrower, only when the
+/// list is sorted by size (where it explains the order).
+const SIZE_ALWAYS_FROM: usize = 120;
 
 pub fn title(app: &App) -> String {
     let (account, folder) = app
@@ -175,7 +180,10 @@ fn line<'a>(
     };
     // Flags, marks, spaces and the date; what is left goes to sender and subject.
     let marks_w = if marks { 3 } else { 0 };
-    let fixed = 1 + 3 + 1 + marks_w + 1 + 1 + DATE_W;
+    let show_size =
+        app.list.sort.key == crate::app::sort::SortKey::Size || width >= SIZE_ALWAYS_FROM;
+    let size_w = if show_size { SIZE_W + 1 } else { 0 };
+    let fixed = 1 + 3 + 1 + marks_w + 1 + 1 + DATE_W + size_w;
     let sender_w = match width {
         90.. => 22,
         60.. => 16,
@@ -259,6 +267,64 @@ fn line<'a>(
             base,
         ),
         Span::styled(" ", base),
+        Span::styled(
+            if show_size {
+                // A collapsed conversation weighs what all its messages weigh.
+                let total = row
+                    .folded
+                    .iter()
+                    .map(|r| r.msg.size)
+                    .fold(m.size, u64::saturating_add);
+                format!("{:>w$} ", compact_size(total), w = SIZE_W)
+            } else {
+                String::new()
+            },
+            dim,
+        ),
         Span::styled(format!("{:>w$}", date, w = DATE_W), dim),
     ])
+}
+
+/// A size in at most five characters, with one decimal below ten: "512B", "1.2K", "340K", "12M".
+fn compact_size(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    for (unit, name) in UNITS {
+        if n >= unit {
+            let v = n as f64 / unit as f64;
+            return if v < 9.95 {
+                format!("{v:.1}{name}")
+            } else {
+                format!("{:.0}{name}", v.min(9999.0))
+            };
+        }
+    }
+    format!("{n}B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_size;
+
+    #[test]
+    fn sizes_fit_five_characters_as_mutt_shows_them() {
+        for (n, want) in [
+            (0, "0B"),
+            (512, "512B"),
+            (1023, "1023B"),
+            (1024, "1.0K"),
+            (1300, "1.3K"),
+            (10_188, "9.9K"),
+            (10_200, "10K"),
+            (348_160, "340K"),
+            (1_048_575, "1024K"),
+            (1_048_576, "1.0M"),
+            (12 << 20, "12M"),
+            (3 << 30, "3.0G"),
+            (u64::MAX, "9999G"),
+        ] {
+            let got = compact_size(n);
+            assert_eq!(got, want, "{n}");
+            assert!(got.chars().count() <= super::SIZE_W, "{got}");
+        }
+    }
 }

@@ -532,3 +532,31 @@ fn h_shows_every_header_of_the_message() {
     h.press(&["H"]);
     assert!(!h.screen().contains("Message-ID:"));
 }
+
+#[test]
+fn sorted_by_size_the_list_shows_each_size_and_wide_lists_always_do() {
+    use tidings::app::sort::SortKey;
+    let size_column = |screen: &str| {
+        let row = screen.lines().nth(1).unwrap_or("").to_string();
+        row.split_whitespace()
+            .rev()
+            .nth(1)
+            .is_some_and(|w| w.ends_with('B') && w[..w.len() - 1].parse::<u32>().is_ok())
+    };
+    let mut h = Harness::new(100, 14);
+    assert!(!size_column(&h.screen()), "{}", h.screen());
+    h.send(Msg::SortBy {
+        key: SortKey::Size,
+        reverse: false,
+    });
+    let screen = h.screen();
+    assert!(screen.contains("sorted by size"), "{screen}");
+    assert!(size_column(&screen), "{screen}");
+    // Back to newest first on a wide terminal: the column stays, as there is room for it.
+    h.send(Msg::SortBy {
+        key: SortKey::Date,
+        reverse: false,
+    });
+    h.resize(160, 14);
+    assert!(size_column(&h.screen()), "{}", h.screen());
+}
