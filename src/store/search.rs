@@ -205,8 +205,8 @@ impl SearchQuery {
             }
             let (word, after) = next_word(rest);
             rest = after;
-            // `OR` first, last or doubled is the word "or".
-            if word.is_or() && !either && !q.terms.is_empty() && !rest.trim().is_empty() {
+            // A last `OR` is the next term still being typed; first or doubled, the word "or".
+            if word.is_or() && !either && !q.terms.is_empty() {
                 either = true;
                 continue;
             }
@@ -372,7 +372,8 @@ fn term_sql(t: &Term, clock: &Clock, args: &mut Vec<Box<dyn ToSql>>) -> String {
         }
     };
     if t.negated {
-        format!("NOT ({cond})")
+        // Unknown is not: a folder without a role, a message without a Message-ID.
+        format!("NOT coalesce(({cond}), 0)")
     } else {
         cond
     }
@@ -438,7 +439,7 @@ fn next_word(s: &str) -> (Word, &str) {
         }
     }
     let key_len = s
-        .find(|c: char| !c.is_ascii_alphabetic())
+        .find(|c: char| !c.is_ascii_alphabetic() && c != '_')
         .unwrap_or(s.len());
     if key_len > 0 && s[key_len..].starts_with(':') && is_key(&s[..key_len]) {
         w.key = Some(s[..key_len].to_ascii_lowercase());
@@ -477,7 +478,21 @@ impl Word {
 }
 
 const KEYS: &[&str] = &[
-    "from", "to", "cc", "subject", "body", "has", "is", "folder", "in", "before", "after", "on",
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "body",
+    "has",
+    "is",
+    "folder",
+    "in",
+    "label",
+    "before",
+    "after",
+    "on",
+    "older_than",
+    "newer_than",
 ];
 
 fn is_key(k: &str) -> bool {
@@ -525,12 +540,13 @@ fn term(w: &Word) -> Result<Option<Term>, String> {
                 ))
             }
         })),
-        Some("folder" | "in") if value.is_empty() => None,
-        Some("folder" | "in") => Some(Condition::Folder(value.to_string())),
-        Some(key @ ("before" | "after" | "on")) => {
+        // `label:` is Gmail's word for what IMAP shows as a folder.
+        Some("folder" | "in" | "label") if value.is_empty() => None,
+        Some("folder" | "in" | "label") => Some(Condition::Folder(value.to_string())),
+        Some(key @ ("before" | "after" | "on" | "older_than" | "newer_than")) => {
             let op = match key {
-                "before" => DateOp::Before,
-                "after" => DateOp::After,
+                "before" | "older_than" => DateOp::Before,
+                "after" | "newer_than" => DateOp::After,
                 _ => DateOp::On,
             };
             match parse_when(value) {

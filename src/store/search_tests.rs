@@ -147,6 +147,11 @@ fn the_language_selects_what_it_says() {
     assert_eq!(subjects(&s, "proposal -is:read"), [all[0]]);
     assert_eq!(subjects(&s, "-\"net 30\" -invoice"), [all[2]]);
     assert_eq!(subjects(&s, "FROM:Sam Terms"), [all[2]]);
+    // Gmail's spellings.
+    assert_eq!(subjects(&s, "older_than:7d"), [all[2]]);
+    assert_eq!(subjects(&s, "NEWER_THAN:7d"), [all[0], all[1]]);
+    assert_eq!(subjects(&s, "label:archive"), [all[2]]);
+    assert_eq!(subjects(&s, "in:Archive OR label:inbox"), all);
 }
 
 #[test]
@@ -264,11 +269,13 @@ fn or_between_terms_matches_either_and_binds_tighter_than_and() {
     // Not the operator: lower case, first, last or doubled, it is the word "or".
     let q = SearchQuery::parse("dana or sam");
     assert_eq!(q.terms.len(), 3);
-    for input in ["OR dana", "dana OR", "dana OR OR sam"] {
+    for input in ["OR dana", "dana OR OR sam"] {
         let q = SearchQuery::parse(input);
         let terms = format!("{:?}", q.terms);
         assert!(terms.contains("tokens: [\"OR\"]"), "{input}: {terms}");
     }
+    // A last OR is the next term being typed: the results stay.
+    assert_eq!(subjects(&s, "from:dana OR"), [all[0]]);
     // A term dropped for a bad value leaves no dangling OR.
     assert_eq!(
         subjects(&s, "from:dana OR is:purple invoice"),
@@ -396,4 +403,20 @@ fn calendar_days_start_at_their_own_midnight_across_daylight_saving() {
     assert_eq!(found("on:2026-06-30"), 0);
     assert_eq!(found("after:2026-07-01"), 1);
     assert_eq!(found("before:2026-07-01"), 0);
+}
+
+#[test]
+fn a_negated_term_keeps_mail_it_knows_nothing_about() {
+    let s = store();
+    let a = s.ensure_account("work", "me@example.com", None).unwrap();
+    let projects = s
+        .upsert_folder(a, "Old Projects", Some("/"), None, true)
+        .unwrap();
+    let mut m = msg(9, "lee@globex.test", "me@example.com", "Plan", "x", 1);
+    m.message_id = None;
+    s.put_message(projects, &m).unwrap();
+    // A folder without a role, a message without a Message-ID: not Sent, not tracked.
+    assert!(subjects(&s, "-folder:sent").contains(&"Plan".to_string()));
+    assert!(subjects(&s, "-in:inbox -is:tracked -is:replied").contains(&"Plan".to_string()));
+    assert_eq!(subjects(&s, "-folder:inbox -folder:archive"), ["Plan"]);
 }
