@@ -10,10 +10,10 @@
 //!
 //! Terms are ANDed; `-` negates one; `OR` (upper case, as in Gmail) between two terms matches
 //! either, and binds tighter than the AND: `from:dana OR from:lee is:unread` is unread mail from
-//! either. Parentheses are accepted and change nothing. Words match by prefix, phrases exactly. Any input parses:
-//! an unknown `key:value` is searched as text, a bad value (`is:purple`, `before:soon`) is
-//! dropped with a note for the user, an unbalanced quote runs to the end. Only letters and
-//! digits ever reach FTS5, as quoted phrases, so no input is an FTS syntax error.
+//! either. Parentheses are accepted and change nothing. Words match by prefix, phrases exactly.
+//! Any input parses: an unknown `key:value` is searched as text, a bad value (`is:purple`,
+//! `before:soon`) is dropped with a note for the user, an unbalanced quote runs to the end. Only
+//! letters and digits ever reach FTS5, as quoted phrases, so no input is an FTS syntax error.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rusqlite::ToSql;
@@ -235,9 +235,13 @@ impl SearchQuery {
         // A search of only symbols would otherwise list every message as if it matched.
         if q.terms.is_empty() && !nothing.is_empty() {
             q.unsearchable = true;
+            let typed: String = nothing
+                .join(" ")
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
             q.problems.push(format!(
-                "{}: nothing to search for (only letters and digits are searched)",
-                nothing.join(" ")
+                "{typed}: nothing to search for (only letters and digits are searched)"
             ));
         }
         q
