@@ -620,6 +620,13 @@ mod tests {
             refs.join("\r\n ")
         );
         assert!(judge_wire(&dana, &long).is_some());
+        // A bounce from the recipient's own server, the original attached, naming it.
+        let ndr = "From: postmaster@acme.test\r\nIn-Reply-To: <q3@me>\r\n\
+                   Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n";
+        assert!(judge_wire(&dana, ndr).is_none());
+        let dsn = "From: Dana <dana@acme.test>\r\nReferences: <q3@me>\r\n\
+                   Content-Type: multipart/report; report-type=disposition-notification\r\n";
+        assert!(judge_wire(&dana, dsn).is_none());
         assert!(judge_wire(&dana, &format!("{from}In-Reply-To: <other@x>\r\n")).is_none());
     }
 
