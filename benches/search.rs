@@ -118,6 +118,8 @@ fn main() {
         "security before:2026-06 on:2026",
         "zzzz-no-such-word",
         "from:mallory subject:\"security release\" -is:read",
+        "from:dana OR from:sam is:unread",
+        "zzzz OR yyyy OR -folder:inbox",
     ];
     for q in queries {
         let query = ListQuery {

@@ -25,6 +25,8 @@ mod layering;
 mod render;
 #[path = "integration/scheduling.rs"]
 mod scheduling;
+#[path = "integration/search.rs"]
+mod search;
 #[path = "integration/send.rs"]
 mod send;
 #[path = "integration/superdata.rs"]

@@ -356,8 +356,8 @@ pub struct ListArgs {
     pub filter: Option<FilterArg>,
     /// Search: words, "phrases", from: to: cc: subject: body: has:attachment
     /// is:unread|read|flagged|tracked|answered|replied folder: before: after: on: (2024-03-01,
-    /// 2024-03, today, 7d), -term negates (see docs/search.md)
-    #[arg(long)]
+    /// 2024-03, today, 7d), -term negates, a OR b (see docs/search.md)
+    #[arg(long, allow_hyphen_values = true)]
     pub search: Option<String>,
     /// At most this many messages, newest first
     #[arg(long)]

@@ -145,6 +145,17 @@ fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
                 .map(|id| vec![msg_id(id)])
                 .unwrap_or_default(),
         };
+        // An In-Reply-To naming several mails ("<a@x> <b@y>") keeps its first as the parent; the
+        // others are kept as References, where reply detection and the thread look for them.
+        if m.references.is_empty() {
+            if let Some(ids) = msg.in_reply_to().as_text_list().filter(|l| l.len() > 1) {
+                m.references = ids
+                    .iter()
+                    .take(MAX_REFERENCES)
+                    .map(|id| msg_id(id))
+                    .collect();
+            }
+        }
         if let Some(from) = msg.from().and_then(|a| a.first()) {
             let field = |s: &str| cut_at_char_boundary(s, MAX_FIELD_BYTES).to_string();
             m.from_addr = from
@@ -282,6 +293,14 @@ Subject: {}\r\n\r\nbody\r\n",
         assert_eq!(m.references[0], "<r0@x>");
         assert_eq!(m.references.last().map(String::as_str), Some("<r999@x>"));
         assert_eq!(m.subject.len(), MAX_FIELD_BYTES);
+    }
+
+    #[test]
+    fn an_in_reply_to_of_several_ids_keeps_them_all() {
+        let raw = b"Message-ID: <c@x>\r\nIn-Reply-To: <a@x> <b@y>\r\n\r\n";
+        let m = parse_message(1, raw.to_vec(), Flags::default(), None);
+        assert_eq!(m.in_reply_to.as_deref(), Some("<a@x>"));
+        assert_eq!(m.references, ["<a@x>", "<b@y>"]);
     }
 
     #[test]

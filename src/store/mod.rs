@@ -110,6 +110,7 @@ impl Store {
         store
             .conn
             .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        search::register_functions(&store.conn).map_err(open_err)?;
         store.migrate()?;
         Ok(store)
     }
@@ -118,6 +119,7 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        search::register_functions(&conn)?;
         let mut store = Store {
             conn,
             path: PathBuf::from(":memory:"),

@@ -11,6 +11,7 @@ const NOW: i64 = 1_796_644_800;
 const CLOCK: Clock = Clock {
     now: NOW,
     utc_offset_secs: 3600,
+    offset_at: None,
 };
 
 fn msg(uid: u32, from: &str, to: &str, subject: &str, body: &str, age_days: i64) -> NewMessage {
@@ -146,6 +147,11 @@ fn the_language_selects_what_it_says() {
     assert_eq!(subjects(&s, "proposal -is:read"), [all[0]]);
     assert_eq!(subjects(&s, "-\"net 30\" -invoice"), [all[2]]);
     assert_eq!(subjects(&s, "FROM:Sam Terms"), [all[2]]);
+    // Gmail's spellings.
+    assert_eq!(subjects(&s, "older_than:7d"), [all[2]]);
+    assert_eq!(subjects(&s, "NEWER_THAN:7d"), [all[0], all[1]]);
+    assert_eq!(subjects(&s, "label:archive"), [all[2]]);
+    assert_eq!(subjects(&s, "in:Archive OR label:inbox"), all);
 }
 
 #[test]
@@ -181,7 +187,7 @@ fn no_input_makes_sqlite_fail() {
     let s = store();
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
     let alphabet: Vec<char> =
-        "ab zé\"'-:*^(){}[]+.,;/\\\0\n\t%_?!NEARANDORNOTfromtoisbeforeonhas:-7d2024ü😀\u{202e}"
+        "ab zé\"'-:*^(){}[]+.,;/\\\0\n\t%_?!NEARANDORNOTfromtoisbeforeonhas:-7d2024ü😀\u{202e} OR OR "
             .chars()
             .collect();
     let mut inputs: Vec<String> = (0..3000)
@@ -212,11 +218,20 @@ fn no_input_makes_sqlite_fail() {
             "after:-5d",
             "before:2024-02-30",
             "after:100000000y",
+            "OR",
+            "a OR",
+            "OR OR OR",
+            "((a OR (b",
+            "-(a OR b))",
+            "a OR -b OR to:c OR cc:\u{e9}",
+            ")(",
+            "folder:(",
         ]
         .map(String::from),
     );
     inputs.push("\"".repeat(5000));
     inputs.push("from:a ".repeat(5000));
+    inputs.push("to:\u{e9} OR ".repeat(5000));
     for input in &inputs {
         let q = ListQuery {
             search: Some(input.clone()),
@@ -226,4 +241,182 @@ fn no_input_makes_sqlite_fail() {
             panic!("{input:?}: {e}");
         }
     }
+}
+
+#[test]
+fn or_between_terms_matches_either_and_binds_tighter_than_and() {
+    let s = store();
+    let all = ["Proposal for Q3", "Your invoice", "Re: Proposal for Q3"];
+    assert_eq!(subjects(&s, "from:dana OR from:billing"), [all[0], all[1]]);
+    assert_eq!(
+        subjects(&s, "from:dana OR from:billing OR folder:archive"),
+        all
+    );
+    // Gmail's reading: (dana or billing) and read.
+    assert_eq!(subjects(&s, "from:dana OR from:billing is:read"), [all[1]]);
+    assert_eq!(subjects(&s, "is:read from:dana OR from:billing"), [all[1]]);
+    assert_eq!(
+        subjects(&s, "(from:dana OR from:billing) is:read"),
+        [all[1]]
+    );
+    assert_eq!(subjects(&s, "invoice OR \"net 30\""), [all[0], all[1]]);
+    assert_eq!(subjects(&s, "-is:read OR is:flagged"), [all[0], all[2]]);
+    assert_eq!(subjects(&s, "to:ops OR cc:dana"), [all[2]]);
+    assert_eq!(
+        subjects(&s, "on:today OR before:2026-12-01"),
+        [all[0], all[2]]
+    );
+    // Not the operator: lower case, first, last or doubled, it is the word "or".
+    let q = SearchQuery::parse("dana or sam");
+    assert_eq!(q.terms.len(), 3);
+    for input in ["OR dana", "dana OR OR sam"] {
+        let q = SearchQuery::parse(input);
+        let terms = format!("{:?}", q.terms);
+        assert!(terms.contains("tokens: [\"OR\"]"), "{input}: {terms}");
+    }
+    // A last OR is the next term being typed: the results stay.
+    assert_eq!(subjects(&s, "from:dana OR"), [all[0]]);
+    // A term dropped for a bad value leaves no dangling OR.
+    assert_eq!(
+        subjects(&s, "from:dana OR is:purple invoice"),
+        Vec::<String>::new()
+    );
+    // Parentheses that belong to a folder name stay.
+    let q = SearchQuery::parse("folder:Projects(old) (folder:x)");
+    assert_eq!(
+        q.terms.iter().map(|t| &t.condition).collect::<Vec<_>>(),
+        [
+            &Condition::Folder("Projects(old)".into()),
+            &Condition::Folder("x".into())
+        ]
+    );
+}
+
+fn people_store() -> Store {
+    let s = Store::open_in_memory().unwrap();
+    let a = s.ensure_account("work", "me@example.com", None).unwrap();
+    let inbox = s
+        .upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true)
+        .unwrap();
+    s.put_message(
+        inbox,
+        &msg(
+            1,
+            "o.brien@acme.test",
+            "Zoë Núñez <z@x.test>",
+            "Straße e-mail from O'Brien",
+            "Привет мир, 会議 🎉",
+            0,
+        ),
+    )
+    .unwrap();
+    let mut m2 = msg(2, "lee@shop.test", "me@example.com", "Hello", "nothing", 1);
+    m2.cc = "ZOË ÅSTRÖM <zz@y.test>".into();
+    s.put_message(inbox, &m2).unwrap();
+    s
+}
+
+#[test]
+fn to_and_cc_fold_case_and_accents_as_the_index_does() {
+    let s = people_store();
+    assert_eq!(subjects(&s, "to:zoe"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "to:ZOË"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "to:nunez"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "cc:zoë"), ["Hello"]);
+    assert_eq!(subjects(&s, "cc:astrom"), ["Hello"]);
+    assert_eq!(subjects(&s, "-cc:zoe"), ["Straße e-mail from O'Brien"]);
+}
+
+#[test]
+fn words_with_apostrophes_hyphens_and_other_scripts_are_found() {
+    let s = people_store();
+    let first = ["Straße e-mail from O'Brien"];
+    for q in [
+        "o'brien",
+        "O'BRIEN",
+        "e-mail",
+        "\"e-mail from\"",
+        "straße",
+        "STRASSE OR straße",
+        "привет",
+        "ПРИВЕТ",
+        "会議",
+        "from:o.brien@acme.test",
+        "from:acme.test",
+        "subject:\"from o'brien\"",
+    ] {
+        assert_eq!(subjects(&s, q), first, "{q}");
+    }
+    // Only symbols: nothing matches (not everything), and the user is told.
+    for q in ["🎉", "***", "\"(){}^\"", "::"] {
+        let parsed = SearchQuery::parse(q);
+        assert!(parsed.unsearchable, "{q}");
+        assert!(!parsed.problems.is_empty(), "{q}");
+        assert!(subjects(&s, q).is_empty(), "{q}");
+    }
+    // A dash being typed is not a search yet.
+    for q in ["-", "--", "-\"", "(", ""] {
+        assert_eq!(subjects(&s, q).len(), 2, "{q}");
+    }
+}
+
+#[test]
+fn calendar_days_start_at_their_own_midnight_across_daylight_saving() {
+    // Central Europe: UTC+1 now (December), UTC+2 from the last Sunday of March.
+    fn cet(t: chrono::NaiveDateTime) -> Option<i32> {
+        use chrono::Datelike;
+        Some(if (4..=9).contains(&t.month()) {
+            7200
+        } else {
+            3600
+        })
+    }
+    let clock = Clock {
+        offset_at: Some(cet),
+        ..CLOCK
+    };
+    let s = Store::open_in_memory().unwrap();
+    let a = s.ensure_account("work", "me@example.com", None).unwrap();
+    let inbox = s
+        .upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true)
+        .unwrap();
+    // 2026-07-01 00:30 local summer time is 2026-06-30 22:30 UTC.
+    let mut m = msg(1, "dana@acme.test", "me@example.com", "July", "x", 0);
+    m.date = 1_782_858_600;
+    s.put_message(inbox, &m).unwrap();
+    let found = |search: &str| {
+        let q = SearchQuery::parse(search);
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        let cond = q.to_sql(&clock, &mut args);
+        let sql = format!(
+            "SELECT count(*) FROM messages m JOIN folders f ON f.id = m.folder_id
+             JOIN accounts a ON a.id = f.account_id WHERE 1{cond}"
+        );
+        s.conn
+            .query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(found("on:2026-07-01"), 1);
+    assert_eq!(found("on:2026-07"), 1);
+    assert_eq!(found("on:2026-06-30"), 0);
+    assert_eq!(found("after:2026-07-01"), 1);
+    assert_eq!(found("before:2026-07-01"), 0);
+}
+
+#[test]
+fn a_negated_term_keeps_mail_it_knows_nothing_about() {
+    let s = store();
+    let a = s.ensure_account("work", "me@example.com", None).unwrap();
+    let projects = s
+        .upsert_folder(a, "Old Projects", Some("/"), None, true)
+        .unwrap();
+    let mut m = msg(9, "lee@globex.test", "me@example.com", "Plan", "x", 1);
+    m.message_id = None;
+    s.put_message(projects, &m).unwrap();
+    // A folder without a role, a message without a Message-ID: not Sent, not tracked.
+    assert!(subjects(&s, "-folder:sent").contains(&"Plan".to_string()));
+    assert!(subjects(&s, "-in:inbox -is:tracked -is:replied").contains(&"Plan".to_string()));
+    assert_eq!(subjects(&s, "-folder:inbox -folder:archive"), ["Plan"]);
 }

@@ -290,7 +290,7 @@ fn hostile_headers_and_body_render_without_escape_sequences() {
 
 #[test]
 fn help_lists_every_binding() {
-    let mut h = Harness::new(100, 100);
+    let mut h = Harness::new(100, 120);
     h.press(&["?"]);
     let screen = h.screen();
     for a in tidings::app::Action::ALL {
