@@ -189,10 +189,22 @@ fn listing_from_where(
     }
     if let Some(search) = q.search.as_deref() {
         let parsed = super::SearchQuery::parse(search);
+        if q.folder.is_none() && !parsed.names_a_folder() {
+            sql.push_str(ACROSS_FOLDERS_SQL);
+        }
         sql.push_str(&parsed.to_sql(&super::Clock::local(), args));
     }
     sql
 }
+
+/// A search across folders, as Gmail and notmuch do it: Trash and Junk are left out (a
+/// `folder:` term, or searching in one folder, brings them back), and a message an `\All`
+/// folder (Gmail's All Mail) holds beside another copy shows once, as that other copy.
+const ACROSS_FOLDERS_SQL: &str = " AND (f.role IS NULL OR f.role NOT IN ('trash', 'junk'))
+    AND NOT (f.role = 'all' AND m.body_key IS NOT NULL AND EXISTS (
+        SELECT 1 FROM messages s JOIN folders sf ON sf.id = s.folder_id
+        WHERE s.body_key = m.body_key AND s.deleted = 0 AND sf.account_id = f.account_id
+          AND sf.id <> f.id AND (sf.role IS NULL OR sf.role NOT IN ('trash', 'junk', 'all'))))";
 
 fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<Folder> {
     Ok(Folder {
@@ -921,15 +933,25 @@ mod tests {
         assert_eq!((copy.uid, copy.subject.as_str()), (100, "Proposal for Q3"));
         assert!(copy.flagged && !copy.seen);
         assert_eq!(s.raw_message(id).unwrap(), m.raw);
-        // Found in both folders, by its headers and by its body's words.
+        // Found by its headers and by its body's words; across folders once, as its INBOX copy
+        // (All Mail holds every message a second time), and in All Mail when asked there.
         for word in ["propos", "body"] {
-            let hits = s
-                .list_messages(&ListQuery {
-                    search: Some(word.into()),
+            let search = |q: &str, folder: Option<&str>| {
+                s.list_messages(&ListQuery {
+                    search: Some(q.into()),
+                    folder: folder.map(str::to_string),
                     ..Default::default()
                 })
-                .unwrap();
-            assert_eq!(hits.len(), 2, "{word}");
+                .unwrap()
+                .into_iter()
+                .map(|m| m.folder)
+                .collect::<Vec<_>>()
+            };
+            assert_eq!(search(word, None), ["INBOX"], "{word}");
+            assert_eq!(search(word, Some("All Mail")), ["All Mail"], "{word}");
+            let mut both = search(&format!("{word} (folder:inbox OR folder:all)"), None);
+            both.sort();
+            assert_eq!(both, ["All Mail", "INBOX"], "{word}");
         }
         // Twice is once; a key not stored in this account is no copy.
         assert_eq!(s.put_copy(all, 100, "gm:42", &flagged, None).unwrap(), None);
@@ -942,6 +964,49 @@ mod tests {
             s.reader().unwrap().is_none(),
             "no second connection to memory"
         );
+    }
+
+    #[test]
+    fn a_search_across_folders_leaves_out_trash_and_junk_unless_a_folder_is_named() {
+        let s = Store::open_in_memory().unwrap();
+        let a = s.ensure_account("work", "me@example.com", None).unwrap();
+        for (uid, (name, role)) in [
+            ("INBOX", Some("inbox")),
+            ("Trash", Some("trash")),
+            ("Spam", Some("junk")),
+            ("Projects", None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let f = s.upsert_folder(a, name, Some("/"), role, true).unwrap();
+            s.put_message(f, &msg(uid as u32 + 1, "Invoice 12"))
+                .unwrap();
+        }
+        let folders = |q: &str, folder: Option<&str>| {
+            let mut found: Vec<String> = s
+                .list_messages(&ListQuery {
+                    search: Some(q.into()),
+                    folder: folder.map(str::to_string),
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|m| m.folder)
+                .collect();
+            found.sort();
+            found
+        };
+        assert_eq!(folders("invoice", None), ["INBOX", "Projects"]);
+        assert_eq!(folders("invoice folder:trash", None), ["Trash"]);
+        assert_eq!(folders("invoice in:spam", None), ["Spam"]);
+        assert_eq!(
+            folders("invoice -folder:projects", None),
+            ["INBOX", "Spam", "Trash"]
+        );
+        assert_eq!(folders("invoice", Some("Trash")), ["Trash"]);
+        // Listing (no search) is not affected.
+        assert_eq!(s.list_messages(&ListQuery::default()).unwrap().len(), 4);
     }
 
     #[test]

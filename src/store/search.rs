@@ -182,6 +182,19 @@ pub const SYNTAX_HELP: &[(&str, &str)] = &[
 ];
 
 impl SearchQuery {
+    /// Whether a term says which folder (`folder:`, `in:`, `label:`), negated or in an `OR`: then
+    /// the user has chosen where to look, Trash and Junk included.
+    pub fn names_a_folder(&self) -> bool {
+        fn names(t: &Term) -> bool {
+            match &t.condition {
+                Condition::Folder(_) => true,
+                Condition::Either(terms) => terms.iter().any(names),
+                _ => false,
+            }
+        }
+        self.terms.iter().any(names)
+    }
+
     pub fn parse(input: &str) -> SearchQuery {
         let mut q = SearchQuery::default();
         let cut = input
