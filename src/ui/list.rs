@@ -137,7 +137,8 @@ fn line<'a>(
     t: &Theme,
 ) -> Line<'a> {
     let m = &row.msg;
-    let marked = app.list.marked.contains(&m.id);
+    // A collapsed conversation shows selected when any message in it is.
+    let marked = row.ids().any(|id| app.list.marked.contains(&id));
     // A collapsed conversation is unread (flagged) when any message in it is.
     let seen = !row.any_unread();
     let flagged = m.flagged || row.folded.iter().any(|r| r.msg.flagged);

@@ -238,9 +238,15 @@ impl App {
             Action::NextMessage => self.reader_step(1),
             Action::PrevMessage => self.reader_step(-1),
             Action::Select => {
-                if let Some(id) = self.selected_row().map(|r| r.msg.id) {
-                    if !self.list.marked.remove(&id) {
-                        self.list.marked.insert(id);
+                // A collapsed row is its whole conversation: every message in it is selected,
+                // or unselected when all of them were.
+                if let Some(ids) = self.selected_row().map(|r| r.ids().collect::<Vec<_>>()) {
+                    if ids.iter().all(|id| self.list.marked.contains(id)) {
+                        ids.iter().for_each(|id| {
+                            self.list.marked.remove(id);
+                        });
+                    } else {
+                        self.list.marked.extend(ids);
                     }
                     self.step(1);
                 }
@@ -733,20 +739,17 @@ impl App {
     }
 
     /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
-    /// A collapsed conversation counts as all its messages.
+    /// A collapsed conversation under the cursor counts as all its messages.
     pub(super) fn targets(&self) -> Vec<i64> {
         if !self.list.marked.is_empty() {
+            // Exactly the messages selected, inside collapsed conversations too (selecting a
+            // collapsed row selects each of its messages).
             let marked = &self.list.marked;
-            // A selected collapsed row is its whole conversation; a message selected before its
-            // conversation was collapsed is still selected alone.
             return self
                 .list
-                .rows
-                .iter()
-                .flat_map(|r| {
-                    let whole = marked.contains(&r.msg.id);
-                    r.ids().filter(move |id| whole || marked.contains(id))
-                })
+                .all_rows()
+                .map(|r| r.msg.id)
+                .filter(|id| marked.contains(id))
                 .collect();
         }
         if self.focus == Pane::Reader {
