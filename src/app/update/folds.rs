@@ -26,6 +26,7 @@ impl App {
             Folded::Expanded(n) if all => format!("{} expanded", conversations(n)),
             Folded::Collapsed(n) => format!("conversation of {n} collapsed"),
             Folded::Expanded(n) => format!("conversation of {n} expanded"),
+            Folded::Nothing if all => "no conversation here has more than one message".into(),
             Folded::Nothing => "a single message: nothing to collapse".into(),
         });
         Vec::new()
@@ -109,7 +110,25 @@ impl ListState {
         let open = self.rows.iter().any(|r| r.depth > 0);
         self.folds.set_all(open);
         self.refold();
-        let n = self.rows.iter().filter(|r| r.depth == 0).count();
+        // Only conversations of two or more messages fold; a single message is no conversation.
+        let n = self.rows.iter().filter(|r| !r.folded.is_empty()).count();
+        let n = if open {
+            n
+        } else {
+            let mut keys = self.rows.iter().map(thread_key).peekable();
+            let mut n = 0;
+            while let Some(k) = keys.next() {
+                let mut len = 1;
+                while keys.next_if(|next| *next == k).is_some() {
+                    len += 1;
+                }
+                n += usize::from(len > 1);
+            }
+            n
+        };
+        if n == 0 {
+            return Folded::Nothing;
+        }
         if open {
             Folded::Collapsed(n)
         } else {

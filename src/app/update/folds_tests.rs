@@ -231,3 +231,19 @@ fn selecting_a_collapsed_row_selects_its_whole_conversation_and_again_none_of_it
         "{fx:?}"
     );
 }
+
+#[test]
+fn collapse_all_counts_only_conversations_of_two_or_more() {
+    let mut app = threaded();
+    load(&mut app, "1x 2y 3x 4x 5z");
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(app.status.as_deref(), Some("1 conversation collapsed"));
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(app.status.as_deref(), Some("1 conversation expanded"));
+    load(&mut app, "2y 5z");
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(
+        app.status.as_deref(),
+        Some("no conversation here has more than one message")
+    );
+}
