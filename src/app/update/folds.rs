@@ -60,6 +60,21 @@ impl ListState {
             .position(|r| r.msg.id == id || r.folded.iter().any(|f| f.msg.id == id))
     }
 
+    /// After rows left the list or came back (triage, undo, rows hidden while a move is in
+    /// flight): the first message left of each conversation is its head again and the rest are
+    /// its replies, as `threads::arrange` draws them, so no reply hangs under an unrelated row.
+    pub fn rehead(&mut self) {
+        if !self.threads {
+            return;
+        }
+        let mut prev: Option<String> = None;
+        self.for_each_row_mut(|r| {
+            let key = thread_key(r).into_owned();
+            r.depth = u8::from(prev.as_deref() == Some(key.as_str()));
+            prev = Some(key);
+        });
+    }
+
     /// Folds the rows again as [`ListState::folds`] says, keeping the cursor on its conversation.
     pub fn refold(&mut self) {
         let id = self.rows.get(self.cursor).map(|r| r.msg.id);

@@ -247,3 +247,25 @@ fn collapse_all_counts_only_conversations_of_two_or_more() {
         Some("no conversation here has more than one message")
     );
 }
+
+#[test]
+fn when_the_head_of_a_conversation_leaves_its_first_reply_heads_it_and_undo_puts_it_back() {
+    let mut app = threaded();
+    assert_eq!(
+        app.list.rows.iter().map(|r| r.depth).collect::<Vec<_>>(),
+        vec![0, 1, 1, 0]
+    );
+    app.list.marked.insert(1);
+    app.update(Msg::Action(Action::Archive));
+    let rows: Vec<(i64, u8)> = app.list.rows.iter().map(|r| (r.msg.id, r.depth)).collect();
+    assert_eq!(rows, vec![(3, 0), (4, 1), (2, 0)]);
+    app.update(Msg::Action(Action::Undo));
+    let rows: Vec<(i64, u8)> = app.list.rows.iter().map(|r| (r.msg.id, r.depth)).collect();
+    assert_eq!(rows, vec![(1, 0), (3, 1), (4, 1), (2, 0)]);
+    // Collapsing still takes the whole conversation, its new head first.
+    app.list.marked.insert(1);
+    app.update(Msg::Action(Action::Archive));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::CollapseThread));
+    assert_eq!(shown(&app), vec![(3, 1), (2, 0)]);
+}

@@ -712,6 +712,7 @@ impl App {
                     .collect();
                 if !hidden.is_empty() {
                     self.list.rows.retain(|r| !hidden.contains(&r.msg.id));
+                    self.list.rehead();
                 }
                 if self.list.threads {
                     crate::app::collapse::apply(&mut self.list.rows, &self.list.folds);
@@ -889,6 +890,7 @@ impl App {
         }
         self.list.rows = kept;
         self.adjust_unread(unread_of(removed.iter().map(|(_, r)| r), -1));
+        self.list.rehead();
         self.list.marked.clear();
         self.list.cursor = self.list.cursor.min(self.list.rows.len().saturating_sub(1));
         let op = self.new_op();
@@ -978,6 +980,7 @@ impl App {
             let at = i.min(self.list.rows.len());
             self.list.rows.insert(at, r);
         }
+        self.list.rehead();
         if let Some(i) = first {
             self.list.cursor = i.min(self.list.rows.len().saturating_sub(1));
         }
