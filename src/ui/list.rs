@@ -157,22 +157,22 @@ fn line<'a>(
     let pick = if marked { "*" } else { " " };
     let unread = if seen { " " } else { "●" };
     let flag = if flagged { "!" } else { " " };
-    let attach = if m.has_attachments { "+" } else { " " };
+    let shown = Shown::of(row);
+    let attach = if shown.attachment { "+" } else { " " };
     // Tracking marks on tracked mail only: dim dots until an open or a click is recorded;
     // received mail leaves the column blank.
     let (opened, clicked) = if !marks {
         (Span::raw(""), Span::raw(""))
-    } else if !row.marks.tracked {
+    } else if !shown.tracked {
         (Span::styled(" ", base), Span::styled(" ", base))
     } else {
         (
-            // A real reply is the surest sign the mail was read, opens seen or not.
-            if row.marks.opens > 0 || row.marks.replied.is_some() {
+            if shown.opened {
                 Span::styled("o", base.fg(t.opened))
             } else {
                 Span::styled("·", dim)
             },
-            if row.marks.clicks > 0 {
+            if shown.clicked {
                 Span::styled("c", base.fg(t.clicked))
             } else {
                 Span::styled("·", dim)
@@ -302,9 +302,53 @@ fn compact_size(n: u64) -> String {
     format!("{n}B")
 }
 
+/// The per-message marks a row shows: a collapsed conversation shows each one any of its
+/// messages has, as it does unread and flagged.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shown {
+    attachment: bool,
+    tracked: bool,
+    opened: bool,
+    clicked: bool,
+}
+
+impl Shown {
+    fn of(row: &Row) -> Shown {
+        std::iter::once(row)
+            .chain(&row.folded)
+            .fold(Shown::default(), |s, r| Shown {
+                attachment: s.attachment || r.msg.has_attachments,
+                tracked: s.tracked || r.marks.tracked,
+                // A real reply is the surest sign the mail was read, opens seen or not.
+                opened: s.opened
+                    || (r.marks.tracked && (r.marks.opens > 0 || r.marks.replied.is_some())),
+                clicked: s.clicked || (r.marks.tracked && r.marks.clicks > 0),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::compact_size;
+    use super::{compact_size, Shown};
+    use crate::app::view::Row;
+
+    #[test]
+    fn a_collapsed_conversation_shows_the_marks_of_any_of_its_messages() {
+        let mut head = Row::new(crate::app::view::test_summary(1, 1, "Q3"));
+        assert_eq!(Shown::of(&head), Shown::default());
+        let mut reply = Row::new(crate::app::view::test_summary(2, 2, "Re: Q3"));
+        reply.msg.has_attachments = true;
+        reply.marks.tracked = true;
+        reply.marks.clicks = 1;
+        head.folded.push(reply);
+        let want = Shown {
+            attachment: true,
+            tracked: true,
+            opened: false,
+            clicked: true,
+        };
+        assert_eq!(Shown::of(&head), want);
+    }
 
     #[test]
     fn sizes_fit_five_characters_as_mutt_shows_them() {
