@@ -282,6 +282,9 @@ impl App {
             | Action::OutboxUntrack
             | Action::Activity => Vec::new(),
             Action::Search => {
+                if self.list.search.is_none() {
+                    self.list.before_search = self.selected_row().map(|r| r.msg.id);
+                }
                 self.mode = Mode::Search {
                     input: self.list.search.clone().unwrap_or_default(),
                 };
@@ -523,8 +526,7 @@ impl App {
             return Vec::new();
         }
         if self.list.search.is_some() {
-            self.list.search = None;
-            return self.reload(true);
+            return self.leave_search();
         }
         if self.focus == Pane::Folders {
             self.focus = Pane::List;
@@ -538,6 +540,15 @@ impl App {
             return self.quit();
         }
         Vec::new()
+    }
+
+    /// Back to the folder's list, on the message selected before the search (as mutt and aerc
+    /// keep your place).
+    fn leave_search(&mut self) -> Vec<Effect> {
+        self.list.search = None;
+        let fx = self.reload(true);
+        self.list.follow = self.list.before_search.take();
+        fx
     }
 
     fn reader_step(&mut self, delta: i64) -> Vec<Effect> {
@@ -1195,9 +1206,8 @@ impl App {
             Mode::SelectPrompt { input } => self.on_select_prompt(input, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
-                    let had = self.list.search.take().is_some();
-                    if had {
-                        self.reload(true)
+                    if self.list.search.is_some() {
+                        self.leave_search()
                     } else {
                         Vec::new()
                     }
