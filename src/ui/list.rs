@@ -58,7 +58,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
-    app.heights.list = height.max(1);
+    let before = std::mem::replace(&mut app.heights.list, height.max(1));
     if app.list.rows.is_empty() {
         f.render_widget(
             Paragraph::new(empty_text(app))
@@ -68,6 +68,15 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         );
         return;
     }
+    // A taller pane (a resize back from small) shows the rows scrolled away to keep the cursor
+    // in the smaller one, and never leaves space under the last row while rows sit above.
+    if height > before {
+        app.list.offset = app.list.offset.saturating_sub(height - before);
+    }
+    app.list.offset = app
+        .list
+        .offset
+        .min(app.list.rows.len().saturating_sub(height));
     super::text::follow_cursor(&mut app.list.offset, app.list.cursor, height);
     app.list.offset = app.list.offset.min(app.list.rows.len().saturating_sub(1));
     let width = inner.width as usize;
