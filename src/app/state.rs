@@ -32,6 +32,8 @@ pub struct ListState {
     pub folds: super::collapse::Folds,
     /// The applied search, if any (across the account's folders).
     pub search: Option<String>,
+    /// The message selected when the search began: leaving the search returns to it.
+    pub before_search: Option<i64>,
     pub rows: Vec<Row>,
     pub cursor: usize,
     /// First visible row; kept by the list pane so the cursor stays in view.
@@ -170,6 +172,7 @@ impl App {
                 follow: None,
                 folds: Default::default(),
                 search: None,
+                before_search: None,
                 rows: Vec::new(),
                 cursor: 0,
                 offset: 0,

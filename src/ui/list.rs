@@ -58,7 +58,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
-    app.heights.list = height.max(1);
+    let before = std::mem::replace(&mut app.heights.list, height.max(1));
     if app.list.rows.is_empty() {
         f.render_widget(
             Paragraph::new(empty_text(app))
@@ -68,6 +68,15 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
         );
         return;
     }
+    // A taller pane (a resize back from small) shows the rows scrolled away to keep the cursor
+    // in the smaller one, and never leaves space under the last row while rows sit above.
+    if height > before {
+        app.list.offset = app.list.offset.saturating_sub(height - before);
+    }
+    app.list.offset = app
+        .list
+        .offset
+        .min(app.list.rows.len().saturating_sub(height));
     super::text::follow_cursor(&mut app.list.offset, app.list.cursor, height);
     app.list.offset = app.list.offset.min(app.list.rows.len().saturating_sub(1));
     let width = inner.width as usize;
@@ -137,7 +146,8 @@ fn line<'a>(
     t: &Theme,
 ) -> Line<'a> {
     let m = &row.msg;
-    let marked = app.list.marked.contains(&m.id);
+    // A collapsed conversation shows selected when any message in it is.
+    let marked = row.ids().any(|id| app.list.marked.contains(&id));
     // A collapsed conversation is unread (flagged) when any message in it is.
     let seen = !row.any_unread();
     let flagged = m.flagged || row.folded.iter().any(|r| r.msg.flagged);
@@ -156,22 +166,22 @@ fn line<'a>(
     let pick = if marked { "*" } else { " " };
     let unread = if seen { " " } else { "●" };
     let flag = if flagged { "!" } else { " " };
-    let attach = if m.has_attachments { "+" } else { " " };
+    let shown = Shown::of(row);
+    let attach = if shown.attachment { "+" } else { " " };
     // Tracking marks on tracked mail only: dim dots until an open or a click is recorded;
     // received mail leaves the column blank.
     let (opened, clicked) = if !marks {
         (Span::raw(""), Span::raw(""))
-    } else if !row.marks.tracked {
+    } else if !shown.tracked {
         (Span::styled(" ", base), Span::styled(" ", base))
     } else {
         (
-            // A real reply is the surest sign the mail was read, opens seen or not.
-            if row.marks.opens > 0 || row.marks.replied.is_some() {
+            if shown.opened {
                 Span::styled("o", base.fg(t.opened))
             } else {
                 Span::styled("·", dim)
             },
-            if row.marks.clicks > 0 {
+            if shown.clicked {
                 Span::styled("c", base.fg(t.clicked))
             } else {
                 Span::styled("·", dim)
@@ -301,9 +311,53 @@ fn compact_size(n: u64) -> String {
     format!("{n}B")
 }
 
+/// The per-message marks a row shows: a collapsed conversation shows each one any of its
+/// messages has, as it does unread and flagged.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shown {
+    attachment: bool,
+    tracked: bool,
+    opened: bool,
+    clicked: bool,
+}
+
+impl Shown {
+    fn of(row: &Row) -> Shown {
+        std::iter::once(row)
+            .chain(&row.folded)
+            .fold(Shown::default(), |s, r| Shown {
+                attachment: s.attachment || r.msg.has_attachments,
+                tracked: s.tracked || r.marks.tracked,
+                // A real reply is the surest sign the mail was read, opens seen or not.
+                opened: s.opened
+                    || (r.marks.tracked && (r.marks.opens > 0 || r.marks.replied.is_some())),
+                clicked: s.clicked || (r.marks.tracked && r.marks.clicks > 0),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::compact_size;
+    use super::{compact_size, Shown};
+    use crate::app::view::Row;
+
+    #[test]
+    fn a_collapsed_conversation_shows_the_marks_of_any_of_its_messages() {
+        let mut head = Row::new(crate::app::view::test_summary(1, 1, "Q3"));
+        assert_eq!(Shown::of(&head), Shown::default());
+        let mut reply = Row::new(crate::app::view::test_summary(2, 2, "Re: Q3"));
+        reply.msg.has_attachments = true;
+        reply.marks.tracked = true;
+        reply.marks.clicks = 1;
+        head.folded.push(reply);
+        let want = Shown {
+            attachment: true,
+            tracked: true,
+            opened: false,
+            clicked: true,
+        };
+        assert_eq!(Shown::of(&head), want);
+    }
 
     #[test]
     fn sizes_fit_five_characters_as_mutt_shows_them() {

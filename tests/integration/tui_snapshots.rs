@@ -560,3 +560,19 @@ fn sorted_by_size_the_list_shows_each_size_and_wide_lists_always_do() {
     h.resize(160, 14);
     assert!(size_column(&h.screen()), "{}", h.screen());
 }
+
+#[test]
+fn the_list_shows_the_rows_scrolled_away_when_the_terminal_grows_back() {
+    let mut h = Harness::new(120, 35);
+    h.screen();
+    h.resize(24, 5);
+    h.press(&["j", "j"]);
+    h.screen();
+    assert!(h.app.list.offset > 0, "a small pane scrolls to the cursor");
+    h.resize(120, 35);
+    let screen = h.screen();
+    assert_eq!(h.app.list.cursor, 2);
+    assert_eq!(h.app.list.offset, 0, "{screen}");
+    let first = h.inbox_subjects().remove(0);
+    assert!(screen.contains(&first[..first.len().min(20)]), "{screen}");
+}

@@ -26,6 +26,7 @@ impl App {
             Folded::Expanded(n) if all => format!("{} expanded", conversations(n)),
             Folded::Collapsed(n) => format!("conversation of {n} collapsed"),
             Folded::Expanded(n) => format!("conversation of {n} expanded"),
+            Folded::Nothing if all => "no conversation here has more than one message".into(),
             Folded::Nothing => "a single message: nothing to collapse".into(),
         });
         Vec::new()
@@ -57,6 +58,21 @@ impl ListState {
         self.rows
             .iter()
             .position(|r| r.msg.id == id || r.folded.iter().any(|f| f.msg.id == id))
+    }
+
+    /// After rows left the list or came back (triage, undo, rows hidden while a move is in
+    /// flight): the first message left of each conversation is its head again and the rest are
+    /// its replies, as `threads::arrange` draws them, so no reply hangs under an unrelated row.
+    pub fn rehead(&mut self) {
+        if !self.threads {
+            return;
+        }
+        let mut prev: Option<String> = None;
+        self.for_each_row_mut(|r| {
+            let key = thread_key(r).into_owned();
+            r.depth = u8::from(prev.as_deref() == Some(key.as_str()));
+            prev = Some(key);
+        });
     }
 
     /// Folds the rows again as [`ListState::folds`] says, keeping the cursor on its conversation.
@@ -109,7 +125,25 @@ impl ListState {
         let open = self.rows.iter().any(|r| r.depth > 0);
         self.folds.set_all(open);
         self.refold();
-        let n = self.rows.iter().filter(|r| r.depth == 0).count();
+        // Only conversations of two or more messages fold; a single message is no conversation.
+        let n = self.rows.iter().filter(|r| !r.folded.is_empty()).count();
+        let n = if open {
+            n
+        } else {
+            let mut keys = self.rows.iter().map(thread_key).peekable();
+            let mut n = 0;
+            while let Some(k) = keys.next() {
+                let mut len = 1;
+                while keys.next_if(|next| *next == k).is_some() {
+                    len += 1;
+                }
+                n += usize::from(len > 1);
+            }
+            n
+        };
+        if n == 0 {
+            return Folded::Nothing;
+        }
         if open {
             Folded::Collapsed(n)
         } else {

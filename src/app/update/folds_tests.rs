@@ -187,3 +187,85 @@ fn a_mail_opened_from_elsewhere_opens_up_its_collapsed_conversation() {
     assert_eq!(app.list.reveal(2), Some(3));
     assert_eq!(app.list.reveal(99), None);
 }
+
+#[test]
+fn select_matching_finds_messages_inside_collapsed_conversations_and_acts_on_just_those() {
+    let mut app = threaded();
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(shown(&app), vec![(1, 2), (2, 0)]);
+    let generation = app.list.generation;
+    app.update(Msg::Matched {
+        generation,
+        pattern: "subject:q3".into(),
+        select: true,
+        ids: Ok(vec![4]),
+    });
+    assert_eq!(
+        app.status.as_deref(),
+        Some("1 selected (1 inside collapsed conversations)")
+    );
+    let fx = app.update(Msg::Action(Action::Archive));
+    assert!(
+        matches!(fx.first(), Some(Effect::Triage { ids, .. }) if ids == &vec![4]),
+        "{fx:?}"
+    );
+    let ids: Vec<i64> = app.list.all_rows().map(|r| r.msg.id).collect();
+    assert_eq!(ids, vec![1, 3, 2], "the rest of x is still listed");
+}
+
+#[test]
+fn selecting_a_collapsed_row_selects_its_whole_conversation_and_again_none_of_it() {
+    let mut app = threaded();
+    app.update(Msg::Action(Action::CollapseAll));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::Select));
+    assert_eq!(app.list.marked.len(), 3);
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::Select));
+    assert!(app.list.marked.is_empty());
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::Select));
+    let fx = app.update(Msg::Action(Action::Archive));
+    assert!(
+        matches!(fx.first(), Some(Effect::Triage { ids, .. }) if ids.len() == 3),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn collapse_all_counts_only_conversations_of_two_or_more() {
+    let mut app = threaded();
+    load(&mut app, "1x 2y 3x 4x 5z");
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(app.status.as_deref(), Some("1 conversation collapsed"));
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(app.status.as_deref(), Some("1 conversation expanded"));
+    load(&mut app, "2y 5z");
+    app.update(Msg::Action(Action::CollapseAll));
+    assert_eq!(
+        app.status.as_deref(),
+        Some("no conversation here has more than one message")
+    );
+}
+
+#[test]
+fn when_the_head_of_a_conversation_leaves_its_first_reply_heads_it_and_undo_puts_it_back() {
+    let mut app = threaded();
+    assert_eq!(
+        app.list.rows.iter().map(|r| r.depth).collect::<Vec<_>>(),
+        vec![0, 1, 1, 0]
+    );
+    app.list.marked.insert(1);
+    app.update(Msg::Action(Action::Archive));
+    let rows: Vec<(i64, u8)> = app.list.rows.iter().map(|r| (r.msg.id, r.depth)).collect();
+    assert_eq!(rows, vec![(3, 0), (4, 1), (2, 0)]);
+    app.update(Msg::Action(Action::Undo));
+    let rows: Vec<(i64, u8)> = app.list.rows.iter().map(|r| (r.msg.id, r.depth)).collect();
+    assert_eq!(rows, vec![(1, 0), (3, 1), (4, 1), (2, 0)]);
+    // Collapsing still takes the whole conversation, its new head first.
+    app.list.marked.insert(1);
+    app.update(Msg::Action(Action::Archive));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::CollapseThread));
+    assert_eq!(shown(&app), vec![(3, 1), (2, 0)]);
+}

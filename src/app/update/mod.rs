@@ -238,9 +238,15 @@ impl App {
             Action::NextMessage => self.reader_step(1),
             Action::PrevMessage => self.reader_step(-1),
             Action::Select => {
-                if let Some(id) = self.selected_row().map(|r| r.msg.id) {
-                    if !self.list.marked.remove(&id) {
-                        self.list.marked.insert(id);
+                // A collapsed row is its whole conversation: every message in it is selected,
+                // or unselected when all of them were.
+                if let Some(ids) = self.selected_row().map(|r| r.ids().collect::<Vec<_>>()) {
+                    if ids.iter().all(|id| self.list.marked.contains(id)) {
+                        ids.iter().for_each(|id| {
+                            self.list.marked.remove(id);
+                        });
+                    } else {
+                        self.list.marked.extend(ids);
                     }
                     self.step(1);
                 }
@@ -276,6 +282,9 @@ impl App {
             | Action::OutboxUntrack
             | Action::Activity => Vec::new(),
             Action::Search => {
+                if self.list.search.is_none() {
+                    self.list.before_search = self.selected_row().map(|r| r.msg.id);
+                }
                 self.mode = Mode::Search {
                     input: self.list.search.clone().unwrap_or_default(),
                 };
@@ -517,8 +526,7 @@ impl App {
             return Vec::new();
         }
         if self.list.search.is_some() {
-            self.list.search = None;
-            return self.reload(true);
+            return self.leave_search();
         }
         if self.focus == Pane::Folders {
             self.focus = Pane::List;
@@ -532,6 +540,15 @@ impl App {
             return self.quit();
         }
         Vec::new()
+    }
+
+    /// Back to the folder's list, on the message selected before the search (as mutt and aerc
+    /// keep your place).
+    fn leave_search(&mut self) -> Vec<Effect> {
+        self.list.search = None;
+        let fx = self.reload(true);
+        self.list.follow = self.list.before_search.take();
+        fx
     }
 
     fn reader_step(&mut self, delta: i64) -> Vec<Effect> {
@@ -706,6 +723,7 @@ impl App {
                     .collect();
                 if !hidden.is_empty() {
                     self.list.rows.retain(|r| !hidden.contains(&r.msg.id));
+                    self.list.rehead();
                 }
                 if self.list.threads {
                     crate::app::collapse::apply(&mut self.list.rows, &self.list.folds);
@@ -733,20 +751,17 @@ impl App {
     }
 
     /// The messages a triage key acts on: the selection, else the one under the cursor (or open).
-    /// A collapsed conversation counts as all its messages.
+    /// A collapsed conversation under the cursor counts as all its messages.
     pub(super) fn targets(&self) -> Vec<i64> {
         if !self.list.marked.is_empty() {
+            // Exactly the messages selected, inside collapsed conversations too (selecting a
+            // collapsed row selects each of its messages).
             let marked = &self.list.marked;
-            // A selected collapsed row is its whole conversation; a message selected before its
-            // conversation was collapsed is still selected alone.
             return self
                 .list
-                .rows
-                .iter()
-                .flat_map(|r| {
-                    let whole = marked.contains(&r.msg.id);
-                    r.ids().filter(move |id| whole || marked.contains(id))
-                })
+                .all_rows()
+                .map(|r| r.msg.id)
+                .filter(|id| marked.contains(id))
                 .collect();
         }
         if self.focus == Pane::Reader {
@@ -798,7 +813,7 @@ impl App {
             return None;
         }
         let mut before = Vec::new();
-        let mut unread_delta: i64 = 0;
+        let mut flipped = Vec::new();
         let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
         self.list.for_each_row_mut(|r| {
             if !wanted.contains(&r.msg.id) {
@@ -807,7 +822,7 @@ impl App {
             before.push((r.msg.id, r.msg.seen, r.msg.flagged));
             if let Some(s) = seen {
                 if r.msg.seen != s {
-                    unread_delta += if s { -1 } else { 1 };
+                    flipped.push((r.msg.clone(), if s { -1 } else { 1 }));
                 }
                 r.msg.seen = s;
             }
@@ -815,7 +830,7 @@ impl App {
                 r.msg.flagged = f;
             }
         });
-        self.adjust_unread(unread_delta);
+        self.adjust_unread(flipped.iter().map(|(m, d)| (m, *d)).collect());
         let op = self.new_op();
         let u = Undoable {
             op,
@@ -832,18 +847,18 @@ impl App {
         })
     }
 
-    fn adjust_unread(&mut self, delta: i64) {
-        if delta == 0 {
-            return;
+    /// Shifts the unread count of each message's own folder (a search lists several folders)
+    /// by its delta, until the store's counts arrive after the change (`on_op_finished`).
+    fn adjust_unread(&mut self, changes: Vec<(&crate::store::MessageSummary, i64)>) {
+        let mut deltas: std::collections::HashMap<(String, String), i64> = Default::default();
+        for (m, d) in changes {
+            *deltas
+                .entry((m.account.clone(), m.folder.clone()))
+                .or_default() += d;
         }
-        if let Some((a, n)) = self.list.current.clone() {
-            if let Some(f) = self
-                .list
-                .folders
-                .iter_mut()
-                .find(|f| f.account == a && f.name == n)
-            {
-                f.unread = (f.unread as i64 + delta).max(0) as u64;
+        for f in &mut self.list.folders {
+            if let Some(d) = deltas.get(&(f.account.clone(), f.name.clone())) {
+                f.unread = (f.unread as i64 + d).max(0) as u64;
             }
         }
     }
@@ -877,21 +892,16 @@ impl App {
         self.list.unfold_partial(&wanted);
         let mut removed = Vec::new();
         let mut kept = Vec::with_capacity(self.list.rows.len());
-        let mut unread_delta = 0i64;
         for (i, r) in std::mem::take(&mut self.list.rows).into_iter().enumerate() {
             if wanted.contains(&r.msg.id) {
-                let folded = r.folded.iter().map(|f| &f.msg);
-                unread_delta -= std::iter::once(&r.msg)
-                    .chain(folded)
-                    .filter(|m| !m.seen)
-                    .count() as i64;
                 removed.push((i, r));
             } else {
                 kept.push(r);
             }
         }
         self.list.rows = kept;
-        self.adjust_unread(unread_delta);
+        self.adjust_unread(unread_of(removed.iter().map(|(_, r)| r), -1));
+        self.list.rehead();
         self.list.marked.clear();
         self.list.cursor = self.list.cursor.min(self.list.rows.len().saturating_sub(1));
         let op = self.new_op();
@@ -950,19 +960,19 @@ impl App {
     }
 
     fn apply_flag_revert(&mut self, before: &[(i64, bool, bool)]) {
-        let mut unread_delta = 0i64;
+        let mut flipped = Vec::new();
         let before: std::collections::HashMap<i64, (bool, bool)> =
             before.iter().map(|&(id, s, f)| (id, (s, f))).collect();
         self.list.for_each_row_mut(|r| {
             if let Some(&(seen, flagged)) = before.get(&r.msg.id) {
                 if r.msg.seen != seen {
-                    unread_delta += if seen { -1 } else { 1 };
+                    flipped.push((r.msg.clone(), if seen { -1 } else { 1 }));
                 }
                 r.msg.seen = seen;
                 r.msg.flagged = flagged;
             }
         });
-        self.adjust_unread(unread_delta);
+        self.adjust_unread(flipped.iter().map(|(m, d)| (m, *d)).collect());
     }
 
     fn restore_rows(&mut self, account: &str, folder: &str, rows: Vec<(usize, Row)>) {
@@ -974,43 +984,44 @@ impl App {
         if !here {
             return;
         }
-        let mut unread_delta = 0i64;
         let first = rows.first().map(|(i, _)| *i);
+        let back: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
+        self.adjust_unread(unread_of(back.iter(), 1));
         for (i, r) in rows {
-            let folded = r.folded.iter().map(|f| &f.msg);
-            unread_delta += std::iter::once(&r.msg)
-                .chain(folded)
-                .filter(|m| !m.seen)
-                .count() as i64;
             let at = i.min(self.list.rows.len());
             self.list.rows.insert(at, r);
         }
-        self.adjust_unread(unread_delta);
+        self.list.rehead();
         if let Some(i) = first {
             self.list.cursor = i.min(self.list.rows.len().saturating_sub(1));
         }
     }
 
+    /// Every change, undo and rollback ends with the folder counts read from the store: only it
+    /// knows what a move added to Archive or Junk, or an undo gave back to a folder not shown.
     fn on_op_finished(&mut self, op: u64, result: Result<(), String>) -> Vec<Effect> {
+        let mut fx = vec![Effect::LoadFolders];
         let Some(u) = self.triage.inflight.remove(&op) else {
-            // An undo that did not take: show the store's truth again.
             if let Err(e) = result {
+                // An undo that did not take: show the store's truth again.
                 self.last_error = Some(format!("undo failed: {e}"));
-                let mut fx = vec![Effect::LoadFolders];
                 fx.extend(self.reload(false));
-                return fx;
+            } else if !self.list.loading && self.list.current.is_some() {
+                // An undo of a change made in another folder (or search) brings mail back to, or
+                // takes it from, the list shown: it is read again.
+                fx.extend(self.reload(false));
             }
-            return Vec::new();
+            return fx;
         };
         let Err(reason) = result else {
-            return Vec::new();
+            return fx;
         };
         // The change did not take: put it back where the user can see it, and say why.
         self.triage.undo.retain(|x| x.op != op);
         self.revert_locally(u.revert);
         self.status = None;
         self.last_error = Some(format!("{} failed, rolled back: {reason}", u.label));
-        Vec::new()
+        fx
     }
 
     fn open_move_picker(&mut self) -> Vec<Effect> {
@@ -1195,9 +1206,8 @@ impl App {
             Mode::SelectPrompt { input } => self.on_select_prompt(input, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
-                    let had = self.list.search.take().is_some();
-                    if had {
-                        self.reload(true)
+                    if self.list.search.is_some() {
+                        self.leave_search()
                     } else {
                         Vec::new()
                     }
@@ -1375,6 +1385,18 @@ impl App {
             }
         }
     }
+}
+
+/// Each unread message of `rows` (those folded into them too) with `sign`, for `adjust_unread`.
+fn unread_of<'r>(
+    rows: impl Iterator<Item = &'r Row>,
+    sign: i64,
+) -> Vec<(&'r crate::store::MessageSummary, i64)> {
+    rows.flat_map(|r| std::iter::once(r).chain(&r.folded))
+        .map(|r| &r.msg)
+        .filter(|m| !m.seen)
+        .map(|m| (m, sign))
+        .collect()
 }
 
 fn clamp_add(i: usize, delta: i64, len: usize) -> usize {

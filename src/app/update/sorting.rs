@@ -147,11 +147,11 @@ impl App {
                 return;
             }
         };
-        // Only rows of this list: a search list shows a part of what the pattern matches.
+        // Only rows of this list (a search list shows a part of what the pattern matches), the
+        // messages inside collapsed conversations too: those, not their whole conversation.
         let matched: Vec<i64> = self
             .list
-            .rows
-            .iter()
+            .all_rows()
             .map(|r| r.msg.id)
             .filter(|id| ids.contains(id))
             .collect();
@@ -160,14 +160,25 @@ impl App {
             self.status = Some("no message matched".into());
             return;
         }
+        let inside = self
+            .list
+            .rows
+            .iter()
+            .flat_map(|r| &r.folded)
+            .filter(|r| ids.contains(&r.msg.id))
+            .count();
+        let within = match inside {
+            0 => String::new(),
+            k => format!(" ({k} inside collapsed conversations)"),
+        };
         if select {
             self.list.marked.extend(matched);
-            self.status = Some(format!("{} selected", n));
+            self.status = Some(format!("{n} selected{within}"));
         } else {
             for id in &matched {
                 self.list.marked.remove(id);
             }
-            self.status = Some(unselected_label(n));
+            self.status = Some(format!("{}{within}", unselected_label(n)));
         }
     }
 }

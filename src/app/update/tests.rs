@@ -412,3 +412,37 @@ fn mark_all_read_marks_every_unread_row_in_one_undoable_step() {
     let seen: Vec<bool> = app.list.rows.iter().map(|r| r.msg.seen).collect();
     assert_eq!(seen, [false, true, false], "undo puts back what was unread");
 }
+
+#[test]
+fn leaving_a_search_returns_to_the_message_selected_before_it() {
+    for leave in [InputKey::Esc, InputKey::Enter] {
+        let mut app = app_with_rows(6);
+        app.list.cursor = 4;
+        app.update(Msg::Action(Action::Search));
+        app.update(Msg::Input(InputKey::Char('m')));
+        // The search's results, the cursor on top of them.
+        let generation = app.list.generation;
+        app.update(Msg::MessagesLoaded {
+            generation,
+            rows: Ok(vec![Row::new(summary(6, "m6")), Row::new(summary(1, "m1"))]),
+            complete: true,
+        });
+        app.update(Msg::Input(leave));
+        if leave == InputKey::Enter {
+            // Kept the search, then Esc leaves it from the list.
+            app.update(Msg::Action(Action::Back));
+        }
+        assert!(app.list.search.is_none());
+        let generation = app.list.generation;
+        app.update(Msg::MessagesLoaded {
+            generation,
+            rows: Ok((1..=6)
+                .rev()
+                .map(|id| Row::new(summary(id, &format!("m{id}"))))
+                .collect()),
+            complete: true,
+        });
+        let id = app.list.rows[app.list.cursor].msg.id;
+        assert_eq!(id, 5, "back on the message selected before the search");
+    }
+}

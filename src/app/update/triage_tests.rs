@@ -93,3 +93,98 @@ fn deleting_a_collapsed_thread_in_trash_counts_all_of_it() {
     app.update(Msg::Action(Action::Delete));
     assert!(matches!(app.mode, Mode::ConfirmDelete { in_trash: 3, .. }));
 }
+
+/// A search over INBOX and Archive listing an unread message of each, as `/is:unread` does.
+fn search_with_unread_in_two_folders() -> App {
+    let mut app = trash_with_rows(0);
+    app.list.folders.push(FolderEntry {
+        account: "w".into(),
+        name: "Archive".into(),
+        role: Some("archive".into()),
+        total: 0,
+        unread: 0,
+    });
+    for f in &mut app.list.folders {
+        f.unread = 5;
+    }
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    app.list.search = Some("is:unread".into());
+    let generation = app.list.generation;
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok([(1, "INBOX"), (2, "Archive")]
+            .iter()
+            .map(|&(id, folder)| {
+                let mut m = crate::app::view::test_summary(id, id, "new");
+                m.folder = folder.into();
+                m.seen = false;
+                Row::new(m)
+            })
+            .collect()),
+        complete: true,
+    });
+    app
+}
+
+fn unread(app: &App, folder: &str) -> u64 {
+    let f = app.list.folders.iter().find(|f| f.name == folder);
+    f.map_or(0, |f| f.unread)
+}
+
+#[test]
+fn a_change_counts_each_message_in_its_own_folder_and_ends_with_the_stores_counts() {
+    let mut app = search_with_unread_in_two_folders();
+    app.list.marked.extend([1, 2]);
+    let fx = app.update(Msg::Action(Action::ToggleRead));
+    let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!((unread(&app, "INBOX"), unread(&app, "Archive")), (4, 4));
+    let fx = app.update(Msg::OpFinished { op, result: Ok(()) });
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadFolders)),
+        "{fx:?}"
+    );
+    // A failed change: rolled back, and the counts read again too.
+    app.list.cursor = 0;
+    let fx = app.update(Msg::Action(Action::Archive));
+    let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    let fx = app.update(Msg::OpFinished {
+        op,
+        result: Err("NO".into()),
+    });
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadFolders)),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn an_undo_from_another_folder_reads_the_counts_and_the_list_again() {
+    let mut app = search_with_unread_in_two_folders();
+    app.list.search = None;
+    let fx = app.update(Msg::Action(Action::Archive));
+    let Some(Effect::Triage { op, .. }) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(unread(&app, "INBOX"), 4);
+    app.update(Msg::OpFinished { op, result: Ok(()) });
+    // Over to Archive, where the undo cannot put the rows back itself.
+    app.list.current = Some(("w".into(), "Archive".into()));
+    app.list.loading = false;
+    let fx = app.update(Msg::Action(Action::Undo));
+    let Some(Effect::Undo { op, .. }) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    let fx = app.update(Msg::OpFinished { op, result: Ok(()) });
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadFolders)),
+        "{fx:?}"
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadMessages { .. })),
+        "{fx:?}"
+    );
+}
