@@ -4,7 +4,7 @@
 
 use super::keymap::Keymap;
 use super::theme::Theme;
-use crate::app::compose::{ComposeMsg, Composer, Field, Prompt};
+use crate::app::compose::{ComposeMsg, Composer, Field, Prompt, SendCheck};
 use crate::app::{Action, ComposeKind, InputKey, Msg};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -313,6 +313,14 @@ pub fn draw(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
+            ),
+            Prompt::SendAnyway(check) => (
+                " Send anyway? ",
+                match check {
+                    SendCheck::NoSubject => "Send without a subject? y send · n back to writing",
+                    _ => "Send with no text and no attachment? y send · n back to writing",
+                }
+                .to_string(),
             ),
             Prompt::Templates(pick) => {
                 draw_template_picker(f, inner, pick, t);
