@@ -45,6 +45,8 @@ mod tui_activity;
 mod tui_cmdline;
 #[path = "integration/tui_contacts.rs"]
 mod tui_contacts;
+#[path = "integration/tui_habits.rs"]
+mod tui_habits;
 #[path = "integration/tui_qa.rs"]
 mod tui_qa;
 #[path = "integration/tui_snapshots.rs"]

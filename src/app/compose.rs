@@ -62,6 +62,18 @@ pub enum Prompt {
     Templates(TemplatePick),
     /// Sending with these placeholders unfilled: send anyway or go back.
     Unfilled(Vec<String>),
+    /// Sending with no subject, or no text and no attachment: send anyway or go back (mutt's
+    /// "No subject, abort?").
+    SendAnyway(SendCheck),
+}
+
+/// What is checked before sending, in the order asked; a "send anyway" answer skips the checks
+/// up to and including the one answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SendCheck {
+    Unfilled,
+    NoSubject,
+    NoBody,
 }
 
 /// The composer's template picker: each template filled for the first recipient.
@@ -289,6 +301,24 @@ impl Composer {
             return Vec::new();
         }
         crate::app::templates::unfilled(&format!("{}\n{}", self.draft.subject, self.draft.body))
+    }
+
+    /// The first check after `passed` this mail fails, and what the question is.
+    pub(super) fn failed_check(&self, passed: Option<SendCheck>) -> Option<Prompt> {
+        let after = |check| passed < Some(check);
+        let unfilled = self.unfilled();
+        if after(SendCheck::Unfilled) && !unfilled.is_empty() {
+            return Some(Prompt::Unfilled(unfilled));
+        }
+        if after(SendCheck::NoSubject) && self.draft.subject.trim().is_empty() {
+            return Some(Prompt::SendAnyway(SendCheck::NoSubject));
+        }
+        // A signature alone is no text: it is there before anything is written.
+        let text = self.draft.body.split("\n-- \n").next().unwrap_or_default();
+        if after(SendCheck::NoBody) && text.trim().is_empty() && self.draft.attachments.is_empty() {
+            return Some(Prompt::SendAnyway(SendCheck::NoBody));
+        }
+        None
     }
 
     /// Whether leaving now would lose anything typed since the composer opened.

@@ -70,6 +70,9 @@ pub struct TriageState {
 pub struct PaneHeights {
     pub list: usize,
     pub reader: usize,
+    /// The message drawn in the reader and the last scroll position that shows more of it: at
+    /// that position Space goes on to the next message, as in mutt.
+    pub reader_end: Option<(i64, u16)>,
 }
 
 pub struct App {
@@ -194,6 +197,7 @@ impl App {
             heights: PaneHeights {
                 list: 20,
                 reader: 20,
+                reader_end: None,
             },
             utc_offset_secs: 0,
             now: 0,

@@ -199,6 +199,9 @@ pub struct FlushResult {
     pub message_id: String,
     /// What people call the mail (its Subject, sanitized), for status lines.
     pub subject: String,
+    /// Who it is for, as people read it ("Sam Rivera and 2 others"), sanitized; empty when the
+    /// draft can't be read.
+    pub to: String,
     pub outcome: Outcome,
     pub filing_error: Option<String>,
 }
@@ -208,6 +211,28 @@ fn subject_of(entry: &OutboxRow) -> String {
     serde_json::from_str::<Draft>(&entry.draft_json)
         .map(|d| crate::sanitize::sanitize_line(&d.subject))
         .unwrap_or_default()
+}
+
+/// The recipients of an outbox entry's draft by name (address when unnamed), terminal-safe:
+/// the first one, and how many more.
+fn recipients_of(draft_json: &str) -> String {
+    let Ok(d) = serde_json::from_str::<Draft>(draft_json) else {
+        return String::new();
+    };
+    let mut all = d.to.iter().chain(&d.cc).chain(&d.bcc);
+    let Some(first) = all.next() else {
+        return String::new();
+    };
+    let name = match first.name.as_deref().map(str::trim) {
+        Some(n) if !n.is_empty() => n,
+        _ => first.email.as_str(),
+    };
+    let name = crate::sanitize::sanitize_line(name);
+    match all.count() {
+        0 => name,
+        1 => format!("{name} and 1 other"),
+        n => format!("{name} and {n} others"),
+    }
 }
 
 /// Which mails a flush tries.
@@ -355,6 +380,7 @@ impl Outbox {
                 id: entry.id,
                 message_id: entry.message_id.clone(),
                 subject: subject_of(&entry),
+                to: recipients_of(&entry.draft_json),
                 outcome,
                 filing_error,
             });
@@ -393,6 +419,7 @@ impl Outbox {
                 id: entry.id,
                 message_id: entry.message_id.clone(),
                 subject: subject_of(&entry),
+                to: recipients_of(&entry.draft_json),
                 outcome,
                 filing_error: None,
             });
@@ -938,5 +965,29 @@ mod tests {
         assert_eq!(d, vec![10, 20, 40, 60, 60]);
         assert_eq!(b.delay(0).as_secs(), 10);
         assert_eq!(b.delay(u32::MAX).as_secs(), 60);
+    }
+}
+
+#[cfg(test)]
+mod recipient_tests {
+    use super::recipients_of;
+    use crate::mail::compose::{Draft, Mailbox, Sender};
+
+    #[test]
+    fn recipients_read_by_name_then_address_with_a_count_of_the_rest() {
+        let sender = Sender {
+            account: "w".into(),
+            from: Mailbox::new(None, "me@x.test"),
+            signature: None,
+        };
+        let mut d = Draft::new(&sender);
+        d.to = vec![Mailbox::new(Some("Sam Rivera\u{1b}[2J"), "sam@globex.test")];
+        let json = |d: &Draft| serde_json::to_string(d).unwrap();
+        assert_eq!(recipients_of(&json(&d)), "Sam Rivera[2J");
+        d.to = vec![Mailbox::new(None, "sam@globex.test")];
+        d.cc = vec![Mailbox::new(Some("Dana"), "dana@acme.test")];
+        d.bcc = vec![Mailbox::new(None, "boss@acme.test")];
+        assert_eq!(recipients_of(&json(&d)), "sam@globex.test and 2 others");
+        assert_eq!(recipients_of("not json"), "");
     }
 }

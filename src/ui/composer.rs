@@ -4,7 +4,7 @@
 
 use super::keymap::Keymap;
 use super::theme::Theme;
-use crate::app::compose::{ComposeMsg, Composer, Field, Prompt};
+use crate::app::compose::{ComposeMsg, Composer, Field, Prompt, SendCheck};
 use crate::app::{Action, ComposeKind, InputKey, Msg};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,7 +12,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{CursorMove, TextArea};
 
 /// The body editor, rebuilt from the app's draft whenever the app replaces the body.
 #[derive(Default)]
@@ -20,6 +20,8 @@ pub struct BodyEditor {
     rev: u64,
     message_id: String,
     area: TextArea<'static>,
+    /// The body's size when last drawn: a resize starts the view over from the top left.
+    size: (u16, u16),
 }
 
 impl BodyEditor {
@@ -30,6 +32,27 @@ impl BodyEditor {
             self.rev = c.body_rev;
             self.message_id = c.draft.message_id.clone();
         }
+    }
+
+    /// After a resize, scrolls the view back to the top left (the cursor kept where it is), so a
+    /// narrow moment does not leave the body scrolled sideways at full width: drawing scrolls
+    /// only as far as the cursor needs.
+    fn fit(&mut self, body: Rect) {
+        let size = (body.width, body.height);
+        if self.size == size {
+            return;
+        }
+        self.size = size;
+        let (rows, cols) = self.area.scroll_offset();
+        if (rows, cols) == (0, 0) {
+            return;
+        }
+        let cursor = self.area.cursor();
+        let back = |n: u16| -(i16::try_from(n).unwrap_or(i16::MAX));
+        self.area.scroll((back(rows), back(cols)));
+        let at = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        self.area
+            .move_cursor(CursorMove::Jump(at(cursor.0), at(cursor.1)));
     }
 
     /// Inserts pasted `text` at the cursor as one edit (one undo step) and reports the body.
@@ -142,13 +165,20 @@ pub fn draw(
         .title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
+    // The body keeps its title row and one line of text whatever the height: the hint line gives
+    // way first, then the tracking line, then header rows (those up to the focused one stay).
+    let spare = inner.height.saturating_sub(BODY_MIN_ROWS);
+    let head_rows = spare.min(HEADER_ROWS);
+    let tracking_rows = (spare - head_rows).min(1);
+    let hint_rows = (spare - head_rows - tracking_rows).min(1);
     let [head, tracking, hints, body] = Layout::vertical([
-        Constraint::Length(6),
-        Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(head_rows),
+        Constraint::Length(tracking_rows),
+        Constraint::Length(hint_rows),
         Constraint::Min(1),
     ])
     .areas(inner);
+    editor.fit(body);
 
     let attachments = if c.draft.attachments.is_empty() {
         "(none)".to_string()
@@ -183,8 +213,14 @@ pub fn draw(
         ),
         (attach_label, None, attachments),
     ];
+    let focus_row = rows
+        .iter()
+        .position(|(_, field, _)| *field == Some(c.focus) && c.focus != Field::Body)
+        .unwrap_or(0) as u16;
+    let first_row = (focus_row + 1).saturating_sub(head_rows);
     let lines: Vec<Line> = rows
         .into_iter()
+        .skip(first_row.into())
         .map(|(label, field, value)| {
             let focused = field.is_some_and(|f| c.focus == f);
             let label_style = if focused {
@@ -224,14 +260,7 @@ pub fn draw(
     let tracking_line = Line::from(tracking_spans);
     f.render_widget(Paragraph::new(tracking_line), tracking);
 
-    let hint = format!(
-        "{} send · {} save draft · {} $EDITOR · {} attach · {} unattach · Tab next field · Esc leave",
-        keys_for(keymap, Action::Send),
-        keys_for(keymap, Action::SaveDraft),
-        keys_for(keymap, Action::EditExternal),
-        keys_for(keymap, Action::Attach),
-        keys_for(keymap, Action::RemoveAttachment),
-    );
+    let hint = hint_line(keymap, hints.width);
     f.render_widget(
         Paragraph::new(Line::styled(hint, Style::default().fg(t.dim))),
         hints,
@@ -258,10 +287,11 @@ pub fn draw(
 
     if !c.suggestions.is_empty() {
         let row = match c.focus {
-            Field::To => 1,
+            Field::To => 1u16,
             Field::Cc => 2,
             _ => 3,
-        };
+        }
+        .saturating_sub(first_row);
         let width = c.suggestions.iter().map(|s| s.len()).max().unwrap_or(10) as u16 + 4;
         let pop = Rect {
             x: head.x + 10,
@@ -314,6 +344,14 @@ pub fn draw(
                         .join(", ")
                 ),
             ),
+            Prompt::SendAnyway(check) => (
+                " Send anyway? ",
+                match check {
+                    SendCheck::NoSubject => "Send without a subject? y send · n back to writing",
+                    _ => "Send with no text and no attachment? y send · n back to writing",
+                }
+                .to_string(),
+            ),
             Prompt::Templates(pick) => {
                 draw_template_picker(f, inner, pick, t);
                 return;
@@ -336,6 +374,40 @@ pub fn draw(
             ),
             pop,
         );
+    }
+}
+
+/// Header rows: From, To, Cc, Bcc, Subject, Attach.
+const HEADER_ROWS: u16 = 6;
+/// The body's title row and one line of text.
+const BODY_MIN_ROWS: u16 = 2;
+
+/// The composer's keys in one line of at most `width` columns: at narrow widths the least needed
+/// give way, and sending and leaving stay longest.
+fn hint_line(keymap: &Keymap, width: u16) -> String {
+    let key = |a| keys_for(keymap, a);
+    // (text, rank): the highest rank gives way first.
+    let parts = [
+        (format!("{} send", key(Action::Send)), 0),
+        (format!("{} save draft", key(Action::SaveDraft)), 3),
+        (format!("{} $EDITOR", key(Action::EditExternal)), 4),
+        (format!("{} attach", key(Action::Attach)), 2),
+        (format!("{} unattach", key(Action::RemoveAttachment)), 5),
+        ("Tab next field".to_string(), 1),
+        ("Esc leave".to_string(), 0),
+    ];
+    let mut keep_below = 6;
+    loop {
+        let line = parts
+            .iter()
+            .filter(|(_, rank)| *rank < keep_below)
+            .map(|(text, _)| text.as_str())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        if line.chars().count() <= usize::from(width) || keep_below <= 1 {
+            return line;
+        }
+        keep_below -= 1;
     }
 }
 

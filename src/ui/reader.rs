@@ -104,6 +104,7 @@ pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
     app.heights.reader = h.max(1);
     let max_scroll = wrapped.saturating_sub(h).min(u16::MAX as usize) as u16;
     reader.scroll = reader.scroll.min(max_scroll);
+    app.heights.reader_end = Some((reader.id, max_scroll));
     let subject = content
         .headers
         .iter()

@@ -281,7 +281,10 @@ fn composer_send_commits_to_the_outbox_and_invalid_recipients_stay_in_the_compos
     h.type_text("sam@globex.test");
     h.press(&["Tab", "Tab", "Tab"]);
     h.type_text("Numbers");
+    // No text and no attachment: it asks, and the answer key goes nowhere else.
     h.press(&["C-s"]);
+    assert!(h.screen().contains("Send with no text"), "{}", h.screen());
+    h.press(&["y"]);
     assert!(h.app.compose.is_none());
     let n: i64 = h
         .store
@@ -352,7 +355,7 @@ fn outbox_view_lists_waiting_mail_with_attempts() {
     h.type_text("sam@globex.test");
     h.press(&["Tab", "Tab", "Tab"]);
     h.type_text("Waiting mail");
-    h.press(&["C-s"]);
+    h.press(&["C-s", "y"]);
     h.press(&["w"]);
     let v = h.app.outbox.as_ref().expect("outbox view open");
     assert_eq!(v.lines.len(), 1);
@@ -388,7 +391,7 @@ fn composer_tracking_toggles_reach_the_outbox_and_become_the_next_default() {
         screen.contains("opens on") && screen.contains("links off"),
         "{screen}"
     );
-    h.press(&["C-s"]);
+    h.press(&["C-s", "y"]);
     assert!(h.app.compose.is_none());
     let tracking: Option<String> = h
         .store

@@ -149,10 +149,13 @@ pub(super) fn outbox_msg(ev: OutboxEvent) -> Msg {
             let parts: Vec<String> = results
                 .iter()
                 .map(|r| {
-                    let mail = if r.subject.is_empty() {
-                        r.message_id.clone()
-                    } else {
-                        format!("{:?}", r.subject)
+                    // Named by its subject and who it is for; the Message-ID only when
+                    // there is neither.
+                    let mail = match (r.subject.is_empty(), r.to.is_empty()) {
+                        (false, false) => format!("{:?} to {}", r.subject, r.to),
+                        (false, true) => format!("{:?}", r.subject),
+                        (true, false) => format!("to {}", r.to),
+                        (true, true) => r.message_id.clone(),
                     };
                     match &r.outcome {
                         Outcome::Sent => format!("sent {mail}"),
@@ -180,4 +183,36 @@ pub(super) fn local_sent_folders(config: &Config) -> Vec<(String, String)> {
             (name.clone(), sent.unwrap_or_else(|| "Sent".into()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outbox_msg;
+    use crate::app::msg::Msg;
+    use crate::mail::outbox::{FlushResult, OutboxEvent, Outcome};
+
+    fn sent(subject: &str, to: &str) -> String {
+        let r = FlushResult {
+            id: 1,
+            message_id: "<a1@x.test>".into(),
+            subject: subject.into(),
+            to: to.into(),
+            outcome: Outcome::Sent,
+            filing_error: None,
+        };
+        match outbox_msg(OutboxEvent::Flushed(vec![r])) {
+            Msg::Notice(n) => n,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sent_mail_is_named_by_subject_and_recipient_never_by_message_id() {
+        assert_eq!(
+            sent("Numbers", "Sam Rivera"),
+            "sent \"Numbers\" to Sam Rivera"
+        );
+        assert_eq!(sent("", "Sam Rivera"), "sent to Sam Rivera");
+        assert_eq!(sent("", ""), "sent <a1@x.test>");
+    }
 }

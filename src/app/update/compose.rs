@@ -191,7 +191,7 @@ impl App {
                 c.cycle_focus(-1);
                 Vec::new()
             }
-            Action::Send => self.send_composed(false),
+            Action::Send => self.send_composed(None),
             Action::SendLater | Action::InsertTemplate => self.compose_schedule_action(a),
             Action::EditExternal => vec![Effect::Compose(ComposeEffect::ExternalEditor {
                 body: c.draft.body.clone(),
@@ -264,7 +264,12 @@ impl App {
             return Vec::new();
         };
         match c.prompt.take() {
-            Some(p @ (Prompt::SendAt(_) | Prompt::Templates(_) | Prompt::Unfilled(_))) => {
+            Some(
+                p @ (Prompt::SendAt(_)
+                | Prompt::Templates(_)
+                | Prompt::Unfilled(_)
+                | Prompt::SendAnyway(_)),
+            ) => {
                 return self.schedule_prompt_input(p, key);
             }
             Some(Prompt::Leave) => {

@@ -125,3 +125,60 @@ fn a_key_answering_the_leave_prompt_never_reaches_the_list() {
     assert_eq!(app.list.rows.len(), 2, "nothing left the list");
     assert!(app.triage.undo.is_empty());
 }
+
+fn prompt(app: &App) -> Option<Prompt> {
+    app.compose.as_ref().and_then(|c| c.prompt.clone())
+}
+
+fn queued(fx: &[Effect]) -> bool {
+    matches!(fx, [Effect::Compose(ComposeEffect::QueueDraft { .. })])
+}
+
+#[test]
+fn sending_without_a_subject_or_text_asks_first_and_the_answer_is_not_typed() {
+    use crate::app::compose::SendCheck;
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "sam@globex.test");
+    assert!(app.update(Msg::Action(Action::Send)).is_empty());
+    assert_eq!(prompt(&app), Some(Prompt::SendAnyway(SendCheck::NoSubject)));
+    // Other keys leave the question open; none of them is typed anywhere.
+    app.update(Msg::Input(InputKey::Char('x')));
+    assert_eq!(prompt(&app), Some(Prompt::SendAnyway(SendCheck::NoSubject)));
+    // n: back to writing, in the Subject field.
+    assert!(app.update(Msg::Input(InputKey::Char('n'))).is_empty());
+    let c = app.compose.as_ref().unwrap();
+    assert_eq!((c.prompt.clone(), c.focus), (None, Field::Subject));
+    assert_eq!(c.to, "sam@globex.test");
+    assert_eq!(c.draft.subject, "");
+    // y to the subject question, then the empty body is asked about.
+    app.update(Msg::Action(Action::Send));
+    assert!(app.update(Msg::Input(InputKey::Char('y'))).is_empty());
+    assert_eq!(prompt(&app), Some(Prompt::SendAnyway(SendCheck::NoBody)));
+    assert!(queued(&app.update(Msg::Input(InputKey::Char('y')))));
+    let c = app.compose.as_ref().unwrap();
+    assert_eq!((c.draft.subject.as_str(), c.draft.body.as_str()), ("", ""));
+}
+
+#[test]
+fn a_mail_with_a_subject_and_text_or_an_attachment_goes_without_asking() {
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "sam@globex.test");
+    app.compose.as_mut().unwrap().draft.subject = "Numbers".into();
+    // A signature alone is no text.
+    app.compose.as_mut().unwrap().draft.body = "\n-- \nMe\n".into();
+    app.update(Msg::Action(Action::Send));
+    assert!(matches!(prompt(&app), Some(Prompt::SendAnyway(_))));
+    app.update(Msg::Input(InputKey::Esc));
+    assert_eq!(app.compose.as_ref().unwrap().focus, Field::Body);
+    app.compose
+        .as_mut()
+        .unwrap()
+        .draft
+        .attachments
+        .push(crate::mail::compose::Attachment {
+            filename: "q3.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: vec![1, 2, 3],
+        });
+    assert!(queued(&app.update(Msg::Action(Action::Send))));
+}

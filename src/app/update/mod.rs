@@ -12,6 +12,7 @@ mod folds;
 #[cfg(test)]
 mod folds_tests;
 mod followups;
+mod habits;
 mod outbox;
 mod people;
 mod schedule;
@@ -218,9 +219,9 @@ impl App {
             Action::Up => self.step(-1),
             Action::PageDown => self.step(self.page(self.focus != Pane::Reader)),
             Action::PageUp => self.step(-self.page(self.focus != Pane::Reader)),
-            // Space pages the reader, as in mutt and less.
+            // Space pages the reader, as in mutt and less; at the end it goes to the next message.
             Action::Select if self.focus == Pane::Reader && self.reader.is_some() => {
-                self.step(self.page(false))
+                self.page_or_next()
             }
             Action::NextUnread => self.next_unread(),
             Action::Top => self.step(i64::MIN / 2),
@@ -579,21 +580,9 @@ impl App {
             .position(Row::any_unread)
             .map(|i| i + from)
         else {
-            self.status = Some("no unread message below".into());
-            return Vec::new();
+            return self.next_unread_from_top();
         };
-        // Unread mail inside a collapsed conversation: it opens up, on that message.
-        self.list.expand_at(i);
-        let i = self.list.rows[i..]
-            .iter()
-            .position(|r| !r.msg.seen)
-            .map_or(i, |j| i + j);
-        self.list.cursor = i;
-        if self.reader.is_some() {
-            let id = self.list.rows[i].msg.id;
-            return self.open_message(id);
-        }
-        Vec::new()
+        self.go_to_unread(i)
     }
 
     fn set_filter(&mut self, f: Filter) -> Vec<Effect> {

@@ -4,7 +4,7 @@
 //! unfilled — a `{company}` still in the text is named and the user decides.
 
 use crate::app::action::Action;
-use crate::app::compose::{ComposeEffect, Prompt, TemplatePick};
+use crate::app::compose::{ComposeEffect, Field, Prompt, SendCheck, TemplatePick};
 use crate::app::fuzzy;
 use crate::app::input::{edit, InputKey};
 use crate::app::msg::Effect;
@@ -49,7 +49,7 @@ impl App {
 
     /// Queues the mail (at the composer's `send_at`, if any), unless placeholders of a template
     /// are left and the user has not said "send anyway".
-    pub(super) fn send_composed(&mut self, confirmed: bool) -> Vec<Effect> {
+    pub(super) fn send_composed(&mut self, passed: Option<SendCheck>) -> Vec<Effect> {
         let Some(c) = self.compose.as_mut() else {
             return Vec::new();
         };
@@ -63,9 +63,8 @@ impl App {
         if c.sending {
             return Vec::new();
         }
-        let unfilled = c.unfilled();
-        if !confirmed && !unfilled.is_empty() {
-            c.prompt = Some(Prompt::Unfilled(unfilled));
+        if let Some(ask) = c.failed_check(passed) {
+            c.prompt = Some(ask);
             return Vec::new();
         }
         c.sending = true;
@@ -93,7 +92,7 @@ impl App {
                     match crate::clock::parse_time_in(&input, now_t, &zone) {
                         Ok(t) if t > now_t => {
                             c.send_at = Some(t.timestamp());
-                            self.send_composed(false)
+                            self.send_composed(None)
                         }
                         Ok(_) => {
                             self.status = Some("that time has passed: C-s sends now".into());
@@ -114,7 +113,7 @@ impl App {
                 }
             },
             Prompt::Unfilled(names) => match key {
-                InputKey::Char('y') => self.send_composed(true),
+                InputKey::Char('y') => self.send_composed(Some(SendCheck::Unfilled)),
                 InputKey::Char('n') | InputKey::Esc => {
                     // Back to writing; a scheduled time is chosen again with the next send.
                     c.send_at = None;
@@ -123,6 +122,24 @@ impl App {
                 }
                 _ => {
                     c.prompt = Some(Prompt::Unfilled(names));
+                    Vec::new()
+                }
+            },
+            Prompt::SendAnyway(check) => match key {
+                InputKey::Char('y') => self.send_composed(Some(check)),
+                InputKey::Char('n') | InputKey::Esc => {
+                    c.send_at = None;
+                    // Back to writing, where the missing part goes.
+                    c.focus = match check {
+                        SendCheck::NoSubject => Field::Subject,
+                        _ => Field::Body,
+                    };
+                    c.suggestions.clear();
+                    self.status = Some("not sent".into());
+                    Vec::new()
+                }
+                _ => {
+                    c.prompt = Some(Prompt::SendAnyway(check));
                     Vec::new()
                 }
             },

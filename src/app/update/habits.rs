@@ -1,0 +1,130 @@
+//! Reading habits from mutt: Space pages the reader and at the end of a message goes on to the
+//! next one; `]` (next unread) at the bottom wraps around to the first unread above.
+
+use crate::app::msg::Effect;
+use crate::app::state::App;
+use crate::app::view::Row;
+
+impl App {
+    /// Space in the reader: a page down, or the next message when the end is already shown.
+    pub(super) fn page_or_next(&mut self) -> Vec<Effect> {
+        let at_end = match (&self.reader, self.heights.reader_end) {
+            (Some(r), Some((id, last))) => r.id == id && r.content.is_some() && r.scroll >= last,
+            _ => false,
+        };
+        if !at_end {
+            let fx = self.step(self.page(false));
+            // As the reader draws it: no further than the last page.
+            if let (Some(r), Some((id, last))) = (&mut self.reader, self.heights.reader_end) {
+                if r.id == id {
+                    r.scroll = r.scroll.min(last);
+                }
+            }
+            return fx;
+        }
+        let fx = self.reader_step(1);
+        if fx.is_empty() {
+            self.status = Some("this is the last message".into());
+        }
+        fx
+    }
+
+    /// No unread mail below the cursor: the first above it, with mutt's note, or none at all.
+    pub(super) fn next_unread_from_top(&mut self) -> Vec<Effect> {
+        let above = self.list.cursor.min(self.list.rows.len());
+        let Some(i) = self.list.rows[..above].iter().position(Row::any_unread) else {
+            self.status = Some("no unread message".into());
+            return Vec::new();
+        };
+        self.status = Some("search wrapped to top".into());
+        self.go_to_unread(i)
+    }
+
+    /// Selects unread row `i` (opening it in the reader when that is open).
+    pub(super) fn go_to_unread(&mut self, i: usize) -> Vec<Effect> {
+        // Unread mail inside a collapsed conversation: it opens up, on that message.
+        self.list.expand_at(i);
+        let i = self.list.rows[i..]
+            .iter()
+            .position(|r| !r.msg.seen)
+            .map_or(i, |j| i + j);
+        self.list.cursor = i;
+        if self.reader.is_some() {
+            let id = self.list.rows[i].msg.id;
+            return self.open_message(id);
+        }
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::action::Action;
+    use crate::app::msg::{Effect, Msg};
+    use crate::app::state::App;
+    use crate::app::view::Row;
+
+    fn app_with(unread: &[bool]) -> App {
+        let mut app = App::new(false);
+        app.list.current = Some(("w".into(), "INBOX".into()));
+        app.list.generation = 1;
+        let rows = unread
+            .iter()
+            .enumerate()
+            .map(|(i, &u)| {
+                let mut r = Row::new(crate::app::view::test_summary(
+                    i as i64 + 1,
+                    i as i64 + 1,
+                    "m",
+                ));
+                r.msg.seen = !u;
+                r
+            })
+            .collect();
+        app.update(Msg::MessagesLoaded {
+            generation: 1,
+            rows: Ok(rows),
+            complete: true,
+        });
+        app
+    }
+
+    #[test]
+    fn next_unread_at_the_bottom_wraps_to_the_first_unread_above() {
+        let mut app = app_with(&[false, true, false, false]);
+        app.list.cursor = 3;
+        app.update(Msg::Action(Action::NextUnread));
+        assert_eq!(app.list.cursor, 1);
+        assert_eq!(app.status.as_deref(), Some("search wrapped to top"));
+        let mut app = app_with(&[false, false, false]);
+        app.list.cursor = 2;
+        app.update(Msg::Action(Action::NextUnread));
+        assert_eq!(app.list.cursor, 2);
+        assert_eq!(app.status.as_deref(), Some("no unread message"));
+    }
+
+    #[test]
+    fn space_at_the_end_of_a_message_opens_the_next_one() {
+        let mut app = app_with(&[false, false]);
+        app.update(Msg::Action(Action::Open));
+        let id = app.reader.as_ref().map(|r| r.id).unwrap();
+        app.reader.as_mut().unwrap().content = Some(Default::default());
+        // Ten lines more than the pane shows: Space pages first.
+        app.heights.reader_end = Some((id, 10));
+        app.update(Msg::Action(Action::Select));
+        assert_eq!(
+            app.reader.as_ref().map(|r| (r.id, r.scroll)),
+            Some((id, 10))
+        );
+        let fx = app.update(Msg::Action(Action::Select));
+        let next = app.list.rows[1].msg.id;
+        assert_eq!(app.reader.as_ref().map(|r| r.id), Some(next));
+        assert!(fx
+            .iter()
+            .any(|e| matches!(e, Effect::LoadMessage { id } if *id == next)));
+        // The new message is not drawn yet: Space pages it rather than skipping it.
+        app.reader.as_mut().unwrap().content = Some(Default::default());
+        app.update(Msg::Action(Action::Select));
+        assert_eq!(app.reader.as_ref().map(|r| r.id), Some(next));
+    }
+}
