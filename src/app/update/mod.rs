@@ -1140,7 +1140,7 @@ impl App {
         let Some(url) = p.matches.get(p.cursor).and_then(|&i| urls.get(i)) else {
             return Vec::new();
         };
-        self.status = Some(format!("copied {url}"));
+        // What the bar says comes with the outcome: the copy may find no clipboard.
         vec![Effect::Copy { text: url.clone() }]
     }
 
