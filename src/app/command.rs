@@ -399,7 +399,10 @@ impl CommandLine {
             } else {
                 (c.index + n - 1) % n
             };
-            self.input = format!("{}{}", c.completions.prefix, c.completions.items[c.index]);
+            self.input.set(format!(
+                "{}{}",
+                c.completions.prefix, c.completions.items[c.index]
+            ));
             return true;
         }
         let completions = complete(&self.input, src);
@@ -408,7 +411,10 @@ impl CommandLine {
             return false;
         }
         let index = if forward { 0 } else { n - 1 };
-        self.input = format!("{}{}", completions.prefix, completions.items[index]);
+        self.input.set(format!(
+            "{}{}",
+            completions.prefix, completions.items[index]
+        ));
         if n > 1 {
             self.cycle = Some(Cycle { completions, index });
         }
@@ -421,7 +427,7 @@ impl CommandLine {
         self.cycle = None;
         let at = match (self.history_at, older) {
             (None, true) if !history.is_empty() => {
-                self.typed = self.input.clone();
+                self.typed = self.input.to_string();
                 Some(history.len() - 1)
             }
             (None, _) => None,
@@ -430,10 +436,10 @@ impl CommandLine {
             (Some(_), false) => None,
         };
         self.history_at = at;
-        self.input = match at {
+        self.input.set(match at {
             Some(i) => history[i].clone(),
             None => self.typed.clone(),
-        };
+        });
     }
 }
 
@@ -587,7 +593,7 @@ mod tests {
         };
         assert!(c.tab(true, src));
         assert_eq!(c.input, "move ", "one name: completed, with the space");
-        c.input.push_str("Arc");
+        c.input.set("move Arc");
         assert!(c.tab(true, src));
         assert_eq!(c.input, "move Archive");
         assert_eq!(c.cycle, None);

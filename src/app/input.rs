@@ -1,13 +1,15 @@
-//! Keys as the text prompts take them ([`InputKey`]) and the one way a prompt edits its text; also
-//! the `~/` a typed path may start with.
+//! Keys as the text prompts take them ([`InputKey`]), the one-line editor every prompt edits its
+//! text with ([`LineInput`], readline's keys as aerc and mutt have them); also the `~/` a typed
+//! path may start with.
 
 use std::path::PathBuf;
+use unicode_segmentation::UnicodeSegmentation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKey {
     Char(char),
     Backspace,
-    /// Empties the input (C-u).
+    /// Empties the input before the cursor (C-u).
     Clear,
     Enter,
     Esc,
@@ -17,28 +19,170 @@ pub enum InputKey {
     BackTab,
     /// Deletes the word before the cursor (C-w), and the spaces after it.
     DeleteWord,
+    /// Left, C-b.
+    Left,
+    /// Right, C-f.
+    Right,
+    /// Home, C-a.
+    Home,
+    /// End, C-e.
+    End,
+    /// Delete, C-d: the character under the cursor.
+    Delete,
+    /// M-b.
+    WordLeft,
+    /// M-f.
+    WordRight,
+    /// M-d: to the end of the word after the cursor.
+    DeleteWordForward,
+    /// M-Backspace: the word before the cursor, stopping at punctuation (`from:` stays).
+    DeleteWordBack,
+    /// C-k: from the cursor to the end.
+    KillToEnd,
 }
 
-/// Applies a text-editing key to a prompt's input; other keys leave it alone.
-pub fn edit(input: &mut String, key: InputKey) {
-    match key {
-        InputKey::Char(c) => input.push(c),
-        InputKey::Backspace => {
-            input.pop();
-        }
-        InputKey::Clear => input.clear(),
-        InputKey::DeleteWord => {
-            let kept = input.trim_end().len();
-            input.truncate(kept);
-            let start = input
-                .char_indices()
-                .rev()
-                .find(|(_, c)| c.is_whitespace())
-                .map_or(0, |(i, c)| i + c.len_utf8());
-            input.truncate(start);
-        }
-        _ => {}
+/// A one-line input and its cursor, a byte offset always on a grapheme boundary, so that a
+/// combined emoji or an accented letter is one step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineInput {
+    text: String,
+    cursor: usize,
+}
+
+impl LineInput {
+    /// The text with the cursor at its end, where a prompt starts typing.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let cursor = text.len();
+        LineInput { text, cursor }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Byte offset of the cursor in the text.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// Replaces the text (a completion, a history entry), the cursor at its end.
+    pub fn set(&mut self, text: impl Into<String>) {
+        *self = LineInput::new(text);
+    }
+
+    pub fn clear(&mut self) {
+        self.set(String::new());
+    }
+
+    fn prev_boundary(&self) -> usize {
+        self.text[..self.cursor]
+            .grapheme_indices(true)
+            .next_back()
+            .map_or(0, |(i, _)| i)
+    }
+
+    fn next_boundary(&self) -> usize {
+        self.text[self.cursor..]
+            .graphemes(true)
+            .next()
+            .map_or(self.cursor, |g| self.cursor + g.len())
+    }
+
+    /// Start of the word before the cursor; a word is what `is_word` holds, as readline's M-b.
+    fn word_start(&self, is_word: impl Fn(char) -> bool) -> usize {
+        let before = &self.text[..self.cursor];
+        let end = before.trim_end_matches(|c: char| !is_word(c)).len();
+        before[..end].trim_end_matches(&is_word).len()
+    }
+
+    /// End of the word after the cursor.
+    fn word_end(&self) -> usize {
+        let after = &self.text[self.cursor..];
+        let skipped = after.len()
+            - after
+                .trim_start_matches(|c: char| !c.is_alphanumeric())
+                .len();
+        let rest = &after[skipped..];
+        let word = rest.len() - rest.trim_start_matches(char::is_alphanumeric).len();
+        self.cursor + skipped + word
+    }
+
+    fn remove(&mut self, from: usize, to: usize) {
+        self.text.replace_range(from..to, "");
+        self.cursor = from;
+    }
+
+    /// Applies a text-editing or cursor key; other keys leave it alone.
+    pub fn edit(&mut self, key: InputKey) {
+        match key {
+            InputKey::Char(c) => {
+                self.text.insert(self.cursor, c);
+                self.cursor += c.len_utf8();
+            }
+            InputKey::Backspace => self.remove(self.prev_boundary(), self.cursor),
+            InputKey::Delete => self.remove(self.cursor, self.next_boundary()),
+            InputKey::Clear => self.remove(0, self.cursor),
+            InputKey::KillToEnd => self.text.truncate(self.cursor),
+            InputKey::DeleteWord => {
+                let start = self.word_start(|c| !c.is_whitespace());
+                self.remove(start, self.cursor);
+            }
+            InputKey::DeleteWordBack => {
+                let start = self.word_start(char::is_alphanumeric);
+                self.remove(start, self.cursor);
+            }
+            InputKey::DeleteWordForward => {
+                let end = self.word_end();
+                self.text.replace_range(self.cursor..end, "");
+            }
+            InputKey::Left => self.cursor = self.prev_boundary(),
+            InputKey::Right => self.cursor = self.next_boundary(),
+            InputKey::Home => self.cursor = 0,
+            InputKey::End => self.cursor = self.text.len(),
+            InputKey::WordLeft => self.cursor = self.word_start(char::is_alphanumeric),
+            InputKey::WordRight => self.cursor = self.word_end(),
+            _ => {}
+        }
+    }
+}
+
+impl std::ops::Deref for LineInput {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for LineInput {
+    fn from(s: &str) -> Self {
+        LineInput::new(s)
+    }
+}
+
+impl From<String> for LineInput {
+    fn from(s: String) -> Self {
+        LineInput::new(s)
+    }
+}
+
+impl PartialEq<&str> for LineInput {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl std::fmt::Display for LineInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Applies a text-editing key to a prompt's plain text, typed at its end.
+pub fn edit(input: &mut String, key: InputKey) {
+    let mut line = LineInput::new(std::mem::take(input));
+    line.edit(key);
+    *input = line.text;
 }
 
 /// A typed path with a leading `~/` made absolute, as a shell would.
@@ -63,5 +207,62 @@ mod tests {
         let mut s = String::from("from:dänа ünï");
         edit(&mut s, InputKey::DeleteWord);
         assert_eq!(s, "from:dänа ");
+    }
+
+    fn typed(text: &str) -> LineInput {
+        let mut l = LineInput::default();
+        text.chars().for_each(|c| l.edit(InputKey::Char(c)));
+        l
+    }
+
+    #[test]
+    fn the_cursor_moves_and_edits_where_it_is_as_in_readline() {
+        let mut l = typed("foo");
+        l.edit(InputKey::Left);
+        l.edit(InputKey::Char('Z'));
+        assert_eq!(l, "foZo");
+        l.edit(InputKey::Home);
+        l.edit(InputKey::Delete);
+        assert_eq!(l, "oZo");
+        l.edit(InputKey::End);
+        l.edit(InputKey::Backspace);
+        assert_eq!(l, "oZ");
+
+        let mut l = typed("from:dana is:unread");
+        l.edit(InputKey::WordLeft);
+        assert_eq!(&l[l.cursor()..], "unread");
+        l.edit(InputKey::DeleteWordBack);
+        assert_eq!(l, "from:dana unread", "M-Backspace stops at punctuation");
+        l.edit(InputKey::DeleteWord);
+        assert_eq!(l, "unread", "C-w takes the whole blank-separated word");
+        let mut l = typed("from:dana");
+        l.edit(InputKey::WordLeft);
+        l.edit(InputKey::KillToEnd);
+        assert_eq!(l, "from:");
+        l.edit(InputKey::Home);
+        l.edit(InputKey::DeleteWordForward);
+        assert_eq!(l, ":");
+        l.edit(InputKey::WordRight);
+        assert_eq!(l.cursor(), 1);
+
+        let mut l = typed("to be cut");
+        l.edit(InputKey::WordLeft);
+        l.edit(InputKey::Clear);
+        assert_eq!(l, "cut", "C-u clears what is before the cursor");
+    }
+
+    #[test]
+    fn a_wide_or_combined_character_is_one_step() {
+        let mut l = typed("a日👍🏽e\u{301}");
+        l.edit(InputKey::Left);
+        assert_eq!(&l[l.cursor()..], "e\u{301}");
+        l.edit(InputKey::Left);
+        l.edit(InputKey::Backspace);
+        assert_eq!(l, "a👍🏽e\u{301}");
+        l.edit(InputKey::Delete);
+        assert_eq!(l, "ae\u{301}");
+        l.edit(InputKey::Right);
+        l.edit(InputKey::Char('!'));
+        assert_eq!(l, "ae\u{301}!");
     }
 }

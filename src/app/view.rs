@@ -2,6 +2,7 @@
 //! folders, the reader, prompts and pickers, and the triage vocabulary (what changed, how to put it
 //! back). No behaviour beyond small accessors; every other app file builds on these.
 
+use super::input::LineInput;
 use super::tracking_urls::ReaderContent;
 pub use crate::store::MessageSummary;
 
@@ -162,7 +163,7 @@ pub struct Picker {
     pub purpose: PickerPurpose,
     pub title: String,
     pub items: Vec<String>,
-    pub input: String,
+    pub input: LineInput,
     /// Indices into `items` matching `input`, best first.
     pub matches: Vec<usize>,
     pub cursor: usize,
@@ -186,7 +187,7 @@ pub struct Cycle {
 /// history. Edited by `app::command`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommandLine {
-    pub input: String,
+    pub input: LineInput,
     pub cycle: Option<Cycle>,
     /// Index into the history while walking it; the line typed before is kept in `typed`.
     pub history_at: Option<usize>,
@@ -204,7 +205,7 @@ pub enum Mode {
         scroll: u16,
     },
     Search {
-        input: String,
+        input: LineInput,
     },
     /// The `:` command line (see `app::command`).
     Command(CommandLine),
@@ -212,11 +213,11 @@ pub enum Mode {
     SavePrompt {
         id: i64,
         index: usize,
-        input: String,
+        input: LineInput,
     },
     /// A search-language pattern whose matches in the list get selected (`V`).
     SelectPrompt {
-        input: String,
+        input: LineInput,
     },
     /// Delete asks first when it would erase for good (messages already in Trash): `y` deletes,
     /// any other key keeps them. `in_trash` of the `ids` are erased, the others go to Trash.

@@ -1,6 +1,7 @@
 //! The `:` command line: its text in the bottom bar, and while Tab cycles, the candidates in a
 //! box just above the bar (as aerc shows them), the one on the line highlighted.
 
+use super::lineedit::with_cursor;
 use super::{contact::row, picker::framed, theme::Theme};
 use crate::app::command::{self, CommandLine};
 use ratatui::layout::Rect;
@@ -29,32 +30,9 @@ pub fn bar<'a>(
     };
     Line::from(vec![
         Span::styled(" :", base.fg(t.accent).add_modifier(Modifier::BOLD)),
-        Span::styled(
-            format!("{}▏", tail(&c.input, width.saturating_sub(4))),
-            base,
-        ),
+        Span::styled(with_cursor(&c.input, width.saturating_sub(3)), base),
         after,
     ])
-}
-
-/// The end of `s` that fits in `width` columns, with `…` where it was cut.
-fn tail(s: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthChar;
-    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
-    if total <= width {
-        return s.to_string();
-    }
-    let mut kept: Vec<char> = Vec::new();
-    let mut used = 1;
-    for c in s.chars().rev() {
-        let w = c.width().unwrap_or(0);
-        if used + w > width {
-            break;
-        }
-        kept.push(c);
-        used += w;
-    }
-    std::iter::once('…').chain(kept.into_iter().rev()).collect()
 }
 
 /// The candidates above the bar, at the bottom left of `main`.
@@ -107,18 +85,4 @@ pub fn draw_candidates(f: &mut Frame, main: Rect, c: &CommandLine, t: &Theme) {
         .collect();
     let title = format!(" {}/{} ", cycle.index + 1, items.len());
     framed(f, rect, lines, &title, t);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_line_wider_than_the_bar_shows_its_end() {
-        assert_eq!(super::tail("move Archive", 20), "move Archive");
-        assert_eq!(
-            super::tail("search from:dana subject:plan", 10),
-            "…ject:plan"
-        );
-        // Wide characters count two columns: the end that fits is cut before one.
-        assert_eq!(super::tail("日本語のフォルダ", 7), "…ォルダ");
-    }
 }

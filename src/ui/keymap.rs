@@ -156,6 +156,25 @@ pub fn input_key(e: &KeyEvent) -> Option<InputKey> {
     })
 }
 
+/// The one-line editor's keys beyond typing: readline's, as aerc and mutt take them.
+pub fn line_edit_key(e: &KeyEvent) -> Option<InputKey> {
+    let ctrl = e.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = e.modifiers.contains(KeyModifiers::ALT);
+    Some(match (e.code, ctrl, alt) {
+        (KeyCode::Char('a'), true, false) | (KeyCode::Home, _, _) => InputKey::Home,
+        (KeyCode::Char('e'), true, false) | (KeyCode::End, _, _) => InputKey::End,
+        (KeyCode::Char('b'), true, false) | (KeyCode::Left, false, false) => InputKey::Left,
+        (KeyCode::Char('f'), true, false) | (KeyCode::Right, false, false) => InputKey::Right,
+        (KeyCode::Char('d'), true, false) | (KeyCode::Delete, _, _) => InputKey::Delete,
+        (KeyCode::Char('k'), true, false) => InputKey::KillToEnd,
+        (KeyCode::Char('b'), false, true) | (KeyCode::Left, _, _) => InputKey::WordLeft,
+        (KeyCode::Char('f'), false, true) | (KeyCode::Right, _, _) => InputKey::WordRight,
+        (KeyCode::Char('d'), false, true) => InputKey::DeleteWordForward,
+        (KeyCode::Backspace, _, true) => InputKey::DeleteWordBack,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod event_loop;
 pub mod folders;
 pub mod help;
 pub mod keymap;
+mod lineedit;
 pub mod list;
 pub mod organization;
 pub mod outbox;
@@ -107,6 +108,9 @@ impl Ui {
                 && self.keymap.action(e) == Some(Action::Sort)
             {
                 return Some(Msg::Action(Action::Sort));
+            }
+            if let Some(k) = keymap::line_edit_key(e) {
+                return Some(Msg::Input(k));
             }
             if e.modifiers.contains(KeyModifiers::CONTROL) {
                 return match e.code {

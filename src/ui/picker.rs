@@ -15,7 +15,10 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
     let start = p.cursor.saturating_sub(visible.saturating_sub(1));
     let mut lines = vec![Line::from(vec![
         Span::styled("> ", Style::default().fg(t.accent)),
-        Span::raw(format!("{}▏", p.input)),
+        Span::raw(super::lineedit::with_cursor(
+            &p.input,
+            rect.width.saturating_sub(4) as usize,
+        )),
     ])];
     for (i, &item) in p.matches.iter().enumerate().skip(start).take(visible) {
         let style = if i == p.cursor {

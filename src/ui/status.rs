@@ -1,6 +1,7 @@
 //! The status bar: account, folder, filter, unread count, sync progress, the notification bell,
 //! and the latest message or error — or the prompt being typed (search, save path).
 
+use super::lineedit::with_cursor;
 use super::theme::Theme;
 use crate::app::{App, Mode};
 use ratatui::layout::Rect;
@@ -11,10 +12,11 @@ use ratatui::Frame;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let base = Style::default().bg(t.status_bg).fg(t.status_fg);
+    let w = area.width as usize;
     let line = match &app.mode {
         Mode::Search { input } => Line::from(vec![
             Span::styled(" / ", base.fg(t.accent).add_modifier(Modifier::BOLD)),
-            Span::styled(format!("{input}▏"), base),
+            Span::styled(with_cursor(input, w.saturating_sub(4)), base),
             Span::styled(
                 format!(
                     "  {} result{}{} · Enter keep · Esc clear",
@@ -30,12 +32,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         }
         Mode::SavePrompt { input, .. } => Line::from(vec![
             Span::styled(" Save to: ", base.fg(t.accent).add_modifier(Modifier::BOLD)),
-            Span::styled(format!("{input}▏"), base),
+            Span::styled(with_cursor(input, w.saturating_sub(11)), base),
             Span::styled("  Enter save · Esc cancel", base.fg(t.dim)),
         ]),
         Mode::SelectPrompt { input } => Line::from(vec![
             Span::styled(" Select: ", base.fg(t.accent).add_modifier(Modifier::BOLD)),
-            Span::styled(format!("{input}▏"), base),
+            Span::styled(with_cursor(input, w.saturating_sub(10)), base),
             Span::styled(
                 "  a search (from:, is:unread, …) · Enter select · Esc cancel",
                 base.fg(t.dim),

@@ -342,9 +342,7 @@ impl Runtime {
                 let tx = self.tx.clone();
                 let osc52 = self.config.ui.osc52;
                 tokio::spawn(async move {
-                    if let Some(msg) = reader::copy(&text, osc52).await {
-                        let _ = tx.send(msg);
-                    }
+                    let _ = tx.send(reader::copy(&text, osc52).await);
                 });
             }
             Effect::OpenAttachment { id, index } => {

@@ -220,8 +220,9 @@ const CLIPBOARD_TOOLS: &[(&str, &[&str])] = &[
 ];
 
 /// Puts `text` on the clipboard: through the terminal (OSC 52) when the user asked for it with
-/// `[ui] osc52`, else with the first clipboard tool that runs. None when done quietly.
-pub(super) async fn copy(text: &str, osc52: bool) -> Option<Msg> {
+/// `[ui] osc52`, else with the first clipboard tool that runs. The answer says which happened,
+/// so the bar never claims a copy that failed.
+pub(super) async fn copy(text: &str, osc52: bool) -> Msg {
     use std::io::Write;
     use tokio::io::AsyncWriteExt;
     if osc52 {
@@ -232,8 +233,8 @@ pub(super) async fn copy(text: &str, osc52: bool) -> Option<Msg> {
         );
         let mut out = std::io::stdout().lock();
         return match out.write_all(seq.as_bytes()).and_then(|_| out.flush()) {
-            Ok(()) => None,
-            Err(e) => Some(Msg::Error(format!("copying through the terminal: {e}"))),
+            Ok(()) => Msg::Notice(format!("copied {text} (through the terminal)")),
+            Err(e) => Msg::Error(format!("nothing copied: through the terminal: {e}")),
         };
     }
     for (tool, args) in CLIPBOARD_TOOLS {
@@ -248,14 +249,14 @@ pub(super) async fn copy(text: &str, osc52: bool) -> Option<Msg> {
             let _ = stdin.write_all(text.as_bytes()).await;
         }
         if matches!(child.wait().await, Ok(s) if s.success()) {
-            return None;
+            return Msg::Notice(format!("copied {text}"));
         }
     }
-    Some(Msg::Error(
+    Msg::Error(
         "nothing copied: no clipboard tool (wl-copy, xclip, xsel, pbcopy); \
          [ui] osc52 = true copies through the terminal"
             .into(),
-    ))
+    )
 }
 
 #[cfg(test)]

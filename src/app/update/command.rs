@@ -4,7 +4,7 @@
 
 use crate::app::action::Action;
 use crate::app::command::{self, Command, CommandLine, Sources};
-use crate::app::input::{edit, InputKey};
+use crate::app::input::InputKey;
 use crate::app::msg::{Effect, Msg, UiEffect};
 use crate::app::state::App;
 use crate::app::view::{Change, Mode, Pane};
@@ -88,8 +88,14 @@ impl App {
             }
             // Backspace on an empty line leaves it, as in vim and aerc.
             InputKey::Backspace if line.input.is_empty() => Vec::new(),
-            InputKey::Backspace | InputKey::Char(_) | InputKey::Clear | InputKey::DeleteWord => {
-                edit(&mut line.input, key);
+            _ => {
+                let before = line.input.to_string();
+                line.input.edit(key);
+                if *line.input == *before {
+                    // The cursor moved: the cycle and the history walk go on from here.
+                    self.mode = Mode::Command(line);
+                    return Vec::new();
+                }
                 line.cycle = None;
                 line.history_at = None;
                 self.status = None;
@@ -386,6 +392,29 @@ mod tests {
             app.last_error.as_deref(),
             Some("usage: :sort date|from|subject|size [reverse]")
         );
+    }
+
+    #[test]
+    fn the_cursor_moves_in_the_line_and_in_the_search_and_select_prompts() {
+        let mut app = app();
+        type_line(&mut app, "foo");
+        app.update(Msg::Input(InputKey::Left));
+        app.update(Msg::Input(InputKey::Char('Z')));
+        assert!(matches!(&app.mode, Mode::Command(c) if *c.input == *"foZo"));
+        app.update(Msg::Input(InputKey::Esc));
+        for open in [Action::Search, Action::SelectPattern] {
+            app.update(Msg::Action(open));
+            for k in [InputKey::Char('a'), InputKey::Char('c'), InputKey::Home] {
+                app.update(Msg::Input(k));
+            }
+            app.update(Msg::Input(InputKey::Char('b')));
+            let input = match &app.mode {
+                Mode::Search { input } | Mode::SelectPrompt { input } => input.to_string(),
+                m => panic!("{m:?}"),
+            };
+            assert_eq!(input, "bac");
+            app.update(Msg::Input(InputKey::Esc));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::app::action::Action;
 use crate::app::followups::{FollowUpEffect, FollowUpMsg, SnoozeUntil, SNOOZE_CHOICES};
-use crate::app::input::InputKey;
+use crate::app::input::{InputKey, LineInput};
 use crate::app::msg::{Effect, Msg};
 use crate::app::state::App;
 use crate::app::view::{Filter, Mode, Picker, PickerPurpose};
@@ -96,7 +96,7 @@ impl App {
             purpose: PickerPurpose::SnoozeReminder { message_id },
             matches: (0..items.len()).collect(),
             items,
-            input: String::new(),
+            input: LineInput::default(),
             cursor: 0,
         });
         Vec::new()

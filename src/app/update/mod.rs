@@ -33,7 +33,7 @@ use crate::app::action::Action;
 use crate::app::compose::ComposeEffect;
 use crate::app::contact::PeopleEffect;
 use crate::app::fuzzy;
-use crate::app::input::{edit, expand_home, InputKey};
+use crate::app::input::{expand_home, InputKey, LineInput};
 use crate::app::msg::{Effect, Msg};
 use crate::app::state::App;
 use crate::app::tracking_urls::ReaderContent;
@@ -287,7 +287,7 @@ impl App {
                     self.list.before_search = self.selected_row().map(|r| r.msg.id);
                 }
                 self.mode = Mode::Search {
-                    input: self.list.search.clone().unwrap_or_default(),
+                    input: self.list.search.clone().unwrap_or_default().into(),
                 };
                 Vec::new()
             }
@@ -1034,7 +1034,7 @@ impl App {
             purpose: PickerPurpose::Move { ids },
             matches: (0..items.len()).collect(),
             items,
-            input: String::new(),
+            input: LineInput::default(),
             cursor: 0,
         });
         Vec::new()
@@ -1087,7 +1087,7 @@ impl App {
             },
             matches: (0..items.len()).collect(),
             items,
-            input: String::new(),
+            input: LineInput::default(),
             cursor: 0,
         });
         Vec::new()
@@ -1123,7 +1123,7 @@ impl App {
             },
             matches: (0..items.len()).collect(),
             items,
-            input: String::new(),
+            input: LineInput::default(),
             cursor: 0,
         });
         Vec::new()
@@ -1140,7 +1140,7 @@ impl App {
         let Some(url) = p.matches.get(p.cursor).and_then(|&i| urls.get(i)) else {
             return Vec::new();
         };
-        self.status = Some(format!("copied {url}"));
+        // What the bar says comes with the outcome: the copy may find no clipboard.
         vec![Effect::Copy { text: url.clone() }]
     }
 
@@ -1156,7 +1156,11 @@ impl App {
             self.mode = Mode::SavePrompt {
                 id,
                 index,
-                input: dir.join(safe_file_name(filename)).display().to_string(),
+                input: dir
+                    .join(safe_file_name(filename))
+                    .display()
+                    .to_string()
+                    .into(),
             };
             Vec::new()
         } else {
@@ -1206,11 +1210,13 @@ impl App {
                     self.mode = Mode::Search { input };
                     Vec::new()
                 }
-                InputKey::Backspace
-                | InputKey::Char(_)
-                | InputKey::Clear
-                | InputKey::DeleteWord => {
-                    edit(&mut input, key);
+                _ => {
+                    let before = input.to_string();
+                    input.edit(key);
+                    if *input == *before {
+                        self.mode = Mode::Search { input };
+                        return Vec::new();
+                    }
                     let q = input.trim().to_string();
                     self.list.search = (!q.is_empty()).then_some(q);
                     self.mode = Mode::Search { input };
@@ -1235,7 +1241,7 @@ impl App {
                     vec![Effect::SaveAttachment { id, index, path }]
                 }
                 _ => {
-                    edit(&mut input, key);
+                    input.edit(key);
                     self.mode = Mode::SavePrompt { id, index, input };
                     Vec::new()
                 }
@@ -1295,11 +1301,13 @@ impl App {
                     self.mode = Mode::Picker(p);
                     Vec::new()
                 }
-                InputKey::Backspace
-                | InputKey::Char(_)
-                | InputKey::Clear
-                | InputKey::DeleteWord => {
-                    edit(&mut p.input, key);
+                _ => {
+                    let before = p.input.to_string();
+                    p.input.edit(key);
+                    if *p.input == *before {
+                        self.mode = Mode::Picker(p);
+                        return Vec::new();
+                    }
                     p.matches = fuzzy::filter(&p.input, &p.items);
                     p.cursor = 0;
                     self.mode = Mode::Picker(p);

@@ -3,6 +3,7 @@
 //! and "in 3h" are: `clock::parse_time`) in the same picker. The move runs in the runtime
 //! (`Effect::Snooze`); the rows leave the list at once and come back on a reload if it fails.
 
+use crate::app::input::LineInput;
 use crate::app::msg::Effect;
 use crate::app::state::App;
 use crate::app::view::{Mode, Picker, PickerPurpose};
@@ -71,7 +72,7 @@ impl App {
             purpose: PickerPurpose::Snooze { ids },
             matches: (0..items.len()).collect(),
             items,
-            input: String::new(),
+            input: LineInput::default(),
             cursor: 0,
         });
         Vec::new()

@@ -4,7 +4,7 @@
 //! the loop, and its answer selects the matching rows of the list it was asked about.
 
 use crate::app::fuzzy;
-use crate::app::input::{edit, InputKey};
+use crate::app::input::{InputKey, LineInput};
 use crate::app::msg::{Effect, Msg};
 use crate::app::sort::{ListSort, SortKey};
 use crate::app::state::App;
@@ -63,7 +63,7 @@ impl App {
                 .position(|k| *k == current.key)
                 .unwrap_or(0),
             items,
-            input: String::new(),
+            input: LineInput::default(),
         });
         Vec::new()
     }
@@ -81,17 +81,17 @@ impl App {
 
     pub(super) fn open_select_prompt(&mut self) -> Vec<Effect> {
         self.mode = Mode::SelectPrompt {
-            input: String::new(),
+            input: LineInput::default(),
         };
         Vec::new()
     }
 
-    pub(super) fn on_select_prompt(&mut self, mut input: String, key: InputKey) -> Vec<Effect> {
+    pub(super) fn on_select_prompt(&mut self, mut input: LineInput, key: InputKey) -> Vec<Effect> {
         match key {
             InputKey::Esc => Vec::new(),
             InputKey::Enter => self.select_matching(&input, true),
             _ => {
-                edit(&mut input, key);
+                input.edit(key);
                 self.mode = Mode::SelectPrompt { input };
                 Vec::new()
             }
