@@ -269,3 +269,19 @@ fn when_the_head_of_a_conversation_leaves_its_first_reply_heads_it_and_undo_puts
     app.update(Msg::Action(Action::CollapseThread));
     assert_eq!(shown(&app), vec![(3, 1), (2, 0)]);
 }
+
+#[test]
+fn an_undo_puts_a_message_back_inside_its_conversation_collapsed_since() {
+    let mut app = threaded();
+    app.list.cursor = 1; // message 3, in x
+    app.update(Msg::Action(Action::Archive));
+    app.list.cursor = 0;
+    app.update(Msg::Action(Action::CollapseThread));
+    assert_eq!(shown(&app), vec![(1, 1), (2, 0)]);
+    app.update(Msg::Action(Action::Undo));
+    assert_eq!(shown(&app), vec![(1, 2), (2, 0)]);
+    assert_eq!(
+        app.list.cursor, 0,
+        "on the conversation given back its message"
+    );
+}

@@ -974,16 +974,19 @@ impl App {
             return;
         }
         let first = rows.first().map(|(i, _)| *i);
-        let back: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
-        self.adjust_unread(unread_of(back.iter(), 1));
+        self.adjust_unread(unread_of(rows.iter().map(|(_, r)| r), 1));
         for (i, r) in rows {
             let at = i.min(self.list.rows.len());
             self.list.rows.insert(at, r);
         }
-        self.list.rehead();
         if let Some(i) = first {
             self.list.cursor = i.min(self.list.rows.len().saturating_sub(1));
         }
+        // A message put back into a conversation collapsed since goes back inside it.
+        if self.list.threads {
+            self.list.refold();
+        }
+        self.list.rehead();
     }
 
     /// Every change, undo and rollback ends with the folder counts read from the store: only it
