@@ -46,3 +46,22 @@ fn the_composer_survives_a_resize_and_keeps_a_body_row_on_a_short_terminal() {
     assert!(screen.contains("Subject: Numbers"), "{screen}");
     assert!(screen.contains(" Body "), "{screen}");
 }
+
+#[test]
+fn an_unbound_key_in_the_list_or_reader_says_so_but_not_in_a_text_input() {
+    let mut h = Harness::new(120, 20);
+    h.press(&["Q"]);
+    assert_eq!(
+        h.app.status.as_deref(),
+        Some("key Q is not bound (? for help)")
+    );
+    h.press(&["Enter", "C-g"]);
+    assert!(h.screen().contains("key C-g is not bound"), "{}", h.screen());
+    // Typed into the search line, Q is text.
+    h.press(&["Esc", "/", "Q"]);
+    assert!(
+        !h.app.status.as_deref().unwrap_or("").contains("not bound"),
+        "{:?}",
+        h.app.status
+    );
+}
