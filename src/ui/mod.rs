@@ -190,6 +190,7 @@ impl Ui {
             area,
         );
         let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        app.heights.narrow = (main.width < MULTI_PANE_WIDTH).then_some(main.width);
         self.areas.clear();
         if let Some(c) = &app.compose {
             let editor = self.body.get_mut();

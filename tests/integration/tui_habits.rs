@@ -56,7 +56,11 @@ fn an_unbound_key_in_the_list_or_reader_says_so_but_not_in_a_text_input() {
         Some("key Q is not bound (? for help)")
     );
     h.press(&["Enter", "C-g"]);
-    assert!(h.screen().contains("key C-g is not bound"), "{}", h.screen());
+    assert!(
+        h.screen().contains("key C-g is not bound"),
+        "{}",
+        h.screen()
+    );
     // Typed into the search line, Q is text.
     h.press(&["Esc", "/", "Q"]);
     assert!(
@@ -64,4 +68,27 @@ fn an_unbound_key_in_the_list_or_reader_says_so_but_not_in_a_text_input() {
         "{:?}",
         h.app.status
     );
+}
+
+#[test]
+fn full_screen_and_split_keys_at_80_columns_say_there_is_no_room_and_change_nothing() {
+    let mut h = Harness::new(80, 24);
+    h.press(&["Enter"]);
+    let split = h.app.list_percent;
+    h.press(&["F"]);
+    assert!(
+        h.screen().contains("full screen already at 80 columns"),
+        "{}",
+        h.screen()
+    );
+    h.press(&[">"]);
+    assert!(h.screen().contains("no room for the list at 80 columns"));
+    assert_eq!(h.app.list_percent, split);
+    // Wider again: the list is beside the reader, as before F was pressed.
+    h.resize(120, 24);
+    let screen = h.screen();
+    assert!(screen.contains("INBOX — All"), "{screen}");
+    // Where there is room, F still takes the reader full screen.
+    h.press(&["F"]);
+    assert!(!h.screen().contains("INBOX — All"), "{}", h.screen());
 }
