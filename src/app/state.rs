@@ -73,6 +73,9 @@ pub struct PaneHeights {
     /// The message drawn in the reader and the last scroll position that shows more of it: at
     /// that position Space goes on to the next message, as in mutt.
     pub reader_end: Option<(i64, u16)>,
+    /// The columns when the terminal was too narrow for panes side by side at the last frame:
+    /// one pane at a time, so the full-screen reader and the split mean nothing.
+    pub narrow: Option<u16>,
 }
 
 pub struct App {
@@ -198,6 +201,7 @@ impl App {
                 list: 20,
                 reader: 20,
                 reader_end: None,
+                narrow: None,
             },
             utc_offset_secs: 0,
             now: 0,

@@ -26,6 +26,44 @@ impl Key {
     }
 }
 
+/// A key press as config `[keys]` spells it (`Q`, `C-g`, `M-x`, `F5`), for "key … is not bound";
+/// None for keys worth no note: modifiers alone, media keys, lock keys.
+pub fn spelling(e: &KeyEvent) -> Option<String> {
+    let key = Key::from_event(e);
+    let name = match key.code {
+        KeyCode::Char(' ') => "Space".to_string(),
+        KeyCode::Char(c) if !c.is_control() => c.to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::BackTab => "BackTab".into(),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::Delete => "Delete".into(),
+        KeyCode::Insert => "Insert".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        KeyCode::PageUp => "PageUp".into(),
+        KeyCode::PageDown => "PageDown".into(),
+        KeyCode::Up => "Up".into(),
+        KeyCode::Down => "Down".into(),
+        KeyCode::Left => "Left".into(),
+        KeyCode::Right => "Right".into(),
+        KeyCode::Esc => "Esc".into(),
+        _ => return None,
+    };
+    let ctrl = if key.mods.contains(KeyModifiers::CONTROL) {
+        "C-"
+    } else {
+        ""
+    };
+    let alt = if key.mods.contains(KeyModifiers::ALT) {
+        "M-"
+    } else {
+        ""
+    };
+    Some(format!("{ctrl}{alt}{name}"))
+}
+
 pub fn parse_key(spec: &str) -> Result<Key, String> {
     let mut rest = spec;
     let mut mods = KeyModifiers::NONE;
@@ -184,6 +222,16 @@ mod tests {
     }
 
     /// Features added side by side once both took `L`; a key bound twice does only one of them.
+    #[test]
+    fn a_key_is_spelled_as_config_spells_it_and_modifiers_alone_are_not() {
+        for spec in ["Q", "C-g", "M-x", "Space", "F5", "C-M-Delete"] {
+            let k = parse_key(spec).unwrap();
+            assert_eq!(spelling(&ev(k.code, k.mods)).as_deref(), Some(spec));
+        }
+        let shift = KeyCode::Modifier(crossterm::event::ModifierKeyCode::LeftShift);
+        assert_eq!(spelling(&ev(shift, KeyModifiers::SHIFT)), None);
+    }
+
     #[test]
     fn no_default_key_is_bound_to_two_actions() {
         let mut seen = std::collections::BTreeMap::new();

@@ -125,7 +125,17 @@ impl Ui {
             }
             return keymap::input_key(e).map(Msg::Input);
         }
-        self.keymap.action(e).map(Msg::Action)
+        if let Some(a) = self.keymap.action(e) {
+            return Some(Msg::Action(a));
+        }
+        // In the list and reader an unbound key says so (mutt: "Key is not bound."), so a
+        // mistyped key is not mistaken for one that did something unseen.
+        let overlay =
+            !app.people.is_empty() || app.outbox.is_some() || app.tracking.activity.is_some();
+        if !matches!(app.mode, Mode::Normal) || overlay {
+            return None;
+        }
+        keymap::spelling(e).map(|k| Msg::Notice(format!("key {k} is not bound (? for help)")))
     }
 
     /// A bracketed paste: into the composer's body as one edit (one undo step), into a field
@@ -184,6 +194,7 @@ impl Ui {
             area,
         );
         let [main, bar] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        app.heights.narrow = (main.width < MULTI_PANE_WIDTH).then_some(main.width);
         self.areas.clear();
         if let Some(c) = &app.compose {
             let editor = self.body.get_mut();

@@ -46,3 +46,49 @@ fn the_composer_survives_a_resize_and_keeps_a_body_row_on_a_short_terminal() {
     assert!(screen.contains("Subject: Numbers"), "{screen}");
     assert!(screen.contains(" Body "), "{screen}");
 }
+
+#[test]
+fn an_unbound_key_in_the_list_or_reader_says_so_but_not_in_a_text_input() {
+    let mut h = Harness::new(120, 20);
+    h.press(&["Q"]);
+    assert_eq!(
+        h.app.status.as_deref(),
+        Some("key Q is not bound (? for help)")
+    );
+    h.press(&["Enter", "C-g"]);
+    assert!(
+        h.screen().contains("key C-g is not bound"),
+        "{}",
+        h.screen()
+    );
+    // Typed into the search line, Q is text.
+    h.press(&["Esc", "/", "Q"]);
+    assert!(
+        !h.app.status.as_deref().unwrap_or("").contains("not bound"),
+        "{:?}",
+        h.app.status
+    );
+}
+
+#[test]
+fn full_screen_and_split_keys_at_80_columns_say_there_is_no_room_and_change_nothing() {
+    let mut h = Harness::new(80, 24);
+    h.press(&["Enter"]);
+    let split = h.app.list_percent;
+    h.press(&["F"]);
+    assert!(
+        h.screen().contains("full screen already at 80 columns"),
+        "{}",
+        h.screen()
+    );
+    h.press(&[">"]);
+    assert!(h.screen().contains("no room for the list at 80 columns"));
+    assert_eq!(h.app.list_percent, split);
+    // Wider again: the list is beside the reader, as before F was pressed.
+    h.resize(120, 24);
+    let screen = h.screen();
+    assert!(screen.contains("INBOX — All"), "{screen}");
+    // Where there is room, F still takes the reader full screen.
+    h.press(&["F"]);
+    assert!(!h.screen().contains("INBOX — All"), "{}", h.screen());
+}

@@ -1,6 +1,8 @@
 //! Reading habits from mutt: Space pages the reader and at the end of a message goes on to the
-//! next one; `]` (next unread) at the bottom wraps around to the first unread above.
+//! next one; `]` (next unread) at the bottom wraps around to the first unread above; `F`, `<`, `>`
+//! say so when the terminal is too narrow for them.
 
+use crate::app::action::Action;
 use crate::app::msg::Effect;
 use crate::app::state::App;
 use crate::app::view::Row;
@@ -27,6 +29,20 @@ impl App {
             self.status = Some("this is the last message".into());
         }
         fx
+    }
+
+    /// `F`, `<`, `>` on a terminal that shows one pane at a time: nothing changes (a full-screen
+    /// reader or a split set now would surprise at the next resize), and the note says why.
+    pub(super) fn no_room_for_panes(&mut self, a: Action) {
+        let Some(columns) = self.heights.narrow else {
+            return;
+        };
+        // Short: on a narrow terminal the status bar has half a line for it.
+        self.status = Some(if a == Action::ReaderFullscreen {
+            format!("full screen already at {columns} columns")
+        } else {
+            format!("no room for the list at {columns} columns")
+        });
     }
 
     /// No unread mail below the cursor: the first above it, with mutt's note, or none at all.

@@ -317,6 +317,12 @@ impl App {
                 self.all_headers = !self.all_headers;
                 Vec::new()
             }
+            Action::ReaderFullscreen | Action::ShrinkList | Action::GrowList
+                if self.heights.narrow.is_some() =>
+            {
+                self.no_room_for_panes(a);
+                Vec::new()
+            }
             Action::ReaderFullscreen => {
                 if self.reader.is_some() {
                     self.reader_full = !self.reader_full;

@@ -267,6 +267,7 @@ mod tests {
     fn send_later_queues_the_mail_with_the_typed_time() {
         let mut app = composing();
         app.compose.as_mut().unwrap().draft.subject = "Hi".into();
+        app.compose.as_mut().unwrap().draft.body = "See you then.".into();
         app.update(Msg::Action(Action::SendLater));
         type_text(&mut app, "in 3h");
         let fx = app.update(Msg::Input(InputKey::Enter));
