@@ -56,7 +56,7 @@ impl App {
         let now = current.label().unwrap_or_else(|| "newest first".into());
         self.mode = Mode::Picker(Picker {
             purpose: PickerPurpose::Sort,
-            title: format!("Sort by (now {now}; the sort key again reverses)"),
+            title: format!("Sort by (now {now})"),
             matches: fuzzy::filter("", &items),
             cursor: SortKey::ALL
                 .iter()
@@ -68,12 +68,14 @@ impl App {
         Vec::new()
     }
 
-    /// Enter in the sort picker on the `item`-th key.
+    /// Enter in the sort picker on the `item`-th key; on the current one, it reverses the order,
+    /// as the sort key pressed twice does.
     pub(super) fn pick_sort(&mut self, item: usize) -> Vec<Effect> {
+        let current = self.list.sort;
         match SortKey::ALL.get(item) {
             Some(&key) => self.sort_by(ListSort {
                 key,
-                reverse: false,
+                reverse: key == current.key && !current.reverse,
             }),
             None => Vec::new(),
         }

@@ -163,6 +163,10 @@ fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
     );
     assert_eq!(app.status.as_deref(), Some("sorted by from, reversed"));
     assert!(matches!(app.mode, Mode::Normal));
+    // Enter on the current key reverses it too, back to from's own order.
+    app.update(Msg::Action(Action::Sort));
+    let fx = app.update(Msg::Input(InputKey::Enter));
+    assert_eq!(load_effect(&fx).1, BY_FROM);
     // Over the help screen the key only closes it, as any other key does.
     app.update(Msg::Action(Action::Help));
     assert!(app.update(Msg::Action(Action::Sort)).is_empty());
