@@ -560,3 +560,25 @@ fn sorted_by_size_the_list_shows_each_size_and_wide_lists_always_do() {
     h.resize(160, 14);
     assert!(size_column(&h.screen()), "{}", h.screen());
 }
+
+#[test]
+fn the_message_log_reaches_its_newest_entry_when_older_ones_wrap() {
+    let mut h = Harness::new(60, 14);
+    h.send(Msg::Notice(format!(
+        "a long note {}",
+        "that wraps ".repeat(12)
+    )));
+    for i in 1..=12 {
+        h.send(Msg::Notice(format!("note {i}")));
+    }
+    h.press(&["I"]);
+    assert!(h.screen().contains("note 12"), "opens at the end");
+    h.press(&["g"]);
+    assert!(!h.screen().contains("note 12"));
+    h.press(&["G"]);
+    assert!(h.screen().contains("note 12"), "G reaches the end");
+    h.press(&[
+        "g", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j",
+    ]);
+    assert!(h.screen().contains("note 12"), "j reaches it too");
+}

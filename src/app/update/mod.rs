@@ -185,6 +185,9 @@ impl App {
                 Action::Up => *scroll = scroll.saturating_sub(1),
                 Action::PageDown => *scroll = scroll.saturating_add(10),
                 Action::PageUp => *scroll = scroll.saturating_sub(10),
+                // The end as drawn (wrapped) is only known when drawing, which clamps to it.
+                Action::Bottom => *scroll = u16::MAX,
+                Action::Top => *scroll = 0,
                 Action::Quit => return self.quit(),
                 _ => self.mode = Mode::Normal,
             }
