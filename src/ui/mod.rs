@@ -243,6 +243,15 @@ impl Ui {
         if let Mode::Command(c) = &app.mode {
             cmdline::draw_candidates(f, main, c, &self.theme);
         }
+        if let (Mode::Search { .. } | Mode::SelectPrompt { .. }, Some(cycle)) =
+            (&app.mode, &app.query_cycle)
+        {
+            let line = crate::app::CommandLine {
+                cycle: Some(cycle.clone()),
+                ..Default::default()
+            };
+            cmdline::draw_candidates(f, main, &line, &self.theme);
+        }
     }
 }
 

@@ -1195,6 +1195,10 @@ impl App {
         if self.people_confirming() {
             return self.on_people_input(key);
         }
+        let tab = matches!(key, InputKey::Tab | InputKey::BackTab);
+        if !tab {
+            self.query_cycle = None;
+        }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             // The command line takes its keys in `command_update`.
             Mode::Normal | Mode::Help { .. } | Mode::Log { .. } | Mode::Command(_) => Vec::new(),
@@ -1209,14 +1213,18 @@ impl App {
                         Vec::new()
                     }
                 }
-                InputKey::Enter | InputKey::Tab | InputKey::Down => Vec::new(),
-                InputKey::Up | InputKey::BackTab => {
+                InputKey::Enter | InputKey::Down => Vec::new(),
+                InputKey::Up => {
                     self.mode = Mode::Search { input };
                     Vec::new()
                 }
                 _ => {
                     let before = input.to_string();
-                    input.edit(key);
+                    if tab {
+                        self.tab_query(&mut input, key == InputKey::Tab);
+                    } else {
+                        input.edit(key);
+                    }
                     if *input == *before {
                         self.mode = Mode::Search { input };
                         return Vec::new();

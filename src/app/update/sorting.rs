@@ -92,6 +92,11 @@ impl App {
         match key {
             InputKey::Esc => Vec::new(),
             InputKey::Enter => self.select_matching(&input, true),
+            InputKey::Tab | InputKey::BackTab => {
+                self.tab_query(&mut input, key == InputKey::Tab);
+                self.mode = Mode::SelectPrompt { input };
+                Vec::new()
+            }
             _ => {
                 input.edit(key);
                 self.mode = Mode::SelectPrompt { input };
