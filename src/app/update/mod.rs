@@ -1206,6 +1206,7 @@ impl App {
             Mode::SelectPrompt { input } => self.on_select_prompt(input, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
+                    self.drop_query_note();
                     let had = self.list.search.take().is_some();
                     if had {
                         self.reload(true)
@@ -1229,6 +1230,7 @@ impl App {
                         self.mode = Mode::Search { input };
                         return Vec::new();
                     }
+                    self.drop_query_note();
                     let q = input.trim().to_string();
                     self.list.search = (!q.is_empty()).then_some(q);
                     self.mode = Mode::Search { input };

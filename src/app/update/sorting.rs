@@ -150,6 +150,8 @@ impl App {
         let ids = match ids {
             Ok(ids) => ids.into_iter().collect::<HashSet<i64>>(),
             Err(e) => {
+                // The error is the outcome: "selecting …" must not stay beside it.
+                self.status = None;
                 self.last_error = Some(e);
                 return;
             }

@@ -225,12 +225,18 @@ fn select_matching_asks_the_store_within_the_list_and_selects_what_is_listed() {
 #[test]
 fn a_bad_pattern_or_a_stale_answer_selects_nothing() {
     let mut app = app_with_rows(3);
+    app.update(Msg::SelectMatching {
+        query: "is:x".into(),
+        select: true,
+    });
+    assert!(app.status.is_some(), "selecting …");
     matched(
         &mut app,
         Err("search: is:x: use unread, read, …".into()),
         true,
     );
     assert!(app.list.marked.is_empty());
+    assert_eq!(app.status, None, "the error replaces the progress note");
     assert!(app
         .last_error
         .as_deref()
