@@ -118,6 +118,8 @@ pub struct App {
     pub list_percent: u16,
     /// Lines run on the `:` command line, oldest first (bounded, see `app::command`).
     pub command_history: Vec<String>,
+    /// Tab's cycle through the completions of the `/` or `V` query, while Tab is pressed.
+    pub query_cycle: Option<crate::app::view::Cycle>,
     /// The themes `:theme` can switch to, and the one in use.
     pub themes: Vec<String>,
     pub theme: String,
@@ -217,6 +219,7 @@ impl App {
             all_headers: false,
             list_percent: 45,
             command_history: Vec::new(),
+            query_cycle: None,
             themes: Vec::new(),
             theme: "default".into(),
         }

@@ -109,7 +109,11 @@ impl Ui {
             {
                 return Some(Msg::Action(Action::Sort));
             }
-            if let Some(k) = keymap::line_edit_key(e) {
+            // Cursor keys belong to text being typed; a yes/no question ignores them as before.
+            let editing = !matches!(app.mode, Mode::ConfirmDelete { .. })
+                && !app.people_confirming()
+                && !app.outbox_asking();
+            if let Some(k) = keymap::line_edit_key(e).filter(|_| editing) {
                 return Some(Msg::Input(k));
             }
             if e.modifiers.contains(KeyModifiers::CONTROL) {
@@ -253,6 +257,15 @@ impl Ui {
         // Last: the command line opens over any view, the Outbox included.
         if let Mode::Command(c) = &app.mode {
             cmdline::draw_candidates(f, main, c, &self.theme);
+        }
+        if let (Mode::Search { .. } | Mode::SelectPrompt { .. }, Some(cycle)) =
+            (&app.mode, &app.query_cycle)
+        {
+            let line = crate::app::CommandLine {
+                cycle: Some(cycle.clone()),
+                ..Default::default()
+            };
+            cmdline::draw_candidates(f, main, &line, &self.theme);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A fuzzy picker popup: folders for `m`, attachments for `s`/`o`.
 
 use super::{help::popup, theme::Theme};
-use crate::app::Picker;
+use crate::app::{Picker, PickerPurpose};
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -35,6 +35,17 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
         lines.push(Line::styled(" no match", Style::default().fg(t.dim)));
     }
     framed(f, rect, lines, &format!(" {} ", p.title), t);
+    if p.purpose == PickerPurpose::Sort {
+        // On the bottom border: the title has no room for it at any width.
+        let hint = " the current key again: reverse ";
+        let area = Rect {
+            x: rect.x + 1,
+            y: rect.y + rect.height.saturating_sub(1),
+            width: (hint.chars().count() as u16).min(rect.width.saturating_sub(2)),
+            height: 1,
+        };
+        f.render_widget(Paragraph::new(hint).style(Style::default().fg(t.dim)), area);
+    }
 }
 
 /// `lines` in a focused, titled box over whatever was drawn at `rect`.

@@ -176,20 +176,23 @@ pub fn draw_log(f: &mut Frame, area: Rect, app: &App, scroll: &mut u16, t: &Them
     };
     let rect = super::help::popup(area, area.width.saturating_sub(4).min(110), area.height);
     let inner_rows = rect.height.saturating_sub(2);
-    // Opened at the newest; scrolling stops where the last line reaches the bottom.
-    let max = (lines.len() as u16).saturating_sub(inner_rows);
+    // Wrapped here, so scrolling counts the rows drawn: opened at the newest, it stops where the
+    // last row reaches the bottom, however many rows a long entry takes.
+    let rows = super::text::hang(lines, rect.width.saturating_sub(2));
+    let max = u16::try_from(rows.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(inner_rows);
     *scroll = (*scroll).min(max);
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(rows)
             .style(Style::default().bg(t.background))
-            .wrap(ratatui::widgets::Wrap { trim: false })
             .scroll((*scroll, 0))
             .block(
                 Block::default()
                     .borders(Borders::ALL)
                     .border_style(Style::default().fg(t.border_focus))
-                    .title(" Messages (j/k scroll, any other key closes) "),
+                    .title(" Messages (j/k g/G scroll, any other key closes) "),
             ),
         rect,
     );

@@ -147,3 +147,19 @@ fn completions_show_above_the_bar() {
     assert!(screen.contains(" :cf INBOX▏"), "{screen}");
     assert!(screen.contains("│ Projects/Acme"), "{screen}");
 }
+
+#[test]
+fn prompts_edit_at_the_cursor_and_tab_completes_the_search() {
+    let mut h = Harness::new(100, 16);
+    h.press(&[":"]);
+    h.type_text("foo");
+    h.press(&["Left"]);
+    h.type_text("Z");
+    assert!(h.screen().contains(" :foZ▏o"), "{}", h.screen());
+    h.press(&["C-a", "Delete", "C-f", "C-k"]);
+    assert!(h.screen().contains(" :o▏ "), "{}", h.screen());
+    h.press(&["Esc", "/"]);
+    h.type_text("is:u");
+    h.press(&["Tab"]);
+    assert!(h.screen().contains(" / is:unread▏"), "{}", h.screen());
+}

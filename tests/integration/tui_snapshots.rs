@@ -576,3 +576,25 @@ fn the_list_shows_the_rows_scrolled_away_when_the_terminal_grows_back() {
     let first = h.inbox_subjects().remove(0);
     assert!(screen.contains(&first[..first.len().min(20)]), "{screen}");
 }
+
+#[test]
+fn the_message_log_reaches_its_newest_entry_when_older_ones_wrap() {
+    let mut h = Harness::new(60, 14);
+    h.send(Msg::Notice(format!(
+        "a long note {}",
+        "that wraps ".repeat(12)
+    )));
+    for i in 1..=12 {
+        h.send(Msg::Notice(format!("note {i}")));
+    }
+    h.press(&["I"]);
+    assert!(h.screen().contains("note 12"), "opens at the end");
+    h.press(&["g"]);
+    assert!(!h.screen().contains("note 12"));
+    h.press(&["G"]);
+    assert!(h.screen().contains("note 12"), "G reaches the end");
+    h.press(&[
+        "g", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j",
+    ]);
+    assert!(h.screen().contains("note 12"), "j reaches it too");
+}

@@ -4,7 +4,7 @@
 
 use crate::app::action::Action;
 use crate::app::command::{self, Command, CommandLine, Sources};
-use crate::app::input::InputKey;
+use crate::app::input::{InputKey, LineInput};
 use crate::app::msg::{Effect, Msg, UiEffect};
 use crate::app::state::App;
 use crate::app::view::{Change, Mode, Pane};
@@ -56,6 +56,29 @@ impl App {
             }
         }
         names
+    }
+
+    /// Tab / Shift-Tab in `/` and `V`: completes the query's last word as `:search` does, the
+    /// candidates cycling in `query_cycle`. False when nothing completes.
+    pub(super) fn tab_query(&mut self, input: &mut LineInput, forward: bool) -> bool {
+        const AS_SEARCH: &str = "search ";
+        let (folders, accounts) = (self.account_folders(), self.accounts());
+        let src = Sources {
+            folders: &folders,
+            themes: &self.themes,
+            accounts: &accounts,
+        };
+        let mut line = CommandLine {
+            input: format!("{AS_SEARCH}{}", input.as_str()).into(),
+            cycle: self.query_cycle.take(),
+            ..Default::default()
+        };
+        if !line.tab(forward, src) {
+            return false;
+        }
+        input.set(line.input.strip_prefix(AS_SEARCH).unwrap_or_default());
+        self.query_cycle = line.cycle;
+        true
     }
 
     fn command_key(&mut self, key: InputKey) -> Vec<Effect> {
@@ -415,6 +438,35 @@ mod tests {
             assert_eq!(input, "bac");
             app.update(Msg::Input(InputKey::Esc));
         }
+    }
+
+    #[test]
+    fn tab_completes_the_search_and_select_prompts_as_the_search_command() {
+        let mut app = app();
+        for open in [Action::Search, Action::SelectPattern] {
+            app.update(Msg::Action(open));
+            for c in "is:u".chars() {
+                app.update(Msg::Input(InputKey::Char(c)));
+            }
+            app.update(Msg::Input(InputKey::Tab));
+            let input = match &app.mode {
+                Mode::Search { input } | Mode::SelectPrompt { input } => input.to_string(),
+                m => panic!("Tab keeps the prompt open: {m:?}"),
+            };
+            assert_eq!(input, "is:unread");
+            app.update(Msg::Input(InputKey::Char(' ')));
+            app.update(Msg::Input(InputKey::Char('i')));
+            app.update(Msg::Input(InputKey::Char('s')));
+            app.update(Msg::Input(InputKey::Char(':')));
+            app.update(Msg::Input(InputKey::Tab));
+            let cycle = app.query_cycle.clone().expect("candidates shown");
+            assert!(cycle.completions.items.len() > 1, "{cycle:?}");
+            app.update(Msg::Input(InputKey::BackTab));
+            assert_ne!(app.query_cycle.as_ref().map(|c| c.index), Some(cycle.index));
+            app.update(Msg::Input(InputKey::Esc));
+            assert_eq!(app.query_cycle, None, "closing the prompt drops them");
+        }
+        assert_eq!(app.list.search, None);
     }
 
     #[test]

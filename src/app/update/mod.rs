@@ -186,6 +186,9 @@ impl App {
                 Action::Up => *scroll = scroll.saturating_sub(1),
                 Action::PageDown => *scroll = scroll.saturating_add(10),
                 Action::PageUp => *scroll = scroll.saturating_sub(10),
+                // The end as drawn (wrapped) is only known when drawing, which clamps to it.
+                Action::Bottom => *scroll = u16::MAX,
+                Action::Top => *scroll = 0,
                 Action::Quit => return self.quit(),
                 _ => self.mode = Mode::Normal,
             }
@@ -1201,6 +1204,10 @@ impl App {
         if self.people_confirming() {
             return self.on_people_input(key);
         }
+        let tab = matches!(key, InputKey::Tab | InputKey::BackTab);
+        if !tab {
+            self.query_cycle = None;
+        }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             // The command line takes its keys in `command_update`.
             Mode::Normal | Mode::Help { .. } | Mode::Log { .. } | Mode::Command(_) => Vec::new(),
@@ -1208,24 +1215,30 @@ impl App {
             Mode::SelectPrompt { input } => self.on_select_prompt(input, key),
             Mode::Search { mut input } => match key {
                 InputKey::Esc => {
+                    self.drop_query_note();
                     if self.list.search.is_some() {
                         self.leave_search()
                     } else {
                         Vec::new()
                     }
                 }
-                InputKey::Enter | InputKey::Tab | InputKey::Down => Vec::new(),
-                InputKey::Up | InputKey::BackTab => {
+                InputKey::Enter | InputKey::Down => Vec::new(),
+                InputKey::Up => {
                     self.mode = Mode::Search { input };
                     Vec::new()
                 }
                 _ => {
                     let before = input.to_string();
-                    input.edit(key);
+                    if tab {
+                        self.tab_query(&mut input, key == InputKey::Tab);
+                    } else {
+                        input.edit(key);
+                    }
                     if *input == *before {
                         self.mode = Mode::Search { input };
                         return Vec::new();
                     }
+                    self.drop_query_note();
                     let q = input.trim().to_string();
                     self.list.search = (!q.is_empty()).then_some(q);
                     self.mode = Mode::Search { input };

@@ -56,7 +56,7 @@ impl App {
         let now = current.label().unwrap_or_else(|| "newest first".into());
         self.mode = Mode::Picker(Picker {
             purpose: PickerPurpose::Sort,
-            title: format!("Sort by (now {now}; the sort key again reverses)"),
+            title: format!("Sort by (now {now})"),
             matches: fuzzy::filter("", &items),
             cursor: SortKey::ALL
                 .iter()
@@ -68,12 +68,14 @@ impl App {
         Vec::new()
     }
 
-    /// Enter in the sort picker on the `item`-th key.
+    /// Enter in the sort picker on the `item`-th key; on the current one, it reverses the order,
+    /// as the sort key pressed twice does.
     pub(super) fn pick_sort(&mut self, item: usize) -> Vec<Effect> {
+        let current = self.list.sort;
         match SortKey::ALL.get(item) {
             Some(&key) => self.sort_by(ListSort {
                 key,
-                reverse: false,
+                reverse: key == current.key && !current.reverse,
             }),
             None => Vec::new(),
         }
@@ -90,6 +92,11 @@ impl App {
         match key {
             InputKey::Esc => Vec::new(),
             InputKey::Enter => self.select_matching(&input, true),
+            InputKey::Tab | InputKey::BackTab => {
+                self.tab_query(&mut input, key == InputKey::Tab);
+                self.mode = Mode::SelectPrompt { input };
+                Vec::new()
+            }
             _ => {
                 input.edit(key);
                 self.mode = Mode::SelectPrompt { input };
@@ -143,6 +150,8 @@ impl App {
         let ids = match ids {
             Ok(ids) => ids.into_iter().collect::<HashSet<i64>>(),
             Err(e) => {
+                // The error is the outcome: "selecting …" must not stay beside it.
+                self.status = None;
                 self.last_error = Some(e);
                 return;
             }

@@ -163,6 +163,10 @@ fn the_sort_key_opens_a_picker_and_pressed_again_reverses() {
     );
     assert_eq!(app.status.as_deref(), Some("sorted by from, reversed"));
     assert!(matches!(app.mode, Mode::Normal));
+    // Enter on the current key reverses it too, back to from's own order.
+    app.update(Msg::Action(Action::Sort));
+    let fx = app.update(Msg::Input(InputKey::Enter));
+    assert_eq!(load_effect(&fx).1, BY_FROM);
     // Over the help screen the key only closes it, as any other key does.
     app.update(Msg::Action(Action::Help));
     assert!(app.update(Msg::Action(Action::Sort)).is_empty());
@@ -221,12 +225,18 @@ fn select_matching_asks_the_store_within_the_list_and_selects_what_is_listed() {
 #[test]
 fn a_bad_pattern_or_a_stale_answer_selects_nothing() {
     let mut app = app_with_rows(3);
+    app.update(Msg::SelectMatching {
+        query: "is:x".into(),
+        select: true,
+    });
+    assert!(app.status.is_some(), "selecting …");
     matched(
         &mut app,
         Err("search: is:x: use unread, read, …".into()),
         true,
     );
     assert!(app.list.marked.is_empty());
+    assert_eq!(app.status, None, "the error replaces the progress note");
     assert!(app
         .last_error
         .as_deref()

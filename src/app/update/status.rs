@@ -54,6 +54,18 @@ impl App {
         }
     }
 
+    /// The query changed or its prompt closed: what the bar said about the query before is no
+    /// longer true of anything typed.
+    pub(super) fn drop_query_note(&mut self) {
+        if self
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("search: "))
+        {
+            self.status = None;
+        }
+    }
+
     /// `I`: opens the message log (scrolled to the newest) or closes it.
     pub(super) fn toggle_log(&mut self) {
         self.mode = match self.mode {
@@ -68,6 +80,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use crate::app::action::Action;
+    use crate::app::input::InputKey;
     use crate::app::msg::Msg;
     use crate::app::state::App;
     use crate::app::view::Mode;
@@ -119,5 +132,11 @@ mod tests {
         app.update(Msg::Notice("search: is:u: use unread, read, …".into()));
         assert!(app.status.is_some(), "the bar still says it");
         assert!(app.log.entries.is_empty(), "{:?}", app.log.entries.len());
+        // Typing on makes it a note about another query; closing the prompt, about none.
+        app.update(Msg::Input(InputKey::Char('n')));
+        assert_eq!(app.status, None);
+        app.update(Msg::Notice("search: is:un: use unread, read, …".into()));
+        app.update(Msg::Input(InputKey::Esc));
+        assert_eq!(app.status, None);
     }
 }
