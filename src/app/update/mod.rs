@@ -820,7 +820,7 @@ impl App {
             before.push((r.msg.id, r.msg.seen, r.msg.flagged));
             if let Some(s) = seen {
                 if r.msg.seen != s {
-                    flipped.push((r.msg.clone(), if s { -1 } else { 1 }));
+                    flipped.push((folder_key(&r.msg), if s { -1 } else { 1 }));
                 }
                 r.msg.seen = s;
             }
@@ -828,7 +828,7 @@ impl App {
                 r.msg.flagged = f;
             }
         });
-        self.adjust_unread(flipped.iter().map(|(m, d)| (m, *d)).collect());
+        self.adjust_unread(flipped);
         let op = self.new_op();
         let u = Undoable {
             op,
@@ -847,12 +847,10 @@ impl App {
 
     /// Shifts the unread count of each message's own folder (a search lists several folders)
     /// by its delta, until the store's counts arrive after the change (`on_op_finished`).
-    fn adjust_unread(&mut self, changes: Vec<(&crate::store::MessageSummary, i64)>) {
-        let mut deltas: std::collections::HashMap<(String, String), i64> = Default::default();
-        for (m, d) in changes {
-            *deltas
-                .entry((m.account.clone(), m.folder.clone()))
-                .or_default() += d;
+    fn adjust_unread(&mut self, changes: Vec<(FolderKey, i64)>) {
+        let mut deltas: std::collections::HashMap<FolderKey, i64> = Default::default();
+        for (key, d) in changes {
+            *deltas.entry(key).or_default() += d;
         }
         for f in &mut self.list.folders {
             if let Some(d) = deltas.get(&(f.account.clone(), f.name.clone())) {
@@ -964,13 +962,13 @@ impl App {
         self.list.for_each_row_mut(|r| {
             if let Some(&(seen, flagged)) = before.get(&r.msg.id) {
                 if r.msg.seen != seen {
-                    flipped.push((r.msg.clone(), if seen { -1 } else { 1 }));
+                    flipped.push((folder_key(&r.msg), if seen { -1 } else { 1 }));
                 }
                 r.msg.seen = seen;
                 r.msg.flagged = flagged;
             }
         });
-        self.adjust_unread(flipped.iter().map(|(m, d)| (m, *d)).collect());
+        self.adjust_unread(flipped);
     }
 
     fn restore_rows(&mut self, account: &str, folder: &str, rows: Vec<(usize, Row)>) {
@@ -1406,15 +1404,20 @@ impl App {
     }
 }
 
-/// Each unread message of `rows` (those folded into them too) with `sign`, for `adjust_unread`.
-fn unread_of<'r>(
-    rows: impl Iterator<Item = &'r Row>,
-    sign: i64,
-) -> Vec<(&'r crate::store::MessageSummary, i64)> {
+/// A folder's identity in the folder pane: (account, folder name).
+type FolderKey = (String, String);
+
+fn folder_key(m: &crate::store::MessageSummary) -> FolderKey {
+    (m.account.clone(), m.folder.clone())
+}
+
+/// The folder of each unread message of `rows` (those folded into them too) with `sign`, for
+/// `adjust_unread`.
+fn unread_of<'r>(rows: impl Iterator<Item = &'r Row>, sign: i64) -> Vec<(FolderKey, i64)> {
     rows.flat_map(|r| std::iter::once(r).chain(&r.folded))
         .map(|r| &r.msg)
         .filter(|m| !m.seen)
-        .map(|m| (m, sign))
+        .map(|m| (folder_key(m), sign))
         .collect()
 }
 
