@@ -936,21 +936,10 @@ mod tests {
         // Found by its headers and by its body's words; across folders once, as its INBOX copy
         // (All Mail holds every message a second time), and in All Mail when asked there.
         for word in ["propos", "body"] {
-            let search = |q: &str, folder: Option<&str>| {
-                s.list_messages(&ListQuery {
-                    search: Some(q.into()),
-                    folder: folder.map(str::to_string),
-                    ..Default::default()
-                })
-                .unwrap()
-                .into_iter()
-                .map(|m| m.folder)
-                .collect::<Vec<_>>()
-            };
+            let search = |q: &str, folder: Option<&str>| found_in(&s, q, folder);
             assert_eq!(search(word, None), ["INBOX"], "{word}");
             assert_eq!(search(word, Some("All Mail")), ["All Mail"], "{word}");
-            let mut both = search(&format!("{word} (folder:inbox OR folder:all)"), None);
-            both.sort();
+            let both = search(&format!("{word} (folder:inbox OR folder:all)"), None);
             assert_eq!(both, ["All Mail", "INBOX"], "{word}");
         }
         // Twice is once; a key not stored in this account is no copy.
@@ -964,6 +953,22 @@ mod tests {
             s.reader().unwrap().is_none(),
             "no second connection to memory"
         );
+    }
+
+    /// The folders (sorted) of the messages search `q` finds, within `folder` if given.
+    fn found_in(s: &Store, q: &str, folder: Option<&str>) -> Vec<String> {
+        let mut found: Vec<String> = s
+            .list_messages(&ListQuery {
+                search: Some(q.into()),
+                folder: folder.map(str::to_string),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|m| m.folder)
+            .collect();
+        found.sort();
+        found
     }
 
     #[test]
@@ -983,20 +988,7 @@ mod tests {
             s.put_message(f, &msg(uid as u32 + 1, "Invoice 12"))
                 .unwrap();
         }
-        let folders = |q: &str, folder: Option<&str>| {
-            let mut found: Vec<String> = s
-                .list_messages(&ListQuery {
-                    search: Some(q.into()),
-                    folder: folder.map(str::to_string),
-                    ..Default::default()
-                })
-                .unwrap()
-                .into_iter()
-                .map(|m| m.folder)
-                .collect();
-            found.sort();
-            found
-        };
+        let folders = |q: &str, folder: Option<&str>| found_in(&s, q, folder);
         assert_eq!(folders("invoice", None), ["INBOX", "Projects"]);
         assert_eq!(folders("invoice folder:trash", None), ["Trash"]);
         assert_eq!(folders("invoice in:spam", None), ["Spam"]);
