@@ -1178,6 +1178,51 @@ async fn rotation_and_removal_reach_every_instance_at_once() {
     assert_eq!(stats(&db.url).2, 2, "a removed user's pixel was recorded");
 }
 
+/// PostgreSQL: an instance decides a batch of opens on the recipient's last state it read and
+/// checks that state where it inserts. Once another instance saw the copy's trap link followed,
+/// the first instance's next opens are decided on the new state: the scanner's is automated,
+/// the person's is recorded, not dropped with the stale guess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_changed_on_another_instance_decides_the_next_open() {
+    let db = pg();
+    let token = add_user(&db.url, "alice");
+    let (a, b) = (
+        TrackerProcess::start(&db.url, &[]),
+        TrackerProcess::start(&db.url, &[]),
+    );
+    let alice = api(&a, &token);
+    let mut reg = message("dana@example.com", &[], Duration::hours(1));
+    reg.recipients[0].links.push(TrackedLink {
+        token: new_tracking_token(),
+        url: "https://example.com/".into(),
+        trap: true,
+    });
+    alice.register_message(&reg).await.unwrap();
+    const SCANNER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    // a reads the state (trap not followed) with its first open.
+    assert_eq!(get_ua(&pixel_url(&a, &reg), SAFARI).await.status(), 200);
+    assert_eq!(all_events(&alice, 1).await.len(), 1);
+    assert_eq!(get_ua(&link_url(&b, &reg, 0), SCANNER).await.status(), 302);
+    for ua in [SCANNER, SAFARI] {
+        assert_eq!(get_ua(&pixel_url(&a, &reg), ua).await.status(), 200);
+    }
+    let events = all_events(&alice, 4).await;
+    let opens: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Open)
+        .map(|e| (e.user_agent.as_str(), e.classification))
+        .collect();
+    assert_eq!(
+        opens,
+        [
+            (SAFARI, Classification::Human),
+            (SCANNER, Classification::Automated),
+            (SAFARI, Classification::Human),
+        ],
+        "{events:?}"
+    );
+}
+
 /// An unreachable or misnamed PostgreSQL is explained in one line with its cause, and the
 /// password in the URL is never shown.
 #[test]

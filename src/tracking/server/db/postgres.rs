@@ -1,8 +1,9 @@
 //! PostgreSQL backend for several tracker instances sharing one database. Hits are batched per
-//! instance into one transaction by a few writer tasks (group commit): tokens resolve through an
-//! in-memory cache of what never changes once registered, what can change (opt-outs, the owner's
-//! API token, the link count) is read once per batch, and a batch's opens go in with one
-//! multi-row INSERT.
+//! instance by two writer tasks (group commit): tokens resolve through an in-memory cache of what
+//! never changes once registered; what can change (opt-outs, the owner's API token, the links,
+//! the trap link followed) is guessed from the last read and checked by the very statement that
+//! inserts a batch's opens, so a batch of opens is one statement and one commit. A batch with
+//! clicks is one transaction that reads that state first.
 //!
 //! Cursors are commit-ordered, not id-ordered: instances take ids from one sequence but commit
 //! in any order, so "id > cursor" paging could skip an event whose smaller id commits after a
@@ -101,11 +102,13 @@ const MIGRATIONS: &[(&str, &str)] = &[
 const MIGRATION_LOCK: i64 = 0x7469_6469_6e67;
 /// Serializes registrations across instances (see [`register`]).
 const REGISTRATION_LOCK: i64 = 0x7469_6469_6e68;
-/// Concurrent batch writers per instance: while some batches wait for PostgreSQL's WAL flush,
-/// others are collected and sent. Measured at -c64 on the 2-core bench machine: 2 writers
-/// 6.7 k opens/s, 4 7.8 k, 8 9.7 k (at about twice the database CPU per open of 2 writers).
-/// Again with generic plans, on a loaded machine: 2 writers 7.5 k, 4 6.5–7.7 k, 8 10.5–12.9 k.
-const WRITERS: usize = 8;
+/// Concurrent batch writers per instance: while one batch waits for PostgreSQL's WAL flush, the
+/// next is collected and sent. Fewer writers make larger batches, and a batch costs PostgreSQL
+/// about the same whatever its size. Measured at -c64 on the 2-core bench machine with one
+/// statement per batch of opens: 1 writer 28.7 k opens/s, 2 27.2–29.6 k, 3 24.7–25.0 k,
+/// 4 22.7 k, 8 18.1 k; at -c256, 2 writers 42.6 k, 3 34.4 k, 8 34.6 k. Two rather than one, so
+/// that a slow batch (a click's transaction, a trap check) does not hold up every hit.
+const WRITERS: usize = 2;
 
 pub struct PostgresDb {
     pool: Pool,
@@ -167,9 +170,12 @@ impl PostgresDb {
         let hits_pool = build_pool(config, WRITERS)?;
         let (tx, rx) = mpsc::channel::<HitJob>(MAX_BATCH * 8);
         let rx = Arc::new(Mutex::new(rx));
-        let cache = Arc::new(std::sync::Mutex::new(TargetCache::new()));
+        let caches = Arc::new(WriterCaches {
+            targets: std::sync::Mutex::new(TargetCache::new()),
+            states: std::sync::Mutex::new(StateCache::new()),
+        });
         for _ in 0..WRITERS {
-            tokio::spawn(writer_loop(hits_pool.clone(), rx.clone(), cache.clone()));
+            tokio::spawn(writer_loop(hits_pool.clone(), rx.clone(), caches.clone()));
         }
         Ok(PostgresDb { pool, writer: tx })
     }
@@ -205,10 +211,16 @@ async fn migrate(pool: &Pool) -> Result<()> {
     Ok(())
 }
 
+/// Caches shared by an instance's writers.
+struct WriterCaches {
+    targets: std::sync::Mutex<TargetCache>,
+    states: std::sync::Mutex<StateCache>,
+}
+
 async fn writer_loop(
     pool: Pool,
     rx: Arc<Mutex<mpsc::Receiver<HitJob>>>,
-    cache: Arc<std::sync::Mutex<TargetCache>>,
+    caches: Arc<WriterCaches>,
 ) {
     loop {
         let batch = {
@@ -218,14 +230,14 @@ async fn writer_loop(
             };
             fill_batch(first, &mut rx)
         };
-        let result = record_batch(&pool, &cache, &batch).await;
+        let result = record_batch(&pool, &caches, &batch).await;
         answer_batch(batch, result);
     }
 }
 
 /// The columns of a token's target that never change once registered (rows of `recipients`,
 /// `links` and `messages` are only inserted, or deleted with their user by a purge, which the
-/// per-batch [`RECIPIENT_STATE_SQL`] notices), so other instances cannot make them stale.
+/// state check notices), so other instances cannot make them stale.
 const OPEN_TARGET_SQL: &str =
     "SELECT r.id, r.message_pk, m.user_id, m.sent_at, NULL::bigint, NULL::text, false
      FROM recipients r JOIN messages m ON m.id = r.message_pk WHERE r.token = $1";
@@ -235,17 +247,51 @@ const CLICK_TARGET_SQL: &str =
      JOIN messages m ON m.id = r.message_pk WHERE l.token = $1";
 
 /// What may change under a cached target (another instance records an opt-out, a user's API
-/// token rotated or the user removed, links added by a later registration, the rows purged with
-/// their user): read once per batch for all its recipients. A purged recipient has no row here.
-const RECIPIENT_STATE_SQL: &str = "SELECT r.id, u.token_hash, u.removed_at IS NOT NULL,
-        EXISTS (SELECT 1 FROM optouts o WHERE o.user_id = m.user_id AND o.address = lower(r.address)),
-        (SELECT count(*) FROM links l WHERE l.recipient_id = r.id AND NOT l.trap),
-        EXISTS (SELECT 1 FROM links l JOIN events e ON e.link_id = l.id
-                WHERE l.recipient_id = r.id AND l.trap)
-     FROM recipients r JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
-     WHERE r.id = ANY($1)";
+/// token rotated or the user removed, links added by a later registration, the trap link hit,
+/// the rows purged with their user), for the recipients in `$1`, as [`RecipientState`]'s
+/// columns. A purged recipient has no row. A macro so [`CHECKED_INSERT_OPENS_SQL`] can embed it.
+macro_rules! recipient_state_sql {
+    () => {
+        "SELECT r.id, u.token_hash, u.removed_at IS NOT NULL AS removed,
+            EXISTS (SELECT 1 FROM optouts o
+                    WHERE o.user_id = m.user_id AND o.address = lower(r.address)) AS opted_out,
+            (SELECT count(*) FROM links l WHERE l.recipient_id = r.id AND NOT l.trap) AS links,
+            EXISTS (SELECT 1 FROM links l JOIN events e ON e.link_id = l.id
+                    WHERE l.recipient_id = r.id AND l.trap) AS trap_hit
+         FROM recipients r JOIN messages m ON m.id = r.message_pk JOIN users u ON u.id = m.user_id
+         WHERE r.id = ANY($1)"
+    };
+}
+const RECIPIENT_STATE_SQL: &str = recipient_state_sql!();
 
-/// All opens of a batch go in with one statement: one round trip instead of one per open.
+/// A batch of opens in one statement and one round trip, decided on the recipients' last known
+/// state: the statement reads their state again (in the snapshot it inserts in), inserts only
+/// the opens of recipients whose state is still the one passed in (`$1`–`$6`, one entry per
+/// recipient), and returns the state it read. Opens of a recipient whose state moved are
+/// decided again on the state returned. Reading the state in a statement of its own before
+/// every insert cost a third of PostgreSQL's CPU per open.
+const CHECKED_INSERT_OPENS_SQL: &str = concat!(
+    "WITH st AS MATERIALIZED (",
+    recipient_state_sql!(),
+    "), unchanged AS (
+        SELECT st.id FROM st
+        JOIN unnest($1::bigint[], $2::text[], $3::bool[], $4::bool[], $5::bigint[], $6::bool[])
+             AS a (id, token_hash, removed, opted_out, links, trap_hit)
+          ON a.id = st.id AND a.token_hash = st.token_hash AND a.removed = st.removed
+         AND a.opted_out = st.opted_out AND a.links = st.links AND a.trap_hit = st.trap_hit
+     ), inserted AS (
+        INSERT INTO events (user_id, message_pk, recipient_id, kind, at, user_agent, ip,
+                            classification, reason, confidence, client)
+        SELECT u, m, r, 'open', a, ua, ip, c, why, conf, cl
+        FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::timestamptz[], $11::text[],
+                    $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+             AS t (u, m, r, a, ua, ip, c, why, conf, cl)
+        WHERE t.r IN (SELECT id FROM unchanged)
+     )
+     SELECT id, token_hash, removed, opted_out, links, trap_hit FROM st"
+);
+
+/// A batch's opens after a fresh state read in the same transaction (batches with clicks).
 const INSERT_OPENS_SQL: &str = "INSERT INTO events (user_id, message_pk, recipient_id, kind, at,
                             user_agent, ip, classification, reason, confidence, client)
      SELECT u, m, r, 'open', a, ua, ip, c, why, conf, cl
@@ -253,7 +299,78 @@ const INSERT_OPENS_SQL: &str = "INSERT INTO events (user_id, message_pk, recipie
                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
           AS t (u, m, r, a, ua, ip, c, why, conf, cl)";
 
-/// Column arrays for [`INSERT_OPENS_SQL`].
+/// The part of a target that can change after registration, as [`RECIPIENT_STATE_SQL`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RecipientState {
+    owner_token_hash: String,
+    owner_removed: bool,
+    opted_out: bool,
+    links: i64,
+    /// Somebody followed the copy's trap link (whether it was this visitor is asked per hit).
+    trap_hit: bool,
+}
+
+impl RecipientState {
+    fn from_row(row: &tokio_postgres::Row) -> (i64, RecipientState) {
+        (
+            row.get(0),
+            RecipientState {
+                owner_token_hash: row.get(1),
+                owner_removed: row.get(2),
+                opted_out: row.get(3),
+                links: row.get(4),
+                trap_hit: row.get(5),
+            },
+        )
+    }
+
+    fn apply(&self, target: &mut Target) {
+        target.owner_token_hash.clone_from(&self.owner_token_hash);
+        target.owner_removed = self.owner_removed;
+        target.opted_out = self.opted_out;
+        target.links_total = usize::try_from(self.links).unwrap_or(0);
+    }
+}
+
+/// Each recipient's last state read, the guess a batch of opens is decided on. Never trusted
+/// on its own: [`CHECKED_INSERT_OPENS_SQL`] checks it where it inserts, so a stale entry costs a
+/// second statement, never a wrong event.
+struct StateCache {
+    states: std::collections::HashMap<i64, RecipientState>,
+}
+
+const STATE_CACHE_MAX: usize = 100_000;
+
+impl StateCache {
+    fn new() -> Self {
+        StateCache {
+            states: std::collections::HashMap::new(),
+        }
+    }
+
+    fn get(&self, recipient_id: i64) -> Option<RecipientState> {
+        self.states.get(&recipient_id).cloned()
+    }
+
+    /// Stores what was read for `ids`; an id without a row is gone (purged).
+    fn store(&mut self, ids: &[i64], read: &std::collections::HashMap<i64, RecipientState>) {
+        for id in ids {
+            match read.get(id) {
+                Some(state) => {
+                    if self.states.len() >= STATE_CACHE_MAX && !self.states.contains_key(id) {
+                        self.states.clear();
+                    }
+                    self.states.insert(*id, state.clone());
+                }
+                None => {
+                    self.states.remove(id);
+                }
+            }
+        }
+    }
+}
+
+/// Column arrays for the opens of a batch.
 #[derive(Default)]
 struct OpenRows {
     user_id: Vec<i64>,
@@ -268,29 +385,49 @@ struct OpenRows {
     client: Vec<String>,
 }
 
-async fn record_batch(
-    pool: &Pool,
-    cache: &std::sync::Mutex<TargetCache>,
-    batch: &[HitJob],
-) -> Result<Vec<HitOutcome>> {
-    let mut client = pool.get().await.map_err(pool_err)?;
-    // Clicks read earlier clicks (the burst rule), so they need one transaction. A batch of opens
-    // reads, then writes with a single INSERT that commits on its own: two round trips, not four.
-    if batch.iter().any(|job| job.hit.kind == EventKind::Click) {
-        let tx = client.transaction().await?;
-        let outcomes = record_batch_on(&tx, cache, batch).await?;
-        tx.commit().await?;
-        Ok(outcomes)
-    } else {
-        record_batch_on(&client, cache, batch).await
+impl OpenRows {
+    fn push(&mut self, hit: &Hit, target: &Target, event: NewEvent) {
+        self.user_id.push(target.user_id);
+        self.message_pk.push(target.message_pk);
+        self.recipient_id.push(target.recipient_id);
+        self.at.push(hit.at);
+        self.user_agent.push(clip_user_agent(&hit.user_agent));
+        self.ip.push(hit.stored_ip.clone());
+        self.classification.push(event.classification.as_str());
+        self.reason.push(event.reason);
+        self.confidence.push(event.confidence.as_str());
+        self.client.push(event.client);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.user_id.is_empty()
     }
 }
 
-async fn record_batch_on(
+async fn record_batch(
+    pool: &Pool,
+    caches: &WriterCaches,
+    batch: &[HitJob],
+) -> Result<Vec<HitOutcome>> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    // Clicks read earlier clicks (the burst rule), so they need a transaction. A batch of opens
+    // needs one statement that commits on its own.
+    if batch.iter().any(|job| job.hit.kind == EventKind::Click) {
+        let tx = client.transaction().await?;
+        let outcomes = record_in_transaction(&tx, caches, batch).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    } else {
+        record_opens(&client, caches, batch).await
+    }
+}
+
+/// Each hit's target, from the cache or the database; `None` for an unknown token.
+async fn resolve_targets(
     db: &impl GenericClient,
     cache: &std::sync::Mutex<TargetCache>,
     batch: &[HitJob],
-) -> Result<Vec<HitOutcome>> {
+) -> Result<Vec<Option<Target>>> {
     let mut targets = Vec::with_capacity(batch.len());
     for job in batch {
         let (kind, token) = (job.hit.kind, job.hit.token.as_str());
@@ -307,26 +444,240 @@ async fn record_batch_on(
         };
         targets.push(target);
     }
-    let mut ids: Vec<i64> = targets.iter().flatten().map(|t| t.recipient_id).collect();
+    Ok(targets)
+}
+
+/// The distinct recipients of the known targets, sorted.
+fn recipient_ids<'a>(targets: impl Iterator<Item = &'a Option<Target>>) -> Vec<i64> {
+    let mut ids: Vec<i64> = targets.flatten().map(|t| t.recipient_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut state = std::collections::HashMap::new();
-    if !ids.is_empty() {
-        let stmt = db.prepare_cached(RECIPIENT_STATE_SQL).await?;
-        for row in db.query(&stmt, &[&ids]).await? {
-            let links: i64 = row.get(4);
-            state.insert(
-                row.get::<_, i64>(0),
-                (
-                    row.get::<_, String>(1),
-                    row.get::<_, bool>(2),
-                    row.get::<_, bool>(3),
-                    links,
-                    row.get::<_, bool>(5),
-                ),
-            );
-        }
+    ids
+}
+
+/// Reads the state of `ids` (a purged recipient has none) and remembers it.
+async fn read_states(
+    db: &impl GenericClient,
+    cache: &std::sync::Mutex<StateCache>,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, RecipientState>> {
+    let mut read = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(read);
     }
+    let stmt = db.prepare_cached(RECIPIENT_STATE_SQL).await?;
+    for row in db.query(&stmt, &[&ids]).await? {
+        let (id, state) = RecipientState::from_row(&row);
+        read.insert(id, state);
+    }
+    if let Ok(mut c) = cache.lock() {
+        c.store(ids, &read);
+    }
+    Ok(read)
+}
+
+/// Decides a hit of a batch on its target's state: the outcome, and for an open to record the
+/// event to insert.
+async fn decide_hit(
+    db: &impl GenericClient,
+    hit: &Hit,
+    target: &mut Target,
+    state: &RecipientState,
+) -> Result<Option<NewEvent>> {
+    state.apply(target);
+    // Only a recipient whose trap was hit costs the query that asks whether it was this visitor.
+    let visitor_hit_trap = state.trap_hit && visitor_hit_trap(db, hit, target).await?;
+    Ok(decide(
+        hit,
+        target,
+        Facts {
+            visitor_hit_trap,
+            ..Facts::default()
+        },
+    ))
+}
+
+/// A batch of opens only: decided on each recipient's last known state and inserted, with that
+/// state checked, by one statement ([`CHECKED_INSERT_OPENS_SQL`]). A recipient whose state
+/// moved is decided again on the state the statement read, a few times at most; after that its
+/// opens go in on a state read just before, as a batch with clicks does.
+async fn record_opens(
+    db: &impl GenericClient,
+    caches: &WriterCaches,
+    batch: &[HitJob],
+) -> Result<Vec<HitOutcome>> {
+    const CHECKED_ATTEMPTS: usize = 3;
+    let mut targets = resolve_targets(db, &caches.targets, batch).await?;
+    let mut outcomes: Vec<HitOutcome> = batch.iter().map(|_| HitOutcome::unknown()).collect();
+    // Hits still to decide: those of a known token whose recipient's state has not been confirmed.
+    let mut pending: Vec<usize> = (0..batch.len()).filter(|&i| targets[i].is_some()).collect();
+    let mut guesses: std::collections::HashMap<i64, RecipientState> = {
+        let ids = recipient_ids(targets.iter());
+        let mut known = std::collections::HashMap::new();
+        let mut missing = Vec::new();
+        if let Ok(c) = caches.states.lock() {
+            for id in &ids {
+                match c.get(*id) {
+                    Some(state) => {
+                        known.insert(*id, state);
+                    }
+                    None => missing.push(*id),
+                }
+            }
+        } else {
+            missing = ids;
+        }
+        known.extend(read_states(db, &caches.states, &missing).await?);
+        known
+    };
+    for attempt in 0..=CHECKED_ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let ids = recipient_ids(pending.iter().map(|&i| &targets[i]));
+        let checked = attempt < CHECKED_ATTEMPTS;
+        if !checked {
+            guesses = read_states(db, &caches.states, &ids).await?;
+        }
+        let mut rows = OpenRows::default();
+        let mut decided = Vec::with_capacity(pending.len());
+        for &i in &pending {
+            let Some(target) = targets[i].as_mut() else {
+                continue;
+            };
+            // A recipient gone since (purged with its user) is unknown.
+            let Some(state) = guesses.get(&target.recipient_id) else {
+                decided.push((i, false));
+                continue;
+            };
+            let event = decide_hit(db, &batch[i].hit, target, state).await?;
+            let recorded = event.is_some();
+            if let Some(event) = event {
+                rows.push(&batch[i].hit, target, event);
+            }
+            decided.push((i, recorded));
+        }
+        if !checked {
+            if !rows.is_empty() {
+                insert_opens(db, &rows).await?;
+            }
+            settle(&mut outcomes, &targets, &decided, &guesses, |_| true);
+            break;
+        }
+        let assumed: Vec<(i64, &RecipientState)> = ids
+            .iter()
+            .filter_map(|id| guesses.get(id).map(|s| (*id, s)))
+            .collect();
+        let read = checked_insert_opens(db, &assumed, &rows).await?;
+        if let Ok(mut c) = caches.states.lock() {
+            c.store(&ids, &read);
+        }
+        let moved = |id: i64| guesses.get(&id) != read.get(&id);
+        settle(&mut outcomes, &targets, &decided, &guesses, |id| !moved(id));
+        pending.retain(|&i| targets[i].as_ref().is_some_and(|t| moved(t.recipient_id)));
+        guesses = read;
+    }
+    Ok(outcomes)
+}
+
+/// Fills the outcomes of the decided hits whose recipient passes `final_`.
+fn settle(
+    outcomes: &mut [HitOutcome],
+    targets: &[Option<Target>],
+    decided: &[(usize, bool)],
+    states: &std::collections::HashMap<i64, RecipientState>,
+    final_: impl Fn(i64) -> bool,
+) {
+    for &(i, recorded) in decided {
+        let Some(target) = &targets[i] else { continue };
+        if !final_(target.recipient_id) {
+            continue;
+        }
+        outcomes[i] = if states.contains_key(&target.recipient_id) {
+            HitOutcome {
+                known: true,
+                recorded,
+                url: target.url.clone(),
+            }
+        } else {
+            HitOutcome::unknown()
+        };
+    }
+}
+
+/// Runs [`CHECKED_INSERT_OPENS_SQL`]: `rows` go in for the recipients whose state is still the
+/// one `assumed`; returns the state read for every recipient of `assumed`.
+async fn checked_insert_opens(
+    db: &impl GenericClient,
+    assumed: &[(i64, &RecipientState)],
+    rows: &OpenRows,
+) -> Result<std::collections::HashMap<i64, RecipientState>> {
+    let ids: Vec<i64> = assumed.iter().map(|(id, _)| *id).collect();
+    let hashes: Vec<&str> = assumed
+        .iter()
+        .map(|(_, s)| s.owner_token_hash.as_str())
+        .collect();
+    let removed: Vec<bool> = assumed.iter().map(|(_, s)| s.owner_removed).collect();
+    let opted_out: Vec<bool> = assumed.iter().map(|(_, s)| s.opted_out).collect();
+    let links: Vec<i64> = assumed.iter().map(|(_, s)| s.links).collect();
+    let trap_hit: Vec<bool> = assumed.iter().map(|(_, s)| s.trap_hit).collect();
+    let stmt = db.prepare_cached(CHECKED_INSERT_OPENS_SQL).await?;
+    let read = db
+        .query(
+            &stmt,
+            &[
+                &ids,
+                &hashes,
+                &removed,
+                &opted_out,
+                &links,
+                &trap_hit,
+                &rows.user_id,
+                &rows.message_pk,
+                &rows.recipient_id,
+                &rows.at,
+                &rows.user_agent,
+                &rows.ip,
+                &rows.classification,
+                &rows.reason,
+                &rows.confidence,
+                &rows.client,
+            ],
+        )
+        .await?;
+    Ok(read.iter().map(RecipientState::from_row).collect())
+}
+
+async fn insert_opens(db: &impl GenericClient, rows: &OpenRows) -> Result<()> {
+    let stmt = db.prepare_cached(INSERT_OPENS_SQL).await?;
+    db.execute(
+        &stmt,
+        &[
+            &rows.user_id,
+            &rows.message_pk,
+            &rows.recipient_id,
+            &rows.at,
+            &rows.user_agent,
+            &rows.ip,
+            &rows.classification,
+            &rows.reason,
+            &rows.confidence,
+            &rows.client,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A batch with clicks, in one transaction: the state read first, then each hit in order.
+async fn record_in_transaction(
+    db: &impl GenericClient,
+    caches: &WriterCaches,
+    batch: &[HitJob],
+) -> Result<Vec<HitOutcome>> {
+    let targets = resolve_targets(db, &caches.targets, batch).await?;
+    let ids = recipient_ids(targets.iter());
+    let state = read_states(db, &caches.states, &ids).await?;
     let mut opens = OpenRows::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (job, target) in batch.iter().zip(targets) {
@@ -335,44 +686,24 @@ async fn record_batch_on(
             outcomes.push(HitOutcome::unknown());
             continue;
         };
-        let Some((owner_hash, removed, opted_out, links, trap_hit)) =
-            state.get(&target.recipient_id)
-        else {
+        let Some(state) = state.get(&target.recipient_id) else {
             outcomes.push(HitOutcome::unknown());
             continue;
         };
-        target.owner_token_hash.clone_from(owner_hash);
-        target.owner_removed = *removed;
-        target.opted_out = *opted_out;
-        target.links_total = *links as usize;
-        // Only a recipient whose trap was hit costs the query that asks whether it was this visitor.
-        let visitor_hit_trap = *trap_hit && visitor_hit_trap(db, hit, &target).await?;
         let recorded = match hit.kind {
-            EventKind::Open => match decide(
-                hit,
-                &target,
-                Facts {
-                    visitor_hit_trap,
-                    ..Facts::default()
-                },
-            ) {
+            EventKind::Open => match decide_hit(db, hit, &mut target, state).await? {
                 Some(event) => {
-                    opens.user_id.push(target.user_id);
-                    opens.message_pk.push(target.message_pk);
-                    opens.recipient_id.push(target.recipient_id);
-                    opens.at.push(hit.at);
-                    opens.user_agent.push(clip_user_agent(&hit.user_agent));
-                    opens.ip.push(hit.stored_ip.clone());
-                    opens.classification.push(event.classification.as_str());
-                    opens.reason.push(event.reason);
-                    opens.confidence.push(event.confidence.as_str());
-                    opens.client.push(event.client);
+                    opens.push(hit, &target, event);
                     true
                 }
                 None => false,
             },
             // Clicks go in one by one, in order: the burst rule counts the clicks before them.
-            EventKind::Click => record_click(db, hit, &target, visitor_hit_trap).await?,
+            EventKind::Click => {
+                state.apply(&mut target);
+                let visitor_hit_trap = state.trap_hit && visitor_hit_trap(db, hit, &target).await?;
+                record_click(db, hit, &target, visitor_hit_trap).await?
+            }
         };
         outcomes.push(HitOutcome {
             known: true,
@@ -380,24 +711,8 @@ async fn record_batch_on(
             url: target.url,
         });
     }
-    if !opens.user_id.is_empty() {
-        let stmt = db.prepare_cached(INSERT_OPENS_SQL).await?;
-        db.execute(
-            &stmt,
-            &[
-                &opens.user_id,
-                &opens.message_pk,
-                &opens.recipient_id,
-                &opens.at,
-                &opens.user_agent,
-                &opens.ip,
-                &opens.classification,
-                &opens.reason,
-                &opens.confidence,
-                &opens.client,
-            ],
-        )
-        .await?;
+    if !opens.is_empty() {
+        insert_opens(db, &opens).await?;
     }
     Ok(outcomes)
 }
