@@ -112,6 +112,9 @@ struct AgentRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operator {
     Apple,
+    /// The relays of iCloud Private Relay, run for Apple by others (Akamai, Cloudflare): Mail
+    /// Privacy Protection fetches through them, and so does a person's Safari.
+    AppleRelay,
     Google,
     Microsoft,
     Gateway(&'static str),
@@ -174,6 +177,7 @@ fn data_lines(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
 fn operator(name: &str) -> Option<Operator> {
     Some(match name {
         "apple" => Operator::Apple,
+        "applerelay" => Operator::AppleRelay,
         "google" => Operator::Google,
         "microsoft" => Operator::Microsoft,
         "proofpoint" => Operator::Gateway("Proofpoint"),
@@ -313,6 +317,31 @@ fn webkit_only(lower: &str) -> bool {
 fn bare_agent(ua: &str) -> bool {
     let ua = ua.trim();
     ua.eq_ignore_ascii_case("mozilla/5.0") || ua.eq_ignore_ascii_case("mozilla/5.0 (compatible)")
+}
+
+/// Outlook's and Office's own HTTP agents (Word's renderer in Outlook for Windows, Office's HTTP
+/// stack, Outlook for Mac): they show a mail's images but never follow its links as a page; that
+/// is the browser's job.
+fn office_agent(lower: &str) -> bool {
+    [
+        "ms-office",
+        "msoffice",
+        "microsoft office",
+        "microsoft outlook",
+        "macoutlook",
+    ]
+    .iter()
+    .any(|n| lower.contains(n))
+}
+
+/// Chromium's major version when it is older than any a person still runs (Chrome 90, 2021:
+/// browsers update themselves, and even Windows 7's last Chrome is 109). Scanners copy old
+/// agents and never update them.
+fn stale_chromium(lower: &str) -> Option<u32> {
+    const OLDEST_IN_USE: u32 = 90;
+    let rest = &lower[lower.find("chrome/")? + "chrome/".len()..];
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok().filter(|v| *v < OLDEST_IN_USE)
 }
 
 fn browser(lower: &str) -> Option<&'static str> {
@@ -458,7 +487,19 @@ pub fn request_verdict(kind: EventKind, r: &RequestSignals) -> RequestVerdict {
                 ),
             )
         }
-        (Some(Operator::Apple), EventKind::Click) if bare_agent(ua) || webkit_only(&lower) => {
+        // The relays also carry a person's Safari: only Mail's own agents there are the prefetch.
+        (Some(Operator::AppleRelay), EventKind::Open) if bare_agent(ua) || webkit_only(&lower) => {
+            return done(
+                "Apple Mail Privacy Protection".into(),
+                Verdict::automated(
+                    Likely,
+                    "Apple Mail Privacy Protection fetched the image through Apple's private relays when the mail arrived: it says nothing about reading",
+                ),
+            )
+        }
+        (Some(Operator::Apple | Operator::AppleRelay), EventKind::Click)
+            if bare_agent(ua) || webkit_only(&lower) =>
+        {
             return done(
                 "Apple Mail Privacy Protection".into(),
                 Verdict::automated(Certain, "Apple's network with Apple Mail's background agent: a link check, not a click"),
@@ -518,12 +559,30 @@ pub fn request_verdict(kind: EventKind, r: &RequestSignals) -> RequestVerdict {
     let is_browser = browser(&lower).is_some();
     match kind {
         EventKind::Click => {
+            if office_agent(&lower) {
+                return done(
+                    "Microsoft Office (link check)".into(),
+                    Verdict::automated(
+                        Likely,
+                        "Outlook's own agent fetched the link: Office checks a link before handing it to the browser, and the person's click comes from the browser",
+                    ),
+                );
+            }
             if eq_ci(r.sec_fetch_mode, "no-cors") || eq_ci(r.sec_fetch_mode, "cors") {
                 return done(
                     named,
                     Verdict::automated(
                         Likely,
                         "fetched in the background (Sec-Fetch-Mode), not followed by a person",
+                    ),
+                );
+            }
+            if let Some(version) = stale_chromium(&lower).filter(|_| r.sec_fetch_mode.is_none()) {
+                return done(
+                    named,
+                    Verdict::automated(
+                        Likely,
+                        format!("a Chrome {version} agent (years out of date) without the Sec-Fetch headers browsers send since Chrome 76: a scanner posing as a browser"),
                     ),
                 );
             }
@@ -544,7 +603,9 @@ pub fn request_verdict(kind: EventKind, r: &RequestSignals) -> RequestVerdict {
                     ),
                 );
             }
-            if !via.is_empty() {
+            // A named client behind a forward proxy is the person's own request: the pixel is
+            // answered no-store, so a proxy that keeps to HTTP passes every open through.
+            if !via.is_empty() && named.is_empty() {
                 return done(
                     named,
                     Verdict::new(
@@ -689,6 +750,85 @@ mod tests {
             ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome on Windows"),
             (SAFARI, "Safari on Mac"),
             ("curl/8.5.0", ""),
+        ] {
+            assert_eq!(client_name(ua), name, "{ua}");
+        }
+    }
+
+    fn request(kind: EventKind, ua: &str, ip: &str, headers: RequestSignals) -> Option<Verdict> {
+        request_verdict(
+            kind,
+            &RequestSignals {
+                method: "GET",
+                user_agent: ua,
+                ip: ip.parse().ok(),
+                ..headers
+            },
+        )
+        .verdict
+    }
+
+    #[test]
+    fn rules_found_by_the_held_out_table() {
+        let automated =
+            |v: Option<Verdict>| v.is_some_and(|v| v.classification == Classification::Automated);
+        let navigation = RequestSignals {
+            accept: Some("text/html,*/*;q=0.8"),
+            sec_fetch_mode: Some("navigate"),
+            ..Default::default()
+        };
+        let accept_only = RequestSignals {
+            accept: Some("*/*"),
+            ..Default::default()
+        };
+        let old_chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/58.0.3029.110 Safari/537.36";
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        let ip = "198.51.100.7";
+        // A years-old Chrome without Fetch Metadata is a scanner; a current one is left to history.
+        assert!(automated(request(
+            EventKind::Click,
+            old_chrome,
+            ip,
+            accept_only
+        )));
+        assert!(request(EventKind::Click, chrome, ip, accept_only).is_none());
+        assert!(request(EventKind::Click, old_chrome, ip, navigation).is_none());
+        // Private Relay's egress: Mail's own agent is the prefetch, Safari is a person.
+        let mail = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148";
+        assert!(automated(request(
+            EventKind::Open,
+            mail,
+            "172.225.46.10",
+            RequestSignals::default()
+        )));
+        assert!(request(EventKind::Open, mail, ip, RequestSignals::default()).is_none());
+        assert!(request(EventKind::Click, SAFARI, "172.225.46.10", navigation).is_none());
+        // A named client behind a forward proxy stays the person; an unnamed one is the proxy.
+        let via = RequestSignals {
+            via: Some("1.1 proxy.corp.example (squid/6.6)"),
+            ..Default::default()
+        };
+        assert!(request(EventKind::Open, chrome, ip, via).is_none());
+        assert!(request(
+            EventKind::Open,
+            "Mozilla/5.0 (compatible; Cache/1.0)",
+            ip,
+            via
+        )
+        .is_some_and(|v| v.classification == Classification::Proxy));
+        // Outlook's agent shows images but does not follow links.
+        let outlook = "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 10.0; Trident/7.0; Microsoft Outlook 16.0.17328; ms-office; MSOffice 16)";
+        assert!(automated(request(
+            EventKind::Click,
+            outlook,
+            ip,
+            RequestSignals::default()
+        )));
+        assert!(request(EventKind::Open, outlook, ip, RequestSignals::default()).is_none());
+        for (ua, name) in [
+            ("MacOutlook/16.80.23121017 (Intelx64 Mac OS X 14.2.1 (Build 23C71))", "Outlook on Mac"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36 Edg/136.0.0.0 OneOutlook/1.2025.516.400", "Outlook (new) on Windows"),
+            ("Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Microsoft Outlook 12.0.6739; ms-office; MSOffice 12)", "Outlook 2007 on Windows"),
         ] {
             assert_eq!(client_name(ua), name, "{ua}");
         }
