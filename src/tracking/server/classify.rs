@@ -334,14 +334,27 @@ fn office_agent(lower: &str) -> bool {
     .any(|n| lower.contains(n))
 }
 
-/// Chromium's major version when it is older than any a person still runs (Chrome 90, 2021:
-/// browsers update themselves, and even Windows 7's last Chrome is 109). Scanners copy old
-/// agents and never update them.
-fn stale_chromium(lower: &str) -> Option<u32> {
-    const OLDEST_IN_USE: u32 = 90;
-    let rest = &lower[lower.find("chrome/")? + "chrome/".len()..];
-    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-    digits.parse().ok().filter(|v| *v < OLDEST_IN_USE)
+/// The major version after `token` ("chrome/" → 131).
+fn major_version(lower: &str, token: &str) -> Option<u32> {
+    let rest = &lower[lower.find(token)? + token.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A browser older than any a person still follows links with: Chrome before 90 and Firefox
+/// before 78 (2020-21: browsers update themselves; even Windows 7's last ones are Chrome 109 and
+/// Firefox 115), Internet Explorer (retired in 2022; Windows hands links to Edge). Scanners copy
+/// old agents and never update them. Safari is left out: old iPhones keep their Safari.
+fn stale_browser(lower: &str) -> Option<String> {
+    if let Some(v) = major_version(lower, "chrome/").filter(|v| *v < 90) {
+        return Some(format!("Chrome {v}"));
+    }
+    if let Some(v) = major_version(lower, "firefox/").filter(|v| *v < 78) {
+        return Some(format!("Firefox {v}"));
+    }
+    (lower.contains("trident/") || lower.contains("msie ")).then(|| "Internet Explorer".into())
 }
 
 fn browser(lower: &str) -> Option<&'static str> {
@@ -577,12 +590,12 @@ pub fn request_verdict(kind: EventKind, r: &RequestSignals) -> RequestVerdict {
                     ),
                 );
             }
-            if let Some(version) = stale_chromium(&lower).filter(|_| r.sec_fetch_mode.is_none()) {
+            if let Some(stale) = stale_browser(&lower).filter(|_| r.sec_fetch_mode.is_none()) {
                 return done(
                     named,
                     Verdict::automated(
                         Likely,
-                        format!("a Chrome {version} agent (years out of date) without the Sec-Fetch headers browsers send since Chrome 76: a scanner posing as a browser"),
+                        format!("a {stale} agent, years out of date, without the Sec-Fetch headers current browsers send: a scanner posing as a browser"),
                     ),
                 );
             }
@@ -793,6 +806,15 @@ mod tests {
         )));
         assert!(request(EventKind::Click, chrome, ip, accept_only).is_none());
         assert!(request(EventKind::Click, old_chrome, ip, navigation).is_none());
+        let ie11 = "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko";
+        assert!(automated(request(EventKind::Click, ie11, ip, accept_only)));
+        let firefox52 = "Mozilla/5.0 (Windows NT 6.1; rv:52.0) Gecko/20100101 Firefox/52.0";
+        assert!(automated(request(
+            EventKind::Click,
+            firefox52,
+            ip,
+            accept_only
+        )));
         // Private Relay's egress: Mail's own agent is the prefetch, Safari is a person.
         let mail = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148";
         assert!(automated(request(
