@@ -327,11 +327,29 @@ fn html_to_text(html: &str, width: usize, links: &Rc<RefCell<Vec<String>>>) -> S
     };
     html2text::config::with_decorator(decorator)
         .link_footnotes(false)
+        .raw_mode(table_cells(html) > MAX_LAID_OUT_CELLS)
         .string_from_read(html.as_bytes(), width)
         .unwrap_or_else(|e| {
             tracing::debug!(error = %e, "html2text failed; using the plain tag stripper");
             mail_parser::decoders::html::html_to_text(html)
         })
+}
+
+/// Beyond this many table cells, tables are read as one column of cells. A table too wide for
+/// the screen is laid out cell under cell with a full-width rule after each, so 50,000 empty
+/// `<td>` in 450 KB of HTML became 4 MB of rules, and the rest of the mail fell past the cut.
+const MAX_LAID_OUT_CELLS: usize = 2000;
+
+/// Start tags of table cells (`<td`, `<th`, and the few `<thead`s they overcount).
+fn table_cells(html: &str) -> usize {
+    html.as_bytes()
+        .windows(3)
+        .filter(|w| {
+            w[0] == b'<'
+                && w[1].eq_ignore_ascii_case(&b't')
+                && (w[2].eq_ignore_ascii_case(&b'd') || w[2].eq_ignore_ascii_case(&b'h'))
+        })
+        .count()
 }
 
 /// Elements the HTML parser closes implicitly (a new `<li>` closes the open one), so they never
@@ -685,6 +703,35 @@ Content-Type: multipart/alternative; boundary=b\r\n\r\n\
         assert!(r.body.contains("[image: Globex logo]"));
         assert!(!r.body.contains("pixel"), "{}", r.body);
         assert!(!r.body.contains("alert(1)") && !r.body.contains("color:red"));
+        assert_safe(&r);
+    }
+
+    #[test]
+    fn iso_2022_jp_is_decoded_and_its_stray_escapes_shown_not_sent() {
+        // Japanese mail still comes in ISO-2022-JP, a charset that switches sets with ESC
+        // sequences: undecoded, it showed as "$B$3$s…" (and passed ESC on to the sanitizer).
+        let raw = b"From: a@evil.test\r\nSubject: =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n\
+Content-Type: text/plain; charset=iso-2022-jp\r\n\r\n\x1b$BF|K\\8l\x1b(B \x1b[31mred\r\n";
+        let r = render_message(raw);
+        assert_eq!(r.headers[1], ("Subject".into(), "こんにちは".into()));
+        assert!(r.body.starts_with("日本語 "), "{}", r.body);
+        assert!(r.body.contains("red"));
+        assert_safe(&r);
+    }
+
+    #[test]
+    fn a_huge_table_neither_balloons_nor_hides_what_follows_it() {
+        let rows: String = (0..200)
+            .map(|r| format!("<tr><td>row{r}</td>{}</tr>", "<td></td>".repeat(250)))
+            .collect();
+        let raw = format!(
+            "From: a@evil.test\r\nContent-Type: text/html\r\n\r\n\
+<p>before</p><table>{rows}</table><p>after the table</p>"
+        );
+        let r = render_message(raw.as_bytes());
+        assert!(r.body.contains("row199"), "{}", &r.body[..500]);
+        assert!(r.body.contains("after the table"));
+        assert!(r.body.len() < raw.len(), "{} bytes", r.body.len());
         assert_safe(&r);
     }
 
