@@ -94,16 +94,15 @@ fn synced() -> &'static Synced {
     })
 }
 
-/// A private copy of the synced data dir, so tests can change it side by side.
+/// A private copy of the synced config and data dir, so tests can change it side by side.
 fn copy_of_synced() -> (tempfile::TempDir, Store) {
     let s = synced();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        s.env_dir.join("data/tidings.sqlite3"),
-        dir.path().join("cache.sqlite3"),
-    )
-    .unwrap();
-    let store = Store::open(&dir.path().join("cache.sqlite3")).unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    for f in ["config.toml", "data/tidings.sqlite3"] {
+        std::fs::copy(s.env_dir.join(f), dir.path().join(f)).unwrap();
+    }
+    let store = Store::open(&dir.path().join("data/tidings.sqlite3")).unwrap();
     (dir, store)
 }
 
@@ -197,7 +196,7 @@ fn every_hostile_mail_syncs_and_lists_safely() {
             && !text.contains(name.as_str())
         {
             let hidden = [
-                "h01", "h02", "h08", "h09", "h10", "h11", "h18", "h19", "h20", "h21", "h33",
+                "h01", "h02", "h08", "h09", "h10", "h11", "h18", "h19", "h20", "h21", "h33", "h37",
             ];
             assert!(
                 hidden.iter().any(|h| name.starts_with(h)),
@@ -458,4 +457,64 @@ fn search_finds_hostile_mail_by_its_visible_text() {
         let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         assert!(v.len() >= expect, "{query:?}: {v:?}");
     }
+}
+
+/// The user answered every hostile mail with a reminder (`--remind-after`), now due: the desktop
+/// notifications `tidings watch --once` shows carry the attacker's subject and name, and hold
+/// neither a control character nor markup the notification daemon would act on.
+#[test]
+fn reminders_on_replies_to_hostile_mail_notify_as_plain_text() {
+    let (dir, store) = copy_of_synced();
+    let sender = Sender {
+        account: "hostile".into(),
+        from: tidings::mail::compose::Mailbox::new(None, "mallory@example.test"),
+        signature: None,
+    };
+    let mut due = 0;
+    for (i, (_, raw)) in synced().mails.iter().enumerate() {
+        let Ok(reply) = Draft::reply(&sender, raw, ReplyKind::Sender) else {
+            continue;
+        };
+        store
+            .add_reminder(&tidings::store::NewReminder {
+                account: "hostile".into(),
+                message_id: format!("<reply-{i}@example.test>"),
+                subject: reply.subject.clone(),
+                to: tidings::mail::compose::Mailbox::format_list(&reply.to),
+                recipients: reply.to.iter().map(|m| m.email.to_lowercase()).collect(),
+                sent_at: 1_700_000_000,
+                due_at: 1_700_000_100,
+                condition: tidings::store::RemindIf::NoReply,
+            })
+            .unwrap();
+        due += 1;
+    }
+    let bus = crate::support::dbus::NotificationBus::start();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    cmd.arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["watch", "--once"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    let out = bounded(&mut cmd, COMMAND_LIMIT);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_terminal_safe("watch stdout", &out.stdout);
+    assert_terminal_safe("watch stderr", &out.stderr);
+    let calls = bus.wait_for_calls(due, Duration::from_secs(10));
+    assert_eq!(calls.len(), due, "{calls:#?}");
+    for call in &calls {
+        assert_text_safe("notification", call);
+        // The summary is plain text by the spec; the body is markup to most daemons.
+        assert!(!call.contains("<img"), "{call}");
+    }
+    assert!(
+        calls.iter().any(|c| c
+            .contains("Re: &lt;b&gt;Urgent&lt;/b&gt; &lt;a href=\"https://evil.test/reset\"&gt;")),
+        "{calls:#?}"
+    );
 }
