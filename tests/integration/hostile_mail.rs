@@ -290,6 +290,10 @@ fn reader_headers_and_links_draw_no_control_character() {
     let (dir, store) = copy_of_synced();
     let n = store.list_messages(&ListQuery::default()).unwrap().len();
     let mut h = Harness::on_store(dir, store, 120, 40);
+    // Threads over References loops, self-replies and 10,000 References.
+    h.press(&["t"]);
+    assert_text_safe("threads", &h.screen());
+    h.press(&["t"]);
     let mut opened = std::collections::HashSet::new();
     for i in 0..n {
         h.press(&["Enter"]);
