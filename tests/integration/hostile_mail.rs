@@ -129,15 +129,20 @@ fn bounded(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
-fn tidings(args: &[&str]) -> Output {
-    let s = synced();
+/// `tidings ARGS` on the config and data dir under `root`, bounded in time.
+fn tidings_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
     cmd.arg("--config")
-        .arg(s.env_dir.join("config.toml"))
+        .arg(root.join("config.toml"))
         .arg("--data-dir")
-        .arg(s.env_dir.join("data"))
-        .args(args);
+        .arg(root.join("data"))
+        .args(args)
+        .envs(env.iter().copied());
     bounded(&mut cmd, COMMAND_LIMIT)
+}
+
+fn tidings(args: &[&str]) -> Output {
+    tidings_in(&synced().env_dir, args, &[])
 }
 
 /// No C0 byte but `\n`, no DEL, valid UTF-8 with no C1 control and no bidi control.
@@ -184,6 +189,10 @@ fn every_hostile_mail_syncs_and_lists_safely() {
     let s = synced();
     let listed = listed();
     assert_eq!(listed.len(), s.mails.len(), "{listed:#?}");
+    // Contacts are gathered from the same hostile headers.
+    let contacts = tidings(&["contacts"]);
+    assert!(contacts.status.success());
+    assert_terminal_safe("tidings contacts", &contacts.stdout);
     let out = tidings(&["list", "--limit", "1000"]);
     assert!(out.status.success());
     assert_terminal_safe("tidings list", &out.stdout);
@@ -494,20 +503,24 @@ fn reminders_on_replies_to_hostile_mail_notify_as_plain_text() {
         due += 1;
     }
     let bus = crate::support::dbus::NotificationBus::start();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
-    cmd.arg("--config")
-        .arg(dir.path().join("config.toml"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["watch", "--once"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
-    let out = bounded(&mut cmd, COMMAND_LIMIT);
+    let out = tidings_in(
+        dir.path(),
+        &["watch", "--once"],
+        &[("DBUS_SESSION_BUS_ADDRESS", &bus.address)],
+    );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_terminal_safe("watch stdout", &out.stdout);
+    let listed = tidings_in(dir.path(), &["followups"], &[]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert_terminal_safe("tidings followups", &listed.stdout);
     assert_terminal_safe("watch stderr", &out.stderr);
     let calls = bus.wait_for_calls(due, Duration::from_secs(10));
     assert_eq!(calls.len(), due, "{calls:#?}");
