@@ -275,7 +275,9 @@ fn decoded_hostile_text_is_visible_and_inert() {
     let (r, phish) = rendered("h26-html-link-mismatch");
     // The footnote names where the link really goes, whatever its text claims.
     assert!(
-        r.links.contains(&"https://evil.test/login".to_string()),
+        r.links.contains(&"https://evil.test/login".to_string())
+            && phish.contains("https://bank.test/login[1 → evil.test]")
+            && phish.contains("https://bank.test/[2 → evil.test]"),
         "{phish}"
     );
     let (_, deep) = rendered("h23-html-deep-nesting");
