@@ -779,26 +779,14 @@ Content-Type: multipart/alternative; boundary=b\r\n\r\n\
 <p><a href=\"https://bank.test@evil.test/\">www.bank.test</a></p>\
 <p><a href=\"https://bank.test/x\">https://bank.test/</a> and <a href=\"https://b.test/\">plain</a> [2]</p>";
         let r = render_message(raw);
-        assert!(
-            r.body.contains("https://bank.test/login[1 → evil.test]"),
-            "{}",
-            r.body
-        );
-        assert!(
-            r.body.contains("www.bank.test[2 → evil.test]"),
-            "{}",
-            r.body
-        );
-        assert!(
-            r.body.contains("https://bank.test/[3] and plain[4] [2]"),
-            "{}",
-            r.body
-        );
-        assert!(
-            r.body.contains("\n[1]: https://evil.test/login\n"),
-            "{}",
-            r.body
-        );
+        for shown in [
+            "https://bank.test/login[1 → evil.test]",
+            "www.bank.test[2 → evil.test]",
+            "https://bank.test/[3] and plain[4] [2]",
+            "\n[1]: https://evil.test/login\n",
+        ] {
+            assert!(r.body.contains(shown), "no {shown:?} in {}", r.body);
+        }
         assert_safe(&r);
         // A megabyte of markers without a space, after a link: one pass, not one per marker.
         let mut raw = b"From: a@evil.test\r\nContent-Type: text/html\r\n\r\n\
