@@ -442,6 +442,10 @@ fn replies_and_forwards_quote_hostile_mail_without_injection() {
                 .position(|w| w == b"\r\n\r\n")
                 .unwrap_or(built.len());
             let head = String::from_utf8_lossy(&built[..head_end]);
+            // A line over 998 bytes (a 4 KB Message-ID copied into In-Reply-To) is refused.
+            if let Some(long) = head.lines().find(|l| l.len() > 998) {
+                panic!("{name}: {} bytes in {:?}…", long.len(), &long[..100]);
+            }
             assert!(
                 !head
                     .lines()
