@@ -32,10 +32,15 @@ pub async fn show_desktop(n: &DesktopNotification) -> Delivery {
         tracing::info!(summary = %n.summary, "no D-Bus session; desktop notification skipped");
         return Delivery::Unavailable;
     }
+    let body = if body_is_markup().await {
+        escape_markup(&n.body)
+    } else {
+        n.body.clone()
+    };
     let mut note = notify_rust::Notification::new();
     note.appname(APP_NAME)
         .summary(&n.summary)
-        .body(&n.body)
+        .body(&body)
         .icon("mail-read");
     match tokio::time::timeout(SHOW_TIMEOUT, note.show_async()).await {
         Ok(Ok(_)) => Delivery::Shown,
@@ -48,6 +53,38 @@ pub async fn show_desktop(n: &DesktopNotification) -> Delivery {
             Delivery::Unavailable
         }
     }
+}
+
+/// Whether the notification daemon reads the body as markup (its `body-markup` capability),
+/// asked once per process. When it cannot be asked, the body is escaped: at worst a daemon
+/// without markup shows `&lt;`, where an unescaped `<img src>` from a mail's subject would be
+/// loaded by one with it.
+async fn body_is_markup() -> bool {
+    static MARKUP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if let Some(markup) = MARKUP.get() {
+        return *markup;
+    }
+    let asked = tokio::task::spawn_blocking(notify_rust::get_capabilities);
+    match tokio::time::timeout(SHOW_TIMEOUT, asked).await {
+        Ok(Ok(Ok(caps))) => *MARKUP.get_or_init(|| caps.iter().any(|c| c == "body-markup")),
+        _ => true,
+    }
+}
+
+/// Text for a body the daemon reads as markup: a subject's `<b>`, `<a href>` and `<img src>`
+/// are shown as written, never drawn, linked or fetched. Quotes only matter inside a tag, and
+/// once `<` is escaped there is none.
+fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// "2nd", "3rd", "11th", …
@@ -65,6 +102,14 @@ pub fn ordinal(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_in_a_body_is_shown_as_written() {
+        assert_eq!(
+            escape_markup("Re: <img src=\"x\"/> & <a href='y'>z</a>"),
+            "Re: &lt;img src=\"x\"/&gt; &amp; &lt;a href='y'&gt;z&lt;/a&gt;"
+        );
+    }
 
     #[test]
     fn ordinals_read_naturally() {

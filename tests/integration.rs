@@ -19,6 +19,8 @@ mod events;
 mod first_day;
 #[path = "integration/followups.rs"]
 mod followups;
+#[path = "integration/hostile_mail.rs"]
+mod hostile_mail;
 #[path = "integration/layering.rs"]
 mod layering;
 #[path = "integration/render.rs"]

@@ -6,7 +6,7 @@ use crate::sanitize::{sanitize_line, sanitize_text};
 use mail_builder::headers::address::Address as BuilderAddress;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::MessageBuilder;
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MessageParser;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -408,30 +408,54 @@ struct Original {
     attachments: Vec<Attachment>,
 }
 
+/// The longest address mail can be delivered to (RFC 5321's 256-octet path, less the brackets).
+const MAX_ADDRESS_BYTES: usize = 254;
+/// A display name kept in a reply: a received one can be 100 KB, which mail-builder writes as one
+/// encoded word on one 80 KB header line that servers refuse.
+const MAX_NAME_BYTES: usize = 256;
+
 fn mailboxes(a: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
     let Some(a) = a else { return Vec::new() };
     a.iter()
         .filter_map(|addr| {
             let email = sanitize_line(addr.address()?);
-            // A hostile address that would not survive our own parser is dropped, not sent to.
+            // A hostile address that would not survive our own parser, or that no server would
+            // deliver to, is dropped, not sent to.
+            if email.len() > MAX_ADDRESS_BYTES {
+                return None;
+            }
             let parsed = Mailbox::parse(&email).ok()?;
-            let name = addr.name().map(sanitize_line);
+            let name = addr
+                .name()
+                .map(|n| sanitize_line(super::parse::cut_at_char_boundary(n, MAX_NAME_BYTES)));
             Some(Mailbox::new(name.as_deref(), &parsed.email))
         })
         .collect()
 }
 
+/// Message-IDs a reply names in References: the thread's root and the latest ones, as RFC 5322
+/// §3.6.4 allows and Thunderbird does. A received mail can list 10,000; copied whole, they made a
+/// 180 KB header that servers refuse ("message header size exceeds limit").
+const MAX_REFERENCES: usize = 20;
+/// A Message-ID cannot be folded, so one longer than this would break the 998-byte line limit of
+/// the header that names it; such an id is left out.
+const MAX_ID_BYTES: usize = 900;
+
+/// A Message-ID as a reply names it, or `None` when it cannot be written on a header line.
+fn reply_id(id: &str) -> Option<String> {
+    let id = sanitize_line(id);
+    (!id.is_empty() && id.len() <= MAX_ID_BYTES).then(|| format!("<{id}>"))
+}
+
 fn id_list(v: &mail_parser::HeaderValue<'_>) -> Vec<String> {
-    match v.as_text_list() {
-        Some(list) => list
-            .iter()
-            .map(|id| format!("<{}>", sanitize_line(id)))
-            .collect(),
-        None => v
-            .as_text()
-            .map(|id| vec![format!("<{}>", sanitize_line(id))])
-            .unwrap_or_default(),
+    let mut ids: Vec<String> = match v.as_text_list() {
+        Some(list) => list.iter().filter_map(|id| reply_id(id)).collect(),
+        None => v.as_text().and_then(reply_id).into_iter().collect(),
+    };
+    if ids.len() > MAX_REFERENCES {
+        ids.drain(1..ids.len() + 1 - MAX_REFERENCES);
     }
+    ids
 }
 
 impl Original {
@@ -460,26 +484,19 @@ impl Original {
         let attachments = msg
             .attachments()
             .enumerate()
-            .map(|(i, part)| Attachment {
-                filename: part
-                    .attachment_name()
-                    .map(sanitize_line)
-                    .unwrap_or_else(|| format!("attachment-{}", i + 1)),
-                content_type: part
-                    .content_type()
-                    .map(|ct| match ct.subtype() {
-                        Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                        None => ct.ctype().to_string(),
-                    })
-                    .map(|t| sanitize_line(&t))
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                data: part.contents().to_vec(),
+            .map(|(i, part)| {
+                // The names the reader shows: no directories ("../../.bashrc"), no leading dot,
+                // at most 255 bytes, so a forward does not pass the attacker's path along.
+                let (filename, content_type) = super::parse::attachment_info(part, i);
+                Attachment {
+                    filename,
+                    content_type,
+                    data: part.contents().to_vec(),
+                }
             })
             .collect();
         Ok(Original {
-            message_id: msg
-                .message_id()
-                .map(|id| format!("<{}>", sanitize_line(id))),
+            message_id: msg.message_id().and_then(reply_id),
             references,
             from: mailboxes(msg.from()),
             reply_to: mailboxes(msg.reply_to()),
@@ -822,6 +839,42 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
             "a reply does not carry attachments"
         );
         assert_ne!(d.message_id, "<c@acme.test>");
+    }
+
+    #[test]
+    fn a_reply_to_hostile_threading_headers_stays_sendable() {
+        let mut raw = format!(
+            "From: eve@evil.test\r\nSubject: deep\r\nMessage-ID: <{}@evil.test>\r\nReferences:",
+            "m".repeat(4000)
+        );
+        for i in 0..10_000 {
+            raw.push_str(&format!(" <r{i}@evil.test>"));
+        }
+        raw.push_str(
+            "\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\ntext\r\n--b\r\n\
+Content-Disposition: attachment; filename=\"../../.bashrc\"\r\n\r\nx\r\n--b--\r\n",
+        );
+        let d = Draft::reply(&me(), raw.as_bytes(), ReplyKind::Sender).unwrap();
+        // The 4 KB Message-ID cannot be written on a header line: it is left out.
+        assert_eq!(d.in_reply_to, None);
+        assert_eq!(d.references.len(), MAX_REFERENCES);
+        assert_eq!(d.references[0], "<r0@evil.test>");
+        assert_eq!(d.references[MAX_REFERENCES - 1], "<r9999@evil.test>");
+        let built = d.build(1_790_000_000, false).unwrap();
+        let head = &built[..built.windows(4).position(|w| w == b"\r\n\r\n").unwrap()];
+        assert!(head.len() < 4096, "{} bytes of header", head.len());
+        assert!(head.split(|&b| b == b'\n').all(|l| l.len() <= 998));
+        let f = Draft::forward(&me(), raw.as_bytes()).unwrap();
+        assert_eq!(f.attachments[0].filename, "bashrc");
+        // A 100 KB name is cut; a 64 KB address is no one's.
+        let huge = format!(
+            "From: \"{}\" <eve@evil.test>\r\nCc: {}@evil.test\r\n\r\nhi\r\n",
+            "N".repeat(100_000),
+            "l".repeat(65_536)
+        );
+        let d = Draft::reply(&me(), huge.as_bytes(), ReplyKind::All).unwrap();
+        assert_eq!(d.to[0].name.as_deref().map(str::len), Some(MAX_NAME_BYTES));
+        assert!(d.cc.is_empty());
     }
 
     #[test]

@@ -176,7 +176,12 @@ fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
         if let Some(d) = msg.date() {
             m.date = d.to_timestamp();
         }
-        for (i, part) in msg.attachments().enumerate() {
+        // As many as the reader lists: a 500 KB mail of 50,000 one-byte parts stored 50,000 rows.
+        for (i, part) in msg
+            .attachments()
+            .enumerate()
+            .take(super::render::MAX_ATTACHMENTS)
+        {
             let (filename, mime_type) = attachment_info(part, i);
             m.attachments.push(AttachmentMeta {
                 part: i as u32,
@@ -253,6 +258,19 @@ pub fn parse_envelope(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mail_of_thousands_of_parts_stores_as_many_as_the_reader_lists() {
+        let mut raw =
+            b"From: a@evil.test\r\nContent-Type: multipart/mixed; boundary=p\r\n\r\n".to_vec();
+        for i in 0..5000 {
+            raw.extend(format!("--p\r\nContent-Type: application/x-{i}\r\n\r\nx\r\n").as_bytes());
+        }
+        raw.extend(b"--p--\r\n");
+        let m = parse_message(1, raw, Flags::default(), None);
+        assert_eq!(m.attachments.len(), crate::mail::render::MAX_ATTACHMENTS);
+        assert_eq!(m.attachments[499].mime_type, "application/x-499");
+    }
 
     #[test]
     fn parses_headers_threads_and_attachments() {

@@ -305,6 +305,7 @@ impl BodyWriter {
         }
         let links = self.links.take();
         if !links.is_empty() {
+            self.text = flag_misleading_links(&self.text, &links);
             let trimmed = self.text.trim_end().len();
             self.text.truncate(trimmed);
             self.text.push_str("\n\n");
@@ -314,6 +315,71 @@ impl BodyWriter {
         }
         (self.text, links)
     }
+}
+
+/// Link text that is itself an address on another host ("https://bank.test/login" leading to
+/// evil.test, or "https://bank.test@evil.test/") is the oldest phishing trick: its footnote
+/// marker names where it really leads, `https://bank.test/login[1 → evil.test]`, as Thunderbird
+/// warns. One pass over the text: the markers are the `[n]` the footnote decorator wrote.
+fn flag_misleading_links(text: &str, links: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let (before, after) = rest.split_at(open);
+        out.push_str(before);
+        let digits = after[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let number = after[1..1 + digits].parse::<usize>().ok();
+        let closed = after.as_bytes().get(1 + digits) == Some(&b']');
+        let target = match (number, closed) {
+            (Some(n), true) => n.checked_sub(1).and_then(|i| links.get(i)),
+            _ => None,
+        };
+        // The word before the marker, looked for no further back than a URL can be long: a
+        // megabyte without a space must not be scanned again at every `[`.
+        let shown = |out: &str| {
+            let mut from = out.len().saturating_sub(MAX_URL_BYTES);
+            while !out.is_char_boundary(from) {
+                from += 1;
+            }
+            out[from..]
+                .rsplit(char::is_whitespace)
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        match target.and_then(|t| misleading(&shown(&out), t)) {
+            Some(host) => {
+                out.push_str(&after[..1 + digits]);
+                out.push_str(&format!(" → {host}]"));
+                rest = &after[2 + digits..];
+            }
+            None => {
+                out.push('[');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The host `target` leads to, when the link text `shown` is an address on another host.
+fn misleading(shown: &str, target: &str) -> Option<String> {
+    let host = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .filter(|u| u.has_host())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let shown_host = if shown.contains("://") {
+        host(shown)
+    } else if shown.starts_with("www.") {
+        host(&format!("http://{shown}"))
+    } else {
+        None
+    }?;
+    let target_host = host(target)?;
+    (shown_host != target_host).then_some(target_host)
 }
 
 /// HTML → text with html2text; links numbered in `links` (shared across all HTML parts of a
@@ -327,11 +393,29 @@ fn html_to_text(html: &str, width: usize, links: &Rc<RefCell<Vec<String>>>) -> S
     };
     html2text::config::with_decorator(decorator)
         .link_footnotes(false)
+        .raw_mode(table_cells(html) > MAX_LAID_OUT_CELLS)
         .string_from_read(html.as_bytes(), width)
         .unwrap_or_else(|e| {
             tracing::debug!(error = %e, "html2text failed; using the plain tag stripper");
             mail_parser::decoders::html::html_to_text(html)
         })
+}
+
+/// Beyond this many table cells, tables are read as one column of cells. A table too wide for
+/// the screen is laid out cell under cell with a full-width rule after each, so 50,000 empty
+/// `<td>` in 450 KB of HTML became 4 MB of rules, and the rest of the mail fell past the cut.
+const MAX_LAID_OUT_CELLS: usize = 2000;
+
+/// Start tags of table cells (`<td`, `<th`, and the few `<thead`s they overcount).
+fn table_cells(html: &str) -> usize {
+    html.as_bytes()
+        .windows(3)
+        .filter(|w| {
+            w[0] == b'<'
+                && w[1].eq_ignore_ascii_case(&b't')
+                && (w[2].eq_ignore_ascii_case(&b'd') || w[2].eq_ignore_ascii_case(&b'h'))
+        })
+        .count()
 }
 
 /// Elements the HTML parser closes implicitly (a new `<li>` closes the open one), so they never
@@ -685,6 +769,60 @@ Content-Type: multipart/alternative; boundary=b\r\n\r\n\
         assert!(r.body.contains("[image: Globex logo]"));
         assert!(!r.body.contains("pixel"), "{}", r.body);
         assert!(!r.body.contains("alert(1)") && !r.body.contains("color:red"));
+        assert_safe(&r);
+    }
+
+    #[test]
+    fn link_text_showing_another_host_names_where_it_leads() {
+        let raw = b"From: a@evil.test\r\nContent-Type: text/html\r\n\r\n\
+<p><a href=\"https://evil.test/login\">https://bank.test/login</a></p>\
+<p><a href=\"https://bank.test@evil.test/\">www.bank.test</a></p>\
+<p><a href=\"https://bank.test/x\">https://bank.test/</a> and <a href=\"https://b.test/\">plain</a> [2]</p>";
+        let r = render_message(raw);
+        for shown in [
+            "https://bank.test/login[1 → evil.test]",
+            "www.bank.test[2 → evil.test]",
+            "https://bank.test/[3] and plain[4] [2]",
+            "\n[1]: https://evil.test/login\n",
+        ] {
+            assert!(r.body.contains(shown), "no {shown:?} in {}", r.body);
+        }
+        assert_safe(&r);
+        // A megabyte of markers without a space, after a link: one pass, not one per marker.
+        let mut raw = b"From: a@evil.test\r\nContent-Type: text/html\r\n\r\n\
+<a href=\"https://evil.test/\">https://bank.test/</a>"
+            .to_vec();
+        raw.extend(b"x[1]".repeat(100_000));
+        let r = render_message(&raw);
+        assert!(r.body.starts_with("https://bank.test/[1 → evil.test]x[1]"));
+    }
+
+    #[test]
+    fn iso_2022_jp_is_decoded_and_its_stray_escapes_shown_not_sent() {
+        // Japanese mail still comes in ISO-2022-JP, a charset that switches sets with ESC
+        // sequences: undecoded, it showed as "$B$3$s…" (and passed ESC on to the sanitizer).
+        let raw = b"From: a@evil.test\r\nSubject: =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n\
+Content-Type: text/plain; charset=iso-2022-jp\r\n\r\n\x1b$BF|K\\8l\x1b(B \x1b[31mred\r\n";
+        let r = render_message(raw);
+        assert_eq!(r.headers[1], ("Subject".into(), "こんにちは".into()));
+        assert!(r.body.starts_with("日本語 "), "{}", r.body);
+        assert!(r.body.contains("red"));
+        assert_safe(&r);
+    }
+
+    #[test]
+    fn a_huge_table_neither_balloons_nor_hides_what_follows_it() {
+        let rows: String = (0..200)
+            .map(|r| format!("<tr><td>row{r}</td>{}</tr>", "<td></td>".repeat(250)))
+            .collect();
+        let raw = format!(
+            "From: a@evil.test\r\nContent-Type: text/html\r\n\r\n\
+<p>before</p><table>{rows}</table><p>after the table</p>"
+        );
+        let r = render_message(raw.as_bytes());
+        assert!(r.body.contains("row199"), "{}", &r.body[..500]);
+        assert!(r.body.contains("after the table"));
+        assert!(r.body.len() < raw.len(), "{} bytes", r.body.len());
         assert_safe(&r);
     }
 

@@ -25,6 +25,11 @@ impl Harness {
     pub fn new(width: u16, height: u16) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = seed(&dir.path().join("cache.sqlite3"), "work");
+        Harness::on_store(dir, store, width, height)
+    }
+
+    /// The app on a store filled elsewhere (synced from a server, say), kept alive by `dir`.
+    pub fn on_store(dir: tempfile::TempDir, store: Store, width: u16, height: u16) -> Harness {
         let mut app = App::new(false);
         app.now = NOW;
         let mut h = Harness {

@@ -156,10 +156,34 @@ pub(super) fn attachment_to_temp(
     index: usize,
 ) -> Result<PathBuf, String> {
     let (name, bytes) = attachment_bytes(src, id, index)?;
-    let dir = std::env::temp_dir().join(format!("tidings-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    write_for_opening(&name, &bytes)
+}
+
+/// Writes an attachment where the system's viewer can open it: in a directory only the user can
+/// enter, under a name no one can guess, made once per process and kept (the viewer reads the
+/// file after we return). A fixed `/tmp/tidings-PID` could be made first by another local user,
+/// with a symlink inside where the attachment would be written, over the user's own file.
+fn write_for_opening(name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = match DIR.get() {
+        Some(dir) => dir,
+        None => {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("tidings-");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                builder.permissions(std::fs::Permissions::from_mode(0o700));
+            }
+            let made = builder
+                .tempdir()
+                .map_err(|e| format!("temporary folder: {e}"))?
+                .keep();
+            DIR.get_or_init(|| made)
+        }
+    };
     let path = dir.join(name);
-    std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+    std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
     Ok(path)
 }
 
@@ -278,6 +302,30 @@ mod tests {
         assert_eq!(h.len(), MAX_HEADERS);
         assert!(h.iter().all(|(_, v)| v.chars().count() <= MAX_HEADER_CHARS));
         assert!(!h.iter().any(|(k, _)| k == "Body"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_opened_attachment_never_follows_a_symlink_planted_in_a_guessable_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let victim = tempfile::tempdir().unwrap();
+        let bashrc = victim.path().join(".bashrc");
+        std::fs::write(&bashrc, "mine").unwrap();
+        // Another local user got there first: the folder tidings used to write into, with a
+        // symlink named like the attachment.
+        let planted = std::env::temp_dir().join(format!("tidings-{}", std::process::id()));
+        std::fs::create_dir_all(&planted).unwrap();
+        let _ = std::fs::remove_file(planted.join("invoice.pdf"));
+        std::os::unix::fs::symlink(&bashrc, planted.join("invoice.pdf")).unwrap();
+        let path = write_for_opening("invoice.pdf", b"attacker's bytes").unwrap();
+        let _ = std::fs::remove_dir_all(&planted);
+        assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), "mine");
+        assert_eq!(std::fs::read(&path).unwrap(), b"attacker's bytes");
+        let mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[tokio::test]
