@@ -73,6 +73,17 @@ impl BodyEditor {
     /// A key for the composer: its own actions through the keymap (keys with Ctrl/Alt, Esc, Tab),
     /// the body's editing keys to the editor, the rest as text for the focused field or prompt.
     pub fn key(&mut self, c: &Composer, keymap: &Keymap, e: &KeyEvent) -> Option<Msg> {
+        // In a header field the one-line editor's readline keys come first (C-e is the end of
+        // the line there, M-d deletes a word); the body and the prompts keep the composer's.
+        let header = matches!(c.focus, Field::To | Field::Cc | Field::Bcc | Field::Subject);
+        if c.prompt.is_none() && header {
+            if let Some(k) = super::keymap::line_edit_key(e) {
+                return Some(Msg::Input(k));
+            }
+            if e.modifiers == KeyModifiers::CONTROL && e.code == KeyCode::Char('w') {
+                return Some(Msg::Input(InputKey::DeleteWord));
+            }
+        }
         if c.prompt.is_none() {
             let command_key = e
                 .modifiers
@@ -104,7 +115,9 @@ impl BodyEditor {
 /// Pasted text for a one-line field or prompt: line breaks and tabs as spaces, control
 /// characters dropped.
 pub fn one_line(text: &str) -> String {
+    // A CRLF is one line break, so one space.
     text.trim_end_matches(['\r', '\n'])
+        .replace("\r\n", "\n")
         .chars()
         .filter_map(|ch| match ch {
             '\r' | '\n' | '\t' => Some(' '),
@@ -201,15 +214,27 @@ pub fn draw(
     };
     // Attachments never take the focus (nor typed text): the hint line gives their keys.
     let attach_label = "Attach";
+    // The focused field is drawn by the one-line editor: the cursor where it is, a long value
+    // scrolled sideways to keep it in view.
+    let value = |field: Field, text: &str| match c.field_line().filter(|_| c.focus == field) {
+        Some(line) => {
+            super::lineedit::with_cursor(&line, usize::from(head.width).saturating_sub(LABEL_WIDTH))
+        }
+        None => text.to_string(),
+    };
     let rows = [
         (Field::From.label(), Some(Field::From), from),
-        (Field::To.label(), Some(Field::To), c.to.clone()),
-        (Field::Cc.label(), Some(Field::Cc), c.cc.clone()),
-        (Field::Bcc.label(), Some(Field::Bcc), c.bcc.clone()),
+        (Field::To.label(), Some(Field::To), value(Field::To, &c.to)),
+        (Field::Cc.label(), Some(Field::Cc), value(Field::Cc, &c.cc)),
+        (
+            Field::Bcc.label(),
+            Some(Field::Bcc),
+            value(Field::Bcc, &c.bcc),
+        ),
         (
             Field::Subject.label(),
             Some(Field::Subject),
-            c.draft.subject.clone(),
+            value(Field::Subject, &c.draft.subject),
         ),
         (attach_label, None, attachments),
     ];
@@ -228,14 +253,18 @@ pub fn draw(
             } else {
                 Style::default().fg(t.header)
             };
-            let mut spans = vec![
-                Span::styled(format!("{label:>8}: "), label_style),
-                Span::raw(value),
-            ];
-            if focused && field != Some(Field::From) {
-                spans.push(Span::styled("▏", Style::default().fg(t.accent)));
+            let label = Span::styled(format!("{label:>8}: "), label_style);
+            if !focused || field == Some(Field::From) {
+                return Line::from(vec![label, Span::raw(value)]);
             }
-            Line::from(spans)
+            // The cursor mark in the accent colour, where the editor put it.
+            let (before, after) = value.split_once('▏').unwrap_or((&value, ""));
+            Line::from(vec![
+                label,
+                Span::raw(before.to_string()),
+                Span::styled("▏", Style::default().fg(t.accent)),
+                Span::raw(after.to_string()),
+            ])
         })
         .collect();
     f.render_widget(Paragraph::new(lines), head);
@@ -377,6 +406,8 @@ pub fn draw(
     }
 }
 
+/// A header row's label column: "Subject: ".
+const LABEL_WIDTH: usize = 10;
 /// Header rows: From, To, Cc, Bcc, Subject, Attach.
 const HEADER_ROWS: u16 = 6;
 /// The body's title row and one line of text.
