@@ -154,6 +154,12 @@ impl App {
                 self.status = Some(text);
                 Vec::new()
             }
+            Msg::QueryNote { generation, text } => {
+                if generation == self.list.generation {
+                    self.status = Some(text);
+                }
+                Vec::new()
+            }
             Msg::People(m) => self.on_people_msg(m),
             // Composer answers that arrive after it closed.
             _ => Vec::new(),
