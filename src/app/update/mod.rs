@@ -53,6 +53,10 @@ impl App {
             m => (m, false),
         };
         self.back_may_quit = may_quit;
+        // Only Space right after Space at the end of a folder goes on to the next folder.
+        if matches!(&msg, Msg::Input(_)) || matches!(&msg, Msg::Action(a) if *a != Action::Select) {
+            self.end_of_folder = None;
+        }
         self.status_before(&msg);
         let before = (self.status.clone(), self.last_error.clone());
         let fx = self.update_views(msg);
