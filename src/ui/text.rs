@@ -60,25 +60,32 @@ pub fn scrollbar(
 
 /// `s` cut or padded to exactly `width` columns, with `…` where it was cut.
 pub fn fit(s: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
+    let mut out = cut(s, width);
+    let used: usize = out.chars().map(|c| c.width().unwrap_or(0)).sum();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+/// `s` in at most `width` columns: whole, or its start and `…` where it was cut.
+pub fn cut(s: &str, width: usize) -> String {
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if total <= width {
-        out.push_str(s);
-        used = total;
-    } else if width > 0 {
-        for c in s.chars() {
-            let w = c.width().unwrap_or(0);
-            if used + w + 1 > width {
-                break;
-            }
-            out.push(c);
-            used += w;
-        }
-        out.push('…');
-        used += 1;
+        return s.to_string();
     }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    let mut out = String::new();
+    if width == 0 {
+        return out;
+    }
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
     out
 }
 

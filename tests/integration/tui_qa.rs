@@ -153,3 +153,31 @@ fn saving_an_attachment_to_a_folder_keeps_its_name() {
     h.press(&["Enter"]);
     assert!(dir.path().join(&name).is_file(), "{}", h.screen());
 }
+
+/// A long query or error never pushes out what says where you are: the list keeps its position
+/// and filter, the bar its folder; what is cut ends in "…".
+#[test]
+fn long_titles_and_errors_are_cut_and_keep_the_position_and_folder() {
+    let mut h = Harness::new(40, 16);
+    h.press(&["/"]);
+    h.type_text("subject:proposal");
+    h.press(&["Enter"]);
+    let screen = h.screen();
+    let title = screen.lines().next().unwrap_or_default();
+    assert!(
+        title.contains("search “subject:propos…” — All (1/3)"),
+        "{screen}"
+    );
+    let long = format!(
+        "imap.example.com: {}",
+        "the server said no and then ".repeat(8)
+    );
+    h.send(tidings::app::Msg::Error(long));
+    let screen = h.screen();
+    let bar = screen.lines().last().unwrap_or_default();
+    assert!(
+        bar.starts_with(" INBOX │ error: imap.example.com"),
+        "{screen}"
+    );
+    assert!(bar.trim_end().ends_with('…'), "{bar:?}");
+}

@@ -215,7 +215,11 @@ mod tests {
         app.update(Msg::Action(Action::Down));
         app.update(Msg::Action(Action::Select));
         assert_eq!(app.list.current, Some(("w".into(), "INBOX".into())));
-        assert!(app.status.as_deref().unwrap_or_default().starts_with("end of folder"));
+        assert!(app
+            .status
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("end of folder"));
         // Space, Space: past Trash and round to the top, where the unread mail is.
         let fx = app.update(Msg::Action(Action::Select));
         assert_eq!(app.list.current, Some(("w".into(), "Archive".into())));
