@@ -22,7 +22,7 @@ pub fn with_cursor(input: &LineInput, width: usize) -> String {
 }
 
 /// The end of `s` that fits in `width` columns, with `…` where it was cut.
-fn tail(s: &str, width: usize) -> String {
+pub(super) fn tail(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if total <= width {

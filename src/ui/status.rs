@@ -122,7 +122,7 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
     pieces.push((5, Span::styled("? help", base.fg(t.dim))));
     const SEP: usize = 3;
     let total = |p: &[(u8, Span)]| -> usize {
-        p.iter().map(|(_, s)| s.width() + SEP).sum::<usize>() - SEP + 1
+        (p.iter().map(|(_, s)| s.width() + SEP).sum::<usize>() + 1).saturating_sub(SEP)
     };
     let mut kept = pieces.clone();
     for rank in (1..=5).rev() {
