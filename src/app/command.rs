@@ -386,6 +386,17 @@ pub fn complete(line: &str, src: Sources) -> Completions {
     }
 }
 
+/// A completed line and what followed the word completed, the cursor between them. A candidate
+/// that already ends with what followed (`:mv Sent| Items` completing to "Sent Items") takes its
+/// place rather than repeating it.
+fn completed(line: String, suffix: &str) -> LineInput {
+    let rest = suffix.trim_end();
+    if !rest.trim_start().is_empty() && line.ends_with(rest) {
+        return LineInput::new(line);
+    }
+    LineInput::joined(line, suffix)
+}
+
 /// The session's command history is bounded; the oldest lines go first.
 pub const HISTORY_MAX: usize = 200;
 
@@ -401,7 +412,7 @@ impl CommandLine {
             } else {
                 (c.index + n - 1) % n
             };
-            self.input = LineInput::joined(
+            self.input = completed(
                 format!("{}{}", c.completions.prefix, c.completions.items[c.index]),
                 &c.suffix,
             );
@@ -422,7 +433,7 @@ impl CommandLine {
             false => suffix,
         }
         .to_string();
-        self.input = LineInput::joined(
+        self.input = completed(
             format!("{}{}", completions.prefix, completions.items[index]),
             &suffix,
         );
@@ -659,6 +670,17 @@ mod tests {
         assert_eq!(
             c.input, "move Archive",
             "one space between the name and its argument"
+        );
+        let mut c = CommandLine {
+            input: "mv Sent Items".into(),
+            ..Default::default()
+        };
+        c.input.edit(crate::app::input::InputKey::WordLeft);
+        c.input.edit(crate::app::input::InputKey::Left);
+        assert!(c.tab(true, src));
+        assert_eq!(
+            c.input, "mv Sent Items",
+            "a name with a space is not repeated"
         );
         // Not a prefix of anything: fuzzy matches, word starts first.
         let got = complete("cf pa", src);
