@@ -289,7 +289,8 @@ pub fn draw(
     let tracking_line = Line::from(tracking_spans);
     f.render_widget(Paragraph::new(tracking_line), tracking);
 
-    let hint = hint_line(keymap, hints.width);
+    let header = matches!(c.focus, Field::To | Field::Cc | Field::Bcc | Field::Subject);
+    let hint = hint_line(keymap, hints.width, header);
     f.render_widget(
         Paragraph::new(Line::styled(hint, Style::default().fg(t.dim))),
         hints,
@@ -415,7 +416,9 @@ const BODY_MIN_ROWS: u16 = 2;
 
 /// The composer's keys in one line of at most `width` columns: at narrow widths the least needed
 /// give way, and sending and leaving stay longest.
-fn hint_line(keymap: &Keymap, width: u16) -> String {
+/// In a header field the line editor's keys come first: a composer key it takes (C-e, M-d by
+/// default) is not offered there.
+fn hint_line(keymap: &Keymap, width: u16, header: bool) -> String {
     let key = |a| keys_for(keymap, a);
     // (text, rank): the highest rank gives way first.
     let parts = [
@@ -427,11 +430,21 @@ fn hint_line(keymap: &Keymap, width: u16) -> String {
         ("Tab next field".to_string(), 1),
         ("Esc leave".to_string(), 0),
     ];
+    let taken = |text: &str| {
+        let key = text
+            .split(' ')
+            .next()
+            .and_then(|k| super::keymap::parse_key(k).ok());
+        header
+            && key.is_some_and(|k| {
+                super::keymap::line_edit_key(&KeyEvent::new(k.code, k.mods)).is_some()
+            })
+    };
     let mut keep_below = 6;
     loop {
         let line = parts
             .iter()
-            .filter(|(_, rank)| *rank < keep_below)
+            .filter(|(text, rank)| *rank < keep_below && !taken(text))
             .map(|(text, _)| text.as_str())
             .collect::<Vec<_>>()
             .join(" · ");
@@ -518,6 +531,16 @@ fn draw_template_picker(
 #[cfg(test)]
 mod tests {
     use super::one_line;
+
+    #[test]
+    fn a_header_field_does_not_offer_the_keys_its_line_editor_takes() {
+        let keymap = super::Keymap::default();
+        let body = super::hint_line(&keymap, 200, false);
+        assert!(body.contains("C-e $EDITOR"), "{body}");
+        let header = super::hint_line(&keymap, 200, true);
+        assert!(!header.contains("$EDITOR"), "{header}");
+        assert!(header.contains("C-s send"), "{header}");
+    }
 
     #[test]
     fn pasted_text_for_a_field_is_one_line_without_controls() {
