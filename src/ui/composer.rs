@@ -217,13 +217,18 @@ pub fn draw(
     // The focused field is drawn by the one-line editor: the cursor where it is, a long value
     // scrolled sideways to keep it in view.
     let value = |field: Field, text: &str| match c.field_line().filter(|_| c.focus == field) {
-        Some(line) => {
-            super::lineedit::with_cursor(&line, usize::from(head.width).saturating_sub(LABEL_WIDTH))
-        }
-        None => text.to_string(),
+        Some(line) => super::lineedit::around_cursor(
+            &line,
+            usize::from(head.width).saturating_sub(LABEL_WIDTH),
+        ),
+        None => (text.to_string(), String::new()),
     };
     let rows = [
-        (Field::From.label(), Some(Field::From), from),
+        (
+            Field::From.label(),
+            Some(Field::From),
+            (from, String::new()),
+        ),
         (Field::To.label(), Some(Field::To), value(Field::To, &c.to)),
         (Field::Cc.label(), Some(Field::Cc), value(Field::Cc, &c.cc)),
         (
@@ -236,7 +241,7 @@ pub fn draw(
             Some(Field::Subject),
             value(Field::Subject, &c.draft.subject),
         ),
-        (attach_label, None, attachments),
+        (attach_label, None, (attachments, String::new())),
     ];
     let focus_row = rows
         .iter()
@@ -254,16 +259,16 @@ pub fn draw(
                 Style::default().fg(t.header)
             };
             let label = Span::styled(format!("{label:>8}: "), label_style);
+            let (before, after) = value;
             if !focused || field == Some(Field::From) {
-                return Line::from(vec![label, Span::raw(value)]);
+                return Line::from(vec![label, Span::raw(before)]);
             }
             // The cursor mark in the accent colour, where the editor put it.
-            let (before, after) = value.split_once('▏').unwrap_or((&value, ""));
             Line::from(vec![
                 label,
-                Span::raw(before.to_string()),
+                Span::raw(before),
                 Span::styled("▏", Style::default().fg(t.accent)),
-                Span::raw(after.to_string()),
+                Span::raw(after),
             ])
         })
         .collect();
