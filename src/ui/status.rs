@@ -134,9 +134,10 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
     // Still too long: the message and the error (the pieces after the bell) share what is left,
     // each its half or more when the other needs less, cut with "…".
     let excess = total(&kept).saturating_sub(width);
-    let first =
-        kept.len() - usize::from(app.status.is_some()) - usize::from(app.last_error.is_some());
     if excess > 0 {
+        // Every ranked piece is gone by now: the folder, then the message and the error.
+        let messages = usize::from(app.status.is_some()) + usize::from(app.last_error.is_some());
+        let first = kept.len().saturating_sub(messages);
         let widths: Vec<usize> = kept[first..].iter().map(|(_, s)| s.width()).collect();
         let room = widths.iter().sum::<usize>().saturating_sub(excess);
         let share = room / widths.len().max(1);
