@@ -6,6 +6,7 @@
 
 use super::action::Action;
 use super::fuzzy;
+use super::input::LineInput;
 use super::sort::SortKey;
 // The line's state is a view type (`Mode::Command` holds it); its editing is here.
 pub use super::view::{CommandLine, Completions, Cycle};
@@ -385,11 +386,23 @@ pub fn complete(line: &str, src: Sources) -> Completions {
     }
 }
 
+/// A completed line and what followed the word completed, the cursor between them. A candidate
+/// that already ends with what followed (`:mv Sent| Items` completing to "Sent Items") takes its
+/// place rather than repeating it.
+fn completed(line: String, suffix: &str) -> LineInput {
+    let rest = suffix.trim_end();
+    if !rest.trim_start().is_empty() && line.ends_with(rest) {
+        return LineInput::new(line);
+    }
+    LineInput::joined(line, suffix)
+}
+
 /// The session's command history is bounded; the oldest lines go first.
 pub const HISTORY_MAX: usize = 200;
 
 impl CommandLine {
-    /// Tab (`forward`) or Shift-Tab: completes, then cycles through the candidates. Returns
+    /// Tab (`forward`) or Shift-Tab: completes the word at the cursor from what is typed before
+    /// the cursor, keeping what follows that word, then cycles through the candidates. Returns
     /// false when there is nothing to complete.
     pub fn tab(&mut self, forward: bool, src: Sources) -> bool {
         if let Some(c) = &mut self.cycle {
@@ -399,24 +412,37 @@ impl CommandLine {
             } else {
                 (c.index + n - 1) % n
             };
-            self.input.set(format!(
-                "{}{}",
-                c.completions.prefix, c.completions.items[c.index]
-            ));
+            self.input = completed(
+                format!("{}{}", c.completions.prefix, c.completions.items[c.index]),
+                &c.suffix,
+            );
             return true;
         }
-        let completions = complete(&self.input, src);
+        let (before, rest) = self.input.split_at(self.input.cursor());
+        // The rest of the word under the cursor is replaced; what follows it stays.
+        let suffix = &rest[rest.find(char::is_whitespace).unwrap_or(rest.len())..];
+        let completions = complete(before, src);
         let n = completions.items.len();
         if n == 0 {
             return false;
         }
         let index = if forward { 0 } else { n - 1 };
-        self.input.set(format!(
-            "{}{}",
-            completions.prefix, completions.items[index]
-        ));
+        // A completion ending in the space before an argument does not double one that follows.
+        let suffix = match completions.items[index].ends_with(' ') {
+            true => suffix.trim_start(),
+            false => suffix,
+        }
+        .to_string();
+        self.input = completed(
+            format!("{}{}", completions.prefix, completions.items[index]),
+            &suffix,
+        );
         if n > 1 {
-            self.cycle = Some(Cycle { completions, index });
+            self.cycle = Some(Cycle {
+                completions,
+                index,
+                suffix,
+            });
         }
         true
     }
@@ -619,6 +645,42 @@ mod tests {
         assert_eq!(
             c.cycle.as_ref().map(|c| c.completions.items.clone()),
             Some(strings(&["reply", "reply_all"]))
+        );
+        // Tab in the middle completes the word at the cursor and keeps what follows it.
+        let mut c = CommandLine {
+            input: "sort subjXX -r".into(),
+            ..Default::default()
+        };
+        c.input.edit(crate::app::input::InputKey::WordLeft);
+        c.input.edit(crate::app::input::InputKey::WordLeft);
+        for _ in 0..4 {
+            c.input.edit(crate::app::input::InputKey::Right);
+        }
+        assert!(c.tab(true, src));
+        assert_eq!(c.input, "sort subject -r");
+        assert_eq!(&c.input[c.input.cursor()..], " -r");
+        let mut c = CommandLine {
+            input: "mo Archive".into(),
+            ..Default::default()
+        };
+        c.input.edit(crate::app::input::InputKey::Home);
+        c.input.edit(crate::app::input::InputKey::Right);
+        c.input.edit(crate::app::input::InputKey::Right);
+        assert!(c.tab(true, src));
+        assert_eq!(
+            c.input, "move Archive",
+            "one space between the name and its argument"
+        );
+        let mut c = CommandLine {
+            input: "mv Sent Items".into(),
+            ..Default::default()
+        };
+        c.input.edit(crate::app::input::InputKey::WordLeft);
+        c.input.edit(crate::app::input::InputKey::Left);
+        assert!(c.tab(true, src));
+        assert_eq!(
+            c.input, "mv Sent Items",
+            "a name with a space is not repeated"
         );
         // Not a prefix of anything: fuzzy matches, word starts first.
         let got = complete("cf pa", src);

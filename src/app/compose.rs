@@ -5,6 +5,7 @@
 //! [`ComposeMsg::Body`].
 
 use super::followups::RemindChoice;
+use super::input::{InputKey, LineInput};
 use super::view::{ComposeKind, ComposeRequest};
 use crate::mail::compose::{Attachment, Draft, Mailbox};
 use crate::tracking::client::send::TrackingChoice;
@@ -110,6 +111,9 @@ pub struct Composer {
     pub cc: String,
     pub bcc: String,
     pub focus: Field,
+    /// Byte offset of the cursor in the focused header field; past its end (as after a focus
+    /// change) it is at the end.
+    pub field_cursor: usize,
     /// Bumped when the body is replaced from outside the editor (open, `$EDITOR`), so the UI
     /// reloads its editing widget.
     pub body_rev: u64,
@@ -251,6 +255,7 @@ impl Composer {
                 ComposeKind::Reply | ComposeKind::ReplyAll => Field::Body,
                 _ => Field::To,
             },
+            field_cursor: usize::MAX,
             body_rev: 1,
             prompt: None,
             suggestions: Vec::new(),
@@ -334,13 +339,37 @@ impl Composer {
             .any(|(text, list)| **text != Mailbox::format_list(list))
     }
 
-    pub(super) fn field_text(&mut self) -> Option<&mut String> {
+    fn field_text(&mut self) -> Option<&mut String> {
         match self.focus {
             Field::To => Some(&mut self.to),
             Field::Cc => Some(&mut self.cc),
             Field::Bcc => Some(&mut self.bcc),
             Field::Subject => Some(&mut self.draft.subject),
             _ => None,
+        }
+    }
+
+    /// The focused header field and its cursor, as the one-line editor holds them.
+    pub fn field_line(&self) -> Option<LineInput> {
+        let text = match self.focus {
+            Field::To => &self.to,
+            Field::Cc => &self.cc,
+            Field::Bcc => &self.bcc,
+            Field::Subject => &self.draft.subject,
+            _ => return None,
+        };
+        Some(LineInput::at(text.as_str(), self.field_cursor))
+    }
+
+    /// Applies a one-line editor key to the focused header field, where its cursor is.
+    pub(super) fn edit_field(&mut self, key: InputKey) {
+        let Some(mut line) = self.field_line() else {
+            return;
+        };
+        line.edit(key);
+        self.field_cursor = line.cursor();
+        if let Some(text) = self.field_text() {
+            *text = line.into_string();
         }
     }
 
@@ -352,6 +381,7 @@ impl Composer {
         let i = order.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
         let n = order.len() as i32;
         self.focus = order[((i + dir).rem_euclid(n)) as usize];
+        self.field_cursor = usize::MAX;
         self.suggestions.clear();
     }
 
@@ -369,32 +399,65 @@ impl Composer {
         self.draft.from = from;
     }
 
-    /// The address being typed: what follows the last comma of a recipient field.
+    /// The address being typed: in a recipient field, what is between the comma before the
+    /// cursor and the cursor (an address in the middle of the list completes as well as the last).
     pub(super) fn typed_address(&self) -> Option<String> {
-        let text = match self.focus {
-            Field::To => &self.to,
-            Field::Cc => &self.cc,
-            Field::Bcc => &self.bcc,
-            _ => return None,
-        };
-        let last = text.rsplit(',').next().unwrap_or("").trim();
-        (!last.is_empty()).then(|| last.to_string())
+        if !matches!(self.focus, Field::To | Field::Cc | Field::Bcc) {
+            return None;
+        }
+        let line = self.field_line()?;
+        let (start, _) = address_at(&line);
+        let typed = line[start..line.cursor()].trim();
+        (!typed.is_empty()).then(|| typed.to_string())
     }
 
+    /// Tab in a recipient field: completes the address under the cursor with the highlighted
+    /// suggestion, unless that address is typed out in full already (then Tab moves on, as it
+    /// does without suggestions). True when it completed.
+    pub(super) fn complete_on_tab(&mut self) -> bool {
+        let typed_in_full = match (self.typed_address(), self.suggestions.get(self.suggestion)) {
+            (Some(typed), Some(choice)) => Mailbox::parse(choice)
+                .is_ok_and(|m| m.email.eq_ignore_ascii_case(&typed) || *choice == typed),
+            _ => true,
+        };
+        !typed_in_full && self.accept_suggestion()
+    }
+
+    /// Replaces the address under the cursor with the highlighted suggestion; the addresses
+    /// around it stay. The cursor goes after it (and after the ", " that starts the next one
+    /// when it was the last).
     pub(super) fn accept_suggestion(&mut self) -> bool {
         let Some(choice) = self.suggestions.get(self.suggestion).cloned() else {
             return false;
         };
+        let Some(line) = self.field_line() else {
+            return false;
+        };
+        let (start, end) = address_at(&line);
+        let mut before = line[..start].to_string();
+        if start > 0 {
+            before.push(' ');
+        }
+        before.push_str(&choice);
+        let after = &line[end..];
+        if after.is_empty() {
+            before.push_str(", ");
+        }
+        let done = LineInput::joined(before, after);
+        self.field_cursor = done.cursor();
         if let Some(text) = self.field_text() {
-            let keep = text.rfind(',').map_or(0, |i| i + 1);
-            text.truncate(keep);
-            if keep > 0 {
-                text.push(' ');
-            }
-            text.push_str(&choice);
-            text.push_str(", ");
+            *text = done.into_string();
         }
         self.suggestions.clear();
         true
     }
+}
+
+/// The byte range of the address under the cursor of a recipient list: from after the comma
+/// before the cursor to the next comma (or the end).
+fn address_at(line: &LineInput) -> (usize, usize) {
+    let cursor = line.cursor();
+    let start = line[..cursor].rfind(',').map_or(0, |i| i + 1);
+    let end = line[cursor..].find(',').map_or(line.len(), |i| cursor + i);
+    (start, end)
 }

@@ -66,6 +66,29 @@ impl LineInput {
         self.cursor
     }
 
+    /// `before` then `after`, the cursor between them: a completion that keeps what follows.
+    pub fn joined(before: impl Into<String>, after: &str) -> Self {
+        let mut text = before.into();
+        let cursor = text.len();
+        text.push_str(after);
+        LineInput { text, cursor }
+    }
+
+    /// The text with the cursor at byte `cursor`; an offset the text changed under (a template
+    /// filled the subject, a suggestion replaced an address) is pulled back into it.
+    pub fn at(text: impl Into<String>, cursor: usize) -> Self {
+        let text = text.into();
+        let mut cursor = cursor.min(text.len());
+        while !text.is_char_boundary(cursor) {
+            cursor -= 1;
+        }
+        LineInput { text, cursor }
+    }
+
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
     /// Replaces the text (a completion, a history entry), the cursor at its end.
     pub fn set(&mut self, text: impl Into<String>) {
         *self = LineInput::new(text);

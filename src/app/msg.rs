@@ -165,6 +165,12 @@ pub enum Msg {
         ids: Result<Vec<i64>, String>,
     },
     Notice(String),
+    /// What the bar says about the search of list load `generation` ("search: …"); it arrives
+    /// apart from the rows, so one about a query typed over since is dropped.
+    QueryNote {
+        generation: u64,
+        text: String,
+    },
     Error(String),
     /// The clock (every few seconds): autosave runs from it.
     Tick(i64),

@@ -98,6 +98,9 @@ pub struct App {
     pub quit: bool,
     /// Set while a `BackOrQuit` (q) is handled as Back: only it quits from the list.
     pub back_may_quit: bool,
+    /// Space was pressed at the end of the folder's last message (this one): the next Space
+    /// goes to the next folder with unread mail, as mutt's `next-unread-mailbox`.
+    pub end_of_folder: Option<i64>,
     /// The open composer, if any; it takes the whole main area.
     pub compose: Option<Composer>,
     /// Saved drafts found at start, newest first: (id, subject).
@@ -209,6 +212,7 @@ impl App {
             now: 0,
             quit: false,
             back_may_quit: false,
+            end_of_folder: None,
             compose: None,
             drafts_found: Vec::new(),
             outbox: None,

@@ -181,6 +181,8 @@ pub struct Completions {
 pub struct Cycle {
     pub completions: Completions,
     pub index: usize,
+    /// What followed the word completed, kept after each candidate.
+    pub suffix: String,
 }
 
 /// The `:` command line being typed: its text, Tab's cycle, and where Up/Down are in the

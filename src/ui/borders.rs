@@ -244,4 +244,34 @@ mod tests {
             app.mode = crate::app::Mode::Normal;
         }
     }
+
+    /// A popup as big as the screen stays inside the panes' frame: the frame's corners and lines
+    /// are not drawn over by the popup's own.
+    #[test]
+    fn popups_stay_inside_the_outer_frame() {
+        use crate::app::{Action, Msg};
+        let mut app = App::new(false);
+        for (action, w, h) in [(Action::Help, 60, 14), (Action::MessageLog, 50, 10)] {
+            app.update(Msg::Action(action));
+            let buf = draw(&mut app, w, h);
+            let main_bottom = h - 2;
+            for (x, y, corner) in [
+                (0, 0, "┌"),
+                (w - 1, 0, "┐"),
+                (0, main_bottom, "└"),
+                (w - 1, main_bottom, "┘"),
+            ] {
+                assert_eq!(buf[(x, y)].symbol(), corner, "{action:?} at ({x}, {y})");
+            }
+            let left: String = (1..main_bottom).map(|y| buf[(0, y)].symbol()).collect();
+            assert_eq!(left, "│".repeat(usize::from(main_bottom) - 1), "{action:?}");
+            let row: String = (0..w).map(|x| buf[(x, 1)].symbol()).collect();
+            assert!(
+                row.contains('┌'),
+                "{action:?}: the popup starts on the next row: {row}"
+            );
+            app.update(Msg::Action(Action::Back));
+            app.mode = crate::app::Mode::Normal;
+        }
+    }
 }

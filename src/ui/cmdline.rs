@@ -35,7 +35,7 @@ pub fn bar<'a>(
     ])
 }
 
-/// The candidates above the bar, at the bottom left of `main`.
+/// The candidates above the bar, at the bottom left inside `main`'s frame.
 pub fn draw_candidates(f: &mut Frame, main: Rect, c: &CommandLine, t: &Theme) {
     let Some(cycle) = &c.cycle else {
         return;
@@ -64,6 +64,8 @@ pub fn draw_candidates(f: &mut Frame, main: Rect, c: &CommandLine, t: &Theme) {
         .saturating_add(3)
         .max(20) as u16;
     let height = rows as u16 + 2;
+    // Inside the panes' frame, as every popup: its corner stays the frame's.
+    let main = main.inner(ratatui::layout::Margin::new(1, 1));
     if main.height < 3 || main.width < 8 {
         return;
     }

@@ -73,6 +73,17 @@ impl BodyEditor {
     /// A key for the composer: its own actions through the keymap (keys with Ctrl/Alt, Esc, Tab),
     /// the body's editing keys to the editor, the rest as text for the focused field or prompt.
     pub fn key(&mut self, c: &Composer, keymap: &Keymap, e: &KeyEvent) -> Option<Msg> {
+        // In a header field the one-line editor's readline keys come first (C-e is the end of
+        // the line there, M-d deletes a word); the body and the prompts keep the composer's.
+        let header = matches!(c.focus, Field::To | Field::Cc | Field::Bcc | Field::Subject);
+        if c.prompt.is_none() && header {
+            if let Some(k) = super::keymap::line_edit_key(e) {
+                return Some(Msg::Input(k));
+            }
+            if e.modifiers == KeyModifiers::CONTROL && e.code == KeyCode::Char('w') {
+                return Some(Msg::Input(InputKey::DeleteWord));
+            }
+        }
         if c.prompt.is_none() {
             let command_key = e
                 .modifiers
@@ -104,7 +115,9 @@ impl BodyEditor {
 /// Pasted text for a one-line field or prompt: line breaks and tabs as spaces, control
 /// characters dropped.
 pub fn one_line(text: &str) -> String {
+    // A CRLF is one line break, so one space.
     text.trim_end_matches(['\r', '\n'])
+        .replace("\r\n", "\n")
         .chars()
         .filter_map(|ch| match ch {
             '\r' | '\n' | '\t' => Some(' '),
@@ -201,17 +214,34 @@ pub fn draw(
     };
     // Attachments never take the focus (nor typed text): the hint line gives their keys.
     let attach_label = "Attach";
+    // The focused field is drawn by the one-line editor: the cursor where it is, a long value
+    // scrolled sideways to keep it in view.
+    let value = |field: Field, text: &str| match c.field_line().filter(|_| c.focus == field) {
+        Some(line) => super::lineedit::around_cursor(
+            &line,
+            usize::from(head.width).saturating_sub(LABEL_WIDTH),
+        ),
+        None => (text.to_string(), String::new()),
+    };
     let rows = [
-        (Field::From.label(), Some(Field::From), from),
-        (Field::To.label(), Some(Field::To), c.to.clone()),
-        (Field::Cc.label(), Some(Field::Cc), c.cc.clone()),
-        (Field::Bcc.label(), Some(Field::Bcc), c.bcc.clone()),
+        (
+            Field::From.label(),
+            Some(Field::From),
+            (from, String::new()),
+        ),
+        (Field::To.label(), Some(Field::To), value(Field::To, &c.to)),
+        (Field::Cc.label(), Some(Field::Cc), value(Field::Cc, &c.cc)),
+        (
+            Field::Bcc.label(),
+            Some(Field::Bcc),
+            value(Field::Bcc, &c.bcc),
+        ),
         (
             Field::Subject.label(),
             Some(Field::Subject),
-            c.draft.subject.clone(),
+            value(Field::Subject, &c.draft.subject),
         ),
-        (attach_label, None, attachments),
+        (attach_label, None, (attachments, String::new())),
     ];
     let focus_row = rows
         .iter()
@@ -228,14 +258,18 @@ pub fn draw(
             } else {
                 Style::default().fg(t.header)
             };
-            let mut spans = vec![
-                Span::styled(format!("{label:>8}: "), label_style),
-                Span::raw(value),
-            ];
-            if focused && field != Some(Field::From) {
-                spans.push(Span::styled("▏", Style::default().fg(t.accent)));
+            let label = Span::styled(format!("{label:>8}: "), label_style);
+            let (before, after) = value;
+            if !focused || field == Some(Field::From) {
+                return Line::from(vec![label, Span::raw(before)]);
             }
-            Line::from(spans)
+            // The cursor mark in the accent colour, where the editor put it.
+            Line::from(vec![
+                label,
+                Span::raw(before),
+                Span::styled("▏", Style::default().fg(t.accent)),
+                Span::raw(after),
+            ])
         })
         .collect();
     f.render_widget(Paragraph::new(lines), head);
@@ -260,7 +294,8 @@ pub fn draw(
     let tracking_line = Line::from(tracking_spans);
     f.render_widget(Paragraph::new(tracking_line), tracking);
 
-    let hint = hint_line(keymap, hints.width);
+    let header = matches!(c.focus, Field::To | Field::Cc | Field::Bcc | Field::Subject);
+    let hint = hint_line(keymap, hints.width, header);
     f.render_widget(
         Paragraph::new(Line::styled(hint, Style::default().fg(t.dim))),
         hints,
@@ -377,6 +412,8 @@ pub fn draw(
     }
 }
 
+/// A header row's label column: "Subject: ".
+const LABEL_WIDTH: usize = 10;
 /// Header rows: From, To, Cc, Bcc, Subject, Attach.
 const HEADER_ROWS: u16 = 6;
 /// The body's title row and one line of text.
@@ -384,7 +421,9 @@ const BODY_MIN_ROWS: u16 = 2;
 
 /// The composer's keys in one line of at most `width` columns: at narrow widths the least needed
 /// give way, and sending and leaving stay longest.
-fn hint_line(keymap: &Keymap, width: u16) -> String {
+/// In a header field the line editor's keys come first: a composer key it takes (C-e, M-d by
+/// default) is not offered there.
+fn hint_line(keymap: &Keymap, width: u16, header: bool) -> String {
     let key = |a| keys_for(keymap, a);
     // (text, rank): the highest rank gives way first.
     let parts = [
@@ -396,11 +435,21 @@ fn hint_line(keymap: &Keymap, width: u16) -> String {
         ("Tab next field".to_string(), 1),
         ("Esc leave".to_string(), 0),
     ];
+    let taken = |text: &str| {
+        let key = text
+            .split(' ')
+            .next()
+            .and_then(|k| super::keymap::parse_key(k).ok());
+        header
+            && key.is_some_and(|k| {
+                super::keymap::line_edit_key(&KeyEvent::new(k.code, k.mods)).is_some()
+            })
+    };
     let mut keep_below = 6;
     loop {
         let line = parts
             .iter()
-            .filter(|(_, rank)| *rank < keep_below)
+            .filter(|(text, rank)| *rank < keep_below && !taken(text))
             .map(|(text, _)| text.as_str())
             .collect::<Vec<_>>()
             .join(" · ");
@@ -487,6 +536,16 @@ fn draw_template_picker(
 #[cfg(test)]
 mod tests {
     use super::one_line;
+
+    #[test]
+    fn a_header_field_does_not_offer_the_keys_its_line_editor_takes() {
+        let keymap = super::Keymap::default();
+        let body = super::hint_line(&keymap, 200, false);
+        assert!(body.contains("C-e $EDITOR"), "{body}");
+        let header = super::hint_line(&keymap, 200, true);
+        assert!(!header.contains("$EDITOR"), "{header}");
+        assert!(header.contains("C-s send"), "{header}");
+    }
 
     #[test]
     fn pasted_text_for_a_field_is_one_line_without_controls() {

@@ -9,6 +9,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
+    // Inside the panes' outer frame: a popup as big as the screen leaves the frame's lines and
+    // corners alone rather than drawing its own over them.
+    let area = area.inner(ratatui::layout::Margin::new(1, 1));
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);
@@ -17,6 +20,8 @@ pub fn popup(area: Rect, width: u16, height: u16) -> Rect {
         .areas(v);
     h
 }
+
+const HELP_WIDTH: u16 = 78;
 
 /// Lines of the help: one per action, the commands, then the search language.
 fn line_count() -> u16 {
@@ -83,7 +88,7 @@ fn command_lines(t: &Theme) -> Vec<Line<'static>> {
 /// How far the help can scroll in `area` before its last line leaves the bottom.
 pub fn max_scroll(area: Rect) -> u16 {
     let rows = line_count() + 2;
-    rows.saturating_sub(rows.min(area.height))
+    rows.saturating_sub(popup(area, HELP_WIDTH, rows).height)
 }
 
 pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) {
@@ -129,7 +134,7 @@ pub fn draw(f: &mut Frame, area: Rect, scroll: u16, keymap: &Keymap, t: &Theme) 
             Span::styled(*what, Style::default().fg(t.foreground)),
         ])
     }));
-    let rect = popup(area, 78, line_count() + 2);
+    let rect = popup(area, HELP_WIDTH, line_count() + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)

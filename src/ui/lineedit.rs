@@ -6,11 +6,18 @@ use unicode_width::UnicodeWidthStr;
 /// A one-line input as drawn in `width` columns: the cursor (`▏`) where it is, and around it as
 /// much of the text as fits, cut with `…`, so the cursor is always in view.
 pub fn with_cursor(input: &LineInput, width: usize) -> String {
+    let (before, after) = around_cursor(input, width);
+    format!("{before}▏{after}")
+}
+
+/// What [`with_cursor`] draws before and after the cursor, for a caller that styles the cursor
+/// itself (text typed may hold a `▏` of its own).
+pub fn around_cursor(input: &LineInput, width: usize) -> (String, String) {
     let (before, after) = input.split_at(input.cursor());
     let budget = width.saturating_sub(1);
     let (bw, aw) = (before.width(), after.width());
     if bw + aw <= budget {
-        return format!("{before}▏{after}");
+        return (before.to_string(), after.to_string());
     }
     // The text before the cursor gets most of the room; some of what follows stays in sight.
     let left = bw.min(budget.saturating_sub(aw.min(budget / 3)));
@@ -18,11 +25,11 @@ pub fn with_cursor(input: &LineInput, width: usize) -> String {
     let cut = |s: &str, w: usize| if w == 0 { String::new() } else { tail(s, w) };
     let reversed: String = after.chars().rev().collect();
     let head: String = cut(&reversed, right).chars().rev().collect();
-    format!("{}▏{head}", cut(before, left))
+    (cut(before, left), head)
 }
 
 /// The end of `s` that fits in `width` columns, with `…` where it was cut.
-fn tail(s: &str, width: usize) -> String {
+pub(super) fn tail(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if total <= width {

@@ -16,20 +16,25 @@ const SIZE_W: usize = 5;
 /// list is sorted by size (where it explains the order).
 const SIZE_ALWAYS_FROM: usize = 120;
 
-pub fn title(app: &App) -> String {
+/// The list's title in `width` columns. What it must keep, in order: where the cursor is
+/// ("12/72") and the markers that change what the rows mean (the filter, selected, threads, the
+/// sort), then the folder or search — a long folder name or query is cut with "…" to make room
+/// for them, and only when even they do not fit is the whole title cut, from its end.
+pub fn title(app: &App, width: usize) -> String {
     let (account, folder) = app
         .list
         .current
         .as_ref()
         .map(|(a, f)| (a.as_str(), f.as_str()))
         .unwrap_or(("", ""));
-    let what = match &app.list.search {
-        Some(q) => format!("search “{q}”"),
+    // A query is cut inside its quotes, so it still reads as one.
+    let (quoted, what) = match &app.list.search {
+        Some(q) => (true, q.clone()),
         // Tracked mail is gathered from every folder of the account, not only this one.
         None if matches!(app.list.filter, Filter::Tracked | Filter::FollowUp) => {
-            format!("{account}, all folders")
+            (false, format!("{account}, all folders"))
         }
-        None => crate::app::folder_display_name(folder).into_owned(),
+        None => (false, crate::app::folder_display_name(folder).into_owned()),
     };
     let marked = if app.list.marked.is_empty() {
         String::new()
@@ -47,14 +52,24 @@ pub fn title(app: &App) -> String {
         0 => "0".to_string(),
         n => format!("{}/{n}", app.list.cursor.min(n - 1) + 1),
     };
-    format!(
-        " {what} — {} ({position}{marked}{view}{sort}) ",
-        app.list.filter.label(),
-    )
+    let markers = format!(
+        " — {} ({position}{marked}{view}{sort}) ",
+        app.list.filter.label()
+    );
+    let room = width.saturating_sub(unicode_width::UnicodeWidthStr::width(markers.as_str()) + 1);
+    let what = match quoted {
+        true => format!(
+            "search “{}”",
+            super::text::cut(&what, room.saturating_sub(9))
+        ),
+        false => super::text::cut(&what, room),
+    };
+    let title = format!(" {what}{markers}");
+    super::text::cut(&title, width)
 }
 
 pub fn draw(f: &mut Frame, area: Rect, block: Block, app: &mut App, t: &Theme) {
-    let block = block.title(title(app));
+    let block = block.title(title(app, usize::from(area.width.saturating_sub(2))));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;

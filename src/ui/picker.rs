@@ -7,10 +7,22 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
     let height = (p.matches.len() as u16 + 3).clamp(5, 16);
-    let rect = popup(area, 50, height);
+    // Links are read whole: the list is as wide as its longest, up to 90 % of the screen, and a
+    // link longer still keeps its start and end (`…` between).
+    let links = matches!(p.purpose, PickerPurpose::Link { .. });
+    let width = if links {
+        let widest = p.items.iter().map(|i| i.width()).max().unwrap_or(0);
+        let widest = u16::try_from(widest + 3).unwrap_or(u16::MAX);
+        widest.max(50).min(area.width.saturating_mul(9) / 10)
+    } else {
+        50
+    };
+    let rect = popup(area, width, height);
+    let item_w = usize::from(rect.width.saturating_sub(3));
     let visible = rect.height.saturating_sub(3) as usize;
     let start = p.cursor.saturating_sub(visible.saturating_sub(1));
     let mut lines = vec![Line::from(vec![
@@ -29,7 +41,11 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
         } else {
             Style::default().fg(t.foreground)
         };
-        lines.push(Line::styled(format!(" {}", p.items[item]), style));
+        let text = match links {
+            true => super::text::cut_middle(&p.items[item], item_w),
+            false => p.items[item].clone(),
+        };
+        lines.push(Line::styled(format!(" {text}"), style));
     }
     if p.matches.is_empty() {
         lines.push(Line::styled(" no match", Style::default().fg(t.dim)));

@@ -66,8 +66,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
 }
 
 /// The normal bar. Pieces carry a rank; when they do not fit in `width`, the highest ranks go
-/// first (the help hint, then sync, folder, unread, bell) until the latest message or error —
-/// what the user must see — fits.
+/// first (the help hint, then sync, the account, unread, bell) until the latest message or error —
+/// what the user must see — fits. The folder always stays (it says what every key acts on): a
+/// message or error too long even then is cut with "…" (the message log, `I`, has it whole).
 fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
     let mut pieces: Vec<(u8, Span<'a>)> = Vec::new();
     let (account, folder) = app
@@ -76,10 +77,10 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
         .as_ref()
         .map(|(a, f)| (a.as_str(), f.as_str()))
         .unwrap_or(("no account", ""));
-    pieces.push((0, Span::styled(account, base.add_modifier(Modifier::BOLD))));
+    pieces.push((3, Span::styled(account, base.add_modifier(Modifier::BOLD))));
     if !folder.is_empty() {
         pieces.push((
-            3,
+            0,
             Span::styled(crate::app::folder_display_name(folder), base),
         ));
     }
@@ -121,7 +122,7 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
     pieces.push((5, Span::styled("? help", base.fg(t.dim))));
     const SEP: usize = 3;
     let total = |p: &[(u8, Span)]| -> usize {
-        p.iter().map(|(_, s)| s.width() + SEP).sum::<usize>() - SEP + 1
+        (p.iter().map(|(_, s)| s.width() + SEP).sum::<usize>() + 1).saturating_sub(SEP)
     };
     let mut kept = pieces.clone();
     for rank in (1..=5).rev() {
@@ -130,8 +131,32 @@ fn normal<'a>(app: &'a App, t: &Theme, base: Style, width: usize) -> Line<'a> {
         }
         kept.retain(|(r, _)| *r != rank);
     }
-    // A message too long even alone: the full bar, cut at the edge, says more than a bare one.
-    let pieces = if total(&kept) <= width { kept } else { pieces };
+    // Still too long: the message and the error (the pieces after the bell) share what is left,
+    // each its half or more when the other needs less, cut with "…".
+    let excess = total(&kept).saturating_sub(width);
+    if excess > 0 {
+        // Every ranked piece is gone by now: the folder, then the message and the error.
+        let messages = usize::from(app.status.is_some()) + usize::from(app.last_error.is_some());
+        let first = kept.len().saturating_sub(messages);
+        let widths: Vec<usize> = kept[first..].iter().map(|(_, s)| s.width()).collect();
+        let room = widths.iter().sum::<usize>().saturating_sub(excess);
+        let share = room / widths.len().max(1);
+        let others = |i: usize| -> usize {
+            widths
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, w)| (*w).min(share))
+                .sum()
+        };
+        for (i, (_, span)) in kept[first..].iter_mut().enumerate() {
+            let keep = widths[i]
+                .min(room.saturating_sub(others(i)).max(share))
+                .max(1);
+            span.content = super::text::cut(&span.content, keep).into();
+        }
+    }
+    let pieces = kept;
     let mut spans = vec![Span::styled(" ", base)];
     for (i, (_, span)) in pieces.into_iter().enumerate() {
         if i > 0 {

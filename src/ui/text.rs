@@ -60,25 +60,45 @@ pub fn scrollbar(
 
 /// `s` cut or padded to exactly `width` columns, with `…` where it was cut.
 pub fn fit(s: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
+    let mut out = cut(s, width);
+    let used: usize = out.chars().map(|c| c.width().unwrap_or(0)).sum();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+/// `s` in at most `width` columns: whole, or its start and its end with `…` between, as a long
+/// URL keeps its host and its last path segment readable.
+pub fn cut_middle(s: &str, width: usize) -> String {
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width || width < 3 {
+        return cut(s, width);
+    }
+    let tail_w = (width - 1) / 2;
+    let head = cut(s, width - tail_w);
+    let head = head.strip_suffix('…').unwrap_or(&head);
+    format!("{head}{}", super::lineedit::tail(s, tail_w + 1))
+}
+
+/// `s` in at most `width` columns: whole, or its start and `…` where it was cut.
+pub fn cut(s: &str, width: usize) -> String {
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if total <= width {
-        out.push_str(s);
-        used = total;
-    } else if width > 0 {
-        for c in s.chars() {
-            let w = c.width().unwrap_or(0);
-            if used + w + 1 > width {
-                break;
-            }
-            out.push(c);
-            used += w;
-        }
-        out.push('…');
-        used += 1;
+        return s.to_string();
     }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    let mut out = String::new();
+    if width == 0 {
+        return out;
+    }
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
     out
 }
 
@@ -208,6 +228,16 @@ pub fn count(n: u64, word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use ratatui::text::{Line, Span};
+
+    #[test]
+    fn a_long_link_keeps_its_start_and_its_end() {
+        let url = "https://tracker.example.com/c/abcdefghijklmnopqrstuvwxyz/invoice-2026-114.pdf";
+        let cut = super::cut_middle(url, 40);
+        assert_eq!(cut, "https://tracker.exam…nvoice-2026-114.pdf");
+        assert_eq!(unicode_width::UnicodeWidthStr::width(cut.as_str()), 40);
+        assert_eq!(super::cut_middle("short", 40), "short");
+        assert_eq!(super::cut_middle("日本語のリンク", 9), "日本…ンク");
+    }
 
     fn rows(lines: &[Line]) -> Vec<String> {
         lines.iter().map(|l| l.to_string()).collect()

@@ -838,8 +838,9 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     let saved = drafts::list(&h.store, None).unwrap();
     assert_eq!(saved[0].draft.subject, "On the server v2");
     assert!(saved[0].on_server);
-    // Discarding it takes the server copy too, not only the local one.
-    h.press(&["E", "M-d", "d"]);
+    // Discarding it takes the server copy too, not only the local one. (From the body: in a
+    // header field M-d is the line editor's delete-word.)
+    h.press(&["E", "Up", "M-d", "d"]);
     let status = h.app.status.clone().unwrap();
     assert!(status.contains("in the server's Drafts"), "{status}");
     assert!(dc.message_ids("alice", "Drafts").is_empty());
@@ -853,7 +854,7 @@ fn composer_discard_keeps_the_draft_when_its_server_copy_cannot_be_removed() {
     h.press(&["Esc", "s"]);
     assert!(drafts::list(&h.store, None).unwrap()[0].on_server);
     drop(dc);
-    h.press(&["E", "M-d", "d"]);
+    h.press(&["E", "Up", "M-d", "d"]);
     let status = h.app.status.clone().unwrap();
     assert!(status.contains("the draft is kept"), "{status}");
     let saved = drafts::list(&h.store, None).unwrap();
@@ -964,4 +965,38 @@ Message-ID: <draft-1@other-client.test>\r\n\r\nDear Sam,\r\n\r\nthe price is\r\n
     h.type_text("!");
     h.press(&["Esc"]);
     assert!(h.app.compose.as_ref().unwrap().prompt.is_some());
+}
+
+#[test]
+fn composer_header_fields_scroll_to_the_cursor_and_take_a_paste_as_one_line() {
+    let mut h = Harness::new();
+    h.press(&["c", "Tab", "Tab", "Tab"]);
+    let long = "Quarterly numbers for the whole northern region, with the late invoices ";
+    h.type_text(&format!("{long}{long}end"));
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("Subject: "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let screen = h.screen();
+    assert!(
+        row(&screen).contains("…") && row(&screen).contains("invoices end▏"),
+        "{screen}"
+    );
+    h.press(&["C-a"]);
+    let screen = h.screen();
+    assert!(
+        row(&screen).contains("Subject: ▏Quarterly numbers"),
+        "{screen}"
+    );
+    // A paste goes in at the cursor; its line breaks do not reach the header.
+    for m in h.ui.paste(&h.app, "Re:\r\nfwd:\n") {
+        h.send(m);
+    }
+    h.press(&["C-e", "M-Backspace", "C-w"]);
+    let subject = h.draft().subject;
+    assert!(subject.starts_with("Re: fwd:Quarterly"), "{subject:?}");
+    assert!(subject.ends_with("late "), "{subject:?}");
+    assert!(!subject.contains(['\r', '\n']));
 }

@@ -153,3 +153,71 @@ fn saving_an_attachment_to_a_folder_keeps_its_name() {
     h.press(&["Enter"]);
     assert!(dir.path().join(&name).is_file(), "{}", h.screen());
 }
+
+/// A long query or error never pushes out what says where you are: the list keeps its position
+/// and filter, the bar its folder; what is cut ends in "…".
+#[test]
+fn long_titles_and_errors_are_cut_and_keep_the_position_and_folder() {
+    let mut h = Harness::new(40, 16);
+    h.press(&["/"]);
+    h.type_text("subject:proposal");
+    h.press(&["Enter"]);
+    let screen = h.screen();
+    let title = screen.lines().next().unwrap_or_default();
+    assert!(
+        title.contains("search “subject:propos…” — All (1/3)"),
+        "{screen}"
+    );
+    let long = format!(
+        "imap.example.com: {}",
+        "the server said no and then ".repeat(8)
+    );
+    h.send(tidings::app::Msg::Error(long));
+    let screen = h.screen();
+    let bar = screen.lines().last().unwrap_or_default();
+    assert!(
+        bar.starts_with(" INBOX │ error: imap.example.com"),
+        "{screen}"
+    );
+    assert!(bar.trim_end().ends_with('…'), "{bar:?}");
+}
+
+/// The links list is as wide as a long link needs (up to 90 % of the screen), so it can be read
+/// before it is opened; a longer one keeps its start and end.
+#[test]
+fn the_links_list_is_wide_enough_to_read_a_long_link() {
+    use tidings::app::{Mode, Picker, PickerPurpose};
+    let mut h = Harness::new(120, 20);
+    let long =
+        "https://tracker.example.com/c/0123456789abcdef/https%3A%2F%2Facme.test%2Fq3-plan.pdf";
+    let longer = format!(
+        "https://cdn.example.com/{}/end-of-the-link.zip",
+        "x".repeat(200)
+    );
+    let items = vec![format!("[1] {long}"), format!("[2] {longer}")];
+    h.app.mode = Mode::Picker(Picker {
+        purpose: PickerPurpose::Link {
+            urls: vec![long.to_string(), longer.clone()],
+        },
+        title: "Links (2): Enter opens, C-y copies".into(),
+        matches: vec![0, 1],
+        items,
+        input: Default::default(),
+        cursor: 0,
+    });
+    let screen = h.screen();
+    assert!(screen.contains(long), "{screen}");
+    let row = screen
+        .lines()
+        .find(|l| l.contains("[2] "))
+        .unwrap_or_default();
+    assert!(row.contains("https://cdn.example.com/xxx"), "{row}");
+    assert!(
+        row.contains("xxx…xxx") && row.contains("xxx/end-of-the-link.zip│"),
+        "{row}"
+    );
+    // 90 % of 120 columns at most, inside the frame.
+    let inside = row.split('│').nth(2).unwrap_or_default();
+    let width = inside.chars().count() + 2;
+    assert!(width > 100 && width <= 108, "{width}: {row}");
+}

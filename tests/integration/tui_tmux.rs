@@ -93,7 +93,7 @@ fn tmux_hostile_mail_leaves_title_and_screen_untouched() {
     // the screen was not cleared (the status bar is still there) and no colour reset leaked.
     let title_after = t.tmux(&["display-message", "-p", "#{pane_title}"]);
     assert_eq!(title_after.trim(), "tidings-test-title");
-    assert!(screen.contains(" work │ INBOX"), "{screen}");
+    assert!(screen.contains("INBOX │ "), "{screen}");
     assert!(screen.contains("Click here"), "{screen}");
     assert!(!screen.contains('\u{1b}'));
 }

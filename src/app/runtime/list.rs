@@ -156,7 +156,10 @@ pub(super) fn load_messages_streaming(
         // What the search could not use is said at once, not taken as "no results".
         let problems = crate::store::SearchQuery::parse(search).problems;
         if !problems.is_empty() {
-            let _ = early.send(Msg::Notice(format!("search: {}", problems.join("; "))));
+            let _ = early.send(Msg::QueryNote {
+                generation,
+                text: format!("search: {}", problems.join("; ")),
+            });
         }
     } else if view.sort.is_default() {
         let first = ListQuery {
@@ -180,7 +183,10 @@ pub(super) fn load_messages_streaming(
         // Said while bodies are still downloading, so an empty result is not taken as final.
         let missing = store.count_without_body(q.account.as_deref()).unwrap_or(0);
         if let Some(note) = crate::mail::bodies::search_coverage_note(missing) {
-            let _ = early.send(Msg::Notice(format!("search: {note}")));
+            let _ = early.send(Msg::QueryNote {
+                generation,
+                text: format!("search: {note}"),
+            });
         }
     }
     vec![Msg::MessagesLoaded {

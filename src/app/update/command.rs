@@ -68,15 +68,18 @@ impl App {
             themes: &self.themes,
             accounts: &accounts,
         };
+        let (before, after) = input.split_at(input.cursor());
         let mut line = CommandLine {
-            input: format!("{AS_SEARCH}{}", input.as_str()).into(),
+            input: LineInput::joined(format!("{AS_SEARCH}{before}"), after),
             cycle: self.query_cycle.take(),
             ..Default::default()
         };
         if !line.tab(forward, src) {
             return false;
         }
-        input.set(line.input.strip_prefix(AS_SEARCH).unwrap_or_default());
+        let cursor = line.input.cursor().saturating_sub(AS_SEARCH.len());
+        let text = line.input.strip_prefix(AS_SEARCH).unwrap_or_default();
+        *input = LineInput::at(text, cursor);
         self.query_cycle = line.cycle;
         true
     }
@@ -465,6 +468,24 @@ mod tests {
             assert_ne!(app.query_cycle.as_ref().map(|c| c.index), Some(cycle.index));
             app.update(Msg::Input(InputKey::Esc));
             assert_eq!(app.query_cycle, None, "closing the prompt drops them");
+            // In the middle of the query: the word at the cursor, what follows kept.
+            app.update(Msg::Action(open));
+            for c in "is:u from:dana".chars() {
+                app.update(Msg::Input(InputKey::Char(c)));
+            }
+            app.update(Msg::Input(InputKey::WordLeft));
+            app.update(Msg::Input(InputKey::WordLeft));
+            app.update(Msg::Input(InputKey::Left));
+            app.update(Msg::Input(InputKey::Tab));
+            let (input, cursor) = match &app.mode {
+                Mode::Search { input } | Mode::SelectPrompt { input } => {
+                    (input.to_string(), input.cursor())
+                }
+                m => panic!("{m:?}"),
+            };
+            assert_eq!(input, "is:unread from:dana");
+            assert_eq!(&input[cursor..], " from:dana");
+            app.update(Msg::Input(InputKey::Esc));
         }
         assert_eq!(app.list.search, None);
     }

@@ -183,8 +183,11 @@ impl App {
             return Some(Vec::new());
         }
         Some(match a {
+            // Tab completes the address under the cursor when suggestions are open (aerc, mutt).
             Action::NextPane => {
-                c.cycle_focus(1);
+                if !c.complete_on_tab() {
+                    c.cycle_focus(1);
+                }
                 Vec::new()
             }
             Action::PrevPane => {
@@ -326,7 +329,11 @@ impl App {
             (Field::From, InputKey::Char(_) | InputKey::Backspace | InputKey::Clear) => {
                 self.status = Some("From: Space picks the next account; Tab goes to To".into());
             }
-            (_, InputKey::Tab) => c.cycle_focus(1),
+            (_, InputKey::Tab) => {
+                if !c.complete_on_tab() {
+                    c.cycle_focus(1);
+                }
+            }
             (_, InputKey::Esc) => {
                 return self.compose_action(Action::Back).unwrap_or_default();
             }
@@ -347,10 +354,11 @@ impl App {
             (_, InputKey::Down) => c.cycle_focus(1),
             (_, InputKey::Up) => c.cycle_focus(-1),
             (_, k) => {
-                if let Some(text) = c.field_text() {
-                    edit(text, k);
-                }
-                if let Some(prefix) = c.typed_address() {
+                let before = c.field_line().map(|l| l.into_string());
+                c.edit_field(k);
+                let typed = c.field_line().map(|l| l.into_string()) != before;
+                // Moving the cursor asks for nothing; the suggestions open are for another place.
+                if let Some(prefix) = c.typed_address().filter(|_| typed) {
                     return vec![Effect::Compose(ComposeEffect::Suggest { prefix })];
                 }
                 c.suggestions.clear();

@@ -182,3 +182,53 @@ fn a_mail_with_a_subject_and_text_or_an_attachment_goes_without_asking() {
         });
     assert!(queued(&app.update(Msg::Action(Action::Send))));
 }
+
+#[test]
+fn a_header_field_is_edited_where_its_cursor_is() {
+    let mut app = app_with_composer(ComposeKind::New, false);
+    for _ in 0..3 {
+        app.update(Msg::Action(Action::NextPane));
+    }
+    typed(&mut app, "Lunch Thursday");
+    for k in [InputKey::WordLeft, InputKey::Left] {
+        app.update(Msg::Input(k));
+    }
+    typed(&mut app, " on");
+    app.update(Msg::Input(InputKey::Home));
+    app.update(Msg::Input(InputKey::DeleteWordForward));
+    typed(&mut app, "Dinner");
+    let c = app.compose.as_ref().unwrap();
+    assert_eq!(c.draft.subject, "Dinner on Thursday");
+    assert_eq!(c.field_line().unwrap().cursor(), "Dinner".len());
+}
+
+#[test]
+fn completion_replaces_the_address_under_the_cursor_and_keeps_the_others() {
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "ana, sam@y.test");
+    // Back into the first address, after "ana": only that address is asked about.
+    app.update(Msg::Input(InputKey::Home));
+    for _ in 0..3 {
+        app.update(Msg::Input(InputKey::Right));
+    }
+    let fx = app.update(Msg::Input(InputKey::Char('n')));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Compose(ComposeEffect::Suggest { prefix })] if prefix == "anan"),
+        "{fx:?}"
+    );
+    // Moving the cursor asks for nothing.
+    assert!(app.update(Msg::Input(InputKey::Left)).is_empty());
+    app.update(Msg::Input(InputKey::Right));
+    app.update(Msg::Compose(ComposeMsg::Suggestions {
+        prefix: "anan".into(),
+        list: vec!["Ananda Rao <ananda@x.test>".into()],
+    }));
+    app.update(Msg::Action(Action::NextPane));
+    let c = app.compose.as_ref().unwrap();
+    assert_eq!(c.focus, Field::To, "Tab took the suggestion and stayed");
+    assert_eq!(c.to, "Ananda Rao <ananda@x.test>, sam@y.test");
+    assert_eq!(
+        &c.to[..c.field_line().unwrap().cursor()],
+        "Ananda Rao <ananda@x.test>"
+    );
+}

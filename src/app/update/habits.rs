@@ -5,7 +5,7 @@
 use crate::app::action::Action;
 use crate::app::msg::Effect;
 use crate::app::state::App;
-use crate::app::view::Row;
+use crate::app::view::{FolderEntry, Pane, Row};
 
 impl App {
     /// Space in the reader: a page down, or the next message when the end is already shown.
@@ -25,9 +25,49 @@ impl App {
             return fx;
         }
         let fx = self.reader_step(1);
-        if fx.is_empty() {
-            self.status = Some("this is the last message".into());
+        if !fx.is_empty() {
+            return fx;
         }
+        let here = self.reader.as_ref().map(|r| r.id);
+        if here.is_some() && self.end_of_folder == here {
+            self.end_of_folder = None;
+            return self.next_unread_folder();
+        }
+        self.end_of_folder = here;
+        self.status =
+            Some("end of folder — press Space again for the next folder with unread mail".into());
+        Vec::new()
+    }
+
+    /// The next folder after this one (in the folder pane's order, round to the top) with
+    /// unread mail, opened as Enter in the folder pane would. Trash, Junk and an "All Mail"
+    /// that holds copies of the rest are passed over, as mutt's mailboxes list leaves them out.
+    fn next_unread_folder(&mut self) -> Vec<Effect> {
+        let folders = &self.list.folders;
+        let here = self.list.current.as_ref().and_then(|(account, name)| {
+            folders
+                .iter()
+                .position(|f| &f.account == account && &f.name == name)
+        });
+        let start = here.map_or(0, |i| i + 1);
+        let skipped = |f: &FolderEntry| matches!(f.role.as_deref(), Some("trash" | "junk" | "all"));
+        let next = (0..folders.len())
+            .map(|k| (start + k) % folders.len())
+            .find(|&i| Some(i) != here && folders[i].unread > 0 && !skipped(&folders[i]));
+        let Some(i) = next else {
+            self.status = Some("end of folder — no other folder has unread mail".into());
+            return Vec::new();
+        };
+        let f = &folders[i];
+        let note = format!(
+            "{}: {} unread — ] goes to the first",
+            crate::mail::mailbox_name::display(&f.name),
+            f.unread
+        );
+        self.list.folder_cursor = i;
+        self.focus = Pane::Folders;
+        let fx = self.open();
+        self.status = Some(note);
         fx
     }
 
@@ -142,5 +182,52 @@ mod tests {
         app.reader.as_mut().unwrap().content = Some(Default::default());
         app.update(Msg::Action(Action::Select));
         assert_eq!(app.reader.as_ref().map(|r| r.id), Some(next));
+    }
+
+    #[test]
+    fn space_at_the_end_of_the_folder_says_so_then_goes_to_the_next_folder_with_unread_mail() {
+        use crate::app::view::{FolderEntry, Pane};
+        let folder = |name: &str, role: Option<&str>, unread| FolderEntry {
+            account: "w".into(),
+            name: name.into(),
+            role: role.map(str::to_string),
+            total: 9,
+            unread,
+        };
+        let mut app = app_with(&[false, false]);
+        app.list.folders = vec![
+            folder("Archive", Some("archive"), 2),
+            folder("INBOX", None, 0),
+            folder("Trash", Some("trash"), 4),
+            folder("Lists", None, 0),
+        ];
+        app.list.cursor = 1;
+        app.update(Msg::Action(Action::Open));
+        let id = app.reader.as_ref().map(|r| r.id).unwrap();
+        app.reader.as_mut().unwrap().content = Some(Default::default());
+        app.heights.reader_end = Some((id, 0));
+        assert!(app.update(Msg::Action(Action::Select)).is_empty());
+        assert_eq!(
+            app.status.as_deref(),
+            Some("end of folder — press Space again for the next folder with unread mail")
+        );
+        // Another key in between: Space says it again rather than leaving.
+        app.update(Msg::Action(Action::Down));
+        app.update(Msg::Action(Action::Select));
+        assert_eq!(app.list.current, Some(("w".into(), "INBOX".into())));
+        assert!(app
+            .status
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("end of folder"));
+        // Space, Space: past Trash and round to the top, where the unread mail is.
+        let fx = app.update(Msg::Action(Action::Select));
+        assert_eq!(app.list.current, Some(("w".into(), "Archive".into())));
+        assert_eq!(app.focus, Pane::List);
+        assert!(fx.iter().any(|e| matches!(e, Effect::LoadMessages { .. })));
+        assert_eq!(
+            app.status.as_deref(),
+            Some("Archive: 2 unread — ] goes to the first")
+        );
     }
 }

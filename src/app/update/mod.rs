@@ -53,6 +53,10 @@ impl App {
             m => (m, false),
         };
         self.back_may_quit = may_quit;
+        // Only Space right after Space at the end of a folder goes on to the next folder.
+        if matches!(&msg, Msg::Input(_)) || matches!(&msg, Msg::Action(a) if *a != Action::Select) {
+            self.end_of_folder = None;
+        }
         self.status_before(&msg);
         let before = (self.status.clone(), self.last_error.clone());
         let fx = self.update_views(msg);
@@ -152,6 +156,12 @@ impl App {
             Msg::Snoozed(result) => self.on_snoozed(result),
             Msg::Notice(text) => {
                 self.status = Some(text);
+                Vec::new()
+            }
+            Msg::QueryNote { generation, text } => {
+                if generation == self.list.generation {
+                    self.status = Some(text);
+                }
                 Vec::new()
             }
             Msg::People(m) => self.on_people_msg(m),

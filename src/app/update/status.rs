@@ -139,4 +139,28 @@ mod tests {
         app.update(Msg::Input(InputKey::Esc));
         assert_eq!(app.status, None);
     }
+
+    #[test]
+    fn a_note_about_a_query_typed_over_since_never_reaches_the_bar() {
+        let mut app = App::new(false);
+        app.list.current = Some(("w".into(), "INBOX".into()));
+        app.update(Msg::Action(Action::Search));
+        app.update(Msg::Input(InputKey::Char('x')));
+        let typed_first = app.list.generation;
+        app.update(Msg::Input(InputKey::Char('y')));
+        assert_ne!(app.list.generation, typed_first);
+        app.update(Msg::QueryNote {
+            generation: typed_first,
+            text: "search: 2 messages have no body yet".into(),
+        });
+        assert_eq!(app.status, None, "the note was about \"x\"");
+        app.update(Msg::QueryNote {
+            generation: app.list.generation,
+            text: "search: 1 message has no body yet".into(),
+        });
+        assert_eq!(
+            app.status.as_deref(),
+            Some("search: 1 message has no body yet")
+        );
+    }
 }
