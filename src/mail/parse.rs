@@ -14,6 +14,9 @@ const MAX_FIELD_BYTES: usize = 2048;
 const MAX_REFERENCES: usize = 50;
 /// Addresses shown per header; the rest are counted ("… and 9,900 more").
 const MAX_ADDRESSES: usize = 100;
+/// Attachments stored and listed (the reader counts the rest in a note): a 500 KB mail of
+/// 50,000 one-byte parts would otherwise be 50,000 rows.
+pub const MAX_ATTACHMENTS: usize = 500;
 
 /// An address list for display, bounded: `Name <addr>, addr2, … and N more`. The real address is
 /// always there, with invisible characters made visible; a name that itself looks like an address
@@ -176,12 +179,7 @@ fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
         if let Some(d) = msg.date() {
             m.date = d.to_timestamp();
         }
-        // As many as the reader lists: a 500 KB mail of 50,000 one-byte parts stored 50,000 rows.
-        for (i, part) in msg
-            .attachments()
-            .enumerate()
-            .take(super::render::MAX_ATTACHMENTS)
-        {
+        for (i, part) in msg.attachments().enumerate().take(MAX_ATTACHMENTS) {
             let (filename, mime_type) = attachment_info(part, i);
             m.attachments.push(AttachmentMeta {
                 part: i as u32,
@@ -268,7 +266,7 @@ mod tests {
         }
         raw.extend(b"--p--\r\n");
         let m = parse_message(1, raw, Flags::default(), None);
-        assert_eq!(m.attachments.len(), crate::mail::render::MAX_ATTACHMENTS);
+        assert_eq!(m.attachments.len(), MAX_ATTACHMENTS);
         assert_eq!(m.attachments[499].mime_type, "application/x-499");
     }
 

@@ -23,8 +23,7 @@ pub const MAX_HTML_BYTES: usize = 512 * 1024;
 const MAX_HTML_DEPTH: usize = 64;
 /// What a header value may grow to before it is cut (a 1 MB Subject line is an attack, not a subject).
 const MAX_HEADER_BYTES: usize = 2048;
-/// Attachments listed; the rest are counted in a note.
-pub const MAX_ATTACHMENTS: usize = 500;
+pub use super::parse::MAX_ATTACHMENTS;
 /// Attached messages shown inline, nested at most this deep.
 const MAX_NESTED_MESSAGES: usize = 8;
 /// Footnoted links per message; later links keep their text but get no number.
