@@ -187,7 +187,7 @@ fn no_input_makes_sqlite_fail() {
     let s = store();
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
     let alphabet: Vec<char> =
-        "ab zé\"'-:*^(){}[]+.,;/\\\0\n\t%_?!NEARANDORNOTfromtoisbeforeonhas:-7d2024ü😀\u{202e} OR OR "
+        "ab zé\"'-:*^(){}[]+.,;/\\\0\n\t%_?!~|NEARANDORNOTfromtoisbeforeonhas:-7d2024ü😀会議\u{202e} OR OR -f ~s date:.. larger:"
             .chars()
             .collect();
     let mut inputs: Vec<String> = (0..3000)
@@ -230,6 +230,12 @@ fn no_input_makes_sqlite_fail() {
         .map(String::from),
     );
     inputs.push("\"".repeat(5000));
+    inputs.push(format!("{}a", "(".repeat(2000)));
+    inputs.push("-{a (b OR ".repeat(500));
+    inputs.push("~f ".repeat(2000));
+    inputs.push("NOT ".repeat(2000));
+    inputs.push("会".repeat(5000));
+    inputs.push("🎉".repeat(5000));
     inputs.push("from:a ".repeat(5000));
     inputs.push("to:\u{e9} OR ".repeat(5000));
     for input in &inputs {

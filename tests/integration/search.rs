@@ -37,7 +37,7 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
             "Tue, 30 Jun 2026 22:30:00 +0000",
             "zoe@acme.test",
             "Cc: =?UTF-8?Q?Se=C3=A1n?= <sean@acme.test>\r\n",
-            "Straße, Привет, 会議 🎉",
+            "Straße, Привет, 会議室予約 🎉",
         ),
     );
     let read = dc.append(
@@ -132,6 +132,12 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
         "strasse OR straße",
         "привет",
         "会議",
+        "予約",
+        "\"会議室予約\"",
+        "🎉",
+        "~f zoe",
+        "{from:zoe from:nobody}",
+        "rfc822msgid:zoe@acme.test",
         "on:2026-07-01",
         "IN:INBOX -is:read from:zoe",
     ] {
@@ -168,8 +174,10 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
     );
     // Lee answered from the address without the +tag, naming two ids.
     assert_eq!(subjects("is:replied"), ["Terms"]);
+    assert_eq!(subjects("from:me"), ["Terms"]);
+    assert_eq!(subjects("-f lee -b fine"), ["Re: Terms"]);
     // Only symbols: nothing, and a note; FTS5 syntax is text.
-    let (found, note) = search("🎉 *");
+    let (found, note) = search("*** —");
     assert!(found.is_empty());
     assert!(note.contains("nothing to search for"), "{note}");
     assert!(subjects("NEAR(a b) AND ^x OR {subject}:y NOT \"").is_empty());
