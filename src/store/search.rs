@@ -201,6 +201,13 @@ pub const SYNTAX_HELP: &[(&str, &str)] = &[
         "before: after: on:",
         "2024-03-01, 2024-03, 2024, today, yesterday, 7d, 3m",
     ),
+    (
+        "from:me filename:",
+        "your mail / an attachment by name or type, e.g. pdf",
+    ),
+    ("larger:10M smaller:", "by size"),
+    ("(a b) {a b}", "a group / any of: (a b) OR c"),
+    ("~f ~s  -f -t", "mutt's patterns, aerc's flags work too"),
     ("-term", "negates: -from:billing -is:read"),
     ("a OR b", "either: from:dana OR from:lee"),
 ];
