@@ -464,7 +464,7 @@ CREATE INDEX messages_by_date_all ON messages(date DESC, id DESC);
 CREATE VIRTUAL TABLE temp.fts_terms_0018 USING fts5vocab(main, messages_fts, row);
 CREATE VIRTUAL TABLE temp.fts_instances_0018 USING fts5vocab(main, messages_fts, instance);
 CREATE TEMP TABLE changed_terms_0018 AS
-    SELECT term FROM temp.fts_terms_0018 WHERE tidings_index_text(term) <> term;
+    SELECT term FROM temp.fts_terms_0018 WHERE trim(tidings_index_text(term)) <> term;
 CREATE TEMP TABLE reindexed_0018 AS
     SELECT DISTINCT doc AS id FROM temp.fts_instances_0018
     WHERE term IN (SELECT term FROM temp.changed_terms_0018)

@@ -56,6 +56,8 @@ pub enum When {
     Ago(i64),
     /// The local day so many days before today (0: today).
     DayAgo(u32),
+    /// A moment in unix seconds (Gmail's `after:1388552400`).
+    At(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,6 +405,7 @@ fn term_sql(t: &Term, clock: &Clock, args: &mut Vec<Box<dyn ToSql>>) -> String {
                     let at = clock.now.saturating_sub(secs);
                     (at, at)
                 }
+                When::At(at) => (at, at),
             };
             match op {
                 DateOp::Before => format!("m.date < {start}"),
@@ -802,9 +805,19 @@ fn lex(input: &str) -> Vec<Lexeme> {
         w.value = value;
         w.quoted = quoted;
         let plain = !w.negated && w.key.is_none() && !w.quoted;
+        // Gmail's `a AROUND 5 b`: the index has no distance, so both words, anywhere.
+        if plain && w.value == "AROUND" {
+            let (n, _, after) = value_at(rest.trim_start());
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+                rest = after;
+                out.push(Lexeme::And);
+                continue;
+            }
+        }
         out.push(match w.value.as_str() {
             "OR" | "|" if plain => Lexeme::Or,
-            "AND" | "&&" if plain => Lexeme::And,
+            // notmuch writes `and` in lower case; as a word it would only narrow the search.
+            "AND" | "and" | "&&" if plain => Lexeme::And,
             "NOT" if plain => Lexeme::Not,
             _ => Lexeme::Word(w),
         });
@@ -1257,6 +1270,10 @@ fn parse_when(v: &str) -> Option<When> {
                 _ => 365 * day,
             },
         ));
+    }
+    // Unix seconds: more digits than any year.
+    if v.len() >= 9 && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v.parse().ok().map(When::At);
     }
     let parts: Vec<&str> = v.split(['-', '/', '.']).collect();
     let num = |s: &str| s.parse::<u32>().ok();

@@ -316,6 +316,9 @@ fn queries() -> Vec<(String, Vec<u32>)> {
         ("\"rock and roll\"", &[8]),
         ("rock AND roll", &[8]),
         ("from:dana and subject:q3", &[8]),
+        ("proposal and feedback", &[9]),
+        ("proposal AROUND 5 feedback", &[9]),
+        ("after:1796000000", &[1, 2, 3, 4, 7, 13, 14]),
         // Words with symbols, taken literally.
         ("e-mail", &[8]),
         ("re-send", &[8]),
