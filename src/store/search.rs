@@ -445,11 +445,36 @@ pub(super) const INDEX_TEXT_FUNCTION: &str = "tidings_index_text";
 /// Lower case without accents, as the FTS5 tokenizer (`remove_diacritics 2`) and
 /// [`index_text`] see text.
 fn fold(s: &str) -> String {
-    s.nfkd()
+    let mut out = String::with_capacity(s.len());
+    for c in s
+        .nfkd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ς' { 'σ' } else { c })
-        .collect()
+    {
+        match latin_letters(c) {
+            Some(letters) => out.push_str(letters),
+            None if c == 'ς' => out.push('σ'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Latin letters the tokenizer keeps as they are but people type plainly: `strasse`, `lodz`,
+/// `oresund`, `aeroskobing`.
+fn latin_letters(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ß' | 'ẞ' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        'ł' | 'Ł' => "l",
+        'ø' | 'Ø' => "o",
+        'đ' | 'Đ' => "d",
+        'ħ' | 'Ħ' => "h",
+        'ı' => "i",
+        'þ' | 'Þ' => "th",
+        _ => return None,
+    })
 }
 
 /// Adds the SQL functions searches use to a connection of the cache.
@@ -551,12 +576,14 @@ fn is_symbol_token(c: char) -> bool {
 }
 
 /// Letters the tokenizer keeps apart that people type as one: Greek with and without accents
-/// (`συναντηση`), final sigma, Russian ё written е.
+/// (`συναντηση`), final sigma, Russian ё written е, full-width Latin.
 fn fold_letter(c: char) -> char {
     match c {
         'ё' => 'е',
         'Ё' => 'Е',
         'ς' => 'σ',
+        // Full-width Latin letters and digits, as Japanese mail writes them: ＡＢＣ１２３.
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}' => {
             let mut base = c;
             let mut first = true;
@@ -574,8 +601,8 @@ fn fold_letter(c: char) -> char {
 
 /// Text as the index is given it (and a search's words before they are split): CJK runs as
 /// overlapping pairs, so a word inside a run is found (`予約` in `会議室予約`), with the run's
-/// last character alone so one character is found too; emoji as index letters; Greek accents
-/// and ё folded. ASCII text is unchanged.
+/// last character alone so one character is found too; emoji as index letters; Greek accents,
+/// ё, ß and full-width Latin folded. ASCII text is unchanged.
 pub fn index_text(s: &str) -> std::borrow::Cow<'_, str> {
     searchable(s, false)
 }
@@ -618,7 +645,10 @@ fn searchable(s: &str, query: bool) -> std::borrow::Cow<'_, str> {
                 out.push(t);
                 out.push(' ');
             }
-            None => out.push(fold_letter(c)),
+            None => match latin_letters(c) {
+                Some(letters) => out.push_str(letters),
+                None => out.push(fold_letter(c)),
+            },
         }
     }
     flush(&mut out, &mut run);

@@ -525,6 +525,7 @@ fn migration_0018_makes_words_inside_cjk_runs_findable_in_an_old_cache() {
         ["Straße e-mail from O'Brien"]
     );
     assert_eq!(subjects(&s, "привет мир"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "strasse"), ["Straße e-mail from O'Brien"]);
     assert_eq!(subjects(&s, "to:zoe"), ["Straße e-mail from O'Brien"]);
     assert_eq!(subjects(&s, "nothing"), ["Hello"]);
     assert!(subjects(&s, "タワー").is_empty());

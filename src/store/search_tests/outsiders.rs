@@ -70,7 +70,7 @@ fn mails() -> Vec<Mail> {
             size: 2_100_000,
             attachment: Some(("資料.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
             ..m(4, 0, "田中太郎 <tanaka@example.jp>", "会議室予約の確認",
-                "明日の会議は東京本社で行います。", 1)
+                "明日の会議は東京本社で行います。ｉＰｈｏｎｅ持参、２０２６年", 1)
         },
         m(5, 0, "王小明 <wang@example.cn>", "项目进度报告", "请查看附件中的项目进度报告。谢谢", 10),
         m(6, 0, "김민수 <minsu@example.kr>", "회의 일정 안내", "다음 주 회의는 화요일입니다", 20),
@@ -107,7 +107,7 @@ fn mails() -> Vec<Mail> {
             to: "team@example.com",
             cc: "me@example.com",
             seen: false,
-            ..m(14, 0, "Bob <bob@example.com>", "Lunch?", "Anyone up for ramen? 🍜", 0)
+            ..m(14, 0, "Bob <bob@example.com>", "Lunch?", "Anyone up for ramen? 🍜 Straße, Łódź, Øresund", 0)
         },
         // 2025-12-31 12:00 UTC.
         m(15, 1, "Ana María Pérez <ana.perez@universidad.test>", "Año nuevo",
@@ -354,6 +354,14 @@ fn queries() -> Vec<(String, Vec<u32>)> {
         ("zoe", &[12]),
         ("nunez", &[12]),
         ("ano nuevo", &[15]),
+        ("strasse", &[14]),
+        ("STRAßE", &[14]),
+        ("lodz", &[14]),
+        ("oresund", &[14]),
+        ("ØRESUND", &[14]),
+        ("cc:lodz", &[]),
+        ("iphone", &[4]),
+        ("2026年", &[4]),
         ("¡Feliz", &[15]),
         ("отчёт", &[2]),
         ("отчет", &[2]),
