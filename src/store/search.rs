@@ -896,11 +896,13 @@ impl Parser {
                     either = true;
                     continue;
                 }
-                Lexeme::And if !terms.is_empty() && more => continue,
+                Lexeme::And if !terms.is_empty() => continue,
                 Lexeme::Not if more => {
                     not = !not;
                     continue;
                 }
+                // A last `NOT` (or `AND`) is the next term still being typed.
+                Lexeme::Not if !terms.is_empty() => continue,
                 Lexeme::Or => self.word(&plain_word("OR"), key),
                 Lexeme::And => self.word(&plain_word("AND"), key),
                 Lexeme::Not => self.word(&plain_word("NOT"), key),

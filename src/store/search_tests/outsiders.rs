@@ -430,6 +430,9 @@ fn queries() -> Vec<(String, Vec<u32>)> {
         ("proposal)", &[8, 9]),
         ("((proposal OR lunch)", &[8, 9, 14]),
         ("proposal OR", &[8, 9]),
+        ("proposal NOT", &[8, 9]),
+        ("proposal AND", &[8, 9]),
+        ("NOT", &[]),
     ]
     .iter()
     .map(|(q, u)| (q.to_string(), u.to_vec()))
