@@ -558,8 +558,10 @@ fn folder_role(name: &str) -> String {
 /// Whether `c` is a Chinese, Japanese or Korean character: text in those scripts runs without
 /// spaces, so the index holds it as overlapping pairs of characters.
 fn is_cjk(c: char) -> bool {
+    // Not the katakana middle dot (U+30FB), which separates words: ジョン・スミス.
     matches!(c as u32,
-        0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x31F0..=0x31FF
+        0x1100..=0x11FF | 0x3005..=0x3007 | 0x3040..=0x30FA | 0x30FC..=0x30FF
+        | 0x3130..=0x318F | 0x31F0..=0x31FF
         | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7FF
         | 0xF900..=0xFAFF | 0xFF66..=0xFF9F | 0x20000..=0x3134F)
 }
@@ -617,7 +619,15 @@ fn searchable(s: &str, query: bool) -> std::borrow::Cow<'_, str> {
     }
     let mut out = String::with_capacity(s.len() + s.len() / 2);
     let mut run: Vec<char> = Vec::new();
-    let flush = |out: &mut String, run: &mut Vec<char>| {
+    // The index ends each run with its last character alone. A search's last run leaves it out,
+    // so that run may be the start of a longer one ("会議" in "会議室"); a run with more words
+    // after it keeps it, so the phrase goes on in step with the index ("ジョン・スミス").
+    let last_token_at = s
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_alphanumeric() || symbol_token_for(*c).is_some())
+        .map(|(i, _)| i);
+    let flush = |out: &mut String, run: &mut Vec<char>, at: usize| {
         if run.is_empty() {
             return;
         }
@@ -629,20 +639,19 @@ fn searchable(s: &str, query: bool) -> std::borrow::Cow<'_, str> {
                 out.extend(pair);
                 out.push(' ');
             }
-            // A search's run is its pairs only, so it stays one phrase of the index's pairs.
-            if !query {
+            if !query || last_token_at.is_some_and(|last| last >= at) {
                 out.extend(run.last());
             }
         }
         out.push(' ');
         run.clear();
     };
-    for c in s.chars() {
+    for (at, c) in s.char_indices() {
         if is_cjk(c) {
             run.push(c);
             continue;
         }
-        flush(&mut out, &mut run);
+        flush(&mut out, &mut run, at);
         match symbol_token_for(c) {
             Some(t) => {
                 out.push(' ');
@@ -655,7 +664,7 @@ fn searchable(s: &str, query: bool) -> std::borrow::Cow<'_, str> {
             },
         }
     }
-    flush(&mut out, &mut run);
+    flush(&mut out, &mut run, s.len());
     out.into()
 }
 
