@@ -738,7 +738,7 @@ struct Word {
 }
 
 /// mutt's patterns that take a value (`~f dana`), and those that do not (`~N`).
-const MUTT_WITH_VALUE: &str = "bBcCefhiLstxz";
+const MUTT_WITH_VALUE: &str = "bBcCdefhiLstxz";
 const MUTT_ALONE: &str = "ADFNOpPQRU";
 /// aerc's `search` flags that take a value (`-f dana`), and those that do not (`-u`).
 const AERC_WITH_VALUE: &str = "ftcbadxX";
@@ -1190,6 +1190,7 @@ fn keyed(key: &str, value: &str, w: &Word) -> Result<Option<Condition>, String> 
             ))
         }
         "date" | "-d" => date_range(value)?,
+        "~d" => mutt_date(value)?,
         "before" | "after" | "on" | "older_than" | "newer_than" => {
             let op = match key {
                 "before" | "older_than" => DateOp::Before,
@@ -1213,16 +1214,59 @@ fn date_range(value: &str) -> Result<Option<Condition>, String> {
     let Some((from, to)) = value.split_once("..") else {
         return Ok(Some(Condition::Date(DateOp::On, when("date", value)?)));
     };
+    between(from, to, |v| when("date", v))
+}
+
+/// From the first day of `from` through the last of `to`; an empty end is open.
+fn between(
+    from: &str,
+    to: &str,
+    when: impl Fn(&str) -> Result<When, String>,
+) -> Result<Option<Condition>, String> {
     let mut terms = Vec::new();
     for (op, v) in [(DateOp::After, from), (DateOp::Through, to)] {
         if !v.is_empty() {
             terms.push(Term {
                 negated: false,
-                condition: Condition::Date(op, when("date", v)?),
+                condition: Condition::Date(op, when(v)?),
             });
         }
     }
     Ok(Some(Condition::All(terms)))
+}
+
+/// mutt's `~d`: `<2w` (newer than), `>1m` (older than), `=1d`, or days `D/M/Y`, a range
+/// `D/M/Y-D/M/Y` (either end may be left out).
+fn mutt_date(value: &str) -> Result<Option<Condition>, String> {
+    let bad = || format!("~d {value}: not a date (<2w, >1m, 01/12/2026, 01/12/2026-15/12/2026)");
+    let day = |v: &str| -> Result<When, String> {
+        match v.split('/').collect::<Vec<_>>().as_slice() {
+            [d, m, y] => {
+                let y = if y.len() == 2 {
+                    format!("20{y}")
+                } else {
+                    y.to_string()
+                };
+                parse_when(&format!("{y}-{m}-{d}")).ok_or_else(bad)
+            }
+            _ => parse_when(v).ok_or_else(bad),
+        }
+    };
+    let op_when = |op, v: &str| Ok(Some(Condition::Date(op, day(v)?)));
+    if let Some(v) = value.strip_prefix('<') {
+        return op_when(DateOp::After, v);
+    }
+    if let Some(v) = value.strip_prefix('>') {
+        return op_when(DateOp::Before, v);
+    }
+    if let Some(v) = value.strip_prefix('=') {
+        return op_when(DateOp::On, v);
+    }
+    // An ISO day (`2026-12-01`) is one day, not a range.
+    match value.split_once('-') {
+        Some((from, to)) if day(value).is_err() => between(from, to, day),
+        _ => op_when(DateOp::On, value),
+    }
 }
 
 /// `larger:10M`, `smaller:500K`, Gmail's `size:` (larger than), mutt's `~z >1M` / `~z <10K`.
