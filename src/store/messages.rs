@@ -200,7 +200,8 @@ fn listing_from_where(
 /// A search across folders, as Gmail and notmuch do it: Trash and Junk are left out (a
 /// `folder:` term, or searching in one folder, brings them back), and a message an `\All`
 /// folder (Gmail's All Mail) holds beside another copy shows once, as that other copy.
-const ACROSS_FOLDERS_SQL: &str = " AND (f.role IS NULL OR f.role NOT IN ('trash', 'junk'))
+pub(super) const ACROSS_FOLDERS_SQL: &str =
+    " AND (f.role IS NULL OR f.role NOT IN ('trash', 'junk'))
     AND NOT (f.role = 'all' AND m.body_key IS NOT NULL AND EXISTS (
         SELECT 1 FROM messages s JOIN folders sf ON sf.id = s.folder_id
         WHERE s.body_key = m.body_key AND s.deleted = 0 AND sf.account_id = f.account_id
@@ -550,8 +551,9 @@ impl Store {
             self.conn
                 .prepare_cached(
                     "INSERT INTO messages_fts(rowid, sender, recipients, subject, body)
-                     SELECT id, from_name || ' ' || from_addr, to_addrs || ' ' || cc_addrs,
-                         subject, '' FROM messages WHERE id = ?1",
+                     SELECT id, tidings_index_text(from_name || ' ' || from_addr),
+                         tidings_index_text(to_addrs || ' ' || cc_addrs),
+                         tidings_index_text(subject), '' FROM messages WHERE id = ?1",
                 )?
                 .execute([id])?;
         }
@@ -618,7 +620,13 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO messages_fts(rowid, sender, recipients, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![id, sender, recipients, m.subject, m.body_text])?;
+            .execute(params![
+                id,
+                super::index_text(&sender),
+                super::index_text(&recipients),
+                super::index_text(&m.subject),
+                super::index_text(&m.body_text)
+            ])?;
         Ok(())
     }
 

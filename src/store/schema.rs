@@ -453,4 +453,42 @@ CREATE INDEX snoozes_by_message ON snoozes(message_id, account);
 CREATE INDEX messages_by_date_all ON messages(date DESC, id DESC);
 "#,
     ),
+    (
+        // The index is given text through `tidings_index_text` (search.rs): CJK runs as pairs of
+        // characters, Greek accents and ё folded, emoji kept. The index holds no text to re-read
+        // (contentless), but its own terms are that text, folded: the messages with a term the
+        // function changes are re-indexed from their terms, in order. The instances are read in
+        // one pass, and only when such a message exists.
+        "0018_search_cjk_pairs",
+        r#"
+CREATE VIRTUAL TABLE temp.fts_terms_0018 USING fts5vocab(main, messages_fts, row);
+CREATE VIRTUAL TABLE temp.fts_instances_0018 USING fts5vocab(main, messages_fts, instance);
+CREATE TEMP TABLE changed_terms_0018 AS
+    SELECT term FROM temp.fts_terms_0018 WHERE trim(tidings_index_text(term)) <> term;
+CREATE TEMP TABLE reindexed_0018 AS
+    SELECT DISTINCT doc AS id FROM temp.fts_instances_0018
+    WHERE term IN (SELECT term FROM temp.changed_terms_0018)
+      AND doc IN (SELECT id FROM messages);
+CREATE TEMP TABLE reindexed_text_0018 AS
+    SELECT doc, col, group_concat(tidings_index_text(term), ' ' ORDER BY "offset") AS text
+    FROM (SELECT DISTINCT doc, col, "offset", term FROM temp.fts_instances_0018
+          WHERE (SELECT count(*) FROM temp.reindexed_0018) > 0
+            AND doc IN (SELECT id FROM temp.reindexed_0018))
+    GROUP BY doc, col;
+DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM temp.reindexed_0018);
+INSERT INTO messages_fts(rowid, sender, recipients, subject, body)
+    SELECT r.id,
+        coalesce(max(CASE t.col WHEN 'sender' THEN t.text END), ''),
+        coalesce(max(CASE t.col WHEN 'recipients' THEN t.text END), ''),
+        coalesce(max(CASE t.col WHEN 'subject' THEN t.text END), ''),
+        coalesce(max(CASE t.col WHEN 'body' THEN t.text END), '')
+    FROM temp.reindexed_0018 r LEFT JOIN temp.reindexed_text_0018 t ON t.doc = r.id
+    GROUP BY r.id;
+DROP TABLE temp.reindexed_text_0018;
+DROP TABLE temp.reindexed_0018;
+DROP TABLE temp.changed_terms_0018;
+DROP TABLE temp.fts_instances_0018;
+DROP TABLE temp.fts_terms_0018;
+"#,
+    ),
 ];

@@ -7,8 +7,8 @@ use rand::{Rng, SeedableRng};
 use rusqlite::ToSql;
 
 /// 2026-12-07 12:00 UTC, a Monday; the tests run in UTC+1.
-const NOW: i64 = 1_796_644_800;
-const CLOCK: Clock = Clock {
+pub(super) const NOW: i64 = 1_796_644_800;
+pub(super) const CLOCK: Clock = Clock {
     now: NOW,
     utc_offset_secs: 3600,
     offset_at: None,
@@ -187,7 +187,7 @@ fn no_input_makes_sqlite_fail() {
     let s = store();
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
     let alphabet: Vec<char> =
-        "ab zé\"'-:*^(){}[]+.,;/\\\0\n\t%_?!NEARANDORNOTfromtoisbeforeonhas:-7d2024ü😀\u{202e} OR OR "
+        "ab zé\"'-:*^(){}[]+.,;/\\\0\n\t%_?!~|NEARANDORNOTfromtoisbeforeonhas:-7d2024ü😀会議\u{202e} OR OR -f ~s date:.. larger:"
             .chars()
             .collect();
     let mut inputs: Vec<String> = (0..3000)
@@ -230,6 +230,12 @@ fn no_input_makes_sqlite_fail() {
         .map(String::from),
     );
     inputs.push("\"".repeat(5000));
+    inputs.push(format!("{}a", "(".repeat(2000)));
+    inputs.push("-{a (b OR ".repeat(500));
+    inputs.push("~f ".repeat(2000));
+    inputs.push("NOT ".repeat(2000));
+    inputs.push("会".repeat(5000));
+    inputs.push("🎉".repeat(5000));
     inputs.push("from:a ".repeat(5000));
     inputs.push("to:\u{e9} OR ".repeat(5000));
     for input in &inputs {
@@ -344,11 +350,12 @@ fn words_with_apostrophes_hyphens_and_other_scripts_are_found() {
         "from:o.brien@acme.test",
         "from:acme.test",
         "subject:\"from o'brien\"",
+        "🎉",
     ] {
         assert_eq!(subjects(&s, q), first, "{q}");
     }
     // Only symbols: nothing matches (not everything), and the user is told.
-    for q in ["🎉", "***", "\"(){}^\"", "::"] {
+    for q in ["***", "\"(){}^\"", "::", "—"] {
         let parsed = SearchQuery::parse(q);
         assert!(parsed.unsearchable, "{q}");
         assert!(!parsed.problems.is_empty(), "{q}");
@@ -419,4 +426,112 @@ fn a_negated_term_keeps_mail_it_knows_nothing_about() {
     assert!(subjects(&s, "-folder:sent").contains(&"Plan".to_string()));
     assert!(subjects(&s, "-in:inbox -is:tracked -is:replied").contains(&"Plan".to_string()));
     assert_eq!(subjects(&s, "-folder:inbox -folder:archive"), ["Plan"]);
+}
+
+mod outsiders;
+
+/// A cache indexed before text went through `index_text`: migration 0018 re-indexes the mail
+/// with CJK, Greek or ё terms from the index's own terms, and leaves the rest as it was.
+#[test]
+fn migration_0018_makes_words_inside_cjk_runs_findable_in_an_old_cache() {
+    let s = people_store();
+    let a = s.ensure_account("work", "me@example.com", None).unwrap();
+    let inbox = s
+        .upsert_folder(a, "INBOX", Some("/"), Some("inbox"), true)
+        .unwrap();
+    let mut m = msg(
+        3,
+        "田中 <tanaka@x.test>",
+        "me@example.com",
+        "会議室予約の確認",
+        "明日の会議は東京本社で。Συνάντηση αύριο, отчёт",
+        2,
+    );
+    m.from_name = "田中".into();
+    s.put_message(inbox, &m).unwrap();
+    // A message deleted since: its terms must not come back.
+    let mut gone = msg(4, "x@x.test", "me@example.com", "東京タワー", "x", 2);
+    gone.message_id = None;
+    s.put_message(inbox, &gone).unwrap();
+    let gone_id = s.message_row(inbox, 4).unwrap().unwrap();
+    s.delete_message_row(gone_id).unwrap();
+    // Index every row as before 0018: the raw text, headers and bodies as stored.
+    let rows: Vec<(i64, String, String, String, String)> = {
+        let mut st = s
+            .conn
+            .prepare(
+                "SELECT id, from_name || ' ' || from_addr, to_addrs || ' ' || cc_addrs, subject, uid
+                 FROM messages",
+            )
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, u32>(4)?.to_string(),
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    };
+    for (id, sender, recipients, subject, uid) in rows {
+        let body = match uid.as_str() {
+            "1" => "Привет мир, 会議 🎉",
+            "3" => m.body_text.as_str(),
+            _ => "nothing",
+        };
+        s.conn
+            .execute("DELETE FROM messages_fts WHERE rowid = ?1", [id])
+            .unwrap();
+        s.conn
+            .execute(
+                "INSERT INTO messages_fts(rowid, sender, recipients, subject, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![id, sender, recipients, subject, body],
+            )
+            .unwrap();
+    }
+    assert!(
+        subjects(&s, "予約").is_empty(),
+        "an old index finds runs by their start"
+    );
+    let (_, sql) = super::schema::MIGRATIONS
+        .iter()
+        .find(|(name, _)| name.starts_with("0018_"))
+        .unwrap();
+    s.conn.execute_batch(sql).unwrap();
+    let cjk = ["会議室予約の確認"];
+    for q in [
+        "予約",
+        "会議室",
+        "\"会議室予約\"",
+        "東京",
+        "本社",
+        "from:田中",
+        "συναντηση",
+        "αυριο",
+        "отчет",
+        "\"東京本社\"",
+        "subject:確認",
+    ] {
+        assert_eq!(subjects(&s, q), cjk, "{q}");
+    }
+    // What did not change is found as before, phrases included.
+    assert_eq!(
+        subjects(&s, "\"e-mail from o'brien\""),
+        ["Straße e-mail from O'Brien"]
+    );
+    assert_eq!(subjects(&s, "привет мир"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "strasse"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "to:zoe"), ["Straße e-mail from O'Brien"]);
+    assert_eq!(subjects(&s, "nothing"), ["Hello"]);
+    assert!(subjects(&s, "タワー").is_empty());
+    let rows: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM messages_fts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3);
 }

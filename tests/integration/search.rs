@@ -37,7 +37,7 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
             "Tue, 30 Jun 2026 22:30:00 +0000",
             "zoe@acme.test",
             "Cc: =?UTF-8?Q?Se=C3=A1n?= <sean@acme.test>\r\n",
-            "Straße, Привет, 会議 🎉",
+            "Straße, Привет, 会議室予約 🎉",
         ),
     );
     let read = dc.append(
@@ -95,6 +95,20 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
             "Fine by us.",
         ),
     );
+    // A read mail with an attachment named with accents, 200 KB on the server.
+    let cv = format!(
+        "From: =?UTF-8?B?55Sw5Lit?= <tanaka@example.jp>\r\nTo: alice@example.test\r\n\
+         Subject: =?UTF-8?B?5p2x5Lqs5pys56S+44Gu6LOH5paZ?=\r\nDate: Tue, 1 Dec 2026 09:00:00 +0000\r\n\
+         Message-ID: <cv@example.jp>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n明日の打ち合わせ\r\n--b\r\n\
+         Content-Type: application/pdf\r\n\
+         Content-Disposition: attachment; filename*=UTF-8''R%C3%A9sum%C3%A9%202026.pdf\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n{}",
+        " ".repeat(200 << 10)
+    );
+    let cv = dc.append("alice", "INBOX", cv.as_bytes());
+    dc.set_flags("alice", "INBOX", cv, "\\Seen", true);
     let env = TidingsEnv::new(&dc.config_toml("work", "alice", "secret"));
     assert!(env.run(&["sync"]).status.success());
     // Reply detection's scan of mail cached before the mail it answers.
@@ -132,6 +146,12 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
         "strasse OR straße",
         "привет",
         "会議",
+        "予約",
+        "\"会議室予約\"",
+        "🎉",
+        "~f zoe",
+        "{from:zoe from:nobody}",
+        "rfc822msgid:zoe@acme.test",
         "on:2026-07-01",
         "IN:INBOX -is:read from:zoe",
     ] {
@@ -168,8 +188,24 @@ fn searches_a_user_types_find_what_they_say_in_a_synced_mailbox() {
     );
     // Lee answered from the address without the +tag, naming two ids.
     assert_eq!(subjects("is:replied"), ["Terms"]);
+    assert_eq!(subjects("from:me"), ["Terms"]);
+    let cv = ["東京本社の資料"];
+    for q in [
+        "本社",
+        "資料",
+        "合わせ",
+        "from:田中",
+        "filename:resume",
+        "filename:\"résumé 2026\"",
+        "has:pdf",
+        "larger:100K",
+        "attachment:pdf 東京",
+    ] {
+        assert_eq!(subjects(q), cv, "{q}");
+    }
+    assert_eq!(subjects("-f lee -b fine"), ["Re: Terms"]);
     // Only symbols: nothing, and a note; FTS5 syntax is text.
-    let (found, note) = search("🎉 *");
+    let (found, note) = search("*** —");
     assert!(found.is_empty());
     assert!(note.contains("nothing to search for"), "{note}");
     assert!(subjects("NEAR(a b) AND ^x OR {subject}:y NOT \"").is_empty());
