@@ -1,6 +1,6 @@
 //! The terminal session: raw mode and the alternate screen (restored on exit and on panic), an
-//! input task reading crossterm's event stream into a channel, and the `select!` loop that feeds
-//! messages to the app, runs its effects and draws.
+//! input thread reading crossterm's events into a channel (paused while `$EDITOR` has the
+//! terminal), and the `select!` loop that feeds messages to the app, runs its effects and draws.
 
 use super::Ui;
 use crate::app::compose::{ComposeEffect, ComposeMsg};
@@ -8,18 +8,18 @@ use crate::app::runtime::Runtime;
 use crate::app::{App, Effect, Msg, UiEffect};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
-    EventStream,
 };
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
-use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::Stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -60,30 +60,129 @@ fn setup(mouse: bool) -> std::io::Result<Term> {
 enum Input {
     Event(Event),
     Tick,
+    /// The terminal can no longer be read (closed, hung up): the session ends.
+    Gone,
 }
 
-/// The input task: terminal events and a clock tick, in one channel.
-fn spawn_input() -> UnboundedReceiver<Input> {
+/// How long the input thread waits for a key before it looks whether it is asked to pause: the
+/// most `$EDITOR` waits for the terminal to be its own.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+
+/// The switch between the input thread and the UI loop. While `$EDITOR` runs, the thread must
+/// not read the terminal at all: it read the editor's keys before (vi never saw them, and an Esc
+/// or `d` typed there reached the composer's "discard" prompt afterwards).
+#[derive(Default)]
+struct InputGate {
+    paused: AtomicBool,
+    /// The thread is parked (or gone) and reads nothing.
+    idle: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl InputGate {
+    fn set_idle(&self, idle: bool) {
+        if let Ok(mut i) = self.idle.lock() {
+            *i = idle;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Stops the reading and returns once the thread has stopped.
+    fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        // Bounded, so a wedged terminal cannot hang the UI here; the thread checks the switch
+        // at every INPUT_POLL.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !*idle {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            idle = match self.changed.wait_timeout(idle, left) {
+                Ok((i, _)) => i,
+                Err(_) => return,
+            };
+        }
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+        self.changed.notify_all();
+    }
+
+    /// In the input thread: parks while paused.
+    fn wait_while_paused(&self) {
+        if !self.paused.load(Ordering::SeqCst) {
+            return;
+        }
+        self.set_idle(true);
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        while self.paused.load(Ordering::SeqCst) {
+            idle = match self.changed.wait_timeout(idle, INPUT_POLL) {
+                Ok((i, _)) => i,
+                Err(_) => return,
+            };
+        }
+        *idle = false;
+    }
+}
+
+/// The input thread (terminal events) and a clock tick, in one channel. A thread with a short
+/// poll rather than crossterm's event stream: the stream's reader cannot be stopped on the spot,
+/// and the terminal must be left alone while `$EDITOR` has it.
+fn spawn_input() -> (UnboundedReceiver<Input>, Arc<InputGate>) {
     let (tx, rx) = unbounded_channel();
+    let gate = Arc::new(InputGate::default());
+    let reader = (tx.clone(), gate.clone());
+    let spawned = std::thread::Builder::new()
+        .name("tidings-input".into())
+        .spawn(move || read_input(&reader.0, &reader.1));
+    if spawned.is_err() {
+        let _ = tx.send(Input::Gone);
+    }
     tokio::spawn(async move {
-        let mut events = EventStream::new();
         // Once a second: keeps relative dates and the lookup spinner moving and drives draft
         // autosave; a frame costs about a millisecond.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
-            let item = tokio::select! {
-                e = events.next() => match e {
-                    Some(Ok(e)) => Input::Event(e),
-                    Some(Err(_)) | None => break,
-                },
-                _ = tick.tick() => Input::Tick,
-            };
-            if tx.send(item).is_err() {
+            tick.tick().await;
+            if tx.send(Input::Tick).is_err() {
                 break;
             }
         }
     });
-    rx
+    (rx, gate)
+}
+
+fn read_input(tx: &UnboundedSender<Input>, gate: &InputGate) {
+    loop {
+        gate.wait_while_paused();
+        let event = match crossterm::event::poll(INPUT_POLL) {
+            Ok(false) if tx.is_closed() => break,
+            Ok(false) => continue,
+            Ok(true) => crossterm::event::read(),
+            Err(e) => Err(e),
+        };
+        match event {
+            Ok(e) => {
+                if tx.send(Input::Event(e)).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("reading the terminal: {e}");
+                let _ = tx.send(Input::Gone);
+                break;
+            }
+        }
+    }
+    // Nobody waits for a thread that is gone.
+    gate.set_idle(true);
 }
 
 /// Switches mouse capture: off, the terminal selects and copies text as usual.
@@ -110,7 +209,7 @@ pub async fn run(
     mut msgs: UnboundedReceiver<Msg>,
 ) -> std::io::Result<App> {
     let mut term = setup(ui.mouse)?;
-    let mut input = spawn_input();
+    let (mut input, gate) = spawn_input();
     for e in app.start() {
         runtime.run(e);
     }
@@ -120,8 +219,8 @@ pub async fn run(
         }
         let mut batch = tokio::select! {
             i = input.recv() => match i {
+                Some(Input::Gone) | None => break Ok(()),
                 Some(i) => input_msgs(&mut ui, &app, i),
-                None => break Ok(()),
             },
             m = msgs.recv() => m.into_iter().collect(),
         };
@@ -129,9 +228,10 @@ pub async fn run(
         // before drawing again: a frame per key made a pasted page trickle in.
         loop {
             for m in batch.drain(..) {
-                apply(&mut app, &runtime, &mut term, &mut ui, &mut msgs, m);
+                apply(&mut app, &runtime, &mut term, &mut ui, &gate, &mut msgs, m);
             }
             match input.try_recv() {
+                Ok(Input::Gone) => app.quit = true,
                 Ok(i) if !app.quit => batch = input_msgs(&mut ui, &app, i),
                 _ => break,
             }
@@ -159,6 +259,7 @@ fn input_msgs(ui: &mut Ui, app: &App, i: Input) -> Vec<Msg> {
         Input::Event(Event::Paste(text)) => ui.paste(app, &text),
         Input::Event(_) => Vec::new(), // resize and focus: the next draw adapts
         Input::Tick => vec![Msg::Tick(crate::clock::now().timestamp())],
+        Input::Gone => Vec::new(),
     }
 }
 
@@ -169,6 +270,7 @@ fn apply(
     runtime: &Runtime,
     term: &mut Term,
     ui: &mut Ui,
+    gate: &InputGate,
     msgs: &mut UnboundedReceiver<Msg>,
     m: Msg,
 ) {
@@ -178,7 +280,9 @@ fn apply(
         for e in app.update(m) {
             match e {
                 Effect::Compose(ComposeEffect::ExternalEditor { body }) => {
+                    gate.pause();
                     let edited = edit_externally(term, ui.mouse, &body);
+                    gate.resume();
                     answer = Some(Msg::Compose(ComposeMsg::ExternalEdited(edited)));
                 }
                 Effect::Ui(UiEffect::ToggleMouse) => answer = Some(toggle_mouse(ui)),
@@ -226,8 +330,9 @@ fn edit_externally(term: &mut Term, mouse: bool, body: &str) -> Result<String, S
         if mouse {
             execute!(std::io::stdout(), EnableMouseCapture)?;
         }
-        // Not `term.clear()`: it asks the terminal for the cursor position, and the input task
-        // would swallow the answer. A blank frame makes ratatui's next diff repaint everything.
+        // Not `term.clear()`: it asks the terminal for the cursor position, and the input thread
+        // (if it did not pause in time) could swallow the answer. A blank frame makes ratatui's
+        // next diff repaint everything.
         term.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))
             .map(|_| ())
     });

@@ -227,3 +227,44 @@ fn tmux_sort_by_subject_select_by_sender_archive_and_undo() {
     let (ticket, ci) = (screen.find("Your ticket"), screen.find("CI passed"));
     assert!(ticket.is_some() && ci.is_some() && ticket < ci, "{screen}");
 }
+
+/// `$EDITOR` owns the terminal while it runs: the input thread stops reading, so every key typed
+/// there reaches the editor. The editor here reads its line only after a pause, as vi may be
+/// slow to start; the line was typed before it read. Before, tidings' input reader took the
+/// line (vi never saw a key, and an Esc typed there opened the composer's discard prompt later).
+#[test]
+fn tmux_the_external_editor_gets_every_key_typed_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("editor-started");
+    let editor = dir.path().join("slow-editor");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/bash\ntouch {}\nsleep 1\nIFS= read -r -t 5 line </dev/tty\nprintf 'edited: %s\\n' \"$line\" >\"$1\"\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&editor).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&editor, perms).unwrap();
+    let data = dir.path().join("demo");
+    let cmd = format!(
+        "env HOME={home} XDG_DATA_HOME={home}/data XDG_CONFIG_HOME={home}/config EDITOR={editor} {bin} demo --dir {data}",
+        home = dir.path().display(),
+        editor = editor.display(),
+        bin = env!("CARGO_BIN_EXE_tidings"),
+        data = data.display(),
+    );
+    let t = Tmux::run("editor", tempfile::tempdir().unwrap(), data, &cmd);
+    t.wait_for("INBOX — All");
+    t.compose("dana@acme.test", "Editor", "draft");
+    t.keys(&["C-e"]);
+    wait_until("the editor starts", || started.exists());
+    t.type_text("typed in the editor");
+    t.keys(&["Enter"]);
+    // The editor's output, back in the composer (the terminal also echoed the line while the
+    // editor had it, so the bare text proves nothing).
+    let screen = t.wait_for("edited: typed in the editor");
+    assert!(!screen.contains("Unsent draft"), "{screen}");
+}
