@@ -1153,7 +1153,11 @@ fn keyed(key: &str, value: &str, w: &Word) -> Result<Option<Condition>, String> 
             "attachment" | "attachments" | "attach" => Some(Condition::HasAttachment),
             "pdf" => Some(Condition::Attachment("pdf".into())),
             "image" | "images" => Some(Condition::Attachment("image/".into())),
-            _ => return Err(format!("has:{value}: only has:attachment is known")),
+            _ => {
+                return Err(format!(
+                    "has:{value}: has: takes attachment, pdf or image (filename:{value} finds attachments by name)"
+                ))
+            }
         },
         "is" => match status(value) {
             Some(s) => Some(Condition::Is(s)),

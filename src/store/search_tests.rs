@@ -160,6 +160,12 @@ fn bad_values_are_dropped_with_a_note_and_quotes_may_stay_open() {
     assert_eq!(q.terms.len(), 1);
     assert_eq!(q.problems.len(), 3, "{:?}", q.problems);
     assert!(q.problems[0].contains("is:purple"));
+    // What has: does take, not a list from before has:pdf and has:image.
+    assert!(
+        q.problems[2].contains("attachment, pdf or image"),
+        "{:?}",
+        q.problems
+    );
     let q = SearchQuery::parse("subject:\"q3 plan");
     assert_eq!(
         q.terms,

@@ -57,12 +57,13 @@ pub fn title(app: &App, width: usize) -> String {
         app.list.filter.label()
     );
     let room = width.saturating_sub(unicode_width::UnicodeWidthStr::width(markers.as_str()) + 1);
+    // At least "…": a query cut to nothing would read as an empty search.
     let what = match quoted {
         true => format!(
             "search “{}”",
-            super::text::cut(&what, room.saturating_sub(9))
+            super::text::cut(&what, room.saturating_sub(9).max(1))
         ),
-        false => super::text::cut(&what, room),
+        false => super::text::cut(&what, room.max(1)),
     };
     let title = format!(" {what}{markers}");
     super::text::cut(&title, width)

@@ -168,6 +168,14 @@ fn long_titles_and_errors_are_cut_and_keep_the_position_and_folder() {
         title.contains("search “subject:propos…” — All (1/3)"),
         "{screen}"
     );
+    // Narrower, with the markers taking the room: the query shows as cut, never as empty.
+    h.press(&["v", "j", "v"]);
+    h.resize(30, 16);
+    let screen = h.screen();
+    let title = screen.lines().next().unwrap_or_default();
+    assert!(title.contains("search “…”"), "{screen}");
+    h.press(&["v", "k", "v"]);
+    h.resize(40, 16);
     let long = format!(
         "imap.example.com: {}",
         "the server said no and then ".repeat(8)
