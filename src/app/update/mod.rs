@@ -525,9 +525,13 @@ impl App {
             .find(|r| r.msg.id == id)
             .is_some_and(|r| !r.msg.seen);
         if unseen {
-            // Reading marks read, optimistically, but it is not a triage step to undo.
+            // Reading marks read, optimistically, but it is not a triage step to undo, nor news
+            // for the status bar (it hid "1 message deleted (z to undo)" when a delete in the
+            // reader opened the next message).
+            let status = self.status.take();
             let op = self.set_flags_locally(&[id], Change::Seen(true), "read");
             self.triage.undo.pop();
+            self.status = status;
             if let Some(e) = op {
                 fx.push(e);
             }
@@ -950,7 +954,16 @@ impl App {
         let op = self.new_op();
         self.status = Some(format!("undone: {}", u.label));
         self.revert_locally(u.revert);
-        vec![Effect::Undo { op, of: u.op }]
+        let mut fx = vec![Effect::Undo { op, of: u.op }];
+        // A change made while reading moved the reader on; its undo puts the cursor back on the
+        // message it took, and the reader goes back with it.
+        let back = self.selected_row().map(|r| r.msg.id);
+        if let (Some(shown), Some(back)) = (self.reader.as_ref().map(|r| r.id), back) {
+            if shown != back && self.focus == Pane::Reader {
+                fx.extend(self.open_message(back));
+            }
+        }
+        fx
     }
 
     /// Puts the list back as it was before a change (for an undo, or a change the server refused).

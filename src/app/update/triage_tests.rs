@@ -188,3 +188,35 @@ fn an_undo_from_another_folder_reads_the_counts_and_the_list_again() {
         "{fx:?}"
     );
 }
+
+/// Delete while reading: the reader moves on to the next message, the bar keeps saying what
+/// was deleted (not "1 message read" for the next one), and undo brings the reader back to the
+/// message it deleted.
+#[test]
+fn delete_while_reading_says_so_and_undo_brings_the_reader_back() {
+    let mut app = App::new(false);
+    app.list.current = Some(("w".into(), "INBOX".into()));
+    let generation = app.list.generation;
+    app.update(Msg::MessagesLoaded {
+        generation,
+        rows: Ok((1..=3)
+            .map(|id| {
+                let mut m = crate::app::view::test_summary(id, 10 - id, "unread");
+                m.seen = false;
+                Row::new(m)
+            })
+            .collect()),
+        complete: true,
+    });
+    app.update(Msg::Action(Action::Open));
+    let first = app.reader.as_ref().map(|r| r.id);
+    assert!(first.is_some());
+    app.update(Msg::Action(Action::Delete));
+    let next = app.reader.as_ref().map(|r| r.id);
+    assert!(next.is_some() && next != first, "the reader moves on");
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.contains("(z to undo)"), "{status}");
+    app.update(Msg::Action(Action::Undo));
+    assert_eq!(app.reader.as_ref().map(|r| r.id), first);
+    assert_eq!(app.selected_row().map(|r| r.msg.id), first);
+}
