@@ -334,6 +334,16 @@ impl Composer {
         self.opened != self.current()
     }
 
+    /// The draft was just saved as it is: leaving keeps it and has nothing more to ask, as for
+    /// an unchanged resumed draft. A blank new one is not stored, so there is nothing to mark.
+    pub(super) fn mark_saved(&mut self) {
+        let now = self.current();
+        if self.resumed || !now.is_blank() {
+            self.opened = now;
+            self.resumed = true;
+        }
+    }
+
     fn field_text(&mut self) -> Option<&mut String> {
         match self.focus {
             Field::To => Some(&mut self.to),

@@ -275,3 +275,24 @@ fn a_saved_draft_keeps_recipients_that_do_not_parse_as_typed() {
     assert!(!c.changed(), "reopened as saved");
     assert!(c.for_sending().unwrap_err().contains("To:"));
 }
+
+#[test]
+fn esc_right_after_saving_leaves_without_asking_and_keeps_the_draft() {
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "dan");
+    for _ in 0..4 {
+        app.update(Msg::Action(Action::NextPane));
+    }
+    app.update(Msg::Compose(ComposeMsg::Body("Hello".into())));
+    app.update(Msg::Action(Action::SaveDraft));
+    let fx = app.update(Msg::Action(Action::Back));
+    assert!(app.compose.is_none(), "nothing to lose: it was just saved");
+    assert!(fx.is_empty(), "and it is not discarded: {fx:?}");
+    // A change after the save asks again.
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "dan");
+    app.update(Msg::Action(Action::SaveDraft));
+    typed(&mut app, "a");
+    app.update(Msg::Action(Action::Back));
+    assert_eq!(prompt(&app), Some(Prompt::Leave));
+}
