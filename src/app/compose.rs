@@ -7,7 +7,7 @@
 use super::followups::RemindChoice;
 use super::input::{InputKey, LineInput};
 use super::view::{ComposeKind, ComposeRequest};
-use crate::mail::compose::{Attachment, Draft, Mailbox};
+use crate::mail::compose::{AddressField, Attachment, Draft, Mailbox};
 use crate::tracking::client::send::TrackingChoice;
 use std::path::PathBuf;
 
@@ -242,11 +242,11 @@ impl Composer {
     pub fn new(open: ComposeOpen, now: i64) -> Composer {
         let d = open.draft;
         let kind = open.kind;
-        Composer {
+        let mut c = Composer {
             kind: kind.clone(),
-            to: Mailbox::format_list(&d.to),
-            cc: Mailbox::format_list(&d.cc),
-            bcc: Mailbox::format_list(&d.bcc),
+            to: d.address_text(AddressField::To),
+            cc: d.address_text(AddressField::Cc),
+            bcc: d.address_text(AddressField::Bcc),
             resumed: open.resumed,
             opened: d.clone(),
             draft: d,
@@ -267,21 +267,26 @@ impl Composer {
             from_template: false,
             remind: open.remind,
             last_autosave: now,
-        }
+        };
+        // As the fields read it back: a name the field writes another way (quotes) is no change.
+        c.opened = c.current();
+        c
     }
 
-    /// The draft with the header fields as typed; an address list that does not parse yet keeps
-    /// its last good value (so autosave still saves the rest).
+    fn address_fields(&self) -> [(AddressField, &String); 3] {
+        [
+            (AddressField::To, &self.to),
+            (AddressField::Cc, &self.cc),
+            (AddressField::Bcc, &self.bcc),
+        ]
+    }
+
+    /// The draft with the header fields as typed: an address field that does not parse (yet) is
+    /// kept as its text, so a save or an autosave never loses what was written.
     pub fn current(&self) -> Draft {
         let mut d = self.draft.clone();
-        for (text, list) in [
-            (&self.to, &mut d.to),
-            (&self.cc, &mut d.cc),
-            (&self.bcc, &mut d.bcc),
-        ] {
-            if let Ok(parsed) = Mailbox::parse_list(text) {
-                *list = parsed;
-            }
+        for (f, text) in self.address_fields() {
+            d.set_address_text(f, text);
         }
         d
     }
@@ -289,12 +294,9 @@ impl Composer {
     /// Checks the typed recipients strictly, for sending.
     pub(super) fn for_sending(&self) -> Result<Draft, String> {
         let mut d = self.draft.clone();
-        for (label, text, list) in [
-            ("To", &self.to, &mut d.to),
-            ("Cc", &self.cc, &mut d.cc),
-            ("Bcc", &self.bcc, &mut d.bcc),
-        ] {
-            *list = Mailbox::parse_list(text).map_err(|e| format!("{label}: {e}"))?;
+        for (f, text) in self.address_fields() {
+            d.set_address_text_strict(f, text)
+                .map_err(|e| format!("{}: {e}", f.label()))?;
         }
         d.validate_for_sending().map_err(|e| e.to_string())?;
         Ok(d)
@@ -327,16 +329,19 @@ impl Composer {
     }
 
     /// Whether leaving now would lose anything typed since the composer opened.
+    /// The address fields are in it as typed (see [`Composer::current`]).
     pub fn changed(&self) -> bool {
-        let opened = &self.opened;
-        *opened != self.current()
-            || [
-                (&self.to, &opened.to),
-                (&self.cc, &opened.cc),
-                (&self.bcc, &opened.bcc),
-            ]
-            .iter()
-            .any(|(text, list)| **text != Mailbox::format_list(list))
+        self.opened != self.current()
+    }
+
+    /// The draft was just saved as it is: leaving keeps it and has nothing more to ask, as for
+    /// an unchanged resumed draft. A blank new one is not stored, so there is nothing to mark.
+    pub(super) fn mark_saved(&mut self) {
+        let now = self.current();
+        if self.resumed || !now.is_blank() {
+            self.opened = now;
+            self.resumed = true;
+        }
     }
 
     fn field_text(&mut self) -> Option<&mut String> {

@@ -3,7 +3,7 @@
 
 use super::mail::rfc3339;
 use super::{Context, DraftsArgs, OutboxAction, OutboxArgs, SendArgs};
-use crate::mail::compose::{Draft, Mailbox, Sender};
+use crate::mail::compose::{AddressField, Draft, Mailbox, Sender};
 use crate::mail::outbox::{self, FlushResult, Outbox, OutboxItem, Outcome, Which};
 use crate::tracking::client as tracking;
 use crate::tracking::client::send::{SharedPlanner, TrackedPlanner, TrackingChoice};
@@ -494,7 +494,7 @@ pub fn drafts(ctx: &Context, args: &DraftsArgs) -> anyhow::Result<ExitCode> {
                 "{:>5} {:<16} {:<30.30} {}",
                 d.id,
                 rfc3339(d.updated_at).get(..16).unwrap_or(""),
-                line(&Mailbox::format_list(&d.draft.to)),
+                line(&d.draft.address_text(AddressField::To)),
                 line(&d.draft.subject)
             )?;
         }

@@ -15,6 +15,8 @@ use std::path::Path;
 pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
 /// How much of a received body is quoted into a reply or forward.
 const MAX_QUOTED_BYTES: usize = 256 * 1024;
+/// An address field kept as typed in a recalled draft: pages of pasted addresses, not more.
+const MAX_TYPED_BYTES: usize = 64 * 1024;
 /// Text kept from a recalled draft: far beyond anything typed, short of a hostile server's worst.
 const MAX_RECALLED_BYTES: usize = 4 * 1024 * 1024;
 
@@ -83,25 +85,15 @@ impl Mailbox {
     /// A comma-separated field as typed in the composer (`Dana <d@x>, "Lee, Bob" <b@x>, c@x`);
     /// commas inside quotes or angle brackets do not split. Empty items are skipped.
     pub fn parse_list(input: &str) -> Result<Vec<Mailbox>, ComposeError> {
-        let mut items = Vec::new();
-        let (mut start, mut quoted, mut angle) = (0, false, false);
-        for (i, c) in input.char_indices() {
-            match c {
-                '"' if !angle => quoted = !quoted,
-                '<' if !quoted => angle = true,
-                '>' if !quoted => angle = false,
-                ',' | ';' if !quoted && !angle => {
-                    items.push(&input[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        items.push(&input[start..]);
-        items
+        split_list(input).into_iter().map(Mailbox::parse).collect()
+    }
+
+    /// The addresses of a field that parse, the others left out: what a draft whose field is
+    /// still being written can already name in its `To:`.
+    pub fn parse_list_lenient(input: &str) -> Vec<Mailbox> {
+        split_list(input)
             .into_iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(Mailbox::parse)
+            .filter_map(|s| Mailbox::parse(s).ok())
             .collect()
     }
 
@@ -137,6 +129,28 @@ impl Mailbox {
             None => BuilderAddress::new_address(None::<String>, email),
         }
     }
+}
+
+/// The items of an address field, split on commas (and semicolons) outside quotes and angle
+/// brackets; empty items are skipped.
+fn split_list(input: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut start, mut quoted, mut angle) = (0, false, false);
+    for (i, c) in input.char_indices() {
+        match c {
+            '"' if !angle => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' | ';' if !quoted && !angle => {
+                items.push(&input[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&input[start..]);
+    items.retain(|s| !s.trim().is_empty());
+    items
 }
 
 /// A file carried by the draft itself (bytes, not a path), so a draft restored after a crash or a
@@ -262,6 +276,57 @@ pub struct Draft {
     pub in_reply_to: Option<String>,
     #[serde(default)]
     pub references: Vec<String>,
+    /// The address fields as typed, where that is not what `to`/`cc`/`bcc` format to: a field
+    /// still being written (`a@x.test b@y.test`, a name without its address). A draft is work in
+    /// progress and keeps them as they are; only sending validates.
+    #[serde(default, skip_serializing_if = "TypedAddresses::is_empty")]
+    pub typed: TypedAddresses,
+}
+
+/// One of a draft's address fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressField {
+    To,
+    Cc,
+    Bcc,
+}
+
+impl AddressField {
+    pub const ALL: [AddressField; 3] = [AddressField::To, AddressField::Cc, AddressField::Bcc];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AddressField::To => "To",
+            AddressField::Cc => "Cc",
+            AddressField::Bcc => "Bcc",
+        }
+    }
+
+    /// The header a filed draft keeps the typed text in, beside the addresses that parse.
+    fn typed_header(self) -> &'static str {
+        match self {
+            AddressField::To => "X-Tidings-Typed-To",
+            AddressField::Cc => "X-Tidings-Typed-Cc",
+            AddressField::Bcc => "X-Tidings-Typed-Bcc",
+        }
+    }
+}
+
+/// See [`Draft::typed`]; `None` where the parsed list says it all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedAddresses {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bcc: Option<String>,
+}
+
+impl TypedAddresses {
+    pub fn is_empty(&self) -> bool {
+        self.to.is_none() && self.cc.is_none() && self.bcc.is_none()
+    }
 }
 
 /// Which of the three prefills a reply is.
@@ -540,7 +605,53 @@ impl Draft {
             message_id: new_message_id(&sender.from.email),
             in_reply_to: None,
             references: Vec::new(),
+            typed: TypedAddresses::default(),
         }
+    }
+
+    fn field(&mut self, f: AddressField) -> (&mut Vec<Mailbox>, &mut Option<String>) {
+        match f {
+            AddressField::To => (&mut self.to, &mut self.typed.to),
+            AddressField::Cc => (&mut self.cc, &mut self.typed.cc),
+            AddressField::Bcc => (&mut self.bcc, &mut self.typed.bcc),
+        }
+    }
+
+    fn field_ref(&self, f: AddressField) -> (&Vec<Mailbox>, &Option<String>) {
+        match f {
+            AddressField::To => (&self.to, &self.typed.to),
+            AddressField::Cc => (&self.cc, &self.typed.cc),
+            AddressField::Bcc => (&self.bcc, &self.typed.bcc),
+        }
+    }
+
+    /// An address field as the composer shows it: as typed, else its addresses.
+    pub fn address_text(&self, f: AddressField) -> String {
+        let (list, typed) = self.field_ref(f);
+        typed.clone().unwrap_or_else(|| Mailbox::format_list(list))
+    }
+
+    /// Sets an address field from its text as typed: the addresses that parse, and the text
+    /// itself when they do not say all of it. Never fails: a draft keeps what was written.
+    pub fn set_address_text(&mut self, f: AddressField, text: &str) {
+        let parsed = Mailbox::parse_list_lenient(text);
+        let keep = !text.trim().is_empty() && Mailbox::format_list(&parsed) != text;
+        let (list, typed) = self.field(f);
+        *typed = keep.then(|| text.to_string());
+        *list = parsed;
+    }
+
+    /// Sets an address field strictly, for sending: every item must be an address.
+    pub fn set_address_text_strict(
+        &mut self,
+        f: AddressField,
+        text: &str,
+    ) -> Result<(), ComposeError> {
+        let parsed = Mailbox::parse_list(text)?;
+        let (list, typed) = self.field(f);
+        *list = parsed;
+        *typed = None;
+        Ok(())
     }
 
     /// A reply to the raw message `original`: recipients, `Re:` subject, the quoted text under an
@@ -648,6 +759,33 @@ impl Draft {
         draft.to = o.to;
         draft.cc = o.cc;
         draft.bcc = mailboxes(msg.bcc());
+        // Only these headers are decoded as text (encoded words) by this parser; the header
+        // block alone is read again, not the attachments.
+        let head_end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(raw.len(), |i| i + 4);
+        let typed_parser = AddressField::ALL
+            .into_iter()
+            .fold(MessageParser::new(), |p, f| {
+                p.header_text(mail_parser::HeaderName::Other(f.typed_header().into()))
+            });
+        let head = typed_parser.parse_headers(&raw[..head_end]);
+        for f in AddressField::ALL {
+            let Some(text) = head
+                .as_ref()
+                .and_then(|h| h.header(f.typed_header()))
+                .and_then(|v| v.as_text())
+            else {
+                continue;
+            };
+            let text = sanitize_line(cut(text, MAX_TYPED_BYTES));
+            // Kept only while it still describes the field: another client that rewrote `To:`
+            // but carried the header along made it stale.
+            if Mailbox::parse_list_lenient(&text) == *draft.field_ref(f).0 {
+                draft.set_address_text(f, &text);
+            }
+        }
         draft.subject = o.subject;
         draft.body = o.text;
         draft.attachments = o.attachments;
@@ -680,6 +818,7 @@ impl Draft {
         self.to.is_empty()
             && self.cc.is_empty()
             && self.bcc.is_empty()
+            && self.typed.is_empty()
             && self.subject.trim().is_empty()
             && self.attachments.is_empty()
             && self.html.is_none()
@@ -722,6 +861,19 @@ impl Draft {
         if bcc_header && !self.bcc.is_empty() {
             b = b.bcc(list(&self.bcc));
         }
+        // A filed draft keeps a field that does not parse as typed, in a header of its own:
+        // `To:` stays a valid address list for every other client.
+        for f in AddressField::ALL {
+            if f == AddressField::Bcc && !bcc_header {
+                continue;
+            }
+            if let (_, Some(text)) = self.field_ref(f) {
+                b = b.header(
+                    f.typed_header(),
+                    mail_builder::headers::text::Text::new(header_line(text)),
+                );
+            }
+        }
         if let Some(id) = &self.in_reply_to {
             b = b.in_reply_to(crate::message_id::bare(id).to_string());
         }
@@ -748,6 +900,12 @@ impl Draft {
 
     /// Checks what must hold before a draft may enter the outbox.
     pub fn validate_for_sending(&self) -> Result<(), ComposeError> {
+        for typed in [&self.typed.to, &self.typed.cc, &self.typed.bcc]
+            .into_iter()
+            .flatten()
+        {
+            Mailbox::parse_list(typed)?;
+        }
         if self.recipients().is_empty() {
             return Err(ComposeError::NoRecipients);
         }
@@ -1006,6 +1164,52 @@ Content-Disposition: attachment; filename=\"../../.bashrc\"\r\n\r\nx\r\n--b--\r\
         assert_eq!(w.body_html(0).unwrap(), "<p>line one</p>");
         assert_eq!(w.attachments().next().unwrap().contents(), &[0, 1, 2, 255]);
         assert_eq!(d.recipients(), vec!["dana@acme.test", "boss@example.com"]);
+    }
+
+    #[test]
+    fn a_draft_keeps_address_fields_as_typed_through_json_and_the_drafts_folder() {
+        let typed_to = "Dana Lee <dana.lee@acme.test>, one@x.test two@y.test";
+        let mut d = Draft::new(&me());
+        d.set_address_text(AddressField::To, typed_to);
+        d.set_address_text(AddressField::Cc, "Marcs Chen");
+        d.set_address_text(AddressField::Bcc, "boss@example.com,x");
+        assert_eq!(
+            d.to,
+            vec![Mailbox::new(Some("Dana Lee"), "dana.lee@acme.test")]
+        );
+        assert!(!d.is_blank());
+        let json = serde_json::to_string(&d).unwrap();
+        let back: Draft = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.address_text(AddressField::To), typed_to);
+        assert_eq!(back.address_text(AddressField::Cc), "Marcs Chen");
+        // Filed on the server: `To:` holds what parses, the typed text rides beside it.
+        let raw = d.build(1_790_000_000, true).unwrap();
+        let m = MessageParser::default().parse(&raw[..]).unwrap();
+        assert_eq!(
+            m.to().unwrap().first().unwrap().address(),
+            Some("dana.lee@acme.test")
+        );
+        let r = Draft::recall(&me(), &raw).unwrap();
+        for f in AddressField::ALL {
+            assert_eq!(r.address_text(f), d.address_text(f), "{f:?}");
+        }
+        assert_eq!(r.typed, d.typed);
+        // Not over SMTP, and never sendable as it is.
+        let wire = String::from_utf8(d.build(0, false).unwrap()).unwrap();
+        assert!(!wire.contains("X-Tidings-Typed-Bcc"), "{wire}");
+        assert!(d.validate_for_sending().is_err());
+        // A field another client rewrote is its new `To:`, not the stale typed text.
+        let other = String::from_utf8(raw).unwrap().replace(
+            "To: \"Dana Lee\" <dana.lee@acme.test>",
+            "To: <sam@globex.test>",
+        );
+        let r = Draft::recall(&me(), other.as_bytes()).unwrap();
+        assert_eq!(r.address_text(AddressField::To), "sam@globex.test");
+        // Fields that parse in full are kept as lists alone, as before.
+        let mut plain = Draft::new(&me());
+        plain.set_address_text(AddressField::To, "Dana <d@x.test>, e@x.test");
+        assert!(plain.typed.is_empty());
+        assert!(!serde_json::to_string(&plain).unwrap().contains("typed"));
     }
 
     #[test]

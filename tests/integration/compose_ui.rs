@@ -809,12 +809,17 @@ fn tmux_a_refused_mail_is_edited_in_the_outbox_and_delivered_exactly_once() {
 }
 
 /// A Dovecot with a Drafts folder, and the composer open on a new mail to sam, at its subject.
-fn composing_with_a_drafts_folder() -> (crate::support::dovecot::Dovecot, Harness) {
+fn with_a_drafts_folder() -> (crate::support::dovecot::Dovecot, Harness) {
     let dc = crate::support::dovecot::Dovecot::start();
     dc.add_user("alice", "secret");
     dc.create_folder("alice", "Drafts");
-    let mut h =
+    let h =
         Harness::with_config(toml::from_str(&dc.config_toml("work", "alice", "secret")).unwrap());
+    (dc, h)
+}
+
+fn composing_with_a_drafts_folder() -> (crate::support::dovecot::Dovecot, Harness) {
+    let (dc, mut h) = with_a_drafts_folder();
     h.press(&["c"]);
     h.type_text("sam@globex.test");
     h.press(&["Tab", "Tab", "Tab"]);
@@ -845,6 +850,52 @@ fn composer_save_draft_key_files_the_draft_in_the_servers_drafts_once() {
     assert!(status.contains("in the server's Drafts"), "{status}");
     assert!(dc.message_ids("alice", "Drafts").is_empty());
     assert!(drafts::list(&h.store, None).unwrap().is_empty());
+}
+
+#[test]
+fn composer_draft_keeps_recipients_as_typed_here_and_on_the_server_and_esc_after_saving_asks_nothing(
+) {
+    use tidings::mail::compose::{AddressField, Draft, Mailbox, Sender};
+    let typed_to = "Dana Lee <dana.lee@acme.test>, one@x.test two@y.test";
+    let (dc, mut h) = with_a_drafts_folder();
+    h.press(&["c"]);
+    h.type_text(typed_to);
+    h.press(&["Tab", "Tab", "Tab"]);
+    h.type_text("T2");
+    h.press(&["M-s"]);
+    let status = h.app.status.clone().unwrap();
+    assert!(status.contains("on the server"), "{status}");
+    // Just saved: Esc leaves without the save/discard question.
+    h.press(&["Esc"]);
+    assert!(h.app.compose.is_none(), "{}", h.screen());
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(saved.len(), 1, "kept, not discarded");
+    assert_eq!(saved[0].draft.address_text(AddressField::To), typed_to);
+    // The server's copy brings the typed text back too, as another machine would recall it.
+    let filed = dc.messages("alice", "Drafts");
+    assert_eq!(filed.len(), 1);
+    let me = Sender {
+        account: "work".into(),
+        from: Mailbox::new(None, "alice@example.com"),
+        signature: None,
+    };
+    let recalled = Draft::recall(&me, &filed[0].raw).unwrap();
+    assert_eq!(recalled.address_text(AddressField::To), typed_to);
+    // E resumes it as typed; an edit to it is what the next save keeps, not the older text.
+    h.press(&["E"]);
+    assert!(
+        h.screen().contains("one@x.test two@y.test"),
+        "{}",
+        h.screen()
+    );
+    h.press(&["C-e"]);
+    h.type_text("dE");
+    h.press(&["Esc", "s"]);
+    let saved = drafts::list(&h.store, None).unwrap();
+    assert_eq!(
+        saved[0].draft.address_text(AddressField::To),
+        format!("{typed_to}dE")
+    );
 }
 
 #[test]

@@ -210,6 +210,9 @@ impl App {
                 fx.push(Effect::Compose(ComposeEffect::DraftToServer {
                     message_id: id,
                 }));
+                if let Some(c) = self.compose.as_mut() {
+                    c.mark_saved();
+                }
                 fx
             }
             Action::ToggleTrackOpens => {

@@ -232,3 +232,67 @@ fn completion_replaces_the_address_under_the_cursor_and_keeps_the_others() {
         "Ananda Rao <ananda@x.test>"
     );
 }
+
+fn autosaved(fx: &[Effect]) -> crate::mail::compose::Draft {
+    match fx {
+        [Effect::Compose(ComposeEffect::Autosave { draft, .. }), ..] => (**draft).clone(),
+        _ => panic!("no autosave in {fx:?}"),
+    }
+}
+
+#[test]
+fn a_saved_draft_keeps_recipients_that_do_not_parse_as_typed() {
+    use crate::mail::compose::AddressField;
+    let typed_to = "Dana Lee <dana.lee@acme.test>, one@x.test two@y.test";
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, typed_to);
+    app.update(Msg::Action(Action::NextPane));
+    typed(&mut app, "Marcs Chen");
+    let saved = autosaved(&app.update(Msg::Action(Action::SaveDraft)));
+    assert_eq!(saved.address_text(AddressField::To), typed_to);
+    assert_eq!(saved.address_text(AddressField::Cc), "Marcs Chen");
+    assert_eq!(
+        saved.to[0].email, "dana.lee@acme.test",
+        "what parses is kept"
+    );
+    // A crash-autosave (the clock, not a key) keeps it the same way.
+    app.update(Msg::Input(InputKey::Backspace));
+    let later = app.now + 60;
+    let ticked = autosaved(&app.update(Msg::Tick(later)));
+    assert_eq!(ticked.address_text(AddressField::Cc), "Marcs Che");
+    // Reopened, the fields show the text as it was typed; sending still refuses it.
+    let mut back = app_with_composer(ComposeKind::New, true);
+    back.update(Msg::Compose(ComposeMsg::Ready(Ok(Box::new(ComposeOpen {
+        kind: ComposeKind::New,
+        draft: ticked,
+        accounts: Vec::new(),
+        resumed: true,
+        tracking: Default::default(),
+        remind: None,
+    })))));
+    let c = back.compose.as_ref().unwrap();
+    assert_eq!((c.to.as_str(), c.cc.as_str()), (typed_to, "Marcs Che"));
+    assert!(!c.changed(), "reopened as saved");
+    assert!(c.for_sending().unwrap_err().contains("To:"));
+}
+
+#[test]
+fn esc_right_after_saving_leaves_without_asking_and_keeps_the_draft() {
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "dan");
+    for _ in 0..4 {
+        app.update(Msg::Action(Action::NextPane));
+    }
+    app.update(Msg::Compose(ComposeMsg::Body("Hello".into())));
+    app.update(Msg::Action(Action::SaveDraft));
+    let fx = app.update(Msg::Action(Action::Back));
+    assert!(app.compose.is_none(), "nothing to lose: it was just saved");
+    assert!(fx.is_empty(), "and it is not discarded: {fx:?}");
+    // A change after the save asks again.
+    let mut app = app_with_composer(ComposeKind::New, false);
+    typed(&mut app, "dan");
+    app.update(Msg::Action(Action::SaveDraft));
+    typed(&mut app, "a");
+    app.update(Msg::Action(Action::Back));
+    assert_eq!(prompt(&app), Some(Prompt::Leave));
+}
