@@ -74,6 +74,11 @@ fn is_hidden(node: &Handle) -> bool {
 /// The text of an HTML body as the list preview and the search index take it: what the reader
 /// shows (hidden elements dropped), without layout, footnotes or emphasis marks.
 pub fn visible_text(html: &str) -> String {
+    // Building the tree costs ~5 ms for a 50 KB newsletter against ~0.13 ms for mail-parser's
+    // tag stripper (release build): HTML that cannot hide anything takes the stripper.
+    if !may_hide(html) {
+        return mail_parser::decoders::html::html_to_text(html);
+    }
     let config = html2text::config::with_decorator(html2text::render::TrivialDecorator::new())
         .raw_mode(true);
     let shallow = super::html_depth::limit_html_depth(html, MAX_DOM_DEPTH);
@@ -86,6 +91,27 @@ pub fn visible_text(html: &str) -> String {
     text.unwrap_or_else(|e| {
         tracing::debug!(error = %e, "html2text failed; using the plain tag stripper");
         mail_parser::decoders::html::html_to_text(html)
+    })
+}
+
+/// Whether `html` holds anything [`is_hidden`] could act on: the `hidden` attribute (or
+/// `visibility`/`overflow: hidden`), `mso-hide`, `display: none`, or a zero `font-size` or
+/// `opacity`. A cheap over-approximation: one pass, no parsing.
+fn may_hide(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    let zero = |v: &str| v.starts_with(['0', '.']);
+    lower.contains("hidden")
+        || lower.contains("mso-hide")
+        || declares(&lower, "display", |v| v.starts_with("none"))
+        || declares(&lower, "font-size", zero)
+        || declares(&lower, "opacity", zero)
+}
+
+/// Whether some `prop: value` in `lower` has a value `pred` accepts.
+fn declares(lower: &str, prop: &str, pred: impl Fn(&str) -> bool) -> bool {
+    lower.match_indices(prop).any(|(at, _)| {
+        let rest = lower[at + prop.len()..].trim_start();
+        rest.strip_prefix(':').is_some_and(|v| pred(v.trim_start()))
     })
 }
 
@@ -170,9 +196,23 @@ mod tests {
     }
 
     #[test]
+    fn html_that_cannot_hide_skips_the_tree() {
+        assert!(!may_hide(
+            "<p style=\"font-size: 14px; display:block\">x</p>"
+        ));
+        assert!(may_hide("<p style=\"font-size : 0\">x</p>"));
+        assert!(may_hide("<p style=\"DISPLAY:NONE\">x</p>"));
+        assert!(may_hide("<p hidden>x</p>"));
+        assert_eq!(shown("<p>a</p><p style=\"opacity:.5\">b</p>"), "a b");
+    }
+
+    #[test]
     fn deep_nesting_keeps_its_text_without_the_layout() {
-        let html = "<ul><li><blockquote>x".repeat(20_000) + "<script>no</script> bottom";
+        let html = "<p hidden>gone</p>".to_string()
+            + &"<ul><li><blockquote>x".repeat(20_000)
+            + "<script>no</script> bottom";
         let text = shown(&html);
+        assert!(!text.contains("gone"));
         assert!(text.ends_with("x x bottom"), "{}", &text[text.len() - 40..]);
         assert_eq!(text.matches('x').count(), 20_000);
     }
