@@ -100,6 +100,91 @@ pub fn sanitize_line(s: &str) -> String {
     out.trim().to_string()
 }
 
+/// A display name or a subject: [`sanitize_line`], and every character that draws nothing in a
+/// one-line field is removed, so "Pay\u{200D}Pal" reads, copies and searches as the "PayPal" it
+/// looks like, and a name of Hangul fillers is not a blank. Joiners and selectors that do change
+/// what is drawn stay: ZWJ inside emoji sequences (👩‍💻) and between letters of scripts that
+/// join (Arabic, Indic, Mongolian, …), ZWNJ in those scripts (Persian "می‌خواهم"), variation
+/// selectors after the character they select for, tag characters inside a flag (🏴 England).
+/// Bidi controls are dropped by [`sanitize_line`]: a terminal does not reorder, but the copied
+/// text would. Addresses and Message-IDs never come here: replies must use them as sent.
+pub fn sanitize_display(s: &str) -> String {
+    sanitize_line(&strip_invisible(s))
+}
+
+/// Removes what has no visible meaning (see [`sanitize_display`]); keeps newlines and controls,
+/// so it can run before either sanitizer. Search text is folded with it too, so a word with a
+/// zero-width space inside is found by the word.
+pub fn strip_invisible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let keep = match c {
+            '\u{200D}' => {
+                (prev.is_some_and(is_emoji_part) && next.is_some_and(is_emoji_part))
+                    || (prev.is_some_and(in_joining_script) && next.is_some_and(in_joining_script))
+            }
+            '\u{200C}' => {
+                prev.is_some_and(in_joining_script) && next.is_some_and(in_joining_script)
+            }
+            '\u{180B}'..='\u{180F}' => prev.is_some_and(|p| ('\u{1800}'..='\u{18AF}').contains(&p)),
+            '\u{FE00}'..='\u{FE0F}' => prev.is_some_and(|p| {
+                !is_variation_selector(p)
+                    && !p.is_whitespace()
+                    && (!p.is_ascii() || matches!(p, '0'..='9' | '#' | '*'))
+            }),
+            '\u{E0100}'..='\u{E01EF}' => prev
+                .is_some_and(|p| !p.is_ascii() && !p.is_whitespace() && !is_variation_selector(p)),
+            // A tag sequence (🏴 + tag letters + CANCEL TAG) draws a subdivision flag.
+            '\u{E0020}'..='\u{E007F}' => {
+                prev.is_some_and(|p| p == '\u{1F3F4}' || ('\u{E0020}'..='\u{E007E}').contains(&p))
+            }
+            '\u{115F}' | '\u{1160}' => {
+                prev.is_some_and(is_hangul_jamo) || next.is_some_and(is_hangul_jamo)
+            }
+            '\u{034F}' => prev.is_some_and(|p| !p.is_ascii() && !p.is_whitespace()),
+            '\u{2800}' => {
+                out.push(' ');
+                prev = Some(' ');
+                continue;
+            }
+            c => !is_invisible(c) || c.is_whitespace(),
+        };
+        if keep {
+            out.push(c);
+            prev = Some(c);
+        }
+    }
+    out
+}
+
+fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{180B}'..='\u{180D}' | '\u{180F}')
+}
+
+/// Emoji and what a ZWJ sequence joins them with: pictographs, dingbats and symbols (♀, ⚕),
+/// skin tone modifiers, and the emoji presentation selector.
+fn is_emoji_part(c: char) -> bool {
+    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2190}'..='\u{21FF}' | '\u{2300}'..='\u{23FF}'
+        | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}' | '\u{FE0F}' | '\u{00A9}' | '\u{00AE}'
+        | '\u{2122}')
+}
+
+/// Scripts whose letters join or form conjuncts, where ZWJ and ZWNJ choose the shape drawn:
+/// Arabic, Syriac, Thaana, N'Ko, the Indic scripts, Tibetan, Myanmar, Khmer, Mongolian and the
+/// Arabic presentation forms.
+fn in_joining_script(c: char) -> bool {
+    matches!(c, '\u{0600}'..='\u{07FF}' | '\u{0860}'..='\u{08FF}' | '\u{0900}'..='\u{0DFF}'
+        | '\u{0F00}'..='\u{109F}' | '\u{1780}'..='\u{18AF}' | '\u{A8E0}'..='\u{A8FF}'
+        | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFE}')
+}
+
+fn is_hangul_jamo(c: char) -> bool {
+    ('\u{1100}'..='\u{11FF}').contains(&c) && !matches!(c, '\u{115F}' | '\u{1160}')
+}
+
 /// An error and its causes on one safe line. Network libraries (lettre, reqwest) leave the
 /// cause out of their own text ("error sending request"), yet the cause ("Connection refused")
 /// is what the user needs; a cause the text already contains is not repeated.
@@ -188,6 +273,51 @@ mod tests {
         );
         assert_eq!(sanitize_address(" dana@acme.test "), "dana@acme.test");
         assert_eq!(sanitize_address("a\x1b[31m@x"), "a<U+001B>[31m@x");
+    }
+
+    #[test]
+    fn names_and_subjects_lose_what_draws_nothing() {
+        for hidden in [
+            "Pay\u{200D}Pal",
+            "Pay\u{200B}Pal",
+            "Pay\u{00AD}Pal",
+            "Pay\u{2060}Pal",
+            "\u{FEFF}PayPal",
+            "Pay\u{180E}Pal",
+            "Pay\u{FE0F}Pal",
+            "\u{FE0F}PayPal",
+            "Pay\u{E0041}\u{E007F}Pal",
+            "Pay\u{202E}Pal\u{202C}",
+            "Pay\u{2066}Pal\u{2069}",
+            "Pay\u{200C}Pal",
+            "Pay\u{034F}Pal",
+            "Pay\u{3164}Pal",
+            "Pay\u{17B4}Pal",
+        ] {
+            assert_eq!(sanitize_display(hidden), "PayPal", "{hidden:?}");
+        }
+        assert_eq!(sanitize_display("\u{3164}\u{3164}"), "");
+        assert_eq!(sanitize_display("Dana\u{2800}\u{2800}Lee"), "Dana Lee");
+    }
+
+    #[test]
+    fn joiners_and_selectors_that_draw_something_stay() {
+        for kept in [
+            "👩\u{200D}💻 Dana",
+            "👩🏽\u{200D}💻",
+            "🏳\u{FE0F}\u{200D}🌈",
+            "می\u{200C}خواهم",
+            "क्\u{200D}ष",
+            "1\u{FE0F}\u{20E3}",
+            "❤\u{FE0F}",
+            "葛\u{E0100}",
+            "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}",
+            "\u{1100}\u{1161}",
+        ] {
+            assert_eq!(sanitize_display(kept), kept, "{kept:?}");
+        }
+        // Addresses keep every character, shown.
+        assert_eq!(sanitize_address("pay\u{200D}pal@x"), "pay<U+200D>pal@x");
     }
 
     #[test]

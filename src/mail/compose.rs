@@ -2,7 +2,7 @@
 //! outbox sends, reply / reply-all / forward prefill from a received message, and building the
 //! RFC 5322 bytes with mail-builder. No I/O except reading attachment files the user names.
 
-use crate::sanitize::{sanitize_line, sanitize_text};
+use crate::sanitize::{sanitize_display, sanitize_line, sanitize_text};
 use mail_builder::headers::address::Address as BuilderAddress;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::MessageBuilder;
@@ -492,7 +492,7 @@ fn mailboxes(a: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
             let parsed = Mailbox::parse(&email).ok()?;
             let name = addr
                 .name()
-                .map(|n| sanitize_line(super::parse::cut_at_char_boundary(n, MAX_NAME_BYTES)));
+                .map(|n| sanitize_display(super::parse::cut_at_char_boundary(n, MAX_NAME_BYTES)));
             Some(Mailbox::new(name.as_deref(), &parsed.email))
         })
         .collect()
@@ -535,9 +535,7 @@ impl Original {
     }
 
     fn parse_capped(raw: &[u8], max_text: usize) -> Result<Original, ComposeError> {
-        let msg = MessageParser::default()
-            .parse(raw)
-            .ok_or(ComposeError::Unparseable)?;
+        let msg = super::mime_repair::parse_mail(raw).ok_or(ComposeError::Unparseable)?;
         let mut references = id_list(msg.references());
         if references.is_empty() {
             references = id_list(msg.in_reply_to());
@@ -567,7 +565,7 @@ impl Original {
             reply_to: mailboxes(msg.reply_to()),
             to: mailboxes(msg.to()),
             cc: mailboxes(msg.cc()),
-            subject: msg.subject().map(sanitize_line).unwrap_or_default(),
+            subject: msg.subject().map(sanitize_display).unwrap_or_default(),
             date: msg.date().map(|d| d.to_rfc822()),
             text,
             attachments,

@@ -1,12 +1,16 @@
 //! Turns a raw RFC 5322 message into the decoded, sanitized fields the store keeps (summary,
 //! attachments metadata, search text). Rendering for the reader is in `render`.
 
-use crate::sanitize::{sanitize_address, sanitize_line, sanitize_text};
+use crate::sanitize::{
+    sanitize_address, sanitize_display, sanitize_line, sanitize_text, strip_invisible,
+};
 use crate::store::{AttachmentMeta, Flags, NewMessage};
-use mail_parser::{Addr, Address, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Addr, Address, Message, MessagePart, MimeHeaders, PartType};
 
 /// Search text is capped: a 40 MB log attachment should not bloat the index.
 const MAX_INDEX_TEXT: usize = 64 * 1024;
+/// HTML read for the search text and preview: past 64 KB of text, more markup adds nothing.
+const MAX_INDEX_HTML: usize = 512 * 1024;
 const PREVIEW_CHARS: usize = 160;
 /// A name, an address or a subject longer than this is cut: real ones are far shorter, and a
 /// 1 MB header line must not become a 1 MB list row.
@@ -47,7 +51,7 @@ fn format_address(addr: &Addr<'_>) -> Option<String> {
         .unwrap_or_default();
     let name = addr
         .name()
-        .map(|s| sanitize_line(cut_at_char_boundary(s, MAX_FIELD_BYTES)))
+        .map(|s| sanitize_display(cut_at_char_boundary(s, MAX_FIELD_BYTES)))
         .unwrap_or_default();
     match (name.is_empty(), email.is_empty()) {
         (true, true) => None,
@@ -126,7 +130,7 @@ pub fn drop_message(msg: Message<'_>) {
 
 /// Fills the decoded fields of `m` from `raw`; leaves them empty when `raw` has no headers.
 fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
-    if let Some(msg) = MessageParser::default().parse(raw) {
+    if let Some(msg) = super::mime_repair::parse_mail(raw) {
         let msg_id = |id: &str| format!("<{}>", sanitize_line(cut_at_char_boundary(id, 998)));
         m.message_id = msg.message_id().map(msg_id);
         m.in_reply_to = msg
@@ -167,14 +171,14 @@ fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
                 .unwrap_or_default();
             m.from_name = from
                 .name()
-                .map(|s| sanitize_line(&field(s)))
+                .map(|s| sanitize_display(&field(s)))
                 .unwrap_or_default();
         }
         m.to = format_addresses(msg.to());
         m.cc = format_addresses(msg.cc());
         m.subject = msg
             .subject()
-            .map(|s| sanitize_line(cut_at_char_boundary(s, MAX_FIELD_BYTES)))
+            .map(|s| sanitize_display(cut_at_char_boundary(s, MAX_FIELD_BYTES)))
             .unwrap_or_default();
         if let Some(d) = msg.date() {
             m.date = d.to_timestamp();
@@ -188,15 +192,23 @@ fn fill_from_raw(m: &mut NewMessage, raw: &[u8]) {
                 size: part.len() as u64,
             });
         }
-        let text = msg
-            .body_text(0)
-            .map(|t| sanitize_text(cut_at_char_boundary(&t, MAX_INDEX_TEXT)))
-            .unwrap_or_default();
-        m.preview = sanitize_line(&text.chars().take(PREVIEW_CHARS * 2).collect::<String>())
+        // An HTML body loses what its styles hide, as in the reader: the list preview must not
+        // show a spammer's hidden words either (nor a newsletter's hidden teaser twice).
+        let text = match msg.text_bodies().next().map(|p| &p.body) {
+            Some(PartType::Html(html)) => Some(
+                super::hidden_html::visible_text(cut_at_char_boundary(html, MAX_INDEX_HTML)).into(),
+            ),
+            _ => msg.body_text(0),
+        }
+        .map(|t: std::borrow::Cow<'_, str>| sanitize_text(cut_at_char_boundary(&t, MAX_INDEX_TEXT)))
+        .unwrap_or_default();
+        m.preview = sanitize_display(&text.chars().take(PREVIEW_CHARS * 2).collect::<String>())
             .chars()
             .take(PREVIEW_CHARS)
             .collect();
-        m.body_text = text;
+        // Indexed only, never shown: folded as names and subjects are, so a word with a
+        // zero-width space inside is found by the word.
+        m.body_text = strip_invisible(&text);
         drop_message(msg);
     }
 }

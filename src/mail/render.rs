@@ -6,10 +6,11 @@
 //! handed to html2text, header length, address count, attachment count, nesting depth). Nothing is
 //! ever fetched: images become their alt text, links become numbered footnotes.
 
+use super::html_depth::limit_html_depth;
 use super::parse::{attachment_info, cut_at_char_boundary, drop_message, format_addresses};
-use crate::sanitize::{sanitize_line, sanitize_text};
+use crate::sanitize::{sanitize_display, sanitize_line, sanitize_text};
 use html2text::render::{PlainDecorator, TextDecorator};
-use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, Message, MimeHeaders, PartType};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -81,7 +82,7 @@ pub fn render_message_width(raw: &[u8], width: usize) -> Rendered {
 }
 
 fn render_inner(raw: &[u8], width: usize) -> Rendered {
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    let Some(msg) = super::mime_repair::parse_mail(raw) else {
         return Rendered {
             body: "[not a mail message: no headers could be read]".into(),
             ..Default::default()
@@ -154,7 +155,7 @@ fn headers_of(msg: &Message<'_>) -> Vec<(String, String)> {
 /// One header line: cut (with an ellipsis) before sanitizing so a huge header costs nothing.
 fn header_text(s: &str, max: usize) -> String {
     let cut = cut_at_char_boundary(s, max);
-    let mut line = sanitize_line(cut);
+    let mut line = sanitize_display(cut);
     if cut.len() < s.len() {
         line.push('…');
     }
@@ -390,10 +391,17 @@ fn html_to_text(html: &str, width: usize, links: &Rc<RefCell<Vec<String>>>) -> S
         links: Rc::clone(links),
         open: Vec::new(),
     };
-    html2text::config::with_decorator(decorator)
+    let config = html2text::config::with_decorator(decorator)
         .link_footnotes(false)
-        .raw_mode(table_cells(html) > MAX_LAID_OUT_CELLS)
-        .string_from_read(html.as_bytes(), width)
+        .raw_mode(table_cells(html) > MAX_LAID_OUT_CELLS);
+    // Hidden elements go before layout, so neither their text nor their links are shown.
+    config
+        .parse_html(html.as_bytes())
+        .and_then(|dom| {
+            super::hidden_html::prune(&dom);
+            config.dom_to_render_tree(&dom)
+        })
+        .and_then(|tree| config.render_to_string(tree, width))
         .unwrap_or_else(|e| {
             tracing::debug!(error = %e, "html2text failed; using the plain tag stripper");
             mail_parser::decoders::html::html_to_text(html)
@@ -415,137 +423,6 @@ fn table_cells(html: &str) -> usize {
                 && (w[2].eq_ignore_ascii_case(&b'd') || w[2].eq_ignore_ascii_case(&b'h'))
         })
         .count()
-}
-
-/// Elements the HTML parser closes implicitly (a new `<li>` closes the open one), so they never
-/// nest by themselves; counting them would flatten ordinary unclosed `<p>` paragraphs.
-const SELF_CLOSING_SIBLINGS: &[&str] = &[
-    "p", "li", "td", "th", "tr", "tbody", "thead", "tfoot", "option", "optgroup", "dt", "dd",
-    "colgroup", "caption", "rt", "rp",
-];
-/// Elements with no content and no end tag.
-const VOID_ELEMENTS: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr",
-];
-/// Elements whose content is raw text, not markup: skipped whole.
-const RAW_TEXT_ELEMENTS: &[&str] = &["script", "style", "textarea", "title", "xmp"];
-
-/// Drops the start and end tags of elements nested deeper than `max_depth`, keeping their text.
-/// A tag-level scan, not a parser: it only has to bound the depth html5ever will build, and
-/// erring toward dropping tags in odd markup costs some layout, never content.
-fn limit_html_depth(html: &str, max_depth: usize) -> std::borrow::Cow<'_, str> {
-    let bytes = html.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0; // bytes of `html` already handled (copied to `out` or dropped)
-    let mut depth = 0usize;
-    let mut changed = false;
-    let mut i = 0;
-    while let Some(off) = memchr_lt(&bytes[i..]) {
-        let start = i + off;
-        let Some(tag) = scan_tag(bytes, start) else {
-            i = start + 1;
-            continue;
-        };
-        i = tag.end;
-        if tag.name.is_empty() || tag.name.starts_with('!') || tag.name.starts_with('?') {
-            continue;
-        }
-        let name = tag.name.to_ascii_lowercase();
-        if !tag.closing && RAW_TEXT_ELEMENTS.contains(&name.as_str()) {
-            i = find_end_tag(bytes, i, &name).unwrap_or(bytes.len());
-            continue;
-        }
-        if tag.self_closing
-            || VOID_ELEMENTS.contains(&name.as_str())
-            || SELF_CLOSING_SIBLINGS.contains(&name.as_str())
-        {
-            continue;
-        }
-        let too_deep = if tag.closing {
-            let was = depth;
-            depth = depth.saturating_sub(1);
-            was > max_depth
-        } else {
-            depth += 1;
-            depth > max_depth
-        };
-        if too_deep {
-            out.push_str(&html[copied..start]);
-            copied = tag.end;
-            changed = true;
-        }
-    }
-    if !changed {
-        return std::borrow::Cow::Borrowed(html);
-    }
-    out.push_str(&html[copied..]);
-    std::borrow::Cow::Owned(out)
-}
-
-fn memchr_lt(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'<')
-}
-
-struct Tag<'a> {
-    name: &'a str,
-    closing: bool,
-    self_closing: bool,
-    /// Index just past the closing `>`.
-    end: usize,
-}
-
-/// The tag starting at `bytes[start] == b'<'`, or `None` if what follows is not a tag (HTML
-/// treats a lone `<` as text). Quoted attribute values may contain `>`.
-fn scan_tag(bytes: &[u8], start: usize) -> Option<Tag<'_>> {
-    let mut j = start + 1;
-    let closing = bytes.get(j) == Some(&b'/');
-    if closing {
-        j += 1;
-    }
-    let name_start = j;
-    while j < bytes.len()
-        && (bytes[j].is_ascii_alphanumeric() || matches!(bytes[j], b'!' | b'?' | b'-' | b':'))
-    {
-        j += 1;
-    }
-    if j == name_start {
-        return None;
-    }
-    let name = std::str::from_utf8(&bytes[name_start..j]).ok()?;
-    let mut quote: Option<u8> = None;
-    while j < bytes.len() {
-        match (quote, bytes[j]) {
-            (None, b'>') => {
-                return Some(Tag {
-                    name,
-                    closing,
-                    self_closing: bytes[j - 1] == b'/',
-                    end: j + 1,
-                })
-            }
-            (None, q @ (b'"' | b'\'')) => quote = Some(q),
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-        j += 1;
-    }
-    None
-}
-
-/// Index just past `</name ...>` at or after `from`, case-insensitively.
-fn find_end_tag(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
-    let mut i = from;
-    while let Some(off) = memchr_lt(&bytes[i..]) {
-        let start = i + off;
-        if let Some(tag) = scan_tag(bytes, start) {
-            if tag.closing && tag.name.eq_ignore_ascii_case(name) {
-                return Some(tag.end);
-            }
-        }
-        i = start + 1;
-    }
-    None
 }
 
 /// html2text's plain decorator, except that links get `[n]` numbers from one shared list (so the
@@ -700,7 +577,7 @@ pub fn human_size(n: u64) -> String {
 /// raw RFC 5322 bytes.
 pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<(String, Vec<u8>)> {
     std::panic::catch_unwind(|| {
-        let msg = MessageParser::default().parse(raw)?;
+        let msg = super::mime_repair::parse_mail(raw)?;
         let found = u32::try_from(index)
             .ok()
             .and_then(|i| msg.attachment(i))

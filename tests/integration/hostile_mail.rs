@@ -271,9 +271,41 @@ fn decoded_hostile_text_is_visible_and_inert() {
         ("h10-nul-bytes", "visible␀hidden tail"),
         ("h24-html-hidden-css", "Visible text."),
         ("h24-html-hidden-css", "End."),
+        ("h39-inner-boundary-missing", "first part"),
+        (
+            "h39-inner-boundary-missing",
+            "The inner text the reader must show.\n␛[2J still inert",
+        ),
+        ("h40-html-hidden-preheader", "Shown newsletter text."),
+        ("h40-html-hidden-preheader", "Shown too."),
+        (
+            "h41-corrupt-base64",
+            "Decoded despite the junk: café ☕ and the end.",
+        ),
+        ("h41-corrupt-base64", "HTML part decoded too"),
     ] {
         let (_, text) = rendered(name);
         assert!(text.contains(shown), "{name}: no {shown:?} in\n{text}");
+    }
+    // Text hidden by inline CSS or `hidden` is not shown (colour and style sheets are out of reach).
+    for (name, hidden) in [
+        ("h24-html-hidden-css", "HIDDEN1"),
+        ("h24-html-hidden-css", "HIDDEN2"),
+        ("h24-html-hidden-css", "HIDDEN4"),
+        ("h40-html-hidden-preheader", "PREHEADER1"),
+        ("h40-html-hidden-preheader", "HIDDEN"),
+        ("h40-html-hidden-preheader", "bold hidden"),
+    ] {
+        let (_, text) = rendered(name);
+        assert!(
+            !text.contains(hidden),
+            "{name}: {hidden:?} shown in\n{text}"
+        );
+    }
+    // Recovered text parts are read, not offered as attachments.
+    for name in ["h39-inner-boundary-missing", "h41-corrupt-base64"] {
+        let (r, _) = rendered(name);
+        assert!(r.attachments.is_empty(), "{name}: {:?}", r.attachments);
     }
     // Footnotes name every target, dangerous or not; only web and mail ones can be opened.
     let (r, _) = rendered("h25-html-dangerous-links");
@@ -468,6 +500,58 @@ fn replies_and_forwards_quote_hostile_mail_without_injection() {
     }
 }
 
+/// Characters that draw nothing never disguise a name or a subject (h09, h38): not in the list,
+/// the reader's headers, the CLI or the list preview, and search finds the word as it reads.
+/// The address keeps them, shown, since a reply goes to it; a legitimate emoji ZWJ sequence and
+/// a Persian ZWNJ stay.
+#[test]
+fn invisible_characters_never_disguise_a_name_or_subject() {
+    let out = tidings(&["list", "--json", "--limit", "1000"]);
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let by_subject = |start: &str| {
+        v.iter()
+            .find(|m| m["subject"].as_str().unwrap_or_default().starts_with(start))
+            .unwrap_or_else(|| panic!("no {start:?} in {v:#?}"))
+    };
+    let h38_subject =
+        "h38-invisible-chars: Your PayPal account is locked \u{1F469}\u{200D}\u{1F4BB} \
+                       \u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}";
+    let h38 = by_subject("h38");
+    assert_eq!(h38["subject"], h38_subject);
+    assert_eq!(h38["from_name"], "PayPal Security Team");
+    let h09 = by_subject("Account");
+    assert_eq!(h09["subject"], "Account suspended");
+    assert_eq!(h09["from_name"], "PayPal");
+    assert_eq!(h09["from_addr"], "service@pay<U+200B>pal.test");
+
+    let shown = tidings(&["show", &h38["id"].to_string()]);
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(
+        shown.contains("From: PayPal Security Team <security@paypa1.evil.test>")
+            && shown.contains(&format!("Subject: {h38_subject}")),
+        "{shown}"
+    );
+    let (_dir, store) = copy_of_synced();
+    let listed = store.list_messages(&ListQuery::default()).unwrap();
+    let preview = |start: &str| {
+        let m = listed.iter().find(|m| m.subject.starts_with(start));
+        m.map(|m| m.preview.clone()).unwrap_or_default()
+    };
+    assert_eq!(preview("h38"), "Your PayPal account needs attention.");
+    // The list preview of HTML mail is the reader's text: what CSS hides is not in it either.
+    let h40 = preview("h40");
+    assert!(h40.starts_with("Shown newsletter text."), "{h40:?}");
+
+    for query in ["subject:PayPal", "from:PayPal", "PayPal account needs"] {
+        let out = tidings(&["list", "--search", query, "--json"]);
+        let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            found.iter().any(|m| m["id"] == h38["id"]),
+            "{query:?}: {found:#?}"
+        );
+    }
+}
+
 /// Search over the hostile folder: finds mail by the text it shows, and its output is safe.
 #[test]
 fn search_finds_hostile_mail_by_its_visible_text() {
@@ -549,6 +633,13 @@ fn reminders_on_replies_to_hostile_mail_notify_as_plain_text() {
     assert!(
         calls.iter().any(|c| c
             .contains("Re: &lt;b&gt;Urgent&lt;/b&gt; &lt;a href=\"https://evil.test/reset\"&gt;")),
+        "{calls:#?}"
+    );
+    // The spoofed subject reads as it looks, with nothing invisible inside.
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("Re: h38-invisible-chars: Your PayPal account is locked")),
         "{calls:#?}"
     );
 }
