@@ -422,7 +422,8 @@ impl CommandLine {
                 (c.index + n - 1) % n
             };
             let item = &c.completions.items[c.index];
-            self.input = completed(format!("{}{item}", c.completions.prefix), item, &c.suffix);
+            let next = completed(format!("{}{item}", c.completions.prefix), item, &c.suffix);
+            self.input.replace(next, true);
             return true;
         }
         let (before, after) = self.input.split_at(self.input.cursor());
@@ -434,7 +435,8 @@ impl CommandLine {
         let index = if forward { 0 } else { n - 1 };
         let suffix = after.to_string();
         let item = &completions.items[index];
-        self.input = completed(format!("{}{item}", completions.prefix), item, &suffix);
+        let next = completed(format!("{}{item}", completions.prefix), item, &suffix);
+        self.input.replace(next, false);
         if n > 1 {
             self.cycle = Some(Cycle {
                 completions,

@@ -71,6 +71,7 @@ impl App {
             themes: &self.themes,
             accounts: &accounts,
         };
+        let cycling = self.query_cycle.is_some();
         let (before, after) = input.split_at(input.cursor());
         let mut line = CommandLine {
             input: LineInput::joined(format!("{AS_SEARCH}{before}"), after),
@@ -82,7 +83,7 @@ impl App {
         }
         let cursor = line.input.cursor().saturating_sub(AS_SEARCH.len());
         let text = line.input.strip_prefix(AS_SEARCH).unwrap_or_default();
-        *input = LineInput::at(text, cursor);
+        input.replace(LineInput::at(text, cursor), cycling);
         self.query_cycle = line.cycle;
         true
     }
@@ -517,6 +518,12 @@ mod tests {
             let (input, cursor) = prompt_line(&app);
             assert_eq!(input, "is:unread from:dana has:attachment");
             assert_eq!(&input[cursor..], " from:dana has:attachment");
+            // C-_ takes the completion back, past a Tab that changed nothing.
+            app.update(Msg::Input(InputKey::Tab));
+            app.update(Msg::Input(InputKey::Undo));
+            let (input, cursor) = prompt_line(&app);
+            assert_eq!(input, "is:unrfrom:dana has:attachment");
+            assert_eq!(&input[..cursor], "is:unr");
             app.update(Msg::Input(InputKey::Esc));
         }
         assert_eq!(app.list.search, None);
