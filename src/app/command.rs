@@ -386,15 +386,24 @@ pub fn complete(line: &str, src: Sources) -> Completions {
     }
 }
 
-/// A completed line and what followed the word completed, the cursor between them. A candidate
-/// that already ends with what followed (`:mv Sent| Items` completing to "Sent Items") takes its
-/// place rather than repeating it.
-fn completed(line: String, suffix: &str) -> LineInput {
-    let rest = suffix.trim_end();
-    if !rest.trim_start().is_empty() && line.ends_with(rest) {
+/// A completed line and what followed the cursor, the cursor between them. A candidate that
+/// already ends with what followed (`:mv Sent| Items` completing to "Sent Items") takes its place
+/// rather than repeating it; otherwise what followed stays whole, a space put before it when it
+/// ran on from the cursor (readline's rule: only what was typed before the cursor is replaced).
+fn completed(line: String, item: &str, after: &str) -> LineInput {
+    let rest = after.trim();
+    if !rest.is_empty() && item.len() > rest.len() && item.ends_with(rest) {
         return LineInput::new(line);
     }
-    LineInput::joined(line, suffix)
+    // A candidate ending in a space (a command name) needs no second one; a key ending in `:`
+    // takes what follows as its value (`fr|dana` is `from:dana`).
+    if item.ends_with(char::is_whitespace) {
+        return LineInput::joined(line, after.trim_start());
+    }
+    match after.is_empty() || after.starts_with(char::is_whitespace) || item.ends_with(':') {
+        true => LineInput::joined(line, after),
+        false => LineInput::joined(line, &format!(" {after}")),
+    }
 }
 
 /// The session's command history is bounded; the oldest lines go first.
@@ -402,7 +411,7 @@ pub const HISTORY_MAX: usize = 200;
 
 impl CommandLine {
     /// Tab (`forward`) or Shift-Tab: completes the word at the cursor from what is typed before
-    /// the cursor, keeping what follows that word, then cycles through the candidates. Returns
+    /// the cursor, keeping all that follows the cursor, then cycles through the candidates. Returns
     /// false when there is nothing to complete.
     pub fn tab(&mut self, forward: bool, src: Sources) -> bool {
         if let Some(c) = &mut self.cycle {
@@ -412,31 +421,22 @@ impl CommandLine {
             } else {
                 (c.index + n - 1) % n
             };
-            self.input = completed(
-                format!("{}{}", c.completions.prefix, c.completions.items[c.index]),
-                &c.suffix,
-            );
+            let item = &c.completions.items[c.index];
+            let next = completed(format!("{}{item}", c.completions.prefix), item, &c.suffix);
+            self.input.replace(next, true);
             return true;
         }
-        let (before, rest) = self.input.split_at(self.input.cursor());
-        // The rest of the word under the cursor is replaced; what follows it stays.
-        let suffix = &rest[rest.find(char::is_whitespace).unwrap_or(rest.len())..];
+        let (before, after) = self.input.split_at(self.input.cursor());
         let completions = complete(before, src);
         let n = completions.items.len();
         if n == 0 {
             return false;
         }
         let index = if forward { 0 } else { n - 1 };
-        // A completion ending in the space before an argument does not double one that follows.
-        let suffix = match completions.items[index].ends_with(' ') {
-            true => suffix.trim_start(),
-            false => suffix,
-        }
-        .to_string();
-        self.input = completed(
-            format!("{}{}", completions.prefix, completions.items[index]),
-            &suffix,
-        );
+        let suffix = after.to_string();
+        let item = &completions.items[index];
+        let next = completed(format!("{}{item}", completions.prefix), item, &suffix);
+        self.input.replace(next, false);
         if n > 1 {
             self.cycle = Some(Cycle {
                 completions,
@@ -646,19 +646,6 @@ mod tests {
             c.cycle.as_ref().map(|c| c.completions.items.clone()),
             Some(strings(&["reply", "reply_all"]))
         );
-        // Tab in the middle completes the word at the cursor and keeps what follows it.
-        let mut c = CommandLine {
-            input: "sort subjXX -r".into(),
-            ..Default::default()
-        };
-        c.input.edit(crate::app::input::InputKey::WordLeft);
-        c.input.edit(crate::app::input::InputKey::WordLeft);
-        for _ in 0..4 {
-            c.input.edit(crate::app::input::InputKey::Right);
-        }
-        assert!(c.tab(true, src));
-        assert_eq!(c.input, "sort subject -r");
-        assert_eq!(&c.input[c.input.cursor()..], " -r");
         let mut c = CommandLine {
             input: "mo Archive".into(),
             ..Default::default()
@@ -703,6 +690,45 @@ mod tests {
             ..Default::default()
         };
         assert!(!c.tab(true, src));
+    }
+
+    /// `line` with `▏` where the cursor is, after `tabs` presses of Tab.
+    fn tabbed(line: &str, tabs: usize) -> String {
+        let (before, after) = line.split_once('▏').unwrap_or((line, ""));
+        let mut c = CommandLine {
+            input: LineInput::joined(before, after),
+            ..Default::default()
+        };
+        for _ in 0..tabs {
+            assert!(c.tab(true, Sources::default()), "{line}");
+        }
+        format!(
+            "{}▏{}",
+            &c.input[..c.input.cursor()],
+            &c.input[c.input.cursor()..]
+        )
+    }
+
+    /// Tab in the middle completes what is typed before the cursor and keeps all that follows
+    /// it, a space put between when the text ran on from the cursor.
+    #[test]
+    fn tab_in_the_middle_keeps_what_follows_the_cursor() {
+        let cases = [
+            ("sort subj▏XX -r", 1, "sort subject▏ XX -r"),
+            (
+                "search is:unr▏from:dana has:attachment",
+                1,
+                "search is:unread▏ from:dana has:attachment",
+            ),
+            ("search is:unr▏ from:dana", 1, "search is:unread▏ from:dana"),
+            // A key ending in `:` takes what follows as its value.
+            ("search fr▏dana", 1, "search from:▏dana"),
+            // Cycling keeps it too.
+            ("search is:▏dana", 2, "search is:read▏ dana"),
+        ];
+        for (line, tabs, want) in cases {
+            assert_eq!(tabbed(line, tabs), want, "{line}");
+        }
     }
 
     #[test]

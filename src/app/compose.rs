@@ -411,7 +411,7 @@ impl Composer {
             return None;
         }
         let line = self.field_line()?;
-        let (start, _) = address_at(&line);
+        let start = address_start(&line);
         let typed = line[start..line.cursor()].trim();
         (!typed.is_empty()).then(|| typed.to_string())
     }
@@ -428,9 +428,9 @@ impl Composer {
         !typed_in_full && self.accept_suggestion()
     }
 
-    /// Replaces the address under the cursor with the highlighted suggestion; the addresses
-    /// around it stay. The cursor goes after it (and after the ", " that starts the next one
-    /// when it was the last).
+    /// Replaces the address typed up to the cursor with the highlighted suggestion; all that
+    /// follows the cursor stays, a ", " put before it when it ran on from the cursor. The cursor
+    /// goes after the address (and after the ", " that starts the next one when it was the last).
     pub(super) fn accept_suggestion(&mut self) -> bool {
         let Some(choice) = self.suggestions.get(self.suggestion).cloned() else {
             return false;
@@ -438,17 +438,21 @@ impl Composer {
         let Some(line) = self.field_line() else {
             return false;
         };
-        let (start, end) = address_at(&line);
+        let start = address_start(&line);
         let mut before = line[..start].to_string();
         if start > 0 {
             before.push(' ');
         }
         before.push_str(&choice);
-        let after = &line[end..];
-        if after.is_empty() {
+        let after = &line[line.cursor()..];
+        let done = if after.trim().is_empty() {
             before.push_str(", ");
-        }
-        let done = LineInput::joined(before, after);
+            LineInput::new(before)
+        } else if after.trim_start().starts_with(',') {
+            LineInput::joined(before, after)
+        } else {
+            LineInput::joined(before, &format!(", {}", after.trim_start()))
+        };
         self.field_cursor = done.cursor();
         if let Some(text) = self.field_text() {
             *text = done.into_string();
@@ -458,11 +462,8 @@ impl Composer {
     }
 }
 
-/// The byte range of the address under the cursor of a recipient list: from after the comma
-/// before the cursor to the next comma (or the end).
-fn address_at(line: &LineInput) -> (usize, usize) {
-    let cursor = line.cursor();
-    let start = line[..cursor].rfind(',').map_or(0, |i| i + 1);
-    let end = line[cursor..].find(',').map_or(line.len(), |i| cursor + i);
-    (start, end)
+/// Where the address under the cursor of a recipient list starts: after the comma before the
+/// cursor (or at the start).
+fn address_start(line: &LineInput) -> usize {
+    line[..line.cursor()].rfind(',').map_or(0, |i| i + 1)
 }

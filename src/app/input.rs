@@ -39,22 +39,42 @@ pub enum InputKey {
     DeleteWordBack,
     /// C-k: from the cursor to the end.
     KillToEnd,
+    /// C-_ (C-/): takes back the last edit — a kill, a completion, or the run of characters
+    /// typed since the cursor last moved — as readline's undo, one step.
+    Undo,
 }
 
 /// A one-line input and its cursor, a byte offset always on a grapheme boundary, so that a
-/// combined emoji or an accented letter is one step.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// combined emoji or an accented letter is one step. Two inputs are equal by text and cursor;
+/// what Undo would bring back is not part of what is shown.
+#[derive(Debug, Clone, Default)]
 pub struct LineInput {
     text: String,
     cursor: usize,
+    /// Text and cursor before the last edit, for Undo.
+    undo: Option<(String, usize)>,
+    /// The last edit typed a character: the next one joins its undo step.
+    typing: bool,
 }
+
+impl PartialEq for LineInput {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.cursor == other.cursor
+    }
+}
+
+impl Eq for LineInput {}
 
 impl LineInput {
     /// The text with the cursor at its end, where a prompt starts typing.
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let cursor = text.len();
-        LineInput { text, cursor }
+        LineInput {
+            text,
+            cursor,
+            ..Default::default()
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -71,7 +91,11 @@ impl LineInput {
         let mut text = before.into();
         let cursor = text.len();
         text.push_str(after);
-        LineInput { text, cursor }
+        LineInput {
+            text,
+            cursor,
+            ..Default::default()
+        }
     }
 
     /// The text with the cursor at byte `cursor`; an offset the text changed under (a template
@@ -82,7 +106,22 @@ impl LineInput {
         while !text.is_char_boundary(cursor) {
             cursor -= 1;
         }
-        LineInput { text, cursor }
+        LineInput {
+            text,
+            cursor,
+            ..Default::default()
+        }
+    }
+
+    /// Takes `new`'s text and cursor (a completion); Undo brings back this one's, or with
+    /// `same_step` (the next candidate of a cycle) what it would have brought back already.
+    pub fn replace(&mut self, new: LineInput, same_step: bool) {
+        // A completion that changed nothing (Tab on a word typed out) is no step to take back.
+        let undo = match same_step || new.text == self.text {
+            true => self.undo.take(),
+            false => Some((std::mem::take(&mut self.text), self.cursor)),
+        };
+        *self = LineInput { undo, ..new };
     }
 
     pub fn into_string(self) -> String {
@@ -138,6 +177,27 @@ impl LineInput {
 
     /// Applies a text-editing or cursor key; other keys leave it alone.
     pub fn edit(&mut self, key: InputKey) {
+        if key == InputKey::Undo {
+            if let Some((text, cursor)) = self.undo.take() {
+                (self.text, self.cursor) = (text, cursor);
+            }
+            self.typing = false;
+            return;
+        }
+        let before = (self.text.clone(), self.cursor);
+        let typed = matches!(key, InputKey::Char(_));
+        self.apply(key);
+        if self.text != before.0 {
+            if !(typed && self.typing) {
+                self.undo = Some(before);
+            }
+            self.typing = typed;
+        } else {
+            self.typing = false;
+        }
+    }
+
+    fn apply(&mut self, key: InputKey) {
         match key {
             InputKey::Char(c) => {
                 self.text.insert(self.cursor, c);
@@ -272,6 +332,39 @@ mod tests {
         l.edit(InputKey::WordLeft);
         l.edit(InputKey::Clear);
         assert_eq!(l, "cut", "C-u clears what is before the cursor");
+    }
+
+    #[test]
+    fn undo_takes_back_the_last_kill_or_run_of_typing() {
+        let mut l = typed("from:dana is:unread");
+        l.edit(InputKey::DeleteWord);
+        assert_eq!(l, "from:dana ");
+        l.edit(InputKey::Undo);
+        assert_eq!(l, "from:dana is:unread");
+        assert_eq!(l.cursor(), l.len());
+        l.edit(InputKey::Home);
+        l.edit(InputKey::KillToEnd);
+        l.edit(InputKey::Undo);
+        assert_eq!(l, "from:dana is:unread");
+        assert_eq!(l.cursor(), 0, "the cursor goes back where it was");
+        // A run of typing is one step; moving the cursor starts another.
+        l.edit(InputKey::End);
+        " has:attachment"
+            .chars()
+            .for_each(|c| l.edit(InputKey::Char(c)));
+        l.edit(InputKey::Left);
+        l.edit(InputKey::Undo);
+        assert_eq!(l, "from:dana is:unread");
+        l.edit(InputKey::Undo);
+        assert_eq!(
+            l, "from:dana is:unread",
+            "one step: nothing more to take back"
+        );
+        // A completion is a step of its own.
+        l.replace(LineInput::new("from:dana is:unread has:attachment"), false);
+        l.replace(LineInput::new("from:dana is:unread has:x"), true);
+        l.edit(InputKey::Undo);
+        assert_eq!(l, "from:dana is:unread");
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub struct App {
     /// Space was pressed at the end of the folder's last message (this one): the next Space
     /// goes to the next folder with unread mail, as mutt's `next-unread-mailbox`.
     pub end_of_folder: Option<i64>,
+    /// The list load (its generation) of the folder Space went on to: when its rows arrive,
+    /// the first unread message opens in the reader, so that Space keeps reading.
+    pub read_on: Option<u64>,
     /// The open composer, if any; it takes the whole main area.
     pub compose: Option<Composer>,
     /// Saved drafts found at start, newest first: (id, subject).
@@ -213,6 +216,7 @@ impl App {
             quit: false,
             back_may_quit: false,
             end_of_folder: None,
+            read_on: None,
             compose: None,
             drafts_found: Vec::new(),
             outbox: None,

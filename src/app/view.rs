@@ -181,7 +181,7 @@ pub struct Completions {
 pub struct Cycle {
     pub completions: Completions,
     pub index: usize,
-    /// What followed the word completed, kept after each candidate.
+    /// What followed the cursor, kept after each candidate.
     pub suffix: String,
 }
 

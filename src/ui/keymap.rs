@@ -205,6 +205,8 @@ pub fn line_edit_key(e: &KeyEvent) -> Option<InputKey> {
         (KeyCode::Char('f'), true, false) | (KeyCode::Right, false, false) => InputKey::Right,
         (KeyCode::Char('d'), true, false) | (KeyCode::Delete, _, _) => InputKey::Delete,
         (KeyCode::Char('k'), true, false) => InputKey::KillToEnd,
+        // C-/ reaches most terminals as C-_, some as C-7.
+        (KeyCode::Char('_' | '/' | '7'), true, false) => InputKey::Undo,
         (KeyCode::Char('b'), false, true) | (KeyCode::Left, _, _) => InputKey::WordLeft,
         (KeyCode::Char('f'), false, true) | (KeyCode::Right, _, _) => InputKey::WordRight,
         (KeyCode::Char('d'), false, true) => InputKey::DeleteWordForward,
@@ -219,6 +221,14 @@ mod tests {
 
     fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn c_slash_is_undo_as_terminals_send_it() {
+        for c in ['_', '/', '7'] {
+            let e = ev(KeyCode::Char(c), KeyModifiers::CONTROL);
+            assert_eq!(line_edit_key(&e), Some(InputKey::Undo));
+        }
     }
 
     /// Features added side by side once both took `L`; a key bound twice does only one of them.

@@ -162,4 +162,16 @@ fn prompts_edit_at_the_cursor_and_tab_completes_the_search() {
     h.type_text("is:u");
     h.press(&["Tab"]);
     assert!(h.screen().contains(" / is:unread▏"), "{}", h.screen());
+    // Typed before the query's first word, then Tab: nothing after the cursor is lost.
+    h.press(&["C-u", "C-k"]);
+    h.type_text("from:dana has:attachment");
+    h.press(&["C-a"]);
+    h.type_text("is:unr");
+    h.press(&["Tab"]);
+    assert!(
+        h.screen()
+            .contains(" / is:unread▏ from:dana has:attachment"),
+        "{}",
+        h.screen()
+    );
 }

@@ -9,6 +9,9 @@ use crate::app::msg::{Effect, Msg, UiEffect};
 use crate::app::state::App;
 use crate::app::view::{Change, Mode, Pane};
 
+/// What the status bar says when Tab has nothing for the line.
+const NO_COMPLETION: &str = "no completion";
+
 impl App {
     pub(super) fn command_update(&mut self, msg: Msg) -> Result<Vec<Effect>, Box<Msg>> {
         match msg {
@@ -68,6 +71,7 @@ impl App {
             themes: &self.themes,
             accounts: &accounts,
         };
+        let cycling = self.query_cycle.is_some();
         let (before, after) = input.split_at(input.cursor());
         let mut line = CommandLine {
             input: LineInput::joined(format!("{AS_SEARCH}{before}"), after),
@@ -79,9 +83,16 @@ impl App {
         }
         let cursor = line.input.cursor().saturating_sub(AS_SEARCH.len());
         let text = line.input.strip_prefix(AS_SEARCH).unwrap_or_default();
-        *input = LineInput::at(text, cursor);
+        input.replace(LineInput::at(text, cursor), cycling);
         self.query_cycle = line.cycle;
         true
+    }
+
+    /// The prompt's own note goes with it; a note from before the prompt opened stays.
+    fn drop_no_completion(&mut self) {
+        if self.status.as_deref() == Some(NO_COMPLETION) {
+            self.status = None;
+        }
     }
 
     fn command_key(&mut self, key: InputKey) -> Vec<Effect> {
@@ -89,7 +100,10 @@ impl App {
             return Vec::new();
         };
         match key {
-            InputKey::Esc => Vec::new(),
+            InputKey::Esc => {
+                self.drop_no_completion();
+                Vec::new()
+            }
             InputKey::Enter => {
                 command::remember(&mut self.command_history, &line.input);
                 self.run_command(&line.input)
@@ -102,7 +116,7 @@ impl App {
                     accounts: &accounts,
                 };
                 if !line.tab(key == InputKey::Tab, src) {
-                    self.status = Some("no completion".into());
+                    self.status = Some(NO_COMPLETION.into());
                 }
                 self.mode = Mode::Command(line);
                 Vec::new()
@@ -443,6 +457,16 @@ mod tests {
         }
     }
 
+    /// The `/` or `V` prompt's text and cursor.
+    fn prompt_line(app: &App) -> (String, usize) {
+        match &app.mode {
+            Mode::Search { input } | Mode::SelectPrompt { input } => {
+                (input.to_string(), input.cursor())
+            }
+            m => panic!("{m:?}"),
+        }
+    }
+
     #[test]
     fn tab_completes_the_search_and_select_prompts_as_the_search_command() {
         let mut app = app();
@@ -477,14 +501,29 @@ mod tests {
             app.update(Msg::Input(InputKey::WordLeft));
             app.update(Msg::Input(InputKey::Left));
             app.update(Msg::Input(InputKey::Tab));
-            let (input, cursor) = match &app.mode {
-                Mode::Search { input } | Mode::SelectPrompt { input } => {
-                    (input.to_string(), input.cursor())
-                }
-                m => panic!("{m:?}"),
-            };
+            let (input, cursor) = prompt_line(&app);
             assert_eq!(input, "is:unread from:dana");
             assert_eq!(&input[cursor..], " from:dana");
+            app.update(Msg::Input(InputKey::Esc));
+            // A new word typed before the query's first: nothing after the cursor is lost.
+            app.update(Msg::Action(open));
+            for c in "from:dana has:attachment".chars() {
+                app.update(Msg::Input(InputKey::Char(c)));
+            }
+            app.update(Msg::Input(InputKey::Home));
+            for c in "is:unr".chars() {
+                app.update(Msg::Input(InputKey::Char(c)));
+            }
+            app.update(Msg::Input(InputKey::Tab));
+            let (input, cursor) = prompt_line(&app);
+            assert_eq!(input, "is:unread from:dana has:attachment");
+            assert_eq!(&input[cursor..], " from:dana has:attachment");
+            // C-_ takes the completion back, past a Tab that changed nothing.
+            app.update(Msg::Input(InputKey::Tab));
+            app.update(Msg::Input(InputKey::Undo));
+            let (input, cursor) = prompt_line(&app);
+            assert_eq!(input, "is:unrfrom:dana has:attachment");
+            assert_eq!(&input[..cursor], "is:unr");
             app.update(Msg::Input(InputKey::Esc));
         }
         assert_eq!(app.list.search, None);
@@ -506,6 +545,12 @@ mod tests {
             app.command_history.is_empty(),
             "a cancelled line is not kept"
         );
+        // What Tab said goes with the prompt.
+        type_line(&mut app, "xyzzyplugh");
+        app.update(Msg::Input(InputKey::Tab));
+        assert_eq!(app.status.as_deref(), Some("no completion"));
+        app.update(Msg::Input(InputKey::Esc));
+        assert_eq!(app.status, None);
 
         // The mouse key (or :toggle_mouse) reaches the UI from any view, as it did before the
         // key went through the app.

@@ -296,3 +296,41 @@ fn esc_right_after_saving_leaves_without_asking_and_keeps_the_draft() {
     app.update(Msg::Action(Action::Back));
     assert_eq!(prompt(&app), Some(Prompt::Leave));
 }
+
+#[test]
+fn completion_before_an_address_keeps_it_and_separates_them() {
+    let list = "Dana Lee <dana.lee@acme.test>, Priya Natarajan <priya@acme.test>,";
+    // (cursor after "Dana Lee <dana.lee@acme.test>, ", typed, suggestion, what To: becomes)
+    let cases = [
+        (
+            31,
+            "mar",
+            "Marcus Chen <marcus@acme.test>",
+            "Dana Lee <dana.lee@acme.test>, Marcus Chen <marcus@acme.test>, Priya Natarajan <priya@acme.test>,",
+        ),
+        (
+            0,
+            "sam",
+            "Sam Rivera <sam.rivera@example.org>",
+            "Sam Rivera <sam.rivera@example.org>, Dana Lee <dana.lee@acme.test>, Priya Natarajan <priya@acme.test>,",
+        ),
+    ];
+    for (right, prefix, choice, want) in cases {
+        let mut app = app_with_composer(ComposeKind::New, false);
+        typed(&mut app, list);
+        app.update(Msg::Input(InputKey::Home));
+        for _ in 0..right {
+            app.update(Msg::Input(InputKey::Right));
+        }
+        typed(&mut app, prefix);
+        app.update(Msg::Compose(ComposeMsg::Suggestions {
+            prefix: prefix.into(),
+            list: vec![choice.into()],
+        }));
+        app.update(Msg::Action(Action::NextPane));
+        let c = app.compose.as_ref().unwrap();
+        assert_eq!(c.to, want);
+        let cursor = c.field_line().unwrap().cursor();
+        assert!(c.to[..cursor].ends_with(choice), "{}", &c.to[..cursor]);
+    }
+}

@@ -28,6 +28,11 @@ impl App {
         if !fx.is_empty() {
             return fx;
         }
+        // Search results span folders: their end is not the folder's, and Space stays in them.
+        if self.list.search.is_some() {
+            self.status = Some("end of the search results".into());
+            return Vec::new();
+        }
         let here = self.reader.as_ref().map(|r| r.id);
         if here.is_some() && self.end_of_folder == here {
             self.end_of_folder = None;
@@ -40,7 +45,8 @@ impl App {
     }
 
     /// The next folder after this one (in the folder pane's order, round to the top) with
-    /// unread mail, opened as Enter in the folder pane would. Trash, Junk and an "All Mail"
+    /// unread mail, opened as Enter in the folder pane would, then its first unread message in
+    /// the reader once the rows are in (see `read_on_in`), as mutt's pager does. Trash, Junk and an "All Mail"
     /// that holds copies of the rest are passed over, as mutt's mailboxes list leaves them out.
     fn next_unread_folder(&mut self) -> Vec<Effect> {
         let folders = &self.list.folders;
@@ -60,15 +66,34 @@ impl App {
         };
         let f = &folders[i];
         let note = format!(
-            "{}: {} unread — ] goes to the first",
+            "{}: {} unread",
             crate::mail::mailbox_name::display(&f.name),
             f.unread
         );
         self.list.folder_cursor = i;
         self.focus = Pane::Folders;
         let fx = self.open();
+        self.read_on = self.list.loading.then_some(self.list.generation);
         self.status = Some(note);
         fx
+    }
+
+    /// Rows of list load `generation` are in: when Space went on to this folder, its first
+    /// unread message opens in the reader. Rows come top first, so the wait goes on until one
+    /// is unread or the load is complete.
+    pub(super) fn read_on_in(&mut self, generation: u64) -> Vec<Effect> {
+        if self.read_on != Some(generation) || generation != self.list.generation {
+            return Vec::new();
+        }
+        let Some(i) = self.list.rows.iter().position(Row::any_unread) else {
+            if !self.list.loading {
+                self.read_on = None;
+            }
+            return Vec::new();
+        };
+        self.read_on = None;
+        let id = self.cursor_to_unread(i);
+        self.open_message(id)
     }
 
     /// `F`, `<`, `>` on a terminal that shows one pane at a time: nothing changes (a full-screen
@@ -98,18 +123,23 @@ impl App {
 
     /// Selects unread row `i` (opening it in the reader when that is open).
     pub(super) fn go_to_unread(&mut self, i: usize) -> Vec<Effect> {
-        // Unread mail inside a collapsed conversation: it opens up, on that message.
+        let id = self.cursor_to_unread(i);
+        if self.reader.is_some() {
+            return self.open_message(id);
+        }
+        Vec::new()
+    }
+
+    /// Puts the cursor on unread row `i`, or inside a collapsed conversation on its unread
+    /// message (the conversation opens up); the message's id.
+    fn cursor_to_unread(&mut self, i: usize) -> i64 {
         self.list.expand_at(i);
         let i = self.list.rows[i..]
             .iter()
             .position(|r| !r.msg.seen)
             .map_or(i, |j| i + j);
         self.list.cursor = i;
-        if self.reader.is_some() {
-            let id = self.list.rows[i].msg.id;
-            return self.open_message(id);
-        }
-        Vec::new()
+        self.list.rows[i].msg.id
     }
 }
 
@@ -120,11 +150,9 @@ mod tests {
     use crate::app::state::App;
     use crate::app::view::Row;
 
-    fn app_with(unread: &[bool]) -> App {
-        let mut app = App::new(false);
-        app.list.current = Some(("w".into(), "INBOX".into()));
-        app.list.generation = 1;
-        let rows = unread
+    /// Rows 1, 2, … unread as `unread` says.
+    fn rows(unread: &[bool]) -> Vec<Row> {
+        unread
             .iter()
             .enumerate()
             .map(|(i, &u)| {
@@ -136,10 +164,16 @@ mod tests {
                 r.msg.seen = !u;
                 r
             })
-            .collect();
+            .collect()
+    }
+
+    fn app_with(unread: &[bool]) -> App {
+        let mut app = App::new(false);
+        app.list.current = Some(("w".into(), "INBOX".into()));
+        app.list.generation = 1;
         app.update(Msg::MessagesLoaded {
             generation: 1,
-            rows: Ok(rows),
+            rows: Ok(rows(unread)),
             complete: true,
         });
         app
@@ -225,9 +259,53 @@ mod tests {
         assert_eq!(app.list.current, Some(("w".into(), "Archive".into())));
         assert_eq!(app.focus, Pane::List);
         assert!(fx.iter().any(|e| matches!(e, Effect::LoadMessages { .. })));
-        assert_eq!(
-            app.status.as_deref(),
-            Some("Archive: 2 unread — ] goes to the first")
-        );
+        assert_eq!(app.status.as_deref(), Some("Archive: 2 unread"));
+        // Its rows in: the first unread opens in the reader, so the next Space reads on.
+        let generation = app.list.generation;
+        let fx = app.update(Msg::MessagesLoaded {
+            generation,
+            rows: Ok(rows(&[false, true, true])),
+            complete: true,
+        });
+        assert_eq!(app.list.cursor, 1);
+        assert_eq!(app.focus, Pane::Reader);
+        assert_eq!(app.reader.as_ref().map(|r| r.id), Some(2));
+        assert!(fx
+            .iter()
+            .any(|e| matches!(e, Effect::LoadMessage { id: 2 })));
+        assert!(app.list.marked.is_empty());
+        // Not when another key came before the rows: the list is where the user went.
+        app.read_on = Some(generation + 1);
+        app.list.generation = generation + 1;
+        app.reader = None;
+        app.update(Msg::Action(Action::Down));
+        app.update(Msg::MessagesLoaded {
+            generation: generation + 1,
+            rows: Ok(rows(&[true])),
+            complete: true,
+        });
+        assert!(app.reader.is_none());
+    }
+
+    #[test]
+    fn space_at_the_end_of_search_results_stays_in_them() {
+        let mut app = app_with(&[false]);
+        app.list.folders = vec![crate::app::view::FolderEntry {
+            account: "w".into(),
+            name: "Archive".into(),
+            role: None,
+            total: 9,
+            unread: 3,
+        }];
+        app.list.search = Some("from:dana".into());
+        app.update(Msg::Action(Action::Open));
+        app.reader.as_mut().unwrap().content = Some(Default::default());
+        app.heights.reader_end = Some((1, 0));
+        for _ in 0..2 {
+            assert!(app.update(Msg::Action(Action::Select)).is_empty());
+            assert_eq!(app.status.as_deref(), Some("end of the search results"));
+        }
+        assert_eq!(app.list.current, Some(("w".into(), "INBOX".into())));
+        assert_eq!(app.list.search.as_deref(), Some("from:dana"));
     }
 }

@@ -57,6 +57,10 @@ impl App {
         if matches!(&msg, Msg::Input(_)) || matches!(&msg, Msg::Action(a) if *a != Action::Select) {
             self.end_of_folder = None;
         }
+        // Another key before the next folder's rows arrive: it is where the user goes instead.
+        if matches!(&msg, Msg::Input(_) | Msg::Action(_) | Msg::Click { .. }) {
+            self.read_on = None;
+        }
         self.status_before(&msg);
         let before = (self.status.clone(), self.last_error.clone());
         let fx = self.update_views(msg);
@@ -113,8 +117,9 @@ impl App {
                 rows,
                 complete,
             } => {
-                let fx = self.on_messages(generation, rows, complete);
+                let mut fx = self.on_messages(generation, rows, complete);
                 self.follow_jump();
+                fx.extend(self.read_on_in(generation));
                 fx
             }
             Msg::BodyNotCached { id } => match &mut self.reader {
