@@ -92,13 +92,26 @@ impl Store {
         .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(open_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(open_err)?;
+        // Switching a fresh file to WAL needs it to itself, and SQLite answers "database is
+        // locked" at once, without the busy handler, when another connection (the UI and the
+        // sync watchers start together on a first run) is creating the schema: wait for it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match conn.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA temp_store = MEMORY;",
+            ) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                done => break done.map_err(open_err)?,
+            }
+        }
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
