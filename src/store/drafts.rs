@@ -100,7 +100,8 @@ impl Store {
 impl Store {
     /// Addresses for the composer's To/Cc/Bcc completion: senders of stored mail whose address
     /// or name starts with `prefix` (case-insensitive), most frequent first, each address once
-    /// with its most recent name.
+    /// with its most recent name. Mail in Junk is not a correspondent's: its senders are never
+    /// offered (a mistyped prefix would otherwise put a spammer in To).
     pub fn address_suggestions(&self, prefix: &str, limit: u32) -> Result<Vec<(String, String)>> {
         let escaped = prefix
             .to_lowercase()
@@ -109,11 +110,14 @@ impl Store {
             .replace('_', "\\_");
         let pattern = format!("{escaped}%");
         let mut st = self.conn.prepare_cached(
-            "SELECT (SELECT m2.from_name FROM messages m2 WHERE lower(m2.from_addr) = lower(m.from_addr)
+            "SELECT (SELECT m2.from_name FROM messages m2 JOIN folders f2 ON f2.id = m2.folder_id
+                     WHERE lower(m2.from_addr) = lower(m.from_addr)
+                       AND (f2.role IS NULL OR f2.role != 'junk')
                      ORDER BY m2.date DESC LIMIT 1),
                     lower(m.from_addr), COUNT(*) AS n
-             FROM messages m
-             WHERE m.from_addr != '' AND (lower(m.from_addr) LIKE ?1 ESCAPE '\\'
+             FROM messages m JOIN folders f ON f.id = m.folder_id
+             WHERE (f.role IS NULL OR f.role != 'junk')
+               AND m.from_addr != '' AND (lower(m.from_addr) LIKE ?1 ESCAPE '\\'
                    OR lower(m.from_name) LIKE ?1 ESCAPE '\\'
                    OR lower(m.from_name) LIKE '% ' || ?1 ESCAPE '\\')
              GROUP BY lower(m.from_addr) ORDER BY n DESC, 2 LIMIT ?2",
@@ -176,6 +180,24 @@ mod tests {
             ]
         );
         assert_eq!(s.address_suggestions("100%", 10).unwrap().len(), 1);
+        // Senders of mail in Junk are not offered.
+        let junk = s
+            .upsert_folder(acc, "Junk", None, Some("junk"), true)
+            .unwrap();
+        let spam = crate::store::NewMessage {
+            uid: 1,
+            from_name: "Dana Offers".into(),
+            from_addr: "dana.offers@offshore.test".into(),
+            date: 99,
+            ..Default::default()
+        };
+        s.put_message(junk, &spam).unwrap();
+        let got = s.address_suggestions("dan", 10).unwrap();
+        assert!(
+            got.iter().all(|(_, a)| a != "dana.offers@offshore.test"),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 2);
         assert!(
             s.address_suggestions("%", 10).unwrap().is_empty(),
             "% is literal"
