@@ -402,6 +402,22 @@ impl OpenRows {
     fn is_empty(&self) -> bool {
         self.user_id.is_empty()
     }
+
+    /// The column arrays, in the order both INSERTs' `unnest(…)` take them.
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 10] {
+        [
+            &self.user_id,
+            &self.message_pk,
+            &self.recipient_id,
+            &self.at,
+            &self.user_agent,
+            &self.ip,
+            &self.classification,
+            &self.reason,
+            &self.confidence,
+            &self.client,
+        ]
+    }
 }
 
 async fn record_batch(
@@ -484,9 +500,7 @@ async fn decide_hit(
     target: &mut Target,
     state: &RecipientState,
 ) -> Result<Option<NewEvent>> {
-    state.apply(target);
-    // Only a recipient whose trap was hit costs the query that asks whether it was this visitor.
-    let visitor_hit_trap = state.trap_hit && visitor_hit_trap(db, hit, target).await?;
+    let visitor_hit_trap = apply_state(db, hit, target, state).await?;
     Ok(decide(
         hit,
         target,
@@ -495,6 +509,18 @@ async fn decide_hit(
             ..Facts::default()
         },
     ))
+}
+
+/// Fills `target` with `state`; true when this hit's visitor followed the copy's trap link.
+async fn apply_state(
+    db: &impl GenericClient,
+    hit: &Hit,
+    target: &mut Target,
+    state: &RecipientState,
+) -> Result<bool> {
+    state.apply(target);
+    // Only a recipient whose trap was hit costs the query that asks whether it was this visitor.
+    Ok(state.trap_hit && visitor_hit_trap(db, hit, target).await?)
 }
 
 /// A batch of opens only: decided on each recipient's last known state and inserted, with that
@@ -622,50 +648,16 @@ async fn checked_insert_opens(
     let links: Vec<i64> = assumed.iter().map(|(_, s)| s.links).collect();
     let trap_hit: Vec<bool> = assumed.iter().map(|(_, s)| s.trap_hit).collect();
     let stmt = db.prepare_cached(CHECKED_INSERT_OPENS_SQL).await?;
-    let read = db
-        .query(
-            &stmt,
-            &[
-                &ids,
-                &hashes,
-                &removed,
-                &opted_out,
-                &links,
-                &trap_hit,
-                &rows.user_id,
-                &rows.message_pk,
-                &rows.recipient_id,
-                &rows.at,
-                &rows.user_agent,
-                &rows.ip,
-                &rows.classification,
-                &rows.reason,
-                &rows.confidence,
-                &rows.client,
-            ],
-        )
-        .await?;
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        vec![&ids, &hashes, &removed, &opted_out, &links, &trap_hit];
+    params.extend(rows.params());
+    let read = db.query(&stmt, &params).await?;
     Ok(read.iter().map(RecipientState::from_row).collect())
 }
 
 async fn insert_opens(db: &impl GenericClient, rows: &OpenRows) -> Result<()> {
     let stmt = db.prepare_cached(INSERT_OPENS_SQL).await?;
-    db.execute(
-        &stmt,
-        &[
-            &rows.user_id,
-            &rows.message_pk,
-            &rows.recipient_id,
-            &rows.at,
-            &rows.user_agent,
-            &rows.ip,
-            &rows.classification,
-            &rows.reason,
-            &rows.confidence,
-            &rows.client,
-        ],
-    )
-    .await?;
+    db.execute(&stmt, &rows.params()).await?;
     Ok(())
 }
 
@@ -700,8 +692,7 @@ async fn record_in_transaction(
             },
             // Clicks go in one by one, in order: the burst rule counts the clicks before them.
             EventKind::Click => {
-                state.apply(&mut target);
-                let visitor_hit_trap = state.trap_hit && visitor_hit_trap(db, hit, &target).await?;
+                let visitor_hit_trap = apply_state(db, hit, &mut target, state).await?;
                 record_click(db, hit, &target, visitor_hit_trap).await?
             }
         };
